@@ -1,0 +1,170 @@
+"""The small interfaces the search engine talks to.
+
+The engine (``streamt1.search``) only ever sees these protocols, in the spirit of k-diffusion's
+``external.py`` adapters: the causal Wan2.1 family, the built-in Sprites model and every reward
+backend are adapters behind them, and the search never branches on which one it is driving.
+
+Shapes use ``N`` for candidates of one chunk, ``K`` for live histories, ``T`` for decoded frames.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+import torch
+from torch import Tensor
+
+
+class Route(enum.Enum):
+    """What memory sinking does with a chunk that leaves the local attention window."""
+
+    DISCARD = "discard"  # dropped; the sink is unchanged (plain LongLive behaviour)
+    EMA = "ema"  # blended into the newest sink segment: sink <- a*sink + (1-a)*evicted
+    APPEND = "append"  # kept as a new sink segment at the frames where it was generated
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """Geometry of one streamed chunk, as the generator reports it."""
+
+    latent_shape: tuple[int, int, int, int]  # (C, F, H, W) of one chunk's initial noise / latent
+    frames_per_chunk: int  # decoded frames of every chunk after the first
+    first_chunk_frames: int  # decoded frames of chunk 0 (a causal video VAE decodes fewer)
+    height: int  # decoded frame size in pixels
+    width: int
+    fps: float
+
+    @property
+    def latent_frames(self) -> int:
+        return self.latent_shape[1]
+
+    def num_chunks(self, num_latent_frames: int) -> int:
+        """Chunks needed for ``num_latent_frames``; must divide evenly (validated by the config)."""
+        if num_latent_frames <= 0 or num_latent_frames % self.latent_frames:
+            raise ValueError(
+                f"num_frames={num_latent_frames} must be a positive multiple of the chunk's "
+                f"{self.latent_frames} latent frames"
+            )
+        return num_latent_frames // self.latent_frames
+
+    def decoded_frames(self, num_chunks: int) -> int:
+        return self.first_chunk_frames + (num_chunks - 1) * self.frames_per_chunk
+
+
+@dataclass
+class Decoded:
+    """Frames of a batch of candidate chunks plus whatever decoder state they advanced.
+
+    ``frames`` is ``[N, T, 3, H, W]`` float in [0, 1]. ``cache`` is the decoder's per-candidate
+    streaming state (a causal VAE's conv cache), opaque to the engine; ``commit`` keeps the
+    survivors' entries so no chunk is ever decoded twice.
+    """
+
+    frames: Tensor
+    cache: Any = None
+
+
+@runtime_checkable
+class HistoryState(Protocol):
+    """Per-history generator state (KV cache, decoder cache, positions), batched over histories."""
+
+    @property
+    def num_histories(self) -> int: ...
+
+    def sink_frames(self) -> list[int]:
+        """Current sink length in latent frames, one entry per history."""
+        ...
+
+
+@runtime_checkable
+class StreamingGenerator(Protocol):
+    """A chunk-by-chunk video generator whose histories can be forked and pruned.
+
+    Contract (what the engine relies on):
+
+    * ``denoise`` never writes caches: candidates read their parent's cache, so ``K*M`` candidates
+      cost ``K*M`` forwards but no cache copies.
+    * ``commit`` runs the clean pass (t = 0) that writes K/V only for the survivors, gathers the
+      survivors' parent caches by index (no deep copies of the whole cache per candidate), and
+      applies one :class:`Route` per survivor to the chunk that leaves the window at this commit.
+    * All randomness comes in through ``noise`` and ``generators``: same inputs, same output.
+    """
+
+    @property
+    def spec(self) -> ChunkSpec: ...
+
+    def encode_prompt(self, prompt: str) -> Any:
+        """Encode a prompt once; the result is shared by every history and candidate."""
+        ...
+
+    def initial_state(self, condition: Any, num_histories: int) -> HistoryState:
+        """Empty histories (no chunk generated yet) for ``condition``."""
+        ...
+
+    def denoise(
+        self,
+        state: HistoryState,
+        parents: Tensor,
+        noise: Tensor,
+        generators: Sequence[torch.Generator],
+    ) -> Tensor:
+        """Denoise one chunk per candidate.
+
+        parents: ``[N]`` long, index of each candidate's history in ``state``.
+        noise: ``[N, C, F, H, W]`` initial noise x_T of each candidate.
+        generators: ``N`` generators for the fresh noise drawn between sampling steps.
+        Returns the clean latents ``[N, C, F, H, W]``.
+        """
+        ...
+
+    def decode(self, state: HistoryState, parents: Tensor, latents: Tensor) -> Decoded:
+        """Decode candidate latents ``[N, ...]`` continuing each parent's decoder stream."""
+        ...
+
+    def evicted_chunk(self, state: HistoryState) -> int | None:
+        """Index of the chunk that the next ``commit`` pushes out of the local window, if any."""
+        ...
+
+    def commit(
+        self,
+        state: HistoryState,
+        parents: Tensor,
+        latents: Tensor,
+        decoded: Decoded,
+        routes: Sequence[Route],
+    ) -> HistoryState:
+        """Make the chosen candidates the new histories.
+
+        parents: ``[K]`` parent index of each survivor; latents: ``[K, C, F, H, W]``;
+        decoded: the survivors' ``Decoded`` (frames and decoder cache, already selected);
+        routes: one route per survivor for the chunk that ``evicted_chunk`` named (ignored if None).
+        """
+        ...
+
+    def select_decoded(self, decoded: Decoded, index: Tensor) -> Decoded:
+        """Rows ``index`` of a candidate batch's decoded output (frames and decoder cache)."""
+        ...
+
+
+@dataclass
+class VideoScore:
+    """A video reward's output: the score the search uses plus named sub-scores for the trace."""
+
+    overall: Tensor  # [B]
+    parts: dict[str, Tensor] = field(default_factory=dict)  # name -> [B]
+
+
+@runtime_checkable
+class ImageReward(Protocol):
+    """Frames ``[N, 3, H, W]`` in [0, 1] and one prompt per frame -> scores ``[N]``."""
+
+    def __call__(self, frames: Tensor, prompts: Sequence[str]) -> Tensor: ...
+
+
+@runtime_checkable
+class VideoReward(Protocol):
+    """Clips ``[B, T, 3, H, W]`` in [0, 1] at ``fps`` and one prompt per clip -> :class:`VideoScore`."""
+
+    def __call__(self, clips: Tensor, prompts: Sequence[str], fps: float) -> VideoScore: ...
