@@ -1,0 +1,245 @@
+"""Configuration: one frozen dataclass per component, one loader for YAML files and ``--set`` overrides.
+
+Layering, lowest to highest: dataclass defaults < the method preset (``configs/<method>.yaml``) <
+a user YAML (``--config``) < ``--set key=value`` overrides < explicit CLI flags. Every layer goes
+through :func:`build_config`, which rejects unknown keys and values of the wrong type, and every
+dataclass validates its own ranges in ``__post_init__``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import yaml
+
+PRUNING_MODES = ("reward", "random")
+FUSION_MODES = ("raw", "zscore")
+BACKENDS = ("sprites", "longlive", "self-forcing", "causvid")
+
+
+class ConfigError(ValueError):
+    """A configuration value or key is invalid; the message names it and the valid range."""
+
+
+def _check(condition: bool, name: str, value: Any, allowed: str) -> None:
+    if not condition:
+        raise ConfigError(f"{name}={value!r} is invalid: expected {allowed}")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """The search: ``K`` histories x ``M`` expansions per chunk and the three Stream-T1 units."""
+
+    histories: int = 2  # K, the reference's top_k
+    expansions: int = 2  # M, the reference's beam_size
+    # Noise propagation: x_T^n = s * x_T^{n-1}(parent) + sqrt(1 - s^2) * eps.
+    noise_propagation: bool = True
+    noise_fusion_sigma: float = -0.1  # s; the reference run uses -0.1
+    # Reward pruning: S = alpha * short + (1 - alpha) * long, alpha = min(tau, progress).
+    pruning: Literal["reward", "random"] = "reward"
+    fusion: Literal["raw", "zscore"] = "raw"  # raw = the reference's mixed scales
+    tau: float = 0.4
+    long_window_chunks: int = 10  # chunks in the long reward's sliding window, incl. the candidate
+    # Memory sinking: route the chunk leaving the window by the quality / transition gates.
+    memory_sinking: bool = True
+    quality_threshold: float = 0.0  # delta_s
+    transition_threshold: float = 0.2  # delta_l
+    ema_decay: float = 0.999  # a in sink <- a * sink + (1 - a) * evicted
+    max_sink_frames: int = 15  # latent frames; APPEND turns into EMA once the sink is full
+    # Final pick: score the K finished videos with the video reward and keep the best.
+    final_pick: bool = True
+    max_batch: int = 8  # candidates denoised per forward, to bound memory
+
+    def __post_init__(self) -> None:
+        _check(self.histories >= 1, "search.histories", self.histories, "an integer >= 1")
+        _check(self.expansions >= 1, "search.expansions", self.expansions, "an integer >= 1")
+        _check(-1.0 <= self.noise_fusion_sigma <= 1.0, "search.noise_fusion_sigma",
+               self.noise_fusion_sigma, "a number in [-1, 1]")
+        _check(self.pruning in PRUNING_MODES, "search.pruning", self.pruning, f"one of {PRUNING_MODES}")
+        _check(self.fusion in FUSION_MODES, "search.fusion", self.fusion, f"one of {FUSION_MODES}")
+        _check(0.0 <= self.tau <= 1.0, "search.tau", self.tau, "a number in [0, 1]")
+        _check(self.long_window_chunks >= 1, "search.long_window_chunks", self.long_window_chunks,
+               "an integer >= 1")
+        _check(0.0 <= self.ema_decay <= 1.0, "search.ema_decay", self.ema_decay, "a number in [0, 1]")
+        _check(self.max_sink_frames >= 1, "search.max_sink_frames", self.max_sink_frames, "an integer >= 1")
+        _check(self.max_batch >= 1, "search.max_batch", self.max_batch, "an integer >= 1")
+
+    @property
+    def candidates_per_chunk(self) -> int:
+        return self.histories * self.expansions
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What to generate and with which backend."""
+
+    backend: str = "sprites"
+    weights: str | None = None  # folder with the backend's local weights; None = built-in
+    num_frames: int = 48  # latent frames; must be a multiple of the chunk's latent frames
+    seed: int = 0
+    device: str = "auto"  # auto = cuda if available, else cpu
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    out: str = "outputs"
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        _check(self.backend in BACKENDS, "run.backend", self.backend, f"one of {BACKENDS}")
+        _check(self.num_frames >= 1, "run.num_frames", self.num_frames, "an integer >= 1")
+        _check(self.seed >= 0, "run.seed", self.seed, "an integer >= 0")
+        _check(self.dtype in ("auto", "float32", "bfloat16", "float16"), "run.dtype", self.dtype,
+               "one of auto, float32, bfloat16, float16")
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole run: the method's name, its search settings and the run settings."""
+
+    method: str = "stream-t1"
+    search: SearchConfig = field(default_factory=SearchConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading: presets, YAML files and key=value overrides share one path.
+
+
+def available_methods() -> dict[str, str]:
+    """Method presets shipped with the package: name -> one-line description."""
+    methods = {}
+    for entry in sorted(resources.files("streamt1.configs").iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".yaml"):
+            data = yaml.safe_load(entry.read_text()) or {}
+            methods[entry.name[: -len(".yaml")]] = str(data.get("description", ""))
+    return methods
+
+
+def _preset(method: str) -> dict[str, Any]:
+    methods = available_methods()
+    if method not in methods:
+        raise ConfigError(f"unknown method {method!r}: expected one of {', '.join(methods)}")
+    text = resources.files("streamt1.configs").joinpath(f"{method}.yaml").read_text()
+    data = yaml.safe_load(text) or {}
+    data.pop("description", None)
+    return data
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(path)!r} must hold a mapping, not {type(data).__name__}")
+    data.pop("description", None)
+    return data
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["search.tau=0.3", "run.seed=4"]`` -> nested dict; values are parsed as YAML scalars."""
+    nested: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"override {item!r} must look like section.key=value")
+        node = nested
+        *parents, leaf = key.strip().split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {item!r} conflicts with another override")
+        node[leaf] = yaml.safe_load(raw) if raw.strip() else None
+    return nested
+
+
+def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge; ``update`` wins."""
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _coerce(value: Any, annotation: Any, name: str) -> Any:
+    """Check a YAML value against a dataclass field annotation (ints may widen to floats)."""
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        allowed = typing.get_args(annotation)
+        _check(value in allowed, name, value, f"one of {allowed}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(annotation)
+        if value is None and type(None) in options:
+            return None
+        annotation = next(a for a in options if a is not type(None))
+    if annotation is bool:
+        _check(isinstance(value, bool), name, value, "true or false")
+    elif annotation is int:
+        _check(isinstance(value, int) and not isinstance(value, bool), name, value, "an integer")
+    elif annotation is float:
+        _check(isinstance(value, (int, float)) and not isinstance(value, bool), name, value, "a number")
+        value = float(value)
+    elif annotation is str:
+        _check(isinstance(value, str), name, value, "a string")
+    return value
+
+
+def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        where = f"section {prefix.rstrip('.')!r}" if prefix else "the top level"
+        raise ConfigError(f"unknown config key(s) {', '.join(prefix + k for k in unknown)} in {where}: "
+                          f"expected one of {', '.join(prefix + k for k in fields)}")
+    kwargs = {}
+    for key, value in data.items():
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{prefix}{key} must be a mapping of settings, not {value!r}")
+            kwargs[key] = _build(hint, value, f"{prefix}{key}.")
+        else:
+            kwargs[key] = _coerce(value, hint, prefix + key)
+    return cls(**kwargs)
+
+
+def build_config(
+    method: str = "stream-t1",
+    config_file: str | Path | None = None,
+    overrides: list[str] | None = None,
+    **run_settings: Any,
+) -> Config:
+    """The one path from a method name, an optional YAML file and overrides to a validated Config.
+
+    ``run_settings`` are explicit values for the ``run`` section (the CLI's flags); ``None`` values
+    are ignored so unset flags fall through to lower layers.
+    """
+    data: dict[str, Any] = {}
+    if config_file is not None:
+        data = read_yaml(config_file)
+    if overrides:
+        data = merge(data, parse_overrides(overrides))
+    method = data.pop("method", method)
+    data = merge(_preset(str(method)), data)
+    data["method"] = method
+    flags = {k: v for k, v in run_settings.items() if v is not None}
+    if flags:
+        data = merge(data, {"run": flags})
+    return _build(Config, data, "")
