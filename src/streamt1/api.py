@@ -1,0 +1,133 @@
+"""Python API: the same path as the CLI, from a config to videos, traces and plots on disk.
+
+    >>> from streamt1 import api
+    >>> result = api.generate("a red circle moves left over a blue background", method="stream-t1")
+    >>> api.save_result(result, "outputs", "red-circle-0")
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from streamt1.config import Config, ConfigError, build_config
+from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
+from streamt1.outputs.plots import plot_rewards, plot_search_tree
+from streamt1.outputs.trace import ChunkRecord
+from streamt1.outputs.video import write_mp4
+from streamt1.search.beam import SearchResult, StreamSearch
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Components:
+    """A generator and the rewards that score it, built once and reused across prompts."""
+
+    generator: StreamingGenerator
+    image_reward: ImageReward | None = None
+    video_reward: VideoReward | None = None
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"run.device={name!r} but no CUDA device is available: use run.device=cpu")
+    return device
+
+
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    if name == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return getattr(torch, name)
+
+
+def load_components(config: Config) -> Components:
+    """Build the backend named by ``config.run.backend`` with its rewards."""
+    run = config.run
+    device = resolve_device(run.device)
+    dtype = resolve_dtype(run.dtype, device)
+    if run.backend == "sprites":
+        from streamt1.sprites.default import load_sprites
+
+        return load_sprites(run.weights, device=device, dtype=dtype, search=config.search)
+    from streamt1.models.backends import build_wan_generator
+
+    if run.weights is None:
+        raise ConfigError(f"run.backend={run.backend!r} needs --weights DIR with the released checkpoints")
+    generator = build_wan_generator(run.backend, run.weights, device=device, dtype=dtype,
+                                    search=config.search)
+    return Components(generator=generator)
+
+
+def make_search(config: Config, components: Components) -> StreamSearch:
+    return StreamSearch(components.generator, config.search, components.image_reward,
+                        components.video_reward, method=config.method)
+
+
+def generate(
+    prompt: str,
+    method: str = "stream-t1",
+    config_file: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    components: Components | None = None,
+    callback: Callable[[ChunkRecord], None] | None = None,
+    **run_settings,
+) -> SearchResult:
+    """Generate one video for ``prompt`` with a method preset; ``run_settings`` fill ``Config.run``."""
+    config = build_config(method, config_file, list(overrides), **run_settings)
+    components = components or load_components(config)
+    search = make_search(config, components)
+    return search.run(prompt, config.run.num_frames, config.run.seed, callback=callback,
+                      progress=config.run.progress)
+
+
+def output_stem(prompt: str, seed: int) -> str:
+    """``<prompt>-<seed>``, VBench's ``<prompt>-<index>`` naming, made safe for file systems."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", prompt.strip()).strip("-")[:120] or "video"
+    return f"{slug}-{seed}"
+
+
+def output_paths(out_dir: str | Path, stem: str) -> dict[str, Path]:
+    out = Path(out_dir)
+    return {
+        "video": out / f"{stem}.mp4",
+        "trace": out / f"{stem}.trace.json",
+        "tree": out / f"{stem}.tree.png",
+        "rewards": out / f"{stem}.rewards.png",
+    }
+
+
+def save_result(result: SearchResult, out_dir: str | Path, stem: str) -> dict[str, Path]:
+    """Write the video, the trace and both plots atomically; the trace is written last."""
+    paths = output_paths(out_dir, stem)
+    write_mp4(paths["video"], result.frames, result.fps)
+    plot_search_tree(result.trace, paths["tree"])
+    plot_rewards(result.trace, paths["rewards"])
+    result.trace.save(paths["trace"])
+    return paths
+
+
+def is_finished(out_dir: str | Path, stem: str) -> bool:
+    """A prompt is done when its video and its trace (written last) both exist."""
+    paths = output_paths(out_dir, stem)
+    return paths["video"].is_file() and paths["trace"].is_file()
+
+
+def read_prompts(path: str | Path) -> list[str]:
+    """One prompt per line; blank lines and lines starting with ``#`` are skipped."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"prompts file {str(path)!r} does not exist")
+    prompts = [line.strip() for line in path.read_text().splitlines()]
+    prompts = [p for p in prompts if p and not p.startswith("#")]
+    if not prompts:
+        raise ConfigError(f"prompts file {str(path)!r} holds no prompt: write one prompt per line")
+    return prompts

@@ -1,0 +1,85 @@
+import pytest
+
+from streamt1.config import Config, ConfigError, SearchConfig, available_methods, build_config, parse_overrides
+
+
+def test_every_method_preset_loads_and_sets_its_units():
+    methods = available_methods()
+    assert set(methods) == {
+        "none", "best-of-n", "beam", "stream-t1",
+        "stream-t1-no-noise", "stream-t1-no-pruning", "stream-t1-no-sinking",
+    }
+    configs = {name: build_config(name) for name in methods}
+    full = configs["stream-t1"].search
+    assert (full.histories, full.expansions, full.noise_fusion_sigma, full.tau) == (2, 2, -0.1, 0.4)
+    assert full.noise_propagation and full.memory_sinking and full.pruning == "reward"
+    assert not configs["stream-t1-no-noise"].search.noise_propagation
+    assert configs["stream-t1-no-pruning"].search.pruning == "random"
+    assert not configs["stream-t1-no-sinking"].search.memory_sinking
+    beam = configs["beam"].search
+    assert not beam.noise_propagation and not beam.memory_sinking and beam.expansions > 1
+    assert configs["none"].search.candidates_per_chunk == 1
+    assert configs["best-of-n"].search.expansions == 1 and configs["best-of-n"].search.histories > 1
+    assert all(isinstance(c, Config) and c.method == name for name, c in configs.items())
+
+
+def test_layers_yaml_then_overrides_then_flags(tmp_path):
+    path = tmp_path / "my.yaml"
+    path.write_text("method: beam\nsearch:\n  histories: 3\n  tau: 0.2\nrun:\n  seed: 5\n")
+    config = build_config("stream-t1", path, ["search.tau=0.3", "run.seed=9"], seed=11)
+    assert config.method == "beam"
+    assert config.search.histories == 3
+    assert config.search.tau == 0.3
+    assert config.run.seed == 11
+    assert not config.search.noise_propagation  # from the beam preset
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("search.histories=0", r"search.histories=0 is invalid: expected an integer >= 1"),
+        ("search.expansions=-2", r"search.expansions=-2"),
+        ("search.noise_fusion_sigma=1.5", r"search.noise_fusion_sigma=1.5 is invalid: expected a number in \[-1, 1\]"),
+        ("search.tau=2", r"search.tau=2.0 is invalid: expected a number in \[0, 1\]"),
+        ("search.long_window_chunks=0", r"search.long_window_chunks=0"),
+        ("search.pruning=greedy", r"search.pruning='greedy'"),
+        ("search.histories=two", r"search.histories='two' is invalid: expected an integer"),
+        ("search.memory_sinking=maybe", r"search.memory_sinking='maybe' is invalid: expected true or false"),
+        ("search.bogus=1", r"unknown config key\(s\) search.bogus"),
+        ("run.backend=sora", r"run.backend='sora'"),
+        ("foo=1", r"unknown config key\(s\) foo"),
+    ],
+)
+def test_bad_values_name_the_key_the_value_and_the_range(override, message):
+    with pytest.raises(ConfigError, match=message):
+        build_config("stream-t1", overrides=[override])
+
+
+def test_unknown_method_lists_the_presets():
+    with pytest.raises(ConfigError, match=r"unknown method 'greedy'.*stream-t1"):
+        build_config("greedy")
+
+
+def test_config_file_errors_are_clear(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        build_config("stream-t1", tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("search: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        build_config("stream-t1", bad)
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        build_config("stream-t1", listy)
+
+
+def test_override_syntax():
+    assert parse_overrides(["search.tau=0.3", "search.fusion=zscore", "run.weights="]) == {
+        "search": {"tau": 0.3, "fusion": "zscore"}, "run": {"weights": None}}
+    with pytest.raises(ConfigError, match="must look like section.key=value"):
+        parse_overrides(["search.tau"])
+
+
+def test_dataclass_validation_applies_to_direct_construction():
+    with pytest.raises(ValueError, match="search.max_batch=0"):
+        SearchConfig(max_batch=0)
