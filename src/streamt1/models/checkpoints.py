@@ -189,10 +189,16 @@ def check_state_dict(module: nn.Module, state_dict: Mapping[str, Tensor], source
         raise CheckpointError(f"{source}: does not fit {type(module).__name__}: " + "; ".join(parts))
 
 
-def load_checked(module: nn.Module, state_dict: Mapping[str, Tensor], source: str | Path) -> None:
-    """Strict load after :func:`check_state_dict`; values are cast to the module's dtypes."""
+def load_checked(
+    module: nn.Module, state_dict: Mapping[str, Tensor], source: str | Path, *, assign: bool = False
+) -> None:
+    """Strict load after :func:`check_state_dict`.
+
+    Values are cast to the module's dtypes, or with ``assign=True`` (a module built on the meta
+    device) the checkpoint's tensors become the parameters.
+    """
     check_state_dict(module, state_dict, source)
-    module.load_state_dict(state_dict, strict=True)
+    module.load_state_dict(state_dict, strict=True, assign=assign)
 
 
 def read_lora(path: str | Path, *, allow_pickle: bool = False) -> dict[str, Tensor]:
