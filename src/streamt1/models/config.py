@@ -1,0 +1,160 @@
+"""Configs of the causal Wan2.1 network (:class:`WanConfig`) and of its streaming (:class:`StreamConfig`).
+
+Every size used by ``causal_wan``, ``kv_cache`` and ``generator`` is read from these two frozen
+dataclasses or from tensor shapes; the Wan2.1-T2V-1.3B numbers live only in :data:`PRESETS`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+def _require(ok: bool, name: str, value: object, allowed: str) -> None:
+    """Raise a ValueError naming the field, its value and the allowed range."""
+    if not ok:
+        raise ValueError(f"{name}={value!r} is invalid: expected {allowed}")
+
+
+@dataclass(frozen=True)
+class WanConfig:
+    """Architecture of a Wan2.1 text-to-video transformer (original Wan field names)."""
+
+    dim: int
+    ffn_dim: int
+    num_heads: int
+    num_layers: int
+    patch_size: tuple[int, int, int]  # (t, h, w)
+    in_dim: int  # latent channels in
+    out_dim: int  # latent channels out
+    freq_dim: int  # width of the sinusoidal timestep embedding
+    text_dim: int  # width of the text encoder's hidden states
+    text_len: int  # text slots (the encoder output is zero-padded to this length)
+    eps: float = 1e-6
+    qk_norm: bool = True
+    cross_attn_norm: bool = True
+    rope_theta: float = 10000.0
+
+    def __post_init__(self) -> None:
+        for name in ("dim", "ffn_dim", "num_heads", "num_layers", "in_dim", "out_dim", "freq_dim", "text_dim", "text_len"):
+            value = getattr(self, name)
+            _require(isinstance(value, int) and value > 0, name, value, "a positive int")
+        object.__setattr__(self, "patch_size", tuple(self.patch_size))
+        _require(
+            len(self.patch_size) == 3 and all(isinstance(p, int) and p > 0 for p in self.patch_size),
+            "patch_size", self.patch_size, "three positive ints (t, h, w)",
+        )
+        # Streaming needs one token frame per latent frame (per-frame timesteps, chunked cache).
+        _require(self.patch_size[0] == 1, "patch_size[0]", self.patch_size[0], "1 for causal streaming")
+        _require(self.dim % self.num_heads == 0, "num_heads", self.num_heads, f"a divisor of dim={self.dim}")
+        _require(self.freq_dim % 2 == 0, "freq_dim", self.freq_dim, "an even int")
+        # 3-D RoPE needs at least one complex pair per axis: head_dim >= 6 and even.
+        _require(
+            self.head_dim % 2 == 0 and self.head_dim >= 6, "head_dim", self.head_dim,
+            "an even int >= 6 (dim // num_heads)",
+        )
+        _require(self.eps > 0, "eps", self.eps, "> 0")
+        _require(self.rope_theta > 1, "rope_theta", self.rope_theta, "> 1")
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.num_heads
+
+    @property
+    def rope_pairs(self) -> tuple[int, int, int]:
+        """Complex (rotation) pairs of each head given to time, height and width, as in Wan."""
+        spatial = self.head_dim // 6
+        return self.head_dim // 2 - 2 * spatial, spatial, spatial
+
+    @property
+    def patch_features(self) -> int:
+        """Width of the head's output per token: one patch of ``out_dim`` channels."""
+        return math.prod(self.patch_size) * self.out_dim
+
+    def token_grid(self, height: int, width: int) -> tuple[int, int]:
+        """Token rows and columns of one latent frame of ``height x width``."""
+        _, ph, pw = self.patch_size
+        if height % ph or width % pw:
+            raise ValueError(f"latent size {height}x{width} must be divisible by the patch {ph}x{pw}")
+        return height // ph, width // pw
+
+    def tokens_per_frame(self, height: int, width: int) -> int:
+        rows, cols = self.token_grid(height, width)
+        return rows * cols
+
+    @classmethod
+    def preset(cls, name: str) -> "WanConfig":
+        if name not in PRESETS:
+            raise ValueError(f"unknown WanConfig preset {name!r}; choose one of {sorted(PRESETS)}")
+        return cls(**PRESETS[name])
+
+
+PRESETS: dict[str, dict] = {
+    # Wan2.1-T2V-1.3B, the backbone of CausVid, Self-Forcing and LongLive.
+    "wan2.1-t2v-1.3b": dict(
+        dim=1536, ffn_dim=8960, num_heads=12, num_layers=30, patch_size=(1, 2, 2), in_dim=16, out_dim=16,
+        freq_dim=256, text_dim=4096, text_len=512,
+    ),
+    # Two blocks, two heads: the unit tests' model.
+    "tiny-test": dict(
+        dim=32, ffn_dim=64, num_heads=2, num_layers=2, patch_size=(1, 2, 2), in_dim=12, out_dim=12,
+        freq_dim=16, text_dim=12, text_len=6,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """Chunked streaming of a causal model, in latent frames (LongLive's defaults).
+
+    A chunk of ``chunk_frames`` attends to the sink plus the last ``window_frames`` frames including
+    itself; LongLive's ``local_attn_size`` is ``sink_frames + window_frames`` (12 = 3 + 9).
+    """
+
+    chunk_frames: int = 3
+    sink_frames: int = 3  # the first committed chunk; memory sinking may grow it
+    window_frames: int = 9  # non-sink frames attended, the current chunk included
+    max_sink_frames: int = 15  # APPEND stops here (then EMA)
+    ema_decay: float = 0.999  # a in sink <- a*sink + (1-a)*evicted
+    denoising_steps: tuple[float, ...] = field(default=(1000, 750, 500, 250))  # before warping
+    num_train_timesteps: int = 1000
+    shift: float = 5.0
+
+    def __post_init__(self) -> None:
+        c = self.chunk_frames
+        _require(isinstance(c, int) and c > 0, "chunk_frames", c, "a positive int")
+        # The first chunk is the first sink segment; appended segments are whole chunks.
+        _require(self.sink_frames == c, "sink_frames", self.sink_frames, f"equal to chunk_frames={c}")
+        _require(
+            self.window_frames > c and self.window_frames % c == 0, "window_frames", self.window_frames,
+            f"a multiple of chunk_frames={c} greater than {c}",
+        )
+        _require(
+            self.max_sink_frames >= self.sink_frames and self.max_sink_frames % c == 0, "max_sink_frames",
+            self.max_sink_frames, f"a multiple of chunk_frames={c} >= sink_frames={self.sink_frames}",
+        )
+        _require(0.0 <= self.ema_decay <= 1.0, "ema_decay", self.ema_decay, "a float in [0, 1]")
+        _require(self.num_train_timesteps > 0, "num_train_timesteps", self.num_train_timesteps, "> 0")
+        steps = tuple(float(s) for s in self.denoising_steps)
+        object.__setattr__(self, "denoising_steps", steps)
+        _require(
+            len(steps) > 0 and all(0 < s <= self.num_train_timesteps for s in steps)
+            and all(a > b for a, b in zip(steps, steps[1:])),
+            "denoising_steps", steps, f"a non-empty strictly decreasing list in (0, {self.num_train_timesteps}]",
+        )
+        _require(self.shift > 0, "shift", self.shift, "> 0")
+
+    @property
+    def rolling_frames(self) -> int:
+        """Committed non-sink frames kept in the cache (the window minus the current chunk)."""
+        return self.window_frames - self.chunk_frames
+
+    @property
+    def local_attn_size(self) -> int:
+        """LongLive's name for sink + window."""
+        return self.sink_frames + self.window_frames
+
+    @classmethod
+    def from_longlive(cls, local_attn_size: int, sink_size: int, num_frame_per_block: int) -> "StreamConfig":
+        """Translate LongLive's ``model_kwargs`` (local_attn_size includes the sink)."""
+        return cls(chunk_frames=num_frame_per_block, sink_frames=sink_size, window_frames=local_attn_size - sink_size)

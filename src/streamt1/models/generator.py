@@ -1,0 +1,167 @@
+"""The causal Wan family behind :class:`streamt1.interfaces.StreamingGenerator`.
+
+Per chunk: ``denoise`` runs the few-step sampler for every candidate against its parent's cache
+(read only); ``decode`` continues each parent's decoder stream; ``commit`` keeps the survivors: it
+gathers their parents' caches, runs the clean (t = 0) pass for the survivors only, routes the chunk
+leaving the window into the sink and appends the new chunk's K/V.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from streamt1.interfaces import ChunkSpec, Decoded, Route
+from streamt1.models.causal_wan import CausalWan, TextKV
+from streamt1.models.codec import LatentCodec
+from streamt1.models.config import StreamConfig
+from streamt1.models.kv_cache import KVCache
+from streamt1.models.sampler import sample_few_step, warp_timesteps
+
+logger = logging.getLogger(__name__)
+
+TextEncoder = Callable[[list[str]], Tensor]  # prompts -> [B, text_len, text_dim], padding zeroed
+
+
+@dataclass(frozen=True)
+class WanHistoryState:
+    """Histories of one prompt: KV cache, decoder streams and the shared prompt K/V."""
+
+    cache: KVCache
+    text: TextKV  # batch 1, shared by every history and candidate
+    decoder_cache: Any  # the codec's per-history streaming state
+
+    @property
+    def num_histories(self) -> int:
+        return self.cache.num_histories
+
+    @property
+    def num_chunks(self) -> int:
+        """Chunks committed so far."""
+        return self.cache.next_frame // self.cache.stream.chunk_frames
+
+    def sink_frames(self) -> list[int]:
+        return self.cache.sink_frames()
+
+
+class CausalWanGenerator:
+    """Streams a :class:`CausalWan` chunk by chunk through a :class:`LatentCodec`."""
+
+    def __init__(
+        self,
+        model: CausalWan,
+        stream: StreamConfig,
+        text_encoder: TextEncoder,
+        codec: LatentCodec,
+        latent_size: tuple[int, int],
+        fps: float,
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        if codec.latent_channels != model.config.in_dim:
+            raise ValueError(f"codec gives {codec.latent_channels} latent channels, the model takes {model.config.in_dim}")
+        if fps <= 0:
+            raise ValueError(f"fps={fps} is invalid: expected > 0")
+        h, w = latent_size
+        self.tokens_per_frame = model.config.tokens_per_frame(h, w)  # validates the patch divisibility
+        self.model = model.to(device=device, dtype=dtype).eval()
+        self.stream = stream
+        self.text_encoder = text_encoder
+        self.codec = codec
+        self.latent_size = (h, w)
+        self.fps = float(fps)
+        self.device = torch.device(device)
+        self.timesteps = warp_timesteps(stream.denoising_steps, stream.num_train_timesteps, stream.shift)  # [S] cpu
+
+    @property
+    def spec(self) -> ChunkSpec:
+        c, (h, w) = self.stream.chunk_frames, self.latent_size
+        return ChunkSpec(
+            latent_shape=(self.model.config.in_dim, c, h, w),
+            frames_per_chunk=self.codec.frames_per_chunk(c),
+            first_chunk_frames=self.codec.first_chunk_frames(c),
+            height=h * self.codec.spatial_factor,
+            width=w * self.codec.spatial_factor,
+            fps=self.fps,
+        )
+
+    @torch.no_grad()
+    def encode_prompt(self, prompt: str) -> TextKV:
+        states = self.text_encoder([prompt])  # [1, text_len, text_dim]
+        return self.model.encode_text(states)
+
+    def initial_state(self, condition: TextKV, num_histories: int) -> WanHistoryState:
+        config = self.model.config
+        cache = KVCache.empty(
+            num_histories, config.num_layers, config.num_heads, config.head_dim, self.tokens_per_frame,
+            self.stream, device=self.device, dtype=self.model.dtype,
+        )
+        return WanHistoryState(cache, condition, self.codec.initial_cache(num_histories))
+
+    @torch.no_grad()
+    def denoise(
+        self, state: WanHistoryState, parents: Tensor, noise: Tensor, generators: Sequence[torch.Generator]
+    ) -> Tensor:
+        n = noise.shape[0]
+        if noise.shape[1:] != self.spec.latent_shape:
+            raise ValueError(f"noise must be [N, {', '.join(map(str, self.spec.latent_shape))}], got {tuple(noise.shape)}")
+        if len(generators) != n or parents.shape != (n,):
+            raise ValueError(f"need one generator and one parent per candidate ({n}); got {len(generators)} and {tuple(parents.shape)}")
+        parents = parents.to(self.device)
+        frames = self.stream.chunk_frames
+
+        def predict_flow(x: Tensor, t: Tensor) -> Tensor:
+            timesteps = torch.full((n, frames), float(t), device=self.device)
+            flow = self.model.forward_chunk(x, timesteps, state.text, state.cache, parents).flow
+            return flow.float()
+
+        def draw_noise(step: int) -> Tensor:
+            # Each candidate's fresh noise comes from its own generator, on that generator's device.
+            shape = noise.shape[1:]
+            return torch.stack([torch.randn(shape, generator=g, device=g.device) for g in generators]).to(self.device)
+
+        latents = noise.to(self.device, torch.float32)  # sampler arithmetic in float32, network in self.model.dtype
+        return sample_few_step(predict_flow, latents, self.timesteps, self.stream.num_train_timesteps, draw_noise)
+
+    @torch.no_grad()
+    def decode(self, state: WanHistoryState, parents: Tensor, latents: Tensor) -> Decoded:
+        cache = self.codec.select_cache(state.decoder_cache, parents)
+        frames, cache = self.codec.decode_chunk(latents, cache)
+        return Decoded(frames, cache)
+
+    def evicted_chunk(self, state: WanHistoryState) -> int | None:
+        return state.cache.evicted_chunk()
+
+    @torch.no_grad()
+    def commit(
+        self,
+        state: WanHistoryState,
+        parents: Tensor,
+        latents: Tensor,
+        decoded: Decoded,
+        routes: Sequence[Route],
+    ) -> WanHistoryState:
+        k = latents.shape[0]
+        if parents.shape != (k,):
+            raise ValueError(f"parents must be [{k}] (one per survivor), got {tuple(parents.shape)}")
+        cache = state.cache.select(parents)
+        # The clean pass (t = 0) writes K/V; it runs for the survivors only.
+        clean = self.model.forward_chunk(
+            latents, torch.zeros(k, self.stream.chunk_frames, device=self.device), state.text, cache, return_kv=True
+        )
+        if cache.evicts_on_append:
+            if len(routes) != k:
+                raise ValueError(f"need one route per survivor ({k}) for evicted chunk {cache.evicted_chunk()}, got {len(routes)}")
+            cache = cache.route(routes)
+        positions = torch.arange(cache.next_frame, cache.next_frame + self.stream.chunk_frames, device=self.device)
+        cache = cache.append_chunk(clean.keys, clean.values, positions)
+        return dataclasses.replace(state, cache=cache, decoder_cache=decoded.cache)
+
+    def select_decoded(self, decoded: Decoded, index: Tensor) -> Decoded:
+        index = index.to(decoded.frames.device)
+        return Decoded(decoded.frames.index_select(0, index), self.codec.select_cache(decoded.cache, index))

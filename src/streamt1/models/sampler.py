@@ -1,0 +1,77 @@
+"""Few-step flow-matching sampling as the Self-Forcing / LongLive generators use it, as pure functions.
+
+Convention (rectified flow): ``x_t = (1 - sigma) * x0 + sigma * noise`` with ``sigma = t / T``; the
+network predicts the flow ``v = noise - x0``. The schedule is a function of the step list, ``T`` and
+the shift; stepping never draws noise: fresh noise is always an argument.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+
+def shift_sigma(sigma: Tensor, shift: float) -> Tensor:
+    """Timestep shift of SD3 / Wan: ``sigma' = shift * sigma / (1 + (shift - 1) * sigma)``."""
+    return shift * sigma / (1 + (shift - 1) * sigma)
+
+
+def warp_timesteps(steps: Sequence[float], num_train_timesteps: int, shift: float) -> Tensor:
+    """Warp a step list (e.g. [1000, 750, 500, 250]) through the shifted schedule, as float64 ``[S]``.
+
+    With shift 5 this gives about [1000, 937.5, 833.3, 625]: LongLive's ``warp_denoising_step``.
+    """
+    sigma = torch.tensor([float(s) for s in steps], dtype=torch.float64) / num_train_timesteps
+    return shift_sigma(sigma, shift) * num_train_timesteps
+
+
+def sigma_from_timestep(timestep: Tensor | float, num_train_timesteps: int) -> Tensor | float:
+    """Noise level of a (warped) timestep: ``t / T``."""
+    return timestep / num_train_timesteps
+
+
+def add_noise(x0: Tensor, noise: Tensor, sigma: Tensor | float) -> Tensor:
+    """Forward process: ``(1 - sigma) * x0 + sigma * noise``."""
+    return (1 - sigma) * x0 + sigma * noise
+
+
+def flow_step(
+    x_t: Tensor, v: Tensor, sigma: Tensor | float, sigma_next: Tensor | float | None, noise: Tensor | None
+) -> Tensor:
+    """One few-step sampler step: predict ``x0 = x_t - sigma * v`` and re-noise it to ``sigma_next``.
+
+    Returns ``x0`` itself when ``sigma_next`` is None (the last step); otherwise ``noise`` (fresh,
+    same shape as ``x_t``) is required. Tensor sigmas must broadcast against ``x_t``.
+    """
+    x0 = x_t - sigma * v
+    if sigma_next is None:
+        return x0
+    if noise is None:
+        raise ValueError("flow_step needs fresh `noise` to re-noise x0 to sigma_next; pass sigma_next=None to stop at x0")
+    return add_noise(x0, noise, sigma_next)
+
+
+def sample_few_step(
+    predict_flow: Callable[[Tensor, Tensor], Tensor],
+    x_T: Tensor,
+    timesteps: Tensor,
+    num_train_timesteps: int,
+    draw_noise: Callable[[int], Tensor],
+) -> Tensor:
+    """Run the whole few-step schedule from ``x_T`` and return the final ``x0`` (same shape).
+
+    predict_flow(x_t, t): ``t`` is a 0-d float tensor, the warped timestep of this step.
+    draw_noise(i): fresh noise like ``x_T`` for re-noising after step ``i`` (not called after the last).
+    """
+    x = x_T
+    last = len(timesteps) - 1
+    for i, t in enumerate(timesteps):
+        v = predict_flow(x, t)
+        sigma = float(sigma_from_timestep(float(t), num_train_timesteps))
+        if i == last:
+            return flow_step(x, v, sigma, None, None)
+        sigma_next = float(sigma_from_timestep(float(timesteps[i + 1]), num_train_timesteps))
+        x = flow_step(x, v, sigma, sigma_next, draw_noise(i))
+    raise ValueError("timesteps must not be empty")
