@@ -20,7 +20,7 @@ def build_trace(
     rng = random.Random(seed)
     trace = Trace.start(method="stream_t1" if scored else "plain", prompt="a cat", seed=seed, fps=16.0,
                         num_chunks=num_chunks, config={"top_k": k, "beam_size": m})
-    sinks = [3] * k
+    sinks = [3]  # sink size (latent frames) of every live history; the root's first chunk
     for n in range(num_chunks):
         num_parents = 1 if n == 0 else k
         num_cands = k * m if scored else num_parents * m
@@ -40,11 +40,12 @@ def build_trace(
             for i in range(num_cands)
         ]
         histories = []
-        for h, c in enumerate(kept):
+        for c in kept:
             route = rng.choice(list(Route)) if evicted is not None and scored else None
-            sinks[h] += 3 if route is Route.APPEND else 0
+            sink = min(15, sinks[candidates[c].parent] + (3 if route is Route.APPEND else 0))
             histories.append(HistoryRecord(candidate=c, route=route, quality=None if route is None else route is not Route.DISCARD,
-                                           transition=None if route is None else route is Route.APPEND, sink_frames=sinks[h]))
+                                           transition=None if route is None else route is Route.APPEND, sink_frames=sink))
+        sinks = [h.sink_frames for h in histories]
         trace.add_chunk(ChunkRecord(index=n, alpha=alpha if scored else None, evicted_chunk=evicted,
                                     candidates=candidates, histories=histories))
     if final:
