@@ -43,8 +43,12 @@ def build_trace(
         for c in kept:
             route = rng.choice(list(Route)) if evicted is not None and scored else None
             sink = min(15, sinks[candidates[c].parent] + (3 if route is Route.APPEND else 0))
-            histories.append(HistoryRecord(candidate=c, route=route, quality=None if route is None else route is not Route.DISCARD,
-                                           transition=None if route is None else route is Route.APPEND, sink_frames=sink))
+            gated = route is not None
+            histories.append(HistoryRecord(
+                candidate=c, route=route, sink_frames=sink,
+                quality=route is not Route.DISCARD if gated else None,
+                transition=route is Route.APPEND if gated else None,
+            ))
         sinks = [h.sink_frames for h in histories]
         trace.add_chunk(ChunkRecord(index=n, alpha=alpha if scored else None, evicted_chunk=evicted,
                                     candidates=candidates, histories=histories))

@@ -69,6 +69,18 @@ def test_round_trip(tmp_path, synthetic_trace):
     assert Trace.load(path) == big
 
 
+def test_config_dataclass_is_stored_as_dict():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class SearchConfig:
+        top_k: int = 2
+        tau: float = 0.4
+
+    trace = Trace.start(method="beam", prompt="p", seed=0, fps=16, num_chunks=1, config=SearchConfig())
+    assert trace.to_dict()["config"] == {"top_k": 2, "tau": 0.4}
+
+
 def test_non_finite_scores_become_null(tmp_path):
     record = CandidateRecord(id=0, parent=0, seed=0, short=float("nan"), score=float("inf"),
                              long_parts={"VQ": float("nan"), "MQ": 1.0})
@@ -97,7 +109,10 @@ def test_corrupt_and_missing_files(tmp_path):
     "edit,match",
     [
         (lambda d: d.pop("prompt"), "missing required key 'prompt'"),
-        (lambda d: d["chunks"][1]["candidates"][2].pop("kept"), r"chunks\[1\].candidates\[2\]: missing required key 'kept'"),
+        (
+            lambda d: d["chunks"][1]["candidates"][2].pop("kept"),
+            r"chunks\[1\].candidates\[2\]: missing required key 'kept'",
+        ),
         (lambda d: d["chunks"][0].update(alpha="high"), r"chunks\[0\]: 'alpha' should be float or null, got str"),
         (lambda d: d["chunks"][2]["candidates"][0].update(parent=5), "parent 5, but the previous chunk left 2"),
         (lambda d: d["chunks"][1]["histories"][0].update(route="keep"), "route='keep' is not one of"),

@@ -103,7 +103,8 @@ def _draw_edges(ax: Any, nodes: _Nodes, line_scale: float) -> None:
         (nodes.chosen, _CHOSEN, 2.6, 3),
     ):
         if mask.any():
-            ax.add_collection(LineCollection(segments[mask], colors=colour, linewidths=width * line_scale, zorder=z))
+            lines = LineCollection(segments[mask], colors=colour, linewidths=width * line_scale, zorder=z)
+            ax.add_collection(lines)
 
 
 def _draw_nodes(ax: Any, nodes: _Nodes, norm: Normalize | None, size: float) -> None:
@@ -119,8 +120,9 @@ def _draw_nodes(ax: Any, nodes: _Nodes, norm: Normalize | None, size: float) -> 
         nodes.x[nodes.chosen], nodes.y[nodes.chosen], s=size * 2.2, facecolors="none",
         edgecolors=_CHOSEN, linewidths=2.0, zorder=6,
     )
+    # the first node is chunk 0's candidate 0, so its edge starts at the root
     ax.scatter([_ROOT_X], [nodes.parent_xy[0, 1]], s=size, marker="s", c="black", zorder=5)
-    ax.annotate("root", (_ROOT_X, nodes.parent_xy[0, 1]), xytext=(0, -12), textcoords="offset points",
+    ax.annotate("root", (_ROOT_X, nodes.parent_xy[0, 1]), xytext=(0, -10), textcoords="offset points",
                 ha="center", va="top", fontsize=8)
 
 
@@ -174,7 +176,8 @@ def _tree_legend(ax: Any, nodes: _Nodes, routes: set[str]) -> None:
 
 def _title(trace: Trace, what: str) -> str:
     prompt = trace.prompt if len(trace.prompt) <= 90 else trace.prompt[:87] + "..."
-    return f"{trace.method}: {what} ({len(trace.chunks)}/{trace.num_chunks} chunks, seed {trace.seed})\n\"{prompt}\""
+    progress = f"{len(trace.chunks)}/{trace.num_chunks} chunks, seed {trace.seed}"
+    return f"{trace.method}: {what} ({progress})\n\"{prompt}\""
 
 
 def _chunk_ticks(num_chunks: int, max_labels: int = 25) -> list[int]:
@@ -228,7 +231,7 @@ def plot_search_tree(trace: Trace | Mapping[str, Any], path: str | os.PathLike[s
     _annotate_final(ax, trace, slots)
     if norm is not None:
         fig.colorbar(ScalarMappable(norm=norm, cmap=_CMAP), ax=ax, label="fused score S", pad=0.01,
-                     fraction=0.03 if geometry.width > 12 else 0.05)
+                     fraction=0.03 if geometry.width > 14 else 0.05)
     else:
         ax.text(0.99, 0.02, "no scores (plain generation)", transform=ax.transAxes, ha="right", fontsize=8)
     right_margin_in = 1.5 if trace.final is not None else 0.3  # room for the final-score labels
@@ -272,7 +275,9 @@ def _metric_panel(
         ax.set_ylabel(label)
         ax.set_yticks([])
         return
-    ax.fill_between(x, low, high, where=np.isfinite(low), color=colour, alpha=0.15, lw=0, label="min-max over candidates")
+    ax.fill_between(
+        x, low, high, where=np.isfinite(low), color=colour, alpha=0.15, lw=0, label="min-max over candidates"
+    )
     dots_x = np.concatenate([np.full(len(v), n) for n, v in enumerate(values)])
     ax.scatter(dots_x, np.concatenate(values), s=8, color=colour, alpha=0.35, lw=0)
     if lineage is not None:
@@ -318,7 +323,8 @@ def _sink_panel(ax: Any, trace: Trace, lineage: list[int] | None) -> None:
         for route, (marker, colour, label) in _ROUTE_STYLE.items():
             at = [n for n, h in enumerate(hists) if h.route == route]
             if at:
-                ax.scatter(at, [hists[n].sink_frames for n in at], marker=marker, color=colour, s=30, zorder=3, label=label)
+                sinks_at = [hists[n].sink_frames for n in at]
+                ax.scatter(at, sinks_at, marker=marker, color=colour, s=28, zorder=3, label=label)
     ax.set_ylabel("sink (latent frames)")
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.legend(loc="upper left", fontsize=7, frameon=False, ncols=2)

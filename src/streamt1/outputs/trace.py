@@ -53,7 +53,7 @@ import json
 import logging
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any, Mapping, Sequence
 
 from streamt1.interfaces import Route
@@ -154,7 +154,9 @@ class ChunkRecord:
                 raise TraceError(f"{where}: candidate at position {position} has id {cand.id}; ids must be 0..N-1")
         for h, hist in enumerate(self.histories):
             if not 0 <= hist.candidate < len(self.candidates):
-                raise TraceError(f"{where}: history {h} names candidate {hist.candidate}, not in 0..{len(self.candidates) - 1}")
+                raise TraceError(
+                    f"{where}: history {h} names candidate {hist.candidate}, not in 0..{len(self.candidates) - 1}"
+                )
             if self.candidates[hist.candidate].history != h:
                 raise TraceError(
                     f"{where}: history {h} names candidate {hist.candidate}, "
@@ -162,7 +164,9 @@ class ChunkRecord:
                 )
         num_kept = sum(cand.kept for cand in self.candidates)
         if num_kept != len(self.histories):
-            raise TraceError(f"{where}: {num_kept} candidates are kept but there are {len(self.histories)} histories")
+            raise TraceError(
+                f"{where}: {num_kept} candidates are kept but there are {len(self.histories)} histories"
+            )
 
 
 @dataclass(kw_only=True)
@@ -208,12 +212,21 @@ class Trace:
 
     @classmethod
     def start(
-        cls, *, method: str, prompt: str, seed: int, fps: float, num_chunks: int, config: Mapping[str, Any] | None = None
+        cls,
+        *,
+        method: str,
+        prompt: str,
+        seed: int,
+        fps: float,
+        num_chunks: int,
+        config: Any = None,
     ) -> Trace:
-        """An empty trace for one run; ``config`` must be JSON-serialisable (checked on save)."""
+        """An empty trace for one run; ``config`` (a mapping or a config dataclass) must be
+        JSON-serialisable, which is checked on save."""
+        config_dict = asdict(config) if is_dataclass(config) else dict(config or {})
         return cls(
             method=method, prompt=prompt, seed=int(seed), fps=float(fps), num_chunks=int(num_chunks),
-            config=dict(config or {}),
+            config=config_dict,
         )
 
     def add_chunk(self, chunk: ChunkRecord) -> None:
@@ -236,7 +249,10 @@ class Trace:
         self.chunks.append(chunk)
 
     def set_final(
-        self, scores: Sequence[float | None], chosen: int, parts: Mapping[str, Sequence[float | None]] | None = None
+        self,
+        scores: Sequence[float | None],
+        chosen: int,
+        parts: Mapping[str, Sequence[float | None]] | None = None,
     ) -> None:
         """Record the whole-video scores of the finished histories and the chosen one."""
         if not self.chunks:

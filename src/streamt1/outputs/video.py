@@ -107,7 +107,9 @@ def _check_fps(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-def write_mp4(path: str | os.PathLike[str], frames: Frames, fps: float, *, min_size: int = 256, crf: int = 18) -> None:
+def write_mp4(
+    path: str | os.PathLike[str], frames: Frames, fps: float, *, min_size: int = 256, crf: int = 18
+) -> None:
     """Encode ``frames`` as H.264 (libx264, yuv420p) MP4 at ``fps``, atomically.
 
     min_size: small frames are enlarged by an integer nearest-neighbour factor until the longer
