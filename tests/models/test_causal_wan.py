@@ -1,0 +1,195 @@
+import pytest
+import torch
+
+from streamt1.interfaces import Route
+from streamt1.models.causal_wan import (
+    CausalWan,
+    block_causal_mask,
+    frame_mask_to_tokens,
+    sinusoidal_embedding,
+    teacher_forcing_mask,
+)
+from streamt1.models.config import StreamConfig, WanConfig
+from streamt1.models.kv_cache import KVCache
+
+CHUNK = 3
+LATENT_HW = (4, 4)  # 2x2 tokens per frame with the (1, 2, 2) patch
+
+
+def tiny_model(dtype: torch.dtype = torch.float64) -> CausalWan:
+    model = CausalWan(WanConfig.preset("tiny-test"))
+    g = torch.Generator().manual_seed(0)
+    model.init_weights(g)
+    # Wan zero-initialises the output layer; give it weights so predictions carry information.
+    torch.nn.init.normal_(model.head.head.weight, std=0.2, generator=g)
+    return model.to(dtype).eval()
+
+
+def text_kv(model: CausalWan, batch: int = 1):
+    g = torch.Generator().manual_seed(1)
+    cfg = model.config
+    return model.encode_text(torch.randn(batch, cfg.text_len, cfg.text_dim, generator=g, dtype=model.dtype))
+
+
+def latents(num_frames: int, seed: int, batch: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, 12, num_frames, *LATENT_HW, generator=g, dtype=torch.float64)
+
+
+def empty_cache(model: CausalWan, stream: StreamConfig, histories: int = 1) -> KVCache:
+    cfg = model.config
+    return KVCache.empty(histories, cfg.num_layers, cfg.num_heads, cfg.head_dim, 4, stream, dtype=model.dtype)
+
+
+def stream_chunks(model, text, stream, clean, noisy, t):
+    """Run the cached stream (all routes DISCARD); return per-chunk noisy-step and commit predictions."""
+    cache = empty_cache(model, stream, clean.shape[0])
+    noisy_flows, clean_flows = [], []
+    n = clean.shape[0]
+    for j in range(clean.shape[2] // CHUNK):
+        part = slice(j * CHUNK, (j + 1) * CHUNK)
+        noisy_flows.append(model.forward_chunk(noisy[:, :, part], torch.full((n, CHUNK), t), text, cache).flow)
+        out = model.forward_chunk(clean[:, :, part], torch.zeros(n, CHUNK), text, cache, return_kv=True)
+        clean_flows.append(out.flow)
+        if cache.evicts_on_append:
+            cache = cache.route([Route.DISCARD] * n)
+        cache = cache.append_chunk(out.keys, out.values, torch.arange(cache.next_frame, cache.next_frame + CHUNK))
+    return torch.cat(noisy_flows, 2), torch.cat(clean_flows, 2)
+
+
+def teacher_forced(model, text, clean, noisy, t, sink=0, window=None):
+    """One full forward over [clean | noisy] with the teacher-forcing mask and repeated positions."""
+    f = clean.shape[2]
+    timesteps = torch.cat([torch.zeros(1, f), torch.full((1, f), t)], 1).double()
+    positions = torch.cat([torch.arange(f), torch.arange(f)])
+    mask = teacher_forcing_mask(f, CHUNK, sink, window)
+    out = model(torch.cat([clean, noisy], 2), timesteps, text, positions, mask)
+    return out[:, :, f:], out[:, :, :f]
+
+
+def test_state_dict_matches_wan_1_3b_naming_and_shapes():
+    with torch.device("meta"):
+        model = CausalWan(WanConfig.preset("wan2.1-t2v-1.3b"))
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert len(shapes) == 15 + 30 * 27
+    assert shapes["patch_embedding.weight"] == (1536, 16, 1, 2, 2)
+    assert shapes["text_embedding.0.weight"] == (1536, 4096)
+    assert shapes["text_embedding.2.weight"] == (1536, 1536)
+    assert shapes["time_embedding.0.weight"] == (1536, 256)
+    assert shapes["time_projection.1.weight"] == (6 * 1536, 1536)
+    assert shapes["head.head.weight"] == (64, 1536)
+    assert shapes["head.modulation"] == (1, 2, 1536)
+    assert shapes["blocks.29.modulation"] == (1, 6, 1536)
+    assert shapes["blocks.0.self_attn.norm_q.weight"] == (1536,)
+    assert shapes["blocks.0.norm3.bias"] == (1536,)
+    assert shapes["blocks.0.cross_attn.norm_k.weight"] == (1536,)
+    assert shapes["blocks.0.ffn.0.weight"] == (8960, 1536)
+    assert not any("norm1" in k or "norm2" in k or k.startswith("head.norm") for k in shapes)
+    assert WanConfig.preset("wan2.1-t2v-1.3b").rope_pairs == (22, 21, 21)
+
+
+def test_sinusoid_is_cosine_first():
+    emb = sinusoidal_embedding(8, torch.tensor([0.0, 2.0]))
+    assert torch.equal(emb[0], torch.tensor([1.0] * 4 + [0.0] * 4, dtype=torch.float64))
+    assert torch.isclose(emb[1, 0], torch.cos(torch.tensor(2.0, dtype=torch.float64)))
+
+
+def test_block_causal_mask_with_sink_and_window():
+    full = block_causal_mask(9, 3)
+    assert full[3, 5] and not full[2, 3] and full[8, 0]
+    win = block_causal_mask(12, 3, sink_frames=3, window_frames=6)
+    # chunk 3 (frames 9-11) sees the sink 0-2 and frames 6-11, not chunk 1 (frames 3-5)
+    assert win[9].tolist() == [True] * 3 + [False] * 3 + [True] * 6
+    tf = teacher_forcing_mask(6, 3)
+    assert tf[6].tolist() == [False] * 6 + [True] * 3 + [False] * 3  # noisy chunk 0: only itself
+    assert tf[9].tolist() == [True] * 3 + [False] * 3 + [False] * 3 + [True] * 3
+    assert frame_mask_to_tokens(full, 2).shape == (18, 18)
+
+
+def test_streaming_equals_one_block_causal_forward():
+    model, stream = tiny_model(), StreamConfig(window_frames=12)  # window covers the whole video
+    text = text_kv(model)
+    clean, noisy = latents(4 * CHUNK, 2), latents(4 * CHUNK, 3)
+    with torch.no_grad():
+        stream_noisy, stream_clean = stream_chunks(model, text, stream, clean, noisy, 937.5)
+        full_noisy, full_clean = teacher_forced(model, text, clean, noisy, 937.5)
+        causal_clean = model(clean, torch.zeros(1, clean.shape[2]).double(), text, torch.arange(12), block_causal_mask(12, CHUNK))
+    torch.testing.assert_close(stream_noisy, full_noisy, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(stream_clean, full_clean, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(stream_clean, causal_clean, rtol=1e-10, atol=1e-10)
+    assert stream_noisy.abs().mean() > 0.1  # the comparison is not between zeros
+
+
+def test_streaming_with_small_window_equals_sink_plus_window_mask():
+    model, stream = tiny_model(), StreamConfig(window_frames=6)
+    text = text_kv(model)
+    clean, noisy = latents(5 * CHUNK, 4), latents(5 * CHUNK, 5)
+    with torch.no_grad():
+        stream_noisy, stream_clean = stream_chunks(model, text, stream, clean, noisy, 625.0)
+        win_noisy, win_clean = teacher_forced(model, text, clean, noisy, 625.0, sink=3, window=6)
+        full_noisy, _ = teacher_forced(model, text, clean, noisy, 625.0)
+    torch.testing.assert_close(stream_noisy, win_noisy, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(stream_clean, win_clean, rtol=1e-10, atol=1e-10)
+    # the window really cut something: the last chunk differs from full causal attention
+    assert (stream_noisy[:, :, -CHUNK:] - full_noisy[:, :, -CHUNK:]).abs().max() > 1e-3
+
+
+def test_float32_streaming_matches_full_forward():
+    model, stream = tiny_model(torch.float32), StreamConfig(window_frames=6)
+    text = text_kv(model)
+    clean, noisy = latents(3 * CHUNK, 6).float(), latents(3 * CHUNK, 7).float()
+    with torch.no_grad():
+        stream_noisy, _ = stream_chunks(model, text, stream, clean, noisy, 833.3)
+        win_noisy, _ = teacher_forced(model, text, clean, noisy, 833.3, sink=3, window=6)
+    torch.testing.assert_close(stream_noisy, win_noisy, rtol=1e-4, atol=1e-5)
+
+
+def test_rope_depends_only_on_relative_frame_positions():
+    model = tiny_model()
+    text = text_kv(model)
+    x = latents(6, 8)
+    t = torch.full((1, 6), 500.0, dtype=torch.float64)
+    mask = block_causal_mask(6, CHUNK)
+    with torch.no_grad():
+        base = model(x, t, text, torch.arange(6), mask)
+        shifted = model(x, t, text, torch.arange(6) + 7, mask)
+        stretched = model(x, t, text, torch.arange(6) * 2, mask)
+    torch.testing.assert_close(base, shifted, rtol=1e-9, atol=1e-9)
+    assert (base - stretched).abs().max() > 1e-4
+
+
+def test_shared_prompt_kv_equals_per_candidate_copies():
+    model, stream = tiny_model(), StreamConfig()
+    shared = text_kv(model)
+    copies = type(shared)(tuple(k.expand(3, -1, -1, -1) for k in shared.keys), tuple(v.expand(3, -1, -1, -1) for v in shared.values))
+    x = latents(CHUNK, 9, batch=3)
+    t = torch.full((3, CHUNK), 1000.0)
+    cache = empty_cache(model, stream, 3)
+    with torch.no_grad():
+        a = model.forward_chunk(x, t, shared, cache).flow
+        b = model.forward_chunk(x, t, copies, cache).flow
+    torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_bad_inputs_raise_clear_errors():
+    with pytest.raises(ValueError, match="num_heads"):
+        WanConfig(**{**WanConfig.preset("tiny-test").__dict__, "num_heads": 5})
+    with pytest.raises(ValueError, match="unknown WanConfig preset"):
+        WanConfig.preset("nope")
+    model = tiny_model()
+    with pytest.raises(ValueError, match="timesteps"):
+        model(latents(3, 0), torch.zeros(1, 2), text_kv(model), torch.arange(3), None)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_bf16_cuda_chunk_forward_close_to_float32():
+    model, stream = tiny_model(torch.float32).cuda(), StreamConfig()
+    states = torch.randn(1, 6, 12, generator=torch.Generator().manual_seed(1)).cuda()
+    x = latents(CHUNK, 10).float().cuda()
+    t = torch.full((1, CHUNK), 937.5, device="cuda")
+    with torch.no_grad():
+        ref = model.forward_chunk(x, t, model.encode_text(states), empty_cache(model, stream)).flow
+        model = model.to(torch.bfloat16)
+        out = model.forward_chunk(x, t, model.encode_text(states), empty_cache(model, stream)).flow
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), ref, rtol=0.05, atol=0.05)

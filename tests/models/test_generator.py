@@ -1,0 +1,123 @@
+import pytest
+import torch
+
+from streamt1.interfaces import HistoryState, Route, StreamingGenerator
+from streamt1.models.causal_wan import CausalWan
+from streamt1.models.codec import PixelUnshuffleCodec
+from streamt1.models.config import StreamConfig, WanConfig
+from streamt1.models.generator import CausalWanGenerator
+
+SHAPE = (12, 3, 4, 4)  # tiny-test latent chunk (C, F, h, w); PixelUnshuffleCodec(2) -> 8x8 RGB
+
+
+def text_encoder(prompts: list[str]) -> torch.Tensor:
+    """Deterministic stand-in for umT5: a fixed pattern per prompt length, padding zeroed."""
+    out = torch.zeros(len(prompts), 6, 12)
+    for i, p in enumerate(prompts):
+        g = torch.Generator().manual_seed(len(p))
+        n = min(len(p.split()), 6)
+        out[i, :n] = torch.randn(n, 12, generator=g)
+    return out
+
+
+def make_generator(window_frames: int = 6) -> CausalWanGenerator:
+    model = CausalWan(WanConfig.preset("tiny-test"))
+    g = torch.Generator().manual_seed(0)
+    model.init_weights(g)
+    torch.nn.init.normal_(model.head.head.weight, std=0.2, generator=g)
+    stream = StreamConfig(window_frames=window_frames, max_sink_frames=6)
+    return CausalWanGenerator(model, stream, text_encoder, PixelUnshuffleCodec(2), (4, 4), fps=16, dtype=torch.float64)
+
+
+def noise(n: int, seed: int) -> torch.Tensor:
+    return torch.randn(n, *SHAPE, generator=torch.Generator().manual_seed(seed))
+
+
+def gens(*seeds: int) -> list[torch.Generator]:
+    return [torch.Generator().manual_seed(s) for s in seeds]
+
+
+def test_is_a_streaming_generator_with_the_right_spec():
+    gen = make_generator()
+    assert isinstance(gen, StreamingGenerator)
+    spec = gen.spec
+    assert spec.latent_shape == SHAPE and spec.height == spec.width == 8
+    assert spec.frames_per_chunk == spec.first_chunk_frames == 3 and spec.fps == 16
+    state = gen.initial_state(gen.encode_prompt("a red ball"), 2)
+    assert isinstance(state, HistoryState) and state.num_histories == 2 and state.sink_frames() == [0, 0]
+
+
+def test_same_noise_and_generators_give_identical_latents_and_state_is_untouched():
+    gen = make_generator()
+    state = gen.initial_state(gen.encode_prompt("a red ball"), 1)
+    parents = torch.zeros(2, dtype=torch.long)
+    a = gen.denoise(state, parents, noise(2, 1), gens(5, 6))
+    b = gen.denoise(state, parents, noise(2, 1), gens(5, 6))
+    c = gen.denoise(state, parents, noise(2, 1), gens(5, 7))
+    assert torch.equal(a, b)
+    assert torch.equal(a[0], c[0]) and not torch.equal(a[1], c[1])  # fresh noise is per candidate
+    state = gen.commit(state, parents[:1], a[:1], gen.decode(state, parents[:1], a[:1]), [])
+    before = [k.clone() for k in state.cache.keys], state.cache.positions.clone()
+    gen.denoise(state, torch.zeros(1, dtype=torch.long), noise(1, 2), gens(8))
+    assert all(torch.equal(x, y) for x, y in zip(before[0], state.cache.keys))
+    assert torch.equal(before[1], state.cache.positions) and state.num_chunks == 1
+
+
+def test_a_batch_of_candidates_equals_each_candidate_alone():
+    gen = make_generator()
+    state = gen.initial_state(gen.encode_prompt("two sprites dance"), 2)
+    for j in range(2):  # two different committed histories
+        lat = gen.denoise(state, torch.tensor([0, 1]), noise(2, 10 + j), gens(1, 2))
+        state = gen.commit(state, torch.tensor([0, 1]), lat, gen.decode(state, torch.tensor([0, 1]), lat), [])
+    parents = torch.tensor([1, 0, 1])
+    together = gen.denoise(state, parents, noise(3, 20), gens(3, 4, 5))
+    for i in range(3):
+        alone = gen.denoise(state, parents[i : i + 1], noise(3, 20)[i : i + 1], gens(3 + i))
+        torch.testing.assert_close(together[i : i + 1], alone, rtol=1e-5, atol=1e-6)
+
+
+def test_beam_loop_routes_evicted_chunks_and_keeps_decoded_frames():
+    gen = make_generator()
+    state = gen.initial_state(gen.encode_prompt("a sprite"), 1)
+    parents = torch.zeros(4, dtype=torch.long)
+    evicted, sinks = [], []
+    for j in range(4):
+        lat = gen.denoise(state, parents, noise(4, 30 + j), gens(*range(4 * j, 4 * j + 4)))
+        decoded = gen.decode(state, parents, lat)
+        assert decoded.frames.shape == (4, 3, 3, 8, 8)
+        assert decoded.frames.min() >= 0 and decoded.frames.max() <= 1
+        keep = torch.tensor([0, 3])  # "top-2" survivors, one per parent from chunk 1 on
+        evicted.append(gen.evicted_chunk(state))
+        survivors = gen.select_decoded(decoded, keep)
+        assert torch.equal(survivors.frames, decoded.frames[keep])
+        state = gen.commit(state, parents[keep], lat[keep], survivors, [Route.APPEND, Route.EMA])
+        sinks.append(state.sink_frames())
+        parents = torch.tensor([0, 0, 1, 1])
+    assert evicted == [None, None, 1, 2]
+    # APPEND grew row 0's sink to max_sink_frames (6); the next APPEND fell back to EMA
+    assert sinks == [[3, 3], [3, 3], [6, 3], [6, 3]]
+    assert state.num_chunks == 4
+
+
+def test_commit_of_a_candidate_continues_like_a_single_path_run():
+    gen = make_generator()
+    prompt = gen.encode_prompt("a sprite")
+    wide = gen.initial_state(prompt, 1)
+    lat = gen.denoise(wide, torch.zeros(2, dtype=torch.long), noise(2, 40), gens(1, 2))
+    wide = gen.commit(wide, torch.tensor([0]), lat[1:], gen.decode(wide, torch.tensor([0]), lat[1:]), [])
+    narrow = gen.initial_state(prompt, 1)
+    single = gen.denoise(narrow, torch.zeros(1, dtype=torch.long), noise(2, 40)[1:], gens(2))
+    torch.testing.assert_close(single, lat[1:], rtol=1e-5, atol=1e-6)
+    narrow = gen.commit(narrow, torch.tensor([0]), single, gen.decode(narrow, torch.tensor([0]), single), [])
+    a = gen.denoise(wide, torch.zeros(1, dtype=torch.long), noise(1, 41), gens(9))
+    b = gen.denoise(narrow, torch.zeros(1, dtype=torch.long), noise(1, 41), gens(9))
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_bad_arguments_are_refused():
+    gen = make_generator()
+    state = gen.initial_state(gen.encode_prompt("x"), 1)
+    with pytest.raises(ValueError, match="noise must be"):
+        gen.denoise(state, torch.zeros(1, dtype=torch.long), torch.zeros(1, 12, 3, 4, 2), gens(0))
+    with pytest.raises(ValueError, match="one generator"):
+        gen.denoise(state, torch.zeros(2, dtype=torch.long), noise(2, 0), gens(0))

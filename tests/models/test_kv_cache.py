@@ -1,0 +1,203 @@
+import pytest
+import torch
+
+from streamt1.interfaces import Route
+from streamt1.models.causal_wan import CausalWan, block_causal_mask
+from streamt1.models.config import StreamConfig, WanConfig
+from streamt1.models.kv_cache import KVCache
+
+C = 3  # chunk frames
+L = 2  # tokens per frame
+LAYERS, HEADS, HEAD_DIM = 2, 2, 4
+
+
+def stream(**overrides) -> StreamConfig:
+    return StreamConfig(**{"window_frames": 6, "max_sink_frames": 9, "ema_decay": 0.75, **overrides})
+
+
+def chunk_kv(b: int, seed: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    g = torch.Generator().manual_seed(seed)
+    shape = (b, C * L, HEADS, HEAD_DIM)
+    return [torch.randn(shape, generator=g) for _ in range(LAYERS)], [torch.randn(shape, generator=g) for _ in range(LAYERS)]
+
+
+def commit(cache: KVCache, seed: int, routes: list[Route] | None = None) -> KVCache:
+    if cache.evicts_on_append:
+        cache = cache.route(routes or [Route.DISCARD] * cache.num_histories)
+    k, v = chunk_kv(cache.num_histories, seed)
+    return cache.append_chunk(k, v, torch.arange(cache.next_frame, cache.next_frame + C))
+
+
+def filled(b: int = 2, chunks: int = 2, cfg: StreamConfig | None = None) -> KVCache:
+    cache = KVCache.empty(b, LAYERS, HEADS, HEAD_DIM, L, cfg or stream())
+    for j in range(chunks):
+        cache = commit(cache, seed=j)
+    return cache
+
+
+def sink_keys(cache: KVCache, b: int, layer: int = 0) -> torch.Tensor:
+    return cache.keys[layer][b, : cache.sink_lengths[b] * L]
+
+
+def test_first_chunk_is_the_sink_and_window_rolls():
+    cache = filled(chunks=1)
+    assert cache.sink_frames() == [3, 3] and cache.window_length == 0
+    assert cache.evicted_chunk() is None
+    cache = commit(cache, 1)  # window (rolling = 6 - 3 = 3 frames) now full
+    assert cache.window_length == 3 and cache.evicted_chunk() == 1
+    cache = commit(cache, 2)
+    assert cache.positions[0].tolist() == [0, 1, 2, 6, 7, 8]
+    assert cache.evicted_chunk() == 2
+    assert cache.keys[0].shape == (2, 6 * L, HEADS, HEAD_DIM)
+
+
+def test_longlive_default_window_evicts_from_chunk_three():
+    cache = KVCache.empty(1, LAYERS, HEADS, HEAD_DIM, L, StreamConfig())  # sink 3 + window 9
+    evicted = []
+    for j in range(6):
+        evicted.append(cache.evicted_chunk())
+        cache = commit(cache, j)
+    assert evicted == [None, None, None, 1, 2, 3]
+    assert cache.positions[0].tolist() == [0, 1, 2, 12, 13, 14, 15, 16, 17]
+
+
+def test_discard_leaves_the_sink_unchanged():
+    cache = filled()
+    after = commit(cache, 5, [Route.DISCARD, Route.DISCARD])
+    for layer in range(LAYERS):
+        assert torch.equal(after.keys[layer][:, : 3 * L], cache.keys[layer][:, : 3 * L])
+        assert torch.equal(after.values[layer][:, : 3 * L], cache.values[layer][:, : 3 * L])
+    assert after.sink_frames() == [3, 3]
+
+
+def test_ema_blends_the_newest_sink_segment():
+    cache = filled()
+    evicted_k = [k[:, 3 * L : 6 * L] for k in cache.keys]
+    evicted_v = [v[:, 3 * L : 6 * L] for v in cache.values]
+    after = cache.route([Route.EMA, Route.DISCARD])
+    for layer in range(LAYERS):
+        expected = 0.75 * cache.keys[layer][0, : 3 * L] + 0.25 * evicted_k[layer][0]
+        torch.testing.assert_close(after.keys[layer][0, : 3 * L], expected)
+        torch.testing.assert_close(after.values[layer][0, : 3 * L], 0.75 * cache.values[layer][0, : 3 * L] + 0.25 * evicted_v[layer][0])
+        assert torch.equal(after.keys[layer][1, : 3 * L], cache.keys[layer][1, : 3 * L])  # DISCARD row
+    assert after.positions[0, :3].tolist() == [0, 1, 2]  # the segment keeps its frames
+
+
+def test_append_grows_the_sink_at_its_own_frames_until_full_then_emas():
+    cache = filled(b=1, chunks=2)  # sink: chunk 0; window: chunk 1
+    cache = commit(cache, 2, [Route.APPEND])  # chunk 1 -> sink
+    assert cache.sink_frames() == [6]
+    assert cache.positions[0].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8]
+    cache = commit(cache, 3, [Route.DISCARD])  # chunk 2 dropped
+    cache = commit(cache, 4, [Route.APPEND])  # chunk 3 -> sink (9 = max_sink_frames)
+    assert cache.sink_frames() == [9]
+    assert cache.positions[0].tolist()[:9] == [0, 1, 2, 3, 4, 5, 9, 10, 11]
+    newest = cache.keys[0][0, 6 * L : 9 * L].clone()
+    evicted = cache.keys[0][0, 9 * L : 12 * L].clone()
+    full = cache.route([Route.APPEND])  # sink is full: APPEND becomes EMA into the newest segment
+    assert full.sink_frames() == [9]
+    torch.testing.assert_close(full.keys[0][0, 6 * L : 9 * L], 0.75 * newest + 0.25 * evicted)
+    assert full.positions[0, :9].tolist() == [0, 1, 2, 3, 4, 5, 9, 10, 11]
+
+
+def test_select_forks_histories_and_drops_unused_padding():
+    cache = filled(b=2, chunks=2)
+    cache = cache.route([Route.APPEND, Route.DISCARD])  # sinks 6 and 3: row 1 padded
+    assert cache.sink_frames() == [6, 3] and cache.has_padding
+    assert cache.valid[1].tolist() == [True] * 3 + [False] * 3
+    picked = cache.select(torch.tensor([1, 1]))
+    assert picked.sink_frames() == [3, 3] and not picked.has_padding
+    assert picked.keys[0].shape[1] == 3 * L
+    torch.testing.assert_close(picked.keys[1][0], cache.keys[1][1, : 3 * L])
+    reordered = cache.select(torch.tensor([1, 0, 0]))
+    assert reordered.sink_frames() == [3, 6, 6]
+    assert torch.equal(reordered.keys[0][2], cache.keys[0][0])
+
+
+def test_methods_never_modify_the_parent_cache():
+    cache = filled(b=2, chunks=2)
+    before = [k.clone() for k in cache.keys]
+    commit(cache, 9, [Route.EMA, Route.APPEND])
+    cache.select(torch.tensor([0]))
+    assert all(torch.equal(a, b) for a, b in zip(before, cache.keys))
+    assert cache.sink_frames() == [3, 3]
+
+
+def test_misuse_raises():
+    cache = filled(chunks=2)
+    k, v = chunk_kv(2, 0)
+    with pytest.raises(ValueError, match="route"):
+        cache.append_chunk(k, v, torch.arange(6, 9))
+    with pytest.raises(ValueError, match="one route per history"):
+        cache.route([Route.EMA])
+    with pytest.raises(ValueError, match="nothing leaves"):
+        filled(chunks=1).route([Route.EMA, Route.EMA])
+    with pytest.raises(ValueError, match="out of range"):
+        cache.select(torch.tensor([2]))
+
+
+# ----- with the network: routing and forking change attention exactly as intended ----------------
+
+
+def tiny_model() -> CausalWan:
+    model = CausalWan(WanConfig.preset("tiny-test"))
+    g = torch.Generator().manual_seed(0)
+    model.init_weights(g)
+    torch.nn.init.normal_(model.head.head.weight, std=0.2, generator=g)
+    return model.double().eval()
+
+
+def model_commit(model, text, cache, x, routes):
+    out = model.forward_chunk(x, torch.zeros(cache.num_histories, C), text, cache, return_kv=True)
+    if cache.evicts_on_append:
+        cache = cache.route(routes)
+    return cache.append_chunk(out.keys, out.values, torch.arange(cache.next_frame, cache.next_frame + C))
+
+
+@torch.no_grad()
+def test_padded_sinks_attend_like_each_history_alone():
+    """Two histories routed differently (sinks 6 and 3 frames) in one batch, vs the full masked forward."""
+    model = tiny_model()
+    cfg = model.config
+    text = model.encode_text(torch.randn(1, cfg.text_len, cfg.text_dim, generator=torch.Generator().manual_seed(1)).double())
+    video = torch.randn(1, cfg.in_dim, 4 * C, 4, 4, generator=torch.Generator().manual_seed(2)).double()
+    both = video.expand(2, -1, -1, -1, -1)
+    cache = KVCache.empty(2, cfg.num_layers, cfg.num_heads, cfg.head_dim, 4, stream(), dtype=torch.float64)
+    for j in range(3):  # commit 2 evicts chunk 1: row 0 appends it to the sink, row 1 drops it
+        cache = model_commit(model, text, cache, both[:, :, j * C : (j + 1) * C], [Route.APPEND, Route.DISCARD])
+    assert cache.sink_frames() == [6, 3] and cache.has_padding
+    t = torch.full((2, C), 833.3)
+    last = model.forward_chunk(both[:, :, 3 * C :], t, text, cache).flow
+    frames = torch.arange(4 * C)
+    times = torch.cat([torch.zeros(1, 3 * C), torch.full((1, C), 833.3)], 1).double()
+    # APPEND kept chunk 1 at frames 3-5: full causal attention. DISCARD: sink + window only.
+    kept = model(video, times, text, frames, block_causal_mask(4 * C, C))[:, :, 3 * C :]
+    dropped = model(video, times, text, frames, block_causal_mask(4 * C, C, 3, 6))[:, :, 3 * C :]
+    torch.testing.assert_close(last[0:1], kept, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(last[1:2], dropped, rtol=1e-10, atol=1e-10)
+
+
+@torch.no_grad()
+def test_select_then_continue_equals_recomputing_from_scratch():
+    model = tiny_model()
+    cfg = model.config
+    text = model.encode_text(torch.randn(1, cfg.text_len, cfg.text_dim, generator=torch.Generator().manual_seed(1)).double())
+    g = torch.Generator().manual_seed(3)
+    videos = torch.randn(2, cfg.in_dim, 3 * C, 4, 4, generator=g).double()  # two different histories
+    nxt = torch.randn(3, cfg.in_dim, C, 4, 4, generator=g).double()
+
+    def run(batch: torch.Tensor, chunks: int) -> KVCache:
+        cache = KVCache.empty(batch.shape[0], cfg.num_layers, cfg.num_heads, cfg.head_dim, 4, stream(), dtype=torch.float64)
+        for j in range(chunks):
+            cache = model_commit(model, text, cache, batch[:, :, j * C : (j + 1) * C], [Route.EMA] * batch.shape[0])
+        return cache
+
+    index = torch.tensor([1, 1, 0])
+    forked = run(videos, 3).select(index)
+    scratch = run(videos[index], 3)
+    t = torch.full((3, C), 625.0)
+    a = model.forward_chunk(nxt, t, text, forked).flow
+    b = model.forward_chunk(nxt, t, text, scratch).flow
+    via_parents = model.forward_chunk(nxt, t, text, run(videos, 3), parents=index).flow
+    torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(via_parents, b, rtol=1e-10, atol=1e-10)
