@@ -316,6 +316,8 @@ def _sink_panel(ax: Any, trace: Trace, lineage: list[int] | None) -> None:
     sinks = [np.array([h.sink_frames for h in chunk.histories], dtype=float) for chunk in trace.chunks]
     low, high = _band(sinks)
     ax.fill_between(x, low, high, step="mid", color="0.5", alpha=0.2, lw=0, label="range over histories")
+    for edge in (low, high):  # outlines keep a zero-width range (all histories equal) visible
+        ax.step(x, edge, where="mid", color="0.55", lw=0.8)
     if lineage is not None:
         hists = [chunk.histories[chunk.candidates[c].history] for chunk, c in zip(trace.chunks, lineage)]
         ax.step(x, [h.sink_frames for h in hists], where="mid", color="black", lw=1.6, marker=".", ms=4,
