@@ -9,6 +9,7 @@ import torch
 from diffusers import AutoencoderKLWan
 
 from streamt1.models.checkpoints import CheckpointError
+from streamt1.models.codec import LatentCodec
 from streamt1.models.wan_vae import WanVAECodec
 
 Z = 4
@@ -83,6 +84,10 @@ def test_wan_file_uses_original_key_names(wan_file):
         assert key in keys
 
 
+def test_implements_latent_codec(codec):
+    assert isinstance(codec, LatentCodec)
+
+
 def test_loaded_weights_equal_original(vae, codec):
     ours = codec.vae.state_dict()
     for key, value in vae.state_dict().items():
@@ -101,8 +106,8 @@ def test_streaming_decode_equals_full_decode(vae, codec):
         frames, cache = codec.decode_chunk(latents[:, :, start:start + 3], cache)
         chunks.append(frames)
     assert [c.shape[1] for c in chunks] == [9, 12, 12]
-    assert chunks[0].shape[1] == codec.decoded_frames(3, first=True)
-    assert chunks[1].shape[1] == codec.decoded_frames(3, first=False)
+    assert chunks[0].shape[1] == codec.first_chunk_frames(3)
+    assert chunks[1].shape[1] == codec.frames_per_chunk(3)
     streamed = torch.cat(chunks, dim=1)
     assert streamed.shape == (1, 33, 3, 16, 24)
     assert streamed.min() >= 0 and streamed.max() <= 1

@@ -50,6 +50,7 @@ _LEADING_PREFIXES = ("", "model.", "module.", "model.diffusion_model.", "diffusi
 _LORA_KEY = re.compile(r"^(?P<module>.+)\.lora_(?P<part>[AB])(?:\.[^.]+)?\.weight$")
 _PEFT_PREFIX = "base_model.model."
 _SHOWN = 5  # keys quoted per category in error messages
+_PICKLE_PROTO = b"\x80"
 
 
 class CheckpointError(ValueError):
@@ -98,20 +99,29 @@ def read_checkpoint(path: str | Path, *, allow_pickle: bool = False) -> Any:
         if path.suffix == ".safetensors":
             return load_file(str(path), device="cpu")
         return _torch_load(path, allow_pickle)
+    except CheckpointError:
+        raise
     except (SafetensorError, RuntimeError, EOFError, KeyError, ValueError, OSError) as exc:
-        raise CheckpointError(
-            f"{path}: not a readable checkpoint ({type(exc).__name__}: {str(exc)[:120]}); "
-            "the file is truncated or corrupt, download it again"
-        ) from exc
+        raise _unreadable(path, f"{type(exc).__name__}: {str(exc)[:120]}") from exc
+
+
+def _unreadable(path: Path, reason: str) -> CheckpointError:
+    return CheckpointError(
+        f"{path}: not a readable checkpoint ({reason}); the file is truncated or corrupt, download it again"
+    )
 
 
 def _torch_load(path: Path, allow_pickle: bool) -> Any:
     mmap = zipfile.is_zipfile(path)  # legacy (non-zip) torch files cannot be memory-mapped
+    if not mmap:
+        with path.open("rb") as f:
+            if f.read(1) != _PICKLE_PROTO:  # legacy torch.save files start with a pickle protocol opcode
+                raise _unreadable(path, "neither a zip archive nor a pickle")
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
         if "Weights only load failed" not in str(exc):
-            raise CheckpointError(f"{path}: not a readable checkpoint ({str(exc)[:120]})") from exc
+            raise _unreadable(path, str(exc)[:120]) from exc
         if not allow_pickle:
             raise CheckpointError(
                 f"{path}: stores Python objects besides tensors, so it cannot be read with "

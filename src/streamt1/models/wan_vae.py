@@ -45,7 +45,7 @@ def _conv_state_rows(entry: Tensor | str | None, index: Tensor) -> Tensor | str 
 
 
 class WanVAECodec:
-    """Streaming decode / encode of normalised Wan latents ``[N, C, F, h, w]``."""
+    """Streaming decode / encode of normalised Wan latents ``[N, C, F, h, w]`` (a :class:`LatentCodec`)."""
 
     def __init__(self, vae: AutoencoderKLWan) -> None:
         if vae.config.patch_size is not None:
@@ -104,9 +104,13 @@ class WanVAECodec:
     def spatial_factor(self) -> int:
         return self.vae.config.scale_factor_spatial
 
-    def decoded_frames(self, latent_frames: int, *, first: bool) -> int:
-        """Frames that ``latent_frames`` latent frames decode to (the stream's first frame gives one)."""
-        return latent_frames * self.temporal_factor - (self.temporal_factor - 1 if first else 0)
+    def frames_per_chunk(self, latent_frames: int) -> int:
+        """Decoded frames of a chunk after the first: ``temporal_factor`` per latent frame."""
+        return latent_frames * self.temporal_factor
+
+    def first_chunk_frames(self, latent_frames: int) -> int:
+        """Decoded frames of the first chunk: the stream's first latent frame gives a single frame."""
+        return self.frames_per_chunk(latent_frames) - (self.temporal_factor - 1)
 
     @property
     def device(self) -> torch.device:
