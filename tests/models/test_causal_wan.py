@@ -4,6 +4,7 @@ import torch
 from streamt1.interfaces import Route
 from streamt1.models.causal_wan import (
     CausalWan,
+    TextKV,
     block_causal_mask,
     frame_mask_to_tokens,
     sinusoidal_embedding,
@@ -48,12 +49,14 @@ def stream_chunks(model, text, stream, clean, noisy, t):
     n = clean.shape[0]
     for j in range(clean.shape[2] // CHUNK):
         part = slice(j * CHUNK, (j + 1) * CHUNK)
-        noisy_flows.append(model.forward_chunk(noisy[:, :, part], torch.full((n, CHUNK), t), text, cache).flow)
+        t_noisy = torch.full((n, CHUNK), t)
+        noisy_flows.append(model.forward_chunk(noisy[:, :, part], t_noisy, text, cache).flow)
         out = model.forward_chunk(clean[:, :, part], torch.zeros(n, CHUNK), text, cache, return_kv=True)
         clean_flows.append(out.flow)
         if cache.evicts_on_append:
             cache = cache.route([Route.DISCARD] * n)
-        cache = cache.append_chunk(out.keys, out.values, torch.arange(cache.next_frame, cache.next_frame + CHUNK))
+        positions = torch.arange(cache.next_frame, cache.next_frame + CHUNK)
+        cache = cache.append_chunk(out.keys, out.values, positions)
     return torch.cat(noisy_flows, 2), torch.cat(clean_flows, 2)
 
 
@@ -113,7 +116,8 @@ def test_streaming_equals_one_block_causal_forward():
     with torch.no_grad():
         stream_noisy, stream_clean = stream_chunks(model, text, stream, clean, noisy, 937.5)
         full_noisy, full_clean = teacher_forced(model, text, clean, noisy, 937.5)
-        causal_clean = model(clean, torch.zeros(1, clean.shape[2]).double(), text, torch.arange(12), block_causal_mask(12, CHUNK))
+        t0 = torch.zeros(1, 12).double()
+        causal_clean = model(clean, t0, text, torch.arange(12), block_causal_mask(12, CHUNK))
     torch.testing.assert_close(stream_noisy, full_noisy, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(stream_clean, full_clean, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(stream_clean, causal_clean, rtol=1e-10, atol=1e-10)
@@ -161,7 +165,8 @@ def test_rope_depends_only_on_relative_frame_positions():
 def test_shared_prompt_kv_equals_per_candidate_copies():
     model, stream = tiny_model(), StreamConfig()
     shared = text_kv(model)
-    copies = type(shared)(tuple(k.expand(3, -1, -1, -1) for k in shared.keys), tuple(v.expand(3, -1, -1, -1) for v in shared.values))
+    copies = TextKV(tuple(k.expand(3, -1, -1, -1) for k in shared.keys),
+                    tuple(v.expand(3, -1, -1, -1) for v in shared.values))
     x = latents(CHUNK, 9, batch=3)
     t = torch.full((3, CHUNK), 1000.0)
     cache = empty_cache(model, stream, 3)

@@ -26,7 +26,8 @@ def make_generator(window_frames: int = 6) -> CausalWanGenerator:
     model.init_weights(g)
     torch.nn.init.normal_(model.head.head.weight, std=0.2, generator=g)
     stream = StreamConfig(window_frames=window_frames, max_sink_frames=6)
-    return CausalWanGenerator(model, stream, text_encoder, PixelUnshuffleCodec(2), (4, 4), fps=16, dtype=torch.float64)
+    codec = PixelUnshuffleCodec(2)
+    return CausalWanGenerator(model, stream, text_encoder, codec, (4, 4), fps=16, dtype=torch.float64)
 
 
 def noise(n: int, seed: int) -> torch.Tensor:

@@ -18,7 +18,8 @@ def stream(**overrides) -> StreamConfig:
 def chunk_kv(b: int, seed: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     g = torch.Generator().manual_seed(seed)
     shape = (b, C * L, HEADS, HEAD_DIM)
-    return [torch.randn(shape, generator=g) for _ in range(LAYERS)], [torch.randn(shape, generator=g) for _ in range(LAYERS)]
+    keys = [torch.randn(shape, generator=g) for _ in range(LAYERS)]
+    return keys, [torch.randn(shape, generator=g) for _ in range(LAYERS)]
 
 
 def commit(cache: KVCache, seed: int, routes: list[Route] | None = None) -> KVCache:
@@ -78,7 +79,8 @@ def test_ema_blends_the_newest_sink_segment():
     for layer in range(LAYERS):
         expected = 0.75 * cache.keys[layer][0, : 3 * L] + 0.25 * evicted_k[layer][0]
         torch.testing.assert_close(after.keys[layer][0, : 3 * L], expected)
-        torch.testing.assert_close(after.values[layer][0, : 3 * L], 0.75 * cache.values[layer][0, : 3 * L] + 0.25 * evicted_v[layer][0])
+        expected = 0.75 * cache.values[layer][0, : 3 * L] + 0.25 * evicted_v[layer][0]
+        torch.testing.assert_close(after.values[layer][0, : 3 * L], expected)
         assert torch.equal(after.keys[layer][1, : 3 * L], cache.keys[layer][1, : 3 * L])  # DISCARD row
     assert after.positions[0, :3].tolist() == [0, 1, 2]  # the segment keeps its frames
 
@@ -147,6 +149,18 @@ def tiny_model() -> CausalWan:
     return model.double().eval()
 
 
+def prompt(model: CausalWan):
+    cfg = model.config
+    states = torch.randn(1, cfg.text_len, cfg.text_dim, generator=torch.Generator().manual_seed(1))
+    return model.encode_text(states.double())
+
+
+def model_cache(model: CausalWan, histories: int) -> KVCache:
+    cfg = model.config
+    sizes = (cfg.num_layers, cfg.num_heads, cfg.head_dim)
+    return KVCache.empty(histories, *sizes, 4, stream(), dtype=torch.float64)
+
+
 def model_commit(model, text, cache, x, routes):
     out = model.forward_chunk(x, torch.zeros(cache.num_histories, C), text, cache, return_kv=True)
     if cache.evicts_on_append:
@@ -159,12 +173,13 @@ def test_padded_sinks_attend_like_each_history_alone():
     """Two histories routed differently (sinks 6 and 3 frames) in one batch, vs the full masked forward."""
     model = tiny_model()
     cfg = model.config
-    text = model.encode_text(torch.randn(1, cfg.text_len, cfg.text_dim, generator=torch.Generator().manual_seed(1)).double())
+    text = prompt(model)
     video = torch.randn(1, cfg.in_dim, 4 * C, 4, 4, generator=torch.Generator().manual_seed(2)).double()
     both = video.expand(2, -1, -1, -1, -1)
-    cache = KVCache.empty(2, cfg.num_layers, cfg.num_heads, cfg.head_dim, 4, stream(), dtype=torch.float64)
+    cache = model_cache(model, 2)
     for j in range(3):  # commit 2 evicts chunk 1: row 0 appends it to the sink, row 1 drops it
-        cache = model_commit(model, text, cache, both[:, :, j * C : (j + 1) * C], [Route.APPEND, Route.DISCARD])
+        chunk = both[:, :, j * C : (j + 1) * C]
+        cache = model_commit(model, text, cache, chunk, [Route.APPEND, Route.DISCARD])
     assert cache.sink_frames() == [6, 3] and cache.has_padding
     t = torch.full((2, C), 833.3)
     last = model.forward_chunk(both[:, :, 3 * C :], t, text, cache).flow
@@ -181,15 +196,16 @@ def test_padded_sinks_attend_like_each_history_alone():
 def test_select_then_continue_equals_recomputing_from_scratch():
     model = tiny_model()
     cfg = model.config
-    text = model.encode_text(torch.randn(1, cfg.text_len, cfg.text_dim, generator=torch.Generator().manual_seed(1)).double())
+    text = prompt(model)
     g = torch.Generator().manual_seed(3)
     videos = torch.randn(2, cfg.in_dim, 3 * C, 4, 4, generator=g).double()  # two different histories
     nxt = torch.randn(3, cfg.in_dim, C, 4, 4, generator=g).double()
 
     def run(batch: torch.Tensor, chunks: int) -> KVCache:
-        cache = KVCache.empty(batch.shape[0], cfg.num_layers, cfg.num_heads, cfg.head_dim, 4, stream(), dtype=torch.float64)
+        cache = model_cache(model, batch.shape[0])
         for j in range(chunks):
-            cache = model_commit(model, text, cache, batch[:, :, j * C : (j + 1) * C], [Route.EMA] * batch.shape[0])
+            chunk = batch[:, :, j * C : (j + 1) * C]
+            cache = model_commit(model, text, cache, chunk, [Route.EMA] * batch.shape[0])
         return cache
 
     index = torch.tensor([1, 1, 0])

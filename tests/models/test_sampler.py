@@ -11,7 +11,8 @@ def test_warped_longlive_steps():
 
 
 def test_shift_one_is_identity():
-    torch.testing.assert_close(warp_timesteps([800, 400], 1000, 1.0), torch.tensor([800.0, 400.0], dtype=torch.float64))
+    expected = torch.tensor([800.0, 400.0], dtype=torch.float64)
+    torch.testing.assert_close(warp_timesteps([800, 400], 1000, 1.0), expected)
 
 
 def test_x0_recovered_from_the_true_flow_and_renoised_exactly():
@@ -21,7 +22,8 @@ def test_x0_recovered_from_the_true_flow_and_renoised_exactly():
     x_t = add_noise(x0, noise, sigma)
     v = noise - x0  # rectified-flow velocity
     torch.testing.assert_close(flow_step(x_t, v, sigma, None, None), x0)
-    torch.testing.assert_close(flow_step(x_t, v, sigma, sigma_next, fresh), (1 - sigma_next) * x0 + sigma_next * fresh)
+    expected = (1 - sigma_next) * x0 + sigma_next * fresh
+    torch.testing.assert_close(flow_step(x_t, v, sigma, sigma_next, fresh), expected)
 
 
 def test_per_sample_sigmas_broadcast():

@@ -154,7 +154,8 @@ class RMSNorm(nn.Module):
 
 def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
     """SDPA on ``[B, S, H, D]`` tensors; ``mask`` (bool, True = attend) broadcasts to ``[B, H, Sq, Sk]``."""
-    out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask)
+    q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # [B, H, S, D]
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     return out.transpose(1, 2)  # [B, Sq, H, D]
 
 
@@ -207,7 +208,8 @@ class CrossAttention(nn.Module):
     def project_context(self, context: Tensor) -> tuple[Tensor, Tensor]:
         """Embedded text ``[B, Lt, C]`` -> K, V ``[B, Lt, H, D]``."""
         b, n, _ = context.shape
-        return self.norm_k(self.k(context)).view(b, n, self.num_heads, -1), self.v(context).view(b, n, self.num_heads, -1)
+        k = self.norm_k(self.k(context)).view(b, n, self.num_heads, -1)
+        return k, self.v(context).view(b, n, self.num_heads, -1)
 
     def forward(self, x: Tensor, kv: tuple[Tensor, Tensor]) -> Tensor:
         b, n, c = x.shape
@@ -227,10 +229,13 @@ class CausalWanBlock(nn.Module):
         dim, eps = config.dim, config.eps
         self.norm1 = nn.LayerNorm(dim, eps, elementwise_affine=False)
         self.self_attn = SelfAttention(config)
-        self.norm3 = nn.LayerNorm(dim, eps, elementwise_affine=True) if config.cross_attn_norm else nn.Identity()
+        affine_norm = nn.LayerNorm(dim, eps, elementwise_affine=True)
+        self.norm3 = affine_norm if config.cross_attn_norm else nn.Identity()
         self.cross_attn = CrossAttention(config)
         self.norm2 = nn.LayerNorm(dim, eps, elementwise_affine=False)
-        self.ffn = nn.Sequential(nn.Linear(dim, config.ffn_dim), nn.GELU(approximate="tanh"), nn.Linear(config.ffn_dim, dim))
+        self.ffn = nn.Sequential(
+            nn.Linear(dim, config.ffn_dim), nn.GELU(approximate="tanh"), nn.Linear(config.ffn_dim, dim)
+        )
         self.modulation = nn.Parameter(torch.zeros(1, 6, dim))
 
     def forward(
@@ -244,7 +249,8 @@ class CausalWanBlock(nn.Module):
         text_kv: tuple[Tensor, Tensor],
     ) -> tuple[Tensor, Tensor, Tensor]:
         """x ``[B, F*L, C]``, e ``[B, F, 6, C]`` -> (x, un-rotated K ``[B, F*L, H, D]``, V)."""
-        shift1, scale1, gate1, shift2, scale2, gate2 = (self.modulation.unsqueeze(1) + e).unbind(2)  # [B, F, C]
+        # shift/scale/gate of self-attention, then of the FFN, each [B, F, C]
+        shift1, scale1, gate1, shift2, scale2, gate2 = (self.modulation.unsqueeze(1) + e).unbind(2)
         y, k, v = self.self_attn(_modulate(self.norm1(x), shift1, scale1), rope_q, rope_k, past, mask)
         x = x + _gate(y, gate1)
         x = x + self.cross_attn(self.norm3(x), text_kv)  # not gated, as in Wan
@@ -260,7 +266,7 @@ class Head(nn.Module):
         self.modulation = nn.Parameter(torch.zeros(1, 2, config.dim))
 
     def forward(self, x: Tensor, e: Tensor) -> Tensor:
-        """x ``[B, F*L, C]``, e ``[B, F, C]`` (time embedding before projection) -> ``[B, F*L, patch_features]``."""
+        """x ``[B, F*L, C]``, e ``[B, F, C]`` (the time embedding, not its projection) -> patches."""
         shift, scale = (self.modulation.unsqueeze(1) + e[:, :, None]).unbind(2)
         return self.head(_modulate(self.norm(x), shift, scale))
 
@@ -299,8 +305,11 @@ class CausalWan(nn.Module):
         super().__init__()
         self.config = config
         dim = config.dim
-        self.patch_embedding = nn.Conv3d(config.in_dim, dim, kernel_size=config.patch_size, stride=config.patch_size)
-        self.text_embedding = nn.Sequential(nn.Linear(config.text_dim, dim), nn.GELU(approximate="tanh"), nn.Linear(dim, dim))
+        patch = config.patch_size
+        self.patch_embedding = nn.Conv3d(config.in_dim, dim, kernel_size=patch, stride=patch)
+        self.text_embedding = nn.Sequential(
+            nn.Linear(config.text_dim, dim), nn.GELU(approximate="tanh"), nn.Linear(dim, dim)
+        )
         self.time_embedding = nn.Sequential(nn.Linear(config.freq_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
         self.time_projection = nn.Sequential(nn.SiLU(), nn.Linear(dim, dim * 6))
         self.blocks = nn.ModuleList(CausalWanBlock(config) for _ in range(config.num_layers))
@@ -324,7 +333,8 @@ class CausalWan(nn.Module):
             if isinstance(m, nn.Linear):
                 nn.init.normal_(m.weight, std=0.02, generator=generator)
         for p in (*(b.modulation for b in self.blocks), self.head.modulation):
-            p.copy_(torch.randn(p.shape, generator=generator, device=p.device, dtype=p.dtype) / math.sqrt(self.config.dim))
+            noise = torch.randn(p.shape, generator=generator, device=p.device, dtype=p.dtype)
+            p.copy_(noise / math.sqrt(self.config.dim))
         nn.init.zeros_(self.head.head.weight)
 
     @property
@@ -336,15 +346,17 @@ class CausalWan(nn.Module):
         return self.patch_embedding.weight.device
 
     def encode_text(self, text_states: Tensor) -> TextKV:
-        """Text encoder states ``[B, Lt, text_dim]`` (padding zeroed) -> cross-attention K/V of every layer."""
+        """Text encoder states ``[B, Lt, text_dim]`` (padding zeroed) -> cross-attention K/V per layer."""
         if text_states.dim() != 3 or text_states.shape[-1] != self.config.text_dim:
-            raise ValueError(f"text states must be [B, Lt, {self.config.text_dim}], got {tuple(text_states.shape)}")
+            raise ValueError(
+                f"text states must be [B, Lt, {self.config.text_dim}], got {tuple(text_states.shape)}"
+            )
         context = self.text_embedding(text_states.to(self.device, self.dtype))  # [B, Lt, C]
         kv = [block.cross_attn.project_context(context) for block in self.blocks]
         return TextKV(tuple(k for k, _ in kv), tuple(v for _, v in kv))
 
     def _patchify(self, x: Tensor) -> tuple[Tensor, tuple[int, int, int]]:
-        """``[B, C, F, H, W]`` -> tokens ``[B, F*h*w, C']`` ordered (frame, row, col), and the grid (F, h, w)."""
+        """``[B, C, F, H, W]`` -> tokens ``[B, F*h*w, C']`` (frame, row, col order) and grid (F, h, w)."""
         if x.dim() != 5 or x.shape[1] != self.config.in_dim:
             raise ValueError(f"latents must be [B, {self.config.in_dim}, F, H, W], got {tuple(x.shape)}")
         self.config.token_grid(x.shape[3], x.shape[4])  # validates divisibility by the patch
@@ -360,9 +372,11 @@ class CausalWan(nn.Module):
         return x.reshape(tokens.shape[0], self.config.out_dim, f * pt, h * ph, w * pw)
 
     def _time(self, timesteps: Tensor, batch: int, frames: int) -> tuple[Tensor, Tensor]:
-        """Per-frame timesteps ``[B, F]`` -> embedding ``[B, F, C]`` and the 6 modulations ``[B, F, 6, C]``."""
+        """Per-frame timesteps ``[B, F]`` -> embedding ``[B, F, C]`` and 6 modulations ``[B, F, 6, C]``."""
         if timesteps.shape != (batch, frames):
-            raise ValueError(f"timesteps must be [{batch}, {frames}] (per frame), got {tuple(timesteps.shape)}")
+            raise ValueError(
+                f"timesteps must be [{batch}, {frames}] (per frame), got {tuple(timesteps.shape)}"
+            )
         sinusoid = sinusoidal_embedding(self.config.freq_dim, timesteps.flatten().to(self.device))
         e = self.time_embedding(sinusoid.to(self.dtype))  # [B*F, C]
         e0 = self.time_projection(e).unflatten(1, (6, self.config.dim))  # [B*F, 6, C]
@@ -384,7 +398,8 @@ class CausalWan(nn.Module):
         b, (f, rows, cols) = x.shape[0], grid
         if positions.shape[-1] != f:
             raise ValueError(f"positions must have one entry per frame ({f}), got {tuple(positions.shape)}")
-        rope = rope_for_frames(self.config, positions.to(self.device).expand(b, f), (rows, cols), self._rope_dtype())
+        positions = positions.to(self.device).expand(b, f)
+        rope = rope_for_frames(self.config, positions, (rows, cols), self._rope_dtype())
         mask = None if frame_mask is None else frame_mask_to_tokens(frame_mask.to(self.device), rows * cols)
         e, e0 = self._time(timesteps, b, f)
         for i, block in enumerate(self.blocks):
@@ -410,12 +425,17 @@ class CausalWan(nn.Module):
         n, (f, rows, cols) = x.shape[0], grid
         tokens_per_frame = rows * cols
         if tokens_per_frame != cache.tokens_per_frame:
-            raise ValueError(f"chunk has {tokens_per_frame} tokens per frame, the cache {cache.tokens_per_frame}")
+            raise ValueError(
+                f"chunk has {tokens_per_frame} tokens per frame, the cache {cache.tokens_per_frame}"
+            )
         if parents is None and n != cache.num_histories:
             raise ValueError(f"{n} candidates but {cache.num_histories} histories: pass `parents`")
+        if parents is not None:
+            parents = parents.to(cache.positions.device)
         past_pos, past_valid = cache.frames(parents)  # [N, Fp]
         chunk_pos = torch.arange(cache.next_frame, cache.next_frame + f, device=past_pos.device).expand(n, f)
-        rope_k = rope_for_frames(self.config, torch.cat([past_pos, chunk_pos], 1), (rows, cols), self._rope_dtype())
+        positions = torch.cat([past_pos, chunk_pos], 1)  # [N, Fp + F]
+        rope_k = rope_for_frames(self.config, positions, (rows, cols), self._rope_dtype())
         rope_q = rope_k.tail(f * tokens_per_frame)
         mask = None
         if cache.has_padding:  # shorter sinks are padded: hide the padding slots

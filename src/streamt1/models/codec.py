@@ -82,14 +82,19 @@ class PixelUnshuffleCodec:
     def encode(self, frames: Tensor) -> Tensor:
         n, t, c, h, w = frames.shape
         if c != 3 or h % self.factor or w % self.factor:
-            raise ValueError(f"frames {tuple(frames.shape)} must be [N, T, 3, H, W] with H, W divisible by {self.factor}")
+            raise ValueError(
+                f"frames {tuple(frames.shape)} must be [N, T, 3, H, W] with H, W divisible by {self.factor}"
+            )
         z = F.pixel_unshuffle(frames.reshape(n * t, c, h, w) * 2 - 1, self.factor)  # [N*T, C', h', w']
         return z.unflatten(0, (n, t)).transpose(1, 2)  # [N, C', T, h', w']
 
     def decode_chunk(self, latents: Tensor, cache: None) -> tuple[Tensor, None]:
         n, c, f, h, w = latents.shape
         if c != self.latent_channels:
-            raise ValueError(f"latents have {c} channels; PixelUnshuffleCodec(factor={self.factor}) needs {self.latent_channels}")
+            raise ValueError(
+                f"latents have {c} channels; PixelUnshuffleCodec(factor={self.factor}) "
+                f"needs {self.latent_channels}"
+            )
         x = F.pixel_shuffle(latents.transpose(1, 2).reshape(n * f, c, h, w), self.factor)  # [N*F, 3, H, W]
         frames = ((x.float() + 1) / 2).clamp(0, 1)
         return frames.unflatten(0, (n, f)), None

@@ -36,7 +36,9 @@ class WanConfig:
     rope_theta: float = 10000.0
 
     def __post_init__(self) -> None:
-        for name in ("dim", "ffn_dim", "num_heads", "num_layers", "in_dim", "out_dim", "freq_dim", "text_dim", "text_len"):
+        sizes = ("dim", "ffn_dim", "num_heads", "num_layers", "in_dim", "out_dim", "freq_dim", "text_dim",
+                 "text_len")
+        for name in sizes:
             value = getattr(self, name)
             _require(isinstance(value, int) and value > 0, name, value, "a positive int")
         object.__setattr__(self, "patch_size", tuple(self.patch_size))
@@ -140,7 +142,8 @@ class StreamConfig:
         _require(
             len(steps) > 0 and all(0 < s <= self.num_train_timesteps for s in steps)
             and all(a > b for a, b in zip(steps, steps[1:])),
-            "denoising_steps", steps, f"a non-empty strictly decreasing list in (0, {self.num_train_timesteps}]",
+            "denoising_steps", steps,
+            f"a non-empty strictly decreasing list in (0, {self.num_train_timesteps}]",
         )
         _require(self.shift > 0, "shift", self.shift, "> 0")
 
@@ -157,4 +160,6 @@ class StreamConfig:
     @classmethod
     def from_longlive(cls, local_attn_size: int, sink_size: int, num_frame_per_block: int) -> "StreamConfig":
         """Translate LongLive's ``model_kwargs`` (local_attn_size includes the sink)."""
-        return cls(chunk_frames=num_frame_per_block, sink_frames=sink_size, window_frames=local_attn_size - sink_size)
+        return cls(
+            chunk_frames=num_frame_per_block, sink_frames=sink_size, window_frames=local_attn_size - sink_size
+        )

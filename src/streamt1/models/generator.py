@@ -64,7 +64,9 @@ class CausalWanGenerator:
         dtype: torch.dtype = torch.float32,
     ) -> None:
         if codec.latent_channels != model.config.in_dim:
-            raise ValueError(f"codec gives {codec.latent_channels} latent channels, the model takes {model.config.in_dim}")
+            raise ValueError(
+                f"codec gives {codec.latent_channels} latent channels, the model takes {model.config.in_dim}"
+            )
         if fps <= 0:
             raise ValueError(f"fps={fps} is invalid: expected > 0")
         h, w = latent_size
@@ -76,7 +78,8 @@ class CausalWanGenerator:
         self.latent_size = (h, w)
         self.fps = float(fps)
         self.device = torch.device(device)
-        self.timesteps = warp_timesteps(stream.denoising_steps, stream.num_train_timesteps, stream.shift)  # [S] cpu
+        # Warped timesteps [S], float64 on the host: reading one never syncs a device.
+        self.timesteps = warp_timesteps(stream.denoising_steps, stream.num_train_timesteps, stream.shift)
 
     @property
     def spec(self) -> ChunkSpec:
@@ -109,24 +112,28 @@ class CausalWanGenerator:
     ) -> Tensor:
         n = noise.shape[0]
         if noise.shape[1:] != self.spec.latent_shape:
-            raise ValueError(f"noise must be [N, {', '.join(map(str, self.spec.latent_shape))}], got {tuple(noise.shape)}")
+            shape = ", ".join(map(str, self.spec.latent_shape))
+            raise ValueError(f"noise must be [N, {shape}], got {tuple(noise.shape)}")
         if len(generators) != n or parents.shape != (n,):
-            raise ValueError(f"need one generator and one parent per candidate ({n}); got {len(generators)} and {tuple(parents.shape)}")
+            raise ValueError(
+                f"need one generator and one parent per candidate ({n}); "
+                f"got {len(generators)} and parents {tuple(parents.shape)}"
+            )
         parents = parents.to(self.device)
         frames = self.stream.chunk_frames
 
         def predict_flow(x: Tensor, t: Tensor) -> Tensor:
             timesteps = torch.full((n, frames), float(t), device=self.device)
-            flow = self.model.forward_chunk(x, timesteps, state.text, state.cache, parents).flow
-            return flow.float()
+            return self.model.forward_chunk(x, timesteps, state.text, state.cache, parents).flow.float()
 
         def draw_noise(step: int) -> Tensor:
             # Each candidate's fresh noise comes from its own generator, on that generator's device.
-            shape = noise.shape[1:]
-            return torch.stack([torch.randn(shape, generator=g, device=g.device) for g in generators]).to(self.device)
+            fresh = [torch.randn(noise.shape[1:], generator=g, device=g.device) for g in generators]
+            return torch.stack(fresh).to(self.device)
 
-        latents = noise.to(self.device, torch.float32)  # sampler arithmetic in float32, network in self.model.dtype
-        return sample_few_step(predict_flow, latents, self.timesteps, self.stream.num_train_timesteps, draw_noise)
+        # Sampler arithmetic in float32; the network runs in the model's dtype.
+        x_T = noise.to(self.device, torch.float32)
+        return sample_few_step(predict_flow, x_T, self.timesteps, self.stream.num_train_timesteps, draw_noise)
 
     @torch.no_grad()
     def decode(self, state: WanHistoryState, parents: Tensor, latents: Tensor) -> Decoded:
@@ -151,15 +158,18 @@ class CausalWanGenerator:
             raise ValueError(f"parents must be [{k}] (one per survivor), got {tuple(parents.shape)}")
         cache = state.cache.select(parents)
         # The clean pass (t = 0) writes K/V; it runs for the survivors only.
-        clean = self.model.forward_chunk(
-            latents, torch.zeros(k, self.stream.chunk_frames, device=self.device), state.text, cache, return_kv=True
-        )
+        t0 = torch.zeros(k, self.stream.chunk_frames, device=self.device)
+        clean = self.model.forward_chunk(latents, t0, state.text, cache, return_kv=True)
         if cache.evicts_on_append:
             if len(routes) != k:
-                raise ValueError(f"need one route per survivor ({k}) for evicted chunk {cache.evicted_chunk()}, got {len(routes)}")
+                raise ValueError(
+                    f"need one route per survivor ({k}) for evicted chunk {cache.evicted_chunk()}, "
+                    f"got {len(routes)}"
+                )
             cache = cache.route(routes)
-        positions = torch.arange(cache.next_frame, cache.next_frame + self.stream.chunk_frames, device=self.device)
+        positions = torch.arange(self.stream.chunk_frames, device=self.device) + cache.next_frame
         cache = cache.append_chunk(clean.keys, clean.values, positions)
+        logger.debug("committed frames up to %d; sink frames %s", cache.next_frame, cache.sink_lengths)
         return dataclasses.replace(state, cache=cache, decoder_cache=decoded.cache)
 
     def select_decoded(self, decoded: Decoded, index: Tensor) -> Decoded:

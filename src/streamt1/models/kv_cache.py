@@ -94,7 +94,7 @@ class KVCache:
         return list(self.sink_lengths)
 
     def layer(self, index: int, parents: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Keys and values ``[N, S, H, D]`` of layer ``index`` for histories ``parents`` (None: all, in order)."""
+        """K, V ``[N, S, H, D]`` of layer ``index`` for histories ``parents`` (None: all, in order)."""
         k, v = self.keys[index], self.values[index]
         if parents is None:
             return k, v
@@ -109,7 +109,8 @@ class KVCache:
     @property
     def evicts_on_append(self) -> bool:
         """True when the next committed chunk pushes the oldest window chunk out (route it first)."""
-        return self.next_frame > 0 and self.window_length + self.stream.chunk_frames > self.stream.rolling_frames
+        full = self.window_length + self.stream.chunk_frames > self.stream.rolling_frames
+        return self.next_frame > 0 and full
 
     def evicted_chunk(self) -> int | None:
         """Chunk index that the next commit pushes out of the window, or None."""
@@ -186,7 +187,8 @@ class KVCache:
         if not self.evicts_on_append:
             raise ValueError("nothing leaves the window at this commit; route() only when evicts_on_append")
         routes = self.effective_routes(routes)
-        c, cap, L, device = self.stream.chunk_frames, self.sink_capacity, self.tokens_per_frame, self.positions.device
+        c, cap, L = self.stream.chunk_frames, self.sink_capacity, self.tokens_per_frame
+        device = self.positions.device
         lengths = tuple(n + c if r is Route.APPEND else n for r, n in zip(routes, self.sink_lengths))
         ema = torch.tensor([r is Route.EMA for r in routes], device=device)
         append = torch.tensor([r is Route.APPEND for r in routes], device=device)
@@ -208,7 +210,8 @@ class KVCache:
 
         chunk_pos = self.positions[:, cap : cap + c]
         sink_pos = _scatter_rows(rest.positions[:, :split], frame_idx, chunk_pos, append)
-        sink_valid = _scatter_rows(rest.valid[:, :split], frame_idx, torch.ones_like(frame_idx, dtype=torch.bool), append)
+        filled = torch.ones_like(frame_idx, dtype=torch.bool)
+        sink_valid = _scatter_rows(rest.valid[:, :split], frame_idx, filled, append)
         return dataclasses.replace(
             rest,
             keys=tuple(route_layer(f, k) for f, k in zip(self.keys, rest.keys)),

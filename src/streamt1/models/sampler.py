@@ -49,7 +49,9 @@ def flow_step(
     if sigma_next is None:
         return x0
     if noise is None:
-        raise ValueError("flow_step needs fresh `noise` to re-noise x0 to sigma_next; pass sigma_next=None to stop at x0")
+        raise ValueError(
+            "flow_step needs fresh `noise` to re-noise x0 to sigma_next; pass sigma_next=None to stop at x0"
+        )
     return add_noise(x0, noise, sigma_next)
 
 
