@@ -133,7 +133,6 @@ class StreamSearch:
                             num_chunks=num_chunks, config=asdict(cfg))
         state = gen.initial_state(gen.encode_prompt(prompt), num_histories=1)
         histories: list[ChunkNode | None] = [None]
-        random_pruning = torch.Generator().manual_seed(candidate_seed(seed, -1, 0))
         bar = tqdm(range(num_chunks), desc="chunks", disable=not progress, leave=False)
         for n in bar:
             # 1. Expand: chunk 0 grows the single root into K*M candidates, later chunks M per history.
@@ -152,7 +151,7 @@ class StreamSearch:
             frames = _to_uint8(decoded.frames)
             # 4. Score and prune to K survivors.
             scores = self._score(prompt, histories, parents, frames, n * spec.latent_frames, num_frames)
-            keep = self._select(scores, len(parents), random_pruning)
+            keep = self._select(scores, len(parents), seed=candidate_seed(seed, n, len(parents)))
             # 5. Gates of the survivors and routes for the chunk that leaves the window.
             survivors = self._grow(histories, parents, keep, frames, latents, noise, scores, n)
             evicted = gen.evicted_chunk(state)
@@ -206,12 +205,13 @@ class StreamSearch:
             clips.append(torch.cat([node.frames for node in past] + [frames[i]]))
         return _to_float(torch.stack(clips))
 
-    def _select(self, scores: Scores | None, num_candidates: int, rng: torch.Generator) -> Tensor:
+    def _select(self, scores: Scores | None, num_candidates: int, seed: int) -> Tensor:
+        """Survivors, best first (random pruning draws from the seed after the last candidate's)."""
         k = min(self.config.histories, num_candidates)
         if num_candidates <= k or scores is None:
             return torch.arange(num_candidates)
         if self.config.pruning == "random":
-            return select_random(num_candidates, k, rng)
+            return select_random(num_candidates, k, torch.Generator().manual_seed(seed))
         return select_top_k(scores.fused, k)
 
     def _grow(self, histories, parents, keep, frames, latents, noise, scores, n) -> list[ChunkNode]:
@@ -256,8 +256,8 @@ class StreamSearch:
             trace.set_final(scores=overall.tolist(),
                             parts={k: v.float().cpu().tolist() for k, v in final.parts.items()},
                             chosen=chosen)
-        else:
-            trace.set_final(scores=[], parts={}, chosen=chosen)
+        else:  # histories are ranked best first by the last chunk's score: keep the first
+            trace.set_final(scores=[None] * len(videos), parts={}, chosen=chosen)
         latents = torch.cat([node.latents for node in histories[chosen].lineage()], dim=1)
         return SearchResult(frames=videos[chosen], latents=latents, trace=trace, chosen=chosen, fps=fps)
 

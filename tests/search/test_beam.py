@@ -1,0 +1,195 @@
+import math
+
+import pytest
+import torch
+
+from streamt1.config import SearchConfig, build_config
+from streamt1.interfaces import Route
+from streamt1.search.beam import StreamSearch
+from streamt1.search.noise import candidate_seed, draw_noise, make_generators
+
+from conftest import BrightnessReward, SteadinessReward, make_generator
+
+PROMPT = "a red ball rolls"
+
+
+def search(generator, method="stream-t1", **changes):
+    config = build_config(method).search
+    config = SearchConfig(**{**config.__dict__, **changes})
+    return StreamSearch(generator, config, BrightnessReward(), SteadinessReward(), method=method)
+
+
+def run(generator, method="stream-t1", num_frames=15, seed=3, **changes):
+    return search(generator, method, **changes).run(PROMPT, num_frames, seed, progress=False)
+
+
+class RecordingGenerator:
+    """Delegates to a real generator and records the noise each chunk was denoised from."""
+
+    def __init__(self, inner):
+        self.inner, self.noises = inner, []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def denoise(self, state, parents, noise, generators):
+        self.noises.append(noise.clone())
+        return self.inner.denoise(state, parents, noise, generators)
+
+
+def test_same_seed_same_video_and_trace(generator):
+    a, b = run(generator), run(generator)
+    assert torch.equal(a.frames, b.frames)
+    assert a.trace.to_dict()["chunks"] == b.trace.to_dict()["chunks"]
+    c = run(generator, seed=4)
+    assert not torch.equal(a.frames, c.frames)
+
+
+def test_beam_shape_parents_and_top_k_pruning(generator):
+    result = run(generator, num_frames=15)
+    chunks = result.trace.to_dict()["chunks"]
+    assert len(chunks) == 5
+    assert [c["parent"] for c in chunks[0]["candidates"]] == [0, 0, 0, 0]  # root expands into K*M
+    for chunk in chunks[1:]:
+        assert [c["parent"] for c in chunk["candidates"]] == [0, 0, 1, 1]
+    for chunk in chunks:
+        scores = [c["score"] for c in chunk["candidates"]]
+        kept = [c["id"] for c in chunk["candidates"] if c["kept"]]
+        best_two = sorted(range(4), key=lambda i: (-scores[i], i))[:2]
+        assert sorted(kept) == sorted(best_two)
+        # History order is best first.
+        assert [h["candidate"] for h in chunk["histories"]] == best_two
+        for cand in chunk["candidates"]:
+            assert cand["score"] == pytest.approx(chunk["alpha"] * cand["short"] + (1 - chunk["alpha"]) * cand["long"],
+                                                  abs=1e-6)
+    alphas = [c["alpha"] for c in chunks]
+    assert alphas[0] == 0 and alphas[-1] == pytest.approx(0.4)
+
+
+def test_result_video_is_the_chosen_lineage_and_final_pick_is_the_best(generator):
+    result = run(generator, num_frames=15)
+    final = result.trace.to_dict()["final"]
+    assert final["chosen"] == max(range(2), key=lambda i: final["scores"][i])
+    spec = generator.spec
+    assert result.frames.shape == (spec.decoded_frames(5), 3, spec.height, spec.width)
+    assert result.frames.dtype == torch.uint8
+    assert result.latents.shape[1] == 15
+
+
+def test_plain_generation_equals_driving_the_generator_by_hand(generator):
+    result = run(generator, method="none", num_frames=12, seed=7)
+    state = generator.initial_state(generator.encode_prompt(PROMPT), 1)
+    frames = []
+    for n in range(4):
+        gens = make_generators([candidate_seed(7, n, 0)])
+        noise = draw_noise(generator.spec.latent_shape, gens)
+        parents = torch.zeros(1, dtype=torch.long)
+        latents = generator.denoise(state, parents, noise, gens)
+        decoded = generator.decode(state, parents, latents)
+        routes = [] if generator.evicted_chunk(state) is None else [Route.DISCARD]
+        state = generator.commit(state, parents, latents, decoded, routes)
+        frames.append((decoded.frames[0].clamp(0, 1) * 255).round().to(torch.uint8))
+    assert torch.equal(result.frames, torch.cat(frames))
+    chunks = result.trace.to_dict()["chunks"]
+    assert all(c["candidates"][0]["score"] is None for c in chunks)  # no rewards were needed
+    assert result.trace.to_dict()["final"]["scores"] == [None]
+
+
+def test_noise_propagation_mixes_each_candidate_with_its_parents_noise():
+    recorder = RecordingGenerator(make_generator())
+    s = -0.1
+    result = StreamSearch(recorder, SearchConfig(noise_fusion_sigma=s), BrightnessReward(), SteadinessReward()).run(
+        PROMPT, 9, 5, progress=False)
+    chunks = result.trace.to_dict()["chunks"]
+    for n in (1, 2):
+        previous = recorder.noises[n - 1]
+        for cand in chunks[n]["candidates"]:
+            parent_candidate = chunks[n - 1]["histories"][cand["parent"]]["candidate"]
+            eps = draw_noise(recorder.spec.latent_shape, make_generators([cand["seed"]]))[0]
+            expected = s * previous[parent_candidate] + math.sqrt(1 - s * s) * eps
+            assert torch.allclose(recorder.noises[n][cand["id"]], expected, atol=1e-6)
+    # Chunk 0 is plain Gaussian: exactly the candidate's eps.
+    eps0 = draw_noise(recorder.spec.latent_shape, make_generators([chunks[0]["candidates"][1]["seed"]]))[0]
+    assert torch.equal(recorder.noises[0][1], eps0)
+
+
+def test_without_noise_propagation_every_chunk_is_fresh_noise():
+    recorder = RecordingGenerator(make_generator())
+    result = StreamSearch(recorder, SearchConfig(noise_propagation=False), BrightnessReward(),
+                          SteadinessReward()).run(PROMPT, 9, 5, progress=False)
+    cand = result.trace.to_dict()["chunks"][2]["candidates"][3]
+    eps = draw_noise(recorder.spec.latent_shape, make_generators([cand["seed"]]))[0]
+    assert torch.equal(recorder.noises[2][3], eps)
+
+
+def test_memory_sinking_appends_until_full_then_blends():
+    # Gates forced open: every chunk is "good" and a "transition" -> APPEND while the sink has room.
+    generator = make_generator(window_frames=6, max_sink_frames=9)
+    result = run(generator, num_frames=24, quality_threshold=-1e9, transition_threshold=-1e9, max_sink_frames=9)
+    chunks = result.trace.to_dict()["chunks"]
+    sinks = [c["histories"][0]["sink_frames"] for c in chunks]
+    routes = [c["histories"][0]["route"] for c in chunks]
+    evicted = [c["evicted_chunk"] for c in chunks]
+    # Window 6 = current chunk + 1 committed chunk: chunk 1 leaves when chunk 2 is committed.
+    assert evicted == [None, None, 1, 2, 3, 4, 5, 6]
+    assert routes[:2] == [None, None] and sinks[:2] == [3, 3]
+    assert routes[2:4] == ["append", "append"] and sinks[2:4] == [6, 9]
+    assert routes[4:] == ["ema"] * 4 and sinks[4:] == [9] * 4
+
+
+def test_memory_sinking_discards_bad_chunks_and_off_means_plain_window():
+    generator = make_generator()
+    closed = run(generator, num_frames=18, quality_threshold=1e9)
+    off = run(generator, num_frames=18, memory_sinking=False, quality_threshold=-1e9,
+              transition_threshold=-1e9)
+    for result in (closed, off):
+        chunks = result.trace.to_dict()["chunks"]
+        assert {h["route"] for c in chunks[3:] for h in c["histories"]} == {"discard"}
+        assert {h["sink_frames"] for c in chunks for h in c["histories"]} == {3}
+    # With every evicted chunk discarded both runs attend to the same memory: identical videos.
+    assert torch.equal(closed.frames, off.frames)
+
+
+def test_random_pruning_is_seeded_and_ignores_scores(generator):
+    a = run(generator, method="stream-t1-no-pruning", num_frames=18)
+    b = run(generator, method="stream-t1-no-pruning", num_frames=18)
+    assert torch.equal(a.frames, b.frames)
+    chunks = a.trace.to_dict()["chunks"]
+    not_best = [c for c in chunks
+                if {x["id"] for x in c["candidates"] if x["kept"]}
+                != set(sorted(range(4), key=lambda i: -c["candidates"][i]["score"])[:2])]
+    assert not_best, "random pruning always agreed with the reward ranking"
+
+
+def test_best_of_n_scores_only_finished_videos(generator):
+    videos = SteadinessReward()
+    config = build_config("best-of-n").search
+    result = StreamSearch(generator, config, BrightnessReward(), videos, method="best-of-n").run(
+        PROMPT, 9, 1, progress=False)
+    chunks = result.trace.to_dict()["chunks"]
+    assert len(chunks[0]["candidates"]) == config.histories
+    assert all(c["kept"] and c["score"] is None for chunk in chunks for c in chunk["candidates"])
+    assert len(videos.calls) == 1 and videos.calls[0][0] == config.histories  # one final pick
+    assert len(result.trace.to_dict()["final"]["scores"]) == config.histories
+
+
+def test_long_reward_sees_a_sliding_window_of_w_chunks(generator):
+    videos = SteadinessReward()
+    StreamSearch(generator, SearchConfig(long_window_chunks=2), BrightnessReward(), videos).run(
+        PROMPT, 12, 1, progress=False)
+    frames = generator.spec.frames_per_chunk
+    assert [shape[1] for shape in videos.calls[:4]] == [frames, 2 * frames, 2 * frames, 2 * frames]
+
+
+def test_max_batch_slices_give_the_same_video(generator):
+    assert torch.equal(run(generator, max_batch=1).frames, run(generator, max_batch=8).frames)
+
+
+def test_bad_inputs_are_rejected_with_clear_messages(generator):
+    with pytest.raises(ValueError, match="prompt is empty"):
+        search(generator).run("  ", 9, 0, progress=False)
+    with pytest.raises(ValueError, match="num_frames=10 must be a positive multiple"):
+        search(generator).run(PROMPT, 10, 0, progress=False)
+    with pytest.raises(ValueError, match="needs a image reward and a video reward"):
+        StreamSearch(generator, SearchConfig(), None, None, method="stream-t1")
+    StreamSearch(generator, build_config("none").search, None, None)  # plain generation needs none
