@@ -287,11 +287,13 @@ def load_generator_weights(
     lora_alpha: float | None = None,
     use_ema: bool | None = None,
     allow_pickle: bool = False,
+    assign: bool = False,
 ) -> None:
     """Load a released causal-Wan checkpoint (plus an optional PEFT LoRA, merged) into ``model``.
 
     variant: ``"longlive"``, ``"self-forcing"``, ``"causvid"`` or ``"wan"`` (picks the default file
     name in a folder and whether EMA weights are the default, as each release's inference does).
+    assign: make the checkpoint's tensors the parameters (for a model built on the meta device).
     """
     path = resolve_checkpoint(path_or_dir, variant)
     lora_file = None if lora_path is None else require_file(lora_path, "lora.pt")
@@ -302,5 +304,5 @@ def load_generator_weights(
     if lora_file is not None:
         lora = read_lora(lora_file, allow_pickle=allow_pickle)
         state_dict = merge_lora(state_dict, lora, alpha=lora_alpha, source=lora_file)
-    load_checked(model, state_dict, path)
+    load_checked(model, state_dict, path, assign=assign)
     logger.info("loaded %s weights from %s%s", variant, path, " (EMA)" if use_ema else "")

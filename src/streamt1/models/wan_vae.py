@@ -77,10 +77,12 @@ class WanVAECodec:
         kwargs = dict(config or {})
         kwargs.setdefault("base_dim", state_dict["encoder.conv_in.weight"].shape[0])
         kwargs.setdefault("z_dim", state_dict["post_quant_conv.weight"].shape[0])
-        vae = AutoencoderKLWan(**kwargs)
-        load_checked(vae, state_dict, path)
+        with torch.device("meta"):  # every tensor comes from the file: no random init
+            vae = AutoencoderKLWan(**kwargs)
+        state_dict = {k: v.to(device=device, dtype=dtype) for k, v in state_dict.items()}
+        load_checked(vae, state_dict, path, assign=True)
         logger.info("loaded Wan VAE from %s", path)
-        return cls(vae.to(device=device, dtype=dtype))
+        return cls(vae)
 
     @classmethod
     def from_pretrained(

@@ -1,0 +1,181 @@
+"""Assemble a real causal-Wan2.1 streaming generator (LongLive, Self-Forcing, CausVid) from local files.
+
+Nothing is downloaded. Expected layout of ``weights_dir`` (``wan_dir`` may point elsewhere)::
+
+    weights_dir/
+      Wan2.1-T2V-1.3B/                        Wan-AI/Wan2.1-T2V-1.3B on the Hugging Face hub
+        Wan2.1_VAE.pth                          video VAE (z = 16)
+        models_t5_umt5-xxl-enc-bf16.pth         umT5-XXL encoder, Wan naming
+        google/umt5-xxl/                        tokenizer files (tokenizer.json / spiece.model, ...)
+      longlive_base.pt                        Efficient-Large-Model/LongLive-1.3B (models/)
+      lora.pt                                   LongLive's PEFT LoRA, merged into the base weights
+      self_forcing_dmd.pt                     gdhe17/Self-Forcing (checkpoints/)
+      autoregressive_checkpoint/model.pt      tianweiy/CausVid
+
+Each backend's stream settings follow its release's inference config: LongLive attends a 3-frame
+sink plus a 9-frame window; Self-Forcing and CausVid attend every frame of a 21-latent-frame video,
+which is a sink plus an 18-frame window here (beyond 21 frames they roll that window, which the
+originals do not do). CausVid samples at timesteps 1000, 757, 522 without warping (shift 1 makes
+the warp the identity).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from streamt1.models.causal_wan import CausalWan
+from streamt1.models.checkpoints import load_generator_weights, missing_file_message
+from streamt1.models.config import StreamConfig, WanConfig
+from streamt1.models.generator import CausalWanGenerator
+from streamt1.models.text_encoder import UMT5TextEncoder
+from streamt1.models.wan_vae import WanVAECodec
+
+logger = logging.getLogger(__name__)
+
+WAN_DIR = "Wan2.1-T2V-1.3B"
+
+
+@dataclass(frozen=True)
+class WanBackend:
+    """One released causal-Wan generator: its files and its streaming settings."""
+
+    variant: str  # checkpoint layout, see checkpoints.LAYOUTS
+    checkpoint: str  # relative to weights_dir
+    lora: str | None  # PEFT LoRA merged into the weights, relative to weights_dir
+    lora_alpha: float | None  # None: alpha = rank (LongLive: r = alpha = 256)
+    stream: StreamConfig
+    model: str = "wan2.1-t2v-1.3b"  # WanConfig preset
+
+
+BACKENDS: dict[str, WanBackend] = {
+    "longlive": WanBackend("longlive", "longlive_base.pt", "lora.pt", None, StreamConfig()),
+    "self-forcing": WanBackend("self-forcing", "self_forcing_dmd.pt", None, None, StreamConfig(window_frames=18)),
+    "causvid": WanBackend(
+        "causvid", "autoregressive_checkpoint/model.pt", None, None,
+        StreamConfig(window_frames=18, denoising_steps=(1000, 757, 522), shift=1.0),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class WanFiles:
+    """Local paths of everything a causal-Wan generator is built from."""
+
+    checkpoint: Path
+    lora: Path | None
+    vae: Path  # Wan2.1_VAE.pth
+    t5: Path  # models_t5_umt5-xxl-enc-bf16.pth
+    tokenizer: Path  # google/umt5-xxl folder
+
+
+def get_backend(name: str) -> WanBackend:
+    if name not in BACKENDS:
+        raise ValueError(f"backend={name!r} is not one of {sorted(BACKENDS)}")
+    return BACKENDS[name]
+
+
+def locate_files(backend: str, weights_dir: str | Path, wan_dir: str | Path | None = None) -> WanFiles:
+    """Paths of ``backend``'s files; a FileNotFoundError lists every missing one and where it comes from."""
+    spec = get_backend(backend)
+    root = Path(weights_dir)
+    wan = root / WAN_DIR if wan_dir is None else Path(wan_dir)
+    files = WanFiles(
+        checkpoint=root / spec.checkpoint,
+        lora=None if spec.lora is None else root / spec.lora,
+        vae=wan / "Wan2.1_VAE.pth",
+        t5=wan / "models_t5_umt5-xxl-enc-bf16.pth",
+        tokenizer=wan / "google" / "umt5-xxl",
+    )
+    missing = [p for p in dataclasses.astuple(files) if p is not None and not p.exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{backend}: {len(missing)} file(s) missing: " + "; ".join(missing_file_message(p) for p in missing)
+        )
+    return files
+
+
+def stream_with(stream: StreamConfig, overrides: Mapping[str, Any] | None) -> StreamConfig:
+    """``stream`` with some fields replaced; unknown field names are rejected."""
+    if not overrides:
+        return stream
+    known = {f.name for f in dataclasses.fields(StreamConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown stream settings {unknown}; allowed: {sorted(known)}")
+    return dataclasses.replace(stream, **overrides)
+
+
+def latent_size(height: int, width: int, spatial_factor: int) -> tuple[int, int]:
+    if height <= 0 or width <= 0 or height % spatial_factor or width % spatial_factor:
+        raise ValueError(f"height x width = {height}x{width} must be positive multiples of the VAE's {spatial_factor}")
+    return height // spatial_factor, width // spatial_factor
+
+
+def build_wan_generator_from_config(
+    config: WanConfig,
+    files: WanFiles,
+    *,
+    backend: str,
+    height: int,
+    width: int,
+    fps: float,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
+    stream_overrides: Mapping[str, Any] | None = None,
+    vae_config: Mapping[str, Any] | None = None,
+    use_ema: bool | None = None,
+    allow_pickle: bool = False,
+) -> CausalWanGenerator:
+    """Build the generator from explicit files and a model config (the tiny configs of the tests included).
+
+    vae_config: ``AutoencoderKLWan`` arguments beyond what the VAE file's shapes give (None: Wan2.1's).
+    """
+    spec = get_backend(backend)
+    stream = stream_with(spec.stream, stream_overrides)
+    with torch.device("meta"):  # weights come from the checkpoint: skip the random init
+        model = CausalWan(config)
+    load_generator_weights(
+        model, files.checkpoint, variant=spec.variant, lora_path=files.lora, lora_alpha=spec.lora_alpha,
+        use_ema=use_ema, allow_pickle=allow_pickle, assign=True,
+    )
+    text_encoder = UMT5TextEncoder.from_wan_checkpoint(
+        files.t5, files.tokenizer, text_len=config.text_len, device=device, dtype=dtype
+    )
+    if text_encoder.dim != config.text_dim:
+        raise ValueError(f"{files.t5}: the text encoder's width {text_encoder.dim} != the model's text_dim {config.text_dim}")
+    codec = WanVAECodec.from_wan_checkpoint(files.vae, config=vae_config, device=device, dtype=dtype)
+    size = latent_size(height, width, codec.spatial_factor)
+    logger.info("%s generator: %dx%d px, latent %dx%d, %s", backend, height, width, *size, stream)
+    return CausalWanGenerator(model, stream, text_encoder, codec, size, fps, device=device, dtype=dtype)
+
+
+def build_wan_generator(
+    backend: str,
+    weights_dir: str | Path,
+    *,
+    wan_dir: str | Path | None = None,
+    device: torch.device | str = "cuda",
+    dtype: torch.dtype = torch.bfloat16,
+    height: int = 480,
+    width: int = 832,
+    fps: float = 16.0,
+    stream_overrides: Mapping[str, Any] | None = None,
+    use_ema: bool | None = None,
+    allow_pickle: bool = False,
+) -> CausalWanGenerator:
+    """The released ``backend`` ("longlive", "self-forcing" or "causvid") on Wan2.1-T2V-1.3B, from local files.
+
+    See the module docstring for the folder layout. Defaults are the paper's: 832x480 at 16 fps, bf16.
+    """
+    files = locate_files(backend, weights_dir, wan_dir)
+    return build_wan_generator_from_config(
+        WanConfig.preset(get_backend(backend).model), files, backend=backend, height=height, width=width, fps=fps,
+        device=device, dtype=dtype, stream_overrides=stream_overrides, use_ema=use_ema, allow_pickle=allow_pickle,
+    )

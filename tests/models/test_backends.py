@@ -1,0 +1,125 @@
+"""build_wan_generator*: a folder in the release layout with tiny files, streamed end to end on CPU."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from diffusers import AutoencoderKLWan
+from test_checkpoints import peft_lora, prefixed, random_model
+from test_text_encoder import build_tokenizer, wan_key
+from test_wan_vae import to_wan_naming
+from transformers import AutoTokenizer, UMT5Config, UMT5EncoderModel
+
+from streamt1.interfaces import Route
+from streamt1.models.backends import BACKENDS, build_wan_generator, build_wan_generator_from_config, locate_files
+from streamt1.models.checkpoints import merge_lora
+from streamt1.models.config import StreamConfig, WanConfig
+from streamt1.models.generator import CausalWanGenerator
+from streamt1.models.sampler import warp_timesteps
+from streamt1.models.text_encoder import UMT5TextEncoder
+from streamt1.models.wan_vae import WanVAECodec
+
+Z = 12  # tiny-test in_dim
+VAE = dict(base_dim=8, latents_mean=[0.1 * i for i in range(Z)], latents_std=[1.0 + 0.1 * i for i in range(Z)])
+STREAM = dict(window_frames=6, max_sink_frames=6)
+PROMPT = "a red cat runs on the beach"
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    """weights_dir with LongLive base + LoRA and a Wan folder (VAE, umT5, tokenizer), all tiny."""
+    root = tmp_path_factory.mktemp("weights")
+    wan = root / "Wan2.1-T2V-1.3B"
+    build_tokenizer(wan / "google" / "umt5-xxl")
+    torch.manual_seed(0)
+    t5 = UMT5EncoderModel(UMT5Config(vocab_size=20, d_model=12, d_kv=4, d_ff=16, num_layers=2, num_heads=3,
+                                     relative_attention_num_buckets=8, feed_forward_proj="gated-gelu")).eval()
+    torch.save({wan_key(k): v for k, v in t5.state_dict().items() if wan_key(k)},
+               wan / "models_t5_umt5-xxl-enc-bf16.pth")
+    vae = AutoencoderKLWan(z_dim=Z, **VAE).eval()
+    torch.save({to_wan_naming(k): v for k, v in vae.state_dict().items()}, wan / "Wan2.1_VAE.pth")
+    model = random_model(0)
+    lora = peft_lora(model, rank=2, seed=1)
+    torch.save({"generator": prefixed(model)}, root / "longlive_base.pt")
+    torch.save({"generator_lora": lora}, root / "lora.pt")
+    return root, model, lora, t5, vae
+
+
+def build(root, **kwargs) -> CausalWanGenerator:
+    files = locate_files("longlive", root)
+    return build_wan_generator_from_config(
+        WanConfig.preset("tiny-test"), files, backend="longlive", height=16, width=16, fps=16.0,
+        stream_overrides=STREAM, vae_config=VAE, **kwargs,
+    )
+
+
+def stream(gen: CausalWanGenerator, chunks: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    state = gen.initial_state(gen.encode_prompt(PROMPT), 1)
+    parents = torch.zeros(1, dtype=torch.long)
+    latents, frames = [], []
+    for c in range(chunks):
+        noise = torch.randn(1, *gen.spec.latent_shape, generator=torch.Generator().manual_seed(c))
+        lat = gen.denoise(state, parents, noise, [torch.Generator().manual_seed(100 + c)])
+        decoded = gen.decode(state, parents, lat)
+        state = gen.commit(state, parents, lat, decoded, [Route.DISCARD])
+        latents.append(lat)
+        frames.append(decoded.frames)
+    return latents, frames
+
+
+def test_end_to_end_matches_the_in_memory_originals(release):
+    root, model, lora, t5, vae = release
+    gen = build(root)
+    merged = merge_lora(model.state_dict(), lora)
+    for key, value in merged.items():
+        torch.testing.assert_close(gen.model.state_dict()[key], value, rtol=0, atol=0)
+    latents, frames = stream(gen, 3)
+    assert [f.shape[1] for f in frames] == [9, 12, 12]
+    assert frames[0].shape[2:] == (3, 16, 16) and all(0 <= f.min() and f.max() <= 1 for f in frames)
+
+    reference_model = random_model(0)
+    reference_model.load_state_dict(merged)
+    tokenizer = AutoTokenizer.from_pretrained(str(root / "Wan2.1-T2V-1.3B" / "google" / "umt5-xxl"))
+    reference = CausalWanGenerator(
+        reference_model, StreamConfig(**STREAM), UMT5TextEncoder(t5, tokenizer, text_len=6), WanVAECodec(vae),
+        (2, 2), fps=16.0,
+    )
+    ref_latents, ref_frames = stream(reference, 3)
+    for ours, theirs in zip(latents + frames, ref_latents + ref_frames):
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5)
+
+
+def test_missing_files_are_all_reported(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        build_wan_generator("longlive", tmp_path, device="cpu", dtype=torch.float32)
+    message = str(info.value)
+    assert "5 file(s) missing" in message
+    for name in ("longlive_base.pt", "lora.pt", "Wan2.1_VAE.pth", "models_t5_umt5-xxl-enc-bf16.pth", "umt5-xxl"):
+        assert name in message
+    assert "Efficient-Large-Model/LongLive-1.3B" in message and "Wan-AI/Wan2.1-T2V-1.3B" in message
+    with pytest.raises(FileNotFoundError, match="tianweiy/CausVid"):
+        locate_files("causvid", tmp_path)
+    with pytest.raises(FileNotFoundError, match="gdhe17/Self-Forcing"):
+        locate_files("self-forcing", tmp_path)
+
+
+def test_bad_settings(release):
+    root = release[0]
+    with pytest.raises(ValueError, match="backend='sora'"):
+        locate_files("sora", root)
+    with pytest.raises(ValueError, match=r"unknown stream settings \['window'\]"):
+        build_wan_generator_from_config(WanConfig.preset("tiny-test"), locate_files("longlive", root),
+                                        backend="longlive", height=16, width=16, fps=16.0, stream_overrides={"window": 3})
+    with pytest.raises(ValueError, match="multiples of the VAE's 8"):
+        build_wan_generator_from_config(WanConfig.preset("tiny-test"), locate_files("longlive", root),
+                                        backend="longlive", height=12, width=16, fps=16.0, vae_config=VAE)
+
+
+def test_backend_stream_presets():
+    assert BACKENDS["longlive"].stream.local_attn_size == 12 and BACKENDS["longlive"].stream.sink_frames == 3
+    causvid = BACKENDS["causvid"].stream
+    torch.testing.assert_close(warp_timesteps(causvid.denoising_steps, causvid.num_train_timesteps, causvid.shift),
+                               torch.tensor([1000.0, 757.0, 522.0], dtype=torch.float64))
+    longlive = BACKENDS["longlive"].stream
+    warped = warp_timesteps(longlive.denoising_steps, longlive.num_train_timesteps, longlive.shift)
+    torch.testing.assert_close(warped[:2], torch.tensor([1000.0, 937.5], dtype=torch.float64))
