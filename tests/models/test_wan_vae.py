@@ -166,3 +166,14 @@ def test_missing_and_mismatched_files(tmp_path, wan_file):
     torch.save(state, broken)
     with pytest.raises(CheckpointError, match=r"1 missing \(decoder.conv_out.bias\)"):
         WanVAECodec.from_wan_checkpoint(broken, config=TINY)
+
+
+def test_diffusers_folder(vae, codec, tmp_path):
+    vae.save_pretrained(str(tmp_path / "vae"))
+    loaded = WanVAECodec.from_pretrained(tmp_path / "vae")
+    latents = torch.randn(1, Z, 3, 2, 3, generator=torch.Generator().manual_seed(4))
+    a, _ = loaded.decode_chunk(latents, loaded.initial_cache(1))
+    b, _ = codec.decode_chunk(latents, codec.initial_cache(1))
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    with pytest.raises(FileNotFoundError, match="not found"):
+        WanVAECodec.from_pretrained(tmp_path / "absent")
