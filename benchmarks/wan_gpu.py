@@ -1,0 +1,297 @@
+"""Cost of the causal Wan2.1-1.3B generator on one GPU: single path vs Stream-T1 (K=2, M=2).
+
+Full-size Wan2.1-T2V-1.3B with random weights (the weights do not change the cost), bf16, 832x480
+(latent 60x104, 1560 tokens per latent frame), LongLive streaming (chunk 3, sink 3, window 9), driven
+by the real engine (:class:`StreamSearch`). Stand-ins, so that the generator is what is measured:
+
+* rewards: mean brightness (image) and brightness minus mean frame change (video), analytic;
+* codec: :class:`StandInCodec`, a fixed random 1x1 projection of the latents to RGB, nearest
+  upsampled 8x and repeated 4x in time, with the Wan VAE's frame counts (9 frames for the first
+  chunk, 12 after) at 480x832. It is NOT the Wan VAE; its cost is timed apart from the generator.
+
+Usage::
+
+    python benchmarks/wan_gpu.py            # full size, CUDA
+    python benchmarks/wan_gpu.py --tiny     # tiny-test model on CPU, seconds (does the script work?)
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass, replace
+
+import torch
+from torch import Tensor
+
+from streamt1.config import build_config
+from streamt1.interfaces import VideoScore
+from streamt1.models.causal_wan import CausalWan
+from streamt1.models.config import StreamConfig, WanConfig
+from streamt1.models.generator import CausalWanGenerator
+from streamt1.models.kv_cache import KVCache
+from streamt1.search.beam import StreamSearch
+
+PROMPT = "a red fox runs through fresh snow at dawn"
+GIB = 2**30
+
+
+# ----- stand-ins ---------------------------------------------------------------------------------
+
+
+class StandInCodec:
+    """Stand-in for the Wan VAE with its geometry: 4x in time (causal: 1 + 4(F-1) frames first), 8x in space.
+
+    Frames are ``sigmoid(P z)`` for a fixed random 1x1 projection ``P`` (channels -> RGB), repeated 4x in
+    time (the first latent frame of the stream once) and nearest-upsampled 8x. The cache is the number of
+    chunks decoded, shared by all streams (every stream is at the same chunk).
+    """
+
+    temporal = 4
+    spatial = 8
+
+    def __init__(self, channels: int, device: torch.device) -> None:
+        g = torch.Generator().manual_seed(0)
+        self.projection = (torch.randn(3, channels, generator=g) / channels**0.5).to(device)
+
+    @property
+    def latent_channels(self) -> int:
+        return self.projection.shape[1]
+
+    @property
+    def spatial_factor(self) -> int:
+        return self.spatial
+
+    def frames_per_chunk(self, latent_frames: int) -> int:
+        return self.temporal * latent_frames
+
+    def first_chunk_frames(self, latent_frames: int) -> int:
+        return 1 + self.temporal * (latent_frames - 1)
+
+    def initial_cache(self, n: int) -> int:
+        return 0
+
+    def select_cache(self, cache: int, index: Tensor) -> int:
+        return cache
+
+    def encode(self, frames: Tensor) -> Tensor:
+        raise NotImplementedError("the stand-in codec only decodes")
+
+    def decode_chunk(self, latents: Tensor, cache: int) -> tuple[Tensor, int]:
+        rgb = torch.einsum("oc,ncfhw->nfohw", self.projection, latents.float()).sigmoid()  # [N, F, 3, h, w]
+        rgb = rgb.repeat_interleave(self.temporal, 1)
+        if cache == 0:  # a causal VAE decodes the stream's first latent frame to one frame
+            rgb = rgb[:, self.temporal - 1 :]
+        n, t = rgb.shape[:2]
+        up = torch.nn.functional.interpolate(rgb.flatten(0, 1), scale_factor=self.spatial, mode="nearest")
+        return up.unflatten(0, (n, t)), cache + 1
+
+
+class BrightnessReward:
+    """Image reward stand-in: mean intensity per frame."""
+
+    def __call__(self, frames: Tensor, prompts) -> Tensor:
+        return frames.mean(dim=(1, 2, 3))
+
+
+class SteadinessReward:
+    """Video reward stand-in: brightness minus the mean frame-to-frame change."""
+
+    def __call__(self, clips: Tensor, prompts, fps: float) -> VideoScore:
+        bright = clips.mean(dim=(1, 2, 3, 4))
+        if clips.shape[1] < 2:
+            return VideoScore(overall=bright, parts={"bright": bright})
+        change = (clips[:, 1:] - clips[:, :-1]).abs().mean(dim=(1, 2, 3, 4))
+        return VideoScore(overall=bright - change, parts={"bright": bright, "steady": -change})
+
+
+# ----- timing ------------------------------------------------------------------------------------
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class TimedGenerator:
+    """Delegates to a generator and adds up the synchronised wall time of its calls, by method."""
+
+    timed = ("denoise", "decode", "commit")
+
+    def __init__(self, inner: CausalWanGenerator) -> None:
+        self.inner = inner
+        self.seconds = dict.fromkeys(self.timed, 0.0)
+        self.last_state = None  # what the last commit returned
+
+    def __getattr__(self, name: str):
+        attr = getattr(self.inner, name)
+        if name not in self.timed:
+            return attr
+
+        def timed(*args, **kwargs):
+            sync(self.inner.device)
+            start = time.perf_counter()
+            out = attr(*args, **kwargs)
+            sync(self.inner.device)
+            self.seconds[name] += time.perf_counter() - start
+            if name == "commit":
+                self.last_state = out
+            return out
+
+        return timed
+
+
+@dataclass
+class Measurement:
+    method: str
+    latent_frames: int
+    px_frames: int
+    total_s: float
+    generator_s: float  # denoise + commit
+    decode_s: float
+    peak_gib: float
+    sink_frames: list[int]
+    cache_gib: float  # the final state's KV cache
+
+    @property
+    def latent_fps(self) -> float:
+        return self.latent_frames / self.generator_s
+
+    @property
+    def px_fps(self) -> float:
+        return self.px_frames / self.generator_s
+
+
+def cache_bytes(cache: KVCache) -> int:
+    return sum(t.numel() * t.element_size() for t in (*cache.keys, *cache.values))
+
+
+def measure(generator: CausalWanGenerator, method: str, num_frames: int, seed: int) -> Measurement:
+    """One search, timed; peak memory since the reset at its start."""
+    device = generator.device
+    timed = TimedGenerator(generator)
+    search = StreamSearch(timed, build_config(method).search, BrightnessReward(), SteadinessReward(), method)
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+    sync(device)
+    start = time.perf_counter()
+    result = search.run(PROMPT, num_frames, seed, progress=False)
+    sync(device)
+    total = time.perf_counter() - start
+    peak = torch.cuda.max_memory_allocated(device) / GIB if device.type == "cuda" else float("nan")
+    s, state = timed.seconds, timed.last_state
+    return Measurement(
+        method=method, latent_frames=num_frames, px_frames=result.frames.shape[0], total_s=total,
+        generator_s=s["denoise"] + s["commit"], decode_s=s["decode"], peak_gib=peak,
+        sink_frames=state.sink_frames(), cache_gib=cache_bytes(state.cache) / GIB,
+    )
+
+
+def forward_ms(generator: CausalWanGenerator, batch: int, parents: bool, iters: int, profile: bool = False) -> float:
+    """Mean time of one chunk forward at ``batch`` against a full window (sink + 6 frames + the chunk).
+
+    ``parents``: candidates read one history through a parent index (as in denoise); otherwise each
+    reads its own history row (as in commit). ``profile``: print the top ops of one more forward.
+    """
+    model, stream, device = generator.model, generator.stream, generator.device
+    cfg = model.config
+    histories = 1 if parents else batch
+    cache = KVCache.empty(histories, cfg.num_layers, cfg.num_heads, cfg.head_dim, generator.tokens_per_frame,
+                          stream, device=device, dtype=model.dtype)
+    g = torch.Generator(device).manual_seed(0)
+    kv_shape = (histories, stream.chunk_frames * generator.tokens_per_frame, cfg.num_heads, cfg.head_dim)
+    while not cache.evicts_on_append:
+        kv = [torch.randn(kv_shape, generator=g, device=device, dtype=model.dtype) for _ in range(cfg.num_layers)]
+        cache = cache.append_chunk(kv, kv, torch.arange(cache.next_frame, cache.next_frame + stream.chunk_frames))
+    x = torch.randn(batch, *generator.spec.latent_shape, generator=g, device=device)
+    t = torch.full((batch, stream.chunk_frames), 937.5, device=device)
+    text = generator.encode_prompt(PROMPT)
+    index = torch.zeros(batch, dtype=torch.long, device=device) if parents else None
+    with torch.no_grad():
+        for i in range(iters + 1):
+            if i == 1:  # the first call is warm-up
+                sync(device)
+                start = time.perf_counter()
+            model.forward_chunk(x, t, text, cache, index)
+        sync(device)
+        elapsed = (time.perf_counter() - start) / iters * 1000
+        if profile:
+            activities = [torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA]
+            with torch.profiler.profile(activities=activities if device.type == "cuda" else activities[:1]) as prof:
+                model.forward_chunk(x, t, text, cache, index)
+                sync(device)
+            key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+            print(prof.key_averages().table(sort_by=key, row_limit=15, max_name_column_width=50))
+    return elapsed
+
+
+# ----- setup and report --------------------------------------------------------------------------
+
+
+def build_generator(tiny: bool, device: torch.device) -> CausalWanGenerator:
+    cfg = WanConfig.preset("tiny-test" if tiny else "wan2.1-t2v-1.3b")
+    dtype = torch.float32 if tiny else torch.bfloat16
+    torch.manual_seed(0)
+    with device:
+        model = CausalWan(cfg)  # Wan's init; the output layer starts at zero, so give it weights
+        torch.nn.init.normal_(model.head.head.weight, std=0.02)
+    latent = (4, 8) if tiny else (60, 104)  # 832x480 / 8
+    text_states = torch.randn(1, cfg.text_len, cfg.text_dim, device=device, generator=torch.Generator(device).manual_seed(1))
+
+    def text_encoder(prompts: list[str]) -> Tensor:  # stand-in for umT5: fixed random states
+        return text_states.expand(len(prompts), -1, -1)
+
+    codec = StandInCodec(cfg.in_dim, device)
+    return CausalWanGenerator(model, StreamConfig(), text_encoder, codec, latent, fps=16, device=device,
+                              dtype=dtype)
+
+
+def report(rows: list[Measurement]) -> None:
+    head = (f"{'method':<10} {'lat':>4} {'px':>4} {'gen s':>7} {'lat f/s':>8} {'px f/s':>7} {'decode s':>8} "
+            f"{'total s':>8} {'peak GiB':>9} {'cache GiB':>9}  sinks")
+    print(head)
+    for r in rows:
+        print(f"{r.method:<10} {r.latent_frames:>4} {r.px_frames:>4} {r.generator_s:>7.2f} {r.latent_fps:>8.2f} "
+              f"{r.px_fps:>7.1f} {r.decode_s:>8.2f} {r.total_s:>8.2f} {r.peak_gib:>9.2f} {r.cache_gib:>9.2f}  "
+              f"{r.sink_frames}")
+    print("\nStream-T1 vs single path (same length):")
+    for length in sorted({r.latent_frames for r in rows}):
+        base = next(r for r in rows if r.latent_frames == length and r.method == "none")
+        for r in rows:
+            if r.latent_frames == length and r.method != "none":
+                print(f"  {length:>4} latent frames: generator time x{r.generator_s / base.generator_s:.2f} "
+                      f"(floor ~3.6), peak memory x{r.peak_gib / base.peak_gib:.2f} (target <= 2), "
+                      f"total time x{r.total_s / base.total_s:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="tiny-test model on CPU (checks the script)")
+    parser.add_argument("--frames", type=int, nargs="+", default=None,
+                        help="latent frames per video (default 21 120; --tiny: 9 15)")
+    parser.add_argument("--iters", type=int, default=10, help="timed iterations per forward measurement")
+    parser.add_argument("--profile", action="store_true", help="print the top ops of a batch-4 chunk forward")
+    args = parser.parse_args()
+    device = torch.device("cpu" if args.tiny else "cuda")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("no CUDA device: run with --tiny for the CPU check")
+    frames = args.frames or ([9, 15] if args.tiny else [21, 120])
+    torch.backends.cuda.matmul.allow_tf32 = True
+    generator = build_generator(args.tiny, device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    print(f"device {name}, torch {torch.__version__}, dtype {generator.model.dtype}, "
+          f"latent {generator.latent_size}, {generator.tokens_per_frame} tokens/frame, stand-in codec and rewards")
+    for batch in (1, 4):
+        for parents in (True, False) if batch > 1 else (True,):
+            ms = forward_ms(generator, batch, parents, args.iters, args.profile and batch > 1 and parents)
+            how = "one parent row, gathered" if parents else "own history rows"
+            print(f"forward of one chunk, batch {batch} ({how}): {ms:.1f} ms, {ms / batch:.1f} ms/sample")
+    for method in ("none", "stream-t1"):  # warm-up: every code path (eviction, routing) once
+        measure(generator, method, 4 * generator.stream.chunk_frames, seed=0)
+    rows = [measure(generator, method, n, seed=1) for n in frames for method in ("none", "stream-t1")]
+    report(rows)
+
+
+if __name__ == "__main__":
+    main()
