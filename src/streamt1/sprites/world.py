@@ -330,13 +330,9 @@ def sprite_visibility(window: tuple[int, int | None], t: Tensor) -> Tensor:
     return vis
 
 
-def render(scene: SceneSpec, num_frames: int, *, start_frame: int = 0, size: int = FRAME_SIZE) -> Tensor:
-    """Frames ``start_frame .. start_frame + num_frames - 1`` of a scene -> ``[T, 3, H, W]`` in [0, 1]."""
-    if num_frames < 1:
-        raise ValueError(f"num_frames={num_frames} must be >= 1")
-    if start_frame < 0:
-        raise ValueError(f"start_frame={start_frame} must be >= 0")
-    t = torch.arange(start_frame, start_frame + num_frames, dtype=torch.float32)
+def render_at(scene: SceneSpec, t: Tensor, size: int = FRAME_SIZE) -> Tensor:
+    """Frames at (possibly fractional, unordered) frame times ``t [T]`` -> ``[T, 3, H, W]`` in [0, 1]."""
+    t = t.float()
     frames = render_backgrounds(scene, t, size)
     for sprite, window in zip(scene.all_sprites, scene.sprite_windows()):
         seconds = (t - window[0]).clamp(min=0) / FPS
@@ -345,6 +341,15 @@ def render(scene: SceneSpec, num_frames: int, *, start_frame: int = 0, size: int
         alpha = (alpha * sprite_visibility(window, t)[:, None, None])[:, None]  # [T, 1, H, W]
         frames = frames + (color_tensor(sprite.color)[None, :, None, None] - frames) * alpha
     return frames.clamp(0, 1)
+
+
+def render(scene: SceneSpec, num_frames: int, *, start_frame: int = 0, size: int = FRAME_SIZE) -> Tensor:
+    """Frames ``start_frame .. start_frame + num_frames - 1`` of a scene -> ``[T, 3, H, W]`` in [0, 1]."""
+    if num_frames < 1:
+        raise ValueError(f"num_frames={num_frames} must be >= 1")
+    if start_frame < 0:
+        raise ValueError(f"start_frame={start_frame} must be >= 0")
+    return render_at(scene, torch.arange(start_frame, start_frame + num_frames), size)
 
 
 # --------------------------------------------------------------------------- sampling

@@ -1,0 +1,220 @@
+"""Learned rewards for the Sprites world: small text-conditioned conv nets (the HPSv3 / VideoAlign stand-ins).
+
+* :class:`SpritesImageReward` implements :class:`~streamt1.interfaces.ImageReward`: one logit per
+  frame, high when the frame shows what the caption says and is clean (no blur, noise, colour cast).
+* :class:`SpritesVideoReward` implements :class:`~streamt1.interfaces.VideoReward`: logits for
+  ``motion`` (the described motion happens), ``coherence`` (no flicker, jumps or freezes) and
+  ``alignment`` (the clip shows the described sprites and background); ``overall`` is their sum,
+  as VideoAlign's Overall is the sum of VQ, MQ and TA. A clip of any length ``T >= 1`` is resampled
+  to ``config.num_frames`` frames evenly spread over it (nearest frame; a short clip repeats
+  frames, so a single frame looks frozen). The net was trained on clips at the world's 16 fps;
+  ``fps`` is only validated.
+
+Both read the prompt with their own :class:`~streamt1.sprites.text.TinySpritesTextEncoder`
+(mean-pooled), which modulates every conv stage (FiLM), so "red circle" vs "red square" can be
+told apart where it matters. Weights are trained by :mod:`streamt1.sprites.train_rewards`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from streamt1.interfaces import VideoScore
+from streamt1.outputs.atomic import atomic_path, atomic_write_json
+from streamt1.sprites.text import TextEncoderConfig, TinySpritesTextEncoder
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_WEIGHTS_DIR = Path(__file__).parent / "weights"
+VIDEO_PARTS = ("motion", "coherence", "alignment")
+
+
+@dataclass(frozen=True)
+class RewardNetConfig:
+    kind: str = "image"  # "image" or "video"
+    channels: int = 32  # width of the first conv stage; stages use 1x, 2x, 2x, 4x
+    num_frames: int = 8  # video: frames a clip is resampled to
+    text: TextEncoderConfig = field(default_factory=lambda: TextEncoderConfig(num_layers=1))
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("image", "video"):
+            raise ValueError(f"kind={self.kind!r} must be 'image' or 'video'")
+        if self.channels < 1:
+            raise ValueError(f"channels={self.channels} must be >= 1")
+        if self.num_frames < 2:
+            raise ValueError(f"num_frames={self.num_frames} must be >= 2 (motion needs two frames)")
+
+    @property
+    def in_channels(self) -> int:
+        return 3 if self.kind == "image" else 6  # video steps see a frame and its difference to the next
+
+    @property
+    def outputs(self) -> int:
+        return 1 if self.kind == "image" else len(VIDEO_PARTS)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> RewardNetConfig:
+        text = dict(data["text"])
+        text["vocab"] = tuple(text["vocab"])
+        return cls(**{**data, "text": TextEncoderConfig(**text)})
+
+
+class FiLMStage(nn.Module):
+    """Strided conv, GroupNorm, then a text-dependent per-channel scale and shift, SiLU."""
+
+    def __init__(self, c_in: int, c_out: int, text_dim: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, stride=2, padding=1)
+        self.norm = nn.GroupNorm(min(8, c_out), c_out)
+        self.film = nn.Linear(text_dim, 2 * c_out)
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+
+    def forward(self, x: Tensor, text: Tensor) -> Tensor:
+        scale, shift = self.film(text)[..., None, None].chunk(2, dim=1)  # [B, C, 1, 1] each
+        return nn.functional.silu(self.norm(self.conv(x)) * (1 + scale) + shift)
+
+
+class SpritesRewardNet(nn.Module):
+    """Images ``[B, C_in, H, W]`` and pooled text ``[B, D]`` -> features ``[B, F]``."""
+
+    def __init__(self, config: RewardNetConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, d = config.channels, config.text.text_dim
+        widths = [config.in_channels, c, 2 * c, 2 * c, 4 * c]
+        self.text_encoder = TinySpritesTextEncoder(config.text)
+        self.stages = nn.ModuleList(FiLMStage(a, b, d) for a, b in zip(widths[:-1], widths[1:]))
+        self.feature_dim = widths[-1]
+
+    def encode_text(self, prompts: Sequence[str]) -> Tensor:
+        """Mean over the non-padding token embeddings -> ``[B, D]``."""
+        tokens = self.text_encoder(list(prompts))  # [B, L, D], padding rows zero
+        count = tokens.abs().sum(-1).gt(0).sum(1, keepdim=True).clamp(min=1)
+        return tokens.sum(1) / count
+
+    def forward(self, images: Tensor, text: Tensor) -> Tensor:
+        x = images * 2 - 1
+        for stage in self.stages:
+            x = stage(x, text)
+        return x.mean(dim=(2, 3))  # [B, F]
+
+
+def resample_frames(clips: Tensor, num_frames: int) -> Tensor:
+    """``[B, T, ...]`` -> ``[B, num_frames, ...]``: nearest frames evenly spread over the clip."""
+    t = clips.shape[1]
+    index = torch.linspace(0, t - 1, num_frames, device=clips.device).round().long()
+    return clips[:, index]
+
+
+def _check_prompts(prompts: Sequence[str], n: int, what: str) -> None:
+    if isinstance(prompts, str) or len(prompts) != n:
+        got = "a string" if isinstance(prompts, str) else f"{len(prompts)} prompts"
+        raise ValueError(f"need one prompt per {what} ({n}), got {got}")
+
+
+class _RewardBase(nn.Module):
+    kind = ""
+    file_stem = ""
+
+    def __init__(self, config: RewardNetConfig | None = None) -> None:
+        super().__init__()
+        config = config or RewardNetConfig(kind=self.kind)
+        if config.kind != self.kind:
+            raise ValueError(f"config.kind={config.kind!r} but {type(self).__name__} needs {self.kind!r}")
+        self.config = config
+        self.net = SpritesRewardNet(config)
+        self.head = nn.Sequential(
+            nn.Linear(self._head_inputs(), self.net.feature_dim), nn.SiLU(), nn.Linear(self.net.feature_dim, config.outputs)
+        )
+
+    def _head_inputs(self) -> int:
+        return self.net.feature_dim
+
+    @property
+    def device(self) -> torch.device:
+        return self.head[0].weight.device
+
+    def save_pretrained(self, folder: str | Path, metadata: dict | None = None) -> Path:
+        """Write ``<stem>.safetensors`` and ``<stem>.json`` (config + ``metadata``) atomically."""
+        folder = Path(folder)
+        weights = folder / f"{self.file_stem}.safetensors"
+        with atomic_path(weights) as tmp:
+            save_file({k: v.detach().float().cpu().contiguous() for k, v in self.state_dict().items()}, str(tmp))
+        atomic_write_json(folder / f"{self.file_stem}.json", {"config": self.config.to_json(), **(metadata or {})})
+        return weights
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path | None = None, device: str | torch.device = "cpu") -> _RewardBase:
+        """Load from a folder holding ``<stem>.safetensors`` + ``<stem>.json``, or the ``.safetensors`` file."""
+        path = Path(path) if path is not None else DEFAULT_WEIGHTS_DIR
+        weights = path / f"{cls.file_stem}.safetensors" if path.is_dir() else path
+        card = weights.with_suffix(".json")
+        for needed in (weights, card):
+            if not needed.is_file():
+                raise FileNotFoundError(
+                    f"{needed} not found; train Sprites rewards with "
+                    f"`python -m streamt1.sprites.train_rewards --out {weights.parent}`"
+                )
+        config = RewardNetConfig.from_json(json.loads(card.read_text())["config"])
+        model = cls(config)
+        model.load_state_dict(load_file(str(weights)))
+        logger.info("loaded %s from %s", cls.__name__, weights)
+        return model.to(device).eval()
+
+
+class SpritesImageReward(_RewardBase):
+    """``(frames [N, 3, H, W] in [0, 1], prompts) -> logits [N]``; implements ``ImageReward``."""
+
+    kind = "image"
+    file_stem = "image_reward"
+
+    def forward(self, frames: Tensor, prompts: Sequence[str]) -> Tensor:
+        if frames.dim() != 4 or frames.shape[1] != 3:
+            raise ValueError(f"frames must be [N, 3, H, W], got {list(frames.shape)}")
+        _check_prompts(prompts, frames.shape[0], "frame")
+        text = self.net.encode_text(prompts)
+        features = self.net(frames.to(self.device, torch.float32), text)
+        return self.head(features)[:, 0].to(frames.device)
+
+
+class SpritesVideoReward(_RewardBase):
+    """``(clips [B, T, 3, H, W] in [0, 1], prompts, fps) -> VideoScore``; implements ``VideoReward``."""
+
+    kind = "video"
+    file_stem = "video_reward"
+
+    def _head_inputs(self) -> int:
+        return 3 * self.net.feature_dim  # mean and max over steps, plus last-minus-first
+
+    def logits(self, clips: Tensor, prompts: Sequence[str]) -> Tensor:
+        """``[B, 3]`` logits in :data:`VIDEO_PARTS` order."""
+        b = clips.shape[0]
+        x = resample_frames(clips.to(self.device, torch.float32), self.config.num_frames)  # [B, F, 3, H, W]
+        steps = torch.cat([x[:, :-1], x[:, 1:] - x[:, :-1]], dim=2)  # [B, F-1, 6, H, W]
+        s = steps.shape[1]
+        text = self.net.encode_text(prompts)  # [B, D]
+        feats = self.net(steps.flatten(0, 1), text.repeat_interleave(s, 0)).view(b, s, -1)  # [B, F-1, C]
+        pooled = torch.cat([feats.mean(1), feats.amax(1), feats[:, -1] - feats[:, 0]], dim=1)
+        return self.head(pooled)
+
+    def forward(self, clips: Tensor, prompts: Sequence[str], fps: float) -> VideoScore:
+        if clips.dim() != 5 or clips.shape[2] != 3 or clips.shape[1] < 1:
+            raise ValueError(f"clips must be [B, T>=1, 3, H, W], got {list(clips.shape)}")
+        if fps <= 0:
+            raise ValueError(f"fps={fps} must be > 0")
+        _check_prompts(prompts, clips.shape[0], "clip")
+        logits = self.logits(clips, prompts).to(clips.device)
+        parts = {name: logits[:, i] for i, name in enumerate(VIDEO_PARTS)}
+        return VideoScore(overall=logits.sum(1), parts=parts)

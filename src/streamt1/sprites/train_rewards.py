@@ -1,0 +1,421 @@
+"""Train the Sprites image and video rewards on pairs drawn from the world.
+
+    python -m streamt1.sprites.train_rewards --out DIR --steps N --device cuda|cpu
+
+Every training item is a window of a sampled scene (train split) with its caption (varied
+wording) as the positive, and one negative of a random kind:
+
+* mismatched captions: another colour / shape / motion / background colour for something
+  visible in the window, or another scene's caption;
+* degraded pixels (image reward): blur, noise, colour cast, low contrast;
+* temporal faults (video reward): flicker, a jump in time, frozen frames, reversed motion, noise on
+  a few frames.
+
+Each negative kind has labels for the video heads (motion, coherence, alignment); the image reward
+has one label. Loss: BCE on every logit plus a pairwise ranking loss (softplus(neg - pos)) where
+the negative is labelled 0. The final JSON reports pairwise accuracy (positive scored above its
+negative) per negative kind on the train split and on the held-out eval split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from streamt1.outputs.atomic import atomic_write_json
+from streamt1.sprites.captions import caption
+from streamt1.sprites.rewards import VIDEO_PARTS, RewardNetConfig, SpritesImageReward, SpritesVideoReward
+from streamt1.sprites.world import (
+    COLORS,
+    DIRECTIONS,
+    FPS,
+    MOTIONS,
+    SHAPES,
+    Event,
+    EventKind,
+    SceneSpec,
+    SpriteSpec,
+    render_at,
+    sample_scene,
+)
+
+logger = logging.getLogger(__name__)
+
+SCENE_FRAMES = 10 * FPS  # scenes are sampled as 10 s videos; windows are cut from them
+CAPTION_NEGATIVES = ("color", "shape", "background", "other")
+IMAGE_NEGATIVES = CAPTION_NEGATIVES + ("blur", "noise", "color_shift", "low_contrast")
+VIDEO_NEGATIVES = CAPTION_NEGATIVES + ("motion", "reversed", "frozen", "flicker", "jump", "partial_noise")
+# (motion, coherence, alignment) labels of each video negative kind; the positive is all ones.
+VIDEO_LABELS: dict[str, tuple[float, float, float]] = {
+    "color": (1, 1, 0),
+    "shape": (1, 1, 0),
+    "background": (1, 1, 0),
+    "other": (0, 1, 0),
+    "motion": (0, 1, 1),
+    "reversed": (0, 1, 1),
+    "frozen": (0, 0, 1),
+    "flicker": (1, 0, 1),
+    "jump": (1, 0, 1),
+    "partial_noise": (1, 0, 1),
+}
+
+
+@dataclass(frozen=True)
+class TrainRewardsConfig:
+    steps: int = 1500
+    batch_size: int = 32  # positive/negative pairs per step, for each reward
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    workers: int = 8
+    min_window: int = 12  # frames of a video window (16 fps)
+    max_window: int = 48
+    log_every: int = 50
+    eval_batches: int = 8
+    net: RewardNetConfig = RewardNetConfig()
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "log_every", "eval_batches"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
+        if self.workers < 0:
+            raise ValueError(f"workers={self.workers} must be >= 0")
+        if not self.net.num_frames <= self.min_window <= self.max_window <= SCENE_FRAMES // 2:
+            raise ValueError(
+                f"need num_frames={self.net.num_frames} <= min_window={self.min_window} <= "
+                f"max_window={self.max_window} <= {SCENE_FRAMES // 2}"
+            )
+
+
+# --------------------------------------------------------------------------- negatives
+
+
+def _randint(g: torch.Generator, lo: int, hi: int) -> int:
+    """Uniform integer in [lo, hi)."""
+    return lo + int(torch.randint(hi - lo, (1,), generator=g))
+
+
+def _uniform(g: torch.Generator, lo: float, hi: float) -> float:
+    return lo + (hi - lo) * float(torch.rand((), generator=g))
+
+
+def _choice(g: torch.Generator, options: list | tuple):
+    return options[_randint(g, 0, len(options))]
+
+
+def _with_sprite(scene: SceneSpec, index: int, sprite: SpriteSpec) -> SceneSpec:
+    """``scene`` with sprite ``index`` of ``all_sprites`` replaced."""
+    if index < len(scene.sprites):
+        sprites = scene.sprites[:index] + (sprite,) + scene.sprites[index + 1 :]
+        return replace(scene, sprites=sprites)
+    entered = [i for i, e in enumerate(scene.events) if e.kind is EventKind.ENTER]
+    k = entered[index - len(scene.sprites)]
+    events = list(scene.events)
+    events[k] = replace(events[k], sprite=sprite)
+    return replace(scene, events=tuple(events))
+
+
+def visible_sprites(scene: SceneSpec, start: int, stop: int) -> list[int]:
+    """Indices of ``all_sprites`` visible during the whole window ``[start, stop)``."""
+    return [i for i, (a, b) in enumerate(scene.sprite_windows()) if a <= start and (b is None or b >= stop)]
+
+
+def mismatch_scene(scene: SceneSpec, start: int, stop: int, kind: str, g: torch.Generator) -> SceneSpec | None:
+    """A scene whose caption contradicts what window ``[start, stop)`` shows, or None if ``kind`` cannot."""
+    sprites = scene.all_sprites
+    if kind == "background":
+        changes = [i for i, (frame, _) in enumerate(scene.background_changes()) if frame <= start]
+        k = changes[-1]
+        bg = scene.background_changes()[k][1]
+        free = [c for c in COLORS if c not in {s.color for s in sprites} | set(bg.colors)]
+        if not free:
+            return None
+        new = replace(bg, color=_choice(g, free))
+        if k == 0:
+            return replace(scene, background=new)
+        bg_events = [i for i, e in enumerate(scene.events) if e.kind is EventKind.BACKGROUND]
+        events = list(scene.events)
+        events[bg_events[k - 1]] = replace(events[bg_events[k - 1]], background=new)
+        return replace(scene, events=tuple(events))
+    visible = visible_sprites(scene, start, stop)
+    if not visible:
+        return None
+    i = _choice(g, visible)
+    s = sprites[i]
+    if kind == "color":
+        taken = {x.color for x in sprites} | {c for _, bg in scene.background_changes() for c in bg.colors}
+        free = [c for c in COLORS if c not in taken]
+        return _with_sprite(scene, i, replace(s, color=_choice(g, free))) if free else None
+    if kind == "shape":
+        return _with_sprite(scene, i, replace(s, shape=_choice(g, [x for x in SHAPES if x != s.shape])))
+    if kind == "motion":
+        return _with_sprite(scene, i, replace(s, motion=_choice(g, [m for m in MOTIONS if m != s.motion])))
+    raise ValueError(f"kind={kind!r} is not a caption mismatch")
+
+
+def degrade_frames(frames: Tensor, kind: str, g: torch.Generator) -> Tensor:
+    """Pixel degradations of ``frames [N, 3, H, W]`` (same for every frame)."""
+    if kind == "blur":
+        k = _choice(g, (3, 5))
+        return F.avg_pool2d(frames, k, stride=1, padding=k // 2, count_include_pad=False)
+    if kind == "noise":
+        return (frames + _uniform(g, 0.04, 0.15) * torch.randn(frames.shape, generator=g)).clamp(0, 1)
+    if kind == "color_shift":
+        offset = (torch.rand(3, generator=g) * 2 - 1) * 0.3
+        offset[_randint(g, 0, 3)] = _choice(g, (-0.3, 0.3))  # at least one strong channel shift
+        return (frames + offset[None, :, None, None]).clamp(0, 1)
+    if kind == "low_contrast":
+        mean = frames.mean(dim=(1, 2, 3), keepdim=True)
+        return mean + (frames - mean) * _uniform(g, 0.25, 0.6)
+    raise ValueError(f"kind={kind!r} is not a pixel degradation")
+
+
+def degrade_clip(clip: Tensor, later: Tensor, kind: str, g: torch.Generator) -> Tensor:
+    """Temporal faults of a resampled clip ``[F, 3, H, W]``; ``later`` is the same window shifted in time."""
+    n = clip.shape[0]
+    if kind == "reversed":
+        return clip.flip(0)
+    if kind == "frozen":
+        k = _randint(g, 0, n // 2)
+        return torch.cat([clip[:k], clip[k : k + 1].expand(n - k, -1, -1, -1)])
+    if kind == "jump":
+        k = _randint(g, 1, n)
+        return torch.cat([clip[:k], later[k:]])
+    hit = torch.randperm(n, generator=g)[: _randint(g, 1, max(2, n // 2))]
+    out = clip.clone()
+    if kind == "flicker":
+        out[hit] = degrade_frames(out[hit], _choice(g, ("color_shift", "low_contrast")), g)
+        return out
+    if kind == "partial_noise":
+        out[hit] = degrade_frames(out[hit], "noise", g)
+        return out
+    raise ValueError(f"kind={kind!r} is not a temporal fault")
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _caption_negative(
+    scene: SceneSpec, start: int, stop: int, kind: str, split: str, g: torch.Generator
+) -> tuple[str, str]:
+    """(caption, kind actually used): falls back to another scene's caption when ``kind`` cannot apply."""
+    wrong = None if kind == "other" else mismatch_scene(scene, start, stop, kind, g)
+    if wrong is None:
+        return caption(sample_scene(g, split, num_frames=SCENE_FRAMES), g), "other"
+    return caption(wrong, g), kind
+
+
+def _has_directed_motion(scene: SceneSpec, start: int, stop: int) -> bool:
+    """Reversal contradicts the caption only for directed motions (not bounce / orbit)."""
+    directed = set(DIRECTIONS) | {"grow", "shrink"}
+    return any(scene.all_sprites[i].motion in directed for i in visible_sprites(scene, start, stop))
+
+
+def _image_negative(scene: SceneSpec, frame: Tensor, t: int, text: str, split: str, g: torch.Generator):
+    kind = _choice(g, IMAGE_NEGATIVES)
+    if kind in CAPTION_NEGATIVES:
+        wrong, kind = _caption_negative(scene, t, t + 1, kind, split, g)
+        return frame, wrong, kind
+    return degrade_frames(frame[None], kind, g)[0], text, kind
+
+
+def _video_negative(scene: SceneSpec, clip: Tensor, later: Tensor, window: tuple[int, int], text: str, split: str, g):
+    kind = _choice(g, VIDEO_NEGATIVES)
+    if kind == "reversed" and not _has_directed_motion(scene, *window):
+        kind = "motion"
+    if kind in CAPTION_NEGATIVES or kind == "motion":
+        wrong, kind = _caption_negative(scene, *window, kind, split, g)
+        if kind == "motion" and wrong == text:  # swapped motions with identical wording cannot happen; be safe
+            kind = "other"
+        return clip, wrong, kind
+    return degrade_clip(clip, later, kind, g), text, kind
+
+
+def sample_pair(g: torch.Generator, split: str, config: TrainRewardsConfig) -> dict:
+    """One positive window of a sampled scene and one negative for each reward."""
+    scene = sample_scene(g, split, num_frames=SCENE_FRAMES)
+    length = _randint(g, config.min_window, config.max_window + 1)
+    start = _randint(g, 0, SCENE_FRAMES - length + 1)
+    times = torch.linspace(start, start + length - 1, config.net.num_frames).round()
+    jump = _randint(g, FPS, 3 * FPS + 1)
+    frames = render_at(scene, torch.cat([times, times + jump]))
+    clip, later = frames.chunk(2)  # [F, 3, H, W] each
+    text = caption(scene, g)
+    k = _randint(g, 0, len(times))
+    image_neg, image_text, image_kind = _image_negative(scene, clip[k], int(times[k]), text, split, g)
+    video_neg, video_text, video_kind = _video_negative(scene, clip, later, (start, start + length), text, split, g)
+    return {
+        "text": text,
+        "frame": clip[k],
+        "image_neg": image_neg,
+        "image_neg_text": image_text,
+        "image_kind": IMAGE_NEGATIVES.index(image_kind),
+        "clip": clip,
+        "video_neg": video_neg,
+        "video_neg_text": video_text,
+        "video_kind": VIDEO_NEGATIVES.index(video_kind),
+        "video_labels": torch.tensor(VIDEO_LABELS[video_kind]),
+    }
+
+
+class PairStream(IterableDataset):
+    """Endless :func:`sample_pair` items; each DataLoader worker has its own seeded generator."""
+
+    def __init__(self, config: TrainRewardsConfig, split: str, seed: int) -> None:
+        self.config, self.split, self.seed = config, split, seed
+
+    def __iter__(self) -> Iterator[dict]:
+        info = get_worker_info()
+        worker = info.id if info is not None else 0
+        g = torch.Generator().manual_seed(self.seed * 1009 + worker)
+        while True:
+            yield sample_pair(g, self.split, self.config)
+
+
+def _worker_init(_: int) -> None:
+    torch.set_num_threads(1)  # rendering is many small ops; threads only contend across workers
+
+
+# --------------------------------------------------------------------------- training
+
+
+def image_loss(model: SpritesImageReward, batch: dict, device: torch.device) -> tuple[Tensor, Tensor]:
+    """Loss and per-pair correctness ``[B]`` (positive scored above negative)."""
+    frames = torch.cat([batch["frame"], batch["image_neg"]]).to(device)
+    scores = model(frames, list(batch["text"]) + list(batch["image_neg_text"]))
+    pos, neg = scores.chunk(2)
+    bce = F.binary_cross_entropy_with_logits(scores, torch.cat([torch.ones_like(pos), torch.zeros_like(neg)]))
+    return bce + F.softplus(neg - pos).mean(), (pos > neg).detach().cpu()
+
+
+def video_loss(model: SpritesVideoReward, batch: dict, device: torch.device) -> tuple[Tensor, Tensor]:
+    clips = torch.cat([batch["clip"], batch["video_neg"]]).to(device)
+    logits = model.logits(clips, list(batch["text"]) + list(batch["video_neg_text"]))  # [2B, 3]
+    pos, neg = logits.chunk(2)
+    labels = batch["video_labels"].to(device, torch.float32)
+    bce = F.binary_cross_entropy_with_logits(logits, torch.cat([torch.ones_like(labels), labels]))
+    wrong = 1 - labels
+    rank = (F.softplus(neg - pos) * wrong).sum() / wrong.sum().clamp(min=1)
+    return bce + rank, (pos.sum(1) > neg.sum(1)).detach().cpu()
+
+
+def _by_kind(correct: Tensor, kinds: Tensor, names: tuple[str, ...]) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = defaultdict(list)
+    for ok, k in zip(correct.tolist(), kinds.tolist()):
+        out[names[k]].append(float(ok))
+    return out
+
+
+@torch.no_grad()
+def evaluate(image: SpritesImageReward, video: SpritesVideoReward, config: TrainRewardsConfig, split: str,
+             device: torch.device) -> dict[str, dict[str, float]]:
+    """Pairwise accuracy per negative kind on fixed batches of ``split``."""
+    image.eval(), video.eval()
+    stream = iter(DataLoader(PairStream(config, split, config.seed + 7919), batch_size=config.batch_size))
+    acc: dict[str, dict[str, list[float]]] = {"image": defaultdict(list), "video": defaultdict(list)}
+    for _ in range(config.eval_batches):
+        batch = next(stream)
+        for name, (loss_fn, model, kinds, names) in {
+            "image": (image_loss, image, batch["image_kind"], IMAGE_NEGATIVES),
+            "video": (video_loss, video, batch["video_kind"], VIDEO_NEGATIVES),
+        }.items():
+            for kind, values in _by_kind(loss_fn(model, batch, device)[1], kinds, names).items():
+                acc[name][kind] += values
+    image.train(), video.train()
+    summary = {}
+    for name, kinds in acc.items():
+        summary[name] = {k: sum(v) / len(v) for k, v in sorted(kinds.items())}
+        summary[name]["all"] = sum(sum(v) for v in kinds.values()) / sum(len(v) for v in kinds.values())
+    return summary
+
+
+def _lr_factor(step: int, steps: int) -> float:
+    """Linear warm-up over 5% of the steps, then cosine decay to 10%."""
+    warm = max(1, steps // 20)
+    if step < warm:
+        return (step + 1) / warm
+    return 0.1 + 0.45 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
+
+
+def train(config: TrainRewardsConfig, out: str | Path, device: str | torch.device = "cpu") -> dict:
+    """Train both rewards, save ``image_reward.*`` and ``video_reward.*`` under ``out``; return the summary."""
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' but CUDA is not available; pass --device cpu")
+    torch.manual_seed(config.seed)
+    image = SpritesImageReward(replace(config.net, kind="image")).to(device)
+    video = SpritesVideoReward(replace(config.net, kind="video")).to(device)
+    params = list(image.parameters()) + list(video.parameters())
+    opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, config.steps))
+    loader = DataLoader(
+        PairStream(config, "train", config.seed), batch_size=config.batch_size, num_workers=config.workers,
+        worker_init_fn=_worker_init, pin_memory=device.type == "cuda",
+        persistent_workers=config.workers > 0, prefetch_factor=4 if config.workers > 0 else None,
+    )
+    history, window, t0 = [], defaultdict(list), time.time()
+    for step, batch in zip(range(config.steps), loader):
+        li, ci = image_loss(image, batch, device)
+        lv, cv = video_loss(video, batch, device)
+        opt.zero_grad(set_to_none=True)
+        (li + lv).backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        for key, value in (("image_loss", li.item()), ("video_loss", lv.item()),
+                           ("image_acc", ci.float().mean().item()), ("video_acc", cv.float().mean().item())):
+            window[key].append(value)
+        if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
+            row = {"step": step + 1, "seconds": round(time.time() - t0, 1)}
+            row.update({k: round(sum(v) / len(v), 4) for k, v in window.items()})
+            history.append(row)
+            window.clear()
+            logger.info("step %d/%d %s", step + 1, config.steps, row)
+    summary = {
+        "train_config": asdict(config),
+        "seconds": round(time.time() - t0, 1),
+        "device": str(device),
+        "history": history,
+        "final": history[-1],
+        "accuracy": {split: evaluate(image, video, config, split, device) for split in ("train", "eval")},
+    }
+    image.save_pretrained(out, summary)
+    video.save_pretrained(out, summary)
+    atomic_write_json(Path(out) / "train_rewards.json", summary)
+    logger.info("saved rewards to %s; pairwise accuracy %s", out, summary["accuracy"])
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", required=True, help="folder for image_reward.* / video_reward.* / train_rewards.json")
+    p.add_argument("--steps", type=int, default=TrainRewardsConfig.steps)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--batch-size", type=int, default=TrainRewardsConfig.batch_size)
+    p.add_argument("--lr", type=float, default=TrainRewardsConfig.lr)
+    p.add_argument("--workers", type=int, default=TrainRewardsConfig.workers)
+    p.add_argument("--seed", type=int, default=TrainRewardsConfig.seed)
+    p.add_argument("--channels", type=int, default=RewardNetConfig.channels)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    config = TrainRewardsConfig(
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
+        log_every=max(1, min(TrainRewardsConfig.log_every, args.steps // 10)),
+        net=RewardNetConfig(channels=args.channels),
+    )
+    train(config, args.out, args.device)
+
+
+if __name__ == "__main__":
+    main()

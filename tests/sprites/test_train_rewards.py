@@ -1,0 +1,68 @@
+import json
+
+import torch
+
+from streamt1.sprites.captions import caption, same_content
+from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward
+from streamt1.sprites.text import TextEncoderConfig
+from streamt1.sprites.train_rewards import (
+    IMAGE_NEGATIVES,
+    VIDEO_NEGATIVES,
+    TrainRewardsConfig,
+    degrade_clip,
+    degrade_frames,
+    mismatch_scene,
+    sample_pair,
+    train,
+)
+from streamt1.sprites.world import render, sample_scene
+
+TINY = TrainRewardsConfig(
+    steps=5, batch_size=2, workers=0, log_every=2, eval_batches=1, min_window=4, max_window=8,
+    net=RewardNetConfig(channels=4, num_frames=4, text=TextEncoderConfig(text_dim=16, num_layers=1, num_heads=2)),
+)
+
+
+def test_mismatches_change_the_caption_content():
+    g = torch.Generator().manual_seed(0)
+    for seed in range(30):
+        scene = sample_scene(seed, num_frames=160)
+        for kind in ("color", "shape", "motion", "background"):
+            wrong = mismatch_scene(scene, 0, 10, kind, g)
+            assert wrong is not None and not same_content(wrong, scene)
+            assert caption(wrong) != caption(scene)
+
+
+def test_degradations_change_pixels_and_keep_shapes():
+    g = torch.Generator().manual_seed(0)
+    clip = render(sample_scene(1), 8)
+    later = render(sample_scene(1), 8, start_frame=30)
+    for kind in ("blur", "noise", "color_shift", "low_contrast"):
+        out = degrade_frames(clip, kind, g)
+        assert out.shape == clip.shape and (out - clip).abs().mean() > 1e-3
+    for kind in ("reversed", "frozen", "jump", "flicker", "partial_noise"):
+        out = degrade_clip(clip, later, kind, g)
+        assert out.shape == clip.shape and not torch.equal(out, clip)
+    assert torch.equal(degrade_clip(clip, later, "reversed", g), clip.flip(0))
+
+
+def test_sample_pair_is_deterministic_and_covers_kinds():
+    a = sample_pair(torch.Generator().manual_seed(3), "train", TINY)
+    b = sample_pair(torch.Generator().manual_seed(3), "train", TINY)
+    assert a["text"] == b["text"] and torch.equal(a["video_neg"], b["video_neg"])
+    assert a["clip"].shape == (4, 3, 64, 64) and a["frame"].shape == (3, 64, 64)
+    g = torch.Generator().manual_seed(0)
+    pairs = [sample_pair(g, "train", TINY) for _ in range(60)]
+    assert len({p["image_kind"] for p in pairs}) > len(IMAGE_NEGATIVES) // 2
+    assert len({p["video_kind"] for p in pairs}) > len(VIDEO_NEGATIVES) // 2
+
+
+def test_training_loop_runs_and_saves(tmp_path):
+    summary = train(TINY, tmp_path, "cpu")
+    card = json.loads((tmp_path / "train_rewards.json").read_text())
+    assert card["final"]["step"] == 5 and set(card["accuracy"]) == {"train", "eval"}
+    assert summary["final"] == card["final"]
+    image = SpritesImageReward.from_pretrained(tmp_path)
+    video = SpritesVideoReward.from_pretrained(tmp_path)
+    assert image(torch.rand(1, 3, 64, 64), ["a red circle grows"]).isfinite().all()
+    assert video(torch.rand(1, 6, 3, 64, 64), ["a red circle grows"], 16.0).overall.isfinite().all()
