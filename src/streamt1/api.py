@@ -55,15 +55,16 @@ def load_components(config: Config) -> Components:
     device = resolve_device(run.device)
     dtype = resolve_dtype(run.dtype, device)
     if run.backend == "sprites":
-        from streamt1.sprites.default import load_sprites
+        from streamt1.sprites.model import load_sprites
 
         return load_sprites(run.weights, device=device, dtype=dtype, search=config.search)
     from streamt1.models.backends import build_wan_generator
 
     if run.weights is None:
         raise ConfigError(f"run.backend={run.backend!r} needs --weights DIR with the released checkpoints")
+    memory = {"max_sink_frames": config.search.max_sink_frames, "ema_decay": config.search.ema_decay}
     generator = build_wan_generator(run.backend, run.weights, device=device, dtype=dtype,
-                                    search=config.search)
+                                    stream_overrides=memory)
     return Components(generator=generator)
 
 
@@ -108,7 +109,7 @@ def output_paths(out_dir: str | Path, stem: str) -> dict[str, Path]:
 def save_result(result: SearchResult, out_dir: str | Path, stem: str) -> dict[str, Path]:
     """Write the video, the trace and both plots atomically; the trace is written last."""
     paths = output_paths(out_dir, stem)
-    write_mp4(paths["video"], result.frames, result.fps)
+    write_mp4(paths["video"], result.frames.permute(0, 2, 3, 1).cpu().numpy(), result.fps)  # uint8 [T,H,W,3]
     plot_search_tree(result.trace, paths["tree"])
     plot_rewards(result.trace, paths["rewards"])
     result.trace.save(paths["trace"])

@@ -55,10 +55,14 @@ def _generate(args: argparse.Namespace) -> int:
         raise ConfigError(f"--method {args.method} conflicts with method: {config.method} in {args.config}")
     prompts = [args.prompt] if args.prompt is not None else api.read_prompts(args.prompts_file)
     if any(not p.strip() for p in prompts):
-        raise ConfigError("--prompt is empty: give the text of the video to generate")
+        raise ConfigError("prompt is empty: give the text of the video to generate")
     components = api.load_components(config)
     search = api.make_search(config, components)
-    search.generator.spec.num_chunks(config.run.num_frames)  # validate before any work
+    # Validate everything before any work: the length, and every prompt (a closed-vocabulary
+    # backend such as Sprites rejects words it cannot express, listing the ones it knows).
+    search.generator.spec.num_chunks(config.run.num_frames)
+    for prompt in prompts:
+        search.generator.encode_prompt(prompt)
     for prompt in prompts:
         stem = api.output_stem(prompt, config.run.seed)
         if not args.overwrite and api.is_finished(config.run.out, stem):
@@ -66,8 +70,8 @@ def _generate(args: argparse.Namespace) -> int:
             continue
         result = search.run(prompt, config.run.num_frames, config.run.seed, progress=config.run.progress)
         paths = api.save_result(result, config.run.out, stem)
-        final = result.trace.final.scores if result.trace.final else []
-        best = f", video reward {final[result.chosen]:.3f}" if final else ""
+        score = result.trace.final.scores[result.chosen]
+        best = f", video reward {score:.3f}" if score is not None else ""
         print(f"wrote  {paths['video']} ({result.frames.shape[0]} frames{best})")
     return 0
 

@@ -190,6 +190,6 @@ def test_bad_inputs_are_rejected_with_clear_messages(generator):
         search(generator).run("  ", 9, 0, progress=False)
     with pytest.raises(ValueError, match="num_frames=10 must be a positive multiple"):
         search(generator).run(PROMPT, 10, 0, progress=False)
-    with pytest.raises(ValueError, match="needs a image reward and a video reward"):
+    with pytest.raises(ValueError, match="needs an image reward and a video reward"):
         StreamSearch(generator, SearchConfig(), None, None, method="stream-t1")
     StreamSearch(generator, build_config("none").search, None, None)  # plain generation needs none

@@ -97,11 +97,12 @@ class StreamSearch:
         self.video_reward = video_reward
         self.method = method
         missing = [name for name, needed, have in (
-            ("image reward", self.scores_chunks, image_reward is not None),
-            ("video reward", self.scores_chunks or self.picks_final, video_reward is not None),
+            ("an image reward", self.scores_chunks, image_reward is not None),
+            ("a video reward", self.scores_chunks or self.picks_final, video_reward is not None),
         ) if needed and not have]
         if missing:
-            raise ValueError(f"method {method!r} needs a {' and a '.join(missing)}")
+            raise ValueError(f"method {method!r} needs {' and '.join(missing)} but none was given: use "
+                             "--method none, or pass rewards through the Python API (streamt1.api.Components)")
 
     @property
     def scores_chunks(self) -> bool:

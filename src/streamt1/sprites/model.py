@@ -1,0 +1,108 @@
+"""The tiny Sprites video model: a small causal Wan2.1 plus the Sprites text encoder, on pixel latents.
+
+Frames ``[T, 3, 64, 64]`` become :class:`~streamt1.models.codec.PixelUnshuffleCodec` latents
+(factor 4: 48 channels at 16x16, one latent frame per frame); with Wan's (1, 2, 2) patch that is
+64 tokens per frame. The network is the same :class:`~streamt1.models.causal_wan.CausalWan` as the
+1.3B backends, only smaller (:data:`SPRITES_WAN`), and streams with LongLive's settings (3-frame
+chunks, 3-frame sink, 9-frame window, 4 warped steps), so the search runs the same code path.
+
+Weights: ``sprites_model.safetensors`` (keys ``transformer.*`` and ``text_encoder.*``) plus
+``sprites_model.json`` (configs and the training card), written by :mod:`streamt1.sprites.train`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from streamt1.models.causal_wan import CausalWan
+from streamt1.models.codec import PixelUnshuffleCodec
+from streamt1.models.config import StreamConfig, WanConfig
+from streamt1.models.generator import CausalWanGenerator
+from streamt1.outputs.atomic import atomic_path, atomic_write_json
+from streamt1.sprites.text import TextEncoderConfig, TinySpritesTextEncoder
+from streamt1.sprites.world import FPS, FRAME_SIZE
+
+logger = logging.getLogger(__name__)
+
+MODEL_STEM = "sprites_model"
+CODEC_FACTOR = 4
+# Sizes of the Sprites transformer; in/out channels and text sizes come from the codec and encoder.
+SPRITES_WAN: dict[str, Any] = dict(dim=128, ffn_dim=512, num_heads=4, num_layers=5, patch_size=(1, 2, 2), freq_dim=64)
+
+
+def sprites_wan_config(text: TextEncoderConfig, **overrides: Any) -> WanConfig:
+    """The Sprites :class:`WanConfig`: :data:`SPRITES_WAN` (with ``overrides``) on PixelUnshuffle latents."""
+    channels = PixelUnshuffleCodec(CODEC_FACTOR).latent_channels
+    sizes = {**SPRITES_WAN, **overrides}
+    return WanConfig(**sizes, in_dim=channels, out_dim=channels, text_dim=text.text_dim, text_len=text.text_len)
+
+
+class SpritesVideoModel(nn.Module):
+    """The transformer and the text encoder it was trained with, saved and loaded together."""
+
+    def __init__(self, wan: WanConfig, text: TextEncoderConfig) -> None:
+        super().__init__()
+        if (wan.text_dim, wan.text_len) != (text.text_dim, text.text_len):
+            raise ValueError(
+                f"WanConfig text_dim/text_len {(wan.text_dim, wan.text_len)} must match the text "
+                f"encoder's {(text.text_dim, text.text_len)}"
+            )
+        self.transformer = CausalWan(wan)
+        self.text_encoder = TinySpritesTextEncoder(text)
+
+    def save_pretrained(self, folder: str | Path, metadata: dict | None = None) -> Path:
+        """Write ``sprites_model.safetensors`` and ``sprites_model.json`` atomically."""
+        folder = Path(folder)
+        weights = folder / f"{MODEL_STEM}.safetensors"
+        tensors = {k: v.detach().float().cpu().contiguous() for k, v in self.state_dict().items()}
+        with atomic_path(weights) as tmp:
+            save_file(tensors, str(tmp))
+        card = {
+            "wan_config": dataclasses.asdict(self.transformer.config),
+            "text_config": dataclasses.asdict(self.text_encoder.config),
+            **(metadata or {}),
+        }
+        atomic_write_json(folder / f"{MODEL_STEM}.json", card)
+        return weights
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> SpritesVideoModel:
+        """Load from a folder with ``sprites_model.*`` or from the ``.safetensors`` file itself."""
+        path = Path(path)
+        weights = path / f"{MODEL_STEM}.safetensors" if path.is_dir() else path
+        card_path = weights.with_suffix(".json")
+        for needed in (weights, card_path):
+            if not needed.is_file():
+                raise FileNotFoundError(
+                    f"{needed} not found; train the Sprites model with "
+                    f"`python -m streamt1.sprites.train --out {weights.parent}`"
+                )
+        card = json.loads(card_path.read_text())
+        text = TextEncoderConfig(**{**card["text_config"], "vocab": tuple(card["text_config"]["vocab"])})
+        model = cls(WanConfig(**card["wan_config"]), text)
+        model.load_state_dict(load_file(str(weights)))
+        logger.info("loaded the Sprites model from %s", weights)
+        return model.eval()
+
+
+def build_generator(
+    model: SpritesVideoModel,
+    stream: StreamConfig | None = None,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> CausalWanGenerator:
+    """A streaming generator over a Sprites model (64x64 frames at 16 fps)."""
+    codec = PixelUnshuffleCodec(CODEC_FACTOR)
+    latent = FRAME_SIZE // codec.spatial_factor
+    text_encoder = model.text_encoder.to(device).eval()  # stays float32: it is tiny
+    return CausalWanGenerator(
+        model.transformer, stream or StreamConfig(), text_encoder, codec, (latent, latent), FPS, device, dtype
+    )
