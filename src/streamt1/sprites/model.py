@@ -77,7 +77,7 @@ class SpritesVideoModel(nn.Module):
     def from_pretrained(cls, path: str | Path) -> SpritesVideoModel:
         """Load from a folder with ``sprites_model.*`` or from the ``.safetensors`` file itself."""
         path = Path(path)
-        weights = path / f"{MODEL_STEM}.safetensors" if path.is_dir() else path
+        weights = path if path.suffix == ".safetensors" else path / f"{MODEL_STEM}.safetensors"
         card_path = weights.with_suffix(".json")
         for needed in (weights, card_path):
             if not needed.is_file():

@@ -10,6 +10,7 @@
   frames, so a single frame looks frozen). The net was trained on clips at the world's 16 fps;
   ``fps`` is only validated.
 
+In eval mode (as :meth:`from_pretrained` returns them) the rewards compute without autograd.
 Both read the prompt with their own :class:`~streamt1.sprites.text.TinySpritesTextEncoder`
 (mean-pooled), which modulates every conv stage (FiLM), so "red circle" vs "red square" can be
 told apart where it matters. Weights are trained by :mod:`streamt1.sprites.train_rewards`.
@@ -159,7 +160,7 @@ class _RewardBase(nn.Module):
     def from_pretrained(cls, path: str | Path | None = None, device: str | torch.device = "cpu") -> _RewardBase:
         """Load from a folder holding ``<stem>.safetensors`` + ``<stem>.json``, or the ``.safetensors`` file."""
         path = Path(path) if path is not None else DEFAULT_WEIGHTS_DIR
-        weights = path / f"{cls.file_stem}.safetensors" if path.is_dir() else path
+        weights = path if path.suffix == ".safetensors" else path / f"{cls.file_stem}.safetensors"
         card = weights.with_suffix(".json")
         for needed in (weights, card):
             if not needed.is_file():
@@ -184,9 +185,10 @@ class SpritesImageReward(_RewardBase):
         if frames.dim() != 4 or frames.shape[1] != 3:
             raise ValueError(f"frames must be [N, 3, H, W], got {list(frames.shape)}")
         _check_prompts(prompts, frames.shape[0], "frame")
-        text = self.net.encode_text(prompts)
-        features = self.net(frames.to(self.device, torch.float32), text)
-        return self.head(features)[:, 0].to(frames.device)
+        with torch.set_grad_enabled(self.training and torch.is_grad_enabled()):
+            text = self.net.encode_text(prompts)
+            features = self.net(frames.to(self.device, torch.float32), text)
+            return self.head(features)[:, 0].to(frames.device)
 
 
 class SpritesVideoReward(_RewardBase):
@@ -215,6 +217,7 @@ class SpritesVideoReward(_RewardBase):
         if fps <= 0:
             raise ValueError(f"fps={fps} must be > 0")
         _check_prompts(prompts, clips.shape[0], "clip")
-        logits = self.logits(clips, prompts).to(clips.device)
+        with torch.set_grad_enabled(self.training and torch.is_grad_enabled()):
+            logits = self.logits(clips, prompts).to(clips.device)
         parts = {name: logits[:, i] for i, name in enumerate(VIDEO_PARTS)}
         return VideoScore(overall=logits.sum(1), parts=parts)
