@@ -6,12 +6,11 @@ import pytest
 import torch
 
 from streamt1.cli import main
-from streamt1.models.causal_wan import CausalWan
 from streamt1.outputs.trace import Trace, chosen_path
 from streamt1.outputs.video import mp4_info
-from streamt1.sprites.model import save_video_model, sprites_wan_config
+from streamt1.sprites.model import SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward
-from streamt1.sprites.text import TextEncoderConfig, TinySpritesTextEncoder
+from streamt1.sprites.text import TextEncoderConfig
 
 PROMPT = "a small red circle moves left over a blue background"
 
@@ -22,10 +21,10 @@ def weights(tmp_path_factory):
     folder = tmp_path_factory.mktemp("weights")
     torch.manual_seed(0)
     text_config = TextEncoderConfig(text_dim=32, num_layers=1, num_heads=2)
-    model = CausalWan(sprites_wan_config(text_config, dim=64, num_layers=1))
-    model.init_weights(torch.Generator().manual_seed(0))
-    torch.nn.init.normal_(model.head.head.weight, std=0.05)
-    save_video_model(folder, model, TinySpritesTextEncoder(text_config), training={"steps": 0})
+    model = SpritesVideoModel(sprites_wan_config(text_config, dim=64, num_heads=2, num_layers=1), text_config)
+    model.transformer.init_weights(torch.Generator().manual_seed(0))
+    torch.nn.init.normal_(model.transformer.head.head.weight, std=0.05)
+    model.save_pretrained(folder, {"steps": 0})
     small = dict(channels=4, text=TextEncoderConfig(text_dim=16, num_layers=1, num_heads=2))
     SpritesImageReward(RewardNetConfig(kind="image", **small)).save_pretrained(folder)
     SpritesVideoReward(RewardNetConfig(kind="video", num_frames=4, **small)).save_pretrained(folder)
@@ -102,7 +101,7 @@ def test_empty_prompts_file_and_missing_weights(tmp_path, capsys):
     assert "holds no prompt" in capsys.readouterr().err
     assert main(["generate", "--prompt", PROMPT, "--weights", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
-    assert "video_model.safetensors not found" in err and "streamt1 sprites train" in err
+    assert "sprites_model.safetensors not found" in err and "streamt1.sprites.train" in err
 
 
 def test_corrupt_weights_are_reported(weights, tmp_path, capsys):
@@ -110,7 +109,7 @@ def test_corrupt_weights_are_reported(weights, tmp_path, capsys):
     broken.mkdir()
     for f in weights.iterdir():
         (broken / f.name).write_bytes(f.read_bytes())
-    (broken / "video_model.safetensors").write_bytes(b"\x00" * 64)
+    (broken / "sprites_model.safetensors").write_bytes(b"\x00" * 64)
     assert main(["generate", "--prompt", PROMPT, "--weights", str(broken)]) == 2
     assert "corrupt" in capsys.readouterr().err
 
@@ -121,3 +120,20 @@ def test_methods_lists_every_preset(capsys):
     for name in ("none", "best-of-n", "beam", "stream-t1", "stream-t1-no-noise", "stream-t1-no-pruning",
                  "stream-t1-no-sinking"):
         assert name in out
+
+
+def test_evaluate_tabulates_every_method_and_resumes(weights, tmp_path, capsys):
+    args = ["evaluate", "--methods", "none,stream-t1", "--num-prompts", "2", "--num-frames", "9",
+            "--weights", str(weights), "--out", str(tmp_path)]
+    assert main(args) == 0
+    table = (tmp_path / "table.md").read_text()
+    assert "| none |" in table and "| stream-t1 |" in table and "subject consistency" in table
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert {len(v) for v in results.values()} == {2}
+    for scores in results["stream-t1"].values():
+        assert 0.0 <= scores["subject_consistency"] <= 1.0 and "reward_overall" in scores
+    assert len(list((tmp_path / "stream-t1").glob("*.mp4"))) == 2
+    capsys.readouterr()
+    assert main(args) == 0  # everything is done: nothing is regenerated
+    assert "stream-t1 " not in capsys.readouterr().out.split("| Method")[0]
+    assert main(args[:2] + ["none,greedy"] + args[3:]) == 2

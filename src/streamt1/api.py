@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import torch
 
 from streamt1.config import Config, ConfigError, build_config
 from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
+from streamt1.models.config import StreamConfig
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
 from streamt1.outputs.trace import ChunkRecord
 from streamt1.outputs.video import write_mp4
@@ -54,18 +56,36 @@ def load_components(config: Config) -> Components:
     run = config.run
     device = resolve_device(run.device)
     dtype = resolve_dtype(run.dtype, device)
+    memory = {"max_sink_frames": config.search.max_sink_frames, "ema_decay": config.search.ema_decay}
     if run.backend == "sprites":
-        from streamt1.sprites.model import load_sprites
-
-        return load_sprites(run.weights, device=device, dtype=dtype, search=config.search)
+        return _load_sprites(run.weights, device, dtype, StreamConfig(**memory))
     from streamt1.models.backends import build_wan_generator
 
     if run.weights is None:
         raise ConfigError(f"run.backend={run.backend!r} needs --weights DIR with the released checkpoints")
-    memory = {"max_sink_frames": config.search.max_sink_frames, "ema_decay": config.search.ema_decay}
     generator = build_wan_generator(run.backend, run.weights, device=device, dtype=dtype,
                                     stream_overrides=memory)
     return Components(generator=generator)
+
+
+def _load_sprites(weights: str | None, device: torch.device, dtype: torch.dtype,
+                  stream: StreamConfig) -> Components:
+    """The built-in default: the Sprites video model (committed weights) with its learned rewards."""
+    from safetensors import SafetensorError
+
+    from streamt1.sprites.model import SpritesVideoModel, build_generator
+    from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR, SpritesImageReward, SpritesVideoReward
+
+    folder = Path(weights) if weights is not None else DEFAULT_WEIGHTS_DIR
+    try:
+        model = SpritesVideoModel.from_pretrained(folder)
+        image_reward = SpritesImageReward.from_pretrained(folder, device=device)
+        video_reward = SpritesVideoReward.from_pretrained(folder, device=device)
+    except (SafetensorError, json.JSONDecodeError, KeyError, RuntimeError) as err:
+        raise ValueError(f"the Sprites weights in {folder} are corrupt or incomplete ({err}); "
+                         "re-copy them or retrain with `streamt1 sprites train`") from None
+    generator = build_generator(model, stream, device=device, dtype=dtype)
+    return Components(generator=generator, image_reward=image_reward, video_reward=video_reward)
 
 
 def make_search(config: Config, components: Components) -> StreamSearch:

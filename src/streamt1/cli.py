@@ -2,6 +2,8 @@
 
     streamt1 generate --prompt "a red circle moves left" --method stream-t1 --out outputs
     streamt1 generate --prompts-file prompts.txt --method beam --set search.histories=4
+    streamt1 evaluate --methods none,beam,stream-t1 --num-prompts 8 --out runs/eval
+    streamt1 sprites train --out weights/ --steps 4000 --device cuda
     streamt1 methods
 
 Exit codes: 0 done, 2 bad input (config, prompt, files), 3 out of GPU memory (finished videos kept).
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -76,6 +79,60 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="run methods on the Sprites eval prompts and tabulate metrics")
+    p.add_argument("--methods", default="none,best-of-n,beam,stream-t1",
+                   help="comma-separated presets (see `streamt1 methods`)")
+    p.add_argument("--num-prompts", type=int, default=8, help="held-out Sprites prompts to use")
+    p.add_argument("--num-frames", type=int, default=48, help="latent frames per video")
+    p.add_argument("--seeds", default="0", help="comma-separated seeds per prompt")
+    p.add_argument("--out", default="runs/eval", help="folder for videos, results.json and table.md")
+    p.add_argument("--weights", default=None, help="Sprites weights folder (default: built-in)")
+    p.add_argument("--device", default=None, help="auto, cpu, cuda ...")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a setting for every method, e.g. --set search.fusion=zscore")
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from streamt1.evaluate import EvalSettings, run_evaluation
+
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    try:
+        seeds = tuple(int(s) for s in args.seeds.split(","))
+    except ValueError:
+        raise ConfigError(f"--seeds {args.seeds!r} must be comma-separated integers") from None
+    if args.num_prompts < 1:
+        raise ConfigError(f"--num-prompts={args.num_prompts} is invalid: expected an integer >= 1")
+
+    def make_config(method: str):
+        return build_config(method, None, args.overrides, num_frames=args.num_frames,
+                            weights=args.weights, device=args.device, backend="sprites")
+
+    configs = [make_config(m) for m in methods]  # validates every method before any work
+    settings = EvalSettings(methods=methods, num_prompts=args.num_prompts, num_frames=args.num_frames,
+                            seeds=seeds)
+    components = api.load_components(configs[0])
+    components.generator.spec.num_chunks(args.num_frames)
+    run_evaluation(settings, make_config, args.out, components, progress=print)
+    print((Path(args.out) / "table.md").read_text())
+    return 0
+
+
+def _add_sprites(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sprites", help="train the Sprites world's video model or rewards (GPU advised)")
+    p.add_argument("what", choices=("train", "train-rewards"))
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the training script (see --help)")
+
+
+def _sprites(args: argparse.Namespace) -> int:
+    if args.what == "train":
+        from streamt1.sprites.train import main as train
+    else:
+        from streamt1.sprites.train_rewards import main as train
+    train(args.args)
+    return 0
+
+
 def _methods(_: argparse.Namespace) -> int:
     for name, description in available_methods().items():
         print(f"{name:22s} {description}")
@@ -87,11 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_generate(sub)
+    _add_evaluate(sub)
+    _add_sprites(sub)
     sub.add_parser("methods", help="list the method presets")
     return parser
 
 
-COMMANDS = {"generate": _generate, "methods": _methods}
+COMMANDS = {"generate": _generate, "evaluate": _evaluate, "sprites": _sprites, "methods": _methods}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

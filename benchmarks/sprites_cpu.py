@@ -1,0 +1,65 @@
+"""Wall time of the built-in Sprites default on the CPU: plain generation vs Stream-T1, side by side.
+
+Budget (issue "Sprites world"): 10 s of video at 16 fps on a 2-core CPU, plain generation <= 15 s,
+Stream-T1 with K=2, M=2 <= 60 s, rewards included. Each method runs the whole search (denoise,
+decode, rewards, commit, final pick) on the same prompt and seed after one warm-up run; model
+loading is timed apart.
+
+    python benchmarks/sprites_cpu.py                       # 162 latent frames (10.1 s), 2 threads
+    python benchmarks/sprites_cpu.py --methods none,beam,stream-t1 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from statistics import median
+
+import torch
+
+from streamt1 import api
+from streamt1.config import build_config
+
+PROMPT = "a small red circle moves left over a blue background"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--methods", default="none,stream-t1")
+    parser.add_argument("--num-frames", type=int, default=162, help="latent frames (= frames here)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--weights", default=None, help="Sprites weights folder (default: built-in)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    methods = [m.strip() for m in args.methods.split(",")]
+
+    start = time.perf_counter()
+    components = api.load_components(build_config("stream-t1", weights=args.weights, device="cpu"))
+    load_s = time.perf_counter() - start
+    fps = components.generator.spec.fps
+    seconds = components.generator.spec.decoded_frames(args.num_frames // 3) / fps
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; model + rewards loaded in {load_s:.2f} s")
+    print(f"video: {args.num_frames} latent frames = {seconds:.1f} s at {fps:g} fps\n")
+
+    rows = []
+    for method in methods:
+        config = build_config(method, weights=args.weights, device="cpu", num_frames=args.num_frames)
+        search = api.make_search(config, components)
+        search.run(PROMPT, 9, 0, progress=False)  # warm-up
+        times = []
+        for repeat in range(args.repeats):
+            t0 = time.perf_counter()
+            search.run(PROMPT, args.num_frames, repeat, progress=False)
+            times.append(time.perf_counter() - t0)
+        rows.append((method, config.search.candidates_per_chunk, median(times)))
+
+    base = rows[0][2]
+    print(f"| method | candidates/chunk | wall s | x {rows[0][0]} | video s per wall s |")
+    print("|---|---|---|---|---|")
+    for method, candidates, wall in rows:
+        print(f"| {method} | {candidates} | {wall:.2f} | {wall / base:.2f} | {seconds / wall:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
