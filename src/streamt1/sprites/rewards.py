@@ -55,7 +55,8 @@ class RewardNetConfig:
 
     @property
     def in_channels(self) -> int:
-        return 3 if self.kind == "image" else 6  # video steps see a frame and its difference to the next
+        """Image: RGB. Video: early fusion of all frames and their successive differences."""
+        return 3 if self.kind == "image" else 3 * self.num_frames + 3 * (self.num_frames - 1)
 
     @property
     def outputs(self) -> int:
@@ -88,7 +89,7 @@ class FiLMStage(nn.Module):
 
 
 class SpritesRewardNet(nn.Module):
-    """Images ``[B, C_in, H, W]`` and pooled text ``[B, D]`` -> features ``[B, F]``."""
+    """Images ``[B, C_in, H, W]`` and pooled text ``[B, D]`` -> mean- and max-pooled features ``[B, F]``."""
 
     def __init__(self, config: RewardNetConfig) -> None:
         super().__init__()
@@ -97,7 +98,7 @@ class SpritesRewardNet(nn.Module):
         widths = [config.in_channels, c, 2 * c, 2 * c, 4 * c]
         self.text_encoder = TinySpritesTextEncoder(config.text)
         self.stages = nn.ModuleList(FiLMStage(a, b, d) for a, b in zip(widths[:-1], widths[1:]))
-        self.feature_dim = widths[-1]
+        self.feature_dim = 2 * widths[-1]  # mean and max pooled
 
     def encode_text(self, prompts: Sequence[str]) -> Tensor:
         """Mean over the non-padding token embeddings -> ``[B, D]``."""
@@ -109,7 +110,7 @@ class SpritesRewardNet(nn.Module):
         x = images * 2 - 1
         for stage in self.stages:
             x = stage(x, text)
-        return x.mean(dim=(2, 3))  # [B, F]
+        return torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)  # [B, F]
 
 
 def resample_frames(clips: Tensor, num_frames: int) -> Tensor:
@@ -136,12 +137,8 @@ class _RewardBase(nn.Module):
             raise ValueError(f"config.kind={config.kind!r} but {type(self).__name__} needs {self.kind!r}")
         self.config = config
         self.net = SpritesRewardNet(config)
-        self.head = nn.Sequential(
-            nn.Linear(self._head_inputs(), self.net.feature_dim), nn.SiLU(), nn.Linear(self.net.feature_dim, config.outputs)
-        )
-
-    def _head_inputs(self) -> int:
-        return self.net.feature_dim
+        width = self.net.feature_dim
+        self.head = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, config.outputs))
 
     @property
     def device(self) -> torch.device:
@@ -197,19 +194,12 @@ class SpritesVideoReward(_RewardBase):
     kind = "video"
     file_stem = "video_reward"
 
-    def _head_inputs(self) -> int:
-        return 3 * self.net.feature_dim  # mean and max over steps, plus last-minus-first
-
     def logits(self, clips: Tensor, prompts: Sequence[str]) -> Tensor:
         """``[B, 3]`` logits in :data:`VIDEO_PARTS` order."""
-        b = clips.shape[0]
         x = resample_frames(clips.to(self.device, torch.float32), self.config.num_frames)  # [B, F, 3, H, W]
-        steps = torch.cat([x[:, :-1], x[:, 1:] - x[:, :-1]], dim=2)  # [B, F-1, 6, H, W]
-        s = steps.shape[1]
-        text = self.net.encode_text(prompts)  # [B, D]
-        feats = self.net(steps.flatten(0, 1), text.repeat_interleave(s, 0)).view(b, s, -1)  # [B, F-1, C]
-        pooled = torch.cat([feats.mean(1), feats.amax(1), feats[:, -1] - feats[:, 0]], dim=1)
-        return self.head(pooled)
+        # differences are mapped to [0, 1] like frames, since the net recentres its input
+        fused = torch.cat([x, (x.diff(dim=1) + 1) / 2], dim=1).flatten(1, 2)  # [B, (2F-1)*3, H, W]
+        return self.head(self.net(fused, self.net.encode_text(prompts)))
 
     def forward(self, clips: Tensor, prompts: Sequence[str], fps: float) -> VideoScore:
         if clips.dim() != 5 or clips.shape[2] != 3 or clips.shape[1] < 1:

@@ -1,0 +1,270 @@
+"""Train the tiny Sprites video model (causal Wan + text encoder) with teacher forcing.
+
+    python -m streamt1.sprites.train --out DIR --steps N --device cuda
+
+Each training item is a sampled scene (train split) rendered as a long video: its first chunk
+(the sink, frames 0-2) followed by ``context_chunks`` chunks from a random, chunk-aligned point of
+the video (RoPE positions are the true frame indices, so the model sees the large positions of
+long videos and the jump between the sink and the window, as LongLive's cache does). The sequence
+is its clean latents followed by noisy copies (teacher forcing, :func:`teacher_forcing_mask` with
+the stream's sink + window): every noisy chunk predicts the flow ``noise - x0`` while attending the
+clean earlier chunks. Each chunk's timestep is drawn from the 4-step warped inference schedule
+(``schedule_share`` of the chunks) or from the shifted uniform distribution. The text encoder is
+trained jointly. AdamW, warm-up then cosine, an EMA of the weights (saved), bf16 autocast on CUDA.
+Weights are saved atomically every ``save_every`` steps and at the end (or at ``--max-minutes``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from streamt1.models.causal_wan import teacher_forcing_mask
+from streamt1.models.codec import PixelUnshuffleCodec
+from streamt1.models.config import StreamConfig
+from streamt1.models.sampler import shift_sigma, warp_timesteps
+from streamt1.sprites.captions import caption
+from streamt1.sprites.model import CODEC_FACTOR, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
+from streamt1.sprites.text import TextEncoderConfig
+from streamt1.sprites.world import FPS, render_at, sample_scene
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainVideoConfig:
+    steps: int = 6000
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    seed: int = 0
+    workers: int = 8
+    context_chunks: int = 4  # chunks after the sink; 4 > window / chunk, so the window rule is exercised
+    max_video_frames: int = 30 * FPS  # positions up to a 30 s video
+    start_share: float = 0.25  # share of items whose window starts right after the sink (a video's start)
+    schedule_share: float = 0.5  # share of chunk timesteps taken from the inference schedule
+    ema_decay: float = 0.999
+    log_every: int = 100
+    save_every: int = 1000
+    max_minutes: float | None = None  # stop (and save) after this much training time
+    wan_overrides: dict = field(default_factory=dict)  # e.g. {"dim": 64} over SPRITES_WAN
+    text: TextEncoderConfig = field(default_factory=TextEncoderConfig)
+    stream: StreamConfig = field(default_factory=StreamConfig)
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "context_chunks", "log_every", "save_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
+        for name in ("start_share", "schedule_share", "ema_decay"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
+        if self.max_video_frames < self.sequence_frames:
+            raise ValueError(f"max_video_frames={self.max_video_frames} must be >= {self.sequence_frames}")
+        unknown = set(self.wan_overrides) - set(SPRITES_WAN)
+        if unknown:
+            raise ValueError(f"wan_overrides has unknown keys {sorted(unknown)}; allowed: {sorted(SPRITES_WAN)}")
+
+    @property
+    def sequence_frames(self) -> int:
+        """Clean frames per item: the sink chunk plus the context chunks."""
+        return self.stream.sink_frames + self.context_chunks * self.stream.chunk_frames
+
+
+# --------------------------------------------------------------------------- data
+
+
+def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, Tensor, str]:
+    """(frames ``[F, 3, 64, 64]``, frame positions ``[F]``, caption) of one training item."""
+    chunk, sink = config.stream.chunk_frames, config.stream.sink_frames
+    window = config.context_chunks * chunk
+    lo = config.sequence_frames + chunk  # shortest video: the sequence plus one chunk
+    length = lo + int(torch.randint(config.max_video_frames - lo + 1, (1,), generator=g))
+    scene = sample_scene(g, "train", num_frames=length)
+    if float(torch.rand((), generator=g)) < config.start_share:
+        start = sink
+    else:
+        start = chunk * int(torch.randint(sink // chunk, (length - window) // chunk + 1, (1,), generator=g))
+    positions = torch.cat([torch.arange(sink), torch.arange(start, start + window)])
+    return render_at(scene, positions), positions, caption(scene, g)
+
+
+class VideoStream(IterableDataset):
+    """Endless :func:`sample_item` items; each DataLoader worker has its own seeded generator."""
+
+    def __init__(self, config: TrainVideoConfig, seed: int) -> None:
+        self.config, self.seed = config, seed
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor, str]]:
+        info = get_worker_info()
+        g = torch.Generator().manual_seed(self.seed * 1009 + (info.id if info is not None else 0))
+        while True:
+            yield sample_item(g, self.config)
+
+
+def _worker_init(_: int) -> None:
+    torch.set_num_threads(1)  # rendering is many small ops; threads only contend across workers
+
+
+# --------------------------------------------------------------------------- training
+
+
+def sample_timesteps(
+    batch: int, chunks: int, config: TrainVideoConfig, generator: torch.Generator, device: torch.device
+) -> Tensor:
+    """Per-chunk timesteps ``[B, chunks]``: inference schedule values or shifted-uniform ones."""
+    s = config.stream
+    schedule = warp_timesteps(s.denoising_steps, s.num_train_timesteps, s.shift).float().to(device)
+    pick = schedule[torch.randint(len(schedule), (batch, chunks), generator=generator, device=device)]
+    uniform = torch.rand(batch, chunks, generator=generator, device=device)
+    uniform = shift_sigma(uniform, s.shift) * s.num_train_timesteps
+    use_schedule = torch.rand(batch, chunks, generator=generator, device=device) < config.schedule_share
+    return torch.where(use_schedule, pick, uniform)
+
+
+def flow_loss(
+    model: SpritesVideoModel,
+    frames: Tensor,
+    positions: Tensor,
+    prompts: list[str],
+    config: TrainVideoConfig,
+    generator: torch.Generator,
+) -> Tensor:
+    """Teacher-forced flow-matching loss of a batch ``frames [B, F, 3, H, W]``."""
+    s = config.stream
+    b, f = frames.shape[:2]
+    x0 = PixelUnshuffleCodec(CODEC_FACTOR).encode(frames)  # [B, C, F, h, w]
+    t = sample_timesteps(b, f // s.chunk_frames, config, generator, frames.device)
+    t = t.repeat_interleave(s.chunk_frames, dim=1)  # [B, F] one timestep per chunk
+    sigma = (t / s.num_train_timesteps)[:, None, :, None, None]
+    noise = torch.randn(x0.shape, generator=generator, device=x0.device)
+    x_t = (1 - sigma) * x0 + sigma * noise
+    mask = teacher_forcing_mask(f, s.chunk_frames, s.sink_frames, s.window_frames, device=frames.device)
+    text = model.transformer.encode_text(model.text_encoder(prompts))
+    flow = model.transformer(
+        torch.cat([x0, x_t], dim=2), torch.cat([torch.zeros_like(t), t], dim=1), text,
+        torch.cat([positions, positions], dim=1), mask,
+    )[:, :, f:]  # predictions of the noisy copies
+    return F.mse_loss(flow.float(), noise - x0)
+
+
+def _lr_factor(step: int, steps: int) -> float:
+    """Linear warm-up over 5% of the steps, then cosine decay to 10%."""
+    warm = max(1, steps // 20)
+    if step < warm:
+        return (step + 1) / warm
+    return 0.1 + 0.45 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
+
+
+@torch.no_grad()
+def _update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    for e, p in zip(ema.parameters(), model.parameters()):
+        e.lerp_(p, 1 - decay)
+
+
+@torch.no_grad()
+def eval_loss(model: SpritesVideoModel, batch: tuple, config: TrainVideoConfig, device: torch.device) -> float:
+    """Loss of a fixed probe batch with fixed noise (comparable across steps)."""
+    frames, positions, prompts = batch
+    g = torch.Generator(device=device).manual_seed(config.seed + 1)
+    with _autocast(device):
+        return float(flow_loss(model, frames.to(device), positions.to(device), list(prompts), config, g))
+
+
+def _autocast(device: torch.device):
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def _save(ema: SpritesVideoModel, out: Path, config: TrainVideoConfig, history: list[dict], seconds: float,
+          step: int) -> None:
+    training = {"train_config": asdict(config), "steps_done": step, "seconds": round(seconds, 1),
+                "history": history, "final": history[-1] if history else {}, "weights": "ema"}
+    ema.save_pretrained(out, {"training": training})
+
+
+def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device = "cpu") -> dict:
+    """Train, save ``sprites_model.*`` under ``out`` (EMA weights) and return the training card."""
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' but CUDA is not available; pass --device cpu")
+    out = Path(out)
+    torch.manual_seed(config.seed)
+    model = SpritesVideoModel(sprites_wan_config(config.text, **config.wan_overrides), config.text).to(device)
+    model.transformer.init_weights(torch.Generator().manual_seed(config.seed))
+    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, config.steps))
+    workers = config.workers
+    loader = DataLoader(VideoStream(config, config.seed), batch_size=config.batch_size, num_workers=workers,
+                        worker_init_fn=_worker_init, pin_memory=device.type == "cuda",
+                        persistent_workers=workers > 0, prefetch_factor=4 if workers > 0 else None)
+    probe = next(iter(DataLoader(VideoStream(config, config.seed + 7919), batch_size=config.batch_size)))
+    noise_gen = torch.Generator(device=device).manual_seed(config.seed)
+    history: list[dict] = []
+    losses: list[float] = []
+    t0, done = time.time(), 0
+    logger.info("training %.2fM parameters on %s", sum(p.numel() for p in model.parameters()) / 1e6, device)
+    for step, (frames, positions, prompts) in enumerate(loader):
+        if step >= config.steps or (config.max_minutes is not None and time.time() - t0 > 60 * config.max_minutes):
+            break
+        with _autocast(device):
+            loss = flow_loss(model, frames.to(device, non_blocking=True), positions.to(device), list(prompts),
+                             config, noise_gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        _update_ema(ema, model, min(config.ema_decay, (1 + step) / (10 + step)))
+        losses.append(loss.item())
+        done = step + 1
+        if done % config.log_every == 0 or done == config.steps:
+            row = {"step": done, "seconds": round(time.time() - t0, 1), "loss": round(sum(losses) / len(losses), 5),
+                   "ema_probe_loss": round(eval_loss(ema, probe, config, device), 5), "lr": sched.get_last_lr()[0]}
+            history.append(row)
+            losses.clear()
+            logger.info("step %d/%d %s", done, config.steps, row)
+        if done % config.save_every == 0:
+            _save(ema, out, config, history, time.time() - t0, done)
+    _save(ema, out, config, history, time.time() - t0, done)
+    logger.info("saved the Sprites model to %s after %.0f s", out, time.time() - t0)
+    return {"history": history, "seconds": time.time() - t0}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", required=True, help="folder for sprites_model.safetensors / .json")
+    p.add_argument("--steps", type=int, default=TrainVideoConfig.steps)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--batch-size", type=int, default=TrainVideoConfig.batch_size)
+    p.add_argument("--lr", type=float, default=TrainVideoConfig.lr)
+    p.add_argument("--workers", type=int, default=TrainVideoConfig.workers)
+    p.add_argument("--seed", type=int, default=TrainVideoConfig.seed)
+    p.add_argument("--max-minutes", type=float, default=None, help="stop and save after this much time")
+    p.add_argument("--dim", type=int, default=None, help=f"transformer width (default {SPRITES_WAN['dim']})")
+    p.add_argument("--layers", type=int, default=None, help=f"blocks (default {SPRITES_WAN['num_layers']})")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    overrides = {k: v for k, v in (("dim", args.dim), ("num_layers", args.layers)) if v is not None}
+    if "dim" in overrides:
+        overrides["ffn_dim"] = 4 * overrides["dim"]
+    config = TrainVideoConfig(
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
+        max_minutes=args.max_minutes, wan_overrides=overrides,
+        log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
+    )
+    train(config, args.out, args.device)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+import json
+
+import pytest
+import torch
+
+from streamt1.models.sampler import warp_timesteps
+from streamt1.sprites.model import SpritesVideoModel, sprites_wan_config
+from streamt1.sprites.text import TextEncoderConfig
+from streamt1.sprites.train import TrainVideoConfig, flow_loss, sample_item, sample_timesteps, train
+
+TEXT = TextEncoderConfig(text_dim=16, num_layers=1, num_heads=2)
+TINY = TrainVideoConfig(
+    steps=2, batch_size=2, workers=0, log_every=1, save_every=1, max_video_frames=48,
+    wan_overrides=dict(dim=32, ffn_dim=64, num_heads=2, num_layers=1), text=TEXT,
+)
+
+
+def test_sample_item_is_sink_plus_a_chunk_aligned_window():
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        frames, positions, text = sample_item(g, TINY)
+        assert frames.shape == (TINY.sequence_frames, 3, 64, 64) and isinstance(text, str)
+        assert positions[:3].tolist() == [0, 1, 2]
+        window = positions[3:]
+        assert window[0] % 3 == 0 and window[0] >= 3 and (window.diff() == 1).all()
+        assert window[-1] < TINY.max_video_frames
+    a = sample_item(torch.Generator().manual_seed(5), TINY)
+    b = sample_item(torch.Generator().manual_seed(5), TINY)
+    assert torch.equal(a[0], b[0]) and a[2] == b[2]
+
+
+def test_timesteps_mix_the_inference_schedule_and_uniform():
+    s = TINY.stream
+    schedule = warp_timesteps(s.denoising_steps, s.num_train_timesteps, s.shift).float()
+    t = sample_timesteps(64, 5, TINY, torch.Generator().manual_seed(0), torch.device("cpu"))
+    assert t.shape == (64, 5) and (t >= 0).all() and (t <= s.num_train_timesteps).all()
+    on_schedule = torch.isclose(t[..., None], schedule).any(-1).float().mean()
+    assert 0.3 < on_schedule < 0.7
+
+
+def test_flow_loss_is_finite_and_trains_both_networks():
+    model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
+    torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)  # the zero-init head blocks gradients
+    frames, positions, text = sample_item(torch.Generator().manual_seed(1), TINY)
+    loss = flow_loss(model, frames[None], positions[None], [text], TINY, torch.Generator().manual_seed(0))
+    assert loss.isfinite()
+    loss.backward()
+    assert model.text_encoder.token_embedding.weight.grad.abs().sum() > 0
+    assert model.transformer.blocks[0].self_attn.q.weight.grad.abs().sum() > 0
+
+
+def test_train_saves_a_loadable_model_with_a_card(tmp_path):
+    train(TINY, tmp_path, "cpu")
+    card = json.loads((tmp_path / "sprites_model.json").read_text())
+    assert card["training"]["steps_done"] == 2 and len(card["training"]["history"]) == 2
+    model = SpritesVideoModel.from_pretrained(tmp_path)
+    assert model.transformer.config.dim == 32
+
+
+def test_config_rejects_unknown_model_keys():
+    with pytest.raises(ValueError, match="wan_overrides"):
+        TrainVideoConfig(wan_overrides={"depth": 3})
