@@ -163,7 +163,9 @@ class Measurement:
 
 
 def cache_bytes(cache: KVCache) -> int:
-    return sum(t.numel() * t.element_size() for t in (*cache.keys, *cache.values))
+    """K/V of every layer plus the float32 EMA accumulators, if any were made."""
+    tensors = (*cache.keys, *cache.values, *(cache.ema_keys or ()), *(cache.ema_values or ()))
+    return sum(t.numel() * t.element_size() for t in tensors)
 
 
 def measure(generator: CausalWanGenerator, method: str, num_frames: int, seed: int) -> Measurement:

@@ -125,6 +125,39 @@ def test_methods_never_modify_the_parent_cache():
     assert cache.sink_frames() == [3, 3]
 
 
+def test_commit_equals_select_route_append():
+    cache = filled(b=3, chunks=2)
+    cache = commit(cache, 2, [Route.APPEND, Route.DISCARD, Route.EMA])  # sinks 6, 3, 3 and a full window
+    index = torch.tensor([0, 2, 0, 1])
+    routes = [Route.EMA, Route.APPEND, Route.APPEND, Route.DISCARD]
+    k, v = chunk_kv(4, 7)
+    positions = torch.arange(cache.next_frame, cache.next_frame + C)
+    fused = cache.commit(index, routes, k, v, positions)
+    steps = cache.select(index).route(routes).append_chunk(k, v, positions)
+    assert fused.sink_frames() == steps.sink_frames() == [6, 6, 9, 3]
+    assert torch.equal(fused.positions, steps.positions) and torch.equal(fused.valid, steps.valid)
+    for layer in range(LAYERS):
+        assert torch.equal(fused.keys[layer], steps.keys[layer])
+        assert torch.equal(fused.values[layer], steps.values[layer])
+
+
+def test_bf16_ema_accumulates_in_float32_instead_of_rounding_away():
+    """a = 0.999: each update is below half a bf16 step, yet 30 of them must move the sink."""
+    cache = KVCache.empty(1, LAYERS, HEADS, HEAD_DIM, L, stream(ema_decay=0.999), dtype=torch.bfloat16)
+    shape = (1, C * L, HEADS, HEAD_DIM)
+    for j in range(32):  # chunk 0 (ones) is the sink; chunks 1..30 (twos) are evicted into it by EMA
+        if cache.evicts_on_append:
+            cache = cache.route([Route.EMA])
+        kv = [torch.full(shape, 1.0 if j == 0 else 2.0, dtype=torch.bfloat16)] * LAYERS
+        cache = cache.append_chunk(kv, kv, torch.arange(cache.next_frame, cache.next_frame + C))
+    expected = 2 - 0.999**30  # 1.0296; rounding every step in bf16 would leave 1.0
+    sink = sink_keys(cache, 0).float()
+    torch.testing.assert_close(sink, torch.full_like(sink, expected), atol=4e-3, rtol=0)
+    torch.testing.assert_close(cache.ema_values[0], torch.full_like(cache.ema_values[0], expected))
+    assert cache.ema_keys[0].dtype == torch.float32
+    assert filled().ema_keys is None  # float32 caches need no accumulator
+
+
 def test_misuse_raises():
     cache = filled(chunks=2)
     k, v = chunk_kv(2, 0)

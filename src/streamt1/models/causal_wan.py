@@ -40,21 +40,19 @@ def sinusoidal_embedding(dim: int, timesteps: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class Rope:
-    """Rotation of every token: ``cos``/``sin`` ``[B, S, 1, P]`` for ``P = head_dim / 2`` complex pairs."""
+    """Rotation of every token as unit complex numbers ``[B, S, 1, P]`` for ``P = head_dim / 2`` pairs."""
 
-    cos: Tensor
-    sin: Tensor
+    freqs: Tensor
 
     def tail(self, tokens: int) -> "Rope":
         """The rotation of the last ``tokens`` tokens (a chunk's queries)."""
-        return Rope(self.cos[:, -tokens:], self.sin[:, -tokens:])
+        return Rope(self.freqs[:, -tokens:])
 
     def apply(self, x: Tensor) -> Tensor:
-        """Rotate consecutive channel pairs of ``x [B, S, H, D]``, as Wan's complex multiply."""
-        pairs = x.to(self.cos.dtype).unflatten(-1, (-1, 2))  # [B, S, H, P, 2]
-        re, im = pairs.unbind(-1)
-        out = torch.stack((re * self.cos - im * self.sin, re * self.sin + im * self.cos), dim=-1)
-        return out.flatten(-2).to(x.dtype)
+        """Rotate consecutive channel pairs of ``x [B, S, H, D]``: Wan's complex multiply, one kernel."""
+        real = self.freqs.real.dtype
+        pairs = torch.view_as_complex(x.to(real).unflatten(-1, (-1, 2)).contiguous())  # [B, S, H, P]
+        return torch.view_as_real(pairs * self.freqs).flatten(-2).to(x.dtype)
 
 
 def rope_for_frames(config: WanConfig, positions: Tensor, grid: tuple[int, int], dtype: torch.dtype) -> Rope:
@@ -82,7 +80,7 @@ def rope_for_frames(config: WanConfig, positions: Tensor, grid: tuple[int, int],
         ],
         dim=-1,
     ).reshape(b, f * rows * cols, 1, pt + ph + pw)
-    return Rope(angles.cos().to(dtype), angles.sin().to(dtype))
+    return Rope(torch.polar(torch.ones_like(angles), angles).to(torch.promote_types(dtype, torch.complex64)))
 
 
 # ----- masks -----------------------------------------------------------------------------------

@@ -156,19 +156,13 @@ class CausalWanGenerator:
         k = latents.shape[0]
         if parents.shape != (k,):
             raise ValueError(f"parents must be [{k}] (one per survivor), got {tuple(parents.shape)}")
-        cache = state.cache.select(parents)
-        # The clean pass (t = 0) writes K/V; it runs for the survivors only.
+        # The clean pass (t = 0) writes K/V; it runs for the survivors only, reading their parents' rows.
         t0 = torch.zeros(k, self.stream.chunk_frames, device=self.device)
-        clean = self.model.forward_chunk(latents, t0, state.text, cache, return_kv=True)
-        if cache.evicts_on_append:
-            if len(routes) != k:
-                raise ValueError(
-                    f"need one route per survivor ({k}) for evicted chunk {cache.evicted_chunk()}, "
-                    f"got {len(routes)}"
-                )
-            cache = cache.route(routes)
-        positions = torch.arange(self.stream.chunk_frames, device=self.device) + cache.next_frame
-        cache = cache.append_chunk(clean.keys, clean.values, positions)
+        clean = self.model.forward_chunk(latents, t0, state.text, state.cache, parents.to(self.device),
+                                         return_kv=True)
+        positions = torch.arange(self.stream.chunk_frames, device=self.device) + state.cache.next_frame
+        # One copy: select the survivors, route the evicted chunk, append the new one.
+        cache = state.cache.commit(parents, routes, clean.keys, clean.values, positions)
         logger.debug("committed frames up to %d; sink frames %s", cache.next_frame, cache.sink_lengths)
         return dataclasses.replace(state, cache=cache, decoder_cache=decoded.cache)
 
