@@ -7,8 +7,10 @@
   ``alignment`` (the clip shows the described sprites and background); ``overall`` is their sum,
   as VideoAlign's Overall is the sum of VQ, MQ and TA. A clip of any length ``T >= 1`` is resampled
   to ``config.num_frames`` frames evenly spread over it (nearest frame; a short clip repeats
-  frames, so a single frame looks frozen). The net was trained on clips at the world's 16 fps;
-  ``fps`` is only validated.
+  frames, so a single frame looks frozen); those frames and their successive differences are
+  stacked as channels of one conv net (early fusion), so motion and flicker are visible to the
+  first layer. The net was trained on 12-48-frame windows at the world's 16 fps; ``fps`` is only
+  validated.
 
 In eval mode (as :meth:`from_pretrained` returns them) the rewards compute without autograd.
 Both read the prompt with their own :class:`~streamt1.sprites.text.TinySpritesTextEncoder`

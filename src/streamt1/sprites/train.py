@@ -229,7 +229,8 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         losses.append(loss.item())
         done = step + 1
         if done % config.log_every == 0 or done == config.steps:
-            row = {"step": done, "seconds": round(time.time() - t0, 1), "loss": round(sum(losses) / len(losses), 5),
+            row = {"step": done, "seconds": round(time.time() - t0, 1),
+                   "loss": round(sum(losses) / len(losses), 5),
                    "ema_probe_loss": round(eval_loss(ema, probe, config, device), 5), "lr": sched.get_last_lr()[0]}
             history.append(row)
             losses.clear()

@@ -230,7 +230,9 @@ def _image_negative(scene: SceneSpec, frame: Tensor, t: int, text: str, split: s
     return degrade_frames(frame[None], kind, g)[0], text, kind
 
 
-def _video_negative(scene: SceneSpec, clip: Tensor, later: Tensor, window: tuple[int, int], text: str, split: str, g):
+def _video_negative(
+    scene: SceneSpec, clip: Tensor, later: Tensor, window: tuple[int, int], text: str, split: str, g: torch.Generator
+):
     kind = _choice(g, VIDEO_NEGATIVES)
     if kind == "reversed" and not _has_directed_motion(scene, *window):
         kind = "motion"
@@ -254,7 +256,8 @@ def sample_pair(g: torch.Generator, split: str, config: TrainRewardsConfig) -> d
     text = caption(scene, g)
     k = _randint(g, 0, len(times))
     image_neg, image_text, image_kind = _image_negative(scene, clip[k], int(times[k]), text, split, g)
-    video_neg, video_text, video_kind = _video_negative(scene, clip, later, (start, start + length), text, split, g)
+    window = (start, start + length)
+    video_neg, video_text, video_kind = _video_negative(scene, clip, later, window, text, split, g)
     return {
         "text": text,
         "frame": clip[k],

@@ -197,7 +197,9 @@ class SceneSpec:
                 windows[e.target] = (windows[e.target][0], e.frame)
             visible = sum(1 for _, end in windows if end is None)
             if visible > MAX_VISIBLE_SPRITES:
-                raise ValueError(f"event at frame {e.frame} makes {visible} sprites visible; max {MAX_VISIBLE_SPRITES}")
+                raise ValueError(
+                    f"event at frame {e.frame} makes {visible} sprites visible; max {MAX_VISIBLE_SPRITES}"
+                )
         return windows
 
     def background_changes(self) -> list[tuple[int, BackgroundSpec]]:
@@ -432,7 +434,8 @@ def sample_scene(
     sprites += [_sample_sprite(g, c, None, split) for c in colors[1:num_sprites]]
     spare = colors[num_sprites:]  # colours never used by a sprite, for backgrounds and entering sprites
     background = _sample_background(g, spare)
-    events = _sample_events(g, sprites, spare, background, split, _randint(g, max_events + 1), num_frames, max_sprites)
+    count = _randint(g, max_events + 1)
+    events = _sample_events(g, sprites, spare, background, split, count, num_frames, max_sprites)
     return SceneSpec(background, tuple(sprites), tuple(events))
 
 
