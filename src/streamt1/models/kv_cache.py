@@ -32,6 +32,8 @@ from torch import Tensor
 from streamt1.interfaces import Route
 from streamt1.models.config import StreamConfig
 
+_Chunk = tuple[Sequence[Tensor], Sequence[Tensor], Tensor]  # per layer K, per layer V, frame positions [F]
+
 
 @dataclass(frozen=True)
 class KVCache:
@@ -189,7 +191,7 @@ class KVCache:
 
     def _check_chunk(
         self, keys: Sequence[Tensor], values: Sequence[Tensor], positions: Tensor, histories: int
-    ) -> tuple[Sequence[Tensor], Sequence[Tensor], Tensor]:
+    ) -> _Chunk:
         c = self.stream.chunk_frames
         if positions.shape != (c,):
             raise ValueError(f"positions must be [{c}] (one chunk), got {tuple(positions.shape)}")
@@ -200,9 +202,7 @@ class KVCache:
             raise ValueError(f"chunk keys must be {expected}, got {tuple(keys[0].shape)}")
         return keys, values, positions.to(self.positions.device, torch.long)
 
-    def _rebuild(
-        self, rows: list[int], routes: list[Route] | None, chunk: tuple[Sequence[Tensor], Sequence[Tensor], Tensor] | None
-    ) -> "KVCache":
+    def _rebuild(self, rows: list[int], routes: list[Route] | None, chunk: _Chunk | None) -> "KVCache":
         """The cache of histories ``rows``, the evicted chunk routed (if ``routes``), ``chunk`` appended.
 
         Every layer is built with one frame gather (plus a concatenation when a chunk is appended), so
@@ -269,7 +269,7 @@ def _plan(cache: KVCache, rows: list[int], routes: list[Route] | None) -> _Plan:
     c, cap, width = cache.stream.chunk_frames, cache.sink_capacity, cache.window_length
     frames = cache.positions.shape[1]
     routes = cache.effective_routes(routes, rows) if routes is not None else [None] * len(rows)
-    lengths = tuple(cache.sink_lengths[r] + (c if route is Route.APPEND else 0) for r, route in zip(rows, routes))
+    lengths = tuple(cache.sink_lengths[r] + c * (route is Route.APPEND) for r, route in zip(rows, routes))
     new_cap = max(lengths)
     window = range(cap + (0 if routes[0] is None else c), cap + width)
     source, valid, newest, evicted = [], [], [], []
@@ -283,7 +283,8 @@ def _plan(cache: KVCache, rows: list[int], routes: list[Route] | None) -> _Plan:
         newest += [base + f for f in range(old_n - c, old_n)] if old_n >= c else []
         evicted += [base + f for f in range(cap, cap + c)] if route is not None else []
     return _Plan(
-        rows=rows, new_frames=new_cap + len(window), source=torch.tensor(source, dtype=torch.long), valid=torch.tensor(valid, dtype=torch.bool),
+        rows=rows, new_frames=new_cap + len(window),
+        source=torch.tensor(source, dtype=torch.long), valid=torch.tensor(valid, dtype=torch.bool),
         sink_lengths=lengths, window_length=len(window),
         newest=torch.tensor(newest, dtype=torch.long), evicted=torch.tensor(evicted, dtype=torch.long),
         ema_rows=[b for b, route in enumerate(routes) if route is Route.EMA],
@@ -325,9 +326,11 @@ class _EmaUpdate:
         self.newest = plan.newest.to(device)
 
     def apply(self, frames: Tensor, new: Tensor, acc: Tensor | None) -> Tensor | None:
-        """Route into ``new [B'*F', L, H, D]`` (in place) from ``frames [B*F, L, H, D]``; returns the accumulator."""
+        """Route into ``new [B'*F', L, H, D]`` (in place) from ``frames [B*F, L, H, D]``; returns the
+        updated accumulator ``[B'*c, L, H, D]`` (None when the cache keeps none)."""
         if self.keeps_accumulators:
-            acc = acc.index_select(0, self.acc_src) if acc is not None else frames.index_select(0, self.newest)
+            # Existing accumulators follow their rows; the first EMA starts them from the exact segments.
+            acc = frames.index_select(0, self.newest) if acc is None else acc.index_select(0, self.acc_src)
             acc = acc.to(self.work_dtype)  # [B'*c, L, H, D]
             acc[self.append_acc] = frames.index_select(0, self.append_src).to(acc.dtype)
         if not self.has_ema:
