@@ -33,6 +33,7 @@ from torch import Tensor, nn
 from streamt1.interfaces import VideoScore
 from streamt1.outputs.atomic import atomic_path, atomic_write_json
 from streamt1.sprites.text import TextEncoderConfig, TinySpritesTextEncoder
+from streamt1.sprites.world import COLORS, MOTIONS, SHAPES
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class RewardNetConfig:
     kind: str = "image"  # "image" or "video"
     channels: int = 32  # width of the first conv stage; stages use 1x, 2x, 2x, 4x
     num_frames: int = 8  # video: frames a clip is resampled to
+    match_dim: int = 32  # width of the text-image dot product added to every logit
     text: TextEncoderConfig = field(default_factory=lambda: TextEncoderConfig(num_layers=1))
 
     def __post_init__(self) -> None:
@@ -54,6 +56,8 @@ class RewardNetConfig:
             raise ValueError(f"channels={self.channels} must be >= 1")
         if self.num_frames < 2:
             raise ValueError(f"num_frames={self.num_frames} must be >= 2 (motion needs two frames)")
+        if self.match_dim < 1:
+            raise ValueError(f"match_dim={self.match_dim} must be >= 1")
 
     @property
     def in_channels(self) -> int:
@@ -63,6 +67,12 @@ class RewardNetConfig:
     @property
     def outputs(self) -> int:
         return 1 if self.kind == "image" else len(VIDEO_PARTS)
+
+    @property
+    def attribute_names(self) -> tuple[str, ...]:
+        """Targets of the auxiliary head (training only): what the pixels show, independent of text."""
+        names = [f"sprite {c}" for c in COLORS] + [f"shape {s}" for s in SHAPES] + [f"background {c}" for c in COLORS]
+        return tuple(names + ([f"motion {m}" for m in MOTIONS] if self.kind == "video" else []))
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -139,8 +149,20 @@ class _RewardBase(nn.Module):
             raise ValueError(f"config.kind={config.kind!r} but {type(self).__name__} needs {self.kind!r}")
         self.config = config
         self.net = SpritesRewardNet(config)
-        width = self.net.feature_dim
+        width, e = self.net.feature_dim, config.match_dim
         self.head = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, config.outputs))
+        # A CLIP-like dot product per output gives text-image agreement a direct path to the score.
+        self.image_match = nn.Linear(width, config.outputs * e)
+        self.text_match = nn.Linear(config.text.text_dim, config.outputs * e)
+        self.attributes = nn.Linear(width, len(config.attribute_names))
+
+    def score(self, images: Tensor, prompts: Sequence[str]) -> tuple[Tensor, Tensor]:
+        """Net input ``[B, C_in, H, W]`` -> (logits ``[B, outputs]``, pooled features ``[B, F]``)."""
+        text = self.net.encode_text(prompts)
+        features = self.net(images, text)
+        e = self.config.match_dim
+        match = (self.image_match(features) * self.text_match(text)).unflatten(1, (-1, e)).sum(-1) / e**0.5
+        return self.head(features) + match, features
 
     @property
     def device(self) -> torch.device:
@@ -185,9 +207,7 @@ class SpritesImageReward(_RewardBase):
             raise ValueError(f"frames must be [N, 3, H, W], got {list(frames.shape)}")
         _check_prompts(prompts, frames.shape[0], "frame")
         with torch.set_grad_enabled(self.training and torch.is_grad_enabled()):
-            text = self.net.encode_text(prompts)
-            features = self.net(frames.to(self.device, torch.float32), text)
-            return self.head(features)[:, 0].to(frames.device)
+            return self.score(frames.to(self.device, torch.float32), prompts)[0][:, 0].to(frames.device)
 
 
 class SpritesVideoReward(_RewardBase):
@@ -196,12 +216,15 @@ class SpritesVideoReward(_RewardBase):
     kind = "video"
     file_stem = "video_reward"
 
-    def logits(self, clips: Tensor, prompts: Sequence[str]) -> Tensor:
-        """``[B, 3]`` logits in :data:`VIDEO_PARTS` order."""
+    def fuse(self, clips: Tensor) -> Tensor:
+        """Clips ``[B, T, 3, H, W]`` -> the net's input ``[B, (2F-1)*3, H, W]``: F frames and their differences."""
         x = resample_frames(clips.to(self.device, torch.float32), self.config.num_frames)  # [B, F, 3, H, W]
         # differences are mapped to [0, 1] like frames, since the net recentres its input
-        fused = torch.cat([x, (x.diff(dim=1) + 1) / 2], dim=1).flatten(1, 2)  # [B, (2F-1)*3, H, W]
-        return self.head(self.net(fused, self.net.encode_text(prompts)))
+        return torch.cat([x, (x.diff(dim=1) + 1) / 2], dim=1).flatten(1, 2)
+
+    def logits(self, clips: Tensor, prompts: Sequence[str]) -> Tensor:
+        """``[B, 3]`` logits in :data:`VIDEO_PARTS` order."""
+        return self.score(self.fuse(clips), prompts)[0]
 
     def forward(self, clips: Tensor, prompts: Sequence[str], fps: float) -> VideoScore:
         if clips.dim() != 5 or clips.shape[2] != 3 or clips.shape[1] < 1:

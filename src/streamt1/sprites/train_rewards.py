@@ -52,6 +52,7 @@ from streamt1.sprites.world import (
 
 logger = logging.getLogger(__name__)
 
+ATTRIBUTE_WEIGHT = 0.5  # weight of the auxiliary "what do the pixels show" loss
 SCENE_FRAMES = 10 * FPS  # scenes are sampled as 10 s videos; windows are cut from them
 CAPTION_NEGATIVES = ("color", "shape", "background", "other")
 IMAGE_NEGATIVES = CAPTION_NEGATIVES + ("blur", "noise", "color_shift", "low_contrast")
@@ -206,6 +207,15 @@ def degrade_clip(clip: Tensor, later: Tensor, kind: str, g: torch.Generator) -> 
 # --------------------------------------------------------------------------- data
 
 
+def attribute_targets(scene: SceneSpec, start: int, stop: int, names: tuple[str, ...]) -> Tensor:
+    """Multi-hot ``[len(names)]`` of what window ``[start, stop)`` shows (see ``attribute_names``)."""
+    shown = {f"background {c}" for c in [bg for f, bg in scene.background_changes() if f <= start][-1].colors}
+    for i in visible_sprites(scene, start, stop):
+        s = scene.all_sprites[i]
+        shown |= {f"sprite {s.color}", f"shape {s.shape}", f"motion {s.motion}"}
+    return torch.tensor([name in shown for name in names], dtype=torch.float32)
+
+
 def _caption_negative(
     scene: SceneSpec, start: int, stop: int, kind: str, split: str, g: torch.Generator
 ) -> tuple[str, str]:
@@ -258,9 +268,13 @@ def sample_pair(g: torch.Generator, split: str, config: TrainRewardsConfig) -> d
     image_neg, image_text, image_kind = _image_negative(scene, clip[k], int(times[k]), text, split, g)
     window = (start, start + length)
     video_neg, video_text, video_kind = _video_negative(scene, clip, later, window, text, split, g)
+    image_names = replace(config.net, kind="image").attribute_names
+    video_names = replace(config.net, kind="video").attribute_names
     return {
         "text": text,
         "frame": clip[k],
+        "image_attributes": attribute_targets(scene, int(times[k]), int(times[k]) + 1, image_names),
+        "video_attributes": attribute_targets(scene, *window, video_names),
         "image_neg": image_neg,
         "image_neg_text": image_text,
         "image_kind": IMAGE_NEGATIVES.index(image_kind),
@@ -296,21 +310,32 @@ def _worker_init(_: int) -> None:
 def image_loss(model: SpritesImageReward, batch: dict, device: torch.device) -> tuple[Tensor, Tensor]:
     """Loss and per-pair correctness ``[B]`` (positive scored above negative)."""
     frames = torch.cat([batch["frame"], batch["image_neg"]]).to(device)
-    scores = model(frames, list(batch["text"]) + list(batch["image_neg_text"]))
+    logits, features = model.score(frames, list(batch["text"]) + list(batch["image_neg_text"]))
+    scores = logits[:, 0]
     pos, neg = scores.chunk(2)
     bce = F.binary_cross_entropy_with_logits(scores, torch.cat([torch.ones_like(pos), torch.zeros_like(neg)]))
-    return bce + F.softplus(neg - pos).mean(), (pos > neg).detach().cpu()
+    aux = _attribute_loss(model, features, batch["image_attributes"])
+    return bce + F.softplus(neg - pos).mean() + aux, (pos > neg).detach().cpu()
+
+
+def _attribute_loss(model: SpritesImageReward | SpritesVideoReward, features: Tensor, targets: Tensor) -> Tensor:
+    """Auxiliary BCE: the positives' pooled features must tell which attributes the pixels show."""
+    positives = features[: targets.shape[0]]
+    return ATTRIBUTE_WEIGHT * F.binary_cross_entropy_with_logits(
+        model.attributes(positives), targets.to(positives.device)
+    )
 
 
 def video_loss(model: SpritesVideoReward, batch: dict, device: torch.device) -> tuple[Tensor, Tensor]:
     clips = torch.cat([batch["clip"], batch["video_neg"]]).to(device)
-    logits = model.logits(clips, list(batch["text"]) + list(batch["video_neg_text"]))  # [2B, 3]
+    logits, features = model.score(model.fuse(clips), list(batch["text"]) + list(batch["video_neg_text"]))
     pos, neg = logits.chunk(2)
     labels = batch["video_labels"].to(device, torch.float32)
     bce = F.binary_cross_entropy_with_logits(logits, torch.cat([torch.ones_like(labels), labels]))
     wrong = 1 - labels
     rank = (F.softplus(neg - pos) * wrong).sum() / wrong.sum().clamp(min=1)
-    return bce + rank, (pos.sum(1) > neg.sum(1)).detach().cpu()
+    aux = _attribute_loss(model, features, batch["video_attributes"])
+    return bce + rank + aux, (pos.sum(1) > neg.sum(1)).detach().cpu()
 
 
 def _by_kind(correct: Tensor, kinds: Tensor, names: tuple[str, ...]) -> dict[str, list[float]]:
