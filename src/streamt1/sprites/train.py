@@ -8,9 +8,9 @@ the video (RoPE positions are the true frame indices, so the model sees the larg
 long videos and the jump between the sink and the window, as LongLive's cache does). The sequence
 is its clean latents followed by noisy copies (teacher forcing, :func:`teacher_forcing_mask` with
 the stream's sink + window): every noisy chunk predicts the flow ``noise - x0`` while attending the
-clean earlier chunks. Each chunk's timestep is drawn from the 4-step warped inference schedule
-(``schedule_share`` of the chunks) or from the shifted uniform distribution. The text encoder is
-trained jointly. AdamW, warm-up then cosine, an EMA of the weights (saved), bf16 autocast on CUDA.
+clean earlier chunks (lightly noised, still labelled t = 0, against exposure bias). Each chunk's
+timestep is drawn from the 4-step warped inference schedule (``schedule_share`` of the chunks) or
+from the shifted uniform distribution. The text encoder is trained jointly. AdamW, warm-up then cosine, an EMA of the weights (saved), bf16 autocast on CUDA.
 Weights are saved atomically every ``save_every`` steps and at the end (or at ``--max-minutes``).
 """
 
@@ -54,6 +54,7 @@ class TrainVideoConfig:
     max_video_frames: int = 30 * FPS  # positions up to a 30 s video
     start_share: float = 0.25  # share of items whose window starts right after the sink (a video's start)
     schedule_share: float = 0.5  # share of chunk timesteps taken from the inference schedule
+    context_noise: float = 0.05  # max std of noise added to the clean context (still at t = 0)
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -66,7 +67,7 @@ class TrainVideoConfig:
         for name in ("steps", "batch_size", "context_chunks", "log_every", "save_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
-        for name in ("start_share", "schedule_share", "ema_decay"):
+        for name in ("start_share", "schedule_share", "ema_decay", "context_noise"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
         if self.max_video_frames < self.sequence_frames:
@@ -149,10 +150,14 @@ def flow_loss(
     sigma = (t / s.num_train_timesteps)[:, None, :, None, None]
     noise = torch.randn(x0.shape, generator=generator, device=x0.device)
     x_t = (1 - sigma) * x0 + sigma * noise
+    # At inference the context is the model's own output: a slightly corrupted clean context
+    # (per item, up to ``context_noise``) teaches it not to copy errors forward.
+    strength = config.context_noise * torch.rand(b, 1, 1, 1, 1, generator=generator, device=x0.device)
+    context = x0 + strength * torch.randn(x0.shape, generator=generator, device=x0.device)
     mask = teacher_forcing_mask(f, s.chunk_frames, s.sink_frames, s.window_frames, device=frames.device)
     text = model.transformer.encode_text(model.text_encoder(prompts))
     flow = model.transformer(
-        torch.cat([x0, x_t], dim=2), torch.cat([torch.zeros_like(t), t], dim=1), text,
+        torch.cat([context, x_t], dim=2), torch.cat([torch.zeros_like(t), t], dim=1), text,
         torch.cat([positions, positions], dim=1), mask,
     )[:, :, f:]  # predictions of the noisy copies
     return F.mse_loss(flow.float(), noise - x0)
