@@ -32,7 +32,7 @@ class ChunkNode:
 
     index: int
     parent: ChunkNode | None
-    frames: Tensor  # [T, 3, H, W] uint8, decoded once
+    frames: Tensor  # [T, 3, H, W] uint8 on the CPU, decoded once (histories live off the accelerator)
     latents: Tensor  # [C, F, H, W]
     noise: Tensor  # [C, F, H, W] the x_T it was denoised from (noise propagation reads it)
     short: float | None = None
@@ -198,12 +198,16 @@ class StreamSearch:
         return Scores(short=short, long=long, long_parts=parts, fused=fused, alpha=alpha)
 
     def _windows(self, histories, parents, frames: Tensor) -> Tensor:
-        """``[N, T_w, 3, H, W]`` clips: each candidate after the last W-1 chunks of its parent."""
+        """``[N, T_w, 3, H, W]`` CPU clips: each candidate after the last W-1 chunks of its parent.
+
+        Built on the CPU so long windows never sit on the accelerator; a reward moves (and usually
+        subsamples) what it needs.
+        """
         depth = self.config.long_window_chunks - 1
         clips = []
         for i, p in enumerate(parents.tolist()):
             past = histories[p].lineage(depth) if histories[p] is not None and depth > 0 else []
-            clips.append(torch.cat([node.frames for node in past] + [frames[i]]))
+            clips.append(torch.cat([node.frames for node in past] + [frames[i].cpu()]))
         return _to_float(torch.stack(clips))
 
     def _select(self, scores: Scores | None, num_candidates: int, seed: int) -> Tensor:
@@ -221,7 +225,7 @@ class StreamSearch:
         nodes = []
         for i in keep.tolist():
             parent = histories[parents[i]]
-            node = ChunkNode(index=n, parent=parent, frames=frames[i], latents=latents[i],
+            node = ChunkNode(index=n, parent=parent, frames=frames[i].cpu(), latents=latents[i],
                              noise=noise[i])
             if scores is not None:
                 node.short, node.long = scores.short[i].item(), scores.long[i].item()
