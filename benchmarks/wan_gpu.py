@@ -9,6 +9,10 @@ by the real engine (:class:`StreamSearch`). Stand-ins, so that the generator is 
   upsampled 8x and repeated 4x in time, with the Wan VAE's frame counts (9 frames for the first
   chunk, 12 after) at 480x832. It is NOT the Wan VAE; its cost is timed apart from the generator.
 
+It also times one chunk forward of the model against a bare block stack of the same size and
+FLOPs (linears, LayerNorm, SDPA, GELU only: no modulation, RoPE, cache or candidate bookkeeping),
+in the same run, and prints a profile of the model's forward (``--no-profile`` to skip).
+
 Usage::
 
     python benchmarks/wan_gpu.py            # full size, CUDA
@@ -22,11 +26,12 @@ import time
 from dataclasses import dataclass, replace
 
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 from streamt1.config import build_config
 from streamt1.interfaces import VideoScore
-from streamt1.models.causal_wan import CausalWan
+from streamt1.models.causal_wan import CausalWan, rope_frame_angles
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.generator import CausalWanGenerator
 from streamt1.models.kv_cache import KVCache
@@ -104,16 +109,19 @@ class BrightnessReward:
 class SteadinessReward:
     """Video reward stand-in: brightness minus the mean frame-to-frame change.
 
+    Like VideoAlign it reads the clip at 2 fps and reduced resolution (every 2nd row and column),
+    moved to ``device`` (the engine hands over CPU clips).
     ``ramp``: minus the number of calls so far, so every chunk passes the transition gate; with the
     ramped image reward every evicted chunk is APPENDed until the sinks hold ``max_sink_frames``
     (the memory worst case of memory sinking).
     """
 
-    def __init__(self, ramp: bool = False) -> None:
-        self.ramp, self.calls = ramp, 0
+    def __init__(self, device: torch.device, ramp: bool = False) -> None:
+        self.device, self.ramp, self.calls = device, ramp, 0
 
     def __call__(self, clips: Tensor, prompts, fps: float) -> VideoScore:
         self.calls += 1
+        clips = clips[:, :: max(1, round(fps / 2)), :, ::2, ::2].to(self.device)
         bright = clips.mean(dim=(1, 2, 3, 4))
         change = (clips[:, 1:] - clips[:, :-1]).abs().mean(dim=(1, 2, 3, 4)) if clips.shape[1] > 1 else 0 * bright
         overall = bright - change - (self.calls if self.ramp else 0)
@@ -178,8 +186,8 @@ class Measurement:
 
 
 def cache_bytes(cache: KVCache) -> int:
-    """K/V of every layer plus the float32 EMA accumulators, if any were made."""
-    tensors = (*cache.keys, *cache.values, *(cache.ema_keys or ()), *(cache.ema_values or ()))
+    """K/V of every layer plus the EMA rounding residuals, if any are kept."""
+    tensors = (*cache.keys, *cache.values, *(cache.ema_residual_keys or ()), *(cache.ema_residual_values or ()))
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
@@ -188,7 +196,7 @@ def measure(generator: CausalWanGenerator, method: str, num_frames: int, seed: i
     """One search, timed; peak memory since the reset at its start. ``full_sinks``: ramped rewards."""
     device = generator.device
     timed = TimedGenerator(generator)
-    rewards = BrightnessReward(full_sinks), SteadinessReward(full_sinks)
+    rewards = BrightnessReward(full_sinks), SteadinessReward(device, full_sinks)
     search = StreamSearch(timed, build_config(method).search, *rewards, method)
     if device.type == "cuda":
         torch.cuda.empty_cache()
@@ -207,6 +215,18 @@ def measure(generator: CausalWanGenerator, method: str, num_frames: int, seed: i
     )
 
 
+def time_ms(fn, iters: int, device: torch.device) -> float:
+    """Mean synchronised wall time of ``fn()`` over ``iters`` calls, after one warm-up call."""
+    with torch.no_grad():
+        fn()
+        sync(device)
+        start = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        sync(device)
+    return (time.perf_counter() - start) / iters * 1000
+
+
 def forward_ms(generator: CausalWanGenerator, batch: int, parents: bool, iters: int, profile: bool = False) -> float:
     """Mean time of one chunk forward at ``batch`` against a full window (sink + 6 frames + the chunk).
 
@@ -217,7 +237,7 @@ def forward_ms(generator: CausalWanGenerator, batch: int, parents: bool, iters: 
     cfg = model.config
     histories = 1 if parents else batch
     cache = KVCache.empty(histories, cfg.num_layers, cfg.num_heads, cfg.head_dim, generator.tokens_per_frame,
-                          stream, device=device, dtype=model.dtype)
+                          stream, device=device, dtype=model.dtype, frame_angles=rope_frame_angles(cfg))
     g = torch.Generator(device).manual_seed(0)
     kv_shape = (histories, stream.chunk_frames * generator.tokens_per_frame, cfg.num_heads, cfg.head_dim)
     while not cache.evicts_on_append:
@@ -226,23 +246,61 @@ def forward_ms(generator: CausalWanGenerator, batch: int, parents: bool, iters: 
     x = torch.randn(batch, *generator.spec.latent_shape, generator=g, device=device)
     t = torch.full((batch, stream.chunk_frames), 937.5, device=device)
     text = generator.encode_prompt(PROMPT)
-    index = torch.zeros(batch, dtype=torch.long, device=device) if parents else None
-    with torch.no_grad():
-        for i in range(iters + 1):
-            if i == 1:  # the first call is warm-up
-                sync(device)
-                start = time.perf_counter()
+    index = torch.zeros(batch, dtype=torch.long) if parents else None  # on the host, as the engine passes it
+    elapsed = time_ms(lambda: model.forward_chunk(x, t, text, cache, index), iters, device)
+    if profile:
+        activities = [torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA]
+        with torch.no_grad(), torch.profiler.profile(
+                activities=activities if device.type == "cuda" else activities[:1]) as prof:
             model.forward_chunk(x, t, text, cache, index)
-        sync(device)
-        elapsed = (time.perf_counter() - start) / iters * 1000
-        if profile:
-            activities = [torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA]
-            with torch.profiler.profile(activities=activities if device.type == "cuda" else activities[:1]) as prof:
-                model.forward_chunk(x, t, text, cache, index)
-                sync(device)
-            key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
-            print(prof.key_averages().table(sort_by=key, row_limit=15, max_name_column_width=50))
+            sync(device)
+        key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+        print(prof.key_averages().table(sort_by=key, row_limit=20, max_name_column_width=50))
     return elapsed
+
+
+class BareBlock(nn.Module):
+    """A Wan-sized block with the same matmul and attention FLOPs and nothing else (the brief's §5 stack)."""
+
+    def __init__(self, cfg: WanConfig) -> None:
+        super().__init__()
+        dim, self.heads = cfg.dim, cfg.num_heads
+        self.norms = nn.ModuleList(nn.LayerNorm(dim, cfg.eps) for _ in range(3))
+        self.qkv, self.o = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+        self.cross_q, self.cross_o = nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.ffn = nn.Sequential(nn.Linear(dim, cfg.ffn_dim), nn.GELU(approximate="tanh"), nn.Linear(cfg.ffn_dim, dim))
+
+    def forward(self, x: Tensor, past: tuple[Tensor, Tensor], text: tuple[Tensor, Tensor]) -> Tensor:
+        b, n, c = x.shape
+        q, k, v = self.qkv(self.norms[0](x)).view(b, n, 3, self.heads, -1).unbind(2)  # [B, n, H, D] each
+        keys, values = torch.cat([past[0], k], 1), torch.cat([past[1], v], 1)
+        attend = lambda q, k, v: F.scaled_dot_product_attention(*(t.transpose(1, 2) for t in (q, k, v))).transpose(1, 2)
+        x = x + self.o(attend(q, keys, values).reshape(b, n, c))
+        cq = self.cross_q(self.norms[1](x)).view(1, b * n, self.heads, -1)  # candidates share the prompt
+        x = x + self.cross_o(attend(cq, *text).reshape(b, n, c))
+        return x + self.ffn(self.norms[2](x))
+
+
+def bare_stack_ms(generator: CausalWanGenerator, batch: int, iters: int) -> float:
+    """One chunk forward of :class:`BareBlock` x num_layers against the same window and prompt length."""
+    cfg, device, dtype = generator.model.config, generator.device, generator.model.dtype
+    stream, tokens = generator.stream, generator.tokens_per_frame
+    with device:
+        blocks = nn.ModuleList(BareBlock(cfg) for _ in range(cfg.num_layers)).to(dtype)
+    g = torch.Generator(device).manual_seed(0)
+    randn = lambda *shape: torch.randn(*shape, generator=g, device=device, dtype=dtype)
+    past_frames = stream.sink_frames + stream.rolling_frames
+    past = randn(batch, past_frames * tokens, cfg.num_heads, cfg.head_dim)  # one for every layer
+    text = randn(1, cfg.text_len, cfg.num_heads, cfg.head_dim)
+    x = randn(batch, stream.chunk_frames * tokens, cfg.dim)
+
+    def forward() -> Tensor:
+        h = x
+        for block in blocks:
+            h = block(h, (past, past), (text, text))
+        return h
+
+    return time_ms(forward, iters, device)
 
 
 # ----- setup and report --------------------------------------------------------------------------
@@ -266,14 +324,16 @@ def build_generator(tiny: bool, device: torch.device) -> CausalWanGenerator:
                               dtype=dtype)
 
 
-def report(rows: list[Measurement]) -> None:
+def report(rows: list[Measurement], ratios: bool = True) -> None:
     head = (f"{'method':<10} {'lat':>4} {'px':>4} {'gen s':>7} {'lat f/s':>8} {'px f/s':>7} {'decode s':>8} "
             f"{'total s':>8} {'peak GiB':>9} {'cache GiB':>9}  sinks")
     print(head)
     for r in rows:
         print(f"{r.method:<10} {r.latent_frames:>4} {r.px_frames:>4} {r.generator_s:>7.2f} {r.latent_fps:>8.2f} "
               f"{r.px_fps:>7.1f} {r.decode_s:>8.2f} {r.total_s:>8.2f} {r.peak_gib:>9.2f} {r.cache_gib:>9.2f}  "
-              f"{r.sink_frames}")
+              f"{r.sink_frames}", flush=True)
+    if not ratios:
+        return
     print("\nStream-T1 vs single path (same length):")
     for length in sorted({r.latent_frames for r in rows}):
         base = next(r for r in rows if r.latent_frames == length and r.method == "none")
@@ -289,27 +349,37 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="tiny-test model on CPU (checks the script)")
     parser.add_argument("--frames", type=int, nargs="+", default=None,
                         help="latent frames per video (default 21 120; --tiny: 9 15)")
+    parser.add_argument("--ramped-frames", type=int, nargs="*", default=None,
+                        help="lengths of the ramped (sinks fill) Stream-T1 rows (default: the shortest length)")
     parser.add_argument("--iters", type=int, default=10, help="timed iterations per forward measurement")
-    parser.add_argument("--profile", action="store_true", help="print the top ops of a batch-4 chunk forward")
+    parser.add_argument("--no-profile", action="store_true", help="skip the profile of a batch-4 chunk forward")
     args = parser.parse_args()
     device = torch.device("cpu" if args.tiny else "cuda")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("no CUDA device: run with --tiny for the CPU check")
     frames = args.frames or ([9, 15] if args.tiny else [21, 120])
+    ramped = args.ramped_frames if args.ramped_frames is not None else frames[:1]
     torch.backends.cuda.matmul.allow_tf32 = True
     generator = build_generator(args.tiny, device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(f"device {name}, torch {torch.__version__}, dtype {generator.model.dtype}, "
           f"latent {generator.latent_size}, {generator.tokens_per_frame} tokens/frame, stand-in codec and rewards")
     for batch in (1, 4):
+        bare = bare_stack_ms(generator, batch, args.iters)
+        print(f"bare block stack, batch {batch}: {bare:.1f} ms, {bare / batch:.1f} ms/sample")
         for parents in (True, False) if batch > 1 else (True,):
-            ms = forward_ms(generator, batch, parents, args.iters, args.profile and batch > 1 and parents)
-            how = "one parent row, gathered" if parents else "own history rows"
-            print(f"forward of one chunk, batch {batch} ({how}): {ms:.1f} ms, {ms / batch:.1f} ms/sample")
+            profile = not args.no_profile and batch > 1 and parents
+            ms = forward_ms(generator, batch, parents, args.iters, profile)
+            how = "one parent row" if parents else "own history rows"
+            print(f"forward of one chunk, batch {batch} ({how}): {ms:.1f} ms, {ms / batch:.1f} ms/sample", flush=True)
     for method in ("none", "stream-t1"):  # warm-up: every code path (eviction, routing) once
         measure(generator, method, 4 * generator.stream.chunk_frames, seed=0)
-    rows = [measure(generator, method, n, seed=1) for n in frames for method in ("none", "stream-t1")]
-    rows += [measure(generator, "stream-t1", n, seed=1, full_sinks=True) for n in frames]
+    plan = [(n, method, False) for n in frames for method in ("none", "stream-t1")]
+    plan += [(n, "stream-t1", True) for n in ramped]
+    rows = []
+    for n, method, full_sinks in plan:
+        rows.append(measure(generator, method, n, seed=1, full_sinks=full_sinks))
+        report(rows[-1:], ratios=False)  # as it comes, in case the run is cut short
     report(rows)
     print("* ramped stand-in rewards: every evicted chunk passes both gates (APPEND until the sinks are full)")
 

@@ -7,6 +7,7 @@ from streamt1.models.causal_wan import (
     TextKV,
     block_causal_mask,
     frame_mask_to_tokens,
+    rope_frame_angles,
     sinusoidal_embedding,
     teacher_forcing_mask,
 )
@@ -39,7 +40,8 @@ def latents(num_frames: int, seed: int, batch: int = 1) -> torch.Tensor:
 
 def empty_cache(model: CausalWan, stream: StreamConfig, histories: int = 1) -> KVCache:
     cfg = model.config
-    return KVCache.empty(histories, cfg.num_layers, cfg.num_heads, cfg.head_dim, 4, stream, dtype=model.dtype)
+    return KVCache.empty(histories, cfg.num_layers, cfg.num_heads, cfg.head_dim, 4, stream, dtype=model.dtype,
+                         frame_angles=rope_frame_angles(cfg))
 
 
 def stream_chunks(model, text, stream, clean, noisy, t):

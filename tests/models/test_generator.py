@@ -115,6 +115,17 @@ def test_commit_of_a_candidate_continues_like_a_single_path_run():
     torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_commit_consumes_the_state_it_was_given():
+    gen = make_generator()
+    state = gen.initial_state(gen.encode_prompt("a sprite"), 1)
+    parents = torch.zeros(1, dtype=torch.long)
+    lat = gen.denoise(state, parents, noise(1, 50), gens(1))
+    nxt = gen.commit(state, parents, lat, gen.decode(state, parents, lat), [])
+    assert nxt.num_chunks == 1
+    with pytest.raises(RuntimeError, match="consumed by commit_"):
+        gen.denoise(state, parents, noise(1, 51), gens(2))
+
+
 def test_bad_arguments_are_refused():
     gen = make_generator()
     state = gen.initial_state(gen.encode_prompt("x"), 1)

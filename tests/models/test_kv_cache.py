@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from streamt1.interfaces import Route
-from streamt1.models.causal_wan import CausalWan, block_causal_mask
+from streamt1.models.causal_wan import CausalWan, block_causal_mask, rope_for_frames, rope_frame_angles
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.kv_cache import KVCache
 
@@ -153,9 +153,71 @@ def test_bf16_ema_accumulates_in_float32_instead_of_rounding_away():
     expected = 2 - 0.999**30  # 1.0296; rounding every step in bf16 would leave 1.0
     sink = sink_keys(cache, 0).float()
     torch.testing.assert_close(sink, torch.full_like(sink, expected), atol=4e-3, rtol=0)
-    torch.testing.assert_close(cache.ema_values[0], torch.full_like(cache.ema_values[0], expected))
-    assert cache.ema_keys[0].dtype == torch.float32
-    assert filled().ema_keys is None  # float32 caches need no accumulator
+    exact = sink_keys(cache, 0).float() + cache.ema_residual_values[0][0].float()  # stored + residual
+    torch.testing.assert_close(exact, torch.full_like(exact, expected), atol=3e-4, rtol=0)
+    assert cache.ema_residual_keys[0].dtype == torch.bfloat16
+    assert cache.ema_residual_keys[0].shape == (1, C * L, HEADS, HEAD_DIM)
+    assert filled().ema_residual_keys is None  # float32 caches need no residual
+
+
+def test_append_replaces_the_emad_segment_and_frees_its_residual():
+    cache = KVCache.empty(2, LAYERS, HEADS, HEAD_DIM, L, stream(), dtype=torch.bfloat16)
+    for j in range(2):
+        k, v = chunk_kv(2, j)
+        cache = cache.append_chunk([t.bfloat16() for t in k], [t.bfloat16() for t in v],
+                                   torch.arange(cache.next_frame, cache.next_frame + C))
+    emad = cache.route([Route.EMA, Route.DISCARD])
+    assert emad.ema_touched == (True, False) and emad.ema_residual_keys is not None
+    assert not emad.ema_residual_keys[0][1].any()  # the untouched row has a zero residual
+    forked = emad.select(torch.tensor([0, 0]))
+    assert torch.equal(forked.ema_residual_values[1][1], emad.ema_residual_values[1][0])
+    k, v = chunk_kv(2, 5)
+    grown = forked.append_chunk([t.bfloat16() for t in k], [t.bfloat16() for t in v], torch.arange(6, 9))
+    assert grown.route([Route.APPEND, Route.APPEND]).ema_residual_keys is None  # both segments fresh
+    kept = grown.route([Route.APPEND, Route.DISCARD])
+    assert kept.ema_touched == (False, True) and kept.ema_residual_keys is not None
+
+
+def test_consuming_commit_equals_commit_and_forbids_reuse():
+    cache = filled(b=3, chunks=2)
+    cache = commit(cache, 2, [Route.APPEND, Route.DISCARD, Route.EMA])
+    index = torch.tensor([2, 0, 0])
+    routes = [Route.EMA, Route.APPEND, Route.DISCARD]
+    k, v = chunk_kv(3, 8)
+    positions = torch.arange(cache.next_frame, cache.next_frame + C)
+    functional = cache.commit(index, routes, k, v, positions)
+    consumed = cache.select(torch.arange(3))  # an explicit fork to consume
+    in_place = consumed.commit_(index, routes, k, v, positions)
+    assert in_place.sink_frames() == functional.sink_frames() == [3, 9, 6]
+    assert torch.equal(in_place.positions, functional.positions)
+    for layer in range(LAYERS):
+        assert torch.equal(in_place.keys[layer], functional.keys[layer])
+        assert torch.equal(in_place.values[layer], functional.values[layer])
+    assert consumed.consumed and not cache.consumed and not in_place.consumed
+    with pytest.raises(RuntimeError, match="consumed by commit_"):
+        consumed.layer(0)
+    with pytest.raises(RuntimeError, match="consumed by commit_"):
+        consumed.commit_(index, routes, k, v, positions)
+
+
+def test_ema_of_rotated_keys_equals_rotating_the_blend_of_raw_keys():
+    """Keys are stored rotated by their frames; EMA must act as if it blended un-rotated keys."""
+    cfg = WanConfig.preset("tiny-test")
+    L_, heads, dim = 4, cfg.num_heads, cfg.head_dim
+    g = torch.Generator().manual_seed(4)
+    raw = [torch.randn(1, C * L_, heads, dim, generator=g, dtype=torch.float64) for _ in range(3)]
+
+    def rotated(x: torch.Tensor, first: int) -> torch.Tensor:
+        return rope_for_frames(cfg, torch.arange(first, first + C)[None], (2, 2), torch.float64).apply(x)
+
+    cache = KVCache.empty(1, 1, heads, dim, L_, stream(), dtype=torch.float64, frame_angles=rope_frame_angles(cfg))
+    for j in range(2):
+        key = rotated(raw[j], 3 * j)
+        cache = cache.append_chunk([key], [raw[j]], torch.arange(3 * j, 3 * j + C))
+    after = cache.route([Route.EMA])
+    expected = rotated(0.75 * raw[0] + 0.25 * raw[1], 0)  # the blend attends at the sink's frames 0-2
+    torch.testing.assert_close(after.keys[0][:, : C * L_], expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(after.values[0][:, : C * L_], 0.75 * raw[0] + 0.25 * raw[1])  # values: no RoPE
 
 
 def test_misuse_raises():
@@ -191,7 +253,7 @@ def prompt(model: CausalWan):
 def model_cache(model: CausalWan, histories: int) -> KVCache:
     cfg = model.config
     sizes = (cfg.num_layers, cfg.num_heads, cfg.head_dim)
-    return KVCache.empty(histories, *sizes, 4, stream(), dtype=torch.float64)
+    return KVCache.empty(histories, *sizes, 4, stream(), dtype=torch.float64, frame_angles=rope_frame_angles(cfg))
 
 
 def model_commit(model, text, cache, x, routes):

@@ -8,6 +8,9 @@ no renaming. Two entry points, no mode switches:
 * :meth:`CausalWan.forward_chunk` - one chunk per candidate against a :class:`KVCache` read through a
   parent index (streaming inference); it never writes the cache, it can return the chunk's K/V.
 
+Cached keys are stored already rotated by their frame (as LongLive stores them), so a forward rotates
+only its own chunk; memory sinking moves a key between frames with :func:`rope_frame_angles`.
+
 References: Wan2.1 ``wan/modules/model.py``; LongLive ``wan/modules/causal_model.py`` (per-frame
 modulation, cached attention with a sink and a local window).
 """
@@ -44,15 +47,26 @@ class Rope:
 
     freqs: Tensor
 
-    def tail(self, tokens: int) -> "Rope":
-        """The rotation of the last ``tokens`` tokens (a chunk's queries)."""
-        return Rope(self.freqs[:, -tokens:])
-
     def apply(self, x: Tensor) -> Tensor:
         """Rotate consecutive channel pairs of ``x [B, S, H, D]``: Wan's complex multiply, one kernel."""
         real = self.freqs.real.dtype
         pairs = torch.view_as_complex(x.to(real).unflatten(-1, (-1, 2)).contiguous())  # [B, S, H, P]
         return torch.view_as_real(pairs * self.freqs).flatten(-2).to(x.dtype)
+
+
+def _inv_freq(config: WanConfig, pairs: int, device: torch.device | None = None) -> Tensor:
+    """RoPE frequencies ``[pairs]`` (float64) of one axis."""
+    return config.rope_theta ** (-torch.arange(pairs, dtype=torch.float64, device=device) / pairs)
+
+
+def rope_frame_angles(config: WanConfig) -> Tensor:
+    """Angle ``[head_dim / 2]`` (float64) by which one frame step turns each channel pair of a key.
+
+    Only the time pairs turn (the height/width pairs depend on the token's row/column, not its frame),
+    so a key rotated for frame ``p`` is moved to frame ``q`` by the rotation ``(q - p) * angles``.
+    """
+    pt, ph, pw = config.rope_pairs
+    return torch.cat([_inv_freq(config, pt), torch.zeros(ph + pw, dtype=torch.float64)])
 
 
 def rope_for_frames(config: WanConfig, positions: Tensor, grid: tuple[int, int], dtype: torch.dtype) -> Rope:
@@ -64,14 +78,10 @@ def rope_for_frames(config: WanConfig, positions: Tensor, grid: tuple[int, int],
     rows, cols = grid
     b, f = positions.shape
     device = positions.device
-
-    def inv_freq(pairs: int) -> Tensor:
-        return config.rope_theta ** (-torch.arange(pairs, dtype=torch.float64, device=device) / pairs)
-
     pt, ph, pw = config.rope_pairs
-    t = positions.double()[..., None] * inv_freq(pt)  # [B, F, pt]
-    h = torch.arange(rows, dtype=torch.float64, device=device)[:, None] * inv_freq(ph)  # [rows, ph]
-    w = torch.arange(cols, dtype=torch.float64, device=device)[:, None] * inv_freq(pw)  # [cols, pw]
+    t = positions.double()[..., None] * _inv_freq(config, pt, device)  # [B, F, pt]
+    h = torch.arange(rows, dtype=torch.float64, device=device)[:, None] * _inv_freq(config, ph, device)
+    w = torch.arange(cols, dtype=torch.float64, device=device)[:, None] * _inv_freq(config, pw, device)
     angles = torch.cat(
         [
             t[:, :, None, None].expand(b, f, rows, cols, pt),
@@ -138,7 +148,7 @@ def frame_mask_to_tokens(frame_mask: Tensor, tokens_per_frame: int) -> Tensor:
 
 
 class RMSNorm(nn.Module):
-    """RMS norm over the whole channel dim (Wan's q/k norm), computed in float32."""
+    """RMS norm over the whole channel dim (Wan's q/k norm); PyTorch's kernel reduces in float32."""
 
     def __init__(self, dim: int, eps: float) -> None:
         super().__init__()
@@ -146,8 +156,7 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: Tensor) -> Tensor:
-        xf = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
-        return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).type_as(x) * self.weight
+        return F.rms_norm(x, self.weight.shape, self.weight, self.eps)
 
 
 def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
@@ -157,14 +166,48 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
     return out.transpose(1, 2)  # [B, Sq, H, D]
 
 
+def _join_past(past: Tensor, rows: list[int] | None, new: Tensor) -> Tensor:
+    """``[past[rows[j]] | new[j]]`` for every candidate j: ``[N, Sp + Sn, H, D]``, the past copied once.
+
+    ``past [B, Sp, H, D]`` (None rows: row j for candidate j), ``new [N, Sn, H, D]``.
+    """
+    n, sp = new.shape[0], past.shape[1]
+    if sp == 0:
+        return new
+    out = new.new_empty(n, sp + new.shape[1], *new.shape[2:])
+    out[:, sp:] = new
+    if rows is None:
+        out[:, :sp] = past
+    else:
+        for j, row in enumerate(rows):  # copies straight into place (an index_select would copy twice)
+            out[j, :sp] = past[row]
+    return out
+
+
 def _modulate(x: Tensor, shift: Tensor, scale: Tensor) -> Tensor:
-    """``x * (1 + scale) + shift`` per frame: ``x [B, F*L, C]``, ``shift/scale [B, F, C]``."""
+    """``x * (1 + scale) + shift`` per frame, one kernel: ``x [B, F*L, C]``, ``shift/scale [B, F, C]``."""
     frames = x.unflatten(1, (shift.shape[1], -1))  # [B, F, L, C]
-    return (frames * (1 + scale[:, :, None]) + shift[:, :, None]).flatten(1, 2)
+    return torch.addcmul(shift[:, :, None], frames, 1 + scale[:, :, None]).flatten(1, 2)
 
 
-def _gate(y: Tensor, gate: Tensor) -> Tensor:
-    return (y.unflatten(1, (gate.shape[1], -1)) * gate[:, :, None]).flatten(1, 2)
+def _gated_add(x: Tensor, y: Tensor, gate: Tensor) -> Tensor:
+    """``x + y * gate`` per frame, one kernel: ``x, y [B, F*L, C]``, ``gate [B, F, C]``."""
+    frames = gate.shape[1]
+    out = torch.addcmul(x.unflatten(1, (frames, -1)), y.unflatten(1, (frames, -1)), gate[:, :, None])
+    return out.flatten(1, 2)
+
+
+@dataclass(frozen=True)
+class Past:
+    """One layer's cached rotated K/V ``[B, Sp, H, D]`` and the history row each candidate reads."""
+
+    keys: Tensor
+    values: Tensor
+    rows: list[int] | None  # None: candidate j reads row j
+
+    def join(self, which: int, new: Tensor) -> Tensor:
+        """Keys (``which`` 0) or values (1) of the past followed by ``new [N, Sn, H, D]``."""
+        return _join_past(self.values if which else self.keys, self.rows, new)
 
 
 class SelfAttention(nn.Module):
@@ -177,18 +220,18 @@ class SelfAttention(nn.Module):
         self.norm_k = RMSNorm(dim, config.eps) if config.qk_norm else nn.Identity()
 
     def forward(
-        self, x: Tensor, rope_q: Rope, rope_k: Rope, past: tuple[Tensor, Tensor] | None, mask: Tensor | None
+        self, x: Tensor, rope: Rope, past: Past | None, mask: Tensor | None
     ) -> tuple[Tensor, Tensor, Tensor]:
-        """x ``[B, L, C]``; past un-rotated K/V ``[B, Sp, H, D]`` placed before this input's keys.
+        """x ``[B, L, C]`` rotated by ``rope``; ``past``: rotated K/V placed before this input's keys.
 
-        Returns the output ``[B, L, C]`` and this input's un-rotated K, V ``[B, L, H, D]``.
+        Returns the output ``[B, L, C]`` and this input's rotated K, V ``[B, L, H, D]``.
         """
         b, n, _ = x.shape
-        q = self.norm_q(self.q(x)).view(b, n, self.num_heads, -1)
-        k = self.norm_k(self.k(x)).view(b, n, self.num_heads, -1)
+        q = rope.apply(self.norm_q(self.q(x)).view(b, n, self.num_heads, -1))
+        k = rope.apply(self.norm_k(self.k(x)).view(b, n, self.num_heads, -1))
         v = self.v(x).view(b, n, self.num_heads, -1)
-        keys, values = (k, v) if past is None else (torch.cat([past[0], k], 1), torch.cat([past[1], v], 1))
-        out = _attend(rope_q.apply(q), rope_k.apply(keys), values, mask)
+        keys, values = (k, v) if past is None else (past.join(0, k), past.join(1, v))
+        out = _attend(q, keys, values, mask)
         return self.o(out.flatten(2)), k, v
 
 
@@ -240,19 +283,18 @@ class CausalWanBlock(nn.Module):
         self,
         x: Tensor,
         e: Tensor,
-        rope_q: Rope,
-        rope_k: Rope,
-        past: tuple[Tensor, Tensor] | None,
+        rope: Rope,
+        past: Past | None,
         mask: Tensor | None,
         text_kv: tuple[Tensor, Tensor],
     ) -> tuple[Tensor, Tensor, Tensor]:
-        """x ``[B, F*L, C]``, e ``[B, F, 6, C]`` -> (x, un-rotated K ``[B, F*L, H, D]``, V)."""
+        """x ``[B, F*L, C]``, e ``[B, F, 6, C]`` -> (x, rotated K ``[B, F*L, H, D]``, V)."""
         # shift/scale/gate of self-attention, then of the FFN, each [B, F, C]
         shift1, scale1, gate1, shift2, scale2, gate2 = (self.modulation.unsqueeze(1) + e).unbind(2)
-        y, k, v = self.self_attn(_modulate(self.norm1(x), shift1, scale1), rope_q, rope_k, past, mask)
-        x = x + _gate(y, gate1)
+        y, k, v = self.self_attn(_modulate(self.norm1(x), shift1, scale1), rope, past, mask)
+        x = _gated_add(x, y, gate1)
         x = x + self.cross_attn(self.norm3(x), text_kv)  # not gated, as in Wan
-        x = x + _gate(self.ffn(_modulate(self.norm2(x), shift2, scale2)), gate2)
+        x = _gated_add(x, self.ffn(_modulate(self.norm2(x), shift2, scale2)), gate2)
         return x, k, v
 
 
@@ -292,7 +334,7 @@ class ChunkOutput:
     """Result of :meth:`CausalWan.forward_chunk`."""
 
     flow: Tensor  # [N, C_out, F, H, W] flow prediction
-    keys: tuple[Tensor, ...] | None = None  # per layer [N, F*L, H, D], un-rotated (return_kv=True)
+    keys: tuple[Tensor, ...] | None = None  # per layer [N, F*L, H, D], rotated by their frames (return_kv)
     values: tuple[Tensor, ...] | None = None
 
 
@@ -401,7 +443,7 @@ class CausalWan(nn.Module):
         mask = None if frame_mask is None else frame_mask_to_tokens(frame_mask.to(self.device), rows * cols)
         e, e0 = self._time(timesteps, b, f)
         for i, block in enumerate(self.blocks):
-            tokens, _, _ = block(tokens, e0, rope, rope, None, mask, text.layer(i))
+            tokens, _, _ = block(tokens, e0, rope, None, mask, text.layer(i))
         return self._unpatchify(self.head(tokens, e), grid)
 
     def forward_chunk(
@@ -416,8 +458,9 @@ class CausalWan(nn.Module):
         """One chunk per candidate, attending its parent history in ``cache`` (read only).
 
         x: ``[N, C, F, H, W]`` the chunk at frames ``cache.next_frame ...``; timesteps ``[N, F]``;
-        parents: ``[N]`` long row of ``cache`` each candidate continues (None: row i for candidate i).
-        With ``return_kv`` the chunk's un-rotated K/V per layer come back for :meth:`KVCache.append_chunk`.
+        parents: ``[N]`` long row of ``cache`` each candidate continues (None: row i for candidate i;
+        read on the host, so a CPU tensor costs no device sync). With ``return_kv`` the chunk's rotated
+        K/V per layer come back for :meth:`KVCache.append_chunk`.
         """
         tokens, grid = self._patchify(x)
         n, (f, rows, cols) = x.shape[0], grid
@@ -426,23 +469,24 @@ class CausalWan(nn.Module):
             raise ValueError(
                 f"chunk has {tokens_per_frame} tokens per frame, the cache {cache.tokens_per_frame}"
             )
+        if cache.frame_angles is None:
+            raise ValueError("cached keys are stored rotated: make the cache with "
+                             "frame_angles=rope_frame_angles(config)")
         if parents is None and n != cache.num_histories:
             raise ValueError(f"{n} candidates but {cache.num_histories} histories: pass `parents`")
-        if parents is not None:
-            parents = parents.to(cache.positions.device)
-        past_pos, past_valid = cache.frames(parents)  # [N, Fp]
-        chunk_pos = torch.arange(cache.next_frame, cache.next_frame + f, device=past_pos.device).expand(n, f)
-        positions = torch.cat([past_pos, chunk_pos], 1)  # [N, Fp + F]
-        rope_k = rope_for_frames(self.config, positions, (rows, cols), self._rope_dtype())
-        rope_q = rope_k.tail(f * tokens_per_frame)
+        history_rows = None if parents is None else [int(p) for p in parents.tolist()]
+        chunk_pos = torch.arange(cache.next_frame, cache.next_frame + f, device=self.device)[None]  # [1, F]
+        rope = rope_for_frames(self.config, chunk_pos, (rows, cols), self._rope_dtype())  # same for all
         mask = None
         if cache.has_padding:  # shorter sinks are padded: hide the padding slots
-            valid = torch.cat([past_valid, torch.ones_like(chunk_pos, dtype=torch.bool)], 1)
+            past_valid = cache.frames(None if parents is None else parents.to(cache.positions.device))[1]
+            valid = torch.cat([past_valid, past_valid.new_ones(n, f)], 1)  # [N, Fp + F]
             mask = valid.repeat_interleave(tokens_per_frame, 1)[:, None, None, :]  # [N, 1, 1, S]
         e, e0 = self._time(timesteps, n, f)
         keys, values = [], []
         for i, block in enumerate(self.blocks):
-            tokens, k, v = block(tokens, e0, rope_q, rope_k, cache.layer(i, parents), mask, text.layer(i))
+            past = Past(*cache.layer(i), history_rows)
+            tokens, k, v = block(tokens, e0, rope, past, mask, text.layer(i))
             if return_kv:
                 keys.append(k)
                 values.append(v)

@@ -2,8 +2,10 @@
 
 Per chunk: ``denoise`` runs the few-step sampler for every candidate against its parent's cache
 (read only); ``decode`` continues each parent's decoder stream; ``commit`` keeps the survivors: it
-gathers their parents' caches, runs the clean (t = 0) pass for the survivors only, routes the chunk
-leaving the window into the sink and appends the new chunk's K/V.
+runs the clean (t = 0) pass for the survivors only, then rebuilds the cache in place (survivors'
+rows gathered, the chunk leaving the window routed into the sink, the new chunk's K/V appended).
+``commit`` consumes the state it is given (the engine never reuses it): its cache memory is reused
+layer by layer, and any later use of that state raises.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import torch
 from torch import Tensor
 
 from streamt1.interfaces import ChunkSpec, Decoded, Route
-from streamt1.models.causal_wan import CausalWan, TextKV
+from streamt1.models.causal_wan import CausalWan, TextKV, rope_frame_angles
 from streamt1.models.codec import LatentCodec
 from streamt1.models.config import StreamConfig
 from streamt1.models.kv_cache import KVCache
@@ -102,7 +104,7 @@ class CausalWanGenerator:
         config = self.model.config
         cache = KVCache.empty(
             num_histories, config.num_layers, config.num_heads, config.head_dim, self.tokens_per_frame,
-            self.stream, device=self.device, dtype=self.model.dtype,
+            self.stream, device=self.device, dtype=self.model.dtype, frame_angles=rope_frame_angles(config),
         )
         return WanHistoryState(cache, condition, self.codec.initial_cache(num_histories))
 
@@ -119,7 +121,7 @@ class CausalWanGenerator:
                 f"need one generator and one parent per candidate ({n}); "
                 f"got {len(generators)} and parents {tuple(parents.shape)}"
             )
-        parents = parents.to(self.device)
+        parents = parents.cpu()  # read on the host by forward_chunk: no device sync per step
         frames = self.stream.chunk_frames
 
         def predict_flow(x: Tensor, t: Tensor) -> Tensor:
@@ -153,16 +155,17 @@ class CausalWanGenerator:
         decoded: Decoded,
         routes: Sequence[Route],
     ) -> WanHistoryState:
+        """Consumes ``state``: its cache memory becomes the new state's (a later use of it raises)."""
         k = latents.shape[0]
         if parents.shape != (k,):
             raise ValueError(f"parents must be [{k}] (one per survivor), got {tuple(parents.shape)}")
         # The clean pass (t = 0) writes K/V; it runs for the survivors only, reading their parents' rows.
         t0 = torch.zeros(k, self.stream.chunk_frames, device=self.device)
-        clean = self.model.forward_chunk(latents, t0, state.text, state.cache, parents.to(self.device),
-                                         return_kv=True)
+        parents = parents.cpu()
+        clean = self.model.forward_chunk(latents, t0, state.text, state.cache, parents, return_kv=True)
         positions = torch.arange(self.stream.chunk_frames, device=self.device) + state.cache.next_frame
-        # One copy: select the survivors, route the evicted chunk, append the new one.
-        cache = state.cache.commit(parents, routes, clean.keys, clean.values, positions)
+        # In place, one layer at a time: select the survivors, route the evicted chunk, append the new one.
+        cache = state.cache.commit_(parents, routes, clean.keys, clean.values, positions)
         logger.debug("committed frames up to %d; sink frames %s", cache.next_frame, cache.sink_lengths)
         return dataclasses.replace(state, cache=cache, decoder_cache=decoded.cache)
 

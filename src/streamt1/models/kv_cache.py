@@ -6,25 +6,32 @@ Layout of history ``b`` (``L`` = tokens per latent frame; every frame slot holds
     keys[i], values[i]: [B, (sink_capacity + window_length) * L, heads, head_dim]   (layer i)
     positions, valid:   [B, sink_capacity + window_length]                         (per frame slot)
 
-Keys are stored WITHOUT RoPE; attention rotates them with ``positions`` (absolute frame index), so
-entries can be moved and merged by memory sinking and stay valid. The sink region holds
-``sink_lengths[b]`` valid frames as segments of ``chunk_frames``: the first committed chunk (frames
-0..chunk_frames-1), then each APPENDed chunk at the frames where it was generated; the rest is padding
-(``valid`` False). The rolling window holds the last ``rolling_frames`` committed non-sink frames; its
-layout is the same for every history, since all histories commit the same chunks.
+Every entry keeps the absolute frame index it attends at (``positions``): the first committed chunk
+at frames 0..chunk_frames-1, each APPENDed chunk at the frames where it was generated, window entries
+at their own frames. Keys are stored already rotated by that frame's RoPE (as LongLive stores them),
+so a forward rotates only its new chunk; EMA, the one operation that merges entries of different
+frames, first turns the evicted keys to the sink segment's frames with ``frame_angles`` (RoPE's
+angle per frame step of each channel pair) - the same result as blending un-rotated keys and
+rotating at attention time. The sink region holds ``sink_lengths[b]`` valid frames as segments of
+``chunk_frames``; the rest is zero padding (``valid`` False). The rolling window holds the last
+``rolling_frames`` committed non-sink frames; its layout is the same for every history.
 
-All methods return new caches (tensors are never written in place), so a parent state stays usable
-after its children were committed. Each of them copies the cache once, with one frame gather per
-layer: :meth:`commit` does select + route + append in that one copy, so a commit holds at most the old
-and the new cache (the first version made four intermediate copies: 12 GB peak for one 2.4 GB history
-at 832x480). EMA precision in bf16 caches: see :class:`_EmaUpdate`.
+Two ways to change a cache:
+
+* :meth:`select`, :meth:`route`, :meth:`append_chunk` and :meth:`commit` return a new cache and leave
+  this one untouched (forking, tests); each holds the old and the new cache at its peak.
+* :meth:`commit_` consumes this cache: it builds the new cache one layer at a time and lets go of
+  each old layer as soon as its replacement exists, so a commit holds one cache plus one layer. A
+  consumed cache raises on any later use (fork with :meth:`select` first to keep a parent).
+
+EMA precision in bf16 caches: see :class:`_Ema`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -33,12 +40,13 @@ from streamt1.interfaces import Route
 from streamt1.models.config import StreamConfig
 
 _Chunk = tuple[Sequence[Tensor], Sequence[Tensor], Tensor]  # per layer K, per layer V, frame positions [F]
+_Layer = tuple[Tensor, Tensor, Tensor | None, Tensor | None]  # K, V and their EMA residuals
 
 
 @dataclass(frozen=True)
 class KVCache:
-    keys: tuple[Tensor, ...]  # per layer [B, S, H, D], un-rotated
-    values: tuple[Tensor, ...]  # per layer [B, S, H, D]
+    keys: list[Tensor]  # per layer [B, S, H, D], rotated by their frames; emptied when consumed
+    values: list[Tensor]  # per layer [B, S, H, D]
     positions: Tensor  # [B, F] long, absolute frame index of every frame slot (0 on padding)
     valid: Tensor  # [B, F] bool, False on sink padding
     sink_lengths: tuple[int, ...]  # valid sink frames per history (host-side, no device sync to read)
@@ -46,9 +54,11 @@ class KVCache:
     next_frame: int  # absolute frame index of the next chunk's first frame
     tokens_per_frame: int
     stream: StreamConfig
-    # float32 copies of each history's newest sink segment, per layer [B*c, L, H, D] (see _EmaUpdate)
-    ema_keys: tuple[Tensor, ...] | None = None
-    ema_values: tuple[Tensor, ...] | None = None
+    frame_angles: Tensor | None = None  # [D/2] float64 RoPE angle per frame step; None: position-free keys
+    # Rounding residuals of each history's newest sink segment, per layer [B, c*L, H, D] (see _Ema)
+    ema_residual_keys: list[Tensor] | None = None
+    ema_residual_values: list[Tensor] | None = None
+    ema_touched: tuple[bool, ...] = ()  # per history: its newest sink segment took an EMA since it was made
 
     @classmethod
     def empty(
@@ -61,14 +71,25 @@ class KVCache:
         stream: StreamConfig,
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
+        frame_angles: Tensor | None = None,
     ) -> "KVCache":
-        """Caches of ``num_histories`` histories with nothing committed yet."""
-        if num_histories < 1:
-            raise ValueError(f"num_histories={num_histories} is invalid: expected >= 1")
+        """Caches of ``num_histories`` histories with nothing committed yet.
+
+        ``frame_angles``: RoPE's angle per frame step of each channel pair (``rope_frame_angles``) when
+        the stored keys are rotated; None for position-free entries (EMA then blends them as they are).
+        """
+        if num_histories < 1 or num_layers < 1:
+            raise ValueError(
+                f"num_histories={num_histories}, num_layers={num_layers} are invalid: expected >= 1 each"
+            )
+        if frame_angles is not None and frame_angles.shape != (head_dim // 2,):
+            raise ValueError(
+                f"frame_angles must be [{head_dim // 2}] (head_dim / 2), got {tuple(frame_angles.shape)}"
+            )
         kv = torch.zeros(num_histories, 0, num_heads, head_dim, device=device, dtype=dtype)
         return cls(
-            keys=(kv,) * num_layers,
-            values=(kv,) * num_layers,
+            keys=[kv] * num_layers,
+            values=[kv] * num_layers,
             positions=torch.zeros(num_histories, 0, dtype=torch.long, device=device),
             valid=torch.zeros(num_histories, 0, dtype=torch.bool, device=device),
             sink_lengths=(0,) * num_histories,
@@ -76,6 +97,8 @@ class KVCache:
             next_frame=0,
             tokens_per_frame=tokens_per_frame,
             stream=stream,
+            frame_angles=None if frame_angles is None else frame_angles.to(device, torch.float64),
+            ema_touched=(False,) * num_histories,
         )
 
     # ----- reading -------------------------------------------------------------------------------
@@ -87,6 +110,11 @@ class KVCache:
     @property
     def num_layers(self) -> int:
         return len(self.keys)
+
+    @property
+    def consumed(self) -> bool:
+        """True once :meth:`commit_` has taken this cache's tensors."""
+        return not self.keys
 
     @property
     def sink_capacity(self) -> int:
@@ -101,15 +129,14 @@ class KVCache:
     def sink_frames(self) -> list[int]:
         return list(self.sink_lengths)
 
-    def layer(self, index: int, parents: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """K, V ``[N, S, H, D]`` of layer ``index`` for histories ``parents`` (None: all, in order)."""
-        k, v = self.keys[index], self.values[index]
-        if parents is None:
-            return k, v
-        return k.index_select(0, parents), v.index_select(0, parents)
+    def layer(self, index: int) -> tuple[Tensor, Tensor]:
+        """K, V ``[B, S, H, D]`` of layer ``index``, every history."""
+        self._check_live()
+        return self.keys[index], self.values[index]
 
     def frames(self, parents: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Positions ``[N, F]`` and validity ``[N, F]`` of the frame slots of histories ``parents``."""
+        self._check_live()
         if parents is None:
             return self.positions, self.valid
         return self.positions.index_select(0, parents), self.valid.index_select(0, parents)
@@ -126,14 +153,14 @@ class KVCache:
             return None
         return (self.next_frame - self.window_length) // self.stream.chunk_frames
 
-    # ----- forking and committing (one copy of the cache each) ---------------------------------
+    # ----- forking and committing ----------------------------------------------------------------
 
     def select(self, index: Tensor) -> "KVCache":
         """Histories ``index`` (``[K]`` long, may repeat) as a new cache; unused sink padding is dropped."""
-        return self._rebuild(self._rows(index), None, None)
+        return self._rebuild(self._rows(index), None, None, consume=False)
 
     def append_chunk(self, keys: Sequence[Tensor], values: Sequence[Tensor], positions: Tensor) -> "KVCache":
-        """Store a committed chunk: per layer K/V ``[B, F*L, H, D]`` (un-rotated), frames ``positions [F]``.
+        """Store a committed chunk: per layer K/V ``[B, F*L, H, D]`` (rotated), frames ``positions [F]``.
 
         The first chunk becomes the sink; later chunks enter the rolling window, which must have room
         (call :meth:`route` first when :attr:`evicts_on_append`). ``positions`` is normally
@@ -142,7 +169,7 @@ class KVCache:
         if self.evicts_on_append:
             raise ValueError("the rolling window is full: route() the evicted chunk before append_chunk()")
         rows = list(range(self.num_histories))
-        return self._rebuild(rows, None, self._check_chunk(keys, values, positions, len(rows)))
+        return self._rebuild(rows, None, self._check_chunk(keys, values, positions, len(rows)), consume=False)
 
     def route(self, routes: Sequence[Route]) -> "KVCache":
         """Remove the oldest window chunk and route it into each history's sink (one route per history).
@@ -155,25 +182,23 @@ class KVCache:
         rows = list(range(self.num_histories))
         if len(routes) != len(rows):
             raise ValueError(f"need one route per history ({len(rows)}), got {len(routes)}")
-        return self._rebuild(rows, list(routes), None)
+        return self._rebuild(rows, list(routes), None, consume=False)
 
     def commit(
         self, index: Tensor, routes: Sequence[Route], keys: Sequence[Tensor], values: Sequence[Tensor],
         positions: Tensor,
     ) -> "KVCache":
-        """``select(index)``, then ``route(routes)`` if a chunk leaves the window, then ``append_chunk``.
+        """``select(index)``, then ``route(routes)`` if a chunk leaves the window, then ``append_chunk``,
+        in one copy; this cache stays usable."""
+        return self._commit(index, routes, keys, values, positions, consume=False)
 
-        Same result as the three calls, but the cache is copied once instead of three times, so a
-        commit holds the old and the new cache at most (not four copies).
-        """
-        rows = self._rows(index)
-        if self.evicts_on_append and len(routes) != len(rows):
-            raise ValueError(
-                f"need one route per survivor ({len(rows)}) for evicted chunk {self.evicted_chunk()}, "
-                f"got {len(routes)}"
-            )
-        chunk = self._check_chunk(keys, values, positions, len(rows))
-        return self._rebuild(rows, list(routes) if self.evicts_on_append else None, chunk)
+    def commit_(
+        self, index: Tensor, routes: Sequence[Route], keys: Sequence[Tensor], values: Sequence[Tensor],
+        positions: Tensor,
+    ) -> "KVCache":
+        """:meth:`commit` that consumes this cache: its memory is reused layer by layer (peak: one cache
+        plus one layer, not two caches); any later use of this cache raises."""
+        return self._commit(index, routes, keys, values, positions, consume=True)
 
     def effective_routes(self, routes: Sequence[Route], rows: Sequence[int] | None = None) -> list[Route]:
         """Routes as applied to histories ``rows`` (default all): APPEND becomes EMA once a sink is full."""
@@ -183,15 +208,36 @@ class KVCache:
 
     # ----- helpers -------------------------------------------------------------------------------
 
+    def _check_live(self) -> None:
+        if self.consumed:
+            raise RuntimeError(
+                "this KVCache was consumed by commit_(): use the cache it returned "
+                "(fork with select() first to keep a parent)"
+            )
+
     def _rows(self, index: Tensor) -> list[int]:
         rows = [int(r) for r in index.tolist()]  # one host read per commit: sink lengths live on the host
         if not rows or min(rows) < 0 or max(rows) >= self.num_histories:
             raise ValueError(f"select index {rows} out of range for {self.num_histories} histories")
         return rows
 
+    def _commit(
+        self, index: Tensor, routes: Sequence[Route], keys: Sequence[Tensor], values: Sequence[Tensor],
+        positions: Tensor, consume: bool,
+    ) -> "KVCache":
+        rows = self._rows(index)
+        if self.evicts_on_append and len(routes) != len(rows):
+            raise ValueError(
+                f"need one route per survivor ({len(rows)}) for evicted chunk {self.evicted_chunk()}, "
+                f"got {len(routes)}"
+            )
+        chunk = self._check_chunk(keys, values, positions, len(rows))
+        return self._rebuild(rows, list(routes) if self.evicts_on_append else None, chunk, consume)
+
     def _check_chunk(
         self, keys: Sequence[Tensor], values: Sequence[Tensor], positions: Tensor, histories: int
     ) -> _Chunk:
+        self._check_live()
         c = self.stream.chunk_frames
         if positions.shape != (c,):
             raise ValueError(f"positions must be [{c}] (one chunk), got {tuple(positions.shape)}")
@@ -202,143 +248,203 @@ class KVCache:
             raise ValueError(f"chunk keys must be {expected}, got {tuple(keys[0].shape)}")
         return keys, values, positions.to(self.positions.device, torch.long)
 
-    def _rebuild(self, rows: list[int], routes: list[Route] | None, chunk: _Chunk | None) -> "KVCache":
+    def _layers(self, consume: bool) -> Iterator[_Layer]:
+        """Each layer's K, V and EMA residuals; when consuming, this cache lets go of each layer as it
+        is handed out, so its memory is free again once the caller has built the replacement."""
+        n = self.num_layers
+        owned = [self.keys, self.values, self.ema_residual_keys or [], self.ema_residual_values or []]
+        lists = [part or [None] * n for part in owned]
+        if consume:  # this cache is marked consumed at once, then each layer is dropped as it is handed out
+            lists = [part[:] for part in lists]
+            for part in owned:
+                part.clear()
+        for i in range(n):
+            yield tuple(part.pop(0) if consume else part[i] for part in lists)  # type: ignore[misc]
+
+    def _rebuild(self, rows: list[int], routes: list[Route] | None, chunk: _Chunk | None, consume: bool
+                 ) -> "KVCache":
         """The cache of histories ``rows``, the evicted chunk routed (if ``routes``), ``chunk`` appended.
 
-        Every layer is built with one frame gather (plus a concatenation when a chunk is appended), so
-        the parent stays untouched and no intermediate copy of the whole cache is made.
+        Each layer is built by direct slice copies into one new tensor (no intermediate copies).
         """
-        device, L = self.positions.device, self.tokens_per_frame
-        plan = _plan(self, rows, routes)
-        source, valid = plan.source.to(device), plan.valid.to(device)
-        ema = _EmaUpdate(self, plan, device)
-
-        def layer(t: Tensor, acc: Tensor | None) -> tuple[Tensor, Tensor | None]:
-            frames = t.reshape(t.shape[0] * (t.shape[1] // L), L, *t.shape[2:])  # [B*F, L, H, D]
-            new = frames.index_select(0, source)  # [B'*F', L, H, D]
-            acc = ema.apply(frames, new, acc)
-            return new.view(len(rows), -1, *t.shape[2:]), acc
-
-        none = (None,) * self.num_layers
-        keys, ema_keys = zip(*map(layer, self.keys, self.ema_keys or none))
-        values, ema_values = zip(*map(layer, self.values, self.ema_values or none))
-        cache = dataclasses.replace(
-            self, keys=keys, values=values,
-            positions=(self.positions.flatten().index_select(0, source) * valid).view(len(rows), -1),
-            valid=valid.view(len(rows), -1), sink_lengths=plan.sink_lengths, window_length=plan.window_length,
-            ema_keys=ema_keys if ema.keeps_accumulators else None,
-            ema_values=ema_values if ema.keeps_accumulators else None,
-        )
-        return cache if chunk is None else cache._append(*chunk)
-
-    def _append(self, keys: Sequence[Tensor], values: Sequence[Tensor], positions: Tensor) -> "KVCache":
-        """Concatenate a chunk after the window (the first chunk becomes the sink)."""
-        b, c = self.num_histories, self.stream.chunk_frames
-        positions = positions.expand(b, c)
-        is_sink = self.next_frame == 0
+        self._check_live()
+        plan = _plan(self, rows, routes, chunk is not None)
+        ema = _Ema(self, plan)
+        device, b = self.positions.device, len(rows)
+        positions = self.positions.flatten().index_select(0, plan.source.to(device)).view(b, plan.kept)
+        valid = plan.valid.to(device).view(b, plan.kept)
+        chunk_kv = [(None, None)] * self.num_layers if chunk is None else list(zip(chunk[0], chunk[1]))
+        keys, values, res_k, res_v = [], [], [], []
+        for (k, v, rk, rv), (ck, cv) in zip(self._layers(consume), chunk_kv):
+            keys.append(_build_layer(k, ck, plan, self.tokens_per_frame))
+            values.append(_build_layer(v, cv, plan, self.tokens_per_frame))
+            res_k.append(ema.apply(k, keys[-1], rk, rotated=True))
+            res_v.append(ema.apply(v, values[-1], rv, rotated=False))
+        if chunk is not None:
+            positions = torch.cat([positions * valid, chunk[2].expand(b, -1)], 1)
+            valid = torch.cat([valid, valid.new_ones(b, chunk[2].shape[0])], 1)
+        else:
+            positions = positions * valid
         return dataclasses.replace(
-            self,
-            keys=tuple(torch.cat([old, new.to(old.dtype)], 1) for old, new in zip(self.keys, keys)),
-            values=tuple(torch.cat([old, new.to(old.dtype)], 1) for old, new in zip(self.values, values)),
-            positions=torch.cat([self.positions, positions], 1),
-            valid=torch.cat([self.valid, torch.ones_like(positions, dtype=torch.bool)], 1),
-            sink_lengths=(c,) * b if is_sink else self.sink_lengths,
-            window_length=self.window_length + (0 if is_sink else c),
-            next_frame=self.next_frame + c,
+            self, keys=keys, values=values, positions=positions, valid=valid, sink_lengths=plan.sink_lengths,
+            window_length=plan.window_length, next_frame=plan.next_frame,
+            ema_residual_keys=res_k if ema.keeps_residuals else None,
+            ema_residual_values=res_v if ema.keeps_residuals else None,
+            ema_touched=plan.touched,
         )
 
 
 @dataclass(frozen=True)
-class _Plan:
-    """Where every frame slot of a rebuilt cache comes from; flat slot = row * frames + frame."""
+class _Row:
+    """How one new history row is made from old row ``source``."""
 
-    rows: list[int]  # old row of each new row
-    new_frames: int  # F', frame slots per new row
-    source: Tensor  # [B'*F'] long, old flat slot of each new frame slot (padding: any slot of the row)
-    valid: Tensor  # [B'*F'] bool, False on sink padding
+    source: int
+    runs: tuple[tuple[int, int, int], ...]  # (new frame, old frame, frames) copied from the old row
+    padding: tuple[int, int]  # (first new frame, frames) of zero sink padding
+    route: Route | None  # effective route of the evicted chunk (None: nothing leaves)
+    segment: int  # new frame of the row's newest sink segment (where EMA blends)
+    old_segment: int  # its old frame
+    keeps_residual: bool  # the old row's EMA residual still belongs to the newest segment
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Host-side layout of a rebuilt cache; flat frame slot = row * frames + frame."""
+
+    rows: tuple[_Row, ...]
+    frames: int  # F', frame slots per new row, the appended chunk included
+    chunk_start: int | None  # frame slot of the appended chunk
+    evicted: int  # old frame of the chunk leaving the window
+    source: Tensor  # [B' * kept] old flat slot of each kept new slot (padding: slot 0 of the row)
+    valid: Tensor  # [B' * kept] bool, False on sink padding
     sink_lengths: tuple[int, ...]
     window_length: int
-    newest: Tensor  # [B'*c] old flat slots of each new row's newest sink segment before routing
-    evicted: Tensor  # [B'*c] old flat slots of the chunk each new row evicts (empty without routes)
-    ema_rows: list[int]  # new rows whose newest sink segment takes an EMA of the evicted chunk
-    append_rows: list[int]  # new rows that append the evicted chunk as a new sink segment
+    next_frame: int
+    touched: tuple[bool, ...]  # per new row: its newest sink segment took an EMA since it was made
+
+    @property
+    def kept(self) -> int:
+        """Frame slots per new row that come from the old cache (the appended chunk excluded)."""
+        return self.frames if self.chunk_start is None else self.chunk_start
 
 
-def _plan(cache: KVCache, rows: list[int], routes: list[Route] | None) -> _Plan:
-    """Host-side layout of ``rows`` after routing the evicted chunk by ``routes`` (None: no eviction)."""
+def _plan(cache: KVCache, rows: list[int], routes: list[Route] | None, appends: bool) -> _Plan:
+    """Layout of ``rows`` after routing the evicted chunk by ``routes`` (None: no eviction) and appending."""
     c, cap, width = cache.stream.chunk_frames, cache.sink_capacity, cache.window_length
-    frames = cache.positions.shape[1]
+    old_frames = cache.positions.shape[1]
     routes = cache.effective_routes(routes, rows) if routes is not None else [None] * len(rows)
     lengths = tuple(cache.sink_lengths[r] + c * (route is Route.APPEND) for r, route in zip(rows, routes))
     new_cap = max(lengths)
-    window = range(cap + (0 if routes[0] is None else c), cap + width)
-    source, valid, newest, evicted = [], [], [], []
+    first = cap + (0 if routes[0] is None else c)  # first window frame that stays
+    window = cap + width - first
+    kept = new_cap + window
+    out, source, valid, touched = [], [], [], []
     for r, route, n in zip(rows, routes, lengths):
-        base = r * frames
-        moved = range(cap, cap + c) if route is Route.APPEND else range(0)
-        sink = [base + f for f in (*range(cache.sink_lengths[r]), *moved)]
-        source += sink + [base] * (new_cap - n) + [base + f for f in window]
-        valid += [True] * n + [False] * (new_cap - n) + [True] * len(window)
         old_n = cache.sink_lengths[r]
-        newest += [base + f for f in range(old_n - c, old_n)] if old_n >= c else []
-        evicted += [base + f for f in range(cap, cap + c)] if route is not None else []
+        runs = [(0, 0, old_n), (old_n, cap, c if route is Route.APPEND else 0), (new_cap, first, window)]
+        runs = tuple(run for run in runs if run[2] > 0)
+        base = r * old_frames
+        slots, ok = [base] * kept, [False] * kept
+        for dst, src, count in runs:
+            slots[dst : dst + count] = range(base + src, base + src + count)
+            ok[dst : dst + count] = [True] * count
+        source += slots
+        valid += ok
+        fresh = route is Route.APPEND
+        touched.append(route is Route.EMA or (cache.ema_touched[r] and not fresh))
+        out.append(_Row(source=r, runs=runs, padding=(n, new_cap - n), route=route, segment=n - c,
+                        old_segment=old_n - c, keeps_residual=cache.ema_touched[r] and not fresh))
+    first_chunk = appends and cache.next_frame == 0
     return _Plan(
-        rows=rows, new_frames=new_cap + len(window),
+        rows=tuple(out), frames=kept + c * appends, chunk_start=kept if appends else None, evicted=cap,
         source=torch.tensor(source, dtype=torch.long), valid=torch.tensor(valid, dtype=torch.bool),
-        sink_lengths=lengths, window_length=len(window),
-        newest=torch.tensor(newest, dtype=torch.long), evicted=torch.tensor(evicted, dtype=torch.long),
-        ema_rows=[b for b, route in enumerate(routes) if route is Route.EMA],
-        append_rows=[b for b, route in enumerate(routes) if route is Route.APPEND],
+        sink_lengths=(c,) * len(rows) if first_chunk else lengths,
+        window_length=window + c * (appends and not first_chunk), next_frame=cache.next_frame + c * appends,
+        touched=tuple(touched),
     )
 
 
-class _EmaUpdate:
-    """Applies the EMA / APPEND bookkeeping of one rebuild to each layer's new frames.
+def _build_layer(old: Tensor, chunk: Tensor | None, plan: _Plan, tokens_per_frame: int) -> Tensor:
+    """One layer ``[B', F'*L, H, D]`` of the rebuilt cache from ``old [B, F*L, H, D]`` and ``chunk``."""
+    L = tokens_per_frame
+    new = old.new_empty(len(plan.rows), plan.frames * L, *old.shape[2:])
+    for b, row in enumerate(plan.rows):
+        for dst, src, count in row.runs:  # slice to slice: no temporary
+            new[b, dst * L : (dst + count) * L] = old[row.source, src * L : (src + count) * L]
+        start, count = row.padding
+        new[b, start * L : (start + count) * L] = 0  # masked, but must be finite (0 * NaN is NaN)
+    if chunk is not None:
+        new[:, plan.chunk_start * L :] = chunk
+    return new
+
+
+def _turn(x: Tensor, turn: Tensor) -> Tensor:
+    """Multiply channel pairs of ``x [c, L, H, D]`` by unit complex numbers ``turn [c, 1, 1, D/2]``."""
+    pairs = torch.view_as_complex(x.unflatten(-1, (-1, 2)).contiguous())
+    return torch.view_as_real(pairs * turn).flatten(-2)
+
+
+class _Ema:
+    """EMA routing of one rebuild, applied to each layer after its frames were copied.
 
     ``sink <- a * sink + (1 - a) * evicted`` with a = 0.999 changes a bf16 value by less than half its
-    rounding step, so in a bf16 cache almost every update would round away. For caches coarser than
-    float32 the newest sink segment of every history therefore also lives in a float32 accumulator
-    (``ema_keys``/``ema_values``, ``[B, c*L, H, D]``, made at the first EMA), the EMA runs there and
-    the cache holds its rounding. Older segments never change again, so they need no accumulator.
+    rounding step, so in a bf16 cache almost every update would round away. In caches coarser than
+    float32 each history whose newest sink segment took an EMA also keeps that segment's rounding
+    residual (``ema_residual_keys/values``, ``[B, c*L, H, D]`` in the cache dtype, made at the first
+    EMA): the segment's value is ``stored + residual`` (about 16 significant bits), the blend runs in
+    float32 and is split again into the rounded value and its residual. An APPENDed segment is exact,
+    so its residual is zero; older segments never change again and need none.
     """
 
-    def __init__(self, cache: KVCache, plan: _Plan, device: torch.device) -> None:
-        c = cache.stream.chunk_frames
+    def __init__(self, cache: KVCache, plan: _Plan) -> None:
+        c, device = cache.stream.chunk_frames, cache.positions.device
+        self.plan, self.c, self.L = plan, c, cache.tokens_per_frame
         self.decay = cache.stream.ema_decay
-        self.has_ema = bool(plan.ema_rows)
         dtype = cache.keys[0].dtype
         self.work_dtype = torch.promote_types(dtype, torch.float32)
         coarse = torch.finfo(dtype).bits < torch.finfo(torch.float32).bits
-        self.keeps_accumulators = cache.ema_keys is not None or (coarse and self.has_ema)
-        segment = torch.arange(c)
+        self.keeps_residuals = coarse and any(plan.touched)
+        self.ema_rows = [b for b, row in enumerate(plan.rows) if row.route is Route.EMA]
+        self.turns = None
+        if self.ema_rows and cache.frame_angles is not None:
+            # Evicted keys move from their own frames to the segment's: turn by the frame difference.
+            frames = cache.positions.shape[1]
+            segment, evicted = [], []
+            for b in self.ema_rows:
+                row = plan.rows[b]
+                segment += [row.source * frames + row.old_segment + f for f in range(c)]
+                evicted += [row.source * frames + plan.evicted + f for f in range(c)]
+            flat = cache.positions.flatten()
+            shift = flat[torch.tensor(segment, device=device)] - flat[torch.tensor(evicted, device=device)]
+            angles = shift.double()[:, None] * cache.frame_angles  # [E*c, D/2]
+            turns = torch.polar(torch.ones_like(angles), angles)
+            complex_dtype = torch.promote_types(self.work_dtype, torch.complex64)
+            self.turns = turns.to(complex_dtype).view(len(self.ema_rows), c, 1, 1, -1)
 
-        def slots(starts: list[int]) -> Tensor:  # c consecutive slots from each start
-            return (torch.tensor(starts, dtype=torch.long)[:, None] + segment).flatten().to(device)
+    def apply(self, old: Tensor, new: Tensor, residual: Tensor | None, rotated: bool) -> Tensor | None:
+        """Blend evicted chunks of ``old`` into ``new`` (in place); returns the new residual (or None).
 
-        lengths, width = plan.sink_lengths, plan.new_frames
-        self.ema_dst = slots([b * width + lengths[b] - c for b in plan.ema_rows])
-        self.ema_acc = slots([b * c for b in plan.ema_rows])
-        self.append_acc = slots([b * c for b in plan.append_rows])
-        evicted = plan.evicted.view(-1, c)
-        self.ema_src = evicted[plan.ema_rows].flatten().to(device)
-        self.append_src = evicted[plan.append_rows].flatten().to(device)
-        self.acc_src = slots([r * c for r in plan.rows])  # the old row's accumulator slots
-        self.newest = plan.newest.to(device)
-
-    def apply(self, frames: Tensor, new: Tensor, acc: Tensor | None) -> Tensor | None:
-        """Route into ``new [B'*F', L, H, D]`` (in place) from ``frames [B*F, L, H, D]``; returns the
-        updated accumulator ``[B'*c, L, H, D]`` (None when the cache keeps none)."""
-        if self.keeps_accumulators:
-            # Existing accumulators follow their rows; the first EMA starts them from the exact segments.
-            acc = frames.index_select(0, self.newest) if acc is None else acc.index_select(0, self.acc_src)
-            acc = acc.to(self.work_dtype)  # [B'*c, L, H, D]
-            acc[self.append_acc] = frames.index_select(0, self.append_src).to(acc.dtype)
-        if not self.has_ema:
-            return acc
-        segment = acc[self.ema_acc] if acc is not None else new[self.ema_dst].to(self.work_dtype)
-        evicted = frames.index_select(0, self.ema_src).to(self.work_dtype)
-        blended = self.decay * segment + (1 - self.decay) * evicted
-        new[self.ema_dst] = blended.to(new.dtype)
-        if acc is not None:
-            acc[self.ema_acc] = blended
-        return acc
+        ``rotated``: the entries carry RoPE (keys), so evicted ones are turned to the segment's frames.
+        """
+        c, L, rows = self.c, self.L, self.plan.rows
+        res = None
+        if self.keeps_residuals:
+            res = new.new_zeros(len(rows), c * L, *new.shape[2:])
+            for b, row in enumerate(rows):
+                if row.keeps_residual and residual is not None:
+                    res[b] = residual[row.source]
+        evicted_span = slice(self.plan.evicted * L, (self.plan.evicted + c) * L)
+        for e, b in enumerate(self.ema_rows):
+            row = rows[b]
+            span = slice(row.segment * L, (row.segment + c) * L)
+            segment = new[b, span].to(self.work_dtype)
+            if res is not None:
+                segment = segment + res[b]
+            evicted = old[row.source, evicted_span].to(self.work_dtype)
+            if rotated and self.turns is not None:
+                evicted = _turn(evicted.unflatten(0, (c, L)), self.turns[e]).flatten(0, 1)
+            blended = self.decay * segment + (1 - self.decay) * evicted
+            new[b, span] = blended
+            if res is not None:
+                res[b] = blended - new[b, span].to(self.work_dtype)
+        return res
