@@ -204,8 +204,9 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         raise ValueError("device='cuda' but CUDA is not available; pass --device cpu")
     out = Path(out)
     torch.manual_seed(config.seed)
-    model = SpritesVideoModel(sprites_wan_config(config.text, **config.wan_overrides), config.text).to(device)
-    model.transformer.init_weights(torch.Generator().manual_seed(config.seed))
+    model = SpritesVideoModel(sprites_wan_config(config.text, **config.wan_overrides), config.text)
+    model.transformer.init_weights(torch.Generator().manual_seed(config.seed))  # on the CPU: same weights anywhere
+    model = model.to(device)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, config.steps))
