@@ -74,12 +74,12 @@ VIDEO_LABELS: dict[str, tuple[float, float, float]] = {
 
 @dataclass(frozen=True)
 class TrainRewardsConfig:
-    steps: int = 1500
-    batch_size: int = 32  # positive/negative pairs per step, for each reward
+    steps: int = 4000
+    batch_size: int = 64  # positive/negative pairs per step, for each reward
     lr: float = 2e-3
     weight_decay: float = 1e-4
     seed: int = 0
-    workers: int = 8
+    workers: int = 12  # rendering a pair takes ~3 ms of one CPU core
     min_window: int = 12  # frames of a video window (16 fps)
     max_window: int = 48
     log_every: int = 50
