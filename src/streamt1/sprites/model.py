@@ -64,7 +64,8 @@ class SpritesVideoModel(nn.Module):
         """Write ``sprites_model.safetensors`` and ``sprites_model.json`` atomically."""
         folder = Path(folder)
         weights = folder / f"{MODEL_STEM}.safetensors"
-        tensors = {k: v.detach().float().cpu().contiguous() for k, v in self.state_dict().items()}
+        # float16 keeps the committed file well under 16 MiB; loading casts back to float32.
+        tensors = {k: v.detach().cpu().half().contiguous() for k, v in self.state_dict().items()}
         with atomic_path(weights) as tmp:
             save_file(tensors, str(tmp))
         card = {
