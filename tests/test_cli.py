@@ -137,3 +137,13 @@ def test_evaluate_tabulates_every_method_and_resumes(weights, tmp_path, capsys):
     assert main(args) == 0  # everything is done: nothing is regenerated
     assert "stream-t1 " not in capsys.readouterr().out.split("| Method")[0]
     assert main(args[:2] + ["none,greedy"] + args[3:]) == 2
+
+
+def test_wan_backend_names_every_missing_release_file(tmp_path, capsys):
+    code = main(["generate", "--backend", "longlive", "--weights", str(tmp_path), "--method", "none",
+                 "--prompt", "a fox in the snow", "--device", "cpu", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    for name in ("longlive_base.pt", "Wan2.1_VAE.pth", "models_t5_umt5-xxl-enc-bf16.pth"):
+        assert name in err
+    assert not (tmp_path / "out").exists()
