@@ -59,8 +59,13 @@ def load_components(config: Config) -> Components:
     memory = {"max_sink_frames": config.search.max_sink_frames, "ema_decay": config.search.ema_decay}
     if run.backend == "sprites":
         return _load_sprites(run.weights, device, dtype, StreamConfig(**memory))
+    from importlib.util import find_spec
+
     from streamt1.models.backends import build_wan_generator
 
+    if find_spec("diffusers") is None or find_spec("transformers") is None:
+        raise ConfigError(f"run.backend={run.backend!r} needs diffusers and transformers: "
+                          "pip install 'stream-t1[wan]'")
     if run.weights is None:
         raise ConfigError(f"run.backend={run.backend!r} needs --weights DIR with the released checkpoints")
     generator = build_wan_generator(run.backend, run.weights, device=device, dtype=dtype,
