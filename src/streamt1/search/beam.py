@@ -166,7 +166,7 @@ class StreamSearch:
                                    state.sink_frames())
             trace.add_chunk(record)
             if scores is not None:
-                bar.set_postfix(best=f"{scores.fused[keep[0]].item():.3f}")
+                bar.set_postfix(best=f"{scores.fused[keep].max().item():.3f}")
             if callback is not None:
                 callback(record)
         return self._finish(prompt, histories, trace, spec.fps)
