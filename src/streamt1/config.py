@@ -27,7 +27,8 @@ class ConfigError(ValueError):
     """A configuration value or key is invalid; the message names it and the valid range."""
 
 
-def _check(condition: bool, name: str, value: Any, allowed: str) -> None:
+def require(condition: bool, name: str, value: Any, allowed: str) -> None:
+    """Raise a :class:`ConfigError` naming the field, its value and what is allowed."""
     if not condition:
         raise ConfigError(f"{name}={value!r} is invalid: expected {allowed}")
 
@@ -57,18 +58,18 @@ class SearchConfig:
     max_batch: int = 8  # candidates denoised per forward, to bound memory
 
     def __post_init__(self) -> None:
-        _check(self.histories >= 1, "search.histories", self.histories, "an integer >= 1")
-        _check(self.expansions >= 1, "search.expansions", self.expansions, "an integer >= 1")
-        _check(-1.0 <= self.noise_fusion_sigma <= 1.0, "search.noise_fusion_sigma",
+        require(self.histories >= 1, "search.histories", self.histories, "an integer >= 1")
+        require(self.expansions >= 1, "search.expansions", self.expansions, "an integer >= 1")
+        require(-1.0 <= self.noise_fusion_sigma <= 1.0, "search.noise_fusion_sigma",
                self.noise_fusion_sigma, "a number in [-1, 1]")
-        _check(self.pruning in PRUNING_MODES, "search.pruning", self.pruning, f"one of {PRUNING_MODES}")
-        _check(self.fusion in FUSION_MODES, "search.fusion", self.fusion, f"one of {FUSION_MODES}")
-        _check(0.0 <= self.tau <= 1.0, "search.tau", self.tau, "a number in [0, 1]")
-        _check(self.long_window_chunks >= 1, "search.long_window_chunks", self.long_window_chunks,
+        require(self.pruning in PRUNING_MODES, "search.pruning", self.pruning, f"one of {PRUNING_MODES}")
+        require(self.fusion in FUSION_MODES, "search.fusion", self.fusion, f"one of {FUSION_MODES}")
+        require(0.0 <= self.tau <= 1.0, "search.tau", self.tau, "a number in [0, 1]")
+        require(self.long_window_chunks >= 1, "search.long_window_chunks", self.long_window_chunks,
                "an integer >= 1")
-        _check(0.0 <= self.ema_decay <= 1.0, "search.ema_decay", self.ema_decay, "a number in [0, 1]")
-        _check(self.max_sink_frames >= 1, "search.max_sink_frames", self.max_sink_frames, "an integer >= 1")
-        _check(self.max_batch >= 1, "search.max_batch", self.max_batch, "an integer >= 1")
+        require(0.0 <= self.ema_decay <= 1.0, "search.ema_decay", self.ema_decay, "a number in [0, 1]")
+        require(self.max_sink_frames >= 1, "search.max_sink_frames", self.max_sink_frames, "an integer >= 1")
+        require(self.max_batch >= 1, "search.max_batch", self.max_batch, "an integer >= 1")
 
     @property
     def candidates_per_chunk(self) -> int:
@@ -89,10 +90,10 @@ class RunConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        _check(self.backend in BACKENDS, "run.backend", self.backend, f"one of {BACKENDS}")
-        _check(self.num_frames >= 1, "run.num_frames", self.num_frames, "an integer >= 1")
-        _check(self.seed >= 0, "run.seed", self.seed, "an integer >= 0")
-        _check(self.dtype in ("auto", "float32", "bfloat16", "float16"), "run.dtype", self.dtype,
+        require(self.backend in BACKENDS, "run.backend", self.backend, f"one of {BACKENDS}")
+        require(self.num_frames >= 1, "run.num_frames", self.num_frames, "an integer >= 1")
+        require(self.seed >= 0, "run.seed", self.seed, "an integer >= 0")
+        require(self.dtype in ("auto", "float32", "bfloat16", "float16"), "run.dtype", self.dtype,
                "one of auto, float32, bfloat16, float16")
 
 
@@ -181,7 +182,7 @@ def _coerce(value: Any, annotation: Any, name: str) -> Any:
     origin = typing.get_origin(annotation)
     if origin is Literal:
         allowed = typing.get_args(annotation)
-        _check(value in allowed, name, value, f"one of {allowed}")
+        require(value in allowed, name, value, f"one of {allowed}")
         return value
     if origin in (typing.Union, types.UnionType):
         options = typing.get_args(annotation)
@@ -189,14 +190,14 @@ def _coerce(value: Any, annotation: Any, name: str) -> Any:
             return None
         annotation = next(a for a in options if a is not type(None))
     if annotation is bool:
-        _check(isinstance(value, bool), name, value, "true or false")
+        require(isinstance(value, bool), name, value, "true or false")
     elif annotation is int:
-        _check(isinstance(value, int) and not isinstance(value, bool), name, value, "an integer")
+        require(isinstance(value, int) and not isinstance(value, bool), name, value, "an integer")
     elif annotation is float:
-        _check(isinstance(value, (int, float)) and not isinstance(value, bool), name, value, "a number")
+        require(isinstance(value, (int, float)) and not isinstance(value, bool), name, value, "a number")
         value = float(value)
     elif annotation is str:
-        _check(isinstance(value, str), name, value, "a string")
+        require(isinstance(value, str), name, value, "a string")
     return value
 
 

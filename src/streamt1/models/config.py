@@ -9,11 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-
-def _require(ok: bool, name: str, value: object, allowed: str) -> None:
-    """Raise a ValueError naming the field, its value and the allowed range."""
-    if not ok:
-        raise ValueError(f"{name}={value!r} is invalid: expected {allowed}")
+from streamt1.config import require
 
 
 @dataclass(frozen=True)
@@ -40,23 +36,23 @@ class WanConfig:
                  "text_len")
         for name in sizes:
             value = getattr(self, name)
-            _require(isinstance(value, int) and value > 0, name, value, "a positive int")
+            require(isinstance(value, int) and value > 0, name, value, "a positive int")
         object.__setattr__(self, "patch_size", tuple(self.patch_size))
-        _require(
+        require(
             len(self.patch_size) == 3 and all(isinstance(p, int) and p > 0 for p in self.patch_size),
             "patch_size", self.patch_size, "three positive ints (t, h, w)",
         )
         # Streaming needs one token frame per latent frame (per-frame timesteps, chunked cache).
-        _require(self.patch_size[0] == 1, "patch_size[0]", self.patch_size[0], "1 for causal streaming")
-        _require(self.dim % self.num_heads == 0, "num_heads", self.num_heads, f"a divisor of dim={self.dim}")
-        _require(self.freq_dim % 2 == 0, "freq_dim", self.freq_dim, "an even int")
+        require(self.patch_size[0] == 1, "patch_size[0]", self.patch_size[0], "1 for causal streaming")
+        require(self.dim % self.num_heads == 0, "num_heads", self.num_heads, f"a divisor of dim={self.dim}")
+        require(self.freq_dim % 2 == 0, "freq_dim", self.freq_dim, "an even int")
         # 3-D RoPE needs at least one complex pair per axis: head_dim >= 6 and even.
-        _require(
+        require(
             self.head_dim % 2 == 0 and self.head_dim >= 6, "head_dim", self.head_dim,
             "an even int >= 6 (dim // num_heads)",
         )
-        _require(self.eps > 0, "eps", self.eps, "> 0")
-        _require(self.rope_theta > 1, "rope_theta", self.rope_theta, "> 1")
+        require(self.eps > 0, "eps", self.eps, "> 0")
+        require(self.rope_theta > 1, "rope_theta", self.rope_theta, "> 1")
 
     @property
     def head_dim(self) -> int:
@@ -124,28 +120,28 @@ class StreamConfig:
 
     def __post_init__(self) -> None:
         c = self.chunk_frames
-        _require(isinstance(c, int) and c > 0, "chunk_frames", c, "a positive int")
+        require(isinstance(c, int) and c > 0, "chunk_frames", c, "a positive int")
         # The first chunk is the first sink segment; appended segments are whole chunks.
-        _require(self.sink_frames == c, "sink_frames", self.sink_frames, f"equal to chunk_frames={c}")
-        _require(
+        require(self.sink_frames == c, "sink_frames", self.sink_frames, f"equal to chunk_frames={c}")
+        require(
             self.window_frames > c and self.window_frames % c == 0, "window_frames", self.window_frames,
             f"a multiple of chunk_frames={c} greater than {c}",
         )
-        _require(
+        require(
             self.max_sink_frames >= self.sink_frames and self.max_sink_frames % c == 0, "max_sink_frames",
             self.max_sink_frames, f"a multiple of chunk_frames={c} >= sink_frames={self.sink_frames}",
         )
-        _require(0.0 <= self.ema_decay <= 1.0, "ema_decay", self.ema_decay, "a float in [0, 1]")
-        _require(self.num_train_timesteps > 0, "num_train_timesteps", self.num_train_timesteps, "> 0")
+        require(0.0 <= self.ema_decay <= 1.0, "ema_decay", self.ema_decay, "a float in [0, 1]")
+        require(self.num_train_timesteps > 0, "num_train_timesteps", self.num_train_timesteps, "> 0")
         steps = tuple(float(s) for s in self.denoising_steps)
         object.__setattr__(self, "denoising_steps", steps)
-        _require(
+        require(
             len(steps) > 0 and all(0 < s <= self.num_train_timesteps for s in steps)
             and all(a > b for a, b in zip(steps, steps[1:])),
             "denoising_steps", steps,
             f"a non-empty strictly decreasing list in (0, {self.num_train_timesteps}]",
         )
-        _require(self.shift > 0, "shift", self.shift, "> 0")
+        require(self.shift > 0, "shift", self.shift, "> 0")
 
     @property
     def rolling_frames(self) -> int:
