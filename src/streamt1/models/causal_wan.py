@@ -210,7 +210,9 @@ class Past:
         return _join_past(self.values if which else self.keys, self.rows, new)
 
 
-class SelfAttention(nn.Module):
+class _Attention(nn.Module):
+    """Wan's attention projections: ``q, k, v, o`` and the RMS norms of queries and keys."""
+
     def __init__(self, config: WanConfig) -> None:
         super().__init__()
         dim = config.dim
@@ -219,6 +221,8 @@ class SelfAttention(nn.Module):
         self.norm_q = RMSNorm(dim, config.eps) if config.qk_norm else nn.Identity()
         self.norm_k = RMSNorm(dim, config.eps) if config.qk_norm else nn.Identity()
 
+
+class SelfAttention(_Attention):
     def forward(
         self, x: Tensor, rope: Rope, past: Past | None, mask: Tensor | None
     ) -> tuple[Tensor, Tensor, Tensor]:
@@ -235,16 +239,8 @@ class SelfAttention(nn.Module):
         return self.o(out.flatten(2)), k, v
 
 
-class CrossAttention(nn.Module):
+class CrossAttention(_Attention):
     """Attention to all text slots (zero-padded, unmasked, as in Wan); its K/V are computed once."""
-
-    def __init__(self, config: WanConfig) -> None:
-        super().__init__()
-        dim = config.dim
-        self.num_heads = config.num_heads
-        self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
-        self.norm_q = RMSNorm(dim, config.eps) if config.qk_norm else nn.Identity()
-        self.norm_k = RMSNorm(dim, config.eps) if config.qk_norm else nn.Identity()
 
     def project_context(self, context: Tensor) -> tuple[Tensor, Tensor]:
         """Embedded text ``[B, Lt, C]`` -> K, V ``[B, Lt, H, D]``."""

@@ -24,7 +24,6 @@ from streamt1.sprites.world import (
     MAX_VISIBLE_SPRITES,
     MOTIONS,
     SHAPES,
-    SIZES,
     BackgroundSpec,
     Event,
     EventKind,

@@ -27,6 +27,7 @@ from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.generator import CausalWanGenerator
 from streamt1.outputs.atomic import atomic_path, atomic_write_json
+from streamt1.sprites.files import weights_and_card
 from streamt1.sprites.text import TextEncoderConfig, TinySpritesTextEncoder
 from streamt1.sprites.world import FPS, FRAME_SIZE
 
@@ -79,15 +80,7 @@ class SpritesVideoModel(nn.Module):
     @classmethod
     def from_pretrained(cls, path: str | Path) -> SpritesVideoModel:
         """Load from a folder with ``sprites_model.*`` or from the ``.safetensors`` file itself."""
-        path = Path(path)
-        weights = path if path.suffix == ".safetensors" else path / f"{MODEL_STEM}.safetensors"
-        card_path = weights.with_suffix(".json")
-        for needed in (weights, card_path):
-            if not needed.is_file():
-                raise FileNotFoundError(
-                    f"{needed} not found; train the Sprites model with "
-                    f"`python -m streamt1.sprites.train --out {weights.parent}`"
-                )
+        weights, card_path = weights_and_card(path, MODEL_STEM, "the Sprites model", "streamt1.sprites.train")
         card = json.loads(card_path.read_text())
         text = TextEncoderConfig(**{**card["text_config"], "vocab": tuple(card["text_config"]["vocab"])})
         model = cls(WanConfig(**card["wan_config"]), text)

@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from streamt1.interfaces import VideoScore
 from streamt1.outputs.atomic import atomic_path, atomic_write_json
+from streamt1.sprites.files import weights_and_card
 from streamt1.sprites.text import TextEncoderConfig, TinySpritesTextEncoder
 from streamt1.sprites.world import COLORS, MOTIONS, SHAPES
 
@@ -180,15 +181,8 @@ class _RewardBase(nn.Module):
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, device: str | torch.device = "cpu") -> _RewardBase:
         """Load from a folder holding ``<stem>.safetensors`` + ``<stem>.json``, or the ``.safetensors`` file."""
-        path = Path(path) if path is not None else DEFAULT_WEIGHTS_DIR
-        weights = path if path.suffix == ".safetensors" else path / f"{cls.file_stem}.safetensors"
-        card = weights.with_suffix(".json")
-        for needed in (weights, card):
-            if not needed.is_file():
-                raise FileNotFoundError(
-                    f"{needed} not found; train Sprites rewards with "
-                    f"`python -m streamt1.sprites.train_rewards --out {weights.parent}`"
-                )
+        path = path if path is not None else DEFAULT_WEIGHTS_DIR
+        weights, card = weights_and_card(path, cls.file_stem, "Sprites rewards", "streamt1.sprites.train_rewards")
         config = RewardNetConfig.from_json(json.loads(card.read_text())["config"])
         model = cls(config)
         model.load_state_dict(load_file(str(weights)))

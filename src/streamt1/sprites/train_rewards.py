@@ -35,14 +35,13 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from streamt1.outputs.atomic import atomic_write_json
 from streamt1.sprites.captions import caption
-from streamt1.sprites.rewards import VIDEO_PARTS, RewardNetConfig, SpritesImageReward, SpritesVideoReward
+from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward
 from streamt1.sprites.world import (
     COLORS,
     DIRECTIONS,
     FPS,
     MOTIONS,
     SHAPES,
-    Event,
     EventKind,
     SceneSpec,
     SpriteSpec,
