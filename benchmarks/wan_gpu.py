@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from streamt1.config import build_config
-from streamt1.interfaces import VideoScore
+from streamt1.interfaces import VideoScore, unit_float
 from streamt1.models.causal_wan import CausalWan, rope_frame_angles
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.generator import CausalWanGenerator
@@ -121,7 +121,7 @@ class SteadinessReward:
 
     def __call__(self, clips: Tensor, prompts, fps: float) -> VideoScore:
         self.calls += 1
-        clips = clips[:, :: max(1, round(fps / 2)), :, ::2, ::2].to(self.device)
+        clips = unit_float(clips[:, :: max(1, round(fps / 2)), :, ::2, ::2]).to(self.device)
         bright = clips.mean(dim=(1, 2, 3, 4))
         change = (clips[:, 1:] - clips[:, :-1]).abs().mean(dim=(1, 2, 3, 4)) if clips.shape[1] > 1 else 0 * bright
         overall = bright - change - (self.calls if self.ramp else 0)

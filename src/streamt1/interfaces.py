@@ -165,6 +165,17 @@ class ImageReward(Protocol):
 
 @runtime_checkable
 class VideoReward(Protocol):
-    """Clips ``[B, T, 3, H, W]`` in [0, 1] at ``fps`` and one prompt per clip -> :class:`VideoScore`."""
+    """Clips ``[B, T, 3, H, W]`` at ``fps`` and one prompt per clip -> :class:`VideoScore`.
+
+    Clips come as the engine stores frames, ``uint8`` on the CPU (a long window in float32 would
+    cost 4x the memory and a conversion of frames the reward may never read); a reward subsamples
+    what it needs, then calls :func:`unit_float` and moves it to its device. Float clips in [0, 1]
+    are accepted too.
+    """
 
     def __call__(self, clips: Tensor, prompts: Sequence[str], fps: float) -> VideoScore: ...
+
+
+def unit_float(frames: Tensor) -> Tensor:
+    """Frames as float32 in [0, 1], from ``uint8`` in [0, 255] or any float tensor."""
+    return frames.float() / 255 if frames.dtype == torch.uint8 else frames.float()

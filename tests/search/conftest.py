@@ -4,7 +4,7 @@ analytic rewards, so the engine is tested through the same interfaces as the rea
 import pytest
 import torch
 
-from streamt1.interfaces import VideoScore
+from streamt1.interfaces import VideoScore, unit_float
 from streamt1.models.causal_wan import CausalWan
 from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.models.config import StreamConfig, WanConfig
@@ -46,6 +46,7 @@ class SteadinessReward:
     def __call__(self, clips: torch.Tensor, prompts, fps: float) -> VideoScore:
         assert clips.ndim == 5 and len(prompts) == clips.shape[0]
         self.calls.append(tuple(clips.shape))
+        clips = unit_float(clips)
         change = (clips[:, 1:] - clips[:, :-1]).abs().mean(dim=(1, 2, 3, 4)) if clips.shape[1] > 1 \
             else torch.zeros(clips.shape[0])
         bright = clips.mean(dim=(1, 2, 3, 4))

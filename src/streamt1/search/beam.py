@@ -17,7 +17,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from streamt1.config import SearchConfig
-from streamt1.interfaces import ImageReward, Route, StreamingGenerator, VideoReward
+from streamt1.interfaces import ImageReward, Route, StreamingGenerator, VideoReward, unit_float
 from streamt1.outputs.trace import CandidateRecord, ChunkRecord, HistoryRecord, Trace
 from streamt1.search.noise import candidate_seed, draw_noise, make_generators, propagate_noise
 from streamt1.search.pruning import fuse, mix_alpha, select_random, select_top_k
@@ -74,10 +74,6 @@ class SearchResult:
 
 def _to_uint8(frames: Tensor) -> Tensor:
     return (frames.clamp(0, 1) * 255).round().to(torch.uint8)
-
-
-def _to_float(frames: Tensor) -> Tensor:
-    return frames.float() / 255
 
 
 class StreamSearch:
@@ -187,7 +183,7 @@ class StreamSearch:
         if not self.scores_chunks:
             return None
         n, t = frames.shape[:2]
-        images = _to_float(frames.flatten(0, 1))
+        images = unit_float(frames.flatten(0, 1))
         short = self.image_reward(images, [prompt] * (n * t)).float().cpu().view(n, t).mean(1)
         clips = self._windows(histories, parents, frames)
         video = self.video_reward(clips, [prompt] * n, self.generator.spec.fps)
@@ -198,17 +194,17 @@ class StreamSearch:
         return Scores(short=short, long=long, long_parts=parts, fused=fused, alpha=alpha)
 
     def _windows(self, histories, parents, frames: Tensor) -> Tensor:
-        """``[N, T_w, 3, H, W]`` CPU clips: each candidate after the last W-1 chunks of its parent.
+        """``[N, T_w, 3, H, W]`` uint8 CPU clips: each candidate after the last W-1 chunks of its parent.
 
-        Built on the CPU so long windows never sit on the accelerator; a reward moves (and usually
-        subsamples) what it needs.
+        Kept as stored (uint8, CPU) so long windows never sit on the accelerator in float32; a reward
+        subsamples what it needs before converting (see ``VideoReward``).
         """
         depth = self.config.long_window_chunks - 1
         clips = []
         for i, p in enumerate(parents.tolist()):
             past = histories[p].lineage(depth) if histories[p] is not None and depth > 0 else []
             clips.append(torch.cat([node.frames for node in past] + [frames[i].cpu()]))
-        return _to_float(torch.stack(clips))
+        return torch.stack(clips)
 
     def _select(self, scores: Scores | None, num_candidates: int, seed: int) -> Tensor:
         """Survivors, best first (random pruning draws from the seed after the last candidate's)."""
@@ -254,7 +250,7 @@ class StreamSearch:
         videos = [torch.cat([node.frames for node in h.lineage()]) for h in histories]
         chosen = 0
         if self.picks_final:
-            final = self.video_reward(_to_float(torch.stack(videos)), [prompt] * len(videos),
+            final = self.video_reward(torch.stack(videos), [prompt] * len(videos),
                                       self.generator.spec.fps)
             overall = final.overall.float().cpu()
             chosen = int(select_top_k(overall, 1))

@@ -30,7 +30,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from streamt1.interfaces import VideoScore
+from streamt1.interfaces import VideoScore, unit_float
 from streamt1.outputs.atomic import atomic_path, atomic_write_json
 from streamt1.sprites.files import weights_and_card
 from streamt1.sprites.text import TextEncoderConfig, TinySpritesTextEncoder
@@ -212,7 +212,7 @@ class SpritesVideoReward(_RewardBase):
 
     def fuse(self, clips: Tensor) -> Tensor:
         """Clips ``[B, T, 3, H, W]`` -> the net's input ``[B, (2F-1)*3, H, W]``: F frames and their differences."""
-        x = resample_frames(clips.to(self.device, torch.float32), self.config.num_frames)  # [B, F, 3, H, W]
+        x = unit_float(resample_frames(clips, self.config.num_frames)).to(self.device)  # [B, F, 3, H, W]
         # differences are mapped to [0, 1] like frames, since the net recentres its input
         return torch.cat([x, (x.diff(dim=1) + 1) / 2], dim=1).flatten(1, 2)
 
