@@ -8,7 +8,7 @@ from streamt1.interfaces import Route
 from streamt1.search.beam import StreamSearch
 from streamt1.search.noise import candidate_seed, draw_noise, make_generators
 
-from conftest import BrightnessReward, SteadinessReward, make_generator
+from search_fixtures import BrightnessReward, SteadinessReward, make_generator
 
 PROMPT = "a red ball rolls"
 
