@@ -18,7 +18,6 @@ import torch
 
 from streamt1.config import Config, ConfigError, build_config
 from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
-from streamt1.models.config import StreamConfig
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
 from streamt1.outputs.trace import ChunkRecord
 from streamt1.outputs.video import write_mp4
@@ -58,7 +57,7 @@ def load_components(config: Config) -> Components:
     dtype = resolve_dtype(run.dtype, device)
     memory = {"max_sink_frames": config.search.max_sink_frames, "ema_decay": config.search.ema_decay}
     if run.backend == "sprites":
-        return _load_sprites(run.weights, device, dtype, StreamConfig(**memory))
+        return _load_sprites(run.weights, device, dtype, memory)
     from importlib.util import find_spec
 
     from streamt1.models.backends import build_wan_generator
@@ -74,7 +73,7 @@ def load_components(config: Config) -> Components:
 
 
 def _load_sprites(weights: str | None, device: torch.device, dtype: torch.dtype,
-                  stream: StreamConfig) -> Components:
+                  stream_overrides: dict) -> Components:
     """The built-in default: the Sprites video model (committed weights) with its learned rewards."""
     from safetensors import SafetensorError
 
@@ -89,7 +88,7 @@ def _load_sprites(weights: str | None, device: torch.device, dtype: torch.dtype,
     except (SafetensorError, json.JSONDecodeError, KeyError, RuntimeError) as err:
         raise ValueError(f"the Sprites weights in {folder} are corrupt or incomplete ({err}); "
                          "re-copy them or retrain with `streamt1 sprites train`") from None
-    generator = build_generator(model, stream, device=device, dtype=dtype)
+    generator = build_generator(model, stream_overrides, device=device, dtype=dtype)
     return Components(generator=generator, image_reward=image_reward, video_reward=video_reward)
 
 

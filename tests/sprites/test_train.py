@@ -6,7 +6,16 @@ import torch
 from streamt1.models.sampler import warp_timesteps
 from streamt1.sprites.model import SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.text import TextEncoderConfig
-from streamt1.sprites.train import TrainVideoConfig, flow_loss, sample_item, sample_timesteps, train
+from streamt1.sprites.train import (
+    TrainVideoConfig,
+    flow_loss,
+    lr_factor,
+    own_predictions,
+    progress,
+    sample_item,
+    sample_timesteps,
+    train,
+)
 
 TEXT = TextEncoderConfig(text_dim=16, num_layers=1, num_heads=2)
 TINY = TrainVideoConfig(
@@ -55,6 +64,45 @@ def test_train_saves_a_loadable_model_with_a_card(tmp_path):
     assert card["training"]["steps_done"] == 2 and len(card["training"]["history"]) == 2
     model = SpritesVideoModel.from_pretrained(tmp_path)
     assert model.transformer.config.dim == 32
+    assert model.stream == TINY.stream  # the sampling schedule travels with the weights
+
+
+def _tiny_model() -> SpritesVideoModel:
+    model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
+    torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
+    return model
+
+
+def test_own_predictions_are_the_models_last_step_outputs():
+    from streamt1.models.codec import PixelUnshuffleCodec
+
+    model = _tiny_model()
+    frames, positions, text = sample_item(torch.Generator().manual_seed(2), TINY)
+    x0 = PixelUnshuffleCodec(4).encode(frames[None])
+    prompts = model.transformer.encode_text(model.text_encoder([text]))
+    own = own_predictions(model, x0, prompts, positions[None], TINY, torch.Generator().manual_seed(0))
+    assert own.shape == x0.shape and not own.requires_grad
+    error = (own - x0).pow(2).mean()
+    assert 0 < error < 1  # a (poor, untrained) prediction of the chunk, not noise and not the truth
+
+
+def test_self_context_changes_what_the_loss_conditions_on():
+    model = _tiny_model()
+    frames, positions, text = sample_item(torch.Generator().manual_seed(3), TINY)
+    losses = []
+    for share in (0.0, 1.0):
+        config = TrainVideoConfig(**{**TINY.__dict__, "self_context_share": share})
+        losses.append(flow_loss(model, frames[None], positions[None], [text], config,
+                                torch.Generator().manual_seed(0)).item())
+    assert losses[0] != losses[1]
+
+
+def test_learning_rate_warms_up_decays_and_follows_the_time_limit():
+    assert lr_factor(0.0) < lr_factor(0.04) < lr_factor(0.05) == 1.0
+    assert lr_factor(0.5) < 1.0 and lr_factor(1.0) == pytest.approx(0.1)
+    timed = TrainVideoConfig(**{**TINY.__dict__, "steps": 1000, "max_minutes": 1.0})
+    assert progress(10, 30.0, timed) == 0.5  # half the time is gone long before half the steps
+    assert progress(500, 1.0, timed) == 0.5
 
 
 def test_config_rejects_unknown_model_keys():

@@ -3,8 +3,11 @@
 Frames ``[T, 3, 64, 64]`` become :class:`~streamt1.models.codec.PixelUnshuffleCodec` latents
 (factor 4: 48 channels at 16x16, one latent frame per frame); with Wan's (1, 2, 2) patch that is
 64 tokens per frame. The network is the same :class:`~streamt1.models.causal_wan.CausalWan` as the
-1.3B backends, only smaller (:data:`SPRITES_WAN`), and streams with LongLive's settings (3-frame
-chunks, 3-frame sink, 9-frame window, 4 warped steps), so the search runs the same code path.
+1.3B backends, only smaller (:data:`SPRITES_WAN`), and streams with LongLive's cache (3-frame chunks,
+3-frame sink, 9-frame window), so the search runs the same code path. Its sampling schedule
+(:data:`SPRITES_STREAM`) has more steps than LongLive's 4: LongLive is distilled (DMD) to be sharp
+from 4 steps, while this model is a plain flow-matching model, whose last x0 prediction from
+LongLive's final noise level (sigma 0.625) is a blurred average.
 
 Weights: ``sprites_model.safetensors`` (keys ``transformer.*`` and ``text_encoder.*``) plus
 ``sprites_model.json`` (configs and the training card), written by :mod:`streamt1.sprites.train`.
@@ -39,6 +42,8 @@ CODEC_FACTOR = 4
 # dim must exceed the 192 features of a (1, 2, 2) patch of 48 latent channels, or the residual stream
 # cannot even carry its input (a 128-wide model plateaued at flow loss 0.38, worse than a linear predictor).
 SPRITES_WAN: dict[str, Any] = dict(dim=256, ffn_dim=1024, num_heads=8, num_layers=4, patch_size=(1, 2, 2), freq_dim=64)
+# 8 steps with shift 2 end at sigma 0.22 instead of 0.625: sharp sprites without distillation.
+SPRITES_STREAM = StreamConfig(denoising_steps=(1000, 875, 750, 625, 500, 375, 250, 125), shift=2.0)
 
 
 def sprites_wan_config(text: TextEncoderConfig, **overrides: Any) -> WanConfig:
@@ -51,7 +56,7 @@ def sprites_wan_config(text: TextEncoderConfig, **overrides: Any) -> WanConfig:
 class SpritesVideoModel(nn.Module):
     """The transformer and the text encoder it was trained with, saved and loaded together."""
 
-    def __init__(self, wan: WanConfig, text: TextEncoderConfig) -> None:
+    def __init__(self, wan: WanConfig, text: TextEncoderConfig, stream: StreamConfig = SPRITES_STREAM) -> None:
         super().__init__()
         if (wan.text_dim, wan.text_len) != (text.text_dim, text.text_len):
             raise ValueError(
@@ -60,6 +65,7 @@ class SpritesVideoModel(nn.Module):
             )
         self.transformer = CausalWan(wan)
         self.text_encoder = TinySpritesTextEncoder(text)
+        self.stream = stream  # the streaming and sampling settings it was trained for
 
     def save_pretrained(self, folder: str | Path, metadata: dict | None = None) -> Path:
         """Write ``sprites_model.safetensors`` and ``sprites_model.json`` atomically."""
@@ -72,6 +78,7 @@ class SpritesVideoModel(nn.Module):
         card = {
             "wan_config": dataclasses.asdict(self.transformer.config),
             "text_config": dataclasses.asdict(self.text_encoder.config),
+            "stream_config": dataclasses.asdict(self.stream),
             **(metadata or {}),
         }
         atomic_write_json(folder / f"{MODEL_STEM}.json", card)
@@ -83,7 +90,7 @@ class SpritesVideoModel(nn.Module):
         weights, card_path = weights_and_card(path, MODEL_STEM, "the Sprites model", "streamt1.sprites.train")
         card = json.loads(card_path.read_text())
         text = TextEncoderConfig(**{**card["text_config"], "vocab": tuple(card["text_config"]["vocab"])})
-        model = cls(WanConfig(**card["wan_config"]), text)
+        model = cls(WanConfig(**card["wan_config"]), text, StreamConfig(**card["stream_config"]))
         model.load_state_dict(load_file(str(weights)))
         logger.info("loaded the Sprites model from %s", weights)
         return model.eval()
@@ -91,14 +98,19 @@ class SpritesVideoModel(nn.Module):
 
 def build_generator(
     model: SpritesVideoModel,
-    stream: StreamConfig | None = None,
+    stream_overrides: dict[str, Any] | None = None,
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
 ) -> CausalWanGenerator:
-    """A streaming generator over a Sprites model (64x64 frames at 16 fps)."""
+    """A streaming generator over a Sprites model (64x64 frames at 16 fps).
+
+    ``stream_overrides`` replace fields of the model's own :class:`StreamConfig` (e.g. the memory
+    sinking settings of a search).
+    """
     codec = PixelUnshuffleCodec(CODEC_FACTOR)
     latent = FRAME_SIZE // codec.spatial_factor
     text_encoder = model.text_encoder.to(device).eval()  # stays float32: it is tiny
     return CausalWanGenerator(
-        model.transformer, stream or StreamConfig(), text_encoder, codec, (latent, latent), FPS, device, dtype
+        model.transformer, dataclasses.replace(model.stream, **(stream_overrides or {})), text_encoder, codec,
+        (latent, latent), FPS, device, dtype,
     )

@@ -8,7 +8,10 @@ the video (RoPE positions are the true frame indices, so the model sees the larg
 long videos and the jump between the sink and the window, as LongLive's cache does). The sequence
 is its clean latents followed by noisy copies (teacher forcing, :func:`teacher_forcing_mask` with
 the stream's sink + window): every noisy chunk predicts the flow ``noise - x0`` while attending the
-clean earlier chunks (lightly noised, still labelled t = 0, against exposure bias). Each chunk's
+clean earlier chunks (lightly noised, still labelled t = 0, against exposure bias). For a share of
+the items the context is instead the model's own last-step prediction of each chunk (computed
+without gradients from the clean context), so it learns to continue from what a stream actually
+caches: slightly blurred sprites, not perfect renders. Each chunk's
 timestep is drawn from the 4-step warped inference schedule (``schedule_share`` of the chunks) or
 from the shifted uniform distribution. The text encoder is trained jointly. AdamW, warm-up then cosine, an EMA of the weights (saved), bf16 autocast on CUDA.
 Weights are saved atomically every ``save_every`` steps and at the end (or at ``--max-minutes``).
@@ -35,7 +38,7 @@ from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.models.config import StreamConfig
 from streamt1.models.sampler import shift_sigma, warp_timesteps
 from streamt1.sprites.captions import caption
-from streamt1.sprites.model import CODEC_FACTOR, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
+from streamt1.sprites.model import CODEC_FACTOR, SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.world import FPS, render_at, sample_scene
 
@@ -55,19 +58,20 @@ class TrainVideoConfig:
     start_share: float = 0.25  # share of items whose window starts right after the sink (a video's start)
     schedule_share: float = 0.5  # share of chunk timesteps taken from the inference schedule
     context_noise: float = 0.05  # max std of noise added to the clean context (still at t = 0)
+    self_context_share: float = 0.5  # share of items whose context is the model's own prediction
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
     max_minutes: float | None = None  # stop (and save) after this much training time
     wan_overrides: dict = field(default_factory=dict)  # e.g. {"dim": 64} over SPRITES_WAN
     text: TextEncoderConfig = field(default_factory=TextEncoderConfig)
-    stream: StreamConfig = field(default_factory=StreamConfig)
+    stream: StreamConfig = SPRITES_STREAM
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "context_chunks", "log_every", "save_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
-        for name in ("start_share", "schedule_share", "ema_decay", "context_noise"):
+        for name in ("start_share", "schedule_share", "ema_decay", "context_noise", "self_context_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
         if self.max_video_frames < self.sequence_frames:
@@ -133,6 +137,35 @@ def sample_timesteps(
     return torch.where(use_schedule, pick, uniform)
 
 
+def predict_flow(model: SpritesVideoModel, context: Tensor, x_t: Tensor, t: Tensor, text: Tensor,
+                 positions: Tensor, config: TrainVideoConfig) -> Tensor:
+    """Flow predictions ``[B, C, F, h, w]`` of the noisy copies ``x_t`` (timesteps ``t [B, F]``) after ``context``."""
+    s, f = config.stream, context.shape[2]
+    mask = teacher_forcing_mask(f, s.chunk_frames, s.sink_frames, s.window_frames, device=context.device)
+    return model.transformer(
+        torch.cat([context, x_t], dim=2), torch.cat([torch.zeros_like(t), t], dim=1), text,
+        torch.cat([positions, positions], dim=1), mask,
+    )[:, :, f:]
+
+
+def _noised(x0: Tensor, t: Tensor, config: TrainVideoConfig, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """``(x_t, noise)`` for per-frame timesteps ``t [B, F]``."""
+    sigma = (t / config.stream.num_train_timesteps)[:, None, :, None, None]
+    noise = torch.randn(x0.shape, generator=generator, device=x0.device)
+    return (1 - sigma) * x0 + sigma * noise, noise
+
+
+@torch.no_grad()
+def own_predictions(model: SpritesVideoModel, x0: Tensor, text: Tensor, positions: Tensor,
+                    config: TrainVideoConfig, generator: torch.Generator) -> Tensor:
+    """Every chunk as the model outputs it at the schedule's last step, given the clean context."""
+    s = config.stream
+    t_last = float(warp_timesteps(s.denoising_steps, s.num_train_timesteps, s.shift)[-1])
+    t = torch.full(x0.shape[:1] + x0.shape[2:3], t_last, device=x0.device)  # [B, F]
+    x_t, _ = _noised(x0, t, config, generator)
+    return x_t - t_last / s.num_train_timesteps * predict_flow(model, x0, x_t, t, text, positions, config)
+
+
 def flow_loss(
     model: SpritesVideoModel,
     frames: Tensor,
@@ -145,30 +178,36 @@ def flow_loss(
     s = config.stream
     b, f = frames.shape[:2]
     x0 = PixelUnshuffleCodec(CODEC_FACTOR).encode(frames)  # [B, C, F, h, w]
+    text = model.transformer.encode_text(model.text_encoder(prompts))
     t = sample_timesteps(b, f // s.chunk_frames, config, generator, frames.device)
     t = t.repeat_interleave(s.chunk_frames, dim=1)  # [B, F] one timestep per chunk
-    sigma = (t / s.num_train_timesteps)[:, None, :, None, None]
-    noise = torch.randn(x0.shape, generator=generator, device=x0.device)
-    x_t = (1 - sigma) * x0 + sigma * noise
-    # At inference the context is the model's own output: a slightly corrupted clean context
+    x_t, noise = _noised(x0, t, config, generator)
+    context = x0
+    if config.self_context_share > 0:
+        own = torch.rand(b, generator=generator, device=x0.device) < config.self_context_share
+        context = torch.where(own[:, None, None, None, None],
+                              own_predictions(model, x0, text, positions, config, generator).to(x0.dtype), x0)
+    # At inference the context is the model's own output: a slightly corrupted context
     # (per item, up to ``context_noise``) teaches it not to copy errors forward.
     strength = config.context_noise * torch.rand(b, 1, 1, 1, 1, generator=generator, device=x0.device)
-    context = x0 + strength * torch.randn(x0.shape, generator=generator, device=x0.device)
-    mask = teacher_forcing_mask(f, s.chunk_frames, s.sink_frames, s.window_frames, device=frames.device)
-    text = model.transformer.encode_text(model.text_encoder(prompts))
-    flow = model.transformer(
-        torch.cat([context, x_t], dim=2), torch.cat([torch.zeros_like(t), t], dim=1), text,
-        torch.cat([positions, positions], dim=1), mask,
-    )[:, :, f:]  # predictions of the noisy copies
+    context = context + strength * torch.randn(x0.shape, generator=generator, device=x0.device)
+    flow = predict_flow(model, context, x_t, t, text, positions, config)
     return F.mse_loss(flow.float(), noise - x0)
 
 
-def _lr_factor(step: int, steps: int) -> float:
-    """Linear warm-up over 5% of the steps, then cosine decay to 10%."""
-    warm = max(1, steps // 20)
-    if step < warm:
-        return (step + 1) / warm
-    return 0.1 + 0.45 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
+def lr_factor(progress: float) -> float:
+    """Learning-rate factor at ``progress`` in [0, 1]: linear warm-up over 5%, then cosine decay to 10%."""
+    warm = 0.05
+    if progress < warm:
+        return max(progress, 1e-3) / warm
+    return 0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, (progress - warm) / (1 - warm))))
+
+
+def progress(step: int, seconds: float, config: TrainVideoConfig) -> float:
+    """Share of the run done: of the steps, or of ``max_minutes`` if that runs out first (so a
+    time-limited run still ends with a fully decayed learning rate)."""
+    done = step / config.steps
+    return done if config.max_minutes is None else max(done, seconds / (60 * config.max_minutes))
 
 
 @torch.no_grad()
@@ -204,12 +243,11 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         raise ValueError("device='cuda' but CUDA is not available; pass --device cpu")
     out = Path(out)
     torch.manual_seed(config.seed)
-    model = SpritesVideoModel(sprites_wan_config(config.text, **config.wan_overrides), config.text)
+    model = SpritesVideoModel(sprites_wan_config(config.text, **config.wan_overrides), config.text, config.stream)
     model.transformer.init_weights(torch.Generator().manual_seed(config.seed))  # on the CPU: same weights anywhere
     model = model.to(device)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, config.steps))
     workers = config.workers
     loader = DataLoader(VideoStream(config, config.seed), batch_size=config.batch_size, num_workers=workers,
                         worker_init_fn=_worker_init, pin_memory=device.type == "cuda",
@@ -221,8 +259,11 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     t0, done = time.time(), 0
     logger.info("training %.2fM parameters on %s", sum(p.numel() for p in model.parameters()) / 1e6, device)
     for step, (frames, positions, prompts) in enumerate(loader):
-        if step >= config.steps or (config.max_minutes is not None and time.time() - t0 > 60 * config.max_minutes):
+        done_share = progress(step, time.time() - t0, config)
+        if done_share >= 1:
             break
+        for group in opt.param_groups:
+            group["lr"] = config.lr * lr_factor(done_share)
         with _autocast(device):
             loss = flow_loss(model, frames.to(device, non_blocking=True), positions.to(device), list(prompts),
                              config, noise_gen)
@@ -230,14 +271,13 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        sched.step()
         _update_ema(ema, model, min(config.ema_decay, (1 + step) / (10 + step)))
         losses.append(loss.item())
         done = step + 1
         if done % config.log_every == 0 or done == config.steps:
             row = {"step": done, "seconds": round(time.time() - t0, 1),
                    "loss": round(sum(losses) / len(losses), 5),
-                   "ema_probe_loss": round(eval_loss(ema, probe, config, device), 5), "lr": sched.get_last_lr()[0]}
+                   "ema_probe_loss": round(eval_loss(ema, probe, config, device), 5), "lr": opt.param_groups[0]["lr"]}
             history.append(row)
             losses.clear()
             logger.info("step %d/%d %s", done, config.steps, row)
@@ -257,6 +297,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=TrainVideoConfig.lr)
     p.add_argument("--workers", type=int, default=TrainVideoConfig.workers)
     p.add_argument("--seed", type=int, default=TrainVideoConfig.seed)
+    p.add_argument("--self-context-share", type=float, default=TrainVideoConfig.self_context_share,
+                   help="share of items trained on the model's own predictions as context")
     p.add_argument("--max-minutes", type=float, default=None, help="stop and save after this much time")
     p.add_argument("--dim", type=int, default=None, help=f"transformer width (default {SPRITES_WAN['dim']})")
     p.add_argument("--layers", type=int, default=None, help=f"blocks (default {SPRITES_WAN['num_layers']})")
@@ -267,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
         overrides["ffn_dim"] = 4 * overrides["dim"]
     config = TrainVideoConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
-        max_minutes=args.max_minutes, wan_overrides=overrides,
+        max_minutes=args.max_minutes, wan_overrides=overrides, self_context_share=args.self_context_share,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
     train(config, args.out, args.device)
