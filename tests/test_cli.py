@@ -25,7 +25,7 @@ def weights(tmp_path_factory):
     model.transformer.init_weights(torch.Generator().manual_seed(0))
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.05)
     model.save_pretrained(folder, {"steps": 0})
-    small = dict(channels=4, text=TextEncoderConfig(text_dim=16, num_layers=1, num_heads=2))
+    small = dict(channels=4, match_dim=8)
     SpritesImageReward(RewardNetConfig(kind="image", **small)).save_pretrained(folder)
     SpritesVideoReward(RewardNetConfig(kind="video", num_frames=4, **small)).save_pretrained(folder)
     return folder

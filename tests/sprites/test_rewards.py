@@ -5,13 +5,15 @@ from streamt1.interfaces import ImageReward, VideoReward, VideoScore
 from streamt1.sprites.rewards import (
     VIDEO_PARTS,
     RewardNetConfig,
+    SlotMatcher,
     SpritesImageReward,
     SpritesVideoReward,
+    caption_slots,
     resample_frames,
 )
-from streamt1.sprites.text import TextEncoderConfig
+from streamt1.sprites.world import COLORS, SHAPES
 
-SMALL = dict(channels=4, text=TextEncoderConfig(text_dim=16, num_layers=1, num_heads=2))
+SMALL = dict(channels=4, match_dim=8)
 PROMPT = "a red circle moves left over a blue background"
 
 
@@ -36,11 +38,56 @@ def test_protocols_and_shapes(models):
 
 
 def test_prompt_changes_the_score(models):
-    image, _ = models
-    for stage in image.net.stages:  # FiLM starts at zero; make the text matter for this check
-        torch.nn.init.normal_(stage.film.weight, std=0.5)
+    image, video = models
     frames = torch.rand(1, 3, 64, 64)
     assert not torch.allclose(image(frames, [PROMPT]), image(frames, ["a green square grows"]))
+    clips = torch.rand(1, 6, 3, 64, 64)
+    assert not torch.allclose(video(clips, [PROMPT], 16.0).parts["motion"],
+                              video(clips, ["a red circle moves up over a blue background"], 16.0).parts["motion"])
+
+
+def test_caption_slots_read_sprites_events_and_backgrounds():
+    slots = caption_slots([
+        "a small red circle moves left over a blue background",
+        "a large green square grows on a red and white checkerboard, then a small blue ring appears "
+        "and orbits, then the background turns yellow",
+    ])
+    assert slots.sprites.shape == (2, 2, 4) and slots.sprite_mask.tolist() == [[True, False], [True, True]]
+    assert slots.sprites[0, 0].tolist() == [list(COLORS).index("red"), SHAPES.index("circle"), 0, 0]
+    assert slots.sprites[1, 1, :2].tolist() == [list(COLORS).index("blue"), SHAPES.index("ring")]
+    assert slots.background_mask.tolist() == [[True, False], [True, True]]
+    assert slots.backgrounds[0, 0, 2] == len(COLORS)  # a solid background has no second colour
+
+
+def _one_hot_matcher() -> SlotMatcher:
+    """Colour c is feature c and shape s is feature 8 + s: a cell 'shows' what its features say."""
+    matcher = SlotMatcher(dim=len(COLORS) + len(SHAPES), pooled_dim=4)
+    with torch.no_grad():
+        for table in matcher.attributes:
+            table.weight.zero_()
+        matcher.attributes[0].weight[:, : len(COLORS)] = torch.eye(len(COLORS))
+        matcher.attributes[1].weight[:, len(COLORS):] = torch.eye(len(SHAPES))
+    return matcher
+
+
+def test_colour_and_shape_must_be_found_in_the_same_cell():
+    matcher = _one_hot_matcher()
+    red, circle = list(COLORS).index("red"), len(COLORS) + SHAPES.index("circle")
+    together = torch.zeros(1, matcher.dim, 4, 4)
+    together[0, [red, circle], 1, 1] = 1.0
+    apart = torch.zeros(1, matcher.dim, 4, 4)
+    apart[0, red, 0, 0] = apart[0, circle, 3, 3] = 1.0
+    slots = caption_slots(["a red circle moves left over a blue background"])
+    score = [matcher.sprite_score(cells, slots, (0, 1)).item() for cells in (together, apart)]
+    assert score[0] > score[1] + 0.01
+
+
+def test_sprite_order_in_the_caption_does_not_matter():
+    matcher = _one_hot_matcher()
+    cells = torch.rand(1, matcher.dim, 4, 4)
+    a = caption_slots(["a red circle moves left and a blue square moves up over a white background"])
+    b = caption_slots(["a blue square moves up and a red circle moves left over a white background"])
+    assert torch.allclose(matcher.sprite_score(cells, a, (0, 1, 3)), matcher.sprite_score(cells, b, (0, 1, 3)))
 
 
 def test_resample_frames_spreads_evenly():

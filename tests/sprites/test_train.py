@@ -1,6 +1,5 @@
 import json
 
-import pytest
 import torch
 
 from streamt1.models.sampler import warp_timesteps
@@ -9,9 +8,7 @@ from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.train import (
     TrainVideoConfig,
     flow_loss,
-    lr_factor,
     own_predictions,
-    progress,
     sample_item,
     sample_timesteps,
     train,
@@ -95,16 +92,3 @@ def test_self_context_changes_what_the_loss_conditions_on():
         losses.append(flow_loss(model, frames[None], positions[None], [text], config,
                                 torch.Generator().manual_seed(0)).item())
     assert losses[0] != losses[1]
-
-
-def test_learning_rate_warms_up_decays_and_follows_the_time_limit():
-    assert lr_factor(0.0) < lr_factor(0.04) < lr_factor(0.05) == 1.0
-    assert lr_factor(0.5) < 1.0 and lr_factor(1.0) == pytest.approx(0.1)
-    timed = TrainVideoConfig(**{**TINY.__dict__, "steps": 1000, "max_minutes": 1.0})
-    assert progress(10, 30.0, timed) == 0.5  # half the time is gone long before half the steps
-    assert progress(500, 1.0, timed) == 0.5
-
-
-def test_config_rejects_unknown_model_keys():
-    with pytest.raises(ValueError, match="wan_overrides"):
-        TrainVideoConfig(wan_overrides={"depth": 3})

@@ -1,4 +1,4 @@
-"""Learned rewards for the Sprites world: small text-conditioned conv nets (the HPSv3 / VideoAlign stand-ins).
+"""Learned rewards for the Sprites world: small conv nets that match pixels against the caption's parts.
 
 * :class:`SpritesImageReward` implements :class:`~streamt1.interfaces.ImageReward`: one logit per
   frame, high when the frame shows what the caption says and is clean (no blur, noise, colour cast).
@@ -12,17 +12,25 @@
   first layer. The net was trained on 12-48-frame windows at the world's 16 fps; ``fps`` is only
   validated.
 
+How the caption is read: :func:`~streamt1.sprites.captions.parse_caption` turns it into sprites
+(colour, shape, size, motion) and backgrounds. Each sprite becomes a query, the sum of one learned
+embedding per attribute, and is matched against every cell of a 16x16 feature map; its score is the
+best cell's dot product. Because a query is a sum of attribute embeddings and colour and shape must
+be found in the *same* cell, a colour x shape pair never seen in training ("a green circle") is
+scored from what was learned about "green" and about "circle": a text encoder conditioning the whole
+net instead learned which pairs occur, and ranked held-out pairs below chance. The background is
+matched against the pooled features; cleanliness and coherence do not depend on the caption.
+
 In eval mode (as :meth:`from_pretrained` returns them) the rewards compute without autograd.
-Both read the prompt with their own :class:`~streamt1.sprites.text.TinySpritesTextEncoder`
-(mean-pooled), which modulates every conv stage (FiLM), so "red circle" vs "red square" can be
-told apart where it matters. Weights are trained by :mod:`streamt1.sprites.train_rewards`.
+Weights are trained by :mod:`streamt1.sprites.train_rewards`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -32,9 +40,9 @@ from torch import Tensor, nn
 
 from streamt1.interfaces import VideoScore, unit_float
 from streamt1.outputs.atomic import atomic_path, atomic_write_json
+from streamt1.sprites.captions import parse_caption
 from streamt1.sprites.files import weights_and_card
-from streamt1.sprites.text import TextEncoderConfig, TinySpritesTextEncoder
-from streamt1.sprites.world import COLORS, MOTIONS, SHAPES
+from streamt1.sprites.world import BACKGROUNDS, COLORS, MOTIONS, SHAPES, SIZES
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +53,9 @@ VIDEO_PARTS = ("motion", "coherence", "alignment")
 @dataclass(frozen=True)
 class RewardNetConfig:
     kind: str = "image"  # "image" or "video"
-    channels: int = 32  # width of the first conv stage; stages use 1x, 2x, 2x, 4x
+    channels: int = 24  # width of the first conv; the 16x16 cell map is 4x as wide
     num_frames: int = 8  # video: frames a clip is resampled to
-    match_dim: int = 32  # width of the text-image dot product added to every logit
-    text: TextEncoderConfig = field(default_factory=lambda: TextEncoderConfig(num_layers=1))
+    match_dim: int = 64  # width of the sprite queries and of the cell features they are matched with
 
     def __post_init__(self) -> None:
         if self.kind not in ("image", "video"):
@@ -65,65 +72,129 @@ class RewardNetConfig:
         """Image: RGB. Video: early fusion of all frames and their successive differences."""
         return 3 if self.kind == "image" else 3 * self.num_frames + 3 * (self.num_frames - 1)
 
-    @property
-    def outputs(self) -> int:
-        return 1 if self.kind == "image" else len(VIDEO_PARTS)
-
-    @property
-    def attribute_names(self) -> tuple[str, ...]:
-        """Targets of the auxiliary head (training only): what the pixels show, independent of text."""
-        names = [f"sprite {c}" for c in COLORS] + [f"shape {s}" for s in SHAPES] + [f"background {c}" for c in COLORS]
-        return tuple(names + ([f"motion {m}" for m in MOTIONS] if self.kind == "video" else []))
-
     def to_json(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_json(cls, data: dict) -> RewardNetConfig:
-        text = dict(data["text"])
-        text["vocab"] = tuple(text["vocab"])
-        return cls(**{**data, "text": TextEncoderConfig(**text)})
+
+# --------------------------------------------------------------------------- captions
 
 
-class FiLMStage(nn.Module):
-    """Strided conv, GroupNorm, then a text-dependent per-channel scale and shift, SiLU."""
+@dataclass(frozen=True)
+class CaptionSlots:
+    """A caption as attribute indices: ``sprites [B, S, 4]`` (colour, shape, size, motion) and
+    ``backgrounds [B, G, 3]`` (kind, colour, second colour or ``len(COLORS)`` for none), each with a
+    validity mask (``[B, S]``, ``[B, G]``) for captions with fewer sprites or background changes."""
 
-    def __init__(self, c_in: int, c_out: int, text_dim: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(c_in, c_out, 3, stride=2, padding=1)
-        self.norm = nn.GroupNorm(min(8, c_out), c_out)
-        self.film = nn.Linear(text_dim, 2 * c_out)
-        nn.init.zeros_(self.film.weight)
-        nn.init.zeros_(self.film.bias)
+    sprites: Tensor
+    sprite_mask: Tensor
+    backgrounds: Tensor
+    background_mask: Tensor
 
-    def forward(self, x: Tensor, text: Tensor) -> Tensor:
-        scale, shift = self.film(text)[..., None, None].chunk(2, dim=1)  # [B, C, 1, 1] each
-        return nn.functional.silu(self.norm(self.conv(x)) * (1 + scale) + shift)
+    def to(self, device: torch.device) -> CaptionSlots:
+        return CaptionSlots(*(t.to(device) for t in (self.sprites, self.sprite_mask, self.backgrounds,
+                                                      self.background_mask)))
+
+
+COLORS_LIST, SIZES_LIST = list(COLORS), list(SIZES)
+
+
+@lru_cache(maxsize=4096)
+def _caption_indices(text: str) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
+    """Parse once per distinct caption (a search scores the same prompt thousands of times)."""
+    scene = parse_caption(text)
+    sprites = tuple(
+        (COLORS_LIST.index(s.color), SHAPES.index(s.shape), SIZES_LIST.index(s.size), MOTIONS.index(s.motion))
+        for s in scene.all_sprites
+    )
+    backgrounds = tuple(
+        (BACKGROUNDS.index(bg.kind), COLORS_LIST.index(bg.color),
+         len(COLORS) if bg.color2 is None else COLORS_LIST.index(bg.color2))
+        for _, bg in scene.background_changes()
+    )
+    return sprites, backgrounds
+
+
+def _padded(rows: list[tuple[tuple[int, ...], ...]], width: int) -> tuple[Tensor, Tensor]:
+    longest = max(len(r) for r in rows)
+    values = torch.zeros(len(rows), longest, width, dtype=torch.long)
+    mask = torch.zeros(len(rows), longest, dtype=torch.bool)
+    for i, r in enumerate(rows):
+        values[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+        mask[i, : len(r)] = True
+    return values, mask
+
+
+def caption_slots(prompts: Sequence[str]) -> CaptionSlots:
+    """Parse ``prompts``; a caption the world cannot express raises ``ValueError`` listing its vocabulary."""
+    parsed = [_caption_indices(p) for p in prompts]
+    sprites, sprite_mask = _padded([p[0] for p in parsed], 4)
+    backgrounds, background_mask = _padded([p[1] for p in parsed], 3)
+    return CaptionSlots(sprites, sprite_mask, backgrounds, background_mask)
+
+
+# --------------------------------------------------------------------------- network
+
+
+def conv_block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1), nn.GroupNorm(min(8, c_out), c_out), nn.SiLU())
 
 
 class SpritesRewardNet(nn.Module):
-    """Images ``[B, C_in, H, W]`` and pooled text ``[B, D]`` -> mean- and max-pooled features ``[B, F]``."""
+    """Pixels ``[B, C_in, 64, 64]`` -> cell features ``[B, maps * D, 16, 16]`` and pooled features ``[B, P]``.
 
-    def __init__(self, config: RewardNetConfig) -> None:
+    Six 3x3 convs (two with stride 2) give each cell a 29-pixel receptive field, enough to see the
+    largest sprite whole; two more stride-2 convs feed the pooled (global) features.
+    """
+
+    def __init__(self, config: RewardNetConfig, maps: int) -> None:
         super().__init__()
-        self.config = config
-        c, d = config.channels, config.text.text_dim
-        widths = [config.in_channels, c, 2 * c, 2 * c, 4 * c]
-        self.text_encoder = TinySpritesTextEncoder(config.text)
-        self.stages = nn.ModuleList(FiLMStage(a, b, d) for a, b in zip(widths[:-1], widths[1:]))
-        self.feature_dim = 2 * widths[-1]  # mean and max pooled
+        c = config.channels
+        self.cells = nn.Sequential(
+            conv_block(config.in_channels, c, 1), conv_block(c, 2 * c, 2), conv_block(2 * c, 2 * c, 1),
+            conv_block(2 * c, 4 * c, 2), conv_block(4 * c, 4 * c, 1), conv_block(4 * c, 4 * c, 1),
+        )
+        self.cell_features = nn.Conv2d(4 * c, maps * config.match_dim, 1)
+        self.trunk = nn.Sequential(conv_block(4 * c, 4 * c, 2), conv_block(4 * c, 4 * c, 2))
+        self.pooled_dim = 8 * c  # mean and max pooled
 
-    def encode_text(self, prompts: Sequence[str]) -> Tensor:
-        """Mean over the non-padding token embeddings -> ``[B, D]``."""
-        tokens = self.text_encoder(list(prompts))  # [B, L, D], padding rows zero
-        count = tokens.abs().sum(-1).gt(0).sum(1, keepdim=True).clamp(min=1)
-        return tokens.sum(1) / count
+    def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        x = self.cells(images * 2 - 1)  # [B, 4c, 16, 16]
+        y = self.trunk(x)
+        return self.cell_features(x), torch.cat([y.mean(dim=(2, 3)), y.amax(dim=(2, 3))], dim=1)
 
-    def forward(self, images: Tensor, text: Tensor) -> Tensor:
-        x = images * 2 - 1
-        for stage in self.stages:
-            x = stage(x, text)
-        return torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)  # [B, F]
+
+class SlotMatcher(nn.Module):
+    """Scores of a caption's sprites and backgrounds against a net's features.
+
+    ``sprite_score``: per sprite, the best cell's ``<query, cell>``, where the query sums
+    the embeddings of the chosen attributes; masked mean over the caption's sprites -> ``[B]``.
+    ``background_score``: best of the caption's backgrounds (any may be on screen) -> ``[B]``.
+    """
+
+    def __init__(self, dim: int, pooled_dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.attributes = nn.ModuleList(nn.Embedding(n, dim) for n in (len(COLORS), len(SHAPES), len(SIZES),
+                                                                         len(MOTIONS)))
+        self.background_parts = nn.ModuleList(nn.Embedding(n, dim) for n in (len(BACKGROUNDS), len(COLORS),
+                                                                               len(COLORS) + 1))
+        self.background_features = nn.Linear(pooled_dim, dim)
+        for table in [*self.attributes, *self.background_parts]:
+            nn.init.normal_(table.weight, std=dim**-0.5)
+
+    def sprite_score(self, cells: Tensor, slots: CaptionSlots, which: Sequence[int]) -> Tensor:
+        """``cells [B, D, h, w]``; ``which`` picks the attributes (0 colour, 1 shape, 2 size, 3 motion)."""
+        query = sum(self.attributes[k](slots.sprites[..., k]) for k in which)  # [B, S, D]
+        best = torch.einsum("bsd,bdn->bsn", query, cells.flatten(2)).amax(-1)  # [B, S]
+        # (a hard max learns faster here than logsumexp, which starts out as a mean over all cells
+        # and so dilutes the few cells a sprite covers)
+        mask = slots.sprite_mask.float()
+        return (best * mask).sum(1) / mask.sum(1)
+
+    def background_score(self, pooled: Tensor, slots: CaptionSlots) -> Tensor:
+        query = sum(table(slots.backgrounds[..., k]) for k, table in enumerate(self.background_parts))  # [B, G, D]
+        match = torch.einsum("bgd,bd->bg", query, self.background_features(pooled))
+        return match.masked_fill(~slots.background_mask, float("-inf")).amax(1)
 
 
 def resample_frames(clips: Tensor, num_frames: int) -> Tensor:
@@ -142,6 +213,7 @@ def _check_prompts(prompts: Sequence[str], n: int, what: str) -> None:
 class _RewardBase(nn.Module):
     kind = ""
     file_stem = ""
+    maps = 1  # cell feature maps: appearance (image); appearance and motion (video)
 
     def __init__(self, config: RewardNetConfig | None = None) -> None:
         super().__init__()
@@ -149,25 +221,25 @@ class _RewardBase(nn.Module):
         if config.kind != self.kind:
             raise ValueError(f"config.kind={config.kind!r} but {type(self).__name__} needs {self.kind!r}")
         self.config = config
-        self.net = SpritesRewardNet(config)
-        width, e = self.net.feature_dim, config.match_dim
-        self.head = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, config.outputs))
-        # A CLIP-like dot product per output gives text-image agreement a direct path to the score.
-        self.image_match = nn.Linear(width, config.outputs * e)
-        self.text_match = nn.Linear(config.text.text_dim, config.outputs * e)
-        self.attributes = nn.Linear(width, len(config.attribute_names))
+        self.net = SpritesRewardNet(config, self.maps)
+        self.match = SlotMatcher(config.match_dim, self.net.pooled_dim)
+        # caption-free terms: cleanliness (image) or coherence (video)
+        self.quality = nn.Sequential(nn.Linear(self.net.pooled_dim, self.net.pooled_dim), nn.SiLU(),
+                                     nn.Linear(self.net.pooled_dim, 1))
 
-    def score(self, images: Tensor, prompts: Sequence[str]) -> tuple[Tensor, Tensor]:
-        """Net input ``[B, C_in, H, W]`` -> (logits ``[B, outputs]``, pooled features ``[B, F]``)."""
-        text = self.net.encode_text(prompts)
-        features = self.net(images, text)
-        e = self.config.match_dim
-        match = (self.image_match(features) * self.text_match(text)).unflatten(1, (-1, e)).sum(-1) / e**0.5
-        return self.head(features) + match, features
+    def logits(self, images: Tensor, prompts: Sequence[str]) -> Tensor:
+        """Net input ``[B, C_in, H, W]`` and captions -> logits ``[B, outputs]``."""
+        slots = caption_slots(prompts).to(self.device)
+        cells, pooled = self.net(images.to(self.device))
+        return self.combine(cells.unflatten(1, (self.maps, -1)), pooled, slots)
+
+    def combine(self, cells: Tensor, pooled: Tensor, slots: CaptionSlots) -> Tensor:
+        """Cell maps ``[B, maps, D, h, w]``, pooled ``[B, P]`` and the caption -> logits ``[B, outputs]``."""
+        raise NotImplementedError  # defined by each reward
 
     @property
     def device(self) -> torch.device:
-        return self.head[0].weight.device
+        return self.quality[0].weight.device
 
     def save_pretrained(self, folder: str | Path, metadata: dict | None = None) -> Path:
         """Write ``<stem>.safetensors`` and ``<stem>.json`` (config + ``metadata``) atomically."""
@@ -183,8 +255,7 @@ class _RewardBase(nn.Module):
         """Load from a folder holding ``<stem>.safetensors`` + ``<stem>.json``, or the ``.safetensors`` file."""
         path = path if path is not None else DEFAULT_WEIGHTS_DIR
         weights, card = weights_and_card(path, cls.file_stem, "Sprites rewards", "streamt1.sprites.train_rewards")
-        config = RewardNetConfig.from_json(json.loads(card.read_text())["config"])
-        model = cls(config)
+        model = cls(RewardNetConfig(**json.loads(card.read_text())["config"]))
         model.load_state_dict(load_file(str(weights)))
         logger.info("loaded %s from %s", cls.__name__, weights)
         return model.to(device).eval()
@@ -196,12 +267,16 @@ class SpritesImageReward(_RewardBase):
     kind = "image"
     file_stem = "image_reward"
 
+    def combine(self, cells: Tensor, pooled: Tensor, slots: CaptionSlots) -> Tensor:
+        sprites = self.match.sprite_score(cells[:, 0], slots, (0, 1, 2))  # colour, shape, size
+        return (sprites + self.match.background_score(pooled, slots) + self.quality(pooled)[:, 0])[:, None]
+
     def forward(self, frames: Tensor, prompts: Sequence[str]) -> Tensor:
         if frames.dim() != 4 or frames.shape[1] != 3:
             raise ValueError(f"frames must be [N, 3, H, W], got {list(frames.shape)}")
         _check_prompts(prompts, frames.shape[0], "frame")
         with torch.set_grad_enabled(self.training and torch.is_grad_enabled()):
-            return self.score(frames.to(self.device, torch.float32), prompts)[0][:, 0].to(frames.device)
+            return self.logits(unit_float(frames), prompts)[:, 0].to(frames.device)
 
 
 class SpritesVideoReward(_RewardBase):
@@ -209,6 +284,7 @@ class SpritesVideoReward(_RewardBase):
 
     kind = "video"
     file_stem = "video_reward"
+    maps = 2
 
     def fuse(self, clips: Tensor) -> Tensor:
         """Clips ``[B, T, 3, H, W]`` -> the net's input ``[B, (2F-1)*3, H, W]``: F frames and their differences."""
@@ -216,9 +292,12 @@ class SpritesVideoReward(_RewardBase):
         # differences are mapped to [0, 1] like frames, since the net recentres its input
         return torch.cat([x, (x.diff(dim=1) + 1) / 2], dim=1).flatten(1, 2)
 
-    def logits(self, clips: Tensor, prompts: Sequence[str]) -> Tensor:
-        """``[B, 3]`` logits in :data:`VIDEO_PARTS` order."""
-        return self.score(self.fuse(clips), prompts)[0]
+    def combine(self, cells: Tensor, pooled: Tensor, slots: CaptionSlots) -> Tensor:
+        """Logits ``[B, 3]`` in :data:`VIDEO_PARTS` order."""
+        motion = self.match.sprite_score(cells[:, 1], slots, (0, 1, 3))  # colour, shape, motion
+        appearance = self.match.sprite_score(cells[:, 0], slots, (0, 1, 2))  # colour, shape, size
+        alignment = appearance + self.match.background_score(pooled, slots)
+        return torch.stack([motion, self.quality(pooled)[:, 0], alignment], dim=1)
 
     def forward(self, clips: Tensor, prompts: Sequence[str], fps: float) -> VideoScore:
         if clips.dim() != 5 or clips.shape[2] != 3 or clips.shape[1] < 1:
@@ -227,6 +306,6 @@ class SpritesVideoReward(_RewardBase):
             raise ValueError(f"fps={fps} must be > 0")
         _check_prompts(prompts, clips.shape[0], "clip")
         with torch.set_grad_enabled(self.training and torch.is_grad_enabled()):
-            logits = self.logits(clips, prompts).to(clips.device)
+            logits = self.logits(self.fuse(clips), prompts).to(clips.device)
         parts = {name: logits[:, i] for i, name in enumerate(VIDEO_PARTS)}
         return VideoScore(overall=logits.sum(1), parts=parts)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import copy
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ from streamt1.models.config import StreamConfig
 from streamt1.models.sampler import shift_sigma, warp_timesteps
 from streamt1.sprites.captions import caption
 from streamt1.sprites.model import CODEC_FACTOR, SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
+from streamt1.sprites.schedule import lr_factor, run_progress
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.world import FPS, render_at, sample_scene
 
@@ -195,21 +195,6 @@ def flow_loss(
     return F.mse_loss(flow.float(), noise - x0)
 
 
-def lr_factor(progress: float) -> float:
-    """Learning-rate factor at ``progress`` in [0, 1]: linear warm-up over 5%, then cosine decay to 10%."""
-    warm = 0.05
-    if progress < warm:
-        return max(progress, 1e-3) / warm
-    return 0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, (progress - warm) / (1 - warm))))
-
-
-def progress(step: int, seconds: float, config: TrainVideoConfig) -> float:
-    """Share of the run done: of the steps, or of ``max_minutes`` if that runs out first (so a
-    time-limited run still ends with a fully decayed learning rate)."""
-    done = step / config.steps
-    return done if config.max_minutes is None else max(done, seconds / (60 * config.max_minutes))
-
-
 @torch.no_grad()
 def _update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
     for e, p in zip(ema.parameters(), model.parameters()):
@@ -259,7 +244,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     t0, done = time.time(), 0
     logger.info("training %.2fM parameters on %s", sum(p.numel() for p in model.parameters()) / 1e6, device)
     for step, (frames, positions, prompts) in enumerate(loader):
-        done_share = progress(step, time.time() - t0, config)
+        done_share = run_progress(step, config.steps, time.time() - t0, config.max_minutes)
         if done_share >= 1:
             break
         for group in opt.param_groups:

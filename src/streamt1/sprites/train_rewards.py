@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, replace
@@ -36,6 +35,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from streamt1.outputs.atomic import atomic_write_json
 from streamt1.sprites.captions import caption
 from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward
+from streamt1.sprites.schedule import lr_factor, run_progress
 from streamt1.sprites.world import (
     COLORS,
     DIRECTIONS,
@@ -51,7 +51,6 @@ from streamt1.sprites.world import (
 
 logger = logging.getLogger(__name__)
 
-ATTRIBUTE_WEIGHT = 0.5  # weight of the auxiliary "what do the pixels show" loss
 SCENE_FRAMES = 10 * FPS  # scenes are sampled as 10 s videos; windows are cut from them
 CAPTION_NEGATIVES = ("color", "shape", "background", "other")
 IMAGE_NEGATIVES = CAPTION_NEGATIVES + ("blur", "noise", "color_shift", "low_contrast")
@@ -82,6 +81,7 @@ class TrainRewardsConfig:
     min_window: int = 12  # frames of a video window (16 fps)
     max_window: int = 48
     log_every: int = 50
+    max_minutes: float | None = None  # stop (and save) after this much training time
     eval_batches: int = 8
     net: RewardNetConfig = RewardNetConfig()
 
@@ -206,15 +206,6 @@ def degrade_clip(clip: Tensor, later: Tensor, kind: str, g: torch.Generator) -> 
 # --------------------------------------------------------------------------- data
 
 
-def attribute_targets(scene: SceneSpec, start: int, stop: int, names: tuple[str, ...]) -> Tensor:
-    """Multi-hot ``[len(names)]`` of what window ``[start, stop)`` shows (see ``attribute_names``)."""
-    shown = {f"background {c}" for c in [bg for f, bg in scene.background_changes() if f <= start][-1].colors}
-    for i in visible_sprites(scene, start, stop):
-        s = scene.all_sprites[i]
-        shown |= {f"sprite {s.color}", f"shape {s.shape}", f"motion {s.motion}"}
-    return torch.tensor([name in shown for name in names], dtype=torch.float32)
-
-
 def _caption_negative(
     scene: SceneSpec, start: int, stop: int, kind: str, split: str, g: torch.Generator
 ) -> tuple[str, str]:
@@ -267,13 +258,9 @@ def sample_pair(g: torch.Generator, split: str, config: TrainRewardsConfig) -> d
     image_neg, image_text, image_kind = _image_negative(scene, clip[k], int(times[k]), text, split, g)
     window = (start, start + length)
     video_neg, video_text, video_kind = _video_negative(scene, clip, later, window, text, split, g)
-    image_names = replace(config.net, kind="image").attribute_names
-    video_names = replace(config.net, kind="video").attribute_names
     return {
         "text": text,
         "frame": clip[k],
-        "image_attributes": attribute_targets(scene, int(times[k]), int(times[k]) + 1, image_names),
-        "video_attributes": attribute_targets(scene, *window, video_names),
         "image_neg": image_neg,
         "image_neg_text": image_text,
         "image_kind": IMAGE_NEGATIVES.index(image_kind),
@@ -309,32 +296,21 @@ def _worker_init(_: int) -> None:
 def image_loss(model: SpritesImageReward, batch: dict, device: torch.device) -> tuple[Tensor, Tensor]:
     """Loss and per-pair correctness ``[B]`` (positive scored above negative)."""
     frames = torch.cat([batch["frame"], batch["image_neg"]]).to(device)
-    logits, features = model.score(frames, list(batch["text"]) + list(batch["image_neg_text"]))
-    scores = logits[:, 0]
+    scores = model.logits(frames, list(batch["text"]) + list(batch["image_neg_text"]))[:, 0]
     pos, neg = scores.chunk(2)
     bce = F.binary_cross_entropy_with_logits(scores, torch.cat([torch.ones_like(pos), torch.zeros_like(neg)]))
-    aux = _attribute_loss(model, features, batch["image_attributes"])
-    return bce + F.softplus(neg - pos).mean() + aux, (pos > neg).detach().cpu()
-
-
-def _attribute_loss(model: SpritesImageReward | SpritesVideoReward, features: Tensor, targets: Tensor) -> Tensor:
-    """Auxiliary BCE: the positives' pooled features must tell which attributes the pixels show."""
-    positives = features[: targets.shape[0]]
-    return ATTRIBUTE_WEIGHT * F.binary_cross_entropy_with_logits(
-        model.attributes(positives), targets.to(positives.device)
-    )
+    return bce + F.softplus(neg - pos).mean(), (pos > neg).detach().cpu()
 
 
 def video_loss(model: SpritesVideoReward, batch: dict, device: torch.device) -> tuple[Tensor, Tensor]:
     clips = torch.cat([batch["clip"], batch["video_neg"]]).to(device)
-    logits, features = model.score(model.fuse(clips), list(batch["text"]) + list(batch["video_neg_text"]))
+    logits = model.logits(model.fuse(clips), list(batch["text"]) + list(batch["video_neg_text"]))
     pos, neg = logits.chunk(2)
     labels = batch["video_labels"].to(device, torch.float32)
     bce = F.binary_cross_entropy_with_logits(logits, torch.cat([torch.ones_like(labels), labels]))
     wrong = 1 - labels
     rank = (F.softplus(neg - pos) * wrong).sum() / wrong.sum().clamp(min=1)
-    aux = _attribute_loss(model, features, batch["video_attributes"])
-    return bce + rank + aux, (pos.sum(1) > neg.sum(1)).detach().cpu()
+    return bce + rank, (pos.sum(1) > neg.sum(1)).detach().cpu()
 
 
 def _by_kind(correct: Tensor, kinds: Tensor, names: tuple[str, ...]) -> dict[str, list[float]]:
@@ -367,14 +343,6 @@ def evaluate(image: SpritesImageReward, video: SpritesVideoReward, config: Train
     return summary
 
 
-def _lr_factor(step: int, steps: int) -> float:
-    """Linear warm-up over 5% of the steps, then cosine decay to 10%."""
-    warm = max(1, steps // 20)
-    if step < warm:
-        return (step + 1) / warm
-    return 0.1 + 0.45 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
-
-
 def train(config: TrainRewardsConfig, out: str | Path, device: str | torch.device = "cpu") -> dict:
     """Train both rewards, save ``image_reward.*`` and ``video_reward.*`` under ``out``; return the summary."""
     device = torch.device(device)
@@ -385,21 +353,24 @@ def train(config: TrainRewardsConfig, out: str | Path, device: str | torch.devic
     video = SpritesVideoReward(replace(config.net, kind="video")).to(device)
     params = list(image.parameters()) + list(video.parameters())
     opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, config.steps))
     loader = DataLoader(
         PairStream(config, "train", config.seed), batch_size=config.batch_size, num_workers=config.workers,
         worker_init_fn=_worker_init, pin_memory=device.type == "cuda",
         persistent_workers=config.workers > 0, prefetch_factor=4 if config.workers > 0 else None,
     )
     history, window, t0 = [], defaultdict(list), time.time()
-    for step, batch in zip(range(config.steps), loader):
+    for step, batch in enumerate(loader):
+        done_share = run_progress(step, config.steps, time.time() - t0, config.max_minutes)
+        if done_share >= 1:
+            break
+        for group in opt.param_groups:
+            group["lr"] = config.lr * lr_factor(done_share)
         li, ci = image_loss(image, batch, device)
         lv, cv = video_loss(video, batch, device)
         opt.zero_grad(set_to_none=True)
         (li + lv).backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        sched.step()
         for key, value in (("image_loss", li.item()), ("video_loss", lv.item()),
                            ("image_acc", ci.float().mean().item()), ("video_acc", cv.float().mean().item())):
             window[key].append(value)
@@ -434,12 +405,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=TrainRewardsConfig.workers)
     p.add_argument("--seed", type=int, default=TrainRewardsConfig.seed)
     p.add_argument("--channels", type=int, default=RewardNetConfig.channels)
+    p.add_argument("--max-minutes", type=float, default=None, help="stop and save after this much time")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     config = TrainRewardsConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
         log_every=max(1, min(TrainRewardsConfig.log_every, args.steps // 10)),
-        net=RewardNetConfig(channels=args.channels),
+        net=RewardNetConfig(channels=args.channels), max_minutes=args.max_minutes,
     )
     train(config, args.out, args.device)
 
