@@ -55,3 +55,40 @@ def test_few_step_sampling_with_an_oracle_returns_x0_and_draws_noise_between_ste
     out = sample_few_step(oracle, x_T, timesteps, 1000, draw)
     torch.testing.assert_close(out, x0)
     assert seen == pytest.approx(timesteps.tolist()) and drawn == [0, 1, 2]
+
+
+def test_euler_follows_a_straight_flow_exactly_and_never_draws_noise():
+    g = torch.Generator().manual_seed(2)
+    x0, x_T = torch.randn(3, 5, generator=g), torch.randn(3, 5, generator=g)
+    straight = x_T - x0  # the flow of the straight path from x0 to x_T: constant along the way
+
+    def never(step: int) -> torch.Tensor:
+        raise AssertionError("euler must not draw noise")
+
+    for steps in ([1000], [1000, 500], [1000, 875, 750, 625, 500, 375, 250, 125]):
+        out = sample_few_step(lambda x, t: straight, x_T, warp_timesteps(steps, 1000, 2.0), 1000, never, "euler")
+        torch.testing.assert_close(out, x0)
+
+
+def test_euler_keeps_the_sample_renoise_forgets_it():
+    """With a flow that points at the nearer of two modes, Euler stays with its start's mode while
+    re-noising lands on whichever mode the fresh noise of the last step suggests."""
+    modes = torch.tensor([[-1.0], [1.0]])
+    timesteps = warp_timesteps([1000, 750, 500, 250], 1000, 1.0)
+
+    def nearest_mode_flow(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        sigma = float(t) / 1000
+        x0 = torch.where(x > 0, modes[1], modes[0])
+        return (x - x0) / sigma  # whose x0 prediction is that mode
+
+    x_T = torch.full((64, 1), 0.3)  # every sample starts on the positive side
+    g = torch.Generator().manual_seed(0)
+    euler = sample_few_step(nearest_mode_flow, x_T, timesteps, 1000, lambda i: torch.randn(64, 1, generator=g), "euler")
+    renoise = sample_few_step(nearest_mode_flow, x_T, timesteps, 1000, lambda i: torch.randn(64, 1, generator=g))
+    assert (euler == 1).all()
+    assert (renoise == -1).any() and (renoise == 1).any()
+
+
+def test_unknown_sampler_is_refused():
+    with pytest.raises(ValueError, match="sampler"):
+        sample_few_step(lambda x, t: x, torch.zeros(1), warp_timesteps([1000], 1000, 1.0), 1000, lambda i: torch.zeros(1), "ddim")

@@ -1,5 +1,6 @@
 import json
 
+import pytest
 import torch
 
 from streamt1.models.sampler import warp_timesteps
@@ -92,3 +93,18 @@ def test_self_context_changes_what_the_loss_conditions_on():
         losses.append(flow_loss(model, frames[None], positions[None], [text], config,
                                 torch.Generator().manual_seed(0)).item())
     assert losses[0] != losses[1]
+
+
+def test_training_can_continue_from_saved_weights(tmp_path):
+    train(TINY, tmp_path / "first", "cpu")
+    first = SpritesVideoModel.from_pretrained(tmp_path / "first")
+    config = TrainVideoConfig(**{**TINY.__dict__, "steps": 1, "init": str(tmp_path / "first"), "lr": 1e-9})
+    train(config, tmp_path / "second", "cpu")
+    second = SpritesVideoModel.from_pretrained(tmp_path / "second")
+    weight = "transformer.blocks.0.ffn.0.weight"
+    # EMA of the loaded weights after one tiny step: the start, not a fresh initialisation
+    torch.testing.assert_close(second.state_dict()[weight], first.state_dict()[weight], atol=1e-3, rtol=0)
+    bigger = TrainVideoConfig(**{**config.__dict__, "wan_overrides": dict(dim=64, ffn_dim=64, num_heads=2,
+                                                                          num_layers=1)})
+    with pytest.raises(ValueError, match="another size"):
+        train(bigger, tmp_path / "third", "cpu")

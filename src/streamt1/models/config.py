@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from streamt1.config import require
+from streamt1.models.sampler import SAMPLERS
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class StreamConfig:
     denoising_steps: tuple[float, ...] = field(default=(1000, 750, 500, 250))  # before warping
     num_train_timesteps: int = 1000
     shift: float = 5.0
+    sampler: str = "renoise"  # LongLive's few-step sampler; "euler" for undistilled models (see sampler.py)
 
     def __post_init__(self) -> None:
         c = self.chunk_frames
@@ -142,6 +144,7 @@ class StreamConfig:
             f"a non-empty strictly decreasing list in (0, {self.num_train_timesteps}]",
         )
         require(self.shift > 0, "shift", self.shift, "> 0")
+        require(self.sampler in SAMPLERS, "sampler", self.sampler, f"one of {SAMPLERS}")
 
     @property
     def rolling_frames(self) -> int:

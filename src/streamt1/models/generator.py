@@ -135,7 +135,8 @@ class CausalWanGenerator:
 
         # Sampler arithmetic in float32; the network runs in the model's dtype.
         x_T = noise.to(self.device, torch.float32)
-        return sample_few_step(predict_flow, x_T, self.timesteps, self.stream.num_train_timesteps, draw_noise)
+        return sample_few_step(predict_flow, x_T, self.timesteps, self.stream.num_train_timesteps, draw_noise,
+                               self.stream.sampler)
 
     @torch.no_grad()
     def decode(self, state: WanHistoryState, parents: Tensor, latents: Tensor) -> Decoded:

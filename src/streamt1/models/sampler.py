@@ -1,8 +1,17 @@
-"""Few-step flow-matching sampling as the Self-Forcing / LongLive generators use it, as pure functions.
+"""Few-step flow-matching sampling as pure functions.
 
 Convention (rectified flow): ``x_t = (1 - sigma) * x0 + sigma * noise`` with ``sigma = t / T``; the
 network predicts the flow ``v = noise - x0``. The schedule is a function of the step list, ``T`` and
 the shift; stepping never draws noise: fresh noise is always an argument.
+
+Two samplers (:data:`SAMPLERS`):
+
+* ``"renoise"``, Self-Forcing / LongLive's: predict ``x0``, re-noise it with fresh noise to the next
+  level. Right for distilled (DMD) generators, whose ``x0`` prediction is already a sharp sample.
+* ``"euler"``: follow the flow ODE from one level to the next, keeping the sample's own noise.
+  Right for plain flow-matching models (the Sprites model): their ``x0`` prediction at high noise
+  is a blurred average, and re-noising it with fresh noise forgets which sample was being drawn,
+  so objects never settle.
 """
 
 from __future__ import annotations
@@ -11,6 +20,8 @@ from typing import Callable, Sequence
 
 import torch
 from torch import Tensor
+
+SAMPLERS = ("renoise", "euler")
 
 
 def shift_sigma(sigma: Tensor, shift: float) -> Tensor:
@@ -55,18 +66,27 @@ def flow_step(
     return add_noise(x0, noise, sigma_next)
 
 
+def euler_step(x_t: Tensor, v: Tensor, sigma: float, sigma_next: float) -> Tensor:
+    """One step of the flow ODE ``dx / dsigma = v`` from ``sigma`` to ``sigma_next``."""
+    return x_t + (sigma_next - sigma) * v
+
+
 def sample_few_step(
     predict_flow: Callable[[Tensor, Tensor], Tensor],
     x_T: Tensor,
     timesteps: Tensor,
     num_train_timesteps: int,
     draw_noise: Callable[[int], Tensor],
+    sampler: str = "renoise",
 ) -> Tensor:
     """Run the whole few-step schedule from ``x_T`` and return the final ``x0`` (same shape).
 
     predict_flow(x_t, t): ``t`` is a 0-d float tensor, the warped timestep of this step.
-    draw_noise(i): fresh noise like ``x_T`` for re-noising after step ``i`` (not called after the last).
+    draw_noise(i): fresh noise like ``x_T`` for re-noising after step ``i`` (``"renoise"`` only; not
+    called after the last). Both samplers end with the ``x0`` prediction of the last step.
     """
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler={sampler!r} must be one of {SAMPLERS}")
     x = x_T
     last = len(timesteps) - 1
     for i, t in enumerate(timesteps):
@@ -75,5 +95,8 @@ def sample_few_step(
         if i == last:
             return flow_step(x, v, sigma, None, None)
         sigma_next = float(sigma_from_timestep(float(timesteps[i + 1]), num_train_timesteps))
-        x = flow_step(x, v, sigma, sigma_next, draw_noise(i))
+        if sampler == "euler":
+            x = euler_step(x, v, sigma, sigma_next)
+        else:
+            x = flow_step(x, v, sigma, sigma_next, draw_noise(i))
     raise ValueError("timesteps must not be empty")

@@ -4,10 +4,10 @@ Frames ``[T, 3, 64, 64]`` become :class:`~streamt1.models.codec.PixelUnshuffleCo
 (factor 4: 48 channels at 16x16, one latent frame per frame); with Wan's (1, 2, 2) patch that is
 64 tokens per frame. The network is the same :class:`~streamt1.models.causal_wan.CausalWan` as the
 1.3B backends, only smaller (:data:`SPRITES_WAN`), and streams with LongLive's cache (3-frame chunks,
-3-frame sink, 9-frame window), so the search runs the same code path. Its sampling schedule
-(:data:`SPRITES_STREAM`) has more steps than LongLive's 4: LongLive is distilled (DMD) to be sharp
-from 4 steps, while this model is a plain flow-matching model, whose last x0 prediction from
-LongLive's final noise level (sigma 0.625) is a blurred average.
+3-frame sink, 9-frame window), so the search runs the same code path. Its sampling
+(:data:`SPRITES_STREAM`) differs from LongLive's 4 re-noising steps: LongLive is distilled (DMD) to
+give a sharp sample from each x0 prediction, while this is a plain flow-matching model, whose x0
+prediction at high noise is a blurred average, so it follows the flow ODE (Euler) for 8 steps.
 
 Weights: ``sprites_model.safetensors`` (keys ``transformer.*`` and ``text_encoder.*``) plus
 ``sprites_model.json`` (configs and the training card), written by :mod:`streamt1.sprites.train`.
@@ -42,8 +42,9 @@ CODEC_FACTOR = 4
 # dim must exceed the 192 features of a (1, 2, 2) patch of 48 latent channels, or the residual stream
 # cannot even carry its input (a 128-wide model plateaued at flow loss 0.38, worse than a linear predictor).
 SPRITES_WAN: dict[str, Any] = dict(dim=256, ffn_dim=1024, num_heads=8, num_layers=4, patch_size=(1, 2, 2), freq_dim=64)
-# 8 steps with shift 2 end at sigma 0.22 instead of 0.625: sharp sprites without distillation.
-SPRITES_STREAM = StreamConfig(denoising_steps=(1000, 875, 750, 625, 500, 375, 250, 125), shift=2.0)
+# Euler steps along the flow, 8 of them ending at sigma 0.22 instead of 0.625 (shift 2): sprites
+# settle into one sharp sample without distillation.
+SPRITES_STREAM = StreamConfig(denoising_steps=(1000, 875, 750, 625, 500, 375, 250, 125), shift=2.0, sampler="euler")
 
 
 def sprites_wan_config(text: TextEncoderConfig, **overrides: Any) -> WanConfig:

@@ -63,6 +63,7 @@ class TrainVideoConfig:
     log_every: int = 100
     save_every: int = 1000
     max_minutes: float | None = None  # stop (and save) after this much training time
+    init: str | None = None  # start from these Sprites weights (a folder or .safetensors) instead of scratch
     wan_overrides: dict = field(default_factory=dict)  # e.g. {"dim": 64} over SPRITES_WAN
     text: TextEncoderConfig = field(default_factory=TextEncoderConfig)
     stream: StreamConfig = SPRITES_STREAM
@@ -230,6 +231,12 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     torch.manual_seed(config.seed)
     model = SpritesVideoModel(sprites_wan_config(config.text, **config.wan_overrides), config.text, config.stream)
     model.transformer.init_weights(torch.Generator().manual_seed(config.seed))  # on the CPU: same weights anywhere
+    if config.init is not None:
+        start = SpritesVideoModel.from_pretrained(config.init)
+        if start.transformer.config != model.transformer.config or start.text_encoder.config != config.text:
+            raise ValueError(f"--init {config.init} holds a model of another size; its card: "
+                             f"{start.transformer.config}")
+        model.load_state_dict(start.state_dict())
     model = model.to(device)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99))
@@ -285,6 +292,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--self-context-share", type=float, default=TrainVideoConfig.self_context_share,
                    help="share of items trained on the model's own predictions as context")
     p.add_argument("--max-minutes", type=float, default=None, help="stop and save after this much time")
+    p.add_argument("--init", default=None, help="continue from these Sprites weights (folder or .safetensors)")
     p.add_argument("--dim", type=int, default=None, help=f"transformer width (default {SPRITES_WAN['dim']})")
     p.add_argument("--layers", type=int, default=None, help=f"blocks (default {SPRITES_WAN['num_layers']})")
     args = p.parse_args(argv)
@@ -295,6 +303,7 @@ def main(argv: list[str] | None = None) -> None:
     config = TrainVideoConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
         max_minutes=args.max_minutes, wan_overrides=overrides, self_context_share=args.self_context_share,
+        init=args.init,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
     train(config, args.out, args.device)
