@@ -129,7 +129,9 @@ def test_evaluate_tabulates_every_method_and_resumes(weights, tmp_path, capsys):
     table = (tmp_path / "table.md").read_text()
     assert "| none |" in table and "| stream-t1 |" in table and "subject consistency" in table
     results = json.loads((tmp_path / "results.json").read_text())
-    assert {len(v) for v in results.values()} == {2}
+    assert {len(v) for v in results.values()} == {2} and table.index("| world |") < table.index("| none |")
+    for stem, truth in results["world"].items():  # the rendered scene beats an untrained model's video
+        assert truth["text_alignment"] > results["none"][stem]["text_alignment"]
     for scores in results["stream-t1"].values():
         assert 0.0 <= scores["subject_consistency"] <= 1.0 and "reward_overall" in scores
     assert len(list((tmp_path / "stream-t1").glob("*.mp4"))) == 2

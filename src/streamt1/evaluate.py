@@ -5,6 +5,8 @@ ground-truth metrics (``streamt1.metrics.sprites``, independent of the rewards t
 VBench is independent of HPSv3 / VideoAlign) and with the video reward's sub-scores (the paper's
 VQ / MQ / TA columns). Videos are kept as ``<out>/<method>/<prompt>-<seed>.mp4`` so external tools
 can score them too; per-video results are stored as they finish, so an interrupted run resumes.
+The first row, ``world``, scores the eval scenes as the world renders them: the ceiling each
+metric can reach on these prompts (what "Real videos" rows are in video-generation papers).
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from streamt1.config import Config
 from streamt1.metrics.sprites import METRIC_NAMES, evaluate_video
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.sprites.captions import caption
-from streamt1.sprites.world import eval_scenes
+from streamt1.sprites.world import eval_scenes, render
 
 logger = logging.getLogger(__name__)
 
 RESULTS_FILE = "results.json"
 TABLE_FILE = "table.md"
+REFERENCE = "world"  # the row of the rendered ground truth
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,12 @@ def run_evaluation(
     results_path = out / RESULTS_FILE
     results: dict[str, dict] = json.loads(results_path.read_text()) if results_path.is_file() else {}
     prompts = eval_prompts(settings.num_prompts, settings.num_frames)
+    spec = components.generator.spec
+    length = spec.decoded_frames(spec.num_chunks(settings.num_frames))  # as long as the generated videos
+    reference = results.setdefault(REFERENCE, {})
+    for scene, prompt in zip(eval_scenes(settings.num_prompts, num_frames=settings.num_frames), prompts):
+        frames = (render(scene, length) * 255).round().to(torch.uint8)
+        reference[api.output_stem(prompt, 0)] = score_video(frames, prompt, components, spec.fps)
     for method in settings.methods:
         config = make_config(method)
         search = api.make_search(config, components)
@@ -82,7 +91,7 @@ def run_evaluation(
                 done[stem] = score_video(result.frames, prompt, components, result.fps)
                 atomic_write_json(results_path, results)  # resume point
                 progress(f"{method:22s} {stem[:60]}")
-    summary = summarise(results, settings.methods)
+    summary = summarise(results, (REFERENCE, *settings.methods))
     atomic_write_text(out / TABLE_FILE, markdown_table(summary))
     return summary
 
