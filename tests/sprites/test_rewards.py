@@ -3,15 +3,18 @@ import torch
 
 from streamt1.interfaces import ImageReward, VideoReward, VideoScore
 from streamt1.sprites.rewards import (
+    COLOUR_MAP,
+    SHAPE_MAP,
     VIDEO_PARTS,
     RewardNetConfig,
     SlotMatcher,
     SpritesImageReward,
     SpritesVideoReward,
     caption_slots,
+    outlines,
     resample_frames,
 )
-from streamt1.sprites.world import COLORS, SHAPES
+from streamt1.sprites.world import COLORS, SHAPES, BackgroundSpec, SceneSpec, SpriteSpec, render
 
 SMALL = dict(channels=4, match_dim=8)
 PROMPT = "a red circle moves left over a blue background"
@@ -73,18 +76,18 @@ def _one_hot_matcher() -> SlotMatcher:
 def test_colour_and_shape_must_be_found_in_the_same_cell():
     matcher = _one_hot_matcher()
     red, circle = list(COLORS).index("red"), len(COLORS) + SHAPES.index("circle")
-    together = torch.zeros(1, matcher.dim, 4, 4)
-    together[0, [red, circle], 1, 1] = 1.0
-    apart = torch.zeros(1, matcher.dim, 4, 4)
-    apart[0, red, 0, 0] = apart[0, circle, 3, 3] = 1.0
+    together = torch.zeros(1, 3, matcher.dim, 4, 4)
+    together[0, COLOUR_MAP, red, 1, 1] = together[0, SHAPE_MAP, circle, 1, 1] = 1.0
+    apart = torch.zeros(1, 3, matcher.dim, 4, 4)
+    apart[0, COLOUR_MAP, red, 0, 0] = apart[0, SHAPE_MAP, circle, 3, 3] = 1.0
     slots = caption_slots(["a red circle moves left over a blue background"])
     score = [matcher.sprite_score(cells, slots, (0, 1)).item() for cells in (together, apart)]
-    assert score[0] > score[1] + 0.01
+    assert score == [2.0, 1.0]
 
 
 def test_sprite_order_in_the_caption_does_not_matter():
     matcher = _one_hot_matcher()
-    cells = torch.rand(1, matcher.dim, 4, 4)
+    cells = torch.rand(1, 3, matcher.dim, 4, 4)
     a = caption_slots(["a red circle moves left and a blue square moves up over a white background"])
     b = caption_slots(["a blue square moves up and a red circle moves left over a white background"])
     assert torch.allclose(matcher.sprite_score(cells, a, (0, 1, 3)), matcher.sprite_score(cells, b, (0, 1, 3)))
@@ -121,3 +124,15 @@ def test_clear_errors(models, tmp_path):
         image(torch.rand(1, 3, 64, 64), ["a cat sleeps"])
     with pytest.raises(ValueError, match="kind"):
         SpritesImageReward(RewardNetConfig(kind="video"))
+
+
+def test_outlines_are_the_same_for_any_colours():
+    def frame(color: str, background: str) -> torch.Tensor:
+        sprite = SpriteSpec("triangle", color, "large", "grow", x=0.4, y=0.6)
+        return render(SceneSpec(BackgroundSpec("solid", background), (sprite,)), 1)  # [1, 3, H, W]
+
+    red_on_blue, green_on_white = outlines(frame("red", "blue")[None]), outlines(frame("green", "white")[None])
+    torch.testing.assert_close(red_on_blue, green_on_white, atol=1e-5, rtol=0)
+    square = SpriteSpec("square", "red", "large", "grow", x=0.4, y=0.6)
+    other_shape = outlines(render(SceneSpec(BackgroundSpec("solid", "blue"), (square,)), 1)[None])
+    assert (other_shape - red_on_blue).abs().amax() > 0.5

@@ -27,7 +27,7 @@ def test_mismatches_change_the_caption_content():
     for seed in range(30):
         scene = sample_scene(seed, num_frames=160)
         for kind in ("color", "shape", "motion", "background"):
-            wrong = mismatch_scene(scene, 0, 10, kind, g)
+            wrong = mismatch_scene(scene, 0, 10, kind, "train", g)
             assert wrong is not None and not same_content(wrong, scene)
             assert caption(wrong) != caption(scene)
 
@@ -65,3 +65,14 @@ def test_training_loop_runs_and_saves(tmp_path):
     video = SpritesVideoReward.from_pretrained(tmp_path)
     assert image(torch.rand(1, 3, 64, 64), ["a red circle grows"]).isfinite().all()
     assert video(torch.rand(1, 6, 3, 64, 64), ["a red circle grows"], 16.0).overall.isfinite().all()
+
+
+def test_train_negatives_never_name_a_held_out_pair():
+    from streamt1.sprites.captions import parse_caption
+    from streamt1.sprites.world import HELD_OUT_PAIRS
+
+    g = torch.Generator().manual_seed(3)
+    for _ in range(200):
+        pair = sample_pair(g, "train", TINY)
+        for text in (pair["text"], pair["image_neg_text"], pair["video_neg_text"]):
+            assert not {(s.color, s.shape) for s in parse_caption(text).all_sprites} & HELD_OUT_PAIRS

@@ -13,13 +13,15 @@
   validated.
 
 How the caption is read: :func:`~streamt1.sprites.captions.parse_caption` turns it into sprites
-(colour, shape, size, motion) and backgrounds. Each sprite becomes a query, the sum of one learned
-embedding per attribute, and is matched against every cell of a 16x16 feature map; its score is the
-best cell's dot product. Because a query is a sum of attribute embeddings and colour and shape must
-be found in the *same* cell, a colour x shape pair never seen in training ("a green circle") is
-scored from what was learned about "green" and about "circle": a text encoder conditioning the whole
-net instead learned which pairs occur, and ranked held-out pairs below chance. The background is
-matched against the pooled features; cleanliness and coherence do not depend on the caption.
+(colour, shape, size, motion) and backgrounds. Each sprite attribute has a learned embedding that
+is matched against a 16x16 map of cell features from the pathway that can see it: colour from a
+per-pixel pathway (blind to shape), shape and size from a pathway over the frames' outlines (blind
+to colour), motion from the full conv net. A sprite scores its best cell's sum of matches, so all
+its attributes must be found in the same place. A colour x shape pair never seen in training
+("a green circle") is thus scored from what was learned about "green" and about "circle": a text
+encoder conditioning one whole conv net instead learned which pairs occur, and ranked held-out
+pairs below chance (0.28 pairwise on shape). The background is matched against the pooled
+features; cleanliness and coherence do not depend on the caption.
 
 In eval mode (as :meth:`from_pretrained` returns them) the rewards compute without autograd.
 Weights are trained by :mod:`streamt1.sprites.train_rewards`.
@@ -139,35 +141,70 @@ def conv_block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1), nn.GroupNorm(min(8, c_out), c_out), nn.SiLU())
 
 
-class SpritesRewardNet(nn.Module):
-    """Pixels ``[B, C_in, 64, 64]`` -> cell features ``[B, maps * D, 16, 16]`` and pooled features ``[B, P]``.
+def conv_stack(c_in: int, c: int, out: int) -> nn.Sequential:
+    """``[B, c_in, 64, 64]`` -> ``[B, out, 16, 16]``: six 3x3 convs (two of stride 2) give each cell a
+    29-pixel receptive field, enough to see the largest sprite whole."""
+    return nn.Sequential(
+        conv_block(c_in, c, 1), conv_block(c, 2 * c, 2), conv_block(2 * c, 2 * c, 1),
+        conv_block(2 * c, 4 * c, 2), conv_block(4 * c, 4 * c, 1), conv_block(4 * c, out, 1),
+    )
 
-    Six 3x3 convs (two with stride 2) give each cell a 29-pixel receptive field, enough to see the
-    largest sprite whole; two more stride-2 convs feed the pooled (global) features.
+
+def outlines(frames: Tensor) -> Tensor:
+    """``[B, F, 3, H, W]`` in [0, 1] -> ``[B, F, H, W]``: colour-gradient magnitude, saturated at a
+    quarter of each frame's strongest edge, so a sprite's outline looks the same in any colour."""
+    dx = nn.functional.pad(frames.diff(dim=-1), (0, 1))
+    dy = nn.functional.pad(frames.diff(dim=-2), (0, 0, 0, 1))
+    strength = (dx.square() + dy.square()).sum(2).sqrt()
+    return (strength / (0.25 * strength.amax(dim=(-2, -1), keepdim=True)).clamp(min=1e-3)).clamp(max=1)
+
+
+# Which cell map each sprite attribute is read from (colour, shape, size, motion).
+COLOUR_MAP, SHAPE_MAP, FULL_MAP = range(3)
+ATTRIBUTE_MAPS = (COLOUR_MAP, SHAPE_MAP, SHAPE_MAP, FULL_MAP)
+
+
+class SpritesRewardNet(nn.Module):
+    """Net input ``[B, C_in, 64, 64]`` -> cell maps ``[B, 3, D, 16, 16]`` and pooled features ``[B, P]``.
+
+    Three pathways, so that each attribute is read from features that cannot see the others and
+    unseen colour x shape pairs look like their parts:
+
+    * colour: 1x1 convs over each pixel's colours (all frames), averaged per 4x4 cell: no shapes;
+    * shape: a conv stack over the frames' :func:`outlines`: no colours (shape and size);
+    * full: a conv stack over the whole input (video: frames and differences): motion, and the
+      pooled features for background, cleanliness and coherence.
     """
 
-    def __init__(self, config: RewardNetConfig, maps: int) -> None:
+    def __init__(self, config: RewardNetConfig) -> None:
         super().__init__()
-        c = config.channels
-        self.cells = nn.Sequential(
-            conv_block(config.in_channels, c, 1), conv_block(c, 2 * c, 2), conv_block(2 * c, 2 * c, 1),
-            conv_block(2 * c, 4 * c, 2), conv_block(4 * c, 4 * c, 1), conv_block(4 * c, 4 * c, 1),
+        c, d = config.channels, config.match_dim
+        self.frames = 1 if config.kind == "image" else config.num_frames
+        self.colour = nn.Sequential(
+            nn.Conv2d(3 * self.frames, 2 * c, 1), nn.SiLU(), nn.Conv2d(2 * c, 2 * c, 1), nn.SiLU(),
+            nn.AvgPool2d(4), nn.Conv2d(2 * c, d, 1),
         )
-        self.cell_features = nn.Conv2d(4 * c, maps * config.match_dim, 1)
+        self.shape = nn.Sequential(conv_stack(self.frames, c, 4 * c), nn.Conv2d(4 * c, d, 1))
+        self.full = conv_stack(config.in_channels, c, 4 * c)
+        self.full_cells = nn.Conv2d(4 * c, d, 1)
         self.trunk = nn.Sequential(conv_block(4 * c, 4 * c, 2), conv_block(4 * c, 4 * c, 2))
         self.pooled_dim = 8 * c  # mean and max pooled
 
-    def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        x = self.cells(images * 2 - 1)  # [B, 4c, 16, 16]
+    def forward(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
+        frames = inputs[:, : 3 * self.frames]  # the net input starts with the frames' RGB
+        edges = outlines(frames.unflatten(1, (self.frames, 3)))
+        x = self.full(inputs * 2 - 1)  # [B, 4c, 16, 16]
         y = self.trunk(x)
-        return self.cell_features(x), torch.cat([y.mean(dim=(2, 3)), y.amax(dim=(2, 3))], dim=1)
+        cells = torch.stack([self.colour(frames * 2 - 1), self.shape(edges * 2 - 1), self.full_cells(x)], dim=1)
+        return cells, torch.cat([y.mean(dim=(2, 3)), y.amax(dim=(2, 3))], dim=1)
 
 
 class SlotMatcher(nn.Module):
     """Scores of a caption's sprites and backgrounds against a net's features.
 
-    ``sprite_score``: per sprite, the best cell's ``<query, cell>``, where the query sums
-    the embeddings of the chosen attributes; masked mean over the caption's sprites -> ``[B]``.
+    ``sprite_score``: per sprite, the best cell's sum over the chosen attributes of
+    ``<embedding, the attribute's cell map>`` (:data:`ATTRIBUTE_MAPS`): all attributes must be
+    found in the same cell; masked mean over the caption's sprites -> ``[B]``.
     ``background_score``: best of the caption's backgrounds (any may be on screen) -> ``[B]``.
     """
 
@@ -183,11 +220,15 @@ class SlotMatcher(nn.Module):
             nn.init.normal_(table.weight, std=dim**-0.5)
 
     def sprite_score(self, cells: Tensor, slots: CaptionSlots, which: Sequence[int]) -> Tensor:
-        """``cells [B, D, h, w]``; ``which`` picks the attributes (0 colour, 1 shape, 2 size, 3 motion)."""
-        query = sum(self.attributes[k](slots.sprites[..., k]) for k in which)  # [B, S, D]
-        best = torch.einsum("bsd,bdn->bsn", query, cells.flatten(2)).amax(-1)  # [B, S]
+        """``cells [B, 3, D, h, w]``; ``which`` picks the attributes (0 colour, 1 shape, 2 size, 3 motion)."""
+        match = sum(
+            torch.einsum("bsd,bdn->bsn", self.attributes[k](slots.sprites[..., k]),
+                         cells[:, ATTRIBUTE_MAPS[k]].flatten(2))
+            for k in which
+        )  # [B, S, cells]
         # (a hard max learns faster here than logsumexp, which starts out as a mean over all cells
         # and so dilutes the few cells a sprite covers)
+        best = match.amax(-1)
         mask = slots.sprite_mask.float()
         return (best * mask).sum(1) / mask.sum(1)
 
@@ -213,7 +254,6 @@ def _check_prompts(prompts: Sequence[str], n: int, what: str) -> None:
 class _RewardBase(nn.Module):
     kind = ""
     file_stem = ""
-    maps = 1  # cell feature maps: appearance (image); appearance and motion (video)
 
     def __init__(self, config: RewardNetConfig | None = None) -> None:
         super().__init__()
@@ -221,7 +261,7 @@ class _RewardBase(nn.Module):
         if config.kind != self.kind:
             raise ValueError(f"config.kind={config.kind!r} but {type(self).__name__} needs {self.kind!r}")
         self.config = config
-        self.net = SpritesRewardNet(config, self.maps)
+        self.net = SpritesRewardNet(config)
         self.match = SlotMatcher(config.match_dim, self.net.pooled_dim)
         # caption-free terms: cleanliness (image) or coherence (video)
         self.quality = nn.Sequential(nn.Linear(self.net.pooled_dim, self.net.pooled_dim), nn.SiLU(),
@@ -231,10 +271,10 @@ class _RewardBase(nn.Module):
         """Net input ``[B, C_in, H, W]`` and captions -> logits ``[B, outputs]``."""
         slots = caption_slots(prompts).to(self.device)
         cells, pooled = self.net(images.to(self.device))
-        return self.combine(cells.unflatten(1, (self.maps, -1)), pooled, slots)
+        return self.combine(cells, pooled, slots)
 
     def combine(self, cells: Tensor, pooled: Tensor, slots: CaptionSlots) -> Tensor:
-        """Cell maps ``[B, maps, D, h, w]``, pooled ``[B, P]`` and the caption -> logits ``[B, outputs]``."""
+        """Cell maps ``[B, 3, D, h, w]``, pooled ``[B, P]`` and the caption -> logits ``[B, outputs]``."""
         raise NotImplementedError  # defined by each reward
 
     @property
@@ -268,7 +308,7 @@ class SpritesImageReward(_RewardBase):
     file_stem = "image_reward"
 
     def combine(self, cells: Tensor, pooled: Tensor, slots: CaptionSlots) -> Tensor:
-        sprites = self.match.sprite_score(cells[:, 0], slots, (0, 1, 2))  # colour, shape, size
+        sprites = self.match.sprite_score(cells, slots, (0, 1, 2))  # colour, shape, size
         return (sprites + self.match.background_score(pooled, slots) + self.quality(pooled)[:, 0])[:, None]
 
     def forward(self, frames: Tensor, prompts: Sequence[str]) -> Tensor:
@@ -284,7 +324,6 @@ class SpritesVideoReward(_RewardBase):
 
     kind = "video"
     file_stem = "video_reward"
-    maps = 2
 
     def fuse(self, clips: Tensor) -> Tensor:
         """Clips ``[B, T, 3, H, W]`` -> the net's input ``[B, (2F-1)*3, H, W]``: F frames and their differences."""
@@ -294,8 +333,8 @@ class SpritesVideoReward(_RewardBase):
 
     def combine(self, cells: Tensor, pooled: Tensor, slots: CaptionSlots) -> Tensor:
         """Logits ``[B, 3]`` in :data:`VIDEO_PARTS` order."""
-        motion = self.match.sprite_score(cells[:, 1], slots, (0, 1, 3))  # colour, shape, motion
-        appearance = self.match.sprite_score(cells[:, 0], slots, (0, 1, 2))  # colour, shape, size
+        motion = self.match.sprite_score(cells, slots, (0, 1, 3))  # colour, shape, motion
+        appearance = self.match.sprite_score(cells, slots, (0, 1, 2))  # colour, shape, size
         alignment = appearance + self.match.background_score(pooled, slots)
         return torch.stack([motion, self.quality(pooled)[:, 0], alignment], dim=1)
 

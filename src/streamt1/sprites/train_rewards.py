@@ -40,6 +40,7 @@ from streamt1.sprites.world import (
     COLORS,
     DIRECTIONS,
     FPS,
+    HELD_OUT_PAIRS,
     MOTIONS,
     SHAPES,
     EventKind,
@@ -131,8 +132,17 @@ def visible_sprites(scene: SceneSpec, start: int, stop: int) -> list[int]:
     return [i for i, (a, b) in enumerate(scene.sprite_windows()) if a <= start and (b is None or b >= stop)]
 
 
-def mismatch_scene(scene: SceneSpec, start: int, stop: int, kind: str, g: torch.Generator) -> SceneSpec | None:
-    """A scene whose caption contradicts what window ``[start, stop)`` shows, or None if ``kind`` cannot."""
+def mismatch_scene(
+    scene: SceneSpec, start: int, stop: int, kind: str, split: str, g: torch.Generator
+) -> SceneSpec | None:
+    """A scene whose caption contradicts what window ``[start, stop)`` shows, or None if ``kind`` cannot.
+
+    In the train split a changed colour or shape never forms a held-out colour x shape pair, so the
+    held-out pairs stay unseen in captions too (the eval split measures generalisation to them).
+    """
+    def allowed(color: str, shape: str) -> bool:
+        return split == "eval" or (color, shape) not in HELD_OUT_PAIRS
+
     sprites = scene.all_sprites
     if kind == "background":
         changes = [i for i, (frame, _) in enumerate(scene.background_changes()) if frame <= start]
@@ -155,10 +165,11 @@ def mismatch_scene(scene: SceneSpec, start: int, stop: int, kind: str, g: torch.
     s = sprites[i]
     if kind == "color":
         taken = {x.color for x in sprites} | {c for _, bg in scene.background_changes() for c in bg.colors}
-        free = [c for c in COLORS if c not in taken]
+        free = [c for c in COLORS if c not in taken and allowed(c, s.shape)]
         return _with_sprite(scene, i, replace(s, color=_choice(g, free))) if free else None
     if kind == "shape":
-        return _with_sprite(scene, i, replace(s, shape=_choice(g, [x for x in SHAPES if x != s.shape])))
+        shapes = [x for x in SHAPES if x != s.shape and allowed(s.color, x)]
+        return _with_sprite(scene, i, replace(s, shape=_choice(g, shapes)))
     if kind == "motion":
         return _with_sprite(scene, i, replace(s, motion=_choice(g, [m for m in MOTIONS if m != s.motion])))
     raise ValueError(f"kind={kind!r} is not a caption mismatch")
@@ -210,7 +221,7 @@ def _caption_negative(
     scene: SceneSpec, start: int, stop: int, kind: str, split: str, g: torch.Generator
 ) -> tuple[str, str]:
     """(caption, kind actually used): falls back to another scene's caption when ``kind`` cannot apply."""
-    wrong = None if kind == "other" else mismatch_scene(scene, start, stop, kind, g)
+    wrong = None if kind == "other" else mismatch_scene(scene, start, stop, kind, split, g)
     if wrong is None:
         return caption(sample_scene(g, split, num_frames=SCENE_FRAMES), g), "other"
     return caption(wrong, g), kind
