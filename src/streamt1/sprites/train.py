@@ -8,10 +8,7 @@ the video (RoPE positions are the true frame indices, so the model sees the larg
 long videos and the jump between the sink and the window, as LongLive's cache does). The sequence
 is its clean latents followed by noisy copies (teacher forcing, :func:`teacher_forcing_mask` with
 the stream's sink + window): every noisy chunk predicts the flow ``noise - x0`` while attending the
-clean earlier chunks (lightly noised, still labelled t = 0, against exposure bias). For a share of
-the items the context is instead the model's own last-step prediction of each chunk (computed
-without gradients from the clean context), so it learns to continue from what a stream actually
-caches: slightly blurred sprites, not perfect renders. Each chunk's
+clean earlier chunks (lightly noised, still labelled t = 0, against exposure bias). Each chunk's
 timestep is drawn from the 4-step warped inference schedule (``schedule_share`` of the chunks) or
 from the shifted uniform distribution. The text encoder is trained jointly. AdamW, warm-up then cosine, an EMA of the weights (saved), bf16 autocast on CUDA.
 Weights are saved atomically every ``save_every`` steps and at the end (or at ``--max-minutes``).
@@ -58,7 +55,6 @@ class TrainVideoConfig:
     start_share: float = 0.25  # share of items whose window starts right after the sink (a video's start)
     schedule_share: float = 0.5  # share of chunk timesteps taken from the inference schedule
     context_noise: float = 0.05  # max std of noise added to the clean context (still at t = 0)
-    self_context_share: float = 0.5  # share of items whose context is the model's own prediction
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -66,13 +62,15 @@ class TrainVideoConfig:
     init: str | None = None  # start from these Sprites weights (a folder or .safetensors) instead of scratch
     wan_overrides: dict = field(default_factory=dict)  # e.g. {"dim": 64} over SPRITES_WAN
     text: TextEncoderConfig = field(default_factory=TextEncoderConfig)
-    stream: StreamConfig = SPRITES_STREAM
+    # Cache geometry, and the schedule ``schedule_share`` of the training timesteps come from: LongLive's,
+    # which stresses high noise. The saved model samples with SPRITES_STREAM (8 Euler steps).
+    stream: StreamConfig = field(default_factory=StreamConfig)
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "context_chunks", "log_every", "save_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
-        for name in ("start_share", "schedule_share", "ema_decay", "context_noise", "self_context_share"):
+        for name in ("start_share", "schedule_share", "ema_decay", "context_noise"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
         if self.max_video_frames < self.sequence_frames:
@@ -156,17 +154,6 @@ def _noised(x0: Tensor, t: Tensor, config: TrainVideoConfig, generator: torch.Ge
     return (1 - sigma) * x0 + sigma * noise, noise
 
 
-@torch.no_grad()
-def own_predictions(model: SpritesVideoModel, x0: Tensor, text: Tensor, positions: Tensor,
-                    config: TrainVideoConfig, generator: torch.Generator) -> Tensor:
-    """Every chunk as the model outputs it at the schedule's last step, given the clean context."""
-    s = config.stream
-    t_last = float(warp_timesteps(s.denoising_steps, s.num_train_timesteps, s.shift)[-1])
-    t = torch.full(x0.shape[:1] + x0.shape[2:3], t_last, device=x0.device)  # [B, F]
-    x_t, _ = _noised(x0, t, config, generator)
-    return x_t - t_last / s.num_train_timesteps * predict_flow(model, x0, x_t, t, text, positions, config)
-
-
 def flow_loss(
     model: SpritesVideoModel,
     frames: Tensor,
@@ -183,15 +170,10 @@ def flow_loss(
     t = sample_timesteps(b, f // s.chunk_frames, config, generator, frames.device)
     t = t.repeat_interleave(s.chunk_frames, dim=1)  # [B, F] one timestep per chunk
     x_t, noise = _noised(x0, t, config, generator)
-    context = x0
-    if config.self_context_share > 0:
-        own = torch.rand(b, generator=generator, device=x0.device) < config.self_context_share
-        context = torch.where(own[:, None, None, None, None],
-                              own_predictions(model, x0, text, positions, config, generator).to(x0.dtype), x0)
-    # At inference the context is the model's own output: a slightly corrupted context
+    # At inference the context is the model's own output: a slightly corrupted clean context
     # (per item, up to ``context_noise``) teaches it not to copy errors forward.
     strength = config.context_noise * torch.rand(b, 1, 1, 1, 1, generator=generator, device=x0.device)
-    context = context + strength * torch.randn(x0.shape, generator=generator, device=x0.device)
+    context = x0 + strength * torch.randn(x0.shape, generator=generator, device=x0.device)
     flow = predict_flow(model, context, x_t, t, text, positions, config)
     return F.mse_loss(flow.float(), noise - x0)
 
@@ -229,7 +211,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         raise ValueError("device='cuda' but CUDA is not available; pass --device cpu")
     out = Path(out)
     torch.manual_seed(config.seed)
-    model = SpritesVideoModel(sprites_wan_config(config.text, **config.wan_overrides), config.text, config.stream)
+    model = SpritesVideoModel(sprites_wan_config(config.text, **config.wan_overrides), config.text, SPRITES_STREAM)
     model.transformer.init_weights(torch.Generator().manual_seed(config.seed))  # on the CPU: same weights anywhere
     if config.init is not None:
         start = SpritesVideoModel.from_pretrained(config.init)
@@ -289,8 +271,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=TrainVideoConfig.lr)
     p.add_argument("--workers", type=int, default=TrainVideoConfig.workers)
     p.add_argument("--seed", type=int, default=TrainVideoConfig.seed)
-    p.add_argument("--self-context-share", type=float, default=TrainVideoConfig.self_context_share,
-                   help="share of items trained on the model's own predictions as context")
     p.add_argument("--max-minutes", type=float, default=None, help="stop and save after this much time")
     p.add_argument("--init", default=None, help="continue from these Sprites weights (folder or .safetensors)")
     p.add_argument("--dim", type=int, default=None, help=f"transformer width (default {SPRITES_WAN['dim']})")
@@ -302,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
         overrides["ffn_dim"] = 4 * overrides["dim"]
     config = TrainVideoConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
-        max_minutes=args.max_minutes, wan_overrides=overrides, self_context_share=args.self_context_share,
+        max_minutes=args.max_minutes, wan_overrides=overrides,
         init=args.init,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
