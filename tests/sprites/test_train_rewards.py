@@ -76,3 +76,20 @@ def test_train_negatives_never_name_a_held_out_pair():
         pair = sample_pair(g, "train", TINY)
         for text in (pair["text"], pair["image_neg_text"], pair["video_neg_text"]):
             assert not {(s.color, s.shape) for s in parse_caption(text).all_sprites} & HELD_OUT_PAIRS
+
+
+def test_empty_negatives_keep_the_caption_and_drop_every_sprite():
+    from streamt1.sprites.train_rewards import VIDEO_LABELS
+
+    g = torch.Generator().manual_seed(4)
+    seen = {"image": 0, "video": 0}
+    for _ in range(300):
+        pair = sample_pair(g, "train", TINY)
+        if IMAGE_NEGATIVES[pair["image_kind"]] == "empty":
+            seen["image"] += 1
+            assert pair["image_neg_text"] == pair["text"] and not torch.equal(pair["image_neg"], pair["frame"])
+        if VIDEO_NEGATIVES[pair["video_kind"]] == "empty":
+            seen["video"] += 1
+            assert pair["video_neg_text"] == pair["text"] and pair["video_neg"].shape == pair["clip"].shape
+            assert pair["video_labels"].tolist() == list(VIDEO_LABELS["empty"]) == [0, 1, 0]
+    assert seen["image"] > 0 and seen["video"] > 0

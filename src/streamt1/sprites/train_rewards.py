@@ -7,6 +7,8 @@ wording) as the positive, and one negative of a random kind:
 
 * mismatched captions: another colour / shape / motion / background colour for something
   visible in the window, or another scene's caption;
+* the background alone under the true caption (``empty``: a search must not escape a badly drawn
+  sprite by drawing none);
 * degraded pixels (image reward): blur, noise, colour cast, low contrast;
 * temporal faults (video reward): flicker, a jump in time, frozen frames, reversed motion, noise on
   a few frames.
@@ -47,6 +49,7 @@ from streamt1.sprites.world import (
     SceneSpec,
     SpriteSpec,
     render_at,
+    render_backgrounds,
     sample_scene,
 )
 
@@ -54,14 +57,15 @@ logger = logging.getLogger(__name__)
 
 SCENE_FRAMES = 10 * FPS  # scenes are sampled as 10 s videos; windows are cut from them
 CAPTION_NEGATIVES = ("color", "shape", "background", "other")
-IMAGE_NEGATIVES = CAPTION_NEGATIVES + ("blur", "noise", "color_shift", "low_contrast")
-VIDEO_NEGATIVES = CAPTION_NEGATIVES + ("motion", "reversed", "frozen", "flicker", "jump", "partial_noise")
+IMAGE_NEGATIVES = CAPTION_NEGATIVES + ("empty", "blur", "noise", "color_shift", "low_contrast")
+VIDEO_NEGATIVES = CAPTION_NEGATIVES + ("empty", "motion", "reversed", "frozen", "flicker", "jump", "partial_noise")
 # (motion, coherence, alignment) labels of each video negative kind; the positive is all ones.
 VIDEO_LABELS: dict[str, tuple[float, float, float]] = {
     "color": (1, 1, 0),
     "shape": (1, 1, 0),
     "background": (1, 1, 0),
     "other": (0, 1, 0),
+    "empty": (0, 1, 0),
     "motion": (0, 1, 1),
     "reversed": (0, 1, 1),
     "frozen": (0, 0, 1),
@@ -235,6 +239,8 @@ def _has_directed_motion(scene: SceneSpec, start: int, stop: int) -> bool:
 
 def _image_negative(scene: SceneSpec, frame: Tensor, t: int, text: str, split: str, g: torch.Generator):
     kind = _choice(g, IMAGE_NEGATIVES)
+    if kind == "empty":
+        return render_backgrounds(scene, torch.tensor([float(t)]))[0].contiguous(), text, kind
     if kind in CAPTION_NEGATIVES:
         wrong, kind = _caption_negative(scene, t, t + 1, kind, split, g)
         return frame, wrong, kind
@@ -242,9 +248,12 @@ def _image_negative(scene: SceneSpec, frame: Tensor, t: int, text: str, split: s
 
 
 def _video_negative(
-    scene: SceneSpec, clip: Tensor, later: Tensor, window: tuple[int, int], text: str, split: str, g: torch.Generator
+    scene: SceneSpec, clip: Tensor, later: Tensor, times: Tensor, text: str, split: str, g: torch.Generator
 ):
+    window = (int(times[0]), int(times[-1]) + 1)
     kind = _choice(g, VIDEO_NEGATIVES)
+    if kind == "empty":
+        return render_backgrounds(scene, times).contiguous(), text, kind
     if kind == "reversed" and not _has_directed_motion(scene, *window):
         kind = "motion"
     if kind in CAPTION_NEGATIVES or kind == "motion":
@@ -267,8 +276,7 @@ def sample_pair(g: torch.Generator, split: str, config: TrainRewardsConfig) -> d
     text = caption(scene, g)
     k = _randint(g, 0, len(times))
     image_neg, image_text, image_kind = _image_negative(scene, clip[k], int(times[k]), text, split, g)
-    window = (start, start + length)
-    video_neg, video_text, video_kind = _video_negative(scene, clip, later, window, text, split, g)
+    video_neg, video_text, video_kind = _video_negative(scene, clip, later, times, text, split, g)
     return {
         "text": text,
         "frame": clip[k],
