@@ -16,18 +16,17 @@ Weights are saved atomically every ``save_every`` steps and at the end (or at ``
 
 from __future__ import annotations
 
-import argparse
 import copy
 import logging
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data import DataLoader
 
 from streamt1.models.causal_wan import teacher_forcing_mask
 from streamt1.models.codec import PixelUnshuffleCodec
@@ -35,7 +34,7 @@ from streamt1.models.config import StreamConfig
 from streamt1.models.sampler import shift_sigma, warp_timesteps
 from streamt1.sprites.captions import caption
 from streamt1.sprites.model import CODEC_FACTOR, SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
-from streamt1.sprites.schedule import lr_factor, run_progress
+from streamt1.sprites.training import SampleStream, lr_factor, run_progress, sample_loader, training_parser
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.world import FPS, render_at, sample_scene
 
@@ -101,23 +100,6 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, T
         start = chunk * int(torch.randint(sink // chunk, (length - window) // chunk + 1, (1,), generator=g))
     positions = torch.cat([torch.arange(sink), torch.arange(start, start + window)])
     return render_at(scene, positions), positions, caption(scene, g)
-
-
-class VideoStream(IterableDataset):
-    """Endless :func:`sample_item` items; each DataLoader worker has its own seeded generator."""
-
-    def __init__(self, config: TrainVideoConfig, seed: int) -> None:
-        self.config, self.seed = config, seed
-
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor, str]]:
-        info = get_worker_info()
-        g = torch.Generator().manual_seed(self.seed * 1009 + (info.id if info is not None else 0))
-        while True:
-            yield sample_item(g, self.config)
-
-
-def _worker_init(_: int) -> None:
-    torch.set_num_threads(1)  # rendering is many small ops; threads only contend across workers
 
 
 # --------------------------------------------------------------------------- training
@@ -222,11 +204,9 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     model = model.to(device)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99))
-    workers = config.workers
-    loader = DataLoader(VideoStream(config, config.seed), batch_size=config.batch_size, num_workers=workers,
-                        worker_init_fn=_worker_init, pin_memory=device.type == "cuda",
-                        persistent_workers=workers > 0, prefetch_factor=4 if workers > 0 else None)
-    probe = next(iter(DataLoader(VideoStream(config, config.seed + 7919), batch_size=config.batch_size)))
+    sample = partial(sample_item, config=config)
+    loader = sample_loader(SampleStream(sample, config.seed), config.batch_size, config.workers, device)
+    probe = next(iter(DataLoader(SampleStream(sample, config.seed + 7919), batch_size=config.batch_size)))
     noise_gen = torch.Generator(device=device).manual_seed(config.seed)
     history: list[dict] = []
     losses: list[float] = []
@@ -263,15 +243,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", required=True, help="folder for sprites_model.safetensors / .json")
-    p.add_argument("--steps", type=int, default=TrainVideoConfig.steps)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--batch-size", type=int, default=TrainVideoConfig.batch_size)
-    p.add_argument("--lr", type=float, default=TrainVideoConfig.lr)
-    p.add_argument("--workers", type=int, default=TrainVideoConfig.workers)
-    p.add_argument("--seed", type=int, default=TrainVideoConfig.seed)
-    p.add_argument("--max-minutes", type=float, default=None, help="stop and save after this much time")
+    p = training_parser(__doc__.split("\n")[0], "folder for sprites_model.safetensors / .json", TrainVideoConfig)
     p.add_argument("--init", default=None, help="continue from these Sprites weights (folder or .safetensors)")
     p.add_argument("--dim", type=int, default=None, help=f"transformer width (default {SPRITES_WAN['dim']})")
     p.add_argument("--layers", type=int, default=None, help=f"blocks (default {SPRITES_WAN['num_layers']})")

@@ -21,23 +21,22 @@ negative) per negative kind on the train split and on the held-out eval split.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data import DataLoader
 
 from streamt1.outputs.atomic import atomic_write_json
 from streamt1.sprites.captions import caption
 from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward
-from streamt1.sprites.schedule import lr_factor, run_progress
+from streamt1.sprites.training import SampleStream, lr_factor, run_progress, sample_loader, training_parser
 from streamt1.sprites.world import (
     COLORS,
     DIRECTIONS,
@@ -291,24 +290,6 @@ def sample_pair(g: torch.Generator, split: str, config: TrainRewardsConfig) -> d
     }
 
 
-class PairStream(IterableDataset):
-    """Endless :func:`sample_pair` items; each DataLoader worker has its own seeded generator."""
-
-    def __init__(self, config: TrainRewardsConfig, split: str, seed: int) -> None:
-        self.config, self.split, self.seed = config, split, seed
-
-    def __iter__(self) -> Iterator[dict]:
-        info = get_worker_info()
-        worker = info.id if info is not None else 0
-        g = torch.Generator().manual_seed(self.seed * 1009 + worker)
-        while True:
-            yield sample_pair(g, self.split, self.config)
-
-
-def _worker_init(_: int) -> None:
-    torch.set_num_threads(1)  # rendering is many small ops; threads only contend across workers
-
-
 # --------------------------------------------------------------------------- training
 
 
@@ -344,7 +325,8 @@ def evaluate(image: SpritesImageReward, video: SpritesVideoReward, config: Train
              device: torch.device) -> dict[str, dict[str, float]]:
     """Pairwise accuracy per negative kind on fixed batches of ``split``."""
     image.eval(), video.eval()
-    stream = iter(DataLoader(PairStream(config, split, config.seed + 7919), batch_size=config.batch_size))
+    pairs = SampleStream(partial(sample_pair, split=split, config=config), config.seed + 7919)
+    stream = iter(DataLoader(pairs, batch_size=config.batch_size))
     acc: dict[str, dict[str, list[float]]] = {"image": defaultdict(list), "video": defaultdict(list)}
     for _ in range(config.eval_batches):
         batch = next(stream)
@@ -372,11 +354,8 @@ def train(config: TrainRewardsConfig, out: str | Path, device: str | torch.devic
     video = SpritesVideoReward(replace(config.net, kind="video")).to(device)
     params = list(image.parameters()) + list(video.parameters())
     opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    loader = DataLoader(
-        PairStream(config, "train", config.seed), batch_size=config.batch_size, num_workers=config.workers,
-        worker_init_fn=_worker_init, pin_memory=device.type == "cuda",
-        persistent_workers=config.workers > 0, prefetch_factor=4 if config.workers > 0 else None,
-    )
+    pairs = SampleStream(partial(sample_pair, split="train", config=config), config.seed)
+    loader = sample_loader(pairs, config.batch_size, config.workers, device)
     history, window, t0 = [], defaultdict(list), time.time()
     for step, batch in enumerate(loader):
         done_share = run_progress(step, config.steps, time.time() - t0, config.max_minutes)
@@ -415,16 +394,9 @@ def train(config: TrainRewardsConfig, out: str | Path, device: str | torch.devic
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", required=True, help="folder for image_reward.* / video_reward.* / train_rewards.json")
-    p.add_argument("--steps", type=int, default=TrainRewardsConfig.steps)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--batch-size", type=int, default=TrainRewardsConfig.batch_size)
-    p.add_argument("--lr", type=float, default=TrainRewardsConfig.lr)
-    p.add_argument("--workers", type=int, default=TrainRewardsConfig.workers)
-    p.add_argument("--seed", type=int, default=TrainRewardsConfig.seed)
+    p = training_parser(__doc__.split("\n")[0], "folder for image_reward.* / video_reward.* / train_rewards.json",
+                        TrainRewardsConfig)
     p.add_argument("--channels", type=int, default=RewardNetConfig.channels)
-    p.add_argument("--max-minutes", type=float, default=None, help="stop and save after this much time")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     config = TrainRewardsConfig(

@@ -1,0 +1,73 @@
+"""What both Sprites training scripts share: endless rendered samples, their loader, the
+learning-rate schedule of step- or time-limited runs, and the common command-line options."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any, Callable, Iterator
+
+import torch
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+WARM_UP = 0.05  # share of the run spent warming up
+FINAL_FACTOR = 0.1  # the cosine decays to this share of the peak rate
+
+
+class SampleStream(IterableDataset):
+    """Endless ``sample(generator)`` items; each DataLoader worker has its own seeded generator.
+
+    ``sample`` must be picklable for worker processes (a module-level function or a
+    ``functools.partial`` of one).
+    """
+
+    def __init__(self, sample: Callable[[torch.Generator], Any], seed: int) -> None:
+        self.sample, self.seed = sample, seed
+
+    def __iter__(self) -> Iterator[Any]:
+        info = get_worker_info()
+        g = torch.Generator().manual_seed(self.seed * 1009 + (info.id if info is not None else 0))
+        while True:
+            yield self.sample(g)
+
+
+def _worker_init(_: int) -> None:
+    torch.set_num_threads(1)  # rendering is many small ops; threads only contend across workers
+
+
+def sample_loader(stream: SampleStream, batch_size: int, workers: int, device: torch.device) -> DataLoader:
+    """Batches of ``stream`` rendered by ``workers`` processes (0: in this process)."""
+    return DataLoader(
+        stream, batch_size=batch_size, num_workers=workers, worker_init_fn=_worker_init,
+        pin_memory=device.type == "cuda", persistent_workers=workers > 0,
+        prefetch_factor=4 if workers > 0 else None,
+    )
+
+
+def run_progress(step: int, steps: int, seconds: float, max_minutes: float | None) -> float:
+    """Share of the run done: of the steps, or of ``max_minutes`` if that runs out first (so a
+    time-limited run still ends with a fully decayed learning rate)."""
+    done = step / steps
+    return done if max_minutes is None else max(done, seconds / (60 * max_minutes))
+
+
+def lr_factor(progress: float) -> float:
+    """Learning-rate factor at ``progress`` in [0, 1]: linear warm-up, then cosine decay."""
+    if progress < WARM_UP:
+        return max(progress, 1e-3) / WARM_UP
+    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, (progress - WARM_UP) / (1 - WARM_UP))))
+    return FINAL_FACTOR + (1 - FINAL_FACTOR) * cosine
+
+
+def training_parser(description: str, out_help: str, defaults: Any) -> argparse.ArgumentParser:
+    """The options both scripts take; ``defaults`` is their config class (steps, batch_size, lr, ...)."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--out", required=True, help=out_help)
+    p.add_argument("--steps", type=int, default=defaults.steps)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument("--lr", type=float, default=defaults.lr)
+    p.add_argument("--workers", type=int, default=defaults.workers)
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--max-minutes", type=float, default=None, help="stop and save after this much time")
+    return p

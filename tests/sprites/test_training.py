@@ -1,0 +1,38 @@
+import itertools
+
+import pytest
+import torch
+
+from streamt1.sprites.training import SampleStream, lr_factor, run_progress, sample_loader, training_parser
+
+
+def test_learning_rate_warms_up_then_decays():
+    assert 0 < lr_factor(0.0) < lr_factor(0.04) < lr_factor(0.05) == 1.0
+    assert lr_factor(0.3) > lr_factor(0.6) > lr_factor(0.9) > lr_factor(1.0) == pytest.approx(0.1)
+
+
+def test_progress_follows_whichever_limit_comes_first():
+    assert run_progress(250, 1000, 1e6, None) == 0.25
+    assert run_progress(10, 1000, 30.0, 1.0) == 0.5  # half the time is gone long before half the steps
+    assert run_progress(500, 1000, 1.0, 1.0) == 0.5
+
+
+def _draw(g: torch.Generator) -> int:
+    return int(torch.randint(10**9, (1,), generator=g))
+
+
+def test_sample_stream_is_seeded_and_batched_by_the_loader():
+    first = list(itertools.islice(SampleStream(_draw, seed=3), 5))
+    assert first == list(itertools.islice(SampleStream(_draw, seed=3), 5))
+    assert first != list(itertools.islice(SampleStream(_draw, seed=4), 5))
+    batch = next(iter(sample_loader(SampleStream(_draw, seed=3), 4, workers=0, device=torch.device("cpu"))))
+    assert batch.tolist() == first[:4]
+
+
+def test_training_parser_takes_the_config_defaults():
+    class Defaults:
+        steps, batch_size, lr, workers, seed = 7, 3, 0.5, 2, 9
+
+    args = training_parser("x", "out folder", Defaults).parse_args(["--out", "d", "--max-minutes", "1.5"])
+    assert (args.steps, args.batch_size, args.lr, args.workers, args.seed) == (7, 3, 0.5, 2, 9)
+    assert args.max_minutes == 1.5
