@@ -75,8 +75,10 @@ def run_evaluation(
     length = spec.decoded_frames(spec.num_chunks(settings.num_frames))  # as long as the generated videos
     reference = results.setdefault(REFERENCE, {})
     for scene, prompt in zip(eval_scenes(settings.num_prompts, num_frames=settings.num_frames), prompts):
-        frames = (render(scene, length) * 255).round().to(torch.uint8)
-        reference[api.output_stem(prompt, 0)] = score_video(frames, prompt, components, spec.fps)
+        stem = api.output_stem(prompt, 0)
+        if stem not in reference:
+            frames = (render(scene, length) * 255).round().to(torch.uint8)
+            reference[stem] = score_video(frames, prompt, components, spec.fps)
     for method in settings.methods:
         config = make_config(method)
         search = api.make_search(config, components)

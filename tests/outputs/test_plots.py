@@ -1,8 +1,8 @@
 import json
 
-import numpy as np
 import pytest
-from PIL import Image
+
+from png_helpers import image_size, pixels
 
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
 from streamt1.outputs.trace import CandidateRecord, ChunkRecord, HistoryRecord, Trace
@@ -11,21 +11,11 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PLOTS = [plot_search_tree, plot_rewards]
 
 
-def _pixels(path, mode):
-    with Image.open(path) as image:
-        return np.asarray(image.convert(mode))
-
-
-def _image_size(path):
-    with Image.open(path) as image:
-        return image.size
-
-
 def _check_png(path, min_bytes=8000):
     data = path.read_bytes()
     assert data[:8] == PNG_SIGNATURE
     assert len(data) > min_bytes
-    image = _pixels(path, "L")
+    image = pixels(path, "L")
     assert image.std() > 5  # something was drawn, not a blank canvas
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temp left over
     return image
@@ -53,8 +43,8 @@ def test_many_chunks_scale_width_not_labels(tmp_path, synthetic_trace, plot):
     short, long = tmp_path / "short" / "p.png", tmp_path / "long" / "p.png"
     plot(synthetic_trace(num_chunks=6), short)
     plot(synthetic_trace(num_chunks=60, seed=2), long)
-    width_short, _ = _image_size(short)
-    width_long, height_long = _image_size(long)
+    width_short, _ = image_size(short)
+    width_long, height_long = image_size(long)
     assert width_long > 1.5 * width_short
     assert width_long < 5000
 
@@ -88,9 +78,9 @@ def test_chosen_lineage_is_drawn_in_red(tmp_path, synthetic_trace):
     plot_search_tree(synthetic_trace(num_chunks=5, seed=4), with_final)
     plot_search_tree(synthetic_trace(num_chunks=5, seed=4, final=False), without)
 
-    def red_pixels(path):
-        rgb = _pixels(path, "RGB").astype(int)
+    def redpixels(path):
+        rgb = pixels(path, "RGB").astype(int)
         return int(((rgb[..., 0] > 180) & (rgb[..., 1] < 60) & (rgb[..., 2] < 90)).sum())
 
-    assert red_pixels(with_final) > 500
-    assert red_pixels(without) < 50
+    assert redpixels(with_final) > 500
+    assert redpixels(without) < 50

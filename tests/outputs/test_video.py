@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+
+from png_helpers import image_size, pixels
 
 from streamt1.outputs.video import (
     mp4_info,
@@ -11,16 +12,6 @@ from streamt1.outputs.video import (
     write_frames_grid_png,
     write_mp4,
 )
-
-
-def _pixels(path, mode):
-    with Image.open(path) as image:
-        return np.asarray(image.convert(mode))
-
-
-def _image_size(path):
-    with Image.open(path) as image:
-        return image.size
 
 
 def _smooth_frames(num: int, height: int, width: int) -> np.ndarray:
@@ -135,7 +126,7 @@ def test_frames_grid_png(tmp_path):
     frames = _smooth_frames(20, 64, 64)
     shown = write_frames_grid_png(tmp_path / "g.png", frames, num_frames=4, tile_size=128, gap=2)
     assert shown == [0, 6, 13, 19]
-    image = _pixels(tmp_path / "g.png", "RGB")
+    image = pixels(tmp_path / "g.png", "RGB")
     assert image.shape == (128, 4 * 128 + 3 * 2, 3)
     np.testing.assert_array_equal(image[:2, 130 * 2 : 130 * 2 + 2], frames[13, :1, :1].repeat(2, 0).repeat(2, 1))
     assert (image[:, 128:130] == 255).all()  # the gap
@@ -144,4 +135,4 @@ def test_frames_grid_png(tmp_path):
 def test_frames_grid_png_downscales_large_torch_frames(tmp_path):
     frames = torch.rand(3, 3, 480, 832)
     write_frames_grid_png(tmp_path / "g.png", frames, num_frames=3, tile_size=208)
-    assert _image_size(tmp_path / "g.png") == (3 * 208 + 2 * 4, 120)
+    assert image_size(tmp_path / "g.png") == (3 * 208 + 2 * 4, 120)
