@@ -17,7 +17,8 @@ def test_mean_ci_half_width_is_t_times_standard_error():
     est = mean_ci([1.0, 2.0, 3.0, 4.0])
     assert est.mean == 2.5
     assert est.half_width == pytest.approx(3.182 * math.sqrt(5 / 3) / 2)
-    assert not est.excludes_zero
+    assert est.excludes_zero
+    assert not mean_ci([-1.0, 2.0, 3.0, 4.0]).excludes_zero  # 2.0 +- 3.44
     assert mean_ci([5.0, 5.1, 4.9, 5.0]).excludes_zero
 
 
