@@ -1,0 +1,139 @@
+"""What the CLIP-family image rewards (PickScore, HPSv2, ImageReward) share.
+
+* Frames in: ``[N, 3, H, W]`` uint8, or float in [0, 1] turned into uint8 with
+  ``round(clamp(x, 0, 1) * 255)`` (the rule the project uses when it writes frames to PNG / video),
+  so a float frame scores exactly like the lossless PNG of the frame the user gets to see.
+* PIL geometry as torchvision computes it (``Resize(int)`` keeps the aspect ratio and truncates the
+  long side; ``CenterCrop`` rounds the offsets half to even), so the in-memory path equals the
+  authors' ``Image.open(png)`` path pixel for pixel.
+* Files: one-line ``FileNotFoundError`` naming the file, the reward, the expected tree and where it
+  is published; a checkpoint that does not fit raises :class:`~streamt1.config.ConfigError` listing
+  missing / unexpected / mis-shaped keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor, nn
+
+from streamt1.config import ConfigError, require
+from streamt1.models.checkpoints import CheckpointError, check_state_dict, read_checkpoint
+
+# OpenAI CLIP normalisation, used by all three rewards.
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+@dataclass(frozen=True)
+class Release:
+    """Where a reward's files come from and how they are laid out, for messages and the registry."""
+
+    reward: str
+    expected_tree: str  # one line, brace notation
+    published: str
+
+    def require(self, path: Path) -> Path:
+        """``path`` if it exists, else a one-line FileNotFoundError saying what to put where."""
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path.name}: not found at {path} ({self.reward} reward); expected {self.expected_tree}; "
+                f"published at {self.published}"
+            )
+        return path
+
+    def require_any(self, folder: Path, names: Sequence[str]) -> Path:
+        """The first of ``names`` present in ``folder``; the error names all of them."""
+        for name in names:
+            if (folder / name).exists():
+                return folder / name
+        return self.require(folder / " or ".join(names))
+
+    def read_state_dict(self, path: Path) -> dict[str, Tensor]:
+        """A plain tensor dict from ``path`` (``weights_only=True``), unwrapping ``{'state_dict': ...}``."""
+        try:
+            obj = read_checkpoint(self.require(path))
+        except CheckpointError as err:
+            raise ConfigError(str(err)) from err
+        if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
+            obj = obj["state_dict"]
+        if not isinstance(obj, Mapping) or not all(isinstance(v, Tensor) for v in obj.values()):
+            raise ConfigError(f"{path}: not a state dict of tensors; expected the {self.reward} release file")
+        return dict(obj)
+
+
+def load_checked(module: nn.Module, state_dict: Mapping[str, Tensor], source: Path, *, assign: bool = False) -> None:
+    """Strict load, or ConfigError listing missing / unexpected / mis-shaped keys.
+
+    ``assign=True``: the file's tensors become the parameters (a module built on the meta device).
+    """
+    try:
+        check_state_dict(module, state_dict, source)
+    except CheckpointError as err:
+        raise ConfigError(f"{err}; is this the right file for this reward?") from err
+    module.load_state_dict(state_dict, strict=True, assign=assign)
+
+
+def frames_to_uint8(frames: Tensor, prompts: Sequence[str]) -> Tensor:
+    """Validate ``[N, 3, H, W]`` frames and one prompt per frame; return them as uint8 on the CPU."""
+    if frames.dim() != 4 or frames.shape[1] != 3:
+        raise ValueError(f"frames must be [N, 3, H, W], got {list(frames.shape)}")
+    if len(prompts) != frames.shape[0]:
+        raise ValueError(f"got {frames.shape[0]} frames but {len(prompts)} prompts; give one prompt per frame")
+    if frames.dtype == torch.uint8:
+        return frames.cpu()
+    if not frames.is_floating_point():
+        raise ValueError(f"frames must be uint8 or float in [0, 1], got {frames.dtype}")
+    if torch.isnan(frames).any():
+        raise ValueError("frames contain NaN")
+    return (frames.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
+
+
+def to_pil(frame: Tensor) -> Image.Image:
+    """``[3, H, W]`` uint8 -> RGB PIL image (what ``Image.open`` gives for the lossless PNG)."""
+    return Image.fromarray(frame.permute(1, 2, 0).numpy(), mode="RGB")
+
+
+def pil_to_tensor(image: Image.Image) -> Tensor:
+    """torchvision ``ToTensor``: ``[3, H, W]`` float32 in [0, 1]."""
+    return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1).float() / 255
+
+
+def shorter_side_size(height: int, width: int, size: int) -> tuple[int, int]:
+    """torchvision ``Resize(size)`` output ``(h, w)``: shorter side -> size, longer side truncated."""
+    if width <= height:
+        return int(size * height / width), size
+    return size, int(size * width / height)
+
+
+def center_crop_box(height: int, width: int, size: int) -> tuple[int, int]:
+    """torchvision ``CenterCrop(size)`` offsets ``(top, left)`` (Python round: half to even)."""
+    return int(round((height - size) / 2.0)), int(round((width - size) / 2.0))
+
+
+def normalize(pixels: Tensor, mean: Sequence[float] = CLIP_MEAN, std: Sequence[float] = CLIP_STD) -> Tensor:
+    """``[..., 3, H, W]`` -> ``(x - mean) / std`` per channel."""
+    mean_t = torch.tensor(mean, dtype=pixels.dtype).view(3, 1, 1)
+    std_t = torch.tensor(std, dtype=pixels.dtype).view(3, 1, 1)
+    return (pixels - mean_t) / std_t
+
+
+def score_in_batches(
+    frames: Tensor, prompts: Sequence[str], max_batch: int, score: Callable[[Tensor, list[str]], Tensor]
+) -> Tensor:
+    """``score`` over slices of at most ``max_batch`` frames; float32 scores ``[N]`` on the CPU."""
+    uint8 = frames_to_uint8(frames, prompts)
+    chunks = [
+        score(uint8[start : start + max_batch], list(prompts[start : start + max_batch])).float().cpu()
+        for start in range(0, uint8.shape[0], max_batch)
+    ]
+    return torch.cat(chunks) if chunks else torch.zeros(0)
+
+
+def check_max_batch(max_batch: int) -> None:
+    require(isinstance(max_batch, int) and max_batch >= 1, "max_batch", max_batch, "an integer >= 1")
