@@ -254,3 +254,34 @@ def write_imagereward(root: Path) -> Path:
     state["blip.text_encoder.embeddings.position_ids"] = torch.arange(MED_CONFIG["max_position_embeddings"])[None]
     torch.save(state, folder / "ImageReward.pt")
     return folder
+
+
+# ---- shared by the tests -------------------------------------------------------------------------
+
+
+def sample_frames(seed: int = 0, count: int = 4, height: int = 61, width: int = 97) -> Tensor:
+    """Float frames in [0, 1]; 61 x 97 makes the resize non-square and the crop offset odd."""
+    return torch.rand(count, 3, height, width, generator=torch.Generator().manual_seed(seed))
+
+
+def png_roundtrip(frames_uint8: Tensor, folder: Path) -> list:
+    """Write each ``[3, H, W]`` uint8 frame as a PNG and open it again, as the authors' scripts read images."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    images = []
+    for index, frame in enumerate(frames_uint8):
+        path = folder / f"frame{index}.png"
+        Image.fromarray(frame.permute(1, 2, 0).numpy()).save(path)
+        images.append(Image.open(path).convert("RGB"))
+    return images
+
+
+def assert_missing_file_message(err: BaseException, filename: str, module) -> None:
+    """One line naming the file, the reward, the expected tree and where it is published."""
+    message = str(err)
+    assert "\n" not in message
+    assert filename in message
+    assert module.RELEASE.reward in message
+    assert module.EXPECTED_TREE in message
+    assert module.PUBLISHED in message

@@ -37,6 +37,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 from transformers import CLIPTokenizer
+from transformers.initialization import no_init_weights
 
 from streamt1.rewards.image_common import (
     Release,
@@ -216,9 +217,9 @@ def load(
     RELEASE.require(folder / "tokenizer" / "vocab.json")
     RELEASE.require(folder / "tokenizer" / "merges.txt")
     state_dict = RELEASE.read_state_dict(checkpoint)
-    with torch.device("meta"):
+    with no_init_weights():  # every parameter is overwritten by the checkpoint
         model = OpenClip(architecture)
-    load_checked(model, state_dict, checkpoint, assign=True)
+    load_checked(model, state_dict, checkpoint)
     model = model.to(device=device, dtype=dtype)
     logger.info("HPSv2.1 loaded from %s (%s, %s)", folder, device, dtype)
     return HPSv2(model, CLIPTokenizer.from_pretrained(folder / "tokenizer"), max_batch=max_batch)

@@ -67,16 +67,13 @@ class Release:
         return dict(obj)
 
 
-def load_checked(module: nn.Module, state_dict: Mapping[str, Tensor], source: Path, *, assign: bool = False) -> None:
-    """Strict load, or ConfigError listing missing / unexpected / mis-shaped keys.
-
-    ``assign=True``: the file's tensors become the parameters (a module built on the meta device).
-    """
+def load_checked(module: nn.Module, state_dict: Mapping[str, Tensor], source: Path) -> None:
+    """Strict load, or ConfigError listing missing / unexpected / mis-shaped keys."""
     try:
         check_state_dict(module, state_dict, source)
     except CheckpointError as err:
         raise ConfigError(f"{err}; is this the right file for this reward?") from err
-    module.load_state_dict(state_dict, strict=True, assign=assign)
+    module.load_state_dict(state_dict, strict=True)
 
 
 def frames_to_uint8(frames: Tensor, prompts: Sequence[str]) -> Tensor:

@@ -36,6 +36,7 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 from transformers import BertTokenizer
+from transformers.initialization import no_init_weights
 
 from streamt1.config import ConfigError
 from streamt1.rewards.image_common import (
@@ -396,9 +397,9 @@ def load(
         for k, v in RELEASE.read_state_dict(checkpoint).items()
         if not k.startswith(UNUSED_PREFIXES) and not k.endswith("position_ids")
     }
-    with torch.device("meta"):
+    with no_init_weights():  # every parameter is overwritten by the checkpoint
         model = ImageRewardModel(vision, text_config)
-    load_checked(model, state_dict, checkpoint, assign=True)
+    load_checked(model, state_dict, checkpoint)
     model = model.to(device=device, dtype=dtype)
     model.mlp.float()
     logger.info("ImageReward loaded from %s (%s, %s)", folder, device, dtype)

@@ -106,7 +106,7 @@ def load(path: str | Path, device: str | torch.device = "cpu", dtype: torch.dtyp
 
     config = CLIPConfig.from_pretrained(config_file.parent)
     state_dict = {k: v for k, v in RELEASE.read_state_dict(weights).items() if not k.endswith("position_ids")}
-    with no_init_weights():
+    with no_init_weights():  # every parameter is overwritten by the checkpoint
         model = CLIPModel(config)
     load_checked(model, state_dict, weights)
     model = model.to(device=device, dtype=dtype)
