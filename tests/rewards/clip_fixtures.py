@@ -9,6 +9,7 @@ from the project's modules, so a wrong parameter name in the project fails to lo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -171,7 +172,7 @@ def open_clip_layout(arch: Architecture) -> dict[str, Tensor]:
 
 
 def hps_arch(vocab_size: int) -> Architecture:
-    return Architecture(**{**HPS_ARCH.__dict__, "vocab_size": vocab_size})
+    return dataclasses.replace(HPS_ARCH, vocab_size=vocab_size)
 
 
 def write_hpsv2(root: Path) -> Path:
@@ -198,7 +199,8 @@ def _bert_layer(prefix: str, hidden: int, inter: int, kv_width: int) -> dict[str
             p + "output.LayerNorm.weight": torch.empty(hidden), p + "output.LayerNorm.bias": torch.empty(hidden),
         }
     return out | {
-        prefix + "intermediate.dense.weight": torch.empty(inter, hidden), prefix + "intermediate.dense.bias": torch.empty(inter),
+        prefix + "intermediate.dense.weight": torch.empty(inter, hidden),
+        prefix + "intermediate.dense.bias": torch.empty(inter),
         prefix + "output.dense.weight": torch.empty(hidden, inter), prefix + "output.dense.bias": torch.empty(hidden),
         prefix + "output.LayerNorm.weight": torch.empty(hidden), prefix + "output.LayerNorm.bias": torch.empty(hidden),
     }

@@ -122,9 +122,9 @@ def test_preprocessing_equals_the_val_transform_on_the_png(hps, tmp_path):
 
 def test_frames_at_the_model_size_are_only_cropped(hps):
     uint8 = frames_to_uint8(sample_frames(seed=2, count=1, height=224, width=229), [""])
-    expected = (uint8[..., :, 2:226].float() / 255 - torch.tensor(CLIP_MEAN).view(3, 1, 1)) / torch.tensor(
-        CLIP_STD
-    ).view(3, 1, 1)  # no resize at 224; crop left round(2.5) = 2
+    # no resize at 224; crop left round(2.5) = 2
+    cropped = uint8[..., :, 2:226].float() / 255
+    expected = (cropped - torch.tensor(CLIP_MEAN).view(3, 1, 1)) / torch.tensor(CLIP_STD).view(3, 1, 1)
     assert torch.equal(hps.pixel_values(uint8), expected)
 
 

@@ -76,7 +76,8 @@ def reference_image_embeds(sd, pixels):
 
 def _bert_attention(x, context, sd, p, mask):
     heads, eps = MED_CONFIG["num_attention_heads"], MED_CONFIG["layer_norm_eps"]
-    q, k, v = _linear(x, sd, p + "self.query"), _linear(context, sd, p + "self.key"), _linear(context, sd, p + "self.value")
+    q = _linear(x, sd, p + "self.query")
+    k, v = _linear(context, sd, p + "self.key"), _linear(context, sd, p + "self.value")
     return _norm(_linear(_attention(q, k, v, heads, mask), sd, p + "output.dense") + x, sd, p + "output.LayerNorm", eps)
 
 
@@ -122,7 +123,8 @@ def test_scores_equal_the_reference_forward(ir, ir_folder, tmp_path):
     frames = sample_frames()
     sd = torch.load(ir_folder / imagereward.CHECKPOINT, weights_only=True)
     pixels = authors_pixels(png_roundtrip(frames_to_uint8(frames, PROMPTS), tmp_path))
-    text = authors_tokenizer(ir_folder)(PROMPTS, padding="max_length", truncation=True, max_length=35, return_tensors="pt")
+    tokenizer = authors_tokenizer(ir_folder)
+    text = tokenizer(PROMPTS, padding="max_length", truncation=True, max_length=35, return_tensors="pt")
     expected = reference_scores(sd, pixels, text["input_ids"], text["attention_mask"])
     scores = ir(frames, PROMPTS)
     torch.testing.assert_close(scores, expected, atol=1e-5, rtol=1e-5)
@@ -142,7 +144,8 @@ def test_tokens_are_bert_uncased_padded_to_35_with_dec_and_enc_added(ir):
     ids = ir.tokenizer.convert_ids_to_tokens(text["input_ids"][0].tolist())
     assert ids[:9] == ["[CLS]", "a", "red", "cat", "##s", "on", "the", "mat", "."] and ids[9] == "[SEP]"
     assert ids[10:] == ["[PAD]"] * 25 and text["attention_mask"][0].sum() == 10
-    assert ir.tokenizer.convert_tokens_to_ids(["[DEC]", "[ENC]"]) == [MED_CONFIG["vocab_size"] - 2, MED_CONFIG["vocab_size"] - 1]
+    vocab_size = MED_CONFIG["vocab_size"]
+    assert ir.tokenizer.convert_tokens_to_ids(["[DEC]", "[ENC]"]) == [vocab_size - 2, vocab_size - 1]
     assert ir.tokenize(["red " * 50])["input_ids"].shape == (1, 35)
 
 

@@ -8,7 +8,14 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from clip_fixtures import CLIP_MEAN, CLIP_STD, assert_missing_file_message, png_roundtrip, sample_frames, write_pickscore
+from clip_fixtures import (
+    CLIP_MEAN,
+    CLIP_STD,
+    assert_missing_file_message,
+    png_roundtrip,
+    sample_frames,
+    write_pickscore,
+)
 from PIL import Image
 from safetensors.torch import load_file, save_file
 from transformers import CLIPImageProcessorPil, CLIPModel, CLIPTokenizer
@@ -61,10 +68,9 @@ def test_preprocessing_is_the_pil_clip_processor_on_the_png(pick, tmp_path):
     pixels = pick.pixel_values(uint8)
     assert torch.equal(pixels, pick.image_processor(images=images, return_tensors="pt")["pixel_values"])
     # the geometry by hand: shortest edge 61 -> 224 (224 x 356), crop left (356 - 224) // 2 = 66
-    by_hand = [np.asarray(im.resize((356, 224), Image.BICUBIC).crop((66, 0, 290, 224)), dtype=np.float32) / 255 for im in images]
-    by_hand = (torch.from_numpy(np.stack(by_hand)).permute(0, 3, 1, 2) - torch.tensor(CLIP_MEAN).view(3, 1, 1)) / torch.tensor(
-        CLIP_STD
-    ).view(3, 1, 1)
+    cropped = [np.asarray(im.resize((356, 224), Image.BICUBIC).crop((66, 0, 290, 224))) for im in images]
+    by_hand = torch.from_numpy(np.stack(cropped)).permute(0, 3, 1, 2).float() / 255
+    by_hand = (by_hand - torch.tensor(CLIP_MEAN).view(3, 1, 1)) / torch.tensor(CLIP_STD).view(3, 1, 1)
     torch.testing.assert_close(pixels, by_hand, atol=1e-6, rtol=0)
 
 

@@ -182,7 +182,9 @@ class HPSv2:
         pixels = frames.float() / 255  # ToTensor
         new_size = shorter_side_size(height, width, size)
         if new_size != (height, width):  # torchvision returns the image unchanged at its own size
-            pixels = nn.functional.interpolate(pixels, size=new_size, mode="bicubic", align_corners=False, antialias=True)
+            pixels = nn.functional.interpolate(
+                pixels, size=new_size, mode="bicubic", align_corners=False, antialias=True
+            )
         top, left = center_crop_box(*new_size, size)
         return normalize(pixels[..., top : top + size, left : left + size])
 

@@ -93,7 +93,12 @@ class PickScore:
         return self.module.logit_scale.float().exp() * (text_embeds * image_embeds).sum(-1)
 
 
-def load(path: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, max_batch: int = 16) -> PickScore:
+def load(
+    path: str | Path,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+    max_batch: int = 16,
+) -> PickScore:
     """PickScore from a folder laid out as :data:`EXPECTED_TREE`."""
     folder = Path(path)
     check_max_batch(max_batch)
