@@ -250,7 +250,6 @@ def write_imagereward(root: Path) -> Path:
     folder = root / "ImageReward"
     (folder / "bert-base-uncased").mkdir(parents=True)
     (folder / "bert-base-uncased" / "vocab.txt").write_text("\n".join(BERT_VOCAB) + "\n")
-    (folder / "bert-base-uncased" / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True}))
     (folder / "med_config.json").write_text(json.dumps(MED_CONFIG, indent=2))
     state = randomize(imagereward_layout(IR_VISION, MED_CONFIG), seed=3)
     state["blip.text_encoder.embeddings.position_ids"] = torch.arange(MED_CONFIG["max_position_embeddings"])[None]

@@ -57,8 +57,8 @@ PUBLISHED = (
     "Hugging Face xswu/HPSv2 (HPS_v2.1_compressed.pt); tokenizer/ = the CLIP BPE tokenizer files of "
     "laion/CLIP-ViT-H-14-laion2B-s32B-b79K or openai/clip-vit-large-patch14"
 )
-EXPECTED_TREE = f"<folder>/{{{CHECKPOINT}, tokenizer/{{vocab.json, merges.txt, tokenizer_config.json}}}}"
-LICENSE = "Apache-2.0 (tgxs002/HPSv2 code and weights)"
+EXPECTED_TREE = f"<folder>/{{{CHECKPOINT}, tokenizer/{{vocab.json, merges.txt}}}}"
+LICENSE = "Apache-2.0 (tgxs002/HPSv2 code); weights: see the xswu/HPSv2 model card"
 RELEASE = Release("hpsv2", EXPECTED_TREE, PUBLISHED)
 
 

@@ -59,10 +59,8 @@ PUBLISHED = (
     "Hugging Face THUDM/ImageReward (ImageReward.pt, med_config.json); bert-base-uncased/ = the "
     "tokenizer files of google-bert/bert-base-uncased"
 )
-EXPECTED_TREE = (
-    f"<folder>/{{{CHECKPOINT}, med_config.json, bert-base-uncased/{{vocab.txt, tokenizer_config.json}}}}"
-)
-LICENSE = "Apache-2.0 (THUDM/ImageReward code and weights)"
+EXPECTED_TREE = f"<folder>/{{{CHECKPOINT}, med_config.json, bert-base-uncased/{{vocab.txt}}}}"
+LICENSE = "Apache-2.0 (THUDM/ImageReward code); weights: see the THUDM/ImageReward model card"
 RELEASE = Release("imagereward", EXPECTED_TREE, PUBLISHED)
 SCORE_MEAN = 0.16717362830052426
 SCORE_STD = 1.0333394966054072
@@ -330,7 +328,7 @@ class ImageRewardModel(nn.Module):
         return (reward - SCORE_MEAN) / SCORE_STD
 
 
-class ImageReward:
+class ImageRewardScorer:
     """:class:`~streamt1.interfaces.ImageReward` adapter: frames + prompts -> ImageReward ``[N]``."""
 
     def __init__(self, model: ImageRewardModel, tokenizer: BertTokenizer, max_batch: int = 16) -> None:
@@ -385,7 +383,7 @@ def load(
     dtype: torch.dtype = torch.float32,
     max_batch: int = 16,
     vision: VisionConfig = VIT_LARGE,
-) -> ImageReward:
+) -> ImageRewardScorer:
     """ImageReward from a folder laid out as :data:`EXPECTED_TREE` (``vision``: for tests)."""
     folder = Path(path)
     check_max_batch(max_batch)
@@ -403,4 +401,4 @@ def load(
     model = model.to(device=device, dtype=dtype)
     model.mlp.float()
     logger.info("ImageReward loaded from %s (%s, %s)", folder, device, dtype)
-    return ImageReward(model, tokenizer, max_batch=max_batch)
+    return ImageRewardScorer(model, tokenizer, max_batch=max_batch)

@@ -38,10 +38,10 @@ PUBLISHED = (
     "laion/CLIP-ViT-H-14-laion2B-s32B-b79K (processor files, into processor/)"
 )
 EXPECTED_TREE = (
-    "<folder>/{config.json, model.safetensors | pytorch_model.bin, processor/{preprocessor_config.json, "
-    "tokenizer.json | vocab.json + merges.txt, tokenizer_config.json, special_tokens_map.json}}"
+    "<folder>/{config.json, model.safetensors | pytorch_model.bin, "
+    "processor/{preprocessor_config.json, tokenizer.json | vocab.json + merges.txt}}"
 )
-LICENSE = "MIT (yuvalkirstain/PickScore code and PickScore_v1 weights)"
+LICENSE = "MIT (yuvalkirstain/PickScore code); weights: see the yuvalkirstain/PickScore_v1 model card"
 RELEASE = Release("pickscore", EXPECTED_TREE, PUBLISHED)
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json")
