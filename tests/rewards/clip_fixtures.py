@@ -13,6 +13,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import save_file
 from torch import Tensor
@@ -258,6 +259,15 @@ def write_imagereward(root: Path) -> Path:
 
 
 # ---- shared by the tests -------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread():
+    """Tiny models: with 2 cores shared by other jobs, thread hand-offs cost more than the maths."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def sample_frames(seed: int = 0, count: int = 4, height: int = 61, width: int = 97) -> Tensor:
