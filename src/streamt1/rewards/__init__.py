@@ -1,0 +1,1 @@
+"""Reward models behind the ``ImageReward`` / ``VideoReward`` protocols, loaded from local files."""
