@@ -25,3 +25,14 @@ def videoalign_reward(videoalign_release):
     from streamt1.rewards import videoalign
 
     return videoalign.load(videoalign_release.path, max_batch=2)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread():
+    """The tiny models run fastest on one thread (the test machine's cores are shared); restored after."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -219,7 +219,7 @@ def latest_checkpoint(folder: Path) -> Path:
     """``checkpoint-<step>`` with the highest step (numerically), as the authors' loader picks."""
     steps = {int(m[1]): p for p in folder.iterdir() if p.is_dir() and (m := _CHECKPOINT_DIR.match(p.name))}
     if not steps:
-        _require(folder / "checkpoint-11352")
+        _require(folder / "checkpoint-<step>" / "model.pth")
     return steps[max(steps)]
 
 
