@@ -223,7 +223,27 @@ def authors_hidden_states(model: nn.Module, input_ids, attention_mask, pixel_val
     over the media pads, then the text model with ``position_ids=None`` (sequential positions)."""
     backbone = model.model
     embeds = backbone.language_model.embed_tokens(input_ids)
-    features = backbone.visual(pixel_values, grid_thw=grid_thw).pooler_output
+    features = backbone.visual(pixel_values, grid_thw=grid_thw)
+    features = getattr(features, "pooler_output", features)  # an output object in 5.x, a tensor in 4.57
     mask = (input_ids == media_token_id).unsqueeze(-1).expand_as(embeds)
     embeds = embeds.masked_scatter(mask, features)
     return backbone.language_model(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
+
+
+def reference_image_processor():
+    """transformers' numpy / PIL Qwen2-VL image processor (5.x ``...Pil``, 4.x the slow class), released settings."""
+    try:
+        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil as cls
+    except ImportError:  # transformers 4.x
+        from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor as cls
+    return cls(min_pixels=PREPROCESSOR["min_pixels"], max_pixels=PREPROCESSOR["max_pixels"],
+               image_mean=PREPROCESSOR["image_mean"], image_std=PREPROCESSOR["image_std"])
+
+
+def reference_smart_resize(height, width, factor, min_pixels, max_pixels):
+    """transformers' own copy of qwen-vl-utils' smart_resize."""
+    try:
+        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
+    except ImportError:  # transformers 4.x
+        from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
+    return tuple(smart_resize(height, width, factor, min_pixels, max_pixels))

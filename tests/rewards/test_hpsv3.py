@@ -1,5 +1,6 @@
 """HPSv3 from its released layout: scores of the built model through the authors' file path."""
 
+import inspect
 import shutil
 
 import pytest
@@ -11,7 +12,7 @@ from streamt1.config import ConfigError
 from streamt1.interfaces import ImageReward
 from streamt1.rewards import hpsv3
 
-from qwen_fixtures import PREPROCESSOR, QWEN2VL_CHAT_TEMPLATE, authors_hidden_states
+from qwen_fixtures import QWEN2VL_CHAT_TEMPLATE, authors_hidden_states, reference_image_processor, reference_smart_resize
 
 PROMPTS = ["a red ball bounces on a blue floor", "a cat", "a blue floor under a red ball, wide shot, film grain"]
 
@@ -23,17 +24,13 @@ def _frames(n=3, height=90, width=150, seed=0):
 def authors_inputs(release, frames, prompts, tmp_path):
     """hpsv3/inference.py on PNG files: fetch_image (open, RGB, smart_resize, PIL bicubic), chat template,
     the stock processor (pixels by transformers' PIL image processor, pads expanded, right padding)."""
-    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil, smart_resize
-
     images = []
     for i, frame in enumerate(frames):
         Image.fromarray(frame.permute(1, 2, 0).numpy()).save(tmp_path / f"{i}.png")
         image = Image.open(tmp_path / f"{i}.png").convert("RGB")
-        height, width = smart_resize(image.height, image.width, 28, hpsv3.PIXELS, hpsv3.PIXELS)
+        height, width = reference_smart_resize(image.height, image.width, 28, hpsv3.PIXELS, hpsv3.PIXELS)
         images.append(image.resize((width, height), Image.BICUBIC))
-    processor = Qwen2VLImageProcessorPil(min_pixels=PREPROCESSOR["min_pixels"], max_pixels=PREPROCESSOR["max_pixels"],
-                                         image_mean=PREPROCESSOR["image_mean"], image_std=PREPROCESSOR["image_std"])
-    vision = processor(images=images, return_tensors="pt")
+    vision = reference_image_processor()(images=images, return_tensors="pt")
     messages = [[{"role": "user", "content": [
         {"type": "image", "image": str(tmp_path / f"{i}.png"), "min_pixels": hpsv3.PIXELS, "max_pixels": hpsv3.PIXELS},
         {"type": "text", "text": hpsv3.INSTRUCTION.format(text_prompt=p) + hpsv3.PROMPT_WITH_SPECIAL_TOKEN}]}]
@@ -54,8 +51,11 @@ def authors_mu(release, ids, mask, pixels, grid, positions="sequential"):
         if positions == "sequential":
             hidden = authors_hidden_states(model, ids, mask, pixels, grid, image_id)
         else:  # the installed composite forward: 3-D M-RoPE from get_rope_index
+            extra = {"mm_token_type_ids": (ids == image_id).int()}  # required by 5.x, unknown to 4.57
+            if "mm_token_type_ids" not in inspect.signature(model.model.forward).parameters:
+                extra = {}
             hidden = model.model(input_ids=ids, attention_mask=mask, pixel_values=pixels, image_grid_thw=grid,
-                                 mm_token_type_ids=(ids == image_id).int()).last_hidden_state
+                                 **extra).last_hidden_state
         logits = model.rm_head(hidden)  # [B, L, 2]
     at_reward = ids == release.tokenizer.convert_tokens_to_ids(hpsv3.REWARD_TOKEN)
     return logits[at_reward][:, 0]
