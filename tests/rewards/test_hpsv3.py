@@ -12,13 +12,15 @@ from streamt1.config import ConfigError
 from streamt1.interfaces import ImageReward
 from streamt1.rewards import hpsv3
 
-from qwen_fixtures import QWEN2VL_CHAT_TEMPLATE, authors_hidden_states, reference_image_processor, reference_smart_resize
+from qwen_fixtures import (QWEN2VL_CHAT_TEMPLATE, authors_hidden_states, reference_image_processor,
+                           reference_smart_resize)
 
 PROMPTS = ["a red ball bounces on a blue floor", "a cat", "a blue floor under a red ball, wide shot, film grain"]
 
 
 def _frames(n=3, height=90, width=150, seed=0):
-    return torch.randint(0, 256, (n, 3, height, width), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (n, 3, height, width), dtype=torch.uint8, generator=gen)
 
 
 def authors_inputs(release, frames, prompts, tmp_path):
@@ -38,8 +40,8 @@ def authors_inputs(release, frames, prompts, tmp_path):
     tok = release.tokenizer
     texts = tok.apply_chat_template(messages, chat_template=QWEN2VL_CHAT_TEMPLATE, tokenize=False,
                                     add_generation_prompt=True)
-    texts = [t.replace("<|image_pad|>", "<|placeholder|>" * (int(g.prod()) // 4), 1).replace("<|placeholder|>", "<|image_pad|>")
-             for t, g in zip(texts, vision["image_grid_thw"])]
+    texts = [t.replace("<|image_pad|>", "<|placeholder|>" * (int(g.prod()) // 4), 1)
+             .replace("<|placeholder|>", "<|image_pad|>") for t, g in zip(texts, vision["image_grid_thw"])]
     tok.padding_side = "right"
     text = tok(texts, padding=True, return_tensors="pt")
     return text["input_ids"], text["attention_mask"], vision["pixel_values"], vision["image_grid_thw"]

@@ -47,7 +47,8 @@ def test_video_patches_follow_the_vit_layout():
     frames = torch.randint(0, 256, (4, 3, 56, 84), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
     pixels, grid = q.patchify(frames, SPEC)
     assert grid.tolist() == [2, 4, 6]
-    norm = ((frames.double() / 255).float() - torch.tensor(SPEC.mean).view(3, 1, 1)) / torch.tensor(SPEC.std).view(3, 1, 1)
+    mean, std = torch.tensor(SPEC.mean).view(3, 1, 1), torch.tensor(SPEC.std).view(3, 1, 1)
+    norm = ((frames.double() / 255).float() - mean) / std
     row = 0
     for t in range(2):  # time, merge-block row, merge-block column, row / column inside the 2x2 block
         for bh in range(2):
@@ -75,14 +76,15 @@ def test_float_frames_round_to_uint8():
 def test_legacy_keys_map_onto_the_installed_layout():
     legacy = {"model.layers.0.mlp.up_proj.weight": 1, "model.embed_tokens.weight": 2, "model.norm.weight": 3,
               "visual.blocks.0.attn.qkv.weight": 4, "visual.merger.mlp.0.bias": 5, "rm_head.0.weight": 6,
-              "lm_head.weight": 7, "model.language_model.norm.weight": 8, "model.visual.patch_embed.proj.weight": 9}
+              "lm_head.weight": 7, "model.visual.patch_embed.proj.weight": 9}  # the last: already composite
     mapped = q.remap_to_installed(legacy)
     assert mapped == {"model.language_model.layers.0.mlp.up_proj.weight": 1,
                       "model.language_model.embed_tokens.weight": 2, "model.language_model.norm.weight": 3,
                       "model.visual.blocks.0.attn.qkv.weight": 4, "model.visual.merger.mlp.0.bias": 5,
-                      "rm_head.0.weight": 6, "lm_head.weight": 7, "model.visual.patch_embed.proj.weight": 9} | {
-                      "model.language_model.norm.weight": 8}
-    assert all(q.remap_to_installed({to_legacy(k): 0}) == {k: 0} for k in mapped if k != "lm_head.weight")
+                      "rm_head.0.weight": 6, "lm_head.weight": 7, "model.visual.patch_embed.proj.weight": 9}
+    assert all(q.remap_to_installed({to_legacy(k): 0}) == {k: 0} for k in mapped)  # the fixtures' inverse
+    with pytest.raises(ConfigError, match="model.language_model.norm.weight twice"):
+        q.remap_to_installed({"model.norm.weight": 1, "model.language_model.norm.weight": 2})
 
 
 def test_missing_file_message_is_one_line_with_tree_and_source(tmp_path):

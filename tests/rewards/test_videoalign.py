@@ -201,3 +201,10 @@ def test_an_unsupported_training_config_is_refused(videoalign_release, tmp_path)
     (folder / videoalign.CONFIG_FILE).write_text(json.dumps(config))
     with pytest.raises(ConfigError, match="prompt_template_type='simple' is not supported"):
         videoalign.load(folder)
+
+
+def test_a_checkpoint_with_pickled_objects_is_not_unpickled(videoalign_release, tmp_path):
+    folder = _copy(videoalign_release, tmp_path)
+    _rewrite_checkpoint(folder, lambda s: s.update({"extra": ValueError("arbitrary object")}))
+    with pytest.raises(ConfigError, match="weights_only=True"):
+        videoalign.load(folder)

@@ -32,7 +32,6 @@ import torch
 from torch import Tensor, nn
 
 from streamt1.config import ConfigError
-from streamt1.models.checkpoints import read_checkpoint
 from streamt1.rewards import qwen2vl as q
 
 logger = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ PIXELS = 256 * 28 * 28  # min_pixels = max_pixels = 200704 in hpsv3/inference.py
 HEAD_HIDDEN = (1024, 16)  # rm_head_type "ranknet" without kwargs: 3584 -> 1024 -> 16 -> 2
 HEAD_DROPOUT = 0.05
 
-# Verbatim from hpsv3/dataset/data_collator_qwen.py (whitespace matters).
+# Verbatim from hpsv3/dataset/data_collator_qwen.py (whitespace matters); long lines are the authors'.
 INSTRUCTION = """
 You are tasked with evaluating a generated image based on Visual Quality and Text Alignment and give a overall score to estimate the human preference. Please provide a rating from 0 to 10, with 0 being the worst and 10 being the best. 
 
@@ -129,7 +128,7 @@ class HPSv3Reward:
         if len(prompts) != frames.shape[0]:
             raise ConfigError(f"hpsv3: {frames.shape[0]} frames but {len(prompts)} prompts; give one prompt per frame")
         size = q.smart_resize(*frames.shape[-2:], self.vision.factor, PIXELS, PIXELS)
-        resized = q.resize_pil_bicubic(q.to_uint8(frames), size)
+        resized = q.resize_pil_bicubic(q.to_uint8(frames), size).to(self.device)  # uint8 travels, 4x lighter
         patches = [q.patchify(frame[None], self.vision) for frame in resized]
         merge = self.vision.merge_size ** 2
         rows = [self.prompt.encode(user_text(p), int(grid.prod()) // merge) for p, (_, grid) in zip(prompts, patches)]
@@ -167,10 +166,7 @@ def load(path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtyp
     config = q.read_qwen2vl_config(base, len(tokenizer), tokenizer.pad_token_id, "hpsv3")
     vision = q.VisionSpec.read(base / "preprocessor_config.json", config.vision_config, "hpsv3")
     module = q.build_reward_model(config, build_head(q.text_config_of(config).hidden_size), head_in_float32=True)
-    state_dict = read_checkpoint(checkpoint)
-    if "model" in state_dict and isinstance(state_dict["model"], dict):  # .pth training dumps, as the authors allow
-        state_dict = state_dict["model"]
-    q.load_reward_weights(module, state_dict, checkpoint, "hpsv3", dtype)
+    q.load_reward_weights(module, q.read_state_dict(checkpoint, "hpsv3"), checkpoint, "hpsv3", dtype)
     logger.info("hpsv3: loaded %s (%s) on %s", checkpoint, dtype, device)
     return HPSv3Reward(module.to(device), prompt, vision, max_batch)
 

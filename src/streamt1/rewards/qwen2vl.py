@@ -30,6 +30,7 @@ Fidelity choices, for transformers >= 4.57 and 5.x:
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -44,7 +45,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from streamt1.config import ConfigError
-from streamt1.models.checkpoints import CheckpointError, check_state_dict, merge_lora
+from streamt1.models.checkpoints import CheckpointError, check_state_dict, merge_lora, read_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -254,7 +255,9 @@ def read_chat_template(folder: Path, tokenizer, reward: str) -> str:
         return as_jinja.read_text()
     if getattr(tokenizer, "chat_template", None):
         return tokenizer.chat_template
-    raise ConfigError(f"{reward}: no chat template in {folder} (chat_template.json, chat_template.jinja or the tokenizer's)")
+    raise ConfigError(
+        f"{reward}: no chat template in {folder} (chat_template.json, chat_template.jinja or the tokenizer's)"
+    )
 
 
 def single_token_id(tokenizer, token: str, reward: str) -> int:
@@ -293,6 +296,7 @@ class ChatPrompt:
         self.read_tokens = list(read_tokens)
         if tokenizer.pad_token_id is None:
             raise ConfigError(f"{reward}: the tokenizer has no pad token (Qwen2-VL's is <|endoftext|>)")
+        self.encode = functools.lru_cache(maxsize=64)(self._encode)  # one prompt serves many frames
 
     def text(self, user_text: str) -> str:
         """The chat-template rendering (system turn, user turn, generation prompt)."""
@@ -301,7 +305,7 @@ class ChatPrompt:
             message, chat_template=self.chat_template, tokenize=False, add_generation_prompt=True
         )
 
-    def encode(self, user_text: str, media_tokens: int) -> tuple[list[int], list[int]]:
+    def _encode(self, user_text: str, media_tokens: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """(ids, read positions) with the one media pad repeated ``media_tokens`` times, as the processor does."""
         text = self.text(user_text).replace(self.pad_token, self.pad_token * media_tokens)
         ids = self.tokenizer(text)["input_ids"]
@@ -309,9 +313,9 @@ class ChatPrompt:
             raise ConfigError(
                 f"{self.reward}: the prompt must not contain the special tokens {self.read_tokens + [self.pad_token]}"
             )
-        return ids, [ids.index(token_id) for token_id in self.read_ids]
+        return tuple(ids), tuple(ids.index(token_id) for token_id in self.read_ids)
 
-    def batch(self, rows: Sequence[tuple[list[int], list[int]]], pixels: Sequence[Tensor],
+    def batch(self, rows: Sequence[tuple[Sequence[int], Sequence[int]]], pixels: Sequence[Tensor],
               grids: Sequence[Tensor]) -> TokenBatch:
         """Right-pad encoded rows with the pad token (the authors' ``padding_side="right"``)."""
         length = max(len(ids) for ids, _ in rows)
@@ -429,6 +433,8 @@ def remap_to_installed(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
             key = "model." + key
         else:
             key = _LEGACY_TEXT.sub("model.language_model.", key)
+        if key in out:
+            raise ConfigError(f"the checkpoint holds {key} twice (in the legacy and in the installed layout)")
         out[key] = value
     return out
 
@@ -465,6 +471,20 @@ def _drop_lm_head(state_dict: dict[str, Tensor], config, source: Path, reward: s
         )
 
 
+def read_state_dict(path: Path, reward: str) -> dict[str, Tensor]:
+    """The tensors of a ``.safetensors`` / ``.pth`` file (torch files with ``weights_only=True``; a
+    ``{"model": state_dict}`` training dump is unwrapped, as the authors' loaders allow)."""
+    try:
+        obj = read_checkpoint(path)
+    except CheckpointError as exc:
+        raise ConfigError(f"{reward}: {exc}") from exc
+    if isinstance(obj, Mapping) and isinstance(obj.get("model"), Mapping):
+        obj = obj["model"]
+    if not isinstance(obj, Mapping) or not all(isinstance(v, Tensor) for v in obj.values()):
+        raise ConfigError(f"{reward}: {path} holds no state dict (a mapping of names to tensors)")
+    return dict(obj)
+
+
 def load_reward_weights(model: QwenRewardModel, state_dict: Mapping[str, Tensor], source: Path, reward: str,
                         dtype: torch.dtype) -> None:
     """Remap, check (missing / unexpected / mis-shaped keys -> ConfigError) and assign the weights in ``dtype``."""
@@ -473,7 +493,10 @@ def load_reward_weights(model: QwenRewardModel, state_dict: Mapping[str, Tensor]
     try:
         check_state_dict(model, remapped, source)
     except CheckpointError as exc:
-        raise ConfigError(f"{reward}: {exc}; is it the {reward} checkpoint for this base model?") from exc
+        raise ConfigError(
+            f"{reward}: {exc} (names as remapped to the installed layout); is it the {reward} checkpoint "
+            "for this base model and tokenizer?"
+        ) from exc
     model.load_state_dict({k: v.to(dtype) for k, v in remapped.items()}, strict=True, assign=True)
     if model.head_in_float32:
         model.rm_head.float()

@@ -37,7 +37,6 @@ from torch import Tensor, nn
 
 from streamt1.config import ConfigError
 from streamt1.interfaces import VideoScore
-from streamt1.models.checkpoints import read_checkpoint
 from streamt1.rewards import qwen2vl as q
 
 logger = logging.getLogger(__name__)
@@ -47,9 +46,10 @@ CONFIG_FILE = "model_config.json"
 BASE_FOLDER = "Qwen2-VL-2B-Instruct"
 PUBLISHED = (
     "https://huggingface.co/KlingTeam/VideoReward (model_config.json, checkpoint-11352/)",
-    "https://huggingface.co/Qwen/Qwen2-VL-2B-Instruct (config, chat template and preprocessor files; no weights needed)",
+    "https://huggingface.co/Qwen/Qwen2-VL-2B-Instruct (config, chat template, preprocessor files; no weights needed)",
 )
-LICENSE = "VideoAlign code MIT (KlingAIResearch/VideoAlign), VideoReward weights Apache-2.0; Qwen2-VL-2B-Instruct Apache-2.0"
+LICENSE = ("VideoAlign code MIT (KlingAIResearch/VideoAlign), VideoReward weights Apache-2.0 (KlingTeam/VideoReward); "
+           "Qwen2-VL-2B-Instruct Apache-2.0")
 EXPECTED_TREE = """\
 <folder>/
   model_config.json
@@ -70,7 +70,7 @@ PARTS = ("VQ", "MQ", "TA")
 READ_TOKENS = ("<|VQ_reward|>", "<|MQ_reward|>", "<|TA_reward|>")  # in prompt order: logits[:, 0/1/2] = VQ/MQ/TA
 _CHECKPOINT_DIR = re.compile(r"^checkpoint-(\d+)$")
 
-# Verbatim from prompt_template.py (whitespace matters).
+# Verbatim from prompt_template.py (whitespace matters); long lines are the authors'.
 DETAILED_PROMPT_WITH_SPECIAL_TOKEN = """
 You are tasked with evaluating a generated video based on three distinct criteria: Visual Quality, Motion Quality, and Text Alignment. Please provide a rating from 0 to 10 for each of the three categories, with 0 being the worst and 10 being the best. Each evaluation should be independent of the others.
 
@@ -170,7 +170,8 @@ class VideoAlignReward:
                  settings: VideoAlignSettings, max_batch: int):
         if max_batch < 1:
             raise ConfigError(f"max_batch={max_batch} is invalid: expected an integer >= 1")
-        self.module, self.prompt, self.vision, self.settings, self.max_batch = module, prompt, vision, settings, max_batch
+        self.module, self.prompt, self.vision = module, prompt, vision
+        self.settings, self.max_batch = settings, max_batch
 
     @property
     def device(self) -> torch.device:
@@ -189,7 +190,7 @@ class VideoAlignReward:
             raise ConfigError(f"videoalign: {clips.shape[0]} clips but {len(prompts)} prompts; give one per clip")
         if not fps > 0:
             raise ConfigError(f"videoalign: fps={fps!r} is invalid: expected the clip's frame rate (> 0)")
-        patches = [q.patchify(self.sample(clip, fps), self.vision) for clip in clips]
+        patches = [q.patchify(self.sample(clip, fps).to(self.device), self.vision) for clip in clips]
         merge = self.vision.merge_size ** 2
         text = [DETAILED_PROMPT_WITH_SPECIAL_TOKEN.format(text_prompt=p) for p in prompts]
         rows = [self.prompt.encode(t, int(grid.prod()) // merge) for t, (_, grid) in zip(text, patches)]
@@ -244,7 +245,7 @@ def load(path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtyp
     vision = q.VisionSpec.read(base / "preprocessor_config.json", config.vision_config, "videoalign")
     head = nn.Linear(q.text_config_of(config).hidden_size, settings.output_dim, bias=False)
     module = q.build_reward_model(config, head, head_in_float32=False)
-    state_dict = q.fold_peft(read_checkpoint(checkpoint), settings.lora_alpha, checkpoint)
+    state_dict = q.fold_peft(q.read_state_dict(checkpoint, "videoalign"), settings.lora_alpha, checkpoint)
     q.load_reward_weights(module, state_dict, checkpoint, "videoalign", dtype)
     logger.info("videoalign: loaded %s (%s) on %s", checkpoint, dtype, device)
     return VideoAlignReward(module.to(device), prompt, vision, settings, max_batch)
