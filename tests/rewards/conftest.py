@@ -27,9 +27,10 @@ def videoalign_reward(videoalign_release):
     return videoalign.load(videoalign_release.path, max_batch=2)
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def one_thread():
-    """The tiny models run fastest on one thread (the test machine's cores are shared); restored after."""
+    """The tiny models run fastest on one thread (the test machine's cores are shared); restored after each
+    module, so tests elsewhere keep their thread count."""
     import torch
 
     threads = torch.get_num_threads()

@@ -105,7 +105,7 @@ def test_module_holds_every_weight_and_the_head_stays_float32(hpsv3_release, hps
     file_keys = set(load_file(str(hpsv3_release.path / hpsv3.CHECKPOINT))) - {"lm_head.weight"}
     assert len(hpsv3_reward.module.state_dict()) == len(file_keys)
     assert hpsv3_reward.device == torch.device("cpu")
-    bf16 = hpsv3.load(hpsv3_release.path, dtype=torch.bfloat16)
+    bf16 = hpsv3.load(hpsv3_release.path / hpsv3.CHECKPOINT, dtype=torch.bfloat16)  # the file's path works too
     assert {p.dtype for p in bf16.module.model.parameters()} == {torch.bfloat16}
     assert {p.dtype for p in bf16.module.rm_head.parameters()} == {torch.float32}
     score = bf16(_frames(n=1, seed=3), PROMPTS[:1])  # runs on the CPU (the authors' CUDA-only autocast does not)

@@ -94,3 +94,17 @@ def test_missing_file_message_is_one_line_with_tree_and_source(tmp_path):
     assert "\n" not in message and "videoalign" in message and "model_config.json" in message
     assert "<folder>/{model_config.json, checkpoint-11352/{model.pth, tokenizer/{" in message
     assert "https://a and https://b" in message
+
+
+def test_prompt_templates_are_the_authors_verbatim():
+    # sha256 of the strings in MizzenAI/HPSv3 hpsv3/dataset/data_collator_qwen.py (77e8fa3) and
+    # KwaiVGI/VideoAlign prompt_template.py (219ab9d): any whitespace edit changes the tokens the heads read
+    import hashlib
+
+    from streamt1.rewards import hpsv3, videoalign
+
+    digest = {name: hashlib.sha256(text.encode()).hexdigest()[:16] for name, text in [
+        ("instruction", hpsv3.INSTRUCTION), ("suffix", hpsv3.PROMPT_WITH_SPECIAL_TOKEN),
+        ("videoalign", videoalign.DETAILED_PROMPT_WITH_SPECIAL_TOKEN)]}
+    assert digest == {"instruction": "0393599dad45a971", "suffix": "2471faca094ae5bd", "videoalign": "fdb6309bac618dd0"}
+    assert "**Visual Quality:**  \n" in hpsv3.INSTRUCTION and hpsv3.INSTRUCTION.endswith("{text_prompt}\n\n\n")
