@@ -375,7 +375,8 @@ class QwenRewardModel(nn.Module):
     """Qwen2-VL vision tower + text model (``self.model``, no LM head) and a reward head (``self.rm_head``).
 
     Parameter names match the installed ``Qwen2VLForConditionalGeneration`` minus ``lm_head``.
-    head_in_float32: apply the head in float32 whatever the backbone's dtype (HPSv3 keeps its head so).
+    head_in_float32: keep the head in float32 whatever the backbone's dtype (HPSv3 does); the head reads
+    the hidden states in its own dtype.
     """
 
     def __init__(self, config, head: nn.Module, head_in_float32: bool):
@@ -405,8 +406,7 @@ class QwenRewardModel(nn.Module):
         hidden = self.hidden_states(batch, media_token_id)
         rows = torch.arange(hidden.shape[0], device=hidden.device)[:, None]
         picked = hidden[rows, batch.read_positions]  # [B, K, D]
-        head_dtype = torch.float32 if self.head_in_float32 else picked.dtype
-        return self.rm_head(picked.to(head_dtype))
+        return self.rm_head(picked.to(next(self.rm_head.parameters()).dtype))  # HPSv3's head stays float32
 
 
 def build_reward_model(config, head: nn.Module, head_in_float32: bool) -> QwenRewardModel:
