@@ -169,7 +169,7 @@ def resize_pil_bicubic(frames: Tensor, size: tuple[int, int]) -> Tensor:
     height, width = size
     out = []
     for frame in frames.cpu():
-        image = Image.fromarray(frame.permute(1, 2, 0).contiguous().numpy(), mode="RGB")
+        image = Image.fromarray(frame.permute(1, 2, 0).contiguous().numpy())  # HxWx3 uint8: RGB
         out.append(torch.from_numpy(np.array(image.resize((width, height), Image.BICUBIC))).permute(2, 0, 1))
     return torch.stack(out)
 
