@@ -34,8 +34,10 @@ import functools
 import json
 import logging
 import math
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +58,7 @@ FPS_MAX_FRAMES = 768
 VIDEO_MIN_PIXELS = 128 * 28 * 28  # qwen-vl-utils' per-frame floor for videos
 
 _PEFT_PREFIX = "base_model.model."
+_RESIZE_THREADS = 8  # PIL resizes of one chunk's frames in parallel
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,13 +168,19 @@ def to_uint8(frames: Tensor) -> Tensor:
 
 
 def resize_pil_bicubic(frames: Tensor, size: tuple[int, int]) -> Tensor:
-    """``[N, 3, H, W]`` uint8 -> ``[N, 3, h, w]`` uint8 by ``PIL.Image.resize(BICUBIC)``, as HPSv3's fetch_image."""
+    """``[N, 3, H, W]`` uint8 -> ``[N, 3, h, w]`` uint8 by ``PIL.Image.resize(BICUBIC)``, as HPSv3's fetch_image.
+
+    Frames are resized on a thread pool (PIL releases the GIL while resizing); each result is exact.
+    """
     height, width = size
-    out = []
-    for frame in frames.cpu():
+
+    def resize(frame: Tensor) -> Tensor:
         image = Image.fromarray(frame.permute(1, 2, 0).contiguous().numpy())  # HxWx3 uint8: RGB
-        out.append(torch.from_numpy(np.array(image.resize((width, height), Image.BICUBIC))).permute(2, 0, 1))
-    return torch.stack(out)
+        return torch.from_numpy(np.array(image.resize((width, height), Image.BICUBIC))).permute(2, 0, 1)
+
+    frames = frames.cpu()
+    with ThreadPoolExecutor(max_workers=max(1, min(len(frames), os.cpu_count() or 1, _RESIZE_THREADS))) as pool:
+        return torch.stack(list(pool.map(resize, frames)))
 
 
 def resize_bicubic_antialias(frames: Tensor, size: tuple[int, int]) -> Tensor:
