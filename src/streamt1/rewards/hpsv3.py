@@ -112,10 +112,15 @@ class HPSv3Reward:
     its frames one by one.
     """
 
-    def __init__(self, module: q.QwenRewardModel, prompt: q.ChatPrompt, vision: q.VisionSpec, max_batch: int):
+    def __init__(self, module: q.QwenRewardModel, prompt: q.ChatPrompt, vision: q.VisionSpec, max_batch: int,
+                 pixels: int = PIXELS):
         if max_batch < 1:
             raise ConfigError(f"max_batch={max_batch} is invalid: expected an integer >= 1")
+        if pixels < vision.factor ** 2:
+            raise ConfigError(f"hpsv3: pixels={pixels} is invalid: expected at least {vision.factor ** 2} "
+                              f"(the authors use {PIXELS})")
         self.module, self.prompt, self.vision, self.max_batch = module, prompt, vision, max_batch
+        self.pixels = pixels  # a smaller budget is a documented speed option (benchmarks/README.md)
 
     @property
     def device(self) -> torch.device:
@@ -127,7 +132,7 @@ class HPSv3Reward:
             raise ConfigError(f"hpsv3: frames must be [N, 3, H, W], got {list(frames.shape)}")
         if len(prompts) != frames.shape[0]:
             raise ConfigError(f"hpsv3: {frames.shape[0]} frames but {len(prompts)} prompts; give one prompt per frame")
-        size = q.smart_resize(*frames.shape[-2:], self.vision.factor, PIXELS, PIXELS)
+        size = q.smart_resize(*frames.shape[-2:], self.vision.factor, self.pixels, self.pixels)
         resized = q.resize_pil_bicubic(q.to_uint8(frames), size).to(self.device)  # uint8 travels, 4x lighter
         patches = [q.patchify(frame[None], self.vision) for frame in resized]
         merge = self.vision.merge_size ** 2
@@ -151,7 +156,7 @@ def resolve_folder(path: str | Path) -> Path:
 
 
 def load(path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-         max_batch: int = 8) -> HPSv3Reward:
+         max_batch: int = 8, pixels: int = PIXELS) -> HPSv3Reward:
     """HPSv3 from a local folder laid out as :data:`EXPECTED_TREE` (nothing is downloaded)."""
     from transformers import AutoTokenizer
 
@@ -168,7 +173,7 @@ def load(path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtyp
     module = q.build_reward_model(config, build_head(q.text_config_of(config).hidden_size), head_in_float32=True)
     q.load_reward_weights(module, q.read_state_dict(checkpoint, "hpsv3"), checkpoint, "hpsv3", dtype)
     logger.info("hpsv3: loaded %s (%s) on %s", checkpoint, dtype, device)
-    return HPSv3Reward(module.to(device), prompt, vision, max_batch)
+    return HPSv3Reward(module.to(device), prompt, vision, max_batch, pixels)
 
 
 def _require(path: Path) -> Path:
