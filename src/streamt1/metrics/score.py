@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from streamt1.config import ConfigError
+from streamt1.config import ConfigError, require
 from streamt1.metrics import vbench
 from streamt1.metrics.stats import mean_ci
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
@@ -47,7 +47,7 @@ class ScoreSettings:
 
     def __post_init__(self) -> None:
         vbench.check_dimensions(self.dimensions)
-        vbench.use_long(1, 1.0, self.long)  # validates the mode
+        require(self.long in vbench.LONG_MODES, "long", self.long, f"one of {vbench.LONG_MODES}")
         if (self.video_reward is None) != (self.video_reward_weights is None):
             raise ConfigError("a video reward needs both its name (--video-reward) and its weights "
                               "(--video-reward-weights)")
