@@ -6,6 +6,7 @@
   the archive holds keys the image tower must ignore), saved with ``torch.jit.save`` as OpenAI's
   ``.pt`` files are; its ``forward`` is the reference ``encode_image``.
 * LAION head: an ``nn.Linear(E, 1)`` state dict.
+* MUSIQ: a bare state dict with pyiqa's ``MUSIQ`` names (``musiq_spaq_ckpt-358bb6af.pth``'s layout).
 """
 
 from __future__ import annotations
@@ -182,8 +183,48 @@ class TinyWeights:
         head_path = root / vbench.AESTHETIC_FILE
         head_path.parent.mkdir(parents=True)
         torch.save(self.head.state_dict(), head_path)
+        self.musiq_sd = musiq_state_dict()
+        musiq_path = root / vbench.MUSIQ_FILE
+        musiq_path.parent.mkdir(parents=True)
+        torch.save(self.musiq_sd, musiq_path)
 
 
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> TinyWeights:
     return TinyWeights(tmp_path_factory.mktemp("vbench_weights"))
+
+
+MUSIQ_DIM, MUSIQ_MLP, MUSIQ_LAYERS = 64, 96, 1
+
+
+def musiq_state_dict(seed: int = 4) -> dict[str, Tensor]:
+    """pyiqa ``MUSIQ(num_class=1)`` parameter names, tiny transformer (the stem's sizes are fixed)."""
+    g = torch.Generator().manual_seed(seed)
+
+    def rnd(*shape: int, scale: float = 0.05) -> Tensor:
+        return torch.randn(*shape, generator=g) * scale
+
+    def norm(name: str, c: int) -> dict[str, Tensor]:
+        return {f"{name}.weight": 1 + rnd(c), f"{name}.bias": rnd(c)}
+
+    def linear(name: str, out: int, inp: int) -> dict[str, Tensor]:
+        return {f"{name}.weight": rnd(out, inp), f"{name}.bias": rnd(out)}
+
+    d, enc = MUSIQ_DIM, "transformer_encoder."
+    sd = {"conv_root.weight": rnd(64, 3, 7, 7), **norm("gn_root", 64),
+          "block1.conv1.weight": rnd(64, 64, 1, 1), **norm("block1.gn1", 64),
+          "block1.conv2.weight": rnd(64, 64, 3, 3), **norm("block1.gn2", 64),
+          "block1.conv3.weight": rnd(256, 64, 1, 1), **norm("block1.gn3", 256),
+          "block1.conv_proj.weight": rnd(256, 64, 1, 1), **norm("block1.gn_proj", 256),
+          **linear("embedding", d, 256 * 8 * 8),
+          enc + "posembed_input.position_emb": rnd(1, 100, d, scale=0.5),
+          enc + "scaleembed_input.scale_emb": rnd(3, d, scale=0.5),
+          enc + "cls": rnd(1, 1, d, scale=0.5), **norm(enc + "encoder_norm", d),
+          "head.weight": rnd(1, d, scale=20.0), "head.bias": torch.tensor([50.0])}
+    for i in range(MUSIQ_LAYERS):
+        p = f"{enc}transformer.encoderblock_{i}."
+        sd.update({**norm(p + "norm1", d), **norm(p + "norm2", d),
+                   **linear(p + "mlp.fc1", MUSIQ_MLP, d), **linear(p + "mlp.fc2", d, MUSIQ_MLP)})
+        for name in ("query", "key", "value", "out"):
+            sd.update(linear(f"{p}attention.{name}", d, d))
+    return sd

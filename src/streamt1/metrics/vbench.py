@@ -10,6 +10,10 @@ Formulas and preprocessing follow Vchitect/VBench (``vbench/*.py`` at 45e79ec, i
   resized (short side 224, bicubic, no antialias), centre-cropped to 224, /255, CLIP mean/std.
 * ``aesthetic_quality``: CLIP ViT-L/14 embeddings (same transform) in fp32, L2-normalised, LAION's
   linear head, /10; a video scores the mean over its frames.
+* ``imaging_quality``: VBench's default 'longer' mode: frames whose longer side exceeds 512 are
+  resized (bilinear, no antialias) to ``int(s H) x int(s W)``, ``s = 512 / max(H, W)``, /255; MUSIQ
+  trained on SPAQ (:mod:`streamt1.metrics.musiq`) per frame; a video scores the frame mean / 100.
+  (VBench keeps per-video values on 0..100 and divides the aggregate by 100: the same aggregate.)
 
 Aggregates over a folder (:func:`aggregate`) are VBench's single-process ones: the consistency dims
 are frame-weighted (all s_t of all videos pooled), the others are the mean over videos.
@@ -37,8 +41,8 @@ Where our numbers can differ from VBench's (VBench's behaviour is the default ev
   frames of the clip directly (no second lossy encode), which differs slightly, by design.
 * VBench-Long's ``--dev_flag`` blends in a clip-to-clip score (DINOv2 / DreamSim + mapping tables)
   for the two consistency dims; we implement the in-clip score only (VBench-Long without --dev_flag).
-* ``motion_smoothness`` (AMT-S), ``imaging_quality`` (MUSIQ-SPAQ) and ``dynamic_degree`` (RAFT) are
-  not implemented yet: asking for them is an error that lists what is available.
+* ``motion_smoothness`` (AMT-S) and ``dynamic_degree`` (RAFT) are not implemented yet: asking for
+  them is an error that lists what is available.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from torch import Tensor, nn
 
 from streamt1.config import ConfigError
 from streamt1.metrics.backbones import ClipVisual, DinoViT, load_clip_visual, load_dino_vit, load_linear_head
+from streamt1.metrics.musiq import Musiq, load_musiq, per_frame_quality
 from streamt1.metrics.sprites import vbench_consistency
 from streamt1.models.checkpoints import missing_file_message
 
@@ -65,6 +70,7 @@ FRAME_SIZE = 224
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
 AESTHETIC_SCALE = 10.0  # LAION's head predicts 1..10; VBench divides by 10
+IMAGING_SCALE = 100.0  # MUSIQ-SPAQ predicts 0..100; VBench divides its aggregate by 100
 BATCH_FRAMES = 32  # VBench's aesthetic batch; used for every backbone here
 LONG_MIN_SECONDS = 5.0  # VBench README-FAQ: VBench for < 5.0 s, VBench-Long for >= 5.0 s
 LONG_CLIP_SECONDS = 2  # clip_length_mix.yaml: 2 s for every quality dim
@@ -75,6 +81,7 @@ DINO_FILE = "dino_model/dino_vitbase16_pretrain.pth"
 CLIP_B32_FILE = "clip_model/ViT-B-32.pt"
 CLIP_L14_FILE = "clip_model/ViT-L-14.pt"
 AESTHETIC_FILE = "aesthetic_model/emb_reader/sa_0_4_vit_l_14_linear.pth"
+MUSIQ_FILE = "pyiqa_model/musiq_spaq_ckpt-358bb6af.pth"
 OPENAI_CLIP = "OpenAI's CLIP release (openaipublic.azureedge.net/clip/models/..., the URL in openai/CLIP clip.py)"
 PUBLISHED_AT = {
     DINO_FILE: "facebookresearch/dino (dl.fbaipublicfiles.com/dino/dino_vitbase16_pretrain/"
@@ -83,7 +90,7 @@ PUBLISHED_AT = {
     CLIP_L14_FILE: OPENAI_CLIP,
     AESTHETIC_FILE: "LAION-AI/aesthetic-predictor on GitHub (MIT)",
     "amt_model/amt-s.pth": "huggingface.co/lalala125/AMT (CC BY-NC 4.0: download it yourself)",
-    "pyiqa_model/musiq_spaq_ckpt-358bb6af.pth": "chaofengc/IQA-PyTorch release v0.1-weights",
+    MUSIQ_FILE: "chaofengc/IQA-PyTorch, release v0.1-weights on GitHub",
     "raft_model/models/raft-things.pth": "princeton-vl/RAFT models.zip",
 }
 
@@ -194,9 +201,20 @@ def aesthetic_values(video: Tensor, clip: ClipVisual, head: nn.Linear) -> Tensor
         return head(feats.to(head.weight.device)).squeeze(-1) / AESTHETIC_SCALE
 
 
+def imaging_values(video: Tensor, musiq: Musiq) -> Tensor:
+    """Per-frame MUSIQ-SPAQ scores ``[T]`` / 100."""
+    _check_video(video)
+    return per_frame_quality(video, musiq) / IMAGING_SCALE
+
+
 def subject_consistency(video: Tensor, dino: DinoViT) -> float:
     """VBench subject consistency of one uint8 video ``[T, 3, H, W]`` (DINO ViT-B/16)."""
     return consistency(dino_features(video, dino))
+
+
+def imaging_quality(video: Tensor, musiq: Musiq) -> float:
+    """VBench imaging quality of one uint8 video ``[T, 3, H, W]`` (MUSIQ-SPAQ), in [0, 1]."""
+    return frame_mean(imaging_values(video, musiq))
 
 
 def background_consistency(video: Tensor, clip: ClipVisual) -> float:
@@ -268,6 +286,10 @@ class Backbones:
     def aesthetic_head(self) -> nn.Linear:
         return load_linear_head(self.file(AESTHETIC_FILE), self.device)
 
+    @cached_property
+    def musiq(self) -> Musiq:
+        return load_musiq(self.file(MUSIQ_FILE), self.device)
+
 
 @dataclass(frozen=True)
 class Dimension:
@@ -289,7 +311,8 @@ DIMENSIONS: dict[str, Dimension] = {
                                    lambda v, b: aesthetic_values(v, b.clip_l14, b.aesthetic_head),
                                    formula=frame_mean, backbone="CLIP ViT-L/14 + LAION head"),
     "motion_smoothness": Dimension(("amt_model/amt-s.pth",), None, backbone="AMT-S"),
-    "imaging_quality": Dimension(("pyiqa_model/musiq_spaq_ckpt-358bb6af.pth",), None, backbone="MUSIQ (SPAQ)"),
+    "imaging_quality": Dimension((MUSIQ_FILE,), lambda v, b: imaging_values(v, b.musiq), formula=frame_mean,
+                                 backbone="MUSIQ (SPAQ)"),
     "dynamic_degree": Dimension(("raft_model/models/raft-things.pth",), None, backbone="RAFT"),
 }
 AVAILABLE = tuple(name for name, dim in DIMENSIONS.items() if dim.frame_values is not None)
