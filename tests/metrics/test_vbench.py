@@ -131,7 +131,7 @@ def test_unknown_or_unimplemented_dimensions_are_config_errors():
     with pytest.raises(ConfigError, match="unknown"):
         vbench.check_dimensions(["beauty"])
     with pytest.raises(ConfigError, match="not implemented yet; available: .*subject_consistency"):
-        vbench.check_dimensions(["motion_smoothness"])
+        vbench.check_dimensions(["dynamic_degree"])
 
 
 def test_missing_weight_names_the_file_and_its_source(tmp_path):

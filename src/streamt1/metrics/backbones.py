@@ -238,22 +238,40 @@ _STORAGE_DTYPES = {
 }
 
 
-class _ArchiveUnpickler(pickle.Unpickler):
-    """Knows module records, tensors and storages; any other global is refused."""
+class _Inert:
+    """Stands for an object a weights reader does not need: built from nothing, calls nothing."""
 
-    def __init__(self, archive: zipfile.ZipFile, prefix: str, source: Path):
+    def __init__(self, *args: object, **kwargs: object):
+        pass
+
+    def __setstate__(self, state: object) -> None:
+        pass
+
+
+def _rebuild_parameter(data: Tensor, *_: object) -> Tensor:
+    return data
+
+
+class _ArchiveUnpickler(pickle.Unpickler):
+    """Knows module records, tensors and storages. Any other global is refused, or with
+    ``lenient`` replaced by an inert stand-in (never imported, never called)."""
+
+    def __init__(self, archive: zipfile.ZipFile, prefix: str, source: Path, lenient: bool = False):
         super().__init__(archive.open(f"{prefix}data.pkl"))
-        self.archive, self.prefix, self.source = archive, prefix, source
+        self.archive, self.prefix, self.source, self.lenient = archive, prefix, source, lenient
 
     def find_class(self, module: str, name: str) -> object:
         if module.startswith("__torch__"):
             return _ScriptRecord
-        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
-            return _rebuild_tensor
-        if (module, name) == ("collections", "OrderedDict"):
-            return OrderedDict
+        known = {("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+                 ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+                 ("collections", "OrderedDict"): OrderedDict}
+        if (module, name) in known:
+            return known[module, name]
         if module == "torch" and name in _STORAGE_DTYPES:
             return _STORAGE_DTYPES[name]
+        if self.lenient:
+            return _Inert
         raise CheckpointError(f"{self.source}: the archive refers to {module}.{name}, which a weights "
                               "reader does not load; re-save the weights as a state dict")
 
@@ -261,6 +279,17 @@ class _ArchiveUnpickler(pickle.Unpickler):
         _, dtype, key, _, _ = pid  # ('storage', dtype, key, location, numel)
         data = bytearray(self.archive.read(f"{self.prefix}data/{key}"))
         return torch.frombuffer(data, dtype=dtype) if data else torch.empty(0, dtype=dtype)
+
+
+def _archive_root(path: Path, lenient: bool) -> object:
+    with zipfile.ZipFile(path) as archive:
+        pickles = [n for n in archive.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
+        if len(pickles) != 1:
+            raise CheckpointError(f"{path}: not a torch zip archive (expected one <name>/data.pkl)")
+        try:
+            return _ArchiveUnpickler(archive, pickles[0][: -len("data.pkl")], path, lenient).load()
+        except (pickle.UnpicklingError, TypeError, AttributeError, ValueError, KeyError) as err:
+            raise CheckpointError(f"{path}: cannot read its tensors ({type(err).__name__}: {err})") from err
 
 
 def _flatten(record: _ScriptRecord, prefix: str, out: dict[str, Tensor]) -> None:
@@ -274,16 +303,21 @@ def _flatten(record: _ScriptRecord, prefix: str, out: dict[str, Tensor]) -> None
 def read_torchscript_tensors(path: str | Path) -> dict[str, Tensor]:
     """Every tensor of a TorchScript archive, by its ``state_dict`` name, without running its code."""
     path = require_file(path)
-    with zipfile.ZipFile(path) as archive:
-        pickles = [n for n in archive.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
-        if len(pickles) != 1:
-            raise CheckpointError(f"{path}: not a TorchScript archive (expected one <name>/data.pkl)")
-        root = _ArchiveUnpickler(archive, pickles[0][: -len("data.pkl")], path).load()
+    root = _archive_root(path, lenient=False)
     if not isinstance(root, _ScriptRecord):
         raise CheckpointError(f"{path}: the archive's data.pkl does not hold a module")
     tensors: dict[str, Tensor] = {}
     _flatten(root, "", tensors)
     return tensors
+
+
+def read_tensors_leniently(path: str | Path) -> object:
+    """The object of a ``torch.save`` zip file with its tensors; other objects in it (training
+    state, NumPy scalars ...) become inert stand-ins instead of being rebuilt by their code."""
+    path = require_file(path)
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path}: not a torch zip archive; re-save it with a recent torch.save")
+    return _archive_root(path, lenient=True)
 
 
 def read_any_checkpoint(path: str | Path) -> dict[str, Tensor]:

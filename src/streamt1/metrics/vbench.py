@@ -10,6 +10,9 @@ Formulas and preprocessing follow Vchitect/VBench (``vbench/*.py`` at 45e79ec, i
   resized (short side 224, bicubic, no antialias), centre-cropped to 224, /255, CLIP mean/std.
 * ``aesthetic_quality``: CLIP ViT-L/14 embeddings (same transform) in fp32, L2-normalised, LAION's
   linear head, /10; a video scores the mean over its frames.
+* ``motion_smoothness``: the even frames are interpolated pairwise at t = 0.5 by AMT-S and each
+  result (truncated to uint8) is compared with the real odd frame between them; a video scores
+  ``(255 - mean |real - interpolated|) / 255``.
 * ``imaging_quality``: VBench's default 'longer' mode: frames whose longer side exceeds 512 are
   resized (bilinear, no antialias) to ``int(s H) x int(s W)``, ``s = 512 / max(H, W)``, /255; MUSIQ
   trained on SPAQ (:mod:`streamt1.metrics.musiq`) per frame; a video scores the frame mean / 100.
@@ -41,8 +44,10 @@ Where our numbers can differ from VBench's (VBench's behaviour is the default ev
   frames of the clip directly (no second lossy encode), which differs slightly, by design.
 * VBench-Long's ``--dev_flag`` blends in a clip-to-clip score (DINOv2 / DreamSim + mapping tables)
   for the two consistency dims; we implement the in-clip score only (VBench-Long without --dev_flag).
-* ``motion_smoothness`` (AMT-S) and ``dynamic_degree`` (RAFT) are not implemented yet: asking for
-  them is an error that lists what is available.
+* ``motion_smoothness``: AMT-S (:mod:`streamt1.metrics.amt`, the user's CC BY-NC file) at VBench's
+  scale 1 (VBench shrinks it on GPUs with little memory). Decoding: VBench reads with cv2 here.
+* ``dynamic_degree`` (RAFT) is not implemented yet: asking for it is an error that lists what is
+  available.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ from torch import Tensor, nn
 
 from streamt1.config import ConfigError
 from streamt1.metrics.backbones import ClipVisual, DinoViT, load_clip_visual, load_dino_vit, load_linear_head
+from streamt1.metrics.amt import AmtS, amt_interpolator, load_amt_s, motion_smoothness
 from streamt1.metrics.musiq import Musiq, load_musiq, per_frame_quality
 from streamt1.metrics.sprites import vbench_consistency
 from streamt1.models.checkpoints import missing_file_message
@@ -82,6 +88,7 @@ CLIP_B32_FILE = "clip_model/ViT-B-32.pt"
 CLIP_L14_FILE = "clip_model/ViT-L-14.pt"
 AESTHETIC_FILE = "aesthetic_model/emb_reader/sa_0_4_vit_l_14_linear.pth"
 MUSIQ_FILE = "pyiqa_model/musiq_spaq_ckpt-358bb6af.pth"
+AMT_FILE = "amt_model/amt-s.pth"
 OPENAI_CLIP = "OpenAI's CLIP release (openaipublic.azureedge.net/clip/models/..., the URL in openai/CLIP clip.py)"
 PUBLISHED_AT = {
     DINO_FILE: "facebookresearch/dino (dl.fbaipublicfiles.com/dino/dino_vitbase16_pretrain/"
@@ -89,7 +96,7 @@ PUBLISHED_AT = {
     CLIP_B32_FILE: OPENAI_CLIP,
     CLIP_L14_FILE: OPENAI_CLIP,
     AESTHETIC_FILE: "LAION-AI/aesthetic-predictor on GitHub (MIT)",
-    "amt_model/amt-s.pth": "huggingface.co/lalala125/AMT (CC BY-NC 4.0: download it yourself)",
+    AMT_FILE: "huggingface.co/lalala125/AMT (AMT-S, CC BY-NC 4.0: download it yourself)",
     MUSIQ_FILE: "chaofengc/IQA-PyTorch, release v0.1-weights on GitHub",
     "raft_model/models/raft-things.pth": "princeton-vl/RAFT models.zip",
 }
@@ -290,32 +297,43 @@ class Backbones:
     def musiq(self) -> Musiq:
         return load_musiq(self.file(MUSIQ_FILE), self.device)
 
+    @cached_property
+    def amt(self) -> AmtS:
+        return load_amt_s(self.file(AMT_FILE), self.device)
+
 
 @dataclass(frozen=True)
 class Dimension:
-    """One VBench dimension: the files it needs, its per-frame values and its per-video formula."""
+    """One VBench dimension: the files it needs and how it scores a clip.
+
+    Either ``frame_values`` (per-frame features or scores, computed once per video and sliced per
+    clip) with ``formula``, or ``clip_score`` for dimensions that read a clip as a whole.
+    """
 
     files: tuple[str, ...]
-    frame_values: Callable[[Tensor, Backbones], Tensor] | None  # None: not implemented yet
+    frame_values: Callable[[Tensor, Backbones], Tensor] | None = None
     formula: Callable[[Tensor], float] = consistency
+    clip_score: Callable[[Tensor, Backbones], float] | None = None
     frame_weighted: bool = False  # VBench pools its aggregate over frame pairs, not videos
-    backbone: str = ""
+
+    @property
+    def implemented(self) -> bool:
+        return self.frame_values is not None or self.clip_score is not None
 
 
 DIMENSIONS: dict[str, Dimension] = {
     "subject_consistency": Dimension((DINO_FILE,), lambda v, b: dino_features(v, b.dino),
-                                     frame_weighted=True, backbone="DINO ViT-B/16"),
+                                     frame_weighted=True),
     "background_consistency": Dimension((CLIP_B32_FILE,), lambda v, b: clip_features(v, b.clip_b32),
-                                        frame_weighted=True, backbone="CLIP ViT-B/32"),
+                                        frame_weighted=True),
+    "motion_smoothness": Dimension((AMT_FILE,), clip_score=lambda v, b: motion_smoothness(v, amt_interpolator(b.amt))),
+    "imaging_quality": Dimension((MUSIQ_FILE,), lambda v, b: imaging_values(v, b.musiq), formula=frame_mean),
     "aesthetic_quality": Dimension((CLIP_L14_FILE, AESTHETIC_FILE),
                                    lambda v, b: aesthetic_values(v, b.clip_l14, b.aesthetic_head),
-                                   formula=frame_mean, backbone="CLIP ViT-L/14 + LAION head"),
-    "motion_smoothness": Dimension(("amt_model/amt-s.pth",), None, backbone="AMT-S"),
-    "imaging_quality": Dimension((MUSIQ_FILE,), lambda v, b: imaging_values(v, b.musiq), formula=frame_mean,
-                                 backbone="MUSIQ (SPAQ)"),
-    "dynamic_degree": Dimension(("raft_model/models/raft-things.pth",), None, backbone="RAFT"),
+                                   formula=frame_mean),
+    "dynamic_degree": Dimension(("raft_model/models/raft-things.pth",)),
 }
-AVAILABLE = tuple(name for name, dim in DIMENSIONS.items() if dim.frame_values is not None)
+AVAILABLE = tuple(name for name, dim in DIMENSIONS.items() if dim.implemented)
 
 
 def check_dimensions(names: Sequence[str]) -> tuple[str, ...]:
@@ -324,7 +342,7 @@ def check_dimensions(names: Sequence[str]) -> tuple[str, ...]:
     unknown = [n for n in names if n not in DIMENSIONS]
     if unknown:
         raise ConfigError(f"unknown VBench dimension(s) {unknown}: expected some of {list(DIMENSIONS)}")
-    missing = [n for n in names if DIMENSIONS[n].frame_values is None]
+    missing = [n for n in names if not DIMENSIONS[n].implemented]
     if missing:
         raise ConfigError(f"{missing}: not implemented yet; available: {list(AVAILABLE)}")
     if not names:
@@ -351,9 +369,12 @@ class DimensionScore:
 def score_dimension(video: Tensor, fps: float, name: str, backbones: Backbones, long: bool) -> DimensionScore:
     """Score one uint8 video ``[T, 3, H, W]``: as one clip, or as VBench-Long clips averaged."""
     dim = DIMENSIONS[check_dimensions([name])[0]]
-    values = dim.frame_values(video, backbones)  # per-frame features or scores, [T, ...]
     ranges = clip_ranges(len(video), fps) if long else [range(len(video))]
-    clips = [dim.formula(values[r.start : r.stop]) for r in ranges]
+    if dim.clip_score is not None:
+        clips = [dim.clip_score(video[r.start : r.stop], backbones) for r in ranges]
+    else:
+        values = dim.frame_values(video, backbones)  # per-frame features or scores, [T, ...]
+        clips = [dim.formula(values[r.start : r.stop]) for r in ranges]
     weight = sum(len(r) - 1 for r in ranges) if dim.frame_weighted else 1.0
     value = sum(clips) / len(clips)
     return DimensionScore(value, float(weight), tuple(clips) if long else ())
