@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from streamt1.metrics.backbones import read_tensors_leniently
+from streamt1.metrics.correlation import CorrelationPyramid, all_pairs
 from streamt1.models.checkpoints import CheckpointError, load_checked
 
 RADIUS, LEVELS, NUM_FLOWS = 3, 4, 3
@@ -96,41 +97,17 @@ class SmallEncoder(nn.Module):
         return self.conv2(self.layer3(self.layer2(self.layer1(x))))
 
 
-def window_offsets(radius: int, device: torch.device) -> Tensor:
-    """``[1, 2r+1, 2r+1, 2]`` offsets added to (x, y) centres: RAFT's (dy, dx) meshgrid, as is."""
-    d = torch.linspace(-radius, radius, 2 * radius + 1, device=device)
-    return torch.stack(torch.meshgrid(d, d, indexing="ij"), dim=-1)[None]
-
-
-def sample_pixels(volume: Tensor, coords: Tensor) -> Tensor:
-    """``grid_sample`` at pixel coordinates (x, y), align_corners, zero outside."""
-    h, w = volume.shape[-2:]
-    grid = torch.stack([2 * coords[..., 0] / (w - 1) - 1, 2 * coords[..., 1] / (h - 1) - 1], dim=-1)
-    return F.grid_sample(volume, grid, align_corners=True)
-
-
 class BidirCorrelation:
-    """All-pairs correlation of two feature maps and its transpose, 4-level average-pooled pyramids."""
+    """AMT's bidirectional lookup: ``fmap0`` against ``fmap1`` and the transposed volume."""
 
     def __init__(self, fmap0: Tensor, fmap1: Tensor):
-        b, c, h, w = fmap0.shape
-        corr = fmap0.flatten(2).transpose(1, 2) @ fmap1.flatten(2) / torch.sqrt(torch.tensor(float(c)))  # [B, HW, HW]
-        forward = corr.reshape(b * h * w, 1, h, w)
-        backward = corr.transpose(1, 2).reshape(b * h * w, 1, h, w)
-        self.pyramids = ([forward], [backward])
-        for _ in range(LEVELS - 1):
-            for pyramid in self.pyramids:
-                pyramid.append(F.avg_pool2d(pyramid[-1], 2, stride=2))
+        _, _, h, w = fmap0.shape
+        corr = all_pairs(fmap0, fmap1)  # [B, HW0, HW1]
+        self.forward = CorrelationPyramid(corr, h, w, LEVELS, RADIUS)
+        self.backward = CorrelationPyramid(corr.transpose(1, 2), h, w, LEVELS, RADIUS)
 
     def __call__(self, coords0: Tensor, coords1: Tensor) -> tuple[Tensor, Tensor]:
-        b, _, h, w = coords0.shape
-        offsets = window_offsets(RADIUS, coords0.device)
-        out = []
-        for pyramid, coords in zip(self.pyramids, (coords0, coords1)):
-            centres = coords.permute(0, 2, 3, 1).reshape(b * h * w, 1, 1, 2)
-            levels = [sample_pixels(vol, centres / 2**i + offsets).view(b, h, w, -1) for i, vol in enumerate(pyramid)]
-            out.append(torch.cat(levels, dim=-1).permute(0, 3, 1, 2).contiguous().float())
-        return out[0], out[1]
+        return self.forward(coords0), self.backward(coords1)
 
 
 class UpdateBlock(nn.Module):
