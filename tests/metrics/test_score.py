@@ -79,9 +79,9 @@ def test_missing_weights_exit_2_naming_the_file(bench_folder, tmp_path, capsys):
     assert "ViT-B-32.pt: not found" in err and "OpenAI" in err and err.count("\n") == 1
 
 
-def test_unimplemented_metric_exit_2_lists_the_available_ones(bench_folder, capsys):
-    assert main(["score", str(bench_folder), "--metrics", "dynamic_degree"]) == 2
-    assert "not implemented yet; available:" in capsys.readouterr().err
+def test_unknown_metric_exit_2_lists_the_available_ones(bench_folder, capsys):
+    assert main(["score", str(bench_folder), "--metrics", "dynamism"]) == 2
+    assert "available: ['subject_consistency'" in capsys.readouterr().err
 
 
 def test_prompts_come_from_the_prompt_file_then_the_trace_then_the_name(tmp_path):

@@ -13,6 +13,8 @@ Formulas and preprocessing follow Vchitect/VBench (``vbench/*.py`` at 45e79ec, i
 * ``motion_smoothness``: the even frames are interpolated pairwise at t = 0.5 by AMT-S and each
   result (truncated to uint8) is compared with the real odd frame between them; a video scores
   ``(255 - mean |real - interpolated|) / 255``.
+* ``dynamic_degree``: RAFT flow between sampled frames (about 8 per second); a video is dynamic (1)
+  when enough pairs move more than a size-dependent threshold, else 0 (:mod:`streamt1.metrics.raft`).
 * ``imaging_quality``: VBench's default 'longer' mode: frames whose longer side exceeds 512 are
   resized (bilinear, no antialias) to ``int(s H) x int(s W)``, ``s = 512 / max(H, W)``, /255; MUSIQ
   trained on SPAQ (:mod:`streamt1.metrics.musiq`) per frame; a video scores the frame mean / 100.
@@ -45,9 +47,16 @@ Where our numbers can differ from VBench's (VBench's behaviour is the default ev
 * VBench-Long's ``--dev_flag`` blends in a clip-to-clip score (DINOv2 / DreamSim + mapping tables)
   for the two consistency dims; we implement the in-clip score only (VBench-Long without --dev_flag).
 * ``motion_smoothness``: AMT-S (:mod:`streamt1.metrics.amt`, the user's CC BY-NC file) at VBench's
-  scale 1 (VBench shrinks it on GPUs with little memory). Decoding: VBench reads with cv2 here.
-* ``dynamic_degree`` (RAFT) is not implemented yet: asking for it is an error that lists what is
-  available.
+  scale 1 (VBench shrinks it on GPUs with little memory). VBench decodes with cv2 for this dimension
+  and for ``dynamic_degree``.
+* ``motion_smoothness`` and ``dynamic_degree`` need frames of at least 128 x 128 pixels (after
+  padding to 16 / 8): below that their coarsest correlation level has one pixel and VBench's code
+  divides by zero (NaN); we raise an error instead.
+* The networks are rebuilt from reading the released code (DINO, OpenAI CLIP, pyiqa's MUSIQ, AMT-S,
+  RAFT) and load the released files strictly by name and shape. DINO and CLIP are checked in tests
+  against reference forwards; MUSIQ, AMT-S and RAFT only by their formulas, key names and parameter
+  counts (AMT-S 2.99 M, RAFT 5.3 M, as their papers give): compare a few videos with VBench itself
+  before publishing numbers from them.
 """
 
 from __future__ import annotations
@@ -67,6 +76,7 @@ from streamt1.config import ConfigError
 from streamt1.metrics.backbones import ClipVisual, DinoViT, load_clip_visual, load_dino_vit, load_linear_head
 from streamt1.metrics.amt import AmtS, amt_interpolator, load_amt_s, motion_smoothness
 from streamt1.metrics.musiq import Musiq, load_musiq, per_frame_quality
+from streamt1.metrics.raft import Raft, dynamic_degree, load_raft
 from streamt1.metrics.sprites import vbench_consistency
 from streamt1.models.checkpoints import missing_file_message
 
@@ -89,6 +99,7 @@ CLIP_L14_FILE = "clip_model/ViT-L-14.pt"
 AESTHETIC_FILE = "aesthetic_model/emb_reader/sa_0_4_vit_l_14_linear.pth"
 MUSIQ_FILE = "pyiqa_model/musiq_spaq_ckpt-358bb6af.pth"
 AMT_FILE = "amt_model/amt-s.pth"
+RAFT_FILE = "raft_model/models/raft-things.pth"
 OPENAI_CLIP = "OpenAI's CLIP release (openaipublic.azureedge.net/clip/models/..., the URL in openai/CLIP clip.py)"
 PUBLISHED_AT = {
     DINO_FILE: "facebookresearch/dino (dl.fbaipublicfiles.com/dino/dino_vitbase16_pretrain/"
@@ -98,7 +109,7 @@ PUBLISHED_AT = {
     AESTHETIC_FILE: "LAION-AI/aesthetic-predictor on GitHub (MIT)",
     AMT_FILE: "huggingface.co/lalala125/AMT (AMT-S, CC BY-NC 4.0: download it yourself)",
     MUSIQ_FILE: "chaofengc/IQA-PyTorch, release v0.1-weights on GitHub",
-    "raft_model/models/raft-things.pth": "princeton-vl/RAFT models.zip",
+    RAFT_FILE: "princeton-vl/RAFT (models.zip from its download_models.sh, BSD-3)",
 }
 
 
@@ -301,6 +312,10 @@ class Backbones:
     def amt(self) -> AmtS:
         return load_amt_s(self.file(AMT_FILE), self.device)
 
+    @cached_property
+    def raft(self) -> Raft:
+        return load_raft(self.file(RAFT_FILE), self.device)
+
 
 @dataclass(frozen=True)
 class Dimension:
@@ -313,12 +328,8 @@ class Dimension:
     files: tuple[str, ...]
     frame_values: Callable[[Tensor, Backbones], Tensor] | None = None
     formula: Callable[[Tensor], float] = consistency
-    clip_score: Callable[[Tensor, Backbones], float] | None = None
+    clip_score: Callable[[Tensor, float, Backbones], float] | None = None  # (clip, fps, backbones)
     frame_weighted: bool = False  # VBench pools its aggregate over frame pairs, not videos
-
-    @property
-    def implemented(self) -> bool:
-        return self.frame_values is not None or self.clip_score is not None
 
 
 DIMENSIONS: dict[str, Dimension] = {
@@ -326,25 +337,22 @@ DIMENSIONS: dict[str, Dimension] = {
                                      frame_weighted=True),
     "background_consistency": Dimension((CLIP_B32_FILE,), lambda v, b: clip_features(v, b.clip_b32),
                                         frame_weighted=True),
-    "motion_smoothness": Dimension((AMT_FILE,), clip_score=lambda v, b: motion_smoothness(v, amt_interpolator(b.amt))),
+    "motion_smoothness": Dimension((AMT_FILE,), clip_score=lambda v, _, b: motion_smoothness(v, amt_interpolator(b.amt))),
+    "dynamic_degree": Dimension((RAFT_FILE,), clip_score=lambda v, fps, b: dynamic_degree(v, fps, b.raft)),
     "imaging_quality": Dimension((MUSIQ_FILE,), lambda v, b: imaging_values(v, b.musiq), formula=frame_mean),
     "aesthetic_quality": Dimension((CLIP_L14_FILE, AESTHETIC_FILE),
                                    lambda v, b: aesthetic_values(v, b.clip_l14, b.aesthetic_head),
                                    formula=frame_mean),
-    "dynamic_degree": Dimension(("raft_model/models/raft-things.pth",)),
 }
-AVAILABLE = tuple(name for name, dim in DIMENSIONS.items() if dim.implemented)
+AVAILABLE = tuple(DIMENSIONS)
 
 
 def check_dimensions(names: Sequence[str]) -> tuple[str, ...]:
-    """The requested dimensions, or ConfigError naming the unknown / unimplemented ones."""
+    """The requested dimensions, or ConfigError naming the unknown ones and listing the available."""
     names = tuple(names)
     unknown = [n for n in names if n not in DIMENSIONS]
     if unknown:
-        raise ConfigError(f"unknown VBench dimension(s) {unknown}: expected some of {list(DIMENSIONS)}")
-    missing = [n for n in names if not DIMENSIONS[n].implemented]
-    if missing:
-        raise ConfigError(f"{missing}: not implemented yet; available: {list(AVAILABLE)}")
+        raise ConfigError(f"unknown VBench dimension(s) {unknown}: available: {list(AVAILABLE)}")
     if not names:
         raise ConfigError(f"no VBench dimension chosen: expected some of {list(AVAILABLE)}")
     return names
@@ -371,7 +379,7 @@ def score_dimension(video: Tensor, fps: float, name: str, backbones: Backbones, 
     dim = DIMENSIONS[check_dimensions([name])[0]]
     ranges = clip_ranges(len(video), fps) if long else [range(len(video))]
     if dim.clip_score is not None:
-        clips = [dim.clip_score(video[r.start : r.stop], backbones) for r in ranges]
+        clips = [dim.clip_score(video[r.start : r.stop], fps, backbones) for r in ranges]
     else:
         values = dim.frame_values(video, backbones)  # per-frame features or scores, [T, ...]
         clips = [dim.formula(values[r.start : r.stop]) for r in ranges]
