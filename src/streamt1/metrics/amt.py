@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from streamt1.metrics.backbones import read_tensors_leniently
-from streamt1.metrics.correlation import CorrelationPyramid, all_pairs
+from streamt1.metrics.correlation import CorrelationPyramid, all_pairs, pixel_grid
 from streamt1.models.checkpoints import CheckpointError, load_checked
 
 RADIUS, LEVELS, NUM_FLOWS = 3, 4, 3
@@ -204,7 +204,8 @@ class IntermediateDecoder(nn.Module):
         super().__init__()
         self.convblock = _decoder_block(3 * cin + 4, 3 * cin, cout + 4)
 
-    def forward(self, ft: Tensor, f0: Tensor, f1: Tensor, flow0: Tensor, flow1: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(self, ft: Tensor, f0: Tensor, f1: Tensor, flow0: Tensor, flow1: Tensor
+                ) -> tuple[Tensor, Tensor, Tensor]:
         out = self.convblock(torch.cat([ft, warp(f0, flow0), warp(f1, flow1), flow0, flow1], 1))
         return out[:, 0:2] + 2.0 * resize(flow0, 2.0), out[:, 2:4] + 2.0 * resize(flow1, 2.0), out[:, 4:]
 
@@ -249,7 +250,7 @@ class AmtS(nn.Module):
     def refine(update: UpdateBlock, corr: BidirCorrelation, grid: Tensor, flow0: Tensor, flow1: Tensor,
                ft: Tensor, embt: Tensor, down: int) -> tuple[Tensor, Tensor, Tensor]:
         """One correlation lookup at 1/8 (flows to t rescaled to 0 -> 1 and 1 -> 0) and its update."""
-        small0, small1 = (flow0, flow1) if down == 1 else (resize(flow0, 1 / down) / down, resize(flow1, 1 / down) / down)
+        small0, small1 = (flow0, flow1) if down == 1 else (resize(f, 1 / down) / down for f in (flow0, flow1))
         corr0, corr1 = corr(grid + small1 / embt, grid + small0 / (1.0 - embt))
         delta_ft, delta_flow = update(ft, torch.cat([small0, small1], 1), torch.cat([corr0, corr1], 1))
         return flow0 + delta_flow[:, :2], flow1 + delta_flow[:, 2:], ft + delta_ft
@@ -260,8 +261,7 @@ class AmtS(nn.Module):
         b, _, h, w = img0.shape
         if min(h, w) < MIN_SIDE:
             raise ValueError(f"AMT-S needs frames of at least {MIN_SIDE} x {MIN_SIDE} pixels, got {h} x {w}")
-        ys, xs = torch.meshgrid(torch.arange(h // 8, device=img0.device), torch.arange(w // 8, device=img0.device), indexing="ij")
-        grid = torch.stack([xs, ys]).float()[None].expand(b, -1, -1, -1)  # (x, y) at 1/8
+        grid = pixel_grid(b, h // 8, w // 8, img0.device)  # (x, y) at 1/8
         fmap0, fmap1 = self.feat_encoder(torch.cat([img0, img1])).chunk(2)
         corr = BidirCorrelation(fmap0, fmap1)
         f0, f1 = self.encoder(img0), self.encoder(img1)

@@ -26,6 +26,12 @@ def sample_pixels(volume: Tensor, coords: Tensor) -> Tensor:
     return F.grid_sample(volume, grid, align_corners=True)
 
 
+def pixel_grid(batch: int, height: int, width: int, device: torch.device) -> Tensor:
+    """``[B, 2, H, W]`` pixel positions (x, y): where every pixel points with zero flow."""
+    ys, xs = torch.meshgrid(torch.arange(height, device=device), torch.arange(width, device=device), indexing="ij")
+    return torch.stack([xs, ys]).float()[None].expand(batch, -1, -1, -1)
+
+
 def all_pairs(fmap0: Tensor, fmap1: Tensor) -> Tensor:
     """``[B, H*W (of fmap0), H*W (of fmap1)]`` correlations / sqrt(C)."""
     c = fmap0.shape[1]

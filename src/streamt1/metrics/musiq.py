@@ -114,7 +114,8 @@ class Attention(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         b, n, c = x.shape
-        q, k, v = (m(x).reshape(b, n, self.heads, c // self.heads).transpose(1, 2) for m in (self.query, self.key, self.value))
+        q, k, v = (m(x).reshape(b, n, self.heads, c // self.heads).transpose(1, 2)
+                   for m in (self.query, self.key, self.value))  # 3 x [B, h, N, d]
         logits = (q @ k.transpose(-2, -1)) * (c // self.heads) ** -0.5  # [B, h, N, N]
         pair = (mask[:, None, :, None] * mask[:, None, None, :]) == 0
         attn = logits.masked_fill(pair, MASKED_LOGIT).softmax(-1)

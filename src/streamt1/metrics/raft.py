@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from streamt1.metrics.backbones import read_any_checkpoint
-from streamt1.metrics.correlation import CorrelationPyramid, all_pairs
+from streamt1.metrics.correlation import CorrelationPyramid, all_pairs, pixel_grid
 from streamt1.models.checkpoints import CheckpointError, load_checked
 
 LEVELS, RADIUS, HIDDEN, CONTEXT = 4, 4, 128, 128
@@ -153,8 +153,7 @@ class Raft(nn.Module):
         corr = CorrelationPyramid(all_pairs(fmap1, fmap2), h // 8, w // 8, LEVELS, RADIUS)
         net, inp = self.cnet(image1).split([HIDDEN, CONTEXT], dim=1)
         net, inp = torch.tanh(net), F.relu(inp)
-        ys, xs = torch.meshgrid(torch.arange(h // 8, device=image1.device), torch.arange(w // 8, device=image1.device), indexing="ij")
-        coords0 = torch.stack([xs, ys]).float()[None].expand(n, -1, -1, -1)  # (x, y) at 1/8
+        coords0 = pixel_grid(n, h // 8, w // 8, image1.device)  # (x, y) at 1/8
         coords1 = coords0.clone()
         for _ in range(iters):
             net, mask, delta = self.update_block(net, inp, corr(coords1), coords1 - coords0)
