@@ -50,6 +50,12 @@ def test_score_folder_writes_vbench_values_and_resumes(bench_folder, tiny_weight
     assert set(summary) == {".", "beam", "none"}
     assert summary["beam"]["background_consistency"]["vbench"] == pytest.approx(
         record["scores"]["background_consistency"]["value"])
+    official = json.loads((bench_folder / "scores" / "beam_eval_results.json").read_text())
+    aggregate, per_video = official["subject_consistency"]
+    assert per_video[0]["video_path"].endswith("beam/a-red-circle-0.mp4")
+    assert per_video[0]["video_results"] == aggregate == record["scores"]["subject_consistency"]["value"]
+    prompts = json.loads((bench_folder / "scores" / "prompts.json").read_text())
+    assert prompts[str(bench_folder / "top-1.mp4")] == "top"
     table = (bench_folder / "scores" / "table.md").read_text()
     assert "| beam |" in table and "subject consistency" in table
 

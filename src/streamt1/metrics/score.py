@@ -7,7 +7,9 @@ stopped; a video whose file size changed is scored again. The settings that shap
 fingerprinted: results made with other settings are never mixed in (pass ``overwrite`` or another
 ``out``). The table (``table.md``) shows VBench's aggregate per dimension (see
 :func:`streamt1.metrics.vbench.aggregate`) and the reward parts as means with 95 % intervals;
-``summary.json`` holds both aggregates and the per-video means with their intervals.
+``summary.json`` holds both aggregates and the per-video means with their intervals. VBench's own
+files are written too (:func:`write_vbench_layout`), so its tools read our numbers and its
+``--prompt_file`` runs the official evaluator on the same videos.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from streamt1.outputs.video import mp4_info, read_mp4
 logger = logging.getLogger(__name__)
 
 RESULTS_FILE, SUMMARY_FILE, TABLE_FILE = "results.json", "summary.json", "table.md"
+PROMPTS_FILE, EVAL_RESULTS_SUFFIX = "prompts.json", "_eval_results.json"  # VBench's formats
 DEFAULT_OUT = "scores"  # inside the scored folder
 TOP_LEVEL = "."  # the row of videos directly in the folder
 
@@ -156,7 +159,33 @@ def score_folder(folder: str | Path, settings: ScoreSettings, backbones: vbench.
     summary = summarise(live, settings.dimensions)
     atomic_write_json(out / SUMMARY_FILE, summary)
     atomic_write_text(out / TABLE_FILE, markdown_table(summary, settings.dimensions))
+    write_vbench_layout(out, folder, live, settings.dimensions)
     return summary
+
+
+def _vbench_units(name: str, value: float) -> float | bool:
+    """A per-video value as VBench writes it: imaging on 0..100, dynamic degree as a bool."""
+    if name == "imaging_quality":
+        return value * vbench.IMAGING_SCALE
+    return bool(value) if name == "dynamic_degree" else value
+
+
+def write_vbench_layout(out: Path, folder: Path, videos: dict[str, dict], dimensions: Sequence[str]) -> None:
+    """VBench's files next to ours: ``prompts.json`` ({video path: prompt}, for its ``--prompt_file``)
+    and ``<row>_eval_results.json`` ({dim: [aggregate, [{video_path, video_results}]]}) per row."""
+    atomic_write_json(out / PROMPTS_FILE, {str(folder / k): r["prompt"] for k, r in sorted(videos.items())})
+    groups: dict[str, dict[str, dict]] = {}
+    for key, record in sorted(videos.items()):
+        groups.setdefault(group_of(key), {})[key] = record
+    for group, records in groups.items():
+        results = {}
+        for name in dimensions:
+            scores = {k: vbench.DimensionScore(**r["scores"][name]) for k, r in records.items()}
+            per_video = [{"video_path": str(folder / k), "video_results": _vbench_units(name, s.value)}
+                         for k, s in scores.items()]
+            results[name] = [vbench.aggregate(list(scores.values())), per_video]
+        name = "videos" if group == TOP_LEVEL else group
+        atomic_write_json(out / f"{name}{EVAL_RESULTS_SUFFIX}", results)
 
 
 def group_of(key: str) -> str:
