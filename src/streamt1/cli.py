@@ -124,7 +124,8 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("score", help="VBench dimensions (and a video reward) for every video of a folder")
     p.add_argument("folder", help="a generate or bench output folder (every .mp4 below it is scored)")
-    p.add_argument("--metrics", default=",".join(AVAILABLE), help="comma-separated VBench dimensions")
+    p.add_argument("--metrics", default=",".join(AVAILABLE),
+                   help=f"comma-separated VBench dimensions (default: all of {','.join(AVAILABLE)})")
     p.add_argument("--long", default="auto", choices=LONG_MODES,
                    help="VBench-Long 2 s clips: auto (videos of 5.0 s or more), on, off")
     p.add_argument("--weights", default=None,
