@@ -3,6 +3,7 @@
     streamt1 generate --prompt "a red circle moves left" --method stream-t1 --out outputs
     streamt1 generate --prompts-file prompts.txt --method beam --set search.histories=4
     streamt1 evaluate --methods none,beam,stream-t1 --num-prompts 8 --out runs/eval
+    streamt1 score outputs/ --metrics subject_consistency,aesthetic_quality --weights ~/.cache/vbench
     streamt1 sprites train --out weights/ --steps 4000 --device cuda
     streamt1 methods
 
@@ -118,6 +119,46 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_score(sub: argparse._SubParsersAction) -> None:
+    from streamt1.metrics.vbench import AVAILABLE, LONG_MODES
+
+    p = sub.add_parser("score", help="VBench dimensions (and a video reward) for every video of a folder")
+    p.add_argument("folder", help="a generate or bench output folder (every .mp4 below it is scored)")
+    p.add_argument("--metrics", default=",".join(AVAILABLE),
+                   help=f"comma-separated VBench dimensions (default: all of {','.join(AVAILABLE)})")
+    p.add_argument("--long", default="auto", choices=LONG_MODES,
+                   help="VBench-Long 2 s clips: auto (videos of 5.0 s or more), on, off")
+    p.add_argument("--weights", default=None,
+                   help="VBench's weights folder (default: $VBENCH_CACHE_DIR or ~/.cache/vbench)")
+    p.add_argument("--out", default=None, help="results folder (default: FOLDER/scores)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    p.add_argument("--clip-precision", default="vbench", choices=("vbench", "fp32"),
+                   help="vbench: CLIP in fp16 on a GPU as VBench runs it; fp32: always fp32")
+    p.add_argument("--prompt-file", default=None, help="JSON {video path: prompt} (VBench's --prompt_file)")
+    p.add_argument("--video-reward", default=None, help="also score with this video reward (VQ / MQ / TA)")
+    p.add_argument("--video-reward-weights", default=None, help="the video reward's weights")
+    p.add_argument("--overwrite", action="store_true", help="discard earlier results instead of resuming")
+
+
+def _score(args: argparse.Namespace) -> int:
+    from streamt1.metrics import score, vbench
+
+    settings = score.ScoreSettings(
+        dimensions=tuple(m.strip() for m in args.metrics.split(",") if m.strip()), long=args.long,
+        video_reward=args.video_reward, video_reward_weights=args.video_reward_weights)
+    device = api.resolve_device(args.device)
+    backbones = vbench.Backbones(args.weights or vbench.default_weights_dir(), device,
+                                 clip_half=False if args.clip_precision == "fp32" else None)
+    vbench.check_weights(settings.dimensions, backbones.weights_dir)
+    prompts = score.read_prompt_file(args.prompt_file)
+    reward = score.load_reward(settings, device)
+    score.score_folder(args.folder, settings, backbones, out=args.out, prompts=prompts, reward=reward,
+                       overwrite=args.overwrite, progress=print)
+    out = Path(args.out) if args.out is not None else Path(args.folder) / score.DEFAULT_OUT
+    print((out / score.TABLE_FILE).read_text())
+    return 0
+
+
 def _add_sprites(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sprites", help="train the Sprites world's video model or rewards (GPU advised)")
     p.add_argument("what", choices=("train", "train-rewards"))
@@ -145,12 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_generate(sub)
     _add_evaluate(sub)
+    _add_score(sub)
     _add_sprites(sub)
     sub.add_parser("methods", help="list the method presets")
     return parser
 
 
-COMMANDS = {"generate": _generate, "evaluate": _evaluate, "sprites": _sprites, "methods": _methods}
+COMMANDS = {"generate": _generate, "evaluate": _evaluate, "score": _score, "sprites": _sprites,
+            "methods": _methods}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -73,10 +73,10 @@ LAYOUTS: dict[str, CheckpointLayout] = {
 }
 
 
-def missing_file_message(path: Path, name: str | None = None) -> str:
+def missing_file_message(path: Path, name: str | None = None, origin: str | None = None) -> str:
     """One line naming the missing file, where it is published and where to put it."""
     name = name or path.name
-    origin = PUBLISHED_AT.get(name, "its original release")
+    origin = origin or PUBLISHED_AT.get(name, "its original release")
     return f"{name}: not found; it comes from {origin}; place it at {path}"
 
 

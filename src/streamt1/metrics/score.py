@@ -1,0 +1,236 @@
+"""``streamt1 score FOLDER``: VBench dimensions (and a video reward's parts) for every video of a folder.
+
+Every ``*.mp4`` under the folder is scored (hidden temp files and the output folder excepted); videos
+in sub-folders form one table row per sub-folder, as a ``bench`` folder keeps one per method. Results
+go to ``<out>/results.json`` after every video (atomically), so an interrupted run resumes where it
+stopped; a video whose file size changed is scored again. The settings that shape the numbers are
+fingerprinted: results made with other settings are never mixed in (pass ``overwrite`` or another
+``out``). The table (``table.md``) shows VBench's aggregate per dimension (see
+:func:`streamt1.metrics.vbench.aggregate`) and the reward parts as means with 95 % intervals;
+``summary.json`` holds both aggregates and the per-video means with their intervals. VBench's own
+files are written too (:func:`write_vbench_layout`), so its tools read our numbers and its
+``--prompt_file`` runs the official evaluator on the same videos.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from streamt1.config import ConfigError, require
+from streamt1.metrics import vbench
+from streamt1.metrics.stats import mean_ci
+from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
+from streamt1.outputs.fingerprint import fingerprint
+from streamt1.outputs.video import mp4_info, read_mp4
+
+logger = logging.getLogger(__name__)
+
+RESULTS_FILE, SUMMARY_FILE, TABLE_FILE = "results.json", "summary.json", "table.md"
+PROMPTS_FILE, EVAL_RESULTS_SUFFIX = "prompts.json", "_eval_results.json"  # VBench's formats
+DEFAULT_OUT = "scores"  # inside the scored folder
+TOP_LEVEL = "."  # the row of videos directly in the folder
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """What shapes the numbers; fingerprinted with the CLIP precision, not with the reward's path."""
+
+    dimensions: tuple[str, ...] = vbench.AVAILABLE
+    long: str = "auto"  # "auto" (VBench-Long from 5.0 s), "on", "off"
+    video_reward: str | None = None
+    video_reward_weights: str | None = None
+
+    def __post_init__(self) -> None:
+        vbench.check_dimensions(self.dimensions)
+        require(self.long in vbench.LONG_MODES, "long", self.long, f"one of {vbench.LONG_MODES}")
+        if (self.video_reward is None) != (self.video_reward_weights is None):
+            raise ConfigError("a video reward needs both its name (--video-reward) and its weights "
+                              "(--video-reward-weights)")
+
+
+def find_videos(folder: Path, out: Path) -> list[Path]:
+    """Every visible ``*.mp4`` under ``folder``, outside ``out``, sorted."""
+    out = out.resolve()
+    found = [p for p in folder.rglob("*.mp4")
+             if not any(part.startswith(".") for part in p.relative_to(folder).parts)
+             and out not in p.resolve().parents]
+    return sorted(found)
+
+
+def video_prompt(path: Path, prompts: dict[str, str]) -> str:
+    """From ``prompts`` (VBench's ``--prompt_file`` {path: prompt}), the trace, or VBench's filename rule."""
+    for key in (str(path), str(path.resolve()), path.name):
+        if key in prompts:
+            return prompts[key]
+    trace = path.with_name(f"{path.stem}.trace.json")
+    if trace.is_file():
+        prompt = json.loads(trace.read_text()).get("prompt")
+        if isinstance(prompt, str):
+            return prompt
+    return re.sub(r"-\d+$", "", path.stem)  # VBench's get_prompt_from_filename
+
+
+def read_prompt_file(path: str | Path | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no prompt file at {path}; give a JSON object {{video path: prompt}}")
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ConfigError(f"{path}: expected a JSON object {{video path: prompt}} (VBench's --prompt_file)")
+    return {str(k): v for k, v in data.items()}
+
+
+def load_reward(settings: ScoreSettings, device: torch.device) -> Callable | None:
+    """The video reward from the reward registry, when one is asked for."""
+    if settings.video_reward is None:
+        return None
+    try:
+        from streamt1.rewards import load_video_reward
+    except ImportError:
+        raise ConfigError("--video-reward needs streamt1.rewards (the reward registry), which this "
+                          "install lacks; score without it") from None
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    return load_video_reward(settings.video_reward, settings.video_reward_weights, device, dtype)
+
+
+def score_one(path: Path, prompt: str, settings: ScoreSettings, backbones: vbench.Backbones,
+              reward: Callable | None) -> dict:
+    """The record of one video: its facts, one score per dimension and the reward parts."""
+    fps = mp4_info(path).fps
+    video = torch.from_numpy(read_mp4(path)).permute(0, 3, 1, 2).contiguous()  # uint8 [T, 3, H, W]
+    long = vbench.use_long(len(video), fps, settings.long)
+    record = {"prompt": prompt, "frames": len(video), "fps": fps, "long": long,
+              "size": path.stat().st_size, "scores": {}, "reward": {}}
+    for name in settings.dimensions:
+        record["scores"][name] = asdict(vbench.score_dimension(video, fps, name, backbones, long))
+    if reward is not None:
+        result = reward(video[None], [prompt], fps)
+        record["reward"] = {"overall": float(result.overall[0]),
+                            **{k: float(v[0]) for k, v in result.parts.items()}}
+    return record
+
+
+def _load_results(path: Path, fp: str, overwrite: bool) -> dict:
+    if overwrite or not path.is_file():
+        return {"fingerprint": fp, "videos": {}}
+    results = json.loads(path.read_text())
+    if results.get("fingerprint") != fp:
+        raise ConfigError(f"{path} holds results made with other settings; pass --overwrite to "
+                          "replace them or --out for another folder")
+    return results
+
+
+def score_folder(folder: str | Path, settings: ScoreSettings, backbones: vbench.Backbones, *,
+                 out: str | Path | None = None, prompts: dict[str, str] | None = None,
+                 reward: Callable | None = None, overwrite: bool = False,
+                 progress: Callable[[str], None] = logger.info) -> dict:
+    """Score every video of ``folder``; returns the summary (also written with the table)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no folder at {folder}: give a generate / bench output folder")
+    out = Path(out) if out is not None else folder / DEFAULT_OUT
+    videos = find_videos(folder, out)
+    if not videos:
+        raise ConfigError(f"{folder} holds no .mp4 video to score")
+    vbench.check_weights(settings.dimensions, backbones.weights_dir)  # every file before any work
+    settings_record = {**asdict(settings), "clip_half": backbones.clip_half}
+    settings_record.pop("video_reward_weights")
+    results = _load_results(out / RESULTS_FILE, fingerprint(settings_record), overwrite)
+    results["settings"] = settings_record
+    for path in videos:
+        key = path.relative_to(folder).as_posix()
+        done = results["videos"].get(key)
+        if done is not None and done["size"] == path.stat().st_size:
+            continue
+        results["videos"][key] = score_one(path, video_prompt(path, prompts or {}), settings, backbones, reward)
+        atomic_write_json(out / RESULTS_FILE, results)  # resume point
+        progress(f"scored {key}")
+    live = {k: v for k, v in results["videos"].items() if (folder / k).is_file()}
+    summary = summarise(live, settings.dimensions)
+    atomic_write_json(out / SUMMARY_FILE, summary)
+    atomic_write_text(out / TABLE_FILE, markdown_table(summary, settings.dimensions))
+    write_vbench_layout(out, folder, live, settings.dimensions)
+    return summary
+
+
+def _vbench_units(name: str, value: float) -> float | bool:
+    """A per-video value as VBench writes it: imaging on 0..100, dynamic degree as a bool."""
+    if name == "imaging_quality":
+        return value * vbench.IMAGING_SCALE
+    return bool(value) if name == "dynamic_degree" else value
+
+
+def write_vbench_layout(out: Path, folder: Path, videos: dict[str, dict], dimensions: Sequence[str]) -> None:
+    """VBench's files next to ours: ``prompts.json`` ({video path: prompt}, for its ``--prompt_file``)
+    and ``<row>_eval_results.json`` ({dim: [aggregate, [{video_path, video_results}]]}) per row."""
+    atomic_write_json(out / PROMPTS_FILE, {str(folder / k): r["prompt"] for k, r in sorted(videos.items())})
+    groups: dict[str, dict[str, dict]] = {}
+    for key, record in sorted(videos.items()):
+        groups.setdefault(group_of(key), {})[key] = record
+    for group, records in groups.items():
+        results = {}
+        for name in dimensions:
+            scores = {k: vbench.DimensionScore(**r["scores"][name]) for k, r in records.items()}
+            per_video = [{"video_path": str(folder / k), "video_results": _vbench_units(name, s.value)}
+                         for k, s in scores.items()]
+            results[name] = [vbench.aggregate(list(scores.values())), per_video]
+        name = "videos" if group == TOP_LEVEL else group
+        atomic_write_json(out / f"{name}{EVAL_RESULTS_SUFFIX}", results)
+
+
+def group_of(key: str) -> str:
+    parts = key.split("/")
+    return parts[0] if len(parts) > 1 else TOP_LEVEL
+
+
+def summarise(videos: dict[str, dict], dimensions: Sequence[str]) -> dict[str, dict]:
+    """Per row (sub-folder): VBench's aggregate and the per-video mean with its 95 % interval."""
+    groups: dict[str, list[dict]] = {}
+    for key, record in sorted(videos.items()):
+        groups.setdefault(group_of(key), []).append(record)
+    summary = {}
+    for group, records in groups.items():
+        row: dict = {"videos": len(records)}
+        for name in dimensions:
+            scores = [vbench.DimensionScore(**r["scores"][name]) for r in records]
+            est = mean_ci([s.value for s in scores])
+            row[name] = {"vbench": vbench.aggregate(scores), "mean": est.mean, "ci95": _finite(est.half_width)}
+        for part in sorted({p for r in records for p in r["reward"]}):
+            est = mean_ci([r["reward"][part] for r in records if part in r["reward"]])
+            row[f"reward_{part}"] = {"mean": est.mean, "ci95": _finite(est.half_width)}
+        summary[group] = row
+    return summary
+
+
+def markdown_table(summary: dict[str, dict], dimensions: Sequence[str]) -> str:
+    """Rows per sub-folder; VBench aggregates in percent, reward parts as mean ± 95 % interval."""
+    rewards = sorted({k for row in summary.values() for k in row if k.startswith("reward_")})
+    header = ["Folder", *[d.replace("_", " ") for d in dimensions], *rewards, "videos"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for group, row in summary.items():
+        cells = [f"{100 * row[d]['vbench']:.2f}" for d in dimensions]
+        cells += [_mean_cell(row.get(r)) for r in rewards]
+        lines.append("| " + " | ".join([group, *cells, str(row["videos"])]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isnan(value) else value  # one video has no interval; JSON has no NaN
+
+
+def _mean_cell(value: dict | None) -> str:
+    if value is None:
+        return "-"
+    if value["ci95"] is None:
+        return f"{value['mean']:.3f}"
+    return f"{value['mean']:.3f} ± {value['ci95']:.3f}"

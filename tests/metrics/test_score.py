@@ -1,0 +1,103 @@
+"""``streamt1 score``: every video of a folder, VBench's numbers, resume, settings fingerprint, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from streamt1.cli import main
+from streamt1.metrics import score, vbench
+from streamt1.outputs.video import read_mp4, write_mp4
+
+from tiny_vbench import random_video, tiny_weights  # noqa: F401  (session fixture)
+
+DIMS = "subject_consistency,background_consistency,aesthetic_quality"
+
+
+@pytest.fixture(scope="module")
+def bench_folder(tmp_path_factory):
+    """A bench-like folder: two methods, one video each, plus a top-level video and a temp file."""
+    root = tmp_path_factory.mktemp("bench")
+    write_mp4(root / "none" / "a-red-circle-0.mp4", random_video(6, 32, 32, seed=4).permute(0, 2, 3, 1).numpy(), 8, min_size=0)
+    smooth = random_video(1, 32, 32, seed=5).expand(6, -1, -1, -1).clone()
+    smooth[3:] //= 2  # a cut half way
+    write_mp4(root / "beam" / "a-red-circle-0.mp4", smooth.permute(0, 2, 3, 1).numpy(), 8, min_size=0)
+    write_mp4(root / "top-1.mp4", random_video(6, 32, 32, seed=6).permute(0, 2, 3, 1).numpy(), 8, min_size=0)
+    (root / "none" / ".a.x1.tmp.mp4").write_bytes(b"")  # an interrupted atomic write: ignored
+    return root
+
+
+def _frames(path):
+    return torch.from_numpy(read_mp4(path)).permute(0, 3, 1, 2).contiguous()
+
+
+def test_score_folder_writes_vbench_values_and_resumes(bench_folder, tiny_weights, capsys):
+    argv = ["score", str(bench_folder), "--metrics", DIMS, "--weights", str(tiny_weights.root), "--device", "cpu"]
+    assert main(argv) == 0
+    results = json.loads((bench_folder / "scores" / "results.json").read_text())
+    assert sorted(results["videos"]) == ["beam/a-red-circle-0.mp4", "none/a-red-circle-0.mp4", "top-1.mp4"]
+    backbones = vbench.Backbones(tiny_weights.root, "cpu")
+    video = _frames(bench_folder / "beam" / "a-red-circle-0.mp4")
+    record = results["videos"]["beam/a-red-circle-0.mp4"]
+    assert record["prompt"] == "a-red-circle" and record["long"] is False and record["frames"] == 6
+    assert record["scores"]["subject_consistency"]["value"] == pytest.approx(
+        vbench.subject_consistency(video, backbones.dino), abs=1e-6)
+    assert record["scores"]["aesthetic_quality"]["value"] == pytest.approx(
+        vbench.aesthetic_quality(video, backbones.clip_l14, backbones.aesthetic_head), abs=1e-6)
+    summary = json.loads((bench_folder / "scores" / "summary.json").read_text())
+    assert set(summary) == {".", "beam", "none"}
+    assert summary["beam"]["background_consistency"]["vbench"] == pytest.approx(
+        record["scores"]["background_consistency"]["value"])
+    official = json.loads((bench_folder / "scores" / "beam_eval_results.json").read_text())
+    aggregate, per_video = official["subject_consistency"]
+    assert per_video[0]["video_path"].endswith("beam/a-red-circle-0.mp4")
+    assert per_video[0]["video_results"] == aggregate == record["scores"]["subject_consistency"]["value"]
+    prompts = json.loads((bench_folder / "scores" / "prompts.json").read_text())
+    assert prompts[str(bench_folder / "top-1.mp4")] == "top"
+    table = (bench_folder / "scores" / "table.md").read_text()
+    assert "| beam |" in table and "subject consistency" in table
+
+    stamp = (bench_folder / "scores" / "results.json").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(argv) == 0  # resumes: nothing left to score
+    assert "scored" not in capsys.readouterr().out
+    assert (bench_folder / "scores" / "results.json").stat().st_mtime_ns == stamp
+
+
+def test_other_settings_do_not_mix_into_earlier_results(bench_folder, tiny_weights, tmp_path, capsys):
+    out = tmp_path / "scores"
+    base = ["score", str(bench_folder), "--metrics", "subject_consistency", "--weights", str(tiny_weights.root),
+            "--device", "cpu", "--out", str(out)]
+    assert main(base) == 0
+    assert main([*base, "--long", "on"]) == 2
+    assert "other settings" in capsys.readouterr().err
+    assert main([*base, "--long", "on", "--overwrite"]) == 0
+    record = json.loads((out / "results.json").read_text())["videos"]["top-1.mp4"]
+    assert record["long"] is True and len(record["scores"]["subject_consistency"]["clips"]) == 1
+
+
+def test_missing_weights_exit_2_naming_the_file(bench_folder, tmp_path, capsys):
+    code = main(["score", str(bench_folder), "--metrics", "background_consistency", "--weights", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "ViT-B-32.pt: not found" in err and "OpenAI" in err and err.count("\n") == 1
+
+
+def test_unknown_metric_exit_2_lists_the_available_ones(bench_folder, capsys):
+    assert main(["score", str(bench_folder), "--metrics", "dynamism"]) == 2
+    assert "available: ['subject_consistency'" in capsys.readouterr().err
+
+
+def test_prompts_come_from_the_prompt_file_then_the_trace_then_the_name(tmp_path):
+    video = tmp_path / "clip-3.mp4"
+    assert score.video_prompt(video, {}) == "clip"
+    (tmp_path / "clip-3.trace.json").write_text(json.dumps({"prompt": "a red circle"}))
+    assert score.video_prompt(video, {}) == "a red circle"
+    assert score.video_prompt(video, {"clip-3.mp4": "from the file"}) == "from the file"
+
+
+def test_a_video_reward_needs_its_weights():
+    with pytest.raises(ValueError, match="both its name"):
+        score.ScoreSettings(video_reward="videoalign")
