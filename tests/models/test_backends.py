@@ -11,7 +11,7 @@ from test_wan_vae import to_wan_naming
 from transformers import AutoTokenizer, UMT5Config, UMT5EncoderModel
 
 from streamt1.interfaces import Route
-from streamt1.models.backends import BACKENDS, build_wan_generator, build_wan_generator_from_config, locate_files
+from streamt1.models.backends import build_wan_generator, build_wan_generator_from_config, get_backend, locate_files
 from streamt1.models.checkpoints import merge_lora
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.generator import CausalWanGenerator
@@ -116,10 +116,10 @@ def test_bad_settings(release):
 
 
 def test_backend_stream_presets():
-    assert BACKENDS["longlive"].stream.local_attn_size == 12 and BACKENDS["longlive"].stream.sink_frames == 3
-    causvid = BACKENDS["causvid"].stream
+    assert get_backend("longlive").stream.local_attn_size == 12 and get_backend("longlive").stream.sink_frames == 3
+    causvid = get_backend("causvid").stream
     torch.testing.assert_close(warp_timesteps(causvid.denoising_steps, causvid.num_train_timesteps, causvid.shift),
                                torch.tensor([1000.0, 757.0, 522.0], dtype=torch.float64))
-    longlive = BACKENDS["longlive"].stream
+    longlive = get_backend("longlive").stream
     warped = warp_timesteps(longlive.denoising_steps, longlive.num_train_timesteps, longlive.shift)
     torch.testing.assert_close(warped[:2], torch.tensor([1000.0, 937.5], dtype=torch.float64))
