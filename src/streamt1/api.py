@@ -21,7 +21,7 @@ from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
 from streamt1.outputs.trace import ChunkRecord
 from streamt1.outputs.video import write_mp4
-from streamt1.rewards import check_files, load_reward, parse_spec
+from streamt1.rewards import a_kind, check_files, load_reward, parse_spec
 from streamt1.search.beam import SearchResult, StreamSearch
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str
     for kind in kinds:
         spec = getattr(settings, kind) or backend.default_rewards.get(kind)
         if spec is None:
-            raise ConfigError(f"method {config.method!r} needs {'an image' if kind == 'image' else 'a video'} "
+            raise ConfigError(f"method {config.method!r} needs {a_kind(kind)} "
                               f"reward and backend {backend.name!r} has none by default: pass "
                               f"--{kind}-reward NAME=PATH (`streamt1 rewards` lists them) or use --method none")
         entry, folder = parse_spec(spec, kind)
@@ -110,7 +110,7 @@ def load_components(config: Config, reward_kinds: Sequence[str] | None = None) -
     """
     run = config.run
     backend = get_backend(run.backend)
-    backend.check(run.weights)
+    backend.check(run)
     plans = plan_rewards(config, reward_kinds)
     device = resolve_device(run.device)
     memory = {"max_sink_frames": config.search.max_sink_frames, "ema_decay": config.search.ema_decay}

@@ -6,6 +6,10 @@ A factory is named as ``"module:function"`` and imported only when its backend i
 registry itself stays free of heavy imports. Its signature::
 
     factory(entry: BackendEntry, run: RunConfig, *, device, dtype, stream_overrides) -> StreamingGenerator
+
+and its ``checker(entry, run)`` raises ConfigError / FileNotFoundError for settings it cannot take
+and for missing files, reading no weights, so every file of a run (generator and rewards) is
+checked before any weight loads.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from importlib.util import find_spec
 from typing import Any, Callable, Mapping
 
 WAN_FACTORY = "streamt1.models.backends:load_backend"
+WAN_CHECKER = "streamt1.models.backends:check_run"
 WAN_REWARDS = {"image": "hpsv3", "video": "videoalign"}
 WAN_FILES = (
     "Wan2.1-T2V-1.3B/Wan2.1_VAE.pth",
@@ -31,6 +36,7 @@ class BackendEntry:
     name: str
     description: str
     factory: str  # "module:function", see the module docstring
+    checker: str  # "module:function", see the module docstring
     files: tuple[str, ...]  # what --weights must hold, relative to it (empty: built in)
     default_rewards: Mapping[str, str]  # "image" / "video" -> reward name in streamt1.rewards
     decodes_frames: bool = True  # False: latents only, so no reward can score it
@@ -39,17 +45,19 @@ class BackendEntry:
     extra: str = ""  # pip extra that installs ``requires``
     options: Mapping[str, Any] = field(default_factory=dict)  # release specifics, read by the factory
 
-    def check(self, weights: str | None) -> None:
-        """Errors a run would hit before any file is read: missing packages or --weights."""
+    def check(self, run: Any) -> None:
+        """Errors a run (a RunConfig) would hit, found without reading weights: missing packages,
+        no --weights, missing files."""
         from streamt1.config import ConfigError
 
         missing = [p for p in self.requires if find_spec(p) is None]
         if missing:
             raise ConfigError(f"run.backend={self.name!r} needs {' and '.join(missing)}: "
                               f"pip install 'stream-t1[{self.extra}]'")
-        if self.needs_weights and weights is None:
+        if self.needs_weights and run.weights is None:
             raise ConfigError(f"run.backend={self.name!r} needs --weights DIR with the released checkpoints "
                               f"({', '.join(self.files)})")
+        import_object(self.checker)(self, run)
 
     def build(self, run: Any, **kwargs: Any) -> Any:
         """The generator, from ``run`` (a RunConfig); ``kwargs``: device, dtype, stream_overrides."""
@@ -63,7 +71,7 @@ def import_object(path: str) -> Callable[..., Any]:
 
 
 def _wan(name: str, description: str, files: tuple[str, ...], **options: Any) -> BackendEntry:
-    return BackendEntry(name, description, WAN_FACTORY, files + WAN_FILES, WAN_REWARDS,
+    return BackendEntry(name, description, WAN_FACTORY, WAN_CHECKER, files + WAN_FILES, WAN_REWARDS,
                         requires=("diffusers", "transformers"), extra="wan", options=options)
 
 
@@ -81,7 +89,8 @@ def register_backend(entry: BackendEntry) -> BackendEntry:
 for _entry in (
     BackendEntry(
         "sprites", "the built-in Sprites world's video model (64x64, 16 fps) with its learned rewards",
-        "streamt1.sprites.model:load_backend", ("sprites_model.safetensors", "sprites_model.json"),
+        "streamt1.sprites.model:load_backend", "streamt1.sprites.model:check_run",
+        ("sprites_model.safetensors", "sprites_model.json"),
         {"image": "sprites-image", "video": "sprites-video"}, needs_weights=False,
     ),
     _wan("longlive", "LongLive-1.3B on Wan2.1-T2V-1.3B (3-frame sink + 9-frame window)",

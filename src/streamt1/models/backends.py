@@ -178,6 +178,19 @@ def build_wan_generator(
     )
 
 
+def check_run(entry: registry.BackendEntry, run: Any) -> None:
+    """The checker of the causal-Wan entries: the model preset, then every missing release file in one error."""
+    _model_config(entry, run)
+    locate_files(entry.name, run.weights)
+
+
+def _model_config(entry: registry.BackendEntry, run: Any) -> WanConfig:
+    try:
+        return WanConfig.preset(run.model or get_backend(entry.name).model)
+    except ValueError as err:
+        raise ConfigError(f"run.model={run.model!r} is invalid: {err}") from None
+
+
 def load_backend(entry: registry.BackendEntry, run: Any, *, device: torch.device, dtype: torch.dtype,
                  stream_overrides: Mapping[str, Any] | None = None) -> CausalWanGenerator:
     """The factory of the causal-Wan entries in :data:`streamt1.backends.BACKENDS`.
@@ -185,13 +198,8 @@ def load_backend(entry: registry.BackendEntry, run: Any, *, device: torch.device
     ``run`` is a :class:`streamt1.config.RunConfig`: ``weights`` is the release folder; ``model``,
     ``height`` and ``width`` default to Wan2.1-T2V-1.3B at the paper's 832x480.
     """
-    spec = get_backend(entry.name)
-    files = locate_files(entry.name, run.weights)
-    try:
-        config = WanConfig.preset(run.model or spec.model)
-    except ValueError as err:
-        raise ConfigError(f"run.model={run.model!r} is invalid: {err}") from None
     return build_wan_generator_from_config(
-        config, files, backend=entry.name, height=run.height or DEFAULT_HEIGHT, width=run.width or DEFAULT_WIDTH,
-        fps=DEFAULT_FPS, device=device, dtype=dtype, stream_overrides=stream_overrides,
+        _model_config(entry, run), locate_files(entry.name, run.weights), backend=entry.name,
+        height=run.height or DEFAULT_HEIGHT, width=run.width or DEFAULT_WIDTH, fps=DEFAULT_FPS,
+        device=device, dtype=dtype, stream_overrides=stream_overrides,
     )

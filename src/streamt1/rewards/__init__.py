@@ -135,6 +135,11 @@ for _entry in (
     register_reward(_entry)
 
 
+def a_kind(kind: str) -> str:
+    """"an image" / "a video", for messages."""
+    return f"an {kind}" if kind == "image" else f"a {kind}"
+
+
 def reward_names(kind: str | None = None) -> tuple[str, ...]:
     return tuple(name for name, entry in REWARDS.items() if kind is None or entry.kind == kind)
 
@@ -147,8 +152,7 @@ def get_reward(name: str, kind: str | None = None) -> RewardEntry:
         raise ConfigError(f"unknown {what} {name!r}: expected one of {known} (`streamt1 rewards` lists them)")
     entry = REWARDS[name]
     if kind is not None and entry.kind != kind:
-        article = "an" if kind == "image" else "a"
-        raise ConfigError(f"{name!r} is a {entry.kind} reward, not {article} {kind} reward: pass it as "
+        raise ConfigError(f"{name!r} is {a_kind(entry.kind)} reward, not {a_kind(kind)} reward: pass it as "
                           f"--{entry.kind}-reward {name} (rewards.{entry.kind}); {kind} rewards are "
                           f"{', '.join(reward_names(kind))}")
     return entry
