@@ -21,7 +21,7 @@ from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
 from streamt1.outputs.trace import ChunkRecord
 from streamt1.outputs.video import write_mp4
-from streamt1.rewards import a_kind, check_files, load_reward, parse_spec
+from streamt1.rewards import RewardEntry, a_kind, check_files, load_reward, parse_spec
 from streamt1.search.beam import SearchResult, StreamSearch
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class RewardPlan:
 def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str, RewardPlan]:
     """The rewards a run loads: ``kinds`` (default: what the method calls plus any named in
     ``config.rewards``), each resolved to a folder whose files exist. Reads no weights."""
-    backend, settings, weights = get_backend(config.run.backend), config.rewards, config.run.weights
+    backend, settings = get_backend(config.run.backend), config.rewards
     if kinds is None:
         named = [k for k in ("image", "video") if getattr(settings, k) is not None]
         kinds = sorted({*config.search.rewards_needed(), *named})
@@ -85,28 +85,36 @@ def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str
     for kind in kinds:
         spec = getattr(settings, kind) or backend.default_rewards.get(kind)
         if spec is None:
-            raise ConfigError(f"method {config.method!r} needs {a_kind(kind)} "
-                              f"reward and backend {backend.name!r} has none by default: pass "
-                              f"--{kind}-reward NAME=PATH (`streamt1 rewards` lists them) or use --method none")
-        entry, folder = parse_spec(spec, kind)
-        if folder is None and weights is not None and entry.folder is not None:
-            folder = Path(weights) / entry.folder
-        folder = folder or entry.builtin
-        if folder is None:
-            raise ConfigError(f"reward {entry.name!r} needs its files: pass --{kind}-reward {entry.name}=PATH, "
-                              f"or --weights W with them in W/{entry.folder}/")
-        dtype_name = entry.gpu_dtype if settings.dtype == "auto" and device.type == "cuda" else settings.dtype
-        plans[kind] = RewardPlan(kind, entry.name, check_files(entry, folder), device,
-                                 resolve_dtype(dtype_name, torch.device("cpu")), settings.max_batch,
+            raise ConfigError(f"method {config.method!r} needs {a_kind(kind)} reward and backend {backend.name!r} "
+                              f"has none by default: pass --{kind}-reward NAME=PATH (`streamt1 rewards` lists "
+                              "them) or use --method none")
+        entry, path = parse_spec(spec, kind)
+        folder = check_files(entry, _reward_folder(entry, path, config.run.weights))
+        # auto: the reward's GPU dtype (bf16 for the large scorers, whose loaders keep their heads
+        # in the authors' dtype), float32 on the CPU
+        dtype = settings.dtype if settings.dtype != "auto" else entry.gpu_dtype if device.type == "cuda" else "float32"
+        plans[kind] = RewardPlan(kind, entry.name, folder, device, getattr(torch, dtype), settings.max_batch,
                                  settings.offload)
     return plans
+
+
+def _reward_folder(entry: RewardEntry, path: Path | None, weights: str | None) -> Path:
+    """The given path, else the entry's folder under --weights, else its built-in weights."""
+    if path is not None:
+        return path
+    if weights is not None and entry.folder is not None:
+        return Path(weights) / entry.folder
+    if entry.builtin is not None:
+        return entry.builtin
+    raise ConfigError(f"reward {entry.name!r} needs its files: pass --{entry.kind}-reward {entry.name}=PATH, "
+                      f"or --weights W with them in W/{entry.folder}/")
 
 
 def load_components(config: Config, reward_kinds: Sequence[str] | None = None) -> Components:
     """Build the backend named by ``config.run.backend`` and the rewards the run needs.
 
-    Every file is checked before any weight is read: the rewards' here, the generator's by its
-    factory before it loads. ``reward_kinds``: see :func:`plan_rewards`.
+    Every file is checked before any weight is read: the generator's by its backend's checker,
+    then the rewards' (:func:`plan_rewards`, which ``reward_kinds`` is passed to).
     """
     run = config.run
     backend = get_backend(run.backend)
