@@ -38,7 +38,7 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--prompt", help="text of the video")
     source.add_argument("--prompts-file", help="a file with one prompt per line")
     p.add_argument("--method", default=None, help="a preset from `streamt1 methods` (default stream-t1)")
-    p.add_argument("--config", default=None, help="a YAML file with method/search/run settings")
+    p.add_argument("--config", default=None, help="a YAML file with method/search/run/rewards settings")
     p.add_argument("--seed", type=int, default=None, help="random seed (same seed, same video)")
     p.add_argument("--num-frames", type=int, default=None,
                    help="latent frames to generate, a multiple of the chunk's latent frames")
@@ -161,10 +161,11 @@ def _methods(_: argparse.Namespace) -> int:
 
 def _rewards(_: argparse.Namespace) -> int:
     for entry in REWARDS.values():
-        where = "WEIGHTS/" if entry.folder == "." else f"WEIGHTS/{entry.folder}/"
+        where = "WEIGHTS" if entry.folder == "." else f"WEIGHTS/{entry.folder}"
+        tree = entry.tree.replace("<folder>", where).rstrip().splitlines()
         print(f"{entry.name:14s} {entry.kind:6s} {entry.description}")
-        print(f"{'':21s}files: {where}" + "".join(f"\n{'':28s}{line}" for line in entry.tree))
-        print(f"{'':21s}published: {entry.published}")
+        print(f"{'':21s}files: {tree[0]}" + "".join(f"\n{'':28s}{line}" for line in tree[1:]))
+        print(f"{'':21s}published: " + f"\n{'':32s}".join(entry.published))
         print(f"{'':21s}licence: {entry.license}")
     print("\ndefaults (--image-reward / --video-reward override them):")
     for backend in BACKENDS.values():

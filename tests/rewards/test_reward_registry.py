@@ -16,6 +16,7 @@ from streamt1.rewards import (
     get_reward,
     load_image_reward,
     load_video_reward,
+    one_line,
     parse_spec,
     reward_names,
 )
@@ -34,7 +35,8 @@ def test_every_reward_is_registered_with_its_facts():
         module, _, function = entry.loader.partition(":")
         assert module.startswith("streamt1.rewards.") and function
         assert entry.required and entry.tree and entry.published and entry.license
-    assert "MizzenAI/HPSv3" in REWARDS["hpsv3"].published and "KlingTeam/VideoReward" in REWARDS["videoalign"].published
+    assert "MizzenAI/HPSv3" in REWARDS["hpsv3"].published[0]
+    assert "KlingTeam/VideoReward" in REWARDS["videoalign"].published[0]
     assert reward_names("video") == ("videoalign", "sprites-video")
 
 
@@ -43,9 +45,17 @@ def test_reward_modules_agree_with_the_registry(name):
     """Each real reward's module (merged from its own branch) is what the registry says it is."""
     if importlib.util.find_spec(f"streamt1.rewards.{name}") is None:
         pytest.skip(f"streamt1.rewards.{name} is not on this branch")
-    module = importlib.import_module(f"streamt1.rewards.{name}")
-    assert module.KIND == REWARDS[name].kind
+    module, entry = importlib.import_module(f"streamt1.rewards.{name}"), REWARDS[name]
+    published = module.PUBLISHED if isinstance(module.PUBLISHED, tuple) else (module.PUBLISHED,)
+    assert (module.KIND, module.EXPECTED_TREE, published, module.LICENSE) == (
+        entry.kind, entry.tree, entry.published, entry.license)
     assert callable(module.load)
+
+
+def test_trees_fold_into_one_line():
+    assert one_line("<folder>/\n  a.pt\n  b/\n    c.json\n    d/\n      e\n  f.json\n") == \
+        "<folder>/{a.pt, b/{c.json, d/{e}}, f.json}"
+    assert one_line("<folder>/{x, y/{z}}") == "<folder>/{x, y/{z}}"
 
 
 def test_names_and_kinds_are_checked():
@@ -69,14 +79,15 @@ def test_missing_files_are_one_line_naming_file_reward_tree_and_source(tmp_path)
         check_files(REWARDS["videoalign"], tmp_path / "VideoReward")
     message = str(info.value)
     assert "\n" not in message
-    for part in ("'videoalign'", "VideoReward/model_config.json not found", "checkpoint-<step>/model.pth",
-                 "Qwen2-VL-2B-Instruct/", "KlingTeam/VideoReward"):
+    for part in ("'videoalign'", "VideoReward/model_config.json not found", "checkpoint-11352/{model.pth",
+                 "Qwen2-VL-2B-Instruct/{config.json", "KlingTeam/VideoReward"):
         assert part in message
     folder = tmp_path / "VideoReward"
-    (folder / "checkpoint-11352").mkdir(parents=True)
-    (folder / "Qwen2-VL-2B-Instruct").mkdir()
-    (folder / "model_config.json").write_text("{}")
-    (folder / "Qwen2-VL-2B-Instruct" / "config.json").write_text("{}")
+    for pattern in REWARDS["videoalign"].required:  # every file but the checkpoint
+        if "model.pth" not in pattern:
+            path = folder / pattern.replace("*", "11352")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("{}")
     with pytest.raises(FileNotFoundError, match=r"checkpoint-\*/model.pth not found"):
         check_files(REWARDS["videoalign"], folder)
     (folder / "checkpoint-11352" / "model.pth").write_bytes(b"")
@@ -149,3 +160,17 @@ def test_backend_registry_is_the_one_list():
         build_config(backend="sora")
     with pytest.raises(ValueError, match="already registered"):
         backends.register_backend(backends.get_backend("sprites"))
+
+
+@pytest.mark.parametrize("name", ["pickscore"])  # hpsv2 / imagereward take their (tiny) sizes as arguments
+def test_clip_family_rewards_load_by_name_from_their_released_layout(name, tmp_path):
+    """Through the registry (files checked, then the module's loader) the scores are the loader's own."""
+    clip = pytest.importorskip("clip_fixtures")  # tests/rewards/clip_fixtures.py, from the reward branch
+    if importlib.util.find_spec(f"streamt1.rewards.{name}") is None:
+        pytest.skip(f"streamt1.rewards.{name} is not on this branch")
+    folder = getattr(clip, f"write_{name}")(tmp_path)
+    frames = torch.rand(3, 3, 40, 56, generator=torch.Generator().manual_seed(0))
+    scores = load_image_reward(name, folder, max_batch=2)(frames, [PROMPT] * 3)
+    direct = importlib.import_module(f"streamt1.rewards.{name}").load(folder, max_batch=2)(frames, [PROMPT] * 3)
+    assert scores.shape == (3,) and torch.isfinite(scores).all()
+    torch.testing.assert_close(scores, direct, rtol=0, atol=0)

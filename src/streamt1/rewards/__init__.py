@@ -31,15 +31,20 @@ KINDS = ("image", "video")
 
 @dataclass(frozen=True)
 class RewardEntry:
-    """One reward model: how it is loaded, where its files are and where they come from."""
+    """One reward model: how it is loaded, where its files are and where they come from.
+
+    ``tree``, ``published`` and ``license`` are the loader module's ``EXPECTED_TREE``,
+    ``PUBLISHED`` and ``LICENSE`` (a test keeps them equal); they live here too so that listing
+    the rewards and checking their files imports no reward code.
+    """
 
     name: str
     kind: str  # "image" (frames -> [N]) or "video" (clips -> VideoScore)
     loader: str  # "module:function", called as load(folder, device=, dtype=, max_batch=)
     folder: str | None  # default folder under --weights ("." = --weights itself)
     required: tuple[str, ...]  # files (glob patterns) under the folder, checked before loading
-    tree: tuple[str, ...]  # the expected layout of the folder, one entry per line
-    published: str
+    tree: str  # the expected layout of the folder, "<folder>/" standing for it
+    published: tuple[str, ...]
     license: str
     description: str
     gpu_dtype: str = "bfloat16"  # what rewards.dtype=auto means on a GPU
@@ -48,6 +53,24 @@ class RewardEntry:
     def missing(self, folder: Path) -> list[str]:
         """Required files absent from ``folder``, as paths relative to it."""
         return [pattern for pattern in self.required if not any(folder.glob(pattern))]
+
+
+def one_line(tree: str) -> str:
+    """An indented multi-line tree as ``a/{b, c/{d}}`` (for one-line messages); one line unchanged."""
+    items = [(len(line) - len(line.lstrip()), line.strip()) for line in tree.splitlines() if line.strip()]
+    parts: list[str] = []
+    open_indents: list[int] = []  # folders whose brace is open
+    for i, (indent, name) in enumerate(items):
+        while open_indents and indent <= open_indents[-1]:
+            open_indents.pop()
+            parts.append("}")
+        if parts and not parts[-1].endswith("{"):
+            parts.append(", ")
+        has_children = i + 1 < len(items) and items[i + 1][0] > indent
+        parts.append(name + ("{" if has_children else ""))
+        if has_children:
+            open_indents.append(indent)
+    return "".join(parts) + "}" * len(open_indents)
 
 
 def _sprites_weights() -> Path:
@@ -67,57 +90,83 @@ def register_reward(entry: RewardEntry) -> RewardEntry:
     return entry
 
 
+QWEN7B, QWEN2B = "Qwen2-VL-7B-Instruct", "Qwen2-VL-2B-Instruct"
 for _entry in (
     RewardEntry(
         "hpsv3", "image", "streamt1.rewards.hpsv3:load", "HPSv3",
-        ("HPSv3.safetensors", "Qwen2-VL-7B-Instruct/config.json"),
-        ("HPSv3.safetensors  (the whole fine-tuned Qwen2-VL-7B + its head, about 16.6 GB)",
-         "Qwen2-VL-7B-Instruct/  (config.json, tokenizer and preprocessor files; no weights needed)"),
-        "huggingface.co/MizzenAI/HPSv3 (HPSv3.safetensors) and huggingface.co/Qwen/Qwen2-VL-7B-Instruct",
-        "code MIT, weights Apache-2.0",
+        ("HPSv3.safetensors", *(f"{QWEN7B}/{f}" for f in ("config.json", "preprocessor_config.json",
+                                                            "chat_template.json", "tokenizer.json",
+                                                            "tokenizer_config.json"))),
+        f"""<folder>/
+  HPSv3.safetensors
+  {QWEN7B}/
+    config.json
+    preprocessor_config.json
+    chat_template.json
+    tokenizer.json
+    tokenizer_config.json
+""",
+        ("https://huggingface.co/MizzenAI/HPSv3 (HPSv3.safetensors)",
+         f"https://huggingface.co/Qwen/{QWEN7B} (config, tokenizer and preprocessor files; no weights needed)"),
+        f"HPSv3 code MIT, weights Apache-2.0 (MizzenAI/HPSv3); {QWEN7B} Apache-2.0",
         "HPSv3 human preference, Qwen2-VL-7B; score = mu of the <|Reward|> head (the paper's short score)",
     ),
     RewardEntry(
         "videoalign", "video", "streamt1.rewards.videoalign:load", "VideoReward",
-        ("model_config.json", "checkpoint-*/model.pth", "Qwen2-VL-2B-Instruct/config.json"),
-        ("model_config.json",
-         "checkpoint-<step>/model.pth  (the highest step is used; released: checkpoint-11352)",
-         "checkpoint-<step>/tokenizer/",
-         "Qwen2-VL-2B-Instruct/  (config.json, tokenizer and preprocessor files; no weights needed)"),
-        "huggingface.co/KlingTeam/VideoReward (was KwaiVGI/VideoReward) and huggingface.co/Qwen/Qwen2-VL-2B-Instruct",
-        "code MIT, weights Apache-2.0",
+        ("model_config.json", "checkpoint-*/model.pth", "checkpoint-*/tokenizer/tokenizer.json",
+         "checkpoint-*/tokenizer/tokenizer_config.json",
+         *(f"{QWEN2B}/{f}" for f in ("config.json", "preprocessor_config.json", "chat_template.json"))),
+        f"""<folder>/
+  model_config.json
+  checkpoint-11352/
+    model.pth
+    tokenizer/
+      tokenizer.json
+      tokenizer_config.json
+  {QWEN2B}/
+    config.json
+    preprocessor_config.json
+    chat_template.json
+""",
+        ("https://huggingface.co/KlingTeam/VideoReward (model_config.json, checkpoint-11352/)",
+         f"https://huggingface.co/Qwen/{QWEN2B} (config, chat template, preprocessor files; no weights needed)"),
+        "VideoAlign code MIT (KlingAIResearch/VideoAlign), VideoReward weights Apache-2.0 (KlingTeam/VideoReward); "
+        f"{QWEN2B} Apache-2.0",
         "VideoAlign / VideoReward, Qwen2-VL-2B + LoRA; overall = VQ + MQ + TA (the paper's long score)",
     ),
     RewardEntry(
-        "pickscore", "image", "streamt1.rewards.pickscore:load", "PickScore_v1",
-        ("config.json",),
-        ("config.json, model.safetensors  (a transformers CLIPModel, ViT-H/14)",
-         "tokenizer and preprocessor files  (from laion/CLIP-ViT-H-14-laion2B-s32B-b79K)"),
-        "huggingface.co/yuvalkirstain/PickScore_v1 (processor: laion/CLIP-ViT-H-14-laion2B-s32B-b79K)",
-        "MIT",
+        "pickscore", "image", "streamt1.rewards.pickscore:load", "PickScore",
+        ("config.json", "processor/preprocessor_config.json"),
+        "<folder>/{config.json, model.safetensors | pytorch_model.bin, processor/{preprocessor_config.json, "
+        "tokenizer.json | vocab.json + merges.txt}}",
+        ("Hugging Face yuvalkirstain/PickScore_v1 (config.json, model.safetensors) and "
+         "laion/CLIP-ViT-H-14-laion2B-s32B-b79K (processor files, into processor/)",),
+        "MIT (yuvalkirstain/PickScore code); weights: see the yuvalkirstain/PickScore_v1 model card",
         "PickScore, CLIP ViT-H/14; score = logit_scale * cos(text, image)",
     ),
     RewardEntry(
         "hpsv2", "image", "streamt1.rewards.hpsv2:load", "HPSv2",
-        ("HPS_v2.1_compressed.pt",),
-        ("HPS_v2.1_compressed.pt  (open_clip ViT-H-14 state dict)",),
-        "huggingface.co/xswu/HPSv2 (HPS_v2.1_compressed.pt)",
-        "Apache-2.0",
+        ("HPS_v2.1_compressed.pt", "tokenizer/vocab.json", "tokenizer/merges.txt"),
+        "<folder>/{HPS_v2.1_compressed.pt, tokenizer/{vocab.json, merges.txt}}",
+        ("Hugging Face xswu/HPSv2 (HPS_v2.1_compressed.pt); tokenizer/ = the CLIP BPE tokenizer files of "
+         "laion/CLIP-ViT-H-14-laion2B-s32B-b79K or openai/clip-vit-large-patch14",),
+        "Apache-2.0 (tgxs002/HPSv2 code); weights: see the xswu/HPSv2 model card",
         "HPSv2.1, open_clip ViT-H-14; score = cos(image, text)",
     ),
     RewardEntry(
         "imagereward", "image", "streamt1.rewards.imagereward:load", "ImageReward",
-        ("ImageReward.pt", "med_config.json"),
-        ("ImageReward.pt  (BLIP ViT-L + BERT cross-attention + MLP state dict)", "med_config.json"),
-        "huggingface.co/THUDM/ImageReward (ImageReward.pt, med_config.json)",
-        "Apache-2.0",
+        ("ImageReward.pt", "med_config.json", "bert-base-uncased/vocab.txt"),
+        "<folder>/{ImageReward.pt, med_config.json, bert-base-uncased/{vocab.txt}}",
+        ("Hugging Face THUDM/ImageReward (ImageReward.pt, med_config.json); bert-base-uncased/ = the tokenizer "
+         "files of google-bert/bert-base-uncased",),
+        "Apache-2.0 (THUDM/ImageReward code); weights: see the THUDM/ImageReward model card",
         "ImageReward, BLIP; score normalised with the authors' mean and std",
     ),
     RewardEntry(
         "sprites-image", "image", "streamt1.rewards.sprites:load_image", ".",
         ("image_reward.safetensors", "image_reward.json"),
-        ("image_reward.safetensors", "image_reward.json  (config and training card)"),
-        "built in (src/streamt1/sprites/weights), trained by `streamt1 sprites train-rewards`",
+        "<folder>/{image_reward.safetensors, image_reward.json}",
+        ("built in (src/streamt1/sprites/weights); trained by `streamt1 sprites train-rewards`",),
         "Apache-2.0 (this project)",
         "the Sprites world's learned frame reward (caption match + cleanliness)",
         gpu_dtype="float32", builtin=_sprites_weights(),
@@ -125,8 +174,8 @@ for _entry in (
     RewardEntry(
         "sprites-video", "video", "streamt1.rewards.sprites:load_video", ".",
         ("video_reward.safetensors", "video_reward.json"),
-        ("video_reward.safetensors", "video_reward.json  (config and training card)"),
-        "built in (src/streamt1/sprites/weights), trained by `streamt1 sprites train-rewards`",
+        "<folder>/{video_reward.safetensors, video_reward.json}",
+        ("built in (src/streamt1/sprites/weights); trained by `streamt1 sprites train-rewards`",),
         "Apache-2.0 (this project)",
         "the Sprites world's learned clip reward; overall = motion + coherence + alignment",
         gpu_dtype="float32", builtin=_sprites_weights(),
@@ -172,8 +221,8 @@ def check_files(entry: RewardEntry, folder: str | Path) -> Path:
     missing = entry.missing(folder)
     if missing:
         raise FileNotFoundError(
-            f"reward {entry.name!r}: {folder / missing[0]} not found; expected {folder}/ holding "
-            f"{'; '.join(entry.tree)}; published at {entry.published}"
+            f"reward {entry.name!r}: {folder / missing[0]} not found; expected "
+            f"{one_line(entry.tree).replace('<folder>', str(folder))}; published at {' and '.join(entry.published)}"
         )
     return folder
 
