@@ -11,7 +11,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
@@ -153,10 +153,12 @@ def generate(
     overrides: Sequence[str] = (),
     components: Components | None = None,
     callback: Callable[[ChunkRecord], None] | None = None,
+    rewards: Mapping[str, Any] | None = None,
     **run_settings,
 ) -> SearchResult:
-    """Generate one video for ``prompt`` with a method preset; ``run_settings`` fill ``Config.run``."""
-    config = build_config(method, config_file, list(overrides), **run_settings)
+    """Generate one video for ``prompt`` with a method preset; ``run_settings`` fill ``Config.run``,
+    ``rewards`` fill ``Config.rewards`` (e.g. ``{"image": "hpsv3=/models/HPSv3"}``)."""
+    config = build_config(method, config_file, list(overrides), rewards=rewards, **run_settings)
     components = components or load_components(config)
     search = make_search(config, components)
     return search.run(prompt, config.run.num_frames, config.run.seed, callback=callback,

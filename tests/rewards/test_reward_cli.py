@@ -151,3 +151,16 @@ def test_evaluate_takes_the_reward_flags(tmp_path, capsys):
     assert main(["evaluate", "--methods", "none", "--image-reward", "videoalign", "--out", str(tmp_path)]) == 2
     assert "'videoalign' is a video reward" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_python_api_takes_the_same_reward_settings(release):
+    from streamt1 import api
+
+    result = api.generate(PROMPT, method="best-of-n", backend="longlive", weights=str(release), model="tiny-test-z16",
+                          height=64, width=64, num_frames=3, device="cpu", progress=False,
+                          rewards={"image": f"sprites-image={DEFAULT_WEIGHTS_DIR}",
+                                   "video": f"sprites-video={DEFAULT_WEIGHTS_DIR}", "max_batch": 3})
+    assert result.frames.shape[0] == 9 and result.trace.final.scores[result.chosen] is not None
+    with pytest.raises(FileNotFoundError, match="reward 'videoalign'"):  # best-of-n calls only the video reward
+        api.generate(PROMPT, method="best-of-n", backend="longlive", weights=str(release), model="tiny-test-z16",
+                     height=64, width=64, num_frames=3, device="cpu")
