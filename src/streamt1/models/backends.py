@@ -12,7 +12,9 @@ Nothing is downloaded. Expected layout of ``weights_dir`` (``wan_dir`` may point
       self_forcing_dmd.pt                     gdhe17/Self-Forcing (checkpoints/)
       autoregressive_checkpoint/model.pt      tianweiy/CausVid
 
-Each backend's stream settings follow its release's inference config: LongLive attends a 3-frame
+The backends are entries of :data:`streamt1.backends.BACKENDS` (their names, files, stream settings
+and default rewards); :func:`load_backend` is their factory. Each backend's stream settings follow
+its release's inference config: LongLive attends a 3-frame
 sink plus a 9-frame window; Self-Forcing and CausVid attend every frame of a 21-latent-frame video,
 which is a sink plus an 18-frame window here (beyond 21 frames they roll that window, which the
 originals do not do). CausVid samples at timesteps 1000, 757, 522 without warping (shift 1 makes
