@@ -60,7 +60,7 @@ class RewardPlan:
     folder: Path
     device: torch.device
     dtype: torch.dtype
-    max_batch: int
+    max_batch: int | None
     offload: bool
 
     def load(self) -> ImageReward | VideoReward:

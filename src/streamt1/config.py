@@ -135,7 +135,7 @@ class RewardsConfig:
     device: str | None = None  # None = run.device; e.g. cuda:1 to score on a second GPU
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # auto: bf16 on a GPU, else float32
     offload: bool = False  # weights on the CPU between calls, on the device during a call
-    max_batch: int = 8  # frames (image reward) or clips (video reward) per forward
+    max_batch: int | None = None  # frames (image reward) or clips (video reward) per forward; None: the reward's
 
     def __post_init__(self) -> None:
         from streamt1.rewards import parse_spec
@@ -145,7 +145,8 @@ class RewardsConfig:
             if spec is not None:
                 parse_spec(spec, kind)  # unknown names and the wrong kind fail here, before any loading
         require(self.dtype in DTYPES, "rewards.dtype", self.dtype, f"one of {', '.join(DTYPES)}")
-        require(self.max_batch >= 1, "rewards.max_batch", self.max_batch, "an integer >= 1")
+        require(self.max_batch is None or self.max_batch >= 1, "rewards.max_batch", self.max_batch,
+                "an integer >= 1")
 
 
 @dataclass(frozen=True)

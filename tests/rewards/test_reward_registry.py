@@ -111,7 +111,8 @@ def test_sprites_rewards_load_by_name_and_score_as_before():
     g = torch.Generator().manual_seed(0)
     frames = torch.rand(5, 3, 64, 64, generator=g)
     image = load_image_reward("sprites-image", DEFAULT_WEIGHTS_DIR, max_batch=2)
-    assert isinstance(image, ImageReward) and image.device == torch.device("cpu")
+    assert isinstance(image, ImageReward) and image.device == torch.device("cpu") and image.max_batch == 2
+    assert load_image_reward("sprites-image", DEFAULT_WEIGHTS_DIR).max_batch == 64  # None: the loader's default
     direct = SpritesImageReward.from_pretrained(DEFAULT_WEIGHTS_DIR)
     torch.testing.assert_close(image(frames, [PROMPT] * 5), direct(frames, [PROMPT] * 5), rtol=1e-5, atol=1e-5)
 
@@ -174,3 +175,14 @@ def test_clip_family_rewards_load_by_name_from_their_released_layout(name, tmp_p
     direct = importlib.import_module(f"streamt1.rewards.{name}").load(folder, max_batch=2)(frames, [PROMPT] * 3)
     assert scores.shape == (3,) and torch.isfinite(scores).all()
     torch.testing.assert_close(scores, direct, rtol=0, atol=0)
+
+
+def test_reward_settings_reach_the_loaded_rewards():
+    from streamt1 import api
+
+    config = build_config("beam", rewards={"max_batch": 5, "offload": True}, device="cpu")
+    components = api.load_components(config)
+    assert components.image_reward.reward.max_batch == 5 and components.video_reward.reward.max_batch == 5
+    assert components.image_reward.device == torch.device("cpu")  # Offloaded to run.device
+    none = api.load_components(build_config("none", device="cpu"))
+    assert none.image_reward is None and none.video_reward is None  # --method none loads no reward

@@ -234,21 +234,23 @@ def load_reward(
     kind: str | None = None,
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
-    max_batch: int = 8,
+    max_batch: int | None = None,
     offload: bool = False,
 ) -> Any:
     """Check ``path``'s files, then load reward ``name`` onto ``device`` in ``dtype``.
 
-    max_batch: images (or clips) per forward. offload: keep the weights on the CPU between calls
-    and move them to ``device`` for each call (see :class:`~streamt1.rewards.placement.Offloaded`).
+    max_batch: images (or clips) per forward (None: the reward's own default). offload: keep the
+    weights on the CPU between calls and move them to ``device`` for each call (see
+    :class:`~streamt1.rewards.placement.Offloaded`).
     """
     entry = get_reward(name, kind)
     folder = check_files(entry, path)
-    if max_batch < 1:
+    if max_batch is not None and max_batch < 1:
         raise ConfigError(f"rewards.max_batch={max_batch} is invalid: expected an integer >= 1")
     device = torch.device(device)
     load = import_object(entry.loader)
-    reward = load(folder, device=torch.device("cpu") if offload else device, dtype=dtype, max_batch=max_batch)
+    batching = {} if max_batch is None else {"max_batch": max_batch}
+    reward = load(folder, device=torch.device("cpu") if offload else device, dtype=dtype, **batching)
     return Offloaded(reward, device) if offload else reward
 
 
