@@ -7,20 +7,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
+from streamt1.backends import get_backend
 from streamt1.config import Config, ConfigError, build_config
 from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
 from streamt1.outputs.trace import ChunkRecord
 from streamt1.outputs.video import write_mp4
+from streamt1.rewards import RewardEntry, a_kind, check_files, load_reward, parse_spec
 from streamt1.search.beam import SearchResult, StreamSearch
 
 logger = logging.getLogger(__name__)
@@ -35,12 +36,12 @@ class Components:
     video_reward: VideoReward | None = None
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, key: str = "run.device") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"run.device={name!r} but no CUDA device is available: use run.device=cpu")
+        raise ConfigError(f"{key}={name!r} but no CUDA device is available: use {key}=cpu")
     return device
 
 
@@ -50,46 +51,94 @@ def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
     return getattr(torch, name)
 
 
-def load_components(config: Config) -> Components:
-    """Build the backend named by ``config.run.backend`` with its rewards."""
+@dataclass(frozen=True)
+class RewardPlan:
+    """A reward resolved to its folder, files checked, not loaded yet."""
+
+    kind: str  # "image" or "video"
+    name: str
+    folder: Path
+    device: torch.device
+    dtype: torch.dtype
+    max_batch: int | None
+    offload: bool
+
+    def load(self) -> ImageReward | VideoReward:
+        logger.info("loading %s reward %s from %s on %s (%s)", self.kind, self.name, self.folder, self.device,
+                    self.dtype)
+        return load_reward(self.name, self.folder, kind=self.kind, device=self.device, dtype=self.dtype,
+                           max_batch=self.max_batch, offload=self.offload)
+
+
+def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str, RewardPlan]:
+    """The rewards a run loads: ``kinds`` (default: what the method calls plus any named in
+    ``config.rewards``), each resolved to a folder whose files exist. Reads no weights."""
+    backend, settings = get_backend(config.run.backend), config.rewards
+    if kinds is None:
+        named = [k for k in ("image", "video") if getattr(settings, k) is not None]
+        kinds = sorted({*config.search.rewards_needed(), *named})
+    if kinds and not backend.decodes_frames:
+        raise ConfigError(f"backend {backend.name!r} cannot decode frames, so no reward can score it: "
+                          f"use --method none")
+    device = resolve_device(settings.device or config.run.device, "rewards.device" if settings.device else "run.device")
+    plans = {}
+    for kind in kinds:
+        spec = getattr(settings, kind) or backend.default_rewards.get(kind)
+        if spec is None:
+            raise ConfigError(f"method {config.method!r} needs {a_kind(kind)} reward and backend {backend.name!r} "
+                              f"has none by default: pass --{kind}-reward NAME=PATH (`streamt1 rewards` lists "
+                              "them) or use --method none")
+        entry, path = parse_spec(spec, kind)
+        folder = check_files(entry, _reward_folder(entry, path, config.run.weights))
+        # auto: the reward's GPU dtype (bf16 for the large scorers, whose loaders keep their heads
+        # in the authors' dtype), float32 on the CPU
+        dtype = settings.dtype if settings.dtype != "auto" else entry.gpu_dtype if device.type == "cuda" else "float32"
+        plans[kind] = RewardPlan(kind, entry.name, folder, device, getattr(torch, dtype), settings.max_batch,
+                                 settings.offload)
+    return plans
+
+
+def _reward_folder(entry: RewardEntry, path: Path | None, weights: str | None) -> Path:
+    """The given path, else the entry's folder under --weights, else its built-in weights."""
+    if path is not None:
+        return path
+    if weights is not None and entry.folder is not None:
+        return Path(weights) / entry.folder
+    if entry.builtin is not None:
+        return entry.builtin
+    raise ConfigError(f"reward {entry.name!r} needs its files: pass --{entry.kind}-reward {entry.name}=PATH, "
+                      f"or --weights W with them in W/{entry.folder}/")
+
+
+def load_components(config: Config, reward_kinds: Sequence[str] | None = None) -> Components:
+    """Build the backend named by ``config.run.backend`` and the rewards the run needs.
+
+    Every file is checked before any weight is read: the generator's by its backend's checker,
+    then the rewards' (:func:`plan_rewards`, which ``reward_kinds`` is passed to).
+    """
     run = config.run
+    backend = get_backend(run.backend)
+    backend.check(run)
+    plans = plan_rewards(config, reward_kinds)
     device = resolve_device(run.device)
-    dtype = resolve_dtype(run.dtype, device)
     memory = {"max_sink_frames": config.search.max_sink_frames, "ema_decay": config.search.ema_decay}
-    if run.backend == "sprites":
-        return _load_sprites(run.weights, device, dtype, memory)
-    from importlib.util import find_spec
-
-    from streamt1.models.backends import build_wan_generator
-
-    if find_spec("diffusers") is None or find_spec("transformers") is None:
-        raise ConfigError(f"run.backend={run.backend!r} needs diffusers and transformers: "
-                          "pip install 'stream-t1[wan]'")
-    if run.weights is None:
-        raise ConfigError(f"run.backend={run.backend!r} needs --weights DIR with the released checkpoints")
-    generator = build_wan_generator(run.backend, run.weights, device=device, dtype=dtype,
-                                    stream_overrides=memory)
-    return Components(generator=generator)
+    generator = backend.build(run, device=device, dtype=resolve_dtype(run.dtype, device), stream_overrides=memory)
+    rewards = {kind: plan.load() for kind, plan in plans.items()}
+    return Components(generator=generator, image_reward=rewards.get("image"), video_reward=rewards.get("video"))
 
 
-def _load_sprites(weights: str | None, device: torch.device, dtype: torch.dtype,
-                  stream_overrides: dict) -> Components:
-    """The built-in default: the Sprites video model (committed weights) with its learned rewards."""
-    from safetensors import SafetensorError
-
-    from streamt1.sprites.model import SpritesVideoModel, build_generator
-    from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR, SpritesImageReward, SpritesVideoReward
-
-    folder = Path(weights) if weights is not None else DEFAULT_WEIGHTS_DIR
-    try:
-        model = SpritesVideoModel.from_pretrained(folder)
-        image_reward = SpritesImageReward.from_pretrained(folder, device=device)
-        video_reward = SpritesVideoReward.from_pretrained(folder, device=device)
-    except (SafetensorError, json.JSONDecodeError, KeyError, RuntimeError) as err:
-        raise ValueError(f"the Sprites weights in {folder} are corrupt or incomplete ({err}); "
-                         "re-copy them or retrain with `streamt1 sprites train`") from None
-    generator = build_generator(model, stream_overrides, device=device, dtype=dtype)
-    return Components(generator=generator, image_reward=image_reward, video_reward=video_reward)
+def encode_prompts(components: Components, prompts: Sequence[str]) -> None:
+    """Encode every prompt now (a closed-vocabulary backend rejects words it cannot express) and,
+    where the generator can keep the encoded prompts, free its text encoder: a run whose prompts
+    are all known up front never needs it again."""
+    generator = components.generator
+    keep = getattr(generator, "keep_prompts", None)
+    if keep is None:
+        for prompt in prompts:
+            generator.encode_prompt(prompt)
+        return
+    keep(prompts)
+    generator.release_text_encoder()
 
 
 def make_search(config: Config, components: Components) -> StreamSearch:
@@ -104,10 +153,12 @@ def generate(
     overrides: Sequence[str] = (),
     components: Components | None = None,
     callback: Callable[[ChunkRecord], None] | None = None,
+    rewards: Mapping[str, Any] | None = None,
     **run_settings,
 ) -> SearchResult:
-    """Generate one video for ``prompt`` with a method preset; ``run_settings`` fill ``Config.run``."""
-    config = build_config(method, config_file, list(overrides), **run_settings)
+    """Generate one video for ``prompt`` with a method preset; ``run_settings`` fill ``Config.run``,
+    ``rewards`` fill ``Config.rewards`` (e.g. ``{"image": "hpsv3=/models/HPSv3"}``)."""
+    config = build_config(method, config_file, list(overrides), rewards=rewards, **run_settings)
     components = components or load_components(config)
     search = make_search(config, components)
     return search.run(prompt, config.run.num_frames, config.run.seed, callback=callback,

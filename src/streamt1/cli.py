@@ -5,7 +5,9 @@
     streamt1 evaluate --methods none,beam,stream-t1 --num-prompts 8 --out runs/eval
     streamt1 score outputs/ --metrics subject_consistency,aesthetic_quality --weights ~/.cache/vbench
     streamt1 sprites train --out weights/ --steps 4000 --device cuda
+    streamt1 generate --backend longlive --weights W --prompt "a fox runs in the snow" --reward-device cuda:1
     streamt1 methods
+    streamt1 rewards
 
 Exit codes: 0 done, 2 bad input (config, prompt, files), 3 out of GPU memory (finished videos kept).
 """
@@ -21,7 +23,9 @@ from typing import Sequence
 import torch
 
 from streamt1 import api
-from streamt1.config import BACKENDS, ConfigError, available_methods, build_config
+from streamt1.backends import BACKENDS, backend_names
+from streamt1.config import ConfigError, available_methods, build_config
+from streamt1.rewards import REWARDS
 
 logger = logging.getLogger("streamt1")
 
@@ -35,14 +39,15 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--prompt", help="text of the video")
     source.add_argument("--prompts-file", help="a file with one prompt per line")
     p.add_argument("--method", default=None, help="a preset from `streamt1 methods` (default stream-t1)")
-    p.add_argument("--config", default=None, help="a YAML file with method/search/run settings")
+    p.add_argument("--config", default=None, help="a YAML file with method/search/run/rewards settings")
     p.add_argument("--seed", type=int, default=None, help="random seed (same seed, same video)")
     p.add_argument("--num-frames", type=int, default=None,
                    help="latent frames to generate, a multiple of the chunk's latent frames")
     p.add_argument("--out", default=None, help="output folder (default: outputs)")
-    p.add_argument("--backend", default=None, choices=BACKENDS, help="generator (default: sprites)")
-    p.add_argument("--weights", default=None, help="folder with the backend's local weights")
+    p.add_argument("--backend", default=None, choices=backend_names(), help="generator (default: sprites)")
+    p.add_argument("--weights", default=None, help="folder with the backend's local weights (and its rewards')")
     p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:1 ...")
+    _add_reward_flags(p)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any setting, e.g. --set search.tau=0.3 (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -50,8 +55,23 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
                    help="regenerate prompts whose outputs exist (default: skip them, so runs resume)")
 
 
+def _add_reward_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--image-reward", default=None, metavar="NAME[=PATH]",
+                   help="short-term reward (see `streamt1 rewards`); default: the backend's, under --weights")
+    p.add_argument("--video-reward", default=None, metavar="NAME[=PATH]",
+                   help="long-term and final-pick reward; default: the backend's, under --weights")
+    p.add_argument("--reward-device", default=None, help="where rewards run (default: --device), e.g. cuda:1")
+    p.add_argument("--offload-rewards", action="store_true", default=None,
+                   help="keep reward weights on the CPU between calls (GPUs under 80 GB)")
+
+
+def _reward_flags(args: argparse.Namespace) -> dict:
+    return {"image": args.image_reward, "video": args.video_reward, "device": args.reward_device,
+            "offload": args.offload_rewards}
+
+
 def _generate(args: argparse.Namespace) -> int:
-    config = build_config(args.method or "stream-t1", args.config, args.overrides,
+    config = build_config(args.method or "stream-t1", args.config, args.overrides, rewards=_reward_flags(args),
                           seed=args.seed, num_frames=args.num_frames, out=args.out,
                           backend=args.backend, weights=args.weights, device=args.device,
                           progress=False if args.no_progress else None)
@@ -65,8 +85,7 @@ def _generate(args: argparse.Namespace) -> int:
     # Validate everything before any work: the length, and every prompt (a closed-vocabulary
     # backend such as Sprites rejects words it cannot express, listing the ones it knows).
     search.generator.spec.num_chunks(config.run.num_frames)
-    for prompt in prompts:
-        search.generator.encode_prompt(prompt)
+    api.encode_prompts(components, prompts)  # then the text encoder's memory is freed
     for prompt in prompts:
         stem = api.output_stem(prompt, config.run.seed)
         if not args.overwrite and api.is_finished(config.run.out, stem):
@@ -90,6 +109,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="runs/eval", help="folder for videos, results.json and table.md")
     p.add_argument("--weights", default=None, help="Sprites weights folder (default: built-in)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda ...")
+    _add_reward_flags(p)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting for every method, e.g. --set search.fusion=zscore")
 
@@ -106,13 +126,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ConfigError(f"--num-prompts={args.num_prompts} is invalid: expected an integer >= 1")
 
     def make_config(method: str):
-        return build_config(method, None, args.overrides, num_frames=args.num_frames,
+        return build_config(method, None, args.overrides, rewards=_reward_flags(args), num_frames=args.num_frames,
                             weights=args.weights, device=args.device, backend="sprites")
 
     configs = [make_config(m) for m in methods]  # validates every method before any work
     settings = EvalSettings(methods=methods, num_prompts=args.num_prompts, num_frames=args.num_frames,
                             seeds=seeds)
-    components = api.load_components(configs[0])
+    components = api.load_components(configs[0], reward_kinds=("image", "video"))  # video: for the table
     components.generator.spec.num_chunks(args.num_frames)
     run_evaluation(settings, make_config, args.out, components, progress=print)
     print((Path(args.out) / "table.md").read_text())
@@ -180,6 +200,21 @@ def _methods(_: argparse.Namespace) -> int:
     return 0
 
 
+def _rewards(_: argparse.Namespace) -> int:
+    for entry in REWARDS.values():
+        where = "WEIGHTS" if entry.folder == "." else f"WEIGHTS/{entry.folder}"
+        tree = entry.tree.replace("<folder>", where).rstrip().splitlines()
+        print(f"{entry.name:14s} {entry.kind:6s} {entry.description}")
+        print(f"{'':21s}files: {tree[0]}" + "".join(f"\n{'':28s}{line}" for line in tree[1:]))
+        print(f"{'':21s}published: " + f"\n{'':32s}".join(entry.published))
+        print(f"{'':21s}licence: {entry.license}")
+    print("\ndefaults (--image-reward / --video-reward override them):")
+    for backend in BACKENDS.values():
+        defaults = ", ".join(f"{kind} {name}" for kind, name in backend.default_rewards.items()) or "none"
+        print(f"  --backend {backend.name:13s} {defaults}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="streamt1", description="Test-time scaling for streaming video generation.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -189,11 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_score(sub)
     _add_sprites(sub)
     sub.add_parser("methods", help="list the method presets")
+    sub.add_parser("rewards", help="list the reward models, their files and where they are published")
     return parser
 
 
 COMMANDS = {"generate": _generate, "evaluate": _evaluate, "score": _score, "sprites": _sprites,
-            "methods": _methods}
+            "methods": _methods, "rewards": _rewards}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

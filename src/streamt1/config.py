@@ -20,7 +20,7 @@ import yaml
 
 PRUNING_MODES = ("reward", "random")
 FUSION_MODES = ("raw", "zscore")
-BACKENDS = ("sprites", "longlive", "self-forcing", "causvid")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 class ConfigError(ValueError):
@@ -75,13 +75,33 @@ class SearchConfig:
     def candidates_per_chunk(self) -> int:
         return self.histories * self.expansions
 
+    @property
+    def scores_chunks(self) -> bool:
+        """Chunks are scored (image and video reward) when there is something to prune or memory
+        routing needs the gates."""
+        return self.expansions > 1 or self.memory_sinking
+
+    @property
+    def picks_final(self) -> bool:
+        """The finished histories are ranked by the video reward."""
+        return self.final_pick and self.histories > 1
+
+    def rewards_needed(self) -> tuple[str, ...]:
+        """The reward kinds this search calls: ``()``, ``("video",)`` or ``("image", "video")``."""
+        if self.scores_chunks:
+            return ("image", "video")
+        return ("video",) if self.picks_final else ()
+
 
 @dataclass(frozen=True)
 class RunConfig:
     """What to generate and with which backend."""
 
-    backend: str = "sprites"
+    backend: str = "sprites"  # a name in streamt1.backends.BACKENDS
     weights: str | None = None  # folder with the backend's local weights; None = built-in
+    model: str | None = None  # architecture preset (streamt1.models.config.PRESETS); None = the backend's
+    height: int | None = None  # frame size in pixels; None = the backend's (Wan: 480x832)
+    width: int | None = None
     num_frames: int = 48  # latent frames; must be a multiple of the chunk's latent frames
     seed: int = 0
     device: str = "auto"  # auto = cuda if available, else cpu
@@ -90,11 +110,43 @@ class RunConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        require(self.backend in BACKENDS, "run.backend", self.backend, f"one of {BACKENDS}")
+        from streamt1.backends import backend_names
+
+        names = backend_names()
+        require(self.backend in names, "run.backend", self.backend, f"one of {', '.join(names)}")
+        for name in ("height", "width"):
+            value = getattr(self, name)
+            require(value is None or value >= 1, f"run.{name}", value, "an integer >= 1")
         require(self.num_frames >= 1, "run.num_frames", self.num_frames, "an integer >= 1")
         require(self.seed >= 0, "run.seed", self.seed, "an integer >= 0")
-        require(self.dtype in ("auto", "float32", "bfloat16", "float16"), "run.dtype", self.dtype,
-               "one of auto, float32, bfloat16, float16")
+        require(self.dtype in DTYPES, "run.dtype", self.dtype, f"one of {', '.join(DTYPES)}")
+
+
+@dataclass(frozen=True)
+class RewardsConfig:
+    """Which rewards score the search and where they run (names: ``streamt1 rewards``).
+
+    ``image`` / ``video`` are ``NAME`` (files found under ``run.weights``) or ``NAME=PATH``; None
+    takes the backend's default. Only the rewards the method calls are loaded.
+    """
+
+    image: str | None = None
+    video: str | None = None
+    device: str | None = None  # None = run.device; e.g. cuda:1 to score on a second GPU
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # auto: bf16 on a GPU, else float32
+    offload: bool = False  # weights on the CPU between calls, on the device during a call
+    max_batch: int | None = None  # frames (image reward) or clips (video reward) per forward; None: the reward's
+
+    def __post_init__(self) -> None:
+        from streamt1.rewards import parse_spec
+
+        for kind in ("image", "video"):
+            spec = getattr(self, kind)
+            if spec is not None:
+                parse_spec(spec, kind)  # unknown names and the wrong kind fail here, before any loading
+        require(self.dtype in DTYPES, "rewards.dtype", self.dtype, f"one of {', '.join(DTYPES)}")
+        require(self.max_batch is None or self.max_batch >= 1, "rewards.max_batch", self.max_batch,
+                "an integer >= 1")
 
 
 @dataclass(frozen=True)
@@ -104,6 +156,7 @@ class Config:
     method: str = "stream-t1"
     search: SearchConfig = field(default_factory=SearchConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    rewards: RewardsConfig = field(default_factory=RewardsConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -225,12 +278,13 @@ def build_config(
     method: str = "stream-t1",
     config_file: str | Path | None = None,
     overrides: list[str] | None = None,
+    rewards: Mapping[str, Any] | None = None,
     **run_settings: Any,
 ) -> Config:
     """The one path from a method name, an optional YAML file and overrides to a validated Config.
 
-    ``run_settings`` are explicit values for the ``run`` section (the CLI's flags); ``None`` values
-    are ignored so unset flags fall through to lower layers.
+    ``run_settings`` and ``rewards`` are explicit values for the ``run`` and ``rewards`` sections
+    (the CLI's flags); ``None`` values are ignored so unset flags fall through to lower layers.
     """
     data: dict[str, Any] = {}
     if config_file is not None:
@@ -240,7 +294,8 @@ def build_config(
     method = data.pop("method", method)
     data = merge(_preset(str(method)), data)
     data["method"] = method
-    flags = {k: v for k, v in run_settings.items() if v is not None}
-    if flags:
-        data = merge(data, {"run": flags})
+    for section, values in (("run", run_settings), ("rewards", rewards or {})):
+        flags = {k: v for k, v in values.items() if v is not None}
+        if flags:
+            data = merge(data, {section: flags})
     return _build(Config, data, "")

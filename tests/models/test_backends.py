@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from diffusers import AutoencoderKLWan
-from test_checkpoints import peft_lora, prefixed, random_model
-from test_text_encoder import build_tokenizer, wan_key
-from test_wan_vae import to_wan_naming
-from transformers import AutoTokenizer, UMT5Config, UMT5EncoderModel
+from test_checkpoints import random_model
+from transformers import AutoTokenizer
+from wan_release import write_longlive_release
 
 from streamt1.interfaces import Route
-from streamt1.models.backends import BACKENDS, build_wan_generator, build_wan_generator_from_config, locate_files
+from streamt1.models.backends import build_wan_generator, build_wan_generator_from_config, get_backend, locate_files
 from streamt1.models.checkpoints import merge_lora
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.generator import CausalWanGenerator
@@ -29,19 +27,7 @@ PROMPT = "a red cat runs on the beach"
 def release(tmp_path_factory):
     """weights_dir with LongLive base + LoRA and a Wan folder (VAE, umT5, tokenizer), all tiny."""
     root = tmp_path_factory.mktemp("weights")
-    wan = root / "Wan2.1-T2V-1.3B"
-    build_tokenizer(wan / "google" / "umt5-xxl")
-    torch.manual_seed(0)
-    t5 = UMT5EncoderModel(UMT5Config(vocab_size=20, d_model=12, d_kv=4, d_ff=16, num_layers=2, num_heads=3,
-                                     relative_attention_num_buckets=8, feed_forward_proj="gated-gelu")).eval()
-    torch.save({wan_key(k): v for k, v in t5.state_dict().items() if wan_key(k)},
-               wan / "models_t5_umt5-xxl-enc-bf16.pth")
-    vae = AutoencoderKLWan(z_dim=Z, **VAE).eval()
-    torch.save({to_wan_naming(k): v for k, v in vae.state_dict().items()}, wan / "Wan2.1_VAE.pth")
-    model = random_model(0)
-    lora = peft_lora(model, rank=2, seed=1)
-    torch.save({"generator": prefixed(model)}, root / "longlive_base.pt")
-    torch.save({"generator_lora": lora}, root / "lora.pt")
+    model, lora, t5, vae = write_longlive_release(root, z_dim=Z, **VAE)
     return root, model, lora, t5, vae
 
 
@@ -116,10 +102,10 @@ def test_bad_settings(release):
 
 
 def test_backend_stream_presets():
-    assert BACKENDS["longlive"].stream.local_attn_size == 12 and BACKENDS["longlive"].stream.sink_frames == 3
-    causvid = BACKENDS["causvid"].stream
+    assert get_backend("longlive").stream.local_attn_size == 12 and get_backend("longlive").stream.sink_frames == 3
+    causvid = get_backend("causvid").stream
     torch.testing.assert_close(warp_timesteps(causvid.denoising_steps, causvid.num_train_timesteps, causvid.shift),
                                torch.tensor([1000.0, 757.0, 522.0], dtype=torch.float64))
-    longlive = BACKENDS["longlive"].stream
+    longlive = get_backend("longlive").stream
     warped = warp_timesteps(longlive.denoising_steps, longlive.num_train_timesteps, longlive.shift)
     torch.testing.assert_close(warped[:2], torch.tensor([1000.0, 937.5], dtype=torch.float64))

@@ -22,8 +22,8 @@ from streamt1.models.config import WanConfig
 LORA_TARGETS = [f"{attn}.{p}" for attn in ("self_attn", "cross_attn") for p in "qkvo"] + ["ffn.0", "ffn.2"]
 
 
-def random_model(seed: int) -> CausalWan:
-    model = CausalWan(WanConfig.preset("tiny-test")).eval()
+def random_model(seed: int, preset: str = "tiny-test") -> CausalWan:
+    model = CausalWan(WanConfig.preset(preset)).eval()
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in model.parameters():  # all non-zero, so every weight shows in the output

@@ -133,3 +133,39 @@ def test_bad_arguments_are_refused():
         gen.denoise(state, torch.zeros(1, dtype=torch.long), torch.zeros(1, 12, 3, 4, 2), gens(0))
     with pytest.raises(ValueError, match="one generator"):
         gen.denoise(state, torch.zeros(2, dtype=torch.long), noise(2, 0), gens(0))
+
+
+class CountingEncoder:
+    """The stand-in encoder, counting its calls (weak-referenceable, to see it freed)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, prompts: list[str]) -> torch.Tensor:
+        self.calls += 1
+        return text_encoder(prompts)
+
+
+def test_kept_prompts_encode_the_same_after_the_text_encoder_is_released():
+    import gc
+    import weakref
+
+    gen = make_generator()
+    encoder = CountingEncoder()
+    gen.text_encoder, alive = encoder, weakref.ref(encoder)
+    prompts = ["a red cat runs", "waves and birds at dusk"]
+    before = [gen.encode_prompt(p) for p in prompts]
+    gen.keep_prompts(prompts + prompts[:1])  # each distinct prompt encoded once
+    assert encoder.calls == 2 + 2
+    del encoder
+    gen.release_text_encoder()
+    gc.collect()
+    assert alive() is None  # nothing else holds the encoder: its memory is free
+    for prompt, expected in zip(prompts, before):
+        kv = gen.encode_prompt(prompt)
+        for ours, theirs in zip(kv.keys + kv.values, expected.keys + expected.values):
+            torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="was not kept before the text encoder was released"):
+        gen.encode_prompt("an unseen prompt")
+    with pytest.raises(ValueError, match="text encoder was released"):
+        gen.keep_prompts(["another unseen prompt"])

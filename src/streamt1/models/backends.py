@@ -12,7 +12,9 @@ Nothing is downloaded. Expected layout of ``weights_dir`` (``wan_dir`` may point
       self_forcing_dmd.pt                     gdhe17/Self-Forcing (checkpoints/)
       autoregressive_checkpoint/model.pt      tianweiy/CausVid
 
-Each backend's stream settings follow its release's inference config: LongLive attends a 3-frame
+The backends are entries of :data:`streamt1.backends.BACKENDS` (their names, files, stream settings
+and default rewards); :func:`load_backend` is their factory. Each backend's stream settings follow
+its release's inference config: LongLive attends a 3-frame
 sink plus a 9-frame window; Self-Forcing and CausVid attend every frame of a 21-latent-frame video,
 which is a sink plus an 18-frame window here (beyond 21 frames they roll that window, which the
 originals do not do). CausVid samples at timesteps 1000, 757, 522 without warping (shift 1 makes
@@ -30,6 +32,8 @@ from typing import Any
 
 import torch
 
+from streamt1 import backends as registry
+from streamt1.config import ConfigError
 from streamt1.models.causal_wan import CausalWan
 from streamt1.models.checkpoints import load_generator_weights, missing_file_message
 from streamt1.models.config import StreamConfig, WanConfig
@@ -40,6 +44,7 @@ from streamt1.models.wan_vae import WanVAECodec
 logger = logging.getLogger(__name__)
 
 WAN_DIR = "Wan2.1-T2V-1.3B"
+DEFAULT_HEIGHT, DEFAULT_WIDTH, DEFAULT_FPS = 480, 832, 16.0  # the paper's 832x480 at 16 fps
 
 
 @dataclass(frozen=True)
@@ -54,14 +59,14 @@ class WanBackend:
     model: str = "wan2.1-t2v-1.3b"  # WanConfig preset
 
 
-BACKENDS: dict[str, WanBackend] = {
-    "longlive": WanBackend("longlive", "longlive_base.pt", "lora.pt", None, StreamConfig()),
-    "self-forcing": WanBackend("self-forcing", "self_forcing_dmd.pt", None, None, StreamConfig(window_frames=18)),
-    "causvid": WanBackend(
-        "causvid", "autoregressive_checkpoint/model.pt", None, None,
-        StreamConfig(window_frames=18, denoising_steps=(1000, 757, 522), shift=1.0),
-    ),
-}
+def get_backend(name: str) -> WanBackend:
+    """The release specifics of a causal-Wan backend, read from its entry in :mod:`streamt1.backends`."""
+    entry = registry.get_backend(name)
+    if entry.factory != registry.WAN_FACTORY:
+        raise ValueError(f"backend={name!r} is not a causal-Wan backend")
+    options = entry.options
+    return WanBackend(options["variant"], options["checkpoint"], options.get("lora"), options.get("lora_alpha"),
+                      StreamConfig(**options.get("stream", {})))
 
 
 @dataclass(frozen=True)
@@ -73,12 +78,6 @@ class WanFiles:
     vae: Path  # Wan2.1_VAE.pth
     t5: Path  # models_t5_umt5-xxl-enc-bf16.pth
     tokenizer: Path  # google/umt5-xxl folder
-
-
-def get_backend(name: str) -> WanBackend:
-    if name not in BACKENDS:
-        raise ValueError(f"backend={name!r} is not one of {sorted(BACKENDS)}")
-    return BACKENDS[name]
 
 
 def locate_files(backend: str, weights_dir: str | Path, wan_dir: str | Path | None = None) -> WanFiles:
@@ -163,9 +162,9 @@ def build_wan_generator(
     wan_dir: str | Path | None = None,
     device: torch.device | str = "cuda",
     dtype: torch.dtype = torch.bfloat16,
-    height: int = 480,
-    width: int = 832,
-    fps: float = 16.0,
+    height: int = DEFAULT_HEIGHT,
+    width: int = DEFAULT_WIDTH,
+    fps: float = DEFAULT_FPS,
     stream_overrides: Mapping[str, Any] | None = None,
     use_ema: bool | None = None,
     allow_pickle: bool = False,
@@ -178,4 +177,31 @@ def build_wan_generator(
     return build_wan_generator_from_config(
         WanConfig.preset(get_backend(backend).model), files, backend=backend, height=height, width=width, fps=fps,
         device=device, dtype=dtype, stream_overrides=stream_overrides, use_ema=use_ema, allow_pickle=allow_pickle,
+    )
+
+
+def check_run(entry: registry.BackendEntry, run: Any) -> None:
+    """The checker of the causal-Wan entries: the model preset, then every missing release file in one error."""
+    _model_config(entry, run)
+    locate_files(entry.name, run.weights)
+
+
+def _model_config(entry: registry.BackendEntry, run: Any) -> WanConfig:
+    try:
+        return WanConfig.preset(run.model or get_backend(entry.name).model)
+    except ValueError as err:
+        raise ConfigError(f"run.model={run.model!r} is invalid: {err}") from None
+
+
+def load_backend(entry: registry.BackendEntry, run: Any, *, device: torch.device, dtype: torch.dtype,
+                 stream_overrides: Mapping[str, Any] | None = None) -> CausalWanGenerator:
+    """The factory of the causal-Wan entries in :data:`streamt1.backends.BACKENDS`.
+
+    ``run`` is a :class:`streamt1.config.RunConfig`: ``weights`` is the release folder; ``model``,
+    ``height`` and ``width`` default to Wan2.1-T2V-1.3B at the paper's 832x480.
+    """
+    return build_wan_generator_from_config(
+        _model_config(entry, run), locate_files(entry.name, run.weights), backend=entry.name,
+        height=run.height or DEFAULT_HEIGHT, width=run.width or DEFAULT_WIDTH, fps=DEFAULT_FPS,
+        device=device, dtype=dtype, stream_overrides=stream_overrides,
     )

@@ -99,6 +99,12 @@ PRESETS: dict[str, dict] = {
         dim=32, ffn_dim=64, num_heads=2, num_layers=2, patch_size=(1, 2, 2), in_dim=12, out_dim=12,
         freq_dim=16, text_dim=12, text_len=6,
     ),
+    # The same on the Wan2.1 VAE's 16 latent channels: end-to-end runs from a tiny release folder
+    # (``--set run.model=tiny-test-z16``), since the VAE's latent statistics are Wan2.1's.
+    "tiny-test-z16": dict(
+        dim=32, ffn_dim=64, num_heads=2, num_layers=2, patch_size=(1, 2, 2), in_dim=16, out_dim=16,
+        freq_dim=16, text_dim=12, text_len=6,
+    ),
 }
 
 

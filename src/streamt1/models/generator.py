@@ -75,7 +75,8 @@ class CausalWanGenerator:
         self.tokens_per_frame = model.config.tokens_per_frame(h, w)  # validates the patch divisibility
         self.model = model.to(device=device, dtype=dtype).eval()
         self.stream = stream
-        self.text_encoder = text_encoder
+        self.text_encoder: TextEncoder | None = text_encoder
+        self._kept_prompts: dict[str, Tensor] = {}  # prompt -> encoder states [1, L, D] on the CPU
         self.codec = codec
         self.latent_size = (h, w)
         self.fps = float(fps)
@@ -97,8 +98,29 @@ class CausalWanGenerator:
 
     @torch.no_grad()
     def encode_prompt(self, prompt: str) -> TextKV:
-        states = self.text_encoder([prompt])  # [1, text_len, text_dim]
+        states = self._kept_prompts.get(prompt)
+        if states is None:
+            if self.text_encoder is None:
+                raise ValueError(f"prompt {prompt!r} was not kept before the text encoder was released: "
+                                 "pass every prompt to keep_prompts first")
+            states = self.text_encoder([prompt])  # [1, text_len, text_dim]
         return self.model.encode_text(states)
+
+    @torch.no_grad()
+    def keep_prompts(self, prompts: Sequence[str]) -> None:
+        """Encode ``prompts`` now and keep the encoder's states on the CPU (umT5-XXL: 4 MB a prompt,
+        its cross-attention K/V would be 24x that), so the text encoder can be released."""
+        for prompt in prompts:
+            if prompt not in self._kept_prompts:
+                if self.text_encoder is None:
+                    raise ValueError("the text encoder was released: prompts can no longer be encoded")
+                self._kept_prompts[prompt] = self.text_encoder([prompt]).cpu()
+
+    def release_text_encoder(self) -> None:
+        """Drop the text encoder (umT5-XXL is 11 GB in bf16); kept prompts still encode."""
+        self.text_encoder = None
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
 
     def initial_state(self, condition: TextKV, num_histories: int) -> WanHistoryState:
         config = self.model.config

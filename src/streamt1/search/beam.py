@@ -98,17 +98,15 @@ class StreamSearch:
         ) if needed and not have]
         if missing:
             raise ValueError(f"method {method!r} needs {' and '.join(missing)} but none was given: use "
-                             "--method none, or pass rewards through the Python API (streamt1.api.Components)")
+                             "--method none, or pass --image-reward / --video-reward (see `streamt1 rewards`)")
 
     @property
     def scores_chunks(self) -> bool:
-        """Chunks are scored when there is something to prune or memory routing needs the gates."""
-        c = self.config
-        return c.expansions > 1 or c.memory_sinking
+        return self.config.scores_chunks
 
     @property
     def picks_final(self) -> bool:
-        return self.config.final_pick and self.config.histories > 1
+        return self.config.picks_final
 
     # -----------------------------------------------------------------------------------------
 

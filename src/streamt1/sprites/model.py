@@ -30,7 +30,7 @@ from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.generator import CausalWanGenerator
 from streamt1.outputs.atomic import atomic_path, atomic_write_json
-from streamt1.sprites.files import weights_and_card
+from streamt1.sprites.files import readable_weights, weights_and_card
 from streamt1.sprites.text import TextEncoderConfig, TinySpritesTextEncoder
 from streamt1.sprites.world import FPS, FRAME_SIZE
 
@@ -115,3 +115,31 @@ def build_generator(
         model.transformer, dataclasses.replace(model.stream, **(stream_overrides or {})), text_encoder, codec,
         (latent, latent), FPS, device, dtype,
     )
+
+
+def _weights_folder(run: Any) -> Path:
+    from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
+
+    return Path(run.weights) if run.weights is not None else DEFAULT_WEIGHTS_DIR
+
+
+def check_run(entry: Any, run: Any) -> None:
+    """The checker of the ``sprites`` entry in :data:`streamt1.backends.BACKENDS`: settings it cannot
+    take and missing files, found without reading weights."""
+    from streamt1.config import ConfigError
+
+    fixed = [f"run.{k}" for k in ("model", "height", "width") if getattr(run, k) is not None]
+    if fixed:
+        raise ConfigError(f"{', '.join(fixed)} cannot be set for run.backend={entry.name!r}: "
+                          f"its model and {FRAME_SIZE}x{FRAME_SIZE} frames are fixed")
+    weights_and_card(_weights_folder(run), MODEL_STEM, "the Sprites model", "streamt1.sprites.train")
+
+
+def load_backend(entry: Any, run: Any, *, device: torch.device, dtype: torch.dtype,
+                 stream_overrides: dict[str, Any] | None = None) -> CausalWanGenerator:
+    """The factory of the ``sprites`` entry in :data:`streamt1.backends.BACKENDS`: ``run.weights`` or the
+    committed weights (checked by :func:`check_run`)."""
+    folder = _weights_folder(run)
+    with readable_weights(folder):
+        model = SpritesVideoModel.from_pretrained(folder)
+    return build_generator(model, stream_overrides, device=device, dtype=dtype)

@@ -270,8 +270,9 @@ class _RewardBase(nn.Module):
     def logits(self, images: Tensor, prompts: Sequence[str]) -> Tensor:
         """Net input ``[B, C_in, H, W]`` and captions -> logits ``[B, outputs]``."""
         slots = caption_slots(prompts).to(self.device)
-        cells, pooled = self.net(images.to(self.device))
-        return self.combine(cells, pooled, slots)
+        weight = self.quality[0].weight
+        cells, pooled = self.net(images.to(weight.device, weight.dtype))
+        return self.combine(cells, pooled, slots).float()
 
     def combine(self, cells: Tensor, pooled: Tensor, slots: CaptionSlots) -> Tensor:
         """Cell maps ``[B, 3, D, h, w]``, pooled ``[B, P]`` and the caption -> logits ``[B, outputs]``."""
@@ -280,6 +281,11 @@ class _RewardBase(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.quality[0].weight.device
+
+    @property
+    def module(self) -> nn.Module:
+        """The module holding all the weights (what :mod:`streamt1.rewards` places and offloads)."""
+        return self
 
     def save_pretrained(self, folder: str | Path, metadata: dict | None = None) -> Path:
         """Write ``<stem>.safetensors`` and ``<stem>.json`` (config + ``metadata``) atomically."""

@@ -1,0 +1,118 @@
+"""The one registry of generator backends: name -> factory, expected files, default rewards.
+
+The CLI's ``--backend`` choices, ``run.backend`` validation, ``streamt1 rewards``' defaults and
+:func:`streamt1.api.load_components` all read :data:`BACKENDS`; nothing else lists backend names.
+A factory is named as ``"module:function"`` and imported only when its backend is built, so the
+registry itself stays free of heavy imports. Its signature::
+
+    factory(entry: BackendEntry, run: RunConfig, *, device, dtype, stream_overrides) -> StreamingGenerator
+
+and its ``checker(entry, run)`` raises ConfigError / FileNotFoundError for settings it cannot take
+and for missing files, reading no weights, so every file of a run (generator and rewards) is
+checked before any weight loads.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from importlib.util import find_spec
+from typing import Any, Callable, Mapping
+
+WAN_FACTORY = "streamt1.models.backends:load_backend"
+WAN_CHECKER = "streamt1.models.backends:check_run"
+WAN_REWARDS = {"image": "hpsv3", "video": "videoalign"}
+WAN_FILES = (
+    "Wan2.1-T2V-1.3B/Wan2.1_VAE.pth",
+    "Wan2.1-T2V-1.3B/models_t5_umt5-xxl-enc-bf16.pth",
+    "Wan2.1-T2V-1.3B/google/umt5-xxl/ (tokenizer files)",
+)
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    """One generator backend as the CLI, the config and the Python API see it."""
+
+    name: str
+    description: str
+    factory: str  # "module:function", see the module docstring
+    checker: str  # "module:function", see the module docstring
+    files: tuple[str, ...]  # what --weights must hold, relative to it (empty: built in)
+    default_rewards: Mapping[str, str]  # "image" / "video" -> reward name in streamt1.rewards
+    decodes_frames: bool = True  # False: latents only, so no reward can score it
+    needs_weights: bool = True  # False: runs from built-in weights without --weights
+    requires: tuple[str, ...] = ()  # packages the factory imports, checked before any loading
+    extra: str = ""  # pip extra that installs ``requires``
+    options: Mapping[str, Any] = field(default_factory=dict)  # release specifics, read by the factory
+
+    def check(self, run: Any) -> None:
+        """Errors a run (a RunConfig) would hit, found without reading weights: missing packages,
+        no --weights, missing files."""
+        from streamt1.config import ConfigError
+
+        missing = [p for p in self.requires if find_spec(p) is None]
+        if missing:
+            raise ConfigError(f"run.backend={self.name!r} needs {' and '.join(missing)}: "
+                              f"pip install 'stream-t1[{self.extra}]'")
+        if self.needs_weights and run.weights is None:
+            raise ConfigError(f"run.backend={self.name!r} needs --weights DIR with the released checkpoints "
+                              f"({', '.join(self.files)})")
+        import_object(self.checker)(self, run)
+
+    def build(self, run: Any, **kwargs: Any) -> Any:
+        """The generator, from ``run`` (a RunConfig); ``kwargs``: device, dtype, stream_overrides."""
+        return import_object(self.factory)(self, run, **kwargs)
+
+
+def import_object(path: str) -> Callable[..., Any]:
+    """``"package.module:name"`` -> the object, imported now."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _wan(name: str, description: str, files: tuple[str, ...], **options: Any) -> BackendEntry:
+    return BackendEntry(name, description, WAN_FACTORY, WAN_CHECKER, files + WAN_FILES, WAN_REWARDS,
+                        requires=("diffusers", "transformers"), extra="wan", options=options)
+
+
+BACKENDS: dict[str, BackendEntry] = {}
+
+
+def register_backend(entry: BackendEntry) -> BackendEntry:
+    """Add a backend (a plugin's, or a test's); names are unique."""
+    if entry.name in BACKENDS:
+        raise ValueError(f"backend {entry.name!r} is already registered")
+    BACKENDS[entry.name] = entry
+    return entry
+
+
+for _entry in (
+    BackendEntry(
+        "sprites", "the built-in Sprites world's video model (64x64, 16 fps) with its learned rewards",
+        "streamt1.sprites.model:load_backend", "streamt1.sprites.model:check_run",
+        ("sprites_model.safetensors", "sprites_model.json"),
+        {"image": "sprites-image", "video": "sprites-video"}, needs_weights=False,
+    ),
+    _wan("longlive", "LongLive-1.3B on Wan2.1-T2V-1.3B (3-frame sink + 9-frame window)",
+         ("longlive_base.pt", "lora.pt"),
+         variant="longlive", checkpoint="longlive_base.pt", lora="lora.pt", stream={}),
+    _wan("self-forcing", "Self-Forcing DMD on Wan2.1-T2V-1.3B", ("self_forcing_dmd.pt",),
+         variant="self-forcing", checkpoint="self_forcing_dmd.pt", stream={"window_frames": 18}),
+    _wan("causvid", "CausVid on Wan2.1-T2V-1.3B (3 steps, no timestep warp)", ("autoregressive_checkpoint/model.pt",),
+         variant="causvid", checkpoint="autoregressive_checkpoint/model.pt",
+         stream={"window_frames": 18, "denoising_steps": (1000, 757, 522), "shift": 1.0}),
+):
+    register_backend(_entry)
+
+
+def backend_names() -> tuple[str, ...]:
+    return tuple(BACKENDS)
+
+
+def get_backend(name: str) -> BackendEntry:
+    """The entry for ``name``; an unknown name raises ConfigError listing the known ones."""
+    from streamt1.config import ConfigError
+
+    if name not in BACKENDS:
+        raise ConfigError(f"backend={name!r} is unknown: expected one of {', '.join(BACKENDS)}")
+    return BACKENDS[name]

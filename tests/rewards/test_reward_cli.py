@@ -1,0 +1,166 @@
+"""Rewards from the command line: `streamt1 rewards`, --image-reward / --video-reward, every error,
+and `generate --backend longlive --method stream-t1` end to end on a tiny release folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))  # the tiny release writer's helpers
+
+from wan_release import write_longlive_release  # noqa: E402
+
+from streamt1 import backends  # noqa: E402
+from streamt1.cli import main  # noqa: E402
+from streamt1.outputs.trace import Trace, chosen_path  # noqa: E402
+from streamt1.outputs.video import mp4_info  # noqa: E402
+from streamt1.rewards import REWARDS  # noqa: E402
+from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR  # noqa: E402
+
+PROMPT = "a small red circle moves left over a blue background"
+STEM = "a-small-red-circle-moves-left-over-a-blue-background-0"
+SPRITES_REWARDS = ["--image-reward", f"sprites-image={DEFAULT_WEIGHTS_DIR}",
+                   "--video-reward", f"sprites-video={DEFAULT_WEIGHTS_DIR}"]
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    """A LongLive release folder, tiny (the Wan VAE's 16 channels at base_dim 8), with no reward folders."""
+    root = tmp_path_factory.mktemp("longlive")
+    write_longlive_release(root, preset="tiny-test-z16")
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_yaml(tmp_path_factory):
+    """The run settings that pick the tiny architecture and frame size, as a user's YAML file."""
+    path = tmp_path_factory.mktemp("config") / "tiny.yaml"
+    path.write_text("run:\n  model: tiny-test-z16\n  height: 64\n  width: 64\n  num_frames: 6\n  device: cpu\n")
+    return path
+
+
+def longlive(release, tiny_yaml, out, *extra):
+    return main(["generate", "--backend", "longlive", "--weights", str(release), "--config", str(tiny_yaml),
+                 "--prompt", PROMPT, "--out", str(out), "--no-progress", *extra])
+
+
+@pytest.fixture
+def extra_backends():
+    """Two registered backends (the Sprites factory behind them): one without default rewards, one
+    that cannot decode frames."""
+    sprites = backends.get_backend("sprites")
+    added = [backends.register_backend(dataclasses.replace(sprites, name="no-rewards", default_rewards={})),
+             backends.register_backend(dataclasses.replace(sprites, name="latents-only", decodes_frames=False))]
+    yield
+    for entry in added:
+        del backends.BACKENDS[entry.name]
+
+
+def test_rewards_lists_every_reward_with_kind_files_and_source(capsys):
+    assert main(["rewards"]) == 0
+    out = capsys.readouterr().out
+    for entry in REWARDS.values():
+        assert f"{entry.name:14s} {entry.kind}" in out and all(source in out for source in entry.published)
+        assert all(line.strip().removeprefix("<folder>") in out for line in entry.tree.splitlines())
+    assert "WEIGHTS/HPSv3/" in out and "WEIGHTS/VideoReward/" in out
+    assert "--backend longlive      image hpsv3, video videoalign" in out
+
+
+def test_stream_t1_on_longlive_with_named_rewards_end_to_end(release, tiny_yaml, tmp_path, capsys):
+    assert longlive(release, tiny_yaml, tmp_path, "--method", "stream-t1", *SPRITES_REWARDS) == 0
+    assert "video reward" in capsys.readouterr().out  # the final pick scored the finished videos
+    info = mp4_info(tmp_path / f"{STEM}.mp4")
+    assert info.num_frames == 9 + 12 and info.width == info.height  # 64x64 frames, shown enlarged
+    trace = Trace.load(tmp_path / f"{STEM}.trace.json")
+    assert trace.method == "stream-t1" and len(trace.chunks) == 2 and len(chosen_path(trace)) == 2
+    candidates = trace.chunks[1].candidates
+    assert len(candidates) == 4 and all(c.short is not None and c.long is not None for c in candidates)
+    assert set(candidates[0].long_parts) == {"motion", "coherence", "alignment"}
+
+
+def test_method_none_needs_no_reward(release, tiny_yaml, tmp_path):
+    assert longlive(release, tiny_yaml, tmp_path, "--method", "none") == 0
+    assert mp4_info(tmp_path / f"{STEM}.mp4").num_frames == 21
+
+
+def test_stream_t1_with_the_default_rewards_found_under_weights(release, tiny_yaml, tmp_path_factory, capsys):
+    """The paper's setting: hpsv3 and videoalign from WEIGHTS/HPSv3 and WEIGHTS/VideoReward."""
+    qwen = pytest.importorskip("qwen_fixtures")  # tests/rewards/qwen_fixtures.py, from the reward branch
+    weights = tmp_path_factory.mktemp("paper")
+    for item in release.iterdir():
+        (weights / item.name).symlink_to(item)
+    (weights / "HPSv3").symlink_to(qwen.write_hpsv3(tmp_path_factory.mktemp("hpsv3")))
+    (weights / "VideoReward").symlink_to(qwen.write_videoalign(tmp_path_factory.mktemp("videoalign")))
+    out = tmp_path_factory.mktemp("out")
+    assert longlive(weights, tiny_yaml, out, "--method", "stream-t1") == 0, capsys.readouterr().err
+    trace = Trace.load(out / f"{STEM}.trace.json")
+    assert len(chosen_path(trace)) == 2
+    assert all(c.short is not None for c in trace.chunks[1].candidates)
+    assert set(trace.chunks[1].candidates[0].long_parts) == {"VQ", "MQ", "TA"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--image-reward", "hps"], "unknown image reward 'hps': expected one of hpsv3, pickscore"),
+    (["--video-reward", "hpsv3"], "'hpsv3' is an image reward, not a video reward"),
+    (["--image-reward", "hpsv3="], "rewards.image='hpsv3=' is invalid: expected NAME or NAME=PATH"),
+    (["--method", "beam"], "reward 'hpsv3': {weights}/HPSv3/HPSv3.safetensors not found; expected"),
+    (["--image-reward", "sprites-image", "--video-reward", "sprites-video"],
+     "reward 'sprites-image': {weights}/image_reward.safetensors not found"),
+    (["--video-reward", "videoalign=/nowhere/VideoReward", *SPRITES_REWARDS[:2]],
+     "reward 'videoalign': /nowhere/VideoReward/model_config.json not found"),
+])
+def test_reward_errors_exit_2_in_one_line_and_write_nothing(release, tiny_yaml, tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    assert longlive(release, tiny_yaml, out, *args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("streamt1: error:") and err.count("\n") == 1
+    assert message.format(weights=release) in err
+    assert not out.exists()
+
+
+def test_missing_reward_files_name_the_tree_and_source(release, tiny_yaml, tmp_path, capsys):
+    assert longlive(release, tiny_yaml, tmp_path / "out", "--method", "stream-t1", SPRITES_REWARDS[0],
+                    SPRITES_REWARDS[1]) == 2
+    err = capsys.readouterr().err
+    for part in ("reward 'videoalign'", "VideoReward/model_config.json not found", "checkpoint-11352/{model.pth",
+                 "Qwen2-VL-2B-Instruct/{config.json", "huggingface.co/KlingTeam/VideoReward"):
+        assert part in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--backend", "no-rewards", "--method", "beam"],
+     "method 'beam' needs an image reward and backend 'no-rewards' has none by default: pass --image-reward"),
+    (["--backend", "latents-only", "--method", "stream-t1"], "backend 'latents-only' cannot decode frames"),
+    (["--backend", "latents-only", "--method", "none", "--video-reward", "sprites-video"], "cannot decode frames"),
+    (["--image-reward", "hpsv3"], "reward 'hpsv3' needs its files: pass --image-reward hpsv3=PATH, or --weights W"),
+    (["--reward-device", "cuda:7"] if not __import__("torch").cuda.is_available() else ["--reward-device", "tpu"],
+     "rewards.device="),
+])
+def test_backend_and_placement_errors(extra_backends, tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    assert main(["generate", "--prompt", PROMPT, "--out", str(out), "--no-progress", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_evaluate_takes_the_reward_flags(tmp_path, capsys):
+    assert main(["evaluate", "--methods", "none", "--image-reward", "videoalign", "--out", str(tmp_path)]) == 2
+    assert "'videoalign' is a video reward" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_python_api_takes_the_same_reward_settings(release):
+    from streamt1 import api
+
+    result = api.generate(PROMPT, method="best-of-n", backend="longlive", weights=str(release), model="tiny-test-z16",
+                          height=64, width=64, num_frames=3, device="cpu", progress=False,
+                          rewards={"image": f"sprites-image={DEFAULT_WEIGHTS_DIR}",
+                                   "video": f"sprites-video={DEFAULT_WEIGHTS_DIR}", "max_batch": 3})
+    assert result.frames.shape[0] == 9 and result.trace.final.scores[result.chosen] is not None
+    with pytest.raises(FileNotFoundError, match="reward 'videoalign'"):  # best-of-n calls only the video reward
+        api.generate(PROMPT, method="best-of-n", backend="longlive", weights=str(release), model="tiny-test-z16",
+                     height=64, width=64, num_frames=3, device="cpu")
