@@ -105,8 +105,37 @@ class CausalWanGenerator:
         cache = KVCache.empty(
             num_histories, config.num_layers, config.num_heads, config.head_dim, self.tokens_per_frame,
             self.stream, device=self.device, dtype=self.model.dtype, frame_angles=rope_frame_angles(config),
+            latent_shape=(config.in_dim, *self.latent_size),  # clean latents, re-run at a prompt switch
         )
         return WanHistoryState(cache, condition, self.codec.initial_cache(num_histories))
+
+    @torch.no_grad()
+    def switch_prompt(self, state: WanHistoryState, condition: TextKV) -> WanHistoryState:
+        """LongLive's re-cache after a switch, for every history in one batched pass.
+
+        The window's committed clean frames are re-run (t = 0) under the new prompt at their own
+        frames, block-causally (each chunk attends the sink, the window chunks before it and itself),
+        and their K/V replace the old ones. With ``global_sink`` the sink keeps the first prompt's
+        K/V (LongLive's default) and the window attends it as it is; without it the sink segments are
+        re-run too, each from the clean chunk that made it (EMA blends into a segment are dropped:
+        they were K/V of the old prompt).
+        """
+        cache = state.cache
+        start = cache.sink_capacity if self.stream.global_sink else 0
+        frames = cache.positions.shape[1]
+        if start == frames:  # nothing committed, or only the kept sink: the new prompt is all there is
+            return dataclasses.replace(state, text=condition)
+        order = torch.arange(frames, device=cache.valid.device) // self.stream.chunk_frames
+        causal = order[None, :] <= order[start:, None]  # [F - start, F]; sink slots precede the window
+        mask = causal[None] & cache.valid[:, None, :]  # padding is never attended
+        b = cache.num_histories
+        latents = cache.latents[:, start:].transpose(1, 2).to(self.device)  # [B, C, F - start, H, W]
+        cut = start * cache.tokens_per_frame
+        past = [(k[:, :cut], v[:, :cut]) for k, v in map(cache.layer, range(cache.num_layers))] if start else None
+        t0 = torch.zeros(b, frames - start, device=self.device)
+        out = self.model.forward_frames(latents, t0, condition, cache.positions[:, start:], mask, past)
+        logger.debug("re-cached frame slots %d..%d of %d histories under the new prompt", start, frames, b)
+        return dataclasses.replace(state, cache=cache.replace_frames(start, out.keys, out.values), text=condition)
 
     @torch.no_grad()
     def denoise(
@@ -166,7 +195,7 @@ class CausalWanGenerator:
         clean = self.model.forward_chunk(latents, t0, state.text, state.cache, parents, return_kv=True)
         positions = torch.arange(self.stream.chunk_frames, device=self.device) + state.cache.next_frame
         # In place, one layer at a time: select the survivors, route the evicted chunk, append the new one.
-        cache = state.cache.commit_(parents, routes, clean.keys, clean.values, positions)
+        cache = state.cache.commit_(parents, routes, clean.keys, clean.values, positions, latents)
         logger.debug("committed frames up to %d; sink frames %s", cache.next_frame, cache.sink_lengths)
         return dataclasses.replace(state, cache=cache, decoder_cache=decoded.cache)
 
