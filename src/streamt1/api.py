@@ -21,6 +21,7 @@ from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
 from streamt1.outputs.trace import ChunkRecord
 from streamt1.outputs.video import write_mp4
+from streamt1.schedule import PromptSchedule, Segment, read_prompt_lines
 from streamt1.search.beam import SearchResult, StreamSearch
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ def load_components(config: Config) -> Components:
     run = config.run
     device = resolve_device(run.device)
     dtype = resolve_dtype(run.dtype, device)
-    memory = {"max_sink_frames": config.search.max_sink_frames, "ema_decay": config.search.ema_decay}
+    memory = {"max_sink_frames": config.search.max_sink_frames, "ema_decay": config.search.ema_decay,
+              "global_sink": config.search.global_sink}
     if run.backend == "sprites":
         return _load_sprites(run.weights, device, dtype, memory)
     from importlib.util import find_spec
@@ -98,7 +100,7 @@ def make_search(config: Config, components: Components) -> StreamSearch:
 
 
 def generate(
-    prompt: str,
+    prompt: str | PromptSchedule | Sequence[Segment],
     method: str = "stream-t1",
     config_file: str | Path | None = None,
     overrides: Sequence[str] = (),
@@ -106,7 +108,11 @@ def generate(
     callback: Callable[[ChunkRecord], None] | None = None,
     **run_settings,
 ) -> SearchResult:
-    """Generate one video for ``prompt`` with a method preset; ``run_settings`` fill ``Config.run``."""
+    """Generate one video for ``prompt`` with a method preset; ``run_settings`` fill ``Config.run``.
+
+    ``prompt`` is a string or a :class:`~streamt1.schedule.PromptSchedule` (prompts switched at
+    given latent frames, e.g. ``schedule.from_switches(["a ...", "b ..."], [24])``).
+    """
     config = build_config(method, config_file, list(overrides), **run_settings)
     components = components or load_components(config)
     search = make_search(config, components)
@@ -146,13 +152,4 @@ def is_finished(out_dir: str | Path, stem: str) -> bool:
     return paths["video"].is_file() and paths["trace"].is_file()
 
 
-def read_prompts(path: str | Path) -> list[str]:
-    """One prompt per line; blank lines and lines starting with ``#`` are skipped."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"prompts file {str(path)!r} does not exist")
-    prompts = [line.strip() for line in path.read_text().splitlines()]
-    prompts = [p for p in prompts if p and not p.startswith("#")]
-    if not prompts:
-        raise ConfigError(f"prompts file {str(path)!r} holds no prompt: write one prompt per line")
-    return prompts
+read_prompts = read_prompt_lines  # one prompt per line (blank lines and # comments skipped)

@@ -168,6 +168,29 @@ def read_yaml_schedule(path: str | Path) -> PromptSchedule:
     return PromptSchedule(tuple(segments))
 
 
+def read_schedules(path: str | Path, switch_at: Sequence[int] = ()) -> list[PromptSchedule]:
+    """Streams of a prompts file: ``.jsonl`` (LongLive's), ``.yaml``/``.yml`` (one schedule), else one
+    prompt per line (blank lines and ``#`` comments skipped). ``switch_at`` fills JSONL lines only."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".jsonl":
+        return read_jsonl(path, switch_at)
+    if switch_at:
+        raise ConfigError(f"--switch-at needs several --prompt values or a .jsonl prompts file, not {str(path)!r} "
+                          "(a YAML schedule gives each prompt's from_frame itself)")
+    if suffix in (".yaml", ".yml"):
+        return [read_yaml_schedule(path)]
+    return [PromptSchedule.single(p) for p in read_prompt_lines(path)]
+
+
+def read_prompt_lines(path: str | Path) -> list[str]:
+    """One prompt per line; blank lines and lines starting with ``#`` are skipped."""
+    lines = [line.strip() for line in _existing(path, "prompts file").read_text().splitlines()]
+    prompts = [p for p in lines if p and not p.startswith("#")]
+    if not prompts:
+        raise ConfigError(f"prompts file {str(path)!r} holds no prompt: write one prompt per line")
+    return prompts
+
+
 def _existing(path: str | Path, what: str) -> Path:
     path = Path(path)
     if not path.is_file():
