@@ -108,10 +108,13 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="auto, cpu, cuda ...")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting for every method, e.g. --set search.fusion=zscore")
+    p.add_argument("--switches", action="store_true",
+                   help="two-prompt streams with a scripted switch mid-video (streamt1.evaluate_switch)")
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from streamt1.evaluate import EvalSettings, run_evaluation
+    from streamt1.evaluate_switch import TABLE_FILE, SwitchSettings, run_switch_evaluation
 
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     try:
@@ -130,6 +133,12 @@ def _evaluate(args: argparse.Namespace) -> int:
                             seeds=seeds)
     components = api.load_components(configs[0])
     components.generator.spec.num_chunks(args.num_frames)
+    if args.switches:
+        switches = SwitchSettings(methods=methods, num_prompts=args.num_prompts, num_frames=args.num_frames,
+                                  seeds=seeds)
+        run_switch_evaluation(switches, make_config, args.out, components, progress=print)
+        print((Path(args.out) / TABLE_FILE).read_text())
+        return 0
     run_evaluation(settings, make_config, args.out, components, progress=print)
     print((Path(args.out) / "table.md").read_text())
     return 0
