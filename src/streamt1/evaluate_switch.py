@@ -10,7 +10,7 @@ the ceiling of every column). Every method runs the same two-prompt schedule; ea
   (:func:`streamt1.metrics.sprites.evaluate_video`), so neither prompt is judged on the other's frames;
 * ``change``: the scripted change happened - the new background matches (background switches), the
   new sprite is detected at the end (enter), the sprite that left is gone at the end (leave);
-* ``kept``: the sprites on both sides of the switch are still detected after it (fraction of frames);
+* ``kept``: the sprites on both sides of the switch are still detected at the end (fraction of frames);
 * ``identity``: VBench-style subject consistency of those sprites over the whole video;
 * ``jump``: how far (pixels) those sprites move between the last frame before the switch and the
   first after it, minus their typical step - the re-cache should carry the scene over, not restart it
@@ -36,7 +36,7 @@ from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.schedule import PromptSchedule, from_switches
 from streamt1.sprites.captions import caption
 from streamt1.sprites.world import (
-    COLORS, FADE_FRAMES, MOTIONS, SHAPES, BackgroundSpec, Event, EventKind, SceneSpec, SpriteSpec, eval_scenes,
+    COLORS, MOTIONS, SHAPES, BackgroundSpec, Event, EventKind, SceneSpec, SpriteSpec, eval_scenes,
     render,
 )
 
@@ -46,7 +46,7 @@ RESULTS_FILE = "switch_results.json"
 TABLE_FILE = "switch_table.md"
 REFERENCE = "world"
 COLUMNS = ("before", "after", "change", "kept", "identity", "jump")
-END_FRAMES = 4  # frames at the end of a video where a change must show (after the cross-fade)
+END_FRAMES = 4  # frames at the end of a video where a change must show (the world cross-fades over 8)
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def score_switch(frames: Tensor, item: SwitchScene, fps: float) -> dict[str, flo
         "change": _change(video, item, fps),
     }
     tracks = [track_sprite(video, sprite) for sprite in item.kept]
-    scores["kept"] = fmean(float(t.detected[s + FADE_FRAMES:].float().mean()) for t in tracks)
+    scores["kept"] = fmean(float(t.detected[-END_FRAMES:].float().mean()) for t in tracks)
     scores["identity"] = subject_consistency(tracks)
     jumps = []
     for t in tracks:
