@@ -118,24 +118,29 @@ class CausalWanGenerator:
         and their K/V replace the old ones. With ``global_sink`` the sink keeps the first prompt's
         K/V (LongLive's default) and the window attends it as it is; without it the sink segments are
         re-run too, each from the clean chunk that made it (EMA blends into a segment are dropped:
-        they were K/V of the old prompt).
+        they were K/V of the old prompt). One chunk per pass, as the stream made them: block-causal
+        attention needs no mask beyond sink padding, and the mask stays one chunk's size.
         """
         cache = state.cache
+        c, frames = self.stream.chunk_frames, cache.positions.shape[1]
         start = cache.sink_capacity if self.stream.global_sink else 0
-        frames = cache.positions.shape[1]
         if start == frames:  # nothing committed, or only the kept sink: the new prompt is all there is
             return dataclasses.replace(state, text=condition)
-        order = torch.arange(frames, device=cache.valid.device) // self.stream.chunk_frames
-        causal = order[None, :] <= order[start:, None]  # [F - start, F]; sink slots precede the window
-        mask = causal[None] & cache.valid[:, None, :]  # padding is never attended
-        b = cache.num_histories
-        latents = cache.latents[:, start:].transpose(1, 2).to(self.device)  # [B, C, F - start, H, W]
-        cut = start * cache.tokens_per_frame
-        past = [(k[:, :cut], v[:, :cut]) for k, v in map(cache.layer, range(cache.num_layers))] if start else None
-        t0 = torch.zeros(b, frames - start, device=self.device)
-        out = self.model.forward_frames(latents, t0, condition, cache.positions[:, start:], mask, past)
+        b, cut = cache.num_histories, start * cache.tokens_per_frame
+        layers = [cache.layer(i) for i in range(cache.num_layers)]
+        keys, values = [k[:, :cut] for k, _ in layers], [v[:, :cut] for _, v in layers]
+        t0 = torch.zeros(b, c, device=self.device)
+        for first in range(start, frames, c):  # sink slots precede the window, in frame order
+            stop = first + c
+            mask = cache.valid[:, None, :stop].expand(b, c, stop) if cache.has_padding else None
+            latents = cache.latents[:, first:stop].transpose(1, 2).to(self.device)  # [B, C, c, H, W]
+            past = list(zip(keys, values)) if first else None
+            out = self.model.forward_frames(latents, t0, condition, cache.positions[:, first:stop], mask, past)
+            keys = [torch.cat([k, new], 1) for k, new in zip(keys, out.keys)]
+            values = [torch.cat([v, new], 1) for v, new in zip(values, out.values)]
         logger.debug("re-cached frame slots %d..%d of %d histories under the new prompt", start, frames, b)
-        return dataclasses.replace(state, cache=cache.replace_frames(start, out.keys, out.values), text=condition)
+        cache = cache.replace_frames(start, [k[:, cut:] for k in keys], [v[:, cut:] for v in values])
+        return dataclasses.replace(state, cache=cache, text=condition)
 
     @torch.no_grad()
     def denoise(
