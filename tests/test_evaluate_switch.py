@@ -44,8 +44,14 @@ def test_the_ground_truth_scores_the_change_and_a_stream_that_ignores_the_switch
         assert score_switch(as_uint8(video), item, 16.0)["jump"] > truth["jump"] + 1.0
 
 
-def test_table_lists_every_method_with_percentages_and_pixels():
-    row = {"before": 0.5, "after": 0.25, "change": 1.0, "kept": 1.0, "identity": 0.9, "jump": 1.234, "videos": 8}
-    table = switch_table({"world": row, "none": {"videos": 0}}, 9, 18)
-    assert "| world | 50.0 | 25.0 | 100.0 | 100.0 | 90.0 | 1.23 | 8 |" in table
-    assert "| none | - | - | - | - | - | - | 0 |" in table
+def test_table_lists_every_method_with_intervals_and_paired_differences():
+    def video(before, jump):
+        return {"before": before, "after": 0.25, "change": 1.0, "kept": 1.0, "identity": 0.9, "jump": jump}
+
+    none = {"a": video(0.5, 1.0), "b": video(0.7, 2.0)}
+    beam = {"a": video(0.6, 1.0), "b": video(0.8, 2.0)}
+    table = switch_table({"world": {"a": video(0.9, 0.1)}, "none": none, "beam": beam, "stream-t1": {}}, 9, 18)
+    assert "| world | 90.0 | 25.0 | 100.0 | 100.0 | 90.0 | 0.10 | 1 |" in table
+    assert "| none | 60.0 ± 127.1 | 25.0 ± 0.0 |" in table  # t(1) = 12.706, sd 0.1414 / sqrt(2)
+    assert "| stream-t1 | - | - | - | - | - | - | 0 |" in table
+    assert "| beam - none | 10.0 ± 0.0 | 0.0 ± 0.0 |" in table and "stream-t1 - none" not in table

@@ -32,6 +32,7 @@ from torch import Tensor
 from streamt1 import api
 from streamt1.config import Config
 from streamt1.metrics.sprites import evaluate_video, subject_consistency, track_sprite
+from streamt1.metrics.stats import Estimate, mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.schedule import PromptSchedule, from_switches
 from streamt1.sprites.captions import caption
@@ -169,10 +170,10 @@ def run_switch_evaluation(
             reference[stem] = score_switch(frames, item, spec.fps)
     for method in settings.methods:
         _run_method(method, make_config(method), components, items, schedules, settings, out, results, progress)
-    summary = {m: _mean_row(results.get(m, {})) for m in (REFERENCE, *settings.methods)}
+    rows = {m: results.get(m, {}) for m in (REFERENCE, *settings.methods)}
     atomic_write_json(results_path, results)
-    atomic_write_text(out / TABLE_FILE, switch_table(summary, switch_frame, settings.num_frames))
-    return summary
+    atomic_write_text(out / TABLE_FILE, switch_table(rows, switch_frame, settings.num_frames))
+    return {m: _mean_row(videos) for m, videos in rows.items()}
 
 
 def _run_method(method, config, components, items, schedules: Sequence[PromptSchedule], settings, out, results,
@@ -196,13 +197,30 @@ def _mean_row(videos: dict[str, dict[str, float]]) -> dict[str, float]:
     return {**row, "videos": len(videos)}
 
 
-def switch_table(summary: dict[str, dict[str, float]], switch_frame: int, num_frames: int) -> str:
-    """Methods as rows; scores in percent except ``jump`` (pixels, lower is better)."""
+def switch_table(rows: dict[str, dict[str, dict[str, float]]], switch_frame: int, num_frames: int,
+                 baseline: str = "none") -> str:
+    """Methods (``rows``: method -> video -> scores) as rows, mean ± 95 % interval; then each method's
+    paired difference from ``baseline`` on the same videos. Percent, except ``jump`` (pixels, lower
+    is better)."""
     header = ["Method", "before align", "after align", "change", "kept", "identity", "jump px", "videos"]
-    lines = [f"Two-prompt streams, {num_frames} latent frames, switch at latent frame {switch_frame}.", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for method, row in summary.items():
-        cells = [f"{100 * row[k]:.1f}" if k in row else "-" for k in COLUMNS[:-1]]
-        cells.append(f"{row['jump']:.2f}" if "jump" in row else "-")
-        lines.append("| " + " | ".join([method, *cells, str(int(row["videos"]))]) + " |")
+    lines = [f"Two-prompt streams, {num_frames} latent frames, switch at latent frame {switch_frame}; "
+             "mean ± 95 % interval.", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for method, videos in rows.items():
+        lines.append(_row(method, [mean_ci([v[k] for v in videos.values()]) if videos else None for k in COLUMNS],
+                          len(videos)))
+    compared = [m for m in rows if m not in (REFERENCE, baseline) and rows[m] and rows.get(baseline)]
+    if compared:
+        lines += ["", f"Paired difference from {baseline} (same videos):", "",
+                  "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for method in compared:
+            base = rows[baseline]
+            diffs = [paired_difference({s: v[k] for s, v in rows[method].items()}, {s: v[k] for s, v in base.items()})
+                     for k in COLUMNS]
+            lines.append(_row(f"{method} - {baseline}", diffs, len(set(rows[method]) & set(base))))
     return "\n".join(lines) + "\n"
+
+
+def _row(name: str, estimates: Sequence[Estimate | None], count: int) -> str:
+    cells = ["-" if e is None else e.format(scale=1.0 if k == "jump" else 100.0, digits=2 if k == "jump" else 1)
+             for k, e in zip(COLUMNS, estimates)]
+    return "| " + " | ".join([name, *cells, str(count)]) + " |"

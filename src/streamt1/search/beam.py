@@ -17,6 +17,8 @@ under another's caption:
   only, and a mean over parts would let the old scene's frozen score dilute the new one's;
 * the transition gate sees the switch: the first chunk of a segment is a transition by definition
   (its parent's long score was under another caption, so the drop between the two means nothing);
+  the quality gate still compares a chunk with its whole history (each image reward was taken
+  under its own chunk's prompt);
 * with ``scene_anchors`` (and memory sinking on) that first chunk is APPENDed to the sink when it
   leaves the window, whatever its quality gate says: it anchors the new scene, as chunk 0 anchors
   the first (once the sink is full the cache turns APPEND into EMA, as for any chunk);
