@@ -43,6 +43,9 @@ def test_longlive_jsonl_file_runs_every_stream(weights, tmp_path):  # noqa: F811
                     "--method", "none") == 0
     traces = [Trace.load(str(p)) for p in (tmp_path / "out").glob("*.trace.json")]
     assert sorted(t.switch_chunks() for t in traces) == [[1], [1, 3]]
+    path.write_text(json.dumps({"prompts": [PROMPT, SECOND], "switch_frame_indices": [6]}) + "\n")
+    assert generate(weights, tmp_path / "out", "--prompts-file", str(path), "--method", "none") == 0
+    assert len(list((tmp_path / "out").glob("*.mp4"))) == 3  # same prompts, another switch: another file
 
 
 @pytest.mark.parametrize("args, message", [

@@ -18,6 +18,7 @@ import torch
 
 from streamt1.config import Config, ConfigError, build_config
 from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
+from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
 from streamt1.outputs.trace import ChunkRecord
 from streamt1.outputs.video import write_mp4
@@ -124,6 +125,14 @@ def output_stem(prompt: str, seed: int) -> str:
     """``<prompt>-<seed>``, VBench's ``<prompt>-<index>`` naming, made safe for file systems."""
     slug = re.sub(r"[^A-Za-z0-9]+", "-", prompt.strip()).strip("-")[:120] or "video"
     return f"{slug}-{seed}"
+
+
+def schedule_stem(schedule: PromptSchedule, seed: int) -> str:
+    """:func:`output_stem` of the prompt; a multi-prompt stream adds a hash of its whole schedule, so
+    streams that share their first prompts (the stem keeps 120 characters) never share a file."""
+    if len(schedule.segments) == 1:
+        return output_stem(schedule.prompts[0], seed)
+    return output_stem(f"{schedule.text()[:100]} {fingerprint(schedule.to_list())[:8]}", seed)
 
 
 def output_paths(out_dir: str | Path, stem: str) -> dict[str, Path]:

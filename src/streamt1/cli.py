@@ -76,7 +76,7 @@ def _generate(args: argparse.Namespace) -> int:
         for prompt in schedule.prompts:
             search.generator.encode_prompt(prompt)
     for schedule in schedules:
-        stem = api.output_stem(schedule.text(), config.run.seed)
+        stem = api.schedule_stem(schedule, config.run.seed)
         if not args.overwrite and api.is_finished(config.run.out, stem):
             print(f"skip   {stem} (done; --overwrite to redo)")
             continue
