@@ -18,10 +18,12 @@ import torch
 from streamt1.backends import get_backend
 from streamt1.config import Config, ConfigError, build_config
 from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
+from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
 from streamt1.outputs.trace import ChunkRecord
 from streamt1.outputs.video import write_mp4
 from streamt1.rewards import RewardEntry, a_kind, check_files, load_reward, parse_spec
+from streamt1.schedule import PromptSchedule, Segment, read_prompt_lines
 from streamt1.search.beam import SearchResult, StreamSearch
 
 logger = logging.getLogger(__name__)
@@ -121,7 +123,8 @@ def load_components(config: Config, reward_kinds: Sequence[str] | None = None) -
     backend.check(run)
     plans = plan_rewards(config, reward_kinds)
     device = resolve_device(run.device)
-    memory = {"max_sink_frames": config.search.max_sink_frames, "ema_decay": config.search.ema_decay}
+    memory = {"max_sink_frames": config.search.max_sink_frames, "ema_decay": config.search.ema_decay,
+              "global_sink": config.search.global_sink}
     generator = backend.build(run, device=device, dtype=resolve_dtype(run.dtype, device), stream_overrides=memory)
     rewards = {kind: plan.load() for kind, plan in plans.items()}
     return Components(generator=generator, image_reward=rewards.get("image"), video_reward=rewards.get("video"))
@@ -147,7 +150,7 @@ def make_search(config: Config, components: Components) -> StreamSearch:
 
 
 def generate(
-    prompt: str,
+    prompt: str | PromptSchedule | Sequence[Segment],
     method: str = "stream-t1",
     config_file: str | Path | None = None,
     overrides: Sequence[str] = (),
@@ -157,7 +160,11 @@ def generate(
     **run_settings,
 ) -> SearchResult:
     """Generate one video for ``prompt`` with a method preset; ``run_settings`` fill ``Config.run``,
-    ``rewards`` fill ``Config.rewards`` (e.g. ``{"image": "hpsv3=/models/HPSv3"}``)."""
+    ``rewards`` fill ``Config.rewards`` (e.g. ``{"image": "hpsv3=/models/HPSv3"}``).
+
+    ``prompt`` is a string or a :class:`~streamt1.schedule.PromptSchedule` (prompts switched at
+    given latent frames, e.g. ``schedule.from_switches(["a ...", "b ..."], [24])``).
+    """
     config = build_config(method, config_file, list(overrides), rewards=rewards, **run_settings)
     components = components or load_components(config)
     search = make_search(config, components)
@@ -169,6 +176,14 @@ def output_stem(prompt: str, seed: int) -> str:
     """``<prompt>-<seed>``, VBench's ``<prompt>-<index>`` naming, made safe for file systems."""
     slug = re.sub(r"[^A-Za-z0-9]+", "-", prompt.strip()).strip("-")[:120] or "video"
     return f"{slug}-{seed}"
+
+
+def schedule_stem(schedule: PromptSchedule, seed: int) -> str:
+    """:func:`output_stem` of the prompt; a multi-prompt stream adds a hash of its whole schedule, so
+    streams that share their first prompts (the stem keeps 120 characters) never share a file."""
+    if len(schedule.segments) == 1:
+        return output_stem(schedule.prompts[0], seed)
+    return output_stem(f"{schedule.text()[:100]} {fingerprint(schedule.to_list())[:8]}", seed)
 
 
 def output_paths(out_dir: str | Path, stem: str) -> dict[str, Path]:
@@ -197,13 +212,4 @@ def is_finished(out_dir: str | Path, stem: str) -> bool:
     return paths["video"].is_file() and paths["trace"].is_file()
 
 
-def read_prompts(path: str | Path) -> list[str]:
-    """One prompt per line; blank lines and lines starting with ``#`` are skipped."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"prompts file {str(path)!r} does not exist")
-    prompts = [line.strip() for line in path.read_text().splitlines()]
-    prompts = [p for p in prompts if p and not p.startswith("#")]
-    if not prompts:
-        raise ConfigError(f"prompts file {str(path)!r} holds no prompt: write one prompt per line")
-    return prompts
+read_prompts = read_prompt_lines  # one prompt per line (blank lines and # comments skipped)

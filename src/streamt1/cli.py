@@ -1,6 +1,7 @@
 """``streamt1``: the command line.
 
     streamt1 generate --prompt "a red circle moves left" --method stream-t1 --out outputs
+    streamt1 generate --prompt "a red circle moves left" --prompt "a red circle moves up" --switch-at 24
     streamt1 generate --prompts-file prompts.txt --method beam --set search.histories=4
     streamt1 evaluate --methods none,beam,stream-t1 --num-prompts 8 --out runs/eval
     streamt1 score outputs/ --metrics subject_consistency,aesthetic_quality --weights ~/.cache/vbench
@@ -26,6 +27,7 @@ from streamt1 import api
 from streamt1.backends import BACKENDS, backend_names
 from streamt1.config import ConfigError, available_methods, build_config
 from streamt1.rewards import REWARDS
+from streamt1.schedule import PromptSchedule, from_switches, parse_switch_frames, read_schedules
 
 logger = logging.getLogger("streamt1")
 
@@ -36,8 +38,14 @@ EXIT_OUT_OF_MEMORY = 3
 def _add_generate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="generate videos with a search method")
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--prompt", help="text of the video")
-    source.add_argument("--prompts-file", help="a file with one prompt per line")
+    source.add_argument("--prompt", action="append",
+                        help="text of the video; repeat it, with --switch-at, to switch prompts mid-video")
+    source.add_argument("--prompts-file",
+                        help="one prompt per line (.txt), LongLive's JSONL of {\"prompts\": [...], "
+                             "\"switch_frame_indices\": [...]} (.jsonl), or a YAML list of {prompt, from_frame}")
+    p.add_argument("--switch-at", action="append", default=[], metavar="FRAME[,FRAME...]",
+                   help="latent frame where the next --prompt starts, a multiple of the chunk "
+                        "(repeatable or comma-separated, LongLive's switch_frame_indices)")
     p.add_argument("--method", default=None, help="a preset from `streamt1 methods` (default stream-t1)")
     p.add_argument("--config", default=None, help="a YAML file with method/search/run/rewards settings")
     p.add_argument("--seed", type=int, default=None, help="random seed (same seed, same video)")
@@ -77,26 +85,35 @@ def _generate(args: argparse.Namespace) -> int:
                           progress=False if args.no_progress else None)
     if args.method is not None and args.config is not None and config.method != args.method:
         raise ConfigError(f"--method {args.method} conflicts with method: {config.method} in {args.config}")
-    prompts = [args.prompt] if args.prompt is not None else api.read_prompts(args.prompts_file)
-    if any(not p.strip() for p in prompts):
-        raise ConfigError("prompt is empty: give the text of the video to generate")
+    schedules = _schedules(args)
     components = api.load_components(config)
     search = api.make_search(config, components)
-    # Validate everything before any work: the length, and every prompt (a closed-vocabulary
-    # backend such as Sprites rejects words it cannot express, listing the ones it knows).
-    search.generator.spec.num_chunks(config.run.num_frames)
-    api.encode_prompts(components, prompts)  # then the text encoder's memory is freed
-    for prompt in prompts:
-        stem = api.output_stem(prompt, config.run.seed)
+    # Validate everything before any work: the length, every switch, and every prompt (a closed-
+    # vocabulary backend such as Sprites rejects words it cannot express, listing the ones it knows).
+    spec = search.generator.spec
+    spec.num_chunks(config.run.num_frames)
+    for schedule in schedules:
+        schedule.validate(config.run.num_frames, spec.latent_frames)
+    api.encode_prompts(components, sorted({p for schedule in schedules for p in schedule.prompts}))
+    for schedule in schedules:
+        stem = api.schedule_stem(schedule, config.run.seed)
         if not args.overwrite and api.is_finished(config.run.out, stem):
             print(f"skip   {stem} (done; --overwrite to redo)")
             continue
-        result = search.run(prompt, config.run.num_frames, config.run.seed, progress=config.run.progress)
+        result = search.run(schedule, config.run.num_frames, config.run.seed, progress=config.run.progress)
         paths = api.save_result(result, config.run.out, stem)
         score = result.trace.final.scores[result.chosen]
         best = f", video reward {score:.3f}" if score is not None else ""
         print(f"wrote  {paths['video']} ({result.frames.shape[0]} frames{best})")
     return 0
+
+
+def _schedules(args: argparse.Namespace) -> list[PromptSchedule]:
+    """The prompt schedules of ``--prompt``/``--switch-at`` or ``--prompts-file``."""
+    switch_at = [frame for value in args.switch_at for frame in parse_switch_frames(value, "--switch-at")]
+    if args.prompts_file is not None:
+        return read_schedules(args.prompts_file, switch_at)
+    return [from_switches(args.prompt, switch_at)]
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
@@ -112,10 +129,13 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     _add_reward_flags(p)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting for every method, e.g. --set search.fusion=zscore")
+    p.add_argument("--switches", action="store_true",
+                   help="two-prompt streams with a scripted switch mid-video (streamt1.evaluate_switch)")
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from streamt1.evaluate import EvalSettings, run_evaluation
+    from streamt1.evaluate_switch import TABLE_FILE, SwitchSettings, run_switch_evaluation
 
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     try:
@@ -134,6 +154,12 @@ def _evaluate(args: argparse.Namespace) -> int:
                             seeds=seeds)
     components = api.load_components(configs[0], reward_kinds=("image", "video"))  # video: for the table
     components.generator.spec.num_chunks(args.num_frames)
+    if args.switches:
+        switches = SwitchSettings(methods=methods, num_prompts=args.num_prompts, num_frames=args.num_frames,
+                                  seeds=seeds)
+        run_switch_evaluation(switches, make_config, args.out, components, progress=print)
+        print((Path(args.out) / TABLE_FILE).read_text())
+        return 0
     run_evaluation(settings, make_config, args.out, components, progress=print)
     print((Path(args.out) / "table.md").read_text())
     return 0

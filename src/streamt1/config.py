@@ -53,6 +53,10 @@ class SearchConfig:
     transition_threshold: float = 0.2  # delta_l
     ema_decay: float = 0.999  # a in sink <- a * sink + (1 - a) * evicted
     max_sink_frames: int = 15  # latent frames; APPEND turns into EMA once the sink is full
+    # Prompt switches: the sink keeps the first prompt's K/V (LongLive's global_sink) or is re-cached;
+    # with memory sinking, the first chunk of each new scene is APPENDed to the sink as its anchor.
+    global_sink: bool = True
+    scene_anchors: bool = True
     # Final pick: score the K finished videos with the video reward and keep the best.
     final_pick: bool = True
     max_batch: int = 8  # candidates denoised per forward, to bound memory

@@ -103,6 +103,14 @@ class StreamingGenerator(Protocol):
         """Empty histories (no chunk generated yet) for ``condition``."""
         ...
 
+    def switch_prompt(self, state: HistoryState, condition: Any) -> HistoryState:
+        """Continue every history under a new prompt ``condition`` (from :meth:`encode_prompt`).
+
+        The committed frames the next chunk attends are re-encoded under the new prompt at their own
+        frames (LongLive's re-cache after a switch), for all histories in one batched pass.
+        """
+        ...
+
     def denoise(
         self,
         state: HistoryState,

@@ -442,6 +442,43 @@ class CausalWan(nn.Module):
             tokens, _, _ = block(tokens, e0, rope, None, mask, text.layer(i))
         return self._unpatchify(self.head(tokens, e), grid)
 
+    def forward_frames(
+        self,
+        x: Tensor,
+        timesteps: Tensor,
+        text: TextKV,
+        positions: Tensor,
+        frame_mask: Tensor | None,
+        past: list[tuple[Tensor, Tensor]] | None = None,
+    ) -> ChunkOutput:
+        """Frames at arbitrary positions after an optional past, returning their K/V (re-caching).
+
+        x: ``[B, C, F, H, W]``; timesteps, positions: ``[B, F]``; past: per layer rotated K/V
+        ``[B, Fp*L, H, D]`` attended before the frames; frame_mask: ``[B, F, Fp + F]`` bool, True where
+        a frame may attend a past or new frame (None: everything). The token mask costs
+        ``B * F*L * (Fp+F)*L`` bytes, so re-caching passes one chunk at a time.
+        """
+        tokens, grid = self._patchify(x)
+        b, (f, rows, cols) = x.shape[0], grid
+        tokens_per_frame = rows * cols
+        if positions.shape != (b, f) or (frame_mask is not None and frame_mask.shape[:2] != (b, f)):
+            shape = None if frame_mask is None else tuple(frame_mask.shape)
+            raise ValueError(f"positions must be [{b}, {f}] and frame_mask [{b}, {f}, Fp + {f}], got "
+                             f"{tuple(positions.shape)} and {shape}")
+        rope = rope_for_frames(self.config, positions.to(self.device), (rows, cols), self._rope_dtype())
+        mask = None
+        if frame_mask is not None:
+            mask = frame_mask.to(self.device).repeat_interleave(tokens_per_frame, 1)
+            mask = mask.repeat_interleave(tokens_per_frame, 2)[:, None]  # [B, 1, F*L, (Fp+F)*L]
+        e, e0 = self._time(timesteps, b, f)
+        keys, values = [], []
+        for i, block in enumerate(self.blocks):
+            layer_past = None if past is None else Past(*past[i], None)
+            tokens, k, v = block(tokens, e0, rope, layer_past, mask, text.layer(i))
+            keys.append(k)
+            values.append(v)
+        return ChunkOutput(self._unpatchify(self.head(tokens, e), grid), tuple(keys), tuple(values))
+
     def forward_chunk(
         self,
         x: Tensor,

@@ -121,6 +121,8 @@ class StreamConfig:
     window_frames: int = 9  # non-sink frames attended, the current chunk included
     max_sink_frames: int = 15  # APPEND stops here (then EMA)
     ema_decay: float = 0.999  # a in sink <- a*sink + (1-a)*evicted
+    # At a prompt switch the sink keeps the first prompt's K/V (LongLive's global_sink) or is re-cached.
+    global_sink: bool = True
     denoising_steps: tuple[float, ...] = field(default=(1000, 750, 500, 250))  # before warping
     num_train_timesteps: int = 1000
     shift: float = 5.0

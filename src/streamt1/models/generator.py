@@ -127,8 +127,42 @@ class CausalWanGenerator:
         cache = KVCache.empty(
             num_histories, config.num_layers, config.num_heads, config.head_dim, self.tokens_per_frame,
             self.stream, device=self.device, dtype=self.model.dtype, frame_angles=rope_frame_angles(config),
+            latent_shape=(config.in_dim, *self.latent_size),  # clean latents, re-run at a prompt switch
         )
         return WanHistoryState(cache, condition, self.codec.initial_cache(num_histories))
+
+    @torch.no_grad()
+    def switch_prompt(self, state: WanHistoryState, condition: TextKV) -> WanHistoryState:
+        """LongLive's re-cache after a switch, for every history in one batched pass.
+
+        The window's committed clean frames are re-run (t = 0) under the new prompt at their own
+        frames, block-causally (each chunk attends the sink, the window chunks before it and itself),
+        and their K/V replace the old ones. With ``global_sink`` the sink keeps the first prompt's
+        K/V (LongLive's default) and the window attends it as it is; without it the sink segments are
+        re-run too, each from the clean chunk that made it (EMA blends into a segment are dropped:
+        they were K/V of the old prompt). One chunk per pass, as the stream made them: block-causal
+        attention needs no mask beyond sink padding, and the mask stays one chunk's size.
+        """
+        cache = state.cache
+        c, frames = self.stream.chunk_frames, cache.positions.shape[1]
+        start = cache.sink_capacity if self.stream.global_sink else 0
+        if start == frames:  # nothing committed, or only the kept sink: the new prompt is all there is
+            return dataclasses.replace(state, text=condition)
+        b, cut = cache.num_histories, start * cache.tokens_per_frame
+        layers = [cache.layer(i) for i in range(cache.num_layers)]
+        keys, values = [k[:, :cut] for k, _ in layers], [v[:, :cut] for _, v in layers]
+        t0 = torch.zeros(b, c, device=self.device)
+        for first in range(start, frames, c):  # sink slots precede the window, in frame order
+            stop = first + c
+            mask = cache.valid[:, None, :stop].expand(b, c, stop) if cache.has_padding else None
+            latents = cache.latents[:, first:stop].transpose(1, 2).to(self.device)  # [B, C, c, H, W]
+            past = list(zip(keys, values)) if first else None
+            out = self.model.forward_frames(latents, t0, condition, cache.positions[:, first:stop], mask, past)
+            keys = [torch.cat([k, new], 1) for k, new in zip(keys, out.keys)]
+            values = [torch.cat([v, new], 1) for v, new in zip(values, out.values)]
+        logger.debug("re-cached frame slots %d..%d of %d histories under the new prompt", start, frames, b)
+        cache = cache.replace_frames(start, [k[:, cut:] for k in keys], [v[:, cut:] for v in values])
+        return dataclasses.replace(state, cache=cache, text=condition)
 
     @torch.no_grad()
     def denoise(
@@ -188,7 +222,7 @@ class CausalWanGenerator:
         clean = self.model.forward_chunk(latents, t0, state.text, state.cache, parents, return_kv=True)
         positions = torch.arange(self.stream.chunk_frames, device=self.device) + state.cache.next_frame
         # In place, one layer at a time: select the survivors, route the evicted chunk, append the new one.
-        cache = state.cache.commit_(parents, routes, clean.keys, clean.values, positions)
+        cache = state.cache.commit_(parents, routes, clean.keys, clean.values, positions, latents)
         logger.debug("committed frames up to %d; sink frames %s", cache.next_frame, cache.sink_lengths)
         return dataclasses.replace(state, cache=cache, decoder_cache=decoded.cache)
 

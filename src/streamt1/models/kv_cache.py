@@ -25,6 +25,10 @@ Two ways to change a cache:
   consumed cache raises on any later use (fork with :meth:`select` first to keep a parent).
 
 EMA precision in bf16 caches: see :class:`_Ema`.
+
+Prompt switches: a cache made with ``latent_shape`` also keeps the clean latent of every frame slot
+(``latents``, gathered like ``positions``), so a generator can re-run the cached frames under a new
+prompt (LongLive's re-cache) and write their K/V back in place with :meth:`replace_frames`.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ from torch import Tensor
 from streamt1.interfaces import Route
 from streamt1.models.config import StreamConfig
 
-_Chunk = tuple[Sequence[Tensor], Sequence[Tensor], Tensor]  # per layer K, per layer V, frame positions [F]
+# per layer K, per layer V, frame positions [F], clean latents [B, F, C, H, W] (None: not kept)
+_Chunk = tuple[Sequence[Tensor], Sequence[Tensor], Tensor, Tensor | None]
 _Layer = tuple[Tensor, Tensor, Tensor | None, Tensor | None]  # K, V and their EMA residuals
 
 
@@ -59,6 +64,7 @@ class KVCache:
     ema_residual_keys: list[Tensor] | None = None
     ema_residual_values: list[Tensor] | None = None
     ema_touched: tuple[bool, ...] = ()  # per history: its newest sink segment took an EMA since it was made
+    latents: Tensor | None = None  # [B, F, C, H, W] clean latent of every frame slot (0 on padding); None: not kept
 
     @classmethod
     def empty(
@@ -72,8 +78,12 @@ class KVCache:
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
         frame_angles: Tensor | None = None,
+        latent_shape: tuple[int, int, int] | None = None,
     ) -> "KVCache":
         """Caches of ``num_histories`` histories with nothing committed yet.
+
+        ``latent_shape``: ``(C, H, W)`` of one latent frame to keep every slot's clean latent (each
+        commit must then pass the chunk's latents); None keeps none.
 
         ``frame_angles``: RoPE's angle per frame step of each channel pair (``rope_frame_angles``) when
         the stored keys are rotated; None for position-free entries (EMA then blends them as they are).
@@ -99,6 +109,8 @@ class KVCache:
             stream=stream,
             frame_angles=None if frame_angles is None else frame_angles.to(device, torch.float64),
             ema_touched=(False,) * num_histories,
+            latents=None if latent_shape is None else torch.zeros(
+                num_histories, 0, *latent_shape, device=device, dtype=torch.float32),
         )
 
     # ----- reading -------------------------------------------------------------------------------
@@ -159,7 +171,8 @@ class KVCache:
         """Histories ``index`` (``[K]`` long, may repeat) as a new cache; unused sink padding is dropped."""
         return self._rebuild(self._rows(index), None, None, consume=False)
 
-    def append_chunk(self, keys: Sequence[Tensor], values: Sequence[Tensor], positions: Tensor) -> "KVCache":
+    def append_chunk(self, keys: Sequence[Tensor], values: Sequence[Tensor], positions: Tensor,
+                     latents: Tensor | None = None) -> "KVCache":
         """Store a committed chunk: per layer K/V ``[B, F*L, H, D]`` (rotated), frames ``positions [F]``.
 
         The first chunk becomes the sink; later chunks enter the rolling window, which must have room
@@ -169,7 +182,8 @@ class KVCache:
         if self.evicts_on_append:
             raise ValueError("the rolling window is full: route() the evicted chunk before append_chunk()")
         rows = list(range(self.num_histories))
-        return self._rebuild(rows, None, self._check_chunk(keys, values, positions, len(rows)), consume=False)
+        chunk = self._check_chunk(keys, values, positions, len(rows), latents)
+        return self._rebuild(rows, None, chunk, consume=False)
 
     def route(self, routes: Sequence[Route]) -> "KVCache":
         """Remove the oldest window chunk and route it into each history's sink (one route per history).
@@ -186,19 +200,19 @@ class KVCache:
 
     def commit(
         self, index: Tensor, routes: Sequence[Route], keys: Sequence[Tensor], values: Sequence[Tensor],
-        positions: Tensor,
+        positions: Tensor, latents: Tensor | None = None,
     ) -> "KVCache":
         """``select(index)``, then ``route(routes)`` if a chunk leaves the window, then ``append_chunk``,
         in one copy; this cache stays usable."""
-        return self._commit(index, routes, keys, values, positions, consume=False)
+        return self._commit(index, routes, keys, values, positions, latents, consume=False)
 
     def commit_(
         self, index: Tensor, routes: Sequence[Route], keys: Sequence[Tensor], values: Sequence[Tensor],
-        positions: Tensor,
+        positions: Tensor, latents: Tensor | None = None,
     ) -> "KVCache":
         """:meth:`commit` that consumes this cache: its memory is reused layer by layer (peak: one cache
         plus one layer, not two caches); any later use of this cache raises."""
-        return self._commit(index, routes, keys, values, positions, consume=True)
+        return self._commit(index, routes, keys, values, positions, latents, consume=True)
 
     def effective_routes(self, routes: Sequence[Route], rows: Sequence[int] | None = None) -> list[Route]:
         """Routes as applied to histories ``rows`` (default all): APPEND becomes EMA once a sink is full."""
@@ -223,7 +237,7 @@ class KVCache:
 
     def _commit(
         self, index: Tensor, routes: Sequence[Route], keys: Sequence[Tensor], values: Sequence[Tensor],
-        positions: Tensor, consume: bool,
+        positions: Tensor, latents: Tensor | None, consume: bool,
     ) -> "KVCache":
         rows = self._rows(index)
         if self.evicts_on_append and len(routes) != len(rows):
@@ -231,11 +245,12 @@ class KVCache:
                 f"need one route per survivor ({len(rows)}) for evicted chunk {self.evicted_chunk()}, "
                 f"got {len(routes)}"
             )
-        chunk = self._check_chunk(keys, values, positions, len(rows))
+        chunk = self._check_chunk(keys, values, positions, len(rows), latents)
         return self._rebuild(rows, list(routes) if self.evicts_on_append else None, chunk, consume)
 
     def _check_chunk(
-        self, keys: Sequence[Tensor], values: Sequence[Tensor], positions: Tensor, histories: int
+        self, keys: Sequence[Tensor], values: Sequence[Tensor], positions: Tensor, histories: int,
+        latents: Tensor | None = None,
     ) -> _Chunk:
         self._check_live()
         c = self.stream.chunk_frames
@@ -246,7 +261,15 @@ class KVCache:
         expected = (histories, c * self.tokens_per_frame, *self.keys[0].shape[2:])
         if tuple(keys[0].shape) != expected:
             raise ValueError(f"chunk keys must be {expected}, got {tuple(keys[0].shape)}")
-        return keys, values, positions.to(self.positions.device, torch.long)
+        if (latents is None) != (self.latents is None):
+            raise ValueError("a cache made with latent_shape needs each chunk's latents, one made without "
+                             "takes none")
+        if latents is not None:
+            expected_latents = (histories, self.latents.shape[2], c, *self.latents.shape[3:])
+            if tuple(latents.shape) != expected_latents:
+                raise ValueError(f"chunk latents must be {expected_latents}, got {tuple(latents.shape)}")
+            latents = latents.detach().to(self.latents.device, self.latents.dtype).transpose(1, 2)
+        return keys, values, positions.to(self.positions.device, torch.long), latents
 
     def _layers(self, consume: bool) -> Iterator[_Layer]:
         """Each layer's K, V and EMA residuals; when consuming, this cache lets go of each layer as it
@@ -280,9 +303,11 @@ class KVCache:
             values.append(_build_layer(v, cv, plan, self.tokens_per_frame))
             res_k.append(ema.apply(k, keys[-1], rk, rotated=True))
             res_v.append(ema.apply(v, values[-1], rv, rotated=False))
+        latents = self._gather_latents(plan, valid)
         if chunk is not None:
             positions = torch.cat([positions * valid, chunk[2].expand(b, -1)], 1)
             valid = torch.cat([valid, valid.new_ones(b, chunk[2].shape[0])], 1)
+            latents = None if latents is None else torch.cat([latents, chunk[3]], 1)
         else:
             positions = positions * valid
         return dataclasses.replace(
@@ -290,7 +315,47 @@ class KVCache:
             window_length=plan.window_length, next_frame=plan.next_frame,
             ema_residual_keys=res_k if ema.keeps_residuals else None,
             ema_residual_values=res_v if ema.keeps_residuals else None,
-            ema_touched=plan.touched,
+            ema_touched=plan.touched, latents=latents,
+        )
+
+    def _gather_latents(self, plan: "_Plan", valid: Tensor) -> Tensor | None:
+        """The kept slots' clean latents ``[B', kept, C, H, W]`` (padding zeroed), or None."""
+        if self.latents is None:
+            return None
+        flat = self.latents.flatten(0, 1).index_select(0, plan.source.to(self.latents.device))
+        gathered = flat.view(len(plan.rows), plan.kept, *self.latents.shape[2:])
+        return gathered * valid.to(gathered.device)[:, :, None, None, None]
+
+    # ----- prompt switches -----------------------------------------------------------------------
+
+    def replace_frames(self, start: int, keys: Sequence[Tensor], values: Sequence[Tensor]) -> "KVCache":
+        """This cache with the K/V of frame slots ``start ..`` replaced (per layer ``[B, (F - start)*L, H, D]``).
+
+        Positions, validity and latents stay. Rewriting from slot 0 rewrites the sink: its EMA blends
+        are gone, so are their residuals. Padding slots are zeroed (masked, but must stay finite).
+        """
+        self._check_live()
+        frames = self.positions.shape[1]
+        if not 0 <= start <= frames:
+            raise ValueError(f"start={start} is not a frame slot in 0..{frames}")
+        expected = (self.num_histories, (frames - start) * self.tokens_per_frame, *self.keys[0].shape[2:])
+        if len(keys) != self.num_layers or len(values) != self.num_layers:
+            raise ValueError(f"need K/V for {self.num_layers} layers, got {len(keys)}/{len(values)}")
+        if tuple(keys[0].shape) != expected:
+            raise ValueError(f"replacement keys must be {expected}, got {tuple(keys[0].shape)}")
+        keep = self.valid[:, start:].repeat_interleave(self.tokens_per_frame, 1)[:, :, None, None]
+        cut = start * self.tokens_per_frame
+
+        def rewrite(old: Tensor, new: Tensor) -> Tensor:
+            return torch.cat([old[:, :cut], (new * keep).to(old.dtype)], 1)
+
+        sink_rewritten = start < self.sink_capacity
+        return dataclasses.replace(
+            self, keys=[rewrite(o, n) for o, n in zip(self.keys, keys)],
+            values=[rewrite(o, n) for o, n in zip(self.values, values)],
+            ema_residual_keys=None if sink_rewritten else self.ema_residual_keys,
+            ema_residual_values=None if sink_rewritten else self.ema_residual_values,
+            ema_touched=(False,) * self.num_histories if sink_rewritten else self.ema_touched,
         )
 
 

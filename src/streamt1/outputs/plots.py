@@ -180,6 +180,13 @@ def _title(trace: Trace, what: str) -> str:
     return f"{trace.method}: {what} ({progress})\n\"{prompt}\""
 
 
+def _mark_switches(ax: Any, trace: Trace, label: bool = True) -> None:
+    """A dashed vertical line just before every chunk generated under a new prompt."""
+    for k, chunk in enumerate(trace.switch_chunks()):
+        ax.axvline(chunk - 0.5, color="firebrick", ls="--", lw=1.1, alpha=0.8,
+                   label="prompt switch" if label and k == 0 else None)
+
+
 def _chunk_ticks(num_chunks: int, max_labels: int = 25) -> list[int]:
     """Chunk indices at a 1-2-5 step, so that at most ``max_labels`` are labelled."""
     steps = (base * 10**magnitude for magnitude in itertools.count() for base in (1, 2, 5))
@@ -228,6 +235,7 @@ def plot_search_tree(trace: Trace | Mapping[str, Any], path: str | os.PathLike[s
     _draw_edges(ax, nodes, line_scale=min(1.0, math.sqrt(size / 110.0)) + 0.3)
     _draw_nodes(ax, nodes, norm, size)
     routes = _draw_routes(ax, trace, slots, size)
+    _mark_switches(ax, trace, label=False)
     _annotate_final(ax, trace, slots)
     if norm is not None:
         fig.colorbar(ScalarMappable(norm=norm, cmap=_CMAP), ax=ax, label="fused score S", pad=0.01,
@@ -354,4 +362,7 @@ def plot_rewards(trace: Trace | Mapping[str, Any], path: str | os.PathLike[str],
     axes[0].set_title(_title(trace, "rewards per chunk") + note, fontsize=10)
     for ax in axes:
         ax.grid(alpha=0.3)
+        _mark_switches(ax, trace, label=ax is axes[3])
+    if trace.switch_chunks():
+        axes[3].legend(loc="upper left", fontsize=7, frameon=False, ncols=2)
     _save(fig, path)

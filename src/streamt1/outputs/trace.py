@@ -10,6 +10,11 @@ Schema version 1 (one JSON object; ``null`` where a value does not apply)::
       "fps": float,
       "num_chunks": int,             # chunks planned; len(chunks) is smaller for an unfinished run
       "config": {...},               # the resolved run config, free-form
+      "segments": [{                 # the prompt schedule (optional; absent: one segment, "prompt")
+        "prompt": str,               # the prompt of this segment
+        "from_frame": int,           # its first latent frame
+        "from_chunk": int            # its first chunk (a prompt switch happens before this chunk)
+      }],
       "chunks": [{                   # one per generated chunk, in order
         "index": int,                # == position in the list
         "alpha": float | null,       # weight of the short reward in S = a*short + (1-a)*long
@@ -200,6 +205,7 @@ class Trace:
     fps: float
     num_chunks: int
     config: dict[str, Any] = field(default_factory=dict)
+    segments: list[dict[str, Any]] = field(default_factory=list)  # [] = one segment, ``prompt`` throughout
     chunks: list[ChunkRecord] = field(default_factory=list)
     final: FinalRecord | None = None
     timing: dict[str, float] = field(default_factory=dict)
@@ -209,6 +215,14 @@ class Trace:
             raise TraceError(f"num_chunks={self.num_chunks} must be >= 1")
         if not math.isfinite(self.fps) or self.fps <= 0:
             raise TraceError(f"fps={self.fps} must be a positive finite number")
+        self.segments = [_segment(s, i) for i, s in enumerate(self.segments)]
+        starts = [s["from_chunk"] for s in self.segments]
+        if starts and (starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:]))):
+            raise TraceError(f"segments start at chunks {starts}: the first must be 0 and they must increase")
+
+    def switch_chunks(self) -> list[int]:
+        """Chunks generated right after a prompt switch."""
+        return [s["from_chunk"] for s in self.segments[1:]]
 
     @classmethod
     def start(
@@ -220,13 +234,14 @@ class Trace:
         fps: float,
         num_chunks: int,
         config: Any = None,
+        segments: Sequence[Mapping[str, Any]] = (),
     ) -> Trace:
         """An empty trace for one run; ``config`` (a mapping or a config dataclass) must be
         JSON-serialisable, which is checked on save."""
         config_dict = asdict(config) if is_dataclass(config) else dict(config or {})
         return cls(
             method=method, prompt=prompt, seed=int(seed), fps=float(fps), num_chunks=int(num_chunks),
-            config=config_dict,
+            config=config_dict, segments=[dict(s) for s in segments],
         )
 
     def add_chunk(self, chunk: ChunkRecord) -> None:
@@ -279,6 +294,7 @@ class Trace:
             "fps": self.fps,
             "num_chunks": self.num_chunks,
             "config": self.config,
+            "segments": self.segments,
             "chunks": [asdict(chunk) for chunk in self.chunks],
             "final": None if self.final is None else asdict(self.final),
             "timing": self.timing,
@@ -305,6 +321,7 @@ class Trace:
                 method=_get(data, "method", "str"), prompt=_get(data, "prompt", "str"),
                 seed=_get(data, "seed", "int"), fps=_get(data, "fps", "float"),
                 num_chunks=_get(data, "num_chunks", "int"), config=_get(data, "config", "dict"),
+                segments=_get(data, "segments", "list") if "segments" in data else [],
             )
             for position, chunk in enumerate(_get(data, "chunks", "list")):
                 trace.add_chunk(_chunk_from_dict(chunk, f"chunks[{position}]"))
@@ -353,6 +370,12 @@ def _get(data: Mapping[str, Any], key: str, kind: str, *, nullable: bool = False
         expected = f"{kind} or null" if nullable else kind
         raise TraceError(f"{prefix}{key!r} should be {expected}, got {type(value).__name__}")
     return value
+
+
+def _segment(data: Any, index: int) -> dict[str, Any]:
+    where = f"segments[{index}]"
+    return {"prompt": _get(data, "prompt", "str", where=where), "from_frame": _get(data, "from_frame", "int", where=where),
+            "from_chunk": _get(data, "from_chunk", "int", where=where)}
 
 
 def _candidate_from_dict(data: Any, where: str) -> CandidateRecord:

@@ -4,13 +4,32 @@ Every method is a setting of this one engine (see ``configs/``): plain generatio
 Best-of-N is K = N, M = 1 with a final pick, beam search turns off noise propagation and memory
 sinking, and each ablation switches one unit off. The loop only talks to the
 :class:`~streamt1.interfaces.StreamingGenerator` and reward protocols.
+
+Prompt schedules (LongLive's interactive mode, :mod:`streamt1.schedule`): before the first chunk of
+a new segment every history is switched to the new prompt in one batched
+``StreamingGenerator.switch_prompt``. Across a switch the search never scores one prompt's chunks
+under another's caption:
+
+* a candidate's image and video rewards use the prompt active for its chunk;
+* the long reward's sliding window is cut at the switch: it holds only the chunks of the current
+  segment (so the first chunk after a switch is scored alone, like chunk 0). We chose this over
+  scoring each part under its own prompt because the window reward then measures the new scene
+  only, and a mean over parts would let the old scene's frozen score dilute the new one's;
+* the transition gate sees the switch: the first chunk of a segment is a transition by definition
+  (its parent's long score was under another caption, so the drop between the two means nothing);
+  the quality gate still compares a chunk with its whole history (each image reward was taken
+  under its own chunk's prompt);
+* with ``scene_anchors`` (and memory sinking on) that first chunk is APPENDed to the sink when it
+  leaves the window, whatever its quality gate says: it anchors the new scene, as chunk 0 anchors
+  the first (once the sink is full the cache turns APPEND into EMA, as for any chunk);
+* the final pick scores each segment's frames under its own prompt and averages the segments.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -19,6 +38,7 @@ from tqdm.auto import tqdm
 from streamt1.config import SearchConfig
 from streamt1.interfaces import ImageReward, Route, StreamingGenerator, VideoReward, unit_float
 from streamt1.outputs.trace import CandidateRecord, ChunkRecord, HistoryRecord, Trace
+from streamt1.schedule import PromptSchedule, Segment, as_schedule
 from streamt1.search.noise import candidate_seed, draw_noise, make_generators, propagate_noise
 from streamt1.search.pruning import fuse, mix_alpha, select_random, select_top_k
 from streamt1.search.sinking import quality_gate, route_evicted, transition_gate
@@ -39,6 +59,7 @@ class ChunkNode:
     long: float | None = None
     quality: bool | None = None
     transition: bool | None = None
+    scene_start: bool = False  # the first chunk after a prompt switch (an anchor of the new scene)
 
     def lineage(self, depth: int | None = None) -> list[ChunkNode]:
         """The last ``depth`` chunks of this history (all if None), oldest first."""
@@ -113,23 +134,33 @@ class StreamSearch:
     @torch.no_grad()
     def run(
         self,
-        prompt: str,
+        prompt: str | PromptSchedule | Sequence[Segment],
         num_frames: int,
         seed: int,
         callback: Callable[[ChunkRecord], None] | None = None,
         progress: bool = True,
     ) -> SearchResult:
-        """Generate ``num_frames`` latent frames for ``prompt``; same seed, same video."""
-        if not prompt or not prompt.strip():
+        """Generate ``num_frames`` latent frames for a prompt or a prompt schedule; same seed, same video."""
+        if isinstance(prompt, str) and not prompt.strip():
             raise ValueError("prompt is empty: give the text of the video to generate")
+        schedule = as_schedule(prompt)
         gen, cfg, spec = self.generator, self.config, self.generator.spec
         num_chunks = spec.num_chunks(num_frames)
-        trace = Trace.start(method=self.method, prompt=prompt, seed=seed, fps=spec.fps,
-                            num_chunks=num_chunks, config=asdict(cfg))
-        state = gen.initial_state(gen.encode_prompt(prompt), num_histories=1)
+        schedule.validate(num_frames, spec.latent_frames)
+        first_chunks = [s.from_frame // spec.latent_frames for s in schedule.segments]
+        trace = Trace.start(method=self.method, prompt=schedule.text(), seed=seed, fps=spec.fps,
+                            num_chunks=num_chunks, config=asdict(cfg),
+                            segments=[{**s, "from_chunk": c} for s, c in zip(schedule.to_list(), first_chunks)])
+        conditions = [gen.encode_prompt(p) for p in schedule.prompts]
+        state = gen.initial_state(conditions[0], num_histories=1)
         histories: list[ChunkNode | None] = [None]
         bar = tqdm(range(num_chunks), desc="chunks", disable=not progress, leave=False)
         for n in bar:
+            segment = schedule.segment_at(n * spec.latent_frames)
+            scene_start = n > 0 and n == first_chunks[segment]
+            if scene_start:  # every history re-caches its window under the new prompt, in one pass
+                state = gen.switch_prompt(state, conditions[segment])
+            active = schedule.prompts[segment]
             # 1. Expand: chunk 0 grows the single root into K*M candidates, later chunks M per history.
             per_history = cfg.candidates_per_chunk if n == 0 else cfg.expansions
             parents = torch.arange(len(histories)).repeat_interleave(per_history)
@@ -145,10 +176,11 @@ class StreamSearch:
             decoded = gen.decode(state, parents, latents)
             frames = _to_uint8(decoded.frames)
             # 4. Score and prune to K survivors.
-            scores = self._score(prompt, histories, parents, frames, n * spec.latent_frames, num_frames)
+            window = min(cfg.long_window_chunks - 1, n - first_chunks[segment])  # never across a switch
+            scores = self._score(active, histories, parents, frames, n * spec.latent_frames, num_frames, window)
             keep = self._select(scores, len(parents), seed=candidate_seed(seed, n, len(parents)))
             # 5. Gates of the survivors and routes for the chunk that leaves the window.
-            survivors = self._grow(histories, parents, keep, frames, latents, noise, scores, n)
+            survivors = self._grow(histories, parents, keep, frames, latents, noise, scores, n, scene_start)
             evicted = gen.evicted_chunk(state)
             leaving, routes = self._routes(survivors, evicted, state.sink_frames(), parents[keep],
                                            spec.latent_frames)
@@ -163,7 +195,7 @@ class StreamSearch:
                 bar.set_postfix(best=f"{scores.fused[keep].max().item():.3f}")
             if callback is not None:
                 callback(record)
-        return self._finish(prompt, histories, trace, spec.fps)
+        return self._finish(schedule, first_chunks, histories, trace, spec.fps)
 
     # -----------------------------------------------------------------------------------------
 
@@ -176,14 +208,14 @@ class StreamSearch:
         ]
         return torch.cat(parts)
 
-    def _score(self, prompt, histories, parents, frames, start_frame, num_frames) -> Scores | None:
+    def _score(self, prompt, histories, parents, frames, start_frame, num_frames, depth) -> Scores | None:
         """Short and long rewards of every candidate, fused with the progress-dependent alpha."""
         if not self.scores_chunks:
             return None
         n, t = frames.shape[:2]
         images = unit_float(frames.flatten(0, 1))
         short = self.image_reward(images, [prompt] * (n * t)).float().cpu().view(n, t).mean(1)
-        clips = self._windows(histories, parents, frames)
+        clips = self._windows(histories, parents, frames, depth)
         video = self.video_reward(clips, [prompt] * n, self.generator.spec.fps)
         long = video.overall.float().cpu()
         alpha = mix_alpha(start_frame, num_frames, self.generator.spec.latent_frames, self.config.tau)
@@ -191,13 +223,12 @@ class StreamSearch:
         parts = {k: v.float().cpu() for k, v in video.parts.items()}
         return Scores(short=short, long=long, long_parts=parts, fused=fused, alpha=alpha)
 
-    def _windows(self, histories, parents, frames: Tensor) -> Tensor:
-        """``[N, T_w, 3, H, W]`` uint8 CPU clips: each candidate after the last W-1 chunks of its parent.
+    def _windows(self, histories, parents, frames: Tensor, depth: int) -> Tensor:
+        """``[N, T_w, 3, H, W]`` uint8 CPU clips: each candidate after the last ``depth`` chunks of its parent.
 
         Kept as stored (uint8, CPU) so long windows never sit on the accelerator in float32; a reward
         subsamples what it needs before converting (see ``VideoReward``).
         """
-        depth = self.config.long_window_chunks - 1
         clips = []
         for i, p in enumerate(parents.tolist()):
             past = histories[p].lineage(depth) if histories[p] is not None and depth > 0 else []
@@ -213,20 +244,23 @@ class StreamSearch:
             return select_random(num_candidates, k, torch.Generator().manual_seed(seed))
         return select_top_k(scores.fused, k)
 
-    def _grow(self, histories, parents, keep, frames, latents, noise, scores, n) -> list[ChunkNode]:
-        """New tree nodes for the survivors, with the gates memory sinking will read later."""
+    def _grow(self, histories, parents, keep, frames, latents, noise, scores, n, scene_start) -> list[ChunkNode]:
+        """New tree nodes for the survivors, with the gates memory sinking will read later.
+
+        The transition gate sees a prompt switch: the first chunk of a new scene is a transition.
+        """
         cfg = self.config
         nodes = []
         for i in keep.tolist():
             parent = histories[parents[i]]
             node = ChunkNode(index=n, parent=parent, frames=frames[i].cpu(), latents=latents[i],
-                             noise=noise[i])
+                             noise=noise[i], scene_start=scene_start)
             if scores is not None:
                 node.short, node.long = scores.short[i].item(), scores.long[i].item()
                 earlier = [c.short for c in parent.lineage()] if parent is not None else []
                 node.quality = quality_gate(node.short, earlier, cfg.quality_threshold)
-                node.transition = transition_gate(parent.long if parent else None, node.long,
-                                                  cfg.transition_threshold)
+                node.transition = scene_start or transition_gate(parent.long if parent else None, node.long,
+                                                                 cfg.transition_threshold)
             nodes.append(node)
         return nodes
 
@@ -240,24 +274,32 @@ class StreamSearch:
         routes = []
         for node, parent in zip(leaving, parents.tolist()):
             sink_full = sink_frames[parent] + chunk_frames > self.config.max_sink_frames
-            routes.append(route_evicted(bool(node.quality), bool(node.transition), sink_full))
+            anchor = self.config.scene_anchors and node.scene_start  # kept whatever its quality
+            routes.append(route_evicted(anchor or bool(node.quality), anchor or bool(node.transition), sink_full))
         return leaving, routes
 
-    def _finish(self, prompt, histories: list[ChunkNode], trace: Trace, fps: float) -> SearchResult:
-        """Final pick: the video reward scores each finished video whole; the best one is kept."""
-        videos = [torch.cat([node.frames for node in h.lineage()]) for h in histories]
+    def _finish(self, schedule: PromptSchedule, first_chunks: list[int], histories: list[ChunkNode],
+                trace: Trace, fps: float) -> SearchResult:
+        """Final pick: the video reward scores each finished video (each segment under its own prompt,
+        averaged over segments); the best one is kept."""
+        lineages = [h.lineage() for h in histories]
+        videos = [torch.cat([node.frames for node in nodes]) for nodes in lineages]
         chosen = 0
         if self.picks_final:
-            final = self.video_reward(torch.stack(videos), [prompt] * len(videos),
-                                      self.generator.spec.fps)
-            overall = final.overall.float().cpu()
+            bounds = [*first_chunks, len(lineages[0])]
+            finals = [
+                self.video_reward(torch.stack([torch.cat([node.frames for node in nodes[a:b]]) for nodes in lineages]),
+                                  [prompt] * len(videos), self.generator.spec.fps)
+                for prompt, a, b in zip(schedule.prompts, bounds, bounds[1:])
+            ]
+            overall = torch.stack([f.overall.float().cpu() for f in finals]).mean(0)
+            parts = {k: torch.stack([f.parts[k].float().cpu() for f in finals]).mean(0).tolist()
+                     for k in finals[0].parts}
             chosen = int(select_top_k(overall, 1))
-            trace.set_final(scores=overall.tolist(),
-                            parts={k: v.float().cpu().tolist() for k, v in final.parts.items()},
-                            chosen=chosen)
+            trace.set_final(scores=overall.tolist(), parts=parts, chosen=chosen)
         else:  # histories are ranked best first by the last chunk's score: keep the first
             trace.set_final(scores=[None] * len(videos), parts={}, chosen=chosen)
-        latents = torch.cat([node.latents for node in histories[chosen].lineage()], dim=1)
+        latents = torch.cat([node.latents for node in lineages[chosen]], dim=1)
         return SearchResult(frames=videos[chosen], latents=latents, trace=trace, chosen=chosen, fps=fps)
 
 

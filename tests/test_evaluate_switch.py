@@ -1,0 +1,57 @@
+"""The switch evaluation's scripts and scores, on world renders (no model)."""
+
+import dataclasses
+
+import torch
+
+from streamt1.evaluate_switch import score_switch, switch_scenes, switch_table
+from streamt1.sprites.captions import parse_caption
+from streamt1.sprites.world import EventKind, render
+
+LENGTH, SWITCH = 18, 9
+
+
+def as_uint8(frames: torch.Tensor) -> torch.Tensor:
+    return (frames * 255).round().to(torch.uint8)
+
+
+def test_scripts_cycle_the_event_kinds_with_one_caption_per_segment():
+    items = switch_scenes(8, LENGTH, SWITCH)
+    assert {item.event.kind for item in items} == set(EventKind)
+    for item in items:
+        assert item.event.frame == SWITCH and item.kept
+        before, after = (parse_caption(c) for c in item.captions)
+        assert before.events == () == after.events  # each segment's caption is a still scene
+        assert before.background == item.scene.background
+        changed = {EventKind.BACKGROUND: before.background != after.background,
+                   EventKind.ENTER: len(after.sprites) == len(before.sprites) + 1,
+                   EventKind.LEAVE: len(after.sprites) == len(before.sprites) - 1}
+        assert changed[item.event.kind]
+
+
+def test_the_ground_truth_scores_the_change_and_a_stream_that_ignores_the_switch_does_not():
+    items = switch_scenes(8, LENGTH, SWITCH)
+    for kind in (EventKind.ENTER, EventKind.LEAVE):
+        item = next(i for i in items if i.event.kind is kind)
+        truth = score_switch(as_uint8(render(item.scene, LENGTH)), item, 16.0)
+        frozen = score_switch(as_uint8(render(dataclasses.replace(item.scene, events=()), LENGTH)), item, 16.0)
+        assert truth["change"] > 0.9 > 0.1 > frozen["change"]
+        assert truth["kept"] == 1.0 and truth["jump"] < 0.5
+        # A stream that loses the scene at the switch: its sprites reappear a quarter frame away.
+        moved = tuple(dataclasses.replace(s, x=(s.x + 0.25) % 1.0) for s in item.scene.sprites)
+        lost = dataclasses.replace(item.scene, sprites=moved)
+        video = torch.cat([render(item.scene, SWITCH), render(lost, LENGTH - SWITCH, start_frame=SWITCH)])
+        assert score_switch(as_uint8(video), item, 16.0)["jump"] > truth["jump"] + 1.0
+
+
+def test_table_lists_every_method_with_intervals_and_paired_differences():
+    def video(before, jump):
+        return {"before": before, "after": 0.25, "change": 1.0, "kept": 1.0, "identity": 0.9, "jump": jump}
+
+    none = {"a": video(0.5, 1.0), "b": video(0.7, 2.0)}
+    beam = {"a": video(0.6, 1.0), "b": video(0.8, 2.0)}
+    table = switch_table({"world": {"a": video(0.9, 0.1)}, "none": none, "beam": beam, "stream-t1": {}}, 9, 18)
+    assert "| world | 90.0 | 25.0 | 100.0 | 100.0 | 90.0 | 0.10 | 1 |" in table
+    assert "| none | 60.0 ± 127.1 | 25.0 ± 0.0 |" in table  # t(1) = 12.706, sd 0.1414 / sqrt(2)
+    assert "| stream-t1 | - | - | - | - | - | - | 0 |" in table
+    assert "| beam - none | 10.0 ± 0.0 | 0.0 ± 0.0 |" in table and "stream-t1 - none" not in table
