@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -18,10 +17,13 @@ import torch
 
 from streamt1.config import Config, ConfigError, build_config
 from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
+from streamt1.outputs import results
+from streamt1.outputs.naming import prompt_name, prompt_names, video_stem
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
 from streamt1.outputs.trace import ChunkRecord
 from streamt1.outputs.video import write_mp4
 from streamt1.search.beam import SearchResult, StreamSearch
+from streamt1.suites import read_prompt_file
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,20 @@ class Components:
     generator: StreamingGenerator
     image_reward: ImageReward | None = None
     video_reward: VideoReward | None = None
+
+
+def reward_names(components: Components) -> dict[str, str | None]:
+    """The reward models' classes, part of a run's settings fingerprint."""
+    def name(obj: object) -> str | None:
+        return None if obj is None else f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+    return {"image": name(components.image_reward), "video": name(components.video_reward)}
+
+
+def run_settings(config: Config, components: Components) -> dict:
+    """What decides a run's videos (fingerprinted into every result; see ``outputs.results``)."""
+    dtype = resolve_dtype(config.run.dtype, resolve_device(config.run.device))
+    return results.run_settings(config, str(dtype), reward_names(components))
 
 
 def resolve_device(name: str) -> torch.device:
@@ -115,9 +131,14 @@ def generate(
 
 
 def output_stem(prompt: str, seed: int) -> str:
-    """``<prompt>-<seed>``, VBench's ``<prompt>-<index>`` naming, made safe for file systems."""
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", prompt.strip()).strip("-")[:120] or "video"
-    return f"{slug}-{seed}"
+    """VBench's ``<prompt>-<seed>`` where the prompt is a safe file name, ``<slug>-<hash>-<seed>``
+    otherwise (see :mod:`streamt1.outputs.naming`; a list of prompts uses ``output_stems``)."""
+    return video_stem(prompt_name(prompt), seed)
+
+
+def output_stems(prompts: Sequence[str], seed: int) -> list[str]:
+    """Distinct stems for a list of prompts, even when prompts repeat or differ only by case."""
+    return [video_stem(name, seed) for name in prompt_names(prompts)]
 
 
 def output_paths(out_dir: str | Path, stem: str) -> dict[str, Path]:
@@ -140,19 +161,6 @@ def save_result(result: SearchResult, out_dir: str | Path, stem: str) -> dict[st
     return paths
 
 
-def is_finished(out_dir: str | Path, stem: str) -> bool:
-    """A prompt is done when its video and its trace (written last) both exist."""
-    paths = output_paths(out_dir, stem)
-    return paths["video"].is_file() and paths["trace"].is_file()
-
-
 def read_prompts(path: str | Path) -> list[str]:
-    """One prompt per line; blank lines and lines starting with ``#`` are skipped."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"prompts file {str(path)!r} does not exist")
-    prompts = [line.strip() for line in path.read_text().splitlines()]
-    prompts = [p for p in prompts if p and not p.startswith("#")]
-    if not prompts:
-        raise ConfigError(f"prompts file {str(path)!r} holds no prompt: write one prompt per line")
-    return prompts
+    """The prompts of a text file (one per line; blank and ``#`` lines skipped) or a JSONL file."""
+    return [prompt for prompt, _ in read_prompt_file(path)]

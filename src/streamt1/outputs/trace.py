@@ -32,14 +32,19 @@ Schema version 1 (one JSON object; ``null`` where a value does not apply)::
           "quality": bool | null,    # the gates that chose the route (null: nothing evicted / off)
           "transition": bool | null,
           "sink_frames": int         # sink size in latent frames after this chunk's commit
-        }]
+        }],
+        "seconds": float | null,     # wall time of this chunk (absent in older traces)
+        "calls": {name: int}         # model calls of this chunk: "generator_forwards" (denoising
+                                     # steps x candidates + clean K/V passes), "decoded" chunks,
+                                     # "image_reward_frames", "video_reward_clips"
       }],
       "final": {                     # null until the finished histories are scored
         "scores": [float],           # one per history of the last chunk
         "parts": {name: [float]},    # named sub-scores, same length
         "chosen": int                # index of the history written as the result video
       } | null,
-      "timing": {name: float}        # seconds, free-form names
+      "timing": {name: float}        # seconds per phase: "denoise", "decode", "score", "commit",
+                                     # "final" and "total" (free-form names are accepted)
     }
 
 Non-finite floats are stored as ``null`` (strict JSON has no NaN) with a logged warning. Build a trace
@@ -140,9 +145,15 @@ class ChunkRecord:
     evicted_chunk: int | None = None
     candidates: list[CandidateRecord]
     histories: list[HistoryRecord]
+    seconds: float | None = None
+    calls: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.alpha = _opt_float(self.alpha, f"chunk {self.index} alpha")
+        self.seconds = _opt_float(self.seconds, f"chunk {self.index} seconds")
+        bad = {k: v for k, v in self.calls.items() if not isinstance(v, int) or isinstance(v, bool) or v < 0}
+        if bad:
+            raise TraceError(f"chunk {self.index}: calls {bad} must be integers >= 0")
         self._check_links()
 
     def _check_links(self) -> None:
@@ -389,6 +400,8 @@ def _chunk_from_dict(data: Any, where: str) -> ChunkRecord:
             evicted_chunk=_get(data, "evicted_chunk", "int", nullable=True, where=where),
             candidates=[_candidate_from_dict(c, f"{where}.candidates[{i}]") for i, c in enumerate(candidates)],
             histories=[_history_from_dict(h, f"{where}.histories[{i}]") for i, h in enumerate(histories)],
+            seconds=_get(data, "seconds", "float", nullable=True, where=where) if "seconds" in data else None,
+            calls=_get(data, "calls", "dict", where=where) if "calls" in data else {},
         )
     except TraceError as err:
         message = str(err)
