@@ -148,14 +148,20 @@ def markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def headline_metrics(metrics: list[str], limit: int = 8) -> list[str]:
+    """The metrics worth a panel: sub-scores (``alignment_*``, reward parts) stay in the tables."""
+    detail = [m for m in metrics if m.startswith("alignment_") or (m.startswith("reward_") and m != "reward_overall")]
+    return [m for m in metrics if m not in detail][:limit]
+
+
 def plot_metric_vs_compute(summary: dict[str, Any], path: Path, compute_key: str = "generator_forwards") -> None:
-    """One panel per metric: method means (95 % CI bars) against mean compute per video."""
+    """One panel per headline metric: method means (95 % CI bars) against mean compute per video."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = summary["metrics"] or ["(no metrics yet)"]
+    metrics = headline_metrics(summary["metrics"]) or ["(no metrics yet)"]
     cols = min(4, len(metrics))
     rows = math.ceil(len(metrics) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), squeeze=False)
@@ -170,7 +176,7 @@ def plot_metric_vs_compute(summary: dict[str, Any], path: Path, compute_key: str
         ax.set_title(metric, fontsize=9)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.35, hspace=0.5)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)

@@ -31,8 +31,7 @@ def is_verbatim_safe(prompt: str) -> bool:
         0 < len(prompt) <= MAX_VERBATIM_BYTES
         and all(" " <= ch <= "~" and ch not in _UNSAFE_CHARS for ch in prompt)
         and prompt == prompt.strip()
-        and not prompt.startswith((".", "-"))
-        and not prompt.endswith(".")  # Windows drops a trailing dot
+        and not prompt.startswith((".", "-"))  # hidden files, command-line flags
         and not _HASHED_TAIL.search(prompt)
     )
 
