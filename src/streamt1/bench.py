@@ -24,6 +24,7 @@ from streamt1.distributed import Shard, device_for, process_group, wait_for_all_
 from streamt1.outputs import results
 from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs.atomic import atomic_write_json
+from streamt1.outputs.bench_report import write_report
 from streamt1.outputs.naming import prompt_names, video_stem
 from streamt1.outputs.progress import ProgressLine
 from streamt1.suites import PromptItem, Suite, load_suite
@@ -116,7 +117,8 @@ def bench_settings(config_file: str | None = None, **flags: Any) -> BenchSetting
     seeds = parse_seeds(seeds) if isinstance(seeds, (str, int)) else tuple(seeds)
     return BenchSettings(
         suite=str(data["suite"]), methods=tuple(_method_spec(e) for e in entries if e),
-        seeds=seeds, num_frames=int(data.get("num_frames", 48)), limit=data.get("limit"),
+        seeds=seeds, num_frames=int(data.get("num_frames", 48)),
+        limit=None if data.get("limit") is None else int(data["limit"]),
         out=str(data.get("out", "runs/bench")), backend=data.get("backend"), weights=data.get("weights"),
         device=data.get("device"), overrides=tuple(data.get("set", ())),
     )
@@ -268,8 +270,6 @@ def run_bench(settings: BenchSettings, shard: Shard | None = None,
 
     Returns the report's Markdown path on rank 0, None on the other ranks.
     """
-    from streamt1.outputs.bench_report import write_report
-
     shard = shard or Shard()
     out = Path(settings.out)
     with process_group(shard):
@@ -277,16 +277,14 @@ def run_bench(settings: BenchSettings, shard: Shard | None = None,
         try:
             made = run_items(prep, out, shard, progress)
         finally:
-            if shard.world_size == 1:  # with several ranks the others may still be writing
-                write_prompt_files(out, prep.configs)
+            if shard.is_main:  # also on Ctrl-C; --report refreshes it once every rank has stopped
+                write_prompt_files(out, list(prep.configs))
         logger.info("rank %d made %d videos", shard.rank, made)
         wait_for_all_ranks()
-        if not shard.is_main:
-            return None
-        write_prompt_files(out, prep.configs)
-        return write_report(out)
+        return write_report(out) if shard.is_main else None
 
 
 def write_prompt_files(out: Path, methods: Sequence[str]) -> None:
+    """VBench's ``prompt_file.json`` in every method folder, listing exactly its finished videos."""
     for method in methods:
         results.write_prompt_file(out / method, results.finished_results(out / method))

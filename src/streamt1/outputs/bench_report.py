@@ -183,13 +183,17 @@ def plot_metric_vs_compute(summary: dict[str, Any], path: Path, compute_key: str
 
 
 def write_report(out: str | Path) -> Path:
-    """Write report.md, report.json, compute.png and index.html in ``out``; returns report.md."""
+    """Write report.md, report.json, compute.png, index.html and every method's prompt_file.json
+    in ``out``; returns report.md."""
     from streamt1.outputs.bench_html import write_html
 
     out = Path(out)
     summary = summarise(out)
+    records = {m: load_records(out, m) for m in summary["methods"]}
+    for method, items in records.items():  # VBench's prompt file, complete once every shard is in
+        results.write_prompt_file(out / method, {r["stem"]: r for r in items.values()})
     atomic_write_json(out / REPORT_JSON, summary)
     atomic_write_text(out / REPORT_MD, markdown(summary))
     plot_metric_vs_compute(summary, out / COMPUTE_PLOT)
-    write_html(out, {m: load_records(out, m) for m in summary["methods"]}, summary)
+    write_html(out, records, summary)
     return out / REPORT_MD

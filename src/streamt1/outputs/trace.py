@@ -33,18 +33,20 @@ Schema version 1 (one JSON object; ``null`` where a value does not apply)::
           "transition": bool | null,
           "sink_frames": int         # sink size in latent frames after this chunk's commit
         }],
-        "seconds": float | null,     # wall time of this chunk (absent in older traces)
         "calls": {name: int}         # model calls of this chunk: "generator_forwards" (denoising
                                      # steps x candidates + clean K/V passes), "decoded" chunks,
-                                     # "image_reward_frames", "video_reward_clips"
+                                     # "image_reward_frames", "video_reward_clips" ({} in older traces)
       }],
       "final": {                     # null until the finished histories are scored
         "scores": [float],           # one per history of the last chunk
         "parts": {name: [float]},    # named sub-scores, same length
         "chosen": int                # index of the history written as the result video
       } | null,
-      "timing": {name: float}        # seconds per phase: "denoise", "decode", "score", "commit",
+      "timing": {name: float},       # seconds per phase: "denoise", "decode", "score", "commit",
                                      # "final" and "total" (free-form names are accepted)
+      "chunk_seconds": [float]       # wall time of each chunk ([] in older traces); measured time is
+                                     # kept out of "chunks" so a seed's decisions compare equal
+
     }
 
 Non-finite floats are stored as ``null`` (strict JSON has no NaN) with a logged warning. Build a trace
@@ -145,12 +147,10 @@ class ChunkRecord:
     evicted_chunk: int | None = None
     candidates: list[CandidateRecord]
     histories: list[HistoryRecord]
-    seconds: float | None = None
     calls: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.alpha = _opt_float(self.alpha, f"chunk {self.index} alpha")
-        self.seconds = _opt_float(self.seconds, f"chunk {self.index} seconds")
         bad = {k: v for k, v in self.calls.items() if not isinstance(v, int) or isinstance(v, bool) or v < 0}
         if bad:
             raise TraceError(f"chunk {self.index}: calls {bad} must be integers >= 0")
@@ -214,6 +214,7 @@ class Trace:
     chunks: list[ChunkRecord] = field(default_factory=list)
     final: FinalRecord | None = None
     timing: dict[str, float] = field(default_factory=dict)
+    chunk_seconds: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.num_chunks < 1:
@@ -240,8 +241,9 @@ class Trace:
             config=config_dict,
         )
 
-    def add_chunk(self, chunk: ChunkRecord) -> None:
-        """Append the next chunk, checking its index and that every parent is a live history."""
+    def add_chunk(self, chunk: ChunkRecord, seconds: float | None = None) -> None:
+        """Append the next chunk, checking its index and that every parent is a live history;
+        ``seconds``, the chunk's wall time, goes to ``chunk_seconds``."""
         if self.final is not None:
             raise TraceError(f"chunk {chunk.index}: cannot add chunks after set_final")
         if chunk.index != len(self.chunks):
@@ -258,6 +260,10 @@ class Trace:
         if chunk.evicted_chunk is not None and not 0 <= chunk.evicted_chunk < chunk.index:
             raise TraceError(f"chunk {chunk.index}: evicted_chunk={chunk.evicted_chunk} must be an earlier chunk")
         self.chunks.append(chunk)
+        if seconds is not None:
+            if len(self.chunk_seconds) != chunk.index:
+                raise TraceError(f"chunk {chunk.index}: seconds given, but not for every earlier chunk")
+            self.chunk_seconds.append(_opt_float(seconds, f"chunk {chunk.index} seconds") or 0.0)
 
     def set_final(
         self,
@@ -293,6 +299,7 @@ class Trace:
             "chunks": [asdict(chunk) for chunk in self.chunks],
             "final": None if self.final is None else asdict(self.final),
             "timing": self.timing,
+            "chunk_seconds": self.chunk_seconds,
         }
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -317,8 +324,10 @@ class Trace:
                 seed=_get(data, "seed", "int"), fps=_get(data, "fps", "float"),
                 num_chunks=_get(data, "num_chunks", "int"), config=_get(data, "config", "dict"),
             )
+            seconds = _get(data, "chunk_seconds", "list") if "chunk_seconds" in data else []
             for position, chunk in enumerate(_get(data, "chunks", "list")):
-                trace.add_chunk(_chunk_from_dict(chunk, f"chunks[{position}]"))
+                trace.add_chunk(_chunk_from_dict(chunk, f"chunks[{position}]"),
+                                seconds[position] if position < len(seconds) else None)
             final = _get(data, "final", "dict", nullable=True)
             if final is not None:
                 trace.set_final(
@@ -400,7 +409,6 @@ def _chunk_from_dict(data: Any, where: str) -> ChunkRecord:
             evicted_chunk=_get(data, "evicted_chunk", "int", nullable=True, where=where),
             candidates=[_candidate_from_dict(c, f"{where}.candidates[{i}]") for i, c in enumerate(candidates)],
             histories=[_history_from_dict(h, f"{where}.histories[{i}]") for i, h in enumerate(histories)],
-            seconds=_get(data, "seconds", "float", nullable=True, where=where) if "seconds" in data else None,
             calls=_get(data, "calls", "dict", where=where) if "calls" in data else {},
         )
     except TraceError as err:

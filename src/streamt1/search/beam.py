@@ -180,9 +180,8 @@ class StreamSearch:
             histories = survivors
             record = _chunk_record(n, scores, parents, seeds, keep, leaving, routes, evicted,
                                    state.sink_frames())
-            record.seconds = time.perf_counter() - chunk_start
             record.calls = self._calls(frames, len(keep), scored=scores is not None)
-            trace.add_chunk(record)
+            trace.add_chunk(record, seconds=time.perf_counter() - chunk_start)
             if scores is not None:
                 bar.set_postfix(best=f"{scores.fused[keep].max().item():.3f}")
             if callback is not None:
