@@ -140,8 +140,9 @@ def markdown(summary: dict[str, Any]) -> str:
         lines += _header(["Method", *metrics])
         lines += ["| " + " | ".join([m, *(_cell(r["diff"].get(k), signed=True) for k in metrics)]) + " |"
                   for m, r in rows.items() if m != summary["baseline"]]
-    lines += ["", "Compute per video (generator forwards = denoising steps x candidates + clean K/V "
-              "passes; reward calls = frames and clips scored).", ""]
+    lines += ["", "Compute per video: generator forwards = denoising steps x candidates + clean K/V "
+              "passes; reward calls = frames and clips scored; seconds = generation wall time; peak "
+              "memory = accelerator peak of the video on a GPU, the process's peak RSS on a CPU.", ""]
     lines += _header(["Method", *COMPUTE_KEYS])
     lines += ["| " + " | ".join([m, *(_cell(r["compute"].get(k), digits=1) for k in COMPUTE_KEYS)]) + " |"
               for m, r in rows.items()]
