@@ -259,8 +259,8 @@ def run_items(prep: Prepared, out: Path, shard: Shard, progress: Callable[[str],
                 continue
             record = make_video(prep, method, item, out, shard)
             message = line.finish(f"{method} {item.stem[:60]}", record["compute"]["seconds"])
-            if shard.is_main:
-                progress(message)
+            if shard.is_main:  # its share is 1/W of the run, so its time left is the run's
+                progress(message if shard.world_size == 1 else f"rank 0 of {shard.world_size}: {message}")
     return line.made
 
 
