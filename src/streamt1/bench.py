@@ -194,8 +194,8 @@ def score_video(suite: str, frames: torch.Tensor, prompt: str, components: api.C
                 fps: float) -> dict[str, float]:
     """Per-video metrics: the Sprites world's analytic ground truth on its own suite, rewards elsewhere.
 
-    Other scorers (VBench's dimensions) add theirs as ``<stem>.metrics.json`` next to the video;
-    the report merges every metric it finds.
+    VBench's dimensions come from ``streamt1 score <bench folder>`` afterwards; ``--report`` joins
+    them (see ``streamt1.outputs.bench_report.scored_metrics``).
     """
     if suite == "sprites":
         from streamt1.evaluate import score_video as sprites_scores

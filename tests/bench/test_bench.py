@@ -178,3 +178,23 @@ def test_a_folder_with_other_settings_stops_before_any_work(resumed_run, tiny_we
     err = capsys.readouterr().err
     assert code == 2 and "other settings" in err and "run.num_frames 3 -> 6" in err
     assert (results_on_disk(out), videos(out)) == before
+
+
+def test_report_joins_the_vbench_scores_of_streamt1_score(resumed_run, tmp_path, capsys):
+    """`streamt1 score <bench folder>` writes scores/results.json; `bench --report` adds its columns."""
+    out = tmp_path / "scored"
+    shutil.copytree(resumed_run["out"], out)
+    videos = {}
+    for offset, path in enumerate(sorted(out.glob("*/*.mp4"))):
+        videos[path.relative_to(out).as_posix()] = {
+            "scores": {"subject_consistency": {"value": 0.9 + offset / 100, "weight": 2, "clips": []}},
+            "reward": {"overall": float(offset), "VQ": 1.0}}
+    (out / "scores").mkdir()
+    (out / "scores" / "results.json").write_text(json.dumps({"settings": {}, "videos": videos}))
+    assert main(["bench", "--report", "--out", str(out)]) == 0
+    assert "vbench_subject_consistency" in capsys.readouterr().out
+    report = json.loads((out / "report.json").read_text())
+    row = report["methods"]["stream-t1"]
+    assert row["metrics"]["vbench_subject_consistency"]["n"] == 2
+    assert row["diff"]["score_overall"]["mean"] == pytest.approx(2.0)  # stream-t1 files sort after none's
+    assert "text_alignment" in row["metrics"]  # the Sprites ground truth is still there

@@ -1,7 +1,7 @@
 """The report of a bench folder: the paper-style table, compute per video, a plot and an HTML page.
 
-It reads only what is on disk (every rank's ``.result.json`` records plus any ``<stem>.metrics.json``
-an outside scorer such as VBench wrote), so ``streamt1 bench --report`` merges the shards of any
+It reads only what is on disk (every rank's ``.result.json`` records, plus the VBench dimensions
+``streamt1 score <bench folder>`` wrote to ``scores/results.json``), so ``streamt1 bench --report`` merges the shards of any
 number of processes, and a partial run reports what it has. Metrics are whatever per-video numbers
 exist; each gets a mean with its 95 % interval and, against plain generation (the method whose
 settings say ``method: none``), the paired difference over the (prompt, seed) items both have.
@@ -25,7 +25,7 @@ REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
 COMPUTE_PLOT = "compute.png"
 HTML_PAGE = "index.html"
-METRICS_SUFFIX = ".metrics.json"  # extra per-video metrics from outside scorers: {name: number}
+SCORES_FILE = "scores/results.json"  # what `streamt1 score <bench folder>` writes (metrics.score)
 COMPUTE_KEYS = ("generator_forwards", "reward_calls", "seconds", "peak_memory_mb")
 
 
@@ -37,24 +37,28 @@ def method_folders(out: Path) -> list[str]:
     return [m for m in planned if m in found] + [m for m in found if m not in planned]
 
 
-def _extra_metrics(folder: Path, stem: str) -> dict[str, float]:
-    path = folder / f"{stem}{METRICS_SUFFIX}"
+def scored_metrics(out: Path) -> dict[str, dict[str, float]]:
+    """Per-video numbers of ``streamt1 score <bench folder>`` (``scores/results.json``), keyed by the
+    video's path relative to ``out``: VBench dimensions as ``vbench_<dim>``, its reward as ``score_<part>``."""
+    path = out / SCORES_FILE
     if not path.is_file():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        logger.warning("%s is not valid JSON; its metrics are left out", path)
+        videos = json.loads(path.read_text(encoding="utf-8"))["videos"]
+        return {key: {**{f"vbench_{dim}": float(s["value"]) for dim, s in v.get("scores", {}).items()},
+                      **{f"score_{part}": float(x) for part, x in v.get("reward", {}).items()}}
+                for key, v in videos.items()}
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
+        logger.warning("%s is not in the layout of `streamt1 score` (%s); its metrics are left out", path, err)
         return {}
-    return {k: float(v) for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-def load_records(out: Path, method: str) -> dict[str, dict[str, Any]]:
-    """item key ``<prompt index>:<seed>`` -> record, metrics merged with any outside scorer's."""
-    folder = out / method
+def load_records(out: Path, method: str, scored: dict[str, dict[str, float]] | None = None) -> dict[str, dict]:
+    """item key ``<prompt index>:<seed>`` -> record, its metrics joined by any ``streamt1 score`` numbers."""
+    scored = scored if scored is not None else scored_metrics(out)
     records = {}
-    for stem, record in results.finished_results(folder).items():
-        record["metrics"] = {**record.get("metrics", {}), **_extra_metrics(folder, stem)}
+    for record in results.finished_results(out / method).values():
+        record["metrics"] = {**record.get("metrics", {}), **scored.get(f"{method}/{record['video']}", {})}
         records[f"{record['prompt_index']}:{record['seed']}"] = record
     return records
 
@@ -81,7 +85,8 @@ def summarise(out: str | Path) -> dict[str, Any]:
     """Per method: videos, metric means, paired differences vs the baseline and mean compute."""
     out = Path(out)
     methods = method_folders(out)
-    records = {m: load_records(out, m) for m in methods}
+    scored = scored_metrics(out)
+    records = {m: load_records(out, m, scored) for m in methods}
     baseline = _baseline(out, methods)
     metric_names = sorted({k for rs in records.values() for r in rs.values() for k in r.get("metrics", {})})
     summary: dict[str, Any] = {"suite": _suite_name(out), "baseline": baseline, "metrics": metric_names,
@@ -151,7 +156,8 @@ def markdown(summary: dict[str, Any]) -> str:
 
 def headline_metrics(metrics: list[str], limit: int = 8) -> list[str]:
     """The metrics worth a panel: sub-scores (``alignment_*``, reward parts) stay in the tables."""
-    detail = [m for m in metrics if m.startswith("alignment_") or (m.startswith("reward_") and m != "reward_overall")]
+    detail = [m for m in metrics if m.startswith("alignment_")
+              or (m.startswith(("reward_", "score_")) and m not in ("reward_overall", "score_overall"))]
     return [m for m in metrics if m not in detail][:limit]
 
 
@@ -190,7 +196,8 @@ def write_report(out: str | Path) -> Path:
 
     out = Path(out)
     summary = summarise(out)
-    records = {m: load_records(out, m) for m in summary["methods"]}
+    scored = scored_metrics(out)
+    records = {m: load_records(out, m, scored) for m in summary["methods"]}
     for method, items in records.items():  # VBench's prompt file, complete once every shard is in
         results.write_prompt_file(out / method, {r["stem"]: r for r in items.values()})
     atomic_write_json(out / REPORT_JSON, summary)
