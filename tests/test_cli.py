@@ -40,7 +40,7 @@ def generate(weights, out, *extra):
                                     "stream-t1-no-pruning", "stream-t1-no-sinking"])
 def test_every_method_writes_video_trace_and_plots(weights, tmp_path, method, capsys):
     assert generate(weights, tmp_path, "--prompt", PROMPT, "--method", method, "--seed", "1") == 0
-    stem = tmp_path / "a-small-red-circle-moves-left-over-a-blue-background-1"
+    stem = tmp_path / f"{PROMPT}-1"  # VBench naming: the prompt is a safe file name
     info = mp4_info(f"{stem}.mp4")
     assert info.num_frames == 12 and info.fps == 16 and info.width == 256
     trace = Trace.load(f"{stem}.trace.json")

@@ -17,7 +17,7 @@ def test_two_prompts_on_the_built_in_sprites_model_with_stream_t1(tmp_path, caps
                  "--num-frames", "6", "--device", "cpu", "--out", str(tmp_path), "--no-progress"])
     assert code == 0, capsys.readouterr().err
     (video,) = tmp_path.glob("*.mp4")
-    assert video.name.startswith("a-small-red-circle-moves-left-over-a-blue-background-then-a-small-red-circle")
+    assert video.name.startswith("a small red circle moves left over a blue background then a small red circle")
     assert mp4_info(video).num_frames == 6
     trace = Trace.load(str(video).replace(".mp4", ".trace.json"))
     assert trace.switch_chunks() == [1] and [s["prompt"] for s in trace.segments] == [PROMPT, SECOND]

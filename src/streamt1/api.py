@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -19,12 +18,15 @@ from streamt1.backends import get_backend
 from streamt1.config import Config, ConfigError, build_config
 from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
 from streamt1.outputs.fingerprint import fingerprint
+from streamt1.outputs import results
+from streamt1.outputs.naming import prompt_name, prompt_names, video_stem
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
 from streamt1.outputs.trace import ChunkRecord
 from streamt1.outputs.video import write_mp4
 from streamt1.rewards import RewardEntry, a_kind, check_files, load_reward, parse_spec
-from streamt1.schedule import PromptSchedule, Segment, read_prompt_lines
+from streamt1.schedule import PromptSchedule, Segment
 from streamt1.search.beam import SearchResult, StreamSearch
+from streamt1.suites import read_prompt_file
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,20 @@ class Components:
     generator: StreamingGenerator
     image_reward: ImageReward | None = None
     video_reward: VideoReward | None = None
+
+
+def reward_names(components: Components) -> dict[str, str | None]:
+    """The reward models' classes, part of a run's settings fingerprint."""
+    def name(obj: object) -> str | None:
+        return None if obj is None else f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+    return {"image": name(components.image_reward), "video": name(components.video_reward)}
+
+
+def run_settings(config: Config, components: Components) -> dict:
+    """What decides a run's videos (fingerprinted into every result; see ``outputs.results``)."""
+    dtype = resolve_dtype(config.run.dtype, resolve_device(config.run.device))
+    return results.run_settings(config, str(dtype), reward_names(components))
 
 
 def resolve_device(name: str, key: str = "run.device") -> torch.device:
@@ -173,17 +189,23 @@ def generate(
 
 
 def output_stem(prompt: str, seed: int) -> str:
-    """``<prompt>-<seed>``, VBench's ``<prompt>-<index>`` naming, made safe for file systems."""
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", prompt.strip()).strip("-")[:120] or "video"
-    return f"{slug}-{seed}"
+    """VBench's ``<prompt>-<seed>`` where the prompt is a safe file name, ``<slug>-<hash>-<seed>``
+    otherwise (see :mod:`streamt1.outputs.naming`; a list of prompts uses ``output_stems``)."""
+    return video_stem(prompt_name(prompt), seed)
 
 
-def schedule_stem(schedule: PromptSchedule, seed: int) -> str:
-    """:func:`output_stem` of the prompt; a multi-prompt stream adds a hash of its whole schedule, so
-    streams that share their first prompts (the stem keeps 120 characters) never share a file."""
-    if len(schedule.segments) == 1:
-        return output_stem(schedule.prompts[0], seed)
-    return output_stem(f"{schedule.text()[:100]} {fingerprint(schedule.to_list())[:8]}", seed)
+def output_stems(prompts: Sequence[str], seed: int) -> list[str]:
+    """Distinct stems for a list of prompts, even when prompts repeat or differ only by case."""
+    return [video_stem(name, seed) for name in prompt_names(prompts)]
+
+
+def schedule_stems(schedules: Sequence[PromptSchedule], seed: int) -> list[str]:
+    """:func:`output_stems` of the streams' names: a single prompt is named by its text; a multi-prompt
+    stream by its first 100 characters plus a hash of its whole schedule, so streams that share their
+    first prompts never share a file."""
+    keys = [s.prompts[0] if len(s.segments) == 1 else f"{s.text()[:100]} {fingerprint(s.to_list())[:8]}"
+            for s in schedules]
+    return output_stems(keys, seed)
 
 
 def output_paths(out_dir: str | Path, stem: str) -> dict[str, Path]:
@@ -206,10 +228,6 @@ def save_result(result: SearchResult, out_dir: str | Path, stem: str) -> dict[st
     return paths
 
 
-def is_finished(out_dir: str | Path, stem: str) -> bool:
-    """A prompt is done when its video and its trace (written last) both exist."""
-    paths = output_paths(out_dir, stem)
-    return paths["video"].is_file() and paths["trace"].is_file()
-
-
-read_prompts = read_prompt_lines  # one prompt per line (blank lines and # comments skipped)
+def read_prompts(path: str | Path) -> list[str]:
+    """The prompts of a text file (one per line; blank and ``#`` lines skipped) or a JSONL file."""
+    return [prompt for prompt, _ in read_prompt_file(path)]

@@ -5,27 +5,35 @@
     streamt1 generate --prompts-file prompts.txt --method beam --set search.histories=4
     streamt1 evaluate --methods none,beam,stream-t1 --num-prompts 8 --out runs/eval
     streamt1 score outputs/ --metrics subject_consistency,aesthetic_quality --weights ~/.cache/vbench
+    streamt1 bench --suite sprites --methods none,stream-t1 --seeds 0,1 --limit 8 --out runs/bench
+    torchrun --nproc_per_node 8 -m streamt1 bench --suite vbench-extended --backend longlive ...
     streamt1 sprites train --out weights/ --steps 4000 --device cuda
     streamt1 generate --backend longlive --weights W --prompt "a fox runs in the snow" --reward-device cuda:1
     streamt1 methods
     streamt1 rewards
 
-Exit codes: 0 done, 2 bad input (config, prompt, files), 3 out of GPU memory (finished videos kept).
+Exit codes: 0 done, 2 bad input (config, prompt, files), 3 out of GPU memory, 130 interrupted
+(finished videos are kept in every case; rerun the same command to resume).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
 from streamt1 import api
-from streamt1.backends import BACKENDS, backend_names
+from streamt1.backends import backend_names
 from streamt1.config import ConfigError, available_methods, build_config
+from streamt1.outputs import results
+from streamt1.outputs.fingerprint import fingerprint
+from streamt1.outputs.progress import ProgressLine
 from streamt1.rewards import REWARDS
 from streamt1.schedule import PromptSchedule, from_switches, parse_switch_frames, read_schedules
 
@@ -33,10 +41,24 @@ logger = logging.getLogger("streamt1")
 
 EXIT_BAD_INPUT = 2
 EXIT_OUT_OF_MEMORY = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+# Libraries that log at INFO / WARNING on every model load; shown only with --verbose.
+THIRD_PARTY_LOGGERS = ("transformers", "diffusers", "huggingface_hub", "urllib3", "httpx", "PIL",
+                       "matplotlib", "torch", "py.warnings")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: X)`` unless the help already names it or there is no value to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action)
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("generate", help="generate videos with a search method")
+    p = sub.add_parser("generate", help="generate videos with a search method", formatter_class=_HelpFormatter)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--prompt", action="append",
                         help="text of the video; repeat it, with --switch-at, to switch prompts mid-video")
@@ -48,19 +70,20 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
                         "(repeatable or comma-separated, LongLive's switch_frame_indices)")
     p.add_argument("--method", default=None, help="a preset from `streamt1 methods` (default stream-t1)")
     p.add_argument("--config", default=None, help="a YAML file with method/search/run/rewards settings")
-    p.add_argument("--seed", type=int, default=None, help="random seed (same seed, same video)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (same seed, same video; default 0)")
     p.add_argument("--num-frames", type=int, default=None,
-                   help="latent frames to generate, a multiple of the chunk's latent frames")
+                   help="latent frames to generate, a multiple of the chunk's latent frames (default 48)")
     p.add_argument("--out", default=None, help="output folder (default: outputs)")
     p.add_argument("--backend", default=None, choices=backend_names(), help="generator (default: sprites)")
     p.add_argument("--weights", default=None, help="folder with the backend's local weights (and its rewards')")
-    p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:1 ...")
+    p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:1 ... (default auto)")
     _add_reward_flags(p)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any setting, e.g. --set search.tau=0.3 (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--overwrite", action="store_true",
-                   help="regenerate prompts whose outputs exist (default: skip them, so runs resume)")
+                   help="regenerate prompts whose outputs exist (default: skip those made with the same "
+                        "settings, so runs resume; stop if they were made with other settings)")
 
 
 def _add_reward_flags(p: argparse.ArgumentParser) -> None:
@@ -95,17 +118,38 @@ def _generate(args: argparse.Namespace) -> int:
     for schedule in schedules:
         schedule.validate(config.run.num_frames, spec.latent_frames)
     api.encode_prompts(components, sorted({p for schedule in schedules for p in schedule.prompts}))
-    for schedule in schedules:
-        stem = api.schedule_stem(schedule, config.run.seed)
-        if not args.overwrite and api.is_finished(config.run.out, stem):
-            print(f"skip   {stem} (done; --overwrite to redo)")
-            continue
-        result = search.run(schedule, config.run.num_frames, config.run.seed, progress=config.run.progress)
-        paths = api.save_result(result, config.run.out, stem)
-        score = result.trace.final.scores[result.chosen]
-        best = f", video reward {score:.3f}" if score is not None else ""
-        print(f"wrote  {paths['video']} ({result.frames.shape[0]} frames{best})")
+    settings = api.run_settings(config, components)
+    out = Path(config.run.out)
+    stems = api.schedule_stems(schedules, config.run.seed)
+    # Check every existing output before any work: another method / length / --set never counts as done.
+    done = {stem for stem in stems if not args.overwrite and results.is_done(out, stem, settings)}
+    progress = ProgressLine(total=len(schedules))
+    try:
+        for schedule, stem in zip(schedules, stems):
+            if stem in done:
+                progress.skip()
+                print(f"skip   {stem[:80]} (done with these settings; --overwrite to redo)")
+                continue
+            _generate_one(search, config, schedule, stem, out, settings, progress)
+    finally:
+        results.write_prompt_file(out, results.finished_results(out))
     return 0
+
+
+def _generate_one(search, config, schedule: PromptSchedule, stem: str, out: Path, settings: dict,
+                  progress: ProgressLine) -> None:
+    start = time.perf_counter()
+    result = search.run(schedule, config.run.num_frames, config.run.seed, progress=config.run.progress)
+    seconds = time.perf_counter() - start
+    paths = api.save_result(result, out, stem)
+    results.write_result(out, stem, {
+        "stem": stem, "video": paths["video"].name, "prompt": schedule.text(), "eval_prompt": schedule.text(),
+        "segments": schedule.to_list(), "seed": config.run.seed, "seconds": seconds,
+        "fingerprint": fingerprint(settings), "settings": settings})
+    score = result.trace.final.scores[result.chosen]
+    best = f", video reward {score:.3f}" if score is not None else ""
+    print(f"wrote  {paths['video']} ({result.frames.shape[0]} frames{best})")
+    print(progress.finish(stem[:60], seconds))
 
 
 def _schedules(args: argparse.Namespace) -> list[PromptSchedule]:
@@ -117,7 +161,8 @@ def _schedules(args: argparse.Namespace) -> list[PromptSchedule]:
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="run methods on the Sprites eval prompts and tabulate metrics")
+    p = sub.add_parser("evaluate", help="run methods on the Sprites eval prompts and tabulate metrics",
+                       formatter_class=_HelpFormatter)
     p.add_argument("--methods", default="none,best-of-n,beam,stream-t1",
                    help="comma-separated presets (see `streamt1 methods`)")
     p.add_argument("--num-prompts", type=int, default=8, help="held-out Sprites prompts to use")
@@ -202,6 +247,56 @@ def _score(args: argparse.Namespace) -> int:
                        overwrite=args.overwrite, progress=print)
     out = Path(args.out) if args.out is not None else Path(args.folder) / score.DEFAULT_OUT
     print((out / score.TABLE_FILE).read_text())
+
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench", formatter_class=_HelpFormatter,
+        help="methods x prompts x seeds on a prompt suite, resumable, shardable with torchrun",
+        description="Run every method on every prompt and seed of a suite into <out>/<method>/ "
+                    "(VBench names and prompt_file.json), then write report.md / index.html. "
+                    "Shard over GPUs with: torchrun --nproc_per_node N -m streamt1 bench ...")
+    p.add_argument("--config", default=None, help="a YAML file with these settings as keys "
+                   "(suite, methods, seeds, num_frames, limit, out, backend, weights, device, set); "
+                   "flags override it")
+    p.add_argument("--suite", default=None,
+                   help="sprites, vbench, vbench-extended, or a .txt / .jsonl prompts file")
+    p.add_argument("--methods", default=None, help="comma-separated presets (default none,stream-t1)")
+    p.add_argument("--seeds", default=None, help="comma-separated seeds, one video each per prompt "
+                   "(default 0; VBench uses 0,1,2,3,4)")
+    p.add_argument("--num-frames", type=int, default=None, help="latent frames per video (default 48)")
+    p.add_argument("--limit", type=int, default=None, help="first N prompts of the suite (default all)")
+    p.add_argument("--out", default=None, help="results folder (default runs/bench)")
+    p.add_argument("--backend", default=None, choices=backend_names(), help="generator (default sprites)")
+    p.add_argument("--weights", default=None, help="folder with the backend's local weights")
+    p.add_argument("--device", default=None,
+                   help="auto, cpu, cuda ... (default auto: cuda:LOCAL_RANK under torchrun)")
+    p.add_argument("--set", dest="overrides", action="append", default=None, metavar="KEY=VALUE",
+                   help="override a setting for every method, e.g. --set search.tau=0.3 (repeatable)")
+    p.add_argument("--report", action="store_true",
+                   help="only merge the results already in --out into report.md / index.html")
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from streamt1.bench import bench_settings, run_bench
+    from streamt1.distributed import shard_from_env
+    from streamt1.outputs.bench_report import write_report
+
+    if args.report:
+        out = Path(args.out or "runs/bench")
+        if not (out / results.SETTINGS_FILE).is_file():
+            raise FileNotFoundError(f"{out} holds no bench results: pass the --out of a bench run")
+        print(write_report(out).read_text(encoding="utf-8"))
+        return 0
+    settings = bench_settings(args.config, suite=args.suite, methods=args.methods, seeds=args.seeds,
+                              num_frames=args.num_frames, limit=args.limit, out=args.out,
+                              backend=args.backend, weights=args.weights, device=args.device,
+                              set=args.overrides)
+    shard = shard_from_env()
+    report = run_bench(settings, shard, progress=print)
+    if report is not None:
+        print(report.read_text(encoding="utf-8"))
+        print(f"videos, traces and index.html in {settings.out}")
     return 0
 
 
@@ -248,21 +343,34 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate(sub)
     _add_evaluate(sub)
     _add_score(sub)
+    _add_bench(sub)
     _add_sprites(sub)
     sub.add_parser("methods", help="list the method presets")
     sub.add_parser("rewards", help="list the reward models, their files and where they are published")
     return parser
 
 
-COMMANDS = {"generate": _generate, "evaluate": _evaluate, "score": _score, "sprites": _sprites,
-            "methods": _methods, "rewards": _rewards}
+COMMANDS = {"generate": _generate, "evaluate": _evaluate, "score": _score, "bench": _bench,
+            "sprites": _sprites, "methods": _methods, "rewards": _rewards}
+
+
+def _configure_logging(verbose: bool, main_rank: bool) -> None:
+    """Our warnings by default, everything with -v; third-party chatter only with -v; other
+    torchrun ranks log errors only, so N processes do not print N copies."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.captureWarnings(True)
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.ERROR)
+    if not main_rank:
+        logging.getLogger().setLevel(logging.ERROR)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    main_rank = os.environ.get("RANK", "0") == "0"
+    _configure_logging(args.verbose, main_rank)
     try:
         return COMMANDS[args.command](args)
     except (ConfigError, ValueError, FileNotFoundError) as err:
@@ -273,6 +381,11 @@ def main(argv: Sequence[str] | None = None) -> int:
               "(candidates per forward) or search.histories / search.expansions, then rerun: "
               "finished prompts are skipped.", file=sys.stderr)
         return EXIT_OUT_OF_MEMORY
+    except KeyboardInterrupt:
+        if main_rank:
+            print("streamt1: interrupted; finished videos are kept - rerun the same command to resume",
+                  file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

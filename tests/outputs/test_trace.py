@@ -61,7 +61,7 @@ def test_round_trip(tmp_path, synthetic_trace):
     data = json.loads(path.read_text())
     assert data["version"] == 1 and data["timing"] == {"generate": 2.5}
     assert data["chunks"][2]["histories"][0]["route"] == "ema"
-    assert list(data["chunks"][0]) == ["index", "alpha", "evicted_chunk", "candidates", "histories"]
+    assert list(data["chunks"][0]) == ["index", "alpha", "evicted_chunk", "candidates", "histories", "calls"]
     assert Trace.load(path) == trace
     assert Trace.load(path).to_dict() == data
     big = synthetic_trace(num_chunks=12, k=3, m=2)

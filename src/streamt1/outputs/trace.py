@@ -37,14 +37,21 @@ Schema version 1 (one JSON object; ``null`` where a value does not apply)::
           "quality": bool | null,    # the gates that chose the route (null: nothing evicted / off)
           "transition": bool | null,
           "sink_frames": int         # sink size in latent frames after this chunk's commit
-        }]
+        }],
+        "calls": {name: int}         # model calls of this chunk: "generator_forwards" (denoising
+                                     # steps x candidates + clean K/V passes), "decoded" chunks,
+                                     # "image_reward_frames", "video_reward_clips" ({} in older traces)
       }],
       "final": {                     # null until the finished histories are scored
         "scores": [float],           # one per history of the last chunk
         "parts": {name: [float]},    # named sub-scores, same length
         "chosen": int                # index of the history written as the result video
       } | null,
-      "timing": {name: float}        # seconds, free-form names
+      "timing": {name: float},       # seconds per phase: "denoise", "decode", "score", "commit",
+                                     # "final" and "total" (free-form names are accepted)
+      "chunk_seconds": [float]       # wall time of each chunk ([] in older traces); measured time is
+                                     # kept out of "chunks" so a seed's decisions compare equal
+
     }
 
 Non-finite floats are stored as ``null`` (strict JSON has no NaN) with a logged warning. Build a trace
@@ -145,9 +152,13 @@ class ChunkRecord:
     evicted_chunk: int | None = None
     candidates: list[CandidateRecord]
     histories: list[HistoryRecord]
+    calls: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.alpha = _opt_float(self.alpha, f"chunk {self.index} alpha")
+        bad = {k: v for k, v in self.calls.items() if not isinstance(v, int) or isinstance(v, bool) or v < 0}
+        if bad:
+            raise TraceError(f"chunk {self.index}: calls {bad} must be integers >= 0")
         self._check_links()
 
     def _check_links(self) -> None:
@@ -209,6 +220,7 @@ class Trace:
     chunks: list[ChunkRecord] = field(default_factory=list)
     final: FinalRecord | None = None
     timing: dict[str, float] = field(default_factory=dict)
+    chunk_seconds: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.num_chunks < 1:
@@ -244,8 +256,9 @@ class Trace:
             config=config_dict, segments=[dict(s) for s in segments],
         )
 
-    def add_chunk(self, chunk: ChunkRecord) -> None:
-        """Append the next chunk, checking its index and that every parent is a live history."""
+    def add_chunk(self, chunk: ChunkRecord, seconds: float | None = None) -> None:
+        """Append the next chunk, checking its index and that every parent is a live history;
+        ``seconds``, the chunk's wall time, goes to ``chunk_seconds``."""
         if self.final is not None:
             raise TraceError(f"chunk {chunk.index}: cannot add chunks after set_final")
         if chunk.index != len(self.chunks):
@@ -262,6 +275,10 @@ class Trace:
         if chunk.evicted_chunk is not None and not 0 <= chunk.evicted_chunk < chunk.index:
             raise TraceError(f"chunk {chunk.index}: evicted_chunk={chunk.evicted_chunk} must be an earlier chunk")
         self.chunks.append(chunk)
+        if seconds is not None:
+            if len(self.chunk_seconds) != chunk.index:
+                raise TraceError(f"chunk {chunk.index}: seconds given, but not for every earlier chunk")
+            self.chunk_seconds.append(_opt_float(seconds, f"chunk {chunk.index} seconds") or 0.0)
 
     def set_final(
         self,
@@ -298,6 +315,7 @@ class Trace:
             "chunks": [asdict(chunk) for chunk in self.chunks],
             "final": None if self.final is None else asdict(self.final),
             "timing": self.timing,
+            "chunk_seconds": self.chunk_seconds,
         }
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -323,8 +341,10 @@ class Trace:
                 num_chunks=_get(data, "num_chunks", "int"), config=_get(data, "config", "dict"),
                 segments=_get(data, "segments", "list") if "segments" in data else [],
             )
+            seconds = _get(data, "chunk_seconds", "list") if "chunk_seconds" in data else []
             for position, chunk in enumerate(_get(data, "chunks", "list")):
-                trace.add_chunk(_chunk_from_dict(chunk, f"chunks[{position}]"))
+                trace.add_chunk(_chunk_from_dict(chunk, f"chunks[{position}]"),
+                                seconds[position] if position < len(seconds) else None)
             final = _get(data, "final", "dict", nullable=True)
             if final is not None:
                 trace.set_final(
@@ -412,6 +432,7 @@ def _chunk_from_dict(data: Any, where: str) -> ChunkRecord:
             evicted_chunk=_get(data, "evicted_chunk", "int", nullable=True, where=where),
             candidates=[_candidate_from_dict(c, f"{where}.candidates[{i}]") for i, c in enumerate(candidates)],
             histories=[_history_from_dict(h, f"{where}.histories[{i}]") for i, h in enumerate(histories)],
+            calls=_get(data, "calls", "dict", where=where) if "calls" in data else {},
         )
     except TraceError as err:
         message = str(err)

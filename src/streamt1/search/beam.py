@@ -28,6 +28,7 @@ under another's caption:
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
 
@@ -93,6 +94,18 @@ class SearchResult:
     fps: float
 
 
+class _Laps:
+    """Wall time per phase, accumulated into ``trace.timing`` (the ``.cpu()`` reads sync the device)."""
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace, self.last = trace, time.perf_counter()
+
+    def __call__(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.trace.add_time(phase, now - self.last)
+        self.last = now
+
+
 def _to_uint8(frames: Tensor) -> Tensor:
     return (frames.clamp(0, 1) * 255).round().to(torch.uint8)
 
@@ -151,15 +164,19 @@ class StreamSearch:
         trace = Trace.start(method=self.method, prompt=schedule.text(), seed=seed, fps=spec.fps,
                             num_chunks=num_chunks, config=asdict(cfg),
                             segments=[{**s, "from_chunk": c} for s, c in zip(schedule.to_list(), first_chunks)])
+        started = time.perf_counter()
+        lap = _Laps(trace)
         conditions = [gen.encode_prompt(p) for p in schedule.prompts]
         state = gen.initial_state(conditions[0], num_histories=1)
         histories: list[ChunkNode | None] = [None]
         bar = tqdm(range(num_chunks), desc="chunks", disable=not progress, leave=False)
         for n in bar:
+            chunk_start = time.perf_counter()
             segment = schedule.segment_at(n * spec.latent_frames)
             scene_start = n > 0 and n == first_chunks[segment]
             if scene_start:  # every history re-caches its window under the new prompt, in one pass
                 state = gen.switch_prompt(state, conditions[segment])
+                lap("switch")
             active = schedule.prompts[segment]
             # 1. Expand: chunk 0 grows the single root into K*M candidates, later chunks M per history.
             per_history = cfg.candidates_per_chunk if n == 0 else cfg.expansions
@@ -173,12 +190,15 @@ class StreamSearch:
                 noise = propagate_noise(parent_noise, noise, cfg.noise_fusion_sigma)
             # 3. Denoise (batched, caches untouched) and decode each candidate once.
             latents = self._denoise(state, parents, noise, generators)
+            lap("denoise")
             decoded = gen.decode(state, parents, latents)
             frames = _to_uint8(decoded.frames)
+            lap("decode")
             # 4. Score and prune to K survivors.
             window = min(cfg.long_window_chunks - 1, n - first_chunks[segment])  # never across a switch
             scores = self._score(active, histories, parents, frames, n * spec.latent_frames, num_frames, window)
             keep = self._select(scores, len(parents), seed=candidate_seed(seed, n, len(parents)))
+            lap("score")
             # 5. Gates of the survivors and routes for the chunk that leaves the window.
             survivors = self._grow(histories, parents, keep, frames, latents, noise, scores, n, scene_start)
             evicted = gen.evicted_chunk(state)
@@ -187,15 +207,28 @@ class StreamSearch:
             # 6. Commit: the clean K/V pass only for the survivors, then route the evicted chunk.
             state = gen.commit(state, parents[keep], latents[keep],
                                gen.select_decoded(decoded, keep), routes)
+            lap("commit")
             histories = survivors
             record = _chunk_record(n, scores, parents, seeds, keep, leaving, routes, evicted,
                                    state.sink_frames())
-            trace.add_chunk(record)
+            record.calls = self._calls(frames, len(keep), scored=scores is not None)
+            trace.add_chunk(record, seconds=time.perf_counter() - chunk_start)
             if scores is not None:
                 bar.set_postfix(best=f"{scores.fused[keep].max().item():.3f}")
             if callback is not None:
                 callback(record)
-        return self._finish(schedule, first_chunks, histories, trace, spec.fps)
+        result = self._finish(schedule, first_chunks, histories, trace, spec.fps)
+        lap("final")
+        trace.add_time("total", time.perf_counter() - started)
+        return result
+
+    def _calls(self, frames: Tensor, num_kept: int, scored: bool) -> dict[str, int]:
+        """Model calls of one chunk; a generator that names its denoising steps gets exact forwards."""
+        n, t = frames.shape[:2]
+        steps = len(getattr(self.generator, "timesteps", ())) or 1
+        return {"generator_forwards": n * steps + num_kept, "decoded": n,
+                "image_reward_frames": n * t if scored else 0, "video_reward_clips": n if scored else 0}
+
 
     # -----------------------------------------------------------------------------------------
 

@@ -1,0 +1,297 @@
+"""``streamt1 bench``: methods x prompts x seeds, resumable, sharded over processes, VBench layout.
+
+Each method gets its own folder of ``<name>-<seed>.mp4`` videos (see ``streamt1.outputs.naming``)
+with traces, search-tree plots, one ``.result.json`` per video (metrics, compute, settings
+fingerprint; written last) and VBench's ``prompt_file.json``. Work items are (prompt, seed) pairs
+dealt round-robin to the ranks; a video's noise depends only on its seed (the seed is its VBench
+index), never on the rank, so any number of processes makes the same videos. After every rank is
+done, rank 0 writes the merged report (``streamt1.outputs.bench_report``).
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import torch
+from streamt1 import api
+from streamt1.config import Config, ConfigError, build_config, read_yaml
+from streamt1.distributed import Shard, device_for, process_group, wait_for_all_ranks
+from streamt1.outputs import results
+from streamt1.outputs.fingerprint import fingerprint
+from streamt1.outputs.atomic import atomic_write_json
+from streamt1.outputs.bench_report import write_report
+from streamt1.outputs.naming import prompt_names, video_stem
+from streamt1.outputs.progress import ProgressLine
+from streamt1.suites import PromptItem, Suite, load_suite
+
+logger = logging.getLogger(__name__)
+
+PLAN_FILE = "plan.json"
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One row of the table: a folder name, the preset it starts from and its own overrides."""
+
+    name: str
+    method: str
+    overrides: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    suite: str
+    methods: tuple[MethodSpec, ...]
+    seeds: tuple[int, ...] = (0,)
+    num_frames: int = 48
+    limit: int | None = None
+    out: str = "runs/bench"
+    backend: str | None = None
+    weights: str | None = None
+    device: str | None = None
+    overrides: tuple[str, ...] = ()  # --set for every method
+
+    def __post_init__(self) -> None:
+        if not self.methods:
+            raise ConfigError("--methods is empty: name at least one method (see `streamt1 methods`)")
+        names = [m.name for m in self.methods]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"methods {names} repeat a name: give each row its own name")
+        if not self.seeds or any(s < 0 for s in self.seeds) or len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"--seeds {list(self.seeds)} is invalid: expected distinct integers >= 0")
+
+
+@dataclass(frozen=True)
+class BenchItem:
+    """One video of one method: a prompt of the suite with one seed."""
+
+    prompt: PromptItem
+    name: str  # the prompt's file name (see streamt1.outputs.naming)
+    seed: int
+
+    @property
+    def stem(self) -> str:
+        return video_stem(self.name, self.seed)
+
+
+def _method_spec(entry: Any) -> MethodSpec:
+    if isinstance(entry, str):
+        return MethodSpec(name=entry.strip(), method=entry.strip())
+    if isinstance(entry, Mapping) and isinstance(entry.get("method", entry.get("name")), str):
+        overrides = entry.get("set", [])
+        if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+            raise ConfigError(f"method entry {dict(entry)} has 'set' that is not a list of key=value strings")
+        method = entry.get("method", entry.get("name"))
+        return MethodSpec(name=str(entry.get("name", method)), method=method, overrides=tuple(overrides))
+    raise ConfigError(f"method entry {entry!r} must be a preset name or a mapping "
+                      "{name: ..., method: <preset>, set: [key=value, ...]}")
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in str(text).split(",") if s.strip())
+    except ValueError:
+        raise ConfigError(f"--seeds {text!r} must be comma-separated integers, e.g. 0,1,2,3,4") from None
+
+
+_FILE_KEYS = ("suite", "methods", "seeds", "num_frames", "limit", "out", "backend", "weights", "device", "set")
+
+
+def bench_settings(config_file: str | None = None, **flags: Any) -> BenchSettings:
+    """Settings from an optional YAML file (keys as the flags) with explicit flags on top."""
+    data = read_yaml(config_file) if config_file else {}
+    unknown = sorted(set(data) - set(_FILE_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown key(s) {', '.join(unknown)} in {config_file}: expected {', '.join(_FILE_KEYS)}")
+    data.update({k: v for k, v in flags.items() if v is not None})
+    if "suite" not in data:
+        raise ConfigError("no suite given: use --suite sprites|vbench|vbench-extended|<prompts file>")
+    methods = data.get("methods", "none,stream-t1")
+    entries = methods.split(",") if isinstance(methods, str) else methods
+    seeds = data.get("seeds", (0,))
+    seeds = parse_seeds(seeds) if isinstance(seeds, (str, int)) else tuple(seeds)
+    return BenchSettings(
+        suite=str(data["suite"]), methods=tuple(_method_spec(e) for e in entries if e),
+        seeds=seeds, num_frames=int(data.get("num_frames", 48)),
+        limit=None if data.get("limit") is None else int(data["limit"]),
+        out=str(data.get("out", "runs/bench")), backend=data.get("backend"), weights=data.get("weights"),
+        device=data.get("device"), overrides=tuple(data.get("set", ())),
+    )
+
+
+def plan_items(suite: Suite, seeds: Sequence[int]) -> list[BenchItem]:
+    """Every (prompt, seed) item in global order: prompt by prompt, seeds within a prompt."""
+    names = prompt_names([item.eval_prompt for item in suite.items])
+    return [BenchItem(prompt=item, name=name, seed=seed)
+            for item, name in zip(suite.items, names) for seed in seeds]
+
+
+@dataclass
+class Prepared:
+    """Everything validated before any video is made."""
+
+    suite: Suite
+    configs: dict[str, Config]
+    components: dict[str, api.Components]
+    settings: dict[str, dict[str, Any]]  # method name -> run settings (fingerprinted)
+    items: list[BenchItem] = field(default_factory=list)
+
+
+def _components_for(configs: Mapping[str, Config]) -> dict[str, api.Components]:
+    """Load each distinct backend once (the sink settings are part of how a generator is built), with
+    every reward that any method sharing it calls."""
+    def key(config: Config) -> tuple:
+        search = config.search
+        return (config.run.backend, config.run.weights, search.max_sink_frames, search.ema_decay, search.global_sink)
+
+    kinds: dict[tuple, set[str]] = {}
+    for config in configs.values():
+        kinds.setdefault(key(config), set()).update(config.search.rewards_needed())
+    cache: dict[tuple, api.Components] = {}
+    loaded = {}
+    for name, config in configs.items():
+        if key(config) not in cache:
+            cache[key(config)] = api.load_components(config, reward_kinds=sorted(kinds[key(config)]))
+        loaded[name] = cache[key(config)]
+    return loaded
+
+
+def prepare(settings: BenchSettings, shard: Shard) -> Prepared:
+    """Load the suite, build and check every method's config, load models, claim the folders."""
+    suite = load_suite(settings.suite, settings.limit, settings.num_frames)
+    device = device_for(shard, settings.device)
+    configs = {m.name: build_config(m.method, None, [*settings.overrides, *m.overrides],
+                                    num_frames=settings.num_frames, backend=settings.backend,
+                                    weights=settings.weights, device=device, progress=False)
+               for m in settings.methods}
+    components = _components_for(configs)
+    items = plan_items(suite, settings.seeds)
+    for name, config in configs.items():
+        search = api.make_search(config, components[name])  # a method that lacks a reward fails here
+        search.generator.spec.num_chunks(config.run.num_frames)
+    first = next(iter(components.values())).generator
+    for item in shard.take(items):  # a closed-vocabulary backend rejects unknown words up front
+        first.encode_prompt(item.prompt.prompt)
+    out = Path(settings.out)
+    results.claim_folder(out, {"suite": suite.name, "suite_digest": suite.digest})
+    run = {name: api.run_settings(config, components[name]) for name, config in configs.items()}
+    for name, settings_of_method in run.items():
+        results.claim_folder(out / name, settings_of_method)
+    atomic_write_json(out / PLAN_FILE, {"suite": suite.name, "num_prompts": len(suite.items),
+                                        "seeds": list(settings.seeds), "methods": list(configs)})
+    return Prepared(suite=suite, configs=configs, components=components, settings=run, items=items)
+
+
+@torch.no_grad()
+def reward_metrics(frames: torch.Tensor, prompt: str, components: api.Components, fps: float) -> dict[str, float]:
+    """The video reward's overall score and parts (VQ / MQ / TA) for one uint8 video ``[T, 3, H, W]``."""
+    if components.video_reward is None:
+        return {}
+    reward = components.video_reward(frames[None], [prompt], fps)
+    return {"reward_overall": float(reward.overall[0]),
+            **{f"reward_{k}": float(v[0]) for k, v in reward.parts.items()}}
+
+
+def score_video(suite: str, frames: torch.Tensor, prompt: str, components: api.Components,
+                fps: float) -> dict[str, float]:
+    """Per-video metrics: the Sprites world's analytic ground truth on its own suite, rewards elsewhere.
+
+    VBench's dimensions come from ``streamt1 score <bench folder>`` afterwards; ``--report`` joins
+    them (see ``streamt1.outputs.bench_report.scored_metrics``).
+    """
+    if suite == "sprites":
+        from streamt1.evaluate import score_video as sprites_scores
+
+        return sprites_scores(frames, prompt, components, fps)
+    return reward_metrics(frames, prompt, components, fps)
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    """Peak accelerator memory of this video, or the process's peak resident memory on the CPU."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def compute_of(trace: Any, seconds: float, peak_mb: float) -> dict[str, float]:
+    """Per-video compute from the trace's per-chunk calls (final pick included)."""
+    calls: dict[str, int] = {}
+    for chunk in trace.chunks:
+        for key, value in chunk.calls.items():
+            calls[key] = calls.get(key, 0) + value
+    final_clips = sum(s is not None for s in trace.final.scores) if trace.final is not None else 0
+    reward_calls = calls.get("image_reward_frames", 0) + calls.get("video_reward_clips", 0) + final_clips
+    return {"generator_forwards": calls.get("generator_forwards", 0), "reward_calls": reward_calls,
+            "seconds": seconds, "peak_memory_mb": peak_mb}
+
+
+def make_video(prep: Prepared, method: str, item: BenchItem, out: Path, shard: Shard) -> dict[str, Any]:
+    """Generate, save and score one item; the result record is written last (the resume point)."""
+    components, config = prep.components[method], prep.configs[method]
+    device = api.resolve_device(config.run.device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    search = api.make_search(config, components)
+    start = time.perf_counter()
+    result = search.run(item.prompt.prompt, config.run.num_frames, item.seed, progress=False)
+    seconds = time.perf_counter() - start
+    folder = out / method
+    api.save_result(result, folder, item.stem)
+    record = {
+        "stem": item.stem, "video": f"{item.stem}.mp4", "method": method, "suite": prep.suite.name,
+        "prompt": item.prompt.prompt, "eval_prompt": item.prompt.eval_prompt,
+        "prompt_index": item.prompt.index, "seed": item.seed,
+        "metrics": score_video(prep.suite.name, result.frames, item.prompt.eval_prompt, components, result.fps),
+        "compute": compute_of(result.trace, seconds, _peak_memory_mb(device)),
+        "rank": shard.rank, "world_size": shard.world_size,
+        "fingerprint": fingerprint(prep.settings[method]), "settings": prep.settings[method],
+    }
+    results.write_result(folder, item.stem, record)
+    return record
+
+
+def run_items(prep: Prepared, out: Path, shard: Shard, progress: Callable[[str], None]) -> int:
+    """This rank's share of every method; finished items are skipped. Returns videos made."""
+    mine = shard.take(prep.items)
+    line = ProgressLine(total=len(mine) * len(prep.configs))
+    for method in prep.configs:
+        for item in mine:
+            if results.is_done(out / method, item.stem, prep.settings[method]):
+                line.skip()
+                continue
+            record = make_video(prep, method, item, out, shard)
+            message = line.finish(f"{method} {item.stem[:60]}", record["compute"]["seconds"])
+            if shard.is_main:  # its share is 1/W of the run, so its time left is the run's
+                progress(message if shard.world_size == 1 else f"rank 0 of {shard.world_size}: {message}")
+    return line.made
+
+
+def run_bench(settings: BenchSettings, shard: Shard | None = None,
+              progress: Callable[[str], None] = logger.info) -> Path | None:
+    """Run this rank's items of every method, then (rank 0, once all ranks are done) the report.
+
+    Returns the report's Markdown path on rank 0, None on the other ranks.
+    """
+    shard = shard or Shard()
+    out = Path(settings.out)
+    with process_group(shard):
+        prep = prepare(settings, shard)
+        try:
+            made = run_items(prep, out, shard, progress)
+        finally:
+            if shard.is_main:  # also on Ctrl-C; --report refreshes it once every rank has stopped
+                write_prompt_files(out, list(prep.configs))
+        logger.info("rank %d made %d videos", shard.rank, made)
+        wait_for_all_ranks()
+        return write_report(out) if shard.is_main else None
+
+
+def write_prompt_files(out: Path, methods: Sequence[str]) -> None:
+    """VBench's ``prompt_file.json`` in every method folder, listing exactly its finished videos."""
+    for method in methods:
+        results.write_prompt_file(out / method, results.finished_results(out / method))

@@ -1,0 +1,207 @@
+"""The report of a bench folder: the paper-style table, compute per video, a plot and an HTML page.
+
+It reads only what is on disk (every rank's ``.result.json`` records, plus the VBench dimensions
+``streamt1 score <bench folder>`` wrote to ``scores/results.json``), so ``streamt1 bench --report`` merges the shards of any
+number of processes, and a partial run reports what it has. Metrics are whatever per-video numbers
+exist; each gets a mean with its 95 % interval and, against plain generation (the method whose
+settings say ``method: none``), the paired difference over the (prompt, seed) items both have.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+from streamt1.metrics.stats import Estimate, mean_ci, paired_difference
+from streamt1.outputs import results
+from streamt1.outputs.atomic import atomic_path, atomic_write_json, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+REPORT_MD = "report.md"
+REPORT_JSON = "report.json"
+COMPUTE_PLOT = "compute.png"
+HTML_PAGE = "index.html"
+SCORES_FILE = "scores/results.json"  # what `streamt1 score <bench folder>` writes (metrics.score)
+COMPUTE_KEYS = ("generator_forwards", "reward_calls", "seconds", "peak_memory_mb")
+
+
+def method_folders(out: Path) -> list[str]:
+    """Method folders in plan order, then any other folder holding a run's settings."""
+    plan_path = out / "plan.json"
+    planned = json.loads(plan_path.read_text(encoding="utf-8"))["methods"] if plan_path.is_file() else []
+    found = sorted(p.parent.name for p in out.glob(f"*/{results.SETTINGS_FILE}"))
+    return [m for m in planned if m in found] + [m for m in found if m not in planned]
+
+
+def scored_metrics(out: Path) -> dict[str, dict[str, float]]:
+    """Per-video numbers of ``streamt1 score <bench folder>`` (``scores/results.json``), keyed by the
+    video's path relative to ``out``: VBench dimensions as ``vbench_<dim>``, its reward as ``score_<part>``."""
+    path = out / SCORES_FILE
+    if not path.is_file():
+        return {}
+    try:
+        videos = json.loads(path.read_text(encoding="utf-8"))["videos"]
+        return {key: {**{f"vbench_{dim}": float(s["value"]) for dim, s in v.get("scores", {}).items()},
+                      **{f"score_{part}": float(x) for part, x in v.get("reward", {}).items()}}
+                for key, v in videos.items()}
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
+        logger.warning("%s is not in the layout of `streamt1 score` (%s); its metrics are left out", path, err)
+        return {}
+
+
+def load_records(out: Path, method: str, scored: dict[str, dict[str, float]] | None = None) -> dict[str, dict]:
+    """item key ``<prompt index>:<seed>`` -> record, its metrics joined by any ``streamt1 score`` numbers."""
+    scored = scored if scored is not None else scored_metrics(out)
+    records = {}
+    for record in results.finished_results(out / method).values():
+        record["metrics"] = {**record.get("metrics", {}), **scored.get(f"{method}/{record['video']}", {})}
+        records[f"{record['prompt_index']}:{record['seed']}"] = record
+    return records
+
+
+def _baseline(out: Path, methods: list[str]) -> str | None:
+    for method in methods:
+        settings = json.loads((out / method / results.SETTINGS_FILE).read_text(encoding="utf-8"))
+        if settings.get("settings", {}).get("method") == "none":
+            return method
+    return None
+
+
+def _as_dict(est: Estimate) -> dict[str, float | None]:
+    """JSON form of an estimate (no interval: ``half_width`` null)."""
+    return {"mean": est.mean, "half_width": None if math.isnan(est.half_width) else est.half_width, "n": est.n}
+
+
+def _column(records: dict[str, dict], section: str, key: str) -> dict[str, float]:
+    return {item: float(r[section][key]) for item, r in records.items()
+            if r.get(section, {}).get(key) is not None}
+
+
+def summarise(out: str | Path) -> dict[str, Any]:
+    """Per method: videos, metric means, paired differences vs the baseline and mean compute."""
+    out = Path(out)
+    methods = method_folders(out)
+    scored = scored_metrics(out)
+    records = {m: load_records(out, m, scored) for m in methods}
+    baseline = _baseline(out, methods)
+    metric_names = sorted({k for rs in records.values() for r in rs.values() for k in r.get("metrics", {})})
+    summary: dict[str, Any] = {"suite": _suite_name(out), "baseline": baseline, "metrics": metric_names,
+                               "methods": {}}
+    for method in methods:
+        row: dict[str, Any] = {"videos": len(records[method]), "metrics": {}, "diff": {}, "compute": {}}
+        for name in metric_names:
+            values = _column(records[method], "metrics", name)
+            if values:
+                row["metrics"][name] = _as_dict(mean_ci(list(values.values())))
+            base = _column(records[baseline], "metrics", name) if baseline else {}
+            if values and base and method != baseline and set(values) & set(base):
+                row["diff"][name] = _as_dict(paired_difference(values, base))
+        for key in COMPUTE_KEYS:
+            values = _column(records[method], "compute", key)
+            if values:
+                row["compute"][key] = _as_dict(mean_ci(list(values.values())))
+        summary["methods"][method] = row
+    return summary
+
+
+def _suite_name(out: Path) -> str:
+    path = out / results.SETTINGS_FILE
+    if not path.is_file():
+        return "?"
+    return str(json.loads(path.read_text(encoding="utf-8")).get("settings", {}).get("suite", "?"))
+
+
+def _cell(est: dict | None, digits: int = 3, signed: bool = False) -> str:
+    if not est:
+        return "-"
+    sign = "+" if signed else ""
+    text = f"{est['mean']:{sign}.{digits}f}"
+    if est["half_width"] is not None:
+        text += f" ± {est['half_width']:.{digits}f}"
+        if signed and abs(est["mean"]) > est["half_width"]:
+            text += " *"
+    return text
+
+
+def _header(cols: list[str]) -> list[str]:
+    return ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    """Three tables: metrics (mean ± 95 % CI), paired differences vs baseline, compute per video."""
+    metrics, rows = summary["metrics"], summary["methods"]
+    lines = [f"# Bench report: suite `{summary['suite']}`", "",
+             "Mean ± half-width of the 95 % Student-t interval over videos.", ""]
+    lines += _header(["Method", "videos", *metrics])
+    lines += ["| " + " | ".join([m, str(r["videos"]), *(_cell(r["metrics"].get(k)) for k in metrics)]) + " |"
+              for m, r in rows.items()]
+    if summary["baseline"]:
+        lines += ["", f"Paired difference vs `{summary['baseline']}` (same prompt and seed); "
+                  "`*`: the interval excludes 0.", ""]
+        lines += _header(["Method", *metrics])
+        lines += ["| " + " | ".join([m, *(_cell(r["diff"].get(k), signed=True) for k in metrics)]) + " |"
+                  for m, r in rows.items() if m != summary["baseline"]]
+    lines += ["", "Compute per video: generator forwards = denoising steps x candidates + clean K/V "
+              "passes; reward calls = frames and clips scored; seconds = generation wall time; peak "
+              "memory = accelerator peak of the video on a GPU, the process's peak RSS on a CPU.", ""]
+    lines += _header(["Method", *COMPUTE_KEYS])
+    lines += ["| " + " | ".join([m, *(_cell(r["compute"].get(k), digits=1) for k in COMPUTE_KEYS)]) + " |"
+              for m, r in rows.items()]
+    return "\n".join(lines) + "\n"
+
+
+def headline_metrics(metrics: list[str], limit: int = 8) -> list[str]:
+    """The metrics worth a panel: sub-scores (``alignment_*``, reward parts) stay in the tables."""
+    detail = [m for m in metrics if m.startswith("alignment_")
+              or (m.startswith(("reward_", "score_")) and m not in ("reward_overall", "score_overall"))]
+    return [m for m in metrics if m not in detail][:limit]
+
+
+def plot_metric_vs_compute(summary: dict[str, Any], path: Path, compute_key: str = "generator_forwards") -> None:
+    """One panel per headline metric: method means (95 % CI bars) against mean compute per video."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = headline_metrics(summary["metrics"]) or ["(no metrics yet)"]
+    cols = min(4, len(metrics))
+    rows = math.ceil(len(metrics) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), squeeze=False)
+    for ax in axes.flat[len(metrics):]:
+        ax.axis("off")
+    for ax, metric in zip(axes.flat, metrics):
+        for method, row in summary["methods"].items():
+            x, y = row["compute"].get(compute_key), row["metrics"].get(metric)
+            if x and y:
+                ax.errorbar(x["mean"], y["mean"], yerr=y["half_width"] or 0, fmt="o", capsize=3, label=method)
+        ax.set_xlabel(f"{compute_key.replace('_', ' ')} per video")
+        ax.set_title(metric, fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.35, hspace=0.5)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+
+
+def write_report(out: str | Path) -> Path:
+    """Write report.md, report.json, compute.png, index.html and every method's prompt_file.json
+    in ``out``; returns report.md."""
+    from streamt1.outputs.bench_html import write_html
+
+    out = Path(out)
+    summary = summarise(out)
+    scored = scored_metrics(out)
+    records = {m: load_records(out, m, scored) for m in summary["methods"]}
+    for method, items in records.items():  # VBench's prompt file, complete once every shard is in
+        results.write_prompt_file(out / method, {r["stem"]: r for r in items.values()})
+    atomic_write_json(out / REPORT_JSON, summary)
+    atomic_write_text(out / REPORT_MD, markdown(summary))
+    plot_metric_vs_compute(summary, out / COMPUTE_PLOT)
+    write_html(out, records, summary)
+    return out / REPORT_MD

@@ -1,0 +1,32 @@
+"""One progress line per finished video: the count, the time per video and the time left."""
+
+from __future__ import annotations
+
+import time
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+class ProgressLine:
+    """``[3/40] <label> (2.1 s) - 2.3 s/video, ~1m25s left``; skipped items do not count as work."""
+
+    def __init__(self, total: int, clock=time.monotonic) -> None:
+        self.total, self.clock = total, clock
+        self.done = self.made = 0
+        self.start = clock()
+
+    def skip(self) -> None:
+        self.done += 1
+
+    def finish(self, label: str, seconds: float) -> str:
+        self.done += 1
+        self.made += 1
+        per_video = (self.clock() - self.start) / self.made
+        left = per_video * (self.total - self.done)
+        return (f"[{self.done}/{self.total}] {label} ({seconds:.1f} s) - "
+                f"{per_video:.1f} s/video, ~{format_duration(left)} left")

@@ -1,0 +1,142 @@
+"""Run folders that remember their settings: per-video result records, resume and the VBench prompt file.
+
+Every finished video gets ``<stem>.result.json``, written last (after the video, trace and plots),
+holding the settings fingerprint. A video counts as done only when that record exists with the
+current fingerprint and its video is on disk, so a half-written item is redone and an item made
+with other settings is never taken for done. A folder may also be claimed as a whole
+(``settings.json``): a rerun with other settings then stops before any work, naming what differs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+import streamt1
+from streamt1.config import Config, ConfigError
+from streamt1.outputs.atomic import atomic_write_json
+from streamt1.outputs.fingerprint import canonical, fingerprint
+
+logger = logging.getLogger(__name__)
+
+SETTINGS_FILE = "settings.json"
+PROMPT_FILE = "prompt_file.json"  # VBench custom input: vbench evaluate --prompt_file <this>
+RESULT_SUFFIX = ".result.json"
+# Run settings that never change a video: where it goes, how it is shown, which device runs it.
+_NOT_SETTINGS = ("seed", "out", "progress", "device")
+
+
+def run_settings(config: Config, dtype: str, rewards: Mapping[str, str | None]) -> dict[str, Any]:
+    """What decides the videos: method and search config, backend, weights, frames, resolved dtype,
+    reward models and code version (the seed is part of each video's name instead)."""
+    data = config.to_dict()
+    data["run"] = {k: v for k, v in data["run"].items() if k not in _NOT_SETTINGS}
+    data["run"]["dtype"] = dtype
+    data["rewards"] = dict(rewards)
+    data["code_version"] = streamt1.__version__
+    return canonical(data)
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        return {prefix.rstrip("."): data}
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        flat.update(_flatten(value, f"{prefix}{key}."))
+    return flat
+
+
+def settings_diff(old: Mapping[str, Any], new: Mapping[str, Any], limit: int = 4) -> str:
+    """``"run.num_frames 48 -> 6, method 'none' -> 'beam'"``: the first ``limit`` differing keys."""
+    a, b = _flatten(old), _flatten(new)
+    keys = sorted(k for k in set(a) | set(b) if a.get(k, "<unset>") != b.get(k, "<unset>"))
+    shown = [f"{k} {a.get(k, '<unset>')!r} -> {b.get(k, '<unset>')!r}" for k in keys[:limit]]
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return ", ".join(shown) + more or "unknown differences"
+
+
+def claim_folder(folder: str | Path, settings: Mapping[str, Any]) -> str:
+    """Record ``settings`` in ``folder/settings.json``, or check they match what is recorded there.
+
+    Returns the fingerprint. Raises ConfigError if the folder (or a folder below it) holds finished
+    videos made with other settings; a folder without finished videos is simply re-claimed.
+    """
+    folder = Path(folder)
+    current = fingerprint(settings)
+    path = folder / SETTINGS_FILE
+    if path.is_file():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            stored_fingerprint, stored_settings = stored["fingerprint"], stored["settings"]
+        except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError):
+            raise ConfigError(f"{path} is corrupt: delete it only if every video in {folder} "
+                              "was made with the current settings") from None
+        if stored_fingerprint == current:
+            return current
+        if next(folder.rglob(f"*{RESULT_SUFFIX}"), None) is not None:
+            raise ConfigError(f"{folder} holds videos made with other settings "
+                              f"({settings_diff(stored_settings, settings)}): use another --out, "
+                              "or move that folder away to start over")
+    atomic_write_json(path, {"fingerprint": current, "settings": dict(settings)})
+    return current
+
+
+def result_path(folder: str | Path, stem: str) -> Path:
+    return Path(folder) / f"{stem}{RESULT_SUFFIX}"
+
+
+def read_result(folder: str | Path, stem: str) -> dict[str, Any] | None:
+    """The record of a finished video, or None if there is none (or only a torn / unreadable one)."""
+    path = result_path(folder, stem)
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        logger.warning("%s is unreadable; its video will be made again", path)
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def is_done(folder: str | Path, stem: str, settings: Mapping[str, Any]) -> bool:
+    """True if the video was finished with these ``settings`` (compared by fingerprint).
+
+    Raises ConfigError for a video finished with other settings, so it is neither skipped nor lost.
+    """
+    record = read_result(folder, stem)
+    if record is None or not (Path(folder) / record.get("video", f"{stem}.mp4")).is_file():
+        return False
+    if record.get("fingerprint") != fingerprint(settings):
+        raise ConfigError(f"{Path(folder) / record.get('video', stem)} was made with other settings "
+                          f"({settings_diff(record.get('settings', {}), settings)}): "
+                          "use another --out, or --overwrite to replace it")
+    return True
+
+
+def write_result(folder: str | Path, stem: str, record: Mapping[str, Any]) -> Path:
+    """Write the record last: from now on the video counts as finished."""
+    path = result_path(folder, stem)
+    atomic_write_json(path, dict(record))
+    return path
+
+
+def finished_results(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """stem -> record of every finished video in ``folder`` (records whose video is on disk)."""
+    folder = Path(folder)
+    records = {}
+    for path in sorted(folder.glob(f"*{RESULT_SUFFIX}")):
+        stem = path.name[: -len(RESULT_SUFFIX)]
+        record = read_result(folder, stem)
+        if record is not None and (folder / record.get("video", f"{stem}.mp4")).is_file():
+            records[stem] = record
+    return records
+
+
+def write_prompt_file(folder: str | Path, records: Mapping[str, Mapping[str, Any]]) -> Path:
+    """VBench's custom-input prompt file: video file name (relative to the folder) -> prompt."""
+    mapping = {r["video"]: r["eval_prompt"] for _, r in sorted(records.items())}
+    path = Path(folder) / PROMPT_FILE
+    atomic_write_json(path, mapping)
+    return path

@@ -1,0 +1,118 @@
+"""Prompt suites: VBench's lists shipped as package data, the Sprites held-out prompts, or any file.
+
+A suite is a list of :class:`PromptItem`: the text to generate from and the text the video is
+named and evaluated by (they differ only for extended prompts, which VBench evaluates under the
+original prompt). A prompts file is plain text (one prompt per line; blank lines and ``#``
+comments skipped) or JSON Lines (``.jsonl``: a JSON string per line, or an object with
+``"prompt"`` and optionally ``"eval_prompt"``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from streamt1.config import ConfigError
+
+SPRITES_SUITE_SIZE = 32  # held-out Sprites scenes (the eval split of the Sprites world)
+# name -> (file to generate from, file to name by); None = the same file
+_PACKAGED = {
+    "vbench": ("vbench_all_dimension.txt", None),
+    "vbench-extended": ("vbench_all_dimension_longer.txt", "vbench_all_dimension.txt"),
+}
+SUITES = ("sprites", *_PACKAGED)
+
+
+@dataclass(frozen=True)
+class PromptItem:
+    index: int  # position in the whole suite (before --limit), so --limit never renames a video
+    prompt: str  # the text the video is generated from
+    eval_prompt: str  # the text it is named and evaluated by
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    items: tuple[PromptItem, ...]
+    digest: str  # SHA-256 of the whole list before --limit: a folder holds one suite
+
+    @property
+    def prompts(self) -> list[str]:
+        return [item.prompt for item in self.items]
+
+
+def _packaged_lines(filename: str) -> list[str]:
+    return resources.files("streamt1.suites").joinpath(filename).read_text(encoding="utf-8").splitlines()
+
+
+def _parse_jsonl_line(line: str, where: str) -> tuple[str, str]:
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{where} is not valid JSON ({err.msg}): write one JSON string or "
+                          'object {"prompt": ...} per line') from None
+    if isinstance(value, str):
+        return value, value
+    if isinstance(value, dict) and isinstance(value.get("prompt"), str):
+        eval_prompt = value.get("eval_prompt", value["prompt"])
+        if not isinstance(eval_prompt, str):
+            raise ConfigError(f"{where}: \"eval_prompt\" must be a string")
+        return value["prompt"], eval_prompt
+    raise ConfigError(f'{where} must be a JSON string or an object with a "prompt" string')
+
+
+def read_prompt_file(path: str | Path) -> list[tuple[str, str]]:
+    """(prompt, eval_prompt) pairs of a text or JSONL file; a clear error if missing, unreadable or empty."""
+    path = Path(path)
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise FileNotFoundError(f"prompts file {str(path)!r} {what}")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"prompts file {str(path)!r} cannot be read as UTF-8 text ({err})") from None
+    jsonl = path.suffix.lower() == ".jsonl"
+    pairs = []
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        pair = _parse_jsonl_line(line, f"{path}:{number}") if jsonl else (line, line)
+        if not pair[0].strip():
+            raise ConfigError(f"{path}:{number} holds an empty prompt")
+        pairs.append((pair[0].strip(), pair[1].strip() or pair[0].strip()))
+    if not pairs:
+        raise ConfigError(f"prompts file {str(path)!r} holds no prompt: write one prompt per line")
+    return pairs
+
+
+def _suite_pairs(name: str, num_frames: int) -> list[tuple[str, str]]:
+    if name == "sprites":
+        from streamt1.evaluate import eval_prompts  # the same held-out prompts as `streamt1 evaluate`
+
+        return [(p, p) for p in eval_prompts(SPRITES_SUITE_SIZE, num_frames)]
+    if name in _PACKAGED:
+        generate_file, name_file = _PACKAGED[name]
+        prompts = _packaged_lines(generate_file)
+        names = _packaged_lines(name_file) if name_file else prompts
+        return list(zip(prompts, names, strict=True))
+    if Path(name).suffix.lower() in (".txt", ".jsonl") or Path(name).exists():
+        return read_prompt_file(name)
+    raise ConfigError(f"unknown suite {name!r}: expected one of {', '.join(SUITES)} "
+                      "or the path of a .txt / .jsonl prompts file")
+
+
+def load_suite(name: str, limit: int | None = None, num_frames: int = 48) -> Suite:
+    """The first ``limit`` prompts (all if None) of a named suite or a prompts file.
+
+    ``num_frames`` (latent frames) only matters for ``sprites``, whose scenes are timed to the video.
+    """
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit={limit} is invalid: expected an integer >= 1 (or leave it out for all prompts)")
+    pairs = _suite_pairs(name, num_frames)
+    digest = hashlib.sha256(json.dumps(pairs, ensure_ascii=False).encode()).hexdigest()
+    items = tuple(PromptItem(i, p, e) for i, (p, e) in enumerate(pairs[:limit]))
+    return Suite(name=name, items=items, digest=digest)

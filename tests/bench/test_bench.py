@@ -1,0 +1,200 @@
+"""streamt1 bench end to end on CPU: rank-independent videos, resume, fingerprints, report, errors."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from bench_fixtures import NUM_FRAMES, tiny_settings
+
+from streamt1.bench import prepare, run_bench, run_items
+from streamt1.cli import main
+from streamt1.distributed import Shard
+from streamt1.outputs.results import PROMPT_FILE, RESULT_SUFFIX
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def results_on_disk(out: Path) -> dict[str, int]:
+    """Result record -> its mtime: a redone item gets a new one."""
+    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in out.glob(f"*/*{RESULT_SUFFIX}")}
+
+
+def videos(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.glob("*/*.mp4"))}
+
+
+def stable_report(out: Path) -> dict:
+    """report.json without wall time and memory, which differ between runs by nature."""
+    report = json.loads((out / "report.json").read_text())
+    for row in report["methods"].values():
+        row["compute"] = {k: v for k, v in row["compute"].items() if k in ("generator_forwards", "reward_calls")}
+    return report
+
+
+@pytest.fixture(scope="module")
+def resumed_run(tiny_weights, tmp_path_factory, single_threaded):
+    """Rank 1 of 2 alone, then a single process interrupted by Ctrl-C, then a rerun to completion."""
+    out = tmp_path_factory.mktemp("resumed")
+    settings = tiny_settings(tiny_weights, out)
+    shard = Shard(rank=1, world_size=2)  # rank 0 "died" before finishing anything
+    run_items(prepare(settings, shard), out, shard, progress=print)
+    after_rank1 = results_on_disk(out)
+
+    def ctrl_c(line: str) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_bench(settings, progress=ctrl_c)
+    after_interrupt = results_on_disk(out)
+    prompt_file_after_interrupt = json.loads((out / "none" / PROMPT_FILE).read_text())
+    # A half-written item: its video and trace are on disk, its result record (written last) is not.
+    half_written = next(p for p in after_rank1 if p.startswith("stream-t1"))
+    half_video = (out / half_written.replace(RESULT_SUFFIX, ".mp4")).read_bytes()
+    (out / half_written).unlink()
+    lines: list[str] = []
+    run_bench(settings, progress=lines.append)
+    return dict(out=out, after_rank1=after_rank1, after_interrupt=after_interrupt, lines=lines,
+                prompt_file_after_interrupt=prompt_file_after_interrupt, half_written=half_written,
+                half_video=half_video)
+
+
+def test_ranks_finish_alone_and_a_rerun_makes_only_missing_items(resumed_run):
+    r = resumed_run
+    assert len(r["after_rank1"]) == 2  # prompt 1 (global items 1 of 0..1) for both methods
+    assert len(r["after_interrupt"]) == 3  # Ctrl-C after the first new video: it is kept
+    final = results_on_disk(r["out"])
+    assert len(final) == 4
+    kept = {p: t for p, t in r["after_interrupt"].items() if p != r["half_written"]}
+    assert all(final[p] == t for p, t in kept.items()), "a finished item was made again"
+    # the rerun made exactly the never-made item and the half-written one
+    assert len(r["lines"]) == 2 and r["lines"][-1].startswith("[4/4]")
+    assert (r["out"] / r["half_written"].replace(RESULT_SUFFIX, ".mp4")).read_bytes() == r["half_video"]
+
+
+def test_prompt_file_matches_the_videos(resumed_run):
+    out = resumed_run["out"]
+    for method in ("none", "stream-t1"):
+        mapping = json.loads((out / method / PROMPT_FILE).read_text())
+        assert set(mapping) == {p.name for p in (out / method).glob("*.mp4")}
+        for video, prompt in mapping.items():
+            record = json.loads((out / method / video.replace(".mp4", RESULT_SUFFIX)).read_text())
+            assert record["eval_prompt"] == prompt and record["video"] == video
+    assert len(resumed_run["prompt_file_after_interrupt"]) == 2  # written even on Ctrl-C
+
+
+def test_torchrun_two_processes_make_the_same_videos_and_table(resumed_run, tiny_weights, tmp_path):
+    out = tmp_path / "torchrun"
+    env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "streamt1", "bench", "--suite", "sprites", "--methods", "none,stream-t1",
+               "--seeds", "0", "--num-frames", str(NUM_FRAMES), "--limit", "2", "--out", str(out),
+               "--weights", str(tiny_weights), "--device", "cpu"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ranks = {json.loads(p.read_text())["rank"] for p in out.glob(f"*/*{RESULT_SUFFIX}")}
+    assert ranks == {0, 1}
+    assert videos(out) == videos(resumed_run["out"])
+    assert stable_report(out) == stable_report(resumed_run["out"])
+    assert done.stdout.count("# Bench report") == 1  # rank 0 alone prints
+    # --report merges the shards again from disk, without generating
+    shutil.copy(out / "report.md", tmp_path / "before.md")
+    assert main(["bench", "--report", "--out", str(out)]) == 0
+    assert stable_report(out) == stable_report(resumed_run["out"])
+
+
+class _Sources(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.sources: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.sources += [value for name, value in attrs if name in ("src", "href") and value]
+
+
+def test_html_page_references_only_existing_files(resumed_run, tmp_path):
+    from urllib.parse import unquote
+
+    out = resumed_run["out"]
+    parser = _Sources()
+    parser.feed((out / "index.html").read_text(encoding="utf-8"))
+    assert sum(s.endswith(".mp4") for s in parser.sources) == 4
+    assert sum(s.endswith(".tree.png") for s in parser.sources) == 4
+    assert all((out / unquote(s)).is_file() for s in parser.sources), parser.sources
+    chromium = Path("/usr/bin/chromium")
+    if chromium.exists():
+        dom = subprocess.run([str(chromium), "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                              (out / "index.html").as_uri()], capture_output=True, text=True, timeout=60)
+        assert "<video" in dom.stdout and "Suite sprites" in dom.stdout
+
+
+def test_report_has_paired_differences_and_compute(resumed_run):
+    report = json.loads((resumed_run["out"] / "report.json").read_text())
+    assert report["baseline"] == "none" and report["suite"] == "sprites"
+    row = report["methods"]["stream-t1"]
+    assert "text_alignment" in row["diff"] and row["videos"] == 2
+    # stream-t1 (K=M=2) costs 4 candidates per chunk where plain generation costs 1
+    forwards = {m: r["compute"]["generator_forwards"]["mean"] for m, r in report["methods"].items()}
+    assert forwards["stream-t1"] > 3 * forwards["none"]
+    assert row["compute"]["reward_calls"]["mean"] > 0 == report["methods"]["none"]["compute"]["reward_calls"]["mean"]
+    assert (resumed_run["out"] / "compute.png").stat().st_size > 1000
+
+
+def _bench(*args: str) -> list[str]:
+    return ["bench", "--suite", "sprites", "--methods", "none", "--num-frames", str(NUM_FRAMES),
+            "--limit", "2", "--device", "cpu", *args]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--suite", "vbnech"], "unknown suite 'vbnech'"),
+    (["--limit", "0"], "--limit=0"),
+    (["--seeds", "0,x"], "--seeds"),
+    (["--methods", "nope"], "unknown method 'nope'"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message, tiny_weights, tmp_path, capsys):
+    assert main([*_bench("--weights", str(tiny_weights), "--out", str(tmp_path)), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_empty_prompt_file_and_missing_report_folder(tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    assert main(["bench", "--suite", str(empty), "--out", str(tmp_path / "o")]) == 2
+    assert main(["bench", "--report", "--out", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "holds no prompt" in err[0] and "holds no bench results" in err[1]
+
+
+def test_a_folder_with_other_settings_stops_before_any_work(resumed_run, tiny_weights, capsys):
+    out = resumed_run["out"]
+    before = results_on_disk(out), videos(out)
+    code = main(["bench", "--suite", "sprites", "--methods", "none,stream-t1", "--num-frames", "6",
+                 "--limit", "2", "--device", "cpu", "--weights", str(tiny_weights), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "other settings" in err and "run.num_frames 3 -> 6" in err
+    assert (results_on_disk(out), videos(out)) == before
+
+
+def test_report_joins_the_vbench_scores_of_streamt1_score(resumed_run, tmp_path, capsys):
+    """`streamt1 score <bench folder>` writes scores/results.json; `bench --report` adds its columns."""
+    out = tmp_path / "scored"
+    shutil.copytree(resumed_run["out"], out)
+    videos = {}
+    for offset, path in enumerate(sorted(out.glob("*/*.mp4"))):
+        videos[path.relative_to(out).as_posix()] = {
+            "scores": {"subject_consistency": {"value": 0.9 + offset / 100, "weight": 2, "clips": []}},
+            "reward": {"overall": float(offset), "VQ": 1.0}}
+    (out / "scores").mkdir()
+    (out / "scores" / "results.json").write_text(json.dumps({"settings": {}, "videos": videos}))
+    assert main(["bench", "--report", "--out", str(out)]) == 0
+    assert "vbench_subject_consistency" in capsys.readouterr().out
+    report = json.loads((out / "report.json").read_text())
+    row = report["methods"]["stream-t1"]
+    assert row["metrics"]["vbench_subject_consistency"]["n"] == 2
+    assert row["diff"]["score_overall"]["mean"] == pytest.approx(2.0)  # stream-t1 files sort after none's
+    assert "text_alignment" in row["metrics"]  # the Sprites ground truth is still there

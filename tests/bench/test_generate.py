@@ -1,0 +1,103 @@
+"""`streamt1 generate` guarantees: settings-aware resume, distinct names, progress, Ctrl-C, help, logging."""
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from streamt1.cli import main
+from streamt1.outputs.results import PROMPT_FILE, RESULT_SUFFIX
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+SHARED = "A small red circle moves left and a large blue square moves right and a medium green triangle " \
+         "bounces around over a purple and orange checkerboard, then the red circle disappears"
+PROMPTS = [SHARED + ", then the background turns white", SHARED + ", then the background turns black"]
+
+
+def _generate(prompts_file: Path, out: Path, weights: Path, *extra: str) -> int:
+    return main(["generate", "--prompts-file", str(prompts_file), "--out", str(out), "--weights", str(weights),
+                 "--method", "none", "--num-frames", "3", "--device", "cpu", "--no-progress", *extra])
+
+
+@pytest.fixture(scope="module")
+def generated(tiny_weights, tmp_path_factory, single_threaded):
+    folder = tmp_path_factory.mktemp("generate")
+    prompts = folder / "prompts.txt"
+    prompts.write_text("\n".join(PROMPTS) + "\n")
+    out = folder / "out"
+    assert _generate(prompts, out, tiny_weights) == 0
+    return prompts, out
+
+
+def test_long_prompts_with_a_shared_prefix_get_distinct_files(generated, capsys):
+    _, out = generated
+    mapping = json.loads((out / PROMPT_FILE).read_text())
+    assert sorted(mapping.values()) == sorted(PROMPTS) and len(list(out.glob("*.mp4"))) == 2
+
+
+def test_rerun_skips_only_videos_made_with_the_same_settings(generated, tiny_weights, capsys):
+    prompts, out = generated
+    capsys.readouterr()
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob(f"*{RESULT_SUFFIX}")}
+    assert _generate(prompts, out, tiny_weights) == 0
+    assert capsys.readouterr().out.count("skip") == 2
+    for change in (["--num-frames", "6"], ["--set", "search.max_batch=2"]):
+        code = main(["generate", "--prompts-file", str(prompts), "--out", str(out), "--weights", str(tiny_weights),
+                     "--method", "none", "--num-frames", "3", "--device", "cpu", *change])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and "made with other settings" in err and len(err.splitlines()) == 1
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob(f"*{RESULT_SUFFIX}")} == before
+
+
+def test_progress_line_counts_prompts_and_time_left(tiny_weights, tmp_path, capsys):
+    prompts = tmp_path / "p.txt"
+    prompts.write_text(PROMPTS[0] + "\n")
+    assert _generate(prompts, tmp_path / "out", tiny_weights) == 0
+    out = capsys.readouterr().out
+    assert "[1/1]" in out and "left" in out
+
+
+def test_help_shows_defaults(capsys):
+    for command in (["generate", "--help"], ["bench", "--help"], ["evaluate", "--help"]):
+        with pytest.raises(SystemExit):
+            main(command)
+    text = capsys.readouterr().out
+    assert "(default: 8)" in text  # evaluate --num-prompts, added by the formatter
+    assert "default 48" in text and "default none,stream-t1" in text and "(default: None)" not in text
+
+
+def test_third_party_loggers_are_quiet_unless_verbose(capsys):
+    main(["methods"])
+    assert logging.getLogger("transformers").level == logging.ERROR
+    main(["-v", "methods"])
+    assert logging.getLogger("transformers").level == logging.DEBUG
+    main(["methods"])
+
+
+def test_ctrl_c_exits_130_with_one_line_and_keeps_finished_videos(tiny_weights, tmp_path):
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("\n".join(f"a small red circle moves {d} over a blue background" for d in
+                                 ("left", "right", "up", "down")) + "\n")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "streamt1", "generate", "--prompts-file", str(prompts), "--out", str(out),
+               "--weights", str(tiny_weights), "--method", "none", "--num-frames", "12", "--device", "cpu",
+               "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("wrote"):
+            process.send_signal(signal.SIGINT)
+            break
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert err.strip().splitlines() == ["streamt1: interrupted; finished videos are kept - rerun the same "
+                                        "command to resume"]
+    finished = list(out.glob(f"*{RESULT_SUFFIX}"))
+    assert 1 <= len(finished) < 4 and not list(out.glob(".*tmp*"))
+    assert set(json.loads((out / PROMPT_FILE).read_text())) == {p.name.replace(RESULT_SUFFIX, ".mp4")
+                                                                 for p in finished}

@@ -1,0 +1,40 @@
+"""Bench settings from a YAML file and flags; ablation rows; sharding arithmetic."""
+
+import pytest
+
+from streamt1.bench import MethodSpec, bench_settings
+from streamt1.config import ConfigError
+from streamt1.distributed import Shard
+
+
+def test_yaml_file_with_ablation_rows_and_flags_on_top(tmp_path):
+    config = tmp_path / "bench.yaml"
+    config.write_text("suite: vbench\nseeds: [0, 1, 2, 3, 4]\nnum_frames: 21\nmethods:\n  - none\n"
+                      "  - {name: st1-tau0.2, method: stream-t1, set: [search.tau=0.2]}\n")
+    settings = bench_settings(str(config), limit=8, seeds=None)
+    assert settings.seeds == (0, 1, 2, 3, 4) and settings.limit == 8 and settings.num_frames == 21
+    assert settings.methods[1] == MethodSpec("st1-tau0.2", "stream-t1", ("search.tau=0.2",))
+    assert bench_settings(str(config), seeds="7").seeds == (7,)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("suite: vbench\nmethod: none\n", "unknown key"),
+    ("methods: none\n", "no suite given"),
+    ("suite: vbench\nmethods: none,none\n", "repeat a name"),
+    ("suite: vbench\nseeds: [1, 1]\n", "distinct integers"),
+])
+def test_bad_settings_files(tmp_path, text, message):
+    config = tmp_path / "bench.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        bench_settings(str(config))
+
+
+def test_round_robin_shards_cover_every_item_once():
+    items = list(range(11))
+    for world in (1, 2, 3, 4, 16):
+        shards = [Shard(rank, world).take(items) for rank in range(world)]
+        assert sorted(i for s in shards for i in s) == items  # nothing dropped (LongLive drops N mod W)
+    assert Shard(1, 4).take(items) == [1, 5, 9]
+    with pytest.raises(ConfigError):
+        Shard(rank=2, world_size=2)

@@ -1,0 +1,46 @@
+"""The trace records wall time and model calls per chunk (its `timing` used to stay empty)."""
+
+import json
+
+import pytest
+
+from streamt1 import api
+from streamt1.bench import compute_of
+from streamt1.config import build_config
+from streamt1.outputs.trace import Trace, TraceError
+
+PROMPT = "a small red circle moves left over a blue background"
+
+
+@pytest.mark.parametrize("method, candidates", [("none", 1), ("stream-t1", 4)])
+def test_chunks_record_seconds_and_calls(tiny_weights, single_threaded, method, candidates, tmp_path):
+    config = build_config(method, None, [], num_frames=6, weights=str(tiny_weights), device="cpu")
+    components = api.load_components(config)
+    result = api.make_search(config, components).run(PROMPT, 6, seed=0, progress=False)
+    steps = len(components.generator.timesteps)
+    kept = 1 if method == "none" else 2
+    assert len(result.trace.chunk_seconds) == 2 and min(result.trace.chunk_seconds) > 0
+    for chunk in result.trace.chunks:
+        assert chunk.calls["generator_forwards"] == candidates * steps + kept
+        assert chunk.calls["video_reward_clips"] == (0 if method == "none" else candidates)
+    timing = result.trace.timing
+    assert {"denoise", "decode", "score", "commit", "final", "total"} <= set(timing)
+    assert sum(timing[k] for k in ("denoise", "decode", "score", "commit", "final")) <= timing["total"]
+    compute = compute_of(result.trace, seconds=1.0, peak_mb=1.0)
+    assert compute["generator_forwards"] == 2 * (candidates * steps + kept)
+    path = tmp_path / "trace.json"
+    result.trace.save(path)
+    assert Trace.load(path) == result.trace
+
+
+def test_old_traces_without_compute_still_load_and_bad_counts_fail(tiny_weights, tmp_path):
+    config = build_config("none", None, [], num_frames=3, weights=str(tiny_weights), device="cpu")
+    trace = api.make_search(config, api.load_components(config)).run(PROMPT, 3, seed=0, progress=False).trace
+    data = trace.to_dict()
+    del data["chunk_seconds"]
+    for chunk in data["chunks"]:
+        del chunk["calls"]
+    assert Trace.from_dict(json.loads(json.dumps(data))).chunks[0].calls == {}
+    data["chunks"][0]["calls"] = {"generator_forwards": -1}
+    with pytest.raises(TraceError, match="integers >= 0"):
+        Trace.from_dict(data)
