@@ -29,7 +29,7 @@ from typing import Sequence
 import torch
 
 from streamt1 import api
-from streamt1.backends import backend_names
+from streamt1.backends import BACKENDS, backend_names
 from streamt1.config import ConfigError, available_methods, build_config
 from streamt1.outputs import results
 from streamt1.outputs.fingerprint import fingerprint
@@ -247,6 +247,7 @@ def _score(args: argparse.Namespace) -> int:
                        overwrite=args.overwrite, progress=print)
     out = Path(args.out) if args.out is not None else Path(args.folder) / score.DEFAULT_OUT
     print((out / score.TABLE_FILE).read_text())
+    return 0
 
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:

@@ -21,7 +21,7 @@ from streamt1.rewards import REWARDS  # noqa: E402
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR  # noqa: E402
 
 PROMPT = "a small red circle moves left over a blue background"
-STEM = "a-small-red-circle-moves-left-over-a-blue-background-0"
+STEM = "a small red circle moves left over a blue background-0"  # VBench naming
 SPRITES_REWARDS = ["--image-reward", f"sprites-image={DEFAULT_WEIGHTS_DIR}",
                    "--video-reward", f"sprites-video={DEFAULT_WEIGHTS_DIR}"]
 
