@@ -124,21 +124,39 @@ def test_methods_lists_every_preset(capsys):
 
 def test_evaluate_tabulates_every_method_and_resumes(weights, tmp_path, capsys):
     args = ["evaluate", "--methods", "none,stream-t1", "--num-prompts", "2", "--num-frames", "9",
-            "--weights", str(weights), "--out", str(tmp_path)]
+            "--seeds", "0", "--weights", str(weights), "--out", str(tmp_path)]
     assert main(args) == 0
     table = (tmp_path / "table.md").read_text()
     assert "| none |" in table and "| stream-t1 |" in table and "subject consistency" in table
+    assert "Paired difference vs `none`" in table and table.count("| stream-t1 |") == 2
     results = json.loads((tmp_path / "results.json").read_text())
-    assert {len(v) for v in results.values()} == {2} and table.index("| world |") < table.index("| none |")
-    for stem, truth in results["world"].items():  # the rendered scene beats an untrained model's video
-        assert truth["text_alignment"] > results["none"][stem]["text_alignment"]
-    for scores in results["stream-t1"].values():
+    videos = results["videos"]
+    assert {len(v) for v in videos.values()} == {2} and table.index("| world |") < table.index("| none |")
+    assert set(results["fingerprints"]) == {"world", "none", "stream-t1"}
+    for stem, truth in videos["world"].items():  # the rendered scene beats an untrained model's video
+        assert truth["text_alignment"] > videos["none"][stem]["text_alignment"]
+    for scores in videos["stream-t1"].values():
         assert 0.0 <= scores["subject_consistency"] <= 1.0 and "reward_overall" in scores
     assert len(list((tmp_path / "stream-t1").glob("*.mp4"))) == 2
     capsys.readouterr()
     assert main(args) == 0  # everything is done: nothing is regenerated
     assert "stream-t1 " not in capsys.readouterr().out.split("| Method")[0]
     assert main(args[:2] + ["none,greedy"] + args[3:]) == 2
+    # Other settings into the same folder stop before any work, naming what changed.
+    before = (tmp_path / "results.json").read_text()
+    capsys.readouterr()
+    assert main(args + ["--set", "search.tau=0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "`none` videos made with other settings" in err and "config.search.tau" in err
+    assert (tmp_path / "results.json").read_text() == before
+
+
+def test_evaluate_refuses_results_without_fingerprints(weights, tmp_path, capsys):
+    (tmp_path / "results.json").write_text(json.dumps({"none": {"a-0": {"text_alignment": 0.5}}}))
+    args = ["evaluate", "--methods", "none", "--num-prompts", "1", "--num-frames", "9",
+            "--weights", str(weights), "--out", str(tmp_path)]
+    assert main(args) == 2
+    assert "older `streamt1 evaluate`" in capsys.readouterr().err
 
 
 def test_wan_backend_names_every_missing_release_file(tmp_path, capsys):

@@ -21,6 +21,7 @@ import torch
 
 from streamt1 import api
 from streamt1.config import BACKENDS, ConfigError, available_methods, build_config
+from streamt1.evaluate import LENGTHS
 
 logger = logging.getLogger("streamt1")
 
@@ -82,11 +83,17 @@ def _generate(args: argparse.Namespace) -> int:
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="run methods on the Sprites eval prompts and tabulate metrics")
     p.add_argument("--methods", default="none,best-of-n,beam,stream-t1",
-                   help="comma-separated presets (see `streamt1 methods`)")
-    p.add_argument("--num-prompts", type=int, default=8, help="held-out Sprites prompts to use")
-    p.add_argument("--num-frames", type=int, default=48, help="latent frames per video")
-    p.add_argument("--seeds", default="0", help="comma-separated seeds per prompt")
+                   help="comma-separated presets (see `streamt1 methods`); `none` is the baseline of the "
+                        "paired differences")
+    p.add_argument("--num-prompts", type=int, default=32, help="held-out Sprites prompts to use")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--length", choices=tuple(LENGTHS), default=None,
+                        help="named video length: 5s (81 latent frames, default) or 30s (480, the paper's "
+                             "long setting)")
+    length.add_argument("--num-frames", type=int, default=None, help="latent frames per video")
+    p.add_argument("--seeds", default="0,1", help="comma-separated seeds per prompt")
     p.add_argument("--out", default="runs/eval", help="folder for videos, results.json and table.md")
+    p.add_argument("--no-videos", action="store_true", help="keep the scores only, write no MP4s")
     p.add_argument("--weights", default=None, help="Sprites weights folder (default: built-in)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda ...")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -96,6 +103,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     from streamt1.evaluate import EvalSettings, run_evaluation
 
+    num_frames = args.num_frames if args.num_frames is not None else LENGTHS[args.length or "5s"]
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     try:
         seeds = tuple(int(s) for s in args.seeds.split(","))
@@ -105,15 +113,15 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ConfigError(f"--num-prompts={args.num_prompts} is invalid: expected an integer >= 1")
 
     def make_config(method: str):
-        return build_config(method, None, args.overrides, num_frames=args.num_frames,
+        return build_config(method, None, args.overrides, num_frames=num_frames,
                             weights=args.weights, device=args.device, backend="sprites")
 
     configs = [make_config(m) for m in methods]  # validates every method before any work
-    settings = EvalSettings(methods=methods, num_prompts=args.num_prompts, num_frames=args.num_frames,
-                            seeds=seeds)
+    settings = EvalSettings(methods=methods, num_prompts=args.num_prompts, num_frames=num_frames, seeds=seeds,
+                            save_videos=not args.no_videos)
     components = api.load_components(configs[0])
-    components.generator.spec.num_chunks(args.num_frames)
-    run_evaluation(settings, make_config, args.out, components, progress=print)
+    components.generator.spec.num_chunks(num_frames)
+    run_evaluation(settings, make_config, args.out, components, progress=print, weights=args.weights)
     print((Path(args.out) / "table.md").read_text())
     return 0
 
