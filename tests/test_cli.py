@@ -5,7 +5,9 @@ import json
 import pytest
 import torch
 
+from streamt1 import api
 from streamt1.cli import main
+from streamt1.config import build_config
 from streamt1.outputs.trace import Trace, chosen_path
 from streamt1.outputs.video import mp4_info
 from streamt1.sprites.model import SpritesVideoModel, sprites_wan_config
@@ -167,3 +169,25 @@ def test_wan_backend_names_every_missing_release_file(tmp_path, capsys):
     for name in ("longlive_base.pt", "Wan2.1_VAE.pth", "models_t5_umt5-xxl-enc-bf16.pth"):
         assert name in err
     assert not (tmp_path / "out").exists()
+
+
+def _generator_forwards(weights, method: str) -> int:
+    """Candidate-chunks passed through the transformer (denoising steps and clean commit passes)."""
+    config = build_config(method, None, [], num_frames=12, weights=str(weights), device="cpu")
+    components = api.load_components(config)
+    model = components.generator.model
+    forward, count = model.forward_chunk, [0]
+
+    def counted(x, *args, **kwargs):
+        count[0] += x.shape[0]
+        return forward(x, *args, **kwargs)
+
+    model.forward_chunk = counted
+    api.make_search(config, components).run(PROMPT, 12, 0, progress=False)
+    return count[0]
+
+
+def test_best_of_n_is_compute_matched_with_stream_t1(weights):
+    stream_t1, best_of_n = (_generator_forwards(weights, m) for m in ("stream-t1", "best-of-n"))
+    assert stream_t1 == 4 * (4 * 8 + 2)  # per chunk: K*M = 4 candidates x 8 steps + K = 2 commits
+    assert abs(best_of_n - stream_t1) / stream_t1 <= 0.06  # N = 4 full videos: 4 x (8 + 1) per chunk
