@@ -191,3 +191,13 @@ def test_best_of_n_is_compute_matched_with_stream_t1(weights):
     stream_t1, best_of_n = (_generator_forwards(weights, m) for m in ("stream-t1", "best-of-n"))
     assert stream_t1 == 4 * (4 * 8 + 2)  # per chunk: K*M = 4 candidates x 8 steps + K = 2 commits
     assert abs(best_of_n - stream_t1) / stream_t1 <= 0.06  # N = 4 full videos: 4 x (8 + 1) per chunk
+
+
+def test_sibling_agreement_scores_every_pruned_chunk(weights):
+    from streamt1.agreement import sibling_agreement
+
+    config = build_config("stream-t1", None, [], num_frames=9, weights=str(weights), device="cpu")
+    components = api.load_components(config)
+    result = sibling_agreement(api.make_search(config, components), [PROMPT], [0], 9, min_gap=-1.0)
+    # 3 chunks of K*M = 4 candidates: 6 pairs each, all counted with min_gap < 0
+    assert result.chunks == 3 and result.pairs == 18 and 0.0 <= result.agreement <= 1.0
