@@ -175,29 +175,31 @@ def run_evaluation(
                 atomic_write_json(out / RESULTS_FILE, results)  # resume point
                 progress(f"{method:22s} {stem[:60]}")
     stems = [api.output_stem(p, s) for p in prompts for s in settings.seeds]
-    summary = summarise(results["videos"], (REFERENCE, *settings.methods), stems)
+    summary = summarise(results["videos"], (REFERENCE, *settings.methods), stems,
+                        [api.output_stem(p, 0) for p in prompts])
     table = markdown_table(summary, settings, length / FPS)
     atomic_write_text(out / TABLE_FILE, table)
     return summary
 
 
-def _pick(videos: dict[str, dict[str, float]], stems: Sequence[str], reference: bool) -> dict[str, dict[str, float]]:
-    """The videos of these prompts and seeds (the world row has one per prompt: seed 0's stem)."""
-    if reference:
-        keep = {s.rsplit("-", 1)[0] for s in stems}
-        return {k: v for k, v in videos.items() if k.rsplit("-", 1)[0] in keep}
+def _pick(videos: dict[str, dict[str, float]], stems: Sequence[str]) -> dict[str, dict[str, float]]:
     return {s: videos[s] for s in stems if s in videos}
 
 
 def summarise(
-    videos: dict[str, dict], methods: Sequence[str], stems: Sequence[str] | None = None
+    videos: dict[str, dict], methods: Sequence[str], stems: Sequence[str] | None = None,
+    reference_stems: Sequence[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per method: mean of every score, and (methods other than world / none) the paired difference
-    of :data:`DIFFERENCE_COLUMNS` against ``none`` as :class:`~streamt1.metrics.stats.Estimate`."""
+    of :data:`DIFFERENCE_COLUMNS` against ``none`` as :class:`~streamt1.metrics.stats.Estimate`.
+
+    ``stems`` / ``reference_stems``: the videos to use (None: all), for the methods / the world row
+    (one video per prompt)."""
     summary: dict[str, dict[str, Any]] = {}
     for method in methods:
         rows = videos.get(method, {})
-        rows = rows if stems is None else _pick(rows, stems, method == REFERENCE)
+        keep = reference_stems if method == REFERENCE else stems
+        rows = rows if keep is None else _pick(rows, keep)
         names = sorted({k for v in rows.values() for k in v})
         summary[method] = {k: mean_ci([v[k] for v in rows.values() if k in v]) for k in names}
         summary[method]["videos"] = len(rows)

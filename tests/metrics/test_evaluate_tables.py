@@ -26,9 +26,9 @@ def test_paired_difference_against_plain_generation():
 
 def test_summary_keeps_only_the_asked_prompts_and_seeds():
     videos = _videos({"none": [0.1, 0.2, 0.9], "world": [1.0, 1.0, 0.0]})
-    summary = summarise(videos, ["world", "none"], stems=["p0-0", "p0-1", "p1-0"])
+    summary = summarise(videos, ["world", "none"], stems=["p0-0", "p0-1", "p1-0"], reference_stems=["p0-0", "p1-0"])
     assert summary["none"]["videos"] == 2 and summary["none"]["text_alignment"].mean == pytest.approx(0.15)
-    assert summary["world"]["videos"] == 2  # the world row has one video per prompt (seed 0's stem)
+    assert summary["world"]["videos"] == 2 and summary["world"]["text_alignment"].mean == 1.0
 
 
 def test_a_method_keeps_its_settings(tmp_path):
