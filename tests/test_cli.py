@@ -5,7 +5,9 @@ import json
 import pytest
 import torch
 
+from streamt1 import api
 from streamt1.cli import main
+from streamt1.config import build_config
 from streamt1.outputs.trace import Trace, chosen_path
 from streamt1.outputs.video import mp4_info
 from streamt1.sprites.model import SpritesVideoModel, sprites_wan_config
@@ -124,21 +126,39 @@ def test_methods_lists_every_preset(capsys):
 
 def test_evaluate_tabulates_every_method_and_resumes(weights, tmp_path, capsys):
     args = ["evaluate", "--methods", "none,stream-t1", "--num-prompts", "2", "--num-frames", "9",
-            "--weights", str(weights), "--out", str(tmp_path)]
+            "--seeds", "0", "--weights", str(weights), "--out", str(tmp_path)]
     assert main(args) == 0
     table = (tmp_path / "table.md").read_text()
     assert "| none |" in table and "| stream-t1 |" in table and "subject consistency" in table
+    assert "Paired difference vs `none`" in table and table.count("| stream-t1 |") == 2
     results = json.loads((tmp_path / "results.json").read_text())
-    assert {len(v) for v in results.values()} == {2} and table.index("| world |") < table.index("| none |")
-    for stem, truth in results["world"].items():  # the rendered scene beats an untrained model's video
-        assert truth["text_alignment"] > results["none"][stem]["text_alignment"]
-    for scores in results["stream-t1"].values():
+    videos = results["videos"]
+    assert {len(v) for v in videos.values()} == {2} and table.index("| world |") < table.index("| none |")
+    assert set(results["fingerprints"]) == {"world", "none", "stream-t1"}
+    for stem, truth in videos["world"].items():  # the rendered scene beats an untrained model's video
+        assert truth["text_alignment"] > videos["none"][stem]["text_alignment"]
+    for scores in videos["stream-t1"].values():
         assert 0.0 <= scores["subject_consistency"] <= 1.0 and "reward_overall" in scores
     assert len(list((tmp_path / "stream-t1").glob("*.mp4"))) == 2
     capsys.readouterr()
     assert main(args) == 0  # everything is done: nothing is regenerated
     assert "stream-t1 " not in capsys.readouterr().out.split("| Method")[0]
     assert main(args[:2] + ["none,greedy"] + args[3:]) == 2
+    # Other settings into the same folder stop before any work, naming what changed.
+    before = (tmp_path / "results.json").read_text()
+    capsys.readouterr()
+    assert main(args + ["--set", "search.tau=0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "`none` videos made with other settings" in err and "config.search.tau" in err
+    assert (tmp_path / "results.json").read_text() == before
+
+
+def test_evaluate_refuses_results_without_fingerprints(weights, tmp_path, capsys):
+    (tmp_path / "results.json").write_text(json.dumps({"none": {"a-0": {"text_alignment": 0.5}}}))
+    args = ["evaluate", "--methods", "none", "--num-prompts", "1", "--num-frames", "9",
+            "--weights", str(weights), "--out", str(tmp_path)]
+    assert main(args) == 2
+    assert "older `streamt1 evaluate`" in capsys.readouterr().err
 
 
 def test_wan_backend_names_every_missing_release_file(tmp_path, capsys):
@@ -149,3 +169,35 @@ def test_wan_backend_names_every_missing_release_file(tmp_path, capsys):
     for name in ("longlive_base.pt", "Wan2.1_VAE.pth", "models_t5_umt5-xxl-enc-bf16.pth"):
         assert name in err
     assert not (tmp_path / "out").exists()
+
+
+def _generator_forwards(weights, method: str) -> int:
+    """Candidate-chunks passed through the transformer (denoising steps and clean commit passes)."""
+    config = build_config(method, None, [], num_frames=12, weights=str(weights), device="cpu")
+    components = api.load_components(config)
+    model = components.generator.model
+    forward, count = model.forward_chunk, [0]
+
+    def counted(x, *args, **kwargs):
+        count[0] += x.shape[0]
+        return forward(x, *args, **kwargs)
+
+    model.forward_chunk = counted
+    api.make_search(config, components).run(PROMPT, 12, 0, progress=False)
+    return count[0]
+
+
+def test_best_of_n_is_compute_matched_with_stream_t1(weights):
+    stream_t1, best_of_n = (_generator_forwards(weights, m) for m in ("stream-t1", "best-of-n"))
+    assert stream_t1 == 4 * (4 * 8 + 2)  # per chunk: K*M = 4 candidates x 8 steps + K = 2 commits
+    assert abs(best_of_n - stream_t1) / stream_t1 <= 0.06  # N = 4 full videos: 4 x (8 + 1) per chunk
+
+
+def test_sibling_agreement_scores_every_pruned_chunk(weights):
+    from streamt1.agreement import sibling_agreement
+
+    config = build_config("stream-t1", None, [], num_frames=9, weights=str(weights), device="cpu")
+    components = api.load_components(config)
+    result = sibling_agreement(api.make_search(config, components), [PROMPT], [0], 9, min_gap=-1.0)
+    # 3 chunks of K*M = 4 candidates: 6 pairs each, all counted with min_gap < 0
+    assert result.chunks == 3 and result.pairs == 18 and 0.0 <= result.agreement <= 1.0

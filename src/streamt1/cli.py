@@ -31,6 +31,7 @@ import torch
 from streamt1 import api
 from streamt1.backends import BACKENDS, backend_names
 from streamt1.config import ConfigError, available_methods, build_config
+from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
 from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs.progress import ProgressLine
@@ -164,11 +165,17 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="run methods on the Sprites eval prompts and tabulate metrics",
                        formatter_class=_HelpFormatter)
     p.add_argument("--methods", default="none,best-of-n,beam,stream-t1",
-                   help="comma-separated presets (see `streamt1 methods`)")
-    p.add_argument("--num-prompts", type=int, default=8, help="held-out Sprites prompts to use")
-    p.add_argument("--num-frames", type=int, default=48, help="latent frames per video")
-    p.add_argument("--seeds", default="0", help="comma-separated seeds per prompt")
+                   help="comma-separated presets (see `streamt1 methods`); `none` is the baseline of the "
+                        "paired differences")
+    p.add_argument("--num-prompts", type=int, default=32, help="held-out Sprites prompts to use")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--length", choices=tuple(LENGTHS), default=None,
+                        help="named video length: 5s (81 latent frames, default) or 30s (480, the paper's "
+                             "long setting)")
+    length.add_argument("--num-frames", type=int, default=None, help="latent frames per video")
+    p.add_argument("--seeds", default="0,1", help="comma-separated seeds per prompt")
     p.add_argument("--out", default="runs/eval", help="folder for videos, results.json and table.md")
+    p.add_argument("--no-videos", action="store_true", help="keep the scores only, write no MP4s")
     p.add_argument("--weights", default=None, help="Sprites weights folder (default: built-in)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda ...")
     _add_reward_flags(p)
@@ -182,6 +189,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from streamt1.evaluate import EvalSettings, run_evaluation
     from streamt1.evaluate_switch import TABLE_FILE, SwitchSettings, run_switch_evaluation
 
+    num_frames = args.num_frames if args.num_frames is not None else LENGTHS[args.length or "5s"]
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     try:
         seeds = tuple(int(s) for s in args.seeds.split(","))
@@ -191,21 +199,21 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ConfigError(f"--num-prompts={args.num_prompts} is invalid: expected an integer >= 1")
 
     def make_config(method: str):
-        return build_config(method, None, args.overrides, rewards=_reward_flags(args), num_frames=args.num_frames,
+        return build_config(method, None, args.overrides, rewards=_reward_flags(args), num_frames=num_frames,
                             weights=args.weights, device=args.device, backend="sprites")
 
     configs = [make_config(m) for m in methods]  # validates every method before any work
-    settings = EvalSettings(methods=methods, num_prompts=args.num_prompts, num_frames=args.num_frames,
-                            seeds=seeds)
     components = api.load_components(configs[0], reward_kinds=("image", "video"))  # video: for the table
-    components.generator.spec.num_chunks(args.num_frames)
+    components.generator.spec.num_chunks(num_frames)
     if args.switches:
-        switches = SwitchSettings(methods=methods, num_prompts=args.num_prompts, num_frames=args.num_frames,
+        switches = SwitchSettings(methods=methods, num_prompts=args.num_prompts, num_frames=num_frames,
                                   seeds=seeds)
         run_switch_evaluation(switches, make_config, args.out, components, progress=print)
         print((Path(args.out) / TABLE_FILE).read_text())
         return 0
-    run_evaluation(settings, make_config, args.out, components, progress=print)
+    settings = EvalSettings(methods=methods, num_prompts=args.num_prompts, num_frames=num_frames, seeds=seeds,
+                            save_videos=not args.no_videos)
+    run_evaluation(settings, make_config, args.out, components, progress=print, weights=args.weights)
     print((Path(args.out) / "table.md").read_text())
     return 0
 

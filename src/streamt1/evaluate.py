@@ -7,39 +7,59 @@ VQ / MQ / TA columns). Videos are kept as ``<out>/<method>/<prompt>-<seed>.mp4``
 can score them too; per-video results are stored as they finish, so an interrupted run resumes.
 The first row, ``world``, scores the eval scenes as the world renders them: the ceiling each
 metric can reach on these prompts (what "Real videos" rows are in video-generation papers).
+
+A gain is only claimed with its noise: every method is compared with plain generation (``none``)
+on the same prompts and seeds, and the table gives the paired difference with its 95 % interval.
+``results.json`` stores, per method, a fingerprint of every setting that made its videos (method
+config, video length, weight files); rerunning into the same folder with other settings stops
+instead of mixing old and new videos.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from statistics import fmean
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
 from streamt1 import api
-from streamt1.config import Config
+from streamt1.config import Config, ConfigError
 from streamt1.metrics.sprites import METRIC_NAMES, evaluate_video
+from streamt1.metrics.stats import mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
+from streamt1.outputs.fingerprint import canonical, fingerprint
 from streamt1.sprites.captions import caption
-from streamt1.sprites.world import eval_scenes, render
+from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
+from streamt1.sprites.world import FPS, eval_scenes, render
 
 logger = logging.getLogger(__name__)
 
 RESULTS_FILE = "results.json"
 TABLE_FILE = "table.md"
+RESULTS_FORMAT = 2  # 1: method -> videos, no settings (before fingerprints)
 REFERENCE = "world"  # the row of the rendered ground truth
+BASELINE = "none"  # the row every method is compared with
+# Named video lengths in latent frames (one latent frame per video frame at 16 fps, whole chunks):
+# the paper's short clips and its 30 s setting (Tables 5-7).
+LENGTHS = {"5s": 81, "30s": 480}
+DIFFERENCE_COLUMNS = ("subject_consistency", "background_consistency", "text_alignment",
+                      "alignment_background", "alignment_presence", "alignment_shape", "alignment_motion")
+# Run settings that do not change a video (where it is written, the progress bar, the seed, which
+# the evaluation sets per video).
+_UNSCORED_RUN_FIELDS = ("out", "progress", "seed")
 
 
 @dataclass(frozen=True)
 class EvalSettings:
     methods: tuple[str, ...]
-    num_prompts: int = 8
-    num_frames: int = 48
-    seeds: tuple[int, ...] = (0,)
+    num_prompts: int = 32
+    num_frames: int = LENGTHS["5s"]
+    seeds: tuple[int, ...] = (0, 1)
+    save_videos: bool = True  # False: scores only (no MP4s, no video writer needed)
 
 
 def eval_prompts(count: int, num_latent_frames: int) -> list[str]:
@@ -59,63 +79,174 @@ def score_video(frames: torch.Tensor, prompt: str, components: api.Components, f
     return scores
 
 
+def weight_digests(folder: str | Path | None) -> dict[str, str]:
+    """SHA-256 of every ``.safetensors`` file in ``folder`` (None: the built-in Sprites weights)."""
+    root = Path(folder) if folder is not None else DEFAULT_WEIGHTS_DIR
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.glob("*.safetensors"))}
+
+
+def method_settings(config: Config, weights: dict[str, str]) -> dict[str, Any]:
+    """Everything that makes a method's videos: its config (minus per-video fields) and the weights."""
+    settings = canonical(config)
+    for name in _UNSCORED_RUN_FIELDS:
+        settings["run"].pop(name, None)
+    return {"config": settings, "weights": weights}
+
+
+def _differing(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Dotted names of the leaves that differ between two settings trees."""
+    names = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            names += _differing(a, b, f"{prefix}{key}.")
+        elif a != b:
+            names.append(f"{prefix}{key}")
+    return names
+
+
+def load_results(out: Path) -> dict[str, Any]:
+    """``results.json`` of a run folder (empty if none); refuses files of the old format."""
+    path = out / RESULTS_FILE
+    if not path.is_file():
+        return {"format": RESULTS_FORMAT, "settings": {}, "fingerprints": {}, "videos": {}}
+    data = json.loads(path.read_text())
+    if data.get("format") != RESULTS_FORMAT:
+        raise ConfigError(
+            f"{path} was written by an older `streamt1 evaluate` without settings fingerprints, so its "
+            f"videos cannot be matched to settings; pass another --out or delete {out}"
+        )
+    return data
+
+
+def claim_method(results: dict[str, Any], method: str, settings: dict[str, Any], out: Path) -> None:
+    """Record ``method``'s settings, or stop if the folder holds its videos made with other settings."""
+    fp = fingerprint(settings)
+    old = results["fingerprints"].get(method)
+    if old is not None and old != fp:
+        changed = ", ".join(_differing(results["settings"][method], settings)) or "unknown"
+        raise ConfigError(
+            f"{out} holds `{method}` videos made with other settings (fingerprint {old[:12]}, now {fp[:12]}; "
+            f"changed: {changed}); pass another --out, or delete {out / method} and its entry to redo them"
+        )
+    results["fingerprints"][method] = fp
+    results["settings"][method] = settings
+
+
 def run_evaluation(
     settings: EvalSettings,
     make_config: Callable[[str], Config],
     out_dir: str | Path,
     components: api.Components,
     progress: Callable[[str], None] = logger.info,
-) -> dict[str, dict[str, float]]:
-    """Run every method on every eval prompt and seed; returns method -> mean of each score."""
+    weights: str | Path | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Run every method on every eval prompt and seed; returns :func:`summarise` of the results."""
     out = Path(out_dir)
-    results_path = out / RESULTS_FILE
-    results: dict[str, dict] = json.loads(results_path.read_text()) if results_path.is_file() else {}
-    prompts = eval_prompts(settings.num_prompts, settings.num_frames)
+    results = load_results(out)
+    digests = weight_digests(weights)
+    configs = {m: make_config(m) for m in settings.methods}
+    for method, config in configs.items():  # all checked before any work
+        claim_method(results, method, method_settings(config, digests), out)
+    scenes = eval_scenes(settings.num_prompts, num_frames=settings.num_frames)
+    prompts = [caption(scene) for scene in scenes]
     spec = components.generator.spec
     length = spec.decoded_frames(spec.num_chunks(settings.num_frames))  # as long as the generated videos
-    reference = results.setdefault(REFERENCE, {})
-    for scene, prompt in zip(eval_scenes(settings.num_prompts, num_frames=settings.num_frames), prompts):
+    claim_method(results, REFERENCE, {"frames": length, "weights": digests}, out)
+    reference = results["videos"].setdefault(REFERENCE, {})
+    for scene, prompt in zip(scenes, prompts):
         stem = api.output_stem(prompt, 0)
         if stem not in reference:
             frames = (render(scene, length) * 255).round().to(torch.uint8)
             reference[stem] = score_video(frames, prompt, components, spec.fps)
-    for method in settings.methods:
-        config = make_config(method)
+    atomic_write_json(out / RESULTS_FILE, results)
+    for method, config in configs.items():
         search = api.make_search(config, components)
-        done = results.setdefault(method, {})
+        done = results["videos"].setdefault(method, {})
         for prompt in prompts:
             for seed in settings.seeds:
                 stem = api.output_stem(prompt, seed)
                 if stem in done:
                     continue
                 result = search.run(prompt, settings.num_frames, seed, progress=False)
-                api.save_result(result, out / method, stem)
+                if settings.save_videos:
+                    api.save_result(result, out / method, stem)
                 done[stem] = score_video(result.frames, prompt, components, result.fps)
-                atomic_write_json(results_path, results)  # resume point
+                atomic_write_json(out / RESULTS_FILE, results)  # resume point
                 progress(f"{method:22s} {stem[:60]}")
-    summary = summarise(results, (REFERENCE, *settings.methods))
-    atomic_write_text(out / TABLE_FILE, markdown_table(summary))
+    stems = [api.output_stem(p, s) for p in prompts for s in settings.seeds]
+    summary = summarise(results["videos"], (REFERENCE, *settings.methods), stems,
+                        [api.output_stem(p, 0) for p in prompts])
+    table = markdown_table(summary, settings, length / FPS)
+    atomic_write_text(out / TABLE_FILE, table)
     return summary
 
 
-def summarise(results: dict[str, dict], methods: Sequence[str]) -> dict[str, dict[str, float]]:
-    summary = {}
+def _pick(videos: dict[str, dict[str, float]], stems: Sequence[str]) -> dict[str, dict[str, float]]:
+    return {s: videos[s] for s in stems if s in videos}
+
+
+def summarise(
+    videos: dict[str, dict], methods: Sequence[str], stems: Sequence[str] | None = None,
+    reference_stems: Sequence[str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Per method: mean of every score, and (methods other than world / none) the paired difference
+    of :data:`DIFFERENCE_COLUMNS` against ``none`` as :class:`~streamt1.metrics.stats.Estimate`.
+
+    ``stems`` / ``reference_stems``: the videos to use (None: all), for the methods / the world row
+    (one video per prompt)."""
+    summary: dict[str, dict[str, Any]] = {}
     for method in methods:
-        videos = list(results.get(method, {}).values())
-        names = sorted({k for v in videos for k in v})
-        summary[method] = {k: fmean(v[k] for v in videos if k in v) for k in names}
-        summary[method]["videos"] = len(videos)
+        rows = videos.get(method, {})
+        keep = reference_stems if method == REFERENCE else stems
+        rows = rows if keep is None else _pick(rows, keep)
+        names = sorted({k for v in rows.values() for k in v})
+        summary[method] = {k: mean_ci([v[k] for v in rows.values() if k in v]) for k in names}
+        summary[method]["videos"] = len(rows)
+        baseline = videos.get(BASELINE, {})
+        if method in (REFERENCE, BASELINE) or not baseline or not rows:
+            continue
+        summary[method]["difference"] = {
+            k: paired_difference({s: v[k] for s, v in rows.items()}, {s: v[k] for s, v in baseline.items()})
+            for k in DIFFERENCE_COLUMNS if k in names
+        }
     return summary
 
 
-def markdown_table(summary: dict[str, dict[str, float]]) -> str:
-    """Methods as rows; ground-truth metrics as percentages (VBench style), rewards as raw logits."""
-    metric_cols = [m for m in METRIC_NAMES]
+def _means_table(summary: dict[str, dict[str, Any]]) -> list[str]:
+    metric_cols = list(METRIC_NAMES) + [c for c in DIFFERENCE_COLUMNS if c.startswith("alignment_")]
     reward_cols = sorted({k for row in summary.values() for k in row if k.startswith("reward_")})
     header = ["Method", *[c.replace("_", " ") for c in metric_cols + reward_cols], "videos"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for method, row in summary.items():
-        cells = [f"{100 * row[c]:.2f}" if c in row else "-" for c in metric_cols]
-        cells += [f"{row[c]:.3f}" if c in row else "-" for c in reward_cols]
-        lines.append("| " + " | ".join([method, *cells, str(int(row["videos"]))]) + " |")
+        cells = [f"{100 * row[c].mean:.1f}" if c in row else "-" for c in metric_cols]
+        cells += [f"{row[c].mean:.2f}" if c in row else "-" for c in reward_cols]
+        lines.append("| " + " | ".join([method, *cells, str(row["videos"])]) + " |")
+    return lines
+
+
+def _difference_table(summary: dict[str, dict[str, Any]]) -> list[str]:
+    header = ["Method", *[c.replace("_", " ") for c in DIFFERENCE_COLUMNS]]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for method, row in summary.items():
+        if "difference" not in row:
+            continue
+        cells = []
+        for c in DIFFERENCE_COLUMNS:
+            d = row["difference"].get(c)
+            text = "-" if d is None else d.format(scale=100, digits=1)
+            cells.append(f"**{text}**" if d is not None and d.excludes_zero else text)
+        lines.append("| " + " | ".join([method, *cells]) + " |")
+    return lines
+
+
+def markdown_table(summary: dict[str, dict[str, Any]], settings: EvalSettings, seconds: float) -> str:
+    """Means (ground-truth metrics as percentages, VBench style; rewards as raw logits), then each
+    method's paired difference against plain generation with its 95 % interval (bold: excludes 0)."""
+    lines = [f"{settings.num_prompts} held-out prompts x seeds {','.join(map(str, settings.seeds))}, "
+             f"{seconds:.1f} s videos ({settings.num_frames} latent frames).", "", *_means_table(summary)]
+    difference = _difference_table(summary)
+    if len(difference) > 2:
+        lines += ["", f"Paired difference vs `{BASELINE}` (points, mean ± 95 % interval; bold: excludes 0):", "",
+                  *difference]
     return "\n".join(lines) + "\n"

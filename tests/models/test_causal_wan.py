@@ -1,6 +1,9 @@
+import dataclasses
+
 import pytest
 import torch
 
+from streamt1.config import ConfigError
 from streamt1.interfaces import Route
 from streamt1.models.causal_wan import (
     CausalWan,
@@ -200,3 +203,19 @@ def test_bf16_cuda_chunk_forward_close_to_float32():
         out = model.forward_chunk(x, t, model.encode_text(states), empty_cache(model, stream)).flow
     assert out.dtype == torch.bfloat16
     torch.testing.assert_close(out.float(), ref, rtol=0.05, atol=0.05)
+
+
+def test_x0_prediction_is_returned_as_the_flow_it_implies():
+    """Same weights: the x0 model's flow is (x_t - head output) / sigma, the flow model's is the head output."""
+    flow_model = tiny_model()
+    x0_model = CausalWan(dataclasses.replace(flow_model.config, prediction="x0")).to(torch.float64).eval()
+    x0_model.load_state_dict(flow_model.state_dict())
+    text, x = text_kv(flow_model), latents(2, seed=3)
+    t = torch.tensor([[800.0, 800.0]], dtype=torch.float64)
+    positions = torch.arange(2)
+    with torch.no_grad():
+        head = flow_model(x, t, text, positions, None)
+        flow = x0_model(x, t, text, positions, None)
+    torch.testing.assert_close(x - 0.8 * flow, head.float().double(), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ConfigError, match="prediction"):
+        dataclasses.replace(flow_model.config, prediction="eps")

@@ -77,3 +77,23 @@ def test_training_can_continue_from_saved_weights(tmp_path):
                                                                           num_layers=1)})
     with pytest.raises(ValueError, match="another size"):
         train(bigger, tmp_path / "third", "cpu")
+
+
+def test_training_timesteps_are_the_samplers_own():
+    """Half the chunk timesteps are the 8 Euler steps the saved model samples with."""
+    assert TINY.stream == SPRITES_STREAM
+    schedule = warp_timesteps(SPRITES_STREAM.denoising_steps, 1000, SPRITES_STREAM.shift).float()
+    t = sample_timesteps(4000, 1, TINY, torch.Generator().manual_seed(0), torch.device("cpu")).flatten()
+    on_schedule = torch.isclose(t[:, None], schedule).any(-1)
+    assert set(torch.unique(t[on_schedule]).round().tolist()) == set(schedule.round().tolist())
+    low = (t[~on_schedule] < 400).float().mean()  # shift 2 keeps ~25 % of the uniform draws below sigma 0.4
+    assert 0.2 < low < 0.3
+
+
+def test_replay_pool_training_saves_an_x0_model(tmp_path):
+    config = TrainVideoConfig(**{**TINY.__dict__, "steps": 3, "reuse": 2, "pool_items": 3,
+                                 "wan_overrides": {**TINY.wan_overrides, "prediction": "x0"}})
+    train(config, tmp_path, "cpu")
+    model = SpritesVideoModel.from_pretrained(tmp_path)
+    assert model.transformer.config.prediction == "x0"
+    assert json.loads((tmp_path / "sprites_model.json").read_text())["training"]["steps_done"] == 3

@@ -3,7 +3,7 @@ import itertools
 import pytest
 import torch
 
-from streamt1.sprites.training import SampleStream, lr_factor, run_progress, sample_loader, training_parser
+from streamt1.sprites.training import ReplayPool, SampleStream, lr_factor, run_progress, sample_loader, training_parser
 
 
 def test_learning_rate_warms_up_then_decays():
@@ -36,3 +36,17 @@ def test_training_parser_takes_the_config_defaults():
     args = training_parser("x", "out folder", Defaults).parse_args(["--out", "d", "--max-minutes", "1.5"])
     assert (args.steps, args.batch_size, args.lr, args.workers, args.seed) == (7, 3, 0.5, 2, 9)
     assert args.max_minutes == 1.5
+
+
+def test_replay_pool_keeps_the_newest_items_together():
+    pool = ReplayPool(4)
+    for start in (0, 3):  # 6 items through a pool of 4: items 0 and 1 are overwritten
+        frames = torch.arange(start, start + 3).float().view(3, 1).expand(3, 2)
+        pool.add(frames, frames[:, :1].long() * 10, [f"p{i}" for i in range(start, start + 3)])
+    assert pool.size == 4
+    frames, positions, prompts = pool.sample(64, torch.Generator().manual_seed(0))
+    ids = frames[:, 0].long().tolist()
+    assert set(ids) == {2, 3, 4, 5}  # frames, positions and captions stay matched
+    assert positions[:, 0].tolist() == [10 * i for i in ids] and prompts == [f"p{i}" for i in ids]
+    with pytest.raises(ValueError, match="empty"):
+        ReplayPool(2).sample(1, torch.Generator())

@@ -27,6 +27,8 @@ from torch import Tensor, nn
 from streamt1.models.config import WanConfig
 from streamt1.models.kv_cache import KVCache
 
+WAN_TIMESTEPS = 1000  # Wan's timesteps are 1000 * sigma
+X0_MIN_SIGMA = 0.05  # x0 predictions become flows by dividing by sigma: floor it (as Li & He do)
 _TIME_BASE = 10000.0  # base of the sinusoidal timestep embedding (fixed in Wan, unlike rope_theta)
 
 
@@ -440,7 +442,15 @@ class CausalWan(nn.Module):
         e, e0 = self._time(timesteps, b, f)
         for i, block in enumerate(self.blocks):
             tokens, _, _ = block(tokens, e0, rope, None, mask, text.layer(i))
-        return self._unpatchify(self.head(tokens, e), grid)
+        return self._as_flow(self._unpatchify(self.head(tokens, e), grid), x, timesteps)
+
+    def _as_flow(self, out: Tensor, x_t: Tensor, timesteps: Tensor) -> Tensor:
+        """The head's output as a flow ``noise - x0``: as is, or from an x0 prediction via
+        ``(x_t - x0) / sigma`` (sigma = t / 1000, Wan's timestep scale; floored so clean frames stay finite)."""
+        if self.config.prediction == "flow":
+            return out
+        sigma = (timesteps.float() / WAN_TIMESTEPS).clamp(min=X0_MIN_SIGMA).to(out.device)
+        return (x_t.float() - out.float()) / sigma[:, None, :, None, None]
 
     def forward_frames(
         self,
@@ -523,5 +533,5 @@ class CausalWan(nn.Module):
             if return_kv:
                 keys.append(k)
                 values.append(v)
-        flow = self._unpatchify(self.head(tokens, e), grid)
+        flow = self._as_flow(self._unpatchify(self.head(tokens, e), grid), x, timesteps)
         return ChunkOutput(flow, tuple(keys), tuple(values)) if return_kv else ChunkOutput(flow)

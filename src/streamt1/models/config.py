@@ -13,6 +13,9 @@ from streamt1.config import require
 from streamt1.models.sampler import SAMPLERS
 
 
+PREDICTIONS = ("flow", "x0")
+
+
 @dataclass(frozen=True)
 class WanConfig:
     """Architecture of a Wan2.1 text-to-video transformer (original Wan field names)."""
@@ -31,6 +34,10 @@ class WanConfig:
     qk_norm: bool = True
     cross_attn_norm: bool = True
     rope_theta: float = 10000.0
+    # What the head predicts: "flow" (noise - x0, Wan's) or "x0" (the clean latent, converted to the
+    # flow in the forward). x0 suits small models on pixel-like latents, whose per-token noise is
+    # nearly as wide as the network (Li & He 2025, "Back to Basics: Let Denoising Generative Models Denoise").
+    prediction: str = "flow"
 
     def __post_init__(self) -> None:
         sizes = ("dim", "ffn_dim", "num_heads", "num_layers", "in_dim", "out_dim", "freq_dim", "text_dim",
@@ -54,6 +61,7 @@ class WanConfig:
         )
         require(self.eps > 0, "eps", self.eps, "> 0")
         require(self.rope_theta > 1, "rope_theta", self.rope_theta, "> 1")
+        require(self.prediction in PREDICTIONS, "prediction", self.prediction, f"one of {PREDICTIONS}")
 
     @property
     def head_dim(self) -> int:

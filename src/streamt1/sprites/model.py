@@ -41,7 +41,8 @@ CODEC_FACTOR = 4
 # Sizes of the Sprites transformer; in/out channels and text sizes come from the codec and encoder.
 # dim must exceed the 192 features of a (1, 2, 2) patch of 48 latent channels, or the residual stream
 # cannot even carry its input (a 128-wide model plateaued at flow loss 0.38, worse than a linear predictor).
-SPRITES_WAN: dict[str, Any] = dict(dim=256, ffn_dim=1024, num_heads=8, num_layers=4, patch_size=(1, 2, 2), freq_dim=64)
+SPRITES_WAN: dict[str, Any] = dict(dim=256, ffn_dim=1024, num_heads=8, num_layers=4, patch_size=(1, 2, 2), freq_dim=64,
+                                   prediction="flow")
 # Euler steps along the flow, 8 of them ending at sigma 0.22 instead of 0.625 (shift 2): sprites
 # settle into one sharp sample without distillation.
 SPRITES_STREAM = StreamConfig(denoising_steps=(1000, 875, 750, 625, 500, 375, 250, 125), shift=2.0, sampler="euler")

@@ -9,19 +9,22 @@ long videos and the jump between the sink and the window, as LongLive's cache do
 is its clean latents followed by noisy copies (teacher forcing, :func:`teacher_forcing_mask` with
 the stream's sink + window): every noisy chunk predicts the flow ``noise - x0`` while attending the
 clean earlier chunks (lightly noised, still labelled t = 0, against exposure bias). Each chunk's
-timestep is drawn from the 4-step warped inference schedule (``schedule_share`` of the chunks) or
-from the shifted uniform distribution. The text encoder is trained jointly. AdamW, warm-up then cosine, an EMA of the weights (saved), bf16 autocast on CUDA.
+timestep is drawn from the sampler's own schedule (``schedule_share`` of the chunks) or from the
+uniform distribution shifted as the sampler shifts it. With ``reuse`` > 1 batches are drawn from a
+pool of recent items that the loader refreshes (the GPU outruns the CPU renderers). The text encoder is trained jointly. AdamW, warm-up then cosine, an EMA of the weights (saved), bf16 autocast on CUDA.
 Weights are saved atomically every ``save_every`` steps and at the end (or at ``--max-minutes``).
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -30,11 +33,11 @@ from torch.utils.data import DataLoader
 
 from streamt1.models.causal_wan import teacher_forcing_mask
 from streamt1.models.codec import PixelUnshuffleCodec
-from streamt1.models.config import StreamConfig
+from streamt1.models.config import PREDICTIONS, StreamConfig
 from streamt1.models.sampler import shift_sigma, warp_timesteps
 from streamt1.sprites.captions import caption
 from streamt1.sprites.model import CODEC_FACTOR, SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
-from streamt1.sprites.training import SampleStream, lr_factor, run_progress, sample_loader, training_parser
+from streamt1.sprites.training import ReplayPool, SampleStream, lr_factor, run_progress, sample_loader, training_parser
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.world import FPS, render_at, sample_scene
 
@@ -59,14 +62,17 @@ class TrainVideoConfig:
     save_every: int = 1000
     max_minutes: float | None = None  # stop (and save) after this much training time
     init: str | None = None  # start from these Sprites weights (a folder or .safetensors) instead of scratch
+    reuse: int = 1  # steps per fresh loader batch; > 1 trains on a ReplayPool of recent items
+    pool_items: int = 8192  # items the ReplayPool keeps (with reuse > 1)
     wan_overrides: dict = field(default_factory=dict)  # e.g. {"dim": 64} over SPRITES_WAN
     text: TextEncoderConfig = field(default_factory=TextEncoderConfig)
-    # Cache geometry, and the schedule ``schedule_share`` of the training timesteps come from: LongLive's,
-    # which stresses high noise. The saved model samples with SPRITES_STREAM (8 Euler steps).
-    stream: StreamConfig = field(default_factory=StreamConfig)
+    # Cache geometry, and the schedule ``schedule_share`` of the training timesteps come from (the other
+    # timesteps: uniform, shifted by its shift): the sampler's own 8 Euler steps, so training sees the
+    # noise levels sampling visits (LongLive's 4 steps, used until these weights, rarely trained below sigma 0.6).
+    stream: StreamConfig = SPRITES_STREAM
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "context_chunks", "log_every", "save_every"):
+        for name in ("steps", "batch_size", "context_chunks", "log_every", "save_every", "reuse", "pool_items"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
         for name in ("start_share", "schedule_share", "ema_decay", "context_noise"):
@@ -186,6 +192,22 @@ def _save(ema: SpritesVideoModel, out: Path, config: TrainVideoConfig, history: 
     ema.save_pretrained(out, {"training": training})
 
 
+def _batches(loader: DataLoader, config: TrainVideoConfig, device: torch.device) -> Iterator[tuple]:
+    """Training batches: the loader's own, or (``reuse`` > 1) draws from a :class:`ReplayPool` that
+    one fresh loader batch refreshes every ``reuse`` steps."""
+    if config.reuse == 1:
+        yield from loader
+        return
+    pool = ReplayPool(config.pool_items)
+    pick = torch.Generator().manual_seed(config.seed + 17)
+    fresh = iter(loader)
+    for step in itertools.count():
+        if step % config.reuse == 0 or pool.size < config.batch_size:
+            frames, positions, prompts = next(fresh)
+            pool.add(frames.to(device, non_blocking=True), positions, list(prompts))
+        yield pool.sample(config.batch_size, pick)
+
+
 def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device = "cpu") -> dict:
     """Train, save ``sprites_model.*`` under ``out`` (EMA weights) and return the training card."""
     device = torch.device(device)
@@ -212,7 +234,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     losses: list[float] = []
     t0, done = time.time(), 0
     logger.info("training %.2fM parameters on %s", sum(p.numel() for p in model.parameters()) / 1e6, device)
-    for step, (frames, positions, prompts) in enumerate(loader):
+    for step, (frames, positions, prompts) in enumerate(_batches(loader, config, device)):
         done_share = run_progress(step, config.steps, time.time() - t0, config.max_minutes)
         if done_share >= 1:
             break
@@ -247,15 +269,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--init", default=None, help="continue from these Sprites weights (folder or .safetensors)")
     p.add_argument("--dim", type=int, default=None, help=f"transformer width (default {SPRITES_WAN['dim']})")
     p.add_argument("--layers", type=int, default=None, help=f"blocks (default {SPRITES_WAN['num_layers']})")
+    p.add_argument("--prediction", default=None, choices=PREDICTIONS,
+                   help=f"what the head predicts (default {SPRITES_WAN['prediction']})")
+    p.add_argument("--reuse", type=int, default=TrainVideoConfig.reuse,
+                   help="steps per fresh rendered batch (> 1: train on a pool of recent items)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    overrides = {k: v for k, v in (("dim", args.dim), ("num_layers", args.layers)) if v is not None}
+    named = (("dim", args.dim), ("num_layers", args.layers), ("prediction", args.prediction))
+    overrides = {k: v for k, v in named if v is not None}
     if "dim" in overrides:
         overrides["ffn_dim"] = 4 * overrides["dim"]
     config = TrainVideoConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
         max_minutes=args.max_minutes, wan_overrides=overrides,
-        init=args.init,
+        init=args.init, reuse=args.reuse,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
     train(config, args.out, args.device)

@@ -44,6 +44,42 @@ def sample_loader(stream: SampleStream, batch_size: int, workers: int, device: t
     )
 
 
+class ReplayPool:
+    """The last ``capacity`` rendered items, kept on the training device, sampled with replacement.
+
+    Rendering on the CPU is slower than a step of the tiny model on a GPU: drawing each batch from a
+    pool that a fresh loader batch refreshes every few steps lets the GPU work while the loader renders.
+    Items are ``(frames, positions, caption)`` batches as :func:`sample_loader` yields them.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity={capacity} must be >= 1")
+        self.capacity = capacity
+        self.frames: torch.Tensor | None = None
+        self.positions: torch.Tensor | None = None
+        self.prompts: list[str] = []
+        self.size = self.next = 0
+
+    def add(self, frames: torch.Tensor, positions: torch.Tensor, prompts: list[str]) -> None:
+        if self.frames is None:
+            self.frames = frames.new_empty((self.capacity, *frames.shape[1:]))
+            self.positions = positions.new_empty((self.capacity, *positions.shape[1:]))
+            self.prompts = [""] * self.capacity
+        for i in range(len(prompts)):  # ring buffer: overwrite the oldest
+            self.frames[self.next], self.positions[self.next] = frames[i], positions[i]
+            self.prompts[self.next] = prompts[i]
+            self.next = (self.next + 1) % self.capacity
+            self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+        if self.frames is None:
+            raise ValueError("the pool is empty: add a batch first")
+        pick = torch.randint(self.size, (batch_size,), generator=generator)
+        frames = self.frames[pick.to(self.frames.device)]
+        return frames, self.positions[pick.to(self.positions.device)], [self.prompts[i] for i in pick.tolist()]
+
+
 def run_progress(step: int, steps: int, seconds: float, max_minutes: float | None) -> float:
     """Share of the run done: of the steps, or of ``max_minutes`` if that runs out first (so a
     time-limited run still ends with a fully decayed learning rate)."""

@@ -1,0 +1,80 @@
+"""Do the rewards rank a search's own candidates the way the ground truth does?
+
+The search's decision at every chunk is "which of these K*M candidates is better". This module
+reruns a search on eval prompts and, at every scored chunk, scores each candidate's reward window
+(the clip the video reward saw: the candidate after its history's last chunks) with the analytic
+ground truth (mean of text alignment and subject consistency, :mod:`streamt1.metrics.sprites`).
+The agreement is the share of candidate pairs of the same chunk, whose ground truth differs by more
+than ``min_gap``, that the fused reward orders the same way (0.5 = chance).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from streamt1.metrics.sprites import evaluate_video
+from streamt1.search.beam import StreamSearch
+
+
+def ground_truth(clip: Tensor, prompt: str, fps: float) -> float:
+    """Mean of text alignment and subject consistency of a uint8 clip ``[T, 3, H, W]``."""
+    scores = evaluate_video(clip.float() / 255, prompt, fps=fps)
+    return (scores["text_alignment"] + scores["subject_consistency"]) / 2
+
+
+def pairwise_agreement(groups: list[tuple[list[float], list[float]]], min_gap: float = 0.02) -> tuple[float, int]:
+    """Share of pairs (within each group of (reward, truth) lists) ordered alike, and the pair count.
+
+    Pairs whose truths differ by at most ``min_gap`` are skipped (no order to agree with); a reward
+    tie counts as half an agreement.
+    """
+    agree, pairs = 0.0, 0
+    for rewards, truths in groups:
+        for i, j in itertools.combinations(range(len(truths)), 2):
+            gap = truths[i] - truths[j]
+            if abs(gap) <= min_gap:
+                continue
+            pairs += 1
+            step = rewards[i] - rewards[j]
+            agree += 0.5 if step == 0 else float((step > 0) == (gap > 0))
+    return (agree / pairs if pairs else float("nan")), pairs
+
+
+class RecordingSearch(StreamSearch):
+    """A :class:`StreamSearch` that keeps, per scored chunk, the fused rewards and ground truths."""
+
+    groups: list[tuple[list[float], list[float]]]
+
+    def _score(self, prompt, histories, parents, frames, start_frame, num_frames, depth):
+        scores = super()._score(prompt, histories, parents, frames, start_frame, num_frames, depth)
+        if scores is not None and len(parents) > 1:
+            clips = self._windows(histories, parents, frames, depth)
+            fps = self.generator.spec.fps
+            truths = [ground_truth(clip, prompt, fps) for clip in clips]
+            self.groups.append((scores.fused.tolist(), truths))
+        return scores
+
+
+@dataclass(frozen=True)
+class Agreement:
+    agreement: float
+    pairs: int
+    chunks: int
+
+
+def sibling_agreement(search: StreamSearch, prompts: list[str], seeds: list[int], num_frames: int,
+                      min_gap: float = 0.02) -> Agreement:
+    """Run ``search``'s method on every prompt and seed; agreement of its fused reward with the truth."""
+    recorder = RecordingSearch(search.generator, search.config, search.image_reward, search.video_reward,
+                               method=search.method)
+    recorder.groups = []
+    with torch.no_grad():
+        for prompt in prompts:
+            for seed in seeds:
+                recorder.run(prompt, num_frames, seed, progress=False)
+    value, pairs = pairwise_agreement(recorder.groups, min_gap)
+    return Agreement(value, pairs, len(recorder.groups))

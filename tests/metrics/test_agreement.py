@@ -1,0 +1,14 @@
+import math
+
+from streamt1.agreement import pairwise_agreement
+
+
+def test_pairwise_agreement_counts_ordered_pairs_and_skips_close_truths():
+    same = ([0.1, 0.5, 0.9], [0.2, 0.4, 0.6])
+    reversed_ = ([3.0, 2.0, 1.0], [0.2, 0.4, 0.6])
+    assert pairwise_agreement([same]) == (1.0, 3)
+    assert pairwise_agreement([reversed_]) == (0.0, 3)
+    assert pairwise_agreement([same, reversed_]) == (0.5, 6)
+    assert pairwise_agreement([([1.0, 1.0], [0.0, 1.0])]) == (0.5, 1)  # a reward tie is half right
+    value, pairs = pairwise_agreement([([0.0, 1.0], [0.50, 0.51])])  # truths too close to order
+    assert pairs == 0 and math.isnan(value)
