@@ -62,17 +62,6 @@ def test_video_patches_follow_the_vit_layout():
     assert row == pixels.shape[0]
 
 
-def test_float_frames_round_to_uint8():
-    # nearest level, ties to even (torch.round), clamped: the engine's rule for the frames it stores
-    values = torch.tensor([0.0, 0.51 / 255, 0.49 / 255, 1.2, -0.1, 1.5 / 255, 2.5 / 255, 1.0])
-    assert q.to_uint8(values).tolist() == [0, 1, 0, 255, 0, 2, 2, 255]
-    frames = torch.randint(0, 256, (2, 3, 4, 4), dtype=torch.uint8)
-    assert q.to_uint8(frames) is frames
-    assert torch.equal(q.to_uint8(frames.float() / 255), frames)  # exact for frames that came from uint8
-    with pytest.raises(ConfigError, match="uint8 or float"):
-        q.to_uint8(frames.long())
-
-
 def test_legacy_keys_map_onto_the_installed_layout():
     legacy = {"model.layers.0.mlp.up_proj.weight": 1, "model.embed_tokens.weight": 2, "model.norm.weight": 3,
               "visual.blocks.0.attn.qkv.weight": 4, "visual.merger.mlp.0.bias": 5, "rm_head.0.weight": 6,

@@ -15,7 +15,7 @@ Fidelity choices:
   28) and ``PIL.Image.resize(BICUBIC)`` of the RGB uint8 frame (480x832 -> 336x588, 252 tokens), then
   the stock processor's rescale / normalise. Frames stay in memory: the result equals the authors'
   path from a lossless PNG of the same pixels (tested). Float frames become uint8 by
-  :func:`streamt1.rewards.qwen2vl.to_uint8` (nearest level of ``255 x``).
+  :func:`streamt1.interfaces.to_uint8` (nearest level of ``255 x``).
 * Sequential text positions (their forward calls the text model with ``position_ids=None``); the head
   in float32 on a backbone of any dtype (they run ``rm_head`` in float32 under autocast).
 * ``HPSv3.safetensors`` holds the full model in the flat transformers-4.45 layout; it is remapped and
@@ -32,6 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from streamt1.config import ConfigError
+from streamt1.interfaces import to_uint8
 from streamt1.rewards import qwen2vl as q
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class HPSv3Reward:
         if len(prompts) != frames.shape[0]:
             raise ConfigError(f"hpsv3: {frames.shape[0]} frames but {len(prompts)} prompts; give one prompt per frame")
         size = q.smart_resize(*frames.shape[-2:], self.vision.factor, self.pixels, self.pixels)
-        resized = q.resize_pil_bicubic(q.to_uint8(frames), size).to(self.device)  # uint8 travels, 4x lighter
+        resized = q.resize_pil_bicubic(to_uint8(frames), size).to(self.device)  # uint8 travels, 4x lighter
         patches = [q.patchify(frame[None], self.vision) for frame in resized]
         merge = self.vision.merge_size ** 2
         rows = [self.prompt.encode(user_text(p), int(grid.prod()) // merge) for p, (_, grid) in zip(prompts, patches)]

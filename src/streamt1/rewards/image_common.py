@@ -1,7 +1,7 @@
 """What the CLIP-family image rewards (PickScore, HPSv2, ImageReward) share.
 
-* Frames in: ``[N, 3, H, W]`` uint8, or float in [0, 1] turned into uint8 with
-  ``round(clamp(x, 0, 1) * 255)`` (the rule the project uses when it writes frames to PNG / video),
+* Frames in: ``[N, 3, H, W]`` uint8, or float in [0, 1] turned into uint8 by
+  :func:`streamt1.interfaces.to_uint8` (the rule the project uses when it writes frames to PNG / video),
   so a float frame scores exactly like the lossless PNG of the frame the user gets to see.
 * PIL geometry as torchvision computes it (``Resize(int)`` keeps the aspect ratio and truncates the
   long side; ``CenterCrop`` rounds the offsets half to even), so the in-memory path equals the
@@ -23,6 +23,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from streamt1.config import ConfigError, require
+from streamt1.interfaces import to_uint8
 from streamt1.models.checkpoints import CheckpointError, check_state_dict, read_checkpoint
 
 # OpenAI CLIP normalisation, used by all three rewards.
@@ -82,13 +83,9 @@ def frames_to_uint8(frames: Tensor, prompts: Sequence[str]) -> Tensor:
         raise ValueError(f"frames must be [N, 3, H, W], got {list(frames.shape)}")
     if len(prompts) != frames.shape[0]:
         raise ValueError(f"got {frames.shape[0]} frames but {len(prompts)} prompts; give one prompt per frame")
-    if frames.dtype == torch.uint8:
-        return frames.cpu()
-    if not frames.is_floating_point():
-        raise ValueError(f"frames must be uint8 or float in [0, 1], got {frames.dtype}")
-    if torch.isnan(frames).any():
+    if frames.is_floating_point() and torch.isnan(frames).any():
         raise ValueError("frames contain NaN")
-    return (frames.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
+    return to_uint8(frames).cpu()
 
 
 def to_pil(frame: Tensor) -> Image.Image:

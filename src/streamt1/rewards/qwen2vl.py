@@ -153,20 +153,6 @@ def sample_frame_indices(total_frames: int, count: int) -> Tensor:
     return torch.linspace(0, total_frames - 1, count).round().long()
 
 
-def to_uint8(frames: Tensor) -> Tensor:
-    """uint8 frames as given; float frames in [0, 1] as ``round(clamp(x, 0, 1) * 255)`` (ties to even).
-
-    The rounding rule is the engine's (``search/beam.py``) and the PNG / mp4 writers' of this project, so
-    a float frame scores exactly like the lossless file this project would write of it. (The Stream-T1
-    release truncates instead, ``(255 * x).astype(uint8)``: at most one level lower per channel.)
-    """
-    if frames.dtype == torch.uint8:
-        return frames
-    if not frames.is_floating_point():
-        raise ConfigError(f"frames must be uint8 or float in [0, 1], got {frames.dtype}")
-    return (frames.float().clamp(0, 1) * 255).round().to(torch.uint8)
-
-
 def resize_pil_bicubic(frames: Tensor, size: tuple[int, int]) -> Tensor:
     """``[N, 3, H, W]`` uint8 -> ``[N, 3, h, w]`` uint8 by ``PIL.Image.resize(BICUBIC)``, as HPSv3's fetch_image.
 

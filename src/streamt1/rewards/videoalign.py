@@ -16,7 +16,7 @@ Fidelity choices:
   10 frames), resize as torchvision's tensor ``resize(BICUBIC, antialias=True)`` on uint8 frames
   (float32 interpolate, clamp, round) then ``.float()``: equal to their decord path on a lossless video
   of the same pixels (tested). The resize runs where the clip is (the engine keeps clips on the CPU).
-  Float clips become uint8 by :func:`streamt1.rewards.qwen2vl.to_uint8`.
+  Float clips become uint8 by :func:`streamt1.interfaces.to_uint8`.
 * ``checkpoint-<step>/model.pth`` (highest step) is the PEFT-wrapped state dict in the flat 4.45 layout;
   its LoRA is merged at load (``W += alpha / r * B @ A``), read with ``weights_only=True``.
 * Sequential text positions; the head in the backbone's dtype (the authors run it in bf16).
@@ -36,7 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from streamt1.config import ConfigError
-from streamt1.interfaces import VideoScore
+from streamt1.interfaces import VideoScore, to_uint8
 from streamt1.rewards import qwen2vl as q
 
 logger = logging.getLogger(__name__)
@@ -181,7 +181,7 @@ class VideoAlignReward:
         """``[T, 3, H, W]`` -> the sampled, resized uint8 frames ``[n, 3, h, w]`` the model sees."""
         frames = clip[frame_plan(clip.shape[0], fps, self.settings).to(clip.device)]
         size = q.smart_resize(*clip.shape[-2:], self.vision.factor, q.VIDEO_MIN_PIXELS, self.settings.max_pixels)
-        return q.resize_bicubic_antialias(q.to_uint8(frames), size)
+        return q.resize_bicubic_antialias(to_uint8(frames), size)
 
     def preprocess(self, clips: Tensor, prompts: Sequence[str], fps: float) -> q.TokenBatch:
         if clips.ndim != 5 or clips.shape[2] != 3:
