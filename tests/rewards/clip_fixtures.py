@@ -18,6 +18,7 @@ import torch
 from safetensors.torch import save_file
 from torch import Tensor
 
+from streamt1.rewards import one_line
 from streamt1.rewards.hpsv2 import Architecture
 from streamt1.rewards.imagereward import VisionConfig
 
@@ -290,9 +291,9 @@ def png_roundtrip(frames_uint8: Tensor, folder: Path) -> list:
 
 def assert_missing_file_message(err: BaseException, filename: str, module) -> None:
     """One line naming the file, the reward, the expected tree and where it is published."""
-    message = str(err)
+    message, entry = str(err), module.ENTRY
     assert "\n" not in message
-    assert filename in message
-    assert module.RELEASE.reward in message
-    assert module.EXPECTED_TREE in message
-    assert module.PUBLISHED in message
+    assert f"{filename}: not found" in message
+    assert f"the {entry.name} reward's release" in message
+    assert one_line(entry.tree).removeprefix("<folder>") in message
+    assert entry.published[0] in message

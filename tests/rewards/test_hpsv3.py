@@ -123,7 +123,7 @@ def test_a_missing_file_is_named_with_tree_and_source(hpsv3_release, tmp_path, r
     with pytest.raises(FileNotFoundError) as info:
         hpsv3.load(folder)
     message = str(info.value)
-    assert "\n" not in message and message.startswith("hpsv3:") and relative in message
+    assert "\n" not in message and message.startswith(f"{relative}: not found") and "hpsv3 reward" in message
     assert "HPSv3.safetensors, Qwen2-VL-7B-Instruct/{config.json" in message
     assert "huggingface.co/MizzenAI/HPSv3" in message
 

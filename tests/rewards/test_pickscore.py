@@ -97,9 +97,9 @@ def test_pytorch_model_bin_loads_like_safetensors(pick, pick_folder, tmp_path):
     [
         ("config.json", "config.json"),
         ("model.safetensors", "model.safetensors or pytorch_model.bin"),
-        ("processor/preprocessor_config.json", "preprocessor_config.json"),
-        ("processor/vocab.json", "tokenizer.json or vocab.json"),
-        ("processor/merges.txt", "merges.txt"),
+        ("processor/preprocessor_config.json", "processor/preprocessor_config.json"),
+        ("processor/vocab.json", "processor/tokenizer.json or processor/vocab.json"),
+        ("processor/merges.txt", "processor/merges.txt"),
     ],
 )
 def test_missing_files_name_the_file_tree_and_source(pick_folder, tmp_path, missing, named):

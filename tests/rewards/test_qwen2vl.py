@@ -5,7 +5,6 @@ import torch
 
 from streamt1.config import ConfigError
 from streamt1.rewards import qwen2vl as q
-from streamt1.rewards.videoalign import EXPECTED_TREE
 
 from qwen_fixtures import PREPROCESSOR, reference_image_processor, reference_smart_resize, to_legacy
 
@@ -74,15 +73,6 @@ def test_legacy_keys_map_onto_the_installed_layout():
     assert all(q.remap_to_installed({to_legacy(k): 0}) == {k: 0} for k in mapped)  # the fixtures' inverse
     with pytest.raises(ConfigError, match="model.language_model.norm.weight twice"):
         q.remap_to_installed({"model.norm.weight": 1, "model.language_model.norm.weight": 2})
-
-
-def test_missing_file_message_is_one_line_with_tree_and_source(tmp_path):
-    with pytest.raises(FileNotFoundError) as info:
-        q.require_file(tmp_path / "model_config.json", "videoalign", EXPECTED_TREE, ("https://a", "https://b"))
-    message = str(info.value)
-    assert "\n" not in message and "videoalign" in message and "model_config.json" in message
-    assert "<folder>/{model_config.json, checkpoint-11352/{model.pth, tokenizer/{" in message
-    assert "https://a and https://b" in message
 
 
 def test_prompt_templates_are_the_authors_verbatim():

@@ -41,15 +41,11 @@ def test_every_reward_is_registered_with_its_facts():
 
 
 @pytest.mark.parametrize("name", REAL)
-def test_reward_modules_agree_with_the_registry(name):
-    """Each real reward's module (merged from its own branch) is what the registry says it is."""
-    if importlib.util.find_spec(f"streamt1.rewards.{name}") is None:
-        pytest.skip(f"streamt1.rewards.{name} is not on this branch")
+def test_each_reward_module_reads_its_facts_from_the_registry(name):
+    """One record of a reward's files, tree, source and licence: the module's ENTRY is the registry's."""
     module, entry = importlib.import_module(f"streamt1.rewards.{name}"), REWARDS[name]
-    published = module.PUBLISHED if isinstance(module.PUBLISHED, tuple) else (module.PUBLISHED,)
-    assert (module.KIND, module.EXPECTED_TREE, published, module.LICENSE) == (
-        entry.kind, entry.tree, entry.published, entry.license)
-    assert callable(module.load)
+    assert module.ENTRY is entry
+    assert entry.loader == f"streamt1.rewards.{name}:load" and callable(module.load)
 
 
 def test_trees_fold_into_one_line():
@@ -79,7 +75,8 @@ def test_missing_files_are_one_line_naming_file_reward_tree_and_source(tmp_path)
         check_files(REWARDS["videoalign"], tmp_path / "VideoReward")
     message = str(info.value)
     assert "\n" not in message
-    for part in ("'videoalign'", "VideoReward/model_config.json not found", "checkpoint-11352/{model.pth",
+    for part in ("videoalign reward", "model_config.json: not found", "VideoReward/model_config.json,",
+                 "checkpoint-11352/{model.pth",
                  "Qwen2-VL-2B-Instruct/{config.json", "KlingTeam/VideoReward"):
         assert part in message
     folder = tmp_path / "VideoReward"
@@ -88,7 +85,7 @@ def test_missing_files_are_one_line_naming_file_reward_tree_and_source(tmp_path)
             path = folder / pattern.replace("*", "11352")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("{}")
-    with pytest.raises(FileNotFoundError, match=r"checkpoint-\*/model.pth not found"):
+    with pytest.raises(FileNotFoundError, match=r"checkpoint-\*/model.pth: not found"):
         check_files(REWARDS["videoalign"], folder)
     (folder / "checkpoint-11352" / "model.pth").write_bytes(b"")
     assert check_files(REWARDS["videoalign"], folder) == folder
@@ -98,7 +95,7 @@ def test_files_are_checked_before_the_loader_is_even_imported(tmp_path, monkeypa
     imported = []
     real_import = importlib.import_module
     monkeypatch.setattr(importlib, "import_module", lambda name, *a: imported.append(name) or real_import(name, *a))
-    with pytest.raises(FileNotFoundError, match="HPSv3.safetensors not found.*MizzenAI/HPSv3"):
+    with pytest.raises(FileNotFoundError, match="HPSv3.safetensors: not found.*MizzenAI/HPSv3"):
         load_image_reward("hpsv3", tmp_path)
     with pytest.raises(ConfigError, match="not an image reward"):
         load_image_reward("sprites-video", DEFAULT_WEIGHTS_DIR)

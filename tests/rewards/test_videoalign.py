@@ -161,8 +161,8 @@ def test_a_missing_file_is_named_with_tree_and_source(videoalign_release, tmp_pa
     with pytest.raises(FileNotFoundError) as info:
         videoalign.load(folder)
     message = str(info.value)
-    assert "\n" not in message and message.startswith("videoalign:") and relative in message
-    assert "<folder>/{model_config.json, checkpoint-11352/{model.pth" in message
+    assert "\n" not in message and message.startswith(f"{relative}: not found") and "videoalign reward" in message
+    assert f"{folder}/{{model_config.json, checkpoint-11352/{{model.pth" in message
     assert "huggingface.co/KlingTeam/VideoReward" in message
 
 
@@ -170,7 +170,7 @@ def test_no_checkpoint_folder_is_named(videoalign_release, tmp_path):
     folder = _copy(videoalign_release, tmp_path)
     for step_dir in folder.glob("checkpoint-*"):
         shutil.rmtree(step_dir)
-    with pytest.raises(FileNotFoundError, match=r"checkpoint-<step>/model.pth not found"):
+    with pytest.raises(FileNotFoundError, match=r"checkpoint-\*/model.pth: not found"):
         videoalign.load(folder)
 
 

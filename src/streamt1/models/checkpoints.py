@@ -73,11 +73,17 @@ LAYOUTS: dict[str, CheckpointLayout] = {
 }
 
 
-def missing_file_message(path: Path, name: str | None = None, origin: str | None = None) -> str:
-    """One line naming the missing file, where it is published and where to put it."""
+def missing_file_message(path: Path, name: str | None = None, origin: str | None = None,
+                         layout: str | None = None) -> str:
+    """One line naming the missing file, where it is published and where to put it.
+
+    The project's one wording for a missing file (generator, metric and reward files alike);
+    ``layout``: the folder tree the file belongs in, on one line.
+    """
     name = name or path.name
     origin = origin or PUBLISHED_AT.get(name, "its original release")
-    return f"{name}: not found; it comes from {origin}; place it at {path}"
+    where = f"{path}, laid out as {layout}" if layout else str(path)
+    return f"{name}: not found; it comes from {origin}; place it at {where}"
 
 
 def require_file(path: str | Path, name: str | None = None) -> Path:

@@ -39,27 +39,21 @@ from torch import Tensor, nn
 from transformers import CLIPTokenizer
 from transformers.initialization import no_init_weights
 
+from streamt1.rewards import REWARDS, check_files
 from streamt1.rewards.image_common import (
-    Release,
     center_crop_box,
     check_max_batch,
     load_checked,
     normalize,
+    read_state_dict,
     score_in_batches,
     shorter_side_size,
 )
 
 logger = logging.getLogger(__name__)
 
-KIND = "image"
+ENTRY = REWARDS["hpsv2"]  # files, layout, source and licence
 CHECKPOINT = "HPS_v2.1_compressed.pt"
-PUBLISHED = (
-    "Hugging Face xswu/HPSv2 (HPS_v2.1_compressed.pt); tokenizer/ = the CLIP BPE tokenizer files of "
-    "laion/CLIP-ViT-H-14-laion2B-s32B-b79K or openai/clip-vit-large-patch14"
-)
-EXPECTED_TREE = f"<folder>/{{{CHECKPOINT}, tokenizer/{{vocab.json, merges.txt}}}}"
-LICENSE = "Apache-2.0 (tgxs002/HPSv2 code); weights: see the xswu/HPSv2 model card"
-RELEASE = Release("hpsv2", EXPECTED_TREE, PUBLISHED)
 
 
 @dataclass(frozen=True)
@@ -212,13 +206,11 @@ def load(
     max_batch: int = 16,
     architecture: Architecture = VIT_H_14,
 ) -> HPSv2:
-    """HPSv2.1 from a folder laid out as :data:`EXPECTED_TREE` (``architecture``: for other sizes / tests)."""
-    folder = Path(path)
+    """HPSv2.1 from a folder laid out as ``ENTRY.tree`` (``architecture``: for other sizes / tests)."""
     check_max_batch(max_batch)
-    checkpoint = RELEASE.require(folder / CHECKPOINT)
-    RELEASE.require(folder / "tokenizer" / "vocab.json")
-    RELEASE.require(folder / "tokenizer" / "merges.txt")
-    state_dict = RELEASE.read_state_dict(checkpoint)
+    folder = check_files(ENTRY, path)
+    checkpoint = folder / CHECKPOINT
+    state_dict = read_state_dict(checkpoint, "hpsv2")
     with no_init_weights():  # every parameter is overwritten by the checkpoint
         model = OpenClip(architecture)
     load_checked(model, state_dict, checkpoint)

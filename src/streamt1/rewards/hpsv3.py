@@ -33,29 +33,14 @@ from torch import Tensor, nn
 
 from streamt1.config import ConfigError
 from streamt1.interfaces import to_uint8
+from streamt1.rewards import REWARDS, check_files
 from streamt1.rewards import qwen2vl as q
 
 logger = logging.getLogger(__name__)
 
-KIND = "image"
+ENTRY = REWARDS["hpsv3"]  # files, layout, source and licence
 CHECKPOINT = "HPSv3.safetensors"
 BASE_FOLDER = "Qwen2-VL-7B-Instruct"
-PUBLISHED = (
-    "https://huggingface.co/MizzenAI/HPSv3 (HPSv3.safetensors)",
-    "https://huggingface.co/Qwen/Qwen2-VL-7B-Instruct (config, tokenizer and preprocessor files; no weights needed)",
-)
-LICENSE = "HPSv3 code MIT, weights Apache-2.0 (MizzenAI/HPSv3); Qwen2-VL-7B-Instruct Apache-2.0"
-EXPECTED_TREE = """\
-<folder>/
-  HPSv3.safetensors
-  Qwen2-VL-7B-Instruct/
-    config.json
-    preprocessor_config.json
-    chat_template.json
-    tokenizer.json
-    tokenizer_config.json
-"""
-BASE_FILES = ("config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json")
 
 REWARD_TOKEN = "<|Reward|>"
 PIXELS = 256 * 28 * 28  # min_pixels = max_pixels = 200704 in hpsv3/inference.py
@@ -158,14 +143,11 @@ def resolve_folder(path: str | Path) -> Path:
 
 def load(path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
          max_batch: int = 8, pixels: int = PIXELS) -> HPSv3Reward:
-    """HPSv3 from a local folder laid out as :data:`EXPECTED_TREE` (nothing is downloaded)."""
+    """HPSv3 from a local folder laid out as ``ENTRY.tree`` (nothing is downloaded)."""
     from transformers import AutoTokenizer
 
-    folder = resolve_folder(path)
-    checkpoint = _require(folder / CHECKPOINT)
-    base = folder / BASE_FOLDER
-    for name in BASE_FILES:
-        _require(base / name)
+    folder = check_files(ENTRY, resolve_folder(path))
+    checkpoint, base = folder / CHECKPOINT, folder / BASE_FOLDER
     tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
     tokenizer.add_special_tokens({"additional_special_tokens": [REWARD_TOKEN]})  # as hpsv3/train.py
     prompt = q.ChatPrompt(tokenizer, q.read_chat_template(base, tokenizer, "hpsv3"), "image", [REWARD_TOKEN], "hpsv3")
@@ -175,7 +157,3 @@ def load(path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtyp
     q.load_reward_weights(module, q.read_state_dict(checkpoint, "hpsv3"), checkpoint, "hpsv3", dtype)
     logger.info("hpsv3: loaded %s (%s) on %s", checkpoint, dtype, device)
     return HPSv3Reward(module.to(device), prompt, vision, max_batch, pixels)
-
-
-def _require(path: Path) -> Path:
-    return q.require_file(path, "hpsv3", EXPECTED_TREE, PUBLISHED)

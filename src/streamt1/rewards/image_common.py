@@ -6,15 +6,14 @@
 * PIL geometry as torchvision computes it (``Resize(int)`` keeps the aspect ratio and truncates the
   long side; ``CenterCrop`` rounds the offsets half to even), so the in-memory path equals the
   authors' ``Image.open(png)`` path pixel for pixel.
-* Files: one-line ``FileNotFoundError`` naming the file, the reward, the expected tree and where it
-  is published; a checkpoint that does not fit raises :class:`~streamt1.config.ConfigError` listing
-  missing / unexpected / mis-shaped keys.
+* Files: checked against the reward's registry entry (:mod:`streamt1.rewards`) before loading; a
+  checkpoint that does not fit raises :class:`~streamt1.config.ConfigError` listing missing /
+  unexpected / mis-shaped keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,41 +30,17 @@ CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
-@dataclass(frozen=True)
-class Release:
-    """Where a reward's files come from and how they are laid out, for messages and the registry."""
-
-    reward: str
-    expected_tree: str  # one line, brace notation
-    published: str
-
-    def require(self, path: Path) -> Path:
-        """``path`` if it exists, else a one-line FileNotFoundError saying what to put where."""
-        if not path.exists():
-            raise FileNotFoundError(
-                f"{path.name}: not found at {path} ({self.reward} reward); expected {self.expected_tree}; "
-                f"published at {self.published}"
-            )
-        return path
-
-    def require_any(self, folder: Path, names: Sequence[str]) -> Path:
-        """The first of ``names`` present in ``folder``; the error names all of them."""
-        for name in names:
-            if (folder / name).exists():
-                return folder / name
-        return self.require(folder / " or ".join(names))
-
-    def read_state_dict(self, path: Path) -> dict[str, Tensor]:
-        """A plain tensor dict from ``path`` (``weights_only=True``), unwrapping ``{'state_dict': ...}``."""
-        try:
-            obj = read_checkpoint(self.require(path))
-        except CheckpointError as err:
-            raise ConfigError(str(err)) from err
-        if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
-            obj = obj["state_dict"]
-        if not isinstance(obj, Mapping) or not all(isinstance(v, Tensor) for v in obj.values()):
-            raise ConfigError(f"{path}: not a state dict of tensors; expected the {self.reward} release file")
-        return dict(obj)
+def read_state_dict(path: Path, reward: str) -> dict[str, Tensor]:
+    """A plain tensor dict from ``path`` (``weights_only=True``), unwrapping ``{'state_dict': ...}``."""
+    try:
+        obj = read_checkpoint(path)
+    except CheckpointError as err:
+        raise ConfigError(str(err)) from err
+    if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
+        obj = obj["state_dict"]
+    if not isinstance(obj, Mapping) or not all(isinstance(v, Tensor) for v in obj.values()):
+        raise ConfigError(f"{path}: not a state dict of tensors; expected the {reward} release file")
+    return dict(obj)
 
 
 def load_checked(module: nn.Module, state_dict: Mapping[str, Tensor], source: Path) -> None:

@@ -28,21 +28,12 @@ from torch import Tensor
 from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPTokenizer
 from transformers.initialization import no_init_weights
 
-from streamt1.rewards.image_common import Release, check_max_batch, load_checked, score_in_batches, to_pil
+from streamt1.rewards import REWARDS, check_files
+from streamt1.rewards.image_common import check_max_batch, load_checked, read_state_dict, score_in_batches, to_pil
 
 logger = logging.getLogger(__name__)
 
-KIND = "image"
-PUBLISHED = (
-    "Hugging Face yuvalkirstain/PickScore_v1 (config.json, model.safetensors) and "
-    "laion/CLIP-ViT-H-14-laion2B-s32B-b79K (processor files, into processor/)"
-)
-EXPECTED_TREE = (
-    "<folder>/{config.json, model.safetensors | pytorch_model.bin, "
-    "processor/{preprocessor_config.json, tokenizer.json | vocab.json + merges.txt}}"
-)
-LICENSE = "MIT (yuvalkirstain/PickScore code); weights: see the yuvalkirstain/PickScore_v1 model card"
-RELEASE = Release("pickscore", EXPECTED_TREE, PUBLISHED)
+ENTRY = REWARDS["pickscore"]  # files, layout, source and licence
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json")
 MAX_TEXT_TOKENS = 77
@@ -99,18 +90,16 @@ def load(
     dtype: torch.dtype = torch.float32,
     max_batch: int = 16,
 ) -> PickScore:
-    """PickScore from a folder laid out as :data:`EXPECTED_TREE`."""
-    folder = Path(path)
+    """PickScore from a folder laid out as ``ENTRY.tree``."""
     check_max_batch(max_batch)
-    config_file = RELEASE.require(folder / "config.json")
-    weights = RELEASE.require_any(folder, WEIGHT_FILES)
+    folder = check_files(ENTRY, path)
+    weights = ENTRY.require(folder, *WEIGHT_FILES)
     processor_dir = folder / "processor"
-    RELEASE.require(processor_dir / "preprocessor_config.json")
-    if RELEASE.require_any(processor_dir, TOKENIZER_FILES).name == "vocab.json":
-        RELEASE.require(processor_dir / "merges.txt")
+    if ENTRY.require(folder, *(f"processor/{name}" for name in TOKENIZER_FILES)).name == "vocab.json":
+        ENTRY.require(folder, "processor/merges.txt")
 
-    config = CLIPConfig.from_pretrained(config_file.parent)
-    state_dict = {k: v for k, v in RELEASE.read_state_dict(weights).items() if not k.endswith("position_ids")}
+    config = CLIPConfig.from_pretrained(folder)
+    state_dict = {k: v for k, v in read_state_dict(weights, "pickscore").items() if not k.endswith("position_ids")}
     with no_init_weights():  # every parameter is overwritten by the checkpoint
         model = CLIPModel(config)
     load_checked(model, state_dict, weights)

@@ -65,33 +65,6 @@ _RESIZE_THREADS = 8  # PIL resizes of one chunk's frames in parallel
 # Files
 
 
-def compact_tree(tree: str) -> str:
-    """An indented text tree on one line: ``a/{b, c/{d}}``."""
-    lines = [line for line in tree.splitlines() if line.strip()]
-
-    def render(start: int, depth: int) -> tuple[list[str], int]:
-        items, i = [], start
-        while i < len(lines):
-            indent = len(lines[i]) - len(lines[i].lstrip())
-            if indent < depth:
-                break
-            name = lines[i].strip()
-            children, i = render(i + 1, indent + 1)
-            items.append(f"{name}{{{', '.join(children)}}}" if children else name)
-        return items, i
-
-    return ", ".join(render(0, 0)[0])
-
-
-def require_file(path: Path, reward: str, tree: str, published: Sequence[str]) -> Path:
-    """``path``, or a one-line FileNotFoundError naming it, the reward, the tree and the source."""
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{reward}: {path} not found; expected {compact_tree(tree)}; published at {' and '.join(published)}"
-        )
-    return path
-
-
 def read_json(path: Path, reward: str) -> dict:
     try:
         return json.loads(path.read_text())

@@ -37,34 +37,14 @@ from torch import Tensor, nn
 
 from streamt1.config import ConfigError
 from streamt1.interfaces import VideoScore, to_uint8
+from streamt1.rewards import REWARDS, check_files
 from streamt1.rewards import qwen2vl as q
 
 logger = logging.getLogger(__name__)
 
-KIND = "video"
+ENTRY = REWARDS["videoalign"]  # files, layout, source and licence
 CONFIG_FILE = "model_config.json"
 BASE_FOLDER = "Qwen2-VL-2B-Instruct"
-PUBLISHED = (
-    "https://huggingface.co/KlingTeam/VideoReward (model_config.json, checkpoint-11352/)",
-    "https://huggingface.co/Qwen/Qwen2-VL-2B-Instruct (config, chat template, preprocessor files; no weights needed)",
-)
-LICENSE = ("VideoAlign code MIT (KlingAIResearch/VideoAlign), VideoReward weights Apache-2.0 (KlingTeam/VideoReward); "
-           "Qwen2-VL-2B-Instruct Apache-2.0")
-EXPECTED_TREE = """\
-<folder>/
-  model_config.json
-  checkpoint-11352/
-    model.pth
-    tokenizer/
-      tokenizer.json
-      tokenizer_config.json
-  Qwen2-VL-2B-Instruct/
-    config.json
-    preprocessor_config.json
-    chat_template.json
-"""
-BASE_FILES = ("config.json", "preprocessor_config.json")
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 
 PARTS = ("VQ", "MQ", "TA")
 READ_TOKENS = ("<|VQ_reward|>", "<|MQ_reward|>", "<|TA_reward|>")  # in prompt order: logits[:, 0/1/2] = VQ/MQ/TA
@@ -220,24 +200,22 @@ def latest_checkpoint(folder: Path) -> Path:
     """``checkpoint-<step>`` with the highest step (numerically), as the authors' loader picks."""
     steps = {int(m[1]): p for p in folder.iterdir() if p.is_dir() and (m := _CHECKPOINT_DIR.match(p.name))}
     if not steps:
-        _require(folder / "checkpoint-<step>" / "model.pth")
+        ENTRY.require(folder, "checkpoint-<step>/model.pth")
     return steps[max(steps)]
 
 
 def load(path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
          max_batch: int = 4) -> VideoAlignReward:
-    """VideoAlign from a local folder laid out as :data:`EXPECTED_TREE` (nothing is downloaded)."""
+    """VideoAlign from a local folder laid out as ``ENTRY.tree`` (nothing is downloaded)."""
     from transformers import AutoTokenizer
 
-    folder = Path(path)
-    settings = VideoAlignSettings.read(_require(folder / CONFIG_FILE))
+    folder = check_files(ENTRY, path)
+    settings = VideoAlignSettings.read(folder / CONFIG_FILE)
     step_dir = latest_checkpoint(folder)
-    checkpoint = _require(step_dir / "model.pth")
-    for name in TOKENIZER_FILES:
-        _require(step_dir / "tokenizer" / name)
+    checkpoint = ENTRY.require(folder, f"{step_dir.name}/model.pth")
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        ENTRY.require(folder, f"{step_dir.name}/tokenizer/{name}")
     base = folder / BASE_FOLDER
-    for name in BASE_FILES:
-        _require(base / name)
     tokenizer = AutoTokenizer.from_pretrained(str(step_dir / "tokenizer"), local_files_only=True)
     prompt = q.ChatPrompt(tokenizer, q.read_chat_template(base, tokenizer, "videoalign"), "video", READ_TOKENS,
                           "videoalign")
@@ -249,7 +227,3 @@ def load(path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtyp
     q.load_reward_weights(module, state_dict, checkpoint, "videoalign", dtype)
     logger.info("videoalign: loaded %s (%s) on %s", checkpoint, dtype, device)
     return VideoAlignReward(module.to(device), prompt, vision, settings, max_batch)
-
-
-def _require(path: Path) -> Path:
-    return q.require_file(path, "videoalign", EXPECTED_TREE, PUBLISHED)
