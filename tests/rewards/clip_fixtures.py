@@ -262,15 +262,6 @@ def write_imagereward(root: Path) -> Path:
 # ---- shared by the tests -------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny models: with 2 cores shared by other jobs, thread hand-offs cost more than the maths."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def sample_frames(seed: int = 0, count: int = 4, height: int = 61, width: int = 97) -> Tensor:
     """Float frames in [0, 1]; 61 x 97 makes the resize non-square and the crop offset odd."""
     return torch.rand(count, 3, height, width, generator=torch.Generator().manual_seed(seed))

@@ -21,7 +21,6 @@ from clip_fixtures import (
     png_roundtrip,
     randomize,
     sample_frames,
-    single_thread,  # noqa: F401 - autouse fixture
     write_imagereward,
 )
 from PIL import Image

@@ -14,7 +14,6 @@ from clip_fixtures import (
     assert_missing_file_message,
     png_roundtrip,
     sample_frames,
-    single_thread,  # noqa: F401 - autouse fixture
     write_pickscore,
 )
 from PIL import Image
