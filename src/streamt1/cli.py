@@ -181,8 +181,9 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--clip-precision", default="vbench", choices=("vbench", "fp32"),
                    help="vbench: CLIP in fp16 on a GPU as VBench runs it; fp32: always fp32")
     p.add_argument("--prompt-file", default=None, help="JSON {video path: prompt} (VBench's --prompt_file)")
-    p.add_argument("--video-reward", default=None, help="also score with this video reward (VQ / MQ / TA)")
-    p.add_argument("--video-reward-weights", default=None, help="the video reward's weights")
+    p.add_argument("--video-reward", default=None, metavar="NAME[=PATH]",
+                   help="also score with this video reward (see `streamt1 rewards`); PATH: its folder "
+                        "(built-in rewards need none)")
     p.add_argument("--overwrite", action="store_true", help="discard earlier results instead of resuming")
 
 
@@ -191,7 +192,7 @@ def _score(args: argparse.Namespace) -> int:
 
     settings = score.ScoreSettings(
         dimensions=tuple(m.strip() for m in args.metrics.split(",") if m.strip()), long=args.long,
-        video_reward=args.video_reward, video_reward_weights=args.video_reward_weights)
+        video_reward=args.video_reward)
     device = api.resolve_device(args.device)
     backbones = vbench.Backbones(args.weights or vbench.default_weights_dir(), device,
                                  clip_half=False if args.clip_precision == "fp32" else None)
