@@ -106,8 +106,10 @@ class StreamingGenerator(Protocol):
     def switch_prompt(self, state: HistoryState, condition: Any) -> HistoryState:
         """Continue every history under a new prompt ``condition`` (from :meth:`encode_prompt`).
 
-        The committed frames the next chunk attends are re-encoded under the new prompt at their own
-        frames (LongLive's re-cache after a switch), for all histories in one batched pass.
+        The engine calls it between chunks, at each switch of a prompt schedule. The committed frames
+        the next chunk attends are re-encoded under the new prompt at their own frames (LongLive's
+        re-cache after a switch; a global sink keeps the first prompt's K/V), for all histories in one
+        batched pass.
         """
         ...
 
