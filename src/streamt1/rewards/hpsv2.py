@@ -41,12 +41,12 @@ from transformers.initialization import no_init_weights
 
 from streamt1.rewards import REWARDS, check_files
 from streamt1.rewards.image_common import (
+    BatchedImageReward,
     center_crop_box,
     check_max_batch,
     load_checked,
     normalize,
     read_state_dict,
-    score_in_batches,
     shorter_side_size,
 )
 
@@ -153,21 +153,12 @@ class OpenClip(nn.Module):
         return nn.functional.normalize(eot @ self.text_projection, dim=-1)
 
 
-class HPSv2:
+class HPSv2(BatchedImageReward):
     """:class:`~streamt1.interfaces.ImageReward` adapter: frames + prompts -> HPSv2.1 ``[N]``."""
 
     def __init__(self, model: OpenClip, tokenizer: CLIPTokenizer, max_batch: int = 16) -> None:
-        check_max_batch(max_batch)
-        self.module = model.eval()
+        super().__init__(model, max_batch)
         self.tokenizer = tokenizer
-        self.max_batch = max_batch
-
-    @property
-    def device(self) -> torch.device:
-        return self.module.logit_scale.device
-
-    def __call__(self, frames: Tensor, prompts: Sequence[str]) -> Tensor:
-        return score_in_batches(frames, prompts, self.max_batch, self._score)
 
     def pixel_values(self, frames: Tensor) -> Tensor:
         """uint8 ``[N, 3, H, W]`` -> ``[N, 3, S, S]`` as HPSv2's val transform (float32)."""

@@ -104,5 +104,26 @@ def score_in_batches(
     return torch.cat(chunks) if chunks else torch.zeros(0)
 
 
+class BatchedImageReward:
+    """The :class:`~streamt1.interfaces.ImageReward` adapter the CLIP-family rewards share: frames are
+    validated and turned into uint8 once, then ``_score(uint8 frames, prompts)`` runs on slices of at
+    most ``max_batch``; ``module`` holds every weight."""
+
+    def __init__(self, module: nn.Module, max_batch: int) -> None:
+        check_max_batch(max_batch)
+        self.module = module.eval()
+        self.max_batch = max_batch
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.module.parameters()).device
+
+    def __call__(self, frames: Tensor, prompts: Sequence[str]) -> Tensor:
+        return score_in_batches(frames, prompts, self.max_batch, self._score)
+
+    def _score(self, frames: Tensor, prompts: list[str]) -> Tensor:
+        raise NotImplementedError
+
+
 def check_max_batch(max_batch: int) -> None:
     require(isinstance(max_batch, int) and max_batch >= 1, "max_batch", max_batch, "an integer >= 1")

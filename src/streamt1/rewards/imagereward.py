@@ -41,13 +41,13 @@ from transformers.initialization import no_init_weights
 from streamt1.config import ConfigError
 from streamt1.rewards import REWARDS, check_files
 from streamt1.rewards.image_common import (
+    BatchedImageReward,
     center_crop_box,
     check_max_batch,
     load_checked,
     normalize,
     pil_to_tensor,
     read_state_dict,
-    score_in_batches,
     shorter_side_size,
     to_pil,
 )
@@ -322,21 +322,12 @@ class ImageRewardModel(nn.Module):
         return (reward - SCORE_MEAN) / SCORE_STD
 
 
-class ImageRewardScorer:
+class ImageRewardScorer(BatchedImageReward):
     """:class:`~streamt1.interfaces.ImageReward` adapter: frames + prompts -> ImageReward ``[N]``."""
 
     def __init__(self, model: ImageRewardModel, tokenizer: BertTokenizer, max_batch: int = 16) -> None:
-        check_max_batch(max_batch)
-        self.module = model.eval()
+        super().__init__(model, max_batch)
         self.tokenizer = tokenizer
-        self.max_batch = max_batch
-
-    @property
-    def device(self) -> torch.device:
-        return self.module.blip.visual_encoder.cls_token.device
-
-    def __call__(self, frames: Tensor, prompts: Sequence[str]) -> Tensor:
-        return score_in_batches(frames, prompts, self.max_batch, self._score)
 
     def pixel_values(self, frames: Tensor) -> Tensor:
         """uint8 ``[N, 3, H, W]`` -> ``[N, 3, S, S]``: PIL bicubic resize, center crop, CLIP mean/std."""

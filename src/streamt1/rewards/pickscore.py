@@ -20,7 +20,6 @@ max_length=77``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -29,7 +28,7 @@ from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPToken
 from transformers.initialization import no_init_weights
 
 from streamt1.rewards import REWARDS, check_files
-from streamt1.rewards.image_common import check_max_batch, load_checked, read_state_dict, score_in_batches, to_pil
+from streamt1.rewards.image_common import BatchedImageReward, check_max_batch, load_checked, read_state_dict, to_pil
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ TOKENIZER_FILES = ("tokenizer.json", "vocab.json")
 MAX_TEXT_TOKENS = 77
 
 
-class PickScore:
+class PickScore(BatchedImageReward):
     """:class:`~streamt1.interfaces.ImageReward` adapter: frames + prompts -> PickScore ``[N]``."""
 
     def __init__(
@@ -49,18 +48,9 @@ class PickScore:
         tokenizer: CLIPTokenizer,
         max_batch: int = 16,
     ) -> None:
-        check_max_batch(max_batch)
-        self.module = model.eval()
+        super().__init__(model, max_batch)
         self.image_processor = image_processor
         self.tokenizer = tokenizer
-        self.max_batch = max_batch
-
-    @property
-    def device(self) -> torch.device:
-        return self.module.logit_scale.device
-
-    def __call__(self, frames: Tensor, prompts: Sequence[str]) -> Tensor:
-        return score_in_batches(frames, prompts, self.max_batch, self._score)
 
     def pixel_values(self, frames: Tensor) -> Tensor:
         """uint8 ``[N, 3, H, W]`` -> processor output ``[N, 3, 224, 224]`` float32."""
