@@ -13,7 +13,6 @@ import dataclasses
 import json
 from pathlib import Path
 
-import pytest
 import torch
 from safetensors.torch import save_file
 from torch import Tensor
@@ -280,11 +279,12 @@ def png_roundtrip(frames_uint8: Tensor, folder: Path) -> list:
     return images
 
 
-def assert_missing_file_message(err: BaseException, filename: str, module) -> None:
-    """One line naming the file, the reward, the expected tree and where it is published."""
-    message, entry = str(err), module.ENTRY
+def assert_missing_file_message(err: BaseException, named: str, entry, folder: Path) -> None:
+    """One line naming the file, the reward and where its release is published, where to put the file,
+    and the folder's expected tree."""
+    message = str(err)
     assert "\n" not in message
-    assert f"{filename}: not found" in message
-    assert f"the {entry.name} reward's release" in message
-    assert one_line(entry.tree).removeprefix("<folder>") in message
-    assert entry.published[0] in message
+    assert message.startswith(f"{named}: not found; it comes from the {entry.name} reward's release, "
+                              f"{entry.published[0]}")
+    assert f"; place it at {folder / named}, laid out as {folder}/{{" in message
+    assert message.endswith(one_line(entry.tree).removeprefix("<folder>"))

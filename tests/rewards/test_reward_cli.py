@@ -86,14 +86,14 @@ def test_method_none_needs_no_reward(release, tiny_yaml, tmp_path):
     assert mp4_info(tmp_path / f"{STEM}.mp4").num_frames == 21
 
 
-def test_stream_t1_with_the_default_rewards_found_under_weights(release, tiny_yaml, tmp_path_factory, capsys):
+def test_stream_t1_with_the_default_rewards_found_under_weights(release, tiny_yaml, hpsv3_release,
+                                                                 videoalign_release, tmp_path_factory, capsys):
     """The paper's setting: hpsv3 and videoalign from WEIGHTS/HPSv3 and WEIGHTS/VideoReward."""
-    qwen = pytest.importorskip("qwen_fixtures")  # tests/rewards/qwen_fixtures.py, from the reward branch
     weights = tmp_path_factory.mktemp("paper")
     for item in release.iterdir():
         (weights / item.name).symlink_to(item)
-    (weights / "HPSv3").symlink_to(qwen.write_hpsv3(tmp_path_factory.mktemp("hpsv3")))
-    (weights / "VideoReward").symlink_to(qwen.write_videoalign(tmp_path_factory.mktemp("videoalign")))
+    (weights / "HPSv3").symlink_to(hpsv3_release.path)
+    (weights / "VideoReward").symlink_to(videoalign_release.path)
     out = tmp_path_factory.mktemp("out")
     assert longlive(weights, tiny_yaml, out, "--method", "stream-t1") == 0, capsys.readouterr().err
     trace = Trace.load(out / f"{STEM}.trace.json")

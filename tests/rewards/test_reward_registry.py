@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
+import shutil
 
+import clip_fixtures
 import pytest
 import torch
+from clip_fixtures import assert_missing_file_message
 
 from streamt1 import backends
 from streamt1.config import ConfigError, build_config
@@ -160,13 +163,28 @@ def test_backend_registry_is_the_one_list():
         backends.register_backend(backends.get_backend("sprites"))
 
 
+def _release(name, tmp_path, request):
+    """A tiny release folder of reward ``name`` in ``tmp_path`` (the Qwen ones copied from their session build)."""
+    if name in ("hpsv3", "videoalign"):
+        return shutil.copytree(request.getfixturevalue(f"{name}_release").path, tmp_path / name)
+    return getattr(clip_fixtures, f"write_{name}")(tmp_path)
+
+
+@pytest.mark.parametrize("name, relative", [(name, pattern) for name in REAL for pattern in REWARDS[name].required
+                                            if "*" not in pattern])
+def test_every_loader_names_a_missing_required_file_in_one_line(name, relative, tmp_path, request):
+    folder = _release(name, tmp_path, request)
+    (folder / relative).unlink()
+    module = importlib.import_module(f"streamt1.rewards.{name}")
+    with pytest.raises(FileNotFoundError) as info:
+        module.load(folder)  # the files are checked before the loader reads any
+    assert_missing_file_message(info.value, relative, REWARDS[name], folder)
+
+
 @pytest.mark.parametrize("name", ["pickscore"])  # hpsv2 / imagereward take their (tiny) sizes as arguments
-def test_clip_family_rewards_load_by_name_from_their_released_layout(name, tmp_path):
+def test_clip_family_rewards_load_by_name_from_their_released_layout(name, tmp_path, request):
     """Through the registry (files checked, then the module's loader) the scores are the loader's own."""
-    clip = pytest.importorskip("clip_fixtures")  # tests/rewards/clip_fixtures.py, from the reward branch
-    if importlib.util.find_spec(f"streamt1.rewards.{name}") is None:
-        pytest.skip(f"streamt1.rewards.{name} is not on this branch")
-    folder = getattr(clip, f"write_{name}")(tmp_path)
+    folder = _release(name, tmp_path, request)
     frames = torch.rand(3, 3, 40, 56, generator=torch.Generator().manual_seed(0))
     scores = load_image_reward(name, folder, max_batch=2)(frames, [PROMPT] * 3)
     direct = importlib.import_module(f"streamt1.rewards.{name}").load(folder, max_batch=2)(frames, [PROMPT] * 3)
