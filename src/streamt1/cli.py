@@ -4,12 +4,12 @@
     streamt1 generate --prompt "a red circle moves left" --prompt "a red circle moves up" --switch-at 24
     streamt1 generate --prompts-file prompts.txt --method beam --set search.histories=4
     streamt1 evaluate --methods none,beam,stream-t1 --num-prompts 8 --out runs/eval
-    streamt1 evaluate --switches --methods none,stream-t1 --out runs/eval-switch
     streamt1 score outputs/ --metrics subject_consistency,aesthetic_quality --weights ~/.cache/vbench
-    streamt1 score outputs/ --metrics subject_consistency --video-reward videoalign=weights/VideoReward
     streamt1 sprites train --out weights/ --steps 4000 --device cuda
     streamt1 sprites train-rewards --out weights/
     streamt1 generate --backend longlive --weights W --prompt "a fox runs in the snow" --reward-device cuda:1
+    streamt1 evaluate --switches --methods none,stream-t1 --out runs/eval-switch
+    streamt1 score outputs/ --metrics subject_consistency --video-reward videoalign=weights/VideoReward
     streamt1 methods
     streamt1 rewards
 
