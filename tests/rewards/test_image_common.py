@@ -1,4 +1,4 @@
-"""Frame conversion, torchvision geometry and state-dict reading shared by the CLIP-family rewards."""
+"""Frame conversion and torchvision geometry shared by the CLIP-family rewards."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from streamt1.rewards.image_common import (
     center_crop_box,
     check_max_batch,
     frames_to_uint8,
-    read_state_dict,
     score_in_batches,
     shorter_side_size,
 )
@@ -59,17 +58,6 @@ def test_batches_never_exceed_max_batch_and_keep_order():
     scores = score_in_batches(frames, [str(i) for i in range(7)], 3, score)
     assert seen == [3, 3, 1]
     assert torch.equal(scores, torch.arange(7, dtype=torch.float32))
-
-
-def test_state_dict_files_that_are_not_tensor_dicts_are_config_errors(tmp_path):
-    torch.save([torch.zeros(1)], tmp_path / "list.pt")
-    with pytest.raises(ConfigError, match="not a state dict"):
-        read_state_dict(tmp_path / "list.pt", "demo")
-    torch.save({"state_dict": {"w": torch.ones(2)}}, tmp_path / "wrapped.pt")
-    assert torch.equal(read_state_dict(tmp_path / "wrapped.pt", "demo")["w"], torch.ones(2))
-    torch.save({"w": ConfigError}, tmp_path / "pickled.pt")  # a Python object: refused by weights_only=True
-    with pytest.raises(ConfigError, match="weights_only=True"):
-        read_state_dict(tmp_path / "pickled.pt", "demo")
 
 
 @pytest.mark.parametrize("value", [0, -1, 2.0])

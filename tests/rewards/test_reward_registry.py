@@ -21,6 +21,7 @@ from streamt1.rewards import (
     load_video_reward,
     one_line,
     parse_spec,
+    read_weights,
     reward_names,
 )
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR, SpritesImageReward, SpritesVideoReward
@@ -49,6 +50,18 @@ def test_each_reward_module_reads_its_facts_from_the_registry(name):
     module, entry = importlib.import_module(f"streamt1.rewards.{name}"), REWARDS[name]
     assert module.ENTRY is entry
     assert entry.loader == f"streamt1.rewards.{name}:load" and callable(module.load)
+
+
+def test_weight_files_that_are_not_state_dicts_are_config_errors_naming_the_reward(tmp_path):
+    torch.save([torch.zeros(1)], tmp_path / "list.pt")
+    with pytest.raises(ConfigError, match="demo: .*list.pt: holds a list, not a state dict"):
+        read_weights(tmp_path / "list.pt", "demo")
+    for wrapper in ("state_dict", "model"):  # the CLIP-family and the Qwen2-VL releases' containers
+        torch.save({wrapper: {"w": torch.ones(2)}}, tmp_path / "wrapped.pt")
+        assert torch.equal(read_weights(tmp_path / "wrapped.pt", "demo")["w"], torch.ones(2))
+    torch.save({"w": ConfigError}, tmp_path / "pickled.pt")  # a Python object: refused by weights_only=True
+    with pytest.raises(ConfigError, match="demo: .*weights_only=True"):
+        read_weights(tmp_path / "pickled.pt", "demo")
 
 
 def test_trees_fold_into_one_line():

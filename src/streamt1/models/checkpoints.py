@@ -141,6 +141,16 @@ def _is_state_dict(obj: Any) -> bool:
     return isinstance(obj, Mapping) and len(obj) > 0 and all(isinstance(v, Tensor) for v in obj.values())
 
 
+def read_state_dict(path: str | Path, wrappers: Iterable[str] = ("state_dict", "model")) -> dict[str, Tensor]:
+    """The tensors of a state-dict file (``weights_only=True``); one ``{wrapper: state dict}`` level is unwrapped."""
+    obj = read_checkpoint(path)
+    if isinstance(obj, Mapping):
+        obj = next((obj[key] for key in wrappers if isinstance(obj.get(key), Mapping)), obj)
+    if not _is_state_dict(obj):
+        raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a state dict (a mapping of names to tensors)")
+    return dict(obj)
+
+
 def unwrap_container(obj: Any, source: Path, *, use_ema: bool) -> dict[str, Tensor]:
     """The generator's state dict inside a release's checkpoint container."""
     if _is_state_dict(obj):

@@ -24,7 +24,7 @@ import torch
 from streamt1.backends import import_object
 from streamt1.config import ConfigError
 from streamt1.interfaces import ImageReward, VideoReward
-from streamt1.models.checkpoints import missing_file_message
+from streamt1.models.checkpoints import CheckpointError, missing_file_message, read_state_dict
 from streamt1.rewards.placement import Offloaded
 
 KINDS = ("image", "video")
@@ -236,6 +236,15 @@ def check_files(entry: RewardEntry, folder: str | Path) -> Path:
     if missing:
         raise FileNotFoundError(entry.missing_message(folder, missing[0]))
     return folder
+
+
+def read_weights(path: Path, reward: str) -> dict[str, torch.Tensor]:
+    """A reward loader's state dict from ``path`` (see :func:`~streamt1.models.checkpoints.read_state_dict`);
+    ConfigError naming the reward when the file is unreadable or holds no state dict."""
+    try:
+        return read_state_dict(path)
+    except CheckpointError as exc:
+        raise ConfigError(f"{reward}: {exc}") from exc
 
 
 def load_reward(

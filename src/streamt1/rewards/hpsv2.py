@@ -39,14 +39,13 @@ from torch import Tensor, nn
 from transformers import CLIPTokenizer
 from transformers.initialization import no_init_weights
 
-from streamt1.rewards import REWARDS, check_files
+from streamt1.rewards import REWARDS, check_files, read_weights
 from streamt1.rewards.image_common import (
     BatchedImageReward,
     center_crop_box,
     check_max_batch,
     load_checked,
     normalize,
-    read_state_dict,
     shorter_side_size,
 )
 
@@ -201,7 +200,7 @@ def load(
     check_max_batch(max_batch)
     folder = check_files(ENTRY, path)
     checkpoint = folder / CHECKPOINT
-    state_dict = read_state_dict(checkpoint, "hpsv2")
+    state_dict = read_weights(checkpoint, "hpsv2")
     with no_init_weights():  # every parameter is overwritten by the checkpoint
         model = OpenClip(architecture)
     load_checked(model, state_dict, checkpoint)

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from streamt1.config import ConfigError
 from streamt1.interfaces import to_uint8
-from streamt1.rewards import REWARDS, check_files
+from streamt1.rewards import REWARDS, check_files, read_weights
 from streamt1.rewards import qwen2vl as q
 
 logger = logging.getLogger(__name__)
@@ -154,6 +154,6 @@ def load(path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtyp
     config = q.read_qwen2vl_config(base, len(tokenizer), tokenizer.pad_token_id, "hpsv3")
     vision = q.VisionSpec.read(base / "preprocessor_config.json", config.vision_config, "hpsv3")
     module = q.build_reward_model(config, build_head(q.text_config_of(config).hidden_size), head_in_float32=True)
-    q.load_reward_weights(module, q.read_state_dict(checkpoint, "hpsv3"), checkpoint, "hpsv3", dtype)
+    q.load_reward_weights(module, read_weights(checkpoint, "hpsv3"), checkpoint, "hpsv3", dtype)
     logger.info("hpsv3: loaded %s (%s) on %s", checkpoint, dtype, device)
     return HPSv3Reward(module.to(device), prompt, vision, max_batch, pixels)

@@ -23,24 +23,11 @@ from torch import Tensor, nn
 
 from streamt1.config import ConfigError, require
 from streamt1.interfaces import to_uint8
-from streamt1.models.checkpoints import CheckpointError, check_state_dict, read_checkpoint
+from streamt1.models.checkpoints import CheckpointError, check_state_dict
 
 # OpenAI CLIP normalisation, used by all three rewards.
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-
-
-def read_state_dict(path: Path, reward: str) -> dict[str, Tensor]:
-    """A plain tensor dict from ``path`` (``weights_only=True``), unwrapping ``{'state_dict': ...}``."""
-    try:
-        obj = read_checkpoint(path)
-    except CheckpointError as err:
-        raise ConfigError(str(err)) from err
-    if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
-        obj = obj["state_dict"]
-    if not isinstance(obj, Mapping) or not all(isinstance(v, Tensor) for v in obj.values()):
-        raise ConfigError(f"{path}: not a state dict of tensors; expected the {reward} release file")
-    return dict(obj)
 
 
 def load_checked(module: nn.Module, state_dict: Mapping[str, Tensor], source: Path) -> None:

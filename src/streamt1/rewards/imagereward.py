@@ -39,7 +39,7 @@ from transformers import BertTokenizer
 from transformers.initialization import no_init_weights
 
 from streamt1.config import ConfigError
-from streamt1.rewards import REWARDS, check_files
+from streamt1.rewards import REWARDS, check_files, read_weights
 from streamt1.rewards.image_common import (
     BatchedImageReward,
     center_crop_box,
@@ -47,7 +47,6 @@ from streamt1.rewards.image_common import (
     load_checked,
     normalize,
     pil_to_tensor,
-    read_state_dict,
     shorter_side_size,
     to_pil,
 )
@@ -376,7 +375,7 @@ def load(
     tokenizer = load_tokenizer(folder / "bert-base-uncased")
     state_dict = {
         k: v
-        for k, v in read_state_dict(checkpoint, "imagereward").items()
+        for k, v in read_weights(checkpoint, "imagereward").items()
         if not k.startswith(UNUSED_PREFIXES) and not k.endswith("position_ids")
     }
     with no_init_weights():  # every parameter is overwritten by the checkpoint

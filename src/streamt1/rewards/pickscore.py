@@ -27,8 +27,8 @@ from torch import Tensor
 from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPTokenizer
 from transformers.initialization import no_init_weights
 
-from streamt1.rewards import REWARDS, check_files
-from streamt1.rewards.image_common import BatchedImageReward, check_max_batch, load_checked, read_state_dict, to_pil
+from streamt1.rewards import REWARDS, check_files, read_weights
+from streamt1.rewards.image_common import BatchedImageReward, check_max_batch, load_checked, to_pil
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def load(
         ENTRY.require(folder, "processor/merges.txt")
 
     config = CLIPConfig.from_pretrained(folder)
-    state_dict = {k: v for k, v in read_state_dict(weights, "pickscore").items() if not k.endswith("position_ids")}
+    state_dict = {k: v for k, v in read_weights(weights, "pickscore").items() if not k.endswith("position_ids")}
     with no_init_weights():  # every parameter is overwritten by the checkpoint
         model = CLIPModel(config)
     load_checked(model, state_dict, weights)

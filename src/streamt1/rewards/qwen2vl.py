@@ -47,7 +47,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from streamt1.config import ConfigError
-from streamt1.models.checkpoints import CheckpointError, check_state_dict, merge_lora, read_checkpoint
+from streamt1.models.checkpoints import CheckpointError, check_state_dict, merge_lora
 
 logger = logging.getLogger(__name__)
 
@@ -437,20 +437,6 @@ def _drop_lm_head(state_dict: dict[str, Tensor], config, source: Path, reward: s
             f"{reward}: {source} does not fit the model: 1 mis-shaped (lm_head.weight: file {tuple(head.shape)} "
             f"vs model {expected}); is it the checkpoint for this base model and tokenizer?"
         )
-
-
-def read_state_dict(path: Path, reward: str) -> dict[str, Tensor]:
-    """The tensors of a ``.safetensors`` / ``.pth`` file (torch files with ``weights_only=True``; a
-    ``{"model": state_dict}`` training dump is unwrapped, as the authors' loaders allow)."""
-    try:
-        obj = read_checkpoint(path)
-    except CheckpointError as exc:
-        raise ConfigError(f"{reward}: {exc}") from exc
-    if isinstance(obj, Mapping) and isinstance(obj.get("model"), Mapping):
-        obj = obj["model"]
-    if not isinstance(obj, Mapping) or not all(isinstance(v, Tensor) for v in obj.values()):
-        raise ConfigError(f"{reward}: {path} holds no state dict (a mapping of names to tensors)")
-    return dict(obj)
 
 
 def load_reward_weights(model: QwenRewardModel, state_dict: Mapping[str, Tensor], source: Path, reward: str,

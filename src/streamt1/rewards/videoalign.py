@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from streamt1.config import ConfigError
 from streamt1.interfaces import VideoScore, to_uint8
-from streamt1.rewards import REWARDS, check_files
+from streamt1.rewards import REWARDS, check_files, read_weights
 from streamt1.rewards import qwen2vl as q
 
 logger = logging.getLogger(__name__)
@@ -223,7 +223,7 @@ def load(path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtyp
     vision = q.VisionSpec.read(base / "preprocessor_config.json", config.vision_config, "videoalign")
     head = nn.Linear(q.text_config_of(config).hidden_size, settings.output_dim, bias=False)
     module = q.build_reward_model(config, head, head_in_float32=False)
-    state_dict = q.fold_peft(q.read_state_dict(checkpoint, "videoalign"), settings.lora_alpha, checkpoint)
+    state_dict = q.fold_peft(read_weights(checkpoint, "videoalign"), settings.lora_alpha, checkpoint)
     q.load_reward_weights(module, state_dict, checkpoint, "videoalign", dtype)
     logger.info("videoalign: loaded %s (%s) on %s", checkpoint, dtype, device)
     return VideoAlignReward(module.to(device), prompt, vision, settings, max_batch)
