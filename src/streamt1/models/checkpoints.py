@@ -48,7 +48,7 @@ _WRAPPER_SEGMENTS = ("_fsdp_wrapped_module.", "_checkpoint_wrapped_module.", "_o
 # Leading prefixes of training wrappers, tried in this order; "" keeps the key as is.
 _LEADING_PREFIXES = ("", "model.", "module.", "model.diffusion_model.", "diffusion_model.", "generator.")
 _LORA_KEY = re.compile(r"^(?P<module>.+)\.lora_(?P<part>[AB])(?:\.[^.]+)?\.weight$")
-_PEFT_PREFIX = "base_model.model."
+PEFT_PREFIX = "base_model.model."  # what PEFT's wrapper puts before every module name
 _SHOWN = 5  # keys quoted per category in error messages
 _PICKLE_PROTO = b"\x80"
 
@@ -245,7 +245,7 @@ def _lora_pairs(lora: Mapping[str, Tensor], source: str | Path) -> dict[str, dic
         match = _LORA_KEY.match(key)
         if match is None:
             raise CheckpointError(f"{source}: unsupported LoRA key {key!r} (expected ...lora_A/lora_B.weight)")
-        module = match["module"].removeprefix(_PEFT_PREFIX)
+        module = match["module"].removeprefix(PEFT_PREFIX)
         pairs.setdefault(module, {})[match["part"]] = value
     broken = sorted(m for m, p in pairs.items() if len(p) != 2)
     if broken:

@@ -47,7 +47,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from streamt1.config import ConfigError
-from streamt1.models.checkpoints import CheckpointError, check_state_dict, merge_lora
+from streamt1.models.checkpoints import PEFT_PREFIX, CheckpointError, check_state_dict, merge_lora
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,6 @@ FPS_MIN_FRAMES = 4
 FPS_MAX_FRAMES = 768
 VIDEO_MIN_PIXELS = 128 * 28 * 28  # qwen-vl-utils' per-frame floor for videos
 
-_PEFT_PREFIX = "base_model.model."
 _RESIZE_THREADS = 8  # PIL resizes of one chunk's frames in parallel
 
 
@@ -414,7 +413,7 @@ def fold_peft(state_dict: Mapping[str, Tensor], alpha: float | None, source: Pat
     """
     lora = {k: v for k, v in state_dict.items() if ".lora_A." in k or ".lora_B." in k}
     base = {
-        k.removeprefix(_PEFT_PREFIX).replace(".base_layer.", "."): v
+        k.removeprefix(PEFT_PREFIX).replace(".base_layer.", "."): v
         for k, v in state_dict.items() if k not in lora
     }
     if not lora:
