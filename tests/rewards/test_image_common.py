@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from streamt1.config import ConfigError
 from streamt1.rewards.image_common import (
     center_crop_box,
-    check_max_batch,
     frames_to_uint8,
     score_in_batches,
     shorter_side_size,
@@ -58,9 +56,3 @@ def test_batches_never_exceed_max_batch_and_keep_order():
     scores = score_in_batches(frames, [str(i) for i in range(7)], 3, score)
     assert seen == [3, 3, 1]
     assert torch.equal(scores, torch.arange(7, dtype=torch.float32))
-
-
-@pytest.mark.parametrize("value", [0, -1, 2.0])
-def test_max_batch_must_be_a_positive_integer(value):
-    with pytest.raises(ConfigError, match="max_batch"):
-        check_max_batch(value)

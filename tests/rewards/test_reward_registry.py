@@ -16,6 +16,7 @@ from streamt1.interfaces import ImageReward, VideoReward, VideoScore
 from streamt1.rewards import (
     REWARDS,
     check_files,
+    check_max_batch,
     get_reward,
     load_image_reward,
     load_video_reward,
@@ -62,6 +63,12 @@ def test_weight_files_that_are_not_state_dicts_are_config_errors_naming_the_rewa
     torch.save({"w": ConfigError}, tmp_path / "pickled.pt")  # a Python object: refused by weights_only=True
     with pytest.raises(ConfigError, match="demo: .*weights_only=True"):
         read_weights(tmp_path / "pickled.pt", "demo")
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.0])
+def test_max_batch_must_be_a_positive_integer(value):
+    with pytest.raises(ConfigError, match="max_batch"):
+        check_max_batch(value)
 
 
 def test_trees_fold_into_one_line():

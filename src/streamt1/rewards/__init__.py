@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from streamt1.backends import import_object
-from streamt1.config import ConfigError
+from streamt1.config import ConfigError, require
 from streamt1.interfaces import ImageReward, VideoReward
 from streamt1.models.checkpoints import CheckpointError, missing_file_message, read_state_dict
 from streamt1.rewards.placement import Offloaded
@@ -238,6 +238,11 @@ def check_files(entry: RewardEntry, folder: str | Path) -> Path:
     return folder
 
 
+def check_max_batch(max_batch: int, name: str = "max_batch") -> None:
+    """ConfigError unless ``max_batch`` (images or clips per forward) is an integer >= 1."""
+    require(isinstance(max_batch, int) and max_batch >= 1, name, max_batch, "an integer >= 1")
+
+
 def read_weights(path: Path, reward: str) -> dict[str, torch.Tensor]:
     """A reward loader's state dict from ``path`` (see :func:`~streamt1.models.checkpoints.read_state_dict`);
     ConfigError naming the reward when the file is unreadable or holds no state dict."""
@@ -265,8 +270,8 @@ def load_reward(
     """
     entry = get_reward(name, kind)
     folder = check_files(entry, path)
-    if max_batch is not None and max_batch < 1:
-        raise ConfigError(f"rewards.max_batch={max_batch} is invalid: expected an integer >= 1")
+    if max_batch is not None:
+        check_max_batch(max_batch, "rewards.max_batch")
     device = torch.device(device)
     load = import_object(entry.loader)
     batching = {} if max_batch is None else {"max_batch": max_batch}

@@ -39,11 +39,10 @@ from torch import Tensor, nn
 from transformers import CLIPTokenizer
 from transformers.initialization import no_init_weights
 
-from streamt1.rewards import REWARDS, check_files, read_weights
+from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
 from streamt1.rewards.image_common import (
     BatchedImageReward,
     center_crop_box,
-    check_max_batch,
     load_checked,
     normalize,
     shorter_side_size,

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from streamt1.config import ConfigError
 from streamt1.interfaces import to_uint8
-from streamt1.rewards import REWARDS, check_files, read_weights
+from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
 from streamt1.rewards import qwen2vl as q
 
 logger = logging.getLogger(__name__)
@@ -100,8 +100,7 @@ class HPSv3Reward:
 
     def __init__(self, module: q.QwenRewardModel, prompt: q.ChatPrompt, vision: q.VisionSpec, max_batch: int,
                  pixels: int = PIXELS):
-        if max_batch < 1:
-            raise ConfigError(f"max_batch={max_batch} is invalid: expected an integer >= 1")
+        check_max_batch(max_batch)
         if pixels < vision.factor ** 2:
             raise ConfigError(f"hpsv3: pixels={pixels} is invalid: expected at least {vision.factor ** 2} "
                               f"(the authors use {PIXELS})")

@@ -21,9 +21,10 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from streamt1.config import ConfigError, require
+from streamt1.config import ConfigError
 from streamt1.interfaces import to_uint8
 from streamt1.models.checkpoints import CheckpointError, check_state_dict
+from streamt1.rewards import check_max_batch
 
 # OpenAI CLIP normalisation, used by all three rewards.
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -110,7 +111,3 @@ class BatchedImageReward:
 
     def _score(self, frames: Tensor, prompts: list[str]) -> Tensor:
         raise NotImplementedError
-
-
-def check_max_batch(max_batch: int) -> None:
-    require(isinstance(max_batch, int) and max_batch >= 1, "max_batch", max_batch, "an integer >= 1")

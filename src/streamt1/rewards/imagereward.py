@@ -39,11 +39,10 @@ from transformers import BertTokenizer
 from transformers.initialization import no_init_weights
 
 from streamt1.config import ConfigError
-from streamt1.rewards import REWARDS, check_files, read_weights
+from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
 from streamt1.rewards.image_common import (
     BatchedImageReward,
     center_crop_box,
-    check_max_batch,
     load_checked,
     normalize,
     pil_to_tensor,

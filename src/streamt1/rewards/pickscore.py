@@ -27,8 +27,8 @@ from torch import Tensor
 from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPTokenizer
 from transformers.initialization import no_init_weights
 
-from streamt1.rewards import REWARDS, check_files, read_weights
-from streamt1.rewards.image_common import BatchedImageReward, check_max_batch, load_checked, to_pil
+from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
+from streamt1.rewards.image_common import BatchedImageReward, load_checked, to_pil
 
 logger = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from streamt1.config import ConfigError
 from streamt1.interfaces import VideoScore, to_uint8
-from streamt1.rewards import REWARDS, check_files, read_weights
+from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
 from streamt1.rewards import qwen2vl as q
 
 logger = logging.getLogger(__name__)
@@ -148,8 +148,7 @@ class VideoAlignReward:
 
     def __init__(self, module: q.QwenRewardModel, prompt: q.ChatPrompt, vision: q.VisionSpec,
                  settings: VideoAlignSettings, max_batch: int):
-        if max_batch < 1:
-            raise ConfigError(f"max_batch={max_batch} is invalid: expected an integer >= 1")
+        check_max_batch(max_batch)
         self.module, self.prompt, self.vision = module, prompt, vision
         self.settings, self.max_batch = settings, max_batch
 
