@@ -8,7 +8,10 @@
     streamt1 bench --suite sprites --methods none,stream-t1 --seeds 0,1 --limit 8 --out runs/bench
     torchrun --nproc_per_node 8 -m streamt1 bench --suite vbench-extended --backend longlive ...
     streamt1 sprites train --out weights/ --steps 4000 --device cuda
+    streamt1 sprites train-rewards --out weights/
     streamt1 generate --backend longlive --weights W --prompt "a fox runs in the snow" --reward-device cuda:1
+    streamt1 evaluate --switches --methods none,stream-t1 --out runs/eval-switch
+    streamt1 score outputs/ --metrics subject_consistency --video-reward videoalign=weights/VideoReward
     streamt1 methods
     streamt1 rewards
 
@@ -234,8 +237,9 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--clip-precision", default="vbench", choices=("vbench", "fp32"),
                    help="vbench: CLIP in fp16 on a GPU as VBench runs it; fp32: always fp32")
     p.add_argument("--prompt-file", default=None, help="JSON {video path: prompt} (VBench's --prompt_file)")
-    p.add_argument("--video-reward", default=None, help="also score with this video reward (VQ / MQ / TA)")
-    p.add_argument("--video-reward-weights", default=None, help="the video reward's weights")
+    p.add_argument("--video-reward", default=None, metavar="NAME[=PATH]",
+                   help="also score with this video reward (see `streamt1 rewards`); PATH: its folder "
+                        "(built-in rewards need none)")
     p.add_argument("--overwrite", action="store_true", help="discard earlier results instead of resuming")
 
 
@@ -244,7 +248,7 @@ def _score(args: argparse.Namespace) -> int:
 
     settings = score.ScoreSettings(
         dimensions=tuple(m.strip() for m in args.metrics.split(",") if m.strip()), long=args.long,
-        video_reward=args.video_reward, video_reward_weights=args.video_reward_weights)
+        video_reward=args.video_reward)
     device = api.resolve_device(args.device)
     backbones = vbench.Backbones(args.weights or vbench.default_weights_dir(), device,
                                  clip_half=False if args.clip_precision == "fp32" else None)

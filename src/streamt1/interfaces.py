@@ -106,8 +106,10 @@ class StreamingGenerator(Protocol):
     def switch_prompt(self, state: HistoryState, condition: Any) -> HistoryState:
         """Continue every history under a new prompt ``condition`` (from :meth:`encode_prompt`).
 
-        The committed frames the next chunk attends are re-encoded under the new prompt at their own
-        frames (LongLive's re-cache after a switch), for all histories in one batched pass.
+        The engine calls it between chunks, at each switch of a prompt schedule. The committed frames
+        the next chunk attends are re-encoded under the new prompt at their own frames (LongLive's
+        re-cache after a switch; a global sink keeps the first prompt's K/V), for all histories in one
+        batched pass.
         """
         ...
 
@@ -187,3 +189,17 @@ class VideoReward(Protocol):
 def unit_float(frames: Tensor) -> Tensor:
     """Frames as float32 in [0, 1], from ``uint8`` in [0, 255] or any float tensor."""
     return frames.float() / 255 if frames.dtype == torch.uint8 else frames.float()
+
+
+def to_uint8(frames: Tensor) -> Tensor:
+    """Frames as ``uint8``: uint8 as given; float in [0, 1] as ``round(clamp(x, 0, 1) * 255)`` (ties to even).
+
+    The project's one float -> uint8 rule: the engine's stored frames, the PNG / mp4 writers and the
+    rewards' inputs all use it, so a float frame scores exactly like the lossless file of it. (The
+    Stream-T1 release truncates instead, ``(255 * x).astype(uint8)``: at most one level lower.)
+    """
+    if frames.dtype == torch.uint8:
+        return frames
+    if not frames.is_floating_point():
+        raise ValueError(f"frames must be uint8 or float in [0, 1], got {frames.dtype}")
+    return (frames.detach().float().clamp(0, 1) * 255).round().to(torch.uint8)

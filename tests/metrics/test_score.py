@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
 
 from streamt1.cli import main
+from streamt1.config import ConfigError
 from streamt1.metrics import score, vbench
 from streamt1.outputs.video import read_mp4, write_mp4
+from streamt1.rewards import load_video_reward
+from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 
 from tiny_vbench import random_video, tiny_weights  # noqa: F401  (session fixture)
 
@@ -98,6 +102,33 @@ def test_prompts_come_from_the_prompt_file_then_the_trace_then_the_name(tmp_path
     assert score.video_prompt(video, {"clip-3.mp4": "from the file"}) == "from the file"
 
 
-def test_a_video_reward_needs_its_weights():
-    with pytest.raises(ValueError, match="both its name"):
-        score.ScoreSettings(video_reward="videoalign")
+@pytest.mark.parametrize("spec, message", [
+    ("videoalign", "--video-reward videoalign needs its files: pass --video-reward videoalign=PATH"),
+    ("hpsv3=/w", "'hpsv3' is an image reward, not a video reward"),
+    ("videoalign=", "expected NAME or NAME=PATH"),
+])
+def test_a_video_reward_is_named_as_in_generate(spec, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        score.ScoreSettings(video_reward=spec)
+
+
+def test_video_reward_parts_are_scored_and_its_path_is_not_fingerprinted(bench_folder, tiny_weights, tmp_path,
+                                                                          capsys):
+    out, prompt_file = tmp_path / "scores", tmp_path / "prompts.json"
+    prompt = "a red circle moves left"  # in the Sprites reward's vocabulary
+    prompt_file.write_text(json.dumps({"a-red-circle-0.mp4": prompt, "top-1.mp4": prompt}))
+    base = ["score", str(bench_folder), "--metrics", "subject_consistency", "--weights", str(tiny_weights.root),
+            "--device", "cpu", "--out", str(out), "--prompt-file", str(prompt_file)]
+    assert main([*base, "--video-reward", "sprites-video"]) == 0  # built in: no PATH needed
+    record = json.loads((out / "results.json").read_text())["videos"]["top-1.mp4"]
+    reward = load_video_reward("sprites-video", DEFAULT_WEIGHTS_DIR)
+    expected = reward(_frames(bench_folder / "top-1.mp4")[None], [prompt], 8.0)
+    assert record["reward"]["overall"] == pytest.approx(float(expected.overall[0]), abs=1e-5)
+    assert set(record["reward"]) == {"overall", *expected.parts}
+    capsys.readouterr()
+    assert main([*base, "--video-reward", f"sprites-video={DEFAULT_WEIGHTS_DIR}"]) == 0  # same name: resumes
+    assert "scored" not in capsys.readouterr().out
+    assert main([*base, "--video-reward", f"sprites-video={tmp_path / 'nowhere'}"]) == 2
+    assert "video_reward.safetensors: not found" in capsys.readouterr().err
+
+

@@ -13,11 +13,11 @@ import dataclasses
 import json
 from pathlib import Path
 
-import pytest
 import torch
 from safetensors.torch import save_file
 from torch import Tensor
 
+from streamt1.rewards import one_line
 from streamt1.rewards.hpsv2 import Architecture
 from streamt1.rewards.imagereward import VisionConfig
 
@@ -261,15 +261,6 @@ def write_imagereward(root: Path) -> Path:
 # ---- shared by the tests -------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny models: with 2 cores shared by other jobs, thread hand-offs cost more than the maths."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def sample_frames(seed: int = 0, count: int = 4, height: int = 61, width: int = 97) -> Tensor:
     """Float frames in [0, 1]; 61 x 97 makes the resize non-square and the crop offset odd."""
     return torch.rand(count, 3, height, width, generator=torch.Generator().manual_seed(seed))
@@ -288,11 +279,12 @@ def png_roundtrip(frames_uint8: Tensor, folder: Path) -> list:
     return images
 
 
-def assert_missing_file_message(err: BaseException, filename: str, module) -> None:
-    """One line naming the file, the reward, the expected tree and where it is published."""
+def assert_missing_file_message(err: BaseException, named: str, entry, folder: Path) -> None:
+    """One line naming the file, the reward and where its release is published, where to put the file,
+    and the folder's expected tree."""
     message = str(err)
     assert "\n" not in message
-    assert filename in message
-    assert module.RELEASE.reward in message
-    assert module.EXPECTED_TREE in message
-    assert module.PUBLISHED in message
+    assert message.startswith(f"{named}: not found; it comes from the {entry.name} reward's release, "
+                              f"{entry.published[0]}")
+    assert f"; place it at {folder / named}, laid out as {folder}/{{" in message
+    assert message.endswith(one_line(entry.tree).removeprefix("<folder>"))

@@ -29,8 +29,8 @@ def videoalign_reward(videoalign_release):
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
-    """The tiny models run fastest on one thread (the test machine's cores are shared); restored after each
-    module, so tests elsewhere keep their thread count."""
+    """Every reward test runs its tiny models on one thread (thread hand-offs cost more than the maths on
+    the shared cores); restored after each module, so tests elsewhere keep their thread count."""
     import torch
 
     threads = torch.get_num_threads()

@@ -1,8 +1,8 @@
 """Tiny HPSv3 and VideoAlign releases written in the authors' released layouts, for tests.
 
-``write_hpsv3(root)`` and ``write_videoalign(root)`` return the release folder (other tests import them).
-The ``build_*`` variants also return the reference model the files were written from, so tests can
-compute the expected scores independently of the loader:
+``build_hpsv3(root)`` and ``build_videoalign(root)`` (session fixtures ``hpsv3_release`` /
+``videoalign_release`` in conftest.py) return the release folder and the reference model the files were
+written from, so tests can compute the expected scores independently of the loader:
 
 * tiny random Qwen2-VL (text 64 wide, 2 layers; ViT 32 wide, 2 blocks) with the REAL 14-pixel patch,
   2x2 merge and temporal patch 2, so token counts are the real ones;
@@ -206,16 +206,6 @@ def build_videoalign(root: Path) -> Built:
             state = {k: torch.zeros_like(v) if "rm_head" in k else v for k, v in state.items()}
         torch.save(state, step_dir / "model.pth")
     return Built(folder, peft_model, tok)
-
-
-def write_hpsv3(root: Path) -> Path:
-    """A tiny HPSv3 release folder (``HPSv3.safetensors`` + ``Qwen2-VL-7B-Instruct/``) under ``root``."""
-    return build_hpsv3(root).path
-
-
-def write_videoalign(root: Path) -> Path:
-    """A tiny VideoAlign release folder (``model_config.json``, ``checkpoint-*/``, ``Qwen2-VL-2B-Instruct/``)."""
-    return build_videoalign(root).path
 
 
 def authors_hidden_states(model: nn.Module, input_ids, attention_mask, pixel_values, grid_thw, media_token_id):

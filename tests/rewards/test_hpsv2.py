@@ -14,14 +14,12 @@ from clip_fixtures import (
     CLIP_STD,
     EOT,
     SOT,
-    assert_missing_file_message,
     clip_bpe,
     hps_arch,
     open_clip_layout,
     png_roundtrip,
     randomize,
     sample_frames,
-    single_thread,  # noqa: F401 - autouse fixture
     write_hpsv2,
 )
 
@@ -144,15 +142,6 @@ def test_batching_equals_one_by_one_and_uint8_equals_float(hps):
     single = torch.cat([hps(frames[i : i + 1], prompts[i : i + 1]) for i in range(5)])
     torch.testing.assert_close(batched, single, atol=1e-6, rtol=0)
     assert torch.equal(hps(frames_to_uint8(frames, prompts), prompts), batched)
-
-
-@pytest.mark.parametrize("missing", [hpsv2.CHECKPOINT, "tokenizer/vocab.json", "tokenizer/merges.txt"])
-def test_missing_files_name_the_file_tree_and_source(hps_folder, tmp_path, missing):
-    folder = shutil.copytree(hps_folder, tmp_path / "HPSv2")
-    (folder / missing).unlink()
-    with pytest.raises(FileNotFoundError) as err:
-        hpsv2.load(folder, architecture=ARCH)
-    assert_missing_file_message(err.value, missing.split("/")[-1], hpsv2)
 
 
 def test_a_checkpoint_of_another_size_lists_mis_shaped_and_missing_keys(hps_folder):

@@ -1,15 +1,12 @@
-"""Frame conversion, torchvision geometry and file messages shared by the CLIP-family rewards."""
+"""Frame conversion and torchvision geometry shared by the CLIP-family rewards."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from streamt1.config import ConfigError
 from streamt1.rewards.image_common import (
-    Release,
     center_crop_box,
-    check_max_batch,
     frames_to_uint8,
     score_in_batches,
     shorter_side_size,
@@ -59,30 +56,3 @@ def test_batches_never_exceed_max_batch_and_keep_order():
     scores = score_in_batches(frames, [str(i) for i in range(7)], 3, score)
     assert seen == [3, 3, 1]
     assert torch.equal(scores, torch.arange(7, dtype=torch.float32))
-
-
-def test_missing_file_message_is_one_line_with_tree_and_source(tmp_path):
-    release = Release("demo", "<folder>/{a.pt, b/{c.json}}", "somewhere public")
-    with pytest.raises(FileNotFoundError) as err:
-        release.require_any(tmp_path, ("x.safetensors", "x.bin"))
-    message = str(err.value)
-    assert "\n" not in message and "x.safetensors or x.bin" in message and "demo" in message
-    assert "<folder>/{a.pt, b/{c.json}}" in message and "somewhere public" in message
-
-
-def test_state_dict_files_that_are_not_tensor_dicts_are_config_errors(tmp_path):
-    release = Release("demo", "<folder>/{a.pt}", "somewhere")
-    torch.save([torch.zeros(1)], tmp_path / "list.pt")
-    with pytest.raises(ConfigError, match="not a state dict"):
-        release.read_state_dict(tmp_path / "list.pt")
-    torch.save({"state_dict": {"w": torch.ones(2)}}, tmp_path / "wrapped.pt")
-    assert torch.equal(release.read_state_dict(tmp_path / "wrapped.pt")["w"], torch.ones(2))
-    torch.save({"w": Release}, tmp_path / "pickled.pt")  # a Python object: refused by weights_only=True
-    with pytest.raises(ConfigError, match="weights_only=True"):
-        release.read_state_dict(tmp_path / "pickled.pt")
-
-
-@pytest.mark.parametrize("value", [0, -1, 2.0])
-def test_max_batch_must_be_a_positive_integer(value):
-    with pytest.raises(ConfigError, match="max_batch"):
-        check_max_batch(value)

@@ -16,12 +16,10 @@ from clip_fixtures import (
     CLIP_STD,
     IR_VISION,
     MED_CONFIG,
-    assert_missing_file_message,
     imagereward_layout,
     png_roundtrip,
     randomize,
     sample_frames,
-    single_thread,  # noqa: F401 - autouse fixture
     write_imagereward,
 )
 from PIL import Image
@@ -166,15 +164,6 @@ def test_bfloat16_keeps_the_mlp_in_float32(ir_folder):
     assert half.module.mlp.layers[0].weight.dtype == torch.float32
     assert half.module.blip.visual_encoder.cls_token.dtype == torch.bfloat16
     torch.testing.assert_close(half(frames, PROMPTS[:2]), full, atol=0.1, rtol=0)
-
-
-@pytest.mark.parametrize("missing", [imagereward.CHECKPOINT, "med_config.json", "bert-base-uncased/vocab.txt"])
-def test_missing_files_name_the_file_tree_and_source(ir_folder, tmp_path, missing):
-    folder = shutil.copytree(ir_folder, tmp_path / "ImageReward")
-    (folder / missing).unlink()
-    with pytest.raises(FileNotFoundError) as err:
-        imagereward.load(folder, vision=IR_VISION)
-    assert_missing_file_message(err.value, missing.split("/")[-1], imagereward)
 
 
 def test_a_checkpoint_of_another_size_lists_mis_shaped_and_missing_keys(ir_folder):

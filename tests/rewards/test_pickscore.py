@@ -14,7 +14,6 @@ from clip_fixtures import (
     assert_missing_file_message,
     png_roundtrip,
     sample_frames,
-    single_thread,  # noqa: F401 - autouse fixture
     write_pickscore,
 )
 from PIL import Image
@@ -93,21 +92,19 @@ def test_pytorch_model_bin_loads_like_safetensors(pick, pick_folder, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "missing, named",
+    "missing, named",  # the registry's required files are tested for every reward in test_reward_registry
     [
-        ("config.json", "config.json"),
         ("model.safetensors", "model.safetensors or pytorch_model.bin"),
-        ("processor/preprocessor_config.json", "preprocessor_config.json"),
-        ("processor/vocab.json", "tokenizer.json or vocab.json"),
-        ("processor/merges.txt", "merges.txt"),
+        ("processor/vocab.json", "processor/tokenizer.json or processor/vocab.json"),
+        ("processor/merges.txt", "processor/merges.txt"),
     ],
 )
-def test_missing_files_name_the_file_tree_and_source(pick_folder, tmp_path, missing, named):
+def test_missing_weight_or_tokenizer_files_are_named_with_their_alternatives(pick_folder, tmp_path, missing, named):
     folder = shutil.copytree(pick_folder, tmp_path / "PickScore")
     (folder / missing).unlink()
     with pytest.raises(FileNotFoundError) as err:
         pickscore.load(folder)
-    assert_missing_file_message(err.value, named, pickscore)
+    assert_missing_file_message(err.value, named, pickscore.ENTRY, folder)
 
 
 def test_a_checkpoint_that_does_not_fit_the_config_lists_the_keys(pick_folder, tmp_path):

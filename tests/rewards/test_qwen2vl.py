@@ -5,7 +5,6 @@ import torch
 
 from streamt1.config import ConfigError
 from streamt1.rewards import qwen2vl as q
-from streamt1.rewards.videoalign import EXPECTED_TREE
 
 from qwen_fixtures import PREPROCESSOR, reference_image_processor, reference_smart_resize, to_legacy
 
@@ -62,17 +61,6 @@ def test_video_patches_follow_the_vit_layout():
     assert row == pixels.shape[0]
 
 
-def test_float_frames_round_to_uint8():
-    # nearest level, ties to even (torch.round), clamped: the engine's rule for the frames it stores
-    values = torch.tensor([0.0, 0.51 / 255, 0.49 / 255, 1.2, -0.1, 1.5 / 255, 2.5 / 255, 1.0])
-    assert q.to_uint8(values).tolist() == [0, 1, 0, 255, 0, 2, 2, 255]
-    frames = torch.randint(0, 256, (2, 3, 4, 4), dtype=torch.uint8)
-    assert q.to_uint8(frames) is frames
-    assert torch.equal(q.to_uint8(frames.float() / 255), frames)  # exact for frames that came from uint8
-    with pytest.raises(ConfigError, match="uint8 or float"):
-        q.to_uint8(frames.long())
-
-
 def test_legacy_keys_map_onto_the_installed_layout():
     legacy = {"model.layers.0.mlp.up_proj.weight": 1, "model.embed_tokens.weight": 2, "model.norm.weight": 3,
               "visual.blocks.0.attn.qkv.weight": 4, "visual.merger.mlp.0.bias": 5, "rm_head.0.weight": 6,
@@ -85,15 +73,6 @@ def test_legacy_keys_map_onto_the_installed_layout():
     assert all(q.remap_to_installed({to_legacy(k): 0}) == {k: 0} for k in mapped)  # the fixtures' inverse
     with pytest.raises(ConfigError, match="model.language_model.norm.weight twice"):
         q.remap_to_installed({"model.norm.weight": 1, "model.language_model.norm.weight": 2})
-
-
-def test_missing_file_message_is_one_line_with_tree_and_source(tmp_path):
-    with pytest.raises(FileNotFoundError) as info:
-        q.require_file(tmp_path / "model_config.json", "videoalign", EXPECTED_TREE, ("https://a", "https://b"))
-    message = str(info.value)
-    assert "\n" not in message and "videoalign" in message and "model_config.json" in message
-    assert "<folder>/{model_config.json, checkpoint-11352/{model.pth, tokenizer/{" in message
-    assert "https://a and https://b" in message
 
 
 def test_prompt_templates_are_the_authors_verbatim():

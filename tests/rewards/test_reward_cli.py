@@ -86,14 +86,14 @@ def test_method_none_needs_no_reward(release, tiny_yaml, tmp_path):
     assert mp4_info(tmp_path / f"{STEM}.mp4").num_frames == 21
 
 
-def test_stream_t1_with_the_default_rewards_found_under_weights(release, tiny_yaml, tmp_path_factory, capsys):
+def test_stream_t1_with_the_default_rewards_found_under_weights(release, tiny_yaml, hpsv3_release,
+                                                                 videoalign_release, tmp_path_factory, capsys):
     """The paper's setting: hpsv3 and videoalign from WEIGHTS/HPSv3 and WEIGHTS/VideoReward."""
-    qwen = pytest.importorskip("qwen_fixtures")  # tests/rewards/qwen_fixtures.py, from the reward branch
     weights = tmp_path_factory.mktemp("paper")
     for item in release.iterdir():
         (weights / item.name).symlink_to(item)
-    (weights / "HPSv3").symlink_to(qwen.write_hpsv3(tmp_path_factory.mktemp("hpsv3")))
-    (weights / "VideoReward").symlink_to(qwen.write_videoalign(tmp_path_factory.mktemp("videoalign")))
+    (weights / "HPSv3").symlink_to(hpsv3_release.path)
+    (weights / "VideoReward").symlink_to(videoalign_release.path)
     out = tmp_path_factory.mktemp("out")
     assert longlive(weights, tiny_yaml, out, "--method", "stream-t1") == 0, capsys.readouterr().err
     trace = Trace.load(out / f"{STEM}.trace.json")
@@ -106,11 +106,13 @@ def test_stream_t1_with_the_default_rewards_found_under_weights(release, tiny_ya
     (["--image-reward", "hps"], "unknown image reward 'hps': expected one of hpsv3, pickscore"),
     (["--video-reward", "hpsv3"], "'hpsv3' is an image reward, not a video reward"),
     (["--image-reward", "hpsv3="], "rewards.image='hpsv3=' is invalid: expected NAME or NAME=PATH"),
-    (["--method", "beam"], "reward 'hpsv3': {weights}/HPSv3/HPSv3.safetensors not found; expected"),
+    (["--method", "beam"], "HPSv3.safetensors: not found; it comes from the hpsv3 reward's release, "
+                           "https://huggingface.co/MizzenAI/HPSv3"),
+    (["--method", "beam"], "place it at {weights}/HPSv3/HPSv3.safetensors, laid out as {weights}/HPSv3/{{"),
     (["--image-reward", "sprites-image", "--video-reward", "sprites-video"],
-     "reward 'sprites-image': {weights}/image_reward.safetensors not found"),
+     "image_reward.safetensors: not found; it comes from the sprites-image reward's release"),
     (["--video-reward", "videoalign=/nowhere/VideoReward", *SPRITES_REWARDS[:2]],
-     "reward 'videoalign': /nowhere/VideoReward/model_config.json not found"),
+     "place it at /nowhere/VideoReward/model_config.json,"),
 ])
 def test_reward_errors_exit_2_in_one_line_and_write_nothing(release, tiny_yaml, tmp_path, capsys, args, message):
     out = tmp_path / "out"
@@ -125,7 +127,8 @@ def test_missing_reward_files_name_the_tree_and_source(release, tiny_yaml, tmp_p
     assert longlive(release, tiny_yaml, tmp_path / "out", "--method", "stream-t1", SPRITES_REWARDS[0],
                     SPRITES_REWARDS[1]) == 2
     err = capsys.readouterr().err
-    for part in ("reward 'videoalign'", "VideoReward/model_config.json not found", "checkpoint-11352/{model.pth",
+    for part in ("videoalign reward", "model_config.json: not found", "VideoReward/model_config.json,",
+                 "checkpoint-11352/{model.pth",
                  "Qwen2-VL-2B-Instruct/{config.json", "huggingface.co/KlingTeam/VideoReward"):
         assert part in err
 
@@ -161,6 +164,6 @@ def test_python_api_takes_the_same_reward_settings(release):
                           rewards={"image": f"sprites-image={DEFAULT_WEIGHTS_DIR}",
                                    "video": f"sprites-video={DEFAULT_WEIGHTS_DIR}", "max_batch": 3})
     assert result.frames.shape[0] == 9 and result.trace.final.scores[result.chosen] is not None
-    with pytest.raises(FileNotFoundError, match="reward 'videoalign'"):  # best-of-n calls only the video reward
+    with pytest.raises(FileNotFoundError, match="the videoalign reward's release"):  # best-of-n calls only the video reward
         api.generate(PROMPT, method="best-of-n", backend="longlive", weights=str(release), model="tiny-test-z16",
                      height=64, width=64, num_frames=3, device="cpu")

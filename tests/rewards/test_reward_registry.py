@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
+import shutil
 
+import clip_fixtures
 import pytest
 import torch
+from clip_fixtures import assert_missing_file_message
 
 from streamt1 import backends
 from streamt1.config import ConfigError, build_config
@@ -13,11 +16,13 @@ from streamt1.interfaces import ImageReward, VideoReward, VideoScore
 from streamt1.rewards import (
     REWARDS,
     check_files,
+    check_max_batch,
     get_reward,
     load_image_reward,
     load_video_reward,
     one_line,
     parse_spec,
+    read_weights,
     reward_names,
 )
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR, SpritesImageReward, SpritesVideoReward
@@ -41,15 +46,29 @@ def test_every_reward_is_registered_with_its_facts():
 
 
 @pytest.mark.parametrize("name", REAL)
-def test_reward_modules_agree_with_the_registry(name):
-    """Each real reward's module (merged from its own branch) is what the registry says it is."""
-    if importlib.util.find_spec(f"streamt1.rewards.{name}") is None:
-        pytest.skip(f"streamt1.rewards.{name} is not on this branch")
+def test_each_reward_module_reads_its_facts_from_the_registry(name):
+    """One record of a reward's files, tree, source and licence: the module's ENTRY is the registry's."""
     module, entry = importlib.import_module(f"streamt1.rewards.{name}"), REWARDS[name]
-    published = module.PUBLISHED if isinstance(module.PUBLISHED, tuple) else (module.PUBLISHED,)
-    assert (module.KIND, module.EXPECTED_TREE, published, module.LICENSE) == (
-        entry.kind, entry.tree, entry.published, entry.license)
-    assert callable(module.load)
+    assert module.ENTRY is entry
+    assert entry.loader == f"streamt1.rewards.{name}:load" and callable(module.load)
+
+
+def test_weight_files_that_are_not_state_dicts_are_config_errors_naming_the_reward(tmp_path):
+    torch.save([torch.zeros(1)], tmp_path / "list.pt")
+    with pytest.raises(ConfigError, match="demo: .*list.pt: holds a list, not a state dict"):
+        read_weights(tmp_path / "list.pt", "demo")
+    for wrapper in ("state_dict", "model"):  # the CLIP-family and the Qwen2-VL releases' containers
+        torch.save({wrapper: {"w": torch.ones(2)}}, tmp_path / "wrapped.pt")
+        assert torch.equal(read_weights(tmp_path / "wrapped.pt", "demo")["w"], torch.ones(2))
+    torch.save({"w": ConfigError}, tmp_path / "pickled.pt")  # a Python object: refused by weights_only=True
+    with pytest.raises(ConfigError, match="demo: .*weights_only=True"):
+        read_weights(tmp_path / "pickled.pt", "demo")
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.0])
+def test_max_batch_must_be_a_positive_integer(value):
+    with pytest.raises(ConfigError, match="max_batch"):
+        check_max_batch(value)
 
 
 def test_trees_fold_into_one_line():
@@ -79,7 +98,8 @@ def test_missing_files_are_one_line_naming_file_reward_tree_and_source(tmp_path)
         check_files(REWARDS["videoalign"], tmp_path / "VideoReward")
     message = str(info.value)
     assert "\n" not in message
-    for part in ("'videoalign'", "VideoReward/model_config.json not found", "checkpoint-11352/{model.pth",
+    for part in ("videoalign reward", "model_config.json: not found", "VideoReward/model_config.json,",
+                 "checkpoint-11352/{model.pth",
                  "Qwen2-VL-2B-Instruct/{config.json", "KlingTeam/VideoReward"):
         assert part in message
     folder = tmp_path / "VideoReward"
@@ -88,7 +108,7 @@ def test_missing_files_are_one_line_naming_file_reward_tree_and_source(tmp_path)
             path = folder / pattern.replace("*", "11352")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("{}")
-    with pytest.raises(FileNotFoundError, match=r"checkpoint-\*/model.pth not found"):
+    with pytest.raises(FileNotFoundError, match=r"checkpoint-\*/model.pth: not found"):
         check_files(REWARDS["videoalign"], folder)
     (folder / "checkpoint-11352" / "model.pth").write_bytes(b"")
     assert check_files(REWARDS["videoalign"], folder) == folder
@@ -98,7 +118,7 @@ def test_files_are_checked_before_the_loader_is_even_imported(tmp_path, monkeypa
     imported = []
     real_import = importlib.import_module
     monkeypatch.setattr(importlib, "import_module", lambda name, *a: imported.append(name) or real_import(name, *a))
-    with pytest.raises(FileNotFoundError, match="HPSv3.safetensors not found.*MizzenAI/HPSv3"):
+    with pytest.raises(FileNotFoundError, match="HPSv3.safetensors: not found.*MizzenAI/HPSv3"):
         load_image_reward("hpsv3", tmp_path)
     with pytest.raises(ConfigError, match="not an image reward"):
         load_image_reward("sprites-video", DEFAULT_WEIGHTS_DIR)
@@ -163,13 +183,28 @@ def test_backend_registry_is_the_one_list():
         backends.register_backend(backends.get_backend("sprites"))
 
 
+def _release(name, tmp_path, request):
+    """A tiny release folder of reward ``name`` in ``tmp_path`` (the Qwen ones copied from their session build)."""
+    if name in ("hpsv3", "videoalign"):
+        return shutil.copytree(request.getfixturevalue(f"{name}_release").path, tmp_path / name)
+    return getattr(clip_fixtures, f"write_{name}")(tmp_path)
+
+
+@pytest.mark.parametrize("name, relative", [(name, pattern) for name in REAL for pattern in REWARDS[name].required
+                                            if "*" not in pattern])
+def test_every_loader_names_a_missing_required_file_in_one_line(name, relative, tmp_path, request):
+    folder = _release(name, tmp_path, request)
+    (folder / relative).unlink()
+    module = importlib.import_module(f"streamt1.rewards.{name}")
+    with pytest.raises(FileNotFoundError) as info:
+        module.load(folder)  # the files are checked before the loader reads any
+    assert_missing_file_message(info.value, relative, REWARDS[name], folder)
+
+
 @pytest.mark.parametrize("name", ["pickscore"])  # hpsv2 / imagereward take their (tiny) sizes as arguments
-def test_clip_family_rewards_load_by_name_from_their_released_layout(name, tmp_path):
+def test_clip_family_rewards_load_by_name_from_their_released_layout(name, tmp_path, request):
     """Through the registry (files checked, then the module's loader) the scores are the loader's own."""
-    clip = pytest.importorskip("clip_fixtures")  # tests/rewards/clip_fixtures.py, from the reward branch
-    if importlib.util.find_spec(f"streamt1.rewards.{name}") is None:
-        pytest.skip(f"streamt1.rewards.{name} is not on this branch")
-    folder = getattr(clip, f"write_{name}")(tmp_path)
+    folder = _release(name, tmp_path, request)
     frames = torch.rand(3, 3, 40, 56, generator=torch.Generator().manual_seed(0))
     scores = load_image_reward(name, folder, max_batch=2)(frames, [PROMPT] * 3)
     direct = importlib.import_module(f"streamt1.rewards.{name}").load(folder, max_batch=2)(frames, [PROMPT] * 3)

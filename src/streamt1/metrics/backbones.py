@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from streamt1.models.checkpoints import CheckpointError, load_checked, read_checkpoint, require_file
+from streamt1.models.checkpoints import CheckpointError, load_checked, read_state_dict, require_file
 
 HEAD_DIM = 64  # every DINO and OpenAI CLIP ViT uses 64-dim attention heads
 DINO_LN_EPS = 1e-6
@@ -327,10 +327,7 @@ def read_any_checkpoint(path: str | Path) -> dict[str, Tensor]:
         with zipfile.ZipFile(path) as archive:
             if any(n.endswith("constants.pkl") for n in archive.namelist()):
                 return read_torchscript_tensors(path)
-    state = read_checkpoint(path)
-    if not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values()):
-        raise CheckpointError(f"{path}: holds a {type(state).__name__}, not a state dict")
-    return dict(state)
+    return read_state_dict(path, wrappers=())
 
 
 def load_dino_vit(path: str | Path, device: torch.device | str = "cpu") -> DinoViT:

@@ -30,6 +30,7 @@ from streamt1.metrics.stats import mean_ci
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs.video import mp4_info, read_mp4
+from streamt1.rewards import RewardEntry, load_video_reward, parse_spec
 
 logger = logging.getLogger(__name__)
 
@@ -41,19 +42,30 @@ TOP_LEVEL = "."  # the row of videos directly in the folder
 
 @dataclass(frozen=True)
 class ScoreSettings:
-    """What shapes the numbers; fingerprinted with the CLIP precision, not with the reward's path."""
+    """What shapes the numbers; fingerprinted with the CLIP precision and the reward's name, not its path."""
 
     dimensions: tuple[str, ...] = vbench.AVAILABLE
     long: str = "auto"  # "auto" (VBench-Long from 5.0 s), "on", "off"
-    video_reward: str | None = None
-    video_reward_weights: str | None = None
+    video_reward: str | None = None  # "NAME" or "NAME=PATH", as generate's --video-reward
 
     def __post_init__(self) -> None:
         vbench.check_dimensions(self.dimensions)
         require(self.long in vbench.LONG_MODES, "long", self.long, f"one of {vbench.LONG_MODES}")
-        if (self.video_reward is None) != (self.video_reward_weights is None):
-            raise ConfigError("a video reward needs both its name (--video-reward) and its weights "
-                              "(--video-reward-weights)")
+        self.reward_folder()  # a bad name, or a name with no folder, fails before any video is read
+
+    def reward_folder(self) -> tuple[RewardEntry, Path] | None:
+        """The video reward's entry and folder (PATH, else its built-in weights), when one is asked for."""
+        if self.video_reward is None:
+            return None
+        entry, path = parse_spec(self.video_reward, "video")
+        if path is None and entry.builtin is None:
+            raise ConfigError(f"--video-reward {entry.name} needs its files: pass --video-reward {entry.name}=PATH")
+        return entry, path or entry.builtin
+
+    def fingerprinted(self) -> dict:
+        """The settings record of the results: the reward by name only (its folder may move)."""
+        reward = self.reward_folder()
+        return {**asdict(self), "video_reward": reward[0].name if reward else None}
 
 
 def find_videos(folder: Path, out: Path) -> list[Path]:
@@ -91,16 +103,13 @@ def read_prompt_file(path: str | Path | None) -> dict[str, str]:
 
 
 def load_reward(settings: ScoreSettings, device: torch.device) -> Callable | None:
-    """The video reward from the reward registry, when one is asked for."""
-    if settings.video_reward is None:
+    """The video reward from the reward registry (in its GPU dtype on a GPU), when one is asked for."""
+    reward = settings.reward_folder()
+    if reward is None:
         return None
-    try:
-        from streamt1.rewards import load_video_reward
-    except ImportError:
-        raise ConfigError("--video-reward needs streamt1.rewards (the reward registry), which this "
-                          "install lacks; score without it") from None
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    return load_video_reward(settings.video_reward, settings.video_reward_weights, device, dtype)
+    entry, folder = reward
+    dtype = getattr(torch, entry.gpu_dtype) if device.type == "cuda" else torch.float32
+    return load_video_reward(entry.name, folder, device, dtype)
 
 
 def score_one(path: Path, prompt: str, settings: ScoreSettings, backbones: vbench.Backbones,
@@ -143,8 +152,7 @@ def score_folder(folder: str | Path, settings: ScoreSettings, backbones: vbench.
     if not videos:
         raise ConfigError(f"{folder} holds no .mp4 video to score")
     vbench.check_weights(settings.dimensions, backbones.weights_dir)  # every file before any work
-    settings_record = {**asdict(settings), "clip_half": backbones.clip_half}
-    settings_record.pop("video_reward_weights")
+    settings_record = {**settings.fingerprinted(), "clip_half": backbones.clip_half}
     results = _load_results(out / RESULTS_FILE, fingerprint(settings_record), overwrite)
     results["settings"] = settings_record
     for path in videos:

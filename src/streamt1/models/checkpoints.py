@@ -48,7 +48,7 @@ _WRAPPER_SEGMENTS = ("_fsdp_wrapped_module.", "_checkpoint_wrapped_module.", "_o
 # Leading prefixes of training wrappers, tried in this order; "" keeps the key as is.
 _LEADING_PREFIXES = ("", "model.", "module.", "model.diffusion_model.", "diffusion_model.", "generator.")
 _LORA_KEY = re.compile(r"^(?P<module>.+)\.lora_(?P<part>[AB])(?:\.[^.]+)?\.weight$")
-_PEFT_PREFIX = "base_model.model."
+PEFT_PREFIX = "base_model.model."  # what PEFT's wrapper puts before every module name
 _SHOWN = 5  # keys quoted per category in error messages
 _PICKLE_PROTO = b"\x80"
 
@@ -73,11 +73,17 @@ LAYOUTS: dict[str, CheckpointLayout] = {
 }
 
 
-def missing_file_message(path: Path, name: str | None = None, origin: str | None = None) -> str:
-    """One line naming the missing file, where it is published and where to put it."""
+def missing_file_message(path: Path, name: str | None = None, origin: str | None = None,
+                         layout: str | None = None) -> str:
+    """One line naming the missing file, where it is published and where to put it.
+
+    The project's one wording for a missing file (generator, metric and reward files alike);
+    ``layout``: the folder tree the file belongs in, on one line.
+    """
     name = name or path.name
     origin = origin or PUBLISHED_AT.get(name, "its original release")
-    return f"{name}: not found; it comes from {origin}; place it at {path}"
+    where = f"{path}, laid out as {layout}" if layout else str(path)
+    return f"{name}: not found; it comes from {origin}; place it at {where}"
 
 
 def require_file(path: str | Path, name: str | None = None) -> Path:
@@ -133,6 +139,16 @@ def _torch_load(path: Path, allow_pickle: bool) -> Any:
 
 def _is_state_dict(obj: Any) -> bool:
     return isinstance(obj, Mapping) and len(obj) > 0 and all(isinstance(v, Tensor) for v in obj.values())
+
+
+def read_state_dict(path: str | Path, wrappers: Iterable[str] = ("state_dict", "model")) -> dict[str, Tensor]:
+    """The tensors of a state-dict file (``weights_only=True``); one ``{wrapper: state dict}`` level is unwrapped."""
+    obj = read_checkpoint(path)
+    if isinstance(obj, Mapping):
+        obj = next((obj[key] for key in wrappers if isinstance(obj.get(key), Mapping)), obj)
+    if not _is_state_dict(obj):
+        raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a state dict (a mapping of names to tensors)")
+    return dict(obj)
 
 
 def unwrap_container(obj: Any, source: Path, *, use_ema: bool) -> dict[str, Tensor]:
@@ -229,7 +245,7 @@ def _lora_pairs(lora: Mapping[str, Tensor], source: str | Path) -> dict[str, dic
         match = _LORA_KEY.match(key)
         if match is None:
             raise CheckpointError(f"{source}: unsupported LoRA key {key!r} (expected ...lora_A/lora_B.weight)")
-        module = match["module"].removeprefix(_PEFT_PREFIX)
+        module = match["module"].removeprefix(PEFT_PREFIX)
         pairs.setdefault(module, {})[match["part"]] = value
     broken = sorted(m for m, p in pairs.items() if len(p) != 2)
     if broken:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from streamt1.interfaces import to_uint8
 from streamt1.outputs.atomic import atomic_path, atomic_write
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def _to_uint8(frame: np.ndarray | torch.Tensor, index: int) -> np.ndarray:
         return frame
     if torch.isnan(frame).any():
         raise ValueError(f"frame {index} contains NaN; the generator or decoder produced invalid values")
-    pixels = (frame.detach().float().clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)  # [3, H, W]
+    pixels = to_uint8(frame)  # [3, H, W]
     return pixels.permute(1, 2, 0).cpu().numpy()  # [H, W, 3]
 
 

@@ -22,8 +22,9 @@ from typing import Any
 import torch
 
 from streamt1.backends import import_object
-from streamt1.config import ConfigError
+from streamt1.config import ConfigError, require
 from streamt1.interfaces import ImageReward, VideoReward
+from streamt1.models.checkpoints import CheckpointError, missing_file_message, read_state_dict
 from streamt1.rewards.placement import Offloaded
 
 KINDS = ("image", "video")
@@ -33,9 +34,8 @@ KINDS = ("image", "video")
 class RewardEntry:
     """One reward model: how it is loaded, where its files are and where they come from.
 
-    ``tree``, ``published`` and ``license`` are the loader module's ``EXPECTED_TREE``,
-    ``PUBLISHED`` and ``LICENSE`` (a test keeps them equal); they live here too so that listing
-    the rewards and checking their files imports no reward code.
+    The one record of these facts: the loader module reads its own entry (``ENTRY``), and listing
+    the rewards or checking their files imports no reward code.
     """
 
     name: str
@@ -53,6 +53,20 @@ class RewardEntry:
     def missing(self, folder: Path) -> list[str]:
         """Required files absent from ``folder``, as paths relative to it."""
         return [pattern for pattern in self.required if not any(folder.glob(pattern))]
+
+    def missing_message(self, folder: Path, relative: str) -> str:
+        """One line: ``folder / relative`` is missing, where the release is published, the layout."""
+        return missing_file_message(
+            folder / relative, relative, f"the {self.name} reward's release, {' and '.join(self.published)}",
+            layout=one_line(self.tree).replace("<folder>", str(folder)),
+        )
+
+    def require(self, folder: Path, *names: str) -> Path:
+        """``folder / name`` for the first of ``names`` present; else FileNotFoundError in one line naming all."""
+        for name in names:
+            if (folder / name).exists():
+                return folder / name
+        raise FileNotFoundError(self.missing_message(folder, " or ".join(names)))
 
 
 def one_line(tree: str) -> str:
@@ -220,11 +234,22 @@ def check_files(entry: RewardEntry, folder: str | Path) -> Path:
     folder = Path(folder)
     missing = entry.missing(folder)
     if missing:
-        raise FileNotFoundError(
-            f"reward {entry.name!r}: {folder / missing[0]} not found; expected "
-            f"{one_line(entry.tree).replace('<folder>', str(folder))}; published at {' and '.join(entry.published)}"
-        )
+        raise FileNotFoundError(entry.missing_message(folder, missing[0]))
     return folder
+
+
+def check_max_batch(max_batch: int, name: str = "max_batch") -> None:
+    """ConfigError unless ``max_batch`` (images or clips per forward) is an integer >= 1."""
+    require(isinstance(max_batch, int) and max_batch >= 1, name, max_batch, "an integer >= 1")
+
+
+def read_weights(path: Path, reward: str) -> dict[str, torch.Tensor]:
+    """A reward loader's state dict from ``path`` (see :func:`~streamt1.models.checkpoints.read_state_dict`);
+    ConfigError naming the reward when the file is unreadable or holds no state dict."""
+    try:
+        return read_state_dict(path)
+    except CheckpointError as exc:
+        raise ConfigError(f"{reward}: {exc}") from exc
 
 
 def load_reward(
@@ -245,8 +270,8 @@ def load_reward(
     """
     entry = get_reward(name, kind)
     folder = check_files(entry, path)
-    if max_batch is not None and max_batch < 1:
-        raise ConfigError(f"rewards.max_batch={max_batch} is invalid: expected an integer >= 1")
+    if max_batch is not None:
+        check_max_batch(max_batch, "rewards.max_batch")
     device = torch.device(device)
     load = import_object(entry.loader)
     batching = {} if max_batch is None else {"max_batch": max_batch}

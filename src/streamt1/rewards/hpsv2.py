@@ -39,27 +39,19 @@ from torch import Tensor, nn
 from transformers import CLIPTokenizer
 from transformers.initialization import no_init_weights
 
+from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
 from streamt1.rewards.image_common import (
-    Release,
+    BatchedImageReward,
     center_crop_box,
-    check_max_batch,
     load_checked,
     normalize,
-    score_in_batches,
     shorter_side_size,
 )
 
 logger = logging.getLogger(__name__)
 
-KIND = "image"
+ENTRY = REWARDS["hpsv2"]  # files, layout, source and licence
 CHECKPOINT = "HPS_v2.1_compressed.pt"
-PUBLISHED = (
-    "Hugging Face xswu/HPSv2 (HPS_v2.1_compressed.pt); tokenizer/ = the CLIP BPE tokenizer files of "
-    "laion/CLIP-ViT-H-14-laion2B-s32B-b79K or openai/clip-vit-large-patch14"
-)
-EXPECTED_TREE = f"<folder>/{{{CHECKPOINT}, tokenizer/{{vocab.json, merges.txt}}}}"
-LICENSE = "Apache-2.0 (tgxs002/HPSv2 code); weights: see the xswu/HPSv2 model card"
-RELEASE = Release("hpsv2", EXPECTED_TREE, PUBLISHED)
 
 
 @dataclass(frozen=True)
@@ -159,21 +151,12 @@ class OpenClip(nn.Module):
         return nn.functional.normalize(eot @ self.text_projection, dim=-1)
 
 
-class HPSv2:
+class HPSv2(BatchedImageReward):
     """:class:`~streamt1.interfaces.ImageReward` adapter: frames + prompts -> HPSv2.1 ``[N]``."""
 
     def __init__(self, model: OpenClip, tokenizer: CLIPTokenizer, max_batch: int = 16) -> None:
-        check_max_batch(max_batch)
-        self.module = model.eval()
+        super().__init__(model, max_batch)
         self.tokenizer = tokenizer
-        self.max_batch = max_batch
-
-    @property
-    def device(self) -> torch.device:
-        return self.module.logit_scale.device
-
-    def __call__(self, frames: Tensor, prompts: Sequence[str]) -> Tensor:
-        return score_in_batches(frames, prompts, self.max_batch, self._score)
 
     def pixel_values(self, frames: Tensor) -> Tensor:
         """uint8 ``[N, 3, H, W]`` -> ``[N, 3, S, S]`` as HPSv2's val transform (float32)."""
@@ -212,13 +195,11 @@ def load(
     max_batch: int = 16,
     architecture: Architecture = VIT_H_14,
 ) -> HPSv2:
-    """HPSv2.1 from a folder laid out as :data:`EXPECTED_TREE` (``architecture``: for other sizes / tests)."""
-    folder = Path(path)
+    """HPSv2.1 from a folder laid out as ``ENTRY.tree`` (``architecture``: for other sizes / tests)."""
     check_max_batch(max_batch)
-    checkpoint = RELEASE.require(folder / CHECKPOINT)
-    RELEASE.require(folder / "tokenizer" / "vocab.json")
-    RELEASE.require(folder / "tokenizer" / "merges.txt")
-    state_dict = RELEASE.read_state_dict(checkpoint)
+    folder = check_files(ENTRY, path)
+    checkpoint = folder / CHECKPOINT
+    state_dict = read_weights(checkpoint, "hpsv2")
     with no_init_weights():  # every parameter is overwritten by the checkpoint
         model = OpenClip(architecture)
     load_checked(model, state_dict, checkpoint)

@@ -15,7 +15,7 @@ Fidelity choices:
   28) and ``PIL.Image.resize(BICUBIC)`` of the RGB uint8 frame (480x832 -> 336x588, 252 tokens), then
   the stock processor's rescale / normalise. Frames stay in memory: the result equals the authors'
   path from a lossless PNG of the same pixels (tested). Float frames become uint8 by
-  :func:`streamt1.rewards.qwen2vl.to_uint8` (nearest level of ``255 x``).
+  :func:`streamt1.interfaces.to_uint8` (nearest level of ``255 x``).
 * Sequential text positions (their forward calls the text model with ``position_ids=None``); the head
   in float32 on a backbone of any dtype (they run ``rm_head`` in float32 under autocast).
 * ``HPSv3.safetensors`` holds the full model in the flat transformers-4.45 layout; it is remapped and
@@ -32,29 +32,15 @@ import torch
 from torch import Tensor, nn
 
 from streamt1.config import ConfigError
+from streamt1.interfaces import to_uint8
+from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
 from streamt1.rewards import qwen2vl as q
 
 logger = logging.getLogger(__name__)
 
-KIND = "image"
+ENTRY = REWARDS["hpsv3"]  # files, layout, source and licence
 CHECKPOINT = "HPSv3.safetensors"
 BASE_FOLDER = "Qwen2-VL-7B-Instruct"
-PUBLISHED = (
-    "https://huggingface.co/MizzenAI/HPSv3 (HPSv3.safetensors)",
-    "https://huggingface.co/Qwen/Qwen2-VL-7B-Instruct (config, tokenizer and preprocessor files; no weights needed)",
-)
-LICENSE = "HPSv3 code MIT, weights Apache-2.0 (MizzenAI/HPSv3); Qwen2-VL-7B-Instruct Apache-2.0"
-EXPECTED_TREE = """\
-<folder>/
-  HPSv3.safetensors
-  Qwen2-VL-7B-Instruct/
-    config.json
-    preprocessor_config.json
-    chat_template.json
-    tokenizer.json
-    tokenizer_config.json
-"""
-BASE_FILES = ("config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json")
 
 REWARD_TOKEN = "<|Reward|>"
 PIXELS = 256 * 28 * 28  # min_pixels = max_pixels = 200704 in hpsv3/inference.py
@@ -114,8 +100,7 @@ class HPSv3Reward:
 
     def __init__(self, module: q.QwenRewardModel, prompt: q.ChatPrompt, vision: q.VisionSpec, max_batch: int,
                  pixels: int = PIXELS):
-        if max_batch < 1:
-            raise ConfigError(f"max_batch={max_batch} is invalid: expected an integer >= 1")
+        check_max_batch(max_batch)
         if pixels < vision.factor ** 2:
             raise ConfigError(f"hpsv3: pixels={pixels} is invalid: expected at least {vision.factor ** 2} "
                               f"(the authors use {PIXELS})")
@@ -133,7 +118,7 @@ class HPSv3Reward:
         if len(prompts) != frames.shape[0]:
             raise ConfigError(f"hpsv3: {frames.shape[0]} frames but {len(prompts)} prompts; give one prompt per frame")
         size = q.smart_resize(*frames.shape[-2:], self.vision.factor, self.pixels, self.pixels)
-        resized = q.resize_pil_bicubic(q.to_uint8(frames), size).to(self.device)  # uint8 travels, 4x lighter
+        resized = q.resize_pil_bicubic(to_uint8(frames), size).to(self.device)  # uint8 travels, 4x lighter
         patches = [q.patchify(frame[None], self.vision) for frame in resized]
         merge = self.vision.merge_size ** 2
         rows = [self.prompt.encode(user_text(p), int(grid.prod()) // merge) for p, (_, grid) in zip(prompts, patches)]
@@ -157,24 +142,17 @@ def resolve_folder(path: str | Path) -> Path:
 
 def load(path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
          max_batch: int = 8, pixels: int = PIXELS) -> HPSv3Reward:
-    """HPSv3 from a local folder laid out as :data:`EXPECTED_TREE` (nothing is downloaded)."""
+    """HPSv3 from a local folder laid out as ``ENTRY.tree`` (nothing is downloaded)."""
     from transformers import AutoTokenizer
 
-    folder = resolve_folder(path)
-    checkpoint = _require(folder / CHECKPOINT)
-    base = folder / BASE_FOLDER
-    for name in BASE_FILES:
-        _require(base / name)
+    folder = check_files(ENTRY, resolve_folder(path))
+    checkpoint, base = folder / CHECKPOINT, folder / BASE_FOLDER
     tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
     tokenizer.add_special_tokens({"additional_special_tokens": [REWARD_TOKEN]})  # as hpsv3/train.py
     prompt = q.ChatPrompt(tokenizer, q.read_chat_template(base, tokenizer, "hpsv3"), "image", [REWARD_TOKEN], "hpsv3")
     config = q.read_qwen2vl_config(base, len(tokenizer), tokenizer.pad_token_id, "hpsv3")
     vision = q.VisionSpec.read(base / "preprocessor_config.json", config.vision_config, "hpsv3")
     module = q.build_reward_model(config, build_head(q.text_config_of(config).hidden_size), head_in_float32=True)
-    q.load_reward_weights(module, q.read_state_dict(checkpoint, "hpsv3"), checkpoint, "hpsv3", dtype)
+    q.load_reward_weights(module, read_weights(checkpoint, "hpsv3"), checkpoint, "hpsv3", dtype)
     logger.info("hpsv3: loaded %s (%s) on %s", checkpoint, dtype, device)
     return HPSv3Reward(module.to(device), prompt, vision, max_batch, pixels)
-
-
-def _require(path: Path) -> Path:
-    return q.require_file(path, "hpsv3", EXPECTED_TREE, PUBLISHED)

@@ -1,20 +1,19 @@
 """What the CLIP-family image rewards (PickScore, HPSv2, ImageReward) share.
 
-* Frames in: ``[N, 3, H, W]`` uint8, or float in [0, 1] turned into uint8 with
-  ``round(clamp(x, 0, 1) * 255)`` (the rule the project uses when it writes frames to PNG / video),
+* Frames in: ``[N, 3, H, W]`` uint8, or float in [0, 1] turned into uint8 by
+  :func:`streamt1.interfaces.to_uint8` (the rule the project uses when it writes frames to PNG / video),
   so a float frame scores exactly like the lossless PNG of the frame the user gets to see.
 * PIL geometry as torchvision computes it (``Resize(int)`` keeps the aspect ratio and truncates the
   long side; ``CenterCrop`` rounds the offsets half to even), so the in-memory path equals the
   authors' ``Image.open(png)`` path pixel for pixel.
-* Files: one-line ``FileNotFoundError`` naming the file, the reward, the expected tree and where it
-  is published; a checkpoint that does not fit raises :class:`~streamt1.config.ConfigError` listing
-  missing / unexpected / mis-shaped keys.
+* Files: checked against the reward's registry entry (:mod:`streamt1.rewards`) before loading; a
+  checkpoint that does not fit raises :class:`~streamt1.config.ConfigError` listing missing /
+  unexpected / mis-shaped keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,49 +21,14 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from streamt1.config import ConfigError, require
-from streamt1.models.checkpoints import CheckpointError, check_state_dict, read_checkpoint
+from streamt1.config import ConfigError
+from streamt1.interfaces import to_uint8
+from streamt1.models.checkpoints import CheckpointError, check_state_dict
+from streamt1.rewards import check_max_batch
 
 # OpenAI CLIP normalisation, used by all three rewards.
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-
-
-@dataclass(frozen=True)
-class Release:
-    """Where a reward's files come from and how they are laid out, for messages and the registry."""
-
-    reward: str
-    expected_tree: str  # one line, brace notation
-    published: str
-
-    def require(self, path: Path) -> Path:
-        """``path`` if it exists, else a one-line FileNotFoundError saying what to put where."""
-        if not path.exists():
-            raise FileNotFoundError(
-                f"{path.name}: not found at {path} ({self.reward} reward); expected {self.expected_tree}; "
-                f"published at {self.published}"
-            )
-        return path
-
-    def require_any(self, folder: Path, names: Sequence[str]) -> Path:
-        """The first of ``names`` present in ``folder``; the error names all of them."""
-        for name in names:
-            if (folder / name).exists():
-                return folder / name
-        return self.require(folder / " or ".join(names))
-
-    def read_state_dict(self, path: Path) -> dict[str, Tensor]:
-        """A plain tensor dict from ``path`` (``weights_only=True``), unwrapping ``{'state_dict': ...}``."""
-        try:
-            obj = read_checkpoint(self.require(path))
-        except CheckpointError as err:
-            raise ConfigError(str(err)) from err
-        if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
-            obj = obj["state_dict"]
-        if not isinstance(obj, Mapping) or not all(isinstance(v, Tensor) for v in obj.values()):
-            raise ConfigError(f"{path}: not a state dict of tensors; expected the {self.reward} release file")
-        return dict(obj)
 
 
 def load_checked(module: nn.Module, state_dict: Mapping[str, Tensor], source: Path) -> None:
@@ -82,13 +46,9 @@ def frames_to_uint8(frames: Tensor, prompts: Sequence[str]) -> Tensor:
         raise ValueError(f"frames must be [N, 3, H, W], got {list(frames.shape)}")
     if len(prompts) != frames.shape[0]:
         raise ValueError(f"got {frames.shape[0]} frames but {len(prompts)} prompts; give one prompt per frame")
-    if frames.dtype == torch.uint8:
-        return frames.cpu()
-    if not frames.is_floating_point():
-        raise ValueError(f"frames must be uint8 or float in [0, 1], got {frames.dtype}")
-    if torch.isnan(frames).any():
+    if frames.is_floating_point() and torch.isnan(frames).any():
         raise ValueError("frames contain NaN")
-    return (frames.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
+    return to_uint8(frames).cpu()
 
 
 def to_pil(frame: Tensor) -> Image.Image:
@@ -132,5 +92,22 @@ def score_in_batches(
     return torch.cat(chunks) if chunks else torch.zeros(0)
 
 
-def check_max_batch(max_batch: int) -> None:
-    require(isinstance(max_batch, int) and max_batch >= 1, "max_batch", max_batch, "an integer >= 1")
+class BatchedImageReward:
+    """The :class:`~streamt1.interfaces.ImageReward` adapter the CLIP-family rewards share: frames are
+    validated and turned into uint8 once, then ``_score(uint8 frames, prompts)`` runs on slices of at
+    most ``max_batch``; ``module`` holds every weight."""
+
+    def __init__(self, module: nn.Module, max_batch: int) -> None:
+        check_max_batch(max_batch)
+        self.module = module.eval()
+        self.max_batch = max_batch
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.module.parameters()).device
+
+    def __call__(self, frames: Tensor, prompts: Sequence[str]) -> Tensor:
+        return score_in_batches(frames, prompts, self.max_batch, self._score)
+
+    def _score(self, frames: Tensor, prompts: list[str]) -> Tensor:
+        raise NotImplementedError

@@ -39,29 +39,21 @@ from transformers import BertTokenizer
 from transformers.initialization import no_init_weights
 
 from streamt1.config import ConfigError
+from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
 from streamt1.rewards.image_common import (
-    Release,
+    BatchedImageReward,
     center_crop_box,
-    check_max_batch,
     load_checked,
     normalize,
     pil_to_tensor,
-    score_in_batches,
     shorter_side_size,
     to_pil,
 )
 
 logger = logging.getLogger(__name__)
 
-KIND = "image"
+ENTRY = REWARDS["imagereward"]  # files, layout, source and licence
 CHECKPOINT = "ImageReward.pt"
-PUBLISHED = (
-    "Hugging Face THUDM/ImageReward (ImageReward.pt, med_config.json); bert-base-uncased/ = the "
-    "tokenizer files of google-bert/bert-base-uncased"
-)
-EXPECTED_TREE = f"<folder>/{{{CHECKPOINT}, med_config.json, bert-base-uncased/{{vocab.txt}}}}"
-LICENSE = "Apache-2.0 (THUDM/ImageReward code); weights: see the THUDM/ImageReward model card"
-RELEASE = Release("imagereward", EXPECTED_TREE, PUBLISHED)
 SCORE_MEAN = 0.16717362830052426
 SCORE_STD = 1.0333394966054072
 MAX_TEXT_TOKENS = 35
@@ -99,12 +91,12 @@ class TextConfig:
     @classmethod
     def from_json(cls, path: Path) -> TextConfig:
         try:
-            raw = json.loads(RELEASE.require(path).read_text())
+            raw = json.loads(path.read_text())
         except json.JSONDecodeError as err:
             raise ConfigError(f"{path}: not valid JSON ({err})") from err
         missing = [f.name for f in fields(cls) if f.name not in raw]
         if missing:
-            raise ConfigError(f"{path}: missing {missing}; expected the med_config.json of {PUBLISHED}")
+            raise ConfigError(f"{path}: missing {missing}; expected the med_config.json of {ENTRY.published[0]}")
         if raw.get("hidden_act", "gelu") != "gelu" or raw.get("position_embedding_type", "absolute") != "absolute":
             raise ConfigError(f"{path}: only hidden_act 'gelu' and absolute positions are supported, as in the release")
         return cls(**{f.name: raw[f.name] for f in fields(cls)})
@@ -328,21 +320,12 @@ class ImageRewardModel(nn.Module):
         return (reward - SCORE_MEAN) / SCORE_STD
 
 
-class ImageRewardScorer:
+class ImageRewardScorer(BatchedImageReward):
     """:class:`~streamt1.interfaces.ImageReward` adapter: frames + prompts -> ImageReward ``[N]``."""
 
     def __init__(self, model: ImageRewardModel, tokenizer: BertTokenizer, max_batch: int = 16) -> None:
-        check_max_batch(max_batch)
-        self.module = model.eval()
+        super().__init__(model, max_batch)
         self.tokenizer = tokenizer
-        self.max_batch = max_batch
-
-    @property
-    def device(self) -> torch.device:
-        return self.module.blip.visual_encoder.cls_token.device
-
-    def __call__(self, frames: Tensor, prompts: Sequence[str]) -> Tensor:
-        return score_in_batches(frames, prompts, self.max_batch, self._score)
 
     def pixel_values(self, frames: Tensor) -> Tensor:
         """uint8 ``[N, 3, H, W]`` -> ``[N, 3, S, S]``: PIL bicubic resize, center crop, CLIP mean/std."""
@@ -370,7 +353,6 @@ class ImageRewardScorer:
 
 def load_tokenizer(folder: Path) -> BertTokenizer:
     """bert-base-uncased + bos ``[DEC]`` + additional ``[ENC]``, as BLIP's ``init_tokenizer``."""
-    RELEASE.require(folder / "vocab.txt")
     tokenizer = BertTokenizer.from_pretrained(folder)
     tokenizer.add_special_tokens({"bos_token": "[DEC]"})
     tokenizer.add_special_tokens({"additional_special_tokens": ["[ENC]"]})
@@ -384,15 +366,15 @@ def load(
     max_batch: int = 16,
     vision: VisionConfig = VIT_LARGE,
 ) -> ImageRewardScorer:
-    """ImageReward from a folder laid out as :data:`EXPECTED_TREE` (``vision``: for tests)."""
-    folder = Path(path)
+    """ImageReward from a folder laid out as ``ENTRY.tree`` (``vision``: for tests)."""
     check_max_batch(max_batch)
-    checkpoint = RELEASE.require(folder / CHECKPOINT)
+    folder = check_files(ENTRY, path)
+    checkpoint = folder / CHECKPOINT
     text_config = TextConfig.from_json(folder / "med_config.json")
     tokenizer = load_tokenizer(folder / "bert-base-uncased")
     state_dict = {
         k: v
-        for k, v in RELEASE.read_state_dict(checkpoint).items()
+        for k, v in read_weights(checkpoint, "imagereward").items()
         if not k.startswith(UNUSED_PREFIXES) and not k.endswith("position_ids")
     }
     with no_init_weights():  # every parameter is overwritten by the checkpoint

@@ -20,7 +20,6 @@ max_length=77``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -28,27 +27,18 @@ from torch import Tensor
 from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPTokenizer
 from transformers.initialization import no_init_weights
 
-from streamt1.rewards.image_common import Release, check_max_batch, load_checked, score_in_batches, to_pil
+from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
+from streamt1.rewards.image_common import BatchedImageReward, load_checked, to_pil
 
 logger = logging.getLogger(__name__)
 
-KIND = "image"
-PUBLISHED = (
-    "Hugging Face yuvalkirstain/PickScore_v1 (config.json, model.safetensors) and "
-    "laion/CLIP-ViT-H-14-laion2B-s32B-b79K (processor files, into processor/)"
-)
-EXPECTED_TREE = (
-    "<folder>/{config.json, model.safetensors | pytorch_model.bin, "
-    "processor/{preprocessor_config.json, tokenizer.json | vocab.json + merges.txt}}"
-)
-LICENSE = "MIT (yuvalkirstain/PickScore code); weights: see the yuvalkirstain/PickScore_v1 model card"
-RELEASE = Release("pickscore", EXPECTED_TREE, PUBLISHED)
+ENTRY = REWARDS["pickscore"]  # files, layout, source and licence
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json")
 MAX_TEXT_TOKENS = 77
 
 
-class PickScore:
+class PickScore(BatchedImageReward):
     """:class:`~streamt1.interfaces.ImageReward` adapter: frames + prompts -> PickScore ``[N]``."""
 
     def __init__(
@@ -58,18 +48,9 @@ class PickScore:
         tokenizer: CLIPTokenizer,
         max_batch: int = 16,
     ) -> None:
-        check_max_batch(max_batch)
-        self.module = model.eval()
+        super().__init__(model, max_batch)
         self.image_processor = image_processor
         self.tokenizer = tokenizer
-        self.max_batch = max_batch
-
-    @property
-    def device(self) -> torch.device:
-        return self.module.logit_scale.device
-
-    def __call__(self, frames: Tensor, prompts: Sequence[str]) -> Tensor:
-        return score_in_batches(frames, prompts, self.max_batch, self._score)
 
     def pixel_values(self, frames: Tensor) -> Tensor:
         """uint8 ``[N, 3, H, W]`` -> processor output ``[N, 3, 224, 224]`` float32."""
@@ -99,18 +80,16 @@ def load(
     dtype: torch.dtype = torch.float32,
     max_batch: int = 16,
 ) -> PickScore:
-    """PickScore from a folder laid out as :data:`EXPECTED_TREE`."""
-    folder = Path(path)
+    """PickScore from a folder laid out as ``ENTRY.tree``."""
     check_max_batch(max_batch)
-    config_file = RELEASE.require(folder / "config.json")
-    weights = RELEASE.require_any(folder, WEIGHT_FILES)
+    folder = check_files(ENTRY, path)
+    weights = ENTRY.require(folder, *WEIGHT_FILES)
     processor_dir = folder / "processor"
-    RELEASE.require(processor_dir / "preprocessor_config.json")
-    if RELEASE.require_any(processor_dir, TOKENIZER_FILES).name == "vocab.json":
-        RELEASE.require(processor_dir / "merges.txt")
+    if ENTRY.require(folder, *(f"processor/{name}" for name in TOKENIZER_FILES)).name == "vocab.json":
+        ENTRY.require(folder, "processor/merges.txt")
 
-    config = CLIPConfig.from_pretrained(config_file.parent)
-    state_dict = {k: v for k, v in RELEASE.read_state_dict(weights).items() if not k.endswith("position_ids")}
+    config = CLIPConfig.from_pretrained(folder)
+    state_dict = {k: v for k, v in read_weights(weights, "pickscore").items() if not k.endswith("position_ids")}
     with no_init_weights():  # every parameter is overwritten by the checkpoint
         model = CLIPModel(config)
     load_checked(model, state_dict, weights)

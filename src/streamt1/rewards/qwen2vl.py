@@ -47,7 +47,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from streamt1.config import ConfigError
-from streamt1.models.checkpoints import CheckpointError, check_state_dict, merge_lora, read_checkpoint
+from streamt1.models.checkpoints import PEFT_PREFIX, CheckpointError, check_state_dict, merge_lora
 
 logger = logging.getLogger(__name__)
 
@@ -57,39 +57,11 @@ FPS_MIN_FRAMES = 4
 FPS_MAX_FRAMES = 768
 VIDEO_MIN_PIXELS = 128 * 28 * 28  # qwen-vl-utils' per-frame floor for videos
 
-_PEFT_PREFIX = "base_model.model."
 _RESIZE_THREADS = 8  # PIL resizes of one chunk's frames in parallel
 
 
 # ---------------------------------------------------------------------------------------------
 # Files
-
-
-def compact_tree(tree: str) -> str:
-    """An indented text tree on one line: ``a/{b, c/{d}}``."""
-    lines = [line for line in tree.splitlines() if line.strip()]
-
-    def render(start: int, depth: int) -> tuple[list[str], int]:
-        items, i = [], start
-        while i < len(lines):
-            indent = len(lines[i]) - len(lines[i].lstrip())
-            if indent < depth:
-                break
-            name = lines[i].strip()
-            children, i = render(i + 1, indent + 1)
-            items.append(f"{name}{{{', '.join(children)}}}" if children else name)
-        return items, i
-
-    return ", ".join(render(0, 0)[0])
-
-
-def require_file(path: Path, reward: str, tree: str, published: Sequence[str]) -> Path:
-    """``path``, or a one-line FileNotFoundError naming it, the reward, the tree and the source."""
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{reward}: {path} not found; expected {compact_tree(tree)}; published at {' and '.join(published)}"
-        )
-    return path
 
 
 def read_json(path: Path, reward: str) -> dict:
@@ -151,20 +123,6 @@ def frames_per_clip(total_frames: int, video_fps: float, fps: float | None, nfra
 def sample_frame_indices(total_frames: int, count: int) -> Tensor:
     """``count`` evenly spaced frame indices, rounded as the authors do (``linspace(...).round()``)."""
     return torch.linspace(0, total_frames - 1, count).round().long()
-
-
-def to_uint8(frames: Tensor) -> Tensor:
-    """uint8 frames as given; float frames in [0, 1] as ``round(clamp(x, 0, 1) * 255)`` (ties to even).
-
-    The rounding rule is the engine's (``search/beam.py``) and the PNG / mp4 writers' of this project, so
-    a float frame scores exactly like the lossless file this project would write of it. (The Stream-T1
-    release truncates instead, ``(255 * x).astype(uint8)``: at most one level lower per channel.)
-    """
-    if frames.dtype == torch.uint8:
-        return frames
-    if not frames.is_floating_point():
-        raise ConfigError(f"frames must be uint8 or float in [0, 1], got {frames.dtype}")
-    return (frames.float().clamp(0, 1) * 255).round().to(torch.uint8)
 
 
 def resize_pil_bicubic(frames: Tensor, size: tuple[int, int]) -> Tensor:
@@ -455,7 +413,7 @@ def fold_peft(state_dict: Mapping[str, Tensor], alpha: float | None, source: Pat
     """
     lora = {k: v for k, v in state_dict.items() if ".lora_A." in k or ".lora_B." in k}
     base = {
-        k.removeprefix(_PEFT_PREFIX).replace(".base_layer.", "."): v
+        k.removeprefix(PEFT_PREFIX).replace(".base_layer.", "."): v
         for k, v in state_dict.items() if k not in lora
     }
     if not lora:
@@ -478,20 +436,6 @@ def _drop_lm_head(state_dict: dict[str, Tensor], config, source: Path, reward: s
             f"{reward}: {source} does not fit the model: 1 mis-shaped (lm_head.weight: file {tuple(head.shape)} "
             f"vs model {expected}); is it the checkpoint for this base model and tokenizer?"
         )
-
-
-def read_state_dict(path: Path, reward: str) -> dict[str, Tensor]:
-    """The tensors of a ``.safetensors`` / ``.pth`` file (torch files with ``weights_only=True``; a
-    ``{"model": state_dict}`` training dump is unwrapped, as the authors' loaders allow)."""
-    try:
-        obj = read_checkpoint(path)
-    except CheckpointError as exc:
-        raise ConfigError(f"{reward}: {exc}") from exc
-    if isinstance(obj, Mapping) and isinstance(obj.get("model"), Mapping):
-        obj = obj["model"]
-    if not isinstance(obj, Mapping) or not all(isinstance(v, Tensor) for v in obj.values()):
-        raise ConfigError(f"{reward}: {path} holds no state dict (a mapping of names to tensors)")
-    return dict(obj)
 
 
 def load_reward_weights(model: QwenRewardModel, state_dict: Mapping[str, Tensor], source: Path, reward: str,

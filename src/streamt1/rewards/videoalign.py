@@ -16,7 +16,7 @@ Fidelity choices:
   10 frames), resize as torchvision's tensor ``resize(BICUBIC, antialias=True)`` on uint8 frames
   (float32 interpolate, clamp, round) then ``.float()``: equal to their decord path on a lossless video
   of the same pixels (tested). The resize runs where the clip is (the engine keeps clips on the CPU).
-  Float clips become uint8 by :func:`streamt1.rewards.qwen2vl.to_uint8`.
+  Float clips become uint8 by :func:`streamt1.interfaces.to_uint8`.
 * ``checkpoint-<step>/model.pth`` (highest step) is the PEFT-wrapped state dict in the flat 4.45 layout;
   its LoRA is merged at load (``W += alpha / r * B @ A``), read with ``weights_only=True``.
 * Sequential text positions; the head in the backbone's dtype (the authors run it in bf16).
@@ -36,35 +36,15 @@ import torch
 from torch import Tensor, nn
 
 from streamt1.config import ConfigError
-from streamt1.interfaces import VideoScore
+from streamt1.interfaces import VideoScore, to_uint8
+from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
 from streamt1.rewards import qwen2vl as q
 
 logger = logging.getLogger(__name__)
 
-KIND = "video"
+ENTRY = REWARDS["videoalign"]  # files, layout, source and licence
 CONFIG_FILE = "model_config.json"
 BASE_FOLDER = "Qwen2-VL-2B-Instruct"
-PUBLISHED = (
-    "https://huggingface.co/KlingTeam/VideoReward (model_config.json, checkpoint-11352/)",
-    "https://huggingface.co/Qwen/Qwen2-VL-2B-Instruct (config, chat template, preprocessor files; no weights needed)",
-)
-LICENSE = ("VideoAlign code MIT (KlingAIResearch/VideoAlign), VideoReward weights Apache-2.0 (KlingTeam/VideoReward); "
-           "Qwen2-VL-2B-Instruct Apache-2.0")
-EXPECTED_TREE = """\
-<folder>/
-  model_config.json
-  checkpoint-11352/
-    model.pth
-    tokenizer/
-      tokenizer.json
-      tokenizer_config.json
-  Qwen2-VL-2B-Instruct/
-    config.json
-    preprocessor_config.json
-    chat_template.json
-"""
-BASE_FILES = ("config.json", "preprocessor_config.json")
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 
 PARTS = ("VQ", "MQ", "TA")
 READ_TOKENS = ("<|VQ_reward|>", "<|MQ_reward|>", "<|TA_reward|>")  # in prompt order: logits[:, 0/1/2] = VQ/MQ/TA
@@ -168,8 +148,7 @@ class VideoAlignReward:
 
     def __init__(self, module: q.QwenRewardModel, prompt: q.ChatPrompt, vision: q.VisionSpec,
                  settings: VideoAlignSettings, max_batch: int):
-        if max_batch < 1:
-            raise ConfigError(f"max_batch={max_batch} is invalid: expected an integer >= 1")
+        check_max_batch(max_batch)
         self.module, self.prompt, self.vision = module, prompt, vision
         self.settings, self.max_batch = settings, max_batch
 
@@ -181,7 +160,7 @@ class VideoAlignReward:
         """``[T, 3, H, W]`` -> the sampled, resized uint8 frames ``[n, 3, h, w]`` the model sees."""
         frames = clip[frame_plan(clip.shape[0], fps, self.settings).to(clip.device)]
         size = q.smart_resize(*clip.shape[-2:], self.vision.factor, q.VIDEO_MIN_PIXELS, self.settings.max_pixels)
-        return q.resize_bicubic_antialias(q.to_uint8(frames), size)
+        return q.resize_bicubic_antialias(to_uint8(frames), size)
 
     def preprocess(self, clips: Tensor, prompts: Sequence[str], fps: float) -> q.TokenBatch:
         if clips.ndim != 5 or clips.shape[2] != 3:
@@ -220,24 +199,22 @@ def latest_checkpoint(folder: Path) -> Path:
     """``checkpoint-<step>`` with the highest step (numerically), as the authors' loader picks."""
     steps = {int(m[1]): p for p in folder.iterdir() if p.is_dir() and (m := _CHECKPOINT_DIR.match(p.name))}
     if not steps:
-        _require(folder / "checkpoint-<step>" / "model.pth")
+        ENTRY.require(folder, "checkpoint-<step>/model.pth")
     return steps[max(steps)]
 
 
 def load(path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
          max_batch: int = 4) -> VideoAlignReward:
-    """VideoAlign from a local folder laid out as :data:`EXPECTED_TREE` (nothing is downloaded)."""
+    """VideoAlign from a local folder laid out as ``ENTRY.tree`` (nothing is downloaded)."""
     from transformers import AutoTokenizer
 
-    folder = Path(path)
-    settings = VideoAlignSettings.read(_require(folder / CONFIG_FILE))
+    folder = check_files(ENTRY, path)
+    settings = VideoAlignSettings.read(folder / CONFIG_FILE)
     step_dir = latest_checkpoint(folder)
-    checkpoint = _require(step_dir / "model.pth")
-    for name in TOKENIZER_FILES:
-        _require(step_dir / "tokenizer" / name)
+    checkpoint = ENTRY.require(folder, f"{step_dir.name}/model.pth")
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        ENTRY.require(folder, f"{step_dir.name}/tokenizer/{name}")
     base = folder / BASE_FOLDER
-    for name in BASE_FILES:
-        _require(base / name)
     tokenizer = AutoTokenizer.from_pretrained(str(step_dir / "tokenizer"), local_files_only=True)
     prompt = q.ChatPrompt(tokenizer, q.read_chat_template(base, tokenizer, "videoalign"), "video", READ_TOKENS,
                           "videoalign")
@@ -245,11 +222,7 @@ def load(path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtyp
     vision = q.VisionSpec.read(base / "preprocessor_config.json", config.vision_config, "videoalign")
     head = nn.Linear(q.text_config_of(config).hidden_size, settings.output_dim, bias=False)
     module = q.build_reward_model(config, head, head_in_float32=False)
-    state_dict = q.fold_peft(q.read_state_dict(checkpoint, "videoalign"), settings.lora_alpha, checkpoint)
+    state_dict = q.fold_peft(read_weights(checkpoint, "videoalign"), settings.lora_alpha, checkpoint)
     q.load_reward_weights(module, state_dict, checkpoint, "videoalign", dtype)
     logger.info("videoalign: loaded %s (%s) on %s", checkpoint, dtype, device)
     return VideoAlignReward(module.to(device), prompt, vision, settings, max_batch)
-
-
-def _require(path: Path) -> Path:
-    return q.require_file(path, "videoalign", EXPECTED_TREE, PUBLISHED)
