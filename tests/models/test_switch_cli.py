@@ -5,7 +5,7 @@ import pytest
 import streamt1.models.backends as backends
 from streamt1.cli import main
 from streamt1.models.config import WanConfig
-from streamt1.outputs.trace import Trace
+from streamt1.search.trace import Trace
 from streamt1.outputs.video import mp4_info
 from test_backends import STREAM, VAE, release  # noqa: F401  (the tiny LongLive folder fixture)
 
