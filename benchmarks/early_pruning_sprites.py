@@ -49,12 +49,12 @@ def run_all(methods, prompts, seeds, num_frames, out: Path) -> dict:
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
     components = api.load_components(build_config("stream-t1", device="cpu"))
     counter = ForwardCounter(components.generator.model)
-    for method in methods:
-        search = api.make_search(build_config(method, device="cpu", num_frames=num_frames), components)
-        done = results.setdefault(method, {})
-        for prompt in prompts:
-            for seed in seeds:
-                stem = api.output_stem(prompt, seed)
+    searches = {m: api.make_search(build_config(m, device="cpu", num_frames=num_frames), components) for m in methods}
+    for prompt in prompts:  # every method on one prompt before the next: a cut-short run stays paired
+        for seed in seeds:
+            stem = api.output_stem(prompt, seed)
+            for method, search in searches.items():
+                done = results.setdefault(method, {})
                 if stem in done:
                     continue
                 counter.count = 0
@@ -73,6 +73,8 @@ def report(results: dict, methods, out: Path) -> None:
             row["mean"] = fmean(row[m] for m in METRIC_NAMES)
     header = "| method | forwards / video | " + " | ".join(m.replace("_", " ") for m in metrics) + " |"
     print(header + "\n|" + "---|" * (len(metrics) + 2))
+    common = set.intersection(*(set(results[m]) for m in methods))  # only videos every method made
+    results = {m: {k: v for k, v in results[m].items() if k in common} for m in methods}
     for method in methods:
         rows = results[method]
         cells = [mean_ci([r[m] for r in rows.values()]).format(100) for m in metrics]

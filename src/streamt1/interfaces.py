@@ -114,6 +114,10 @@ class StreamingGenerator(Protocol):
       applies one requested :class:`Route` per survivor to the chunk that leaves the window at this
       commit under the given :class:`SinkLimits`, and returns the routes it really applied.
     * All randomness comes in through ``noise`` and ``generators``: same inputs, same output.
+
+    Optional, for early pruning (``search.early_pruning_step``): ``num_denoising_steps`` and
+    ``denoise_steps(state, parents, x, generators, start, stop) -> (x_stop, x0_pred)``, the sampler
+    paused between steps (see :meth:`streamt1.models.generator.CausalWanGenerator.denoise_steps`).
     """
 
     @property
