@@ -17,6 +17,12 @@ Usage::
 
     python benchmarks/wan_gpu.py            # full size, CUDA
     python benchmarks/wan_gpu.py --tiny     # tiny-test model on CPU, seconds (does the script work?)
+    python benchmarks/wan_gpu.py --authors  # also the same search as the authors' release executes it
+
+``--authors`` runs Stream-T1 (same model, stand-in rewards, K, M and seeds) a second way, as the
+authors' release executes it: candidates denoised one at a time, a deep copy of the whole KV cache
+per candidate, the clean pass for all K*M candidates, and the reward window decoded from scratch
+every chunk; then prints our speed-up (their time / ours) and memory ratio (their peak / ours).
 """
 
 from __future__ import annotations
