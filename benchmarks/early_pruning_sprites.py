@@ -3,11 +3,11 @@
 Every method runs on the same held-out prompts and seeds (CPU, committed weights). Per video it
 records the analytic ground-truth metrics (``streamt1.metrics.sprites``) and the generator's
 candidate forwards (one forward of one candidate chunk = 1; the clean commit passes included).
-Prints each metric's mean with its 95 % interval, the paired difference to plain generation and
-to Stream-T1, and writes a plot of metric against forwards per video.
+Prints each metric's mean with its 95 % interval, the paired difference between every two methods
+(same prompts and seeds), and writes a plot of metric against forwards per video.
 
     OMP_NUM_THREADS=1 python benchmarks/early_pruning_sprites.py --prompts 16 --num-frames 24 \
-        --out benchmarks/logs/early_pruning
+        --methods none,stream-t1,stream-t1-early,stream-t1+expansions=4 --out benchmarks/logs/early_pruning
 """
 
 from __future__ import annotations
@@ -44,12 +44,18 @@ class ForwardCounter:
         return self.inner(x, *args, **kwargs)
 
 
+def method_config(method: str, num_frames: int):
+    """A preset, optionally with search settings changed: ``stream-t1+expansions=4``."""
+    name, *changes = method.split("+")
+    return build_config(name, device="cpu", num_frames=num_frames, overrides=[f"search.{c}" for c in changes])
+
+
 def run_all(methods, prompts, seeds, num_frames, out: Path) -> dict:
     results_path = out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
     components = api.load_components(build_config("stream-t1", device="cpu"))
     counter = ForwardCounter(components.generator.model)
-    searches = {m: api.make_search(build_config(m, device="cpu", num_frames=num_frames), components) for m in methods}
+    searches = {m: api.make_search(method_config(m, num_frames), components) for m in methods}
     for prompt in prompts:  # every method on one prompt before the next: a cut-short run stays paired
         for seed in seeds:
             stem = api.output_stem(prompt, seed)
@@ -79,8 +85,8 @@ def report(results: dict, methods, out: Path) -> None:
         rows = results[method]
         cells = [mean_ci([r[m] for r in rows.values()]).format(100) for m in metrics]
         print(f"| {method} | {fmean(r['forwards'] for r in rows.values()):.0f} | " + " | ".join(cells) + " |")
-    for base in methods[:2]:
-        for method in methods[methods.index(base) + 1:]:
+    for i, base in enumerate(methods):
+        for method in methods[i + 1:]:
             diffs = [paired_difference({k: v[m] for k, v in results[method].items()},
                                        {k: v[m] for k, v in results[base].items()}).format(100) for m in metrics]
             print(f"| {method} - {base} (paired) | | " + " | ".join(diffs) + " |")
