@@ -94,14 +94,16 @@ def report(results: dict, methods, out: Path) -> None:
 
 
 def plot(results: dict, methods, metrics, path: Path) -> None:
-    figure = Figure(figsize=(3.2 * len(metrics), 3.2), layout="constrained")
-    for ax, metric in zip(figure.subplots(1, len(metrics)), metrics):
+    columns = 3
+    rows_of_plots = -(-len(metrics) // columns)
+    figure = Figure(figsize=(3.6 * columns, 3.0 * rows_of_plots), layout="constrained")
+    for ax, metric in zip(figure.subplots(rows_of_plots, columns).flat, metrics):
         for method in methods:
             rows = results[method].values()
             est = mean_ci([r[metric] for r in rows])
             ax.errorbar(fmean(r["forwards"] for r in rows), 100 * est.mean, yerr=100 * est.half_width,
                         fmt="o", capsize=3, label=method)
-        ax.set_title(metric.replace("_", " "), fontsize=9)
+        ax.set_title(metric.replace("_", " ") + " (%)", fontsize=9)
         ax.set_xlabel("generator forwards / video")
     figure.axes[0].legend(fontsize=7)
     FigureCanvasAgg(figure).print_png(str(path))
