@@ -17,11 +17,19 @@ Usage::
 
     python benchmarks/wan_gpu.py            # full size, CUDA
     python benchmarks/wan_gpu.py --tiny     # tiny-test model on CPU, seconds (does the script work?)
+    python benchmarks/wan_gpu.py --authors  # also the same search as the authors' release executes it
+
+``--authors`` runs Stream-T1 (same model, stand-in rewards, K, M and seeds) a second way, as the
+authors' release executes it: candidates denoised one at a time, a deep copy of the whole KV cache
+per candidate, the clean pass for all K*M candidates, and the reward window decoded from scratch
+every chunk; then prints our speed-up (their time / ours) and memory ratio (their peak / ours).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -29,13 +37,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from streamt1.config import build_config
-from streamt1.interfaces import VideoScore, unit_float
+from streamt1.config import SearchConfig, build_config
+from streamt1.interfaces import Decoded, Route, VideoScore, unit_float
 from streamt1.models.causal_wan import CausalWan, rope_frame_angles
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.generator import CausalWanGenerator
 from streamt1.models.kv_cache import KVCache
 from streamt1.search.beam import StreamSearch
+from streamt1.search.noise import candidate_seed, draw_noise, make_generators, propagate_noise
+from streamt1.search.pruning import fuse, mix_alpha, select_top_k
+from streamt1.search.sinking import quality_gate, route_evicted, transition_gate
 
 PROMPT = "a red fox runs through fresh snow at dawn"
 GIB = 2**30
@@ -158,7 +169,7 @@ class TimedGenerator:
             sync(self.inner.device)
             self.seconds[name] += time.perf_counter() - start
             if name == "commit":
-                self.last_state = out
+                self.last_state = out[0]  # commit returns (state, routes applied)
             return out
 
         return timed
@@ -212,6 +223,107 @@ def measure(generator: CausalWanGenerator, method: str, num_frames: int, seed: i
         method=method + ("*" if full_sinks else ""), latent_frames=num_frames, px_frames=result.frames.shape[0], total_s=total,
         generator_s=s["denoise"] + s["commit"], decode_s=s["decode"], peak_gib=peak,
         sink_frames=state.sink_frames(), cache_gib=cache_bytes(state.cache) / GIB,
+    )
+
+
+# ----- the same search, executed the way the authors' release executes it -------------------------
+
+
+@dataclass
+class _AuthorsHistory:
+    state: object  # this history's own generator state (its own whole cache)
+    latents: list[Tensor]  # every committed chunk's latents [1, C, F, H, W]
+    frames: list[Tensor]  # every committed chunk's decoded frames [T, 3, H, W] uint8
+    shorts: list[float]
+    longs: list[float]
+    gates: list[tuple[bool, bool]]  # (quality, transition) of every committed chunk
+    noise: Tensor | None = None  # the x_T of its last chunk (noise propagation reads it)
+
+
+def _decode_window(generator: CausalWanGenerator, state, latents: list[Tensor]) -> tuple[Tensor, object, Tensor]:
+    """The authors decode the reward window from scratch every chunk: a fresh decoder over all its
+    latents. Returns the window's frames, the decoder state after it and the last chunk's frames."""
+    state = dataclasses.replace(state, decoder_cache=generator.codec.initial_cache(1))
+    one, frames = torch.zeros(1, dtype=torch.long), []
+    for lat in latents:
+        decoded = generator.decode(state, one, lat)
+        state = dataclasses.replace(state, decoder_cache=decoded.cache)
+        frames.append((decoded.frames[0].clamp(0, 1) * 255).round().to(torch.uint8).cpu())
+    return torch.cat(frames), state.decoder_cache, frames[-1]
+
+
+def authors_search(generator: CausalWanGenerator, config: SearchConfig, image_reward, video_reward,
+                   num_frames: int, seed: int) -> tuple[Tensor, list[int]]:
+    """Stream-T1 with the same model, rewards and rules, in the release's execution: candidates one at
+    a time, a deep copy of the whole cache per candidate, the clean pass for all K*M candidates, and
+    the reward window decoded again from scratch every chunk. Returns the video and the sink sizes."""
+    spec, c = generator.spec, generator.stream.chunk_frames
+    root = generator.initial_state(generator.encode_prompt(PROMPT), 1)
+    histories = [_AuthorsHistory(root, [], [], [], [], [])]
+    for n in range(spec.num_chunks(num_frames)):
+        per_history = config.candidates_per_chunk if n == 0 else config.expansions
+        alpha = mix_alpha(n * c, num_frames, c, config.tau)
+        candidates = []
+        for h, history in enumerate(histories):
+            for m in range(per_history):
+                i = h * per_history + m
+                gens = make_generators([candidate_seed(seed, n, i)])
+                noise = draw_noise(spec.latent_shape, gens)
+                if config.noise_propagation and n > 0:
+                    noise = propagate_noise(history.noise[None], noise, config.noise_fusion_sigma)
+                state = dataclasses.replace(history.state, cache=copy.deepcopy(history.state.cache))
+                one = torch.zeros(1, dtype=torch.long)
+                lat = generator.denoise(state, one, noise, gens)
+                window = history.latents[-(config.long_window_chunks - 1):] if n else []
+                clip, decoder, frames = _decode_window(generator, state, [*window, lat])
+                short = float(image_reward(unit_float(frames), [PROMPT] * len(frames)).float().mean())
+                long = float(video_reward(clip[None], [PROMPT], spec.fps).overall[0])
+                routes = _authors_routes(generator, history, config)
+                frames_gpu = unit_float(frames)[None].to(generator.device)
+                state, _ = generator.commit(state, one, lat, Decoded(frames_gpu, decoder), routes, config.sink_limits)
+                candidates.append((history, state, lat, frames, short, long, noise[0]))
+        fused = fuse(torch.tensor([x[4] for x in candidates]), torch.tensor([x[5] for x in candidates]),
+                     alpha, config.fusion)
+        keep = select_top_k(fused, config.histories).tolist()
+        histories = [_grow(candidates[i], config) for i in keep]
+    video = torch.cat(histories[0].frames)
+    return video, [h.state.sink_frames()[0] for h in histories]
+
+
+def _authors_routes(generator, history: _AuthorsHistory, config: SearchConfig) -> list[Route]:
+    evicted = generator.evicted_chunk(history.state)
+    if evicted is None or not config.memory_sinking:
+        return [Route.DISCARD]
+    return [route_evicted(*history.gates[evicted])]
+
+
+def _grow(candidate, config: SearchConfig) -> _AuthorsHistory:
+    parent, state, lat, frames, short, long, noise = candidate
+    quality = quality_gate(short, parent.shorts, config.quality_threshold)
+    transition = transition_gate(parent.longs[-1] if parent.longs else None, long, config.transition_threshold)
+    return _AuthorsHistory(state, [*parent.latents, lat], [*parent.frames, frames], [*parent.shorts, short],
+                           [*parent.longs, long], [*parent.gates, (quality, transition)], noise)
+
+
+def measure_authors(generator: CausalWanGenerator, num_frames: int, seed: int) -> Measurement:
+    """:func:`authors_search` timed like :func:`measure` (generator time: denoise + commit)."""
+    device = generator.device
+    timed = TimedGenerator(generator)
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+    sync(device)
+    start = time.perf_counter()
+    video, sinks = authors_search(timed, build_config("stream-t1").search, BrightnessReward(),
+                                  SteadinessReward(device), num_frames, seed)
+    sync(device)
+    total = time.perf_counter() - start
+    peak = torch.cuda.max_memory_allocated(device) / GIB if device.type == "cuda" else float("nan")
+    s = timed.seconds
+    return Measurement(
+        method="authors", latent_frames=num_frames, px_frames=video.shape[0], total_s=total,
+        generator_s=s["denoise"] + s["commit"], decode_s=s["decode"], peak_gib=peak, sink_frames=sinks,
+        cache_gib=cache_bytes(timed.last_state.cache) / GIB,
     )
 
 
@@ -353,6 +465,8 @@ def main() -> None:
                         help="lengths of the ramped (sinks fill) Stream-T1 rows (default: the shortest length)")
     parser.add_argument("--iters", type=int, default=10, help="timed iterations per forward measurement")
     parser.add_argument("--no-profile", action="store_true", help="skip the profile of a batch-4 chunk forward")
+    parser.add_argument("--authors", action="store_true",
+                        help="also run Stream-T1 as the authors' release executes it and print our speed-up")
     args = parser.parse_args()
     device = torch.device("cpu" if args.tiny else "cuda")
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -382,6 +496,24 @@ def main() -> None:
         report(rows[-1:], ratios=False)  # as it comes, in case the run is cut short
     report(rows)
     print("* ramped stand-in rewards: every evicted chunk passes both gates (APPEND until the sinks are full)")
+    if args.authors:
+        compare_with_authors(generator, rows, frames)
+
+
+def compare_with_authors(generator: CausalWanGenerator, rows: list[Measurement], frames: list[int]) -> None:
+    """The same search (model, rewards, K, M, seed) in the authors' execution, against our rows."""
+    measure_authors(generator, 2 * generator.stream.chunk_frames, seed=0)  # warm-up
+    print("\nStream-T1 as the authors' release executes it (one candidate at a time, a deep copy of the "
+          "cache per candidate, the clean pass for all K*M, the reward window decoded from scratch):")
+    authors = []
+    for n in frames:
+        authors.append(measure_authors(generator, n, seed=1))
+        report(authors[-1:], ratios=False)
+    for a in authors:
+        ours = next(r for r in rows if r.latent_frames == a.latent_frames and r.method == "stream-t1")
+        print(f"  {a.latent_frames:>4} latent frames: our speed-up x{a.total_s / ours.total_s:.2f} total, "
+              f"x{a.generator_s / ours.generator_s:.2f} generator, x{a.decode_s / max(ours.decode_s, 1e-9):.2f} "
+              f"decode; memory ratio (authors / ours peak) x{a.peak_gib / ours.peak_gib:.2f}")
 
 
 if __name__ == "__main__":

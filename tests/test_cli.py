@@ -8,7 +8,7 @@ import torch
 from streamt1 import api
 from streamt1.cli import main
 from streamt1.config import build_config
-from streamt1.outputs.trace import Trace, chosen_path
+from streamt1.search.trace import Trace, chosen_path
 from streamt1.outputs.video import mp4_info
 from streamt1.sprites.model import SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward

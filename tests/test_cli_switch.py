@@ -5,7 +5,7 @@ import json
 import pytest
 
 from streamt1.cli import main
-from streamt1.outputs.trace import Trace
+from streamt1.search.trace import Trace
 from streamt1.outputs.video import mp4_info
 from test_cli import PROMPT, generate, weights  # noqa: F401  (the module's tiny Sprites weights fixture)
 

@@ -7,7 +7,7 @@ def test_every_method_preset_loads_and_sets_its_units():
     methods = available_methods()
     assert set(methods) == {
         "none", "best-of-n", "beam", "stream-t1",
-        "stream-t1-no-noise", "stream-t1-no-pruning", "stream-t1-no-sinking",
+        "stream-t1-no-noise", "stream-t1-no-pruning", "stream-t1-no-sinking", "stream-t1-early",
     }
     configs = {name: build_config(name) for name in methods}
     full = configs["stream-t1"].search
@@ -16,6 +16,8 @@ def test_every_method_preset_loads_and_sets_its_units():
     assert not configs["stream-t1-no-noise"].search.noise_propagation
     assert configs["stream-t1-no-pruning"].search.pruning == "random"
     assert not configs["stream-t1-no-sinking"].search.memory_sinking
+    early = configs["stream-t1-early"].search
+    assert (early.expansions, early.early_pruning_step, early.early_keep) == (4, 0, 4)
     beam = configs["beam"].search
     assert not beam.noise_propagation and not beam.memory_sinking and beam.expansions > 1
     assert configs["none"].search.candidates_per_chunk == 1

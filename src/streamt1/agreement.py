@@ -18,6 +18,8 @@ from torch import Tensor
 
 from streamt1.metrics.sprites import evaluate_video
 from streamt1.search.beam import StreamSearch
+from streamt1.search.pool import CandidatePool, ChunkContext
+from streamt1.search.steps import reward_windows
 
 
 def ground_truth(clip: Tensor, prompt: str, fps: float) -> float:
@@ -45,18 +47,23 @@ def pairwise_agreement(groups: list[tuple[list[float], list[float]]], min_gap: f
 
 
 class RecordingSearch(StreamSearch):
-    """A :class:`StreamSearch` that keeps, per scored chunk, the fused rewards and ground truths."""
+    """A :class:`StreamSearch` whose score step also keeps, per scored chunk, the fused rewards and the
+    ground truths of the same candidates' reward windows."""
 
-    groups: list[tuple[list[float], list[float]]]
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.groups: list[tuple[list[float], list[float]]] = []
+        score = self.score_step
 
-    def _score(self, prompt, histories, parents, frames, start_frame, num_frames, depth):
-        scores = super()._score(prompt, histories, parents, frames, start_frame, num_frames, depth)
-        if scores is not None and len(parents) > 1:
-            clips = self._windows(histories, parents, frames, depth)
-            fps = self.generator.spec.fps
-            truths = [ground_truth(clip, prompt, fps) for clip in clips]
-            self.groups.append((scores.fused.tolist(), truths))
-        return scores
+        def score_and_record(search: StreamSearch, ctx: ChunkContext, pool: CandidatePool):
+            scores = score(search, ctx, pool)
+            if len(pool) > 1:
+                fps = search.generator.spec.fps
+                truths = [ground_truth(clip, ctx.prompt, fps) for clip in reward_windows(ctx, pool)]
+                self.groups.append((scores.fused.tolist(), truths))
+            return scores
+
+        self.score_step = score_and_record
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,6 @@ def sibling_agreement(search: StreamSearch, prompts: list[str], seeds: list[int]
     """Run ``search``'s method on every prompt and seed; agreement of its fused reward with the truth."""
     recorder = RecordingSearch(search.generator, search.config, search.image_reward, search.video_reward,
                                method=search.method)
-    recorder.groups = []
     with torch.no_grad():
         for prompt in prompts:
             for seed in seeds:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,19 +15,21 @@ from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
+import streamt1
 from streamt1.backends import get_backend
 from streamt1.config import Config, ConfigError, build_config
 from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
+from streamt1.outputs.atomic import atomic_write_json
 from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs import results
 from streamt1.outputs.naming import prompt_name, prompt_names, video_stem
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
-from streamt1.outputs.trace import ChunkRecord
 from streamt1.outputs.video import write_mp4
 from streamt1.rewards import RewardEntry, a_kind, check_files, load_reward, parse_spec
 from streamt1.schedule import PromptSchedule, Segment
 from streamt1.search.beam import SearchResult, StreamSearch
 from streamt1.suites import read_prompt_file
+from streamt1.search.trace import ChunkRecord
 
 logger = logging.getLogger(__name__)
 
@@ -139,9 +142,9 @@ def load_components(config: Config, reward_kinds: Sequence[str] | None = None) -
     backend.check(run)
     plans = plan_rewards(config, reward_kinds)
     device = resolve_device(run.device)
-    memory = {"max_sink_frames": config.search.max_sink_frames, "ema_decay": config.search.ema_decay,
-              "global_sink": config.search.global_sink}
-    generator = backend.build(run, device=device, dtype=resolve_dtype(run.dtype, device), stream_overrides=memory)
+    # The one stream setting the search owns (memory sinking's limits reach the cache at each commit)
+    generator = backend.build(run, device=device, dtype=resolve_dtype(run.dtype, device),
+                              stream_overrides={"global_sink": config.search.global_sink})
     rewards = {kind: plan.load() for kind, plan in plans.items()}
     return Components(generator=generator, image_reward=rewards.get("image"), video_reward=rewards.get("video"))
 
@@ -162,7 +165,22 @@ def encode_prompts(components: Components, prompts: Sequence[str]) -> None:
 
 def make_search(config: Config, components: Components) -> StreamSearch:
     return StreamSearch(components.generator, config.search, components.image_reward,
-                        components.video_reward, method=config.method)
+                        components.video_reward, method=config.method, settings=resolved_settings(config, components))
+
+
+def resolved_settings(config: Config, components: Components) -> dict[str, Any]:
+    """Everything besides the search config that decides a run's video, for its trace: the run
+    (backend, weights, model, size, dtype), the rewards, the generator's stream and sampler settings
+    and the library versions."""
+    stream = getattr(components.generator, "stream", None)
+    rewards = {kind: type(reward).__name__ for kind, reward in
+               (("image", components.image_reward), ("video", components.video_reward)) if reward is not None}
+    return {
+        "run": dataclasses.asdict(config.run),
+        "rewards": {**dataclasses.asdict(config.rewards), "loaded": rewards},
+        "stream": dataclasses.asdict(stream) if dataclasses.is_dataclass(stream) else None,
+        "versions": {"streamt1": streamt1.__version__, "torch": torch.__version__},
+    }
 
 
 def generate(
@@ -224,7 +242,7 @@ def save_result(result: SearchResult, out_dir: str | Path, stem: str) -> dict[st
     write_mp4(paths["video"], result.frames.permute(0, 2, 3, 1).cpu().numpy(), result.fps)  # uint8 [T,H,W,3]
     plot_search_tree(result.trace, paths["tree"])
     plot_rewards(result.trace, paths["rewards"])
-    result.trace.save(paths["trace"])
+    atomic_write_json(paths["trace"], result.trace.to_dict())
     return paths
 
 

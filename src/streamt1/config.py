@@ -18,7 +18,8 @@ from typing import Any, Literal, Mapping
 
 import yaml
 
-PRUNING_MODES = ("reward", "random")
+from streamt1.interfaces import SinkLimits
+
 FUSION_MODES = ("raw", "zscore")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
@@ -43,12 +44,19 @@ class SearchConfig:
     noise_propagation: bool = True
     noise_fusion_sigma: float = -0.1  # s; the reference run uses -0.1
     # Reward pruning: S = alpha * short + (1 - alpha) * long, alpha = min(tau, progress).
-    pruning: Literal["reward", "random"] = "reward"
+    pruning: str = "reward"  # the select step (streamt1.search.steps): "reward" (top K), "random", ...
     fusion: Literal["raw", "zscore"] = "raw"  # raw = the reference's mixed scales
     tau: float = 0.4
     long_window_chunks: int = 10  # chunks in the long reward's sliding window, incl. the candidate
+    scoring: str = "fused"  # the score step: image + video reward fused with alpha
+    short_frame_stride: int = 1  # the image reward scores every k-th decoded frame of a chunk (1: the paper)
+    # Early pruning (beyond the paper): after denoising step j (0-based, < last) score the x0 predictions
+    # and keep early_keep candidates (None: keep all, only look); None: off.
+    early_pruning_step: int | None = None
+    early_keep: int | None = None
     # Memory sinking: route the chunk leaving the window by the quality / transition gates.
     memory_sinking: bool = True
+    routing: str = "gates"  # the route step: the paper's quality / transition table
     quality_threshold: float = 0.0  # delta_s
     transition_threshold: float = 0.2  # delta_l
     ema_decay: float = 0.999  # a in sink <- a * sink + (1 - a) * evicted
@@ -66,7 +74,16 @@ class SearchConfig:
         require(self.expansions >= 1, "search.expansions", self.expansions, "an integer >= 1")
         require(-1.0 <= self.noise_fusion_sigma <= 1.0, "search.noise_fusion_sigma",
                self.noise_fusion_sigma, "a number in [-1, 1]")
-        require(self.pruning in PRUNING_MODES, "search.pruning", self.pruning, f"one of {PRUNING_MODES}")
+        from streamt1.search.steps import step_names  # the steps registry imports this module's users
+
+        for key, kind in (("pruning", "select"), ("scoring", "score"), ("routing", "route")):
+            names = step_names(kind)
+            require(getattr(self, key) in names, f"search.{key}", getattr(self, key), f"one of {', '.join(names)}")
+        require(self.short_frame_stride >= 1, "search.short_frame_stride", self.short_frame_stride, "an integer >= 1")
+        require(self.early_pruning_step is None or self.early_pruning_step >= 0, "search.early_pruning_step",
+                self.early_pruning_step, "null or an integer >= 0 (a denoising step before the last)")
+        require(self.early_keep is None or self.early_keep >= self.histories, "search.early_keep", self.early_keep,
+                f"null or an integer >= search.histories={self.histories}")
         require(self.fusion in FUSION_MODES, "search.fusion", self.fusion, f"one of {FUSION_MODES}")
         require(0.0 <= self.tau <= 1.0, "search.tau", self.tau, "a number in [0, 1]")
         require(self.long_window_chunks >= 1, "search.long_window_chunks", self.long_window_chunks,
@@ -74,6 +91,11 @@ class SearchConfig:
         require(0.0 <= self.ema_decay <= 1.0, "search.ema_decay", self.ema_decay, "a number in [0, 1]")
         require(self.max_sink_frames >= 1, "search.max_sink_frames", self.max_sink_frames, "an integer >= 1")
         require(self.max_batch >= 1, "search.max_batch", self.max_batch, "an integer >= 1")
+
+    @property
+    def sink_limits(self) -> SinkLimits:
+        """Memory sinking's limits, handed to the generator's cache at every commit."""
+        return SinkLimits(max_sink_frames=self.max_sink_frames, ema_decay=self.ema_decay)
 
     @property
     def candidates_per_chunk(self) -> int:

@@ -26,6 +26,29 @@ class Route(enum.Enum):
 
 
 @dataclass(frozen=True)
+class SinkLimits:
+    """Memory sinking's limits, owned by the search config and handed to the cache at each commit.
+
+    The cache is the one place that applies them, because only it knows each history's sink length
+    at commit time: a requested APPEND that would grow a sink past ``max_sink_frames`` becomes EMA.
+    """
+
+    max_sink_frames: int  # latent frames; APPEND turns into EMA once the sink is full
+    ema_decay: float  # a in sink <- a * sink + (1 - a) * evicted
+
+    def __post_init__(self) -> None:
+        if self.max_sink_frames < 1 or not 0.0 <= self.ema_decay <= 1.0:
+            raise ValueError(f"sink limits max_sink_frames={self.max_sink_frames}, ema_decay={self.ema_decay} "
+                             "are invalid: expected max_sink_frames >= 1 and ema_decay in [0, 1]")
+
+    def applied(self, route: Route, sink_frames: int, chunk_frames: int) -> Route:
+        """The route a sink of ``sink_frames`` really takes for a requested ``route``."""
+        if route is Route.APPEND and sink_frames + chunk_frames > self.max_sink_frames:
+            return Route.EMA
+        return route
+
+
+@dataclass(frozen=True)
 class ChunkSpec:
     """Geometry of one streamed chunk, as the generator reports it."""
 
@@ -88,8 +111,13 @@ class StreamingGenerator(Protocol):
       cost ``K*M`` forwards but no cache copies.
     * ``commit`` runs the clean pass (t = 0) that writes K/V only for the survivors, gathers the
       survivors' parent caches by index (no deep copies of the whole cache per candidate), and
-      applies one :class:`Route` per survivor to the chunk that leaves the window at this commit.
+      applies one requested :class:`Route` per survivor to the chunk that leaves the window at this
+      commit under the given :class:`SinkLimits`, and returns the routes it really applied.
     * All randomness comes in through ``noise`` and ``generators``: same inputs, same output.
+
+    Optional, for early pruning (``search.early_pruning_step``): ``num_denoising_steps`` and
+    ``denoise_steps(state, parents, x, generators, start, stop) -> (x_stop, x0_pred)``, the sampler
+    paused between steps (see :meth:`streamt1.models.generator.CausalWanGenerator.denoise_steps`).
     """
 
     @property
@@ -144,12 +172,15 @@ class StreamingGenerator(Protocol):
         latents: Tensor,
         decoded: Decoded,
         routes: Sequence[Route],
-    ) -> HistoryState:
+        limits: SinkLimits,
+    ) -> tuple[HistoryState, list[Route | None]]:
         """Make the chosen candidates the new histories.
 
         parents: ``[K]`` parent index of each survivor; latents: ``[K, C, F, H, W]``;
         decoded: the survivors' ``Decoded`` (frames and decoder cache, already selected);
-        routes: one route per survivor for the chunk that ``evicted_chunk`` named (ignored if None).
+        routes: one requested route per survivor for the chunk that ``evicted_chunk`` named (ignored
+        if None); limits: memory sinking's limits. Returns the new state and the route each survivor
+        really took (None where nothing left the window).
         """
         ...
 

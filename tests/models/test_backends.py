@@ -8,7 +8,7 @@ from test_checkpoints import random_model
 from transformers import AutoTokenizer
 from wan_release import write_longlive_release
 
-from streamt1.interfaces import Route
+from streamt1.interfaces import Route, SinkLimits
 from streamt1.models.backends import build_wan_generator, build_wan_generator_from_config, get_backend, locate_files
 from streamt1.models.checkpoints import merge_lora
 from streamt1.models.config import StreamConfig, WanConfig
@@ -19,7 +19,7 @@ from streamt1.models.wan_vae import WanVAECodec
 
 Z = 12  # tiny-test in_dim
 VAE = dict(base_dim=8, latents_mean=[0.1 * i for i in range(Z)], latents_std=[1.0 + 0.1 * i for i in range(Z)])
-STREAM = dict(window_frames=6, max_sink_frames=6)
+STREAM = dict(window_frames=6)
 PROMPT = "a red cat runs on the beach"
 
 
@@ -47,7 +47,7 @@ def stream(gen: CausalWanGenerator, chunks: int) -> tuple[list[torch.Tensor], li
         noise = torch.randn(1, *gen.spec.latent_shape, generator=torch.Generator().manual_seed(c))
         lat = gen.denoise(state, parents, noise, [torch.Generator().manual_seed(100 + c)])
         decoded = gen.decode(state, parents, lat)
-        state = gen.commit(state, parents, lat, decoded, [Route.DISCARD])
+        state, _ = gen.commit(state, parents, lat, decoded, [Route.DISCARD], SinkLimits(6, 0.999))
         latents.append(lat)
         frames.append(decoded.frames)
     return latents, frames

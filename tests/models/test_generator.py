@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from streamt1.interfaces import HistoryState, Route, StreamingGenerator
+from streamt1.interfaces import HistoryState, Route, SinkLimits, StreamingGenerator
 from streamt1.models.causal_wan import CausalWan
 from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.models.config import StreamConfig, WanConfig
@@ -20,12 +20,15 @@ def text_encoder(prompts: list[str]) -> torch.Tensor:
     return out
 
 
+LIMITS = SinkLimits(max_sink_frames=6, ema_decay=0.999)
+
+
 def make_generator(window_frames: int = 6) -> CausalWanGenerator:
     model = CausalWan(WanConfig.preset("tiny-test"))
     g = torch.Generator().manual_seed(0)
     model.init_weights(g)
     torch.nn.init.normal_(model.head.head.weight, std=0.2, generator=g)
-    stream = StreamConfig(window_frames=window_frames, max_sink_frames=6)
+    stream = StreamConfig(window_frames=window_frames)
     codec = PixelUnshuffleCodec(2)
     return CausalWanGenerator(model, stream, text_encoder, codec, (4, 4), fps=16, dtype=torch.float64)
 
@@ -57,7 +60,7 @@ def test_same_noise_and_generators_give_identical_latents_and_state_is_untouched
     c = gen.denoise(state, parents, noise(2, 1), gens(5, 7))
     assert torch.equal(a, b)
     assert torch.equal(a[0], c[0]) and not torch.equal(a[1], c[1])  # fresh noise is per candidate
-    state = gen.commit(state, parents[:1], a[:1], gen.decode(state, parents[:1], a[:1]), [])
+    state, _ = gen.commit(state, parents[:1], a[:1], gen.decode(state, parents[:1], a[:1]), [], LIMITS)
     before = [k.clone() for k in state.cache.keys], state.cache.positions.clone()
     gen.denoise(state, torch.zeros(1, dtype=torch.long), noise(1, 2), gens(8))
     assert all(torch.equal(x, y) for x, y in zip(before[0], state.cache.keys))
@@ -69,7 +72,8 @@ def test_a_batch_of_candidates_equals_each_candidate_alone():
     state = gen.initial_state(gen.encode_prompt("two sprites dance"), 2)
     for j in range(2):  # two different committed histories
         lat = gen.denoise(state, torch.tensor([0, 1]), noise(2, 10 + j), gens(1, 2))
-        state = gen.commit(state, torch.tensor([0, 1]), lat, gen.decode(state, torch.tensor([0, 1]), lat), [])
+        rows = torch.tensor([0, 1])
+        state, _ = gen.commit(state, rows, lat, gen.decode(state, rows, lat), [], LIMITS)
     parents = torch.tensor([1, 0, 1])
     together = gen.denoise(state, parents, noise(3, 20), gens(3, 4, 5))
     for i in range(3):
@@ -81,7 +85,7 @@ def test_beam_loop_routes_evicted_chunks_and_keeps_decoded_frames():
     gen = make_generator()
     state = gen.initial_state(gen.encode_prompt("a sprite"), 1)
     parents = torch.zeros(4, dtype=torch.long)
-    evicted, sinks = [], []
+    evicted, sinks, applied = [], [], []
     for j in range(4):
         lat = gen.denoise(state, parents, noise(4, 30 + j), gens(*range(4 * j, 4 * j + 4)))
         decoded = gen.decode(state, parents, lat)
@@ -91,12 +95,15 @@ def test_beam_loop_routes_evicted_chunks_and_keeps_decoded_frames():
         evicted.append(gen.evicted_chunk(state))
         survivors = gen.select_decoded(decoded, keep)
         assert torch.equal(survivors.frames, decoded.frames[keep])
-        state = gen.commit(state, parents[keep], lat[keep], survivors, [Route.APPEND, Route.EMA])
+        state, routes = gen.commit(state, parents[keep], lat[keep], survivors, [Route.APPEND, Route.EMA], LIMITS)
+        applied.append(routes)
         sinks.append(state.sink_frames())
         parents = torch.tensor([0, 0, 1, 1])
     assert evicted == [None, None, 1, 2]
     # APPEND grew row 0's sink to max_sink_frames (6); the next APPEND fell back to EMA
     assert sinks == [[3, 3], [3, 3], [6, 3], [6, 3]]
+    # commit returns the routes it really applied: nothing left at first, then the full sink's EMA
+    assert applied == [[None, None], [None, None], [Route.APPEND, Route.EMA], [Route.EMA, Route.EMA]]
     assert state.num_chunks == 4
 
 
@@ -105,11 +112,12 @@ def test_commit_of_a_candidate_continues_like_a_single_path_run():
     prompt = gen.encode_prompt("a sprite")
     wide = gen.initial_state(prompt, 1)
     lat = gen.denoise(wide, torch.zeros(2, dtype=torch.long), noise(2, 40), gens(1, 2))
-    wide = gen.commit(wide, torch.tensor([0]), lat[1:], gen.decode(wide, torch.tensor([0]), lat[1:]), [])
+    wide, _ = gen.commit(wide, torch.tensor([0]), lat[1:], gen.decode(wide, torch.tensor([0]), lat[1:]), [], LIMITS)
     narrow = gen.initial_state(prompt, 1)
     single = gen.denoise(narrow, torch.zeros(1, dtype=torch.long), noise(2, 40)[1:], gens(2))
     torch.testing.assert_close(single, lat[1:], rtol=1e-5, atol=1e-6)
-    narrow = gen.commit(narrow, torch.tensor([0]), single, gen.decode(narrow, torch.tensor([0]), single), [])
+    root = torch.tensor([0])
+    narrow, _ = gen.commit(narrow, root, single, gen.decode(narrow, root, single), [], LIMITS)
     a = gen.denoise(wide, torch.zeros(1, dtype=torch.long), noise(1, 41), gens(9))
     b = gen.denoise(narrow, torch.zeros(1, dtype=torch.long), noise(1, 41), gens(9))
     torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
@@ -120,7 +128,7 @@ def test_commit_consumes_the_state_it_was_given():
     state = gen.initial_state(gen.encode_prompt("a sprite"), 1)
     parents = torch.zeros(1, dtype=torch.long)
     lat = gen.denoise(state, parents, noise(1, 50), gens(1))
-    nxt = gen.commit(state, parents, lat, gen.decode(state, parents, lat), [])
+    nxt, _ = gen.commit(state, parents, lat, gen.decode(state, parents, lat), [], LIMITS)
     assert nxt.num_chunks == 1
     with pytest.raises(RuntimeError, match="consumed by commit_"):
         gen.denoise(state, parents, noise(1, 51), gens(2))

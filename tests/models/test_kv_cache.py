@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from streamt1.interfaces import Route
+from streamt1.interfaces import Route, SinkLimits
 from streamt1.models.causal_wan import CausalWan, block_causal_mask, rope_for_frames, rope_frame_angles
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.kv_cache import KVCache
@@ -11,8 +11,11 @@ L = 2  # tokens per frame
 LAYERS, HEADS, HEAD_DIM = 2, 2, 4
 
 
+LIMITS = SinkLimits(max_sink_frames=9, ema_decay=0.75)
+
+
 def stream(**overrides) -> StreamConfig:
-    return StreamConfig(**{"window_frames": 6, "max_sink_frames": 9, "ema_decay": 0.75, **overrides})
+    return StreamConfig(**{"window_frames": 6, **overrides})
 
 
 def chunk_kv(b: int, seed: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -24,7 +27,7 @@ def chunk_kv(b: int, seed: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]
 
 def commit(cache: KVCache, seed: int, routes: list[Route] | None = None) -> KVCache:
     if cache.evicts_on_append:
-        cache = cache.route(routes or [Route.DISCARD] * cache.num_histories)
+        cache = cache.route(routes or [Route.DISCARD] * cache.num_histories, LIMITS)
     k, v = chunk_kv(cache.num_histories, seed)
     return cache.append_chunk(k, v, torch.arange(cache.next_frame, cache.next_frame + C))
 
@@ -75,7 +78,7 @@ def test_ema_blends_the_newest_sink_segment():
     cache = filled()
     evicted_k = [k[:, 3 * L : 6 * L] for k in cache.keys]
     evicted_v = [v[:, 3 * L : 6 * L] for v in cache.values]
-    after = cache.route([Route.EMA, Route.DISCARD])
+    after = cache.route([Route.EMA, Route.DISCARD], LIMITS)
     for layer in range(LAYERS):
         expected = 0.75 * cache.keys[layer][0, : 3 * L] + 0.25 * evicted_k[layer][0]
         torch.testing.assert_close(after.keys[layer][0, : 3 * L], expected)
@@ -96,7 +99,7 @@ def test_append_grows_the_sink_at_its_own_frames_until_full_then_emas():
     assert cache.positions[0].tolist()[:9] == [0, 1, 2, 3, 4, 5, 9, 10, 11]
     newest = cache.keys[0][0, 6 * L : 9 * L].clone()
     evicted = cache.keys[0][0, 9 * L : 12 * L].clone()
-    full = cache.route([Route.APPEND])  # sink is full: APPEND becomes EMA into the newest segment
+    full = cache.route([Route.APPEND], LIMITS)  # sink is full: APPEND becomes EMA into the newest segment
     assert full.sink_frames() == [9]
     torch.testing.assert_close(full.keys[0][0, 6 * L : 9 * L], 0.75 * newest + 0.25 * evicted)
     assert full.positions[0, :9].tolist() == [0, 1, 2, 3, 4, 5, 9, 10, 11]
@@ -104,7 +107,7 @@ def test_append_grows_the_sink_at_its_own_frames_until_full_then_emas():
 
 def test_select_forks_histories_and_drops_unused_padding():
     cache = filled(b=2, chunks=2)
-    cache = cache.route([Route.APPEND, Route.DISCARD])  # sinks 6 and 3: row 1 padded
+    cache = cache.route([Route.APPEND, Route.DISCARD], LIMITS)  # sinks 6 and 3: row 1 padded
     assert cache.sink_frames() == [6, 3] and cache.has_padding
     assert cache.valid[1].tolist() == [True] * 3 + [False] * 3
     picked = cache.select(torch.tensor([1, 1]))
@@ -132,8 +135,8 @@ def test_commit_equals_select_route_append():
     routes = [Route.EMA, Route.APPEND, Route.APPEND, Route.DISCARD]
     k, v = chunk_kv(4, 7)
     positions = torch.arange(cache.next_frame, cache.next_frame + C)
-    fused = cache.commit(index, routes, k, v, positions)
-    steps = cache.select(index).route(routes).append_chunk(k, v, positions)
+    fused = cache.commit(index, routes, k, v, positions, limits=LIMITS)
+    steps = cache.select(index).route(routes, LIMITS).append_chunk(k, v, positions)
     assert fused.sink_frames() == steps.sink_frames() == [6, 6, 9, 3]
     assert torch.equal(fused.positions, steps.positions) and torch.equal(fused.valid, steps.valid)
     for layer in range(LAYERS):
@@ -143,11 +146,12 @@ def test_commit_equals_select_route_append():
 
 def test_bf16_ema_accumulates_in_float32_instead_of_rounding_away():
     """a = 0.999: each update is below half a bf16 step, yet 30 of them must move the sink."""
-    cache = KVCache.empty(1, LAYERS, HEADS, HEAD_DIM, L, stream(ema_decay=0.999), dtype=torch.bfloat16)
+    cache = KVCache.empty(1, LAYERS, HEADS, HEAD_DIM, L, stream(), dtype=torch.bfloat16)
+    limits = SinkLimits(max_sink_frames=9, ema_decay=0.999)
     shape = (1, C * L, HEADS, HEAD_DIM)
     for j in range(32):  # chunk 0 (ones) is the sink; chunks 1..30 (twos) are evicted into it by EMA
         if cache.evicts_on_append:
-            cache = cache.route([Route.EMA])
+            cache = cache.route([Route.EMA], limits)
         kv = [torch.full(shape, 1.0 if j == 0 else 2.0, dtype=torch.bfloat16)] * LAYERS
         cache = cache.append_chunk(kv, kv, torch.arange(cache.next_frame, cache.next_frame + C))
     expected = 2 - 0.999**30  # 1.0296; rounding every step in bf16 would leave 1.0
@@ -166,15 +170,15 @@ def test_append_replaces_the_emad_segment_and_frees_its_residual():
         k, v = chunk_kv(2, j)
         cache = cache.append_chunk([t.bfloat16() for t in k], [t.bfloat16() for t in v],
                                    torch.arange(cache.next_frame, cache.next_frame + C))
-    emad = cache.route([Route.EMA, Route.DISCARD])
+    emad = cache.route([Route.EMA, Route.DISCARD], LIMITS)
     assert emad.ema_touched == (True, False) and emad.ema_residual_keys is not None
     assert not emad.ema_residual_keys[0][1].any()  # the untouched row has a zero residual
     forked = emad.select(torch.tensor([0, 0]))
     assert torch.equal(forked.ema_residual_values[1][1], emad.ema_residual_values[1][0])
     k, v = chunk_kv(2, 5)
     grown = forked.append_chunk([t.bfloat16() for t in k], [t.bfloat16() for t in v], torch.arange(6, 9))
-    assert grown.route([Route.APPEND, Route.APPEND]).ema_residual_keys is None  # both segments fresh
-    kept = grown.route([Route.APPEND, Route.DISCARD])
+    assert grown.route([Route.APPEND, Route.APPEND], LIMITS).ema_residual_keys is None  # both segments fresh
+    kept = grown.route([Route.APPEND, Route.DISCARD], LIMITS)
     assert kept.ema_touched == (False, True) and kept.ema_residual_keys is not None
 
 
@@ -185,9 +189,9 @@ def test_consuming_commit_equals_commit_and_forbids_reuse():
     routes = [Route.EMA, Route.APPEND, Route.DISCARD]
     k, v = chunk_kv(3, 8)
     positions = torch.arange(cache.next_frame, cache.next_frame + C)
-    functional = cache.commit(index, routes, k, v, positions)
+    functional = cache.commit(index, routes, k, v, positions, limits=LIMITS)
     consumed = cache.select(torch.arange(3))  # an explicit fork to consume
-    in_place = consumed.commit_(index, routes, k, v, positions)
+    in_place = consumed.commit_(index, routes, k, v, positions, limits=LIMITS)
     assert in_place.sink_frames() == functional.sink_frames() == [3, 9, 6]
     assert torch.equal(in_place.positions, functional.positions)
     for layer in range(LAYERS):
@@ -197,7 +201,7 @@ def test_consuming_commit_equals_commit_and_forbids_reuse():
     with pytest.raises(RuntimeError, match="consumed by commit_"):
         consumed.layer(0)
     with pytest.raises(RuntimeError, match="consumed by commit_"):
-        consumed.commit_(index, routes, k, v, positions)
+        consumed.commit_(index, routes, k, v, positions, limits=LIMITS)
 
 
 def test_ema_of_rotated_keys_equals_rotating_the_blend_of_raw_keys():
@@ -214,7 +218,7 @@ def test_ema_of_rotated_keys_equals_rotating_the_blend_of_raw_keys():
     for j in range(2):
         key = rotated(raw[j], 3 * j)
         cache = cache.append_chunk([key], [raw[j]], torch.arange(3 * j, 3 * j + C))
-    after = cache.route([Route.EMA])
+    after = cache.route([Route.EMA], LIMITS)
     expected = rotated(0.75 * raw[0] + 0.25 * raw[1], 0)  # the blend attends at the sink's frames 0-2
     torch.testing.assert_close(after.keys[0][:, : C * L_], expected, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(after.values[0][:, : C * L_], 0.75 * raw[0] + 0.25 * raw[1])  # values: no RoPE
@@ -226,9 +230,9 @@ def test_misuse_raises():
     with pytest.raises(ValueError, match="route"):
         cache.append_chunk(k, v, torch.arange(6, 9))
     with pytest.raises(ValueError, match="one route per history"):
-        cache.route([Route.EMA])
+        cache.route([Route.EMA], LIMITS)
     with pytest.raises(ValueError, match="nothing leaves"):
-        filled(chunks=1).route([Route.EMA, Route.EMA])
+        filled(chunks=1).route([Route.EMA, Route.EMA], LIMITS)
     with pytest.raises(ValueError, match="out of range"):
         cache.select(torch.tensor([2]))
 
@@ -259,7 +263,7 @@ def model_cache(model: CausalWan, histories: int) -> KVCache:
 def model_commit(model, text, cache, x, routes):
     out = model.forward_chunk(x, torch.zeros(cache.num_histories, C), text, cache, return_kv=True)
     if cache.evicts_on_append:
-        cache = cache.route(routes)
+        cache = cache.route(routes, LIMITS)
     return cache.append_chunk(out.keys, out.values, torch.arange(cache.next_frame, cache.next_frame + C))
 
 

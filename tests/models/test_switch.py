@@ -11,7 +11,7 @@ from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.models.generator import CausalWanGenerator
 from streamt1.sprites.model import SpritesVideoModel, build_generator
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
-from test_generator import make_generator
+from test_generator import LIMITS, make_generator
 
 PROMPT_A, PROMPT_B = "a red circle moves left", "a large blue square moves up over a green background"
 
@@ -44,7 +44,7 @@ def stream_chunks(gen, prompt: str, chunks: list[torch.Tensor], routes=()) -> ob
     rows = torch.arange(b)
     for i, latents in enumerate(chunks):
         route = list(routes[i]) if i < len(routes) else [Route.DISCARD] * b
-        state = gen.commit(state, rows, latents, gen.decode(state, rows, latents), route)
+        state, _ = gen.commit(state, rows, latents, gen.decode(state, rows, latents), route, LIMITS)
     return state
 
 

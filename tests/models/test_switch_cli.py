@@ -3,7 +3,7 @@
 import pytest
 
 from streamt1.cli import main
-from streamt1.outputs.trace import Trace
+from streamt1.search.trace import Trace
 from streamt1.outputs.video import mp4_info
 from wan_release import write_longlive_release
 

@@ -3,7 +3,7 @@ import random
 import pytest
 
 from streamt1.interfaces import Route
-from streamt1.outputs.trace import CandidateRecord, ChunkRecord, HistoryRecord, Trace
+from streamt1.search.trace import CandidateRecord, ChunkRecord, HistoryRecord, Trace
 
 
 def build_trace(

@@ -5,7 +5,7 @@ import pytest
 from png_helpers import image_size, pixels
 
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
-from streamt1.outputs.trace import CandidateRecord, ChunkRecord, HistoryRecord, Trace
+from streamt1.search.trace import CandidateRecord, ChunkRecord, HistoryRecord, Trace
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PLOTS = [plot_search_tree, plot_rewards]

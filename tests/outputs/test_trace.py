@@ -3,7 +3,8 @@ import json
 import pytest
 
 from streamt1.interfaces import Route
-from streamt1.outputs.trace import (
+from streamt1.outputs.atomic import atomic_write_json
+from streamt1.search.trace import (
     CandidateRecord,
     ChunkRecord,
     HistoryRecord,
@@ -57,7 +58,7 @@ def test_round_trip(tmp_path, synthetic_trace):
     trace.add_time("generate", 2.0)
     trace.add_time("generate", 0.5)
     path = tmp_path / "trace.json"
-    trace.save(path)
+    atomic_write_json(path, trace.to_dict())
     data = json.loads(path.read_text())
     assert data["version"] == 1 and data["timing"] == {"generate": 2.5}
     assert data["chunks"][2]["histories"][0]["route"] == "ema"
@@ -65,7 +66,7 @@ def test_round_trip(tmp_path, synthetic_trace):
     assert Trace.load(path) == trace
     assert Trace.load(path).to_dict() == data
     big = synthetic_trace(num_chunks=12, k=3, m=2)
-    big.save(path)
+    atomic_write_json(path, big.to_dict())
     assert Trace.load(path) == big
 
 

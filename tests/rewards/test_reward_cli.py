@@ -15,7 +15,7 @@ from wan_release import write_longlive_release  # noqa: E402
 
 from streamt1 import backends  # noqa: E402
 from streamt1.cli import main  # noqa: E402
-from streamt1.outputs.trace import Trace, chosen_path  # noqa: E402
+from streamt1.search.trace import Trace, chosen_path  # noqa: E402
 from streamt1.outputs.video import mp4_info  # noqa: E402
 from streamt1.rewards import REWARDS  # noqa: E402
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR  # noqa: E402

@@ -19,12 +19,12 @@ def _text_encoder(prompts: list[str]) -> torch.Tensor:
     return out
 
 
-def make_generator(window_frames: int = 6, max_sink_frames: int = 9) -> CausalWanGenerator:
+def make_generator(window_frames: int = 6) -> CausalWanGenerator:
     model = CausalWan(WanConfig.preset("tiny-test"))
     g = torch.Generator().manual_seed(0)
     model.init_weights(g)
     torch.nn.init.normal_(model.head.head.weight, std=0.2, generator=g)
-    stream = StreamConfig(window_frames=window_frames, max_sink_frames=max_sink_frames)
+    stream = StreamConfig(window_frames=window_frames)
     return CausalWanGenerator(model, stream, _text_encoder, PixelUnshuffleCodec(2), (4, 4), fps=16)
 
 

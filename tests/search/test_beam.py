@@ -87,7 +87,7 @@ def test_plain_generation_equals_driving_the_generator_by_hand(generator):
         latents = generator.denoise(state, parents, noise, gens)
         decoded = generator.decode(state, parents, latents)
         routes = [] if generator.evicted_chunk(state) is None else [Route.DISCARD]
-        state = generator.commit(state, parents, latents, decoded, routes)
+        state, _ = generator.commit(state, parents, latents, decoded, routes, build_config("none").search.sink_limits)
         frames.append((decoded.frames[0].clamp(0, 1) * 255).round().to(torch.uint8))
     assert torch.equal(result.frames, torch.cat(frames))
     chunks = result.trace.to_dict()["chunks"]
@@ -124,7 +124,7 @@ def test_without_noise_propagation_every_chunk_is_fresh_noise():
 
 def test_memory_sinking_appends_until_full_then_blends():
     # Gates forced open: every chunk is "good" and a "transition" -> APPEND while the sink has room.
-    generator = make_generator(window_frames=6, max_sink_frames=9)
+    generator = make_generator(window_frames=6)
     result = run(generator, num_frames=24, quality_threshold=-1e9, transition_threshold=-1e9, max_sink_frames=9)
     chunks = result.trace.to_dict()["chunks"]
     sinks = [c["histories"][0]["sink_frames"] for c in chunks]

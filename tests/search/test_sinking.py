@@ -1,23 +1,34 @@
 import pytest
 
-from streamt1.interfaces import Route
+from streamt1.interfaces import Route, SinkLimits
 from streamt1.search.sinking import quality_gate, route_evicted, transition_gate
 
 
 @pytest.mark.parametrize(
-    "quality, transition, sink_full, expected",
+    "quality, transition, expected",
     [
-        (False, False, False, Route.DISCARD),
-        (False, True, False, Route.DISCARD),
-        (False, True, True, Route.DISCARD),
-        (True, False, False, Route.EMA),
-        (True, False, True, Route.EMA),
-        (True, True, False, Route.APPEND),
-        (True, True, True, Route.EMA),
+        (False, False, Route.DISCARD),
+        (False, True, Route.DISCARD),
+        (True, False, Route.EMA),
+        (True, True, Route.APPEND),
     ],
 )
-def test_routing_truth_table(quality, transition, sink_full, expected):
-    assert route_evicted(quality, transition, sink_full) is expected
+def test_requested_routes_follow_the_gates(quality, transition, expected):
+    assert route_evicted(quality, transition) is expected
+
+
+@pytest.mark.parametrize(
+    "route, sink_frames, expected",
+    [
+        (Route.APPEND, 3, Route.APPEND),
+        (Route.APPEND, 6, Route.APPEND),  # 6 + 3 = 9 frames fit exactly
+        (Route.APPEND, 9, Route.EMA),  # a full sink blends instead
+        (Route.EMA, 9, Route.EMA),
+        (Route.DISCARD, 9, Route.DISCARD),
+    ],
+)
+def test_sink_limits_turn_append_into_ema_once_the_sink_is_full(route, sink_frames, expected):
+    assert SinkLimits(max_sink_frames=9, ema_decay=0.9).applied(route, sink_frames, chunk_frames=3) is expected
 
 
 def test_quality_compares_with_the_mean_of_earlier_chunks_only():

@@ -125,10 +125,8 @@ class StreamConfig:
     """
 
     chunk_frames: int = 3
-    sink_frames: int = 3  # the first committed chunk; memory sinking may grow it
+    sink_frames: int = 3  # the first committed chunk; memory sinking may grow it (limits: SinkLimits)
     window_frames: int = 9  # non-sink frames attended, the current chunk included
-    max_sink_frames: int = 15  # APPEND stops here (then EMA)
-    ema_decay: float = 0.999  # a in sink <- a*sink + (1-a)*evicted
     # At a prompt switch the sink keeps the first prompt's K/V (LongLive's global_sink) or is re-cached.
     global_sink: bool = True
     denoising_steps: tuple[float, ...] = field(default=(1000, 750, 500, 250))  # before warping
@@ -145,11 +143,6 @@ class StreamConfig:
             self.window_frames > c and self.window_frames % c == 0, "window_frames", self.window_frames,
             f"a multiple of chunk_frames={c} greater than {c}",
         )
-        require(
-            self.max_sink_frames >= self.sink_frames and self.max_sink_frames % c == 0, "max_sink_frames",
-            self.max_sink_frames, f"a multiple of chunk_frames={c} >= sink_frames={self.sink_frames}",
-        )
-        require(0.0 <= self.ema_decay <= 1.0, "ema_decay", self.ema_decay, "a float in [0, 1]")
         require(self.num_train_timesteps > 0, "num_train_timesteps", self.num_train_timesteps, "> 0")
         steps = tuple(float(s) for s in self.denoising_steps)
         object.__setattr__(self, "denoising_steps", steps)

@@ -3,7 +3,8 @@
 Per chunk: ``denoise`` runs the few-step sampler for every candidate against its parent's cache
 (read only); ``decode`` continues each parent's decoder stream; ``commit`` keeps the survivors: it
 runs the clean (t = 0) pass for the survivors only, then rebuilds the cache in place (survivors'
-rows gathered, the chunk leaving the window routed into the sink, the new chunk's K/V appended).
+rows gathered, the chunk leaving the window routed into the sink under the search's
+:class:`~streamt1.interfaces.SinkLimits`, the new chunk's K/V appended) and returns the routes taken.
 ``commit`` consumes the state it is given (the engine never reuses it): its cache memory is reused
 layer by layer, and any later use of that state raises.
 """
@@ -18,12 +19,12 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor
 
-from streamt1.interfaces import ChunkSpec, Decoded, Route
+from streamt1.interfaces import ChunkSpec, Decoded, Route, SinkLimits
 from streamt1.models.causal_wan import CausalWan, TextKV, rope_frame_angles
 from streamt1.models.codec import LatentCodec
 from streamt1.models.config import StreamConfig
 from streamt1.models.kv_cache import KVCache
-from streamt1.models.sampler import sample_few_step, warp_timesteps
+from streamt1.models.sampler import sample_steps, warp_timesteps
 
 logger = logging.getLogger(__name__)
 
@@ -164,14 +165,31 @@ class CausalWanGenerator:
         cache = cache.replace_frames(start, [k[:, cut:] for k in keys], [v[:, cut:] for v in values])
         return dataclasses.replace(state, cache=cache, text=condition)
 
+    @property
+    def num_denoising_steps(self) -> int:
+        return len(self.timesteps)
+
     @torch.no_grad()
     def denoise(
         self, state: WanHistoryState, parents: Tensor, noise: Tensor, generators: Sequence[torch.Generator]
     ) -> Tensor:
-        n = noise.shape[0]
-        if noise.shape[1:] != self.spec.latent_shape:
+        return self.denoise_steps(state, parents, noise, generators, 0, self.num_denoising_steps)[0]
+
+    @torch.no_grad()
+    def denoise_steps(
+        self, state: WanHistoryState, parents: Tensor, x: Tensor, generators: Sequence[torch.Generator],
+        start: int, stop: int,
+    ) -> tuple[Tensor, Tensor]:
+        """Sampler steps ``start .. stop - 1`` of every candidate from its sample ``x`` at step ``start``
+        (``x_T`` for 0): the samples for step ``stop`` and the ``x0`` predictions of step ``stop - 1``.
+
+        Each candidate's generator continues where the previous call left it, so pausing between
+        steps (to score the ``x0`` predictions) changes nothing for the candidates that go on.
+        """
+        n = x.shape[0]
+        if x.shape[1:] != self.spec.latent_shape:
             shape = ", ".join(map(str, self.spec.latent_shape))
-            raise ValueError(f"noise must be [N, {shape}], got {tuple(noise.shape)}")
+            raise ValueError(f"noise must be [N, {shape}], got {tuple(x.shape)}")
         if len(generators) != n or parents.shape != (n,):
             raise ValueError(
                 f"need one generator and one parent per candidate ({n}); "
@@ -186,13 +204,12 @@ class CausalWanGenerator:
 
         def draw_noise(step: int) -> Tensor:
             # Each candidate's fresh noise comes from its own generator, on that generator's device.
-            fresh = [torch.randn(noise.shape[1:], generator=g, device=g.device) for g in generators]
+            fresh = [torch.randn(x.shape[1:], generator=g, device=g.device) for g in generators]
             return torch.stack(fresh).to(self.device)
 
         # Sampler arithmetic in float32; the network runs in the model's dtype.
-        x_T = noise.to(self.device, torch.float32)
-        return sample_few_step(predict_flow, x_T, self.timesteps, self.stream.num_train_timesteps, draw_noise,
-                               self.stream.sampler)
+        return sample_steps(predict_flow, x.to(self.device, torch.float32), self.timesteps,
+                            self.stream.num_train_timesteps, draw_noise, self.stream.sampler, start, stop)
 
     @torch.no_grad()
     def decode(self, state: WanHistoryState, parents: Tensor, latents: Tensor) -> Decoded:
@@ -211,8 +228,12 @@ class CausalWanGenerator:
         latents: Tensor,
         decoded: Decoded,
         routes: Sequence[Route],
-    ) -> WanHistoryState:
-        """Consumes ``state``: its cache memory becomes the new state's (a later use of it raises)."""
+        limits: SinkLimits,
+    ) -> tuple[WanHistoryState, list[Route | None]]:
+        """Consumes ``state``: its cache memory becomes the new state's (a later use of it raises).
+
+        Returns the new state and the route each survivor's evicted chunk really took (None: nothing
+        left the window)."""
         k = latents.shape[0]
         if parents.shape != (k,):
             raise ValueError(f"parents must be [{k}] (one per survivor), got {tuple(parents.shape)}")
@@ -222,9 +243,9 @@ class CausalWanGenerator:
         clean = self.model.forward_chunk(latents, t0, state.text, state.cache, parents, return_kv=True)
         positions = torch.arange(self.stream.chunk_frames, device=self.device) + state.cache.next_frame
         # In place, one layer at a time: select the survivors, route the evicted chunk, append the new one.
-        cache = state.cache.commit_(parents, routes, clean.keys, clean.values, positions, latents)
+        cache = state.cache.commit_(parents, routes, clean.keys, clean.values, positions, latents, limits)
         logger.debug("committed frames up to %d; sink frames %s", cache.next_frame, cache.sink_lengths)
-        return dataclasses.replace(state, cache=cache, decoder_cache=decoded.cache)
+        return dataclasses.replace(state, cache=cache, decoder_cache=decoded.cache), list(cache.applied_routes)
 
     def select_decoded(self, decoded: Decoded, index: Tensor) -> Decoded:
         index = index.to(decoded.frames.device)

@@ -40,7 +40,7 @@ from typing import Iterator, Sequence
 import torch
 from torch import Tensor
 
-from streamt1.interfaces import Route
+from streamt1.interfaces import Route, SinkLimits
 from streamt1.models.config import StreamConfig
 
 # per layer K, per layer V, frame positions [F], clean latents [B, F, C, H, W] (None: not kept)
@@ -65,6 +65,8 @@ class KVCache:
     ema_residual_values: list[Tensor] | None = None
     ema_touched: tuple[bool, ...] = ()  # per history: its newest sink segment took an EMA since it was made
     latents: Tensor | None = None  # [B, F, C, H, W] clean latent of every frame slot (0 on padding); None: not kept
+    # Per history: the route its evicted chunk really took at the rebuild that made this cache (None: none left)
+    applied_routes: tuple[Route | None, ...] = ()
 
     @classmethod
     def empty(
@@ -185,40 +187,37 @@ class KVCache:
         chunk = self._check_chunk(keys, values, positions, len(rows), latents)
         return self._rebuild(rows, None, chunk, consume=False)
 
-    def route(self, routes: Sequence[Route]) -> "KVCache":
+    def route(self, routes: Sequence[Route], limits: SinkLimits | None = None) -> "KVCache":
         """Remove the oldest window chunk and route it into each history's sink (one route per history).
 
         DISCARD drops it; EMA sets the newest sink segment to ``a * segment + (1 - a) * evicted`` (K and
-        V; the segment keeps its positions); APPEND stores it as a new sink segment at its own frames.
+        V; the segment keeps its positions); APPEND stores it as a new sink segment at its own frames,
+        or blends it as EMA where the sink would grow past ``limits.max_sink_frames``. The routes
+        really taken are the new cache's :attr:`applied_routes`. ``limits`` may be left out only when
+        every route is DISCARD.
         """
         if not self.evicts_on_append:
             raise ValueError("nothing leaves the window at this commit; route() only when evicts_on_append")
         rows = list(range(self.num_histories))
         if len(routes) != len(rows):
             raise ValueError(f"need one route per history ({len(rows)}), got {len(routes)}")
-        return self._rebuild(rows, list(routes), None, consume=False)
+        return self._rebuild(rows, list(routes), None, consume=False, limits=limits)
 
     def commit(
         self, index: Tensor, routes: Sequence[Route], keys: Sequence[Tensor], values: Sequence[Tensor],
-        positions: Tensor, latents: Tensor | None = None,
+        positions: Tensor, latents: Tensor | None = None, limits: SinkLimits | None = None,
     ) -> "KVCache":
-        """``select(index)``, then ``route(routes)`` if a chunk leaves the window, then ``append_chunk``,
-        in one copy; this cache stays usable."""
-        return self._commit(index, routes, keys, values, positions, latents, consume=False)
+        """``select(index)``, then ``route(routes, limits)`` if a chunk leaves the window, then
+        ``append_chunk``, in one copy; this cache stays usable."""
+        return self._commit(index, routes, keys, values, positions, latents, limits, consume=False)
 
     def commit_(
         self, index: Tensor, routes: Sequence[Route], keys: Sequence[Tensor], values: Sequence[Tensor],
-        positions: Tensor, latents: Tensor | None = None,
+        positions: Tensor, latents: Tensor | None = None, limits: SinkLimits | None = None,
     ) -> "KVCache":
         """:meth:`commit` that consumes this cache: its memory is reused layer by layer (peak: one cache
         plus one layer, not two caches); any later use of this cache raises."""
-        return self._commit(index, routes, keys, values, positions, latents, consume=True)
-
-    def effective_routes(self, routes: Sequence[Route], rows: Sequence[int] | None = None) -> list[Route]:
-        """Routes as applied to histories ``rows`` (default all): APPEND becomes EMA once a sink is full."""
-        c, limit = self.stream.chunk_frames, self.stream.max_sink_frames
-        lengths = [self.sink_lengths[r] for r in (range(self.num_histories) if rows is None else rows)]
-        return [Route.EMA if r is Route.APPEND and n + c > limit else r for r, n in zip(routes, lengths)]
+        return self._commit(index, routes, keys, values, positions, latents, limits, consume=True)
 
     # ----- helpers -------------------------------------------------------------------------------
 
@@ -237,7 +236,7 @@ class KVCache:
 
     def _commit(
         self, index: Tensor, routes: Sequence[Route], keys: Sequence[Tensor], values: Sequence[Tensor],
-        positions: Tensor, latents: Tensor | None, consume: bool,
+        positions: Tensor, latents: Tensor | None, limits: SinkLimits | None, consume: bool,
     ) -> "KVCache":
         rows = self._rows(index)
         if self.evicts_on_append and len(routes) != len(rows):
@@ -246,7 +245,7 @@ class KVCache:
                 f"got {len(routes)}"
             )
         chunk = self._check_chunk(keys, values, positions, len(rows), latents)
-        return self._rebuild(rows, list(routes) if self.evicts_on_append else None, chunk, consume)
+        return self._rebuild(rows, list(routes) if self.evicts_on_append else None, chunk, consume, limits)
 
     def _check_chunk(
         self, keys: Sequence[Tensor], values: Sequence[Tensor], positions: Tensor, histories: int,
@@ -284,15 +283,19 @@ class KVCache:
         for i in range(n):
             yield tuple(part.pop(0) if consume else part[i] for part in lists)  # type: ignore[misc]
 
-    def _rebuild(self, rows: list[int], routes: list[Route] | None, chunk: _Chunk | None, consume: bool
-                 ) -> "KVCache":
-        """The cache of histories ``rows``, the evicted chunk routed (if ``routes``), ``chunk`` appended.
+    def _rebuild(self, rows: list[int], routes: list[Route] | None, chunk: _Chunk | None, consume: bool,
+                 limits: SinkLimits | None = None) -> "KVCache":
+        """The cache of histories ``rows``, the evicted chunk routed (if ``routes``, under ``limits``),
+        ``chunk`` appended.
 
         Each layer is built by direct slice copies into one new tensor (no intermediate copies).
         """
         self._check_live()
-        plan = _plan(self, rows, routes, chunk is not None)
-        ema = _Ema(self, plan)
+        if routes is not None and limits is None and any(r is not Route.DISCARD for r in routes):
+            raise ValueError("routing an evicted chunk into the sink needs the SinkLimits (max_sink_frames, "
+                             "ema_decay): pass limits=")
+        plan = _plan(self, rows, routes, chunk is not None, limits)
+        ema = _Ema(self, plan, limits)
         device, b = self.positions.device, len(rows)
         positions = self.positions.flatten().index_select(0, plan.source.to(device)).view(b, plan.kept)
         valid = plan.valid.to(device).view(b, plan.kept)
@@ -315,7 +318,7 @@ class KVCache:
             window_length=plan.window_length, next_frame=plan.next_frame,
             ema_residual_keys=res_k if ema.keeps_residuals else None,
             ema_residual_values=res_v if ema.keeps_residuals else None,
-            ema_touched=plan.touched, latents=latents,
+            ema_touched=plan.touched, latents=latents, applied_routes=tuple(row.route for row in plan.rows),
         )
 
     def _gather_latents(self, plan: "_Plan", valid: Tensor) -> Tensor | None:
@@ -393,11 +396,16 @@ class _Plan:
         return self.frames if self.chunk_start is None else self.chunk_start
 
 
-def _plan(cache: KVCache, rows: list[int], routes: list[Route] | None, appends: bool) -> _Plan:
-    """Layout of ``rows`` after routing the evicted chunk by ``routes`` (None: no eviction) and appending."""
+def _plan(cache: KVCache, rows: list[int], routes: list[Route] | None, appends: bool,
+          limits: SinkLimits | None) -> _Plan:
+    """Layout of ``rows`` after routing the evicted chunk by ``routes`` (None: no eviction; each
+    applied under ``limits``) and appending."""
     c, cap, width = cache.stream.chunk_frames, cache.sink_capacity, cache.window_length
     old_frames = cache.positions.shape[1]
-    routes = cache.effective_routes(routes, rows) if routes is not None else [None] * len(rows)
+    if routes is None:
+        routes = [None] * len(rows)
+    elif limits is not None:
+        routes = [limits.applied(route, cache.sink_lengths[r], c) for r, route in zip(rows, routes)]
     lengths = tuple(cache.sink_lengths[r] + c * (route is Route.APPEND) for r, route in zip(rows, routes))
     new_cap = max(lengths)
     first = cap + (0 if routes[0] is None else c)  # first window frame that stays
@@ -461,10 +469,10 @@ class _Ema:
     so its residual is zero; older segments never change again and need none.
     """
 
-    def __init__(self, cache: KVCache, plan: _Plan) -> None:
+    def __init__(self, cache: KVCache, plan: _Plan, limits: SinkLimits | None) -> None:
         c, device = cache.stream.chunk_frames, cache.positions.device
         self.plan, self.c, self.L = plan, c, cache.tokens_per_frame
-        self.decay = cache.stream.ema_decay
+        self.decay = None if limits is None else limits.ema_decay  # None: every route is DISCARD
         dtype = cache.keys[0].dtype
         self.work_dtype = torch.promote_types(dtype, torch.float32)
         coarse = torch.finfo(dtype).bits < torch.finfo(torch.float32).bits

@@ -85,18 +85,38 @@ def sample_few_step(
     draw_noise(i): fresh noise like ``x_T`` for re-noising after step ``i`` (``"renoise"`` only; not
     called after the last). Both samplers end with the ``x0`` prediction of the last step.
     """
+    return sample_steps(predict_flow, x_T, timesteps, num_train_timesteps, draw_noise, sampler, 0, len(timesteps))[0]
+
+
+def sample_steps(
+    predict_flow: Callable[[Tensor, Tensor], Tensor],
+    x: Tensor,
+    timesteps: Tensor,
+    num_train_timesteps: int,
+    draw_noise: Callable[[int], Tensor],
+    sampler: str,
+    start: int,
+    stop: int,
+) -> tuple[Tensor, Tensor]:
+    """Steps ``start .. stop - 1`` of the schedule from ``x``, the sample at step ``start``.
+
+    Returns the sample for step ``stop`` and the ``x0`` prediction of step ``stop - 1`` (after the
+    last step both are the final ``x0``). Running ``0..j`` then ``j..S`` with the same ``draw_noise``
+    gives the same result as ``0..S`` in one call: the schedule can pause to look at ``x0``.
+    """
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler={sampler!r} must be one of {SAMPLERS}")
-    x = x_T
     last = len(timesteps) - 1
-    for i, t in enumerate(timesteps):
+    if not 0 <= start < stop <= len(timesteps):
+        raise ValueError(f"steps {start}..{stop} are not a non-empty range of the {len(timesteps)} timesteps")
+    x0 = x
+    for i in range(start, stop):
+        t = timesteps[i]
         v = predict_flow(x, t)
         sigma = float(sigma_from_timestep(float(t), num_train_timesteps))
+        x0 = flow_step(x, v, sigma, None, None)
         if i == last:
-            return flow_step(x, v, sigma, None, None)
+            return x0, x0
         sigma_next = float(sigma_from_timestep(float(timesteps[i + 1]), num_train_timesteps))
-        if sampler == "euler":
-            x = euler_step(x, v, sigma, sigma_next)
-        else:
-            x = flow_step(x, v, sigma, sigma_next, draw_noise(i))
-    raise ValueError("timesteps must not be empty")
+        x = euler_step(x, v, sigma, sigma_next) if sampler == "euler" else add_noise(x0, draw_noise(i), sigma_next)
+    return x, x0

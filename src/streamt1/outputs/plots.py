@@ -1,6 +1,6 @@
 """Pictures of a search trace: the candidate tree (like the paper's Figure 2) and per-chunk rewards.
 
-Both functions take a :class:`~streamt1.outputs.trace.Trace` or its dict form and write a PNG
+Both functions take a :class:`~streamt1.search.trace.Trace` or its dict form and write a PNG
 atomically. Figures are plain ``matplotlib.figure.Figure`` objects rendered by Agg: no pyplot, no
 global state, no display needed. Missing values (plain generation has no scores, an unfinished run
 has no final pick) are drawn as "no data", never raised on.
@@ -24,7 +24,7 @@ from matplotlib.lines import Line2D
 
 from streamt1.interfaces import Route
 from streamt1.outputs.atomic import atomic_write
-from streamt1.outputs.trace import Trace, as_trace, chosen_path
+from streamt1.search.trace import Trace, as_trace, chosen_path
 
 logger = logging.getLogger(__name__)
 

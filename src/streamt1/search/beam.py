@@ -2,8 +2,14 @@
 
 Every method is a setting of this one engine (see ``configs/``): plain generation is K = M = 1,
 Best-of-N is K = N, M = 1 with a final pick, beam search turns off noise propagation and memory
-sinking, and each ablation switches one unit off. The loop only talks to the
-:class:`~streamt1.interfaces.StreamingGenerator` and reward protocols.
+sinking, and each ablation switches one unit off. Scoring, selection and routing are named steps
+(:mod:`streamt1.search.steps`) a preset picks, so a new method is a new step plus a YAML file; the
+candidates of a chunk travel between steps as one :class:`~streamt1.search.pool.CandidatePool`.
+The loop only talks to the :class:`~streamt1.interfaces.StreamingGenerator` and reward protocols.
+
+Early pruning (beyond the paper, ``search.early_pruning_step``): after denoising step j < last the
+candidates' x0 predictions are decoded and scored by the same steps, and only ``early_keep`` of them
+pay for the remaining steps.
 
 Prompt schedules (LongLive's interactive mode, :mod:`streamt1.schedule`): before the first chunk of
 a new segment every history is switched to the new prompt in one batched
@@ -30,57 +36,23 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from streamt1.config import SearchConfig
-from streamt1.interfaces import ImageReward, Route, StreamingGenerator, VideoReward, unit_float
-from streamt1.outputs.trace import CandidateRecord, ChunkRecord, HistoryRecord, Trace
+from streamt1.config import ConfigError, SearchConfig
+from streamt1.interfaces import ImageReward, Route, StreamingGenerator, VideoReward, to_uint8
 from streamt1.schedule import PromptSchedule, Segment, as_schedule
 from streamt1.search.noise import candidate_seed, draw_noise, make_generators, propagate_noise
-from streamt1.search.pruning import fuse, mix_alpha, select_random, select_top_k
-from streamt1.search.sinking import quality_gate, route_evicted, transition_gate
+from streamt1.search.pool import CandidatePool, ChunkContext, ChunkNode, EarlyDrop
+from streamt1.search.pruning import select_top_k
+from streamt1.search.sinking import quality_gate, transition_gate
+from streamt1.search.steps import get_step
+from streamt1.search.trace import CandidateRecord, ChunkRecord, HistoryRecord, Trace
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class ChunkNode:
-    """One committed chunk of one history: a node of the search tree (histories share prefixes)."""
-
-    index: int
-    parent: ChunkNode | None
-    frames: Tensor  # [T, 3, H, W] uint8 on the CPU, decoded once (histories live off the accelerator)
-    latents: Tensor  # [C, F, H, W]
-    noise: Tensor  # [C, F, H, W] the x_T it was denoised from (noise propagation reads it)
-    short: float | None = None
-    long: float | None = None
-    quality: bool | None = None
-    transition: bool | None = None
-    scene_start: bool = False  # the first chunk after a prompt switch (an anchor of the new scene)
-
-    def lineage(self, depth: int | None = None) -> list[ChunkNode]:
-        """The last ``depth`` chunks of this history (all if None), oldest first."""
-        nodes: list[ChunkNode] = []
-        node: ChunkNode | None = self
-        while node is not None and (depth is None or len(nodes) < depth):
-            nodes.append(node)
-            node = node.parent
-        return nodes[::-1]
-
-
-@dataclass
-class Scores:
-    """Rewards of one chunk's candidate pool, all ``[N]``."""
-
-    short: Tensor
-    long: Tensor
-    long_parts: dict[str, Tensor]
-    fused: Tensor
-    alpha: float
 
 
 @dataclass
@@ -106,12 +78,12 @@ class _Laps:
         self.last = now
 
 
-def _to_uint8(frames: Tensor) -> Tensor:
-    return (frames.clamp(0, 1) * 255).round().to(torch.uint8)
-
-
 class StreamSearch:
-    """Runs one prompt through the search described by a :class:`SearchConfig`."""
+    """Runs one prompt through the search described by a :class:`SearchConfig`.
+
+    ``settings``: the rest of the resolved configuration (backend, weights, rewards, stream and
+    sampler, versions), stored in the trace beside the search config.
+    """
 
     def __init__(
         self,
@@ -120,12 +92,17 @@ class StreamSearch:
         image_reward: ImageReward | None = None,
         video_reward: VideoReward | None = None,
         method: str = "custom",
+        settings: Mapping[str, Any] | None = None,
     ) -> None:
         self.generator = generator
         self.config = config
         self.image_reward = image_reward
         self.video_reward = video_reward
         self.method = method
+        self.settings = dict(settings or {})
+        self.score_step = get_step("score", config.scoring)
+        self.select_step = get_step("select", config.pruning)
+        self.route_step = get_step("route", config.routing)
         missing = [name for name, needed, have in (
             ("an image reward", self.scores_chunks, image_reward is not None),
             ("a video reward", self.scores_chunks or self.picks_final, video_reward is not None),
@@ -133,6 +110,14 @@ class StreamSearch:
         if missing:
             raise ValueError(f"method {method!r} needs {' and '.join(missing)} but none was given: use "
                              "--method none, or pass --image-reward / --video-reward (see `streamt1 rewards`)")
+        if config.early_pruning_step is not None:
+            steps = getattr(generator, "num_denoising_steps", None)
+            if steps is None or not hasattr(generator, "denoise_steps"):
+                raise ConfigError("search.early_pruning_step needs a generator that can pause between denoising "
+                                  "steps (denoise_steps); unset it for this backend")
+            if config.early_pruning_step >= steps - 1:
+                raise ConfigError(f"search.early_pruning_step={config.early_pruning_step} is invalid: the sampler "
+                                  f"runs {steps} steps, so prune after a step in 0..{steps - 2}")
 
     @property
     def scores_chunks(self) -> bool:
@@ -162,7 +147,7 @@ class StreamSearch:
         schedule.validate(num_frames, spec.latent_frames)
         first_chunks = [s.from_frame // spec.latent_frames for s in schedule.segments]
         trace = Trace.start(method=self.method, prompt=schedule.text(), seed=seed, fps=spec.fps,
-                            num_chunks=num_chunks, config=asdict(cfg),
+                            num_chunks=num_chunks, config={**self.settings, "search": asdict(cfg)},
                             segments=[{**s, "from_chunk": c} for s, c in zip(schedule.to_list(), first_chunks)])
         started = time.perf_counter()
         lap = _Laps(trace)
@@ -177,44 +162,37 @@ class StreamSearch:
             if scene_start:  # every history re-caches its window under the new prompt, in one pass
                 state = gen.switch_prompt(state, conditions[segment])
                 lap("switch")
-            active = schedule.prompts[segment]
+            ctx = ChunkContext(index=n, prompt=schedule.prompts[segment], histories=histories,
+                               start_frame=n * spec.latent_frames, num_frames=num_frames,
+                               window=min(cfg.long_window_chunks - 1, n - first_chunks[segment]),
+                               scene_start=scene_start, run_seed=seed)
             # 1. Expand: chunk 0 grows the single root into K*M candidates, later chunks M per history.
-            per_history = cfg.candidates_per_chunk if n == 0 else cfg.expansions
-            parents = torch.arange(len(histories)).repeat_interleave(per_history)
             # 2. Noise: fresh eps per candidate, propagated from the parent's noise after chunk 0.
-            seeds = [candidate_seed(seed, n, i) for i in range(len(parents))]
-            generators = make_generators(seeds)
-            noise = draw_noise(spec.latent_shape, generators)
-            if cfg.noise_propagation and n > 0:
-                parent_noise = torch.stack([histories[p].noise.cpu() for p in parents.tolist()])
-                noise = propagate_noise(parent_noise, noise, cfg.noise_fusion_sigma)
-            # 3. Denoise (batched, caches untouched) and decode each candidate once.
-            latents = self._denoise(state, parents, noise, generators)
+            pool = self._expand(ctx)
+            # 3. Denoise (batched, caches untouched; optionally pruned early) and decode each candidate once.
+            pool = self._denoise(state, ctx, pool)
             lap("denoise")
-            decoded = gen.decode(state, parents, latents)
-            frames = _to_uint8(decoded.frames)
+            pool.decoded = gen.decode(state, pool.parents, pool.latents)
+            pool.frames = to_uint8(pool.decoded.frames)
             lap("decode")
-            # 4. Score and prune to K survivors.
-            window = min(cfg.long_window_chunks - 1, n - first_chunks[segment])  # never across a switch
-            scores = self._score(active, histories, parents, frames, n * spec.latent_frames, num_frames, window)
-            keep = self._select(scores, len(parents), seed=candidate_seed(seed, n, len(parents)))
+            # 4. Score and prune to K survivors, best first.
+            pool.scores = self.score_step(self, ctx, pool) if self.scores_chunks else None
+            pool.keep = self._select(ctx, pool, self.config.histories)
             lap("score")
-            # 5. Gates of the survivors and routes for the chunk that leaves the window.
-            survivors = self._grow(histories, parents, keep, frames, latents, noise, scores, n, scene_start)
+            # 5. Gates of the survivors and requested routes for the chunk that leaves the window.
+            survivors = self._grow(ctx, pool)
             evicted = gen.evicted_chunk(state)
-            leaving, routes = self._routes(survivors, evicted, state.sink_frames(), parents[keep],
-                                           spec.latent_frames)
-            # 6. Commit: the clean K/V pass only for the survivors, then route the evicted chunk.
-            state = gen.commit(state, parents[keep], latents[keep],
-                               gen.select_decoded(decoded, keep), routes)
+            leaving, requested = self._routes(survivors, evicted)
+            # 6. Commit: the clean K/V pass only for the survivors; the cache applies the sink limits.
+            state, applied = gen.commit(state, pool.parents[pool.keep], pool.latents[pool.keep],
+                                        gen.select_decoded(pool.decoded, pool.keep), requested, cfg.sink_limits)
             lap("commit")
             histories = survivors
-            record = _chunk_record(n, scores, parents, seeds, keep, leaving, routes, evicted,
-                                   state.sink_frames())
-            record.calls = self._calls(frames, len(keep), scored=scores is not None)
+            record = _chunk_record(n, pool, leaving, applied, evicted, state.sink_frames())
+            record.calls = self._calls(pool)
             trace.add_chunk(record, seconds=time.perf_counter() - chunk_start)
-            if scores is not None:
-                bar.set_postfix(best=f"{scores.fused[keep].max().item():.3f}")
+            if pool.scores is not None:
+                bar.set_postfix(best=f"{pool.scores.fused[pool.keep].max().item():.3f}")
             if callback is not None:
                 callback(record)
         result = self._finish(schedule, first_chunks, histories, trace, spec.fps)
@@ -222,94 +200,110 @@ class StreamSearch:
         trace.add_time("total", time.perf_counter() - started)
         return result
 
-    def _calls(self, frames: Tensor, num_kept: int, scored: bool) -> dict[str, int]:
-        """Model calls of one chunk; a generator that names its denoising steps gets exact forwards."""
-        n, t = frames.shape[:2]
-        steps = len(getattr(self.generator, "timesteps", ())) or 1
-        return {"generator_forwards": n * steps + num_kept, "decoded": n,
-                "image_reward_frames": n * t if scored else 0, "video_reward_clips": n if scored else 0}
-
+    def _calls(self, pool: CandidatePool) -> dict[str, int]:
+        """Model calls of one chunk, early pruning's look at the x0 predictions included."""
+        steps, kept = self.generator.num_denoising_steps, len(pool.keep)
+        final, looked = len(pool), len(pool) + len(pool.dropped)  # candidates after / before early pruning
+        early = self.config.early_pruning_step if self.scores_chunks else None
+        forwards = final * steps if early is None else looked * (early + 1) + final * (steps - early - 1)
+        scored = final + (looked if early is not None else 0)  # candidate chunks decoded (and scored)
+        frames = len(range(0, pool.frames.shape[1], self.config.short_frame_stride))
+        return {"generator_forwards": forwards + kept, "decoded": scored,
+                "image_reward_frames": scored * frames if self.scores_chunks else 0,
+                "video_reward_clips": scored if self.scores_chunks else 0}
 
     # -----------------------------------------------------------------------------------------
 
-    def _denoise(self, state, parents: Tensor, noise: Tensor, generators) -> Tensor:
-        """Denoise all candidates in slices of at most ``max_batch``."""
+    def _expand(self, ctx: ChunkContext) -> CandidatePool:
+        """Steps 1-2: the chunk's candidates, their seeds and their initial noise."""
+        cfg, spec = self.config, self.generator.spec
+        per_history = cfg.candidates_per_chunk if ctx.index == 0 else cfg.expansions
+        parents = torch.arange(len(ctx.histories)).repeat_interleave(per_history)
+        seeds = [candidate_seed(ctx.run_seed, ctx.index, i) for i in range(len(parents))]
+        generators = make_generators(seeds)
+        noise = draw_noise(spec.latent_shape, generators)
+        if cfg.noise_propagation and ctx.index > 0:
+            parent_noise = torch.stack([ctx.histories[p].noise.cpu() for p in parents.tolist()])
+            noise = propagate_noise(parent_noise, noise, cfg.noise_fusion_sigma)
+        return CandidatePool(ids=torch.arange(len(parents)), parents=parents, seeds=seeds, noise=noise,
+                             generators=generators)
+
+    def _denoise(self, state, ctx: ChunkContext, pool: CandidatePool) -> CandidatePool:
+        """Step 3: clean latents of every candidate; with early pruning, only the survivors of a look
+        at the x0 predictions after ``early_pruning_step`` run the remaining steps."""
+        cfg = self.config
+        j = cfg.early_pruning_step
+        if j is None or not self.scores_chunks:
+            step = cfg.max_batch
+            pool.latents = torch.cat([
+                self.generator.denoise(state, pool.parents[i:i + step], pool.noise[i:i + step],
+                                       pool.generators[i:i + step])
+                for i in range(0, len(pool), step)
+            ])
+            return pool
+        last = self.generator.num_denoising_steps
+        sample, x0 = self._batched_steps(state, pool, pool.noise, 0, j + 1)
+        pool.sample = sample
+        look = self.generator.decode(state, pool.parents, x0)
+        pool.frames = to_uint8(look.frames)
+        pool.scores = self.score_step(self, ctx, pool)
+        keep = self._select(ctx, pool, cfg.early_keep or len(pool)).sort().values  # survivors keep batch order
+        dropped = sorted(set(range(len(pool))) - set(keep.tolist()))
+        early = [EarlyDrop(id=int(pool.ids[i]), parent=int(pool.parents[i]), seed=pool.seeds[i], step=j,
+                           score=float(pool.scores.fused[i])) for i in dropped]
+        pool = pool.subset(keep)
+        pool.dropped = early
+        pool.latents = self._batched_steps(state, pool, pool.sample, j + 1, last)[0]
+        pool.sample = None
+        logger.debug("chunk %d: early pruning after step %d kept candidates %s", ctx.index, j, pool.ids.tolist())
+        return pool
+
+    def _batched_steps(self, state, pool: CandidatePool, x: Tensor, start: int, stop: int) -> tuple[Tensor, Tensor]:
+        """Sampler steps ``start .. stop - 1`` in slices of ``max_batch``: samples and x0 predictions."""
         step = self.config.max_batch
         parts = [
-            self.generator.denoise(state, parents[i:i + step], noise[i:i + step], generators[i:i + step])
-            for i in range(0, len(parents), step)
+            self.generator.denoise_steps(state, pool.parents[i:i + step], x[i:i + step],
+                                         pool.generators[i:i + step], start, stop)
+            for i in range(0, len(pool), step)
         ]
-        return torch.cat(parts)
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
-    def _score(self, prompt, histories, parents, frames, start_frame, num_frames, depth) -> Scores | None:
-        """Short and long rewards of every candidate, fused with the progress-dependent alpha."""
-        if not self.scores_chunks:
-            return None
-        n, t = frames.shape[:2]
-        images = unit_float(frames.flatten(0, 1))
-        short = self.image_reward(images, [prompt] * (n * t)).float().cpu().view(n, t).mean(1)
-        clips = self._windows(histories, parents, frames, depth)
-        video = self.video_reward(clips, [prompt] * n, self.generator.spec.fps)
-        long = video.overall.float().cpu()
-        alpha = mix_alpha(start_frame, num_frames, self.generator.spec.latent_frames, self.config.tau)
-        fused = fuse(short, long, alpha, self.config.fusion)
-        parts = {k: v.float().cpu() for k, v in video.parts.items()}
-        return Scores(short=short, long=long, long_parts=parts, fused=fused, alpha=alpha)
+    def _select(self, ctx: ChunkContext, pool: CandidatePool, k: int) -> Tensor:
+        """The pool's ``k`` survivors by the selection step (all of them, in order, when no more)."""
+        k = min(k, len(pool))
+        if len(pool) <= k or pool.scores is None:
+            return torch.arange(len(pool))
+        return self.select_step(self, ctx, pool, k)
 
-    def _windows(self, histories, parents, frames: Tensor, depth: int) -> Tensor:
-        """``[N, T_w, 3, H, W]`` uint8 CPU clips: each candidate after the last ``depth`` chunks of its parent.
-
-        Kept as stored (uint8, CPU) so long windows never sit on the accelerator in float32; a reward
-        subsamples what it needs before converting (see ``VideoReward``).
-        """
-        clips = []
-        for i, p in enumerate(parents.tolist()):
-            past = histories[p].lineage(depth) if histories[p] is not None and depth > 0 else []
-            clips.append(torch.cat([node.frames for node in past] + [frames[i].cpu()]))
-        return torch.stack(clips)
-
-    def _select(self, scores: Scores | None, num_candidates: int, seed: int) -> Tensor:
-        """Survivors, best first (random pruning draws from the seed after the last candidate's)."""
-        k = min(self.config.histories, num_candidates)
-        if num_candidates <= k or scores is None:
-            return torch.arange(num_candidates)
-        if self.config.pruning == "random":
-            return select_random(num_candidates, k, torch.Generator().manual_seed(seed))
-        return select_top_k(scores.fused, k)
-
-    def _grow(self, histories, parents, keep, frames, latents, noise, scores, n, scene_start) -> list[ChunkNode]:
+    def _grow(self, ctx: ChunkContext, pool: CandidatePool) -> list[ChunkNode]:
         """New tree nodes for the survivors, with the gates memory sinking will read later.
 
         The transition gate sees a prompt switch: the first chunk of a new scene is a transition.
         """
-        cfg = self.config
+        cfg, scores = self.config, pool.scores
         nodes = []
-        for i in keep.tolist():
-            parent = histories[parents[i]]
-            node = ChunkNode(index=n, parent=parent, frames=frames[i].cpu(), latents=latents[i],
-                             noise=noise[i], scene_start=scene_start)
+        for i in pool.keep.tolist():
+            parent = ctx.histories[pool.parents[i]]
+            node = ChunkNode(index=ctx.index, parent=parent, frames=pool.frames[i].cpu(), latents=pool.latents[i],
+                             noise=pool.noise[i], scene_start=ctx.scene_start)
             if scores is not None:
                 node.short, node.long = scores.short[i].item(), scores.long[i].item()
                 earlier = [c.short for c in parent.lineage()] if parent is not None else []
                 node.quality = quality_gate(node.short, earlier, cfg.quality_threshold)
-                node.transition = scene_start or transition_gate(parent.long if parent else None, node.long,
-                                                                 cfg.transition_threshold)
+                node.transition = ctx.scene_start or transition_gate(parent.long if parent else None, node.long,
+                                                                     cfg.transition_threshold)
             nodes.append(node)
         return nodes
 
-    def _routes(self, survivors, evicted, sink_frames, parents, chunk_frames):
-        """Per survivor, the chunk leaving its window (or None) and its route (DISCARD if sinking is off)."""
+    def _routes(self, survivors: list[ChunkNode], evicted: int | None) -> tuple[list, list[Route]]:
+        """Per survivor, the chunk leaving its window (or None) and the route requested for it
+        (DISCARD if sinking is off); the cache applies the sink's capacity at commit."""
         if evicted is None:
             return [None] * len(survivors), [Route.DISCARD] * len(survivors)
         leaving = [node.lineage()[evicted] for node in survivors]
         if not self.config.memory_sinking:
             return leaving, [Route.DISCARD] * len(survivors)
-        routes = []
-        for node, parent in zip(leaving, parents.tolist()):
-            sink_full = sink_frames[parent] + chunk_frames > self.config.max_sink_frames
-            anchor = self.config.scene_anchors and node.scene_start  # kept whatever its quality
-            routes.append(route_evicted(anchor or bool(node.quality), anchor or bool(node.transition), sink_full))
-        return leaving, routes
+        return leaving, [self.route_step(self, node) for node in leaving]
 
     def _finish(self, schedule: PromptSchedule, first_chunks: list[int], histories: list[ChunkNode],
                 trace: Trace, fps: float) -> SearchResult:
@@ -330,35 +324,38 @@ class StreamSearch:
                      for k in finals[0].parts}
             chosen = int(select_top_k(overall, 1))
             trace.set_final(scores=overall.tolist(), parts=parts, chosen=chosen)
-        else:  # histories are ranked best first by the last chunk's score: keep the first
+        else:  # histories are in the order the selection step returned them (best first): keep the first
             trace.set_final(scores=[None] * len(videos), parts={}, chosen=chosen)
         latents = torch.cat([node.latents for node in lineages[chosen]], dim=1)
         return SearchResult(frames=videos[chosen], latents=latents, trace=trace, chosen=chosen, fps=fps)
 
 
-def _chunk_record(n, scores, parents, seeds, keep, leaving, routes, evicted, sink_frames) -> ChunkRecord:
-    """The trace entry of one chunk: every candidate, which survived, and how memory was routed."""
-    kept = {c: h for h, c in enumerate(keep.tolist())}
-
-    def value(tensor: Tensor | None, i: int) -> float | None:
-        return None if tensor is None else float(tensor[i])
-
-    candidates = [
-        CandidateRecord(
-            id=i, parent=int(p), seed=seeds[i],
-            short=value(scores.short if scores else None, i),
-            long=value(scores.long if scores else None, i),
-            long_parts={k: float(v[i]) for k, v in scores.long_parts.items()} if scores else {},
-            score=value(scores.fused if scores else None, i),
-            kept=i in kept, history=kept.get(i),
-        )
-        for i, p in enumerate(parents.tolist())
-    ]
+def _chunk_record(n: int, pool: CandidatePool, leaving: list[ChunkNode | None], applied: list[Route | None],
+                  evicted: int | None, sink_frames: list[int]) -> ChunkRecord:
+    """The trace entry of one chunk: every candidate drawn, which survived, and the routes the cache applied."""
+    scores = pool.scores
+    position = {int(c): i for i, c in enumerate(pool.ids.tolist())}
+    history_of = {int(pool.ids[p]): h for h, p in enumerate(pool.keep.tolist())}
+    early = {d.id: d for d in pool.dropped}
+    num_drawn = len(pool) + len(pool.dropped)
+    candidates = []
+    for c in range(num_drawn):
+        i, drop = position.get(c), early.get(c)
+        live = i is not None and scores is not None
+        candidates.append(CandidateRecord(
+            id=c, parent=int(pool.parents[i]) if drop is None else drop.parent,
+            seed=pool.seeds[i] if drop is None else drop.seed,
+            short=float(scores.short[i]) if live else None, long=float(scores.long[i]) if live else None,
+            long_parts={k: float(v[i]) for k, v in scores.long_parts.items()} if live else {},
+            score=float(scores.fused[i]) if live else None,
+            kept=c in history_of, history=history_of.get(c),
+            pruned_at_step=drop.step if drop else None, early_score=drop.score if drop else None,
+        ))
     history_records = [
-        HistoryRecord(candidate=c, route=route.value if node is not None else None,
+        HistoryRecord(candidate=int(pool.ids[c]), route=route.value if route is not None else None,
                       quality=node.quality if node is not None else None,
                       transition=node.transition if node is not None else None, sink_frames=sink)
-        for c, node, route, sink in zip(keep.tolist(), leaving, routes, sink_frames)
+        for c, node, route, sink in zip(pool.keep.tolist(), leaving, applied, sink_frames)
     ]
     return ChunkRecord(index=n, alpha=scores.alpha if scores else None, evicted_chunk=evicted,
                        candidates=candidates, histories=history_records)

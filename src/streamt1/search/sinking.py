@@ -10,6 +10,10 @@ what happens to its K/V:
 * quality, no transition       -> EMA into the newest sink segment
 * quality and transition       -> APPEND as a new sink segment, or EMA once the sink is full
 
+The engine requests a route from the gates (:func:`route_evicted`); the sink-capacity part of the rule
+("or EMA once the sink is full") is applied by the cache at commit time, the one place that knows each
+sink's length (:meth:`streamt1.interfaces.SinkLimits.applied`), and the route really taken is traced.
+
 The reference's history mean also covers the chunk itself; we follow the paper and average only
 the chunks before it, so a chunk is compared with the history it extends.
 """
@@ -39,10 +43,8 @@ def transition_gate(previous_long: float | None, long: float, threshold: float) 
     return previous_long - long > threshold
 
 
-def route_evicted(quality: bool, transition: bool, sink_full: bool) -> Route:
-    """The routing rule of the paper's memory-sinking table."""
+def route_evicted(quality: bool, transition: bool) -> Route:
+    """The route the paper's memory-sinking table requests (before the sink's capacity is applied)."""
     if not quality:
         return Route.DISCARD
-    if transition and not sink_full:
-        return Route.APPEND
-    return Route.EMA
+    return Route.APPEND if transition else Route.EMA

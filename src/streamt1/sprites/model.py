@@ -92,7 +92,9 @@ class SpritesVideoModel(nn.Module):
         weights, card_path = weights_and_card(path, MODEL_STEM, "the Sprites model", "streamt1.sprites.train")
         card = json.loads(card_path.read_text())
         text = TextEncoderConfig(**{**card["text_config"], "vocab": tuple(card["text_config"]["vocab"])})
-        model = cls(WanConfig(**card["wan_config"]), text, StreamConfig(**card["stream_config"]))
+        # Cards written before memory sinking's limits moved to the search config (SinkLimits) list them
+        stream = {k: v for k, v in card["stream_config"].items() if k not in ("max_sink_frames", "ema_decay")}
+        model = cls(WanConfig(**card["wan_config"]), text, StreamConfig(**stream))
         model.load_state_dict(load_file(str(weights)))
         logger.info("loaded the Sprites model from %s", weights)
         return model.eval()

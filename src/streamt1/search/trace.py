@@ -4,12 +4,13 @@ Schema version 1 (one JSON object; ``null`` where a value does not apply)::
 
     {
       "version": 1,
-      "method": str,                 # e.g. "stream_t1", "beam", "best_of_n", "plain"
+      "method": str,                 # the preset, e.g. "stream-t1", "beam", "best-of-n", "none"
       "prompt": str,
       "seed": int,
       "fps": float,
       "num_chunks": int,             # chunks planned; len(chunks) is smaller for an unfinished run
-      "config": {...},               # the resolved run config, free-form
+      "config": {...},               # the resolved configuration: "search" (every SearchConfig field)
+                                     # plus, from the API/CLI, "run", "rewards", "stream" and "versions"
       "segments": [{                 # the prompt schedule (optional; absent: one segment, "prompt")
         "prompt": str,               # the prompt of this segment
         "from_frame": int,           # its first latent frame
@@ -19,7 +20,7 @@ Schema version 1 (one JSON object; ``null`` where a value does not apply)::
         "index": int,                # == position in the list
         "alpha": float | null,       # weight of the short reward in S = a*short + (1-a)*long
         "evicted_chunk": int | null, # chunk pushed out of the local window at this chunk's commit
-        "candidates": [{             # every candidate of this chunk (K*M, or K*M for the root)
+        "candidates": [{             # every candidate drawn for this chunk (K*M; the root grows K*M too)
           "id": int,                 # 0..N-1 == position in the list
           "parent": int,             # index of its parent in the previous chunk's "histories"
                                      # (0 for chunk 0: the single empty root)
@@ -27,13 +28,16 @@ Schema version 1 (one JSON object; ``null`` where a value does not apply)::
           "short": float | null,     # image reward (mean over the chunk's frames)
           "long": float | null,      # video reward over the sliding window
           "long_parts": {name: float},  # sub-scores of the video reward (e.g. VQ, MQ, TA)
-          "score": float | null,     # fused score S used for pruning
+          "score": float | null,     # fused score S used for pruning (null: not scored, or pruned early)
+          "pruned_at_step": int | null,  # early pruning: dropped after this denoising step (0-based)
+          "early_score": float | null,   # its fused score on the x0 prediction of that step
           "kept": bool,              # survived pruning
           "history": int | null      # its index in "histories" if kept, else null
         }],
         "histories": [{              # the survivors after pruning, in history order
           "candidate": int,          # the candidate id that became this history
-          "route": "discard" | "ema" | "append" | null,  # memory sinking applied to evicted_chunk
+          "route": "discard" | "ema" | "append" | null,  # the route the cache applied to evicted_chunk
+                                     # (a requested APPEND becomes "ema" once the sink is full)
           "quality": bool | null,    # the gates that chose the route (null: nothing evicted / off)
           "transition": bool | null,
           "sink_frames": int         # sink size in latent frames after this chunk's commit
@@ -69,7 +73,6 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any, Mapping, Sequence
 
 from streamt1.interfaces import Route
-from streamt1.outputs.atomic import atomic_write_json
 
 logger = logging.getLogger(__name__)
 
@@ -110,8 +113,11 @@ class CandidateRecord:
     score: float | None = None
     kept: bool = False
     history: int | None = None
+    pruned_at_step: int | None = None
+    early_score: float | None = None
 
     def __post_init__(self) -> None:
+        self.early_score = _opt_float(self.early_score, f"candidate {self.id} early_score")
         self.short = _opt_float(self.short, f"candidate {self.id} short")
         self.long = _opt_float(self.long, f"candidate {self.id} long")
         self.score = _opt_float(self.score, f"candidate {self.id} score")
@@ -318,10 +324,6 @@ class Trace:
             "chunk_seconds": self.chunk_seconds,
         }
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the trace as JSON, atomically."""
-        atomic_write_json(path, self.to_dict())
-
     @classmethod
     def from_dict(cls, data: Any, source: str = "trace") -> Trace:
         """Validate a schema-1 object and rebuild the trace; errors name ``source`` and the bad key."""
@@ -409,6 +411,8 @@ def _candidate_from_dict(data: Any, where: str) -> CandidateRecord:
         score=_get(data, "score", "float", nullable=True, where=where),
         kept=_get(data, "kept", "bool", where=where),
         history=_get(data, "history", "int", nullable=True, where=where),
+        pruned_at_step=data.get("pruned_at_step"),
+        early_score=data.get("early_score"),
     )
 
 
