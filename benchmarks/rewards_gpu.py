@@ -179,10 +179,30 @@ def seconds(fn, device: torch.device, iters: int = 3) -> float:
     return (time.perf_counter() - start) / iters
 
 
-def end_to_end(generator, image, video, num_frames: int, device: torch.device) -> dict:
+def per_chunk_rewards(image, video, spec, device: torch.device) -> dict[str, float]:
+    """Seconds of each reward call on one chunk's K*M = 4 candidates, paper settings and cheaper ones."""
+    g = torch.Generator().manual_seed(0)
+    frames = torch.randint(0, 256, (4 * spec.frames_per_chunk, 3, spec.height, spec.width), generator=g,
+                           dtype=torch.uint8)
+    window = spec.decoded_frames(10)
+    clips = torch.randint(0, 256, (4, window, 3, spec.height, spec.width), generator=g, dtype=torch.uint8)
+    prompts = [PROMPT] * frames.shape[0]
+    rows = {"hpsv3 4x12 frames (paper)": seconds(lambda: image(frames, prompts), device)}
+    every4 = frames.view(4, spec.frames_per_chunk, *frames.shape[1:])[:, ::4].flatten(0, 1)
+    rows[f"hpsv3 4x{every4.shape[0] // 4} frames (every 4th)"] = seconds(
+        lambda: image(every4, prompts[: every4.shape[0]]), device)
+    paper_pixels, image.pixels = image.pixels, 128 * 28 * 28
+    rows["hpsv3 4x12 frames, 100352 px"] = seconds(lambda: image(frames, prompts), device)
+    image.pixels = paper_pixels
+    rows[f"videoalign 4 windows x {window} frames"] = seconds(lambda: video(clips, [PROMPT] * 4, spec.fps), device)
+    return rows
+
+
+def end_to_end(generator, image, video, num_frames: int, device: torch.device, overrides: list[str]) -> dict:
     timed_gen = TimedGenerator(generator)
     timed_image, timed_video = Timed(image, device), Timed(video, device)
-    search = StreamSearch(timed_gen, build_config("stream-t1").search, timed_image, timed_video, "stream-t1")
+    config = build_config("stream-t1", None, overrides).search
+    search = StreamSearch(timed_gen, config, timed_image, timed_video, "stream-t1")
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
@@ -208,6 +228,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tiny", action="store_true", help="tiny models on CPU (checks the script)")
     parser.add_argument("--lengths", default="21,120", help="latent frames of the end-to-end runs (5 s, 30 s)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="search settings of the end-to-end runs, e.g. --set search.short_frame_stride=4")
+    parser.add_argument("--e2e-only", action="store_true", help="skip the per-chunk reward timings")
     args = parser.parse_args()
     device = torch.device("cpu" if args.tiny else "cuda")
     dtype = torch.float32 if args.tiny else torch.bfloat16
@@ -227,29 +250,14 @@ def main() -> None:
     print(f"device {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}, "
           f"frames {spec.height}x{spec.width}, chunk {spec.frames_per_chunk} frames, torch {torch.__version__}")
 
-    # 1. per chunk, the rewards on K*M = 4 candidates, paper settings and cheaper ones
-    g = torch.Generator().manual_seed(0)
-    frames = torch.randint(0, 256, (4 * spec.frames_per_chunk, 3, spec.height, spec.width), generator=g,
-                           dtype=torch.uint8)
-    window = spec.decoded_frames(10)
-    clips = torch.randint(0, 256, (4, window, 3, spec.height, spec.width), generator=g, dtype=torch.uint8)
-    prompts = [PROMPT] * frames.shape[0]
-    rows = {"hpsv3 4x12 frames (paper)": seconds(lambda: image(frames, prompts), device)}
-    every4 = frames.view(4, spec.frames_per_chunk, *frames.shape[1:])[:, ::4].flatten(0, 1)
-    rows[f"hpsv3 4x{every4.shape[0] // 4} frames (every 4th)"] = seconds(
-        lambda: image(every4, prompts[: every4.shape[0]]), device)
-    paper_pixels, image.pixels = image.pixels, 128 * 28 * 28
-    rows["hpsv3 4x12 frames, 100352 px"] = seconds(lambda: image(frames, prompts), device)
-    image.pixels = paper_pixels
-    rows[f"videoalign 4 windows x {window} frames"] = seconds(lambda: video(clips, [PROMPT] * 4, spec.fps), device)
+    rows = {} if args.e2e_only else per_chunk_rewards(image, video, spec, device)
 
-    # 2. end to end
-    runs = [end_to_end(generator, image, video, int(n), device) for n in args.lengths.split(",")]
+    runs = [end_to_end(generator, image, video, int(n), device, args.overrides) for n in args.lengths.split(",")]
     gen_chunk = runs[-1]["generator_s_per_chunk"]
     print(f"\n1. rewards per chunk (K*M = 4 candidates) vs the generator's {gen_chunk:.3f} s for one chunk")
     for name, s in rows.items():
         print(f"   {name:<40} {s:7.3f} s  {100 * s / gen_chunk:6.1f} % of generator")
-    print("\n2. Stream-T1 K=2, M=2 end to end")
+    print(f"\n2. Stream-T1 K=2, M=2 end to end {' '.join(args.overrides)}")
     print(f"   {'latent':>6} {'px':>4} {'s/chunk':>8} {'gen':>6} {'decode':>7} {'hpsv3':>6} {'v.align':>7} "
           f"{'reward share':>12} {'peak GiB':>8}")
     for r in runs:
