@@ -37,15 +37,10 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 from transformers import CLIPTokenizer
-from transformers.initialization import no_init_weights
 
 from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
 from streamt1.rewards.image_common import (
-    BatchedImageReward,
-    center_crop_box,
-    load_checked,
-    normalize,
-    shorter_side_size,
+    BatchedImageReward, center_crop_box, load_checked, no_init_weights, normalize, shorter_side_size,
 )
 
 logger = logging.getLogger(__name__)

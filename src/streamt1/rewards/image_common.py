@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor, nn
+from transformers.initialization import no_init_weights  # skip the random init of loaded weights (5.x)
 
 from streamt1.config import ConfigError
 from streamt1.interfaces import to_uint8

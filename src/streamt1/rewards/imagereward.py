@@ -36,18 +36,12 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 from transformers import BertTokenizer
-from transformers.initialization import no_init_weights
 
 from streamt1.config import ConfigError
 from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
 from streamt1.rewards.image_common import (
-    BatchedImageReward,
-    center_crop_box,
-    load_checked,
-    normalize,
-    pil_to_tensor,
-    shorter_side_size,
-    to_pil,
+    BatchedImageReward, center_crop_box, load_checked, no_init_weights, normalize, pil_to_tensor,
+    shorter_side_size, to_pil,
 )
 
 logger = logging.getLogger(__name__)

@@ -25,10 +25,9 @@ from pathlib import Path
 import torch
 from torch import Tensor
 from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPTokenizer
-from transformers.initialization import no_init_weights
 
 from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
-from streamt1.rewards.image_common import BatchedImageReward, load_checked, to_pil
+from streamt1.rewards.image_common import BatchedImageReward, load_checked, no_init_weights, to_pil
 
 logger = logging.getLogger(__name__)
 
