@@ -183,12 +183,10 @@ def read_schedules(path: str | Path, switch_at: Sequence[int] = ()) -> list[Prom
 
 
 def read_prompt_lines(path: str | Path) -> list[str]:
-    """One prompt per line; blank lines and lines starting with ``#`` are skipped."""
-    lines = [line.strip() for line in _existing(path, "prompts file").read_text().splitlines()]
-    prompts = [p for p in lines if p and not p.startswith("#")]
-    if not prompts:
-        raise ConfigError(f"prompts file {str(path)!r} holds no prompt: write one prompt per line")
-    return prompts
+    """One prompt per line; blank lines and lines starting with ``#`` are skipped (the suites' rule)."""
+    from streamt1.suites import read_prompt_file
+
+    return [prompt for prompt, _ in read_prompt_file(path)]
 
 
 def _existing(path: str | Path, what: str) -> Path:
