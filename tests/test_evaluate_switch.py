@@ -4,7 +4,7 @@ import dataclasses
 
 import torch
 
-from streamt1.evaluate_switch import score_switch, switch_scenes, switch_table
+from streamt1.evaluate_switch import TABLE_FILE, score_switch, switch_scenes, switch_table
 from streamt1.sprites.captions import parse_caption
 from streamt1.sprites.world import EventKind, render
 
@@ -55,3 +55,22 @@ def test_table_lists_every_method_with_intervals_and_paired_differences():
     assert "| none | 60.0 ± 127.1 | 25.0 ± 0.0 |" in table  # t(1) = 12.706, sd 0.1414 / sqrt(2)
     assert "| stream-t1 | - | - | - | - | - | - | 0 |" in table
     assert "| beam - none | 10.0 ± 0.0 | 0.0 ± 0.0 |" in table and "stream-t1 - none" not in table
+
+
+def test_cli_runs_switch_streams_resumes_and_refuses_other_settings(tmp_path, capsys):
+    from streamt1.cli import main
+
+    args = ["evaluate", "--switches", "--methods", "none", "--num-prompts", "1", "--num-frames", "6",
+            "--seeds", "0", "--device", "cpu", "--out", str(tmp_path)]
+    assert main(args) == 0, capsys.readouterr().err
+    table = (tmp_path / TABLE_FILE).read_text()
+    assert "none" in table and "world" in table
+    videos = sorted((tmp_path / "none").glob("*.mp4"))
+    assert len(videos) == 1
+    stamp = videos[0].stat().st_mtime_ns
+    assert main(args) == 0  # resumes: nothing is redone
+    assert videos[0].stat().st_mtime_ns == stamp
+    capsys.readouterr()
+    assert main([*args, "--set", "search.tau=0.3"]) == 2
+    err = capsys.readouterr().err
+    assert "other settings" in err and "search.tau" in err and len(err.strip().splitlines()) == 1

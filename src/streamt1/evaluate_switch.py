@@ -31,6 +31,7 @@ from torch import Tensor
 
 from streamt1 import api
 from streamt1.config import Config
+from streamt1.evaluate import REFERENCE, claim_method, method_settings
 from streamt1.metrics.sprites import evaluate_video, subject_consistency, track_sprite
 from streamt1.metrics.stats import Estimate, mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
@@ -45,7 +46,6 @@ logger = logging.getLogger(__name__)
 
 RESULTS_FILE = "switch_results.json"
 TABLE_FILE = "switch_table.md"
-REFERENCE = "world"
 COLUMNS = ("before", "after", "change", "kept", "identity", "jump")
 END_FRAMES = 4  # frames at the end of a video where a change must show (the world cross-fades over 8)
 
@@ -162,6 +162,11 @@ def run_switch_evaluation(
     schedules = [from_switches(list(item.captions), [switch_frame]) for item in items]
     results_path = out / RESULTS_FILE
     results: dict[str, dict] = json.loads(results_path.read_text()) if results_path.is_file() else {}
+    results.setdefault("fingerprints", {})
+    results.setdefault("settings", {})
+    for method in settings.methods:  # other settings into the same folder stop before any work
+        claim_method(results, method, method_settings(make_config(method), {}), out)
+    claim_method(results, REFERENCE, {"frames": length, "switch_frame": switch_frame}, out)
     reference = results.setdefault(REFERENCE, {})
     for item, schedule in zip(items, schedules):
         stem = api.output_stem(schedule.text(), 0)
