@@ -114,7 +114,7 @@ class BrightnessReward:
 
     def __call__(self, frames: Tensor, prompts) -> Tensor:
         self.calls += 1
-        return frames.mean(dim=(1, 2, 3)) + (self.calls if self.ramp else 0)
+        return unit_float(frames).mean(dim=(1, 2, 3)) + (self.calls if self.ramp else 0)
 
 
 class SteadinessReward:

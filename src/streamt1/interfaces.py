@@ -199,7 +199,12 @@ class VideoScore:
 
 @runtime_checkable
 class ImageReward(Protocol):
-    """Frames ``[N, 3, H, W]`` in [0, 1] and one prompt per frame -> scores ``[N]``."""
+    """Frames ``[N, 3, H, W]`` and one prompt per frame -> scores ``[N]``.
+
+    The engine hands frames as it stores them, ``uint8`` (a float copy of every frame of K*M candidates
+    would be made only to be rounded back by rewards that read pixels); float frames in [0, 1] are
+    accepted too. Convert with :func:`unit_float` or :func:`to_uint8`.
+    """
 
     def __call__(self, frames: Tensor, prompts: Sequence[str]) -> Tensor: ...
 

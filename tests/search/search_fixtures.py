@@ -33,7 +33,7 @@ class BrightnessReward:
 
     def __call__(self, frames: torch.Tensor, prompts) -> torch.Tensor:
         assert frames.ndim == 4 and len(prompts) == frames.shape[0]
-        return frames.mean(dim=(1, 2, 3))
+        return unit_float(frames).mean(dim=(1, 2, 3))  # the engine hands uint8 frames
 
 
 class SteadinessReward:

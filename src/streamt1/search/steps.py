@@ -23,7 +23,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from streamt1.interfaces import Route, unit_float
+from streamt1.interfaces import Route
 from streamt1.search.noise import candidate_seed
 from streamt1.search.pool import CandidatePool, ChunkContext, ChunkNode, Scores
 from streamt1.search.pruning import fuse, mix_alpha, select_random, select_top_k
@@ -65,7 +65,7 @@ def score_fused(search, ctx: ChunkContext, pool: CandidatePool) -> Scores:
     cfg, spec = search.config, search.generator.spec
     picked = pool.frames[:, :: cfg.short_frame_stride]
     n, t = picked.shape[:2]
-    images = unit_float(picked.flatten(0, 1))
+    images = picked.flatten(0, 1)  # uint8, as stored: each reward converts what it reads (see ImageReward)
     short = search.image_reward(images, [ctx.prompt] * (n * t)).float().cpu().view(n, t).mean(1)
     video = search.video_reward(reward_windows(ctx, pool), [ctx.prompt] * n, spec.fps)
     long = video.overall.float().cpu()
