@@ -345,6 +345,8 @@ class CausalWan(nn.Module):
         dim = config.dim
         patch = config.patch_size
         self.patch_embedding = nn.Conv3d(config.in_dim, dim, kernel_size=patch, stride=patch)
+        self.spatial_embedding = (None if config.spatial_embedding is None
+                                  else nn.Parameter(torch.zeros(dim, *config.spatial_embedding)))
         self.text_embedding = nn.Sequential(
             nn.Linear(config.text_dim, dim), nn.GELU(approximate="tanh"), nn.Linear(dim, dim)
         )
@@ -370,6 +372,9 @@ class CausalWan(nn.Module):
         for m in (*self.text_embedding, *self.time_embedding):
             if isinstance(m, nn.Linear):
                 nn.init.normal_(m.weight, std=0.02, generator=generator)
+        if self.spatial_embedding is not None:
+            # Larger than Wan's 0.02 embeddings: positions must be told apart from the first steps.
+            nn.init.normal_(self.spatial_embedding, std=0.3, generator=generator)
         for p in (*(b.modulation for b in self.blocks), self.head.modulation):
             noise = torch.randn(p.shape, generator=generator, device=p.device, dtype=p.dtype)
             p.copy_(noise / math.sqrt(self.config.dim))
@@ -397,8 +402,13 @@ class CausalWan(nn.Module):
         """``[B, C, F, H, W]`` -> tokens ``[B, F*h*w, C']`` (frame, row, col order) and grid (F, h, w)."""
         if x.dim() != 5 or x.shape[1] != self.config.in_dim:
             raise ValueError(f"latents must be [B, {self.config.in_dim}, F, H, W], got {tuple(x.shape)}")
-        self.config.token_grid(x.shape[3], x.shape[4])  # validates divisibility by the patch
+        grid = self.config.token_grid(x.shape[3], x.shape[4])  # validates divisibility by the patch
         tokens = self.patch_embedding(x.to(self.dtype))  # [B, C', F, h, w]
+        if self.spatial_embedding is not None:
+            if grid != self.config.spatial_embedding:
+                raise ValueError(f"latents of {x.shape[3]}x{x.shape[4]} give a {grid[0]}x{grid[1]} token grid; this "
+                                 f"model's spatial embedding covers {self.config.spatial_embedding}")
+            tokens = tokens + self.spatial_embedding[:, None]  # same table for every frame
         return tokens.flatten(2).transpose(1, 2), tuple(tokens.shape[2:])
 
     def _unpatchify(self, tokens: Tensor, grid: tuple[int, int, int]) -> Tensor:

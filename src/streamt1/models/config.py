@@ -38,6 +38,10 @@ class WanConfig:
     # flow in the forward). x0 suits small models on pixel-like latents, whose per-token noise is
     # nearly as wide as the network (Li & He 2025, "Back to Basics: Let Denoising Generative Models Denoise").
     prediction: str = "flow"
+    # Token grid (rows, cols) of a learned absolute position table added to the patch embeddings, or
+    # None (Wan's: RoPE only). RoPE is relative: from pure noise a small model cannot place content at
+    # absolute positions (a striped background's phase), which a Wan-sized model learns from edges.
+    spatial_embedding: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         sizes = ("dim", "ffn_dim", "num_heads", "num_layers", "in_dim", "out_dim", "freq_dim", "text_dim",
@@ -62,6 +66,10 @@ class WanConfig:
         require(self.eps > 0, "eps", self.eps, "> 0")
         require(self.rope_theta > 1, "rope_theta", self.rope_theta, "> 1")
         require(self.prediction in PREDICTIONS, "prediction", self.prediction, f"one of {PREDICTIONS}")
+        if self.spatial_embedding is not None:
+            object.__setattr__(self, "spatial_embedding", tuple(self.spatial_embedding))
+            require(len(self.spatial_embedding) == 2 and all(isinstance(n, int) and n > 0 for n in self.spatial_embedding),
+                    "spatial_embedding", self.spatial_embedding, "None or two positive ints (token rows, cols)")
 
     @property
     def head_dim(self) -> int:
