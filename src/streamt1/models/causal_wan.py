@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -405,7 +406,7 @@ class CausalWan(nn.Module):
         self.stages: _Stages = EAGER_STAGES
         self.init_weights()
 
-    def compile_blocks(self, mode: str | None = None) -> None:
+    def compile_blocks(self, mode: str | None = None, backend: Any = "inductor") -> None:
         """Run each block's work before and after self-attention through ``torch.compile`` (inductor).
 
         One compiled pair serves all blocks (the parameters are graph inputs) and every chunk: the
@@ -414,8 +415,9 @@ class CausalWan(nn.Module):
         eager (one SDPA kernel either way). ``mode``: torch.compile's; the default suits this
         best: CUDA graphs ("reduce-overhead") would copy inputs into static buffers, and autotuning
         ("max-autotune-no-cudagraphs") adds minutes of compilation for GEMMs cuBLAS already runs well.
+        ``backend``: torch.compile's (tests use "aot_eager" on the CPU, where inductor takes minutes).
         """
-        self.stages = tuple(torch.compile(stage, mode=mode) for stage in EAGER_STAGES)
+        self.stages = tuple(torch.compile(stage, mode=mode, backend=backend) for stage in EAGER_STAGES)
 
     @torch.no_grad()
     def init_weights(self, generator: torch.Generator | None = None) -> None:
