@@ -592,8 +592,7 @@ class CausalWan(nn.Module):
         # each candidate joins a copy of its parent's past before its chunk.
         passes = _passes(history_rows) if room else [list(range(n))]
         if len(passes) == 1 and passes[0] == list(range(n)):
-            out = self._chunk_pass(tokens, e0, rope, text, cache, history_rows, room, return_kv)
-            tokens, keys, values = out
+            tokens, keys, values = self._chunk_pass(tokens, e0, rope, text, cache, history_rows, room, return_kv)
         else:  # outputs gathered back in candidate order
             out_tokens, keys, values = torch.empty_like(tokens), None, None
             for members in passes:
