@@ -37,6 +37,7 @@ import argparse
 import copy
 import dataclasses
 import time
+import traceback
 from dataclasses import dataclass
 
 import torch
@@ -606,32 +607,45 @@ def main() -> None:
         print(f"bare block stack, batch {batch}: {bare[batch]:.1f} ms, {bare[batch] / batch:.1f} ms/sample")
     forwards, rows = {}, []
     for mode in args.modes:
-        if mode == "compiled":
-            started = time.perf_counter()
-            generator.compile(mode=args.compile_mode, backend=backend)
-        forwards[mode] = {}
-        for batch in (1, 4):
-            profile = not args.no_profile and batch > 1 and mode == "eager"
-            ms = forwards[mode][batch] = forward_ms(generator, batch, args.iters, profile)
-            how = "its history" if batch == 1 else f"{batch // 2} histories x 2, as Stream-T1 denoises"
-            print(f"{mode} forward of one chunk, batch {batch} ({how}): {ms:.1f} ms, {ms / batch:.1f} ms/sample "
-                  f"(bare x{ms / bare[batch]:.3f})", flush=True)
-        for method in ("none", "stream-t1"):  # warm-up: every code path (eviction, routing) and shape once
-            measure(generator, method, 4 * generator.stream.chunk_frames, seed=0)
-        if mode == "compiled":
-            print(f"compiled ({backend}, mode {args.compile_mode}): compiling and warm-up took "
-                  f"{time.perf_counter() - started:.0f} s", flush=True)
-        plan = [(n, method, False) for n in frames for method in ("none", "stream-t1")]
-        plan += [(n, "stream-t1", True) for n in ramped] if mode == "eager" else []
-        for n, method, full_sinks in plan:
-            rows.append(measure(generator, method, n, seed=1, full_sinks=full_sinks))
-            report(rows[-1:], ratios=False)  # as it comes, in case the run is cut short
-        if mode == "eager" and args.authors:  # before compiling: the authors' execution is eager
-            compare_with_authors(generator, rows, args.authors_frames or frames[:1])
+        try:
+            run_mode(generator, mode, args, frames, ramped, backend, bare, forwards, rows)
+        except Exception:  # a failed compile must not cost the eager results their summary
+            if mode == "eager":
+                raise
+            forwards.pop(mode, None)
+            rows[:] = [r for r in rows if r.mode != mode]
+            print(f"\n{mode} mode FAILED, its results are left out:\n{traceback.format_exc()}", flush=True)
     print()
     report(rows)
     print("* ramped stand-in rewards: every evicted chunk passes both gates (APPEND until the sinks are full)")
     report_targets(forwards, bare, rows)
+
+
+def run_mode(generator: CausalWanGenerator, mode: str, args: argparse.Namespace, frames: list[int], ramped: list[int],
+             backend: str, bare: dict[int, float], forwards: dict, rows: list[Measurement]) -> None:
+    """Forward timings, warm-up searches and the rows of one mode (and the authors' comparison after eager)."""
+    if mode == "compiled":
+        started = time.perf_counter()
+        generator.compile(mode=args.compile_mode, backend=backend)
+    forwards[mode] = {}
+    for batch in (1, 4):
+        profile = not args.no_profile and batch > 1 and mode == "eager"
+        ms = forwards[mode][batch] = forward_ms(generator, batch, args.iters, profile)
+        how = "its history" if batch == 1 else f"{batch // 2} histories x 2, as Stream-T1 denoises"
+        print(f"{mode} forward of one chunk, batch {batch} ({how}): {ms:.1f} ms, {ms / batch:.1f} ms/sample "
+              f"(bare x{ms / bare[batch]:.3f})", flush=True)
+    for method in ("none", "stream-t1"):  # warm-up: every code path (eviction, routing) and shape once
+        measure(generator, method, 4 * generator.stream.chunk_frames, seed=0)
+    if mode == "compiled":
+        print(f"compiled ({backend}, mode {args.compile_mode}): compiling and warm-up took "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
+    plan = [(n, method, False) for n in frames for method in ("none", "stream-t1")]
+    plan += [(n, "stream-t1", True) for n in ramped] if mode == "eager" else []
+    for n, method, full_sinks in plan:
+        rows.append(measure(generator, method, n, seed=1, full_sinks=full_sinks))
+        report(rows[-1:], ratios=False)  # as it comes, in case the run is cut short
+    if mode == "eager" and args.authors:  # before compiling: the authors' execution is eager
+        compare_with_authors(generator, rows, args.authors_frames or frames[:1])
 
 
 def compare_with_authors(generator: CausalWanGenerator, rows: list[Measurement], frames: list[int]) -> None:
