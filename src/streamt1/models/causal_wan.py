@@ -591,33 +591,27 @@ class CausalWan(nn.Module):
         # With room, passes over consecutive rows (one candidate per row); otherwise one pass in which
         # each candidate joins a copy of its parent's past before its chunk.
         passes = _passes(history_rows) if room else [list(range(n))]
+        kv = _ChunkKV(n, len(self.blocks)) if return_kv else None
         if len(passes) == 1 and passes[0] == list(range(n)):
-            tokens, keys, values = self._chunk_pass(tokens, e0, rope, text, cache, history_rows, room, return_kv)
+            tokens = self._chunk_pass(tokens, e0, rope, text, cache, history_rows, room, kv, None)
         else:  # outputs gathered back in candidate order
-            out_tokens, keys, values = torch.empty_like(tokens), None, None
+            out_tokens = torch.empty_like(tokens)
             for members in passes:
                 index = torch.tensor(members, device=self.device)
-                h, pass_keys, pass_values = self._chunk_pass(
+                out_tokens[index] = self._chunk_pass(
                     tokens.index_select(0, index), e0.index_select(0, index), rope, text, cache,
-                    [history_rows[j] for j in members], room, return_kv)
-                out_tokens[index] = h
-                if keys is None:
-                    keys = [k.new_empty(n, *k.shape[1:]) for k in pass_keys]
-                    values = [v.new_empty(n, *v.shape[1:]) for v in pass_values]
-                for layer, (k, v) in enumerate(zip(pass_keys, pass_values)):
-                    keys[layer][index] = k
-                    values[layer][index] = v
+                    [history_rows[j] for j in members], room, kv, index)
             tokens = out_tokens
         flow = self._as_flow(self._unpatchify(self.head(tokens, e), grid), x, timesteps)
-        return ChunkOutput(flow, tuple(keys), tuple(values)) if return_kv else ChunkOutput(flow)
+        return ChunkOutput(flow) if kv is None else ChunkOutput(flow, tuple(kv.keys), tuple(kv.values))
 
     def _chunk_pass(self, tokens: Tensor, e0: Tensor, rope: Rope, text: TextKV, cache: KVCache, rows: list[int],
-                    room: bool, return_kv: bool) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+                    room: bool, kv: "_ChunkKV | None", index: Tensor | None) -> Tensor:
         """Every block for candidates reading history ``rows``; with ``room`` these are consecutive rows
-        (one view of the cache), otherwise any rows (pasts joined by copies). Tokens and per-layer K/V."""
+        (one view of the cache), otherwise any rows (pasts joined by copies). Returns the tokens; each
+        layer's K/V go into ``kv`` at candidates ``index`` (None: all, in order)."""
         mask = self._padding_mask(cache, rows, e0.shape[1])
         identity = rows == list(range(cache.num_histories))
-        keys, values = [], []
         for i, block in enumerate(self.blocks):
             if room:
                 past_k, past_v = cache.layer_with_room(i)
@@ -626,10 +620,9 @@ class CausalWan(nn.Module):
             else:
                 past = Past(*cache.layer(i), None if identity else rows)
             tokens, k, v = block(tokens, e0, rope, past, mask, text.layer(i), self.stages)
-            if return_kv:
-                keys.append(k)
-                values.append(v)
-        return tokens, keys, values
+            if kv is not None:
+                kv.put(i, index, k, v)
+        return tokens
 
     def _padding_mask(self, cache: KVCache, rows: list[int], frames: int) -> Tensor | None:
         """Token mask ``[N, 1, 1, S]`` hiding the sink padding of histories ``rows`` (None: no padding)."""
@@ -638,6 +631,26 @@ class CausalWan(nn.Module):
         past_valid = cache.frames(torch.tensor(rows, device=cache.positions.device))[1]
         valid = torch.cat([past_valid, past_valid.new_ones(len(rows), frames)], 1)  # [N, Fp + F]
         return valid.repeat_interleave(cache.tokens_per_frame, 1)[:, None, None, :].to(self.device)
+
+
+class _ChunkKV:
+    """Per layer K/V ``[N, L, H, D]`` of every candidate, filled pass by pass; each pass's own K/V are
+    let go as soon as stored, so several passes hold no more than one."""
+
+    def __init__(self, n: int, layers: int) -> None:
+        self.n = n
+        self.keys: list[Tensor | None] = [None] * layers
+        self.values: list[Tensor | None] = [None] * layers
+
+    def put(self, layer: int, index: Tensor | None, k: Tensor, v: Tensor) -> None:
+        if index is None:
+            self.keys[layer], self.values[layer] = k, v
+            return
+        if self.keys[layer] is None:
+            self.keys[layer] = k.new_empty(self.n, *k.shape[1:])
+            self.values[layer] = v.new_empty(self.n, *v.shape[1:])
+        self.keys[layer][index] = k
+        self.values[layer][index] = v
 
 
 def _passes(rows: list[int]) -> list[list[int]]:
