@@ -13,6 +13,12 @@ It also times one chunk forward of the model against a bare block stack of the s
 FLOPs (linears, LayerNorm, SDPA, GELU only: no modulation, RoPE, cache or candidate bookkeeping),
 in the same run, and prints a profile of the model's forward (``--no-profile`` to skip).
 
+Everything runs once per mode (``--modes``): ``eager`` and ``compiled`` (the generator's blocks
+through ``torch.compile``, as ``run.compile`` does; the warm-up searches pay the compilation). The
+search overhead is the engine's own wall time (its lap timing, ``trace.timing``) minus the time
+inside the generator's denoise/commit, decode and reward calls (each synchronised). The run ends
+with every issue-13 target and PASS/FAIL.
+
 Usage::
 
     python benchmarks/wan_gpu.py            # full size, CUDA
@@ -31,6 +37,7 @@ import argparse
 import copy
 import dataclasses
 import time
+import traceback
 from dataclasses import dataclass
 
 import torch
@@ -147,6 +154,21 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+class TimedReward:
+    """Delegates to a reward and adds up the synchronised wall time of its calls."""
+
+    def __init__(self, inner, device: torch.device) -> None:
+        self.inner, self.device, self.seconds = inner, device, 0.0
+
+    def __call__(self, *args, **kwargs):
+        sync(self.device)
+        start = time.perf_counter()
+        out = self.inner(*args, **kwargs)
+        sync(self.device)
+        self.seconds += time.perf_counter() - start
+        return out
+
+
 class TimedGenerator:
     """Delegates to a generator and adds up the synchronised wall time of its calls, by method."""
 
@@ -186,6 +208,20 @@ class Measurement:
     peak_gib: float
     sink_frames: list[int]
     cache_gib: float  # the final state's KV cache
+    mode: str = "eager"
+    reward_s: float = float("nan")  # inside the image and video reward calls
+    overhead: dict[str, float] | None = None  # engine wall time outside model, decode and reward calls, by phase
+
+    @property
+    def overhead_s(self) -> float:
+        return sum(self.overhead.values()) if self.overhead else float("nan")
+
+    @property
+    def overhead_pct(self) -> float:
+        """Search overhead in % of the engine's whole run (its ``total`` lap)."""
+        return 100 * self.overhead_s / self.engine_s if self.overhead else float("nan")
+
+    engine_s: float = float("nan")  # the engine's own total (trace.timing["total"])
 
     @property
     def latent_fps(self) -> float:
@@ -197,9 +233,26 @@ class Measurement:
 
 
 def cache_bytes(cache: KVCache) -> int:
-    """K/V of every layer plus the EMA rounding residuals, if any are kept."""
+    """K/V of every layer (their allocations: the free slots for the next chunk included) plus the EMA
+    rounding residuals, if any are kept."""
     tensors = (*cache.keys, *cache.values, *(cache.ema_residual_keys or ()), *(cache.ema_residual_values or ()))
-    return sum(t.numel() * t.element_size() for t in tensors)
+    return sum(t.untyped_storage().nbytes() for t in tensors)
+
+
+def search_overhead(timing: dict[str, float], generator: TimedGenerator, reward_s: float) -> dict[str, float]:
+    """The engine's wall time outside the model, decode and reward calls, per phase of its laps:
+    ``expand`` (candidates, noise: the denoise lap less the denoise calls), ``frames`` (decoded frames
+    to uint8), ``score`` (scoring and selection steps, the final pick: less the reward calls),
+    ``commit`` (gates, routes, trace records: less the commit calls), ``other`` (prompt, first state)."""
+    calls = generator.seconds
+    laps = {k: timing.get(k, 0.0) for k in ("denoise", "decode", "score", "commit", "final", "switch")}
+    return {
+        "expand": laps["denoise"] - calls["denoise"],
+        "frames": laps["decode"] - calls["decode"],
+        "score": laps["score"] + laps["final"] - reward_s,
+        "commit": laps["commit"] + laps["switch"] - calls["commit"],
+        "other": timing["total"] - sum(laps.values()),
+    }
 
 
 def measure(generator: CausalWanGenerator, method: str, num_frames: int, seed: int, full_sinks: bool = False
@@ -207,7 +260,7 @@ def measure(generator: CausalWanGenerator, method: str, num_frames: int, seed: i
     """One search, timed; peak memory since the reset at its start. ``full_sinks``: ramped rewards."""
     device = generator.device
     timed = TimedGenerator(generator)
-    rewards = BrightnessReward(full_sinks), SteadinessReward(device, full_sinks)
+    rewards = TimedReward(BrightnessReward(full_sinks), device), TimedReward(SteadinessReward(device, full_sinks), device)
     search = StreamSearch(timed, build_config(method).search, *rewards, method)
     if device.type == "cuda":
         torch.cuda.empty_cache()
@@ -219,11 +272,20 @@ def measure(generator: CausalWanGenerator, method: str, num_frames: int, seed: i
     total = time.perf_counter() - start
     peak = torch.cuda.max_memory_allocated(device) / GIB if device.type == "cuda" else float("nan")
     s, state = timed.seconds, timed.last_state
+    reward_s = sum(r.seconds for r in rewards)
+    timing = result.trace.timing
     return Measurement(
         method=method + ("*" if full_sinks else ""), latent_frames=num_frames, px_frames=result.frames.shape[0], total_s=total,
         generator_s=s["denoise"] + s["commit"], decode_s=s["decode"], peak_gib=peak,
-        sink_frames=state.sink_frames(), cache_gib=cache_bytes(state.cache) / GIB,
+        sink_frames=state.sink_frames(), cache_gib=cache_bytes(state.cache) / GIB, mode=mode_name(generator),
+        reward_s=reward_s, overhead=search_overhead(timing, timed, reward_s), engine_s=timing["total"],
     )
+
+
+def mode_name(generator: CausalWanGenerator) -> str:
+    from streamt1.models.causal_wan import EAGER_STAGES
+
+    return "eager" if generator.model.stages == EAGER_STAGES else "compiled"
 
 
 # ----- the same search, executed the way the authors' release executes it -------------------------
@@ -339,15 +401,15 @@ def time_ms(fn, iters: int, device: torch.device) -> float:
     return (time.perf_counter() - start) / iters * 1000
 
 
-def forward_ms(generator: CausalWanGenerator, batch: int, parents: bool, iters: int, profile: bool = False) -> float:
+def forward_ms(generator: CausalWanGenerator, batch: int, iters: int, profile: bool = False) -> float:
     """Mean time of one chunk forward at ``batch`` against a full window (sink + 6 frames + the chunk).
 
-    ``parents``: candidates read one history through a parent index (as in denoise); otherwise each
-    reads its own history row (as in commit). ``profile``: print the top ops of one more forward.
+    Candidates read their histories as Stream-T1's denoise does: two candidates per history (parent
+    rows 0, 0, 1, 1, ...); batch 1 reads its one history. ``profile``: print the top ops of one more forward.
     """
     model, stream, device = generator.model, generator.stream, generator.device
     cfg = model.config
-    histories = 1 if parents else batch
+    histories = max(1, batch // 2)
     cache = KVCache.empty(histories, cfg.num_layers, cfg.num_heads, cfg.head_dim, generator.tokens_per_frame,
                           stream, device=device, dtype=model.dtype, frame_angles=rope_frame_angles(cfg))
     g = torch.Generator(device).manual_seed(0)
@@ -358,7 +420,7 @@ def forward_ms(generator: CausalWanGenerator, batch: int, parents: bool, iters: 
     x = torch.randn(batch, *generator.spec.latent_shape, generator=g, device=device)
     t = torch.full((batch, stream.chunk_frames), 937.5, device=device)
     text = generator.encode_prompt(PROMPT)
-    index = torch.zeros(batch, dtype=torch.long) if parents else None  # on the host, as the engine passes it
+    index = torch.arange(histories).repeat_interleave(batch // histories)  # on the host, as the engine passes it
     elapsed = time_ms(lambda: model.forward_chunk(x, t, text, cache, index), iters, device)
     if profile:
         activities = [torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA]
@@ -436,24 +498,73 @@ def build_generator(tiny: bool, device: torch.device) -> CausalWanGenerator:
                               dtype=dtype)
 
 
+# Issue 13's targets on one H200
+FORWARD_RATIO_MAX = 1.05  # chunk forward / bare block stack, batch 1
+SINGLE_PATH_PX_FPS_MIN = 42.0  # single path, every length measured
+STREAM_T1_RATIO_MAX = 3.3  # Stream-T1 generator time / single path's, at the longest length (30 s)
+OVERHEAD_PCT_MAX = 5.0  # search overhead of Stream-T1, every length measured
+
+
 def report(rows: list[Measurement], ratios: bool = True) -> None:
-    head = (f"{'method':<10} {'lat':>4} {'px':>4} {'gen s':>7} {'lat f/s':>8} {'px f/s':>7} {'decode s':>8} "
-            f"{'total s':>8} {'peak GiB':>9} {'cache GiB':>9}  sinks")
+    head = (f"{'method':<10} {'mode':<8} {'lat':>4} {'px':>4} {'gen s':>7} {'lat f/s':>8} {'px f/s':>7} "
+            f"{'decode s':>8} {'reward s':>8} {'total s':>8} {'ovh %':>6} {'peak GiB':>9} {'cache GiB':>9}  sinks")
     print(head)
     for r in rows:
-        print(f"{r.method:<10} {r.latent_frames:>4} {r.px_frames:>4} {r.generator_s:>7.2f} {r.latent_fps:>8.2f} "
-              f"{r.px_fps:>7.1f} {r.decode_s:>8.2f} {r.total_s:>8.2f} {r.peak_gib:>9.2f} {r.cache_gib:>9.2f}  "
-              f"{r.sink_frames}", flush=True)
+        print(f"{r.method:<10} {r.mode:<8} {r.latent_frames:>4} {r.px_frames:>4} {r.generator_s:>7.2f} "
+              f"{r.latent_fps:>8.2f} {r.px_fps:>7.1f} {r.decode_s:>8.2f} {r.reward_s:>8.2f} {r.total_s:>8.2f} "
+              f"{r.overhead_pct:>6.2f} {r.peak_gib:>9.2f} {r.cache_gib:>9.2f}  {r.sink_frames}", flush=True)
     if not ratios:
         return
-    print("\nStream-T1 vs single path (same length):")
-    for length in sorted({r.latent_frames for r in rows}):
-        base = next(r for r in rows if r.latent_frames == length and r.method == "none")
+    print("\nStream-T1 vs single path (same length and mode):")
+    for mode in dict.fromkeys(r.mode for r in rows):
+        for length in sorted({r.latent_frames for r in rows if r.mode == mode}):
+            base = next(r for r in rows if r.latent_frames == length and r.method == "none" and r.mode == mode)
+            for r in rows:
+                if r.latent_frames == length and r.method != "none" and r.mode == mode:
+                    print(f"  {r.method:<10} {mode:<8} {length:>4} latent frames: generator time "
+                          f"x{r.generator_s / base.generator_s:.2f} (floor ~3.6), peak memory "
+                          f"x{r.peak_gib / base.peak_gib:.2f} (target <= 2), total time x{r.total_s / base.total_s:.2f}")
+    print("\nSearch overhead (engine wall time outside model, decode and reward calls), seconds by phase:")
+    for r in rows:
+        parts = ", ".join(f"{k} {v:.3f}" for k, v in (r.overhead or {}).items())
+        print(f"  {r.method:<10} {r.mode:<8} {r.latent_frames:>4}: {r.overhead_s:.3f} s of {r.engine_s:.2f} s "
+              f"= {r.overhead_pct:.2f} % ({parts})")
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def report_targets(forwards: dict[str, dict[int, float]], bare: dict[int, float], rows: list[Measurement]) -> None:
+    """Every issue-13 target, per mode, with PASS/FAIL."""
+    print("\nIssue 13 targets (one run):")
+    for mode, by_batch in forwards.items():
+        ratio = by_batch[1] / bare[1]
+        extra = "".join(f"; batch {b}: {ms / b:.1f} vs {bare[b] / b:.1f} ms/sample, x{ms / bare[b]:.3f}"
+                        for b, ms in by_batch.items() if b > 1)
+        print(f"  [{verdict(ratio <= FORWARD_RATIO_MAX)}] chunk forward / bare block stack, {mode}: batch 1 "
+              f"{by_batch[1]:.1f} vs {bare[1]:.1f} ms = x{ratio:.3f} (target <= {FORWARD_RATIO_MAX}){extra}")
+    for mode in dict.fromkeys(r.mode for r in rows):
+        singles = [r for r in rows if r.method == "none" and r.mode == mode]
+        worst = min(r.px_fps for r in singles)
+        each = ", ".join(f"{r.latent_frames} latent: {r.px_fps:.1f}" for r in singles)
+        print(f"  [{verdict(worst >= SINGLE_PATH_PX_FPS_MIN)}] single path px-frames/s, {mode}: {each} "
+              f"(target >= {SINGLE_PATH_PX_FPS_MIN:g} at every length)")
+        lengths = sorted(r.latent_frames for r in singles)
+        for length in lengths:
+            base = next(r for r in singles if r.latent_frames == length)
+            st1 = next((r for r in rows if r.method == "stream-t1" and r.mode == mode and r.latent_frames == length), None)
+            if st1 is None:
+                continue
+            ratio = st1.generator_s / base.generator_s
+            seconds = base.px_frames / 16
+            tag = verdict(ratio <= STREAM_T1_RATIO_MAX) if length == lengths[-1] else "info"
+            print(f"  [{tag}] Stream-T1 generator time / single path, {mode}, {length} latent ({seconds:.0f} s at 16 fps): "
+                  f"x{ratio:.2f} (target <= {STREAM_T1_RATIO_MAX} at the longest length)")
         for r in rows:
-            if r.latent_frames == length and r.method != "none":
-                print(f"  {r.method:<10} {length:>4} latent frames: generator time x{r.generator_s / base.generator_s:.2f} "
-                      f"(floor ~3.6), peak memory x{r.peak_gib / base.peak_gib:.2f} (target <= 2), "
-                      f"total time x{r.total_s / base.total_s:.2f}")
+            if r.method == "stream-t1" and r.mode == mode:
+                print(f"  [{verdict(r.overhead_pct <= OVERHEAD_PCT_MAX)}] search overhead, Stream-T1, {mode}, "
+                      f"{r.latent_frames} latent: {r.overhead_pct:.2f} % (target <= {OVERHEAD_PCT_MAX:g} %)")
 
 
 def main() -> None:
@@ -462,42 +573,79 @@ def main() -> None:
     parser.add_argument("--frames", type=int, nargs="+", default=None,
                         help="latent frames per video (default 21 120; --tiny: 9 15)")
     parser.add_argument("--ramped-frames", type=int, nargs="*", default=None,
-                        help="lengths of the ramped (sinks fill) Stream-T1 rows (default: the shortest length)")
+                        help="lengths of the ramped (sinks fill) Stream-T1 rows, eager only (default: the shortest length)")
     parser.add_argument("--iters", type=int, default=10, help="timed iterations per forward measurement")
     parser.add_argument("--no-profile", action="store_true", help="skip the profile of a batch-4 chunk forward")
+    parser.add_argument("--modes", nargs="+", choices=("eager", "compiled"), default=["eager", "compiled"],
+                        help="eager, and/or the blocks through torch.compile (run.compile)")
+    parser.add_argument("--compile-mode", default=None, help="torch.compile's mode (default: its default)")
+    parser.add_argument("--compile-backend", default=None,
+                        help="torch.compile's backend (default inductor; --tiny: aot_eager, inductor takes minutes on a CPU)")
     parser.add_argument("--authors", action="store_true",
-                        help="also run Stream-T1 as the authors' release executes it and print our speed-up")
+                        help="also run Stream-T1 as the authors' release executes it and print our speed-up (eager)")
+    parser.add_argument("--authors-frames", type=int, nargs="+", default=None,
+                        help="lengths of the --authors comparison (default: the shortest length; it is slow)")
     args = parser.parse_args()
     device = torch.device("cpu" if args.tiny else "cuda")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("no CUDA device: run with --tiny for the CPU check")
+    if args.modes != sorted(args.modes, key=("eager", "compiled").index):
+        raise SystemExit("--modes: eager runs before compiled (compiling is not undone)")
     frames = args.frames or ([9, 15] if args.tiny else [21, 120])
+    if args.authors_frames and not set(args.authors_frames) <= set(frames):
+        raise SystemExit(f"--authors-frames {args.authors_frames} must be among the measured lengths {frames}")
     ramped = args.ramped_frames if args.ramped_frames is not None else frames[:1]
+    backend = args.compile_backend or ("aot_eager" if args.tiny else "inductor")
     torch.backends.cuda.matmul.allow_tf32 = True
     generator = build_generator(args.tiny, device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(f"device {name}, torch {torch.__version__}, dtype {generator.model.dtype}, "
           f"latent {generator.latent_size}, {generator.tokens_per_frame} tokens/frame, stand-in codec and rewards")
+    bare = {}
     for batch in (1, 4):
-        bare = bare_stack_ms(generator, batch, args.iters)
-        print(f"bare block stack, batch {batch}: {bare:.1f} ms, {bare / batch:.1f} ms/sample")
-        for parents in (True, False) if batch > 1 else (True,):
-            profile = not args.no_profile and batch > 1 and parents
-            ms = forward_ms(generator, batch, parents, args.iters, profile)
-            how = "one parent row" if parents else "own history rows"
-            print(f"forward of one chunk, batch {batch} ({how}): {ms:.1f} ms, {ms / batch:.1f} ms/sample", flush=True)
-    for method in ("none", "stream-t1"):  # warm-up: every code path (eviction, routing) once
+        bare[batch] = bare_stack_ms(generator, batch, args.iters)
+        print(f"bare block stack, batch {batch}: {bare[batch]:.1f} ms, {bare[batch] / batch:.1f} ms/sample")
+    forwards, rows = {}, []
+    for mode in args.modes:
+        try:
+            run_mode(generator, mode, args, frames, ramped, backend, bare, forwards, rows)
+        except Exception:  # a failed compile must not cost the eager results their summary
+            if mode == "eager":
+                raise
+            forwards.pop(mode, None)
+            rows[:] = [r for r in rows if r.mode != mode]
+            print(f"\n{mode} mode FAILED, its results are left out:\n{traceback.format_exc()}", flush=True)
+    print()
+    report(rows)
+    print("* ramped stand-in rewards: every evicted chunk passes both gates (APPEND until the sinks are full)")
+    report_targets(forwards, bare, rows)
+
+
+def run_mode(generator: CausalWanGenerator, mode: str, args: argparse.Namespace, frames: list[int], ramped: list[int],
+             backend: str, bare: dict[int, float], forwards: dict, rows: list[Measurement]) -> None:
+    """Forward timings, warm-up searches and the rows of one mode (and the authors' comparison after eager)."""
+    if mode == "compiled":
+        started = time.perf_counter()
+        generator.compile(mode=args.compile_mode, backend=backend)
+    forwards[mode] = {}
+    for batch in (1, 4):
+        profile = not args.no_profile and batch > 1 and mode == "eager"
+        ms = forwards[mode][batch] = forward_ms(generator, batch, args.iters, profile)
+        how = "its history" if batch == 1 else f"{batch // 2} histories x 2, as Stream-T1 denoises"
+        print(f"{mode} forward of one chunk, batch {batch} ({how}): {ms:.1f} ms, {ms / batch:.1f} ms/sample "
+              f"(bare x{ms / bare[batch]:.3f})", flush=True)
+    for method in ("none", "stream-t1"):  # warm-up: every code path (eviction, routing) and shape once
         measure(generator, method, 4 * generator.stream.chunk_frames, seed=0)
+    if mode == "compiled":
+        print(f"compiled ({backend}, mode {args.compile_mode}): compiling and warm-up took "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
     plan = [(n, method, False) for n in frames for method in ("none", "stream-t1")]
-    plan += [(n, "stream-t1", True) for n in ramped]
-    rows = []
+    plan += [(n, "stream-t1", True) for n in ramped] if mode == "eager" else []
     for n, method, full_sinks in plan:
         rows.append(measure(generator, method, n, seed=1, full_sinks=full_sinks))
         report(rows[-1:], ratios=False)  # as it comes, in case the run is cut short
-    report(rows)
-    print("* ramped stand-in rewards: every evicted chunk passes both gates (APPEND until the sinks are full)")
-    if args.authors:
-        compare_with_authors(generator, rows, frames)
+    if mode == "eager" and args.authors:  # before compiling: the authors' execution is eager
+        compare_with_authors(generator, rows, args.authors_frames or frames[:1])
 
 
 def compare_with_authors(generator: CausalWanGenerator, rows: list[Measurement], frames: list[int]) -> None:
@@ -510,10 +658,11 @@ def compare_with_authors(generator: CausalWanGenerator, rows: list[Measurement],
         authors.append(measure_authors(generator, n, seed=1))
         report(authors[-1:], ratios=False)
     for a in authors:
-        ours = next(r for r in rows if r.latent_frames == a.latent_frames and r.method == "stream-t1")
+        ours = next(r for r in rows if r.latent_frames == a.latent_frames and r.method == "stream-t1"
+                    and r.mode == "eager")
         print(f"  {a.latent_frames:>4} latent frames: our speed-up x{a.total_s / ours.total_s:.2f} total, "
               f"x{a.generator_s / ours.generator_s:.2f} generator, x{a.decode_s / max(ours.decode_s, 1e-9):.2f} "
-              f"decode; memory ratio (authors / ours peak) x{a.peak_gib / ours.peak_gib:.2f}")
+              f"decode; memory ratio (authors / ours peak) x{a.peak_gib / ours.peak_gib:.2f}\n")
 
 
 if __name__ == "__main__":

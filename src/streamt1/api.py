@@ -145,6 +145,11 @@ def load_components(config: Config, reward_kinds: Sequence[str] | None = None) -
     # The one stream setting the search owns (memory sinking's limits reach the cache at each commit)
     generator = backend.build(run, device=device, dtype=resolve_dtype(run.dtype, device),
                               stream_overrides={"global_sink": config.search.global_sink})
+    if run.compile:
+        compile_generator = getattr(generator, "compile", None)
+        if compile_generator is None:
+            raise ConfigError(f"run.compile: backend {run.backend!r} has no compiled path; unset run.compile")
+        compile_generator()
     rewards = {kind: plan.load() for kind, plan in plans.items()}
     return Components(generator=generator, image_reward=rewards.get("image"), video_reward=rewards.get("video"))
 

@@ -85,6 +85,8 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any setting, e.g. --set search.tau=0.3 (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the generator's blocks (run.compile; compiling takes minutes once)")
     p.add_argument("--overwrite", action="store_true",
                    help="regenerate prompts whose outputs exist (default: skip those made with the same "
                         "settings, so runs resume; stop if they were made with other settings)")
@@ -109,7 +111,7 @@ def _generate(args: argparse.Namespace) -> int:
     config = build_config(args.method or "stream-t1", args.config, args.overrides, rewards=_reward_flags(args),
                           seed=args.seed, num_frames=args.num_frames, out=args.out,
                           backend=args.backend, weights=args.weights, device=args.device,
-                          progress=False if args.no_progress else None)
+                          progress=False if args.no_progress else None, compile=args.compile)
     if args.method is not None and args.config is not None and config.method != args.method:
         raise ConfigError(f"--method {args.method} conflicts with method: {config.method} in {args.config}")
     schedules = _schedules(args)

@@ -134,6 +134,7 @@ class RunConfig:
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     out: str = "outputs"
     progress: bool = True
+    compile: bool = False  # torch.compile the generator's blocks (minutes of compiling once; faster chunks)
 
     def __post_init__(self) -> None:
         from streamt1.backends import backend_names

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from streamt1.config import ConfigError
-from streamt1.interfaces import Route
+from streamt1.interfaces import Route, SinkLimits
 from streamt1.models.causal_wan import (
     CausalWan,
     TextKV,
@@ -219,3 +219,73 @@ def test_x0_prediction_is_returned_as_the_flow_it_implies():
     torch.testing.assert_close(x - 0.8 * flow, head.float().double(), rtol=1e-5, atol=1e-5)
     with pytest.raises(ConfigError, match="prediction"):
         dataclasses.replace(flow_model.config, prediction="eps")
+
+
+def _cache_of_two_histories(model: CausalWan, stream: StreamConfig) -> KVCache:
+    """Two histories, window full, sinks of 9 and 3 frames (so attention needs the padding mask)."""
+    cache = empty_cache(model, stream, histories=2)
+    for j in range(4):
+        clean = latents(CHUNK, 20 + j, batch=2)
+        out = model.forward_chunk(clean, torch.zeros(2, CHUNK), text_kv(model), cache, return_kv=True)
+        if cache.evicts_on_append:
+            cache = cache.route([Route.APPEND, Route.DISCARD], SinkLimits(max_sink_frames=9, ema_decay=0.9))
+        cache = cache.append_chunk(out.keys, out.values, torch.arange(cache.next_frame, cache.next_frame + CHUNK))
+    return cache
+
+
+@pytest.mark.parametrize("parents", [[0, 0, 1, 1], [1, 0], [1, 1, 0], [0, 1]])
+def test_chunk_written_into_free_slots_equals_joining_a_copy_of_the_past(parents):
+    model, stream = tiny_model(), StreamConfig(window_frames=6)
+    text = text_kv(model)
+    with torch.no_grad():
+        cache = _cache_of_two_histories(model, stream)
+        assert cache.free_frames == CHUNK and cache.has_padding and cache.sink_lengths == (9, 3)
+        # The same cache without free slots: every candidate joins a copy of its parent's past.
+        joined = dataclasses.replace(cache, keys=[k.clone() for k in cache.keys],
+                                     values=[v.clone() for v in cache.values], free_frames=0)
+        before = [k.clone() for k in cache.keys]
+        x = latents(CHUNK, 7, batch=len(parents))
+        t = torch.full((len(parents), CHUNK), 500.0)
+        index = torch.tensor(parents)
+        fast = model.forward_chunk(x, t, text, cache, index, return_kv=True)
+        slow = model.forward_chunk(x, t, text, joined, index, return_kv=True)
+    torch.testing.assert_close(fast.flow, slow.flow, rtol=1e-12, atol=1e-12)
+    for a, b in zip(fast.keys + fast.values, slow.keys + slow.values):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    assert all(torch.equal(k, b) for k, b in zip(cache.keys, before))  # only the free slots were written
+    # Candidates differ (their own noise and, for shared parents, their own chunk in the free slots).
+    assert (fast.flow[0] - fast.flow[1]).abs().max() > 1e-3
+
+
+def test_passes_read_consecutive_rows_one_candidate_each():
+    from streamt1.models.causal_wan import _passes
+
+    assert _passes([0, 1, 2]) == [[0, 1, 2]]
+    assert _passes([0, 0, 1, 1]) == [[0, 2], [1, 3]]
+    assert _passes([1, 0]) == [[1, 0]]
+    assert _passes([0, 2]) == [[0], [1]]
+    assert _passes([1, 1, 1]) == [[0], [1], [2]]
+    for rows in ([0, 0, 1, 1], [2, 0, 2, 1], [3, 1]):
+        groups = _passes(rows)
+        assert sorted(j for g in groups for j in g) == list(range(len(rows)))
+        for g in groups:
+            assert [rows[j] for j in g] == list(range(rows[g[0]], rows[g[0]] + len(g)))
+
+
+def test_rope_tables_rotate_like_wans_complex_multiply():
+    from streamt1.models.causal_wan import rope_for_frames
+
+    cfg = WanConfig.preset("tiny-test")
+    positions = torch.tensor([[0, 5, 11]])
+    x = torch.randn(1, 3 * 4, cfg.num_heads, cfg.head_dim, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    rotated = rope_for_frames(cfg, positions, (2, 2), torch.float64).apply(x)
+    # Reference: complex multiply by exp(i * angle), angles per (time, row, col) pair as in Wan.
+    pt, ph, pw = cfg.rope_pairs
+    inv = lambda n: cfg.rope_theta ** (-torch.arange(n, dtype=torch.float64) / n)
+    angles = torch.stack([
+        torch.cat([f * inv(pt), r * inv(ph), c * inv(pw)])
+        for f in positions[0].tolist() for r in range(2) for c in range(2)
+    ])[None, :, None]  # [1, S, 1, P]
+    expected = torch.view_as_real(torch.view_as_complex(x.unflatten(-1, (-1, 2))) * torch.polar(
+        torch.ones_like(angles), angles)).flatten(-2)
+    torch.testing.assert_close(rotated, expected, rtol=1e-12, atol=1e-12)

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -316,3 +318,19 @@ def test_select_then_continue_equals_recomputing_from_scratch():
     via_parents = model.forward_chunk(nxt, t, text, run(videos, 3), parents=index).flow
     torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(via_parents, b, rtol=1e-10, atol=1e-10)
+
+
+def test_commits_leave_free_slots_for_the_next_chunk_and_copies_are_refused():
+    cache = filled(chunks=3)
+    assert cache.free_frames == C
+    keys, values = cache.layer_with_room(1)
+    assert keys.shape == (2, (6 + C) * L, HEADS, HEAD_DIM) and values.shape == keys.shape
+    assert torch.equal(keys[:, : 6 * L], cache.keys[1])  # the cache, then the free slots, one allocation
+    keys[:, 6 * L :] = 7.0
+    assert cache.keys[1].abs().max() < 7.0  # writing the free slots leaves the cache as it was
+    assert KVCache.empty(2, LAYERS, HEADS, HEAD_DIM, L, stream()).free_frames == 0
+    copied = dataclasses.replace(cache, keys=[k.clone() for k in cache.keys])
+    with pytest.raises(ValueError, match="free slots were not kept"):
+        copied.layer_with_room(0)
+    with pytest.raises(ValueError, match="free_frames=0"):
+        dataclasses.replace(cache, free_frames=0).layer_with_room(0)

@@ -156,3 +156,24 @@ def test_short_frame_stride_scores_every_kth_frame(generator):
     StreamSearch(generator, config, Counting(), SteadinessReward()).run(PROMPT, 6, 0, progress=False)
     per_chunk = generator.spec.frames_per_chunk
     assert Counting.frames == 2 * 4 * len(range(0, per_chunk, 2))
+
+
+def test_reward_windows_are_each_parents_last_chunks_then_the_candidate():
+    from streamt1.search.pool import CandidatePool, ChunkContext, ChunkNode
+    from streamt1.search.steps import reward_windows
+
+    def frames(value: int, count: int) -> torch.Tensor:
+        return torch.full((count, 3, 2, 2), value, dtype=torch.uint8)
+
+    z = torch.zeros(1)
+    root = ChunkNode(index=0, parent=None, frames=frames(1, 3), latents=z, noise=z)
+    a = ChunkNode(index=1, parent=root, frames=frames(2, 4), latents=z, noise=z)
+    b = ChunkNode(index=1, parent=root, frames=frames(3, 4), latents=z, noise=z)
+    ctx = ChunkContext(index=2, prompt=PROMPT, histories=[a, b], start_frame=6, num_frames=9, window=1,
+                       scene_start=False, run_seed=0)
+    pool = CandidatePool(ids=torch.arange(3), parents=torch.tensor([1, 0, 1]), seeds=[0, 1, 2], noise=z,
+                         generators=[], frames=torch.stack([frames(10 + i, 4) for i in range(3)]))
+    clips = reward_windows(ctx, pool)
+    assert clips.shape == (3, 8, 3, 2, 2) and clips.dtype == torch.uint8
+    per_frame = clips[:, :, 0, 0, 0].tolist()
+    assert per_frame == [[3] * 4 + [10] * 4, [2] * 4 + [11] * 4, [3] * 4 + [12] * 4]  # window=1: the parent only

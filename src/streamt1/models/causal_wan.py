@@ -6,10 +6,20 @@ no renaming. Two entry points, no mode switches:
 * :meth:`CausalWan.forward` - a full sequence with an explicit frame mask, explicit per-frame RoPE
   positions and per-frame timesteps (training, teacher forcing, equivalence tests);
 * :meth:`CausalWan.forward_chunk` - one chunk per candidate against a :class:`KVCache` read through a
-  parent index (streaming inference); it never writes the cache, it can return the chunk's K/V.
+  parent index (streaming inference); it never writes the cache (only its free slots, see below),
+  it can return the chunk's K/V.
 
 Cached keys are stored already rotated by their frame (as LongLive stores them), so a forward rotates
 only its own chunk; memory sinking moves a key between frames with :func:`rope_frame_angles`.
+
+No copies of the past: a cache made by a commit has free slots after its last frame
+(:meth:`KVCache.layer_with_room`); the chunk forward writes each layer's new K/V there and attends the
+one buffer. Candidates that share a parent row run as separate passes over the rows (a pass reads
+consecutive rows, one candidate each), so no candidate needs its own copy of its parent's past.
+
+Optional compiled path (:meth:`CausalWan.compile_blocks`): each block's work before and after
+self-attention (norms, modulation, projections, RoPE; cross-attention and FFN) goes through
+``torch.compile``; self-attention stays eager, so the compiled graphs never see the growing cache.
 
 References: Wan2.1 ``wan/modules/model.py``; LongLive ``wan/modules/causal_model.py`` (per-frame
 modulation, cached attention with a sink and a local window).
@@ -19,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -45,15 +56,21 @@ def sinusoidal_embedding(dim: int, timesteps: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class Rope:
-    """Rotation of every token as unit complex numbers ``[B, S, 1, P]`` for ``P = head_dim / 2`` pairs."""
+    """Rotation of every token as interleaved tables ``[B, S, 1, D]`` in the compute dtype: ``cos`` holds
+    each channel pair's cosine twice, ``sin`` its sine as ``(-sin, +sin)``."""
 
-    freqs: Tensor
+    cos: Tensor
+    sin: Tensor
 
     def apply(self, x: Tensor) -> Tensor:
-        """Rotate consecutive channel pairs of ``x [B, S, H, D]``: Wan's complex multiply, one kernel."""
-        real = self.freqs.real.dtype
-        pairs = torch.view_as_complex(x.to(real).unflatten(-1, (-1, 2)).contiguous())  # [B, S, H, P]
-        return torch.view_as_real(pairs * self.freqs).flatten(-2).to(x.dtype)
+        """Rotate consecutive channel pairs ``(a, b)`` of ``x [B, S, H, D]`` to ``(a cos - b sin, b cos + a sin)``
+        (Wan's complex multiply) in x's dtype: no float32 copies of the queries and keys."""
+        return _rotate(x, self.cos, self.sin)
+
+
+def _rotate(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    swapped = x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)  # (b, a) for each pair (a, b)
+    return (x * cos).addcmul_(swapped, sin)
 
 
 def _inv_freq(config: WanConfig, pairs: int, device: torch.device | None = None) -> Tensor:
@@ -75,7 +92,8 @@ def rope_for_frames(config: WanConfig, positions: Tensor, grid: tuple[int, int],
     """3-D RoPE of frames at ``positions [B, F]`` with ``grid = (rows, cols)`` tokens each.
 
     Head channels are split into complex pairs for (time, height, width) as in Wan; time uses the
-    absolute frame index, height/width the token's row/column. Angles in float64, then ``dtype``.
+    absolute frame index, height/width the token's row/column. Angles, cosines and sines in float64,
+    then tables in ``dtype`` (the compute dtype: bf16 tables round like bf16 queries, one bf16 step).
     """
     rows, cols = grid
     b, f = positions.shape
@@ -92,7 +110,8 @@ def rope_for_frames(config: WanConfig, positions: Tensor, grid: tuple[int, int],
         ],
         dim=-1,
     ).reshape(b, f * rows * cols, 1, pt + ph + pw)
-    return Rope(torch.polar(torch.ones_like(angles), angles).to(torch.promote_types(dtype, torch.complex64)))
+    cos, sin = torch.cos(angles), torch.sin(angles)
+    return Rope(cos.repeat_interleave(2, -1).to(dtype), torch.stack([-sin, sin], -1).flatten(-2).to(dtype))
 
 
 # ----- masks -----------------------------------------------------------------------------------
@@ -162,10 +181,13 @@ class RMSNorm(nn.Module):
 
 
 def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
-    """SDPA on ``[B, S, H, D]`` tensors; ``mask`` (bool, True = attend) broadcasts to ``[B, H, Sq, Sk]``."""
-    q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # [B, H, S, D]
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-    return out.transpose(1, 2)  # [B, Sq, H, D]
+    """SDPA on ``[B, S, H, D]`` tensors; ``mask`` (bool, True = attend) broadcasts to ``[B, H, Sq, Sk]``.
+
+    Returns ``[B, Sq, H, D]`` as a view of SDPA's output: the flash/cuDNN/CPU kernels lay it out
+    ``[B, Sq, H, D]`` already, so flattening the heads after it copies nothing.
+    """
+    q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # [B, H, S, D] views
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask).transpose(1, 2)
 
 
 def _join_past(past: Tensor, rows: list[int] | None, new: Tensor) -> Tensor:
@@ -201,15 +223,26 @@ def _gated_add(x: Tensor, y: Tensor, gate: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class Past:
-    """One layer's cached rotated K/V ``[B, Sp, H, D]`` and the history row each candidate reads."""
+    """One layer's cached rotated K/V before the input, and how the input's K/V join them.
+
+    ``room``: ``keys/values [N, Sp + Sn, H, D]`` end in free slots for the input's ``Sn`` tokens
+    (candidate j reads row j); the input's K/V are written there and the buffers attended as they are.
+    Otherwise ``[B, Sp, H, D]`` read through ``rows`` (None: row j for candidate j), joined by a copy.
+    """
 
     keys: Tensor
     values: Tensor
-    rows: list[int] | None  # None: candidate j reads row j
+    rows: list[int] | None = None
+    room: bool = False
 
-    def join(self, which: int, new: Tensor) -> Tensor:
-        """Keys (``which`` 0) or values (1) of the past followed by ``new [N, Sn, H, D]``."""
-        return _join_past(self.values if which else self.keys, self.rows, new)
+    def attach(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """The keys and values the input ``k, v [N, Sn, H, D]`` attends."""
+        if not self.room:
+            return _join_past(self.keys, self.rows, k), _join_past(self.values, self.rows, v)
+        n = k.shape[1]
+        self.keys[:, -n:] = k
+        self.values[:, -n:] = v
+        return self.keys, self.values
 
 
 class _Attention(nn.Module):
@@ -225,20 +258,12 @@ class _Attention(nn.Module):
 
 
 class SelfAttention(_Attention):
-    def forward(
-        self, x: Tensor, rope: Rope, past: Past | None, mask: Tensor | None
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """x ``[B, L, C]`` rotated by ``rope``; ``past``: rotated K/V placed before this input's keys.
-
-        Returns the output ``[B, L, C]`` and this input's rotated K, V ``[B, L, H, D]``.
-        """
+    def project(self, x: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """x ``[B, L, C]`` -> Q, K rotated by the RoPE tables ``cos/sin``, and V, each ``[B, L, H, D]``."""
         b, n, _ = x.shape
-        q = rope.apply(self.norm_q(self.q(x)).view(b, n, self.num_heads, -1))
-        k = rope.apply(self.norm_k(self.k(x)).view(b, n, self.num_heads, -1))
-        v = self.v(x).view(b, n, self.num_heads, -1)
-        keys, values = (k, v) if past is None else (past.join(0, k), past.join(1, v))
-        out = _attend(q, keys, values, mask)
-        return self.o(out.flatten(2)), k, v
+        q = _rotate(self.norm_q(self.q(x)).view(b, n, self.num_heads, -1), cos, sin)
+        k = _rotate(self.norm_k(self.k(x)).view(b, n, self.num_heads, -1), cos, sin)
+        return q, k, self.v(x).view(b, n, self.num_heads, -1)
 
 
 class CrossAttention(_Attention):
@@ -285,15 +310,41 @@ class CausalWanBlock(nn.Module):
         past: Past | None,
         mask: Tensor | None,
         text_kv: tuple[Tensor, Tensor],
+        stages: "_Stages | None" = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
-        """x ``[B, F*L, C]``, e ``[B, F, 6, C]`` -> (x, rotated K ``[B, F*L, H, D]``, V)."""
-        # shift/scale/gate of self-attention, then of the FFN, each [B, F, C]
-        shift1, scale1, gate1, shift2, scale2, gate2 = (self.modulation.unsqueeze(1) + e).unbind(2)
-        y, k, v = self.self_attn(_modulate(self.norm1(x), shift1, scale1), rope, past, mask)
-        x = _gated_add(x, y, gate1)
-        x = x + self.cross_attn(self.norm3(x), text_kv)  # not gated, as in Wan
-        x = _gated_add(x, self.ffn(_modulate(self.norm2(x), shift2, scale2)), gate2)
-        return x, k, v
+        """x ``[B, F*L, C]``, e ``[B, F, 6, C]`` -> (x, rotated K ``[B, F*L, H, D]``, V).
+
+        ``stages``: the work before and after self-attention (default eager; see ``compile_blocks``).
+        """
+        before, after = stages or EAGER_STAGES
+        q, k, v = before(self, x, e, rope.cos, rope.sin)
+        keys, values = (k, v) if past is None else past.attach(k, v)
+        out = _attend(q, keys, values, mask).flatten(2)
+        return after(self, x, out, e, *text_kv), k, v
+
+    def modulations(self, e: Tensor) -> tuple[Tensor, ...]:
+        """shift/scale/gate of self-attention, then of the FFN, each ``[B, F, C]``."""
+        return (self.modulation.unsqueeze(1) + e).unbind(2)
+
+
+def _before_attention(block: CausalWanBlock, x: Tensor, e: Tensor, cos: Tensor, sin: Tensor
+                      ) -> tuple[Tensor, Tensor, Tensor]:
+    """Norm, modulation, Q/K/V projections, RMS norms and RoPE of one block: Q, K, V ``[B, L, H, D]``."""
+    shift1, scale1 = block.modulations(e)[:2]
+    return block.self_attn.project(_modulate(block.norm1(x), shift1, scale1), cos, sin)
+
+
+def _after_attention(block: CausalWanBlock, x: Tensor, attended: Tensor, e: Tensor, text_k: Tensor,
+                     text_v: Tensor) -> Tensor:
+    """Output projection and gated residual of self-attention ``attended [B, L, C]``, cross-attention, FFN."""
+    _, _, gate1, shift2, scale2, gate2 = block.modulations(e)
+    x = _gated_add(x, block.self_attn.o(attended), gate1)
+    x = x + block.cross_attn(block.norm3(x), (text_k, text_v))  # not gated, as in Wan
+    return _gated_add(x, block.ffn(_modulate(block.norm2(x), shift2, scale2)), gate2)
+
+
+_Stages = tuple  # (before, after): _before_attention and _after_attention, eager or compiled
+EAGER_STAGES: _Stages = (_before_attention, _after_attention)
 
 
 class Head(nn.Module):
@@ -354,7 +405,21 @@ class CausalWan(nn.Module):
         self.time_projection = nn.Sequential(nn.SiLU(), nn.Linear(dim, dim * 6))
         self.blocks = nn.ModuleList(CausalWanBlock(config) for _ in range(config.num_layers))
         self.head = Head(config)
+        self.stages: _Stages = EAGER_STAGES
         self.init_weights()
+
+    def compile_blocks(self, mode: str | None = None, backend: Any = "inductor") -> None:
+        """Run each block's work before and after self-attention through ``torch.compile`` (inductor).
+
+        One compiled pair serves all blocks (the parameters are graph inputs) and every chunk: the
+        graphs see only the chunk's tokens (the batch may vary and is made dynamic on its first
+        change), never the cache, whose length grows and whose rows vary. Self-attention stays
+        eager (one SDPA kernel either way). ``mode``: torch.compile's; the default suits this
+        best: CUDA graphs ("reduce-overhead") would copy inputs into static buffers, and autotuning
+        ("max-autotune-no-cudagraphs") adds minutes of compilation for GEMMs cuBLAS already runs well.
+        ``backend``: torch.compile's (tests use "aot_eager" on the CPU, where inductor takes minutes).
+        """
+        self.stages = tuple(torch.compile(stage, mode=mode, backend=backend) for stage in EAGER_STAGES)
 
     @torch.no_grad()
     def init_weights(self, generator: torch.Generator | None = None) -> None:
@@ -409,7 +474,8 @@ class CausalWan(nn.Module):
                 raise ValueError(f"latents of {x.shape[3]}x{x.shape[4]} give a {grid[0]}x{grid[1]} token grid; this "
                                  f"model's spatial embedding covers {self.config.spatial_embedding}")
             tokens = tokens + self.spatial_embedding[:, None]  # same table for every frame
-        return tokens.flatten(2).transpose(1, 2), tuple(tokens.shape[2:])
+        # contiguous once here (LayerNorm would copy it anyway); compiled stages then see one layout
+        return tokens.flatten(2).transpose(1, 2).contiguous(), tuple(tokens.shape[2:])
 
     def _unpatchify(self, tokens: Tensor, grid: tuple[int, int, int]) -> Tensor:
         """``[B, F*h*w, pt*ph*pw*C]`` -> ``[B, C, F*pt, h*ph, w*pw]`` (Wan's patch-major channel order)."""
@@ -430,9 +496,6 @@ class CausalWan(nn.Module):
         e0 = self.time_projection(e).unflatten(1, (6, self.config.dim))  # [B*F, 6, C]
         return e.unflatten(0, (batch, frames)), e0.unflatten(0, (batch, frames))
 
-    def _rope_dtype(self) -> torch.dtype:
-        return torch.promote_types(self.dtype, torch.float32)
-
     def forward(
         self, x: Tensor, timesteps: Tensor, text: TextKV, positions: Tensor, frame_mask: Tensor | None
     ) -> Tensor:
@@ -447,11 +510,11 @@ class CausalWan(nn.Module):
         if positions.shape[-1] != f:
             raise ValueError(f"positions must have one entry per frame ({f}), got {tuple(positions.shape)}")
         positions = positions.to(self.device).expand(b, f)
-        rope = rope_for_frames(self.config, positions, (rows, cols), self._rope_dtype())
+        rope = rope_for_frames(self.config, positions, (rows, cols), self.dtype)
         mask = None if frame_mask is None else frame_mask_to_tokens(frame_mask.to(self.device), rows * cols)
         e, e0 = self._time(timesteps, b, f)
         for i, block in enumerate(self.blocks):
-            tokens, _, _ = block(tokens, e0, rope, None, mask, text.layer(i))
+            tokens, _, _ = block(tokens, e0, rope, None, mask, text.layer(i), self.stages)
         return self._as_flow(self._unpatchify(self.head(tokens, e), grid), x, timesteps)
 
     def _as_flow(self, out: Tensor, x_t: Tensor, timesteps: Tensor) -> Tensor:
@@ -485,7 +548,7 @@ class CausalWan(nn.Module):
             shape = None if frame_mask is None else tuple(frame_mask.shape)
             raise ValueError(f"positions must be [{b}, {f}] and frame_mask [{b}, {f}, Fp + {f}], got "
                              f"{tuple(positions.shape)} and {shape}")
-        rope = rope_for_frames(self.config, positions.to(self.device), (rows, cols), self._rope_dtype())
+        rope = rope_for_frames(self.config, positions.to(self.device), (rows, cols), self.dtype)
         mask = None
         if frame_mask is not None:
             mask = frame_mask.to(self.device).repeat_interleave(tokens_per_frame, 1)
@@ -494,7 +557,7 @@ class CausalWan(nn.Module):
         keys, values = [], []
         for i, block in enumerate(self.blocks):
             layer_past = None if past is None else Past(*past[i], None)
-            tokens, k, v = block(tokens, e0, rope, layer_past, mask, text.layer(i))
+            tokens, k, v = block(tokens, e0, rope, layer_past, mask, text.layer(i), self.stages)
             keys.append(k)
             values.append(v)
         return ChunkOutput(self._unpatchify(self.head(tokens, e), grid), tuple(keys), tuple(values))
@@ -508,7 +571,8 @@ class CausalWan(nn.Module):
         parents: Tensor | None = None,
         return_kv: bool = False,
     ) -> ChunkOutput:
-        """One chunk per candidate, attending its parent history in ``cache`` (read only).
+        """One chunk per candidate, attending its parent history in ``cache`` (read only; a cache with
+        free slots has them written).
 
         x: ``[N, C, F, H, W]`` the chunk at frames ``cache.next_frame ...``; timesteps ``[N, F]``;
         parents: ``[N]`` long row of ``cache`` each candidate continues (None: row i for candidate i;
@@ -527,21 +591,88 @@ class CausalWan(nn.Module):
                              "frame_angles=rope_frame_angles(config)")
         if parents is None and n != cache.num_histories:
             raise ValueError(f"{n} candidates but {cache.num_histories} histories: pass `parents`")
-        history_rows = None if parents is None else [int(p) for p in parents.tolist()]
+        history_rows = list(range(n)) if parents is None else [int(p) for p in parents.tolist()]
+        if history_rows and (min(history_rows) < 0 or max(history_rows) >= cache.num_histories):
+            raise ValueError(f"parents {history_rows} out of range for {cache.num_histories} histories")
         chunk_pos = torch.arange(cache.next_frame, cache.next_frame + f, device=self.device)[None]  # [1, F]
-        rope = rope_for_frames(self.config, chunk_pos, (rows, cols), self._rope_dtype())  # same for all
-        mask = None
-        if cache.has_padding:  # shorter sinks are padded: hide the padding slots
-            past_valid = cache.frames(None if parents is None else parents.to(cache.positions.device))[1]
-            valid = torch.cat([past_valid, past_valid.new_ones(n, f)], 1)  # [N, Fp + F]
-            mask = valid.repeat_interleave(tokens_per_frame, 1)[:, None, None, :]  # [N, 1, 1, S]
+        rope = rope_for_frames(self.config, chunk_pos, (rows, cols), self.dtype)  # same for all
         e, e0 = self._time(timesteps, n, f)
-        keys, values = [], []
-        for i, block in enumerate(self.blocks):
-            past = Past(*cache.layer(i), history_rows)
-            tokens, k, v = block(tokens, e0, rope, past, mask, text.layer(i))
-            if return_kv:
-                keys.append(k)
-                values.append(v)
+        room = cache.free_frames == f  # no copies of the past: the chunk's K/V go into the free slots
+        # With room, passes over consecutive rows (one candidate per row); otherwise one pass in which
+        # each candidate joins a copy of its parent's past before its chunk.
+        passes = _passes(history_rows) if room else [list(range(n))]
+        kv = _ChunkKV(n, len(self.blocks)) if return_kv else None
+        if len(passes) == 1 and passes[0] == list(range(n)):
+            tokens = self._chunk_pass(tokens, e0, rope, text, cache, history_rows, room, kv, None)
+        else:  # outputs gathered back in candidate order
+            out_tokens = torch.empty_like(tokens)
+            for members in passes:
+                index = torch.tensor(members, device=self.device)
+                out_tokens[index] = self._chunk_pass(
+                    tokens.index_select(0, index), e0.index_select(0, index), rope, text, cache,
+                    [history_rows[j] for j in members], room, kv, index)
+            tokens = out_tokens
         flow = self._as_flow(self._unpatchify(self.head(tokens, e), grid), x, timesteps)
-        return ChunkOutput(flow, tuple(keys), tuple(values)) if return_kv else ChunkOutput(flow)
+        return ChunkOutput(flow) if kv is None else ChunkOutput(flow, tuple(kv.keys), tuple(kv.values))
+
+    def _chunk_pass(self, tokens: Tensor, e0: Tensor, rope: Rope, text: TextKV, cache: KVCache, rows: list[int],
+                    room: bool, kv: "_ChunkKV | None", index: Tensor | None) -> Tensor:
+        """Every block for candidates reading history ``rows``; with ``room`` these are consecutive rows
+        (one view of the cache), otherwise any rows (pasts joined by copies). Returns the tokens; each
+        layer's K/V go into ``kv`` at candidates ``index`` (None: all, in order)."""
+        mask = self._padding_mask(cache, rows, e0.shape[1])
+        identity = rows == list(range(cache.num_histories))
+        for i, block in enumerate(self.blocks):
+            if room:
+                past_k, past_v = cache.layer_with_room(i)
+                span = slice(rows[0], rows[0] + len(rows))
+                past = Past(past_k[span], past_v[span], room=True)
+            else:
+                past = Past(*cache.layer(i), None if identity else rows)
+            tokens, k, v = block(tokens, e0, rope, past, mask, text.layer(i), self.stages)
+            if kv is not None:
+                kv.put(i, index, k, v)
+        return tokens
+
+    def _padding_mask(self, cache: KVCache, rows: list[int], frames: int) -> Tensor | None:
+        """Token mask ``[N, 1, 1, S]`` hiding the sink padding of histories ``rows`` (None: no padding)."""
+        if not cache.has_padding:
+            return None
+        past_valid = cache.frames(torch.tensor(rows, device=cache.positions.device))[1]
+        valid = torch.cat([past_valid, past_valid.new_ones(len(rows), frames)], 1)  # [N, Fp + F]
+        return valid.repeat_interleave(cache.tokens_per_frame, 1)[:, None, None, :].to(self.device)
+
+
+class _ChunkKV:
+    """Per layer K/V ``[N, L, H, D]`` of every candidate, filled pass by pass; each pass's own K/V are
+    let go as soon as stored, so several passes hold no more than one."""
+
+    def __init__(self, n: int, layers: int) -> None:
+        self.n = n
+        self.keys: list[Tensor | None] = [None] * layers
+        self.values: list[Tensor | None] = [None] * layers
+
+    def put(self, layer: int, index: Tensor | None, k: Tensor, v: Tensor) -> None:
+        if index is None:
+            self.keys[layer], self.values[layer] = k, v
+            return
+        if self.keys[layer] is None:
+            self.keys[layer] = k.new_empty(self.n, *k.shape[1:])
+            self.values[layer] = v.new_empty(self.n, *v.shape[1:])
+        self.keys[layer][index] = k
+        self.values[layer][index] = v
+
+
+def _passes(rows: list[int]) -> list[list[int]]:
+    """Candidates (indices into ``rows``, their history rows) grouped so that each group reads consecutive
+    rows in order, one candidate per row: its cache slice is then one view, and each candidate's chunk
+    goes into its own row's free slots. Parent-major ``[0, 0, 1, 1]`` gives ``[[0, 2], [1, 3]]``."""
+    remaining = sorted(range(len(rows)), key=lambda j: rows[j])
+    passes = []
+    while remaining:
+        group, rest = [], []
+        for j in remaining:
+            (group if not group or rows[j] == rows[group[-1]] + 1 else rest).append(j)
+        passes.append(group)
+        remaining = rest
+    return passes

@@ -85,6 +85,11 @@ class CausalWanGenerator:
         # Warped timesteps [S], float64 on the host: reading one never syncs a device.
         self.timesteps = warp_timesteps(stream.denoising_steps, stream.num_train_timesteps, stream.shift)
 
+    def compile(self, mode: str | None = None, backend: Any = "inductor") -> None:
+        """Compile the transformer's blocks (:meth:`CausalWan.compile_blocks`); the first chunks pay
+        the compilation, outputs agree with eager to the compute dtype's rounding."""
+        self.model.compile_blocks(mode, backend)
+
     @property
     def spec(self) -> ChunkSpec:
         c, (h, w) = self.stream.chunk_frames, self.latent_size

@@ -16,6 +16,11 @@ rotating at attention time. The sink region holds ``sink_lengths[b]`` valid fram
 ``chunk_frames``; the rest is zero padding (``valid`` False). The rolling window holds the last
 ``rolling_frames`` committed non-sink frames; its layout is the same for every history.
 
+Room for the next chunk: every layer a commit builds is allocated ``chunk_frames`` frame slots
+longer than the cache (``free_frames``); :meth:`KVCache.layer_with_room` hands out the whole
+allocation, so a forward writes its chunk's K/V into the free slots and attends one buffer instead
+of copying the past before its chunk at every layer. ``keys``/``values`` are views without them.
+
 Two ways to change a cache:
 
 * :meth:`select`, :meth:`route`, :meth:`append_chunk` and :meth:`commit` return a new cache and leave
@@ -67,6 +72,7 @@ class KVCache:
     latents: Tensor | None = None  # [B, F, C, H, W] clean latent of every frame slot (0 on padding); None: not kept
     # Per history: the route its evicted chunk really took at the rebuild that made this cache (None: none left)
     applied_routes: tuple[Route | None, ...] = ()
+    free_frames: int = 0  # frame slots allocated after the last one in every layer (see layer_with_room)
 
     @classmethod
     def empty(
@@ -147,6 +153,15 @@ class KVCache:
         """K, V ``[B, S, H, D]`` of layer ``index``, every history."""
         self._check_live()
         return self.keys[index], self.values[index]
+
+    def layer_with_room(self, index: int) -> tuple[Tensor, Tensor]:
+        """K, V ``[B, S + free_frames * L, H, D]`` of layer ``index``: the cache followed by its free
+        slots, one allocation. A forward may write the free slots (they are no part of the cache)."""
+        if not self.free_frames:
+            raise ValueError("this cache's layers have no free slots (free_frames=0): read layer() instead")
+        keys, values = self.layer(index)
+        return _with_room(keys, self.free_frames * self.tokens_per_frame), _with_room(
+            values, self.free_frames * self.tokens_per_frame)
 
     def frames(self, parents: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Positions ``[N, F]`` and validity ``[N, F]`` of the frame slots of histories ``parents``."""
@@ -301,9 +316,10 @@ class KVCache:
         valid = plan.valid.to(device).view(b, plan.kept)
         chunk_kv = [(None, None)] * self.num_layers if chunk is None else list(zip(chunk[0], chunk[1]))
         keys, values, res_k, res_v = [], [], [], []
+        free = self.stream.chunk_frames
         for (k, v, rk, rv), (ck, cv) in zip(self._layers(consume), chunk_kv):
-            keys.append(_build_layer(k, ck, plan, self.tokens_per_frame))
-            values.append(_build_layer(v, cv, plan, self.tokens_per_frame))
+            keys.append(_build_layer(k, ck, plan, self.tokens_per_frame, free))
+            values.append(_build_layer(v, cv, plan, self.tokens_per_frame, free))
             res_k.append(ema.apply(k, keys[-1], rk, rotated=True))
             res_v.append(ema.apply(v, values[-1], rv, rotated=False))
         latents = self._gather_latents(plan, valid)
@@ -319,6 +335,7 @@ class KVCache:
             ema_residual_keys=res_k if ema.keeps_residuals else None,
             ema_residual_values=res_v if ema.keeps_residuals else None,
             ema_touched=plan.touched, latents=latents, applied_routes=tuple(row.route for row in plan.rows),
+            free_frames=free,
         )
 
     def _gather_latents(self, plan: "_Plan", valid: Tensor) -> Tensor | None:
@@ -359,6 +376,7 @@ class KVCache:
             ema_residual_keys=None if sink_rewritten else self.ema_residual_keys,
             ema_residual_values=None if sink_rewritten else self.ema_residual_values,
             ema_touched=(False,) * self.num_histories if sink_rewritten else self.ema_touched,
+            free_frames=0,  # the rewritten layers are new tensors without free slots
         )
 
 
@@ -437,10 +455,20 @@ def _plan(cache: KVCache, rows: list[int], routes: list[Route] | None, appends: 
     )
 
 
-def _build_layer(old: Tensor, chunk: Tensor | None, plan: _Plan, tokens_per_frame: int) -> Tensor:
-    """One layer ``[B', F'*L, H, D]`` of the rebuilt cache from ``old [B, F*L, H, D]`` and ``chunk``."""
+def _with_room(layer: Tensor, free_tokens: int) -> Tensor:
+    """``layer [B, S, H, D]`` (a view of a longer allocation) widened to ``[B, S + free_tokens, H, D]``."""
+    b, s, h, d = layer.shape
+    if layer.stride() != ((s + free_tokens) * h * d, h * d, d, 1):  # a copy (clone, .to) lost the free slots
+        raise ValueError(f"layer strides {layer.stride()} are not those of a [{b}, {s} + {free_tokens}, {h}, {d}] "
+                         "allocation: the free slots were not kept")
+    return layer.as_strided((b, s + free_tokens, h, d), layer.stride(), layer.storage_offset())
+
+
+def _build_layer(old: Tensor, chunk: Tensor | None, plan: _Plan, tokens_per_frame: int, free_frames: int) -> Tensor:
+    """One layer ``[B', F'*L, H, D]`` of the rebuilt cache from ``old [B, F*L, H, D]`` and ``chunk``: a
+    view of an allocation ``free_frames`` frame slots longer (see :meth:`KVCache.layer_with_room`)."""
     L = tokens_per_frame
-    new = old.new_empty(len(plan.rows), plan.frames * L, *old.shape[2:])
+    new = old.new_empty(len(plan.rows), (plan.frames + free_frames) * L, *old.shape[2:])[:, : plan.frames * L]
     for b, row in enumerate(plan.rows):
         for dst, src, count in row.runs:  # slice to slice: no temporary
             new[b, dst * L : (dst + count) * L] = old[row.source, src * L : (src + count) * L]

@@ -81,12 +81,18 @@ def reward_windows(ctx: ChunkContext, pool: CandidatePool) -> Tensor:
     Kept as stored (uint8, CPU) so long windows never sit on the accelerator in float32; a reward
     subsamples what it needs before converting (see ``VideoReward``).
     """
-    clips = []
+    frames = pool.frames.cpu()  # [N, T, 3, H, W], one copy from the device for every candidate
+    parts = []
     for i, p in enumerate(pool.parents.tolist()):
         parent = ctx.histories[p]
         past = parent.lineage(ctx.window) if parent is not None and ctx.window > 0 else []
-        clips.append(torch.cat([node.frames for node in past] + [pool.frames[i].cpu()]))
-    return torch.stack(clips)
+        parts.append([node.frames for node in past] + [frames[i]])
+    # Each frame copied once, straight into place (a cat per clip and then a stack would copy twice;
+    # at 832x480 a 10-chunk window is ~140 MB per candidate).
+    clips = frames.new_empty(len(parts), sum(len(f) for f in parts[0]), *frames.shape[2:])
+    for clip, pieces in zip(clips, parts):
+        torch.cat(pieces, out=clip)
+    return clips
 
 
 # ----- select ------------------------------------------------------------------------------------
