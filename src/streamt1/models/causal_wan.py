@@ -369,6 +369,7 @@ class TextKV:
 
     keys: tuple[Tensor, ...]
     values: tuple[Tensor, ...]
+    pooled: Tensor | None = None  # [B, C] added to the timestep embedding (WanConfig.pooled_text)
 
     def layer(self, index: int) -> tuple[Tensor, Tensor]:
         return self.keys[index], self.values[index]
@@ -403,6 +404,9 @@ class CausalWan(nn.Module):
         )
         self.time_embedding = nn.Sequential(nn.Linear(config.freq_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
         self.time_projection = nn.Sequential(nn.SiLU(), nn.Linear(dim, dim * 6))
+        self.pooled_text_embedding = (
+            nn.Sequential(nn.Linear(config.text_dim, dim), nn.SiLU(), nn.Linear(dim, dim)) if config.pooled_text else None
+        )
         self.blocks = nn.ModuleList(CausalWanBlock(config) for _ in range(config.num_layers))
         self.head = Head(config)
         self.stages: _Stages = EAGER_STAGES
@@ -437,6 +441,10 @@ class CausalWan(nn.Module):
         for m in (*self.text_embedding, *self.time_embedding):
             if isinstance(m, nn.Linear):
                 nn.init.normal_(m.weight, std=0.02, generator=generator)
+        if self.pooled_text_embedding is not None:
+            nn.init.normal_(self.pooled_text_embedding[0].weight, std=0.02, generator=generator)
+            # zero: a model continued from weights without this path starts as it was
+            nn.init.zeros_(self.pooled_text_embedding[2].weight)
         if self.spatial_embedding is not None:
             # Larger than Wan's 0.02 embeddings: positions must be told apart from the first steps.
             nn.init.normal_(self.spatial_embedding, std=0.3, generator=generator)
@@ -461,7 +469,13 @@ class CausalWan(nn.Module):
             )
         context = self.text_embedding(text_states.to(self.device, self.dtype))  # [B, Lt, C]
         kv = [block.cross_attn.project_context(context) for block in self.blocks]
-        return TextKV(tuple(k for k, _ in kv), tuple(v for _, v in kv))
+        pooled = None
+        if self.pooled_text_embedding is not None:
+            states = text_states.to(self.device, self.dtype)
+            valid = (states != 0).any(-1, keepdim=True).to(states.dtype)  # padding rows are zero
+            mean = (states * valid).sum(1) / valid.sum(1).clamp(min=1)
+            pooled = self.pooled_text_embedding(mean)  # [B, C]
+        return TextKV(tuple(k for k, _ in kv), tuple(v for _, v in kv), pooled)
 
     def _patchify(self, x: Tensor) -> tuple[Tensor, tuple[int, int, int]]:
         """``[B, C, F, H, W]`` -> tokens ``[B, F*h*w, C']`` (frame, row, col order) and grid (F, h, w)."""
@@ -485,14 +499,17 @@ class CausalWan(nn.Module):
         x = torch.einsum("bfhwpqrc->bcfphqwr", x)
         return x.reshape(tokens.shape[0], self.config.out_dim, f * pt, h * ph, w * pw)
 
-    def _time(self, timesteps: Tensor, batch: int, frames: int) -> tuple[Tensor, Tensor]:
-        """Per-frame timesteps ``[B, F]`` -> embedding ``[B, F, C]`` and 6 modulations ``[B, F, 6, C]``."""
+    def _time(self, timesteps: Tensor, batch: int, frames: int, text: TextKV) -> tuple[Tensor, Tensor]:
+        """Per-frame timesteps ``[B, F]`` -> embedding ``[B, F, C]`` and 6 modulations ``[B, F, 6, C]``
+        (plus the prompt's pooled embedding, where the model has one)."""
         if timesteps.shape != (batch, frames):
             raise ValueError(
                 f"timesteps must be [{batch}, {frames}] (per frame), got {tuple(timesteps.shape)}"
             )
         sinusoid = sinusoidal_embedding(self.config.freq_dim, timesteps.flatten().to(self.device))
         e = self.time_embedding(sinusoid.to(self.dtype))  # [B*F, C]
+        if text.pooled is not None:
+            e = (e.unflatten(0, (batch, frames)) + text.pooled[:, None].to(e.dtype)).flatten(0, 1)
         e0 = self.time_projection(e).unflatten(1, (6, self.config.dim))  # [B*F, 6, C]
         return e.unflatten(0, (batch, frames)), e0.unflatten(0, (batch, frames))
 
@@ -512,7 +529,7 @@ class CausalWan(nn.Module):
         positions = positions.to(self.device).expand(b, f)
         rope = rope_for_frames(self.config, positions, (rows, cols), self.dtype)
         mask = None if frame_mask is None else frame_mask_to_tokens(frame_mask.to(self.device), rows * cols)
-        e, e0 = self._time(timesteps, b, f)
+        e, e0 = self._time(timesteps, b, f, text)
         for i, block in enumerate(self.blocks):
             tokens, _, _ = block(tokens, e0, rope, None, mask, text.layer(i), self.stages)
         return self._as_flow(self._unpatchify(self.head(tokens, e), grid), x, timesteps)
@@ -553,7 +570,7 @@ class CausalWan(nn.Module):
         if frame_mask is not None:
             mask = frame_mask.to(self.device).repeat_interleave(tokens_per_frame, 1)
             mask = mask.repeat_interleave(tokens_per_frame, 2)[:, None]  # [B, 1, F*L, (Fp+F)*L]
-        e, e0 = self._time(timesteps, b, f)
+        e, e0 = self._time(timesteps, b, f, text)
         keys, values = [], []
         for i, block in enumerate(self.blocks):
             layer_past = None if past is None else Past(*past[i], None)
@@ -596,7 +613,7 @@ class CausalWan(nn.Module):
             raise ValueError(f"parents {history_rows} out of range for {cache.num_histories} histories")
         chunk_pos = torch.arange(cache.next_frame, cache.next_frame + f, device=self.device)[None]  # [1, F]
         rope = rope_for_frames(self.config, chunk_pos, (rows, cols), self.dtype)  # same for all
-        e, e0 = self._time(timesteps, n, f)
+        e, e0 = self._time(timesteps, n, f, text)
         room = cache.free_frames == f  # no copies of the past: the chunk's K/V go into the free slots
         # With room, passes over consecutive rows (one candidate per row); otherwise one pass in which
         # each candidate joins a copy of its parent's past before its chunk.

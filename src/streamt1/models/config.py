@@ -42,6 +42,10 @@ class WanConfig:
     # None (Wan's: RoPE only). RoPE is relative: from pure noise a small model cannot place content at
     # absolute positions (a striped background's phase), which a Wan-sized model learns from edges.
     spatial_embedding: tuple[int, int] | None = None
+    # Add the prompt's pooled text states to the timestep embedding (SD3 / Flux add a pooled CLIP vector
+    # there): every block's modulation then carries the caption, which a small model learns far sooner
+    # than cross-attention. False: Wan's (text through cross-attention only).
+    pooled_text: bool = False
 
     def __post_init__(self) -> None:
         sizes = ("dim", "ffn_dim", "num_heads", "num_layers", "in_dim", "out_dim", "freq_dim", "text_dim",

@@ -50,13 +50,14 @@ SPRITES_STREAM = StreamConfig(denoising_steps=(1000, 875, 750, 625, 500, 375, 25
 
 def sprites_wan_config(text: TextEncoderConfig, **overrides: Any) -> WanConfig:
     """The Sprites :class:`WanConfig`: :data:`SPRITES_WAN` (with ``overrides``) on PixelUnshuffle latents,
-    with a learned absolute position table over its token grid (captions fix a pattern's phase)."""
+    with a learned absolute position table over its token grid (captions fix a pattern's phase) and the
+    pooled caption in every block's modulation (a small model learns it sooner than cross-attention)."""
     codec = PixelUnshuffleCodec(CODEC_FACTOR)
     sizes = {**SPRITES_WAN, **overrides}
     latent = FRAME_SIZE // codec.spatial_factor
     grid = (latent // sizes["patch_size"][1], latent // sizes["patch_size"][2])
     return WanConfig(**sizes, in_dim=codec.latent_channels, out_dim=codec.latent_channels, text_dim=text.text_dim,
-                     text_len=text.text_len, spatial_embedding=grid)
+                     text_len=text.text_len, spatial_embedding=grid, pooled_text=True)
 
 
 class SpritesVideoModel(nn.Module):

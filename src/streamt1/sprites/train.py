@@ -18,6 +18,7 @@ Weights are saved atomically every ``save_every`` steps and at the end (or at ``
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import logging
 import time
@@ -208,6 +209,27 @@ def _batches(loader: DataLoader, config: TrainVideoConfig, device: torch.device)
         yield pool.sample(config.batch_size, pick)
 
 
+# Paths a model may gain over its --init weights; each starts as a no-op or a small perturbation.
+OPTIONAL_PATHS = {"spatial_embedding": "transformer.spatial_embedding",
+                  "pooled_text": "transformer.pooled_text_embedding."}
+
+
+def load_init(model: SpritesVideoModel, start: SpritesVideoModel, source: str) -> None:
+    """Continue from ``start``: same sizes, and every weight it has; paths in :data:`OPTIONAL_PATHS` that
+    ``start`` lacks keep their fresh initialisation (the pooled-text path starts at zero)."""
+    ours, theirs = model.transformer.config, start.transformer.config
+    added = {name for name in OPTIONAL_PATHS if getattr(theirs, name) in (None, False) and getattr(ours, name)}
+    if dataclasses.replace(theirs, **{n: getattr(ours, n) for n in added}) != ours or \
+            start.text_encoder.config != model.text_encoder.config:
+        raise ValueError(f"--init {source} holds a model of another size; its card: {theirs}")
+    missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
+    allowed = tuple(OPTIONAL_PATHS[n] for n in added)
+    if unexpected or any(not k.startswith(allowed) for k in missing):
+        raise ValueError(f"--init {source}: unexpected keys {unexpected}, missing keys {missing}")
+    if added:
+        logger.info("--init %s: new paths %s start from their initialisation", source, sorted(added))
+
+
 def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device = "cpu") -> dict:
     """Train, save ``sprites_model.*`` under ``out`` (EMA weights) and return the training card."""
     device = torch.device(device)
@@ -218,11 +240,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     model = SpritesVideoModel(sprites_wan_config(config.text, **config.wan_overrides), config.text, SPRITES_STREAM)
     model.transformer.init_weights(torch.Generator().manual_seed(config.seed))  # on the CPU: same weights anywhere
     if config.init is not None:
-        start = SpritesVideoModel.from_pretrained(config.init)
-        if start.transformer.config != model.transformer.config or start.text_encoder.config != config.text:
-            raise ValueError(f"--init {config.init} holds a model of another size; its card: "
-                             f"{start.transformer.config}")
-        model.load_state_dict(start.state_dict())
+        load_init(model, SpritesVideoModel.from_pretrained(config.init), config.init)
     model = model.to(device)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99))
