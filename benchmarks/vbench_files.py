@@ -44,7 +44,7 @@ def randomise_(module: nn.Module, seed: int) -> nn.Module:
             leaf = name.rsplit(".", 1)[-1]
             if leaf == "running_var":
                 t.copy_(0.5 + torch.rand(t.shape, generator=g))
-            elif t.ndim >= 2 and leaf == "weight":
+            elif t.ndim >= 2 and leaf.endswith("weight"):  # nn.MultiheadAttention's in_proj_weight too
                 t.copy_(noise * t[0].numel() ** -0.5)
             elif t.ndim >= 2 or leaf not in ("weight", "bias"):
                 t.copy_(noise)  # embeddings, class tokens, projections
