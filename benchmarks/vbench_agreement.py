@@ -127,8 +127,8 @@ def reference_musiq(checkout: Path, file: Path) -> nn.Module:
     matlab = stub("pyiqa.matlab_utils", pyiqa / "matlab_utils")
     padding = importlib.import_module("pyiqa.matlab_utils.padding")
     matlab.ExactPadding2d, matlab.exact_padding_2d = padding.ExactPadding2d, padding.exact_padding_2d
-    musiq = importlib.import_module("pyiqa.archs.musiq_arch")
-    model = musiq.MUSIQ(pretrained_model_path=str(file))
+    arch = importlib.import_module("pyiqa.archs.musiq_arch")
+    model = arch.MUSIQ(pretrained_model_path=str(file))
     model.training = False  # what VBench sets (not .eval())
     return model
 
@@ -190,6 +190,12 @@ def max_diff(a: Tensor, b: Tensor) -> str:
     return f"{(a - b).abs().max().item():.3g} (max |ref| {b.abs().max().item():.3g})"
 
 
+def aesthetic(features: Tensor, backbones: vbench.Backbones) -> float:
+    """VBench's aesthetic score from CLIP ViT-L/14 features (the LAION head on normalised features)."""
+    head = backbones.aesthetic_head
+    return vbench.frame_mean(head(F.normalize(features, dim=-1)).squeeze(-1) / vbench.AESTHETIC_SCALE)
+
+
 def metric_row(name: str, ours: float, ref: float) -> str:
     return f"| {name} | {ours:.6f} | {ref:.6f} | {abs(ours - ref):.3g} |"
 
@@ -226,9 +232,8 @@ def compare(args: argparse.Namespace, root: Path, video: Tensor) -> tuple[list[s
             nets.append(f"| OpenAI CLIP ViT-L/14, {label} | encode_image | {max_diff(got_l14, ref_l14)} |")
             metrics.append(metric_row(f"background_consistency, {label}", vbench.consistency(got_b32),
                                       vbench.consistency(ref_b32)))
-            head = backbones.aesthetic_head
-            score = lambda f: vbench.frame_mean(head(F.normalize(f, dim=-1)).squeeze(-1) / vbench.AESTHETIC_SCALE)
-            metrics.append(metric_row(f"aesthetic_quality, {label}", score(got_l14), score(ref_l14)))
+            metrics.append(metric_row(f"aesthetic_quality, {label}", aesthetic(got_l14, backbones),
+                                      aesthetic(ref_l14, backbones)))
 
     if args.pyiqa:
         ref = reference_musiq(args.pyiqa, root / vbench.MUSIQ_FILE)
