@@ -138,9 +138,13 @@ def build_rewards(size_image: str, size_video: str, device: torch.device, dtype:
     prompt = q.ChatPrompt(tok, CHAT_TEMPLATE, "image", [hpsv3.REWARD_TOKEN], "hpsv3")
     module = q.build_reward_model(config, hpsv3.build_head(q.text_config_of(config).hidden_size), True)
     image = hpsv3.HPSv3Reward(randomise(module, device, dtype), prompt, vision, max_batch=48)
+    return image, build_videoalign(size_video, device, dtype, root)
 
+
+def build_videoalign(size: str, device: torch.device, dtype: torch.dtype, root: Path) -> videoalign.VideoAlignReward:
+    """VideoAlign (VQ / MQ / TA) of the given backbone size with random weights."""
     tok = stand_in_tokenizer(list(videoalign.READ_TOKENS))
-    base = base_folder(root / "videoalign", size_video, tok)
+    base = base_folder(root / "videoalign", size, tok)
     config = q.read_qwen2vl_config(base, len(tok), tok.pad_token_id, "videoalign")
     vision = q.VisionSpec.read(base / "preprocessor_config.json", config.vision_config, "videoalign")
     prompt = q.ChatPrompt(tok, CHAT_TEMPLATE, "video", videoalign.READ_TOKENS, "videoalign")
@@ -149,8 +153,7 @@ def build_rewards(size_image: str, size_video: str, device: torch.device, dtype:
     settings = videoalign.VideoAlignSettings(fps=2.0, num_frames=None, max_pixels=200704, lora_alpha=None,
                                              output_dim=1, means=(3.6757, 1.1646, 2.8105),
                                              stds=(2.2476, 1.3811, 2.5121))  # the released model_config.json
-    video = videoalign.VideoAlignReward(randomise(module, device, dtype), prompt, vision, settings, max_batch=4)
-    return image, video
+    return videoalign.VideoAlignReward(randomise(module, device, dtype), prompt, vision, settings, max_batch=4)
 
 
 class Timed:

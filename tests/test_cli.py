@@ -1,36 +1,16 @@
-"""The command line end to end on CPU, with a Sprites weights folder the test writes."""
+"""The command line end to end on CPU, with the tiny Sprites weights folder (``sprites_weights``)."""
 
 import json
 
 import pytest
-import torch
 
 from streamt1 import api
 from streamt1.cli import main
 from streamt1.config import build_config
 from streamt1.search.trace import Trace, chosen_path
 from streamt1.outputs.video import mp4_info
-from streamt1.sprites.model import SpritesVideoModel, sprites_wan_config
-from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward
-from streamt1.sprites.text import TextEncoderConfig
 
 PROMPT = "a small red circle moves left over a blue background"
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    """A randomly initialised Sprites model and rewards in the released file layout."""
-    folder = tmp_path_factory.mktemp("weights")
-    torch.manual_seed(0)
-    text_config = TextEncoderConfig(text_dim=32, num_layers=1, num_heads=2)
-    model = SpritesVideoModel(sprites_wan_config(text_config, dim=64, num_heads=2, num_layers=1), text_config)
-    model.transformer.init_weights(torch.Generator().manual_seed(0))
-    torch.nn.init.normal_(model.transformer.head.head.weight, std=0.05)
-    model.save_pretrained(folder, {"steps": 0})
-    small = dict(channels=4, match_dim=8)
-    SpritesImageReward(RewardNetConfig(kind="image", **small)).save_pretrained(folder)
-    SpritesVideoReward(RewardNetConfig(kind="video", num_frames=4, **small)).save_pretrained(folder)
-    return folder
 
 
 def generate(weights, out, *extra):
@@ -40,8 +20,8 @@ def generate(weights, out, *extra):
 
 @pytest.mark.parametrize("method", ["stream-t1", "none", "best-of-n", "beam", "stream-t1-no-noise",
                                     "stream-t1-no-pruning", "stream-t1-no-sinking"])
-def test_every_method_writes_video_trace_and_plots(weights, tmp_path, method, capsys):
-    assert generate(weights, tmp_path, "--prompt", PROMPT, "--method", method, "--seed", "1") == 0
+def test_every_method_writes_video_trace_and_plots(sprites_weights, tmp_path, method, capsys):
+    assert generate(sprites_weights, tmp_path, "--prompt", PROMPT, "--method", method, "--seed", "1") == 0
     stem = tmp_path / f"{PROMPT}-1"  # VBench naming: the prompt is a safe file name
     info = mp4_info(f"{stem}.mp4")
     assert info.num_frames == 12 and info.fps == 16 and info.width == 256
@@ -54,12 +34,12 @@ def test_every_method_writes_video_trace_and_plots(weights, tmp_path, method, ca
     assert not list(tmp_path.glob("*.tmp*"))
 
 
-def test_same_seed_same_video_and_resume_skips_finished_prompts(weights, tmp_path, capsys):
+def test_same_seed_same_video_and_resume_skips_finished_prompts(sprites_weights, tmp_path, capsys):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text(f"# two prompts\n{PROMPT}\n\na large green square moves up over a red background\n")
     out_a, out_b = tmp_path / "a", tmp_path / "b"
-    assert generate(weights, out_a, "--prompts-file", str(prompts)) == 0
-    assert generate(weights, out_b, "--prompts-file", str(prompts)) == 0
+    assert generate(sprites_weights, out_a, "--prompts-file", str(prompts)) == 0
+    assert generate(sprites_weights, out_b, "--prompts-file", str(prompts)) == 0
     videos = sorted(p.name for p in out_a.glob("*.mp4"))
     assert len(videos) == 2
     for name in videos:
@@ -68,7 +48,7 @@ def test_same_seed_same_video_and_resume_skips_finished_prompts(weights, tmp_pat
     trace_b = json.loads((out_b / next(out_a.glob("*.trace.json")).name).read_text())
     assert trace_a["chunks"] == trace_b["chunks"]
     capsys.readouterr()
-    assert generate(weights, out_a, "--prompts-file", str(prompts)) == 0
+    assert generate(sprites_weights, out_a, "--prompts-file", str(prompts)) == 0
     assert capsys.readouterr().out.count("skip") == 2
 
 
@@ -87,9 +67,9 @@ def test_same_seed_same_video_and_resume_skips_finished_prompts(weights, tmp_pat
         (["--prompt", "a purple elephant dances"], "elephant"),
     ],
 )
-def test_bad_input_exits_2_with_one_clear_line_and_writes_nothing(weights, tmp_path, capsys, args, message):
+def test_bad_input_exits_2_with_one_clear_line_and_writes_nothing(sprites_weights, tmp_path, capsys, args, message):
     out = tmp_path / "out"
-    code = main(["generate", "--weights", str(weights), "--out", str(out), "--no-progress", *args])
+    code = main(["generate", "--weights", str(sprites_weights), "--out", str(out), "--no-progress", *args])
     err = capsys.readouterr().err
     assert code == 2
     assert message in err and err.startswith("streamt1: error:")
@@ -106,10 +86,10 @@ def test_empty_prompts_file_and_missing_weights(tmp_path, capsys):
     assert "sprites_model.safetensors not found" in err and "streamt1.sprites.train" in err
 
 
-def test_corrupt_weights_are_reported(weights, tmp_path, capsys):
+def test_corrupt_weights_are_reported(sprites_weights, tmp_path, capsys):
     broken = tmp_path / "broken"
     broken.mkdir()
-    for f in weights.iterdir():
+    for f in sprites_weights.iterdir():
         (broken / f.name).write_bytes(f.read_bytes())
     (broken / "sprites_model.safetensors").write_bytes(b"\x00" * 64)
     assert main(["generate", "--prompt", PROMPT, "--weights", str(broken)]) == 2
@@ -124,9 +104,9 @@ def test_methods_lists_every_preset(capsys):
         assert name in out
 
 
-def test_evaluate_tabulates_every_method_and_resumes(weights, tmp_path, capsys):
+def test_evaluate_tabulates_every_method_and_resumes(sprites_weights, tmp_path, capsys):
     args = ["evaluate", "--methods", "none,stream-t1", "--num-prompts", "2", "--num-frames", "9",
-            "--seeds", "0", "--weights", str(weights), "--out", str(tmp_path)]
+            "--seeds", "0", "--weights", str(sprites_weights), "--out", str(tmp_path)]
     assert main(args) == 0
     table = (tmp_path / "table.md").read_text()
     assert "| none |" in table and "| stream-t1 |" in table and "subject consistency" in table
@@ -153,10 +133,10 @@ def test_evaluate_tabulates_every_method_and_resumes(weights, tmp_path, capsys):
     assert (tmp_path / "results.json").read_text() == before
 
 
-def test_evaluate_refuses_results_without_fingerprints(weights, tmp_path, capsys):
+def test_evaluate_refuses_results_without_fingerprints(sprites_weights, tmp_path, capsys):
     (tmp_path / "results.json").write_text(json.dumps({"none": {"a-0": {"text_alignment": 0.5}}}))
     args = ["evaluate", "--methods", "none", "--num-prompts", "1", "--num-frames", "9",
-            "--weights", str(weights), "--out", str(tmp_path)]
+            "--weights", str(sprites_weights), "--out", str(tmp_path)]
     assert main(args) == 2
     assert "older `streamt1 evaluate`" in capsys.readouterr().err
 
@@ -187,16 +167,16 @@ def _generator_forwards(weights, method: str) -> int:
     return count[0]
 
 
-def test_best_of_n_is_compute_matched_with_stream_t1(weights):
-    stream_t1, best_of_n = (_generator_forwards(weights, m) for m in ("stream-t1", "best-of-n"))
+def test_best_of_n_is_compute_matched_with_stream_t1(sprites_weights):
+    stream_t1, best_of_n = (_generator_forwards(sprites_weights, m) for m in ("stream-t1", "best-of-n"))
     assert stream_t1 == 4 * (4 * 8 + 2)  # per chunk: K*M = 4 candidates x 8 steps + K = 2 commits
     assert abs(best_of_n - stream_t1) / stream_t1 <= 0.06  # N = 4 full videos: 4 x (8 + 1) per chunk
 
 
-def test_sibling_agreement_scores_every_pruned_chunk(weights):
+def test_sibling_agreement_scores_every_pruned_chunk(sprites_weights):
     from streamt1.agreement import sibling_agreement
 
-    config = build_config("stream-t1", None, [], num_frames=9, weights=str(weights), device="cpu")
+    config = build_config("stream-t1", None, [], num_frames=9, weights=str(sprites_weights), device="cpu")
     components = api.load_components(config)
     result = sibling_agreement(api.make_search(config, components), [PROMPT], [0], 9, min_gap=-1.0)
     # 3 chunks of K*M = 4 candidates: 6 pairs each, all counted with min_gap < 0

@@ -226,7 +226,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _add_score(sub: argparse._SubParsersAction) -> None:
     from streamt1.metrics.vbench import AVAILABLE, LONG_MODES
 
-    p = sub.add_parser("score", help="VBench dimensions (and a video reward) for every video of a folder")
+    p = sub.add_parser("score", help="VBench dimensions (and a video reward) for every video of a folder",
+                       description="Score every .mp4 below FOLDER; resumable. Shard over GPUs with: "
+                                   "torchrun --nproc_per_node N -m streamt1 score FOLDER ...")
     p.add_argument("folder", help="a generate or bench output folder (every .mp4 below it is scored)")
     p.add_argument("--metrics", default=",".join(AVAILABLE),
                    help=f"comma-separated VBench dimensions (default: all of {','.join(AVAILABLE)})")
@@ -235,7 +237,8 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", default=None,
                    help="VBench's weights folder (default: $VBENCH_CACHE_DIR or ~/.cache/vbench)")
     p.add_argument("--out", default=None, help="results folder (default: FOLDER/scores)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ... (auto: cuda:LOCAL_RANK "
+                                                    "under torchrun)")
     p.add_argument("--clip-precision", default="vbench", choices=("vbench", "fp32"),
                    help="vbench: CLIP in fp16 on a GPU as VBench runs it; fp32: always fp32")
     p.add_argument("--prompt-file", default=None, help="JSON {video path: prompt} (VBench's --prompt_file)")
@@ -246,21 +249,24 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
 
 
 def _score(args: argparse.Namespace) -> int:
+    from streamt1.distributed import device_for, shard_from_env
     from streamt1.metrics import score, vbench
 
     settings = score.ScoreSettings(
         dimensions=tuple(m.strip() for m in args.metrics.split(",") if m.strip()), long=args.long,
         video_reward=args.video_reward)
-    device = api.resolve_device(args.device)
+    shard = shard_from_env()
+    device = api.resolve_device(device_for(shard, args.device))
     backbones = vbench.Backbones(args.weights or vbench.default_weights_dir(), device,
                                  clip_half=False if args.clip_precision == "fp32" else None)
     vbench.check_weights(settings.dimensions, backbones.weights_dir)
     prompts = score.read_prompt_file(args.prompt_file)
     reward = score.load_reward(settings, device)
-    score.score_folder(args.folder, settings, backbones, out=args.out, prompts=prompts, reward=reward,
-                       overwrite=args.overwrite, progress=print)
-    out = Path(args.out) if args.out is not None else Path(args.folder) / score.DEFAULT_OUT
-    print((out / score.TABLE_FILE).read_text())
+    summary = score.score_folder(args.folder, settings, backbones, out=args.out, prompts=prompts, reward=reward,
+                                 overwrite=args.overwrite, shard=shard, progress=print)
+    if summary is not None:  # rank 0, after every rank is done
+        out = Path(args.out) if args.out is not None else Path(args.folder) / score.DEFAULT_OUT
+        print((out / score.TABLE_FILE).read_text())
     return 0
 
 

@@ -37,10 +37,10 @@ def stable_report(out: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def resumed_run(tiny_weights, tmp_path_factory, single_threaded):
+def resumed_run(sprites_weights, tmp_path_factory, single_threaded):
     """Rank 1 of 2 alone, then a single process interrupted by Ctrl-C, then a rerun to completion."""
     out = tmp_path_factory.mktemp("resumed")
-    settings = tiny_settings(tiny_weights, out)
+    settings = tiny_settings(sprites_weights, out)
     shard = Shard(rank=1, world_size=2)  # rank 0 "died" before finishing anything
     run_items(prepare(settings, shard), out, shard, progress=print)
     after_rank1 = results_on_disk(out)
@@ -87,13 +87,13 @@ def test_prompt_file_matches_the_videos(resumed_run):
     assert len(resumed_run["prompt_file_after_interrupt"]) == 2  # written even on Ctrl-C
 
 
-def test_torchrun_two_processes_make_the_same_videos_and_table(resumed_run, tiny_weights, tmp_path):
+def test_torchrun_two_processes_make_the_same_videos_and_table(resumed_run, sprites_weights, tmp_path):
     out = tmp_path / "torchrun"
     env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                "-m", "streamt1", "bench", "--suite", "sprites", "--methods", "none,stream-t1",
                "--seeds", "0", "--num-frames", str(NUM_FRAMES), "--limit", "2", "--out", str(out),
-               "--weights", str(tiny_weights), "--device", "cpu"]
+               "--weights", str(sprites_weights), "--device", "cpu"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = {json.loads(p.read_text())["rank"] for p in out.glob(f"*/*{RESULT_SUFFIX}")}
@@ -158,8 +158,8 @@ def _bench(*args: str) -> list[str]:
     (["--seeds", "0,x"], "--seeds"),
     (["--methods", "nope"], "unknown method 'nope'"),
 ])
-def test_bad_input_is_one_line_and_exit_2(args, message, tiny_weights, tmp_path, capsys):
-    assert main([*_bench("--weights", str(tiny_weights), "--out", str(tmp_path)), *args]) == 2
+def test_bad_input_is_one_line_and_exit_2(args, message, sprites_weights, tmp_path, capsys):
+    assert main([*_bench("--weights", str(sprites_weights), "--out", str(tmp_path)), *args]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
 
@@ -173,11 +173,11 @@ def test_empty_prompt_file_and_missing_report_folder(tmp_path, capsys):
     assert "holds no prompt" in err[0] and "holds no bench results" in err[1]
 
 
-def test_a_folder_with_other_settings_stops_before_any_work(resumed_run, tiny_weights, capsys):
+def test_a_folder_with_other_settings_stops_before_any_work(resumed_run, sprites_weights, capsys):
     out = resumed_run["out"]
     before = results_on_disk(out), videos(out)
     code = main(["bench", "--suite", "sprites", "--methods", "none,stream-t1", "--num-frames", "6",
-                 "--limit", "2", "--device", "cpu", "--weights", str(tiny_weights), "--out", str(out)])
+                 "--limit", "2", "--device", "cpu", "--weights", str(sprites_weights), "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2 and "other settings" in err and "run.num_frames 3 -> 6" in err
     assert (results_on_disk(out), videos(out)) == before

@@ -25,12 +25,12 @@ def _generate(prompts_file: Path, out: Path, weights: Path, *extra: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def generated(tiny_weights, tmp_path_factory, single_threaded):
+def generated(sprites_weights, tmp_path_factory, single_threaded):
     folder = tmp_path_factory.mktemp("generate")
     prompts = folder / "prompts.txt"
     prompts.write_text("\n".join(PROMPTS) + "\n")
     out = folder / "out"
-    assert _generate(prompts, out, tiny_weights) == 0
+    assert _generate(prompts, out, sprites_weights) == 0
     return prompts, out
 
 
@@ -40,24 +40,24 @@ def test_long_prompts_with_a_shared_prefix_get_distinct_files(generated, capsys)
     assert sorted(mapping.values()) == sorted(PROMPTS) and len(list(out.glob("*.mp4"))) == 2
 
 
-def test_rerun_skips_only_videos_made_with_the_same_settings(generated, tiny_weights, capsys):
+def test_rerun_skips_only_videos_made_with_the_same_settings(generated, sprites_weights, capsys):
     prompts, out = generated
     capsys.readouterr()
     before = {p.name: p.stat().st_mtime_ns for p in out.glob(f"*{RESULT_SUFFIX}")}
-    assert _generate(prompts, out, tiny_weights) == 0
+    assert _generate(prompts, out, sprites_weights) == 0
     assert capsys.readouterr().out.count("skip") == 2
     for change in (["--num-frames", "6"], ["--set", "search.max_batch=2"]):
-        code = main(["generate", "--prompts-file", str(prompts), "--out", str(out), "--weights", str(tiny_weights),
+        code = main(["generate", "--prompts-file", str(prompts), "--out", str(out), "--weights", str(sprites_weights),
                      "--method", "none", "--num-frames", "3", "--device", "cpu", *change])
         err = capsys.readouterr().err.strip()
         assert code == 2 and "made with other settings" in err and len(err.splitlines()) == 1
     assert {p.name: p.stat().st_mtime_ns for p in out.glob(f"*{RESULT_SUFFIX}")} == before
 
 
-def test_progress_line_counts_prompts_and_time_left(tiny_weights, tmp_path, capsys):
+def test_progress_line_counts_prompts_and_time_left(sprites_weights, tmp_path, capsys):
     prompts = tmp_path / "p.txt"
     prompts.write_text(PROMPTS[0] + "\n")
-    assert _generate(prompts, tmp_path / "out", tiny_weights) == 0
+    assert _generate(prompts, tmp_path / "out", sprites_weights) == 0
     out = capsys.readouterr().out
     assert "[1/1]" in out and "left" in out
 
@@ -79,13 +79,13 @@ def test_third_party_loggers_are_quiet_unless_verbose(capsys):
     main(["methods"])
 
 
-def test_ctrl_c_exits_130_with_one_line_and_keeps_finished_videos(tiny_weights, tmp_path):
+def test_ctrl_c_exits_130_with_one_line_and_keeps_finished_videos(sprites_weights, tmp_path):
     prompts = tmp_path / "p.txt"
     prompts.write_text("\n".join(f"a small red circle moves {d} over a blue background" for d in
                                  ("left", "right", "up", "down")) + "\n")
     out = tmp_path / "out"
     command = [sys.executable, "-m", "streamt1", "generate", "--prompts-file", str(prompts), "--out", str(out),
-               "--weights", str(tiny_weights), "--method", "none", "--num-frames", "12", "--device", "cpu",
+               "--weights", str(sprites_weights), "--method", "none", "--num-frames", "12", "--device", "cpu",
                "--no-progress"]
     env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

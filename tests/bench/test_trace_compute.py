@@ -14,8 +14,8 @@ PROMPT = "a small red circle moves left over a blue background"
 
 
 @pytest.mark.parametrize("method, candidates", [("none", 1), ("stream-t1", 4)])
-def test_chunks_record_seconds_and_calls(tiny_weights, single_threaded, method, candidates, tmp_path):
-    config = build_config(method, None, [], num_frames=6, weights=str(tiny_weights), device="cpu")
+def test_chunks_record_seconds_and_calls(sprites_weights, single_threaded, method, candidates, tmp_path):
+    config = build_config(method, None, [], num_frames=6, weights=str(sprites_weights), device="cpu")
     components = api.load_components(config)
     result = api.make_search(config, components).run(PROMPT, 6, seed=0, progress=False)
     steps = len(components.generator.timesteps)
@@ -34,8 +34,8 @@ def test_chunks_record_seconds_and_calls(tiny_weights, single_threaded, method, 
     assert Trace.load(path).to_dict() == json.loads(json.dumps(result.trace.to_dict()))  # tuples -> lists
 
 
-def test_old_traces_without_compute_still_load_and_bad_counts_fail(tiny_weights, tmp_path):
-    config = build_config("none", None, [], num_frames=3, weights=str(tiny_weights), device="cpu")
+def test_old_traces_without_compute_still_load_and_bad_counts_fail(sprites_weights, tmp_path):
+    config = build_config("none", None, [], num_frames=3, weights=str(sprites_weights), device="cpu")
     trace = api.make_search(config, api.load_components(config)).run(PROMPT, 3, seed=0, progress=False).trace
     data = trace.to_dict()
     del data["chunk_seconds"]

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 from streamt1.cli import main
 from streamt1.config import ConfigError
+from streamt1.distributed import Shard
 from streamt1.metrics import score, vbench
 from streamt1.outputs.video import read_mp4, write_mp4
 from streamt1.rewards import load_video_reward
@@ -18,6 +23,7 @@ from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 from tiny_vbench import random_video, tiny_weights  # noqa: F401  (session fixture)
 
 DIMS = "subject_consistency,background_consistency,aesthetic_quality"
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +37,11 @@ def bench_folder(tmp_path_factory):
     write_mp4(root / "top-1.mp4", random_video(6, 32, 32, seed=6).permute(0, 2, 3, 1).numpy(), 8, min_size=0)
     (root / "none" / ".a.x1.tmp.mp4").write_bytes(b"")  # an interrupted atomic write: ignored
     return root
+
+
+def record_stamps(out):
+    """Modification times of the per-video records (rewritten only when a video is scored again)."""
+    return {p: p.stat().st_mtime_ns for p in (out / score.RECORDS_DIR).rglob("*.json")}
 
 
 def _frames(path):
@@ -63,11 +74,13 @@ def test_score_folder_writes_vbench_values_and_resumes(bench_folder, tiny_weight
     table = (bench_folder / "scores" / "table.md").read_text()
     assert "| beam |" in table and "subject consistency" in table
 
-    stamp = (bench_folder / "scores" / "results.json").stat().st_mtime_ns
+    stamps = record_stamps(bench_folder / "scores")
+    before = (bench_folder / "scores" / "results.json").read_text()
     capsys.readouterr()
     assert main(argv) == 0  # resumes: nothing left to score
     assert "scored" not in capsys.readouterr().out
-    assert (bench_folder / "scores" / "results.json").stat().st_mtime_ns == stamp
+    assert record_stamps(bench_folder / "scores") == stamps and len(stamps) == 3
+    assert (bench_folder / "scores" / "results.json").read_text() == before
 
 
 def test_other_settings_do_not_mix_into_earlier_results(bench_folder, tiny_weights, tmp_path, capsys):
@@ -132,3 +145,55 @@ def test_video_reward_parts_are_scored_and_its_path_is_not_fingerprinted(bench_f
     assert "video_reward.safetensors: not found" in capsys.readouterr().err
 
 
+
+
+@pytest.fixture(scope="module")
+def one_process(bench_folder, tiny_weights, tmp_path_factory):
+    """An uninterrupted single-process run, single-threaded as the torchrun ranks are (same float sums)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("one_process")
+    assert main(["score", str(bench_folder), "--metrics", DIMS, "--weights", str(tiny_weights.root),
+                 "--device", "cpu", "--out", str(out)]) == 0
+    yield out
+    torch.set_num_threads(threads)
+
+
+def per_video(out):
+    return {p.relative_to(out).as_posix(): json.loads(p.read_text()) for p in (out / score.RECORDS_DIR).rglob("*.json")}
+
+
+def test_torchrun_two_processes_give_the_same_records_and_table(one_process, bench_folder, tiny_weights, tmp_path):
+    out = tmp_path / "torchrun"
+    env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "streamt1", "score", str(bench_folder), "--metrics", DIMS,
+               "--weights", str(tiny_weights.root), "--device", "cpu", "--out", str(out)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    records, reference = per_video(out), per_video(one_process)
+    assert sorted(records) == sorted(reference) and len(records) == 3
+    assert {r["rank"] for r in records.values()} == {0, 1}  # round-robin: 0 and 2 on rank 0, 1 on rank 1
+    assert {k: r["record"] for k, r in records.items()} == {k: r["record"] for k, r in reference.items()}
+    for name in (score.RESULTS_FILE, score.SUMMARY_FILE, score.TABLE_FILE, "beam" + score.EVAL_RESULTS_SUFFIX):
+        assert (out / name).read_text() == (one_process / name).read_text().replace(str(one_process), str(out))
+    assert done.stdout.count("| Folder |") == 1  # rank 0 alone prints the table
+
+
+def test_a_half_finished_run_scores_only_the_missing_videos(one_process, bench_folder, tiny_weights, tmp_path,
+                                                            capsys):
+    out = tmp_path / "resumed"
+    settings = score.ScoreSettings(dimensions=tuple(DIMS.split(",")))
+    backbones = vbench.Backbones(tiny_weights.root, "cpu")
+    plan = score.plan_scoring(bench_folder, settings, backbones, out=out)
+    shard = Shard(rank=1, world_size=2)  # rank 0 "died" before finishing anything
+    assert score.score_items(plan, settings, backbones, shard) == 1
+    assert sorted(per_video(out)) == [f"{score.RECORDS_DIR}/{plan.keys[1]}.json"]
+    stamps = record_stamps(out)
+    capsys.readouterr()
+    assert main(["score", str(bench_folder), "--metrics", DIMS, "--weights", str(tiny_weights.root),
+                 "--device", "cpu", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("scored ") == 2 and f"scored {plan.keys[1]}" not in printed
+    assert all(record_stamps(out)[p] == stamp for p, stamp in stamps.items())  # rank 1's record kept
+    assert (out / score.TABLE_FILE).read_text() == (one_process / score.TABLE_FILE).read_text()

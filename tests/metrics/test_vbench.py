@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from streamt1.config import ConfigError
 from streamt1.metrics import vbench
 
-from tiny_vbench import dino_reference, random_video, tiny_weights  # noqa: F401  (session fixture)
+from tiny_vbench import clip_load_on_cpu, dino_reference, random_video, tiny_weights  # noqa: F401  (session fixture)
 
 
 def vbench_loop(features: torch.Tensor) -> tuple[float, float, int]:
@@ -88,8 +88,8 @@ def _clip_reference_input(video: torch.Tensor) -> torch.Tensor:
 def test_background_consistency_and_aesthetic_quality_equal_vbench_on_the_reference_clip(tiny_weights, backbones):
     video = random_video(3, 120, 160, seed=2)  # 120x160 -> 224x298 -> crop left (298 - 224) / 2 = 37
     with torch.no_grad():
-        b32 = tiny_weights.clip_b32(_clip_reference_input(video))
-        l14 = F.normalize(tiny_weights.clip_l14(_clip_reference_input(video)), dim=-1)
+        b32 = clip_load_on_cpu(tiny_weights.clip_b32)(_clip_reference_input(video))
+        l14 = F.normalize(clip_load_on_cpu(tiny_weights.clip_l14)(_clip_reference_input(video)), dim=-1)
         aesthetic = float((tiny_weights.head(l14).squeeze(-1) / 10).mean())
     assert vbench.background_consistency(video, backbones.clip_b32) == pytest.approx(vbench_loop(b32)[0], abs=1e-5)
     assert vbench.aesthetic_quality(video, backbones.clip_l14, backbones.aesthetic_head) == pytest.approx(aesthetic, abs=1e-5)

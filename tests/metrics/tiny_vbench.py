@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import OrderedDict
 from pathlib import Path
@@ -151,6 +152,22 @@ class OpenAIClip(nn.Module):
 
     def forward(self, image: Tensor) -> Tensor:
         return self.visual(image)
+
+
+def clip_load_on_cpu(model: nn.Module) -> nn.Module:
+    """What ``clip.load`` makes of a model on the CPU: openai/CLIP's ``convert_weights`` (conv, linear and
+    attention weights and biases, ``proj`` / ``text_projection`` to fp16), then ``.float()``."""
+    rounded = copy.deepcopy(model)
+    for module in rounded.modules():
+        names = ["weight", "bias"] if isinstance(module, (nn.Conv2d, nn.Linear)) else []
+        if isinstance(module, nn.MultiheadAttention):
+            names = ["in_proj_weight", "in_proj_bias"]  # out_proj is a Linear, rounded above
+        names += [n for n in ("proj", "text_projection") if isinstance(getattr(module, n, None), nn.Parameter)]
+        for name in names:
+            tensor = getattr(module, name)
+            if tensor is not None:
+                tensor.data = tensor.data.half().float()
+    return rounded
 
 
 def write_openai_clip(path: Path, patch: int, width: int, layers: int, embed: int, seed: int) -> OpenAIClip:

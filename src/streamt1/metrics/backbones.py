@@ -341,15 +341,20 @@ def load_dino_vit(path: str | Path, device: torch.device | str = "cpu") -> DinoV
 
 
 def load_clip_visual(path: str | Path, device: torch.device | str = "cpu", *, half: bool = False) -> ClipVisual:
-    """The image tower of an OpenAI CLIP file (``ViT-B-32.pt``, ``ViT-L-14.pt``), fp32 or OpenAI's fp16."""
+    """The image tower of an OpenAI CLIP file (``ViT-B-32.pt``, ``ViT-L-14.pt``), fp32 or OpenAI's fp16.
+
+    ``clip.load`` always builds the model through ``build_model``, which casts its matrices to fp16,
+    and on the CPU casts back to fp32: the fp32 path rounds the same weights to fp16 first (a no-op for
+    OpenAI's files, stored in fp16; not for an fp32 re-export).
+    """
     sd = read_any_checkpoint(path)
     visual = {k.removeprefix("visual."): v.float() for k, v in sd.items() if k.startswith("visual.")}
     if "conv1.weight" not in visual:
         raise CheckpointError(f"{path}: not an OpenAI CLIP ViT (no 'visual.conv1.weight')")
     model = ClipVisual.from_state_dict(visual)
     load_checked(model, visual, path)
-    model = model.eval()
-    return (model.openai_half() if half else model).to(device)
+    model = model.eval().openai_half()
+    return (model if half else model.float()).to(device)
 
 
 def load_linear_head(path: str | Path, device: torch.device | str = "cpu") -> nn.Linear:

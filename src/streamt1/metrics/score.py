@@ -1,9 +1,12 @@
 """``streamt1 score FOLDER``: VBench dimensions (and a video reward's parts) for every video of a folder.
 
 Every ``*.mp4`` under the folder is scored (hidden temp files and the output folder excepted); videos
-in sub-folders form one table row per sub-folder, as a ``bench`` folder keeps one per method. Results
-go to ``<out>/results.json`` after every video (atomically), so an interrupted run resumes where it
-stopped; a video whose file size changed is scored again. The settings that shape the numbers are
+in sub-folders form one table row per sub-folder, as a ``bench`` folder keeps one per method. Each
+video's record goes to ``<out>/per_video/<video path>.json`` as soon as it is scored (atomically), so
+an interrupted run resumes where it stopped; a video whose file size changed is scored again. Like
+``streamt1 bench``, the work shards over processes (``torchrun --nproc_per_node N -m streamt1 score``):
+videos are dealt round-robin by their sorted index, and rank 0 merges every record into
+``<out>/results.json`` once all ranks are done. The settings that shape the numbers are
 fingerprinted: results made with other settings are never mixed in (pass ``overwrite`` or another
 ``out``). The table (``table.md``) shows VBench's aggregate per dimension (see
 :func:`streamt1.metrics.vbench.aggregate`) and the reward parts as means with 95 % intervals;
@@ -18,6 +21,7 @@ import json
 import logging
 import math
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,16 +29,19 @@ from pathlib import Path
 import torch
 
 from streamt1.config import ConfigError, require
+from streamt1.distributed import Shard, process_group, wait_for_all_ranks
 from streamt1.metrics import vbench
 from streamt1.metrics.stats import mean_ci
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.fingerprint import fingerprint
+from streamt1.outputs.progress import ProgressLine
 from streamt1.outputs.video import mp4_info, read_mp4
 from streamt1.rewards import RewardEntry, load_video_reward, parse_spec
 
 logger = logging.getLogger(__name__)
 
 RESULTS_FILE, SUMMARY_FILE, TABLE_FILE = "results.json", "summary.json", "table.md"
+RECORDS_DIR = "per_video"  # one <video path>.json per video: each rank writes its own, rank 0 merges
 PROMPTS_FILE, EVAL_RESULTS_SUFFIX = "prompts.json", "_eval_results.json"  # VBench's formats
 DEFAULT_OUT = "scores"  # inside the scored folder
 TOP_LEVEL = "."  # the row of videos directly in the folder
@@ -129,21 +136,47 @@ def score_one(path: Path, prompt: str, settings: ScoreSettings, backbones: vbenc
     return record
 
 
-def _load_results(path: Path, fp: str, overwrite: bool) -> dict:
-    if overwrite or not path.is_file():
-        return {"fingerprint": fp, "videos": {}}
-    results = json.loads(path.read_text())
-    if results.get("fingerprint") != fp:
-        raise ConfigError(f"{path} holds results made with other settings; pass --overwrite to "
+@dataclass(frozen=True)
+class ScorePlan:
+    """What every rank agrees on before any work: the videos (sorted keys), the settings and what is done."""
+
+    folder: Path
+    out: Path
+    keys: list[str]  # video paths relative to the folder, in global order
+    settings: dict  # the settings record (fingerprinted)
+    done: dict[str, dict]  # key -> record of earlier runs with these settings
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.settings)
+
+
+def record_path(out: Path, key: str) -> Path:
+    return out / RECORDS_DIR / f"{key}.json"
+
+
+def _earlier_records(out: Path, keys: Sequence[str], fp: str) -> dict[str, dict]:
+    """Earlier records of the videos ``keys`` (the merged file, then the per-video files, which are
+    newer), or ConfigError when any was made with other settings."""
+    found: dict[str, tuple[str | None, dict]] = {}
+    merged = out / RESULTS_FILE
+    if merged.is_file():
+        data = json.loads(merged.read_text())
+        found.update({k: (data.get("fingerprint"), r) for k, r in data.get("videos", {}).items()})
+    for path in sorted((out / RECORDS_DIR).rglob("*.json")):
+        data = json.loads(path.read_text())
+        found[path.relative_to(out / RECORDS_DIR).as_posix().removesuffix(".json")] = (data.get("fingerprint"),
+                                                                                        data["record"])
+    found = {key: found[key] for key in keys if key in found}  # a removed video's record is inert
+    if any(stored != fp for stored, _ in found.values()):
+        raise ConfigError(f"{out} holds results made with other settings; pass --overwrite to "
                           "replace them or --out for another folder")
-    return results
+    return {key: record for key, (_, record) in found.items()}
 
 
-def score_folder(folder: str | Path, settings: ScoreSettings, backbones: vbench.Backbones, *,
-                 out: str | Path | None = None, prompts: dict[str, str] | None = None,
-                 reward: Callable | None = None, overwrite: bool = False,
-                 progress: Callable[[str], None] = logger.info) -> dict:
-    """Score every video of ``folder``; returns the summary (also written with the table)."""
+def plan_scoring(folder: str | Path, settings: ScoreSettings, backbones: vbench.Backbones, *,
+                 out: str | Path | None = None, overwrite: bool = False) -> ScorePlan:
+    """The videos of ``folder`` and the earlier results to resume from; every check before any work."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"no folder at {folder}: give a generate / bench output folder")
@@ -152,23 +185,73 @@ def score_folder(folder: str | Path, settings: ScoreSettings, backbones: vbench.
     if not videos:
         raise ConfigError(f"{folder} holds no .mp4 video to score")
     vbench.check_weights(settings.dimensions, backbones.weights_dir)  # every file before any work
-    settings_record = {**settings.fingerprinted(), "clip_half": backbones.clip_half}
-    results = _load_results(out / RESULTS_FILE, fingerprint(settings_record), overwrite)
-    results["settings"] = settings_record
-    for path in videos:
-        key = path.relative_to(folder).as_posix()
-        done = results["videos"].get(key)
+    record = {**settings.fingerprinted(), "clip_half": backbones.clip_half}
+    keys = [p.relative_to(folder).as_posix() for p in videos]
+    done = {} if overwrite else _earlier_records(out, keys, fingerprint(record))
+    return ScorePlan(folder=folder, out=out, keys=keys, settings=record, done=done)
+
+
+def score_items(plan: ScorePlan, settings: ScoreSettings, backbones: vbench.Backbones, shard: Shard, *,
+                prompts: dict[str, str] | None = None, reward: Callable | None = None,
+                progress: Callable[[str], None] = logger.info) -> int:
+    """This rank's videos (round-robin by global index); each record is written on its own, atomically,
+    as the resume point. Videos already scored with the same file size are skipped. Returns videos scored."""
+    mine = shard.take(plan.keys)
+    line = ProgressLine(total=len(mine))
+    for key in mine:
+        path = plan.folder / key
+        done = plan.done.get(key)
         if done is not None and done["size"] == path.stat().st_size:
+            line.skip()
             continue
-        results["videos"][key] = score_one(path, video_prompt(path, prompts or {}), settings, backbones, reward)
-        atomic_write_json(out / RESULTS_FILE, results)  # resume point
-        progress(f"scored {key}")
-    live = {k: v for k, v in results["videos"].items() if (folder / k).is_file()}
-    summary = summarise(live, settings.dimensions)
-    atomic_write_json(out / SUMMARY_FILE, summary)
-    atomic_write_text(out / TABLE_FILE, markdown_table(summary, settings.dimensions))
-    write_vbench_layout(out, folder, live, settings.dimensions)
+        start = time.perf_counter()
+        record = score_one(path, video_prompt(path, prompts or {}), settings, backbones, reward)
+        atomic_write_json(record_path(plan.out, key), {"fingerprint": plan.fingerprint, "rank": shard.rank,
+                                                       "world_size": shard.world_size, "record": record})
+        message = line.finish(f"scored {key}", time.perf_counter() - start)
+        if shard.is_main:  # its share is 1/W of the run, so its time left is the run's
+            progress(message if shard.world_size == 1 else f"rank 0 of {shard.world_size}: {message}")
+    return line.made
+
+
+def merge_results(plan: ScorePlan, dimensions: Sequence[str]) -> dict:
+    """Once every rank is done: ``results.json`` (every video still in the folder), the summary, the
+    table and VBench's files. Returns the summary."""
+    records = {**plan.done}
+    for key in plan.keys:
+        path = record_path(plan.out, key)
+        if path.is_file():
+            data = json.loads(path.read_text())
+            if data.get("fingerprint") == plan.fingerprint:
+                records[key] = data["record"]
+    missing = [k for k in plan.keys if k not in records]
+    if missing:
+        raise RuntimeError(f"{len(missing)} video(s) have no result after every rank finished, e.g. {missing[0]}")
+    live = {k: records[k] for k in plan.keys}
+    atomic_write_json(plan.out / RESULTS_FILE, {"fingerprint": plan.fingerprint, "settings": plan.settings,
+                                                "videos": live})
+    summary = summarise(live, dimensions)
+    atomic_write_json(plan.out / SUMMARY_FILE, summary)
+    atomic_write_text(plan.out / TABLE_FILE, markdown_table(summary, dimensions))
+    write_vbench_layout(plan.out, plan.folder, live, dimensions)
     return summary
+
+
+def score_folder(folder: str | Path, settings: ScoreSettings, backbones: vbench.Backbones, *,
+                 out: str | Path | None = None, prompts: dict[str, str] | None = None,
+                 reward: Callable | None = None, overwrite: bool = False, shard: Shard | None = None,
+                 progress: Callable[[str], None] = logger.info) -> dict | None:
+    """Score this rank's videos of ``folder``, then (rank 0, once every rank is done) merge them.
+
+    Returns the summary on rank 0 (also written with the table), None on the other ranks.
+    """
+    shard = shard or Shard()
+    with process_group(shard):
+        plan = plan_scoring(folder, settings, backbones, out=out, overwrite=overwrite)
+        made = score_items(plan, settings, backbones, shard, prompts=prompts, reward=reward, progress=progress)
+        logger.info("rank %d scored %d videos", shard.rank, made)
+        wait_for_all_ranks()
+        return merge_results(plan, settings.dimensions) if shard.is_main else None
 
 
 def _vbench_units(name: str, value: float) -> float | bool:

@@ -35,8 +35,8 @@ Where our numbers can differ from VBench's (VBench's behaviour is the default ev
 * Multi-GPU VBench averages ``subject_consistency`` over videos instead of frames (its
   ``background_consistency`` stays frame-weighted); we always report the single-GPU pooling, and
   the per-video mean with its interval next to it.
-* fp16: ``clip.load`` keeps CLIP in fp16 on a GPU (fp32 on the CPU); we do the same
-  (``clip_half=None``); ``clip_half=False`` forces fp32. DINO runs in fp32 in both.
+* fp16: ``clip.load`` keeps CLIP in fp16 on a GPU (fp32 on the CPU, from weights rounded to fp16);
+  we do the same (``clip_half=None``); ``clip_half=False`` forces fp32. DINO runs in fp32 in both.
 * Resizing happens on float frames in 0..255 (VBench converts decoded frames to float first), on the
   CPU, before normalising, in VBench's order (resize, crop, /255, normalise). Frames go through the
   networks in batches (VBench: one at a time for DINO, the whole video for CLIP): equal up to float
@@ -54,9 +54,11 @@ Where our numbers can differ from VBench's (VBench's behaviour is the default ev
   divides by zero (NaN); we raise an error instead.
 * The networks are rebuilt from reading the released code (DINO, OpenAI CLIP, pyiqa's MUSIQ, AMT-S,
   RAFT) and load the released files strictly by name and shape. DINO and CLIP are checked in tests
-  against reference forwards; MUSIQ, AMT-S and RAFT only by their formulas, key names and parameter
-  counts (AMT-S 2.99 M, RAFT 5.3 M, as their papers give): compare a few videos with VBench itself
-  before publishing numbers from them.
+  against reference forwards; all six networks were run against the reference code itself on the
+  same random weights (``benchmarks/vbench_agreement.py``, results in ``benchmarks/README.md``:
+  equal to float rounding). The formulas are checked in tests against VBench's loops; VBench's own
+  dimension scripts (decord / cv2 readers) were not run: compare a few videos with VBench itself
+  before publishing numbers.
 """
 
 from __future__ import annotations
