@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from streamt1.sprites.model import SpritesVideoModel, sprites_wan_config
+from streamt1.sprites.siblings import RecordConfig, record
 from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward
 from streamt1.sprites.text import TextEncoderConfig
 
@@ -19,4 +20,18 @@ def tiny_weights(tmp_path_factory):
     small = dict(channels=4, match_dim=8)
     SpritesImageReward(RewardNetConfig(kind="image", **small)).save_pretrained(folder)
     SpritesVideoReward(RewardNetConfig(kind="video", num_frames=4, **small)).save_pretrained(folder)
+    return folder
+
+
+RECORDED_FRAMES = 9  # three chunks of the tiny model
+
+
+@pytest.fixture(scope="session")
+def recorded(tiny_weights, tmp_path_factory):
+    """Sibling groups of scenes 0 (training split) and 7 (tuning split), recorded by two shards of eight."""
+    folder = tmp_path_factory.mktemp("record")
+    for shard in (0, 7):
+        config = RecordConfig(num_scenes=8, num_frames=RECORDED_FRAMES, weights=str(tiny_weights), shard=shard,
+                              num_shards=8)
+        assert record(config, folder)["recorded"] == 1
     return folder
