@@ -40,7 +40,8 @@ def main() -> None:
     result = sibling_agreement(api.make_search(config, components), prompts, seeds, args.num_frames)
     settings = " ".join([f"rewards: {args.reward_weights or args.weights or 'built in'}", *args.set])
     print(f"{args.method} ({settings}): fused reward vs ground truth on sibling candidates: agreement "
-          f"{result.agreement:.3f} over {result.pairs} pairs from {result.chunks} chunks")
+          f"{result.agreement:.3f} over {result.pairs} pairs from {result.chunks} chunks "
+          f"(image reward alone {result.image:.3f}, video reward alone {result.video:.3f})")
 
 
 if __name__ == "__main__":

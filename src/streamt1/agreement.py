@@ -57,8 +57,8 @@ def pairwise_agreement(groups: list[tuple[list[float], list[float]]], min_gap: f
 
 class RecordingSearch(StreamSearch):
     """A :class:`StreamSearch` whose score step also calls :meth:`record` on every scored chunk with
-    siblings; by default it keeps the fused rewards and the ground truths of the candidates' reward
-    windows in ``groups``."""
+    siblings; by default it keeps, per chunk, the rewards (``"fused"``, ``"image"`` = short,
+    ``"video"`` = long) each with the ground truths of the candidates' reward windows in ``groups``."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -76,14 +76,17 @@ class RecordingSearch(StreamSearch):
     def record(self, ctx: ChunkContext, pool: CandidatePool, scores: Scores) -> None:
         fps = self.generator.spec.fps
         truths = [ground_truth(clip, ctx.prompt, fps) for clip in reward_windows(ctx, pool)]
-        self.groups.append((scores.fused.tolist(), truths))
+        self.groups.append({name: (values.tolist(), truths) for name, values in
+                            (("fused", scores.fused), ("image", scores.short), ("video", scores.long))})
 
 
 @dataclass(frozen=True)
 class Agreement:
-    agreement: float
+    agreement: float  # of the fused score, the one the search prunes by
     pairs: int
     chunks: int
+    image: float  # of the image reward alone (the short score)
+    video: float  # of the video reward alone (the long score)
 
 
 def sibling_agreement(search: StreamSearch, prompts: list[str], seeds: list[int], num_frames: int,
@@ -95,5 +98,6 @@ def sibling_agreement(search: StreamSearch, prompts: list[str], seeds: list[int]
         for prompt in prompts:
             for seed in seeds:
                 recorder.run(prompt, num_frames, seed, progress=False)
-    value, pairs = pairwise_agreement(recorder.groups, min_gap)
-    return Agreement(value, pairs, len(recorder.groups))
+    value, pairs = pairwise_agreement([g["fused"] for g in recorder.groups], min_gap)
+    image, video = (pairwise_agreement([g[name] for g in recorder.groups], min_gap)[0] for name in ("image", "video"))
+    return Agreement(value, pairs, len(recorder.groups), image, video)
