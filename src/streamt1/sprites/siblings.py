@@ -43,6 +43,7 @@ from streamt1.evaluate import weight_digests
 from streamt1.outputs.atomic import atomic_path, atomic_write_json
 from streamt1.search.pool import CandidatePool, ChunkContext, Scores
 from streamt1.search.pruning import mix_alpha
+from streamt1.search.steps import reward_windows
 from streamt1.sprites.captions import caption
 from streamt1.sprites.world import is_eval_scene, sample_scene
 
@@ -130,8 +131,12 @@ class SiblingRecorder(RecordingSearch):
             chunks=chunks.clone(), histories=histories, window_metrics={}, chunk_metrics={},
             recorded_fused=scores.fused.float().cpu(),
         )
-        group.window_metrics = _metric_table(list(group.video_clips()), ctx.prompt, fps)
-        own = chunks if chunks.shape[1] >= MIN_TRUTH_FRAMES else group.video_clips()
+        windows = reward_windows(ctx, pool)  # the engine owns the window rule; the group must rebuild it
+        if not torch.equal(group.video_clips(), windows):
+            raise RuntimeError("the recorded histories no longer rebuild search.steps.reward_windows; "
+                               "update SiblingRecorder.record to the engine's window rule")
+        group.window_metrics = _metric_table(list(windows), ctx.prompt, fps)
+        own = chunks if chunks.shape[1] >= MIN_TRUTH_FRAMES else windows
         group.chunk_metrics = _metric_table(list(own), ctx.prompt, fps)
         self.groups.append(group)
 
