@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rewards that rank the model's own candidates (issue 9, item 2), on one GPU machine (16 CPU cores).
 #
-#   bash benchmarks/sprites_rank_rewards_gpu.sh train     # record + fine-tune, one call (~9 min)
+#   bash benchmarks/sprites_rank_rewards_gpu.sh train     # record + fine-tune, one call (~9 of its 10 min)
 #   bash benchmarks/sprites_rank_rewards_gpu.sh measure   # held-out sibling agreement (needs TUNED)
 #
 # Run from the repository root; writes under $OUT. The recording (several GB) stays in $RECORD,
@@ -10,7 +10,7 @@
 #   WEIGHTS         generator folder (default: the built-in Sprites model)
 #   REWARDS         rewards to search with while recording and to start from (default: built in)
 #   TUNED           measure: folder of the fine-tuned rewards (train's $OUT/rewards, carried back)
-#   SHARDS=12 RECORD_MINUTES=5 TUNE_MINUTES=3 NUM_SCENES=6000 RECORD=runs/siblings
+#   SHARDS=12 RECORD_MINUTES=4.5 TUNE_MINUTES=3 NUM_SCENES=6000 RECORD=runs/siblings
 #   PROMPTS=16 SEEDS=0,1   measure: held-out prompts 33.. (offset 32, the tuning split) and seeds
 #   FRAMES=33 DEVICE=cuda WORKERS=12 TUNE_ARGS=   (more rank_rewards flags, e.g. "--lr 1e-4")
 # A CPU check of the script: DEVICE=cpu FRAMES=9 SHARDS=2 NUM_SCENES=8 WORKERS=0 PROMPTS=1 SEEDS=0
@@ -28,7 +28,7 @@ train() {
   for i in $(seq 0 $((${SHARDS:-12} - 1))); do
     $PY -m streamt1.sprites.siblings --out "$RECORD" --num-scenes "${NUM_SCENES:-6000}" --num-frames "${FRAMES:-33}" \
       $WEIGHTS_FLAG --reward-weights "$REWARDS" --shard "$i" --num-shards "${SHARDS:-12}" \
-      --max-minutes "${RECORD_MINUTES:-5}" --device "${DEVICE:-cuda}" > "runs/sibling_logs/shard_$i.log" 2>&1 &
+      --max-minutes "${RECORD_MINUTES:-4.5}" --device "${DEVICE:-cuda}" > "runs/sibling_logs/shard_$i.log" 2>&1 &
   done
   wait
   tail -q -n 1 runs/sibling_logs/shard_*.log > "$OUT/record.log"

@@ -205,8 +205,8 @@ def sibling_report(image: SpritesImageReward, video: SpritesVideoReward, groups:
         "image_vs_truth": agree([(sh, g.video_truth) for sh, _, g in rows]),
         "image_vs_image_truth": agree([(sh, g.image_truth) for sh, _, g in rows]),
         "fused": agree([(fuse(sh, lg, g.alpha(config.tau)), g.video_truth) for sh, lg, g in rows]),
-        "pairs": pairwise_agreement([([0.0] * len(g), g.video_truth.tolist()) for _, _, g in rows],
-                                    config.min_gap)[1],
+        "pairs": pairwise_agreement([(g.video_truth.tolist(), g.video_truth.tolist()) for _, _, g in rows],
+                                    config.min_gap)[1],  # pairs counted against the fused truth
         "groups": len(rows),
     }
     report["fusion"] = {
@@ -222,8 +222,7 @@ def sibling_report(image: SpritesImageReward, video: SpritesVideoReward, groups:
 def sibling_losses(image: SpritesImageReward, video: SpritesVideoReward, batch: SiblingBatch,
                    config: RankRewardsConfig) -> dict[str, Tensor]:
     short, long = score_batch(image, video, batch)
-    alpha = batch.alpha.to(short.device)
-    fused = alpha * short + (1 - alpha) * long  # the search's raw fusion
+    fused = fuse(short, long, batch.alpha.to(short.device))  # the search's raw fusion, alpha per candidate
     return {
         "video_rank": ranking_loss(long, batch.video_truth, batch.group, config.min_gap),
         "image_rank": ranking_loss(short, batch.image_truth, batch.group, config.min_gap),
