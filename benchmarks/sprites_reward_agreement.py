@@ -32,8 +32,8 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, repeatable")
     p.add_argument("--device", default=None)
     args = p.parse_args()
-    config = build_config(args.method, None, args.set, reward_specs(args.reward_weights), num_frames=args.num_frames, weights=args.weights,
-                          device=args.device, backend="sprites")
+    config = build_config(args.method, None, args.set, reward_specs(args.reward_weights),
+                          num_frames=args.num_frames, weights=args.weights, device=args.device, backend="sprites")
     components = api.load_components(config)
     prompts = eval_prompts(args.offset + args.num_prompts, args.num_frames)[args.offset:]
     seeds = [int(s) for s in args.seeds.split(",")]

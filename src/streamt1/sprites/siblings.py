@@ -190,7 +190,8 @@ def load_groups(folder: str | Path, convert: Callable[[SiblingGroup], Any] = lam
     ``convert`` as its file is read (so a caller can keep less than whole groups in memory)."""
     paths = sorted(Path(folder).glob("scene-*.pt"))
     if not paths:
-        raise FileNotFoundError(f"no scene-*.pt files in {folder}; record them with `python -m {__name__} --out {folder}`")
+        raise FileNotFoundError(f"no scene-*.pt files in {folder}; record them with "
+                                f"`python -m {__name__} --out {folder}`")
     train, tuning = [], []
     for path in paths:
         index, groups = load_scene(path)
@@ -221,8 +222,8 @@ def reward_specs(folder: str | None) -> dict[str, str] | None:
 
 
 def _build_search(config: RecordConfig, device: str) -> tuple[SiblingRecorder, dict]:
-    run = build_config(config.method, None, [], reward_specs(config.reward_weights), num_frames=config.num_frames, weights=config.weights,
-                       device=device, backend="sprites")
+    run = build_config(config.method, None, [], reward_specs(config.reward_weights), num_frames=config.num_frames,
+                       weights=config.weights, device=device, backend="sprites")
     components = api.load_components(run)
     search = SiblingRecorder(components.generator, run.search, components.image_reward, components.video_reward,
                              method=run.method)
