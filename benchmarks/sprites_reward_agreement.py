@@ -1,7 +1,10 @@
 """Agreement of the Sprites rewards with the ground truth on a search's own sibling candidates.
 
-    python benchmarks/sprites_reward_agreement.py --num-prompts 8 --offset 32 --seeds 0 --num-frames 33
+    python benchmarks/sprites_reward_agreement.py --num-prompts 8 --offset 32 --seeds 0 --num-frames 33 \
+        [--reward-weights DIR] [--set search.fusion=zscore --set search.tau=0.2]
 
+``--reward-weights`` takes the image and video rewards from another folder (e.g. rewards fine-tuned
+by :mod:`streamt1.sprites.rank_rewards`) while the generator stays that of ``--weights``.
 Prompts ``offset ... offset + num_prompts - 1`` of the held-out list (offset 32: a tuning split,
 not the first 32 that `streamt1 evaluate` reports). See :mod:`streamt1.agreement`.
 """
@@ -14,6 +17,7 @@ from streamt1 import api
 from streamt1.agreement import sibling_agreement
 from streamt1.config import build_config
 from streamt1.evaluate import eval_prompts
+from streamt1.sprites.siblings import reward_specs
 
 
 def main() -> None:
@@ -24,16 +28,20 @@ def main() -> None:
     p.add_argument("--seeds", default="0")
     p.add_argument("--num-frames", type=int, default=33)
     p.add_argument("--weights", default=None)
+    p.add_argument("--reward-weights", default=None, help="folder with image_reward.* and video_reward.*")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, repeatable")
     p.add_argument("--device", default=None)
     args = p.parse_args()
-    config = build_config(args.method, None, [], num_frames=args.num_frames, weights=args.weights,
-                          device=args.device, backend="sprites")
+    config = build_config(args.method, None, args.set, reward_specs(args.reward_weights),
+                          num_frames=args.num_frames, weights=args.weights, device=args.device, backend="sprites")
     components = api.load_components(config)
     prompts = eval_prompts(args.offset + args.num_prompts, args.num_frames)[args.offset:]
     seeds = [int(s) for s in args.seeds.split(",")]
     result = sibling_agreement(api.make_search(config, components), prompts, seeds, args.num_frames)
-    print(f"{args.method}: fused reward vs ground truth on sibling candidates: agreement "
-          f"{result.agreement:.3f} over {result.pairs} pairs from {result.chunks} chunks")
+    settings = " ".join([f"rewards: {args.reward_weights or args.weights or 'built in'}", *args.set])
+    print(f"{args.method} ({settings}): fused reward vs ground truth on sibling candidates: agreement "
+          f"{result.agreement:.3f} over {result.pairs} pairs from {result.chunks} chunks "
+          f"(image reward alone {result.image:.3f}, video reward alone {result.video:.3f})")
 
 
 if __name__ == "__main__":

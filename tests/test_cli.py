@@ -181,3 +181,4 @@ def test_sibling_agreement_scores_every_pruned_chunk(sprites_weights):
     result = sibling_agreement(api.make_search(config, components), [PROMPT], [0], 9, min_gap=-1.0)
     # 3 chunks of K*M = 4 candidates: 6 pairs each, all counted with min_gap < 0
     assert result.chunks == 3 and result.pairs == 18 and 0.0 <= result.agreement <= 1.0
+    assert all(0.0 <= value <= 1.0 for value in (result.image, result.video))

@@ -18,14 +18,23 @@ from torch import Tensor
 
 from streamt1.metrics.sprites import evaluate_video
 from streamt1.search.beam import StreamSearch
-from streamt1.search.pool import CandidatePool, ChunkContext
+from streamt1.search.pool import CandidatePool, ChunkContext, Scores
 from streamt1.search.steps import reward_windows
 
 
+def truth_metrics(clip: Tensor, prompt: str, fps: float) -> dict[str, float]:
+    """All analytic Sprites metrics (and the ``alignment_*`` parts) of a uint8 clip ``[T, 3, H, W]``."""
+    return evaluate_video(clip.float() / 255, prompt, fps=fps)
+
+
+def fused_truth(metrics: dict[str, float]) -> float:
+    """The ground truth the fused reward should order by: mean of text alignment and subject consistency."""
+    return (metrics["text_alignment"] + metrics["subject_consistency"]) / 2
+
+
 def ground_truth(clip: Tensor, prompt: str, fps: float) -> float:
-    """Mean of text alignment and subject consistency of a uint8 clip ``[T, 3, H, W]``."""
-    scores = evaluate_video(clip.float() / 255, prompt, fps=fps)
-    return (scores["text_alignment"] + scores["subject_consistency"]) / 2
+    """:func:`fused_truth` of a uint8 clip ``[T, 3, H, W]``."""
+    return fused_truth(truth_metrics(clip, prompt, fps))
 
 
 def pairwise_agreement(groups: list[tuple[list[float], list[float]]], min_gap: float = 0.02) -> tuple[float, int]:
@@ -47,30 +56,37 @@ def pairwise_agreement(groups: list[tuple[list[float], list[float]]], min_gap: f
 
 
 class RecordingSearch(StreamSearch):
-    """A :class:`StreamSearch` whose score step also keeps, per scored chunk, the fused rewards and the
-    ground truths of the same candidates' reward windows."""
+    """A :class:`StreamSearch` whose score step also calls :meth:`record` on every scored chunk with
+    siblings; by default it keeps, per chunk, the rewards (``"fused"``, ``"image"`` = short,
+    ``"video"`` = long) each with the ground truths of the candidates' reward windows in ``groups``."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.groups: list[tuple[list[float], list[float]]] = []
+        self.groups: list = []
         score = self.score_step
 
-        def score_and_record(search: StreamSearch, ctx: ChunkContext, pool: CandidatePool):
+        def score_and_record(search: StreamSearch, ctx: ChunkContext, pool: CandidatePool) -> Scores:
             scores = score(search, ctx, pool)
             if len(pool) > 1:
-                fps = search.generator.spec.fps
-                truths = [ground_truth(clip, ctx.prompt, fps) for clip in reward_windows(ctx, pool)]
-                self.groups.append((scores.fused.tolist(), truths))
+                self.record(ctx, pool, scores)
             return scores
 
         self.score_step = score_and_record
 
+    def record(self, ctx: ChunkContext, pool: CandidatePool, scores: Scores) -> None:
+        fps = self.generator.spec.fps
+        truths = [ground_truth(clip, ctx.prompt, fps) for clip in reward_windows(ctx, pool)]
+        self.groups.append({name: (values.tolist(), truths) for name, values in
+                            (("fused", scores.fused), ("image", scores.short), ("video", scores.long))})
+
 
 @dataclass(frozen=True)
 class Agreement:
-    agreement: float
+    agreement: float  # of the fused score, the one the search prunes by
     pairs: int
     chunks: int
+    image: float  # of the image reward alone (the short score)
+    video: float  # of the video reward alone (the long score)
 
 
 def sibling_agreement(search: StreamSearch, prompts: list[str], seeds: list[int], num_frames: int,
@@ -82,5 +98,6 @@ def sibling_agreement(search: StreamSearch, prompts: list[str], seeds: list[int]
         for prompt in prompts:
             for seed in seeds:
                 recorder.run(prompt, num_frames, seed, progress=False)
-    value, pairs = pairwise_agreement(recorder.groups, min_gap)
-    return Agreement(value, pairs, len(recorder.groups))
+    value, pairs = pairwise_agreement([g["fused"] for g in recorder.groups], min_gap)
+    image, video = (pairwise_agreement([g[name] for g in recorder.groups], min_gap)[0] for name in ("image", "video"))
+    return Agreement(value, pairs, len(recorder.groups), image, video)

@@ -9,6 +9,8 @@
     torchrun --nproc_per_node 8 -m streamt1 bench --suite vbench-extended --backend longlive ...
     streamt1 sprites train --out weights/ --steps 4000 --device cuda
     streamt1 sprites train-rewards --out weights/
+    streamt1 sprites record-siblings --out runs/siblings --num-scenes 512 --shard 0 --num-shards 4
+    streamt1 sprites rank-rewards --record runs/siblings --out weights-ranked/
     streamt1 generate --backend longlive --weights W --prompt "a fox runs in the snow" --reward-device cuda:1
     streamt1 evaluate --switches --methods none,stream-t1 --out runs/eval-switch
     streamt1 score outputs/ --metrics subject_consistency --video-reward videoalign=weights/VideoReward
@@ -22,6 +24,7 @@ Exit codes: 0 done, 2 bad input (config, prompt, files), 3 out of GPU memory, 13
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -321,18 +324,22 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+SPRITES_SCRIPTS = {  # `streamt1 sprites WHAT` -> the module whose main() it runs
+    "train": "streamt1.sprites.train",
+    "train-rewards": "streamt1.sprites.train_rewards",
+    "record-siblings": "streamt1.sprites.siblings",  # the search's own candidates, ranked by the ground truth
+    "rank-rewards": "streamt1.sprites.rank_rewards",  # fine-tune the rewards on them
+}
+
+
 def _add_sprites(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sprites", help="train the Sprites world's video model or rewards (GPU advised)")
-    p.add_argument("what", choices=("train", "train-rewards"))
+    p.add_argument("what", choices=tuple(SPRITES_SCRIPTS))
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the training script (see --help)")
 
 
 def _sprites(args: argparse.Namespace) -> int:
-    if args.what == "train":
-        from streamt1.sprites.train import main as train
-    else:
-        from streamt1.sprites.train_rewards import main as train
-    train(args.args)
+    importlib.import_module(SPRITES_SCRIPTS[args.what]).main(args.args)
     return 0
 
 

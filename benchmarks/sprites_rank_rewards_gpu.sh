@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Rewards that rank the model's own candidates (issue 9, item 2), on one GPU machine (16 CPU cores).
+#
+#   bash benchmarks/sprites_rank_rewards_gpu.sh train     # record + fine-tune, one call (~9 of its 10 min)
+#   bash benchmarks/sprites_rank_rewards_gpu.sh measure   # held-out sibling agreement (needs TUNED)
+#
+# Run from the repository root; writes under $OUT. The recording (several GB) stays in $RECORD,
+# which does not outlive the machine, so recording and fine-tuning share one call.
+# Settings (environment):
+#   WEIGHTS         generator folder (default: the built-in Sprites model)
+#   REWARDS         rewards to search with while recording and to start from (default: built in)
+#   TUNED           measure: folder of the fine-tuned rewards (train's $OUT/rewards, carried back)
+#   SHARDS=12 RECORD_MINUTES=4.5 TUNE_MINUTES=3 NUM_SCENES=6000 RECORD=runs/siblings
+#   PROMPTS=16 SEEDS=0,1   measure: held-out prompts 33.. (offset 32, the tuning split) and seeds
+#   FRAMES=33 DEVICE=cuda WORKERS=12 TUNE_ARGS=   (more rank_rewards flags, e.g. "--lr 1e-4")
+# A CPU check of the script: DEVICE=cpu FRAMES=9 SHARDS=2 NUM_SCENES=8 WORKERS=0 PROMPTS=1 SEEDS=0
+#   TUNE_ARGS="--groups-per-batch 4 --synthetic-batch 8 --eval-batches 1 --eval-every 5 --log-every 5"
+set -euo pipefail
+export PYTHONPATH=$PWD/src OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1
+PY=${PYTHON:-python3}
+REWARDS=${REWARDS:-src/streamt1/sprites/weights}
+WEIGHTS_FLAG=${WEIGHTS:+--weights $WEIGHTS}
+RECORD=${RECORD:-runs/siblings}
+mkdir -p "$OUT"
+
+train() {
+  mkdir -p "$RECORD" runs/sibling_logs
+  for i in $(seq 0 $((${SHARDS:-12} - 1))); do
+    $PY -m streamt1.sprites.siblings --out "$RECORD" --num-scenes "${NUM_SCENES:-6000}" --num-frames "${FRAMES:-33}" \
+      $WEIGHTS_FLAG --reward-weights "$REWARDS" --shard "$i" --num-shards "${SHARDS:-12}" \
+      --max-minutes "${RECORD_MINUTES:-4.5}" --device "${DEVICE:-cuda}" > "runs/sibling_logs/shard_$i.log" 2>&1 &
+  done
+  wait
+  tail -q -n 1 runs/sibling_logs/shard_*.log > "$OUT/record.log"
+  { ls "$RECORD" | grep -c '^scene-' ; du -sh "$RECORD"; } >> "$OUT/record.log"
+  cat "$OUT/record.log"
+  $PY -m streamt1.sprites.rank_rewards --record "$RECORD" --init "$REWARDS" --out "$OUT/rewards" \
+    --device "${DEVICE:-cuda}" --workers "${WORKERS:-12}" --max-minutes "${TUNE_MINUTES:-3}" ${TUNE_ARGS:-} 2>&1 | tee "$OUT/rank_rewards.log"
+}
+
+measure() {
+  : "${TUNED:?set TUNED to the fine-tuned rewards folder}"
+  export OMP_NUM_THREADS=3
+  local bench="$PY benchmarks/sprites_reward_agreement.py --num-prompts ${PROMPTS:-16} --offset 32"
+  bench+=" --seeds ${SEEDS:-0,1} --num-frames ${FRAMES:-33} --device ${DEVICE:-cuda} $WEIGHTS_FLAG"
+  $bench --reward-weights "$REWARDS" > "$OUT/committed.txt" 2>&1 &
+  $bench --reward-weights "$REWARDS" --set search.fusion=zscore > "$OUT/committed_zscore.txt" 2>&1 &
+  $bench --reward-weights "$TUNED" > "$OUT/tuned.txt" 2>&1 &
+  $bench --reward-weights "$TUNED" --set search.fusion=zscore > "$OUT/tuned_zscore.txt" 2>&1 &
+  wait
+  tail -q -n 1 "$OUT"/committed*.txt "$OUT"/tuned*.txt
+}
+
+case "${1:-}" in
+  train) train ;;
+  measure) measure ;;
+  *) echo "usage: $0 train|measure" >&2; exit 2 ;;
+esac

@@ -1,0 +1,374 @@
+"""Fine-tune the Sprites rewards to rank the model's own sibling candidates like the ground truth.
+
+    python -m streamt1.sprites.rank_rewards --record DIR --init WEIGHTS --out DIR [--device cuda]
+
+The groups come from :mod:`streamt1.sprites.siblings` (train-split scenes only). Each step draws
+``groups_per_batch`` groups and, within each group, every pair of candidates whose ground truth
+differs by more than ``min_gap``; the loss is the logistic ranking loss ``softplus(s_lo - s_hi)`` of
+
+* the video reward's overall score against the fused ground truth of the reward windows;
+* the image reward (mean over the frames it scored) against the chunk's appearance truth
+  (:data:`~streamt1.sprites.siblings.IMAGE_TRUTH_PARTS`, what a frame can show);
+* the search's fused score (raw fusion, ``alpha = min(tau, progress)``) against the fused ground
+  truth, so the two rewards also learn the relative scale the search adds them at;
+
+plus the synthetic-negative losses of :mod:`streamt1.sprites.train_rewards` on a fresh rendered
+batch, so the rewards keep what they know about rendered clips. The run starts from ``--init``
+and keeps the state with the best fused agreement on the tuning scenes (checked every
+``eval_every`` steps); the cards record the pre-training card, this run's history, the agreement
+before and after on the tuning scenes, the fusion settings tried there, and the held-out
+rendered-clip accuracies before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import math
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from streamt1.agreement import pairwise_agreement
+from streamt1.outputs.atomic import atomic_write_json
+from streamt1.config import FUSION_MODES
+from streamt1.search.pruning import fuse, mix_alpha
+from streamt1.sprites.rewards import (
+    DEFAULT_WEIGHTS_DIR,
+    RewardNetConfig,
+    SpritesImageReward,
+    SpritesVideoReward,
+    resample_frames,
+)
+from streamt1.sprites.siblings import TUNING_EVERY, SiblingGroup, load_groups
+from streamt1.sprites.train_rewards import TrainRewardsConfig, evaluate, image_loss, sample_pair, video_loss
+from streamt1.sprites.training import SampleStream, lr_factor, run_progress, sample_loader
+
+logger = logging.getLogger(__name__)
+
+TAU_GRID = tuple(round(0.1 * i, 1) for i in range(11))  # the fusion weights tried on the tuning scenes
+
+
+@dataclass(frozen=True)
+class RankRewardsConfig:
+    steps: int = 3000
+    groups_per_batch: int = 32
+    min_gap: float = 0.02  # truths closer than this give no pair (as the agreement measure)
+    tau: float = 0.4  # the search's cap on the image reward's weight (search.tau) for the fused loss
+    video_weight: float = 1.0
+    image_weight: float = 0.5
+    fused_weight: float = 1.0
+    synthetic_weight: float = 1.0  # weight of train_rewards' losses; 0: sibling groups only
+    synthetic_batch: int = 64
+    lr: float = 3e-4
+    weight_decay: float = 1e-4
+    seed: int = 0
+    workers: int = 12  # renderers of the synthetic batches
+    log_every: int = 50
+    eval_every: int = 250
+    eval_batches: int = 8  # rendered-clip accuracy batches (train_rewards.evaluate)
+    max_minutes: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "groups_per_batch", "synthetic_batch", "log_every", "eval_every", "eval_batches"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
+        for name in ("video_weight", "image_weight", "fused_weight", "synthetic_weight", "min_gap", "workers"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 0")
+        if not 0 <= self.tau <= 1:
+            raise ValueError(f"tau={self.tau} must be in [0, 1]")
+
+
+# --------------------------------------------------------------------------- batches of groups
+
+
+@dataclass
+class PreparedGroup:
+    """A :class:`SiblingGroup` reduced to what the rewards read: the image reward's frames and the
+    reward windows resampled to the video reward's ``F`` frames (exactly the first step of
+    :meth:`SpritesVideoReward.fuse`, so the scores are those of the whole windows)."""
+
+    prompt: str
+    fps: float
+    frames: Tensor  # [N, t, 3, H, W] uint8
+    clips: Tensor  # [N, F, 3, H, W] uint8
+    video_truth: Tensor  # [N]
+    image_truth: Tensor  # [N]
+    progress: tuple[int, int, int]  # start frame, video frames, chunk frames (latent): the fusion's alpha
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def alpha(self, tau: float) -> float:
+        return mix_alpha(*self.progress, tau)
+
+
+def prepare(group: SiblingGroup, clip_frames: int) -> PreparedGroup:
+    return PreparedGroup(group.prompt, group.fps, group.image_frames(),
+                         resample_frames(group.video_clips(), clip_frames), group.video_truth().float(),
+                         group.image_truth().float(), (group.start_frame, group.num_frames, group.chunk_frames))
+
+
+@dataclass
+class SiblingBatch:
+    """Candidates of several groups, flattened (``C`` candidates, ``R`` image-reward frames)."""
+
+    frames: Tensor  # [R, 3, H, W] uint8, the frames the image reward scored
+    frame_owner: Tensor  # [R] long: the candidate of each frame
+    clips: Tensor  # [C, F, 3, H, W] uint8
+    prompts: list[str]  # [C]
+    group: Tensor  # [C] long: the group of each candidate
+    alpha: Tensor  # [C] the image reward's weight in the fused score
+    video_truth: Tensor  # [C]
+    image_truth: Tensor  # [C]
+    fps: float
+
+
+def make_batch(groups: Sequence[PreparedGroup], tau: float) -> SiblingBatch:
+    """Flatten ``groups`` into one batch."""
+    owners, prompts, group, alpha = [], [], [], []
+    first = 0
+    for k, g in enumerate(groups):
+        n, t = g.frames.shape[:2]
+        owners.append(torch.arange(first, first + n).repeat_interleave(t))
+        prompts += [g.prompt] * n
+        group.append(torch.full((n,), k))
+        alpha.append(torch.full((n,), g.alpha(tau)))
+        first += n
+    return SiblingBatch(torch.cat([g.frames.flatten(0, 1) for g in groups]), torch.cat(owners),
+                        torch.cat([g.clips for g in groups]), prompts, torch.cat(group), torch.cat(alpha),
+                        torch.cat([g.video_truth for g in groups]), torch.cat([g.image_truth for g in groups]),
+                        groups[0].fps)
+
+
+def sibling_pairs(truth: Tensor, group: Tensor, min_gap: float) -> tuple[Tensor, Tensor]:
+    """(better, worse) candidate indices of every pair of one group whose truths differ by > ``min_gap``."""
+    same = group[:, None] == group[None, :]
+    better, worse = (same & (truth[:, None] - truth[None, :] > min_gap)).nonzero(as_tuple=True)
+    return better, worse
+
+
+def ranking_loss(scores: Tensor, truth: Tensor, group: Tensor, min_gap: float) -> Tensor:
+    """Mean ``softplus(s_worse - s_better)`` over :func:`sibling_pairs` (0 without pairs)."""
+    better, worse = sibling_pairs(truth.to(scores.device), group.to(scores.device), min_gap)
+    if len(better) == 0:
+        return scores.sum() * 0
+    return F.softplus(scores[worse] - scores[better]).mean()
+
+
+def score_batch(image: SpritesImageReward, video: SpritesVideoReward, batch: SiblingBatch) -> tuple[Tensor, Tensor]:
+    """(short, long) ``[C]``: the image reward averaged over each candidate's frames, the video overall."""
+    device = image.device
+    owner = batch.frame_owner.to(device)
+    per_frame = image(batch.frames.to(device), [batch.prompts[i] for i in batch.frame_owner.tolist()])
+    c = len(batch.prompts)
+    short = torch.zeros(c, device=device).index_add(0, owner, per_frame) / torch.bincount(owner, minlength=c)
+    long = video(batch.clips.to(video.device), batch.prompts, batch.fps).overall.to(device)
+    return short, long
+
+
+# --------------------------------------------------------------------------- measurement
+
+
+@torch.no_grad()
+def sibling_report(image: SpritesImageReward, video: SpritesVideoReward, groups: Sequence[PreparedGroup],
+                   config: RankRewardsConfig, chunk: int = 64) -> dict:
+    """Agreement on ``groups`` of each reward with its truth, and of the search's fused score for
+    every fusion mode x :data:`TAU_GRID` (``fused`` = raw fusion at ``config.tau``, the loss's setting)."""
+    was_training = image.training
+    image.eval(), video.eval()
+    rows = []  # (short [N], long [N], group)
+    for i in range(0, len(groups), chunk):
+        part = groups[i : i + chunk]
+        batch = make_batch(part, config.tau)
+        short, long = (s.cpu() for s in score_batch(image, video, batch))
+        for k, g in enumerate(part):
+            rows.append((short[batch.group == k], long[batch.group == k], g))
+    if was_training:
+        image.train(), video.train()
+
+    def agree(pairs: list[tuple[Tensor, Tensor]]) -> float:
+        return round(pairwise_agreement([(s.tolist(), t.tolist()) for s, t in pairs], config.min_gap)[0], 4)
+
+    report = {
+        "video_vs_truth": agree([(lg, g.video_truth) for _, lg, g in rows]),
+        "image_vs_truth": agree([(sh, g.video_truth) for sh, _, g in rows]),
+        "image_vs_image_truth": agree([(sh, g.image_truth) for sh, _, g in rows]),
+        "fused": agree([(fuse(sh, lg, g.alpha(config.tau)), g.video_truth) for sh, lg, g in rows]),
+        "pairs": pairwise_agreement([(g.video_truth.tolist(), g.video_truth.tolist()) for _, _, g in rows],
+                                    config.min_gap)[1],  # pairs counted against the fused truth
+        "groups": len(rows),
+    }
+    report["fusion"] = {
+        f"{mode} tau={tau}": agree([(fuse(sh, lg, g.alpha(tau), mode), g.video_truth) for sh, lg, g in rows])
+        for mode in FUSION_MODES for tau in TAU_GRID
+    }
+    return report
+
+
+# --------------------------------------------------------------------------- training
+
+
+def sibling_losses(image: SpritesImageReward, video: SpritesVideoReward, batch: SiblingBatch,
+                   config: RankRewardsConfig) -> dict[str, Tensor]:
+    short, long = score_batch(image, video, batch)
+    fused = fuse(short, long, batch.alpha.to(short.device))  # the search's raw fusion, alpha per candidate
+    return {
+        "video_rank": ranking_loss(long, batch.video_truth, batch.group, config.min_gap),
+        "image_rank": ranking_loss(short, batch.image_truth, batch.group, config.min_gap),
+        "fused_rank": ranking_loss(fused, batch.video_truth, batch.group, config.min_gap),
+    }
+
+
+def train_step(image: SpritesImageReward, video: SpritesVideoReward, opt: torch.optim.Optimizer,
+               batch: SiblingBatch, synthetic: dict | None, config: RankRewardsConfig) -> dict[str, float]:
+    """One optimiser step on a sibling batch and (if given) a batch of train_rewards' synthetic pairs."""
+    losses = sibling_losses(image, video, batch, config)
+    total = (config.video_weight * losses["video_rank"] + config.image_weight * losses["image_rank"]
+             + config.fused_weight * losses["fused_rank"])
+    if synthetic is not None:
+        losses["synthetic_image"] = image_loss(image, synthetic, image.device)[0]
+        losses["synthetic_video"] = video_loss(video, synthetic, video.device)[0]
+        total = total + config.synthetic_weight * (losses["synthetic_image"] + losses["synthetic_video"])
+    opt.zero_grad(set_to_none=True)
+    total.backward()
+    torch.nn.utils.clip_grad_norm_([p for group in opt.param_groups for p in group["params"]], 1.0)
+    opt.step()
+    return {k: v.item() for k, v in losses.items()}
+
+
+def _synthetic_config(video: SpritesVideoReward, config: RankRewardsConfig) -> TrainRewardsConfig:
+    """train_rewards' settings for the synthetic batches and rendered-clip evaluation of these nets."""
+    net = RewardNetConfig(channels=video.config.channels, num_frames=video.config.num_frames,
+                          match_dim=video.config.match_dim)
+    return TrainRewardsConfig(batch_size=config.synthetic_batch, workers=config.workers, seed=config.seed + 1,
+                              eval_batches=config.eval_batches, net=net)
+
+
+def _load_init(init: str | Path | None, device: torch.device) -> tuple[SpritesImageReward, SpritesVideoReward, dict]:
+    folder = Path(init) if init is not None else DEFAULT_WEIGHTS_DIR
+    image = SpritesImageReward.from_pretrained(folder, device).train()
+    video = SpritesVideoReward.from_pretrained(folder, device).train()
+    card = json.loads((folder / "video_reward.json").read_text())
+    card.pop("config", None)
+    return image, video, card
+
+
+class BestState:
+    """The rewards' weights with the best fused agreement on the tuning scenes so far (ties keep the
+    earlier, so a run that never improves ends where it started)."""
+
+    def __init__(self, image: SpritesImageReward, video: SpritesVideoReward, agreement: float) -> None:
+        self.image, self.video = image, video
+        self.checks = [{"step": 0, "tuning_fused": agreement}]
+        self._keep(0, agreement)
+
+    def _keep(self, step: int, agreement: float) -> None:
+        self.step, self.agreement = step, agreement
+        self.states = copy.deepcopy(self.image.state_dict()), copy.deepcopy(self.video.state_dict())
+
+    def offer(self, step: int, agreement: float) -> None:
+        self.checks.append({"step": step, "tuning_fused": agreement})
+        if agreement > self.agreement or (math.isnan(self.agreement) and not math.isnan(agreement)):
+            self._keep(step, agreement)
+
+    def restore(self) -> None:
+        self.image.load_state_dict(self.states[0])
+        self.video.load_state_dict(self.states[1])
+
+
+def finetune(config: RankRewardsConfig, record: str | Path, init: str | Path | None, out: str | Path,
+             device: str | torch.device = "cpu") -> dict:
+    """Fine-tune the rewards of ``init`` on the groups recorded in ``record``; save them under ``out``."""
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' but CUDA is not available; pass --device cpu")
+    torch.manual_seed(config.seed)
+    image, video, pretraining = _load_init(init, device)
+    train_groups, tuning_groups = load_groups(record, partial(prepare, clip_frames=video.config.num_frames))
+    if not train_groups or not tuning_groups:
+        raise ValueError(f"{record} has {len(train_groups)} training and {len(tuning_groups)} tuning groups; "
+                         f"both are needed: record more scenes (every {TUNING_EVERY}th scene is a tuning scene)")
+    synthetic = _synthetic_config(video, config)
+    before = {"tuning": sibling_report(image, video, tuning_groups, config),
+              "rendered_eval": evaluate(image, video, synthetic, "eval", device)}
+    logger.info("before: tuning fused agreement %.3f", before["tuning"]["fused"])
+    params = list(image.parameters()) + list(video.parameters())
+    opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    loader = iter(sample_loader(SampleStream(partial(sample_pair, split="train", config=synthetic), synthetic.seed),
+                                synthetic.batch_size, synthetic.workers, device)) if config.synthetic_weight else None
+    g = torch.Generator().manual_seed(config.seed)
+    best = BestState(image, video, before["tuning"]["fused"])
+    history, window, t0, steps_done = [], defaultdict(list), time.time(), 0
+    for step in range(config.steps):
+        done_share = run_progress(step, config.steps, time.time() - t0, config.max_minutes)
+        if done_share >= 1:
+            break
+        for group in opt.param_groups:
+            group["lr"] = config.lr * lr_factor(done_share)
+        pick = torch.randint(len(train_groups), (config.groups_per_batch,), generator=g).tolist()
+        batch = make_batch([train_groups[i] for i in pick], config.tau)
+        losses = train_step(image, video, opt, batch, next(loader) if loader is not None else None, config)
+        steps_done = step + 1
+        for key, value in losses.items():
+            window[key].append(value)
+        if steps_done % config.log_every == 0:
+            history.append({"step": steps_done, "seconds": round(time.time() - t0, 1),
+                            **{k: round(sum(v) / len(v), 4) for k, v in window.items()}})
+            window.clear()
+            logger.info("step %d %s", steps_done, history[-1])
+        if steps_done % config.eval_every == 0:
+            best.offer(steps_done, sibling_report(image, video, tuning_groups, config)["fused"])
+    if steps_done % config.eval_every:
+        best.offer(steps_done, sibling_report(image, video, tuning_groups, config)["fused"])
+    best.restore()
+    after = {"tuning": sibling_report(image, video, tuning_groups, config),
+             "rendered_eval": evaluate(image, video, synthetic, "eval", device)}
+    logger.info("after (step %d kept): tuning fused agreement %.3f", best.step, after["tuning"]["fused"])
+    summary = {
+        "rank_config": asdict(config), "init": str(init or DEFAULT_WEIGHTS_DIR), "record": str(record),
+        "groups": {"train": len(train_groups), "tuning": len(tuning_groups)}, "device": str(device),
+        "seconds": round(time.time() - t0, 1), "kept_step": best.step, "history": history, "tuning_checks": best.checks,
+        "sibling_agreement": {"before": before["tuning"], "after": after["tuning"]},
+        "rendered_accuracy_eval": {"before": before["rendered_eval"], "after": after["rendered_eval"]},
+        "pretraining": pretraining,
+    }
+    image.save_pretrained(out, summary)
+    video.save_pretrained(out, summary)
+    atomic_write_json(Path(out) / "rank_rewards.json", summary)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--record", required=True, help="folder of scene-*.pt from streamt1.sprites.siblings")
+    p.add_argument("--init", default=None, help="folder with the rewards to start from (default: built in)")
+    p.add_argument("--out", required=True, help="folder for image_reward.* / video_reward.* / rank_rewards.json")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    defaults = RankRewardsConfig()
+    for field, value in asdict(defaults).items():
+        if field == "max_minutes":
+            p.add_argument("--max-minutes", type=float, default=None)
+        else:
+            p.add_argument(f"--{field.replace('_', '-')}", type=type(value), default=value)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    config = RankRewardsConfig(**{k: getattr(args, k) for k in asdict(defaults)})
+    summary = finetune(config, args.record, args.init, args.out, args.device)
+    print(json.dumps({"kept_step": summary["kept_step"], "sibling_agreement_tuning": {
+        k: {m: v[m] for m in ("fused", "video_vs_truth", "image_vs_image_truth", "pairs")}
+        for k, v in summary["sibling_agreement"].items()}}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Fine-tuning the Sprites rewards on recorded sibling groups (tiny rewards, CPU)."""
+
+import json
+from functools import partial
+
+import torch
+
+from streamt1.sprites.rank_rewards import (
+    RankRewardsConfig,
+    finetune,
+    make_batch,
+    prepare,
+    ranking_loss,
+    sibling_losses,
+    sibling_pairs,
+    train_step,
+)
+from streamt1.sprites.rewards import SpritesImageReward, SpritesVideoReward
+from streamt1.sprites.siblings import load_groups
+
+
+def test_pairs_stay_within_a_group_and_beyond_the_gap():
+    truth = torch.tensor([0.5, 0.1, 0.52, 0.9, 0.0])
+    group = torch.tensor([0, 0, 0, 1, 1])
+    better, worse = sibling_pairs(truth, group, min_gap=0.05)
+    assert set(zip(better.tolist(), worse.tolist())) == {(0, 1), (2, 1), (3, 4)}
+
+
+def test_ranking_loss_prefers_scores_ordered_like_the_truth():
+    truth, group = torch.tensor([0.1, 0.5, 0.9, 0.3]), torch.tensor([0, 0, 0, 0])
+    assert ranking_loss(truth * 10, truth, group, 0.0) < ranking_loss(-truth * 10, truth, group, 0.0)
+    assert ranking_loss(truth, truth, group, min_gap=1.0) == 0  # no pair beyond the gap
+
+
+def test_prepared_windows_score_like_the_whole_windows(recorded, tiny_weights):
+    video = SpritesVideoReward.from_pretrained(tiny_weights)
+    groups, _ = load_groups(recorded)
+    group = groups[-1]  # the longest window
+    prepared = prepare(group, video.config.num_frames)
+    prompts = [group.prompt] * len(group)
+    whole = video(group.video_clips(), prompts, group.fps).overall
+    assert group.video_clips().shape[1] > prepared.clips.shape[1]
+    torch.testing.assert_close(video(prepared.clips, prompts, group.fps).overall, whole)
+
+
+def test_fine_tune_steps_lower_the_pairwise_loss(recorded, tiny_weights):
+    torch.manual_seed(0)
+    image = SpritesImageReward.from_pretrained(tiny_weights).train()
+    video = SpritesVideoReward.from_pretrained(tiny_weights).train()
+    config = RankRewardsConfig(min_gap=0.0)
+    train, tuning = load_groups(recorded, partial(prepare, clip_frames=video.config.num_frames))
+    batch = make_batch(train + tuning, config.tau)
+    assert len(sibling_pairs(batch.video_truth, batch.group, 0.0)[0]) > 0
+
+    def total() -> float:
+        with torch.no_grad():
+            return sum(v.item() for v in sibling_losses(image, video, batch, config).values())
+
+    before = total()
+    opt = torch.optim.AdamW(list(image.parameters()) + list(video.parameters()), lr=3e-3)
+    for _ in range(25):
+        train_step(image, video, opt, batch, None, config)
+    assert total() < 0.7 * before
+
+
+def test_finetune_saves_rewards_with_their_cards(recorded, tiny_weights, tmp_path):
+    config = RankRewardsConfig(steps=3, groups_per_batch=2, synthetic_batch=2, workers=0, log_every=1,
+                               eval_every=2, eval_batches=1, min_gap=0.0)
+    summary = finetune(config, recorded, tiny_weights, tmp_path, "cpu")
+    assert [row["step"] for row in summary["history"]] == [1, 2, 3]
+    assert {"video_rank", "fused_rank", "synthetic_video"} <= set(summary["history"][0])
+    assert [c["step"] for c in summary["tuning_checks"]] == [0, 2, 3]
+    assert summary["groups"] == {"train": 3, "tuning": 3}
+    for reward in (SpritesImageReward, SpritesVideoReward):
+        loaded = reward.from_pretrained(tmp_path)
+        card = json.loads((tmp_path / f"{reward.file_stem}.json").read_text())
+        assert card["config"] == loaded.config.to_json()
+        assert set(card["sibling_agreement"]) == {"before", "after"}
+        init_card = json.loads((tiny_weights / f"{reward.file_stem}.json").read_text())
+        assert card["pretraining"] == {k: v for k, v in init_card.items() if k != "config"}
+        assert set(card["rendered_accuracy_eval"]["after"]) == {"image", "video"}
+    after = summary["sibling_agreement"]["after"]
+    assert 0 <= after["fused"] <= 1 and after["pairs"] > 0 and "zscore tau=0.4" in after["fusion"]
