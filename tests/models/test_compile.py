@@ -102,8 +102,11 @@ def test_compiled_bf16_cuda_agrees_with_eager():
                 model.stages = EAGER_STAGES
             torch.testing.assert_close(compiled.flow.float(), eager.flow.float(), rtol=3e-2, atol=3e-2)
             torch.testing.assert_close(compiled.keys[-1].float(), eager.keys[-1].float(), rtol=3e-2, atol=3e-2)
-            diffs.append((compiled.flow.float() - eager.flow.float()).abs().mean().item())
+            scale = eager.flow.float().abs().mean().item()
+            diffs.append((compiled.flow.float() - eager.flow.float()).abs().mean().item() / scale)
 
     stream(generator, 5, after_chunk=compare)
-    assert max(diffs) < 5e-3, diffs  # rounding differences, not a different computation
+    # Relative to the output: bf16 keeps 8 bits (0.4 %), and fused kernels round at other places, so a
+    # few bf16 steps apart; a different computation would be O(1) apart.
+    assert max(diffs) < 2**-6, diffs
     torch._dynamo.reset()
