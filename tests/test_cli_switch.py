@@ -7,7 +7,7 @@ import pytest
 from streamt1.cli import main
 from streamt1.search.trace import Trace
 from streamt1.outputs.video import mp4_info
-from test_cli import PROMPT, generate, weights  # noqa: F401  (the module's tiny Sprites weights fixture)
+from test_cli import PROMPT, generate
 
 SECOND = "a small red circle moves up over a green background"
 
@@ -26,25 +26,25 @@ def test_two_prompts_on_the_built_in_sprites_model_with_stream_t1(tmp_path, caps
         assert video.with_suffix(f".{plot}.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_one_segment_schedule_file_gives_the_same_video_bytes(weights, tmp_path):  # noqa: F811
+def test_one_segment_schedule_file_gives_the_same_video_bytes(sprites_weights, tmp_path):
     schedule = tmp_path / "one.yaml"
     schedule.write_text(f"- prompt: {PROMPT}\n")
-    assert generate(weights, tmp_path / "a", "--prompt", PROMPT, "--method", "none") == 0
-    assert generate(weights, tmp_path / "b", "--prompts-file", str(schedule), "--method", "none") == 0
+    assert generate(sprites_weights, tmp_path / "a", "--prompt", PROMPT, "--method", "none") == 0
+    assert generate(sprites_weights, tmp_path / "b", "--prompts-file", str(schedule), "--method", "none") == 0
     (a,), (b,) = (tmp_path / "a").glob("*.mp4"), (tmp_path / "b").glob("*.mp4")
     assert a.name == b.name and a.read_bytes() == b.read_bytes()
 
 
-def test_longlive_jsonl_file_runs_every_stream(weights, tmp_path):  # noqa: F811
+def test_longlive_jsonl_file_runs_every_stream(sprites_weights, tmp_path):
     path = tmp_path / "interactive.jsonl"
     path.write_text(json.dumps({"prompts": [PROMPT, SECOND], "switch_frame_indices": [3]}) + "\n"
                     + json.dumps({"prompts": [SECOND, PROMPT, SECOND]}) + "\n")
-    assert generate(weights, tmp_path / "out", "--prompts-file", str(path), "--switch-at", "3,9",
+    assert generate(sprites_weights, tmp_path / "out", "--prompts-file", str(path), "--switch-at", "3,9",
                     "--method", "none") == 0
     traces = [Trace.load(str(p)) for p in (tmp_path / "out").glob("*.trace.json")]
     assert sorted(t.switch_chunks() for t in traces) == [[1], [1, 3]]
     path.write_text(json.dumps({"prompts": [PROMPT, SECOND], "switch_frame_indices": [6]}) + "\n")
-    assert generate(weights, tmp_path / "out", "--prompts-file", str(path), "--method", "none") == 0
+    assert generate(sprites_weights, tmp_path / "out", "--prompts-file", str(path), "--method", "none") == 0
     assert len(list((tmp_path / "out").glob("*.mp4"))) == 3  # same prompts, another switch: another file
 
 
@@ -56,8 +56,8 @@ def test_longlive_jsonl_file_runs_every_stream(weights, tmp_path):  # noqa: F811
     (["--prompt", PROMPT, "--switch-at", "6"], "1 prompts need 0 switch frame"),
     (["--prompt", PROMPT, "--prompt", "a purple elephant", "--switch-at", "6"], "cannot express"),
 ])
-def test_bad_schedules_exit_2_with_the_rule_and_write_nothing(weights, tmp_path, capsys, args, message):  # noqa: F811
-    assert generate(weights, tmp_path / "out", *args) == 2
+def test_bad_schedules_exit_2_with_the_rule_and_write_nothing(sprites_weights, tmp_path, capsys, args, message):
+    assert generate(sprites_weights, tmp_path / "out", *args) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
