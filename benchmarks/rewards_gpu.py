@@ -38,7 +38,7 @@ import torch
 from torch import Tensor, nn
 
 sys.path.insert(0, str(Path(__file__).parent))
-from wan_gpu import GIB, PROMPT, TimedGenerator, build_generator, sync  # noqa: E402
+from wan_gpu import GIB, PROMPT, TimedGenerator, TimedReward, build_generator, sync  # noqa: E402
 
 from streamt1.config import build_config  # noqa: E402
 from streamt1.models.wan_vae import WanVAECodec  # noqa: E402
@@ -156,22 +156,6 @@ def build_videoalign(size: str, device: torch.device, dtype: torch.dtype, root: 
     return videoalign.VideoAlignReward(randomise(module, device, dtype), prompt, vision, settings, max_batch=4)
 
 
-class Timed:
-    """Adds up the synchronised wall time of a reward's calls."""
-
-    def __init__(self, inner, device: torch.device) -> None:
-        self.inner, self.device, self.seconds, self.calls = inner, device, 0.0, 0
-
-    def __call__(self, *args, **kwargs):
-        sync(self.device)
-        start = time.perf_counter()
-        out = self.inner(*args, **kwargs)
-        sync(self.device)
-        self.seconds += time.perf_counter() - start
-        self.calls += 1
-        return out
-
-
 def seconds(fn, device: torch.device, iters: int = 3) -> float:
     fn()  # warm-up
     sync(device)
@@ -203,7 +187,7 @@ def per_chunk_rewards(image, video, spec, device: torch.device) -> dict[str, flo
 
 def end_to_end(generator, image, video, num_frames: int, device: torch.device, overrides: list[str]) -> dict:
     timed_gen = TimedGenerator(generator)
-    timed_image, timed_video = Timed(image, device), Timed(video, device)
+    timed_image, timed_video = TimedReward(image, device), TimedReward(video, device)
     config = build_config("stream-t1", None, overrides).search
     search = StreamSearch(timed_gen, config, timed_image, timed_video, "stream-t1")
     if device.type == "cuda":

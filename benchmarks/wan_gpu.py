@@ -155,10 +155,10 @@ def sync(device: torch.device) -> None:
 
 
 class TimedReward:
-    """Delegates to a reward and adds up the synchronised wall time of its calls."""
+    """Delegates to a reward and adds up the synchronised wall time and the number of its calls."""
 
     def __init__(self, inner, device: torch.device) -> None:
-        self.inner, self.device, self.seconds = inner, device, 0.0
+        self.inner, self.device, self.seconds, self.calls = inner, device, 0.0, 0
 
     def __call__(self, *args, **kwargs):
         sync(self.device)
@@ -166,6 +166,7 @@ class TimedReward:
         out = self.inner(*args, **kwargs)
         sync(self.device)
         self.seconds += time.perf_counter() - start
+        self.calls += 1
         return out
 
 
