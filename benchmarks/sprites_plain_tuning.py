@@ -1,6 +1,6 @@
 """Plain generation of a Sprites model on a tuning split, with its ground-truth metrics and a picture.
 
-    python benchmarks/sprites_plain_tuning.py --weights DIR [--label NAME] [--out DIR] [--steps N]
+    python benchmarks/sprites_plain_tuning.py --weights DIR [--label NAME] [--out DIR] [--steps N] [--first-chunk-substeps K]
 
 Prompts ``offset ... offset + num_prompts - 1`` of the held-out list (offset 32: never the 32 that
 `streamt1 evaluate` reports), one seed, the ``none`` preset. Prints the mean of every metric of
@@ -43,11 +43,15 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=5)
     p.add_argument("--steps", type=int, default=None,
                    help="Euler steps evenly spaced from t=1000 (default: the model's own, 8 for Sprites)")
+    p.add_argument("--first-chunk-substeps", type=int, default=None,
+                   help="split each step of the first chunk in this many (default: the model's own)")
     args = p.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    steps = None if args.steps is None else {
+    sampler = {} if args.steps is None else {
         "denoising_steps": tuple(int(round(1000 - i * 1000 / args.steps)) for i in range(args.steps))}
-    generator = build_generator(SpritesVideoModel.from_pretrained(args.weights), steps, device=device)
+    if args.first_chunk_substeps is not None:
+        sampler["first_chunk_substeps"] = args.first_chunk_substeps
+    generator = build_generator(SpritesVideoModel.from_pretrained(args.weights), sampler, device=device)
     config = build_config("none", None, [], num_frames=args.num_frames, backend="sprites")
     search = StreamSearch(generator, config.search, None, None, method="none", settings={})
     prompts = eval_prompts(args.offset + args.num_prompts, args.num_frames)[args.offset:]

@@ -1,6 +1,9 @@
+import dataclasses
+
 import pytest
 import torch
 
+from streamt1.config import ConfigError
 from streamt1.interfaces import HistoryState, Route, SinkLimits, StreamingGenerator
 from streamt1.models.causal_wan import CausalWan
 from streamt1.models.codec import PixelUnshuffleCodec
@@ -23,12 +26,12 @@ def text_encoder(prompts: list[str]) -> torch.Tensor:
 LIMITS = SinkLimits(max_sink_frames=6, ema_decay=0.999)
 
 
-def make_generator(window_frames: int = 6) -> CausalWanGenerator:
+def make_generator(window_frames: int = 6, **stream_fields) -> CausalWanGenerator:
     model = CausalWan(WanConfig.preset("tiny-test"))
     g = torch.Generator().manual_seed(0)
     model.init_weights(g)
     torch.nn.init.normal_(model.head.head.weight, std=0.2, generator=g)
-    stream = StreamConfig(window_frames=window_frames)
+    stream = StreamConfig(window_frames=window_frames, **stream_fields)
     codec = PixelUnshuffleCodec(2)
     return CausalWanGenerator(model, stream, text_encoder, codec, (4, 4), fps=16, dtype=torch.float64)
 
@@ -177,3 +180,29 @@ def test_kept_prompts_encode_the_same_after_the_text_encoder_is_released():
         gen.encode_prompt("an unseen prompt")
     with pytest.raises(ValueError, match="text encoder was released"):
         gen.keep_prompts(["another unseen prompt"])
+
+
+def test_first_chunk_substeps_split_every_step_of_the_first_chunk_only():
+    fine, coarse = make_generator(first_chunk_substeps=3, sampler="euler"), make_generator(sampler="euler")
+    steps = fine.stream.first_chunk_steps
+    assert steps[:4] == pytest.approx((1000, 1000 - 250 / 3, 1000 - 500 / 3, 750))
+    assert len(steps) == 12 and steps[-1] == pytest.approx(250 / 3)  # the last interval, down to 0, is split too
+    # The fine first chunk is a generator whose own schedule is the fine one.
+    reference = make_generator(denoising_steps=steps, sampler="euler")
+    root = torch.zeros(1, dtype=torch.long)
+    gens_by_name = {"fine": fine, "coarse": coarse, "reference": reference}
+    states = {name: g.initial_state(g.encode_prompt("a sprite"), 1) for name, g in gens_by_name.items()}
+    first = {name: g.denoise(states[name], root, noise(1, 3), gens(4)) for name, g in gens_by_name.items()}
+    torch.testing.assert_close(first["fine"], first["reference"], rtol=0, atol=0)
+    assert (first["fine"] - first["coarse"]).abs().max() > 1e-4
+    # The engine's steps still count coarse steps: pausing after step 1 (early pruning) changes nothing.
+    x, _ = fine.denoise_steps(states["fine"], root, noise(1, 3), gens(4), 0, 1)
+    resumed, _ = fine.denoise_steps(states["fine"], root, x, gens(4), 1, fine.num_denoising_steps)
+    torch.testing.assert_close(resumed, first["fine"], rtol=0, atol=0)
+    # After the first chunk both generators take the same (coarse) steps from the same state.
+    decoded = fine.decode(states["fine"], root, first["fine"])
+    state, _ = fine.commit(states["fine"], root, first["fine"], decoded, [], LIMITS)
+    torch.testing.assert_close(fine.denoise(state, root, noise(1, 5), gens(6)),
+                               coarse.denoise(state, root, noise(1, 5), gens(6)), rtol=0, atol=0)
+    with pytest.raises(ConfigError, match="first_chunk_substeps"):
+        StreamConfig(first_chunk_substeps=0)

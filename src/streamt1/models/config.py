@@ -145,6 +145,9 @@ class StreamConfig:
     num_train_timesteps: int = 1000
     shift: float = 5.0
     sampler: str = "renoise"  # LongLive's few-step sampler; "euler" for undistilled models (see sampler.py)
+    # The first chunk sees only the prompt, and every later chunk continues it: each of its steps is
+    # split into this many (in t before warping), at the cost of one chunk. 1: LongLive's (no split).
+    first_chunk_substeps: int = 1
 
     def __post_init__(self) -> None:
         c = self.chunk_frames
@@ -166,6 +169,14 @@ class StreamConfig:
         )
         require(self.shift > 0, "shift", self.shift, "> 0")
         require(self.sampler in SAMPLERS, "sampler", self.sampler, f"one of {SAMPLERS}")
+        k = self.first_chunk_substeps
+        require(isinstance(k, int) and k >= 1, "first_chunk_substeps", k, "an int >= 1")
+
+    @property
+    def first_chunk_steps(self) -> tuple[float, ...]:
+        """``denoising_steps`` with every interval (the last one down to 0) split in ``first_chunk_substeps``."""
+        k, ends = self.first_chunk_substeps, self.denoising_steps[1:] + (0.0,)
+        return tuple(t - m * (t - end) / k for t, end in zip(self.denoising_steps, ends) for m in range(k))
 
     @property
     def rolling_frames(self) -> int:

@@ -84,6 +84,8 @@ class CausalWanGenerator:
         self.device = torch.device(device)
         # Warped timesteps [S], float64 on the host: reading one never syncs a device.
         self.timesteps = warp_timesteps(stream.denoising_steps, stream.num_train_timesteps, stream.shift)
+        # The first chunk's finer schedule: step i of the engine is sub-steps i*k .. (i+1)*k - 1 here.
+        self.first_timesteps = warp_timesteps(stream.first_chunk_steps, stream.num_train_timesteps, stream.shift)
 
     def compile(self, mode: str | None = None, backend: Any = "inductor") -> None:
         """Compile the transformer's blocks (:meth:`CausalWan.compile_blocks`); the first chunks pay
@@ -212,9 +214,12 @@ class CausalWanGenerator:
             fresh = [torch.randn(x.shape[1:], generator=g, device=g.device) for g in generators]
             return torch.stack(fresh).to(self.device)
 
+        timesteps, k = self.timesteps, 1
+        if state.num_chunks == 0:
+            timesteps, k = self.first_timesteps, self.stream.first_chunk_substeps
         # Sampler arithmetic in float32; the network runs in the model's dtype.
-        return sample_steps(predict_flow, x.to(self.device, torch.float32), self.timesteps,
-                            self.stream.num_train_timesteps, draw_noise, self.stream.sampler, start, stop)
+        return sample_steps(predict_flow, x.to(self.device, torch.float32), timesteps,
+                            self.stream.num_train_timesteps, draw_noise, self.stream.sampler, start * k, stop * k)
 
     @torch.no_grad()
     def decode(self, state: WanHistoryState, parents: Tensor, latents: Tensor) -> Decoded:
