@@ -21,12 +21,16 @@ CHUNK = 3
 LATENT_HW = (4, 4)  # 2x2 tokens per frame with the (1, 2, 2) patch
 
 
-def tiny_model(dtype: torch.dtype = torch.float64) -> CausalWan:
-    model = CausalWan(WanConfig.preset("tiny-test"))
+def tiny_model(dtype: torch.dtype = torch.float64, **config: object) -> CausalWan:
+    """The tiny-test Wan (``config`` replaces fields, e.g. the optional conditioning paths)."""
+    model = CausalWan(dataclasses.replace(WanConfig.preset("tiny-test"), **config))
     g = torch.Generator().manual_seed(0)
     model.init_weights(g)
-    # Wan zero-initialises the output layer; give it weights so predictions carry information.
+    # Wan zero-initialises the output layer (and the pooled-text path's last layer); give them weights
+    # so predictions carry information.
     torch.nn.init.normal_(model.head.head.weight, std=0.2, generator=g)
+    if model.pooled_text_embedding is not None:
+        torch.nn.init.normal_(model.pooled_text_embedding[2].weight, std=0.2, generator=g)
     return model.to(dtype).eval()
 
 
@@ -114,8 +118,10 @@ def test_block_causal_mask_with_sink_and_window():
     assert frame_mask_to_tokens(full, 2).shape == (18, 18)
 
 
-def test_streaming_equals_one_block_causal_forward():
-    model, stream = tiny_model(), StreamConfig(window_frames=12)  # window covers the whole video
+@pytest.mark.parametrize("config", [{}, {"spatial_embedding": (2, 2), "pooled_text": True}],
+                         ids=["wan", "position-table-and-pooled-text"])
+def test_streaming_equals_one_block_causal_forward(config):
+    model, stream = tiny_model(**config), StreamConfig(window_frames=12)  # window covers the whole video
     text = text_kv(model)
     clean, noisy = latents(4 * CHUNK, 2), latents(4 * CHUNK, 3)
     with torch.no_grad():

@@ -1,30 +1,22 @@
 """The Sprites model's two optional conditioning paths of CausalWan: a learned absolute position table
-(``WanConfig.spatial_embedding``) and the pooled prompt in the timestep embedding (``pooled_text``)."""
+(``WanConfig.spatial_embedding``) and the pooled prompt in the timestep embedding (``pooled_text``).
+Streaming with both equals the full forward: ``test_causal_wan.test_streaming_equals_one_block_causal_forward``."""
 
 import dataclasses
 
 import pytest
 import torch
 
-from streamt1.models.causal_wan import CausalWan, block_causal_mask
-from streamt1.models.config import StreamConfig, WanConfig
+from streamt1.models.causal_wan import CausalWan
 from streamt1.sprites.model import SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.train import load_init
 
-from test_causal_wan import CHUNK, latents, stream_chunks, teacher_forced, text_kv
+from test_causal_wan import latents, tiny_model
 
 
 def conditioned_model(spatial: bool = True, pooled: bool = True) -> CausalWan:
-    config = dataclasses.replace(WanConfig.preset("tiny-test"), spatial_embedding=(2, 2) if spatial else None,
-                                 pooled_text=pooled)
-    model = CausalWan(config)
-    g = torch.Generator().manual_seed(0)
-    model.init_weights(g)
-    torch.nn.init.normal_(model.head.head.weight, std=0.2, generator=g)
-    if pooled:  # trained weights: the zero-initialised last layer would hide the path
-        torch.nn.init.normal_(model.pooled_text_embedding[2].weight, std=0.2, generator=g)
-    return model.double().eval()
+    return tiny_model(spatial_embedding=(2, 2) if spatial else None, pooled_text=pooled)
 
 
 def test_spatial_table_is_added_to_every_frames_patch_tokens():
@@ -65,19 +57,6 @@ def test_pooled_text_ignores_padding_rows_and_changes_the_prediction():
         with_pool = model(x, t, one(long, 0), torch.arange(2), None)
         without = model(x, t, dataclasses.replace(one(long, 0), pooled=None), torch.arange(2), None)
     assert (with_pool - without).abs().mean() > 1e-3
-
-
-def test_streaming_equals_one_block_causal_forward_with_both_paths():
-    model, stream = conditioned_model(), StreamConfig(window_frames=12)
-    text = text_kv(model)
-    clean, noisy = latents(4 * CHUNK, 2), latents(4 * CHUNK, 3)
-    with torch.no_grad():
-        stream_noisy, stream_clean = stream_chunks(model, text, stream, clean, noisy, 937.5)
-        full_noisy, full_clean = teacher_forced(model, text, clean, noisy, 937.5)
-        causal = model(clean, torch.zeros(1, 12).double(), text, torch.arange(12), block_causal_mask(12, CHUNK))
-    torch.testing.assert_close(stream_noisy, full_noisy, rtol=1e-10, atol=1e-10)
-    torch.testing.assert_close(stream_clean, causal, rtol=1e-10, atol=1e-10)
-    assert stream_noisy.abs().mean() > 0.1
 
 
 def test_init_from_weights_without_the_paths_starts_where_they_left_off():
