@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterator
 
-import av
 import numpy as np
 import torch
 from PIL import Image
@@ -33,6 +32,15 @@ from streamt1.outputs.atomic import atomic_path, atomic_write
 logger = logging.getLogger(__name__)
 
 Frames = np.ndarray | torch.Tensor
+
+def _pyav():
+    """PyAV, imported when a video is read or written: scoring runs with ``--no-videos`` work without it."""
+    try:
+        import av
+    except ImportError as err:
+        raise ImportError("reading or writing MP4 needs PyAV: `pip install av` (or pass --no-videos)") from err
+    return av
+
 
 _MAX_CRF = 51  # libx264's 8-bit quality scale is 0 (lossless) .. 51 (worst)
 
@@ -129,6 +137,7 @@ def write_mp4(
 
     with atomic_path(path) as tmp:
         # faststart moves the index to the front so players can start before the whole file loads.
+        av = _pyav()
         with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
             stream = container.add_stream("libx264", rate=rate)
             stream.width, stream.height, stream.pix_fmt = out_w, out_h, "yuv420p"
@@ -144,7 +153,7 @@ def read_mp4(path: str | os.PathLike[str]) -> np.ndarray:
     """Decode every frame of the first video stream -> uint8 ``[T, H, W, 3]`` (RGB)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no video at {path}")
-    with av.open(str(path)) as container:
+    with _pyav().open(str(path)) as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     if not frames:
         raise ValueError(f"{path} holds no decodable video frames")
@@ -155,7 +164,7 @@ def mp4_info(path: str | os.PathLike[str]) -> VideoInfo:
     """Frame count, frame rate, size and codec of the first video stream of ``path``."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no video at {path}")
-    with av.open(str(path)) as container:
+    with _pyav().open(str(path)) as container:
         if not container.streams.video:
             raise ValueError(f"{path} has no video stream")
         stream = container.streams.video[0]

@@ -58,6 +58,14 @@ class TrainVideoConfig:
     start_share: float = 0.25  # share of items whose window starts right after the sink (a video's start)
     schedule_share: float = 0.5  # share of chunk timesteps taken from the inference schedule
     context_noise: float = 0.05  # max std of noise added to the clean context (still at t = 0)
+    # Latent cells that change between neighbouring frames (moving sprites' edges, appearing shapes)
+    # weigh 1 + motion_weight in the loss: they are ~8 % of the cells, so a plain mean lets the model
+    # copy the context's sprite in place (the committed weights ignore captioned motion).
+    motion_weight: float = 0.0
+    motion_threshold: float = 0.02  # mean |change| over a cell's 48 latent channels that marks it as changing
+    # Extra noisy copies of each item's first chunk, denoised from the caption alone: the chunk every
+    # later one continues, and the one the model draws worst (issue 9's diagnosis in benchmarks/README.md).
+    first_chunk_copies: int = 0
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -73,6 +81,8 @@ class TrainVideoConfig:
     stream: StreamConfig = SPRITES_STREAM
 
     def __post_init__(self) -> None:
+        if self.motion_weight < 0 or self.motion_threshold < 0 or self.first_chunk_copies < 0:
+            raise ValueError("motion_weight, motion_threshold and first_chunk_copies must be >= 0")
         for name in ("steps", "batch_size", "context_chunks", "log_every", "save_every", "reuse", "pool_items"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
@@ -143,6 +153,24 @@ def _noised(x0: Tensor, t: Tensor, config: TrainVideoConfig, generator: torch.Ge
     return (1 - sigma) * x0 + sigma * noise, noise
 
 
+def change_weights(x0: Tensor, positions: Tensor, config: TrainVideoConfig) -> Tensor:
+    """Per-cell loss weights ``[B, 1, F, h, w]``: ``1 + motion_weight`` where a cell changes by more than
+    ``motion_threshold`` against a neighbouring frame (only frames one position apart: the sink and
+    the window are not neighbours), else 1."""
+    change = (x0[:, :, 1:] - x0[:, :, :-1]).abs().mean(1, keepdim=True)  # [B, 1, F-1, h, w]
+    adjacent = (positions[:, 1:] - positions[:, :-1] == 1)[:, None, :, None, None].to(x0.device)
+    moving = (change > config.motion_threshold) & adjacent
+    none = torch.zeros_like(moving[:, :, :1])
+    moving = torch.cat([moving, none], 2) | torch.cat([none, moving], 2)  # the frames on both sides
+    return 1 + config.motion_weight * moving.float()
+
+
+def weighted_mse(prediction: Tensor, target: Tensor, weights: Tensor) -> Tensor:
+    """Mean squared error with per-cell weights, normalised by their mean (scale-free across batches)."""
+    weights = weights.expand_as(target)
+    return ((prediction.float() - target) ** 2 * weights).sum() / weights.sum()
+
+
 def flow_loss(
     model: SpritesVideoModel,
     frames: Tensor,
@@ -151,10 +179,13 @@ def flow_loss(
     config: TrainVideoConfig,
     generator: torch.Generator,
 ) -> Tensor:
-    """Teacher-forced flow-matching loss of a batch ``frames [B, F, 3, H, W]``."""
+    """Teacher-forced flow-matching loss of a batch ``frames [B, F, 3, H, W]`` (plus, with
+    ``first_chunk_copies``, the first chunks denoised again from the caption alone)."""
     s = config.stream
     b, f = frames.shape[:2]
     x0 = PixelUnshuffleCodec(CODEC_FACTOR).encode(frames)  # [B, C, F, h, w]
+    positions = positions.to(x0.device)
+    weights = change_weights(x0, positions, config)
     text = model.transformer.encode_text(model.text_encoder(prompts))
     t = sample_timesteps(b, f // s.chunk_frames, config, generator, frames.device)
     t = t.repeat_interleave(s.chunk_frames, dim=1)  # [B, F] one timestep per chunk
@@ -164,7 +195,18 @@ def flow_loss(
     strength = config.context_noise * torch.rand(b, 1, 1, 1, 1, generator=generator, device=x0.device)
     context = x0 + strength * torch.randn(x0.shape, generator=generator, device=x0.device)
     flow = predict_flow(model, context, x_t, t, text, positions, config)
-    return F.mse_loss(flow.float(), noise - x0)
+    loss = weighted_mse(flow, noise - x0, weights)
+    copies = config.first_chunk_copies
+    if copies == 0:
+        return loss
+    # The first chunk attends only to itself, so its copies need no context: a short, cheap sequence.
+    c = s.chunk_frames
+    first, first_weights = x0[:, :, :c].repeat(copies, 1, 1, 1, 1), weights[:, :, :c].repeat(copies, 1, 1, 1, 1)
+    t1 = sample_timesteps(b * copies, 1, config, generator, frames.device).repeat_interleave(c, dim=1)
+    x1, noise1 = _noised(first, t1, config, generator)
+    text1 = model.transformer.encode_text(model.text_encoder(prompts * copies))  # tiles like .repeat
+    flow1 = model.transformer(x1, t1, text1, positions[:, :c].repeat(copies, 1), None)
+    return (loss + weighted_mse(flow1, noise1 - first, first_weights)) / 2
 
 
 @torch.no_grad()
@@ -291,6 +333,10 @@ def main(argv: list[str] | None = None) -> None:
                    help=f"what the head predicts (default {SPRITES_WAN['prediction']})")
     p.add_argument("--reuse", type=int, default=TrainVideoConfig.reuse,
                    help="steps per fresh rendered batch (> 1: train on a pool of recent items)")
+    p.add_argument("--motion-weight", type=float, default=TrainVideoConfig.motion_weight,
+                   help="extra loss weight of latent cells that change between frames")
+    p.add_argument("--first-chunk-copies", type=int, default=TrainVideoConfig.first_chunk_copies,
+                   help="extra noisy copies of each item's first chunk, denoised from the caption alone")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     named = (("dim", args.dim), ("num_layers", args.layers), ("prediction", args.prediction))
@@ -300,7 +346,8 @@ def main(argv: list[str] | None = None) -> None:
     config = TrainVideoConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
         max_minutes=args.max_minutes, wan_overrides=overrides,
-        init=args.init, reuse=args.reuse,
+        init=args.init, reuse=args.reuse, motion_weight=args.motion_weight,
+        first_chunk_copies=args.first_chunk_copies,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
     train(config, args.out, args.device)

@@ -1,0 +1,56 @@
+"""Two or more Sprites weights compared on the same held-out videos: means and paired differences.
+
+    python benchmarks/sprites_weights_paired.py committed=runs/eK0,runs/eK1 new=runs/eN0,runs/eN1
+
+Each argument names a set of weights and the `streamt1 evaluate` folders (or their results.json) made
+with them (e.g. one folder per seed, run in parallel); a method's videos are merged over the folders.
+The first set is the baseline: every other set gets, per metric, its mean and the paired difference
+against the baseline over the prompts and seeds both have, with 95 % intervals (in %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from streamt1.evaluate import DIFFERENCE_COLUMNS, RESULTS_FILE
+from streamt1.metrics.stats import mean_ci, paired_difference
+
+COLUMNS = DIFFERENCE_COLUMNS
+
+
+def load_videos(sources: list[str], method: str) -> dict[str, dict[str, float]]:
+    videos: dict[str, dict[str, float]] = {}
+    for source in sources:
+        path = Path(source)
+        path = path / RESULTS_FILE if path.is_dir() else path
+        videos.update(json.loads(path.read_text())["videos"].get(method, {}))
+    return videos
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("sets", nargs="+", help="NAME=FOLDER[,FOLDER...]; the first is the baseline")
+    p.add_argument("--method", default="none", help="the preset whose videos are compared (default none)")
+    args = p.parse_args()
+    if len(args.sets) < 2 or any("=" not in s for s in args.sets):
+        p.error("give at least two NAME=FOLDER[,FOLDER...] sets")
+    sets = {name: load_videos(folders.split(","), args.method)
+            for name, folders in (s.split("=", 1) for s in args.sets)}
+    columns = [c for c in COLUMNS if any(c in v for vs in sets.values() for v in vs.values())]
+    base_name, base = next(iter(sets.items()))
+    print("| weights | videos | " + " | ".join(columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
+    for name, videos in sets.items():
+        cells = [mean_ci([100 * v[c] for v in videos.values()]) for c in columns]
+        print(f"| {name} | {len(videos)} | " + " | ".join(f"{e.mean:.1f} ± {e.half_width:.1f}" for e in cells) + " |")
+    for name, videos in list(sets.items())[1:]:
+        cells = [paired_difference({s: 100 * v[c] for s, v in videos.items()}, {s: 100 * v[c] for s, v in base.items()})
+                 for c in columns]
+        print(f"| {name} - {base_name} | {cells[0].n} | "
+              + " | ".join(f"{e.mean:+.1f} ± {e.half_width:.1f}" for e in cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
