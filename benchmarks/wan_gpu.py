@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from streamt1.config import SearchConfig, build_config
-from streamt1.interfaces import Decoded, Route, VideoScore, unit_float
+from streamt1.interfaces import Decoded, PlannedVideoReward, Route, VideoScore, unit_float
 from streamt1.models.causal_wan import CausalWan, rope_frame_angles
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.generator import CausalWanGenerator
@@ -127,8 +127,8 @@ class BrightnessReward:
 class SteadinessReward:
     """Video reward stand-in: brightness minus the mean frame-to-frame change.
 
-    Like VideoAlign it reads the clip at 2 fps and reduced resolution (every 2nd row and column),
-    moved to ``device`` (the engine hands over CPU clips).
+    Like VideoAlign it reads the clip at 2 fps (its ``frame_plan``, so the engine gathers only those
+    frames) and reduced resolution (every 2nd row and column), moved to ``device``.
     ``ramp``: minus the number of calls so far, so every chunk passes the transition gate; with the
     ramped image reward every evicted chunk is APPENDed until the sinks hold ``max_sink_frames``
     (the memory worst case of memory sinking).
@@ -137,9 +137,15 @@ class SteadinessReward:
     def __init__(self, device: torch.device, ramp: bool = False) -> None:
         self.device, self.ramp, self.calls = device, ramp, 0
 
+    def frame_plan(self, num_frames: int, fps: float) -> Tensor:
+        return torch.arange(0, num_frames, max(1, round(fps / 2)))
+
     def __call__(self, clips: Tensor, prompts, fps: float) -> VideoScore:
+        return self.score_planned(clips[:, self.frame_plan(clips.shape[1], fps)], prompts, fps)
+
+    def score_planned(self, frames: Tensor, prompts, fps: float) -> VideoScore:
         self.calls += 1
-        clips = unit_float(clips[:, :: max(1, round(fps / 2)), :, ::2, ::2]).to(self.device)
+        clips = unit_float(frames[..., ::2, ::2]).to(self.device)
         bright = clips.mean(dim=(1, 2, 3, 4))
         change = (clips[:, 1:] - clips[:, :-1]).abs().mean(dim=(1, 2, 3, 4)) if clips.shape[1] > 1 else 0 * bright
         overall = bright - change - (self.calls if self.ramp else 0)
@@ -155,15 +161,24 @@ def sync(device: torch.device) -> None:
 
 
 class TimedReward:
-    """Delegates to a reward and adds up the synchronised wall time and the number of its calls."""
+    """Delegates to a reward and adds up the synchronised wall time and the number of its calls
+    (``__call__`` and, for a reward with a frame plan, ``score_planned``; the plan itself is not timed)."""
 
     def __init__(self, inner, device: torch.device) -> None:
         self.inner, self.device, self.seconds, self.calls = inner, device, 0.0, 0
+        if isinstance(inner, PlannedVideoReward):
+            self.frame_plan = inner.frame_plan
 
     def __call__(self, *args, **kwargs):
+        return self._timed(self.inner, *args, **kwargs)
+
+    def score_planned(self, *args, **kwargs):
+        return self._timed(self.inner.score_planned, *args, **kwargs)
+
+    def _timed(self, score, *args, **kwargs):
         sync(self.device)
         start = time.perf_counter()
-        out = self.inner(*args, **kwargs)
+        out = score(*args, **kwargs)
         sync(self.device)
         self.seconds += time.perf_counter() - start
         self.calls += 1
