@@ -264,4 +264,7 @@ def to_uint8(frames: Tensor) -> Tensor:
         return frames
     if not frames.is_floating_point():
         raise ValueError(f"frames must be uint8 or float in [0, 1], got {frames.dtype}")
-    return (frames.detach().float().clamp(0, 1) * 255).round().to(torch.uint8)
+    # clamp makes a new tensor, so it is scaled and rounded in place: two fewer frame-sized temporaries
+    # for every candidate chunk the engine converts
+    scaled = frames.detach().float().clamp(0, 1)
+    return scaled.mul_(255).round_().to(torch.uint8)

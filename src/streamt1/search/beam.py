@@ -285,6 +285,8 @@ class StreamSearch:
         nodes = []
         for i in pool.keep.tolist():
             parent = ctx.histories[pool.parents[i]]
+            # one copy per survivor, not one of all survivors: each node must own its frames, or a history
+            # pruned later would stay in memory as long as its sibling does
             node = ChunkNode(index=ctx.index, parent=parent, frames=pool.frames[i].cpu(), latents=pool.latents[i],
                              noise=pool.noise[i], scene_start=ctx.scene_start)
             if scores is not None:
