@@ -35,6 +35,17 @@ def test_whole_clips_are_the_joined_chunks_and_layouts_may_differ_at_one_length(
     assert torch.equal(gather_frames(clips, index), joined[:, index])
 
 
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_candidate_chunk_still_on_the_gpu_is_read_like_a_stored_one():
+    clips = chunked((9, 12, 12))
+    on_gpu = [[*clip[:-1], clip[-1].cuda()] for clip in clips]  # the new chunk, as the engine decodes it
+    index = torch.tensor([0, 8, 16, 24, 32, 32])
+    assert gather_frames(on_gpu, index).device.type == "cpu"
+    assert torch.equal(gather_frames(on_gpu, index), gather_frames(clips, index))
+    assert torch.equal(gather_frames(on_gpu), gather_frames(clips))
+
+
 def test_bad_plans_and_clips_of_different_lengths_are_refused():
     clips = chunked((3, 4))
     with pytest.raises(ValueError, match="reads outside a clip of 7 frames"):
