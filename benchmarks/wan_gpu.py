@@ -23,6 +23,7 @@ Usage::
 
     python benchmarks/wan_gpu.py            # full size, CUDA
     python benchmarks/wan_gpu.py --tiny     # tiny-test model on CPU, seconds (does the script work?)
+    python benchmarks/wan_gpu.py --tiny --tiny-latent 60 104 --frames 30 --modes eager  # CPU, 480x832 frames
     python benchmarks/wan_gpu.py --authors  # also the same search as the authors' release executes it
 
 ``--authors`` runs Stream-T1 (same model, stand-in rewards, K, M and seeds) a second way, as the
@@ -45,7 +46,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from streamt1.config import SearchConfig, build_config
-from streamt1.interfaces import Decoded, Route, VideoScore, unit_float
+from streamt1.interfaces import Decoded, PlannedVideoReward, Route, VideoScore, unit_float
 from streamt1.models.causal_wan import CausalWan, rope_frame_angles
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.generator import CausalWanGenerator
@@ -127,8 +128,8 @@ class BrightnessReward:
 class SteadinessReward:
     """Video reward stand-in: brightness minus the mean frame-to-frame change.
 
-    Like VideoAlign it reads the clip at 2 fps and reduced resolution (every 2nd row and column),
-    moved to ``device`` (the engine hands over CPU clips).
+    Like VideoAlign it reads the clip at 2 fps (its ``frame_plan``, so the engine gathers only those
+    frames) and reduced resolution (every 2nd row and column), moved to ``device``.
     ``ramp``: minus the number of calls so far, so every chunk passes the transition gate; with the
     ramped image reward every evicted chunk is APPENDed until the sinks hold ``max_sink_frames``
     (the memory worst case of memory sinking).
@@ -137,9 +138,15 @@ class SteadinessReward:
     def __init__(self, device: torch.device, ramp: bool = False) -> None:
         self.device, self.ramp, self.calls = device, ramp, 0
 
+    def frame_plan(self, num_frames: int, fps: float) -> Tensor:
+        return torch.arange(0, num_frames, max(1, round(fps / 2)))
+
     def __call__(self, clips: Tensor, prompts, fps: float) -> VideoScore:
+        return self.score_planned(clips[:, self.frame_plan(clips.shape[1], fps)], prompts, fps)
+
+    def score_planned(self, frames: Tensor, prompts, fps: float) -> VideoScore:
         self.calls += 1
-        clips = unit_float(clips[:, :: max(1, round(fps / 2)), :, ::2, ::2]).to(self.device)
+        clips = unit_float(frames[..., ::2, ::2]).to(self.device)
         bright = clips.mean(dim=(1, 2, 3, 4))
         change = (clips[:, 1:] - clips[:, :-1]).abs().mean(dim=(1, 2, 3, 4)) if clips.shape[1] > 1 else 0 * bright
         overall = bright - change - (self.calls if self.ramp else 0)
@@ -155,15 +162,24 @@ def sync(device: torch.device) -> None:
 
 
 class TimedReward:
-    """Delegates to a reward and adds up the synchronised wall time and the number of its calls."""
+    """Delegates to a reward and adds up the synchronised wall time and the number of its calls
+    (``__call__`` and, for a reward with a frame plan, ``score_planned``; the plan itself is not timed)."""
 
     def __init__(self, inner, device: torch.device) -> None:
         self.inner, self.device, self.seconds, self.calls = inner, device, 0.0, 0
+        if isinstance(inner, PlannedVideoReward):
+            self.frame_plan = inner.frame_plan
 
     def __call__(self, *args, **kwargs):
+        return self._timed(self.inner, *args, **kwargs)
+
+    def score_planned(self, *args, **kwargs):
+        return self._timed(self.inner.score_planned, *args, **kwargs)
+
+    def _timed(self, score, *args, **kwargs):
         sync(self.device)
         start = time.perf_counter()
-        out = self.inner(*args, **kwargs)
+        out = score(*args, **kwargs)
         sync(self.device)
         self.seconds += time.perf_counter() - start
         self.calls += 1
@@ -481,14 +497,14 @@ def bare_stack_ms(generator: CausalWanGenerator, batch: int, iters: int) -> floa
 # ----- setup and report --------------------------------------------------------------------------
 
 
-def build_generator(tiny: bool, device: torch.device) -> CausalWanGenerator:
+def build_generator(tiny: bool, device: torch.device, tiny_latent: tuple[int, int] = (4, 8)) -> CausalWanGenerator:
     cfg = WanConfig.preset("tiny-test" if tiny else "wan2.1-t2v-1.3b")
     dtype = torch.float32 if tiny else torch.bfloat16
     torch.manual_seed(0)
     with device:
         model = CausalWan(cfg)  # Wan's init; the output layer starts at zero, so give it weights
         torch.nn.init.normal_(model.head.head.weight, std=0.02)
-    latent = (4, 8) if tiny else (60, 104)  # 832x480 / 8
+    latent = tiny_latent if tiny else (60, 104)  # 832x480 / 8
     text_states = torch.randn(1, cfg.text_len, cfg.text_dim, device=device, generator=torch.Generator(device).manual_seed(1))
 
     def text_encoder(prompts: list[str]) -> Tensor:  # stand-in for umT5: fixed random states
@@ -571,6 +587,9 @@ def report_targets(forwards: dict[str, dict[int, float]], bare: dict[int, float]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tiny", action="store_true", help="tiny-test model on CPU (checks the script)")
+    parser.add_argument("--tiny-latent", type=int, nargs=2, default=(4, 8), metavar=("H", "W"),
+                        help="latent size of --tiny (default 4 8; 60 104 gives 480x832 frames: the engine's "
+                             "frame copies at full size, its search overhead measured on the CPU)")
     parser.add_argument("--frames", type=int, nargs="+", default=None,
                         help="latent frames per video (default 21 120; --tiny: 9 15)")
     parser.add_argument("--ramped-frames", type=int, nargs="*", default=None,
@@ -598,7 +617,7 @@ def main() -> None:
     ramped = args.ramped_frames if args.ramped_frames is not None else frames[:1]
     backend = args.compile_backend or ("aot_eager" if args.tiny else "inductor")
     torch.backends.cuda.matmul.allow_tf32 = True
-    generator = build_generator(args.tiny, device)
+    generator = build_generator(args.tiny, device, tuple(args.tiny_latent))
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(f"device {name}, torch {torch.__version__}, dtype {generator.model.dtype}, "
           f"latent {generator.latent_size}, {generator.tokens_per_frame} tokens/frame, stand-in codec and rewards")

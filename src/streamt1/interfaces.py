@@ -217,9 +217,35 @@ class VideoReward(Protocol):
     cost 4x the memory and a conversion of frames the reward may never read); a reward subsamples
     what it needs, then calls :func:`unit_float` and moves it to its device. Float clips in [0, 1]
     are accepted too.
+
+    A reward that reads only some frames should also be a :class:`PlannedVideoReward`: the engine
+    then gathers just those frames from the stored chunks instead of building every whole clip.
     """
 
     def __call__(self, clips: Tensor, prompts: Sequence[str], fps: float) -> VideoScore: ...
+
+
+@runtime_checkable
+class PlannedVideoReward(VideoReward, Protocol):
+    """A :class:`VideoReward` that names the frames it reads, so they can be gathered without the clip.
+
+    * ``frame_plan(num_frames, fps)``: ``[n]`` long indices (CPU) of the frames it reads of any
+      ``num_frames``-frame clip at ``fps``, in the order it reads them (repeats allowed); the one
+      owner of the reward's sampling rule.
+    * ``score_planned(frames, prompts, fps)``: the score of clips from those frames only,
+      ``frames[:, j] = clips[:, frame_plan(T, fps)[j]]`` (``[B, n, 3, H, W]``, same dtypes and
+      devices as clips). ``__call__(clips, ...)`` must be exactly
+      ``score_planned(clips[:, frame_plan(T, fps)], ...)``, so a reward scores bit-identically
+      whether it gets whole clips or the engine gathers the planned frames
+      (:func:`streamt1.search.clips.score_clips`).
+
+    A wrapper around a reward (placement, batching, timing) forwards ``frame_plan`` only when the
+    reward it wraps has one, and routes ``score_planned`` as it routes ``__call__``.
+    """
+
+    def frame_plan(self, num_frames: int, fps: float) -> Tensor: ...
+
+    def score_planned(self, frames: Tensor, prompts: Sequence[str], fps: float) -> VideoScore: ...
 
 
 def unit_float(frames: Tensor) -> Tensor:
@@ -238,4 +264,7 @@ def to_uint8(frames: Tensor) -> Tensor:
         return frames
     if not frames.is_floating_point():
         raise ValueError(f"frames must be uint8 or float in [0, 1], got {frames.dtype}")
-    return (frames.detach().float().clamp(0, 1) * 255).round().to(torch.uint8)
+    # clamp makes a new tensor, so it is scaled and rounded in place: two fewer frame-sized temporaries
+    # for every candidate chunk the engine converts
+    scaled = frames.detach().float().clamp(0, 1)
+    return scaled.mul_(255).round_().to(torch.uint8)

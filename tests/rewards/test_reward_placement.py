@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from streamt1.interfaces import VideoScore
+from streamt1.interfaces import PlannedVideoReward, VideoScore
 from streamt1.rewards import load_image_reward
 from streamt1.rewards.placement import Offloaded, Sliced
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
@@ -98,3 +98,30 @@ def test_sliced_equals_one_call_and_never_exceeds_max_batch():
         torch.testing.assert_close(video.parts[name], whole_video.parts[name], rtol=0, atol=1e-6)
     with pytest.raises(ValueError, match="max_batch=0"):
         Sliced(inner, 0)
+
+
+class PlannedClipReward(ClipReward):
+    """ClipReward with a frame plan: it reads the first and the last frame."""
+
+    def frame_plan(self, num_frames: int, fps: float) -> torch.Tensor:
+        return torch.tensor([0, num_frames - 1])
+
+    def __call__(self, clips: torch.Tensor, prompts, fps: float) -> VideoScore:
+        return self.score_planned(clips[:, self.frame_plan(clips.shape[1], fps)], prompts, fps)
+
+    def score_planned(self, frames: torch.Tensor, prompts, fps: float) -> VideoScore:
+        return super().__call__(frames, prompts, fps)
+
+
+def test_wrappers_keep_a_frame_plan_only_where_the_reward_has_one():
+    assert not isinstance(Sliced(ClipReward(), 2), PlannedVideoReward)
+    assert not isinstance(Offloaded(Sliced(ClipReward(), 2), "cpu"), PlannedVideoReward)
+    inner = PlannedClipReward()
+    wrapped = Offloaded(Sliced(inner, 2), "cpu")  # as load_reward stacks them
+    assert isinstance(wrapped, PlannedVideoReward) and wrapped.frame_plan(9, 16.0).tolist() == [0, 8]
+    clips = torch.rand(5, 9, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    whole = PlannedClipReward()(clips, [PROMPT] * 5, 16.0)
+    planned = wrapped.score_planned(clips[:, [0, 8]], [PROMPT] * 5, 16.0)
+    torch.testing.assert_close(planned.overall, whole.overall, rtol=0, atol=1e-6)
+    assert len(inner.seen) == 2 * 3  # sliced 2 + 2 + 1, two frames read per slice
+    assert wrapped.module.weight.device.type == "cpu"

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from streamt1.config import ConfigError
-from streamt1.interfaces import VideoReward
+from streamt1.interfaces import PlannedVideoReward, VideoReward
 from streamt1.rewards import qwen2vl as q
 from streamt1.rewards import videoalign
 
@@ -132,6 +132,24 @@ def test_81_frames_at_16_fps_give_10_frames_of_336x588(videoalign_reward):
     assert int((batch.input_ids == videoalign_reward.prompt.media_token_id).sum()) == 1260
 
 
+def test_the_frame_plan_is_exactly_the_frames_read(videoalign_reward):
+    clips = _clips(n=2, frames=33, seed=3)
+    plan = videoalign_reward.frame_plan(33, FPS)
+    assert isinstance(videoalign_reward, PlannedVideoReward) and torch.equal(plan, videoalign.frame_plan(
+        33, FPS, videoalign_reward.settings)) and len(plan) < 33
+    unread = torch.ones(33, dtype=torch.bool)
+    unread[plan] = False
+    garbage = clips.clone()
+    garbage[:, unread] = _clips(n=2, frames=int(unread.sum()), seed=4)
+    score = videoalign_reward(clips, PROMPTS[:2], FPS)
+    assert torch.equal(videoalign_reward(garbage, PROMPTS[:2], FPS).overall, score.overall)
+    planned = videoalign_reward.score_planned(clips[:, plan], PROMPTS[:2], FPS)
+    assert all(torch.equal(planned.parts[p], score.parts[p]) for p in videoalign.PARTS)
+    read = clips.clone()
+    read[:, plan[0]] = 255 - read[:, plan[0]]
+    assert not torch.equal(videoalign_reward(read, PROMPTS[:2], FPS).overall, score.overall)
+
+
 def test_float_clips_score_as_their_rounded_uint8(videoalign_reward):
     clip = _clips(n=1, frames=4, seed=2)
     as_float = (clip.float() + torch.rand(clip.shape) - 0.5).clamp(0, 255) / 255
@@ -147,6 +165,10 @@ def test_a_clip_too_short_is_refused(videoalign_reward):
         videoalign_reward(_clips(n=1)[0], ["x"], FPS)
     with pytest.raises(ConfigError, match="fps"):
         videoalign_reward(_clips(n=1), ["x"], 0.0)
+    with pytest.raises(ConfigError, match="fps"):
+        videoalign_reward.frame_plan(17, 0.0)
+    with pytest.raises(ConfigError, match="2 clips but 1 prompts"):
+        videoalign_reward.score_planned(_clips(n=2, frames=4), ["x"], FPS)
 
 
 def _copy(release, tmp_path):

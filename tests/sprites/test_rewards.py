@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from streamt1.interfaces import ImageReward, VideoReward, VideoScore
+from streamt1.interfaces import ImageReward, PlannedVideoReward, VideoReward, VideoScore
 from streamt1.sprites.rewards import (
     COLOUR_MAP,
     SHAPE_MAP,
@@ -99,6 +99,27 @@ def test_resample_frames_spreads_evenly():
     assert resample_frames(clips[:, :1], 3).flatten().tolist() == [0.0, 0.0, 0.0]
 
 
+@pytest.mark.parametrize("t", [1, 5, 13, 40])
+def test_video_reward_reads_exactly_its_frame_plan(models, t):
+    _, video = models
+    g = torch.Generator().manual_seed(t)
+    clips = torch.randint(0, 256, (2, t, 3, 64, 64), dtype=torch.uint8, generator=g)
+    plan = video.frame_plan(t, 16.0)
+    assert isinstance(video, PlannedVideoReward) and len(plan) == video.config.num_frames
+    unread = torch.ones(t, dtype=torch.bool)
+    unread[plan] = False
+    garbage = clips.clone()
+    garbage[:, unread] = torch.randint(0, 256, garbage[:, unread].shape, dtype=torch.uint8, generator=g)
+    score = video(clips, [PROMPT] * 2, 16.0)
+    assert torch.equal(video(garbage, [PROMPT] * 2, 16.0).overall, score.overall)  # unread frames change nothing
+    planned = video.score_planned(clips[:, plan], [PROMPT] * 2, 16.0)
+    assert torch.equal(planned.overall, score.overall)
+    assert all(torch.equal(planned.parts[k], score.parts[k]) for k in VIDEO_PARTS)
+    read = clips.clone()
+    read[:, plan[-1]] = 255 - read[:, plan[-1]]
+    assert not torch.equal(video(read, [PROMPT] * 2, 16.0).overall, score.overall)  # a planned frame does
+
+
 def test_save_and_load_round_trip(models, tmp_path):
     image, video = models
     image.save_pretrained(tmp_path, {"note": "x"})
@@ -120,6 +141,10 @@ def test_clear_errors(models, tmp_path):
         image(torch.rand(2, 3, 64, 64), [PROMPT])
     with pytest.raises(ValueError, match="clips must be"):
         video(torch.rand(2, 3, 64, 64), [PROMPT] * 2, 16.0)
+    with pytest.raises(ValueError, match=r"planned frames must be \[B, 4, 3, H, W\]"):
+        video.score_planned(torch.rand(2, 5, 3, 64, 64), [PROMPT] * 2, 16.0)
+    with pytest.raises(ValueError, match="fps=0"):
+        video.frame_plan(8, 0)
     with pytest.raises(ValueError, match="cannot express"):
         image(torch.rand(1, 3, 64, 64), ["a cat sleeps"])
     with pytest.raises(ValueError, match="kind"):

@@ -144,6 +144,7 @@ class VideoAlignReward:
 
     ``parts`` = normalised VQ, MQ, TA ``[B]`` (float32, CPU); ``overall`` = their sum. At most
     ``max_batch`` clips per forward, right-padded, so a batch scores as its clips one by one.
+    A :class:`~streamt1.interfaces.PlannedVideoReward`: it reads the frames of :func:`frame_plan`.
     """
 
     def __init__(self, module: q.QwenRewardModel, prompt: q.ChatPrompt, vision: q.VisionSpec,
@@ -156,43 +157,72 @@ class VideoAlignReward:
     def device(self) -> torch.device:
         return next(self.module.parameters()).device
 
+    def frame_plan(self, num_frames: int, fps: float) -> Tensor:
+        """Indices of the frames the model sees of a ``num_frames``-frame clip at ``fps`` (:func:`frame_plan`)."""
+        _check_fps(fps)
+        return frame_plan(num_frames, fps, self.settings)
+
     def sample(self, clip: Tensor, fps: float) -> Tensor:
         """``[T, 3, H, W]`` -> the sampled, resized uint8 frames ``[n, 3, h, w]`` the model sees."""
-        frames = clip[frame_plan(clip.shape[0], fps, self.settings).to(clip.device)]
-        size = q.smart_resize(*clip.shape[-2:], self.vision.factor, q.VIDEO_MIN_PIXELS, self.settings.max_pixels)
+        return self.resize(clip[self.frame_plan(clip.shape[0], fps).to(clip.device)])
+
+    def resize(self, frames: Tensor) -> Tensor:
+        """Planned frames ``[n, 3, H, W]`` -> resized uint8 ``[n, 3, h, w]`` (where the frames are)."""
+        size = q.smart_resize(*frames.shape[-2:], self.vision.factor, q.VIDEO_MIN_PIXELS, self.settings.max_pixels)
         return q.resize_bicubic_antialias(to_uint8(frames), size)
 
+    def planned(self, clips: Tensor, prompts: Sequence[str], fps: float) -> Tensor:
+        """Checked clips ``[B, T, 3, H, W]`` -> their planned frames ``[B, n, 3, H, W]``."""
+        _check_clips(clips, prompts, "clips")
+        return clips[:, self.frame_plan(clips.shape[1], fps).to(clips.device)]
+
     def preprocess(self, clips: Tensor, prompts: Sequence[str], fps: float) -> q.TokenBatch:
-        if clips.ndim != 5 or clips.shape[2] != 3:
-            raise ConfigError(f"videoalign: clips must be [B, T, 3, H, W], got {list(clips.shape)}")
-        if len(prompts) != clips.shape[0]:
-            raise ConfigError(f"videoalign: {clips.shape[0]} clips but {len(prompts)} prompts; give one per clip")
-        if not fps > 0:
-            raise ConfigError(f"videoalign: fps={fps!r} is invalid: expected the clip's frame rate (> 0)")
-        patches = [q.patchify(self.sample(clip, fps).to(self.device), self.vision) for clip in clips]
+        return self.preprocess_planned(self.planned(clips, prompts, fps), prompts)
+
+    def preprocess_planned(self, frames: Tensor, prompts: Sequence[str]) -> q.TokenBatch:
+        """Planned frames ``[B, n, 3, H, W]`` -> the model's batch."""
+        patches = [q.patchify(self.resize(clip).to(self.device), self.vision) for clip in frames]
         merge = self.vision.merge_size ** 2
         text = [DETAILED_PROMPT_WITH_SPECIAL_TOKEN.format(text_prompt=p) for p in prompts]
         rows = [self.prompt.encode(t, int(grid.prod()) // merge) for t, (_, grid) in zip(text, patches)]
         return self.prompt.batch(rows, [pv for pv, _ in patches], [grid for _, grid in patches])
 
-    def raw_scores(self, clips: Tensor, prompts: Sequence[str], fps: float) -> Tensor:
-        """Un-normalised VQ, MQ, TA ``[B, 3]`` (float32, CPU)."""
+    def raw_scores(self, frames: Tensor, prompts: Sequence[str]) -> Tensor:
+        """Un-normalised VQ, MQ, TA ``[B, 3]`` (float32, CPU) of planned frames ``[B, n, 3, H, W]``."""
         out = []
-        for start in range(0, clips.shape[0], self.max_batch):
+        for start in range(0, frames.shape[0], self.max_batch):
             stop = start + self.max_batch
-            batch = self.preprocess(clips[start:stop], prompts[start:stop], fps).to(self.device)
+            batch = self.preprocess_planned(frames[start:stop], prompts[start:stop]).to(self.device)
             logits = self.module(batch, self.prompt.media_token_id)  # [b, 3, output_dim]
             parts = logits[..., 0] if self.settings.output_dim == 1 else logits.diagonal(dim1=1, dim2=2)
             out.append(parts.float().cpu())
         return torch.cat(out) if out else torch.zeros(0, len(PARTS))
 
-    @torch.inference_mode()
     def __call__(self, clips: Tensor, prompts: Sequence[str], fps: float) -> VideoScore:
-        raw = self.raw_scores(clips, prompts, fps)
+        return self.score_planned(self.planned(clips, prompts, fps), prompts, fps)
+
+    @torch.inference_mode()
+    def score_planned(self, frames: Tensor, prompts: Sequence[str], fps: float) -> VideoScore:
+        """The score of clips from their :meth:`frame_plan` frames ``[B, n, 3, H, W]`` (``fps``: the clips')."""
+        _check_clips(frames, prompts, "planned frames")
+        _check_fps(fps)
+        raw = self.raw_scores(frames, prompts)
         if self.settings.means is not None:
             raw = (raw - torch.tensor(self.settings.means)) / torch.tensor(self.settings.stds)
         parts = {name: raw[:, i] for i, name in enumerate(PARTS)}
         return VideoScore(overall=raw.sum(dim=1), parts=parts)
+
+
+def _check_clips(clips: Tensor, prompts: Sequence[str], what: str) -> None:
+    if clips.ndim != 5 or clips.shape[2] != 3:
+        raise ConfigError(f"videoalign: {what} must be [B, T, 3, H, W], got {list(clips.shape)}")
+    if len(prompts) != clips.shape[0]:
+        raise ConfigError(f"videoalign: {clips.shape[0]} clips but {len(prompts)} prompts; give one per clip")
+
+
+def _check_fps(fps: float) -> None:
+    if not fps > 0:
+        raise ConfigError(f"videoalign: fps={fps!r} is invalid: expected the clip's frame rate (> 0)")
 
 
 def latest_checkpoint(folder: Path) -> Path:

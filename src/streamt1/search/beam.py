@@ -45,6 +45,7 @@ from tqdm.auto import tqdm
 from streamt1.config import ConfigError, SearchConfig
 from streamt1.interfaces import ImageReward, Route, StreamingGenerator, VideoReward, to_uint8
 from streamt1.schedule import PromptSchedule, Segment, as_schedule
+from streamt1.search.clips import score_clips
 from streamt1.search.noise import candidate_seed, draw_noise, make_generators, propagate_noise
 from streamt1.search.pool import CandidatePool, ChunkContext, ChunkNode, EarlyDrop
 from streamt1.search.pruning import select_top_k
@@ -284,6 +285,8 @@ class StreamSearch:
         nodes = []
         for i in pool.keep.tolist():
             parent = ctx.histories[pool.parents[i]]
+            # one copy per survivor, not one of all survivors: each node must own its frames, or a history
+            # pruned later would stay in memory as long as its sibling does
             node = ChunkNode(index=ctx.index, parent=parent, frames=pool.frames[i].cpu(), latents=pool.latents[i],
                              noise=pool.noise[i], scene_start=ctx.scene_start)
             if scores is not None:
@@ -310,13 +313,12 @@ class StreamSearch:
         """Final pick: the video reward scores each finished video (each segment under its own prompt,
         averaged over segments); the best one is kept."""
         lineages = [h.lineage() for h in histories]
-        videos = [torch.cat([node.frames for node in nodes]) for nodes in lineages]
         chosen = 0
-        if self.picks_final:
+        if self.picks_final:  # each video read from its chunks: only the chosen one is ever joined
             bounds = [*first_chunks, len(lineages[0])]
             finals = [
-                self.video_reward(torch.stack([torch.cat([node.frames for node in nodes[a:b]]) for nodes in lineages]),
-                                  [prompt] * len(videos), self.generator.spec.fps)
+                score_clips(self.video_reward, [[node.frames for node in nodes[a:b]] for nodes in lineages],
+                            [prompt] * len(lineages), self.generator.spec.fps)
                 for prompt, a, b in zip(schedule.prompts, bounds, bounds[1:])
             ]
             overall = torch.stack([f.overall.float().cpu() for f in finals]).mean(0)
@@ -325,9 +327,10 @@ class StreamSearch:
             chosen = int(select_top_k(overall, 1))
             trace.set_final(scores=overall.tolist(), parts=parts, chosen=chosen)
         else:  # histories are in the order the selection step returned them (best first): keep the first
-            trace.set_final(scores=[None] * len(videos), parts={}, chosen=chosen)
+            trace.set_final(scores=[None] * len(lineages), parts={}, chosen=chosen)
+        frames = torch.cat([node.frames for node in lineages[chosen]])
         latents = torch.cat([node.latents for node in lineages[chosen]], dim=1)
-        return SearchResult(frames=videos[chosen], latents=latents, trace=trace, chosen=chosen, fps=fps)
+        return SearchResult(frames=frames, latents=latents, trace=trace, chosen=chosen, fps=fps)
 
 
 def _chunk_record(n: int, pool: CandidatePool, leaving: list[ChunkNode | None], applied: list[Route | None],

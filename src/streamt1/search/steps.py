@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from streamt1.interfaces import Route
+from streamt1.search.clips import gather_frames, score_clips
 from streamt1.search.noise import candidate_seed
 from streamt1.search.pool import CandidatePool, ChunkContext, ChunkNode, Scores
 from streamt1.search.pruning import fuse, mix_alpha, select_random, select_top_k
@@ -67,7 +68,7 @@ def score_fused(search, ctx: ChunkContext, pool: CandidatePool) -> Scores:
     n, t = picked.shape[:2]
     images = picked.flatten(0, 1)  # uint8, as stored: each reward converts what it reads (see ImageReward)
     short = search.image_reward(images, [ctx.prompt] * (n * t)).float().cpu().view(n, t).mean(1)
-    video = search.video_reward(reward_windows(ctx, pool), [ctx.prompt] * n, spec.fps)
+    video = score_clips(search.video_reward, window_chunks(ctx, pool), [ctx.prompt] * n, spec.fps)
     long = video.overall.float().cpu()
     alpha = mix_alpha(ctx.start_frame, ctx.num_frames, spec.latent_frames, cfg.tau)
     fused = fuse(short, long, alpha, cfg.fusion)
@@ -75,24 +76,25 @@ def score_fused(search, ctx: ChunkContext, pool: CandidatePool) -> Scores:
     return Scores(short=short, long=long, long_parts=parts, fused=fused, alpha=alpha)
 
 
-def reward_windows(ctx: ChunkContext, pool: CandidatePool) -> Tensor:
-    """``[N, T_w, 3, H, W]`` uint8 CPU clips: each candidate after the last ``ctx.window`` chunks of its parent.
+def window_chunks(ctx: ChunkContext, pool: CandidatePool) -> list[list[Tensor]]:
+    """Each candidate's reward window as its chunks' frames: the last ``ctx.window`` chunks of its
+    parent (uint8, CPU), then its own chunk (uint8, where it was decoded). The engine's one window rule.
 
-    Kept as stored (uint8, CPU) so long windows never sit on the accelerator in float32; a reward
-    subsamples what it needs before converting (see ``VideoReward``).
+    Nothing is copied: a reward that names the frames it reads gets only those (see
+    :func:`~streamt1.search.clips.score_clips`).
     """
-    frames = pool.frames.cpu()  # [N, T, 3, H, W], one copy from the device for every candidate
-    parts = []
+    windows = []
     for i, p in enumerate(pool.parents.tolist()):
         parent = ctx.histories[p]
         past = parent.lineage(ctx.window) if parent is not None and ctx.window > 0 else []
-        parts.append([node.frames for node in past] + [frames[i]])
-    # Each frame copied once, straight into place (a cat per clip and then a stack would copy twice;
-    # at 832x480 a 10-chunk window is ~140 MB per candidate).
-    clips = frames.new_empty(len(parts), sum(len(f) for f in parts[0]), *frames.shape[2:])
-    for clip, pieces in zip(clips, parts):
-        torch.cat(pieces, out=clip)
-    return clips
+        windows.append([node.frames for node in past] + [pool.frames[i]])
+    return windows
+
+
+def reward_windows(ctx: ChunkContext, pool: CandidatePool) -> Tensor:
+    """``[N, T_w, 3, H, W]`` uint8 CPU: every candidate's whole window (:func:`window_chunks`), for
+    tools that read all of it (ground-truth metrics); the search itself never builds it."""
+    return gather_frames(window_chunks(ctx, pool))
 
 
 # ----- select ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
   ``alignment`` (the clip shows the described sprites and background); ``overall`` is their sum,
   as VideoAlign's Overall is the sum of VQ, MQ and TA. A clip of any length ``T >= 1`` is resampled
   to ``config.num_frames`` frames evenly spread over it (nearest frame; a short clip repeats
-  frames, so a single frame looks frozen); those frames and their successive differences are
+  frames, so a single frame looks frozen; its ``frame_plan``, so the search gathers only those); those frames and their successive differences are
   stacked as channels of one conv net (early fusion), so motion and flicker are visible to the
   first layer. The net was trained on 12-48-frame windows at the world's 16 fps; ``fps`` is only
   validated.
@@ -238,11 +238,14 @@ class SlotMatcher(nn.Module):
         return match.masked_fill(~slots.background_mask, float("-inf")).amax(1)
 
 
+def resample_index(total_frames: int, num_frames: int) -> Tensor:
+    """``[num_frames]`` indices of the nearest frames evenly spread over a ``total_frames`` clip (CPU)."""
+    return torch.linspace(0, total_frames - 1, num_frames).round().long()
+
+
 def resample_frames(clips: Tensor, num_frames: int) -> Tensor:
-    """``[B, T, ...]`` -> ``[B, num_frames, ...]``: nearest frames evenly spread over the clip."""
-    t = clips.shape[1]
-    index = torch.linspace(0, t - 1, num_frames, device=clips.device).round().long()
-    return clips[:, index]
+    """``[B, T, ...]`` -> ``[B, num_frames, ...]``: the frames :func:`resample_index` picks."""
+    return clips[:, resample_index(clips.shape[1], num_frames).to(clips.device)]
 
 
 def _check_prompts(prompts: Sequence[str], n: int, what: str) -> None:
@@ -326,14 +329,27 @@ class SpritesImageReward(_RewardBase):
 
 
 class SpritesVideoReward(_RewardBase):
-    """``(clips [B, T, 3, H, W] in [0, 1], prompts, fps) -> VideoScore``; implements ``VideoReward``."""
+    """``(clips [B, T, 3, H, W] in [0, 1], prompts, fps) -> VideoScore``; implements ``PlannedVideoReward``
+    (it reads the ``config.num_frames`` frames of :func:`resample_index`)."""
 
     kind = "video"
     file_stem = "video_reward"
 
+    def frame_plan(self, num_frames: int, fps: float) -> Tensor:
+        """Indices of the frames the net reads of a ``num_frames``-frame clip (``fps`` only validated)."""
+        if num_frames < 1:
+            raise ValueError(f"a clip of {num_frames} frames has nothing to score: need T >= 1")
+        if fps <= 0:
+            raise ValueError(f"fps={fps} must be > 0")
+        return resample_index(num_frames, self.config.num_frames)
+
     def fuse(self, clips: Tensor) -> Tensor:
-        """Clips ``[B, T, 3, H, W]`` -> the net's input ``[B, (2F-1)*3, H, W]``: F frames and their differences."""
-        x = unit_float(resample_frames(clips, self.config.num_frames)).to(self.device)  # [B, F, 3, H, W]
+        """Clips ``[B, T, 3, H, W]`` -> the net's input ``[B, (2F-1)*3, H, W]`` (:meth:`fuse_planned`)."""
+        return self.fuse_planned(resample_frames(clips, self.config.num_frames))
+
+    def fuse_planned(self, frames: Tensor) -> Tensor:
+        """The planned frames ``[B, F, 3, H, W]`` -> the net's input: F frames and their differences."""
+        x = unit_float(frames).to(self.device)  # [B, F, 3, H, W]
         # differences are mapped to [0, 1] like frames, since the net recentres its input
         return torch.cat([x, (x.diff(dim=1) + 1) / 2], dim=1).flatten(1, 2)
 
@@ -347,10 +363,18 @@ class SpritesVideoReward(_RewardBase):
     def forward(self, clips: Tensor, prompts: Sequence[str], fps: float) -> VideoScore:
         if clips.dim() != 5 or clips.shape[2] != 3 or clips.shape[1] < 1:
             raise ValueError(f"clips must be [B, T>=1, 3, H, W], got {list(clips.shape)}")
+        plan = self.frame_plan(clips.shape[1], fps)
+        return self.score_planned(clips[:, plan.to(clips.device)], prompts, fps)
+
+    def score_planned(self, frames: Tensor, prompts: Sequence[str], fps: float) -> VideoScore:
+        """The score of clips from their :meth:`frame_plan` frames ``[B, F, 3, H, W]``."""
+        f = self.config.num_frames
+        if frames.dim() != 5 or frames.shape[1] != f or frames.shape[2] != 3:
+            raise ValueError(f"planned frames must be [B, {f}, 3, H, W] (see frame_plan), got {list(frames.shape)}")
         if fps <= 0:
             raise ValueError(f"fps={fps} must be > 0")
-        _check_prompts(prompts, clips.shape[0], "clip")
+        _check_prompts(prompts, frames.shape[0], "clip")
         with torch.set_grad_enabled(self.training and torch.is_grad_enabled()):
-            logits = self.logits(self.fuse(clips), prompts).to(clips.device)
+            logits = self.logits(self.fuse_planned(frames), prompts).to(frames.device)
         parts = {name: logits[:, i] for i, name in enumerate(VIDEO_PARTS)}
         return VideoScore(overall=logits.sum(1), parts=parts)
