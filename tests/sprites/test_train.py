@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -6,8 +7,11 @@ import torch
 from streamt1.models.sampler import warp_timesteps
 from streamt1.sprites.model import SPRITES_STREAM, SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.text import TextEncoderConfig
+from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.sprites.train import (
     TrainVideoConfig,
+    change_weights,
+    first_chunk_loss,
     flow_loss,
     sample_item,
     sample_timesteps,
@@ -53,6 +57,51 @@ def test_flow_loss_is_finite_and_trains_both_networks():
     loss.backward()
     assert model.text_encoder.token_embedding.weight.grad.abs().sum() > 0
     assert model.transformer.blocks[0].self_attn.q.weight.grad.abs().sum() > 0
+
+
+def _moving_square(positions: list[int]) -> torch.Tensor:
+    """Latents ``[1, 48, F, 16, 16]`` of a grey frame with a white 8x8 square at x = 2 * position pixels."""
+    frames = torch.full((len(positions), 3, 64, 64), 0.5)
+    for i, p in enumerate(positions):
+        frames[i, :, 20:28, 2 * p:2 * p + 8] = 1.0
+    return PixelUnshuffleCodec(4).encode(frames[None])
+
+
+def test_change_weights_mark_moving_cells_of_neighbouring_frames_only():
+    config = TrainVideoConfig(motion_weight=3.0)
+    positions = torch.tensor([[0, 1, 2, 9, 10, 11]])  # the sink, then a window that is not its neighbour
+    weights = change_weights(_moving_square(positions[0].tolist()), positions, config)
+    assert weights.shape == (1, 1, 6, 16, 16) and set(weights.unique().tolist()) == {1.0, 4.0}
+    moving = weights[0, 0] > 1
+    assert not moving[:, :4].any() and not moving[:, 8:].any()  # rows the square never touches
+    assert moving[0].any() and moving[5].any()  # the square moves between every pair of neighbours
+    # frame 2 (position 2) and frame 3 (position 9) are not neighbours: their difference marks nothing
+    only_jump = change_weights(_moving_square([0, 0, 0, 9, 9, 9]), positions, config)
+    assert (only_jump == 1).all()
+    static = change_weights(_moving_square([4] * 6), positions, config)
+    assert (static == 1).all()
+
+
+def test_first_chunk_loss_reads_only_the_first_chunk():
+    config = dataclasses.replace(TINY, first_chunk_copies=3)
+    model = SpritesVideoModel(sprites_wan_config(TEXT, **config.wan_overrides), TEXT)
+    torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
+    frames, positions, text = sample_item(torch.Generator().manual_seed(2), config)
+    x0 = PixelUnshuffleCodec(4).encode(frames[None])
+    weights = change_weights(x0, positions[None], config)
+    other = x0.clone()
+    other[:, :, 3:] = torch.randn_like(other[:, :, 3:])
+    loss = [first_chunk_loss(model, x, weights, [text], positions[None], config, torch.Generator().manual_seed(0))
+            for x in (x0, other)]
+    assert torch.equal(loss[0], loss[1])
+    changed = x0.clone()
+    changed[:, :, 1] += 0.5  # a frame of the first chunk
+    assert first_chunk_loss(model, changed, weights, [text], positions[None], config,
+                            torch.Generator().manual_seed(0)) != loss[0]
+    with_copies = flow_loss(model, frames[None], positions[None], [text], config, torch.Generator().manual_seed(0))
+    without = flow_loss(model, frames[None], positions[None], [text],
+                        dataclasses.replace(config, first_chunk_copies=0), torch.Generator().manual_seed(0))
+    assert with_copies.isfinite() and with_copies != without
 
 
 def test_train_saves_a_loadable_model_with_a_card(tmp_path):

@@ -61,11 +61,11 @@ class TrainVideoConfig:
     # Latent cells that change between neighbouring frames (moving sprites' edges, appearing shapes)
     # weigh 1 + motion_weight in the loss: they are ~8 % of the cells, so a plain mean lets the model
     # copy the context's sprite in place (the committed weights ignore captioned motion).
-    motion_weight: float = 0.0
+    motion_weight: float = 4.0
     motion_threshold: float = 0.02  # mean |change| over a cell's 48 latent channels that marks it as changing
     # Extra noisy copies of each item's first chunk, denoised from the caption alone: the chunk every
     # later one continues, and the one the model draws worst (issue 9's diagnosis in benchmarks/README.md).
-    first_chunk_copies: int = 0
+    first_chunk_copies: int = 4
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -196,17 +196,22 @@ def flow_loss(
     context = x0 + strength * torch.randn(x0.shape, generator=generator, device=x0.device)
     flow = predict_flow(model, context, x_t, t, text, positions, config)
     loss = weighted_mse(flow, noise - x0, weights)
-    copies = config.first_chunk_copies
-    if copies == 0:
+    if config.first_chunk_copies == 0:
         return loss
-    # The first chunk attends only to itself, so its copies need no context: a short, cheap sequence.
-    c = s.chunk_frames
+    return (loss + first_chunk_loss(model, x0, weights, prompts, positions, config, generator)) / 2
+
+
+def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, prompts: list[str], positions: Tensor,
+                     config: TrainVideoConfig, generator: torch.Generator) -> Tensor:
+    """Flow loss of ``first_chunk_copies`` fresh noisy copies of each item's first chunk, denoised from the
+    caption alone. The first chunk attends only to itself, so no context is needed: a short, cheap sequence."""
+    c, copies, b = config.stream.chunk_frames, config.first_chunk_copies, x0.shape[0]
     first, first_weights = x0[:, :, :c].repeat(copies, 1, 1, 1, 1), weights[:, :, :c].repeat(copies, 1, 1, 1, 1)
-    t1 = sample_timesteps(b * copies, 1, config, generator, frames.device).repeat_interleave(c, dim=1)
-    x1, noise1 = _noised(first, t1, config, generator)
-    text1 = model.transformer.encode_text(model.text_encoder(prompts * copies))  # tiles like .repeat
-    flow1 = model.transformer(x1, t1, text1, positions[:, :c].repeat(copies, 1), None)
-    return (loss + weighted_mse(flow1, noise1 - first, first_weights)) / 2
+    t = sample_timesteps(b * copies, 1, config, generator, x0.device).repeat_interleave(c, dim=1)
+    x_t, noise = _noised(first, t, config, generator)
+    text = model.transformer.encode_text(model.text_encoder(prompts * copies))  # tiles like .repeat
+    flow = model.transformer(x_t, t, text, positions[:, :c].repeat(copies, 1), None)
+    return weighted_mse(flow, noise - first, first_weights)
 
 
 @torch.no_grad()
