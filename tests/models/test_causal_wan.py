@@ -266,7 +266,7 @@ def test_chunk_written_into_free_slots_equals_joining_a_copy_of_the_past(parents
 
 
 @pytest.mark.parametrize("parents", [[0, 0, 1, 1], [1, 0], [1]])
-def test_candidates_reading_their_pasts_copied_once_equal_joining_copies_at_every_step(parents):
+def test_candidates_reading_their_pasts_copied_once_equal_joining_copies_at_every_step(parents, monkeypatch):
     # Float32 as the Sprites model runs: the same attention buffers must give the same bits.
     model, stream = tiny_model(torch.float32), StreamConfig(window_frames=6)
     text = text_kv(model)
@@ -288,6 +288,11 @@ def test_candidates_reading_their_pasts_copied_once_equal_joining_copies_at_ever
         # A cache with room for these candidates is used as it is.
         same, same_rows = model.cache_for_candidates(cache, torch.arange(2))
         assert same is cache and torch.equal(same_rows, torch.arange(2))
+        # A long past is joined layer by layer as before: copied whole for every candidate it would hold
+        # every layer at once.
+        monkeypatch.setattr("streamt1.models.causal_wan.JOIN_BELOW_TOKENS", 1)
+        kept, kept_rows = model.cache_for_candidates(joined, index)
+        assert kept is joined and kept_rows is index
 
 
 def test_chunk_kv_equals_the_kv_of_the_full_forward():

@@ -617,10 +617,12 @@ class CausalWan(nn.Module):
 
         Where each forward would join a copy of every candidate's past before its chunk, at every layer,
         the pasts are copied once here (:meth:`KVCache.rows_with_room`) and each candidate reads its own
-        row (parents None); the attention then sees the same buffers as with the joins."""
+        row (parents None); the attention then sees the same buffers as with the joins. Only short pasts
+        (below ``JOIN_BELOW_TOKENS``): a long one copied for every candidate and layer at once would hold
+        far more memory than the one layer a join holds."""
         rows = [int(p) for p in parents.tolist()]
         room, _ = _plan_passes(cache, rows, cache.stream.chunk_frames)
-        if room or cache.layer(0)[0].shape[1] == 0:  # no copies to save
+        if room or not 0 < cache.layer(0)[0].shape[1] < JOIN_BELOW_TOKENS:  # no copies to save, or too large
             return cache, parents
         return cache.rows_with_room(parents), None
 
