@@ -265,6 +265,48 @@ def test_chunk_written_into_free_slots_equals_joining_a_copy_of_the_past(parents
     assert (fast.flow[0] - fast.flow[1]).abs().max() > 1e-3
 
 
+@pytest.mark.parametrize("parents", [[0, 0, 1, 1], [1, 0], [1]])
+def test_candidates_reading_their_pasts_copied_once_equal_joining_copies_at_every_step(parents, monkeypatch):
+    # Float32 as the Sprites model runs: the same attention buffers must give the same bits.
+    model, stream = tiny_model(torch.float32), StreamConfig(window_frames=6)
+    text = text_kv(model)
+    index = torch.tensor(parents)
+    with torch.no_grad():
+        cache = _cache_of_two_histories(model, stream)
+        joined = dataclasses.replace(cache, free_frames=0)  # no room: every forward joins copies
+        own, rows = model.cache_for_candidates(joined, index)
+        assert rows is None and own.num_histories == len(parents) and own.free_frames == CHUNK
+        assert own.sink_lengths == tuple(cache.sink_lengths[p] for p in parents)
+        assert torch.equal(own.valid, cache.valid[index])  # the padding layout is kept
+        for step, t in enumerate((900.0, 400.0)):  # two steps: the free slots are rewritten
+            x = latents(CHUNK, 30 + step, batch=len(parents))
+            timesteps = torch.full((len(parents), CHUNK), t)
+            a = model.forward_chunk(x, timesteps, text, joined, index, return_kv=True)
+            b = model.forward_chunk(x, timesteps, text, own, rows, return_kv=True)
+            assert torch.equal(a.flow, b.flow)
+            assert all(torch.equal(p, q) for p, q in zip(a.keys + a.values, b.keys + b.values))
+        # A cache with room for these candidates is used as it is.
+        same, same_rows = model.cache_for_candidates(cache, torch.arange(2))
+        assert same is cache and torch.equal(same_rows, torch.arange(2))
+        # A long past is joined layer by layer as before: copied whole for every candidate it would hold
+        # every layer at once.
+        monkeypatch.setattr("streamt1.models.causal_wan.JOIN_BELOW_TOKENS", 1)
+        kept, kept_rows = model.cache_for_candidates(joined, index)
+        assert kept is joined and kept_rows is index
+
+
+def test_chunk_kv_equals_the_kv_of_the_full_forward():
+    model, stream = tiny_model(torch.float32), StreamConfig(window_frames=6)
+    text = text_kv(model)
+    with torch.no_grad():
+        cache = _cache_of_two_histories(model, stream)
+        x, index = latents(CHUNK, 40, batch=3), torch.tensor([1, 0, 1])
+        full = model.forward_chunk(x, torch.zeros(3, CHUNK), text, cache, index, return_kv=True)
+        kv_only = model.chunk_kv(x, torch.zeros(3, CHUNK), text, cache, index)
+    assert kv_only.flow is None and len(kv_only.keys) == len(model.blocks)
+    assert all(torch.equal(p, q) for p, q in zip(full.keys + full.values, kv_only.keys + kv_only.values))
+
+
 def test_passes_read_consecutive_rows_one_candidate_each():
     from streamt1.models.causal_wan import _passes
 

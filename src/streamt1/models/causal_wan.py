@@ -389,7 +389,7 @@ class TextKV:
 class ChunkOutput:
     """Result of :meth:`CausalWan.forward_chunk`."""
 
-    flow: Tensor  # [N, C_out, F, H, W] flow prediction
+    flow: Tensor | None  # [N, C_out, F, H, W] flow prediction (None from chunk_kv)
     keys: tuple[Tensor, ...] | None = None  # per layer [N, F*L, H, D], rotated by their frames (return_kv)
     values: tuple[Tensor, ...] | None = None
 
@@ -416,6 +416,7 @@ class CausalWan(nn.Module):
         self.blocks = nn.ModuleList(CausalWanBlock(config) for _ in range(config.num_layers))
         self.head = Head(config)
         self.stages: _Stages = EAGER_STAGES
+        self._rope_memo: tuple[tuple, Rope] | None = None  # the last chunk's RoPE (see _chunk_rope)
         self.init_weights()
 
     def compile_blocks(self, mode: str | None = None, backend: Any = "inductor") -> None:
@@ -602,6 +603,31 @@ class CausalWan(nn.Module):
         read on the host, so a CPU tensor costs no device sync). With ``return_kv`` the chunk's rotated
         K/V per layer come back for :meth:`KVCache.append_chunk`.
         """
+        return self._chunk(x, timesteps, text, cache, parents, return_kv, flow=True)
+
+    def chunk_kv(
+        self, x: Tensor, timesteps: Tensor, text: TextKV, cache: KVCache, parents: Tensor | None = None
+    ) -> ChunkOutput:
+        """:meth:`forward_chunk` with ``return_kv`` for the K/V alone (a commit's clean pass): ``flow`` is
+        None, and the work no K/V depends on (the last block after its projections, the head) is skipped."""
+        return self._chunk(x, timesteps, text, cache, parents, return_kv=True, flow=False)
+
+    def cache_for_candidates(self, cache: KVCache, parents: Tensor) -> tuple[KVCache, Tensor | None]:
+        """The cache and parents for many forwards of the same candidates (a chunk's denoising steps).
+
+        Where each forward would join a copy of every candidate's past before its chunk, at every layer,
+        the pasts are copied once here (:meth:`KVCache.rows_with_room`) and each candidate reads its own
+        row (parents None); the attention then sees the same buffers as with the joins. Only short pasts
+        (below ``JOIN_BELOW_TOKENS``): a long one copied for every candidate and layer at once would hold
+        far more memory than the one layer a join holds."""
+        rows = [int(p) for p in parents.tolist()]
+        room, _ = _plan_passes(cache, rows, cache.stream.chunk_frames)
+        if room or not 0 < cache.layer(0)[0].shape[1] < JOIN_BELOW_TOKENS:  # no copies to save, or too large
+            return cache, parents
+        return cache.rows_with_room(parents), None
+
+    def _chunk(self, x: Tensor, timesteps: Tensor, text: TextKV, cache: KVCache, parents: Tensor | None,
+               return_kv: bool, flow: bool) -> ChunkOutput:
         tokens, grid = self._patchify(x)
         n, (f, rows, cols) = x.shape[0], grid
         tokens_per_frame = rows * cols
@@ -617,37 +643,49 @@ class CausalWan(nn.Module):
         history_rows = list(range(n)) if parents is None else [int(p) for p in parents.tolist()]
         if history_rows and (min(history_rows) < 0 or max(history_rows) >= cache.num_histories):
             raise ValueError(f"parents {history_rows} out of range for {cache.num_histories} histories")
-        chunk_pos = torch.arange(cache.next_frame, cache.next_frame + f, device=self.device)[None]  # [1, F]
-        rope = rope_for_frames(self.config, chunk_pos, (rows, cols), self.dtype)  # same for all
+        rope = self._chunk_rope(cache.next_frame, f, (rows, cols))  # same for all
         e, e0 = self._time(timesteps, n, f, text)
-        room = cache.free_frames == f  # no copies of the past: the chunk's K/V go into the free slots
-        passes = _passes(history_rows) if room else [list(range(n))]
-        if len(passes) > 1 and cache.layer(0)[0].shape[1] < JOIN_BELOW_TOKENS:
-            room, passes = False, [list(range(n))]  # a short past: copying it costs less than more passes
         # With room, passes over consecutive rows (one candidate per row); otherwise one pass in which
         # each candidate joins a copy of its parent's past before its chunk.
+        room, passes = _plan_passes(cache, history_rows, f)
         kv = _ChunkKV(n, len(self.blocks)) if return_kv else None
         if len(passes) == 1 and passes[0] == list(range(n)):
-            tokens = self._chunk_pass(tokens, e0, rope, text, cache, history_rows, room, kv, None)
+            tokens = self._chunk_pass(tokens, e0, rope, text, cache, history_rows, room, kv, None, flow)
         else:  # outputs gathered back in candidate order
             out_tokens = torch.empty_like(tokens)
             for members in passes:
                 index = torch.tensor(members, device=self.device)
                 out_tokens[index] = self._chunk_pass(
                     tokens.index_select(0, index), e0.index_select(0, index), rope, text, cache,
-                    [history_rows[j] for j in members], room, kv, index)
+                    [history_rows[j] for j in members], room, kv, index, flow)
             tokens = out_tokens
-        flow = self._as_flow(self._unpatchify(self.head(tokens, e), grid), x, timesteps)
-        return ChunkOutput(flow) if kv is None else ChunkOutput(flow, tuple(kv.keys), tuple(kv.values))
+        out = self._as_flow(self._unpatchify(self.head(tokens, e), grid), x, timesteps) if flow else None
+        return ChunkOutput(out) if kv is None else ChunkOutput(out, tuple(kv.keys), tuple(kv.values))
+
+    def _chunk_rope(self, first_frame: int, frames: int, grid: tuple[int, int]) -> Rope:
+        """RoPE of a chunk at frames ``first_frame ...``, kept for the chunk's further forwards (its
+        denoising steps and clean pass): the tables depend on the frames only."""
+        key = (first_frame, frames, grid, self.dtype, self.device)
+        if self._rope_memo is None or self._rope_memo[0] != key:
+            positions = torch.arange(first_frame, first_frame + frames, device=self.device)[None]  # [1, F]
+            self._rope_memo = (key, rope_for_frames(self.config, positions, grid, self.dtype))
+        return self._rope_memo[1]
 
     def _chunk_pass(self, tokens: Tensor, e0: Tensor, rope: Rope, text: TextKV, cache: KVCache, rows: list[int],
-                    room: bool, kv: "_ChunkKV | None", index: Tensor | None) -> Tensor:
+                    room: bool, kv: "_ChunkKV | None", index: Tensor | None, flow: bool = True) -> Tensor:
         """Every block for candidates reading history ``rows``; with ``room`` these are consecutive rows
         (one view of the cache), otherwise any rows (pasts joined by copies). Returns the tokens; each
-        layer's K/V go into ``kv`` at candidates ``index`` (None: all, in order)."""
+        layer's K/V go into ``kv`` at candidates ``index`` (None: all, in order). Without ``flow`` the
+        last block stops at its K/V (the tokens it returns are then its input)."""
         mask = self._padding_mask(cache, rows, e0.shape[1])
         identity = rows == list(range(cache.num_histories))
+        last = len(self.blocks) - 1
         for i, block in enumerate(self.blocks):
+            if not flow and i == last:
+                before = (self.stages or EAGER_STAGES)[0]
+                _, k, v = before(block, tokens, e0, rope.cos, rope.sin)
+                kv.put(i, index, k, v)
+                break
             if room:
                 past_k, past_v = cache.layer_with_room(i)
                 span = slice(rows[0], rows[0] + len(rows))
@@ -686,6 +724,16 @@ class _ChunkKV:
             self.values[layer] = v.new_empty(self.n, *v.shape[1:])
         self.keys[layer][index] = k
         self.values[layer][index] = v
+
+
+def _plan_passes(cache: KVCache, rows: list[int], frames: int) -> tuple[bool, list[list[int]]]:
+    """Whether a chunk of ``frames`` frames for candidates reading history ``rows`` writes its K/V into
+    the cache's free slots (room), and its passes (candidate indices)."""
+    room = cache.free_frames == frames  # no copies of the past: the chunk's K/V go into the free slots
+    passes = _passes(rows) if room else [list(range(len(rows)))]
+    if len(passes) > 1 and cache.layer(0)[0].shape[1] < JOIN_BELOW_TOKENS:
+        room, passes = False, [list(range(len(rows)))]  # a short past: copying it costs less than more passes
+    return room, passes
 
 
 def _passes(rows: list[int]) -> list[list[int]]:

@@ -204,10 +204,12 @@ class CausalWanGenerator:
             )
         parents = parents.cpu()  # read on the host by forward_chunk: no device sync per step
         frames = self.stream.chunk_frames
+        # The candidates' pasts copied once for all steps, where each step would join copies of them.
+        cache, parents = self.model.cache_for_candidates(state.cache, parents)
 
         def predict_flow(x: Tensor, t: Tensor) -> Tensor:
             timesteps = torch.full((n, frames), float(t), device=self.device)
-            return self.model.forward_chunk(x, timesteps, state.text, state.cache, parents).flow.float()
+            return self.model.forward_chunk(x, timesteps, state.text, cache, parents).flow.float()
 
         def draw_noise(step: int) -> Tensor:
             # Each candidate's fresh noise comes from its own generator, on that generator's device.
@@ -250,7 +252,7 @@ class CausalWanGenerator:
         # The clean pass (t = 0) writes K/V; it runs for the survivors only, reading their parents' rows.
         t0 = torch.zeros(k, self.stream.chunk_frames, device=self.device)
         parents = parents.cpu()
-        clean = self.model.forward_chunk(latents, t0, state.text, state.cache, parents, return_kv=True)
+        clean = self.model.chunk_kv(latents, t0, state.text, state.cache, parents)
         positions = torch.arange(self.stream.chunk_frames, device=self.device) + state.cache.next_frame
         # In place, one layer at a time: select the survivors, route the evicted chunk, append the new one.
         cache = state.cache.commit_(parents, routes, clean.keys, clean.values, positions, latents, limits)

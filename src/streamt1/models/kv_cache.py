@@ -188,6 +188,38 @@ class KVCache:
         """Histories ``index`` (``[K]`` long, may repeat) as a new cache; unused sink padding is dropped."""
         return self._rebuild(self._rows(index), None, None, consume=False)
 
+    def rows_with_room(self, index: Tensor) -> "KVCache":
+        """Histories ``index`` (``[N]`` long, may repeat) row for row, layout unchanged (sink padding
+        kept), each layer with free slots: the pasts a chunk's candidates read, copied once.
+
+        A forward of candidates with different parents otherwise joins a copy of each parent's past at
+        every layer of every denoising step; through this cache every step writes only its chunk's K/V
+        into the free slots (the attention sees the same buffers, so the same numbers)."""
+        rows = self._rows(index)
+        free = self.stream.chunk_frames * self.tokens_per_frame
+
+        def gather(layer: Tensor) -> Tensor:
+            s = layer.shape[1]
+            out = layer.new_empty(len(rows), s + free, *layer.shape[2:])[:, :s]
+            for j, row in enumerate(rows):  # straight into place (an index_select would copy twice)
+                out[j] = layer[row]
+            return out
+
+        def pick(part: Tensor | None) -> Tensor | None:
+            return None if part is None else part[rows]
+
+        return dataclasses.replace(
+            self, keys=[gather(k) for k in self.keys], values=[gather(v) for v in self.values],
+            positions=self.positions[rows], valid=self.valid[rows],
+            sink_lengths=tuple(self.sink_lengths[r] for r in rows),
+            ema_residual_keys=None if self.ema_residual_keys is None else [pick(r) for r in self.ema_residual_keys],
+            ema_residual_values=None if self.ema_residual_values is None else [
+                pick(r) for r in self.ema_residual_values],
+            ema_touched=tuple(self.ema_touched[r] for r in rows), latents=pick(self.latents),
+            applied_routes=tuple(self.applied_routes[r] for r in rows) if self.applied_routes else (),
+            free_frames=self.stream.chunk_frames,
+        )
+
     def append_chunk(self, keys: Sequence[Tensor], values: Sequence[Tensor], positions: Tensor,
                      latents: Tensor | None = None) -> "KVCache":
         """Store a committed chunk: per layer K/V ``[B, F*L, H, D]`` (rotated), frames ``positions [F]``.
