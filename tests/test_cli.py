@@ -156,14 +156,16 @@ def _generator_forwards(weights, method: str) -> int:
     """Candidate-chunks passed through the transformer (denoising steps and clean commit passes)."""
     config = build_config(method, None, [], num_frames=12, weights=str(weights), device="cpu")
     components = api.load_components(config)
-    model = components.generator.model
-    forward, count = model.forward_chunk, [0]
+    model, count = components.generator.model, [0]
 
-    def counted(x, *args, **kwargs):
-        count[0] += x.shape[0]
-        return forward(x, *args, **kwargs)
+    def counting(method):
+        def counted(x, *args, **kwargs):
+            count[0] += x.shape[0]
+            return method(x, *args, **kwargs)
+        return counted
 
-    model.forward_chunk = counted
+    # denoising steps run forward_chunk; the commit's clean pass runs chunk_kv (K/V only)
+    model.forward_chunk, model.chunk_kv = counting(model.forward_chunk), counting(model.chunk_kv)
     api.make_search(config, components).run(PROMPT, 12, 0, progress=False)
     return count[0]
 
