@@ -47,7 +47,7 @@ SPRITES_WAN: dict[str, Any] = dict(dim=256, ffn_dim=1024, num_heads=8, num_layer
 # settle into one sharp sample without distillation. Models trained now take 32 for the first chunk
 # (each step split in 4), which sees only the caption and which every later chunk continues: on a
 # tuning split it raised subject consistency from 37.6 to 62.7 for the position-table model
-# (benchmarks/README.md, issue 9). The committed weights' card predates it and keeps 8.
+# (benchmarks/README.md, issue 9). The committed weights use it too (their card's stream_config).
 SPRITES_STREAM = StreamConfig(denoising_steps=(1000, 875, 750, 625, 500, 375, 250, 125), shift=2.0, sampler="euler",
                               first_chunk_substeps=4)
 
