@@ -91,12 +91,13 @@ def test_first_chunk_loss_reads_only_the_first_chunk():
     weights = change_weights(x0, positions[None], config)
     other = x0.clone()
     other[:, :, 3:] = torch.randn_like(other[:, :, 3:])
-    loss = [first_chunk_loss(model, x, weights, [text], positions[None], config, torch.Generator().manual_seed(0))
+    states = model.text_encoder([text])
+    loss = [first_chunk_loss(model, x, weights, states, positions[None], config, torch.Generator().manual_seed(0))
             for x in (x0, other)]
     assert torch.equal(loss[0], loss[1])
     changed = x0.clone()
     changed[:, :, 1] += 0.5  # a frame of the first chunk
-    assert first_chunk_loss(model, changed, weights, [text], positions[None], config,
+    assert first_chunk_loss(model, changed, weights, states, positions[None], config,
                             torch.Generator().manual_seed(0)) != loss[0]
     with_copies = flow_loss(model, frames[None], positions[None], [text], config, torch.Generator().manual_seed(0))
     without = flow_loss(model, frames[None], positions[None], [text],

@@ -7,7 +7,8 @@
   ``alignment`` (the clip shows the described sprites and background); ``overall`` is their sum,
   as VideoAlign's Overall is the sum of VQ, MQ and TA. A clip of any length ``T >= 1`` is resampled
   to ``config.num_frames`` frames evenly spread over it (nearest frame; a short clip repeats
-  frames, so a single frame looks frozen; its ``frame_plan``, so the search gathers only those); those frames and their successive differences are
+  frames, so a single frame looks frozen; ``frame_plan`` names them, so the search gathers only those);
+  those frames and their successive differences are
   stacked as channels of one conv net (early fusion), so motion and flicker are visible to the
   first layer. The net was trained on 12-48-frame windows at the world's 16 fps; ``fps`` is only
   validated.

@@ -186,7 +186,8 @@ def flow_loss(
     x0 = PixelUnshuffleCodec(CODEC_FACTOR).encode(frames)  # [B, C, F, h, w]
     positions = positions.to(x0.device)
     weights = change_weights(x0, positions, config)
-    text = model.transformer.encode_text(model.text_encoder(prompts))
+    states = model.text_encoder(prompts)  # [B, Lt, D], shared with the first-chunk copies
+    text = model.transformer.encode_text(states)
     t = sample_timesteps(b, f // s.chunk_frames, config, generator, frames.device)
     t = t.repeat_interleave(s.chunk_frames, dim=1)  # [B, F] one timestep per chunk
     x_t, noise = _noised(x0, t, config, generator)
@@ -198,10 +199,10 @@ def flow_loss(
     loss = weighted_mse(flow, noise - x0, weights)
     if config.first_chunk_copies == 0:
         return loss
-    return (loss + first_chunk_loss(model, x0, weights, prompts, positions, config, generator)) / 2
+    return (loss + first_chunk_loss(model, x0, weights, states, positions, config, generator)) / 2
 
 
-def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, prompts: list[str], positions: Tensor,
+def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, text_states: Tensor, positions: Tensor,
                      config: TrainVideoConfig, generator: torch.Generator) -> Tensor:
     """Flow loss of ``first_chunk_copies`` fresh noisy copies of each item's first chunk, denoised from the
     caption alone. The first chunk attends only to itself, so no context is needed: a short, cheap sequence."""
@@ -209,7 +210,7 @@ def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, prom
     first, first_weights = x0[:, :, :c].repeat(copies, 1, 1, 1, 1), weights[:, :, :c].repeat(copies, 1, 1, 1, 1)
     t = sample_timesteps(b * copies, 1, config, generator, x0.device).repeat_interleave(c, dim=1)
     x_t, noise = _noised(first, t, config, generator)
-    text = model.transformer.encode_text(model.text_encoder(prompts * copies))  # tiles like .repeat
+    text = model.transformer.encode_text(text_states.repeat(copies, 1, 1))
     flow = model.transformer(x_t, t, text, positions[:, :c].repeat(copies, 1), None)
     return weighted_mse(flow, noise - first, first_weights)
 
