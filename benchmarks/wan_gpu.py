@@ -11,7 +11,9 @@ by the real engine (:class:`StreamSearch`). Stand-ins, so that the generator is 
 
 It also times one chunk forward of the model against a bare block stack of the same size and
 FLOPs (linears, LayerNorm, SDPA, GELU only: no modulation, RoPE, cache or candidate bookkeeping),
-in the same run, and prints a profile of the model's forward (``--no-profile`` to skip).
+in the same run, and prints a profile of the model's forward (``--no-profile`` to skip). Attention
+runs with the SDPA kernel preference of ``--attention`` (``run.attention``; default auto: cuDNN first
+on Hopper), the bare stack's too; the chunk forward is also timed once with each kernel first.
 
 Everything runs once per mode (``--modes``): ``eager`` and ``compiled`` (the generator's blocks
 through ``torch.compile``, as ``run.compile`` does; the warm-up searches pay the compilation). The
@@ -45,9 +47,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from streamt1.config import SearchConfig, build_config
+from streamt1.config import ATTENTION_CHOICES, SearchConfig, build_config
 from streamt1.interfaces import Decoded, PlannedVideoReward, Route, VideoScore, unit_float
-from streamt1.models.causal_wan import CausalWan, rope_frame_angles
+from streamt1.models.causal_wan import CausalWan, rope_frame_angles, sdpa_preference
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.generator import CausalWanGenerator
 from streamt1.models.kv_cache import KVCache
@@ -487,8 +489,9 @@ def bare_stack_ms(generator: CausalWanGenerator, batch: int, iters: int) -> floa
 
     def forward() -> Tensor:
         h = x
-        for block in blocks:
-            h = block(h, (past, past), (text, text))
+        with sdpa_preference(generator.model.attention_order):  # the kernels the model's forward uses
+            for block in blocks:
+                h = block(h, (past, past), (text, text))
         return h
 
     return time_ms(forward, iters, device)
@@ -601,6 +604,8 @@ def main() -> None:
     parser.add_argument("--compile-mode", default=None, help="torch.compile's mode (default: its default)")
     parser.add_argument("--compile-backend", default=None,
                         help="torch.compile's backend (default inductor; --tiny: aot_eager, inductor takes minutes on a CPU)")
+    parser.add_argument("--attention", default="auto", choices=ATTENTION_CHOICES,
+                        help="SDPA kernel tried first (run.attention; default auto: cuDNN on Hopper)")
     parser.add_argument("--authors", action="store_true",
                         help="also run Stream-T1 as the authors' release executes it and print our speed-up (eager)")
     parser.add_argument("--authors-frames", type=int, nargs="+", default=None,
@@ -621,6 +626,13 @@ def main() -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(f"device {name}, torch {torch.__version__}, dtype {generator.model.dtype}, "
           f"latent {generator.latent_size}, {generator.tokens_per_frame} tokens/frame, stand-in codec and rewards")
+    if device.type == "cuda":  # the kernels side by side (eager), then the run's choice for everything below
+        for choice in ("default", "flash", "cudnn", "efficient"):
+            generator.set_attention(choice)
+            ms = [forward_ms(generator, batch, args.iters) for batch in (1, 4)]
+            print(f"attention {choice:9s}: chunk forward {ms[0]:.1f} ms at batch 1, {ms[1] / 4:.1f} ms/sample at batch 4")
+    generator.set_attention(args.attention)
+    print(f"attention {args.attention}: SDPA kernels in order {generator.model.attention_order or 'of PyTorch'}")
     bare = {}
     for batch in (1, 4):
         bare[batch] = bare_stack_ms(generator, batch, args.iters)

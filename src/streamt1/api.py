@@ -145,6 +145,12 @@ def load_components(config: Config, reward_kinds: Sequence[str] | None = None) -
     # The one stream setting the search owns (memory sinking's limits reach the cache at each commit)
     generator = backend.build(run, device=device, dtype=resolve_dtype(run.dtype, device),
                               stream_overrides={"global_sink": config.search.global_sink})
+    set_attention = getattr(generator, "set_attention", None)
+    if set_attention is not None:  # before compiling: the compiled graphs keep the kernels they were traced with
+        set_attention(run.attention)
+    elif run.attention != "auto":
+        raise ConfigError(f"run.attention={run.attention!r}: backend {run.backend!r} does not choose attention "
+                          "kernels; leave run.attention at auto")
     if run.compile:
         compile_generator = getattr(generator, "compile", None)
         if compile_generator is None:

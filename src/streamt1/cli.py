@@ -36,7 +36,7 @@ import torch
 
 from streamt1 import api
 from streamt1.backends import BACKENDS, backend_names
-from streamt1.config import ConfigError, available_methods, build_config
+from streamt1.config import ATTENTION_CHOICES, ConfigError, available_methods, build_config
 from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
 from streamt1.outputs.fingerprint import fingerprint
@@ -90,6 +90,9 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--compile", action="store_true", default=None,
                    help="torch.compile the generator's blocks (run.compile; compiling takes minutes once)")
+    p.add_argument("--attention", default=None, choices=ATTENTION_CHOICES,
+                   help="SDPA kernel tried first (run.attention; default auto: cuDNN on Hopper GPUs, PyTorch's "
+                        "choice elsewhere)")
     p.add_argument("--overwrite", action="store_true",
                    help="regenerate prompts whose outputs exist (default: skip those made with the same "
                         "settings, so runs resume; stop if they were made with other settings)")
@@ -114,7 +117,8 @@ def _generate(args: argparse.Namespace) -> int:
     config = build_config(args.method or "stream-t1", args.config, args.overrides, rewards=_reward_flags(args),
                           seed=args.seed, num_frames=args.num_frames, out=args.out,
                           backend=args.backend, weights=args.weights, device=args.device,
-                          progress=False if args.no_progress else None, compile=args.compile)
+                          progress=False if args.no_progress else None, compile=args.compile,
+                          attention=args.attention)
     if args.method is not None and args.config is not None and config.method != args.method:
         raise ConfigError(f"--method {args.method} conflicts with method: {config.method} in {args.config}")
     schedules = _schedules(args)

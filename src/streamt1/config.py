@@ -22,6 +22,8 @@ from streamt1.interfaces import SinkLimits
 
 FUSION_MODES = ("raw", "zscore")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+# run.attention: the SDPA kernel tried first (auto: cuDNN on Hopper GPUs; see models.causal_wan.sdpa_order)
+ATTENTION_CHOICES = ("auto", "default", "flash", "cudnn", "efficient", "math")
 
 
 class ConfigError(ValueError):
@@ -135,6 +137,7 @@ class RunConfig:
     out: str = "outputs"
     progress: bool = True
     compile: bool = False  # torch.compile the generator's blocks (minutes of compiling once; faster chunks)
+    attention: str = "auto"  # one of ATTENTION_CHOICES
 
     def __post_init__(self) -> None:
         from streamt1.backends import backend_names
@@ -147,6 +150,8 @@ class RunConfig:
         require(self.num_frames >= 1, "run.num_frames", self.num_frames, "an integer >= 1")
         require(self.seed >= 0, "run.seed", self.seed, "an integer >= 0")
         require(self.dtype in DTYPES, "run.dtype", self.dtype, f"one of {', '.join(DTYPES)}")
+        require(self.attention in ATTENTION_CHOICES, "run.attention", self.attention,
+                f"one of {', '.join(ATTENTION_CHOICES)}")
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ modulation, cached attention with a sink and a local window).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +35,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from streamt1.config import ATTENTION_CHOICES
 from streamt1.models.config import WanConfig
 from streamt1.models.kv_cache import KVCache
 
@@ -169,6 +172,37 @@ def teacher_forcing_mask(
 def frame_mask_to_tokens(frame_mask: Tensor, tokens_per_frame: int) -> Tensor:
     """Expand a frame mask ``[Fq, Fk]`` to tokens ``[Fq*L, Fk*L]``."""
     return frame_mask.repeat_interleave(tokens_per_frame, 0).repeat_interleave(tokens_per_frame, 1)
+
+
+# ----- attention kernels ------------------------------------------------------------------------
+
+# SDPA kernels a run may put first (`run.attention`); the others stay behind it as fallbacks, in
+# PyTorch's own order, for shapes the preferred one cannot serve (e.g. a padding mask).
+SDPA_KERNELS = {"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION,
+                "efficient": SDPBackend.EFFICIENT_ATTENTION, "math": SDPBackend.MATH}
+
+
+def sdpa_order(choice: str, device: torch.device) -> list[SDPBackend] | None:
+    """SDPA kernels in order of preference for ``choice``; None keeps PyTorch's order.
+
+    ``auto`` puts cuDNN first on Hopper (compute capability 9.0), where its attention kernels beat
+    FlashAttention-2 (PyTorch's first choice) at Wan's head size, and changes nothing elsewhere
+    (cuDNN is slower on Ampere and Blackwell). ``default``: PyTorch's order everywhere.
+    """
+    if choice not in ATTENTION_CHOICES:
+        raise ValueError(f"attention={choice!r} is invalid: expected one of {', '.join(ATTENTION_CHOICES)}")
+    if choice == "auto":
+        hopper = device.type == "cuda" and torch.cuda.get_device_capability(device) == (9, 0)
+        choice = "cudnn" if hopper else "default"
+    if choice == "default":
+        return None
+    first = SDPA_KERNELS[choice]
+    return [first, *(k for k in SDPA_KERNELS.values() if k != first)]
+
+
+def sdpa_preference(order: list[SDPBackend] | None) -> contextlib.AbstractContextManager:
+    """A context in which SDPA tries the kernels of ``order`` first (None: PyTorch's order)."""
+    return contextlib.nullcontext() if order is None else sdpa_kernel(order, set_priority=True)
 
 
 # ----- layers ----------------------------------------------------------------------------------
@@ -416,6 +450,7 @@ class CausalWan(nn.Module):
         self.blocks = nn.ModuleList(CausalWanBlock(config) for _ in range(config.num_layers))
         self.head = Head(config)
         self.stages: _Stages = EAGER_STAGES
+        self.attention_order: list[SDPBackend] | None = None  # the chunk path's SDPA kernels (set_attention)
         self._rope_memo: tuple[tuple, Rope] | None = None  # the last chunk's RoPE (see _chunk_rope)
         self.init_weights()
 
@@ -431,6 +466,11 @@ class CausalWan(nn.Module):
         ``backend``: torch.compile's (tests use "aot_eager" on the CPU, where inductor takes minutes).
         """
         self.stages = tuple(torch.compile(stage, mode=mode, backend=backend) for stage in EAGER_STAGES)
+
+    def set_attention(self, choice: str) -> None:
+        """Prefer an SDPA kernel in the chunk path (:func:`sdpa_order`; ``run.attention``), for the
+        model's current device. Kernels differ in rounding only, so outputs agree to the dtype's precision."""
+        self.attention_order = sdpa_order(choice, self.device)
 
     @torch.no_grad()
     def init_weights(self, generator: torch.Generator | None = None) -> None:
@@ -603,14 +643,16 @@ class CausalWan(nn.Module):
         read on the host, so a CPU tensor costs no device sync). With ``return_kv`` the chunk's rotated
         K/V per layer come back for :meth:`KVCache.append_chunk`.
         """
-        return self._chunk(x, timesteps, text, cache, parents, return_kv, flow=True)
+        with sdpa_preference(self.attention_order):
+            return self._chunk(x, timesteps, text, cache, parents, return_kv, flow=True)
 
     def chunk_kv(
         self, x: Tensor, timesteps: Tensor, text: TextKV, cache: KVCache, parents: Tensor | None = None
     ) -> ChunkOutput:
         """:meth:`forward_chunk` with ``return_kv`` for the K/V alone (a commit's clean pass): ``flow`` is
         None, and the work no K/V depends on (the last block after its projections, the head) is skipped."""
-        return self._chunk(x, timesteps, text, cache, parents, return_kv=True, flow=False)
+        with sdpa_preference(self.attention_order):
+            return self._chunk(x, timesteps, text, cache, parents, return_kv=True, flow=False)
 
     def cache_for_candidates(self, cache: KVCache, parents: Tensor) -> tuple[KVCache, Tensor | None]:
         """The cache and parents for many forwards of the same candidates (a chunk's denoising steps).

@@ -92,6 +92,10 @@ class CausalWanGenerator:
         the compilation, outputs agree with eager to the compute dtype's rounding."""
         self.model.compile_blocks(mode, backend)
 
+    def set_attention(self, choice: str) -> None:
+        """Prefer an SDPA kernel in every chunk forward (``run.attention``; :func:`sdpa_order`)."""
+        self.model.set_attention(choice)
+
     @property
     def spec(self) -> ChunkSpec:
         c, (h, w) = self.stream.chunk_frames, self.latent_size
