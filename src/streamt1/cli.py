@@ -49,6 +49,7 @@ logger = logging.getLogger("streamt1")
 EXIT_BAD_INPUT = 2
 EXIT_OUT_OF_MEMORY = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+DEFAULT_EVAL_METHODS = "none,best-of-n,beam,stream-t1"
 # Libraries that log at INFO / WARNING on every model load; shown only with --verbose.
 THIRD_PARTY_LOGGERS = ("transformers", "diffusers", "huggingface_hub", "urllib3", "httpx", "PIL",
                        "matplotlib", "torch", "py.warnings")
@@ -176,9 +177,9 @@ def _schedules(args: argparse.Namespace) -> list[PromptSchedule]:
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="run methods on the Sprites eval prompts and tabulate metrics",
                        formatter_class=_HelpFormatter)
-    p.add_argument("--methods", default="none,best-of-n,beam,stream-t1",
-                   help="comma-separated presets (see `streamt1 methods`); `none` is the baseline of the "
-                        "paired differences")
+    p.add_argument("--methods", default=None,
+                   help=f"comma-separated presets (see `streamt1 methods`; default {DEFAULT_EVAL_METHODS}, with "
+                        "--merge every method in the folders); `none` is the baseline of the paired differences")
     p.add_argument("--num-prompts", type=int, default=32, help="held-out Sprites prompts to use")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--length", choices=tuple(LENGTHS), default=None,
@@ -195,20 +196,27 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                    help="override a setting for every method, e.g. --set search.fusion=zscore")
     p.add_argument("--switches", action="store_true",
                    help="two-prompt streams with a scripted switch mid-video (streamt1.evaluate_switch)")
+    p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
+                   help="no generation: union the results.json of these evaluate folders (same settings per "
+                        "method) into --out and tabulate them; loads no model")
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from streamt1.evaluate import EvalSettings, run_evaluation
     from streamt1.evaluate_switch import TABLE_FILE, SwitchSettings, run_switch_evaluation
 
-    num_frames = args.num_frames if args.num_frames is not None else LENGTHS[args.length or "5s"]
-    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    asked_frames = args.num_frames if args.num_frames is not None else LENGTHS.get(args.length)
+    methods = _method_list(args.methods) if args.methods is not None else None
     try:
         seeds = tuple(int(s) for s in args.seeds.split(","))
     except ValueError:
         raise ConfigError(f"--seeds {args.seeds!r} must be comma-separated integers") from None
     if args.num_prompts < 1:
         raise ConfigError(f"--num-prompts={args.num_prompts} is invalid: expected an integer >= 1")
+    if args.merge is not None:
+        return _merge_evaluations(args, methods, seeds, asked_frames)
+    num_frames = asked_frames or LENGTHS["5s"]
+    methods = methods or _method_list(DEFAULT_EVAL_METHODS)
 
     def make_config(method: str):
         return build_config(method, None, args.overrides, rewards=_reward_flags(args), num_frames=num_frames,
@@ -227,6 +235,33 @@ def _evaluate(args: argparse.Namespace) -> int:
                             save_videos=not args.no_videos)
     run_evaluation(settings, make_config, args.out, components, progress=print, weights=args.weights)
     print((Path(args.out) / "table.md").read_text())
+    return 0
+
+
+def _method_list(text: str) -> tuple[str, ...]:
+    return tuple(m.strip() for m in text.split(",") if m.strip())
+
+
+def _merge_evaluations(args: argparse.Namespace, methods: tuple[str, ...] | None, seeds: tuple[int, ...],
+                       asked_frames: int | None) -> int:
+    """``evaluate --merge``: tabulate folders evaluated in separate processes, without any model."""
+    from streamt1.evaluate import (REFERENCE, TABLE_FILE, EvalSettings, merge_results, merged_methods,
+                                   recorded_num_frames, write_table)
+
+    if args.switches:
+        raise ConfigError("--merge combines `streamt1 evaluate` folders; --switches folders cannot be merged")
+    out = Path(args.out)
+    merged = merge_results(args.merge, out)
+    methods = methods or merged_methods(merged)
+    num_frames = recorded_num_frames(merged, methods)
+    if asked_frames is not None and asked_frames != num_frames:
+        raise ConfigError(f"--num-frames/--length ask for {asked_frames} latent frames, but the folders' "
+                          f"{', '.join(methods)} were run with {num_frames}; leave it out to use theirs")
+    settings = EvalSettings(methods=methods, num_prompts=args.num_prompts, num_frames=num_frames, seeds=seeds,
+                            save_videos=False)
+    write_table(merged["videos"], settings, merged["settings"][REFERENCE]["frames"], out)
+    print(f"merged {len(args.merge)} folders into {out / 'results.json'}")
+    print((out / TABLE_FILE).read_text())
     return 0
 
 

@@ -109,7 +109,7 @@ def load_results(out: Path) -> dict[str, Any]:
     """``results.json`` of a run folder (empty if none); refuses files of the old format."""
     path = out / RESULTS_FILE
     if not path.is_file():
-        return {"format": RESULTS_FORMAT, "settings": {}, "fingerprints": {}, "videos": {}}
+        return _empty_results()
     data = json.loads(path.read_text())
     if data.get("format") != RESULTS_FORMAT:
         raise ConfigError(
@@ -119,17 +119,29 @@ def load_results(out: Path) -> dict[str, Any]:
     return data
 
 
-def claim_method(results: dict[str, Any], method: str, settings: dict[str, Any], out: Path) -> None:
-    """Record ``method``'s settings, or stop if the folder holds its videos made with other settings."""
+def _empty_results() -> dict[str, Any]:
+    return {"format": RESULTS_FORMAT, "settings": {}, "fingerprints": {}, "videos": {}}
+
+
+def _settings_conflict(results: dict[str, Any], method: str, settings: dict[str, Any]) -> str | None:
+    """How ``settings`` differ from those ``results`` holds for ``method`` (None: same, or none held)."""
     fp = fingerprint(settings)
     old = results["fingerprints"].get(method)
-    if old is not None and old != fp:
-        changed = ", ".join(_differing(results["settings"][method], settings)) or "unknown"
+    if old is None or old == fp:
+        return None
+    changed = ", ".join(_differing(results["settings"][method], settings)) or "unknown"
+    return f"fingerprint {old[:12]}, now {fp[:12]}; changed: {changed}"
+
+
+def claim_method(results: dict[str, Any], method: str, settings: dict[str, Any], out: Path) -> None:
+    """Record ``method``'s settings, or stop if the folder holds its videos made with other settings."""
+    conflict = _settings_conflict(results, method, settings)
+    if conflict is not None:
         raise ConfigError(
-            f"{out} holds `{method}` videos made with other settings (fingerprint {old[:12]}, now {fp[:12]}; "
-            f"changed: {changed}); pass another --out, or delete {out / method} and its entry to redo them"
+            f"{out} holds `{method}` videos made with other settings ({conflict}); pass another --out, "
+            f"or delete {out / method} and its entry to redo them"
         )
-    results["fingerprints"][method] = fp
+    results["fingerprints"][method] = fingerprint(settings)
     results["settings"][method] = settings
 
 
@@ -174,12 +186,87 @@ def run_evaluation(
                 done[stem] = score_video(result.frames, prompt, components, result.fps)
                 atomic_write_json(out / RESULTS_FILE, results)  # resume point
                 progress(f"{method:22s} {stem[:60]}")
+    return write_table(results["videos"], settings, length, out)
+
+
+def write_table(videos: dict[str, dict], settings: EvalSettings, length: int, out: Path) -> dict[str, dict[str, Any]]:
+    """Summarise the world row and ``settings.methods`` on the asked prompts and seeds into ``out/table.md``
+    (``length``: decoded frames per video); returns the summary."""
+    prompts = eval_prompts(settings.num_prompts, settings.num_frames)
     stems = [api.output_stem(p, s) for p in prompts for s in settings.seeds]
-    summary = summarise(results["videos"], (REFERENCE, *settings.methods), stems,
-                        [api.output_stem(p, 0) for p in prompts])
-    table = markdown_table(summary, settings, length / FPS)
-    atomic_write_text(out / TABLE_FILE, table)
+    summary = summarise(videos, (REFERENCE, *settings.methods), stems, [api.output_stem(p, 0) for p in prompts])
+    atomic_write_text(out / TABLE_FILE, markdown_table(summary, settings, length / FPS))
     return summary
+
+
+def merge_results(folders: Sequence[str | Path], out: str | Path) -> dict[str, Any]:
+    """Union of the ``results.json`` of evaluation folders run in separate processes, written to ``out``.
+
+    A method (or the world row) found in several folders must have been made with the same settings,
+    and a video found twice must have the same scores (beyond :data:`SCORE_TOLERANCE`); otherwise
+    nothing is written. ``out``'s own ``results.json``, if any, counts as one more folder, so a merge
+    can be redone as more runs finish without losing what it merged before.
+    """
+    out = Path(out)
+    sources = [Path(f) for f in folders]
+    if (out / RESULTS_FILE).is_file() and out.resolve() not in {f.resolve() for f in sources}:
+        sources.append(out)
+    missing = [str(f) for f in sources if not (f / RESULTS_FILE).is_file()]
+    if missing:
+        raise ConfigError(f"cannot merge: no {RESULTS_FILE} in {', '.join(missing)} (folders written by "
+                          "`streamt1 evaluate --out DIR`)")
+    merged = _empty_results()
+    made_in: dict[str, Path] = {}  # method -> the first folder that holds it
+    for folder in sources:
+        data = load_results(folder)
+        for method, settings in data["settings"].items():
+            conflict = _settings_conflict(merged, method, settings)
+            if conflict is not None:
+                raise ConfigError(f"cannot merge `{method}`: {made_in[method]} and {folder} made it with different "
+                                  f"settings ({conflict}); merge only folders of the same settings")
+            made_in.setdefault(method, folder)
+            merged["fingerprints"][method] = fingerprint(settings)
+            merged["settings"][method] = settings
+        for method, videos in data["videos"].items():
+            _merge_videos(merged["videos"].setdefault(method, {}), videos, method, made_in[method], folder)
+    atomic_write_json(out / RESULTS_FILE, merged)
+    return merged
+
+
+# Scores of one video are equal when its folders made the same video; the tolerance only absorbs
+# float noise of scoring, far below what a different video changes.
+SCORE_TOLERANCE = 1e-6
+
+
+def _merge_videos(into: dict[str, dict], videos: dict[str, dict], method: str, first: Path, folder: Path) -> None:
+    for stem, scores in videos.items():
+        old = into.setdefault(stem, scores)
+        differ = [k for k in sorted(set(old) | set(scores))
+                  if k not in old or k not in scores or abs(old[k] - scores[k]) > SCORE_TOLERANCE]
+        if differ:
+            raise ConfigError(
+                f"cannot merge `{method}` video {stem}: its scores differ between {first} and {folder} "
+                f"({', '.join(differ)}), so the two folders made different videos under the same settings"
+            )
+
+
+def merged_methods(results: dict[str, Any]) -> tuple[str, ...]:
+    """Every method of merged results, the baseline first, then in the order the folders gave them."""
+    methods = [m for m in results["settings"] if m not in (REFERENCE, BASELINE)]
+    return (BASELINE, *methods) if BASELINE in results["settings"] else tuple(methods)
+
+
+def recorded_num_frames(results: dict[str, Any], methods: Sequence[str]) -> int:
+    """The latent frames per video that ``methods`` were run with (they must agree)."""
+    missing = [m for m in methods if m not in results["settings"]]
+    if missing:
+        raise ConfigError(f"no results for {', '.join(missing)}; the folders hold "
+                          f"{', '.join(merged_methods(results)) or 'no method'}")
+    lengths = {m: results["settings"][m]["config"]["run"]["num_frames"] for m in methods}
+    if len(set(lengths.values())) > 1:
+        raise ConfigError(f"the methods were run at different lengths ({lengths}, latent frames); "
+                          "tabulate each length separately with --methods")
+    return next(iter(lengths.values()))
 
 
 def _pick(videos: dict[str, dict[str, float]], stems: Sequence[str]) -> dict[str, dict[str, float]]:
@@ -204,8 +291,8 @@ def summarise(
         summary[method] = {k: mean_ci([v[k] for v in rows.values() if k in v]) for k in names}
         summary[method]["videos"] = len(rows)
         baseline = videos.get(BASELINE, {})
-        if method in (REFERENCE, BASELINE) or not baseline or not rows:
-            continue
+        if method in (REFERENCE, BASELINE) or not set(rows) & set(baseline):
+            continue  # no video to pair (e.g. merged folders that ran other seeds)
         summary[method]["difference"] = {
             k: paired_difference({s: v[k] for s, v in rows.items()}, {s: v[k] for s, v in baseline.items()})
             for k in DIFFERENCE_COLUMNS if k in names
@@ -240,11 +327,24 @@ def _difference_table(summary: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _missing_videos(summary: dict[str, dict[str, Any]], settings: EvalSettings) -> list[str]:
+    """A note naming every row with fewer videos than the prompts x seeds asked (unfinished or merged runs)."""
+    def expected(method: str) -> int:  # the world has one video per prompt
+        return settings.num_prompts * (1 if method == REFERENCE else len(settings.seeds))
+
+    short = [f"`{m}` {row['videos']} of {expected(m)}" for m, row in summary.items() if row["videos"] < expected(m)]
+    if not short:
+        return []
+    return ["", f"Missing videos: {', '.join(short)}. Means use the videos there are; paired differences "
+                f"only the prompts and seeds both the method and `{BASELINE}` have."]
+
+
 def markdown_table(summary: dict[str, dict[str, Any]], settings: EvalSettings, seconds: float) -> str:
     """Means (ground-truth metrics as percentages, VBench style; rewards as raw logits), then each
     method's paired difference against plain generation with its 95 % interval (bold: excludes 0)."""
     lines = [f"{settings.num_prompts} held-out prompts x seeds {','.join(map(str, settings.seeds))}, "
-             f"{seconds:.1f} s videos ({settings.num_frames} latent frames).", "", *_means_table(summary)]
+             f"{seconds:.1f} s videos ({settings.num_frames} latent frames).", "", *_means_table(summary),
+             *_missing_videos(summary, settings)]
     difference = _difference_table(summary)
     if len(difference) > 2:
         lines += ["", f"Paired difference vs `{BASELINE}` (points, mean ± 95 % interval; bold: excludes 0):", "",

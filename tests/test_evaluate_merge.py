@@ -1,0 +1,92 @@
+"""``streamt1 evaluate --merge``: folders evaluated in separate processes tabulate as one run would.
+
+The folders are real CPU evaluations with the tiny Sprites weights (``sprites_weights``): 1 prompt,
+1 seed, 9 latent frames.
+"""
+
+import json
+import shutil
+
+import pytest
+
+from streamt1.cli import main
+
+
+def _evaluate(weights, out, methods, *extra):
+    assert main(["evaluate", "--methods", methods, "--num-prompts", "1", "--seeds", "0", "--num-frames", "9",
+                 "--no-videos", "--weights", str(weights), "--out", str(out), *extra]) == 0
+
+
+@pytest.fixture(scope="module")
+def runs(sprites_weights, tmp_path_factory):
+    """Two one-method folders (each with `none` and the world row) and one folder with both methods."""
+    root = tmp_path_factory.mktemp("merge")
+    _evaluate(sprites_weights, root / "stream", "none,stream-t1")
+    _evaluate(sprites_weights, root / "best", "none,best-of-n")
+    _evaluate(sprites_weights, root / "both", "none,stream-t1,best-of-n")
+    return root
+
+
+def _merge(*args):
+    return main(["evaluate", "--num-prompts", "1", "--seeds", "0", "--merge", *map(str, args[:-1]),
+                 "--out", str(args[-1])])
+
+
+def test_merged_folders_tabulate_like_one_run(runs, tmp_path, capsys):
+    out = tmp_path / "all"
+    assert _merge(runs / "stream", runs / "best", out) == 0
+    table = (out / "table.md").read_text()
+    assert table == (runs / "both" / "table.md").read_text() and "Paired difference vs `none`" in table
+    merged = json.loads((out / "results.json").read_text())
+    both = json.loads((runs / "both" / "results.json").read_text())
+    assert merged["videos"] == both["videos"] and merged["fingerprints"] == both["fingerprints"]
+    assert "| stream-t1 |" in capsys.readouterr().out
+    # Merging again (out's own results.json now counts as a folder) changes nothing.
+    assert _merge(runs / "stream", out) == 0
+    assert (out / "table.md").read_text() == (runs / "both" / "table.md").read_text()
+
+
+def test_merge_says_which_videos_a_method_lacks(runs, tmp_path):
+    out = tmp_path / "all"
+    assert main(["evaluate", "--num-prompts", "1", "--seeds", "0,1", "--methods", "none,stream-t1",
+                 "--merge", str(runs / "stream"), str(runs / "best"), "--out", str(out)]) == 0
+    table = (out / "table.md").read_text()
+    assert "Missing videos: `none` 1 of 2, `stream-t1` 1 of 2." in table
+    assert "| best-of-n |" not in table and "| stream-t1 |" in table
+
+
+def test_merge_refuses_a_method_made_with_other_settings(runs, sprites_weights, tmp_path, capsys):
+    other = tmp_path / "other"
+    _evaluate(sprites_weights, other, "none", "--set", "search.tau=0.5")
+    capsys.readouterr()
+    assert _merge(runs / "stream", other, tmp_path / "all") == 2
+    err = capsys.readouterr().err
+    assert "cannot merge `none`" in err and str(runs / "stream") in err and str(other) in err
+    assert "config.search.tau" in err
+    assert not (tmp_path / "all" / "results.json").exists()
+
+
+def test_merge_refuses_a_video_with_other_scores(runs, tmp_path, capsys):
+    edited = tmp_path / "edited"
+    shutil.copytree(runs / "best", edited)
+    results = json.loads((edited / "results.json").read_text())
+    stem, scores = next(iter(results["videos"]["none"].items()))
+    scores["text_alignment"] += 0.01
+    (edited / "results.json").write_text(json.dumps(results))
+    assert _merge(runs / "stream", edited, tmp_path / "all") == 2
+    err = capsys.readouterr().err
+    assert f"cannot merge `none` video {stem}" in err and "(text_alignment)" in err and str(edited) in err
+
+
+def test_merge_refuses_a_folder_without_results(runs, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _merge(runs / "stream", empty, tmp_path / "all") == 2
+    assert f"no results.json in {empty}" in capsys.readouterr().err
+    assert not (tmp_path / "all").exists()
+
+
+def test_merge_refuses_a_method_no_folder_has(runs, tmp_path, capsys):
+    assert main(["evaluate", "--num-prompts", "1", "--seeds", "0", "--methods", "none,beam",
+                 "--merge", str(runs / "stream"), "--out", str(tmp_path / "all")]) == 2
+    assert "no results for beam; the folders hold none, stream-t1" in capsys.readouterr().err
