@@ -30,6 +30,9 @@ def main() -> None:
     p.add_argument("--weights", default=None)
     p.add_argument("--reward-weights", default=None, help="folder with image_reward.* and video_reward.*")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, repeatable")
+    p.add_argument("--truth-window-chunks", type=int, default=None,
+                   help="judge candidates on their last N chunks (default: the reward's window), so runs with "
+                        "other search.long_window_chunks answer to the same truth")
     p.add_argument("--device", default=None)
     args = p.parse_args()
     config = build_config(args.method, None, args.set, reward_specs(args.reward_weights),
@@ -37,8 +40,10 @@ def main() -> None:
     components = api.load_components(config)
     prompts = eval_prompts(args.offset + args.num_prompts, args.num_frames)[args.offset:]
     seeds = [int(s) for s in args.seeds.split(",")]
-    result = sibling_agreement(api.make_search(config, components), prompts, seeds, args.num_frames)
-    settings = " ".join([f"rewards: {args.reward_weights or args.weights or 'built in'}", *args.set])
+    result = sibling_agreement(api.make_search(config, components), prompts, seeds, args.num_frames,
+                               truth_window_chunks=args.truth_window_chunks)
+    truth = f"truth on the last {args.truth_window_chunks} chunks" if args.truth_window_chunks else "truth on the reward window"
+    settings = " ".join([f"rewards: {args.reward_weights or args.weights or 'built in'}", truth, *args.set])
     print(f"{args.method} ({settings}): fused reward vs ground truth on sibling candidates: agreement "
           f"{result.agreement:.3f} over {result.pairs} pairs from {result.chunks} chunks "
           f"(image reward alone {result.image:.3f}, video reward alone {result.video:.3f})")

@@ -186,3 +186,24 @@ def test_sibling_agreement_scores_every_pruned_chunk(sprites_weights):
     # 3 chunks of K*M = 4 candidates: 6 pairs each, all counted with min_gap < 0
     assert result.chunks == 3 and result.pairs == 18 and 0.0 <= result.agreement <= 1.0
     assert all(0.0 <= value <= 1.0 for value in (result.image, result.video))
+
+
+def test_sibling_truth_on_a_fixed_window_leaves_the_search_alone(sprites_weights):
+    from streamt1.agreement import RecordingSearch
+
+    config = build_config("stream-t1", None, [], num_frames=9, weights=str(sprites_weights), device="cpu")
+    components = api.load_components(config)
+    search = api.make_search(config, components)
+
+    def groups(truth_window_chunks):
+        recorder = RecordingSearch(search.generator, search.config, search.image_reward, search.video_reward,
+                                   method=search.method, truth_window_chunks=truth_window_chunks)
+        recorder.run(PROMPT, 9, 0, progress=False)
+        return recorder.groups
+
+    reward_window, same_window, own_chunk = groups(None), groups(10), groups(1)
+    assert same_window == reward_window  # 10 chunks = the reward's window (search.long_window_chunks)
+    for full, own in zip(reward_window, own_chunk):
+        assert own["fused"][0] == full["fused"][0]  # same search, same rewards
+    assert own_chunk[0]["fused"][1] == reward_window[0]["fused"][1]  # chunk 0: its window is itself
+    assert own_chunk[2]["fused"][1] != reward_window[2]["fused"][1]  # later: the chunk alone is judged

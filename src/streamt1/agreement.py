@@ -10,6 +10,7 @@ than ``min_gap``, that the fused reward orders the same way (0.5 = chance).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 
@@ -58,11 +59,16 @@ def pairwise_agreement(groups: list[tuple[list[float], list[float]]], min_gap: f
 class RecordingSearch(StreamSearch):
     """A :class:`StreamSearch` whose score step also calls :meth:`record` on every scored chunk with
     siblings; by default it keeps, per chunk, the rewards (``"fused"``, ``"image"`` = short,
-    ``"video"`` = long) each with the ground truths of the candidates' reward windows in ``groups``."""
+    ``"video"`` = long) each with the ground truths of the candidates' reward windows in ``groups``.
 
-    def __init__(self, *args, **kwargs) -> None:
+    ``truth_window_chunks``: judge every candidate on its last that many chunks instead of the reward's
+    window, so searches with other windows (``search.long_window_chunks``) answer to the same truth
+    (single-prompt runs: the window may not cross a prompt switch)."""
+
+    def __init__(self, *args, truth_window_chunks: int | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.groups: list = []
+        self.truth_window_chunks = truth_window_chunks
         score = self.score_step
 
         def score_and_record(search: StreamSearch, ctx: ChunkContext, pool: CandidatePool) -> Scores:
@@ -75,6 +81,8 @@ class RecordingSearch(StreamSearch):
 
     def record(self, ctx: ChunkContext, pool: CandidatePool, scores: Scores) -> None:
         fps = self.generator.spec.fps
+        if self.truth_window_chunks is not None:
+            ctx = dataclasses.replace(ctx, window=min(self.truth_window_chunks - 1, ctx.index))
         truths = [ground_truth(clip, ctx.prompt, fps) for clip in reward_windows(ctx, pool)]
         self.groups.append({name: (values.tolist(), truths) for name, values in
                             (("fused", scores.fused), ("image", scores.short), ("video", scores.long))})
@@ -90,10 +98,11 @@ class Agreement:
 
 
 def sibling_agreement(search: StreamSearch, prompts: list[str], seeds: list[int], num_frames: int,
-                      min_gap: float = 0.02) -> Agreement:
-    """Run ``search``'s method on every prompt and seed; agreement of its fused reward with the truth."""
+                      min_gap: float = 0.02, truth_window_chunks: int | None = None) -> Agreement:
+    """Run ``search``'s method on every prompt and seed; agreement of its fused reward with the truth
+    (on each candidate's reward window, or its last ``truth_window_chunks`` chunks)."""
     recorder = RecordingSearch(search.generator, search.config, search.image_reward, search.video_reward,
-                               method=search.method)
+                               method=search.method, truth_window_chunks=truth_window_chunks)
     with torch.no_grad():
         for prompt in prompts:
             for seed in seeds:
