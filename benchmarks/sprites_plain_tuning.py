@@ -1,12 +1,14 @@
 """Plain generation of a Sprites model on a tuning split, with its ground-truth metrics and a picture.
 
-    python benchmarks/sprites_plain_tuning.py --weights DIR [--label NAME] [--out DIR] [--steps N] [--first-chunk-substeps K]
+    python benchmarks/sprites_plain_tuning.py --weights DIR [--label NAME] [--out DIR] [--steps N | --timesteps T,T,...]
+        [--shift S] [--first-chunk-substeps K]
 
 Prompts ``offset ... offset + num_prompts - 1`` of the held-out list (offset 32: never the 32 that
 `streamt1 evaluate` reports), one seed, the ``none`` preset. Prints the mean of every metric of
 :func:`streamt1.metrics.sprites.evaluate_video`; writes ``<label>.png``: for the first 6 prompts the
-world's render of the caption above the model's video, at frames 0, 2, 8, 16, 24, 32 and the last.
-Used to compare candidate weights before a full evaluation.
+world's render of the caption above the model's video, at frames 0, 2, 8, 16, 24, 32 and the last,
+and ``<label>.json``: every prompt's metrics (for paired comparisons of two runs on the same prompts).
+Used to compare candidate weights or sampling schedules before a full evaluation.
 """
 
 from __future__ import annotations
@@ -43,12 +45,21 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=5)
     p.add_argument("--steps", type=int, default=None,
                    help="Euler steps evenly spaced from t=1000 (default: the model's own, 8 for Sprites)")
+    p.add_argument("--timesteps", default=None,
+                   help="explicit Euler timesteps, comma-separated, from 1000 down (instead of --steps)")
+    p.add_argument("--shift", type=float, default=None, help="timestep shift (default: the model's own, 2)")
     p.add_argument("--first-chunk-substeps", type=int, default=None,
                    help="split each step of the first chunk in this many (default: the model's own)")
     args = p.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    if args.steps is not None and args.timesteps is not None:
+        raise SystemExit("--steps and --timesteps are alternatives")
     sampler = {} if args.steps is None else {
         "denoising_steps": tuple(int(round(1000 - i * 1000 / args.steps)) for i in range(args.steps))}
+    if args.timesteps is not None:
+        sampler["denoising_steps"] = tuple(float(t) for t in args.timesteps.split(","))
+    if args.shift is not None:
+        sampler["shift"] = args.shift
     if args.first_chunk_substeps is not None:
         sampler["first_chunk_substeps"] = args.first_chunk_substeps
     generator = build_generator(SpritesVideoModel.from_pretrained(args.weights), sampler, device=device)
@@ -65,6 +76,7 @@ def main() -> None:
             world = (render(parse_caption(prompt, args.num_frames), len(frames)).clamp(0, 1) * 255).to(torch.uint8)
             index = [i for i in PICTURE_FRAMES if i < len(frames)] + [len(frames) - 1]
             rows += [torch.cat([world[i] for i in index], 2), torch.cat([frames[i] for i in index], 2)]
+    (Path(args.out) / f"{args.label}.json").write_text(json.dumps({"prompts": prompts, "seed": args.seed, "scores": scores}))
     mean = {name: round(sum(v) / len(v), 3) for name, v in scores.items()}
     print(args.label, f"{time.time() - start:.0f}s", json.dumps(mean), flush=True)
     picture = torch.cat(rows, 1).permute(1, 2, 0).numpy()

@@ -1,0 +1,26 @@
+"""``benchmarks/sprites_video_agreement.py``: reward vs truth on whole videos of one prompt and seed."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "sprites_video_agreement.py"
+
+
+def video(truth: float, reward: float) -> dict:
+    return {"text_alignment": truth, "subject_consistency": truth, "alignment_presence": truth,
+            "alignment_shape": truth, "alignment_motion": truth, "alignment_background": truth,
+            "reward_overall": reward, "reward_inverted": -reward}
+
+
+def test_a_reward_that_follows_the_truth_agrees_and_its_negative_disagrees(tmp_path):
+    truths = {"none": 0.2, "beam": 0.5, "stream-t1": 0.8}
+    videos = {m: {f"p{i}-0": video(t + 0.01 * i, 10 * t) for i in range(3)} for m, t in truths.items()}
+    videos["world"] = {"p0-0": video(1.0, 0.0)}  # the reference row is not a method
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"videos": videos}))
+    out = subprocess.run([sys.executable, str(SCRIPT), str(path)], capture_output=True, text=True, check=True).stdout
+    assert "3 methods x 3 prompt-seed pairs" in out
+    fused = next(line for line in out.splitlines() if line.startswith("| fused |"))
+    assert fused.split("|")[2:5] == [" 9 ", " 0.000 ", " 1.000 "], fused  # 3 pairs per prompt-seed
