@@ -1,14 +1,16 @@
 """Plain generation of a Sprites model on a tuning split, with its ground-truth metrics and a picture.
 
     python benchmarks/sprites_plain_tuning.py --weights DIR [--label NAME] [--out DIR] [--steps N | --timesteps T,T,...]
-        [--shift S] [--first-chunk-substeps K]
+        [--shift S] [--first-chunk-substeps K] [--baseline OTHER_LABEL.json]
 
 Prompts ``offset ... offset + num_prompts - 1`` of the held-out list (offset 32: never the 32 that
 `streamt1 evaluate` reports), one seed, the ``none`` preset. Prints the mean of every metric of
 :func:`streamt1.metrics.sprites.evaluate_video`; writes ``<label>.png``: for the first 6 prompts the
 world's render of the caption above the model's video, at frames 0, 2, 8, 16, 24, 32 and the last,
 and ``<label>.json``: every prompt's metrics (for paired comparisons of two runs on the same prompts).
-Used to compare candidate weights or sampling schedules before a full evaluation.
+``--baseline`` (a ``<label>.json`` of an earlier run on the same prompts and seed) also prints the
+paired differences against it with 95 % intervals. Used to compare candidate weights or sampling
+schedules before a full evaluation.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from PIL import Image
 from streamt1.config import build_config
 from streamt1.evaluate import eval_prompts
 from streamt1.metrics.sprites import evaluate_video
+from streamt1.metrics.stats import paired_difference
 from streamt1.search.beam import StreamSearch
 from streamt1.sprites.captions import parse_caption
 from streamt1.sprites.model import SpritesVideoModel, build_generator
@@ -48,6 +51,7 @@ def main() -> None:
     p.add_argument("--timesteps", default=None,
                    help="explicit Euler timesteps, comma-separated, from 1000 down (instead of --steps)")
     p.add_argument("--shift", type=float, default=None, help="timestep shift (default: the model's own, 2)")
+    p.add_argument("--baseline", default=None, help="<label>.json of an earlier run: print paired differences")
     p.add_argument("--first-chunk-substeps", type=int, default=None,
                    help="split each step of the first chunk in this many (default: the model's own)")
     args = p.parse_args()
@@ -79,6 +83,14 @@ def main() -> None:
     (Path(args.out) / f"{args.label}.json").write_text(json.dumps({"prompts": prompts, "seed": args.seed, "scores": scores}))
     mean = {name: round(sum(v) / len(v), 3) for name, v in scores.items()}
     print(args.label, f"{time.time() - start:.0f}s", json.dumps(mean), flush=True)
+    if args.baseline is not None:
+        base = json.loads(Path(args.baseline).read_text())
+        if (base["prompts"], base["seed"]) != (prompts, args.seed):
+            raise SystemExit(f"--baseline {args.baseline} was run on other prompts or another seed")
+        diffs = {k: paired_difference(dict(enumerate(scores[k])), dict(enumerate(base["scores"][k])))
+                 for k in scores}
+        print(f"{args.label} - {args.baseline} (points, 95 %):",
+              ", ".join(f"{k} {100 * d.mean:+.1f} ± {100 * d.half_width:.1f}" for k, d in diffs.items()))
     picture = torch.cat(rows, 1).permute(1, 2, 0).numpy()
     Image.fromarray(picture).resize((picture.shape[1] * 2, picture.shape[0] * 2), Image.NEAREST).save(
         Path(args.out) / f"{args.label}.png")
