@@ -246,7 +246,9 @@ def _merge_videos(into: dict[str, dict], videos: dict[str, dict], method: str, f
         if differ:
             raise ConfigError(
                 f"cannot merge `{method}` video {stem}: its scores differ between {first} and {folder} "
-                f"({', '.join(differ)}), so the two folders made different videos under the same settings"
+                f"({', '.join(differ)}): they made different videos under the same settings, or scored them "
+                "with other rewards (an oracle folder of benchmarks/sprites_oracle.py, other reward weights); "
+                "merge only folders of one evaluation"
             )
 
 
