@@ -90,6 +90,9 @@ def test_merge_refuses_a_method_no_folder_has(runs, tmp_path, capsys):
     assert main(["evaluate", "--num-prompts", "1", "--seeds", "0", "--methods", "none,beam",
                  "--merge", str(runs / "stream"), "--out", str(tmp_path / "all")]) == 2
     assert "no results for beam; the folders hold none, stream-t1" in capsys.readouterr().err
+    assert main(["evaluate", "--num-prompts", "1", "--seeds", "0", "--methods", "world,none",
+                 "--merge", str(runs / "stream"), "--out", str(tmp_path / "all")]) == 2
+    assert "`world` is not a method" in capsys.readouterr().err
 
 
 def test_merge_counts_a_folder_given_twice_once(runs, tmp_path, capsys):

@@ -256,6 +256,9 @@ def _merge_evaluations(args: argparse.Namespace, methods: tuple[str, ...] | None
     if ignored:
         raise ConfigError(f"--merge makes no videos, so it would ignore {', '.join(ignored)} (each folder's "
                           "results.json records its settings); leave them out and pick the folders instead")
+    if methods is not None and REFERENCE in methods:
+        raise ConfigError(f"--methods {args.methods}: `{REFERENCE}` is not a method, it is always the table's "
+                          "first row; leave it out")
     folders = list(dict.fromkeys(Path(f).resolve() for f in args.merge))  # each folder once
     out = Path(args.out)
     merged = merge_results(folders, out)
