@@ -10,7 +10,8 @@
 #   ROOT=runs/eval-gpu OUT=$ROOT  MAIN="none best-of-n beam stream-t1" (one process per seed)
 #   ABLATIONS="stream-t1-early stream-t1-no-noise stream-t1-no-pruning stream-t1-no-sinking" (one process each)
 #   ORACLE_PROMPTS=0 skips the oracle (its scoring is CPU work: ~11 s per 81-frame Stream-T1 video)
-# The 30 s setting (480 latent frames) in one call: PROMPTS=8 SEEDS="0 1 2 3" FRAMES=480 ABLATIONS= ORACLE_PROMPTS=0
+# The 30 s setting (480 latent frames) in one call, in its own ROOT (a folder of other settings is refused):
+#   ROOT=runs/eval-gpu-30s PROMPTS=8 SEEDS="0 1 2 3" FRAMES=480 ABLATIONS= ORACLE_PROMPTS=0
 # A CPU check of the script: DEVICE=cpu PROMPTS=1 ORACLE_PROMPTS=1 FRAMES=6 LIMIT=300 bash benchmarks/sprites_eval_gpu.sh
 set -euo pipefail
 export PYTHONPATH=$PWD/src OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1
@@ -38,16 +39,40 @@ for seed in $( ((ORACLE_PROMPTS > 0)) && echo $SEEDS ); do
   timeout "$LIMIT" $PY benchmarks/sprites_oracle.py --methods none,stream-t1 --num-prompts "$ORACLE_PROMPTS" \
     --seeds "$seed" $COMMON --out "$ROOT/oracle/$seed" > "$ROOT/logs/oracle-$seed.log" 2>&1 &
 done
-wait || true  # a process stopped by LIMIT exits non-zero; its finished videos are in its results.json
+wait  # every process, whatever its exit status (one stopped by LIMIT keeps its finished videos in results.json)
 
-methods=$(echo none $MAIN $ABLATIONS | tr ' ' '\n' | awk '!seen[$0]++' | paste -sd, -)
-$PY -m streamt1 evaluate --merge "$ROOT"/learned/* --out "$ROOT/learned-all" --methods "$methods" \
-  --num-prompts "$PROMPTS" --seeds "$ALL_SEEDS"
-cp "$ROOT/learned-all/table.md" "$OUT/learned_table.md"
+# Folders to merge: those whose process wrote a results.json (one that failed before its first video,
+# e.g. on a bad preset name or a folder of other settings, wrote none; its log says why). Only the
+# folders this call made, and only their methods: older folders and tables under $ROOT stay out.
+add() {  # add METHOD FOLDER
+  if [[ -f $2/results.json ]]; then
+    folders+=("$2")
+    [[ ,$methods, == *",$1,"* ]] || methods+=${methods:+,}$1
+  else
+    echo "not merged: $2 has no results.json (see $ROOT/logs)" >&2
+  fi
+}
+merge() {  # merge NAME PROMPTS: the folders added so far into $ROOT/NAME-all, its table to $OUT/NAME_table.md
+  if ((${#folders[@]} == 0)); then
+    echo "no $1 results to merge: every process failed before its first video (see $ROOT/logs)" >&2
+    return 1
+  fi
+  $PY -m streamt1 evaluate --merge "${folders[@]}" --out "$ROOT/$1-all" --methods "$methods" \
+    --num-prompts "$2" --seeds "$ALL_SEEDS" --num-frames "$FRAMES"
+  cp "$ROOT/$1-all/table.md" "$OUT/${1}_table.md"
+  tables+=("$OUT/${1}_table.md")
+}
+
+tables=() folders=() methods=
+for method in $MAIN; do
+  for seed in $SEEDS; do add "$method" "$ROOT/learned/$method-$seed"; done
+done
+for method in $ABLATIONS; do add "$method" "$ROOT/learned/$method"; done
+merge learned "$PROMPTS"
 if ((ORACLE_PROMPTS > 0)); then
-  $PY -m streamt1 evaluate --merge "$ROOT"/oracle/* --out "$ROOT/oracle-all" --methods none,stream-t1 \
-    --num-prompts "$ORACLE_PROMPTS" --seeds "$ALL_SEEDS"
-  cp "$ROOT/oracle-all/table.md" "$OUT/oracle_table.md"
+  folders=() methods=
+  for seed in $SEEDS; do add none,stream-t1 "$ROOT/oracle/$seed"; done
+  merge oracle "$ORACLE_PROMPTS"
 fi
 tail -n 2 "$ROOT"/logs/*.log > "$OUT/logs_tail.txt" || true
-cat "$OUT"/*_table.md
+cat "${tables[@]}"

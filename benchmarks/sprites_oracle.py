@@ -19,7 +19,7 @@ which only the Sprites world allows: they are not rewards to ship, and live here
 Everything else is ``streamt1 evaluate``: same prompts, seeds, metrics and ``results.json`` format
 (the table's ``reward_*`` columns are the oracle's), so per-method folders merge with
 ``streamt1 evaluate --merge``. A folder made with the learned rewards never merges with an oracle
-folder: their world rows carry different reward scores.
+folder, nor does either resume into the other: every row's settings name the oracle.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ from streamt1.metrics.sprites import evaluate_video
 # The alignment parts a single frame can show (motion needs time; consistency needs several frames).
 FRAME_PARTS = ("alignment_background", "alignment_presence", "alignment_shape")
 FRAME_REPEATS = 3  # evaluate_video scores at least three frames
+# The rewards named in every row's settings: an oracle folder never resumes or merges with a learned one.
+ORACLE = "ground-truth oracle (benchmarks/sprites_oracle.py)"
 
 
 class OracleImageReward:
@@ -99,13 +101,13 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     configs = [make_config(m) for m in methods]  # validates every method before any work
     generator = api.load_components(configs[0], reward_kinds=()).generator  # the oracles replace the rewards
-    generator.spec.num_chunks(args.num_frames)
+    generator.spec.num_chunks(args.num_frames)  # refuses a length the model cannot make, before any work
     image, video = OracleImageReward(), OracleVideoReward()
     settings = EvalSettings(methods=methods, num_prompts=args.num_prompts, num_frames=args.num_frames, seeds=seeds,
                             save_videos=args.videos)
     start = time.perf_counter()
     run_evaluation(settings, make_config, args.out, api.Components(generator, image, video), progress=print,
-                   weights=args.weights)
+                   weights=args.weights, rewards=ORACLE)
     total = time.perf_counter() - start
     print(f"{total:.1f} s: oracle scoring {image.seconds:.1f} s (image) + {video.seconds:.1f} s (video), "
           f"generation and the rest {total - image.seconds - video.seconds:.1f} s")

@@ -46,18 +46,17 @@ def main() -> None:
     p.add_argument("--offset", type=int, default=32)
     p.add_argument("--num-frames", type=int, default=48)
     p.add_argument("--seed", type=int, default=5)
-    p.add_argument("--steps", type=int, default=None,
-                   help="Euler steps evenly spaced from t=1000 (default: the model's own, 8 for Sprites)")
-    p.add_argument("--timesteps", default=None,
-                   help="explicit Euler timesteps, comma-separated, from 1000 down (instead of --steps)")
+    steps = p.add_mutually_exclusive_group()
+    steps.add_argument("--steps", type=int, default=None,
+                       help="Euler steps evenly spaced from t=1000 (default: the model's own, 8 for Sprites)")
+    steps.add_argument("--timesteps", default=None,
+                       help="explicit Euler timesteps, comma-separated, from 1000 down (instead of --steps)")
     p.add_argument("--shift", type=float, default=None, help="timestep shift (default: the model's own, 2)")
     p.add_argument("--baseline", default=None, help="<label>.json of an earlier run: print paired differences")
     p.add_argument("--first-chunk-substeps", type=int, default=None,
                    help="split each step of the first chunk in this many (default: the model's own)")
     args = p.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    if args.steps is not None and args.timesteps is not None:
-        raise SystemExit("--steps and --timesteps are alternatives")
     sampler = {} if args.steps is None else {
         "denoising_steps": tuple(int(round(1000 - i * 1000 / args.steps)) for i in range(args.steps))}
     if args.timesteps is not None:

@@ -207,3 +207,26 @@ def test_sibling_truth_on_a_fixed_window_leaves_the_search_alone(sprites_weights
         assert own["fused"][0] == full["fused"][0]  # same search, same rewards
     assert own_chunk[0]["fused"][1] == reward_window[0]["fused"][1]  # chunk 0: its window is itself
     assert own_chunk[2]["fused"][1] != reward_window[2]["fused"][1]  # later: the chunk alone is judged
+
+
+def test_sibling_truth_window_does_not_reach_back_across_a_prompt_switch(sprites_weights):
+    from streamt1.agreement import RecordingSearch
+    from streamt1.schedule import from_switches
+
+    config = build_config("stream-t1", None, [], num_frames=9, weights=str(sprites_weights), device="cpu")
+    components = api.load_components(config)
+    search = api.make_search(config, components)
+    chunk_frames = search.generator.spec.latent_frames
+    schedule = from_switches([PROMPT, "a large green square moves up over a white background"], [chunk_frames])
+
+    def groups(truth_window_chunks):
+        recorder = RecordingSearch(search.generator, search.config, search.image_reward, search.video_reward,
+                                   method=search.method, truth_window_chunks=truth_window_chunks)
+        recorder.run(schedule, 9, 0, progress=False)
+        return recorder.groups
+
+    # 10 chunks = the reward's window, which the search cuts at the switch (chunk 1): so is the truth's
+    assert groups(10) == groups(None)
+    with pytest.raises(ValueError, match="truth_window_chunks=0"):
+        RecordingSearch(search.generator, search.config, search.image_reward, search.video_reward,
+                        truth_window_chunks=0)

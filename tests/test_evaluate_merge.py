@@ -90,3 +90,20 @@ def test_merge_refuses_a_method_no_folder_has(runs, tmp_path, capsys):
     assert main(["evaluate", "--num-prompts", "1", "--seeds", "0", "--methods", "none,beam",
                  "--merge", str(runs / "stream"), "--out", str(tmp_path / "all")]) == 2
     assert "no results for beam; the folders hold none, stream-t1" in capsys.readouterr().err
+    assert main(["evaluate", "--num-prompts", "1", "--seeds", "0", "--methods", "world,none",
+                 "--merge", str(runs / "stream"), "--out", str(tmp_path / "all")]) == 2
+    assert "`world` is not a method" in capsys.readouterr().err
+
+
+def test_merge_counts_a_folder_given_twice_once(runs, tmp_path, capsys):
+    out = tmp_path / "all"
+    assert _merge(runs / "stream", runs / "stream", runs / "best", out) == 0
+    assert "merged 2 folders" in capsys.readouterr().out
+    assert (out / "table.md").read_text() == (runs / "both" / "table.md").read_text()
+
+
+def test_merge_refuses_settings_it_would_ignore(runs, tmp_path, capsys):
+    assert main(["evaluate", "--num-prompts", "1", "--seeds", "0", "--set", "search.tau=0.5",
+                 "--merge", str(runs / "stream"), "--out", str(tmp_path / "all")]) == 2
+    assert "--merge makes no videos, so it would ignore --set" in capsys.readouterr().err
+    assert not (tmp_path / "all").exists()

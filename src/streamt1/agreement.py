@@ -62,16 +62,22 @@ class RecordingSearch(StreamSearch):
     ``"video"`` = long) each with the ground truths of the candidates' reward windows in ``groups``.
 
     ``truth_window_chunks``: judge every candidate on its last that many chunks instead of the reward's
-    window, so searches with other windows (``search.long_window_chunks``) answer to the same truth
-    (single-prompt runs: the window may not cross a prompt switch)."""
+    window, so searches with other windows (``search.long_window_chunks``) answer to the same truth;
+    like the reward's window, it never reaches back across a prompt switch."""
 
     def __init__(self, *args, truth_window_chunks: int | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if truth_window_chunks is not None and truth_window_chunks < 1:
+            raise ValueError(f"truth_window_chunks={truth_window_chunks} is invalid: expected an integer >= 1 "
+                             "(or None for the reward's window)")
         self.groups: list = []
         self.truth_window_chunks = truth_window_chunks
+        self._scene_first_chunk = 0  # the current prompt's first chunk (the score step sees every chunk)
         score = self.score_step
 
         def score_and_record(search: StreamSearch, ctx: ChunkContext, pool: CandidatePool) -> Scores:
+            if ctx.index == 0 or ctx.scene_start:
+                self._scene_first_chunk = ctx.index
             scores = score(search, ctx, pool)
             if len(pool) > 1:
                 self.record(ctx, pool, scores)
@@ -82,7 +88,8 @@ class RecordingSearch(StreamSearch):
     def record(self, ctx: ChunkContext, pool: CandidatePool, scores: Scores) -> None:
         fps = self.generator.spec.fps
         if self.truth_window_chunks is not None:
-            ctx = dataclasses.replace(ctx, window=min(self.truth_window_chunks - 1, ctx.index))
+            ctx = dataclasses.replace(ctx, window=min(self.truth_window_chunks - 1,
+                                                      ctx.index - self._scene_first_chunk))
         truths = [ground_truth(clip, ctx.prompt, fps) for clip in reward_windows(ctx, pool)]
         self.groups.append({name: (values.tolist(), truths) for name, values in
                             (("fused", scores.fused), ("image", scores.short), ("video", scores.long))})

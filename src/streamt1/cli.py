@@ -250,8 +250,20 @@ def _merge_evaluations(args: argparse.Namespace, methods: tuple[str, ...] | None
 
     if args.switches:
         raise ConfigError("--merge combines `streamt1 evaluate` folders; --switches folders cannot be merged")
+    generation_flags = {"--set": args.overrides, "--weights": args.weights, "--image-reward": args.image_reward,
+                        "--video-reward": args.video_reward}
+    ignored = [flag for flag, value in generation_flags.items() if value]
+    if ignored:
+        raise ConfigError(f"--merge makes no videos, so it would ignore {', '.join(ignored)} (each folder's "
+                          "results.json records its settings); leave them out and pick the folders instead")
+    if methods is not None and REFERENCE in methods:
+        raise ConfigError(f"--methods {args.methods}: `{REFERENCE}` is not a method, it is always the table's "
+                          "first row; leave it out")
+    folders = list(dict.fromkeys(Path(f).resolve() for f in args.merge))  # each folder once
     out = Path(args.out)
-    merged = merge_results(args.merge, out)
+    merged = merge_results(folders, out)
+    if REFERENCE not in merged["settings"]:
+        raise ConfigError(f"the folders hold no `{REFERENCE}` row; merge folders written by `streamt1 evaluate`")
     methods = methods or merged_methods(merged)
     num_frames = recorded_num_frames(merged, methods)
     if asked_frames is not None and asked_frames != num_frames:
@@ -260,7 +272,7 @@ def _merge_evaluations(args: argparse.Namespace, methods: tuple[str, ...] | None
     settings = EvalSettings(methods=methods, num_prompts=args.num_prompts, num_frames=num_frames, seeds=seeds,
                             save_videos=False)
     write_table(merged["videos"], settings, merged["settings"][REFERENCE]["frames"], out)
-    print(f"merged {len(args.merge)} folders into {out / 'results.json'}")
+    print(f"merged {len(folders)} folders into {out / 'results.json'}")
     print((out / TABLE_FILE).read_text())
     return 0
 

@@ -152,19 +152,25 @@ def run_evaluation(
     components: api.Components,
     progress: Callable[[str], None] = logger.info,
     weights: str | Path | None = None,
+    rewards: str | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Run every method on every eval prompt and seed; returns :func:`summarise` of the results."""
+    """Run every method on every eval prompt and seed; returns :func:`summarise` of the results.
+
+    ``rewards``: names rewards that ``components`` bring from outside the configs (e.g. the oracles of
+    ``benchmarks/sprites_oracle.py``); it joins every row's settings, so such a folder and one made
+    with the configs' rewards never resume into or merge with each other."""
     out = Path(out_dir)
     results = load_results(out)
     digests = weight_digests(weights)
+    extra = {} if rewards is None else {"rewards": rewards}
     configs = {m: make_config(m) for m in settings.methods}
     for method, config in configs.items():  # all checked before any work
-        claim_method(results, method, method_settings(config, digests), out)
+        claim_method(results, method, {**method_settings(config, digests), **extra}, out)
     scenes = eval_scenes(settings.num_prompts, num_frames=settings.num_frames)
     prompts = [caption(scene) for scene in scenes]
     spec = components.generator.spec
     length = spec.decoded_frames(spec.num_chunks(settings.num_frames))  # as long as the generated videos
-    claim_method(results, REFERENCE, {"frames": length, "weights": digests}, out)
+    claim_method(results, REFERENCE, {"frames": length, "weights": digests, **extra}, out)
     reference = results["videos"].setdefault(REFERENCE, {})
     for scene, prompt in zip(scenes, prompts):
         stem = api.output_stem(prompt, 0)
@@ -246,7 +252,9 @@ def _merge_videos(into: dict[str, dict], videos: dict[str, dict], method: str, f
         if differ:
             raise ConfigError(
                 f"cannot merge `{method}` video {stem}: its scores differ between {first} and {folder} "
-                f"({', '.join(differ)}), so the two folders made different videos under the same settings"
+                f"({', '.join(differ)}): they made different videos under the same settings, or scored them "
+                "with other rewards (an oracle folder of benchmarks/sprites_oracle.py, other reward weights); "
+                "merge only folders of one evaluation"
             )
 
 

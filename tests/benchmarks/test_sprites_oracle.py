@@ -63,3 +63,10 @@ def test_oracle_run_writes_mergeable_results(oracle, sprites_weights, tmp_path, 
             (scores["text_alignment"] + scores["subject_consistency"]) / 2)
     assert f"table: {out / 'table.md'}" in capsys.readouterr().out
     assert not list(out.glob("*/*.mp4"))  # scores only unless --videos
+    # A learned-reward evaluation does not resume into the oracle's folder (nor merge with it).
+    from streamt1.cli import main as cli
+
+    assert cli(["evaluate", "--methods", "none", "--num-prompts", "1", "--seeds", "0", "--num-frames", "6",
+                "--device", "cpu", "--no-videos", "--weights", str(sprites_weights), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds `none` videos made with other settings" in err and "changed: rewards" in err, err

@@ -75,6 +75,27 @@ def test_the_preferred_kernel_is_in_force_inside_every_chunk_forward_and_only_th
     assert flow.abs().mean() > 0.05
 
 
+def test_the_choice_is_resolved_for_the_inputs_device_at_every_forward(monkeypatch):
+    """A model moved to another device after set_attention gets that device's kernels (auto: cuDNN
+    first on Hopper only), so the choice is kept, not its resolution for the device of the moment."""
+    from streamt1.models import causal_wan
+
+    model, cache = tiny_model_and_cache()
+    model.set_attention("auto")
+    asked = []
+    resolve = causal_wan.sdpa_order
+    monkeypatch.setattr(causal_wan, "sdpa_order", lambda choice, device: asked.append((choice, device))
+                        or resolve(choice, device))
+    x = torch.randn(2, *SHAPE, generator=torch.Generator().manual_seed(2))
+    text = model.encode_text(torch.randn(1, 6, model.config.text_dim, generator=torch.Generator().manual_seed(1)))
+    with torch.no_grad():
+        model.forward_chunk(x, torch.full((2, SHAPE[1]), 500.0), text, cache, torch.tensor([0, 1]))
+    assert asked == [("auto", x.device)]
+    with pytest.raises(ValueError, match="attention='fast'"):  # refused when chosen, not at the next forward
+        model.set_attention("fast")
+    assert model.attention == "auto"
+
+
 def test_run_attention_reaches_the_generator_and_backends_without_kernels_refuse_it():
     components = api.load_components(build_config("none", attention="math", device="cpu"))
     assert components.generator.model.attention_order[0] is SDPBackend.MATH

@@ -450,7 +450,7 @@ class CausalWan(nn.Module):
         self.blocks = nn.ModuleList(CausalWanBlock(config) for _ in range(config.num_layers))
         self.head = Head(config)
         self.stages: _Stages = EAGER_STAGES
-        self.attention_order: list[SDPBackend] | None = None  # the chunk path's SDPA kernels (set_attention)
+        self.attention = "default"  # run.attention of the chunk path (set_attention), resolved per forward
         self._rope_memo: tuple[tuple, Rope] | None = None  # the last chunk's RoPE (see _chunk_rope)
         self.init_weights()
 
@@ -468,9 +468,17 @@ class CausalWan(nn.Module):
         self.stages = tuple(torch.compile(stage, mode=mode, backend=backend) for stage in EAGER_STAGES)
 
     def set_attention(self, choice: str) -> None:
-        """Prefer an SDPA kernel in the chunk path (:func:`sdpa_order`; ``run.attention``), for the
-        model's current device. Kernels differ in rounding only, so outputs agree to the dtype's precision."""
-        self.attention_order = sdpa_order(choice, self.device)
+        """Prefer an SDPA kernel in the chunk path (:func:`sdpa_order`; ``run.attention``), resolved at
+        every forward for the device of its input (so it holds if the model moves after this call).
+        Kernels differ in rounding only, so outputs agree to the dtype's precision. Compiled blocks
+        (:meth:`compile_blocks`) keep the kernels of their first forward: choose before that."""
+        sdpa_order(choice, torch.device("cpu"))  # refuses an unknown choice now, not at the first forward
+        self.attention = choice
+
+    @property
+    def attention_order(self) -> list[SDPBackend] | None:
+        """The chunk path's SDPA kernels on the model's current device (None: PyTorch's order)."""
+        return sdpa_order(self.attention, self.device)
 
     @torch.no_grad()
     def init_weights(self, generator: torch.Generator | None = None) -> None:
@@ -643,7 +651,7 @@ class CausalWan(nn.Module):
         read on the host, so a CPU tensor costs no device sync). With ``return_kv`` the chunk's rotated
         K/V per layer come back for :meth:`KVCache.append_chunk`.
         """
-        with sdpa_preference(self.attention_order):
+        with sdpa_preference(sdpa_order(self.attention, x.device)):
             return self._chunk(x, timesteps, text, cache, parents, return_kv, flow=True)
 
     def chunk_kv(
@@ -651,7 +659,7 @@ class CausalWan(nn.Module):
     ) -> ChunkOutput:
         """:meth:`forward_chunk` with ``return_kv`` for the K/V alone (a commit's clean pass): ``flow`` is
         None, and the work no K/V depends on (the last block after its projections, the head) is skipped."""
-        with sdpa_preference(self.attention_order):
+        with sdpa_preference(sdpa_order(self.attention, x.device)):
             return self._chunk(x, timesteps, text, cache, parents, return_kv=True, flow=False)
 
     def cache_for_candidates(self, cache: KVCache, parents: Tensor) -> tuple[KVCache, Tensor | None]:
