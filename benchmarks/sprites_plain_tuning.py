@@ -65,6 +65,7 @@ def main() -> None:
         sampler["shift"] = args.shift
     if args.first_chunk_substeps is not None:
         sampler["first_chunk_substeps"] = args.first_chunk_substeps
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     generator = build_generator(SpritesVideoModel.from_pretrained(args.weights), sampler, device=device)
     config = build_config("none", None, [], num_frames=args.num_frames, backend="sprites")
     search = StreamSearch(generator, config.search, None, None, method="none", settings={})
