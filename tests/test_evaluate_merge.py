@@ -107,3 +107,23 @@ def test_merge_refuses_settings_it_would_ignore(runs, tmp_path, capsys):
                  "--merge", str(runs / "stream"), "--out", str(tmp_path / "all")]) == 2
     assert "--merge makes no videos, so it would ignore --set" in capsys.readouterr().err
     assert not (tmp_path / "all").exists()
+
+
+def test_workers_evaluate_each_method_and_seed_apart_and_tabulate_like_one_process(runs, sprites_weights, tmp_path,
+                                                                                   capsys):
+    out = tmp_path / "workers"
+    _evaluate(sprites_weights, out, "none,stream-t1", "--workers", "2")
+    assert sorted(p.name for p in (out / "parts").iterdir()) == ["none-seed0", "stream-t1-seed0"]
+    assert (out / "table.md").read_text() == (runs / "stream" / "table.md").read_text()
+    merged, single = (json.loads((f / "results.json").read_text()) for f in (out, runs / "stream"))
+    assert merged["videos"] == single["videos"] and merged["fingerprints"] == single["fingerprints"]
+
+
+def test_workers_report_a_failed_part_and_its_log(sprites_weights, tmp_path, capsys):
+    out = tmp_path / "bad"
+    code = main(["evaluate", "--methods", "none", "--num-prompts", "1", "--seeds", "0", "--num-frames", "9",
+                 "--no-videos", "--weights", str(tmp_path / "missing"), "--out", str(out), "--workers", "2"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "1 of 1 parts failed" in err and str(out / "parts" / "none-seed0" / "evaluate.log") in err
+    assert "sprites_model" in (out / "parts" / "none-seed0" / "evaluate.log").read_text()  # the child's own message

@@ -27,6 +27,7 @@ import argparse
 import importlib
 import logging
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -196,6 +197,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                    help="override a setting for every method, e.g. --set search.fusion=zscore")
     p.add_argument("--switches", action="store_true",
                    help="two-prompt streams with a scripted switch mid-video (streamt1.evaluate_switch)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="evaluate in this many processes at once, one per method and seed (a small model keeps "
+                        "a GPU far from busy), each into OUT/parts/, then merge them into OUT; rerun to resume")
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
                    help="no generation: union the results.json of these evaluate folders (same settings per "
                         "method) into --out and tabulate them; loads no model")
@@ -213,6 +217,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ConfigError(f"--seeds {args.seeds!r} must be comma-separated integers") from None
     if args.num_prompts < 1:
         raise ConfigError(f"--num-prompts={args.num_prompts} is invalid: expected an integer >= 1")
+    if args.workers < 1:
+        raise ConfigError(f"--workers={args.workers} is invalid: expected an integer >= 1")
     if args.merge is not None:
         return _merge_evaluations(args, methods, seeds, asked_frames)
     num_frames = asked_frames or LENGTHS["5s"]
@@ -223,6 +229,10 @@ def _evaluate(args: argparse.Namespace) -> int:
                             weights=args.weights, device=args.device, backend="sprites")
 
     configs = [make_config(m) for m in methods]  # validates every method before any work
+    if args.workers > 1:
+        if args.switches:
+            raise ConfigError("--workers splits `streamt1 evaluate` by method and seed; run --switches in one process")
+        return _evaluate_in_workers(args, methods, seeds, num_frames)
     components = api.load_components(configs[0], reward_kinds=("image", "video"))  # video: for the table
     components.generator.spec.num_chunks(num_frames)
     if args.switches:
@@ -242,11 +252,46 @@ def _method_list(text: str) -> tuple[str, ...]:
     return tuple(m.strip() for m in text.split(",") if m.strip())
 
 
+def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], seeds: tuple[int, ...],
+                         num_frames: int) -> int:
+    """``evaluate --workers N``: every method x seed in its own ``streamt1 evaluate`` process (at most N at
+    once) into ``OUT/parts/<method>-seed<seed>``, then ``--merge`` of them into ``OUT``. Each video depends
+    only on its prompt, seed and settings, so the table equals one process's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = Path(args.out)
+    shared = ["--num-prompts", str(args.num_prompts), "--num-frames", str(num_frames)]
+    shared += ["--no-videos"] * args.no_videos + ["--offload-rewards"] * bool(args.offload_rewards)
+    for flag, value in (("--weights", args.weights), ("--device", args.device), ("--image-reward", args.image_reward),
+                        ("--video-reward", args.video_reward), ("--reward-device", args.reward_device)):
+        shared += [flag, value] if value is not None else []
+    for override in args.overrides:
+        shared += ["--set", override]
+    jobs = {out / "parts" / f"{method}-seed{seed}": ["--methods", method, "--seeds", str(seed)]
+            for method in methods for seed in seeds}
+
+    def evaluate(part: Path, job: list[str]) -> bool:
+        part.mkdir(parents=True, exist_ok=True)
+        with open(part / "evaluate.log", "w") as log:
+            command = [sys.executable, "-m", "streamt1", "evaluate", *job, *shared, "--out", str(part)]
+            done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode == 0
+        print(f"{'done' if done else 'FAILED'}  {part.name}", flush=True)
+        return done
+
+    print(f"evaluating {len(jobs)} method x seed parts in {args.workers} processes into {out / 'parts'}", flush=True)
+    with ThreadPoolExecutor(args.workers) as pool:
+        done = dict(zip(jobs, pool.map(evaluate, jobs, jobs.values())))
+    failed = [part for part, ok in done.items() if not ok]
+    if failed:
+        raise ConfigError(f"{len(failed)} of {len(jobs)} parts failed: see {', '.join(str(p / 'evaluate.log') for p in failed)}; "
+                          "rerun the same command to resume (finished videos are kept)")
+    return _tabulate_merged(list(jobs), out, methods, args.num_prompts, seeds, num_frames)
+
+
 def _merge_evaluations(args: argparse.Namespace, methods: tuple[str, ...] | None, seeds: tuple[int, ...],
                        asked_frames: int | None) -> int:
     """``evaluate --merge``: tabulate folders evaluated in separate processes, without any model."""
-    from streamt1.evaluate import (REFERENCE, TABLE_FILE, EvalSettings, merge_results, merged_methods,
-                                   recorded_num_frames, write_table)
+    from streamt1.evaluate import REFERENCE
 
     if args.switches:
         raise ConfigError("--merge combines `streamt1 evaluate` folders; --switches folders cannot be merged")
@@ -260,7 +305,15 @@ def _merge_evaluations(args: argparse.Namespace, methods: tuple[str, ...] | None
         raise ConfigError(f"--methods {args.methods}: `{REFERENCE}` is not a method, it is always the table's "
                           "first row; leave it out")
     folders = list(dict.fromkeys(Path(f).resolve() for f in args.merge))  # each folder once
-    out = Path(args.out)
+    return _tabulate_merged(folders, Path(args.out), methods, args.num_prompts, seeds, asked_frames)
+
+
+def _tabulate_merged(folders: list[Path], out: Path, methods: tuple[str, ...] | None, num_prompts: int,
+                     seeds: tuple[int, ...], asked_frames: int | None) -> int:
+    """Merge evaluation folders into ``out`` and write its table (:func:`streamt1.evaluate.merge_results`)."""
+    from streamt1.evaluate import (REFERENCE, TABLE_FILE, EvalSettings, merge_results, merged_methods,
+                                   recorded_num_frames, write_table)
+
     merged = merge_results(folders, out)
     if REFERENCE not in merged["settings"]:
         raise ConfigError(f"the folders hold no `{REFERENCE}` row; merge folders written by `streamt1 evaluate`")
@@ -269,7 +322,7 @@ def _merge_evaluations(args: argparse.Namespace, methods: tuple[str, ...] | None
     if asked_frames is not None and asked_frames != num_frames:
         raise ConfigError(f"--num-frames/--length ask for {asked_frames} latent frames, but the folders' "
                           f"{', '.join(methods)} were run with {num_frames}; leave it out to use theirs")
-    settings = EvalSettings(methods=methods, num_prompts=args.num_prompts, num_frames=num_frames, seeds=seeds,
+    settings = EvalSettings(methods=methods, num_prompts=num_prompts, num_frames=num_frames, seeds=seeds,
                             save_videos=False)
     write_table(merged["videos"], settings, merged["settings"][REFERENCE]["frames"], out)
     print(f"merged {len(folders)} folders into {out / 'results.json'}")
