@@ -1,11 +1,14 @@
 """Two or more Sprites weights compared on the same held-out videos: means and paired differences.
 
     python benchmarks/sprites_weights_paired.py committed=runs/eK0,runs/eK1 new=runs/eN0,runs/eN1
+    python benchmarks/sprites_weights_paired.py --common plain=runs/a:none k2=runs/a:stream-t1 k4=runs/b:stream-t1
 
 Each argument names a set of weights and the `streamt1 evaluate` folders (or their results.json) made
 with them (e.g. one folder per seed, run in parallel); a method's videos are merged over the folders.
 The first set is the baseline: every other set gets, per metric, its mean and the paired difference
-against the baseline over the prompts and seeds both have, with 95 % intervals (in %).
+against the baseline over the prompts and seeds both have, with 95 % intervals (in %). A set may name
+its own preset (``NAME=FOLDER:METHOD``, default ``--method``), so runs of other methods or settings
+compare too; ``--common`` keeps only the prompts and seeds every set has.
 """
 
 from __future__ import annotations
@@ -31,13 +34,19 @@ def load_videos(sources: list[str], method: str) -> dict[str, dict[str, float]]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("sets", nargs="+", help="NAME=FOLDER[,FOLDER...]; the first is the baseline")
+    p.add_argument("sets", nargs="+", help="NAME=FOLDER[,FOLDER...][:METHOD]; the first is the baseline")
+    p.add_argument("--common", action="store_true", help="only the videos (prompt and seed) every set has")
     p.add_argument("--method", default="none", help="the preset whose videos are compared (default none)")
     args = p.parse_args()
     if len(args.sets) < 2 or any("=" not in s for s in args.sets):
         p.error("give at least two NAME=FOLDER[,FOLDER...] sets")
-    sets = {name: load_videos(folders.split(","), args.method)
-            for name, folders in (s.split("=", 1) for s in args.sets)}
+    sets = {}
+    for name, source in (s.split("=", 1) for s in args.sets):
+        folders, _, method = source.partition(":")
+        sets[name] = load_videos(folders.split(","), method or args.method)
+    if args.common:
+        shared = set.intersection(*(set(videos) for videos in sets.values()))
+        sets = {name: {s: v for s, v in videos.items() if s in shared} for name, videos in sets.items()}
     columns = [c for c in COLUMNS if any(c in v for vs in sets.values() for v in vs.values())]
     base_name, base = next(iter(sets.items()))
     print("| weights | videos | " + " | ".join(columns) + " |")

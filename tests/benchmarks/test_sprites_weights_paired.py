@@ -1,0 +1,28 @@
+"""``benchmarks/sprites_weights_paired.py``: sets of evaluate folders, each with its own preset, paired."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "sprites_weights_paired.py"
+COLUMNS = ("subject_consistency", "background_consistency", "text_alignment", "alignment_background",
+           "alignment_presence", "alignment_shape", "alignment_motion")
+
+
+def write(folder: Path, videos: dict) -> str:
+    folder.mkdir()
+    rows = {m: {stem: {c: value for c in COLUMNS} for stem, value in v.items()} for m, v in videos.items()}
+    (folder / "results.json").write_text(json.dumps({"videos": rows}))
+    return str(folder)
+
+
+def test_sets_name_their_own_preset_and_common_keeps_the_shared_videos(tmp_path):
+    a = write(tmp_path / "a", {"none": {"p-0": 0.2, "p-1": 0.4, "q-0": 0.6}, "stream-t1": {"p-0": 0.3, "p-1": 0.5, "q-0": 0.7}})
+    b = write(tmp_path / "b", {"stream-t1": {"p-0": 0.5, "p-1": 0.6}})
+    args = [sys.executable, str(SCRIPT), "--common", f"plain={a}:none", f"k2={a}:stream-t1", f"k4={b}:stream-t1"]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout.splitlines()
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in out[2:]}
+    assert rows["plain"][0].strip() == "2" and rows["plain"][1].strip().startswith("30.0")  # q-0 left out
+    assert rows["k2 - plain"][1].strip() == "+10.0 ± 0.0"
+    assert rows["k4 - plain"][1].strip().startswith("+25.0")  # (0.5 - 0.2, 0.6 - 0.4): +30 and +20
