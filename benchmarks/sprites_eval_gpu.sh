@@ -9,6 +9,7 @@
 # Settings (environment): PROMPTS=32 SEEDS="0 1" FRAMES=81 ORACLE_PROMPTS=16 LIMIT=530 DEVICE=cuda
 #   ROOT=runs/eval-gpu OUT=$ROOT  MAIN="none best-of-n beam stream-t1" (one process per seed)
 #   ABLATIONS="stream-t1-early stream-t1-no-noise stream-t1-no-pruning stream-t1-no-sinking" (one process each)
+#   REWARDS=DIR     image and video rewards from DIR (default: those of the weights)
 #   ORACLE_PROMPTS=0 skips the oracle (its scoring is CPU work: ~11 s per 81-frame Stream-T1 video)
 # The 30 s setting (480 latent frames) in one call, in its own ROOT (a folder of other settings is refused):
 #   ROOT=runs/eval-gpu-30s PROMPTS=8 SEEDS="0 1 2 3" FRAMES=480 ABLATIONS= ORACLE_PROMPTS=0
@@ -23,17 +24,18 @@ ABLATIONS=${ABLATIONS-stream-t1-early stream-t1-no-noise stream-t1-no-pruning st
 OUT=${OUT:-$ROOT}
 ALL_SEEDS=$(echo $SEEDS | tr ' ' ',')
 COMMON="--num-frames $FRAMES --device $DEVICE"
+REWARD_FLAGS=${REWARDS:+--image-reward sprites-image=$REWARDS --video-reward sprites-video=$REWARDS}
 mkdir -p "$ROOT/logs" "$OUT"
 
 for method in $MAIN; do
   for seed in $SEEDS; do
     timeout "$LIMIT" $PY -m streamt1 evaluate --methods "$method" --num-prompts "$PROMPTS" --seeds "$seed" $COMMON \
-      --no-videos --out "$ROOT/learned/$method-$seed" > "$ROOT/logs/$method-$seed.log" 2>&1 &
+      $REWARD_FLAGS --no-videos --out "$ROOT/learned/$method-$seed" > "$ROOT/logs/$method-$seed.log" 2>&1 &
   done
 done
 for method in $ABLATIONS; do
   timeout "$LIMIT" $PY -m streamt1 evaluate --methods "$method" --num-prompts "$PROMPTS" --seeds "$ALL_SEEDS" $COMMON \
-    --no-videos --out "$ROOT/learned/$method" > "$ROOT/logs/$method.log" 2>&1 &
+    $REWARD_FLAGS --no-videos --out "$ROOT/learned/$method" > "$ROOT/logs/$method.log" 2>&1 &
 done
 for seed in $( ((ORACLE_PROMPTS > 0)) && echo $SEEDS ); do
   timeout "$LIMIT" $PY benchmarks/sprites_oracle.py --methods none,stream-t1 --num-prompts "$ORACLE_PROMPTS" \

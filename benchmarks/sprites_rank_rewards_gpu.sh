@@ -9,10 +9,12 @@
 # Settings (environment):
 #   WEIGHTS         generator folder (default: the built-in Sprites model)
 #   REWARDS         rewards to search with while recording and to start from (default: built in)
-#   TUNED           measure: folder of the fine-tuned rewards (train's $OUT/rewards, carried back)
+#   TUNED           measure: folder(s) of fine-tuned rewards (train's $OUT/rewards, carried back), space-separated
 #   SHARDS=12 RECORD_MINUTES=4.5 TUNE_MINUTES=3 NUM_SCENES=6000 RECORD=runs/siblings
 #   PROMPTS=16 SEEDS=0,1   measure: held-out prompts 33.. (offset 32, the tuning split) and seeds
-#   FRAMES=33 DEVICE=cuda WORKERS=12 TUNE_ARGS=   (more rank_rewards flags, e.g. "--lr 1e-4")
+#   FRAMES=33 DEVICE=cuda WORKERS=12 TUNE_ARGS=   (more rank_rewards flags, e.g. "--lr 1e-4 --recent-frames 3")
+#   TUNE_ARGS_B=    a second fine-tune with these flags, beside the first, into $OUT/rewards_b (each gets
+#                   half the WORKERS)
 # A CPU check of the script: DEVICE=cpu FRAMES=9 SHARDS=2 NUM_SCENES=8 WORKERS=0 PROMPTS=1 SEEDS=0
 #   TUNE_ARGS="--groups-per-batch 4 --synthetic-batch 8 --eval-batches 1 --eval-every 5 --log-every 5"
 set -euo pipefail
@@ -34,8 +36,16 @@ train() {
   tail -q -n 1 runs/sibling_logs/shard_*.log > "$OUT/record.log"
   { ls "$RECORD" | grep -c '^scene-' ; du -sh "$RECORD"; } >> "$OUT/record.log"
   cat "$OUT/record.log"
-  $PY -m streamt1.sprites.rank_rewards --record "$RECORD" --init "$REWARDS" --out "$OUT/rewards" \
-    --device "${DEVICE:-cuda}" --workers "${WORKERS:-12}" --max-minutes "${TUNE_MINUTES:-3}" ${TUNE_ARGS:-} 2>&1 | tee "$OUT/rank_rewards.log"
+  local workers=${WORKERS:-12}
+  [[ -z ${TUNE_ARGS_B:-} ]] || workers=$((workers / 2))
+  tune() {  # tune NAME ARGS
+    $PY -m streamt1.sprites.rank_rewards --record "$RECORD" --init "$REWARDS" --out "$OUT/$1" \
+      --device "${DEVICE:-cuda}" --workers "$workers" --max-minutes "${TUNE_MINUTES:-3}" $2 > "$OUT/$1.log" 2>&1
+  }
+  tune rewards "${TUNE_ARGS:-}" &
+  [[ -z ${TUNE_ARGS_B:-} ]] || tune rewards_b "$TUNE_ARGS_B" &
+  wait
+  tail -n 22 "$OUT"/rewards*.log
 }
 
 measure() {
@@ -45,8 +55,12 @@ measure() {
   bench+=" --seeds ${SEEDS:-0,1} --num-frames ${FRAMES:-33} --device ${DEVICE:-cuda} $WEIGHTS_FLAG"
   $bench --reward-weights "$REWARDS" > "$OUT/committed.txt" 2>&1 &
   $bench --reward-weights "$REWARDS" --set search.fusion=zscore > "$OUT/committed_zscore.txt" 2>&1 &
-  $bench --reward-weights "$TUNED" > "$OUT/tuned.txt" 2>&1 &
-  $bench --reward-weights "$TUNED" --set search.fusion=zscore > "$OUT/tuned_zscore.txt" 2>&1 &
+  local i=0
+  for tuned in $TUNED; do
+    i=$((i + 1))
+    $bench --reward-weights "$tuned" > "$OUT/tuned$i.txt" 2>&1 &
+    $bench --reward-weights "$tuned" --set search.fusion=zscore > "$OUT/tuned${i}_zscore.txt" 2>&1 &
+  done
   wait
   tail -q -n 1 "$OUT"/committed*.txt "$OUT"/tuned*.txt
 }

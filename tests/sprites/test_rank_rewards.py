@@ -9,6 +9,7 @@ from streamt1.sprites.rank_rewards import (
     RankRewardsConfig,
     finetune,
     make_batch,
+    part_truth,
     prepare,
     ranking_loss,
     sibling_losses,
@@ -36,7 +37,7 @@ def test_prepared_windows_score_like_the_whole_windows(recorded, tiny_weights):
     video = SpritesVideoReward.from_pretrained(tiny_weights)
     groups, _ = load_groups(recorded)
     group = groups[-1]  # the longest window
-    prepared = prepare(group, video.config.num_frames)
+    prepared = prepare(group, video)
     prompts = [group.prompt] * len(group)
     whole = video(group.video_clips(), prompts, group.fps).overall
     assert group.video_clips().shape[1] > prepared.clips.shape[1]
@@ -48,7 +49,7 @@ def test_fine_tune_steps_lower_the_pairwise_loss(recorded, tiny_weights):
     image = SpritesImageReward.from_pretrained(tiny_weights).train()
     video = SpritesVideoReward.from_pretrained(tiny_weights).train()
     config = RankRewardsConfig(min_gap=0.0)
-    train, tuning = load_groups(recorded, partial(prepare, clip_frames=video.config.num_frames))
+    train, tuning = load_groups(recorded, partial(prepare, video=video))
     batch = make_batch(train + tuning, config.tau)
     assert len(sibling_pairs(batch.video_truth, batch.group, 0.0)[0]) > 0
 
@@ -65,19 +66,32 @@ def test_fine_tune_steps_lower_the_pairwise_loss(recorded, tiny_weights):
 
 def test_finetune_saves_rewards_with_their_cards(recorded, tiny_weights, tmp_path):
     config = RankRewardsConfig(steps=3, groups_per_batch=2, synthetic_batch=2, workers=0, log_every=1,
-                               eval_every=2, eval_batches=1, min_gap=0.0)
+                               eval_every=2, eval_batches=1, min_gap=0.0, recent_frames=2)
     summary = finetune(config, recorded, tiny_weights, tmp_path, "cpu")
     assert [row["step"] for row in summary["history"]] == [1, 2, 3]
-    assert {"video_rank", "fused_rank", "synthetic_video"} <= set(summary["history"][0])
+    assert {"video_rank", "fused_rank", "part_rank", "synthetic_video"} <= set(summary["history"][0])
     assert [c["step"] for c in summary["tuning_checks"]] == [0, 2, 3]
     assert summary["groups"] == {"train": 3, "tuning": 3}
     for reward in (SpritesImageReward, SpritesVideoReward):
         loaded = reward.from_pretrained(tmp_path)
         card = json.loads((tmp_path / f"{reward.file_stem}.json").read_text())
         assert card["config"] == loaded.config.to_json()
+        if reward is SpritesVideoReward:  # the plan asked for, on the init's weights
+            assert loaded.config.recent_frames == 2 and loaded.frame_plan(9, 16.0).tolist() == [0, 6, 7, 8]
         assert set(card["sibling_agreement"]) == {"before", "after"}
         init_card = json.loads((tiny_weights / f"{reward.file_stem}.json").read_text())
         assert card["pretraining"] == {k: v for k, v in init_card.items() if k != "config"}
         assert set(card["rendered_accuracy_eval"]["after"]) == {"image", "video"}
     after = summary["sibling_agreement"]["after"]
     assert 0 <= after["fused"] <= 1 and after["pairs"] > 0 and "zscore tau=0.4" in after["fusion"]
+
+
+def test_part_truths_are_the_window_metrics_each_part_stands_for(recorded):
+    group = load_groups(recorded)[0][-1]
+    truth = part_truth(group)
+    m = group.window_metrics
+    assert truth.shape == (len(group), 3)
+    torch.testing.assert_close(truth[:, 0], m["alignment_motion"].float())
+    torch.testing.assert_close(truth[:, 1], m["subject_consistency"].float())
+    torch.testing.assert_close(truth[:, 2], ((m["alignment_background"] + m["alignment_presence"]
+                                              + m["alignment_shape"]) / 3).float())

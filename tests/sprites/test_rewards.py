@@ -13,6 +13,7 @@ from streamt1.sprites.rewards import (
     caption_slots,
     outlines,
     resample_frames,
+    resample_index,
 )
 from streamt1.sprites.world import COLORS, SHAPES, BackgroundSpec, SceneSpec, SpriteSpec, render
 
@@ -97,6 +98,29 @@ def test_resample_frames_spreads_evenly():
     clips = torch.arange(10.0).view(1, 10, 1)
     assert resample_frames(clips, 4).flatten().tolist() == [0.0, 3.0, 6.0, 9.0]
     assert resample_frames(clips[:, :1], 3).flatten().tolist() == [0.0, 0.0, 0.0]
+
+
+def test_recent_frames_keep_the_clip_end_at_full_rate():
+    # 3 recent frames of 8: the last 3, after 5 spread over the other 27
+    assert resample_index(30, 8, 3).tolist() == [0, 6, 13, 20, 26, 27, 28, 29]
+    assert resample_index(8, 8, 3).tolist() == list(range(8))
+    # too short to keep 3 recent and 5 spread distinct frames: spread over the whole clip
+    assert torch.equal(resample_index(7, 8, 3), resample_index(7, 8))
+    assert torch.equal(resample_index(30, 8, 0), resample_index(30, 8))
+    with pytest.raises(ValueError, match="recent_frames"):
+        RewardNetConfig(kind="video", num_frames=4, recent_frames=4)
+
+
+def test_a_video_reward_with_recent_frames_sees_a_change_in_the_last_frames_only_through_them():
+    torch.manual_seed(0)
+    video = SpritesVideoReward(RewardNetConfig(kind="video", num_frames=4, recent_frames=2, **SMALL)).eval()
+    assert video.frame_plan(20, 16.0).tolist() == [0, 17, 18, 19]
+    clips = torch.rand(1, 20, 3, 64, 64)
+    changed = clips.clone()
+    changed[:, 18] = torch.rand(3, 64, 64)  # skipped by an even spread of 4 frames (0, 6, 13, 19)
+    assert 18 not in resample_index(20, 4).tolist()
+    a, b = (video(c, [PROMPT], 16.0).overall for c in (clips, changed))
+    assert not torch.allclose(a, b)
 
 
 @pytest.mark.parametrize("t", [1, 5, 13, 40])

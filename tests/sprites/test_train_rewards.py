@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import torch
@@ -10,6 +11,7 @@ from streamt1.sprites.train_rewards import (
     TrainRewardsConfig,
     degrade_clip,
     degrade_frames,
+    init_config,
     mismatch_scene,
     sample_pair,
     train,
@@ -65,6 +67,20 @@ def test_training_loop_runs_and_saves(tmp_path):
     video = SpritesVideoReward.from_pretrained(tmp_path)
     assert image(torch.rand(1, 3, 64, 64), ["a red circle grows"]).isfinite().all()
     assert video(torch.rand(1, 6, 3, 64, 64), ["a red circle grows"], 16.0).overall.isfinite().all()
+
+
+def test_training_can_start_from_saved_rewards_with_another_frame_plan(tmp_path):
+    first = tmp_path / "first"
+    train(TINY, first, "cpu")
+    net = init_config(first, recent_frames=2)
+    assert net.recent_frames == 2 and net.num_frames == TINY.net.num_frames
+    config = dataclasses.replace(TINY, steps=1, net=dataclasses.replace(net, kind="image"))
+    before = SpritesVideoReward.from_pretrained(first).state_dict()
+    summary = train(dataclasses.replace(config, lr=0.0), tmp_path / "second", "cpu", init=first)
+    video = SpritesVideoReward.from_pretrained(tmp_path / "second")
+    assert summary["init"] == str(first) and video.config.recent_frames == 2
+    for key, value in video.state_dict().items():  # lr 0: the weights are those it started from
+        torch.testing.assert_close(value, before[key])
 
 
 def test_train_negatives_never_name_a_held_out_pair():

@@ -11,6 +11,9 @@ differs by more than ``min_gap``; the loss is the logistic ranking loss ``softpl
   (:data:`~streamt1.sprites.siblings.IMAGE_TRUTH_PARTS`, what a frame can show);
 * the search's fused score (raw fusion, ``alpha = min(tau, progress)``) against the fused ground
   truth, so the two rewards also learn the relative scale the search adds them at;
+* each of the video reward's parts against the truth it stands for (:data:`PART_TRUTHS`: motion
+  against motion alignment, coherence against subject consistency, alignment against the mean of
+  background, presence and shape alignment), a denser signal than the one fused order;
 
 plus the synthetic-negative losses of :mod:`streamt1.sprites.train_rewards` on a fresh rendered
 batch, so the rewards keep what they know about rendered clips. The run starts from ``--init``
@@ -29,7 +32,7 @@ import logging
 import math
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Sequence
@@ -44,18 +47,21 @@ from streamt1.config import FUSION_MODES
 from streamt1.search.pruning import fuse, mix_alpha
 from streamt1.sprites.rewards import (
     DEFAULT_WEIGHTS_DIR,
+    VIDEO_PARTS,
     RewardNetConfig,
     SpritesImageReward,
     SpritesVideoReward,
-    resample_frames,
 )
-from streamt1.sprites.siblings import TUNING_EVERY, SiblingGroup, load_groups
+from streamt1.sprites.siblings import IMAGE_TRUTH_PARTS, TUNING_EVERY, SiblingGroup, load_groups
 from streamt1.sprites.train_rewards import TrainRewardsConfig, evaluate, image_loss, sample_pair, video_loss
 from streamt1.sprites.training import SampleStream, lr_factor, run_progress, sample_loader
 
 logger = logging.getLogger(__name__)
 
 TAU_GRID = tuple(round(0.1 * i, 1) for i in range(11))  # the fusion weights tried on the tuning scenes
+# The window metrics each video-reward part (VIDEO_PARTS order) is ranked against (their mean).
+PART_TRUTHS = {"motion": ("alignment_motion",), "coherence": ("subject_consistency",),
+               "alignment": IMAGE_TRUTH_PARTS}
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class RankRewardsConfig:
     video_weight: float = 1.0
     image_weight: float = 0.5
     fused_weight: float = 1.0
+    part_weight: float = 1.0  # each video-reward part against its own truth (PART_TRUTHS)
     synthetic_weight: float = 1.0  # weight of train_rewards' losses; 0: sibling groups only
     synthetic_batch: int = 64
     lr: float = 3e-4
@@ -77,12 +84,14 @@ class RankRewardsConfig:
     eval_every: int = 250
     eval_batches: int = 8  # rendered-clip accuracy batches (train_rewards.evaluate)
     max_minutes: float | None = None
+    recent_frames: int | None = None  # the video reward's plan (RewardNetConfig.recent_frames); None: the init's
 
     def __post_init__(self) -> None:
         for name in ("steps", "groups_per_batch", "synthetic_batch", "log_every", "eval_every", "eval_batches"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
-        for name in ("video_weight", "image_weight", "fused_weight", "synthetic_weight", "min_gap", "workers"):
+        for name in ("video_weight", "image_weight", "fused_weight", "part_weight", "synthetic_weight", "min_gap",
+                     "workers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 0")
         if not 0 <= self.tau <= 1:
@@ -95,8 +104,8 @@ class RankRewardsConfig:
 @dataclass
 class PreparedGroup:
     """A :class:`SiblingGroup` reduced to what the rewards read: the image reward's frames and the
-    reward windows resampled to the video reward's ``F`` frames (exactly the first step of
-    :meth:`SpritesVideoReward.fuse`, so the scores are those of the whole windows)."""
+    frames the video reward's plan reads of each reward window (so the scores are those of the
+    whole windows)."""
 
     prompt: str
     fps: float
@@ -104,6 +113,7 @@ class PreparedGroup:
     clips: Tensor  # [N, F, 3, H, W] uint8
     video_truth: Tensor  # [N]
     image_truth: Tensor  # [N]
+    part_truth: Tensor  # [N, len(VIDEO_PARTS)]
     progress: tuple[int, int, int]  # start frame, video frames, chunk frames (latent): the fusion's alpha
 
     def __len__(self) -> int:
@@ -113,10 +123,18 @@ class PreparedGroup:
         return mix_alpha(*self.progress, tau)
 
 
-def prepare(group: SiblingGroup, clip_frames: int) -> PreparedGroup:
-    return PreparedGroup(group.prompt, group.fps, group.image_frames(),
-                         resample_frames(group.video_clips(), clip_frames), group.video_truth().float(),
-                         group.image_truth().float(), (group.start_frame, group.num_frames, group.chunk_frames))
+def part_truth(group: SiblingGroup) -> Tensor:
+    """``[N, len(VIDEO_PARTS)]``: the mean of each part's :data:`PART_TRUTHS` on the reward windows."""
+    return torch.stack([torch.stack([group.window_metrics[k] for k in PART_TRUTHS[part]]).mean(0)
+                        for part in VIDEO_PARTS], dim=1).float()
+
+
+def prepare(group: SiblingGroup, video: SpritesVideoReward) -> PreparedGroup:
+    clips = group.video_clips()
+    plan = video.frame_plan(clips.shape[1], group.fps)
+    return PreparedGroup(group.prompt, group.fps, group.image_frames(), clips[:, plan], group.video_truth().float(),
+                         group.image_truth().float(), part_truth(group),
+                         (group.start_frame, group.num_frames, group.chunk_frames))
 
 
 @dataclass
@@ -131,6 +149,7 @@ class SiblingBatch:
     alpha: Tensor  # [C] the image reward's weight in the fused score
     video_truth: Tensor  # [C]
     image_truth: Tensor  # [C]
+    part_truth: Tensor  # [C, len(VIDEO_PARTS)]
     fps: float
 
 
@@ -148,7 +167,7 @@ def make_batch(groups: Sequence[PreparedGroup], tau: float) -> SiblingBatch:
     return SiblingBatch(torch.cat([g.frames.flatten(0, 1) for g in groups]), torch.cat(owners),
                         torch.cat([g.clips for g in groups]), prompts, torch.cat(group), torch.cat(alpha),
                         torch.cat([g.video_truth for g in groups]), torch.cat([g.image_truth for g in groups]),
-                        groups[0].fps)
+                        torch.cat([g.part_truth for g in groups]), groups[0].fps)
 
 
 def sibling_pairs(truth: Tensor, group: Tensor, min_gap: float) -> tuple[Tensor, Tensor]:
@@ -166,15 +185,18 @@ def ranking_loss(scores: Tensor, truth: Tensor, group: Tensor, min_gap: float) -
     return F.softplus(scores[worse] - scores[better]).mean()
 
 
-def score_batch(image: SpritesImageReward, video: SpritesVideoReward, batch: SiblingBatch) -> tuple[Tensor, Tensor]:
-    """(short, long) ``[C]``: the image reward averaged over each candidate's frames, the video overall."""
+def score_batch(image: SpritesImageReward, video: SpritesVideoReward,
+                batch: SiblingBatch) -> tuple[Tensor, Tensor, Tensor]:
+    """(short, long, parts): the image reward averaged over each candidate's frames ``[C]``, the
+    video overall ``[C]`` and its parts ``[C, len(VIDEO_PARTS)]``."""
     device = image.device
     owner = batch.frame_owner.to(device)
     per_frame = image(batch.frames.to(device), [batch.prompts[i] for i in batch.frame_owner.tolist()])
     c = len(batch.prompts)
     short = torch.zeros(c, device=device).index_add(0, owner, per_frame) / torch.bincount(owner, minlength=c)
-    long = video(batch.clips.to(video.device), batch.prompts, batch.fps).overall.to(device)
-    return short, long
+    score = video.score_planned(batch.clips.to(video.device), batch.prompts, batch.fps)
+    parts = torch.stack([score.parts[name] for name in VIDEO_PARTS], dim=1).to(device)
+    return short, score.overall.to(device), parts
 
 
 # --------------------------------------------------------------------------- measurement
@@ -191,7 +213,7 @@ def sibling_report(image: SpritesImageReward, video: SpritesVideoReward, groups:
     for i in range(0, len(groups), chunk):
         part = groups[i : i + chunk]
         batch = make_batch(part, config.tau)
-        short, long = (s.cpu() for s in score_batch(image, video, batch))
+        short, long, _ = (s.cpu() for s in score_batch(image, video, batch))
         for k, g in enumerate(part):
             rows.append((short[batch.group == k], long[batch.group == k], g))
     if was_training:
@@ -221,12 +243,14 @@ def sibling_report(image: SpritesImageReward, video: SpritesVideoReward, groups:
 
 def sibling_losses(image: SpritesImageReward, video: SpritesVideoReward, batch: SiblingBatch,
                    config: RankRewardsConfig) -> dict[str, Tensor]:
-    short, long = score_batch(image, video, batch)
+    short, long, parts = score_batch(image, video, batch)
     fused = fuse(short, long, batch.alpha.to(short.device))  # the search's raw fusion, alpha per candidate
     return {
         "video_rank": ranking_loss(long, batch.video_truth, batch.group, config.min_gap),
         "image_rank": ranking_loss(short, batch.image_truth, batch.group, config.min_gap),
         "fused_rank": ranking_loss(fused, batch.video_truth, batch.group, config.min_gap),
+        "part_rank": sum(ranking_loss(parts[:, i], batch.part_truth[:, i], batch.group, config.min_gap)
+                         for i in range(len(VIDEO_PARTS))) / len(VIDEO_PARTS),
     }
 
 
@@ -235,7 +259,7 @@ def train_step(image: SpritesImageReward, video: SpritesVideoReward, opt: torch.
     """One optimiser step on a sibling batch and (if given) a batch of train_rewards' synthetic pairs."""
     losses = sibling_losses(image, video, batch, config)
     total = (config.video_weight * losses["video_rank"] + config.image_weight * losses["image_rank"]
-             + config.fused_weight * losses["fused_rank"])
+             + config.fused_weight * losses["fused_rank"] + config.part_weight * losses["part_rank"])
     if synthetic is not None:
         losses["synthetic_image"] = image_loss(image, synthetic, image.device)[0]
         losses["synthetic_video"] = video_loss(video, synthetic, video.device)[0]
@@ -250,15 +274,20 @@ def train_step(image: SpritesImageReward, video: SpritesVideoReward, opt: torch.
 def _synthetic_config(video: SpritesVideoReward, config: RankRewardsConfig) -> TrainRewardsConfig:
     """train_rewards' settings for the synthetic batches and rendered-clip evaluation of these nets."""
     net = RewardNetConfig(channels=video.config.channels, num_frames=video.config.num_frames,
-                          match_dim=video.config.match_dim)
+                          match_dim=video.config.match_dim, recent_frames=video.config.recent_frames)
     return TrainRewardsConfig(batch_size=config.synthetic_batch, workers=config.workers, seed=config.seed + 1,
                               eval_batches=config.eval_batches, net=net)
 
 
-def _load_init(init: str | Path | None, device: torch.device) -> tuple[SpritesImageReward, SpritesVideoReward, dict]:
+def _load_init(init: str | Path | None, device: torch.device,
+               recent_frames: int | None = None) -> tuple[SpritesImageReward, SpritesVideoReward, dict]:
+    """The rewards of ``init``; ``recent_frames`` changes the video reward's frame plan (the weights
+    do not depend on it)."""
     folder = Path(init) if init is not None else DEFAULT_WEIGHTS_DIR
     image = SpritesImageReward.from_pretrained(folder, device).train()
     video = SpritesVideoReward.from_pretrained(folder, device).train()
+    if recent_frames is not None:
+        video.config = replace(video.config, recent_frames=recent_frames)
     card = json.loads((folder / "video_reward.json").read_text())
     card.pop("config", None)
     return image, video, card
@@ -294,8 +323,8 @@ def finetune(config: RankRewardsConfig, record: str | Path, init: str | Path | N
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' but CUDA is not available; pass --device cpu")
     torch.manual_seed(config.seed)
-    image, video, pretraining = _load_init(init, device)
-    train_groups, tuning_groups = load_groups(record, partial(prepare, clip_frames=video.config.num_frames))
+    image, video, pretraining = _load_init(init, device, config.recent_frames)
+    train_groups, tuning_groups = load_groups(record, partial(prepare, video=video))
     if not train_groups or not tuning_groups:
         raise ValueError(f"{record} has {len(train_groups)} training and {len(tuning_groups)} tuning groups; "
                          f"both are needed: record more scenes (every {TUNING_EVERY}th scene is a tuning scene)")
@@ -357,8 +386,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     defaults = RankRewardsConfig()
     for field, value in asdict(defaults).items():
-        if field == "max_minutes":
-            p.add_argument("--max-minutes", type=float, default=None)
+        if field in ("max_minutes", "recent_frames"):
+            p.add_argument(f"--{field.replace('_', '-')}", type=float if field == "max_minutes" else int, default=None)
         else:
             p.add_argument(f"--{field.replace('_', '-')}", type=type(value), default=value)
     args = p.parse_args(argv)

@@ -6,7 +6,8 @@
   ``motion`` (the described motion happens), ``coherence`` (no flicker, jumps or freezes) and
   ``alignment`` (the clip shows the described sprites and background); ``overall`` is their sum,
   as VideoAlign's Overall is the sum of VQ, MQ and TA. A clip of any length ``T >= 1`` is resampled
-  to ``config.num_frames`` frames evenly spread over it (nearest frame; a short clip repeats
+  to ``config.num_frames`` frames: its last ``config.recent_frames`` frames (where a search's
+  candidates differ) after frames evenly spread over the rest (nearest frame; a short clip repeats
   frames, so a single frame looks frozen; ``frame_plan`` names them, so the search gathers only those);
   those frames and their successive differences are
   stacked as channels of one conv net (early fusion), so motion and flicker are visible to the
@@ -59,6 +60,9 @@ class RewardNetConfig:
     channels: int = 24  # width of the first conv; the 16x16 cell map is 4x as wide
     num_frames: int = 8  # video: frames a clip is resampled to
     match_dim: int = 64  # width of the sprite queries and of the cell features they are matched with
+    # video: how many of those frames are the clip's last frames at full rate. A search's siblings
+    # differ only in their newest chunk, which an even spread over a long window would mostly skip.
+    recent_frames: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in ("image", "video"):
@@ -69,6 +73,8 @@ class RewardNetConfig:
             raise ValueError(f"num_frames={self.num_frames} must be >= 2 (motion needs two frames)")
         if self.match_dim < 1:
             raise ValueError(f"match_dim={self.match_dim} must be >= 1")
+        if not 0 <= self.recent_frames < self.num_frames:
+            raise ValueError(f"recent_frames={self.recent_frames} must be in [0, num_frames={self.num_frames})")
 
     @property
     def in_channels(self) -> int:
@@ -239,14 +245,20 @@ class SlotMatcher(nn.Module):
         return match.masked_fill(~slots.background_mask, float("-inf")).amax(1)
 
 
-def resample_index(total_frames: int, num_frames: int) -> Tensor:
-    """``[num_frames]`` indices of the nearest frames evenly spread over a ``total_frames`` clip (CPU)."""
-    return torch.linspace(0, total_frames - 1, num_frames).round().long()
+def resample_index(total_frames: int, num_frames: int, recent_frames: int = 0) -> Tensor:
+    """``[num_frames]`` indices (CPU) of a ``total_frames`` clip: its last ``recent_frames`` frames,
+    after the nearest frames evenly spread over the rest (from frame 0). A clip too short for that
+    is spread evenly as a whole (repeating frames where it has fewer than ``num_frames``)."""
+    spread = num_frames - recent_frames
+    if recent_frames == 0 or total_frames - recent_frames < spread:
+        return torch.linspace(0, total_frames - 1, num_frames).round().long()
+    rest = total_frames - recent_frames
+    return torch.cat([torch.linspace(0, rest - 1, spread).round().long(), torch.arange(rest, total_frames)])
 
 
-def resample_frames(clips: Tensor, num_frames: int) -> Tensor:
+def resample_frames(clips: Tensor, num_frames: int, recent_frames: int = 0) -> Tensor:
     """``[B, T, ...]`` -> ``[B, num_frames, ...]``: the frames :func:`resample_index` picks."""
-    return clips[:, resample_index(clips.shape[1], num_frames).to(clips.device)]
+    return clips[:, resample_index(clips.shape[1], num_frames, recent_frames).to(clips.device)]
 
 
 def _check_prompts(prompts: Sequence[str], n: int, what: str) -> None:
@@ -342,11 +354,11 @@ class SpritesVideoReward(_RewardBase):
             raise ValueError(f"a clip of {num_frames} frames has nothing to score: need T >= 1")
         if fps <= 0:
             raise ValueError(f"fps={fps} must be > 0")
-        return resample_index(num_frames, self.config.num_frames)
+        return resample_index(num_frames, self.config.num_frames, self.config.recent_frames)
 
     def fuse(self, clips: Tensor) -> Tensor:
         """Clips ``[B, T, 3, H, W]`` -> the net's input ``[B, (2F-1)*3, H, W]`` (:meth:`fuse_planned`)."""
-        return self.fuse_planned(resample_frames(clips, self.config.num_frames))
+        return self.fuse_planned(resample_frames(clips, self.config.num_frames, self.config.recent_frames))
 
     def fuse_planned(self, frames: Tensor) -> Tensor:
         """The planned frames ``[B, F, 3, H, W]`` -> the net's input: F frames and their differences."""

@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader
 
 from streamt1.outputs.atomic import atomic_write_json
 from streamt1.sprites.captions import caption
-from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward
+from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward, resample_index
 from streamt1.sprites.training import SampleStream, lr_factor, run_progress, sample_loader, training_parser
 from streamt1.sprites.world import (
     COLORS,
@@ -268,7 +268,7 @@ def sample_pair(g: torch.Generator, split: str, config: TrainRewardsConfig) -> d
     scene = sample_scene(g, split, num_frames=SCENE_FRAMES)
     length = _randint(g, config.min_window, config.max_window + 1)
     start = _randint(g, 0, SCENE_FRAMES - length + 1)
-    times = torch.linspace(start, start + length - 1, config.net.num_frames).round()
+    times = (start + resample_index(length, config.net.num_frames, config.net.recent_frames)).float()
     jump = _randint(g, FPS, 3 * FPS + 1)
     frames = render_at(scene, torch.cat([times, times + jump]))
     clip, later = frames.chunk(2)  # [F, 3, H, W] each
@@ -344,14 +344,26 @@ def evaluate(image: SpritesImageReward, video: SpritesVideoReward, config: Train
     return summary
 
 
-def train(config: TrainRewardsConfig, out: str | Path, device: str | torch.device = "cpu") -> dict:
-    """Train both rewards, save ``image_reward.*`` and ``video_reward.*`` under ``out``; return the summary."""
+def init_config(init: str | Path, recent_frames: int) -> RewardNetConfig:
+    """The net of the video reward saved in ``init``, reading ``recent_frames`` recent frames (the
+    weights do not depend on the frame plan, so a run can start from rewards with another one)."""
+    folder = Path(init)
+    return replace(SpritesVideoReward.from_pretrained(folder).config, recent_frames=recent_frames)
+
+
+def train(config: TrainRewardsConfig, out: str | Path, device: str | torch.device = "cpu",
+          init: str | Path | None = None) -> dict:
+    """Train both rewards (from scratch, or from the weights in ``init``, whose nets must be
+    ``config.net``'s), save ``image_reward.*`` and ``video_reward.*`` under ``out``; return the summary."""
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' but CUDA is not available; pass --device cpu")
     torch.manual_seed(config.seed)
     image = SpritesImageReward(replace(config.net, kind="image")).to(device)
     video = SpritesVideoReward(replace(config.net, kind="video")).to(device)
+    if init is not None:
+        for model in (image, video):
+            model.load_state_dict(type(model).from_pretrained(init).state_dict())
     params = list(image.parameters()) + list(video.parameters())
     opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     pairs = SampleStream(partial(sample_pair, split="train", config=config), config.seed)
@@ -380,6 +392,7 @@ def train(config: TrainRewardsConfig, out: str | Path, device: str | torch.devic
             logger.info("step %d/%d %s", step + 1, config.steps, row)
     summary = {
         "train_config": asdict(config),
+        "init": None if init is None else str(init),
         "seconds": round(time.time() - t0, 1),
         "device": str(device),
         "history": history,
@@ -396,15 +409,20 @@ def train(config: TrainRewardsConfig, out: str | Path, device: str | torch.devic
 def main(argv: list[str] | None = None) -> None:
     p = training_parser(__doc__.split("\n")[0], "folder for image_reward.* / video_reward.* / train_rewards.json",
                         TrainRewardsConfig)
-    p.add_argument("--channels", type=int, default=RewardNetConfig.channels)
+    p.add_argument("--channels", type=int, default=RewardNetConfig.channels, help="ignored with --init")
+    p.add_argument("--recent-frames", type=int, default=RewardNetConfig.recent_frames,
+                   help="frames of the video reward's plan taken at full rate from the clip's end")
+    p.add_argument("--init", default=None, help="folder with image_reward.* / video_reward.* to start from")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    net = (init_config(args.init, args.recent_frames) if args.init is not None
+           else RewardNetConfig(channels=args.channels, recent_frames=args.recent_frames))
     config = TrainRewardsConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
         log_every=max(1, min(TrainRewardsConfig.log_every, args.steps // 10)),
-        net=RewardNetConfig(channels=args.channels), max_minutes=args.max_minutes,
+        net=replace(net, kind="image"), max_minutes=args.max_minutes,
     )
-    train(config, args.out, args.device)
+    train(config, args.out, args.device, args.init)
 
 
 if __name__ == "__main__":
