@@ -6,12 +6,14 @@ from functools import partial
 import torch
 
 from streamt1.sprites.rank_rewards import (
+    PreparedGroup,
     RankRewardsConfig,
     finetune,
     make_batch,
     part_truth,
     prepare,
     ranking_loss,
+    rolled,
     sibling_losses,
     sibling_pairs,
     train_step,
@@ -95,3 +97,19 @@ def test_part_truths_are_the_window_metrics_each_part_stands_for(recorded):
     torch.testing.assert_close(truth[:, 1], m["subject_consistency"].float())
     torch.testing.assert_close(truth[:, 2], ((m["alignment_background"] + m["alignment_presence"]
                                               + m["alignment_shape"]) / 3).float())
+
+
+def test_rolling_moves_every_frame_of_a_group_by_the_same_offset():
+    frames = torch.zeros(3, 2, 3, 16, 16, dtype=torch.uint8)
+    clips = torch.zeros(3, 4, 3, 16, 16, dtype=torch.uint8)
+    frames[..., 0, 0] = clips[..., 0, 0] = 255  # one marked pixel per frame
+    truth = torch.rand(3)
+    group = PreparedGroup("a red circle", 16.0, frames, clips, truth, truth, torch.rand(3, 3), (3, 9, 3))
+    offsets = set()
+    for seed in range(4):
+        out = rolled(group, torch.Generator().manual_seed(seed))
+        marks = torch.cat([out.frames.flatten(0, 1), out.clips.flatten(0, 1)])[:, 0].nonzero()[:, 1:]
+        assert len(marks) == 3 * 2 + 3 * 4 and (marks == marks[0]).all()  # one offset for the whole group
+        offsets.add(tuple(marks[0].tolist()))
+        assert torch.equal(out.video_truth, truth) and out.progress == group.progress
+    assert len(offsets) > 1

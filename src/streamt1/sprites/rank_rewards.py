@@ -85,6 +85,10 @@ class RankRewardsConfig:
     eval_batches: int = 8  # rendered-clip accuracy batches (train_rewards.evaluate)
     max_minutes: float | None = None
     recent_frames: int | None = None  # the video reward's plan (RewardNetConfig.recent_frames); None: the init's
+    # Roll each training group's frames by one random offset: the world wraps around its edges, so
+    # the siblings' order barely changes (only a patterned background's phase moves), while the
+    # few thousand recorded scenes can no longer be told apart by where things are.
+    roll: bool = True
 
     def __post_init__(self) -> None:
         for name in ("steps", "groups_per_batch", "synthetic_batch", "log_every", "eval_every", "eval_batches"):
@@ -151,6 +155,13 @@ class SiblingBatch:
     image_truth: Tensor  # [C]
     part_truth: Tensor  # [C, len(VIDEO_PARTS)]
     fps: float
+
+
+def rolled(group: PreparedGroup, g: torch.Generator) -> PreparedGroup:
+    """``group`` with all its frames rolled by one random (rows, columns) offset."""
+    h, w = group.frames.shape[-2:]
+    shift = (int(torch.randint(h, (1,), generator=g)), int(torch.randint(w, (1,), generator=g)))
+    return replace(group, frames=group.frames.roll(shift, dims=(-2, -1)), clips=group.clips.roll(shift, dims=(-2, -1)))
 
 
 def make_batch(groups: Sequence[PreparedGroup], tau: float) -> SiblingBatch:
@@ -346,7 +357,8 @@ def finetune(config: RankRewardsConfig, record: str | Path, init: str | Path | N
         for group in opt.param_groups:
             group["lr"] = config.lr * lr_factor(done_share)
         pick = torch.randint(len(train_groups), (config.groups_per_batch,), generator=g).tolist()
-        batch = make_batch([train_groups[i] for i in pick], config.tau)
+        picked = [train_groups[i] for i in pick]
+        batch = make_batch([rolled(x, g) for x in picked] if config.roll else picked, config.tau)
         losses = train_step(image, video, opt, batch, next(loader) if loader is not None else None, config)
         steps_done = step + 1
         for key, value in losses.items():
@@ -386,7 +398,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     defaults = RankRewardsConfig()
     for field, value in asdict(defaults).items():
-        if field in ("max_minutes", "recent_frames"):
+        if isinstance(value, bool):
+            p.add_argument(f"--{field.replace('_', '-')}", action=argparse.BooleanOptionalAction, default=value)
+        elif field in ("max_minutes", "recent_frames"):
             p.add_argument(f"--{field.replace('_', '-')}", type=float if field == "max_minutes" else int, default=None)
         else:
             p.add_argument(f"--{field.replace('_', '-')}", type=type(value), default=value)
