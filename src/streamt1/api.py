@@ -60,9 +60,15 @@ def run_settings(config: Config, components: Components) -> dict:
 def resolve_device(name: str, key: str = "run.device") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"{key}={name!r} is not a device torch knows: use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"{key}={name!r} but no CUDA device is available: use {key}=cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"{key}={name!r} but this machine has {torch.cuda.device_count()} CUDA device(s): "
+                          f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}")
     return device
 
 

@@ -139,8 +139,10 @@ def test_missing_reward_files_name_the_tree_and_source(release, tiny_yaml, tmp_p
     (["--backend", "latents-only", "--method", "stream-t1"], "backend 'latents-only' cannot decode frames"),
     (["--backend", "latents-only", "--method", "none", "--video-reward", "sprites-video"], "cannot decode frames"),
     (["--image-reward", "hpsv3"], "reward 'hpsv3' needs its files: pass --image-reward hpsv3=PATH, or --weights W"),
-    (["--reward-device", "cuda:7"] if not __import__("torch").cuda.is_available() else ["--reward-device", "tpu"],
+    (["--reward-device", "cuda:7"] if not __import__("torch").cuda.is_available() else ["--reward-device", "cuda:99"],
      "rewards.device="),
+    (["--reward-device", "tpu"], "rewards.device='tpu' is not a device torch knows"),
+    (["--device", "gpu"], "run.device='gpu' is not a device torch knows"),
 ])
 def test_backend_and_placement_errors(extra_backends, tmp_path, capsys, args, message):
     out = tmp_path / "out"
