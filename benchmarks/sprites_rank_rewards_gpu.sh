@@ -42,10 +42,13 @@ train() {
     $PY -m streamt1.sprites.rank_rewards --record "$RECORD" --init "$REWARDS" --out "$OUT/$1" \
       --device "${DEVICE:-cuda}" --workers "$workers" --max-minutes "${TUNE_MINUTES:-3}" $2 > "$OUT/$1.log" 2>&1
   }
-  tune rewards "${TUNE_ARGS:-}" &
-  [[ -z ${TUNE_ARGS_B:-} ]] || tune rewards_b "$TUNE_ARGS_B" &
-  wait
-  tail -n 22 "$OUT"/rewards*.log
+  local runs=(rewards) pids=() failed=0
+  tune rewards "${TUNE_ARGS:-}" & pids+=($!)
+  if [[ -n ${TUNE_ARGS_B:-} ]]; then runs+=(rewards_b); tune rewards_b "$TUNE_ARGS_B" & pids+=($!); fi
+  # `wait PID` returns that run's status (a bare `wait` returns 0), so a failed fine-tune fails the call
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  for run in "${runs[@]}"; do tail -n 22 "$OUT/$run.log"; done
+  return $failed
 }
 
 measure() {
