@@ -4,7 +4,7 @@ import json
 import torch
 
 from streamt1.sprites.captions import caption, same_content
-from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward
+from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward, resample_index
 from streamt1.sprites.train_rewards import (
     IMAGE_NEGATIVES,
     VIDEO_NEGATIVES,
@@ -13,10 +13,11 @@ from streamt1.sprites.train_rewards import (
     degrade_frames,
     init_config,
     mismatch_scene,
+    played_backwards,
     sample_pair,
     train,
 )
-from streamt1.sprites.world import render, sample_scene
+from streamt1.sprites.world import render, render_at, sample_scene
 
 TINY = TrainRewardsConfig(
     steps=5, batch_size=2, workers=0, log_every=2, eval_batches=1, min_window=4, max_window=8,
@@ -41,10 +42,19 @@ def test_degradations_change_pixels_and_keep_shapes():
     for kind in ("blur", "noise", "color_shift", "low_contrast"):
         out = degrade_frames(clip, kind, g)
         assert out.shape == clip.shape and (out - clip).abs().mean() > 1e-3
-    for kind in ("reversed", "frozen", "jump", "flicker", "partial_noise"):
+    for kind in ("frozen", "jump", "flicker", "partial_noise"):
         out = degrade_clip(clip, later, kind, g)
         assert out.shape == clip.shape and not torch.equal(out, clip)
-    assert torch.equal(degrade_clip(clip, later, "reversed", g), clip.flip(0))
+
+
+def test_a_reversed_window_keeps_the_frame_gaps_of_its_plan():
+    scene = sample_scene(1)
+    times = (10 + resample_index(30, 8, 3)).float()  # 5 spread frames, then 3 recent ones
+    clip, back = render_at(scene, times), played_backwards(scene, times)
+    assert torch.equal(back[0], clip[-1]) and torch.equal(back[-1], clip[0])  # the window's ends swapped
+    # still dense at the end: the window's first three frames, last to first (a flip would put them first)
+    assert torch.equal(back[-3:], render_at(scene, times[0] + torch.tensor([2.0, 1.0, 0.0])))
+    assert not torch.equal(back, clip.flip(0))
 
 
 def test_sample_pair_is_deterministic_and_covers_kinds():

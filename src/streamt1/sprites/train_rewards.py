@@ -196,10 +196,9 @@ def degrade_frames(frames: Tensor, kind: str, g: torch.Generator) -> Tensor:
 
 
 def degrade_clip(clip: Tensor, later: Tensor, kind: str, g: torch.Generator) -> Tensor:
-    """Temporal faults of a resampled clip ``[F, 3, H, W]``; ``later`` is the same window shifted in time."""
+    """Temporal faults of a resampled clip ``[F, 3, H, W]``; ``later`` is the same window shifted in time
+    (``reversed`` is rendered, :func:`played_backwards`)."""
     n = clip.shape[0]
-    if kind == "reversed":
-        return clip.flip(0)
     if kind == "frozen":
         k = _randint(g, 0, n // 2)
         return torch.cat([clip[:k], clip[k : k + 1].expand(n - k, -1, -1, -1)])
@@ -246,6 +245,13 @@ def _image_negative(scene: SceneSpec, frame: Tensor, t: int, text: str, split: s
     return degrade_frames(frame[None], kind, g)[0], text, kind
 
 
+def played_backwards(scene: SceneSpec, times: Tensor) -> Tensor:
+    """The window ``times[0] .. times[-1]`` played backwards, read at the gaps of ``times`` (``[F, 3, H, W]``).
+    Not the clip flipped: with recent frames the plan is dense at its end, and a flip would move the
+    dense frames to the start, a cue the net could learn instead of the motion's direction."""
+    return render_at(scene, times[0] + times[-1] - times)
+
+
 def _video_negative(
     scene: SceneSpec, clip: Tensor, later: Tensor, times: Tensor, text: str, split: str, g: torch.Generator
 ):
@@ -260,6 +266,8 @@ def _video_negative(
         if kind == "motion" and wrong == text:  # swapped motions with identical wording cannot happen; be safe
             kind = "other"
         return clip, wrong, kind
+    if kind == "reversed":
+        return played_backwards(scene, times), text, kind
     return degrade_clip(clip, later, kind, g), text, kind
 
 
