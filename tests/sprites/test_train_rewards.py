@@ -1,6 +1,7 @@
 import dataclasses
 import json
 
+import pytest
 import torch
 
 from streamt1.sprites.captions import caption, same_content
@@ -12,6 +13,7 @@ from streamt1.sprites.train_rewards import (
     degrade_clip,
     degrade_frames,
     init_config,
+    main,
     mismatch_scene,
     played_backwards,
     sample_pair,
@@ -79,7 +81,7 @@ def test_training_loop_runs_and_saves(tmp_path):
     assert video(torch.rand(1, 6, 3, 64, 64), ["a red circle grows"], 16.0).overall.isfinite().all()
 
 
-def test_training_can_start_from_saved_rewards_with_another_frame_plan(tmp_path):
+def test_training_can_start_from_saved_rewards_with_another_frame_plan(tmp_path, capsys):
     first = tmp_path / "first"
     train(TINY, first, "cpu")
     net = init_config(first, recent_frames=2)
@@ -89,8 +91,15 @@ def test_training_can_start_from_saved_rewards_with_another_frame_plan(tmp_path)
     summary = train(dataclasses.replace(config, lr=0.0), tmp_path / "second", "cpu", init=first)
     video = SpritesVideoReward.from_pretrained(tmp_path / "second")
     assert summary["init"] == str(first) and video.config.recent_frames == 2
+    assert SpritesImageReward.from_pretrained(tmp_path / "second").config.recent_frames == 0  # a frame has no plan
     for key, value in video.state_dict().items():  # lr 0: the weights are those it started from
         torch.testing.assert_close(value, before[key])
+    wider = dataclasses.replace(config, net=dataclasses.replace(config.net, channels=8))
+    with pytest.raises(ValueError, match="not config.net's"):
+        train(wider, tmp_path / "third", "cpu", init=first)
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "third"), "--init", str(first), "--channels", "8"])
+    assert "--channels cannot change the nets of --init" in capsys.readouterr().err
 
 
 def test_train_negatives_never_name_a_held_out_pair():

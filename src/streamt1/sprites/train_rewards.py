@@ -367,11 +367,15 @@ def train(config: TrainRewardsConfig, out: str | Path, device: str | torch.devic
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' but CUDA is not available; pass --device cpu")
     torch.manual_seed(config.seed)
-    image = SpritesImageReward(replace(config.net, kind="image")).to(device)
+    image = SpritesImageReward(replace(config.net, kind="image", recent_frames=0)).to(device)  # a frame: no plan
     video = SpritesVideoReward(replace(config.net, kind="video")).to(device)
     if init is not None:
         for model in (image, video):
-            model.load_state_dict(type(model).from_pretrained(init).state_dict())
+            saved = type(model).from_pretrained(init)
+            if replace(saved.config, recent_frames=model.config.recent_frames) != model.config:
+                raise ValueError(f"{init} holds a {model.kind} reward with {saved.config}, not config.net's "
+                                 f"{model.config}: take config.net from init_config({str(init)!r}, ...)")
+            model.load_state_dict(saved.state_dict())
     params = list(image.parameters()) + list(video.parameters())
     opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     pairs = SampleStream(partial(sample_pair, split="train", config=config), config.seed)
@@ -417,14 +421,18 @@ def train(config: TrainRewardsConfig, out: str | Path, device: str | torch.devic
 def main(argv: list[str] | None = None) -> None:
     p = training_parser(__doc__.split("\n")[0], "folder for image_reward.* / video_reward.* / train_rewards.json",
                         TrainRewardsConfig)
-    p.add_argument("--channels", type=int, default=RewardNetConfig.channels, help="ignored with --init")
+    p.add_argument("--channels", type=int, default=None,
+                   help=f"width of the nets (default {RewardNetConfig.channels}); with --init, those of its nets")
     p.add_argument("--recent-frames", type=int, default=RewardNetConfig.recent_frames,
                    help="frames of the video reward's plan taken at full rate from the clip's end")
     p.add_argument("--init", default=None, help="folder with image_reward.* / video_reward.* to start from")
     args = p.parse_args(argv)
+    if args.init is not None and args.channels is not None:
+        p.error("--channels cannot change the nets of --init: leave it out")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     net = (init_config(args.init, args.recent_frames) if args.init is not None
-           else RewardNetConfig(channels=args.channels, recent_frames=args.recent_frames))
+           else RewardNetConfig(channels=RewardNetConfig.channels if args.channels is None else args.channels,
+                                recent_frames=args.recent_frames))
     config = TrainRewardsConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
         log_every=max(1, min(TrainRewardsConfig.log_every, args.steps // 10)),
