@@ -104,7 +104,8 @@ def test_rolling_moves_every_frame_of_a_group_by_the_same_offset():
     clips = torch.zeros(3, 4, 3, 16, 16, dtype=torch.uint8)
     frames[..., 0, 0] = clips[..., 0, 0] = 255  # one marked pixel per frame
     truth = torch.rand(3)
-    group = PreparedGroup("a red circle", 16.0, frames, clips, truth, truth, torch.rand(3, 3), (3, 9, 3))
+    group = PreparedGroup("a red circle moves left over a purple background", 16.0, frames, clips, truth, truth,
+                          torch.rand(3, 3), (3, 9, 3))
     offsets = set()
     for seed in range(4):
         out = rolled(group, torch.Generator().manual_seed(seed))
@@ -113,3 +114,19 @@ def test_rolling_moves_every_frame_of_a_group_by_the_same_offset():
         offsets.add(tuple(marks[0].tolist()))
         assert torch.equal(out.video_truth, truth) and out.progress == group.progress
     assert len(offsets) > 1
+
+
+def test_rolling_keeps_a_gradient_where_it_is_and_a_pattern_in_phase():
+    frames, clips = torch.zeros(1, 1, 3, 64, 64, dtype=torch.uint8), torch.zeros(1, 4, 3, 64, 64, dtype=torch.uint8)
+    frames[..., 0, 0] = 255  # one marked pixel: where it lands is the offset
+    truth = torch.rand(1)
+    for backgrounds, rows_step, columns_step in (
+        ("a vertical gradient from blue to green, then the background becomes blue and white stripes", 0, 16),
+        ("a blue and white checkerboard", 16, 16),
+    ):
+        group = PreparedGroup(f"a red circle moves left over {backgrounds}", 16.0, frames, clips, truth, truth,
+                              torch.rand(1, 3), (3, 9, 3))
+        offsets = {tuple(rolled(group, torch.Generator().manual_seed(seed)).frames[0, 0, 0].nonzero()[0].tolist())
+                   for seed in range(12)}
+        assert {r % 16 if rows_step else r for r, _ in offsets} == {0}
+        assert {c % columns_step for _, c in offsets} == {0} and len({c for _, c in offsets}) > 1

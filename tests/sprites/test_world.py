@@ -13,6 +13,7 @@ from streamt1.sprites.world import (
     is_eval_scene,
     render,
     render_background,
+    roll_steps,
     sample_scene,
 )
 
@@ -126,3 +127,16 @@ def test_invalid_specs_name_the_field(make, field):
 def test_render_rejects_bad_lengths():
     with pytest.raises(ValueError, match="num_frames"):
         render(sample_scene(0), 0)
+
+
+@pytest.mark.parametrize("kind", ["solid", "vertical gradient", "horizontal gradient", "stripes", "checkerboard"])
+def test_roll_steps_are_the_offsets_a_background_repeats_at(kind):
+    spec = BackgroundSpec(kind, "blue", None if kind == "solid" else "white")
+    scene = SceneSpec(spec, (SpriteSpec("circle", "red"),))
+    image = render_background(spec)
+    for axis, step in enumerate(roll_steps(scene)):
+        dim = 1 + axis  # rows, columns of [3, H, W]
+        if step:
+            torch.testing.assert_close(image.roll(step, dims=dim), image, atol=1e-4, rtol=0)
+        if step != 1:  # a smaller offset would move the background
+            assert (image.roll(max(step // 2, 1), dims=dim) - image).abs().max() > 0.05

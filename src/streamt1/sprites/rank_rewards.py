@@ -52,9 +52,11 @@ from streamt1.sprites.rewards import (
     SpritesImageReward,
     SpritesVideoReward,
 )
+from streamt1.sprites.captions import parse_caption
 from streamt1.sprites.siblings import IMAGE_TRUTH_PARTS, TUNING_EVERY, SiblingGroup, load_groups
 from streamt1.sprites.train_rewards import TrainRewardsConfig, evaluate, image_loss, sample_pair, video_loss
 from streamt1.sprites.training import SampleStream, lr_factor, run_progress, sample_loader
+from streamt1.sprites.world import roll_steps
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +87,10 @@ class RankRewardsConfig:
     eval_batches: int = 8  # rendered-clip accuracy batches (train_rewards.evaluate)
     max_minutes: float | None = None
     recent_frames: int | None = None  # the video reward's plan (RewardNetConfig.recent_frames); None: the init's
-    # Roll each training group's frames by one random offset: the world wraps around its edges, so
-    # the siblings' order barely changes (only a patterned background's phase moves), while the
-    # few thousand recorded scenes can no longer be told apart by where things are.
+    # Roll each training group's frames by one random offset that keeps its scene (sprites and
+    # patterns wrap around the edges; gradients are not rolled along their direction), so the
+    # siblings' truths still hold while the few thousand recorded scenes can no longer be told
+    # apart by where things are.
     roll: bool = True
 
     def __post_init__(self) -> None:
@@ -158,9 +161,12 @@ class SiblingBatch:
 
 
 def rolled(group: PreparedGroup, g: torch.Generator) -> PreparedGroup:
-    """``group`` with all its frames rolled by one random (rows, columns) offset."""
+    """``group`` with all its frames rolled by one random (rows, columns) offset of those that leave
+    its prompt's scene as it was (:func:`~streamt1.sprites.world.roll_steps`)."""
     h, w = group.frames.shape[-2:]
-    shift = (int(torch.randint(h, (1,), generator=g)), int(torch.randint(w, (1,), generator=g)))
+    steps = roll_steps(parse_caption(group.prompt), h)
+    shift = tuple(step * int(torch.randint(size // step, (1,), generator=g)) if step else 0
+                  for step, size in zip(steps, (h, w)))
     return replace(group, frames=group.frames.roll(shift, dims=(-2, -1)), clips=group.clips.roll(shift, dims=(-2, -1)))
 
 

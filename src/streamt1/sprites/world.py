@@ -247,6 +247,24 @@ def _ramp(t: Tensor, start: int) -> Tensor:
     return ((t - start + 1) / FADE_FRAMES).clamp(0, 1)
 
 
+def roll_steps(scene: SceneSpec, size: int = FRAME_SIZE) -> tuple[int, int]:
+    """(rows, columns): the step of the pixel offsets ``scene``'s frames can be rolled by (``Tensor.roll``)
+    and still show the scene. Sprites wrap around, and so do stripes and checkerboards, every
+    :data:`PATTERN_PERIOD`; a gradient does not (0: no roll along it)."""
+    period = round(PATTERN_PERIOD * size)
+    rows = columns = 1
+    for _, background in scene.background_changes():
+        if background.kind == "vertical gradient":
+            rows = 0
+        elif background.kind == "horizontal gradient":
+            columns = 0
+        elif background.kind == "stripes":  # vary along the columns only
+            columns = columns and period
+        elif background.kind == "checkerboard":
+            rows, columns = rows and period, columns and period
+    return rows, columns
+
+
 def render_backgrounds(scene: SceneSpec, t: Tensor, size: int = FRAME_SIZE) -> Tensor:
     """Backgrounds of frames ``t`` ``[T]``, cross-fading at every change -> ``[T, 3, H, W]``."""
     changes = scene.background_changes()
