@@ -111,16 +111,19 @@ def test_recent_frames_keep_the_clip_end_at_full_rate():
         RewardNetConfig(kind="video", num_frames=4, recent_frames=4)
 
 
-def test_a_video_reward_with_recent_frames_sees_a_change_in_the_last_frames_only_through_them():
+def test_a_change_in_the_last_frames_reaches_the_score_only_through_recent_frames():
     torch.manual_seed(0)
-    video = SpritesVideoReward(RewardNetConfig(kind="video", num_frames=4, recent_frames=2, **SMALL)).eval()
-    assert video.frame_plan(20, 16.0).tolist() == [0, 17, 18, 19]
+    video = SpritesVideoReward(RewardNetConfig(kind="video", num_frames=4, **SMALL)).eval()
     clips = torch.rand(1, 20, 3, 64, 64)
     changed = clips.clone()
-    changed[:, 18] = torch.rand(3, 64, 64)  # skipped by an even spread of 4 frames (0, 6, 13, 19)
-    assert 18 not in resample_index(20, 4).tolist()
-    a, b = (video(c, [PROMPT], 16.0).overall for c in (clips, changed))
-    assert not torch.allclose(a, b)
+    changed[:, 18] = torch.rand(3, 64, 64)
+    assert video.frame_plan(20, 16.0).tolist() == [0, 6, 13, 19]  # the even spread skips frame 18
+    assert torch.equal(*(video(c, [PROMPT], 16.0).overall for c in (clips, changed)))
+    video.with_recent_frames(2)  # the same weights, another plan
+    assert video.frame_plan(20, 16.0).tolist() == [0, 17, 18, 19]
+    assert not torch.allclose(*(video(c, [PROMPT], 16.0).overall for c in (clips, changed)))
+    with pytest.raises(ValueError, match="recent_frames=4"):
+        video.with_recent_frames(4)
 
 
 @pytest.mark.parametrize("t", [1, 5, 13, 40])

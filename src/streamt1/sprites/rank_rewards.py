@@ -48,7 +48,6 @@ from streamt1.search.pruning import fuse, mix_alpha
 from streamt1.sprites.rewards import (
     DEFAULT_WEIGHTS_DIR,
     VIDEO_PARTS,
-    RewardNetConfig,
     SpritesImageReward,
     SpritesVideoReward,
 )
@@ -290,21 +289,18 @@ def train_step(image: SpritesImageReward, video: SpritesVideoReward, opt: torch.
 
 def _synthetic_config(video: SpritesVideoReward, config: RankRewardsConfig) -> TrainRewardsConfig:
     """train_rewards' settings for the synthetic batches and rendered-clip evaluation of these nets."""
-    net = RewardNetConfig(channels=video.config.channels, num_frames=video.config.num_frames,
-                          match_dim=video.config.match_dim, recent_frames=video.config.recent_frames)
     return TrainRewardsConfig(batch_size=config.synthetic_batch, workers=config.workers, seed=config.seed + 1,
-                              eval_batches=config.eval_batches, net=net)
+                              eval_batches=config.eval_batches, net=replace(video.config, kind="image"))
 
 
 def _load_init(init: str | Path | None, device: torch.device,
                recent_frames: int | None = None) -> tuple[SpritesImageReward, SpritesVideoReward, dict]:
-    """The rewards of ``init``; ``recent_frames`` changes the video reward's frame plan (the weights
-    do not depend on it)."""
+    """The rewards of ``init``; ``recent_frames`` (if given) changes the video reward's frame plan."""
     folder = Path(init) if init is not None else DEFAULT_WEIGHTS_DIR
     image = SpritesImageReward.from_pretrained(folder, device).train()
     video = SpritesVideoReward.from_pretrained(folder, device).train()
     if recent_frames is not None:
-        video.config = replace(video.config, recent_frames=recent_frames)
+        video.with_recent_frames(recent_frames)
     card = json.loads((folder / "video_reward.json").read_text())
     card.pop("config", None)
     return image, video, card

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -355,6 +355,12 @@ class SpritesVideoReward(_RewardBase):
         if fps <= 0:
             raise ValueError(f"fps={fps} must be > 0")
         return resample_index(num_frames, self.config.num_frames, self.config.recent_frames)
+
+    def with_recent_frames(self, recent_frames: int) -> SpritesVideoReward:
+        """This reward, reading ``recent_frames`` recent frames from now on (``config.recent_frames``):
+        the weights do not depend on the frame plan, so saved weights can read any plan."""
+        self.config = replace(self.config, recent_frames=recent_frames)
+        return self
 
     def fuse(self, clips: Tensor) -> Tensor:
         """Clips ``[B, T, 3, H, W]`` -> the net's input ``[B, (2F-1)*3, H, W]`` (:meth:`fuse_planned`)."""

@@ -353,10 +353,9 @@ def evaluate(image: SpritesImageReward, video: SpritesVideoReward, config: Train
 
 
 def init_config(init: str | Path, recent_frames: int) -> RewardNetConfig:
-    """The net of the video reward saved in ``init``, reading ``recent_frames`` recent frames (the
-    weights do not depend on the frame plan, so a run can start from rewards with another one)."""
-    folder = Path(init)
-    return replace(SpritesVideoReward.from_pretrained(folder).config, recent_frames=recent_frames)
+    """The net of the video reward saved in ``init``, reading ``recent_frames`` recent frames
+    (:meth:`~streamt1.sprites.rewards.SpritesVideoReward.with_recent_frames`)."""
+    return SpritesVideoReward.from_pretrained(init).with_recent_frames(recent_frames).config
 
 
 def train(config: TrainRewardsConfig, out: str | Path, device: str | torch.device = "cpu",
