@@ -9,6 +9,7 @@ from streamt1.sprites.rank_rewards import (
     PreparedGroup,
     RankRewardsConfig,
     finetune,
+    main,
     make_batch,
     part_truth,
     prepare,
@@ -86,6 +87,15 @@ def test_finetune_saves_rewards_with_their_cards(recorded, tiny_weights, tmp_pat
         assert set(card["rendered_accuracy_eval"]["after"]) == {"image", "video"}
     after = summary["sibling_agreement"]["after"]
     assert 0 <= after["fused"] <= 1 and after["pairs"] > 0 and "zscore tau=0.4" in after["fusion"]
+
+
+def test_the_command_line_reaches_the_bool_and_optional_settings(recorded, tiny_weights, tmp_path, capsys):
+    main(["--record", str(recorded), "--init", str(tiny_weights), "--out", str(tmp_path), "--device", "cpu",
+          "--steps", "1", "--groups-per-batch", "2", "--synthetic-batch", "2", "--workers", "0",
+          "--eval-batches", "1", "--no-roll", "--recent-frames", "2"])
+    settings = json.loads((tmp_path / "rank_rewards.json").read_text())["rank_config"]
+    assert settings["roll"] is False and settings["recent_frames"] == 2 and settings["max_minutes"] is None
+    assert json.loads(capsys.readouterr().out)["kept_step"] in (0, 1)
 
 
 def test_part_truths_are_the_window_metrics_each_part_stands_for(recorded):
