@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from streamt1 import api
 from streamt1.cli import main
@@ -182,10 +183,44 @@ def test_sibling_agreement_scores_every_pruned_chunk(sprites_weights):
 
     config = build_config("stream-t1", None, [], num_frames=9, weights=str(sprites_weights), device="cpu")
     components = api.load_components(config)
-    result = sibling_agreement(api.make_search(config, components), [PROMPT], [0], 9, min_gap=-1.0)
+    search = api.make_search(config, components)
+    result, judged = sibling_agreement(search, [PROMPT], [0], 9, min_gap=-1.0)
     # 3 chunks of K*M = 4 candidates: 6 pairs each, all counted with min_gap < 0
     assert result.chunks == 3 and result.pairs == 18 and 0.0 <= result.agreement <= 1.0
-    assert all(0.0 <= value <= 1.0 for value in (result.image, result.video))
+    assert all(0.0 <= value <= 1.0 for value in (result.image, result.video)) and judged == {}
+
+
+def test_judges_score_the_searchs_own_candidates(sprites_weights):
+    from streamt1.agreement import sibling_agreement
+    from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward
+
+    config = build_config("stream-t1", None, [], num_frames=9, weights=str(sprites_weights), device="cpu")
+    components = api.load_components(config)
+    search = api.make_search(config, components)
+    torch.manual_seed(0)
+    other = (SpritesImageReward(RewardNetConfig(kind="image", channels=4, match_dim=8)).eval(),
+             SpritesVideoReward(RewardNetConfig(kind="video", channels=4, match_dim=8, num_frames=4)).eval())
+    alone, _ = sibling_agreement(search, [PROMPT], [0], 9, min_gap=-1.0)
+    result, judged = sibling_agreement(search, [PROMPT], [0], 9, min_gap=-1.0,
+                                       judges={"same": (search.image_reward, search.video_reward), "other": other})
+    assert result == alone  # judging leaves the search and its own scores alone
+    assert judged["same"].agreement == result and judged["same"].difference == (0.0, 0.0, 0.0)
+    other_result = judged["other"].agreement
+    assert other_result.pairs == result.pairs and other_result.chunks == result.chunks  # the same candidates
+    diff, low, high = judged["other"].difference
+    assert diff == pytest.approx(other_result.agreement - result.agreement) and low <= diff <= high
+
+
+def test_paired_difference_counts_pairs_and_resamples_chunks():
+    from streamt1.agreement import paired_difference
+
+    truth = [0.0, 0.5, 1.0]
+    right, wrong = ([0.0, 1.0, 2.0], truth), ([2.0, 1.0, 0.0], truth)
+    groups = [{"a": right, "b": wrong}, {"a": right, "b": right}]
+    # a orders all 6 pairs (3 per chunk) like the truth, b only the second chunk's 3: +0.5; resampled chunks
+    # give +1 (the first chunk twice) .. 0 (the second twice)
+    diff, low, high = paired_difference(groups, "a", "b", min_gap=0.0, resamples=400)
+    assert diff == 0.5 and low == 0.0 and high == 1.0
 
 
 def test_sibling_truth_on_a_fixed_window_leaves_the_search_alone(sprites_weights):
