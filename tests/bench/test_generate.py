@@ -54,6 +54,20 @@ def test_rerun_skips_only_videos_made_with_the_same_settings(generated, sprites_
     assert {p.name: p.stat().st_mtime_ns for p in out.glob(f"*{RESULT_SUFFIX}")} == before
 
 
+def test_rerun_with_another_reward_folder_is_not_taken_for_done(sprites_weights, tmp_path, capsys):
+    prompts, out = tmp_path / "p.txt", tmp_path / "out"
+    prompts.write_text(PROMPTS[0] + "\n")
+    other = tmp_path / "other-rewards"  # e.g. rewards fine-tuned by `streamt1 sprites rank-rewards`
+    other.mkdir()
+    for f in sprites_weights.glob("image_reward.*"):
+        (other / f.name).write_bytes(f.read_bytes())
+    assert _generate(prompts, out, sprites_weights, "--method", "beam") == 0
+    capsys.readouterr()
+    assert _generate(prompts, out, sprites_weights, "--method", "beam", "--image-reward", f"sprites-image={other}") == 2
+    err = capsys.readouterr().err.strip()
+    assert "made with other settings" in err and "rewards.image" in err and len(err.splitlines()) == 1
+
+
 def test_progress_line_counts_prompts_and_time_left(sprites_weights, tmp_path, capsys):
     prompts = tmp_path / "p.txt"
     prompts.write_text(PROMPTS[0] + "\n")
