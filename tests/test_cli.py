@@ -84,7 +84,7 @@ def test_empty_prompts_file_and_missing_weights(tmp_path, capsys):
     assert "holds no prompt" in capsys.readouterr().err
     assert main(["generate", "--prompt", PROMPT, "--weights", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
-    assert "sprites_model.safetensors not found" in err and "streamt1.sprites.train" in err
+    assert "sprites_model.safetensors not found" in err and "`streamt1 sprites train --out " in err
 
 
 def test_corrupt_weights_are_reported(sprites_weights, tmp_path, capsys):
@@ -95,6 +95,40 @@ def test_corrupt_weights_are_reported(sprites_weights, tmp_path, capsys):
     (broken / "sprites_model.safetensors").write_bytes(b"\x00" * 64)
     assert main(["generate", "--prompt", PROMPT, "--weights", str(broken)]) == 2
     assert "corrupt" in capsys.readouterr().err
+
+
+def _copy_weights(sprites_weights, folder):
+    folder.mkdir()
+    for f in sprites_weights.iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    return folder
+
+
+@pytest.mark.parametrize("damage, names", [
+    ({"video_reward.safetensors": b"garbage" * 100}, ["video_reward.safetensors", "`streamt1 sprites train-rewards"]),
+    ({"sprites_model.json": b"{bad"}, ["sprites_model.json", "`streamt1 sprites train "]),
+    ({"image_reward.json": b"{}"}, ["image_reward.json", "`streamt1 sprites train-rewards"]),
+])
+def test_a_corrupt_weights_file_is_named_with_the_command_that_remakes_it(sprites_weights, tmp_path, capsys,
+                                                                          damage, names):
+    broken = _copy_weights(sprites_weights, tmp_path / "broken")
+    for name, data in damage.items():
+        (broken / name).write_bytes(data)
+    assert main(["generate", "--prompt", PROMPT, "--weights", str(broken), "--num-frames", "3",
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert all(name in err for name in names) and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_weights_of_another_network_list_the_keys_in_one_line(sprites_weights, tmp_path, capsys):
+    broken = _copy_weights(sprites_weights, tmp_path / "broken")
+    (broken / "sprites_model.safetensors").write_bytes((broken / "image_reward.safetensors").read_bytes())
+    assert main(["generate", "--prompt", PROMPT, "--weights", str(broken), "--num-frames", "3",
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "sprites_model.safetensors" in err and "does not fit SpritesVideoModel" in err and "missing" in err
+    assert len(err.splitlines()) == 1, err
 
 
 def test_methods_lists_every_preset(capsys):
