@@ -57,11 +57,12 @@ THIRD_PARTY_LOGGERS = ("transformers", "diffusers", "huggingface_hub", "urllib3"
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows ``(default: X)`` unless the help already names it or there is no value to show."""
+    """Shows ``(default: X)`` unless the help already names it or there is no value to show (None, off,
+    an empty repeatable flag)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+        if action.default in (None, False, [], argparse.SUPPRESS) or "default" in text:
             return text
         return super()._get_help_string(action)
 

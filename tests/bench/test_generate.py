@@ -83,6 +83,7 @@ def test_help_shows_defaults(capsys):
     text = capsys.readouterr().out
     assert "(default: 32)" in text  # evaluate --num-prompts, added by the formatter
     assert "default 48" in text and "default none,stream-t1" in text and "(default: None)" not in text
+    assert "(default: [])" not in text  # repeatable flags (--set, --switch-at) start empty
 
 
 def test_third_party_loggers_are_quiet_unless_verbose(capsys):
