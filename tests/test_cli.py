@@ -176,6 +176,17 @@ def test_evaluate_refuses_results_without_fingerprints(sprites_weights, tmp_path
     assert "older `streamt1 evaluate`" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("methods", [",", " , ", ""])
+def test_evaluate_methods_that_name_no_method_are_refused(sprites_weights, tmp_path, capsys, methods):
+    out = tmp_path / "out"
+    args = ["evaluate", "--methods", methods, "--num-prompts", "1", "--num-frames", "3", "--seeds", "0",
+            "--weights", str(sprites_weights), "--out", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"--methods {methods!r} names no method" in err and "streamt1 methods" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
 def test_wan_backend_names_every_missing_release_file(tmp_path, capsys):
     code = main(["generate", "--backend", "longlive", "--weights", str(tmp_path), "--method", "none",
                  "--prompt", "a fox in the snow", "--device", "cpu", "--out", str(tmp_path / "out")])

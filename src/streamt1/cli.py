@@ -250,7 +250,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _method_list(text: str) -> tuple[str, ...]:
-    return tuple(m.strip() for m in text.split(",") if m.strip())
+    methods = tuple(m.strip() for m in text.split(",") if m.strip())
+    if not methods:  # else an empty list would fall back to the default methods
+        raise ConfigError(f"--methods {text!r} names no method: give comma-separated presets from `streamt1 methods`")
+    return methods
 
 
 def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], seeds: tuple[int, ...],
