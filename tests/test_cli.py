@@ -131,6 +131,13 @@ def test_weights_of_another_network_list_the_keys_in_one_line(sprites_weights, t
     assert len(err.splitlines()) == 1, err
 
 
+@pytest.mark.parametrize("what", ["train", "train-rewards", "record-siblings", "rank-rewards"])
+def test_sprites_script_help_names_the_command_that_runs_it(capsys, what):
+    with pytest.raises(SystemExit):
+        main(["sprites", what, "--help"])
+    assert capsys.readouterr().out.startswith(f"usage: streamt1 sprites {what} [-h]")
+
+
 def test_methods_lists_every_preset(capsys):
     assert main(["methods"]) == 0
     out = capsys.readouterr().out

@@ -447,7 +447,7 @@ def _add_sprites(sub: argparse._SubParsersAction) -> None:
 
 
 def _sprites(args: argparse.Namespace) -> int:
-    importlib.import_module(SPRITES_SCRIPTS[args.what]).main(args.args)
+    importlib.import_module(SPRITES_SCRIPTS[args.what]).main(args.args, prog=f"streamt1 sprites {args.what}")
     return 0
 
 
