@@ -138,6 +138,16 @@ def test_sprites_script_help_names_the_command_that_runs_it(capsys, what):
     assert capsys.readouterr().out.startswith(f"usage: streamt1 sprites {what} [-h]")
 
 
+def test_an_out_that_is_a_file_stops_before_any_video(sprites_weights, tmp_path, capsys):
+    (tmp_path / "out").write_text("not a folder")
+    assert main(["generate", "--prompt", PROMPT, "--weights", str(sprites_weights), "--num-frames", "3",
+                 "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    assert "wrote" not in captured.out
+    err = captured.err.strip()
+    assert "is a file, not a folder" in err and "--out" in err and len(err.splitlines()) == 1, err
+
+
 def test_methods_lists_every_preset(capsys):
     assert main(["methods"]) == 0
     out = capsys.readouterr().out

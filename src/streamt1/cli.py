@@ -40,6 +40,7 @@ from streamt1.backends import BACKENDS, backend_names
 from streamt1.config import ATTENTION_CHOICES, ConfigError, available_methods, build_config
 from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
+from streamt1.outputs.atomic import ensure_folder
 from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs.progress import ProgressLine
 from streamt1.rewards import REWARDS
@@ -136,6 +137,10 @@ def _generate(args: argparse.Namespace) -> int:
     api.encode_prompts(components, sorted({p for schedule in schedules for p in schedule.prompts}))
     settings = api.run_settings(config, components)
     out = Path(config.run.out)
+    try:  # before any work: a file in the way would otherwise fail the first video's save
+        ensure_folder(out)
+    except NotADirectoryError as err:
+        raise ConfigError(f"{err}: pass another --out") from None
     stems = api.schedule_stems(schedules, config.run.seed)
     # Check every existing output before any work: another method / length / --set never counts as done.
     done = {stem for stem in stems if not args.overwrite and results.is_done(out, stem, settings)}
@@ -509,7 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.verbose, main_rank)
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, ValueError, FileNotFoundError) as err:
+    except (ConfigError, ValueError, FileNotFoundError, NotADirectoryError) as err:
         print(f"streamt1: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except torch.cuda.OutOfMemoryError:
