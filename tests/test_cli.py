@@ -85,6 +85,7 @@ def test_empty_prompts_file_and_missing_weights(tmp_path, capsys):
     assert main(["generate", "--prompt", PROMPT, "--weights", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert "sprites_model.safetensors not found" in err and "`streamt1 sprites train --out " in err
+    assert "leave --weights out to use the built-in weights" in err and len(err.strip().splitlines()) == 1
 
 
 def test_corrupt_weights_are_reported(sprites_weights, tmp_path, capsys):

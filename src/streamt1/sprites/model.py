@@ -147,7 +147,12 @@ def check_run(entry: Any, run: Any) -> None:
     if fixed:
         raise ConfigError(f"{', '.join(fixed)} cannot be set for run.backend={entry.name!r}: "
                           f"its model and {FRAME_SIZE}x{FRAME_SIZE} frames are fixed")
-    weights_and_card(_weights_folder(run), MODEL_STEM, "the Sprites model", TRAIN_COMMAND)
+    try:
+        weights_and_card(_weights_folder(run), MODEL_STEM, "the Sprites model", TRAIN_COMMAND)
+    except FileNotFoundError as err:
+        if run.weights is None:
+            raise
+        raise FileNotFoundError(f"{err}, or leave --weights out to use the built-in weights") from None
 
 
 def load_backend(entry: Any, run: Any, *, device: torch.device, dtype: torch.dtype,
