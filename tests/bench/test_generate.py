@@ -68,6 +68,18 @@ def test_rerun_with_another_reward_folder_is_not_taken_for_done(sprites_weights,
     assert "made with other settings" in err and "rewards.image" in err and len(err.splitlines()) == 1
 
 
+def test_settings_name_the_reward_models_and_leave_out_where_they_run(sprites_weights, tmp_path, capsys):
+    prompts, out = tmp_path / "p.txt", tmp_path / "out"
+    prompts.write_text(PROMPTS[0] + "\n")
+    assert _generate(prompts, out, sprites_weights, "--method", "beam", "--offload-rewards") == 0
+    record = json.loads(next(out.glob(f"*{RESULT_SUFFIX}")).read_text())
+    assert record["settings"]["rewards"]["loaded"] == {"image": "streamt1.sprites.rewards.SpritesImageReward",
+                                                       "video": "streamt1.sprites.rewards.SpritesVideoReward"}
+    capsys.readouterr()
+    assert _generate(prompts, out, sprites_weights, "--method", "beam") == 0  # offloading changes no score
+    assert capsys.readouterr().out.count("skip") == 1
+
+
 def test_progress_line_counts_prompts_and_time_left(sprites_weights, tmp_path, capsys):
     prompts = tmp_path / "p.txt"
     prompts.write_text(PROMPTS[0] + "\n")
