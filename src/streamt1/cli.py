@@ -518,9 +518,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"streamt1: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except torch.cuda.OutOfMemoryError:
+        # Those settings are fingerprinted, so the smaller run cannot resume into this folder
         print("streamt1: error: out of GPU memory; finished videos are kept. Lower --set search.max_batch "
-              "(candidates per forward) or search.histories / search.expansions, then rerun: "
-              "finished prompts are skipped.", file=sys.stderr)
+              "(candidates per forward) or search.histories / search.expansions and rerun into another --out "
+              "(a folder resumes only with the settings that made it).", file=sys.stderr)
         return EXIT_OUT_OF_MEMORY
     except KeyboardInterrupt:
         if main_rank:

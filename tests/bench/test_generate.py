@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from streamt1.cli import main
 from streamt1.outputs.results import PROMPT_FILE, RESULT_SUFFIX
@@ -77,6 +78,35 @@ def test_settings_name_the_reward_models_and_leave_out_where_they_run(sprites_we
                                                        "video": "streamt1.sprites.rewards.SpritesVideoReward"}
     capsys.readouterr()
     assert _generate(prompts, out, sprites_weights, "--method", "beam") == 0  # offloading changes no score
+    assert capsys.readouterr().out.count("skip") == 1
+
+
+def test_out_of_memory_keeps_finished_videos_and_its_advice_works(sprites_weights, tmp_path, capsys, monkeypatch):
+    from streamt1.search.beam import StreamSearch
+
+    prompts, out = tmp_path / "p.txt", tmp_path / "out"
+    prompts.write_text("\n".join(PROMPTS) + "\n")
+    run = StreamSearch.run
+    calls = []
+
+    def run_until_the_second_video(self, *args, **kwargs):  # stands in for a GPU that fills up
+        calls.append(1)
+        if len(calls) == 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(StreamSearch, "run", run_until_the_second_video)
+    assert _generate(prompts, out, sprites_weights) == 3
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "search.max_batch" in err and "another --out" in err
+    assert len(list(out.glob(f"*{RESULT_SUFFIX}"))) == 1
+    monkeypatch.setattr(StreamSearch, "run", run)
+    # the advice: a lower max_batch is another setting, so it goes into another folder
+    assert _generate(prompts, out, sprites_weights, "--set", "search.max_batch=1") == 2
+    assert _generate(prompts, tmp_path / "smaller", sprites_weights, "--set", "search.max_batch=1") == 0
+    # and the same command into the same folder resumes
+    capsys.readouterr()
+    assert _generate(prompts, out, sprites_weights) == 0
     assert capsys.readouterr().out.count("skip") == 1
 
 
