@@ -85,7 +85,8 @@ def test_empty_prompts_file_and_missing_weights(tmp_path, capsys):
     assert "holds no prompt" in capsys.readouterr().err
     assert main(["generate", "--prompt", PROMPT, "--weights", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
-    assert "sprites_model.safetensors not found" in err and "streamt1.sprites.train" in err
+    assert "sprites_model.safetensors not found" in err and "`streamt1 sprites train --out " in err
+    assert "leave --weights out to use the built-in weights" in err and len(err.strip().splitlines()) == 1
 
 
 def test_corrupt_weights_are_reported(sprites_weights, tmp_path, capsys):
@@ -96,6 +97,57 @@ def test_corrupt_weights_are_reported(sprites_weights, tmp_path, capsys):
     (broken / "sprites_model.safetensors").write_bytes(b"\x00" * 64)
     assert main(["generate", "--prompt", PROMPT, "--weights", str(broken)]) == 2
     assert "corrupt" in capsys.readouterr().err
+
+
+def _copy_weights(sprites_weights, folder):
+    folder.mkdir()
+    for f in sprites_weights.iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    return folder
+
+
+@pytest.mark.parametrize("damage, names", [
+    ({"video_reward.safetensors": b"garbage" * 100}, ["video_reward.safetensors", "`streamt1 sprites train-rewards"]),
+    ({"sprites_model.json": b"{bad"}, ["sprites_model.json", "`streamt1 sprites train "]),
+    ({"image_reward.json": b"{}"}, ["image_reward.json", "`streamt1 sprites train-rewards"]),
+])
+def test_a_corrupt_weights_file_is_named_with_the_command_that_remakes_it(sprites_weights, tmp_path, capsys,
+                                                                          damage, names):
+    broken = _copy_weights(sprites_weights, tmp_path / "broken")
+    for name, data in damage.items():
+        (broken / name).write_bytes(data)
+    assert main(["generate", "--prompt", PROMPT, "--weights", str(broken), "--num-frames", "3",
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert all(name in err for name in names) and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_weights_of_another_network_list_the_keys_in_one_line(sprites_weights, tmp_path, capsys):
+    broken = _copy_weights(sprites_weights, tmp_path / "broken")
+    (broken / "sprites_model.safetensors").write_bytes((broken / "image_reward.safetensors").read_bytes())
+    assert main(["generate", "--prompt", PROMPT, "--weights", str(broken), "--num-frames", "3",
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "sprites_model.safetensors" in err and "does not fit SpritesVideoModel" in err and "missing" in err
+    assert len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("what", ["train", "train-rewards", "record-siblings", "rank-rewards"])
+def test_sprites_script_help_names_the_command_that_runs_it(capsys, what):
+    with pytest.raises(SystemExit):
+        main(["sprites", what, "--help"])
+    assert capsys.readouterr().out.startswith(f"usage: streamt1 sprites {what} [-h]")
+
+
+def test_an_out_that_is_a_file_stops_before_any_video(sprites_weights, tmp_path, capsys):
+    (tmp_path / "out").write_text("not a folder")
+    assert main(["generate", "--prompt", PROMPT, "--weights", str(sprites_weights), "--num-frames", "3",
+                 "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    assert "wrote" not in captured.out
+    err = captured.err.strip()
+    assert "is a file, not a folder" in err and "--out" in err and len(err.splitlines()) == 1, err
 
 
 def test_methods_lists_every_preset(capsys):
@@ -123,8 +175,9 @@ def test_evaluate_tabulates_every_method_and_resumes(sprites_weights, tmp_path, 
         assert 0.0 <= scores["subject_consistency"] <= 1.0 and "reward_overall" in scores
     assert len(list((tmp_path / "stream-t1").glob("*.mp4"))) == 2
     capsys.readouterr()
-    assert main(args) == 0  # everything is done: nothing is regenerated
-    assert "stream-t1 " not in capsys.readouterr().out.split("| Method")[0]
+    assert main(args) == 0  # everything is done: nothing is regenerated, and the rerun says so
+    before_table = capsys.readouterr().out.split("| Method")[0]
+    assert before_table.count("2 of 2 videos done earlier, kept") == 2 and "-0\n" not in before_table
     assert main(args[:2] + ["none,greedy"] + args[3:]) == 2
     # Other settings into the same folder stop before any work, naming what changed.
     before = (tmp_path / "results.json").read_text()
@@ -141,6 +194,17 @@ def test_evaluate_refuses_results_without_fingerprints(sprites_weights, tmp_path
             "--weights", str(sprites_weights), "--out", str(tmp_path)]
     assert main(args) == 2
     assert "older `streamt1 evaluate`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("methods", [",", " , ", ""])
+def test_evaluate_methods_that_name_no_method_are_refused(sprites_weights, tmp_path, capsys, methods):
+    out = tmp_path / "out"
+    args = ["evaluate", "--methods", methods, "--num-prompts", "1", "--num-frames", "3", "--seeds", "0",
+            "--weights", str(sprites_weights), "--out", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"--methods {methods!r} names no method" in err and "streamt1 methods" in err and len(err.splitlines()) == 1
+    assert not out.exists()
 
 
 def test_wan_backend_names_every_missing_release_file(tmp_path, capsys):

@@ -75,6 +75,23 @@ def test_config_file_errors_are_clear(tmp_path):
         build_config("stream-t1", listy)
 
 
+@pytest.mark.parametrize("content, message", [
+    (b"search: {histories: 2\nrun: [\n", r"'c.yaml' is not valid YAML: line 2, column 4: expected ',' or '}'"),
+    (b"\t- a: b\n", r"'c.yaml' is not valid YAML: line 1, column 1: found character '\\t'"),
+    (b"\xff\xfe\x00garbage", r"'c.yaml' cannot be read as UTF-8 text"),
+    (None, r"'c.yaml' is a folder, not a file"),
+])
+def test_config_file_errors_are_one_line_naming_the_file(tmp_path, monkeypatch, content, message):
+    monkeypatch.chdir(tmp_path)
+    if content is None:
+        (tmp_path / "c.yaml").mkdir()
+    else:
+        (tmp_path / "c.yaml").write_bytes(content)
+    with pytest.raises(ConfigError, match=message) as err:
+        build_config("stream-t1", "c.yaml")
+    assert "\n" not in str(err.value) and "<unicode string>" not in str(err.value)
+
+
 def test_override_syntax():
     assert parse_overrides(["search.tau=0.3", "search.fusion=zscore", "run.weights="]) == {
         "search": {"tau": 0.3, "fusion": "zscore"}, "run": {"weights": None}}

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from streamt1.interfaces import to_uint8
+from streamt1.interfaces import ChunkSpec, to_uint8
 
 
 def test_float_frames_round_to_uint8():
@@ -13,3 +13,12 @@ def test_float_frames_round_to_uint8():
     assert torch.equal(to_uint8(frames.float() / 255), frames)  # exact for frames that came from uint8
     with pytest.raises(ValueError, match="uint8 or float"):
         to_uint8(frames.long())
+
+
+@pytest.mark.parametrize("frames, fix", [(7, "use 6 or 9"), (2, "use 3"), (0, "use 3"), (-4, "use 3")])
+def test_a_length_off_the_chunk_grid_names_the_lengths_that_fit(frames, fix):
+    spec = ChunkSpec(latent_shape=(4, 3, 8, 8), frames_per_chunk=12, first_chunk_frames=9, height=64, width=64, fps=16.0)
+    assert spec.num_chunks(9) == 3
+    with pytest.raises(ValueError, match=f"num_frames={frames} must be a positive multiple of the chunk's 3 latent "
+                                         f"frames: {fix}"):
+        spec.num_chunks(frames)

@@ -76,6 +76,10 @@ def test_yaml_list_of_prompt_and_from_frame(tmp_path):
         read_yaml_schedule(path)
     with pytest.raises(ConfigError, match="does not exist"):
         read_yaml_schedule(tmp_path / "missing.yaml")
+    path.write_text("- prompt: [\n")
+    with pytest.raises(ConfigError, match=r"schedule file '.*schedule.yaml' is not valid YAML: line 2, column 1:") as err:
+        read_yaml_schedule(path)
+    assert "\n" not in str(err.value)
 
 
 def test_text_files_hold_one_single_prompt_schedule_per_line(tmp_path):

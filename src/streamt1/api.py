@@ -26,6 +26,7 @@ from streamt1.outputs.naming import prompt_name, prompt_names, video_stem
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
 from streamt1.outputs.video import write_mp4
 from streamt1.rewards import RewardEntry, a_kind, check_files, load_reward, parse_spec
+from streamt1.rewards.placement import unwrapped
 from streamt1.schedule import PromptSchedule, Segment
 from streamt1.search.beam import SearchResult, StreamSearch
 from streamt1.suites import read_prompt_file
@@ -44,9 +45,9 @@ class Components:
 
 
 def reward_names(components: Components) -> dict[str, str | None]:
-    """The reward models' classes, part of a run's settings fingerprint."""
+    """The reward models' classes (inside any placement wrapper), part of a run's settings fingerprint."""
     def name(obj: object) -> str | None:
-        return None if obj is None else f"{type(obj).__module__}.{type(obj).__qualname__}"
+        return None if obj is None else f"{type(unwrapped(obj)).__module__}.{type(unwrapped(obj)).__qualname__}"
 
     return {"image": name(components.image_reward), "video": name(components.video_reward)}
 
@@ -190,7 +191,7 @@ def resolved_settings(config: Config, components: Components) -> dict[str, Any]:
     (backend, weights, model, size, dtype), the rewards, the generator's stream and sampler settings
     and the library versions."""
     stream = getattr(components.generator, "stream", None)
-    rewards = {kind: type(reward).__name__ for kind, reward in
+    rewards = {kind: type(unwrapped(reward)).__name__ for kind, reward in
                (("image", components.image_reward), ("video", components.video_reward)) if reward is not None}
     return {
         "run": dataclasses.asdict(config.run),

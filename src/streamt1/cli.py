@@ -40,6 +40,7 @@ from streamt1.backends import BACKENDS, backend_names
 from streamt1.config import ATTENTION_CHOICES, ConfigError, available_methods, build_config
 from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
+from streamt1.outputs.atomic import ensure_folder
 from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs.progress import ProgressLine
 from streamt1.rewards import REWARDS
@@ -57,11 +58,12 @@ THIRD_PARTY_LOGGERS = ("transformers", "diffusers", "huggingface_hub", "urllib3"
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows ``(default: X)`` unless the help already names it or there is no value to show."""
+    """Shows ``(default: X)`` unless the help already names it or there is no value to show (None, off,
+    an empty repeatable flag)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+        if action.default in (None, False, [], argparse.SUPPRESS) or "default" in text:
             return text
         return super()._get_help_string(action)
 
@@ -135,6 +137,10 @@ def _generate(args: argparse.Namespace) -> int:
     api.encode_prompts(components, sorted({p for schedule in schedules for p in schedule.prompts}))
     settings = api.run_settings(config, components)
     out = Path(config.run.out)
+    try:  # before any work: a file in the way would otherwise fail the first video's save
+        ensure_folder(out)
+    except NotADirectoryError as err:
+        raise ConfigError(f"{err}: pass another --out") from None
     stems = api.schedule_stems(schedules, config.run.seed)
     # Check every existing output before any work: another method / length / --set never counts as done.
     done = {stem for stem in stems if not args.overwrite and results.is_done(out, stem, settings)}
@@ -249,7 +255,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _method_list(text: str) -> tuple[str, ...]:
-    return tuple(m.strip() for m in text.split(",") if m.strip())
+    methods = tuple(m.strip() for m in text.split(",") if m.strip())
+    if not methods:  # else an empty list would fall back to the default methods
+        raise ConfigError(f"--methods {text!r} names no method: give comma-separated presets from `streamt1 methods`")
+    return methods
 
 
 def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], seeds: tuple[int, ...],
@@ -443,7 +452,7 @@ def _add_sprites(sub: argparse._SubParsersAction) -> None:
 
 
 def _sprites(args: argparse.Namespace) -> int:
-    importlib.import_module(SPRITES_SCRIPTS[args.what]).main(args.args)
+    importlib.import_module(SPRITES_SCRIPTS[args.what]).main(args.args, prog=f"streamt1 sprites {args.what}")
     return 0
 
 
@@ -505,13 +514,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.verbose, main_rank)
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, ValueError, FileNotFoundError) as err:
+    except (ConfigError, ValueError, FileNotFoundError, NotADirectoryError) as err:
         print(f"streamt1: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except torch.cuda.OutOfMemoryError:
+        # Those settings are fingerprinted, so the smaller run cannot resume into this folder
         print("streamt1: error: out of GPU memory; finished videos are kept. Lower --set search.max_batch "
-              "(candidates per forward) or search.histories / search.expansions, then rerun: "
-              "finished prompts are skipped.", file=sys.stderr)
+              "(candidates per forward) or search.histories / search.expansions and rerun into another --out "
+              "(a folder resumes only with the settings that made it).", file=sys.stderr)
         return EXIT_OUT_OF_MEMORY
     except KeyboardInterrupt:
         if main_rank:

@@ -218,14 +218,27 @@ def _preset(method: str) -> dict[str, Any]:
     return data
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
+def load_yaml_file(path: str | Path, what: str) -> Any:
+    """The YAML data of ``path``; a missing, unreadable or malformed file is one ConfigError line that
+    names ``what`` and the file (and the line and column of a syntax error)."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} does not exist")
+        problem = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise ConfigError(f"{what} {str(path)!r} {problem}")
     try:
-        data = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{what} {str(path)!r} cannot be read as UTF-8 text ({err})") from None
     except yaml.YAMLError as err:
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {err}") from None
+        # PyYAML's own message spans lines and names "<unicode string>" instead of the file
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{what} {str(path)!r} is not valid YAML: {where}{problem}") from None
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    data = load_yaml_file(path, "config file")
     if data is None:
         return {}
     if not isinstance(data, dict):

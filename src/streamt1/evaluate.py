@@ -181,17 +181,19 @@ def run_evaluation(
     for method, config in configs.items():
         search = api.make_search(config, components)
         done = results["videos"].setdefault(method, {})
-        for prompt in prompts:
-            for seed in settings.seeds:
-                stem = api.output_stem(prompt, seed)
-                if stem in done:
-                    continue
-                result = search.run(prompt, settings.num_frames, seed, progress=False)
-                if settings.save_videos:
-                    api.save_result(result, out / method, stem)
-                done[stem] = score_video(result.frames, prompt, components, result.fps)
-                atomic_write_json(out / RESULTS_FILE, results)  # resume point
-                progress(f"{method:22s} {stem[:60]}")
+        stems = {(prompt, seed): api.output_stem(prompt, seed) for prompt in prompts for seed in settings.seeds}
+        earlier = sum(stem in done for stem in stems.values())
+        if earlier:  # a rerun resumes: say so, or it looks as if nothing happened
+            progress(f"{method:22s} {earlier} of {len(stems)} videos done earlier, kept")
+        for (prompt, seed), stem in stems.items():
+            if stem in done:
+                continue
+            result = search.run(prompt, settings.num_frames, seed, progress=False)
+            if settings.save_videos:
+                api.save_result(result, out / method, stem)
+            done[stem] = score_video(result.frames, prompt, components, result.fps)
+            atomic_write_json(out / RESULTS_FILE, results)  # resume point
+            progress(f"{method:22s} {stem[:60]}")
     return write_table(results["videos"], settings, length, out)
 
 

@@ -66,9 +66,11 @@ class ChunkSpec:
     def num_chunks(self, num_latent_frames: int) -> int:
         """Chunks needed for ``num_latent_frames``; must divide evenly (validated by the config)."""
         if num_latent_frames <= 0 or num_latent_frames % self.latent_frames:
+            below = max(num_latent_frames, 0) // self.latent_frames * self.latent_frames
+            fits = f"{below} or {below + self.latent_frames}" if below else f"{self.latent_frames}"
             raise ValueError(
                 f"num_frames={num_latent_frames} must be a positive multiple of the chunk's "
-                f"{self.latent_frames} latent frames"
+                f"{self.latent_frames} latent frames: use {fits}"
             )
         return num_latent_frames // self.latent_frames
 

@@ -22,9 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-import yaml
-
-from streamt1.config import ConfigError
+from streamt1.config import ConfigError, load_yaml_file
 
 
 @dataclass(frozen=True)
@@ -149,11 +147,7 @@ def read_jsonl(path: str | Path, switch_at: Sequence[int] = ()) -> list[PromptSc
 
 def read_yaml_schedule(path: str | Path) -> PromptSchedule:
     """A YAML list of ``{prompt: ..., from_frame: ...}`` (``from_frame`` of the first may be left out)."""
-    path = _existing(path, "schedule file")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(f"schedule file {str(path)!r} is not valid YAML: {err}") from None
+    data = load_yaml_file(path, "schedule file")
     if not isinstance(data, list) or not data:
         raise ConfigError(f"schedule file {str(path)!r} must hold a list of {{prompt, from_frame}} entries")
     segments = []

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from streamt1.cli import main
 from streamt1.outputs.results import PROMPT_FILE, RESULT_SUFFIX
@@ -54,6 +55,61 @@ def test_rerun_skips_only_videos_made_with_the_same_settings(generated, sprites_
     assert {p.name: p.stat().st_mtime_ns for p in out.glob(f"*{RESULT_SUFFIX}")} == before
 
 
+def test_rerun_with_another_reward_folder_is_not_taken_for_done(sprites_weights, tmp_path, capsys):
+    prompts, out = tmp_path / "p.txt", tmp_path / "out"
+    prompts.write_text(PROMPTS[0] + "\n")
+    other = tmp_path / "other-rewards"  # e.g. rewards fine-tuned by `streamt1 sprites rank-rewards`
+    other.mkdir()
+    for f in sprites_weights.glob("image_reward.*"):
+        (other / f.name).write_bytes(f.read_bytes())
+    assert _generate(prompts, out, sprites_weights, "--method", "beam") == 0
+    capsys.readouterr()
+    assert _generate(prompts, out, sprites_weights, "--method", "beam", "--image-reward", f"sprites-image={other}") == 2
+    err = capsys.readouterr().err.strip()
+    assert "made with other settings" in err and "rewards.image" in err and len(err.splitlines()) == 1
+
+
+def test_settings_name_the_reward_models_and_leave_out_where_they_run(sprites_weights, tmp_path, capsys):
+    prompts, out = tmp_path / "p.txt", tmp_path / "out"
+    prompts.write_text(PROMPTS[0] + "\n")
+    assert _generate(prompts, out, sprites_weights, "--method", "beam", "--offload-rewards") == 0
+    record = json.loads(next(out.glob(f"*{RESULT_SUFFIX}")).read_text())
+    assert record["settings"]["rewards"]["loaded"] == {"image": "streamt1.sprites.rewards.SpritesImageReward",
+                                                       "video": "streamt1.sprites.rewards.SpritesVideoReward"}
+    capsys.readouterr()
+    assert _generate(prompts, out, sprites_weights, "--method", "beam") == 0  # offloading changes no score
+    assert capsys.readouterr().out.count("skip") == 1
+
+
+def test_out_of_memory_keeps_finished_videos_and_its_advice_works(sprites_weights, tmp_path, capsys, monkeypatch):
+    from streamt1.search.beam import StreamSearch
+
+    prompts, out = tmp_path / "p.txt", tmp_path / "out"
+    prompts.write_text("\n".join(PROMPTS) + "\n")
+    run = StreamSearch.run
+    calls = []
+
+    def run_until_the_second_video(self, *args, **kwargs):  # stands in for a GPU that fills up
+        calls.append(1)
+        if len(calls) == 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(StreamSearch, "run", run_until_the_second_video)
+    assert _generate(prompts, out, sprites_weights) == 3
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "search.max_batch" in err and "another --out" in err
+    assert len(list(out.glob(f"*{RESULT_SUFFIX}"))) == 1
+    monkeypatch.setattr(StreamSearch, "run", run)
+    # the advice: a lower max_batch is another setting, so it goes into another folder
+    assert _generate(prompts, out, sprites_weights, "--set", "search.max_batch=1") == 2
+    assert _generate(prompts, tmp_path / "smaller", sprites_weights, "--set", "search.max_batch=1") == 0
+    # and the same command into the same folder resumes
+    capsys.readouterr()
+    assert _generate(prompts, out, sprites_weights) == 0
+    assert capsys.readouterr().out.count("skip") == 1
+
+
 def test_progress_line_counts_prompts_and_time_left(sprites_weights, tmp_path, capsys):
     prompts = tmp_path / "p.txt"
     prompts.write_text(PROMPTS[0] + "\n")
@@ -69,6 +125,7 @@ def test_help_shows_defaults(capsys):
     text = capsys.readouterr().out
     assert "(default: 32)" in text  # evaluate --num-prompts, added by the formatter
     assert "default 48" in text and "default none,stream-t1" in text and "(default: None)" not in text
+    assert "(default: [])" not in text  # repeatable flags (--set, --switch-at) start empty
 
 
 def test_third_party_loggers_are_quiet_unless_verbose(capsys):

@@ -9,6 +9,7 @@ from streamt1.outputs.atomic import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
+    ensure_folder,
 )
 
 
@@ -78,3 +79,14 @@ def test_bad_arguments_are_rejected(tmp_path):
     with pytest.raises(IsADirectoryError, match="is a directory"):
         atomic_write_bytes(tmp_path, b"x")
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("inside", [(), ("deeper",)])
+def test_a_file_where_a_folder_belongs_is_named(tmp_path, inside):
+    (tmp_path / "out").write_text("x")
+    folder = tmp_path.joinpath("out", *inside)
+    for write in (lambda: atomic_write_text(folder / "a.json", "{}"), lambda: ensure_folder(folder)):
+        with pytest.raises(NotADirectoryError, match=f"{tmp_path / 'out'} is a file, not a folder"):
+            write()
+    assert _leftovers(tmp_path) == ["out"]
+    assert ensure_folder(tmp_path / "new" / "sub") == tmp_path / "new" / "sub" and (tmp_path / "new" / "sub").is_dir()

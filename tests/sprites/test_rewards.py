@@ -162,7 +162,7 @@ def test_save_and_load_round_trip(models, tmp_path):
 
 def test_clear_errors(models, tmp_path):
     image, video = models
-    with pytest.raises(FileNotFoundError, match="train_rewards"):
+    with pytest.raises(FileNotFoundError, match="streamt1 sprites train-rewards --out "):
         SpritesImageReward.from_pretrained(tmp_path)
     with pytest.raises(ValueError, match="one prompt per frame"):
         image(torch.rand(2, 3, 64, 64), [PROMPT])

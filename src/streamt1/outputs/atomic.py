@@ -51,11 +51,23 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def ensure_folder(folder: str | os.PathLike[str]) -> Path:
+    """Create ``folder`` and its parents; a file in the way raises one NotADirectoryError naming it."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
+        where = "" if blocker == folder else f"cannot write into {folder}: "
+        raise NotADirectoryError(f"{where}{blocker} is a file, not a folder") from None
+    return folder
+
+
 def _prepare_destination(path: str | os.PathLike[str]) -> Path:
     dest = Path(path)
     if dest.is_dir():
         raise IsADirectoryError(f"cannot write {dest}: it is a directory; pass a file path")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(dest.parent)
     return dest
 
 

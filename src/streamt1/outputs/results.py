@@ -26,15 +26,19 @@ PROMPT_FILE = "prompt_file.json"  # VBench custom input: vbench evaluate --promp
 RESULT_SUFFIX = ".result.json"
 # Run settings that never change a video: where it goes, how it is shown, which device runs it.
 _NOT_SETTINGS = ("seed", "out", "progress", "device")
+# Reward settings that only place the weights, never change a score.
+_REWARD_PLACEMENT = ("device", "offload")
 
 
 def run_settings(config: Config, dtype: str, rewards: Mapping[str, str | None]) -> dict[str, Any]:
     """What decides the videos: method and search config, backend, weights, frames, resolved dtype,
-    reward models and code version (the seed is part of each video's name instead)."""
+    the rewards asked for (name and folder) and the classes loaded, and code version (the seed is
+    part of each video's name instead)."""
     data = config.to_dict()
     data["run"] = {k: v for k, v in data["run"].items() if k not in _NOT_SETTINGS}
     data["run"]["dtype"] = dtype
-    data["rewards"] = dict(rewards)
+    data["rewards"] = {k: v for k, v in data["rewards"].items() if k not in _REWARD_PLACEMENT}
+    data["rewards"]["loaded"] = dict(rewards)
     data["code_version"] = streamt1.__version__
     return canonical(data)
 

@@ -17,6 +17,13 @@ from torch import Tensor
 from streamt1.interfaces import PlannedVideoReward, VideoScore
 
 
+def unwrapped(reward: Any) -> Any:
+    """The reward inside any placement wrappers: what scores, whatever the weights' placement."""
+    while isinstance(reward, (Offloaded, Sliced)):
+        reward = reward.reward
+    return reward
+
+
 def _forward_plan(wrapper: Any, reward: Any) -> None:
     """Give ``wrapper`` the frame plan of ``reward`` if it has one (a reward without keeps whole clips)."""
     if isinstance(reward, PlannedVideoReward):

@@ -7,14 +7,12 @@ from pathlib import Path
 import torch
 
 from streamt1.rewards.placement import Sliced
-from streamt1.sprites.files import readable_weights
 from streamt1.sprites.rewards import SpritesImageReward, SpritesVideoReward
 
 
 def _load(cls: type[SpritesImageReward] | type[SpritesVideoReward], folder: str | Path, device: torch.device | str, dtype: torch.dtype,
           max_batch: int) -> Sliced:
-    with readable_weights(folder):
-        reward = cls.from_pretrained(folder, device=device)
+    reward = cls.from_pretrained(folder, device=device)
     return Sliced(reward.to(dtype=dtype), max_batch)
 
 

@@ -10,27 +10,29 @@ from typing import Iterator
 from safetensors import SafetensorError
 
 
-def weights_and_card(path: str | Path, stem: str, what: str, train_module: str) -> tuple[Path, Path]:
+def weights_and_card(path: str | Path, stem: str, what: str, train_command: str) -> tuple[Path, Path]:
     """The weights and card for ``path`` (a folder, or the ``.safetensors`` file itself).
 
-    A missing file raises ``FileNotFoundError`` naming it and the script that makes it.
+    A missing file raises ``FileNotFoundError`` naming it and the command that makes it.
     """
     path = Path(path)
     weights = path if path.suffix == ".safetensors" else path / f"{stem}.safetensors"
     card = weights.with_suffix(".json")
     for needed in (weights, card):
         if not needed.is_file():
-            raise FileNotFoundError(
-                f"{needed} not found; train {what} with `python -m {train_module} --out {weights.parent}`"
-            )
+            raise FileNotFoundError(f"{needed} not found; train {what} with `{train_command} --out {weights.parent}`")
     return weights, card
 
 
 @contextmanager
-def readable_weights(folder: str | Path) -> Iterator[None]:
-    """Turn the errors of reading a damaged weights file into one ValueError saying what to do."""
+def readable_weights(weights: Path, card: Path, train_command: str) -> Iterator[None]:
+    """Turn the errors of reading a damaged weights file or card into one ValueError naming the file
+    and the command that remakes it."""
     try:
         yield
-    except (SafetensorError, json.JSONDecodeError, KeyError, RuntimeError) as err:
-        raise ValueError(f"the Sprites weights in {folder} are corrupt or incomplete ({err}); "
-                         "re-copy them or retrain with `streamt1 sprites train`") from None
+    except SafetensorError as err:
+        raise ValueError(f"{weights} is corrupt or incomplete ({err}); re-copy it or retrain with "
+                         f"`{train_command} --out {weights.parent}`") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ValueError(f"{card} is corrupt or incomplete ({type(err).__name__}: {err}); re-copy it or retrain "
+                         f"with `{train_command} --out {weights.parent}`") from None

@@ -26,6 +26,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from streamt1.models.causal_wan import CausalWan
+from streamt1.models.checkpoints import load_checked
 from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.generator import CausalWanGenerator
@@ -37,6 +38,7 @@ from streamt1.sprites.world import FPS, FRAME_SIZE
 logger = logging.getLogger(__name__)
 
 MODEL_STEM = "sprites_model"
+TRAIN_COMMAND = "streamt1 sprites train"  # what remakes the model's files
 CODEC_FACTOR = 4
 # Sizes of the Sprites transformer; in/out channels and text sizes come from the codec and encoder.
 # dim must exceed the 192 features of a (1, 2, 2) patch of 48 latent channels, or the residual stream
@@ -98,13 +100,14 @@ class SpritesVideoModel(nn.Module):
     @classmethod
     def from_pretrained(cls, path: str | Path) -> SpritesVideoModel:
         """Load from a folder with ``sprites_model.*`` or from the ``.safetensors`` file itself."""
-        weights, card_path = weights_and_card(path, MODEL_STEM, "the Sprites model", "streamt1.sprites.train")
-        card = json.loads(card_path.read_text())
-        text = TextEncoderConfig(**{**card["text_config"], "vocab": tuple(card["text_config"]["vocab"])})
-        # Cards written before memory sinking's limits moved to the search config (SinkLimits) list them
-        stream = {k: v for k, v in card["stream_config"].items() if k not in ("max_sink_frames", "ema_decay")}
-        model = cls(WanConfig(**card["wan_config"]), text, StreamConfig(**stream))
-        model.load_state_dict(load_file(str(weights)))
+        weights, card_path = weights_and_card(path, MODEL_STEM, "the Sprites model", TRAIN_COMMAND)
+        with readable_weights(weights, card_path, TRAIN_COMMAND):
+            card = json.loads(card_path.read_text())
+            text = TextEncoderConfig(**{**card["text_config"], "vocab": tuple(card["text_config"]["vocab"])})
+            # Cards written before memory sinking's limits moved to the search config (SinkLimits) list them
+            stream = {k: v for k, v in card["stream_config"].items() if k not in ("max_sink_frames", "ema_decay")}
+            model = cls(WanConfig(**card["wan_config"]), text, StreamConfig(**stream))
+            load_checked(model, load_file(str(weights)), weights)
         logger.info("loaded the Sprites model from %s", weights)
         return model.eval()
 
@@ -144,14 +147,17 @@ def check_run(entry: Any, run: Any) -> None:
     if fixed:
         raise ConfigError(f"{', '.join(fixed)} cannot be set for run.backend={entry.name!r}: "
                           f"its model and {FRAME_SIZE}x{FRAME_SIZE} frames are fixed")
-    weights_and_card(_weights_folder(run), MODEL_STEM, "the Sprites model", "streamt1.sprites.train")
+    try:
+        weights_and_card(_weights_folder(run), MODEL_STEM, "the Sprites model", TRAIN_COMMAND)
+    except FileNotFoundError as err:
+        if run.weights is None:
+            raise
+        raise FileNotFoundError(f"{err}, or leave --weights out to use the built-in weights") from None
 
 
 def load_backend(entry: Any, run: Any, *, device: torch.device, dtype: torch.dtype,
                  stream_overrides: dict[str, Any] | None = None) -> CausalWanGenerator:
     """The factory of the ``sprites`` entry in :data:`streamt1.backends.BACKENDS`: ``run.weights`` or the
     committed weights (checked by :func:`check_run`)."""
-    folder = _weights_folder(run)
-    with readable_weights(folder):
-        model = SpritesVideoModel.from_pretrained(folder)
+    model = SpritesVideoModel.from_pretrained(_weights_folder(run))
     return build_generator(model, stream_overrides, device=device, dtype=dtype)

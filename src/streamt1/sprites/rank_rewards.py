@@ -392,8 +392,8 @@ def finetune(config: RankRewardsConfig, record: str | Path, init: str | Path | N
     return summary
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     p.add_argument("--record", required=True, help="folder of scene-*.pt from streamt1.sprites.siblings")
     p.add_argument("--init", default=None, help="folder with the rewards to start from (default: built in)")
     p.add_argument("--out", required=True, help="folder for image_reward.* / video_reward.* / rank_rewards.json")

@@ -43,14 +43,16 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from streamt1.interfaces import VideoScore, unit_float
+from streamt1.models.checkpoints import load_checked
 from streamt1.outputs.atomic import atomic_path, atomic_write_json
 from streamt1.sprites.captions import parse_caption
-from streamt1.sprites.files import weights_and_card
+from streamt1.sprites.files import readable_weights, weights_and_card
 from streamt1.sprites.world import BACKGROUNDS, COLORS, MOTIONS, SHAPES, SIZES
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_WEIGHTS_DIR = Path(__file__).parent / "weights"
+TRAIN_COMMAND = "streamt1 sprites train-rewards"  # what remakes the rewards' files
 VIDEO_PARTS = ("motion", "coherence", "alignment")
 
 
@@ -316,9 +318,10 @@ class _RewardBase(nn.Module):
     def from_pretrained(cls, path: str | Path | None = None, device: str | torch.device = "cpu") -> _RewardBase:
         """Load from a folder holding ``<stem>.safetensors`` + ``<stem>.json``, or the ``.safetensors`` file."""
         path = path if path is not None else DEFAULT_WEIGHTS_DIR
-        weights, card = weights_and_card(path, cls.file_stem, "Sprites rewards", "streamt1.sprites.train_rewards")
-        model = cls(RewardNetConfig(**json.loads(card.read_text())["config"]))
-        model.load_state_dict(load_file(str(weights)))
+        weights, card = weights_and_card(path, cls.file_stem, "Sprites rewards", TRAIN_COMMAND)
+        with readable_weights(weights, card, TRAIN_COMMAND):
+            model = cls(RewardNetConfig(**json.loads(card.read_text())["config"]))
+            load_checked(model, load_file(str(weights)), weights)
         logger.info("loaded %s from %s", cls.__name__, weights)
         return model.to(device).eval()
 

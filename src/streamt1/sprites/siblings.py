@@ -274,8 +274,8 @@ def record(config: RecordConfig, out: str | Path, device: str = "cpu") -> dict:
             "seconds": round(time.time() - t0, 1)}
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="folder for scene-*.pt and record.json")
     p.add_argument("--method", default=RecordConfig.method)
     p.add_argument("--num-scenes", type=int, default=RecordConfig.num_scenes)

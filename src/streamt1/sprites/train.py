@@ -330,8 +330,8 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     return {"history": history, "seconds": time.time() - t0}
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = training_parser(__doc__.split("\n")[0], "folder for sprites_model.safetensors / .json", TrainVideoConfig)
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    p = training_parser(__doc__.split("\n")[0], "folder for sprites_model.safetensors / .json", TrainVideoConfig, prog)
     p.add_argument("--init", default=None, help="continue from these Sprites weights (folder or .safetensors)")
     p.add_argument("--dim", type=int, default=None, help=f"transformer width (default {SPRITES_WAN['dim']})")
     p.add_argument("--layers", type=int, default=None, help=f"blocks (default {SPRITES_WAN['num_layers']})")

@@ -417,9 +417,9 @@ def train(config: TrainRewardsConfig, out: str | Path, device: str | torch.devic
     return summary
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p = training_parser(__doc__.split("\n")[0], "folder for image_reward.* / video_reward.* / train_rewards.json",
-                        TrainRewardsConfig)
+                        TrainRewardsConfig, prog)
     p.add_argument("--channels", type=int, default=None,
                    help=f"width of the nets (default {RewardNetConfig.channels}); with --init, those of its nets")
     p.add_argument("--recent-frames", type=int, default=RewardNetConfig.recent_frames,

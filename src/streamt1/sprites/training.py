@@ -95,9 +95,11 @@ def lr_factor(progress: float) -> float:
     return FINAL_FACTOR + (1 - FINAL_FACTOR) * cosine
 
 
-def training_parser(description: str, out_help: str, defaults: Any) -> argparse.ArgumentParser:
-    """The options both scripts take; ``defaults`` is their config class (steps, batch_size, lr, ...)."""
-    p = argparse.ArgumentParser(description=description)
+def training_parser(description: str, out_help: str, defaults: Any,
+                    prog: str | None = None) -> argparse.ArgumentParser:
+    """The options both scripts take; ``defaults`` is their config class (steps, batch_size, lr, ...);
+    ``prog``: the command shown in usage lines (default: the script's)."""
+    p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("--out", required=True, help=out_help)
     p.add_argument("--steps", type=int, default=defaults.steps)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
