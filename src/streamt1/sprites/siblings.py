@@ -31,7 +31,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import torch
 from torch import Tensor
@@ -115,7 +115,10 @@ def _metric_table(clips: list[Tensor], prompt: str, fps: float) -> dict[str, Ten
 class SiblingRecorder(RecordingSearch):
     """A search that keeps a :class:`SiblingGroup` (in ``groups``) for every scored chunk."""
 
-    def record(self, ctx: ChunkContext, pool: CandidatePool, scores: Scores) -> None:
+    def record(self, ctx: ChunkContext, pool: CandidatePool, scores: Scores,
+               judged: Mapping[str, Scores] | None = None) -> None:
+        if judged:
+            raise ValueError("a sibling record keeps the search's own scores; judges have no place in it")
         spec, fps = self.generator.spec, self.generator.spec.fps
         chunks = pool.frames.cpu()
         _, _, c, h, w = chunks.shape
