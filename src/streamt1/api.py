@@ -65,6 +65,8 @@ def resolve_device(name: str, key: str = "run.device") -> torch.device:
         device = torch.device(name)
     except RuntimeError:
         raise ConfigError(f"{key}={name!r} is not a device torch knows: use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):  # the models, caches and rewards are written and tested for these
+        raise ConfigError(f"{key}={name!r}: stream-t1 runs on cpu or cuda; use auto, cpu, cuda or cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"{key}={name!r} but no CUDA device is available: use {key}=cpu")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():

@@ -143,6 +143,7 @@ def test_missing_reward_files_name_the_tree_and_source(release, tiny_yaml, tmp_p
      "rewards.device="),
     (["--reward-device", "tpu"], "rewards.device='tpu' is not a device torch knows"),
     (["--device", "gpu"], "run.device='gpu' is not a device torch knows"),
+    (["--device", "mps"], "run.device='mps': stream-t1 runs on cpu or cuda"),
 ])
 def test_backend_and_placement_errors(extra_backends, tmp_path, capsys, args, message):
     out = tmp_path / "out"
