@@ -2,6 +2,7 @@
 # Rewards that rank the model's own candidates (issue 9, item 2), on one GPU machine (16 CPU cores).
 #
 #   bash benchmarks/sprites_rank_rewards_gpu.sh train     # record + fine-tune, one call (~9 of its 10 min)
+#   bash benchmarks/sprites_rank_rewards_gpu.sh rounds    # ROUNDS x (record with the current rewards, fine-tune)
 #   bash benchmarks/sprites_rank_rewards_gpu.sh measure   # held-out sibling agreement (needs TUNED)
 #
 # Run from the repository root; writes under $OUT. The recording (several GB) stays in $RECORD,
@@ -15,6 +16,10 @@
 #   FRAMES=33 DEVICE=cuda WORKERS=12 TUNE_ARGS=   (more rank_rewards flags, e.g. "--lr 1e-4 --recent-frames 3")
 #   TUNE_ARGS_B=    a second fine-tune with these flags, beside the first, into $OUT/rewards_b (each gets
 #                   half the WORKERS)
+#   ROUNDS=2        rounds: round r records with round r-1's rewards (round 1: REWARDS) into $RECORD/round<r>,
+#                   then fine-tunes them on every round's recording so far into $OUT/round<r>; the first
+#                   "before" of each round's report on its own recording is the agreement of the rewards
+#                   that drove that search (the issue's measure, on train-split tuning scenes)
 # A CPU check of the script: DEVICE=cpu FRAMES=9 SHARDS=2 NUM_SCENES=8 WORKERS=0 PROMPTS=1 SEEDS=0
 #   TUNE_ARGS="--groups-per-batch 4 --synthetic-batch 8 --eval-batches 1 --eval-every 5 --log-every 5"
 set -euo pipefail
@@ -25,30 +30,47 @@ WEIGHTS_FLAG=${WEIGHTS:+--weights $WEIGHTS}
 RECORD=${RECORD:-runs/siblings}
 mkdir -p "$OUT"
 
-train() {
-  mkdir -p "$RECORD" runs/sibling_logs
+record() {  # record DIR REWARDS
+  mkdir -p "$1" runs/sibling_logs
   for i in $(seq 0 $((${SHARDS:-12} - 1))); do
-    $PY -m streamt1.sprites.siblings --out "$RECORD" --num-scenes "${NUM_SCENES:-6000}" --num-frames "${FRAMES:-33}" \
-      $WEIGHTS_FLAG --reward-weights "$REWARDS" --shard "$i" --num-shards "${SHARDS:-12}" \
+    $PY -m streamt1.sprites.siblings --out "$1" --num-scenes "${NUM_SCENES:-6000}" --num-frames "${FRAMES:-33}" \
+      $WEIGHTS_FLAG --reward-weights "$2" --shard "$i" --num-shards "${SHARDS:-12}" \
       --max-minutes "${RECORD_MINUTES:-4.5}" --device "${DEVICE:-cuda}" > "runs/sibling_logs/shard_$i.log" 2>&1 &
   done
   wait
-  tail -q -n 1 runs/sibling_logs/shard_*.log > "$OUT/record.log"
-  { ls "$RECORD" | grep -c '^scene-' ; du -sh "$RECORD"; } >> "$OUT/record.log"
-  cat "$OUT/record.log"
+  { tail -q -n 1 runs/sibling_logs/shard_*.log; ls "$1" | grep -c '^scene-' ; du -sh "$1"; } | tee -a "$OUT/record.log"
+}
+
+tune() {  # tune NAME INIT ARGS WORKERS RECORD...
+  local name=$1 init=$2 args=$3 workers=$4
+  shift 4
+  $PY -m streamt1.sprites.rank_rewards --record "$@" --init "$init" --out "$OUT/$name" \
+    --device "${DEVICE:-cuda}" --workers "$workers" --max-minutes "${TUNE_MINUTES:-3}" $args > "$OUT/$name.log" 2>&1
+}
+
+train() {
+  record "$RECORD" "$REWARDS"
   local workers=${WORKERS:-12}
   [[ -z ${TUNE_ARGS_B:-} ]] || workers=$((workers / 2))
-  tune() {  # tune NAME ARGS
-    $PY -m streamt1.sprites.rank_rewards --record "$RECORD" --init "$REWARDS" --out "$OUT/$1" \
-      --device "${DEVICE:-cuda}" --workers "$workers" --max-minutes "${TUNE_MINUTES:-3}" $2 > "$OUT/$1.log" 2>&1
-  }
   local runs=(rewards) pids=() failed=0
-  tune rewards "${TUNE_ARGS:-}" & pids+=($!)
-  if [[ -n ${TUNE_ARGS_B:-} ]]; then runs+=(rewards_b); tune rewards_b "$TUNE_ARGS_B" & pids+=($!); fi
+  tune rewards "$REWARDS" "${TUNE_ARGS:-}" "$workers" "$RECORD" & pids+=($!)
+  if [[ -n ${TUNE_ARGS_B:-} ]]; then runs+=(rewards_b); tune rewards_b "$REWARDS" "$TUNE_ARGS_B" "$workers" "$RECORD" & pids+=($!); fi
   # `wait PID` returns that run's status (a bare `wait` returns 0), so a failed fine-tune fails the call
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
-  for run in "${runs[@]}"; do tail -n 22 "$OUT/$run.log"; done
+  for run in "${runs[@]}"; do tail -n 30 "$OUT/$run.log"; done
   return $failed
+}
+
+rounds() {
+  local current=$REWARDS records=()
+  for r in $(seq 1 "${ROUNDS:-2}"); do
+    echo "round $r: recording with $current"
+    record "$RECORD/round$r" "$current"
+    records+=("$RECORD/round$r")
+    tune "round$r" "$current" "${TUNE_ARGS:-}" "${WORKERS:-12}" "${records[@]}"
+    tail -n 30 "$OUT/round$r.log"
+    current=$OUT/round$r
+  done
 }
 
 measure() {
@@ -70,6 +92,7 @@ measure() {
 
 case "${1:-}" in
   train) train ;;
+  rounds) rounds ;;
   measure) measure ;;
-  *) echo "usage: $0 train|measure" >&2; exit 2 ;;
+  *) echo "usage: $0 train|rounds|measure" >&2; exit 2 ;;
 esac

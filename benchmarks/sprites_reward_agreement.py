@@ -61,7 +61,8 @@ def main() -> None:
     settings = " ".join([f"rewards: {args.reward_weights or args.weights or 'built in'}", truth, *args.set])
     print(f"{args.method} ({settings}): fused reward vs ground truth on sibling candidates: agreement "
           f"{result.agreement:.3f} over {result.pairs} pairs from {result.chunks} chunks "
-          f"(image reward alone {result.image:.3f}, video reward alone {result.video:.3f})")
+          f"(image reward alone {result.image:.3f}, video reward alone {result.video:.3f}; siblings of one history "
+          f"{result.same_parent:.3f} over {result.same_parent_pairs} pairs, of two histories {result.cross_parent:.3f})")
     for name, j in judged.items():
         diff, low, high = j.difference
         print(f"  judge {name} on the same candidates: agreement {j.agreement.agreement:.3f} over "

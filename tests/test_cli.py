@@ -252,6 +252,11 @@ def test_sibling_agreement_scores_every_pruned_chunk(sprites_weights):
     # 3 chunks of K*M = 4 candidates: 6 pairs each, all counted with min_gap < 0
     assert result.chunks == 3 and result.pairs == 18 and 0.0 <= result.agreement <= 1.0
     assert all(0.0 <= value <= 1.0 for value in (result.image, result.video)) and judged == {}
+    # the first chunk grows 4 candidates from one history (6 pairs of siblings), the next two
+    # from K = 2 histories (2 pairs of one history's siblings, 4 across the histories each)
+    assert result.same_parent_pairs == 6 + 2 + 2
+    same_agree = result.same_parent * 10
+    assert result.agreement * 18 == pytest.approx(same_agree + result.cross_parent * 8)
 
 
 def test_judges_score_the_searchs_own_candidates(sprites_weights):

@@ -46,17 +46,23 @@ def ground_truth(clip: Tensor, prompt: str, fps: float) -> float:
     return fused_truth(truth_metrics(clip, prompt, fps))
 
 
-def pairwise_agreement(groups: list[tuple[list[float], list[float]]], min_gap: float = 0.02) -> tuple[float, int]:
+def pairwise_agreement(groups: list[tuple[list[float], list[float]]], min_gap: float = 0.02,
+                       parents: list[list[int]] | None = None, same_parent: bool | None = None,
+                       ) -> tuple[float, int]:
     """Share of pairs (within each group of (reward, truth) lists) ordered alike, and the pair count.
 
     Pairs whose truths differ by at most ``min_gap`` are skipped (no order to agree with); a reward
-    tie counts as half an agreement.
+    tie counts as half an agreement. With ``parents`` (each group's candidates' histories),
+    ``same_parent`` True keeps only pairs of one history's siblings (they differ in the new chunk
+    alone), False only pairs from two histories (they also differ in the histories the search kept).
     """
     agree, pairs = 0.0, 0
-    for rewards, truths in groups:
+    for k, (rewards, truths) in enumerate(groups):
         for i, j in itertools.combinations(range(len(truths)), 2):
             gap = truths[i] - truths[j]
             if abs(gap) <= min_gap:
+                continue
+            if same_parent is not None and (parents[k][i] == parents[k][j]) != same_parent:
                 continue
             pairs += 1
             step = rewards[i] - rewards[j]
@@ -112,6 +118,7 @@ class RecordingSearch(StreamSearch):
         for prefix, sc in (("", scores), *((f"{name}:", sc) for name, sc in (judged or {}).items())):
             group.update({prefix + name: (values.tolist(), truths) for name, values in
                           (("fused", sc.fused), ("image", sc.short), ("video", sc.long))})
+        group["parents"] = pool.parents.tolist()
         self.groups.append(group)
 
 
@@ -122,12 +129,19 @@ class Agreement:
     chunks: int
     image: float  # of the image reward alone (the short score)
     video: float  # of the video reward alone (the long score)
+    same_parent: float  # of the fused score on pairs of one history's siblings
+    same_parent_pairs: int
+    cross_parent: float  # ... on pairs from two histories (both kept by the search's reward)
 
 
 def _agreement(groups: list[dict], min_gap: float, prefix: str = "") -> Agreement:
-    value, pairs = pairwise_agreement([g[prefix + "fused"] for g in groups], min_gap)
+    fused = [g[prefix + "fused"] for g in groups]
+    value, pairs = pairwise_agreement(fused, min_gap)
     image, video = (pairwise_agreement([g[prefix + name] for g in groups], min_gap)[0] for name in ("image", "video"))
-    return Agreement(value, pairs, len(groups), image, video)
+    parents = [g["parents"] for g in groups]
+    same, same_pairs = pairwise_agreement(fused, min_gap, parents, same_parent=True)
+    cross = pairwise_agreement(fused, min_gap, parents, same_parent=False)[0]
+    return Agreement(value, pairs, len(groups), image, video, same, same_pairs, cross)
 
 
 def _pair_counts(groups: list[dict], key: str, min_gap: float) -> list[tuple[float, int]]:

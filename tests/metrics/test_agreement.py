@@ -12,3 +12,13 @@ def test_pairwise_agreement_counts_ordered_pairs_and_skips_close_truths():
     assert pairwise_agreement([([1.0, 1.0], [0.0, 1.0])]) == (0.5, 1)  # a reward tie is half right
     value, pairs = pairwise_agreement([([0.0, 1.0], [0.50, 0.51])])  # truths too close to order
     assert pairs == 0 and math.isnan(value)
+
+
+def test_pairwise_agreement_splits_pairs_by_parent():
+    # candidates 0, 1 share history 0, candidates 2, 3 history 1; the reward orders the siblings of
+    # each history right and the histories wrong
+    group = ([0.1, 0.2, 1.1, 1.2], [0.5, 0.6, 0.1, 0.2])
+    parents = [[0, 0, 1, 1]]
+    assert pairwise_agreement([group], parents=parents, same_parent=True) == (1.0, 2)
+    assert pairwise_agreement([group], parents=parents, same_parent=False) == (0.0, 4)
+    assert pairwise_agreement([group]) == (2 / 6, 6)

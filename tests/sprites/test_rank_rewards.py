@@ -87,6 +87,24 @@ def test_finetune_saves_rewards_with_their_cards(recorded, tiny_weights, tmp_pat
         assert set(card["rendered_accuracy_eval"]["after"]) == {"image", "video"}
     after = summary["sibling_agreement"]["after"]
     assert 0 <= after["fused"] <= 1 and after["pairs"] > 0 and "zscore tau=0.4" in after["fusion"]
+    assert summary["sibling_agreement_by_record"]["after"] == {str(recorded): after}
+
+
+def test_finetune_trains_on_every_recording_and_reports_each(recorded, tiny_weights, tmp_path):
+    # rounds: the recording of the rewards being tuned joins the earlier rounds' recordings
+    second = tmp_path / "round2"
+    second.mkdir()
+    for path in recorded.glob("scene-*.pt"):
+        (second / path.name).write_bytes(path.read_bytes())
+    config = RankRewardsConfig(steps=1, groups_per_batch=2, synthetic_batch=2, workers=0, eval_batches=1,
+                               min_gap=0.0)
+    summary = finetune(config, [recorded, second], tiny_weights, tmp_path / "out", "cpu")
+    assert summary["groups"] == {"train": 6, "tuning": 6} and summary["records"] == [str(recorded), str(second)]
+    before = summary["sibling_agreement_by_record"]["before"]
+    assert set(before) == {str(recorded), str(second)}
+    assert before[str(recorded)]["fused"] == before[str(second)]["fused"] == summary["sibling_agreement"]["before"]["fused"]
+    same, cross = before[str(recorded)]["fused_same_parent"], before[str(recorded)]["fused_cross_parent"]
+    assert all(v != v or 0 <= v <= 1 for v in (same, cross))  # NaN where a kind of pair is missing
 
 
 def test_the_command_line_reaches_the_bool_and_optional_settings(recorded, tiny_weights, tmp_path, capsys):
@@ -115,7 +133,7 @@ def test_rolling_moves_every_frame_of_a_group_by_the_same_offset():
     frames[..., 0, 0] = clips[..., 0, 0] = 255  # one marked pixel per frame
     truth = torch.rand(3)
     group = PreparedGroup("a red circle moves left over a purple background", 16.0, frames, clips, truth, truth,
-                          torch.rand(3, 3), (3, 9, 3))
+                          torch.rand(3, 3), (3, 9, 3), [0, 0, 1])
     offsets = set()
     for seed in range(4):
         out = rolled(group, torch.Generator().manual_seed(seed))
@@ -135,7 +153,7 @@ def test_rolling_keeps_a_gradient_where_it_is_and_a_pattern_in_phase():
         ("a blue and white checkerboard", 16, 16),
     ):
         group = PreparedGroup(f"a red circle moves left over {backgrounds}", 16.0, frames, clips, truth, truth,
-                              torch.rand(1, 3), (3, 9, 3))
+                              torch.rand(1, 3), (3, 9, 3), [0])
         offsets = {tuple(rolled(group, torch.Generator().manual_seed(seed)).frames[0, 0, 0].nonzero()[0].tolist())
                    for seed in range(12)}
         assert {r % 16 if rows_step else r for r, _ in offsets} == {0}

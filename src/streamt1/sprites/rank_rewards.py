@@ -121,6 +121,7 @@ class PreparedGroup:
     image_truth: Tensor  # [N]
     part_truth: Tensor  # [N, len(VIDEO_PARTS)]
     progress: tuple[int, int, int]  # start frame, video frames, chunk frames (latent): the fusion's alpha
+    parents: list[int]  # [N] each candidate's history
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -140,7 +141,7 @@ def prepare(group: SiblingGroup, video: SpritesVideoReward) -> PreparedGroup:
     plan = video.frame_plan(clips.shape[1], group.fps)
     return PreparedGroup(group.prompt, group.fps, group.image_frames(), clips[:, plan], group.video_truth().float(),
                          group.image_truth().float(), part_truth(group),
-                         (group.start_frame, group.num_frames, group.chunk_frames))
+                         (group.start_frame, group.num_frames, group.chunk_frames), group.parents.tolist())
 
 
 @dataclass
@@ -235,14 +236,18 @@ def sibling_report(image: SpritesImageReward, video: SpritesVideoReward, groups:
     if was_training:
         image.train(), video.train()
 
-    def agree(pairs: list[tuple[Tensor, Tensor]]) -> float:
-        return round(pairwise_agreement([(s.tolist(), t.tolist()) for s, t in pairs], config.min_gap)[0], 4)
+    def agree(pairs: list[tuple[Tensor, Tensor]], same_parent: bool | None = None) -> float:
+        return round(pairwise_agreement([(s.tolist(), t.tolist()) for s, t in pairs], config.min_gap,
+                                        [g.parents for *_, g in rows], same_parent)[0], 4)
 
+    fused = [(fuse(sh, lg, g.alpha(config.tau)), g.video_truth) for sh, lg, g in rows]
     report = {
         "video_vs_truth": agree([(lg, g.video_truth) for _, lg, g in rows]),
         "image_vs_truth": agree([(sh, g.video_truth) for sh, _, g in rows]),
         "image_vs_image_truth": agree([(sh, g.image_truth) for sh, _, g in rows]),
-        "fused": agree([(fuse(sh, lg, g.alpha(config.tau)), g.video_truth) for sh, lg, g in rows]),
+        "fused": agree(fused),
+        "fused_same_parent": agree(fused, same_parent=True),  # siblings of one history
+        "fused_cross_parent": agree(fused, same_parent=False),
         "pairs": pairwise_agreement([(g.video_truth.tolist(), g.video_truth.tolist()) for _, _, g in rows],
                                     config.min_gap)[1],  # pairs counted against the fused truth
         "groups": len(rows),
@@ -329,20 +334,31 @@ class BestState:
         self.video.load_state_dict(self.states[1])
 
 
-def finetune(config: RankRewardsConfig, record: str | Path, init: str | Path | None, out: str | Path,
-             device: str | torch.device = "cpu") -> dict:
-    """Fine-tune the rewards of ``init`` on the groups recorded in ``record``; save them under ``out``."""
+def finetune(config: RankRewardsConfig, records: str | Path | Sequence[str | Path], init: str | Path | None,
+             out: str | Path, device: str | torch.device = "cpu") -> dict:
+    """Fine-tune the rewards of ``init`` on the groups recorded in ``records`` (one folder or
+    several, e.g. every round's recording so far); save them under ``out``."""
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' but CUDA is not available; pass --device cpu")
+    records = [str(records)] if isinstance(records, (str, Path)) else [str(r) for r in records]
     torch.manual_seed(config.seed)
     image, video, pretraining = _load_init(init, device, config.recent_frames)
-    train_groups, tuning_groups = load_groups(record, partial(prepare, video=video))
+    train_groups, tuning_by_record = [], {}
+    for record in records:
+        train, tuning = load_groups(record, partial(prepare, video=video))
+        train_groups += train
+        tuning_by_record[record] = tuning
+    tuning_groups = [g for groups in tuning_by_record.values() for g in groups]
     if not train_groups or not tuning_groups:
-        raise ValueError(f"{record} has {len(train_groups)} training and {len(tuning_groups)} tuning groups; "
+        raise ValueError(f"{', '.join(records)}: {len(train_groups)} training and {len(tuning_groups)} tuning groups; "
                          f"both are needed: record more scenes (every {TUNING_EVERY}th scene is a tuning scene)")
     synthetic = _synthetic_config(video, config)
-    before = {"tuning": sibling_report(image, video, tuning_groups, config),
+
+    def by_record() -> dict[str, dict]:  # each recording's search answers to its own tuning scenes
+        return {record: sibling_report(image, video, groups, config) for record, groups in tuning_by_record.items()}
+
+    before = {"tuning": sibling_report(image, video, tuning_groups, config), "by_record": by_record(),
               "rendered_eval": evaluate(image, video, synthetic, "eval", device)}
     logger.info("before: tuning fused agreement %.3f", before["tuning"]["fused"])
     params = list(image.parameters()) + list(video.parameters())
@@ -375,14 +391,15 @@ def finetune(config: RankRewardsConfig, record: str | Path, init: str | Path | N
     if steps_done % config.eval_every:
         best.offer(steps_done, sibling_report(image, video, tuning_groups, config)["fused"])
     best.restore()
-    after = {"tuning": sibling_report(image, video, tuning_groups, config),
+    after = {"tuning": sibling_report(image, video, tuning_groups, config), "by_record": by_record(),
              "rendered_eval": evaluate(image, video, synthetic, "eval", device)}
     logger.info("after (step %d kept): tuning fused agreement %.3f", best.step, after["tuning"]["fused"])
     summary = {
-        "rank_config": asdict(config), "init": str(init or DEFAULT_WEIGHTS_DIR), "record": str(record),
+        "rank_config": asdict(config), "init": str(init or DEFAULT_WEIGHTS_DIR), "records": records,
         "groups": {"train": len(train_groups), "tuning": len(tuning_groups)}, "device": str(device),
         "seconds": round(time.time() - t0, 1), "kept_step": best.step, "history": history, "tuning_checks": best.checks,
         "sibling_agreement": {"before": before["tuning"], "after": after["tuning"]},
+        "sibling_agreement_by_record": {"before": before["by_record"], "after": after["by_record"]},
         "rendered_accuracy_eval": {"before": before["rendered_eval"], "after": after["rendered_eval"]},
         "pretraining": pretraining,
     }
@@ -394,7 +411,8 @@ def finetune(config: RankRewardsConfig, record: str | Path, init: str | Path | N
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
-    p.add_argument("--record", required=True, help="folder of scene-*.pt from streamt1.sprites.siblings")
+    p.add_argument("--record", required=True, nargs="+",
+                   help="folder(s) of scene-*.pt from streamt1.sprites.siblings")
     p.add_argument("--init", default=None, help="folder with the rewards to start from (default: built in)")
     p.add_argument("--out", required=True, help="folder for image_reward.* / video_reward.* / rank_rewards.json")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -410,10 +428,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     config = RankRewardsConfig(**{k: getattr(args, k) for k in asdict(defaults)})
     summary = finetune(config, args.record, args.init, args.out, args.device)
+    keys = ("fused", "fused_same_parent", "fused_cross_parent", "video_vs_truth", "image_vs_image_truth", "pairs")
     print(json.dumps({"kept_step": summary["kept_step"], "sibling_agreement_tuning": {
-        k: {m: v[m] for m in ("fused", "video_vs_truth", "image_vs_image_truth", "pairs")}
-        for k, v in summary["sibling_agreement"].items()}}, indent=1))
-
+        k: {m: v[m] for m in keys} for k, v in summary["sibling_agreement"].items()},
+        "fused_by_record": {k: {r: v[r]["fused"] for r in v} for k, v in summary["sibling_agreement_by_record"].items()},
+    }, indent=1))
 
 if __name__ == "__main__":
     main()
