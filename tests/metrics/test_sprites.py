@@ -79,3 +79,13 @@ def test_rejects_bad_input():
         evaluate_video(torch.rand(2, 3, 64, 64), CAPTION)
     with pytest.raises(ValueError, match=r"\[T, 3, H, H\]"):
         evaluate_video(torch.rand(5, 64, 64), CAPTION)
+
+
+def test_a_sprite_colour_that_fills_the_frame_is_scored_not_an_error():
+    # a model can paint the whole frame in the sprite's colour: the crop around that "sprite" is
+    # wider than the frame, which circular padding must wrap more than once (it raised before)
+    video = render(SCENE, 48)
+    video[10:] = torch.tensor([1.0, 0.0, 0.0])[None, :, None, None]  # red everywhere from frame 10
+    scores = evaluate_video(video, CAPTION)
+    assert all(0.0 <= scores[name] <= 1.0 for name in METRIC_NAMES)
+    assert scores["subject_consistency"] < evaluate_video(render(SCENE, 48), CAPTION)["subject_consistency"]

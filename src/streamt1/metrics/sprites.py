@@ -117,12 +117,21 @@ def track_sprite(frames: Tensor, sprite: SpriteSpec) -> SpriteTrack:
     return SpriteTrack(mask, area, cx, cy, detected)
 
 
+def _wrap_pad(images: Tensor, pad: int) -> Tensor:
+    """Circular padding by ``pad`` on both sides of the last two dims, also beyond one frame size
+    (``F.pad`` refuses that; a sprite whose colour fills the frame has a crop wider than the frame)."""
+    h, w = images.shape[-2:]
+    rows = torch.arange(-pad, h + pad, device=images.device) % h
+    cols = torch.arange(-pad, w + pad, device=images.device) % w
+    return images[..., rows, :][..., cols]
+
+
 def normalized_crops(images: Tensor, track: SpriteTrack) -> Tensor:
     """Crops ``[T, C, g, g]`` of ``images [T, C, H, W]`` centred on the sprite, scaled to its size."""
     t, _, h, w = images.shape
     radius_px = (track.area.clamp(min=1.0) / math.pi).sqrt()  # equivalent-disc radius [T]
     pad = int(math.ceil(float(radius_px.max()) * CROP_EXTENT)) + 2
-    padded = F.pad(images, (pad, pad, pad, pad), mode="circular")
+    padded = _wrap_pad(images, pad)
     offsets = torch.linspace(-1, 1, CROP_GRID, device=images.device) * CROP_EXTENT  # in radii
     ox = track.cx[:, None] * w + pad + offsets[None] * radius_px[:, None]  # [T, g] padded px coords
     oy = track.cy[:, None] * h + pad + offsets[None] * radius_px[:, None]
