@@ -17,9 +17,13 @@
 #   TUNE_ARGS_B=    a second fine-tune with these flags, beside the first, into $OUT/rewards_b (each gets
 #                   half the WORKERS)
 #   ROUNDS=2        rounds: round r records with round r-1's rewards (round 1: REWARDS) into $RECORD/round<r>,
-#                   then fine-tunes them on every round's recording so far into $OUT/round<r>; the first
-#                   "before" of each round's report on its own recording is the agreement of the rewards
-#                   that drove that search (the issue's measure, on train-split tuning scenes)
+#                   then fine-tunes them on every round's recording so far into $OUT/round<r>; the "before"
+#                   on round r's own recording is the agreement of the rewards that drove that search (the
+#                   issue's measure, on train-split tuning scenes), except where TUNE_ARGS changes the video
+#                   reward's plan (--recent-frames): round 1's search used REWARDS' own plan. Each round takes
+#                   RECORD_MINUTES + TUNE_MINUTES + ~1 min: RECORD_MINUTES=1.7 TUNE_MINUTES=1.5 fit two rounds
+#                   into one 10-minute call. Round folders must be new (a rerun's shards refuse a folder
+#                   recorded with other rewards, and the call fails).
 # A CPU check of the script: DEVICE=cpu FRAMES=9 SHARDS=2 NUM_SCENES=8 WORKERS=0 PROMPTS=1 SEEDS=0
 #   TUNE_ARGS="--groups-per-batch 4 --synthetic-batch 8 --eval-batches 1 --eval-every 5 --log-every 5"
 set -euo pipefail
@@ -31,13 +35,16 @@ RECORD=${RECORD:-runs/siblings}
 mkdir -p "$OUT"
 
 record() {  # record DIR REWARDS
+  local pids=() failed=0
   mkdir -p "$1" runs/sibling_logs
   for i in $(seq 0 $((${SHARDS:-12} - 1))); do
     $PY -m streamt1.sprites.siblings --out "$1" --num-scenes "${NUM_SCENES:-6000}" --num-frames "${FRAMES:-33}" \
       $WEIGHTS_FLAG --reward-weights "$2" --shard "$i" --num-shards "${SHARDS:-12}" \
       --max-minutes "${RECORD_MINUTES:-4.5}" --device "${DEVICE:-cuda}" > "runs/sibling_logs/shard_$i.log" 2>&1 &
+    pids+=($!)
   done
-  wait
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  if ((failed)); then tail -n 5 runs/sibling_logs/shard_*.log >&2; echo "recording into $1 failed" >&2; return 1; fi
   { tail -q -n 1 runs/sibling_logs/shard_*.log; ls "$1" | grep -c '^scene-' ; du -sh "$1"; } | tee -a "$OUT/record.log"
 }
 
@@ -67,7 +74,8 @@ rounds() {
     echo "round $r: recording with $current"
     record "$RECORD/round$r" "$current"
     records+=("$RECORD/round$r")
-    tune "round$r" "$current" "${TUNE_ARGS:-}" "${WORKERS:-12}" "${records[@]}"
+    tune "round$r" "$current" "${TUNE_ARGS:-}" "${WORKERS:-12}" "${records[@]}" \
+      || { tail -n 50 "$OUT/round$r.log" >&2; echo "fine-tuning round $r failed" >&2; return 1; }
     tail -n 30 "$OUT/round$r.log"
     current=$OUT/round$r
   done

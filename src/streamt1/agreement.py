@@ -56,6 +56,8 @@ def pairwise_agreement(groups: list[tuple[list[float], list[float]]], min_gap: f
     ``same_parent`` True keeps only pairs of one history's siblings (they differ in the new chunk
     alone), False only pairs from two histories (they also differ in the histories the search kept).
     """
+    if same_parent is not None and (parents is None or len(parents) != len(groups)):
+        raise ValueError("same_parent needs parents: one list of candidate histories per group")
     agree, pairs = 0.0, 0
     for k, (rewards, truths) in enumerate(groups):
         for i, j in itertools.combinations(range(len(truths)), 2):

@@ -283,8 +283,9 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
         part.mkdir(parents=True, exist_ok=True)
         with open(part / "evaluate.log", "w") as log:
             command = [sys.executable, "-m", "streamt1", "evaluate", *job, *shared, "--out", str(part)]
-            # the parent's thread count, so each part sums in the order one process would
-            env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads()), "MKL_DYNAMIC": "FALSE"}
+            # the parent's thread count (and MKL_DYNAMIC, see streamt1/__init__.py), so each part
+            # sums in the order one process would
+            env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
             done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env).returncode == 0
         print(f"{'done' if done else 'FAILED'}  {part.name}", flush=True)
         return done

@@ -1,5 +1,7 @@
 import math
 
+import pytest
+
 from streamt1.agreement import pairwise_agreement
 
 
@@ -22,3 +24,5 @@ def test_pairwise_agreement_splits_pairs_by_parent():
     assert pairwise_agreement([group], parents=parents, same_parent=True) == (1.0, 2)
     assert pairwise_agreement([group], parents=parents, same_parent=False) == (0.0, 4)
     assert pairwise_agreement([group]) == (2 / 6, 6)
+    with pytest.raises(ValueError, match="same_parent needs parents"):
+        pairwise_agreement([group], same_parent=True)

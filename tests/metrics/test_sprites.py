@@ -89,3 +89,14 @@ def test_a_sprite_colour_that_fills_the_frame_is_scored_not_an_error():
     scores = evaluate_video(video, CAPTION)
     assert all(0.0 <= scores[name] <= 1.0 for name in METRIC_NAMES)
     assert scores["subject_consistency"] < evaluate_video(render(SCENE, 48), CAPTION)["subject_consistency"]
+
+
+def test_wrap_pad_is_circular_padding_and_goes_on_past_one_frame():
+    from streamt1.metrics.sprites import _wrap_pad
+
+    images = torch.rand(2, 1, 5, 7)
+    for pad in (0, 1, 4, 5):  # F.pad wraps up to the frame size (5 rows)
+        torch.testing.assert_close(_wrap_pad(images, pad), F.pad(images, (pad,) * 4, mode="circular"))
+    wide = _wrap_pad(images, 12)  # more than twice the rows
+    assert wide.shape[-2:] == (5 + 24, 7 + 24)
+    assert torch.equal(wide[..., 12:17, 12:19], images) and torch.equal(wide[..., 2:7, 12:19], images)

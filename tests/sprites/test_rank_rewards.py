@@ -2,7 +2,9 @@
 
 import json
 from functools import partial
+from pathlib import Path
 
+import pytest
 import torch
 
 from streamt1.sprites.rank_rewards import (
@@ -20,7 +22,7 @@ from streamt1.sprites.rank_rewards import (
     train_step,
 )
 from streamt1.sprites.rewards import SpritesImageReward, SpritesVideoReward
-from streamt1.sprites.siblings import load_groups
+from streamt1.sprites.siblings import load_groups, load_scene, save_scene, scene_path
 
 
 def test_pairs_stay_within_a_group_and_beyond_the_gap():
@@ -91,20 +93,27 @@ def test_finetune_saves_rewards_with_their_cards(recorded, tiny_weights, tmp_pat
 
 
 def test_finetune_trains_on_every_recording_and_reports_each(recorded, tiny_weights, tmp_path):
-    # rounds: the recording of the rewards being tuned joins the earlier rounds' recordings
+    # rounds: a later round's recording joins the earlier ones. Here the second holds only the
+    # tuning scene, with every window's truth turned upside down, so each recording's agreement
+    # must be its own: the second is one minus the first, the pooled one their mean
     second = tmp_path / "round2"
     second.mkdir()
-    for path in recorded.glob("scene-*.pt"):
-        (second / path.name).write_bytes(path.read_bytes())
+    index, groups = load_scene(scene_path(recorded, 7))
+    for g in groups:
+        g.window_metrics = {k: 1 - v for k, v in g.window_metrics.items()}
+    save_scene(second, index, groups[0].prompt, 0, groups)
     config = RankRewardsConfig(steps=1, groups_per_batch=2, synthetic_batch=2, workers=0, eval_batches=1,
                                min_gap=0.0)
     summary = finetune(config, [recorded, second], tiny_weights, tmp_path / "out", "cpu")
-    assert summary["groups"] == {"train": 6, "tuning": 6} and summary["records"] == [str(recorded), str(second)]
+    assert summary["groups"] == {"train": 3, "tuning": 6} and summary["records"] == [str(recorded), str(second)]
     before = summary["sibling_agreement_by_record"]["before"]
-    assert set(before) == {str(recorded), str(second)}
-    assert before[str(recorded)]["fused"] == before[str(second)]["fused"] == summary["sibling_agreement"]["before"]["fused"]
-    same, cross = before[str(recorded)]["fused_same_parent"], before[str(recorded)]["fused_cross_parent"]
-    assert all(v != v or 0 <= v <= 1 for v in (same, cross))  # NaN where a kind of pair is missing
+    first, flipped = before[str(recorded)], before[str(second)]
+    assert first["pairs"] == flipped["pairs"] > 0 and first["groups"] == flipped["groups"] == 3
+    assert flipped["fused"] == pytest.approx(1 - first["fused"], abs=1e-3)
+    pooled = summary["sibling_agreement"]["before"]
+    assert pooled["pairs"] == 2 * first["pairs"] and pooled["fused"] == pytest.approx(0.5, abs=1e-3)
+    with pytest.raises(ValueError, match="names a folder twice"):
+        finetune(config, [recorded, Path(str(recorded) + "/")], tiny_weights, tmp_path / "again", "cpu")
 
 
 def test_the_command_line_reaches_the_bool_and_optional_settings(recorded, tiny_weights, tmp_path, capsys):

@@ -342,6 +342,9 @@ def finetune(config: RankRewardsConfig, records: str | Path | Sequence[str | Pat
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' but CUDA is not available; pass --device cpu")
     records = [str(records)] if isinstance(records, (str, Path)) else [str(r) for r in records]
+    resolved = [Path(r).resolve() for r in records]
+    if len(set(resolved)) != len(resolved):
+        raise ValueError(f"--record names a folder twice ({', '.join(records)}): its groups would count twice")
     torch.manual_seed(config.seed)
     image, video, pretraining = _load_init(init, device, config.recent_frames)
     train_groups, tuning_by_record = [], {}
