@@ -167,3 +167,21 @@ def test_rolling_keeps_a_gradient_where_it_is_and_a_pattern_in_phase():
                    for seed in range(12)}
         assert {r % 16 if rows_step else r for r, _ in offsets} == {0}
         assert {c % columns_step for _, c in offsets} == {0} and len({c for _, c in offsets}) > 1
+
+
+def test_a_kind_of_pair_that_a_recording_lacks_is_null_in_the_cards(recorded, tiny_weights, tmp_path):
+    # a recording whose tuning candidates all share one history (e.g. every chunk a first chunk)
+    # has no pairs across histories: that agreement is "none", and the cards are still written
+    one_history = tmp_path / "one_history"
+    one_history.mkdir()
+    index, groups = load_scene(scene_path(recorded, 7))
+    for g in groups:
+        g.parents = torch.zeros_like(g.parents)
+    save_scene(one_history, index, groups[0].prompt, 0, groups)
+    config = RankRewardsConfig(steps=1, groups_per_batch=2, synthetic_batch=2, workers=0, eval_batches=1,
+                               min_gap=0.0)
+    summary = finetune(config, [recorded, one_history], tiny_weights, tmp_path / "out", "cpu")
+    report = summary["sibling_agreement_by_record"]["after"][str(one_history)]
+    assert report["fused_cross_parent"] is None and report["fused_same_parent"] == report["fused"]
+    card = json.loads((tmp_path / "out" / "video_reward.json").read_text())
+    assert card["sibling_agreement_by_record"]["after"][str(one_history)]["fused_cross_parent"] is None

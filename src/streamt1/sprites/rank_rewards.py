@@ -236,9 +236,10 @@ def sibling_report(image: SpritesImageReward, video: SpritesVideoReward, groups:
     if was_training:
         image.train(), video.train()
 
-    def agree(pairs: list[tuple[Tensor, Tensor]], same_parent: bool | None = None) -> float:
-        return round(pairwise_agreement([(s.tolist(), t.tolist()) for s, t in pairs], config.min_gap,
-                                        [g.parents for *_, g in rows], same_parent)[0], 4)
+    def agree(pairs: list[tuple[Tensor, Tensor]], same_parent: bool | None = None) -> float | None:
+        value = pairwise_agreement([(s.tolist(), t.tolist()) for s, t in pairs], config.min_gap,
+                                   [g.parents for *_, g in rows], same_parent)[0]
+        return None if math.isnan(value) else round(value, 4)  # None (JSON null): no pair of that kind
 
     fused = [(fuse(sh, lg, g.alpha(config.tau)), g.video_truth) for sh, lg, g in rows]
     report = {
@@ -315,7 +316,7 @@ class BestState:
     """The rewards' weights with the best fused agreement on the tuning scenes so far (ties keep the
     earlier, so a run that never improves ends where it started)."""
 
-    def __init__(self, image: SpritesImageReward, video: SpritesVideoReward, agreement: float) -> None:
+    def __init__(self, image: SpritesImageReward, video: SpritesVideoReward, agreement: float | None) -> None:
         self.image, self.video = image, video
         self.checks = [{"step": 0, "tuning_fused": agreement}]
         self._keep(0, agreement)
@@ -324,9 +325,9 @@ class BestState:
         self.step, self.agreement = step, agreement
         self.states = copy.deepcopy(self.image.state_dict()), copy.deepcopy(self.video.state_dict())
 
-    def offer(self, step: int, agreement: float) -> None:
+    def offer(self, step: int, agreement: float | None) -> None:
         self.checks.append({"step": step, "tuning_fused": agreement})
-        if agreement > self.agreement or (math.isnan(self.agreement) and not math.isnan(agreement)):
+        if agreement is not None and (self.agreement is None or agreement > self.agreement):
             self._keep(step, agreement)
 
     def restore(self) -> None:
@@ -363,7 +364,7 @@ def finetune(config: RankRewardsConfig, records: str | Path | Sequence[str | Pat
 
     before = {"tuning": sibling_report(image, video, tuning_groups, config), "by_record": by_record(),
               "rendered_eval": evaluate(image, video, synthetic, "eval", device)}
-    logger.info("before: tuning fused agreement %.3f", before["tuning"]["fused"])
+    logger.info("before: tuning fused agreement %s", before["tuning"]["fused"])
     params = list(image.parameters()) + list(video.parameters())
     opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     loader = iter(sample_loader(SampleStream(partial(sample_pair, split="train", config=synthetic), synthetic.seed),
@@ -396,7 +397,7 @@ def finetune(config: RankRewardsConfig, records: str | Path | Sequence[str | Pat
     best.restore()
     after = {"tuning": sibling_report(image, video, tuning_groups, config), "by_record": by_record(),
              "rendered_eval": evaluate(image, video, synthetic, "eval", device)}
-    logger.info("after (step %d kept): tuning fused agreement %.3f", best.step, after["tuning"]["fused"])
+    logger.info("after (step %d kept): tuning fused agreement %s", best.step, after["tuning"]["fused"])
     summary = {
         "rank_config": asdict(config), "init": str(init or DEFAULT_WEIGHTS_DIR), "records": records,
         "groups": {"train": len(train_groups), "tuning": len(tuning_groups)}, "device": str(device),
