@@ -113,6 +113,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--prompts", type=int, default=16)
+    parser.add_argument("--offset", type=int, default=0,
+                        help="skip this many held-out prompts (32: the tuning split, not the reported one)")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--num-frames", type=int, default=24, help="latent frames (= frames here)")
     parser.add_argument("--out", default="benchmarks/logs/early_pruning")
@@ -121,7 +123,7 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     methods = [m.strip() for m in args.methods.split(",")]
-    prompts = eval_prompts(args.prompts, args.num_frames)
+    prompts = eval_prompts(args.offset + args.prompts, args.num_frames)[args.offset:]
     seeds = [int(s) for s in args.seeds.split(",")]
     results = run_all(methods, prompts, seeds, args.num_frames, out)
     report(results, methods, out)
