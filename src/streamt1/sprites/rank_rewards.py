@@ -220,13 +220,12 @@ def score_batch(image: SpritesImageReward, video: SpritesVideoReward,
 
 
 @torch.no_grad()
-def sibling_report(image: SpritesImageReward, video: SpritesVideoReward, groups: Sequence[PreparedGroup],
-                   config: RankRewardsConfig, chunk: int = 64) -> dict:
-    """Agreement on ``groups`` of each reward with its truth, and of the search's fused score for
-    every fusion mode x :data:`TAU_GRID` (``fused`` = raw fusion at ``config.tau``, the loss's setting)."""
+def score_groups(image: SpritesImageReward, video: SpritesVideoReward, groups: Sequence[PreparedGroup],
+                 config: RankRewardsConfig, chunk: int = 64) -> list[tuple[Tensor, Tensor, PreparedGroup]]:
+    """Per group: (image reward [N], video reward [N], the group), in eval mode."""
     was_training = image.training
     image.eval(), video.eval()
-    rows = []  # (short [N], long [N], group)
+    rows = []
     for i in range(0, len(groups), chunk):
         part = groups[i : i + chunk]
         batch = make_batch(part, config.tau)
@@ -235,7 +234,13 @@ def sibling_report(image: SpritesImageReward, video: SpritesVideoReward, groups:
             rows.append((short[batch.group == k], long[batch.group == k], g))
     if was_training:
         image.train(), video.train()
+    return rows
 
+
+def sibling_report(rows: Sequence[tuple[Tensor, Tensor, PreparedGroup]], config: RankRewardsConfig) -> dict:
+    """Agreement on scored groups (:func:`score_groups`) of each reward with its truth, and of the
+    search's fused score for every fusion mode x :data:`TAU_GRID` (``fused`` = raw fusion at
+    ``config.tau``, the loss's setting)."""
     def agree(pairs: list[tuple[Tensor, Tensor]], same_parent: bool | None = None) -> float | None:
         value = pairwise_agreement([(s.tolist(), t.tolist()) for s, t in pairs], config.min_gap,
                                    [g.parents for *_, g in rows], same_parent)[0]
@@ -350,19 +355,30 @@ def finetune(config: RankRewardsConfig, records: str | Path | Sequence[str | Pat
     image, video, pretraining = _load_init(init, device, config.recent_frames)
     train_groups, tuning_by_record = [], {}
     for record in records:
-        train, tuning = load_groups(record, partial(prepare, video=video))
-        train_groups += train
-        tuning_by_record[record] = tuning
+        train_part, tuning_part = load_groups(record, partial(prepare, video=video))
+        train_groups += train_part
+        tuning_by_record[record] = tuning_part
     tuning_groups = [g for groups in tuning_by_record.values() for g in groups]
     if not train_groups or not tuning_groups:
         raise ValueError(f"{', '.join(records)}: {len(train_groups)} training and {len(tuning_groups)} tuning groups; "
                          f"both are needed: record more scenes (every {TUNING_EVERY}th scene is a tuning scene)")
     synthetic = _synthetic_config(video, config)
 
-    def by_record() -> dict[str, dict]:  # each recording's search answers to its own tuning scenes
-        return {record: sibling_report(image, video, groups, config) for record, groups in tuning_by_record.items()}
+    def reports() -> tuple[dict, dict[str, dict]]:
+        """The report on all tuning groups, and on each recording's (its search answers to its own
+        scenes); the groups are scored once."""
+        rows = score_groups(image, video, tuning_groups, config)
+        by_record, first = {}, 0
+        for record, groups in tuning_by_record.items():
+            by_record[record] = sibling_report(rows[first : first + len(groups)], config)
+            first += len(groups)
+        return sibling_report(rows, config), by_record
 
-    before = {"tuning": sibling_report(image, video, tuning_groups, config), "by_record": by_record(),
+    def tuning_fused() -> float | None:
+        return sibling_report(score_groups(image, video, tuning_groups, config), config)["fused"]
+
+    tuning, by_record = reports()
+    before = {"tuning": tuning, "by_record": by_record,
               "rendered_eval": evaluate(image, video, synthetic, "eval", device)}
     logger.info("before: tuning fused agreement %s", before["tuning"]["fused"])
     params = list(image.parameters()) + list(video.parameters())
@@ -391,11 +407,12 @@ def finetune(config: RankRewardsConfig, records: str | Path | Sequence[str | Pat
             window.clear()
             logger.info("step %d %s", steps_done, history[-1])
         if steps_done % config.eval_every == 0:
-            best.offer(steps_done, sibling_report(image, video, tuning_groups, config)["fused"])
+            best.offer(steps_done, tuning_fused())
     if steps_done % config.eval_every:
-        best.offer(steps_done, sibling_report(image, video, tuning_groups, config)["fused"])
+        best.offer(steps_done, tuning_fused())
     best.restore()
-    after = {"tuning": sibling_report(image, video, tuning_groups, config), "by_record": by_record(),
+    tuning, by_record = reports()
+    after = {"tuning": tuning, "by_record": by_record,
              "rendered_eval": evaluate(image, video, synthetic, "eval", device)}
     logger.info("after (step %d kept): tuning fused agreement %s", best.step, after["tuning"]["fused"])
     summary = {
