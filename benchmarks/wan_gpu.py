@@ -39,6 +39,10 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import gc
+import json
+import os
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -188,6 +192,28 @@ class TimedReward:
         return out
 
 
+class GcPauses:
+    """Adds up the garbage collector's pauses while active (``gc.callbacks``): a collection stops
+    the host wherever it falls, inside a generator call or in the engine's own phases."""
+
+    def __init__(self) -> None:
+        self.seconds, self.runs, self._start = 0.0, 0, 0.0
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._start
+            self.runs += 1
+
+    def __enter__(self) -> "GcPauses":
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        gc.callbacks.remove(self._callback)
+
+
 class TimedGenerator:
     """Delegates to a generator and adds up the synchronised wall time of its calls, by method."""
 
@@ -241,6 +267,8 @@ class Measurement:
         return 100 * self.overhead_s / self.engine_s if self.overhead else float("nan")
 
     engine_s: float = float("nan")  # the engine's own total (trace.timing["total"])
+    gc_s: float = float("nan")  # Python's garbage collector's pauses during the search (in any phase)
+    gc_runs: int = 0
 
     @property
     def latent_fps(self) -> float:
@@ -286,8 +314,9 @@ def measure(generator: CausalWanGenerator, method: str, num_frames: int, seed: i
         torch.cuda.reset_peak_memory_stats(device)
     sync(device)
     start = time.perf_counter()
-    result = search.run(PROMPT, num_frames, seed, progress=False)
-    sync(device)
+    with GcPauses() as pauses:
+        result = search.run(PROMPT, num_frames, seed, progress=False)
+        sync(device)
     total = time.perf_counter() - start
     peak = torch.cuda.max_memory_allocated(device) / GIB if device.type == "cuda" else float("nan")
     s, state = timed.seconds, timed.last_state
@@ -298,7 +327,49 @@ def measure(generator: CausalWanGenerator, method: str, num_frames: int, seed: i
         generator_s=s["denoise"] + s["commit"], decode_s=s["decode"], peak_gib=peak,
         sink_frames=state.sink_frames(), cache_gib=cache_bytes(state.cache) / GIB, mode=mode_name(generator),
         reward_s=reward_s, overhead=search_overhead(timing, timed, reward_s), engine_s=timing["total"],
+        gc_s=pauses.seconds, gc_runs=pauses.runs,
     )
+
+
+KERNEL_KINDS = (  # (kind, substrings of kernel names), first match wins
+    ("attention", ("fmha", "flash", "sdpa", "attention")),
+    ("gemm", ("gemm", "nvjet", "cutlass", "xmma", "cublas")),
+    ("triton (compiled)", ("triton",)),
+)
+
+
+def gpu_busy(generator: CausalWanGenerator, method: str, num_frames: int) -> None:
+    """How much of one search's span the GPU was busy (the union of its kernels and copies, from a
+    CUDA-only torch.profiler trace), the idle time in short gaps (< 1 ms: the host launching late,
+    stream syncs) and long ones (the engine's host phases), and the kernel time by kind."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        measure(generator, method, num_frames, seed=1)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "trace.json")
+        prof.export_chrome_trace(path)
+        with open(path) as f:
+            events = json.load(f)["traceEvents"]
+    spans = sorted((e["ts"], e["ts"] + e["dur"], e["name"]) for e in events
+                   if e.get("cat") in ("kernel", "gpu_memcpy", "gpu_memset") and "dur" in e)
+    if not spans:
+        print(f"  {method} {num_frames}: the profiler recorded no GPU events")
+        return
+    busy = short_gaps = long_gaps = 0.0
+    end = spans[0][0]
+    kinds: dict[str, float] = {}
+    for start, stop, name in spans:
+        gap = start - end
+        if gap > 0:
+            short_gaps, long_gaps = (short_gaps + gap, long_gaps) if gap < 1000 else (short_gaps, long_gaps + gap)
+        busy += max(0.0, stop - max(start, end))
+        end = max(end, stop)
+        lower = name.lower()
+        kind = next((k for k, keys in KERNEL_KINDS if any(key in lower for key in keys)), "other")
+        kinds[kind] = kinds.get(kind, 0.0) + stop - start
+    span = end - spans[0][0]
+    by_kind = ", ".join(f"{k} {v / 1e6:.2f} s" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
+    print(f"  {method:<10} {mode_name(generator):<8} {num_frames:>4}: GPU busy {busy / span:.1%} of {span / 1e6:.2f} s; "
+          f"idle in gaps < 1 ms {short_gaps / 1e6:.3f} s, >= 1 ms {long_gaps / 1e6:.3f} s; kernels: {by_kind}", flush=True)
 
 
 def mode_name(generator: CausalWanGenerator) -> str:
@@ -548,7 +619,7 @@ def report(rows: list[Measurement], ratios: bool = True) -> None:
     for r in rows:
         parts = ", ".join(f"{k} {v:.3f}" for k, v in (r.overhead or {}).items())
         print(f"  {r.method:<10} {r.mode:<8} {r.latent_frames:>4}: {r.overhead_s:.3f} s of {r.engine_s:.2f} s "
-              f"= {r.overhead_pct:.2f} % ({parts})")
+              f"= {r.overhead_pct:.2f} % ({parts}); garbage collector {r.gc_s:.3f} s in {r.gc_runs} runs, any phase")
 
 
 def verdict(ok: bool) -> str:
@@ -597,6 +668,9 @@ def main() -> None:
                         help="latent frames per video (default 21 120; --tiny: 9 15)")
     parser.add_argument("--ramped-frames", type=int, nargs="*", default=None,
                         help="lengths of the ramped (sinks fill) Stream-T1 rows, eager only (default: the shortest length)")
+    parser.add_argument("--gpu-busy", type=int, default=None, metavar="FRAMES",
+                        help="also profile one search of FRAMES latent frames per method and mode: GPU busy "
+                             "fraction, idle gaps, kernel time by kind (CUDA only)")
     parser.add_argument("--iters", type=int, default=10, help="timed iterations per forward measurement")
     parser.add_argument("--no-profile", action="store_true", help="skip the profile of a batch-4 chunk forward")
     parser.add_argument("--modes", nargs="+", choices=("eager", "compiled"), default=["eager", "compiled"],
@@ -676,6 +750,10 @@ def run_mode(generator: CausalWanGenerator, mode: str, args: argparse.Namespace,
     for n, method, full_sinks in plan:
         rows.append(measure(generator, method, n, seed=1, full_sinks=full_sinks))
         report(rows[-1:], ratios=False)  # as it comes, in case the run is cut short
+    if args.gpu_busy:
+        print(f"\nGPU busy during one search ({mode}; CUDA profiler on, so not the timed runs above):")
+        for method in ("none", "stream-t1"):
+            gpu_busy(generator, method, args.gpu_busy)
     if mode == "eager" and args.authors:  # before compiling: the authors' execution is eager
         compare_with_authors(generator, rows, args.authors_frames or frames[:1])
 

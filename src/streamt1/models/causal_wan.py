@@ -249,6 +249,16 @@ def _join_past(past: Tensor, rows: list[int] | None, new: Tensor) -> Tensor:
     return out
 
 
+def host_to_device(x: Tensor, device: torch.device) -> Tensor:
+    """A host tensor on ``device`` without waiting for the work queued there. A blocking copy to a GPU
+    synchronises its stream, so the GPU would idle until the host had launched the next kernels (between
+    the passes of a forward, between denoising steps); this one goes through pinned memory, whose block
+    PyTorch's caching host allocator keeps until the copy is done."""
+    if torch.device(device).type != "cuda" or x.device.type != "cpu":
+        return x.to(device)
+    return x.pin_memory().to(device, non_blocking=True)
+
+
 def _modulate(x: Tensor, shift: Tensor, scale: Tensor) -> Tensor:
     """``x * (1 + scale) + shift`` per frame, one kernel: ``x [B, F*L, C]``, ``shift/scale [B, F, C]``."""
     frames = x.unflatten(1, (shift.shape[1], -1))  # [B, F, L, C]
@@ -705,7 +715,7 @@ class CausalWan(nn.Module):
         else:  # outputs gathered back in candidate order
             out_tokens = torch.empty_like(tokens)
             for members in passes:
-                index = torch.tensor(members, device=self.device)
+                index = host_to_device(torch.tensor(members), self.device)
                 out_tokens[index] = self._chunk_pass(
                     tokens.index_select(0, index), e0.index_select(0, index), rope, text, cache,
                     [history_rows[j] for j in members], room, kv, index, flow)
@@ -752,7 +762,7 @@ class CausalWan(nn.Module):
         """Token mask ``[N, 1, 1, S]`` hiding the sink padding of histories ``rows`` (None: no padding)."""
         if not cache.has_padding:
             return None
-        past_valid = cache.frames(torch.tensor(rows, device=cache.positions.device))[1]
+        past_valid = cache.frames(host_to_device(torch.tensor(rows), cache.positions.device))[1]
         valid = torch.cat([past_valid, past_valid.new_ones(len(rows), frames)], 1)  # [N, Fp + F]
         return valid.repeat_interleave(cache.tokens_per_frame, 1)[:, None, None, :].to(self.device)
 

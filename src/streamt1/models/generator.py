@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from streamt1.interfaces import ChunkSpec, Decoded, Route, SinkLimits
-from streamt1.models.causal_wan import CausalWan, TextKV, rope_frame_angles
+from streamt1.models.causal_wan import CausalWan, TextKV, host_to_device, rope_frame_angles
 from streamt1.models.codec import LatentCodec
 from streamt1.models.config import StreamConfig
 from streamt1.models.kv_cache import KVCache
@@ -218,13 +218,13 @@ class CausalWanGenerator:
         def draw_noise(step: int) -> Tensor:
             # Each candidate's fresh noise comes from its own generator, on that generator's device.
             fresh = [torch.randn(x.shape[1:], generator=g, device=g.device) for g in generators]
-            return torch.stack(fresh).to(self.device)
+            return host_to_device(torch.stack(fresh), self.device)
 
         timesteps, k = self.timesteps, 1
         if state.num_chunks == 0:
             timesteps, k = self.first_timesteps, self.stream.first_chunk_substeps
         # Sampler arithmetic in float32; the network runs in the model's dtype.
-        return sample_steps(predict_flow, x.to(self.device, torch.float32), timesteps,
+        return sample_steps(predict_flow, host_to_device(x.float(), self.device), timesteps,
                             self.stream.num_train_timesteps, draw_noise, self.stream.sampler, start * k, stop * k)
 
     @torch.no_grad()
