@@ -5,8 +5,9 @@ import torch
 
 from streamt1.config import SearchConfig, build_config
 from streamt1.interfaces import Route
-from streamt1.search.beam import StreamSearch
+from streamt1.search.beam import StreamSearch, _offload_frames
 from streamt1.search.noise import candidate_seed, draw_noise, make_generators
+from streamt1.search.pool import ChunkNode
 
 from search_fixtures import BrightnessReward, SteadinessReward, make_generator
 
@@ -195,16 +196,40 @@ def test_bad_inputs_are_rejected_with_clear_messages(generator):
     StreamSearch(generator, build_config("none").search, None, None)  # plain generation needs none
 
 
+def cuda_generator():
+    cpu = make_generator()
+    return type(cpu)(cpu.model, cpu.stream, cpu.text_encoder, cpu.codec, cpu.latent_size, cpu.fps, device="cuda")
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_search_on_cuda_is_deterministic_and_follows_the_cpu_run():
     cpu = run(make_generator(), num_frames=9)
-    gpu_generator = make_generator()
-    gpu_generator = type(gpu_generator)(gpu_generator.model, gpu_generator.stream, gpu_generator.text_encoder,
-                                        gpu_generator.codec, gpu_generator.latent_size, gpu_generator.fps,
-                                        device="cuda")
+    gpu_generator = cuda_generator()
     a, b = run(gpu_generator, num_frames=9), run(gpu_generator, num_frames=9)
     assert torch.equal(a.frames, b.frames)
     # Noise is drawn from CPU generators, so the GPU run follows the CPU one up to float rounding.
     assert (a.frames.int() - cpu.frames.int()).abs().max() <= 2
     assert [c["seed"] for c in a.trace.to_dict()["chunks"][1]["candidates"]] == \
         [c["seed"] for c in cpu.trace.to_dict()["chunks"][1]["candidates"]]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_on_cuda_windows_are_read_where_decoded_and_chunks_no_window_reads_move_to_the_cpu():
+    class DeviceRecorder(SteadinessReward):
+        def __call__(self, clips, prompts, fps):
+            self.devices = [*getattr(self, "devices", []), clips.device.type]
+            return super().__call__(clips, prompts, fps)
+
+    videos = DeviceRecorder()
+    config = SearchConfig(**{**build_config("stream-t1").search.__dict__, "long_window_chunks": 2})
+    gpu = StreamSearch(cuda_generator(), config, BrightnessReward(), videos).run(PROMPT, 15, 3, progress=False)
+    cpu = StreamSearch(make_generator(), config, BrightnessReward(), SteadinessReward()).run(PROMPT, 15, 3, progress=False)
+    assert set(videos.devices) == {"cuda"} and gpu.frames.device.type == "cpu"
+    assert (gpu.frames.int() - cpu.frames.int()).abs().max() <= 2
+    # the rule itself: after chunk i, the chunk window_chunks back has left every window
+    node = None
+    for i in range(5):
+        node = ChunkNode(index=i, parent=node, frames=torch.zeros(2, 3, 4, 4, dtype=torch.uint8, device="cuda"),
+                         latents=torch.zeros(1), noise=torch.zeros(1))
+        _offload_frames([node, node], 3)  # siblings share their ancestors
+    assert [n.frames.device.type for n in node.lineage()] == ["cpu", "cpu", "cpu", "cuda", "cuda"]

@@ -41,9 +41,11 @@ def test_a_candidate_chunk_still_on_the_gpu_is_read_like_a_stored_one():
     clips = chunked((9, 12, 12))
     on_gpu = [[*clip[:-1], clip[-1].cuda()] for clip in clips]  # the new chunk, as the engine decodes it
     index = torch.tensor([0, 8, 16, 24, 32, 32])
-    assert gather_frames(on_gpu, index).device.type == "cpu"
-    assert torch.equal(gather_frames(on_gpu, index), gather_frames(clips, index))
-    assert torch.equal(gather_frames(on_gpu), gather_frames(clips))
+    assert gather_frames(on_gpu, index).device.type == "cuda"  # gathered where the newest chunk is
+    assert torch.equal(gather_frames(on_gpu, index).cpu(), gather_frames(clips, index))
+    assert torch.equal(gather_frames(on_gpu).cpu(), gather_frames(clips))
+    all_gpu = [[chunk.cuda() for chunk in clip] for clip in clips]  # a window the search still reads
+    assert torch.equal(gather_frames(all_gpu, index).cpu(), gather_frames(clips, index))
 
 
 def test_bad_plans_and_clips_of_different_lengths_are_refused():

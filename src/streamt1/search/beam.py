@@ -182,6 +182,7 @@ class StreamSearch:
             lap("score")
             # 5. Gates of the survivors and requested routes for the chunk that leaves the window.
             survivors = self._grow(ctx, pool)
+            _offload_frames(survivors, cfg.long_window_chunks)
             evicted = gen.evicted_chunk(state)
             leaving, requested = self._routes(survivors, evicted)
             # 6. Commit: the clean K/V pass only for the survivors; the cache applies the sink limits.
@@ -287,7 +288,7 @@ class StreamSearch:
             parent = ctx.histories[pool.parents[i]]
             # one copy per survivor, not one of all survivors: each node must own its frames, or a history
             # pruned later would stay in memory as long as its sibling does
-            node = ChunkNode(index=ctx.index, parent=parent, frames=pool.frames[i].cpu(), latents=pool.latents[i],
+            node = ChunkNode(index=ctx.index, parent=parent, frames=pool.frames[i].clone(), latents=pool.latents[i],
                              noise=pool.noise[i], scene_start=ctx.scene_start)
             if scores is not None:
                 node.short, node.long = scores.short[i].item(), scores.long[i].item()
@@ -328,9 +329,20 @@ class StreamSearch:
             trace.set_final(scores=overall.tolist(), parts=parts, chosen=chosen)
         else:  # histories are in the order the selection step returned them (best first): keep the first
             trace.set_final(scores=[None] * len(lineages), parts={}, chosen=chosen)
-        frames = torch.cat([node.frames for node in lineages[chosen]])
+        frames = torch.cat([node.frames.cpu() for node in lineages[chosen]])
         latents = torch.cat([node.latents for node in lineages[chosen]], dim=1)
         return SearchResult(frames=frames, latents=latents, trace=trace, chosen=chosen, fps=fps)
+
+
+def _offload_frames(survivors: list[ChunkNode], window_chunks: int) -> None:
+    """Move to the CPU the frames of the chunk that no later reward window reads: the one
+    ``window_chunks`` back in each survivor's history. Until then a chunk's frames stay where they were
+    decoded, so the windows are gathered there (at 832x480, 4 candidates' 2-fps frames are ~70 MB a
+    chunk that would otherwise be copied on the host and then to the reward's device)."""
+    for node in survivors:
+        nodes = node.lineage(window_chunks)
+        if len(nodes) == window_chunks:
+            nodes[0].frames = nodes[0].frames.cpu()  # siblings share it: moved once, a no-op after
 
 
 def _chunk_record(n: int, pool: CandidatePool, leaving: list[ChunkNode | None], applied: list[Route | None],

@@ -1,7 +1,7 @@
 """What the engine hands a video reward: clips read straight from the stored chunks' frames.
 
-A clip here is the list of its chunks' frames, oldest first (``[t, 3, H, W]`` uint8 each, on the
-CPU as histories keep them or where the candidate's chunk was decoded); the clip itself, their
+A clip here is the list of its chunks' frames, oldest first (``[t, 3, H, W]`` uint8 each, where they
+were decoded while a reward window reads them, on the CPU after; see ``ChunkNode.frames``); the clip itself, their
 concatenation, is only built for a reward that does not name the frames it reads. At 832x480 a
 10-chunk reward window is ~140 MB per candidate, of which VideoAlign reads 2 frames per second.
 """
@@ -39,12 +39,13 @@ def clip_length(clips: Sequence[Clip]) -> int:
 
 
 def gather_frames(clips: Sequence[Clip], index: Tensor | None = None) -> Tensor:
-    """``[N, len(index), 3, H, W]`` on the CPU: frames ``index`` of each clip (all of them if None),
-    each copied once, from its chunk straight into place."""
+    """``[N, len(index), 3, H, W]``: frames ``index`` of each clip (all of them if None), each copied
+    once, from its chunk straight into place, on the device of the first clip's newest chunk (a
+    candidate's own chunk, where it was decoded: older chunks the search still reads are there too)."""
     total = clip_length(clips)
-    first = clips[0][0]
+    first = clips[0][-1]
     if index is None:
-        out = torch.empty(len(clips), total, *first.shape[1:], dtype=first.dtype)
+        out = torch.empty(len(clips), total, *first.shape[1:], dtype=first.dtype, device=first.device)
         for row, clip in zip(out, clips):
             start = 0
             for chunk in clip:  # copy_ also reads a chunk still on the accelerator
@@ -55,13 +56,13 @@ def gather_frames(clips: Sequence[Clip], index: Tensor | None = None) -> Tensor:
         raise ValueError(f"a frame plan must be 1-D long indices, got {index.dtype} of shape {list(index.shape)}")
     if len(index) and (int(index.min()) < 0 or int(index.max()) >= total):
         raise ValueError(f"frame plan {index.tolist()} reads outside a clip of {total} frames")
-    out = torch.empty(len(clips), len(index), *first.shape[1:], dtype=first.dtype)
+    out = torch.empty(len(clips), len(index), *first.shape[1:], dtype=first.dtype, device=first.device)
     sources: dict[tuple[int, ...], list[tuple[int, int]]] = {}  # clips of one chunk layout read alike
     for row, clip in zip(out, clips):
         layout = tuple(len(chunk) for chunk in clip)
         if layout not in sources:
             sources[layout] = _sources(index, layout)
-        for position, (j, frame) in enumerate(sources[layout]):  # a frame is one memcpy (or one device read)
+        for position, (j, frame) in enumerate(sources[layout]):  # a frame is one copy
             row[position].copy_(clip[j][frame])
     return out
 

@@ -19,7 +19,7 @@ class ChunkNode:
 
     index: int
     parent: ChunkNode | None
-    frames: Tensor  # [T, 3, H, W] uint8 on the CPU, decoded once (histories live off the accelerator)
+    frames: Tensor  # [T, 3, H, W] uint8, decoded once: where decoded while a reward window reads it, then the CPU
     latents: Tensor  # [C, F, H, W]
     noise: Tensor  # [C, F, H, W] the x_T it was denoised from (noise propagation reads it)
     short: float | None = None

@@ -94,7 +94,7 @@ def window_chunks(ctx: ChunkContext, pool: CandidatePool) -> list[list[Tensor]]:
 def reward_windows(ctx: ChunkContext, pool: CandidatePool) -> Tensor:
     """``[N, T_w, 3, H, W]`` uint8 CPU: every candidate's whole window (:func:`window_chunks`), for
     tools that read all of it (ground-truth metrics); the search itself never builds it."""
-    return gather_frames(window_chunks(ctx, pool))
+    return gather_frames(window_chunks(ctx, pool)).cpu()
 
 
 # ----- select ------------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ class SiblingRecorder(RecordingSearch):
         chunks = pool.frames.cpu()
         _, _, c, h, w = chunks.shape
         histories = torch.stack([
-            torch.cat([node.frames for node in parent.lineage(ctx.window)]) if parent is not None and ctx.window > 0
+            torch.cat([node.frames.cpu() for node in parent.lineage(ctx.window)]) if parent is not None and ctx.window > 0
             else torch.zeros(0, c, h, w, dtype=chunks.dtype)
             for parent in ctx.histories
         ])
