@@ -217,7 +217,7 @@ class GcPauses:
 class TimedGenerator:
     """Delegates to a generator and adds up the synchronised wall time of its calls, by method."""
 
-    timed = ("denoise", "decode", "commit")
+    timed = ("encode_prompt", "initial_state", "denoise", "decode", "commit")
 
     def __init__(self, inner: CausalWanGenerator) -> None:
         self.inner = inner
@@ -290,10 +290,12 @@ def search_overhead(timing: dict[str, float], generator: TimedGenerator, reward_
     """The engine's wall time outside the model, decode and reward calls, per phase of its laps:
     ``expand`` (candidates, noise: the denoise lap less the denoise calls), ``frames`` (decoded frames
     to uint8), ``score`` (scoring and selection steps, the final pick: less the reward calls),
-    ``commit`` (gates, routes, trace records: less the commit calls), ``other`` (prompt, first state)."""
+    ``commit`` (gates, routes, trace records: less the commit calls), ``setup`` (before the first
+    chunk: less encoding the prompt and the first state), ``other`` (outside every lap)."""
     calls = generator.seconds
-    laps = {k: timing.get(k, 0.0) for k in ("denoise", "decode", "score", "commit", "final", "switch")}
+    laps = {k: timing.get(k, 0.0) for k in ("setup", "denoise", "decode", "score", "commit", "final", "switch")}
     return {
+        "setup": laps["setup"] - calls["encode_prompt"] - calls["initial_state"],
         "expand": laps["denoise"] - calls["denoise"],
         "frames": laps["decode"] - calls["decode"],
         "score": laps["score"] + laps["final"] - reward_s,

@@ -25,8 +25,8 @@ def test_chunks_record_seconds_and_calls(sprites_weights, single_threaded, metho
         assert chunk.calls["generator_forwards"] == candidates * steps + kept
         assert chunk.calls["video_reward_clips"] == (0 if method == "none" else candidates)
     timing = result.trace.timing
-    assert {"denoise", "decode", "score", "commit", "final", "total"} <= set(timing)
-    assert sum(timing[k] for k in ("denoise", "decode", "score", "commit", "final")) <= timing["total"]
+    assert {"setup", "denoise", "decode", "score", "commit", "final", "total"} <= set(timing)
+    assert sum(timing[k] for k in ("setup", "denoise", "decode", "score", "commit", "final")) <= timing["total"]
     compute = compute_of(result.trace, seconds=1.0, peak_mb=1.0)
     assert compute["generator_forwards"] == 2 * (candidates * steps + kept)
     path = tmp_path / "trace.json"

@@ -154,6 +154,7 @@ class StreamSearch:
         lap = _Laps(trace)
         conditions = [gen.encode_prompt(p) for p in schedule.prompts]
         state = gen.initial_state(conditions[0], num_histories=1)
+        lap("setup")
         histories: list[ChunkNode | None] = [None]
         bar = tqdm(range(num_chunks), desc="chunks", disable=not progress, leave=False)
         for n in bar:

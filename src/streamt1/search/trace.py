@@ -51,8 +51,9 @@ Schema version 1 (one JSON object; ``null`` where a value does not apply)::
         "parts": {name: [float]},    # named sub-scores, same length
         "chosen": int                # index of the history written as the result video
       } | null,
-      "timing": {name: float},       # seconds per phase: "denoise", "decode", "score", "commit",
-                                     # "final" and "total" (free-form names are accepted)
+      "timing": {name: float},       # seconds per phase: "setup" (prompt, first state), "denoise",
+                                     # "decode", "score", "commit", "final" and "total" (free-form
+                                     # names are accepted)
       "chunk_seconds": [float]       # wall time of each chunk ([] in older traces); measured time is
                                      # kept out of "chunks" so a seed's decisions compare equal
 
