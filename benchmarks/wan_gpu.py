@@ -337,6 +337,7 @@ KERNEL_KINDS = (  # (kind, substrings of kernel names), first match wins
     ("attention", ("fmha", "flash", "sdpa", "attention")),
     ("gemm", ("gemm", "nvjet", "cutlass", "xmma", "cublas")),
     ("triton (compiled)", ("triton",)),
+    ("copies", ("copy",)),  # device copies and memsets (and kernels named so)
 )
 
 
@@ -351,9 +352,9 @@ def gpu_busy(generator: CausalWanGenerator, method: str, num_frames: int) -> Non
         prof.export_chrome_trace(path)
         with open(path) as f:
             events = json.load(f)["traceEvents"]
-    spans = sorted((e["ts"], e["ts"] + e["dur"], e["name"]) for e in events
-                   if e.get("cat") in ("kernel", "gpu_memcpy", "gpu_memset") and "dur" in e)
-    if not spans:
+    spans = sorted((e["ts"], e["ts"] + e["dur"], e["name"] if e["cat"] == "kernel" else "copy")
+                   for e in events if e.get("cat") in ("kernel", "gpu_memcpy", "gpu_memset") and "dur" in e)
+    if not spans or spans[-1][1] <= spans[0][0]:
         print(f"  {method} {num_frames}: the profiler recorded no GPU events")
         return
     busy = short_gaps = long_gaps = 0.0

@@ -215,10 +215,11 @@ class ImageReward(Protocol):
 class VideoReward(Protocol):
     """Clips ``[B, T, 3, H, W]`` at ``fps`` and one prompt per clip -> :class:`VideoScore`.
 
-    Clips come as the engine stores frames, ``uint8`` on the CPU (a long window in float32 would
-    cost 4x the memory and a conversion of frames the reward may never read); a reward subsamples
-    what it needs, then calls :func:`unit_float` and moves it to its device. Float clips in [0, 1]
-    are accepted too.
+    Clips come as the engine stores frames, ``uint8`` (a long window in float32 would cost 4x the
+    memory and a conversion of frames the reward may never read), on any device: a search's reward
+    windows on the device where the chunks were decoded, the final pick's videos on the CPU. A
+    reward subsamples what it needs, then calls :func:`unit_float` and moves it to its device (or
+    to the CPU, to read it with NumPy or PIL). Float clips in [0, 1] are accepted too.
 
     A reward that reads only some frames should also be a :class:`PlannedVideoReward`: the engine
     then gathers just those frames from the stored chunks instead of building every whole clip.

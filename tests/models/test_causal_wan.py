@@ -10,6 +10,7 @@ from streamt1.models.causal_wan import (
     TextKV,
     block_causal_mask,
     frame_mask_to_tokens,
+    host_to_device,
     rope_frame_angles,
     sinusoidal_embedding,
     teacher_forcing_mask,
@@ -339,3 +340,16 @@ def test_rope_tables_rotate_like_wans_complex_multiply():
     expected = torch.view_as_real(torch.view_as_complex(x.unflatten(-1, (-1, 2))) * torch.polar(
         torch.ones_like(angles), angles)).flatten(-2)
     torch.testing.assert_close(rotated, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_host_to_device_is_the_tensor_itself_off_cuda():
+    x = torch.arange(6)
+    assert host_to_device(x, torch.device("cpu")) is x
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_host_to_device_copies_what_the_host_tensor_held_when_called():
+    x = torch.arange(1 << 20, dtype=torch.float32)
+    y = host_to_device(x, torch.device("cuda"))
+    x.zero_()  # the copy is asynchronous: it must have read a pinned snapshot, not x
+    assert torch.equal(y.cpu(), torch.arange(1 << 20, dtype=torch.float32))

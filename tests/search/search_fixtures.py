@@ -47,6 +47,6 @@ class SteadinessReward:
         self.calls.append(tuple(clips.shape))
         clips = unit_float(clips)
         change = (clips[:, 1:] - clips[:, :-1]).abs().mean(dim=(1, 2, 3, 4)) if clips.shape[1] > 1 \
-            else torch.zeros(clips.shape[0])
+            else clips.new_zeros(clips.shape[0])
         bright = clips.mean(dim=(1, 2, 3, 4))
         return VideoScore(overall=bright - change, parts={"steady": -change, "bright": bright})

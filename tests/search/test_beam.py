@@ -222,14 +222,46 @@ def test_on_cuda_windows_are_read_where_decoded_and_chunks_no_window_reads_move_
 
     videos = DeviceRecorder()
     config = SearchConfig(**{**build_config("stream-t1").search.__dict__, "long_window_chunks": 2})
-    gpu = StreamSearch(cuda_generator(), config, BrightnessReward(), videos).run(PROMPT, 15, 3, progress=False)
-    cpu = StreamSearch(make_generator(), config, BrightnessReward(), SteadinessReward()).run(PROMPT, 15, 3, progress=False)
+    gpu = StreamSearch(cuda_generator(), config, BrightnessReward(), videos).run(PROMPT, 9, 3, progress=False)
+    cpu = StreamSearch(make_generator(), config, BrightnessReward(), SteadinessReward()).run(PROMPT, 9, 3, progress=False)
     assert set(videos.devices) == {"cuda"} and gpu.frames.device.type == "cpu"
     assert (gpu.frames.int() - cpu.frames.int()).abs().max() <= 2
-    # the rule itself: after chunk i, the chunk window_chunks back has left every window
+    # the rule itself: after chunk i, the oldest of its last window_chunks chunks has left every window
     node = None
     for i in range(5):
         node = ChunkNode(index=i, parent=node, frames=torch.zeros(2, 3, 4, 4, dtype=torch.uint8, device="cuda"),
                          latents=torch.zeros(1), noise=torch.zeros(1))
         _offload_frames([node, node], 3)  # siblings share their ancestors
     assert [n.frames.device.type for n in node.lineage()] == ["cpu", "cpu", "cpu", "cuda", "cuda"]
+
+
+@pytest.mark.parametrize("method,window", [("stream-t1", 2), ("stream-t1", 1), ("stream-t1", 10),
+                                           ("stream-t1-early", 2), ("beam", 3)])
+def test_no_reward_window_reads_a_chunk_that_was_moved_off_the_decode_device(generator, monkeypatch, method, window):
+    """Chunks leave the decode device by ``_leaving_window``; every window the score step builds must
+    read only chunks it has not named yet (on a CPU run the move is a no-op: the rule is what is tested)."""
+    from streamt1.schedule import Segment
+    from streamt1.search import beam as beam_module, steps
+
+    moved, read = {}, []  # moved: id -> node (the reference keeps the id from being reused)
+    real_leaving, real_windows = beam_module._leaving_window, steps.window_chunks
+
+    def leaving(node, window_chunks):
+        out = real_leaving(node, window_chunks)
+        if out is not None:
+            moved[id(out)] = out
+        return out
+
+    def windows(ctx, pool):
+        past = {id(n) for p in pool.parents.tolist() if ctx.histories[p] is not None and ctx.window > 0
+                for n in ctx.histories[p].lineage(ctx.window)}
+        assert not moved.keys() & past
+        read.extend(past)
+        return real_windows(ctx, pool)
+
+    monkeypatch.setattr(beam_module, "_leaving_window", leaving)
+    monkeypatch.setattr(steps, "window_chunks", windows)
+    schedule = [Segment(PROMPT, 0), Segment("a blue cube slides", 9)]  # a switch cuts the window
+    result = search(generator, method, long_window_chunks=window).run(schedule, 33, 2, progress=False)
+    assert moved and (window == 1 or read)  # the rule moved chunks, and windows were read
+    assert result.frames.device.type == "cpu"

@@ -183,7 +183,7 @@ class StreamSearch:
             lap("score")
             # 5. Gates of the survivors and requested routes for the chunk that leaves the window.
             survivors = self._grow(ctx, pool)
-            _offload_frames(survivors, cfg.long_window_chunks)
+            _offload_frames(survivors, cfg.long_window_chunks if self.scores_chunks else 1)
             evicted = gen.evicted_chunk(state)
             leaving, requested = self._routes(survivors, evicted)
             # 6. Commit: the clean K/V pass only for the survivors; the cache applies the sink limits.
@@ -317,6 +317,9 @@ class StreamSearch:
         lineages = [h.lineage() for h in histories]
         chosen = 0
         if self.picks_final:  # each video read from its chunks: only the chosen one is ever joined
+            for nodes in lineages:  # on the host, as videos are kept (a scoring search left its last windows where decoded)
+                for node in nodes[-self.config.long_window_chunks:]:
+                    node.frames = node.frames.cpu()
             bounds = [*first_chunks, len(lineages[0])]
             finals = [
                 score_clips(self.video_reward, [[node.frames for node in nodes[a:b]] for nodes in lineages],
@@ -336,14 +339,22 @@ class StreamSearch:
 
 
 def _offload_frames(survivors: list[ChunkNode], window_chunks: int) -> None:
-    """Move to the CPU the frames of the chunk that no later reward window reads: the one
-    ``window_chunks`` back in each survivor's history. Until then a chunk's frames stay where they were
-    decoded, so the windows are gathered there (at 832x480, 4 candidates' 2-fps frames are ~70 MB a
-    chunk that would otherwise be copied on the host and then to the reward's device)."""
+    """Move to the CPU the frames of the chunks no later reward window reads (:func:`_leaving_window`).
+    Until then a chunk's frames stay where they were decoded, so the windows are gathered there (at
+    832x480, 4 candidates' 2-fps frames are ~70 MB a chunk that would otherwise be copied on the
+    host and then to the reward's device). With ``window_chunks`` 1 (methods that score no chunk)
+    each survivor's own chunk moves at once."""
     for node in survivors:
-        nodes = node.lineage(window_chunks)
-        if len(nodes) == window_chunks:
-            nodes[0].frames = nodes[0].frames.cpu()  # siblings share it: moved once, a no-op after
+        leaving = _leaving_window(node, window_chunks)
+        if leaving is not None:
+            leaving.frames = leaving.frames.cpu()  # siblings share it: moved once, a no-op after
+
+
+def _leaving_window(node: ChunkNode, window_chunks: int) -> ChunkNode | None:
+    """The chunk of ``node``'s history that the next chunk's window (its last ``window_chunks - 1``
+    chunks) no longer reads: the oldest of its last ``window_chunks``; None while the history is shorter."""
+    nodes = node.lineage(window_chunks)
+    return nodes[0] if len(nodes) == window_chunks else None
 
 
 def _chunk_record(n: int, pool: CandidatePool, leaving: list[ChunkNode | None], applied: list[Route | None],

@@ -40,8 +40,9 @@ def clip_length(clips: Sequence[Clip]) -> int:
 
 def gather_frames(clips: Sequence[Clip], index: Tensor | None = None) -> Tensor:
     """``[N, len(index), 3, H, W]``: frames ``index`` of each clip (all of them if None), each copied
-    once, from its chunk straight into place, on the device of the first clip's newest chunk (a
-    candidate's own chunk, where it was decoded: older chunks the search still reads are there too)."""
+    once, from its chunk straight into place, on the device of the first clip's newest chunk (in a
+    search, a candidate's own chunk, where it was decoded; its reward window's older chunks are
+    there too, see ``ChunkNode.frames``)."""
     total = clip_length(clips)
     first = clips[0][-1]
     if index is None:

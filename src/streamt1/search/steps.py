@@ -78,7 +78,8 @@ def score_fused(search, ctx: ChunkContext, pool: CandidatePool) -> Scores:
 
 def window_chunks(ctx: ChunkContext, pool: CandidatePool) -> list[list[Tensor]]:
     """Each candidate's reward window as its chunks' frames: the last ``ctx.window`` chunks of its
-    parent (uint8, CPU), then its own chunk (uint8, where it was decoded). The engine's one window rule.
+    parent, then its own chunk (uint8, all where they were decoded: see ``ChunkNode.frames``). The
+    engine's one window rule.
 
     Nothing is copied: a reward that names the frames it reads gets only those (see
     :func:`~streamt1.search.clips.score_clips`).
