@@ -375,6 +375,12 @@ def gpu_busy(generator: CausalWanGenerator, method: str, num_frames: int) -> Non
           f"idle in gaps < 1 ms {short_gaps / 1e6:.3f} s, >= 1 ms {long_gaps / 1e6:.3f} s; kernels: {by_kind}", flush=True)
 
 
+def median_run(runs: list[Measurement]) -> Measurement:
+    """The run of median generator time (the upper one of an even count): one real run, so its
+    columns stay consistent with each other."""
+    return sorted(runs, key=lambda r: r.generator_s)[len(runs) // 2]
+
+
 def mode_name(generator: CausalWanGenerator) -> str:
     from streamt1.models.causal_wan import EAGER_STAGES
 
@@ -674,6 +680,9 @@ def main() -> None:
     parser.add_argument("--gpu-busy", type=int, default=None, metavar="FRAMES",
                         help="also profile one search of FRAMES latent frames per method and mode: GPU busy "
                              "fraction, idle gaps, kernel time by kind (CUDA only)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs of every search row; the row shown is the run of median generator time "
+                             "(runs of one machine spread by a few %%)")
     parser.add_argument("--iters", type=int, default=10, help="timed iterations per forward measurement")
     parser.add_argument("--no-profile", action="store_true", help="skip the profile of a batch-4 chunk forward")
     parser.add_argument("--modes", nargs="+", choices=("eager", "compiled"), default=["eager", "compiled"],
@@ -693,6 +702,8 @@ def main() -> None:
         raise SystemExit("no CUDA device: run with --tiny for the CPU check")
     if args.modes != sorted(args.modes, key=("eager", "compiled").index):
         raise SystemExit("--modes: eager runs before compiled (compiling is not undone)")
+    if args.repeats < 1:
+        raise SystemExit(f"--repeats {args.repeats}: expected >= 1")
     frames = args.frames or ([9, 15] if args.tiny else [21, 120])
     if args.authors_frames and not set(args.authors_frames) <= set(frames):
         raise SystemExit(f"--authors-frames {args.authors_frames} must be among the measured lengths {frames}")
@@ -751,8 +762,13 @@ def run_mode(generator: CausalWanGenerator, mode: str, args: argparse.Namespace,
     plan = [(n, method, False) for n in frames for method in ("none", "stream-t1")]
     plan += [(n, "stream-t1", True) for n in ramped] if mode == "eager" else []
     for n, method, full_sinks in plan:
-        rows.append(measure(generator, method, n, seed=1, full_sinks=full_sinks))
+        runs = [measure(generator, method, n, seed=1, full_sinks=full_sinks) for _ in range(args.repeats)]
+        rows.append(median_run(runs))
         report(rows[-1:], ratios=False)  # as it comes, in case the run is cut short
+        if len(runs) > 1:
+            gen, ovh = sorted(r.generator_s for r in runs), sorted(r.overhead_pct for r in runs)
+            print(f"  {len(runs)} runs: generator {gen[0]:.2f}-{gen[-1]:.2f} s, overhead {ovh[0]:.2f}-{ovh[-1]:.2f} %; "
+                  f"the row is the run of median generator time", flush=True)
     if args.gpu_busy:
         print(f"\nGPU busy during one search ({mode}; CUDA profiler on, so not the timed runs above):")
         for method in ("none", "stream-t1"):
