@@ -317,7 +317,8 @@ class StreamSearch:
         lineages = [h.lineage() for h in histories]
         chosen = 0
         if self.picks_final:  # each video read from its chunks: only the chosen one is ever joined
-            for nodes in lineages:  # on the host, as videos are kept (a scoring search left its last windows where decoded)
+            # read on the host, where videos are kept (a scoring search left its last windows where decoded)
+            for nodes in lineages:
                 for node in nodes[-self.config.long_window_chunks:]:
                     node.frames = node.frames.cpu()
             bounds = [*first_chunks, len(lineages[0])]
