@@ -311,8 +311,7 @@ def measure(generator: CausalWanGenerator, method: str, num_frames: int, seed: i
     timed = TimedGenerator(generator)
     rewards = TimedReward(BrightnessReward(full_sinks), device), TimedReward(SteadinessReward(device, full_sinks), device)
     search = StreamSearch(timed, build_config(method).search, *rewards, method)
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
+    if device.type == "cuda":  # no empty_cache(): the row would pay cudaMalloc for its first chunks
         torch.cuda.reset_peak_memory_stats(device)
     sync(device)
     start = time.perf_counter()
@@ -470,8 +469,7 @@ def measure_authors(generator: CausalWanGenerator, num_frames: int, seed: int) -
     """:func:`authors_search` timed like :func:`measure` (generator time: denoise + commit)."""
     device = generator.device
     timed = TimedGenerator(generator)
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
+    if device.type == "cuda":  # no empty_cache(): the row would pay cudaMalloc for its first chunks
         torch.cuda.reset_peak_memory_stats(device)
     sync(device)
     start = time.perf_counter()
@@ -715,7 +713,7 @@ def main() -> None:
     print(f"device {name}, torch {torch.__version__}, dtype {generator.model.dtype}, "
           f"latent {generator.latent_size}, {generator.tokens_per_frame} tokens/frame, stand-in codec and rewards")
     if device.type == "cuda":  # the kernels side by side (eager), then the run's choice for everything below
-        for choice in ("default", "flash", "cudnn", "efficient"):
+        for choice in ("default", "flash", "cudnn", "efficient", "auto"):  # auto: cuDNN + split keys at batch 1
             generator.set_attention(choice)
             ms = [forward_ms(generator, batch, args.iters) for batch in (1, 4)]
             print(f"attention {choice:9s}: chunk forward {ms[0]:.1f} ms at batch 1, {ms[1] / 4:.1f} ms/sample at batch 4")
@@ -754,8 +752,18 @@ def run_mode(generator: CausalWanGenerator, mode: str, args: argparse.Namespace,
         how = "its history" if batch == 1 else f"{batch // 2} histories x 2, as Stream-T1 denoises"
         print(f"{mode} forward of one chunk, batch {batch} ({how}): {ms:.1f} ms, {ms / batch:.1f} ms/sample "
               f"(bare x{ms / bare[batch]:.3f})", flush=True)
-    for method in ("none", "stream-t1"):  # warm-up: every code path (eviction, routing) and shape once
-        measure(generator, method, 4 * generator.stream.chunk_frames, seed=0)
+    if args.attention == "auto" and generator.device.type == "cuda":  # split keys against one softmax
+        generator.set_attention("cudnn")  # the same kernel in one piece
+        whole = forward_ms(generator, 1, args.iters)
+        generator.set_attention("auto")
+        print(f"{mode} forward of one chunk, batch 1, cuDNN without split keys: {whole:.1f} ms "
+              f"(split keys x{whole / forwards[mode][1]:.3f} faster)", flush=True)
+    # Warm-up: every code path and shape once. The first eviction (routing, the sink gates) comes with
+    # the chunk after sink + window, the cache's final size with the one after that.
+    stream = generator.stream
+    warm_frames = stream.sink_frames + stream.rolling_frames + 2 * stream.chunk_frames
+    for method in ("none", "stream-t1"):
+        measure(generator, method, warm_frames, seed=0)
     if mode == "compiled":
         print(f"compiled ({backend}, mode {args.compile_mode}): compiling and warm-up took "
               f"{time.perf_counter() - started:.0f} s", flush=True)

@@ -8,9 +8,11 @@ from streamt1.interfaces import Route, SinkLimits
 from streamt1.models.causal_wan import (
     CausalWan,
     TextKV,
+    attend_split_keys,
     block_causal_mask,
     frame_mask_to_tokens,
     host_to_device,
+    key_splits,
     rope_frame_angles,
     sinusoidal_embedding,
     teacher_forcing_mask,
@@ -353,3 +355,72 @@ def test_host_to_device_copies_what_the_host_tensor_held_when_called():
     y = host_to_device(x, torch.device("cuda"))
     x.zero_()  # the copy is asynchronous: it must have read a pinned snapshot, not x
     assert torch.equal(y.cpu(), torch.arange(1 << 20, dtype=torch.float32))
+
+
+@pytest.mark.parametrize("batch,splits", [(1, 2), (2, 2), (1, 3), (2, 4)])
+def test_split_key_attention_equals_one_softmax_over_all_keys(batch, splits):
+    g = torch.Generator().manual_seed(batch * 10 + splits)
+    q = torch.randn(batch, 10, 3, 8, generator=g, dtype=torch.float64)
+    k, v = (torch.randn(batch, 24, 3, 8, generator=g, dtype=torch.float64) for _ in range(2))
+    ref = torch.nn.functional.scaled_dot_product_attention(*(t.transpose(1, 2) for t in (q, k, v))).transpose(1, 2)
+    out = attend_split_keys(q, k, v, splits)
+    assert out.shape == ref.shape == (batch, 10, 3, 8)
+    torch.testing.assert_close(out, ref, rtol=1e-10, atol=1e-10)
+    with pytest.raises(ValueError, match="equal parts"):
+        attend_split_keys(q, k, v, 5)
+
+
+def test_key_splits_fill_the_last_wave_only_where_it_runs_mostly_empty():
+    keys = 12 * 1560  # a Wan chunk's full window (sink 3 + window 9 frames, the chunk's own included) at 832x480
+    assert key_splits(12 * 37, 132, keys) == 2  # batch 1: 3.4 waves -> 6.7 of 7 half-waves
+    assert key_splits(2 * 12 * 37, 132, keys) == 1  # batch 2: 6.7 of 7 waves already
+    assert key_splits(132, 132, keys) == 1  # exactly one full wave
+    assert key_splits(12 * 37, 132, 9 * 1560) == 1  # parts too short to pay for the merge
+    assert key_splits(12 * 37, 132, 6 * 8192 + 1) == 1  # no equal parts (odd, not a multiple of 3 or 4)
+    assert key_splits(10, 132, 4 * 8192) == 4  # a small attention: as many parts as allowed
+    assert key_splits(10, 132, keys) == 2  # ... of at least MIN_KEYS_PER_SPLIT keys
+
+
+def test_chunk_forward_with_split_keys_equals_one_softmax(monkeypatch):
+    """The model path: a chunk forward (history in the cache, clean pass included) whose self-attention
+    reads its keys in two parts gives the same flow and K/V as reading them whole."""
+    model, stream = tiny_model(), StreamConfig()
+    text = text_kv(model)
+    with torch.no_grad():
+        cache = empty_cache(model, stream)
+        for j in range(2):
+            out = model.forward_chunk(latents(CHUNK, 30 + j), torch.zeros(1, CHUNK), text, cache, return_kv=True)
+            cache = cache.append_chunk(out.keys, out.values, torch.arange(cache.next_frame, cache.next_frame + CHUNK))
+        x, t = latents(CHUNK, 9), torch.full((1, CHUNK), 700.0, dtype=torch.float64)
+        whole = model.forward_chunk(x, t, text, cache, return_kv=True)
+        monkeypatch.setattr(CausalWan, "_key_splits", lambda self, batch, queries, keys: 2)
+        parts = model.forward_chunk(x, t, text, cache, return_kv=True)
+    torch.testing.assert_close(parts.flow, whole.flow, rtol=1e-10, atol=1e-10)
+    for a, b in zip(parts.keys + parts.values, whole.keys + whole.values):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_key_splits_only_on_a_gpu_with_attention_auto():
+    model = tiny_model()
+    for choice in ("auto", "cudnn", "default"):
+        model.set_attention(choice)
+        assert model._key_splits(1, 12 * 128, 1 << 20) == 1  # the host's attention is never split
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_split_key_attention_on_the_gpu_agrees_with_sdpa_at_wans_size():
+    """cuDNN's kernel with its log-sum-exps (the path attention auto takes at batch 1 on Hopper)."""
+    g = torch.Generator(device="cuda").manual_seed(0)
+    # Queries scaled so that each attends a few keys sharply: outputs of order 1, not averages near 0.
+    q = 4 * torch.randn(1, 4680, 12, 128, generator=g, device="cuda", dtype=torch.bfloat16)
+    k, v = (torch.randn(1, 18720, 12, 128, generator=g, device="cuda", dtype=torch.bfloat16) for _ in range(2))
+    ref = torch.nn.functional.scaled_dot_product_attention(
+        *(t.transpose(1, 2).float() for t in (q, k, v))).transpose(1, 2)
+    assert ref.abs().mean() > 0.2
+    whole = torch.nn.functional.scaled_dot_product_attention(*(t.transpose(1, 2) for t in (q, k, v))).transpose(1, 2)
+    bf16_error = (whole.float() - ref).abs().max().item()
+    for splits in (2, 3, 4):
+        out = attend_split_keys(q, k, v, splits)
+        assert out.shape == q.shape and out.dtype == torch.bfloat16
+        # two bf16 parts, a bf16 weight, the merged output rounded again: about three roundings
+        assert (out.float() - ref).abs().max().item() <= 3 * bf16_error

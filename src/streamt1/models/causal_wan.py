@@ -54,6 +54,12 @@ _TIME_BASE = 10000.0  # base of the sinusoidal timestep embedding (fixed in Wan,
 # while at 832x480 (18720 past tokens) the copies cost more than the passes.
 JOIN_BELOW_TOKENS = 4096
 
+# Split-key attention (attend_split_keys): the query tile of the fused attention kernels on Hopper,
+# and the fewest keys per part worth a separate softmax. On an H200 at batch 1, two parts of 9360 keys
+# ran x1.11 faster than one softmax, two of 4680 x0.98 (benchmarks/attention_splits_gpu.py).
+ATTENTION_QUERY_TILE = 128
+MIN_KEYS_PER_SPLIT = 8192
+
 
 def sinusoidal_embedding(dim: int, timesteps: Tensor) -> Tensor:
     """Wan's timestep embedding ``[M] -> [M, dim]`` in float64, cosines first."""
@@ -221,14 +227,69 @@ class RMSNorm(nn.Module):
         return F.rms_norm(x, self.weight.shape, self.weight, self.eps)
 
 
-def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
+def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, key_splits: int = 1) -> Tensor:
     """SDPA on ``[B, S, H, D]`` tensors; ``mask`` (bool, True = attend) broadcasts to ``[B, H, Sq, Sk]``.
 
     Returns ``[B, Sq, H, D]`` as a view of SDPA's output: the flash/cuDNN/CPU kernels lay it out
-    ``[B, Sq, H, D]`` already, so flattening the heads after it copies nothing.
+    ``[B, Sq, H, D]`` already, so flattening the heads after it copies nothing. ``key_splits > 1``
+    (no mask): :func:`attend_split_keys`.
     """
+    if key_splits > 1:
+        return attend_split_keys(q, k, v, key_splits)
     q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # [B, H, S, D] views
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask).transpose(1, 2)
+
+
+def attend_split_keys(q: Tensor, k: Tensor, v: Tensor, splits: int) -> Tensor:
+    """Unmasked attention of ``q [B, Sq, H, D]`` to ``k, v [B, Sk, H, D]`` with the keys cut into
+    ``splits`` equal parts attended as one batch of ``B * splits``, merged by their log-sum-exps.
+
+    Same result as one softmax over all keys (each part's output weighs by its share of the total
+    exp-sum), but ``splits`` times as many kernel blocks, each 1/splits of the work: the GPU's last
+    wave fills (:func:`key_splits`). Each part is a view when ``k, v`` are contiguous."""
+    b, sq, h, d = q.shape
+    if k.shape[1] % splits:
+        raise ValueError(f"{k.shape[1]} keys do not split into {splits} equal parts")
+
+    def parts(t: Tensor) -> Tensor:  # [B * splits, H, Sk / splits, D]; part j of row i at i * splits + j
+        return t.reshape(b * splits, t.shape[1] // splits, h, d).transpose(1, 2)
+
+    out, lse = _attention_with_lse(q.repeat_interleave(splits, 0).transpose(1, 2), parts(k), parts(v))
+    out = out.view(b, splits, h, sq, d).permute(0, 1, 3, 2, 4)  # [B, s, Sq, H, D]: views, no copies
+    lse = lse.view(b, splits, h, sq).permute(0, 1, 3, 2)[..., None]  # [B, s, Sq, H, 1]
+    # A running mean, one lerp per part: part j's share of the exp-sum of parts 0..j.
+    share = torch.exp(lse - torch.logcumsumexp(lse, dim=1)).to(out.dtype)
+    merged = out[:, 0]
+    for j in range(1, splits):
+        merged = torch.lerp(merged, out[:, j], share[:, j])
+    return merged
+
+
+def _attention_with_lse(q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+    """Unmasked attention on ``[B, H, S, D]`` and its log-sum-exp ``[B, H, Sq]`` (float32): cuDNN's
+    kernel on a GPU, the CPU's flash kernel on the host."""
+    if q.device.type == "cuda":
+        out, lse = torch.ops.aten._scaled_dot_product_cudnn_attention(q, k, v, None, True)[:2]
+    else:
+        out, lse = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q, k, v)
+    return out, lse.reshape(q.shape[:3])
+
+
+def key_splits(blocks: int, sms: int, keys: int, most: int = 4) -> int:
+    """Into how many parts to cut the keys of an attention of ``blocks`` kernel blocks (one per 128
+    queries and head: :data:`ATTENTION_QUERY_TILE`) on ``sms`` multiprocessors, one block each at a
+    time: the fewest that make the kernel's waves of work at least 5 % shorter (a part of ``s`` runs
+    ``ceil(blocks * s / sms) / s`` full-size waves; the merge is not free). A Wan chunk at batch 1
+    (12 heads x 37 tiles = 444 blocks) fills 3.4 of an H200's 132-SM waves, so its fourth runs
+    two-thirds empty; in two parts, 6.7 of 7 half-waves. Batch 2 (6.7 of 7) gains nothing."""
+    def waves(s: int) -> float:
+        return math.ceil(blocks * s / sms) / s
+
+    best = 1
+    for s in range(2, most + 1):
+        if keys % s == 0 and keys // s >= MIN_KEYS_PER_SPLIT and waves(s) < 0.95 * waves(best):
+            best = s
+    return best
 
 
 def _join_past(past: Tensor, rows: list[int] | None, new: Tensor) -> Tensor:
@@ -279,12 +340,14 @@ class Past:
     ``room``: ``keys/values [N, Sp + Sn, H, D]`` end in free slots for the input's ``Sn`` tokens
     (candidate j reads row j); the input's K/V are written there and the buffers attended as they are.
     Otherwise ``[B, Sp, H, D]`` read through ``rows`` (None: row j for candidate j), joined by a copy.
+    ``key_splits``: the input attends the joined keys in that many parts (:func:`attend_split_keys`).
     """
 
     keys: Tensor
     values: Tensor
     rows: list[int] | None = None
     room: bool = False
+    key_splits: int = 1
 
     def attach(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         """The keys and values the input ``k, v [N, Sn, H, D]`` attends."""
@@ -370,7 +433,7 @@ class CausalWanBlock(nn.Module):
         before, after = stages or EAGER_STAGES
         q, k, v = before(self, x, e, rope.cos, rope.sin)
         keys, values = (k, v) if past is None else past.attach(k, v)
-        out = _attend(q, keys, values, mask).flatten(2)
+        out = _attend(q, keys, values, mask, 1 if past is None else past.key_splits).flatten(2)
         return after(self, x, out, e, *text_kv), k, v
 
     def modulations(self, e: Tensor) -> tuple[Tensor, ...]:
@@ -740,6 +803,9 @@ class CausalWan(nn.Module):
         last block stops at its K/V (the tokens it returns are then its input)."""
         mask = self._padding_mask(cache, rows, e0.shape[1])
         identity = rows == list(range(cache.num_histories))
+        past_tokens = (cache.layer_with_room(0) if room else cache.layer(0))[0].shape[1]
+        splits = 1 if mask is not None else self._key_splits(
+            len(rows), tokens.shape[1], past_tokens if room else past_tokens + tokens.shape[1])
         last = len(self.blocks) - 1
         for i, block in enumerate(self.blocks):
             if not flow and i == last:
@@ -750,13 +816,26 @@ class CausalWan(nn.Module):
             if room:
                 past_k, past_v = cache.layer_with_room(i)
                 span = slice(rows[0], rows[0] + len(rows))
-                past = Past(past_k[span], past_v[span], room=True)
+                past = Past(past_k[span], past_v[span], room=True, key_splits=splits)
             else:
-                past = Past(*cache.layer(i), None if identity else rows)
+                past = Past(*cache.layer(i), None if identity else rows, key_splits=splits)
             tokens, k, v = block(tokens, e0, rope, past, mask, text.layer(i), self.stages)
             if kv is not None:
                 kv.put(i, index, k, v)
         return tokens
+
+    def _key_splits(self, batch: int, queries: int, keys: int) -> int:
+        """Parts of the keys for the chunk path's self-attention (:func:`key_splits`): only with
+        ``attention: auto`` where it prefers cuDNN (Hopper), whose kernel also returns the log-sum-exps
+        the merge needs; an explicit kernel choice attends in one piece."""
+        if self.attention != "auto" or self.device.type != "cuda":
+            return 1
+        order = self.attention_order
+        if not order or order[0] != SDPBackend.CUDNN_ATTENTION:
+            return 1
+        sms = torch.cuda.get_device_properties(self.device).multi_processor_count
+        blocks = batch * self.config.num_heads * math.ceil(queries / ATTENTION_QUERY_TILE)
+        return key_splits(blocks, sms, keys)
 
     def _padding_mask(self, cache: KVCache, rows: list[int], frames: int) -> Tensor | None:
         """Token mask ``[N, 1, 1, S]`` hiding the sink padding of histories ``rows`` (None: no padding)."""
