@@ -7,7 +7,8 @@
     streamt1 score outputs/ --metrics subject_consistency,aesthetic_quality --weights ~/.cache/vbench
     streamt1 bench --suite sprites --methods none,stream-t1 --seeds 0,1 --limit 8 --out runs/bench
     torchrun --nproc_per_node 8 -m streamt1 bench --suite vbench-extended --backend longlive ...
-    streamt1 sprites train --out weights/ --steps 4000 --device cuda
+    streamt1 sprites train-codec --out weights/ --max-minutes 2 --device cuda
+    streamt1 sprites train --out weights/ --codec weights/ --steps 4000 --device cuda
     streamt1 sprites train-rewards --out weights/
     streamt1 sprites record-siblings --out runs/siblings --num-scenes 512 --shard 0 --num-shards 4
     streamt1 sprites rank-rewards --record runs/siblings --out weights-ranked/
@@ -442,6 +443,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 SPRITES_SCRIPTS = {  # `streamt1 sprites WHAT` -> the module whose main() it runs
     "train": "streamt1.sprites.train",
+    "train-codec": "streamt1.sprites.train_codec",  # the learned latent the video model is trained on
     "train-rewards": "streamt1.sprites.train_rewards",
     "record-siblings": "streamt1.sprites.siblings",  # the search's own candidates, ranked by the ground truth
     "rank-rewards": "streamt1.sprites.rank_rewards",  # fine-tune the rewards on them

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from streamt1.search.noise import candidate_seed, draw_noise, make_generators, propagate_noise
+from streamt1.search.noise import NoisePrefetch, candidate_seed, draw_noise, make_generators, propagate_noise
 
 
 def _standard_normal(n: int, seed: int) -> torch.Tensor:
@@ -51,3 +51,19 @@ def test_draw_noise_is_one_reproducible_row_per_generator():
     assert torch.equal(a, b)
     assert not torch.equal(a[0], a[1])
     assert torch.equal(a[1], draw_noise((2, 3), make_generators([2]))[0])
+
+
+@pytest.mark.parametrize("prefetched", [[11, 12, 13], [11, 12], [99, 12, 13], None])
+def test_prefetched_noise_equals_drawing_it_now_whatever_was_prefetched(prefetched):
+    """The noise and the generators' later draws (the sampler's fresh noise) depend only on the seeds."""
+    seeds, shape = [11, 12, 13], (2, 3, 4)
+    generators = make_generators(seeds)
+    expected = draw_noise(shape, generators)
+    with NoisePrefetch(shape) as source:
+        if prefetched is not None:
+            source.prefetch(prefetched)
+        got_generators, noise = source.draw(seeds)
+        assert torch.equal(noise, expected)
+        for a, b in zip(got_generators, generators):
+            assert torch.equal(torch.randn(5, generator=a), torch.randn(5, generator=b))
+        assert torch.equal(source.draw(seeds)[1], expected)  # a prefetch is used once

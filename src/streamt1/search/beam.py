@@ -46,7 +46,7 @@ from streamt1.config import ConfigError, SearchConfig
 from streamt1.interfaces import ImageReward, Route, StreamingGenerator, VideoReward, to_uint8
 from streamt1.schedule import PromptSchedule, Segment, as_schedule
 from streamt1.search.clips import score_clips
-from streamt1.search.noise import candidate_seed, draw_noise, make_generators, propagate_noise
+from streamt1.search.noise import NoisePrefetch, candidate_seed, propagate_noise
 from streamt1.search.pool import CandidatePool, ChunkContext, ChunkNode, EarlyDrop
 from streamt1.search.pruning import select_top_k
 from streamt1.search.sinking import quality_gate, transition_gate
@@ -157,47 +157,48 @@ class StreamSearch:
         lap("setup")
         histories: list[ChunkNode | None] = [None]
         bar = tqdm(range(num_chunks), desc="chunks", disable=not progress, leave=False)
-        for n in bar:
-            chunk_start = time.perf_counter()
-            segment = schedule.segment_at(n * spec.latent_frames)
-            scene_start = n > 0 and n == first_chunks[segment]
-            if scene_start:  # every history re-caches its window under the new prompt, in one pass
-                state = gen.switch_prompt(state, conditions[segment])
-                lap("switch")
-            ctx = ChunkContext(index=n, prompt=schedule.prompts[segment], histories=histories,
-                               start_frame=n * spec.latent_frames, num_frames=num_frames,
-                               window=min(cfg.long_window_chunks - 1, n - first_chunks[segment]),
-                               scene_start=scene_start, run_seed=seed)
-            # 1. Expand: chunk 0 grows the single root into K*M candidates, later chunks M per history.
-            # 2. Noise: fresh eps per candidate, propagated from the parent's noise after chunk 0.
-            pool = self._expand(ctx)
-            # 3. Denoise (batched, caches untouched; optionally pruned early) and decode each candidate once.
-            pool = self._denoise(state, ctx, pool)
-            lap("denoise")
-            pool.decoded = gen.decode(state, pool.parents, pool.latents)
-            pool.frames = to_uint8(pool.decoded.frames)
-            lap("decode")
-            # 4. Score and prune to K survivors, best first.
-            pool.scores = self.score_step(self, ctx, pool) if self.scores_chunks else None
-            pool.keep = self._select(ctx, pool, self.config.histories)
-            lap("score")
-            # 5. Gates of the survivors and requested routes for the chunk that leaves the window.
-            survivors = self._grow(ctx, pool)
-            _offload_frames(survivors, cfg.long_window_chunks if self.scores_chunks else 1)
-            evicted = gen.evicted_chunk(state)
-            leaving, requested = self._routes(survivors, evicted)
-            # 6. Commit: the clean K/V pass only for the survivors; the cache applies the sink limits.
-            state, applied = gen.commit(state, pool.parents[pool.keep], pool.latents[pool.keep],
-                                        gen.select_decoded(pool.decoded, pool.keep), requested, cfg.sink_limits)
-            lap("commit")
-            histories = survivors
-            record = _chunk_record(n, pool, leaving, applied, evicted, state.sink_frames())
-            record.calls = self._calls(pool)
-            trace.add_chunk(record, seconds=time.perf_counter() - chunk_start)
-            if pool.scores is not None:
-                bar.set_postfix(best=f"{pool.scores.fused[pool.keep].max().item():.3f}")
-            if callback is not None:
-                callback(record)
+        with NoisePrefetch(spec.latent_shape) as noise_source:  # next chunk's noise while this one runs
+            for n in bar:
+                chunk_start = time.perf_counter()
+                segment = schedule.segment_at(n * spec.latent_frames)
+                scene_start = n > 0 and n == first_chunks[segment]
+                if scene_start:  # every history re-caches its window under the new prompt, in one pass
+                    state = gen.switch_prompt(state, conditions[segment])
+                    lap("switch")
+                ctx = ChunkContext(index=n, prompt=schedule.prompts[segment], histories=histories,
+                                   start_frame=n * spec.latent_frames, num_frames=num_frames,
+                                   window=min(cfg.long_window_chunks - 1, n - first_chunks[segment]),
+                                   scene_start=scene_start, run_seed=seed)
+                # 1. Expand: chunk 0 grows the single root into K*M candidates, later chunks M per history.
+                # 2. Noise: fresh eps per candidate, propagated from the parent's noise after chunk 0.
+                pool = self._expand(ctx, noise_source)
+                # 3. Denoise (batched, caches untouched; optionally pruned early) and decode each candidate once.
+                pool = self._denoise(state, ctx, pool)
+                lap("denoise")
+                pool.decoded = gen.decode(state, pool.parents, pool.latents)
+                pool.frames = to_uint8(pool.decoded.frames)
+                lap("decode")
+                # 4. Score and prune to K survivors, best first.
+                pool.scores = self.score_step(self, ctx, pool) if self.scores_chunks else None
+                pool.keep = self._select(ctx, pool, self.config.histories)
+                lap("score")
+                # 5. Gates of the survivors and requested routes for the chunk that leaves the window.
+                survivors = self._grow(ctx, pool)
+                _offload_frames(survivors, cfg.long_window_chunks if self.scores_chunks else 1)
+                evicted = gen.evicted_chunk(state)
+                leaving, requested = self._routes(survivors, evicted)
+                # 6. Commit: the clean K/V pass only for the survivors; the cache applies the sink limits.
+                state, applied = gen.commit(state, pool.parents[pool.keep], pool.latents[pool.keep],
+                                            gen.select_decoded(pool.decoded, pool.keep), requested, cfg.sink_limits)
+                lap("commit")
+                histories = survivors
+                record = _chunk_record(n, pool, leaving, applied, evicted, state.sink_frames())
+                record.calls = self._calls(pool)
+                trace.add_chunk(record, seconds=time.perf_counter() - chunk_start)
+                if pool.scores is not None:
+                    bar.set_postfix(best=f"{pool.scores.fused[pool.keep].max().item():.3f}")
+                if callback is not None:
+                    callback(record)
         result = self._finish(schedule, first_chunks, histories, trace, spec.fps)
         lap("final")
         trace.add_time("total", time.perf_counter() - started)
@@ -217,14 +218,16 @@ class StreamSearch:
 
     # -----------------------------------------------------------------------------------------
 
-    def _expand(self, ctx: ChunkContext) -> CandidatePool:
+    def _expand(self, ctx: ChunkContext, noise_source: NoisePrefetch) -> CandidatePool:
         """Steps 1-2: the chunk's candidates, their seeds and their initial noise."""
         cfg, spec = self.config, self.generator.spec
         per_history = cfg.candidates_per_chunk if ctx.index == 0 else cfg.expansions
         parents = torch.arange(len(ctx.histories)).repeat_interleave(per_history)
         seeds = [candidate_seed(ctx.run_seed, ctx.index, i) for i in range(len(parents))]
-        generators = make_generators(seeds)
-        noise = draw_noise(spec.latent_shape, generators)
+        generators, noise = noise_source.draw(seeds)
+        if ctx.start_frame + spec.latent_frames < ctx.num_frames:  # the next chunk: K histories x M each
+            noise_source.prefetch([candidate_seed(ctx.run_seed, ctx.index + 1, i)
+                                   for i in range(cfg.histories * cfg.expansions)])
         if cfg.noise_propagation and ctx.index > 0:
             parent_noise = torch.stack([ctx.histories[p].noise.cpu() for p in parents.tolist()])
             noise = propagate_noise(parent_noise, noise, cfg.noise_fusion_sigma)

@@ -12,6 +12,7 @@ interpolation coincides with this for independent high-dimensional Gaussians).
 from __future__ import annotations
 
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Sequence
 
 import numpy as np
@@ -40,3 +41,42 @@ def make_generators(seeds: Sequence[int]) -> list[torch.Generator]:
 def draw_noise(shape: Sequence[int], generators: Sequence[torch.Generator]) -> Tensor:
     """``[len(generators), *shape]`` standard normal noise, one row per generator (CPU, float32)."""
     return torch.stack([torch.randn(tuple(shape), generator=g) for g in generators])
+
+
+class NoisePrefetch:
+    """Each chunk's fresh noise, drawn for the next chunk on a worker thread while the device runs this one.
+
+    Drawing a 832x480 candidate's noise on the host takes milliseconds; in the loop it would stall
+    every chunk (the search overhead, issue 13). :meth:`draw` returns exactly what
+    ``make_generators`` + ``draw_noise`` would (the generators in their state after the draw), from
+    the prefetch when it was for the same seeds, else drawn now: the video depends only on the seeds.
+    """
+
+    def __init__(self, shape: Sequence[int]) -> None:
+        self.shape = tuple(shape)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="noise")
+        self._pending: tuple[list[int], Future] | None = None
+
+    def _draw(self, seeds: list[int]) -> tuple[list[torch.Generator], Tensor]:
+        generators = make_generators(seeds)
+        return generators, draw_noise(self.shape, generators)
+
+    def prefetch(self, seeds: Sequence[int]) -> None:
+        """Start drawing the noise of ``seeds`` (the next chunk's candidates, as far as known)."""
+        self._pending = (list(seeds), self._pool.submit(self._draw, list(seeds)))
+
+    def draw(self, seeds: Sequence[int]) -> tuple[list[torch.Generator], Tensor]:
+        """The generators of ``seeds`` and their noise ``[len(seeds), *shape]``."""
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] == list(seeds):
+            return pending[1].result()
+        return self._draw(list(seeds))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> NoisePrefetch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,16 +1,18 @@
-"""The tiny Sprites video model: a small causal Wan2.1 plus the Sprites text encoder, on pixel latents.
+"""The tiny Sprites video model: a small causal Wan2.1 plus the Sprites text encoder, on 16x16 latents.
 
-Frames ``[T, 3, 64, 64]`` become :class:`~streamt1.models.codec.PixelUnshuffleCodec` latents
-(factor 4: 48 channels at 16x16, one latent frame per frame); with Wan's (1, 2, 2) patch that is
-64 tokens per frame. The network is the same :class:`~streamt1.models.causal_wan.CausalWan` as the
+Frames ``[T, 3, 64, 64]`` become latents at 16x16, one latent frame per frame: those of a learned
+autoencoder (:mod:`streamt1.sprites.codec`, trained first and stored with the model) or, for models
+trained without one, :class:`~streamt1.models.codec.PixelUnshuffleCodec` (factor 4: 48 channels).
+With Wan's (1, 2, 2) patch that is 64 tokens per frame. The network is the same :class:`~streamt1.models.causal_wan.CausalWan` as the
 1.3B backends, only smaller (:data:`SPRITES_WAN`), and streams with LongLive's cache (3-frame chunks,
 3-frame sink, 9-frame window), so the search runs the same code path. Its sampling
 (:data:`SPRITES_STREAM`) differs from LongLive's 4 re-noising steps: LongLive is distilled (DMD) to
 give a sharp sample from each x0 prediction, while this is a plain flow-matching model, whose x0
 prediction at high noise is a blurred average, so it follows the flow ODE (Euler) for 8 steps.
 
-Weights: ``sprites_model.safetensors`` (keys ``transformer.*`` and ``text_encoder.*``) plus
-``sprites_model.json`` (configs and the training card), written by :mod:`streamt1.sprites.train`.
+Weights: ``sprites_model.safetensors`` (keys ``transformer.*``, ``text_encoder.*`` and, with a learned
+codec, ``autoencoder.*``) plus ``sprites_model.json`` (configs and the training card), written by
+:mod:`streamt1.sprites.train`.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from torch import nn
 
 from streamt1.models.causal_wan import CausalWan
 from streamt1.models.checkpoints import load_checked
-from streamt1.models.codec import PixelUnshuffleCodec
+from streamt1.models.codec import LatentCodec, PixelUnshuffleCodec
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.generator import CausalWanGenerator
 from streamt1.outputs.atomic import atomic_path, atomic_write_json
+from streamt1.sprites.codec import AutoencoderCodec, AutoencoderConfig, SpritesAutoencoder
 from streamt1.sprites.files import readable_weights, weights_and_card
 from streamt1.sprites.text import TextEncoderConfig, TinySpritesTextEncoder
 from streamt1.sprites.world import FPS, FRAME_SIZE
@@ -54,22 +57,24 @@ SPRITES_STREAM = StreamConfig(denoising_steps=(1000, 875, 750, 625, 500, 375, 25
                               first_chunk_substeps=4)
 
 
-def sprites_wan_config(text: TextEncoderConfig, **overrides: Any) -> WanConfig:
-    """The Sprites :class:`WanConfig`: :data:`SPRITES_WAN` (with ``overrides``) on PixelUnshuffle latents,
-    with a learned absolute position table over its token grid (captions fix a pattern's phase) and the
-    pooled caption in every block's modulation (a small model learns it sooner than cross-attention)."""
-    codec = PixelUnshuffleCodec(CODEC_FACTOR)
+def sprites_wan_config(text: TextEncoderConfig, latent_channels: int = 3 * CODEC_FACTOR**2, **overrides: Any
+                       ) -> WanConfig:
+    """The Sprites :class:`WanConfig`: :data:`SPRITES_WAN` (with ``overrides``) on 16x16 latents of
+    ``latent_channels`` (default: PixelUnshuffle's 48), with a learned absolute position table over its
+    token grid (captions fix a pattern's phase) and the pooled caption in every block's modulation (a
+    small model learns it sooner than cross-attention)."""
     sizes = {**SPRITES_WAN, **overrides}
-    latent = FRAME_SIZE // codec.spatial_factor
+    latent = FRAME_SIZE // CODEC_FACTOR
     grid = (latent // sizes["patch_size"][1], latent // sizes["patch_size"][2])
-    return WanConfig(**sizes, in_dim=codec.latent_channels, out_dim=codec.latent_channels, text_dim=text.text_dim,
+    return WanConfig(**sizes, in_dim=latent_channels, out_dim=latent_channels, text_dim=text.text_dim,
                      text_len=text.text_len, spatial_embedding=grid, pooled_text=True)
 
 
 class SpritesVideoModel(nn.Module):
     """The transformer and the text encoder it was trained with, saved and loaded together."""
 
-    def __init__(self, wan: WanConfig, text: TextEncoderConfig, stream: StreamConfig = SPRITES_STREAM) -> None:
+    def __init__(self, wan: WanConfig, text: TextEncoderConfig, stream: StreamConfig = SPRITES_STREAM,
+                 autoencoder: AutoencoderConfig | None = None) -> None:
         super().__init__()
         if (wan.text_dim, wan.text_len) != (text.text_dim, text.text_len):
             raise ValueError(
@@ -79,19 +84,32 @@ class SpritesVideoModel(nn.Module):
         self.transformer = CausalWan(wan)
         self.text_encoder = TinySpritesTextEncoder(text)
         self.stream = stream  # the streaming and sampling settings it was trained for
+        # The learned codec (None: PixelUnshuffle); trained before the model and frozen with it.
+        self.autoencoder = None if autoencoder is None else SpritesAutoencoder(autoencoder).requires_grad_(False)
+        if self.codec.latent_channels != wan.in_dim:
+            raise ValueError(f"the codec gives {self.codec.latent_channels} latent channels, the transformer "
+                             f"takes {wan.in_dim}")
+
+    @property
+    def codec(self) -> LatentCodec:
+        """What turns this model's latents into frames (and frames into latents for training)."""
+        return PixelUnshuffleCodec(CODEC_FACTOR) if self.autoencoder is None else AutoencoderCodec(self.autoencoder)
 
     def save_pretrained(self, folder: str | Path, metadata: dict | None = None) -> Path:
         """Write ``sprites_model.safetensors`` and ``sprites_model.json`` atomically."""
         folder = Path(folder)
         weights = folder / f"{MODEL_STEM}.safetensors"
-        # float16 keeps the committed file well under 16 MiB; loading casts back to float32.
-        tensors = {k: v.detach().cpu().half().contiguous() for k, v in self.state_dict().items()}
+        # float16 keeps the committed file well under 16 MiB; loading casts back to float32. The
+        # autoencoder (2 MB) stays float32: its decoder draws the edges.
+        tensors = {k: (v if k.startswith("autoencoder.") else v.half()).detach().cpu().contiguous()
+                   for k, v in self.state_dict().items()}
         with atomic_path(weights) as tmp:
             save_file(tensors, str(tmp))
         card = {
             "wan_config": dataclasses.asdict(self.transformer.config),
             "text_config": dataclasses.asdict(self.text_encoder.config),
             "stream_config": dataclasses.asdict(self.stream),
+            **({} if self.autoencoder is None else {"codec_config": self.autoencoder.config.to_dict()}),
             **(metadata or {}),
         }
         atomic_write_json(folder / f"{MODEL_STEM}.json", card)
@@ -106,7 +124,9 @@ class SpritesVideoModel(nn.Module):
             text = TextEncoderConfig(**{**card["text_config"], "vocab": tuple(card["text_config"]["vocab"])})
             # Cards written before memory sinking's limits moved to the search config (SinkLimits) list them
             stream = {k: v for k, v in card["stream_config"].items() if k not in ("max_sink_frames", "ema_decay")}
-            model = cls(WanConfig(**card["wan_config"]), text, StreamConfig(**stream))
+            codec = card.get("codec_config")  # absent: a PixelUnshuffle model
+            model = cls(WanConfig(**card["wan_config"]), text, StreamConfig(**stream),
+                        None if codec is None else AutoencoderConfig.from_dict(codec))
             load_checked(model, load_file(str(weights)), weights)
         logger.info("loaded the Sprites model from %s", weights)
         return model.eval()
@@ -123,7 +143,7 @@ def build_generator(
     ``stream_overrides`` replace fields of the model's own :class:`StreamConfig` (e.g. the memory
     sinking settings of a search).
     """
-    codec = PixelUnshuffleCodec(CODEC_FACTOR)
+    codec = model.codec  # the autoencoder stays float32 and moves to the latents' device
     latent = FRAME_SIZE // codec.spatial_factor
     text_encoder = model.text_encoder.to(device).eval()  # stays float32: it is tiny
     return CausalWanGenerator(

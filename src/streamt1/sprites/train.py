@@ -33,11 +33,11 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from streamt1.models.causal_wan import teacher_forcing_mask
-from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.models.config import PREDICTIONS, StreamConfig
 from streamt1.models.sampler import shift_sigma, warp_timesteps
 from streamt1.sprites.captions import caption
-from streamt1.sprites.model import CODEC_FACTOR, SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
+from streamt1.sprites.codec import SpritesAutoencoder
+from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.training import ReplayPool, SampleStream, lr_factor, run_progress, sample_loader, training_parser
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.world import FPS, render_at, sample_scene
@@ -71,6 +71,9 @@ class TrainVideoConfig:
     save_every: int = 1000
     max_minutes: float | None = None  # stop (and save) after this much training time
     init: str | None = None  # start from these Sprites weights (a folder or .safetensors) instead of scratch
+    # The learned codec (a sprites_codec folder or file, `streamt1 sprites train-codec`) the model is
+    # trained on and saved with; None: the --init model's codec, else PixelUnshuffle.
+    codec: str | None = None
     reuse: int = 1  # steps per fresh loader batch; > 1 trains on a ReplayPool of recent items
     pool_items: int = 8192  # items the ReplayPool keeps (with reuse > 1)
     wan_overrides: dict = field(default_factory=dict)  # e.g. {"dim": 64} over SPRITES_WAN
@@ -183,7 +186,7 @@ def flow_loss(
     ``first_chunk_copies``, the first chunks denoised again from the caption alone)."""
     s = config.stream
     b, f = frames.shape[:2]
-    x0 = PixelUnshuffleCodec(CODEC_FACTOR).encode(frames)  # [B, C, F, h, w]
+    x0 = model.codec.encode(frames)  # [B, C, F, h, w]
     positions = positions.to(x0.device)
     weights = change_weights(x0, positions, config)
     states = model.text_encoder(prompts)  # [B, Lt, D], shared with the first-chunk copies
@@ -278,6 +281,17 @@ def load_init(model: SpritesVideoModel, start: SpritesVideoModel, source: str) -
         logger.info("--init %s: new paths %s start from their initialisation", source, sorted(added))
 
 
+def _training_codec(config: TrainVideoConfig, start: SpritesVideoModel | None) -> SpritesAutoencoder | None:
+    """The autoencoder to train on: ``config.codec``, else the ``--init`` model's (None: PixelUnshuffle)."""
+    if config.codec is not None:
+        from streamt1.sprites.train_codec import load_codec
+
+        if start is not None and start.autoencoder is not None:
+            raise ValueError(f"--init {config.init} was trained on its own codec: leave --codec out")
+        return load_codec(config.codec)
+    return None if start is None else start.autoencoder
+
+
 def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device = "cpu") -> dict:
     """Train, save ``sprites_model.*`` under ``out`` (EMA weights) and return the training card."""
     device = torch.device(device)
@@ -285,13 +299,21 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         raise ValueError("device='cuda' but CUDA is not available; pass --device cpu")
     out = Path(out)
     torch.manual_seed(config.seed)
-    model = SpritesVideoModel(sprites_wan_config(config.text, **config.wan_overrides), config.text, SPRITES_STREAM)
+    start = None if config.init is None else SpritesVideoModel.from_pretrained(config.init)
+    autoencoder = _training_codec(config, start)
+    model = SpritesVideoModel(
+        sprites_wan_config(config.text, *([] if autoencoder is None else [autoencoder.config.latent_channels]),
+                           **config.wan_overrides),
+        config.text, SPRITES_STREAM, None if autoencoder is None else autoencoder.config)
     model.transformer.init_weights(torch.Generator().manual_seed(config.seed))  # on the CPU: same weights anywhere
-    if config.init is not None:
-        load_init(model, SpritesVideoModel.from_pretrained(config.init), config.init)
+    if start is not None:
+        load_init(model, start, config.init)
+    if autoencoder is not None:
+        model.autoencoder.load_state_dict(autoencoder.state_dict())
     model = model.to(device)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99))
+    trained = [p for p in model.parameters() if p.requires_grad]  # not the frozen autoencoder
+    opt = torch.optim.AdamW(trained, lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99))
     sample = partial(sample_item, config=config)
     loader = sample_loader(SampleStream(sample, config.seed), config.batch_size, config.workers, device)
     probe = next(iter(DataLoader(SampleStream(sample, config.seed + 7919), batch_size=config.batch_size)))
@@ -311,7 +333,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
                              config, noise_gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
         opt.step()
         _update_ema(ema, model, min(config.ema_decay, (1 + step) / (10 + step)))
         losses.append(loss.item())
@@ -333,6 +355,9 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p = training_parser(__doc__.split("\n")[0], "folder for sprites_model.safetensors / .json", TrainVideoConfig, prog)
     p.add_argument("--init", default=None, help="continue from these Sprites weights (folder or .safetensors)")
+    p.add_argument("--codec", default=None,
+                   help="train on this learned codec (`streamt1 sprites train-codec`; default: --init's, else "
+                        "PixelUnshuffle)")
     p.add_argument("--dim", type=int, default=None, help=f"transformer width (default {SPRITES_WAN['dim']})")
     p.add_argument("--layers", type=int, default=None, help=f"blocks (default {SPRITES_WAN['num_layers']})")
     p.add_argument("--prediction", default=None, choices=PREDICTIONS,
@@ -352,7 +377,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     config = TrainVideoConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
         max_minutes=args.max_minutes, wan_overrides=overrides,
-        init=args.init, reuse=args.reuse, motion_weight=args.motion_weight,
+        init=args.init, codec=args.codec, reuse=args.reuse, motion_weight=args.motion_weight,
         first_chunk_copies=args.first_chunk_copies,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
