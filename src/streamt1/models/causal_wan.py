@@ -194,7 +194,8 @@ def sdpa_order(choice: str, device: torch.device) -> list[SDPBackend] | None:
     ``auto`` puts cuDNN first on Hopper (compute capability 9.0), where its attention beats
     FlashAttention-2 at Wan's size (on an H200 with torch 2.11, PyTorch's own choice already ran
     cuDNN: 60.6 ms per chunk forward, FlashAttention first 82.4 ms; benchmarks/README.md), and keeps
-    PyTorch's order elsewhere. ``default``: PyTorch's order everywhere.
+    PyTorch's order elsewhere; there the chunk path also splits the keys at batch 1
+    (:meth:`CausalWan._key_splits`). ``default``: PyTorch's order everywhere.
     """
     if choice not in ATTENTION_CHOICES:
         raise ValueError(f"attention={choice!r} is invalid: expected one of {', '.join(ATTENTION_CHOICES)}")
