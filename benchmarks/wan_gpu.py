@@ -53,7 +53,7 @@ from torch import Tensor, nn
 
 from streamt1.config import ATTENTION_CHOICES, SearchConfig, build_config
 from streamt1.interfaces import Decoded, PlannedVideoReward, Route, VideoScore, unit_float
-from streamt1.models.causal_wan import CausalWan, rope_frame_angles, sdpa_preference
+from streamt1.models.causal_wan import CausalWan, rope_frame_angles, sdpa_preference, splits_keys
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.generator import CausalWanGenerator
 from streamt1.models.kv_cache import KVCache
@@ -752,14 +752,14 @@ def run_mode(generator: CausalWanGenerator, mode: str, args: argparse.Namespace,
         how = "its history" if batch == 1 else f"{batch // 2} histories x 2, as Stream-T1 denoises"
         print(f"{mode} forward of one chunk, batch {batch} ({how}): {ms:.1f} ms, {ms / batch:.1f} ms/sample "
               f"(bare x{ms / bare[batch]:.3f})", flush=True)
-    if args.attention == "auto" and generator.device.type == "cuda":  # split keys against one softmax
+    if splits_keys(args.attention, generator.device, generator.model.dtype):  # split keys against one softmax
         generator.set_attention("cudnn")  # the same kernel in one piece
         whole = forward_ms(generator, 1, args.iters)
         generator.set_attention("auto")
         print(f"{mode} forward of one chunk, batch 1, cuDNN without split keys: {whole:.1f} ms "
               f"(split keys x{whole / forwards[mode][1]:.3f} faster)", flush=True)
     # Warm-up: every code path and shape once. The first eviction (routing, the sink gates) comes with
-    # the chunk after sink + window, the cache's final size with the one after that.
+    # the chunk after the sink and the window's committed frames, the cache's final size with the next.
     stream = generator.stream
     warm_frames = stream.sink_frames + stream.rolling_frames + 2 * stream.chunk_frames
     for method in ("none", "stream-t1"):

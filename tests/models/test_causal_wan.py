@@ -8,6 +8,7 @@ from streamt1.interfaces import Route, SinkLimits
 from streamt1.models.causal_wan import (
     CausalWan,
     TextKV,
+    _attend,
     attend_split_keys,
     block_causal_mask,
     frame_mask_to_tokens,
@@ -15,6 +16,7 @@ from streamt1.models.causal_wan import (
     key_splits,
     rope_frame_angles,
     sinusoidal_embedding,
+    splits_keys,
     teacher_forcing_mask,
 )
 from streamt1.models.config import StreamConfig, WanConfig
@@ -381,9 +383,11 @@ def test_key_splits_fill_the_last_wave_only_where_it_runs_mostly_empty():
     assert key_splits(10, 132, keys) == 2  # ... of at least MIN_KEYS_PER_SPLIT keys
 
 
-def test_chunk_forward_with_split_keys_equals_one_softmax(monkeypatch):
-    """The model path: a chunk forward (history in the cache, clean pass included) whose self-attention
-    reads its keys in two parts gives the same flow and K/V as reading them whole."""
+@pytest.mark.parametrize("room", [True, False])
+def test_chunk_forward_with_split_keys_equals_one_softmax(monkeypatch, room):
+    """The model path: a chunk forward (history in the cache, K/V returned as a commit needs them) whose
+    self-attention reads its keys in two parts gives the same flow and K/V as reading them whole, with
+    the chunk written into the cache's free slots (room) or joined to a copy of the past."""
     model, stream = tiny_model(), StreamConfig()
     text = text_kv(model)
     with torch.no_grad():
@@ -391,20 +395,43 @@ def test_chunk_forward_with_split_keys_equals_one_softmax(monkeypatch):
         for j in range(2):
             out = model.forward_chunk(latents(CHUNK, 30 + j), torch.zeros(1, CHUNK), text, cache, return_kv=True)
             cache = cache.append_chunk(out.keys, out.values, torch.arange(cache.next_frame, cache.next_frame + CHUNK))
+        if not room:
+            cache = dataclasses.replace(cache, free_frames=0)
         x, t = latents(CHUNK, 9), torch.full((1, CHUNK), 700.0, dtype=torch.float64)
         whole = model.forward_chunk(x, t, text, cache, return_kv=True)
-        monkeypatch.setattr(CausalWan, "_key_splits", lambda self, batch, queries, keys: 2)
+        asked = []
+        monkeypatch.setattr(CausalWan, "_key_splits", lambda self, batch, queries, keys: asked.append(
+            (batch, queries, keys)) or 2)
         parts = model.forward_chunk(x, t, text, cache, return_kv=True)
+    tokens = cache.tokens_per_frame
+    assert asked == [(1, CHUNK * tokens, (2 + 1) * CHUNK * tokens)]  # the past's 2 chunks and its own
     torch.testing.assert_close(parts.flow, whole.flow, rtol=1e-10, atol=1e-10)
     for a, b in zip(parts.keys + parts.values, whole.keys + whole.values):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
 
 
-def test_key_splits_only_on_a_gpu_with_attention_auto():
-    model = tiny_model()
-    for choice in ("auto", "cudnn", "default"):
-        model.set_attention(choice)
-        assert model._key_splits(1, 12 * 128, 1 << 20) == 1  # the host's attention is never split
+def test_keys_are_split_only_with_attention_auto_on_a_gpu_in_half_precision():
+    cuda = torch.device("cuda")
+    assert not splits_keys("auto", torch.device("cpu"), torch.bfloat16)
+    assert not splits_keys("auto", cuda, torch.float32)  # cuDNN's attention takes no float32
+    for choice in ("cudnn", "default", "flash"):  # an explicit choice attends whole
+        assert not splits_keys(choice, cuda, torch.bfloat16)
+    model = tiny_model().to(torch.float32)
+    assert model._key_splits(1, 12 * 128, 1 << 20) == 1  # the host's attention is never split
+    with pytest.raises(ValueError, match="no mask"):
+        _attend(*(torch.zeros(1, 4, 2, 8) for _ in range(3)), torch.ones(1, 1, 1, 4, dtype=torch.bool), 2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.get_device_capability() != (9, 0),
+                    reason="needs a Hopper GPU")
+def test_keys_are_split_on_hopper_in_bf16_by_the_wave_rule():
+    model = tiny_model().to("cuda", torch.bfloat16)
+    sms = torch.cuda.get_device_properties(0).multi_processor_count
+    heads = model.config.num_heads
+    for batch in (1, 2):
+        assert model._key_splits(batch, 4680, 18720) == key_splits(batch * heads * 37, sms, 18720)
+    assert model._key_splits(12 // heads, 4680, 18720) == key_splits(12 * 37, sms, 18720)  # Wan at batch 1
+    assert model.to(torch.float32)._key_splits(12 // heads, 4680, 18720) == 1
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

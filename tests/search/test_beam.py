@@ -46,6 +46,22 @@ def test_same_seed_same_video_and_trace(generator):
     assert not torch.equal(a.frames, c.frames)
 
 
+@pytest.mark.parametrize("method", ["stream-t1", "best-of-n", "none"])
+def test_every_chunk_after_the_first_uses_the_noise_drawn_ahead(generator, monkeypatch, method):
+    """The engine prefetches the next chunk's noise for the seeds that chunk then asks for."""
+    from streamt1.search.noise import NoisePrefetch
+
+    hits, real_draw = [], NoisePrefetch.draw
+
+    def draw(self, seeds):
+        hits.append(self._pending is not None and self._pending[0] == list(seeds))
+        return real_draw(self, seeds)
+
+    monkeypatch.setattr(NoisePrefetch, "draw", draw)
+    run(generator, method, num_frames=12)
+    assert hits == [False, True, True, True]
+
+
 def test_beam_shape_parents_and_top_k_pruning(generator):
     result = run(generator, num_frames=15)
     chunks = result.trace.to_dict()["chunks"]

@@ -31,14 +31,18 @@ def test_codec_shapes_and_protocol():
         codec.decode_chunk(torch.zeros(1, 5, 3, 16, 16), None)
     with pytest.raises(ValueError, match="divisible"):
         codec.encode(torch.rand(1, 1, 3, 62, 62))
+    for widths in ((1, 8, 16), (8, 9, 16)):  # the decoder halves the first two widths
+        with pytest.raises(ValueError, match="even widths"):
+            AutoencoderConfig(widths=widths)
 
 
 def test_statistics_normalise_the_latents_and_decoding_undoes_them():
     ae = SpritesAutoencoder(SMALL)
     images = render(sample_scene(0, "train", num_frames=16), 16)
     raw = ae.encode_raw(images).detach()
-    ae.set_statistics(raw * 3 + 1)  # statistics of another scale: normalised latents are not unit-variance
-    ae.set_statistics(raw)
+    ae.set_statistics(raw * 3 + 1)  # statistics of another scale: these latents are not unit-variance
+    assert (ae.normalise(raw).std((0, 2, 3)) - 1 / 3).abs().max() < 1e-3
+    ae.set_statistics(raw)  # a second call replaces the first
     z = ae.normalise(raw)
     assert z.mean((0, 2, 3)).abs().max() < 1e-3 and (z.std((0, 2, 3)) - 1).abs().max() < 1e-3
     torch.testing.assert_close(ae.denormalise(z), raw, rtol=1e-5, atol=1e-5)
@@ -115,3 +119,7 @@ def test_video_training_on_a_learned_codec_keeps_it_frozen_and_continues_with_it
     assert SpritesVideoModel.from_pretrained(tmp_path / "more").transformer.config.in_dim == 4
     with pytest.raises(ValueError, match="own codec"):
         train(dataclasses.replace(tiny, init=str(tmp_path / "model")), tmp_path / "bad")
+    # a PixelUnshuffle model cannot continue on a learned codec
+    train(dataclasses.replace(tiny, codec=None), tmp_path / "pixels")
+    with pytest.raises(ValueError, match="PixelUnshuffle latents"):
+        train(dataclasses.replace(tiny, init=str(tmp_path / "pixels")), tmp_path / "bad")

@@ -55,8 +55,10 @@ _TIME_BASE = 10000.0  # base of the sinusoidal timestep embedding (fixed in Wan,
 JOIN_BELOW_TOKENS = 4096
 
 # Split-key attention (attend_split_keys): the query tile of the fused attention kernels on Hopper,
-# and the fewest keys per part worth a separate softmax. On an H200 at batch 1, two parts of 9360 keys
-# ran x1.11 faster than one softmax, two of 4680 x0.98 (benchmarks/attention_splits_gpu.py).
+# and the fewest keys per part worth a separate softmax. What decided it: Wan's compiled chunk forward
+# at batch 1 over a full window (parts of 9360 keys) ran x1.057-1.066 faster split (H200, two calls).
+# The attention alone (benchmarks/attention_splits_gpu.py) moved between calls: parts of 9360 keys
+# x1.11 and x0.99, of 7020 x1.05, of 4680 x0.98 and x1.00; shorter parts are left whole.
 ATTENTION_QUERY_TILE = 128
 MIN_KEYS_PER_SPLIT = 8192
 
@@ -236,6 +238,8 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, key_splits: in
     (no mask): :func:`attend_split_keys`.
     """
     if key_splits > 1:
+        if mask is not None:
+            raise ValueError("split-key attention takes no mask")
         return attend_split_keys(q, k, v, key_splits)
     q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # [B, H, S, D] views
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask).transpose(1, 2)
@@ -245,9 +249,10 @@ def attend_split_keys(q: Tensor, k: Tensor, v: Tensor, splits: int) -> Tensor:
     """Unmasked attention of ``q [B, Sq, H, D]`` to ``k, v [B, Sk, H, D]`` with the keys cut into
     ``splits`` equal parts attended as one batch of ``B * splits``, merged by their log-sum-exps.
 
-    Same result as one softmax over all keys (each part's output weighs by its share of the total
-    exp-sum), but ``splits`` times as many kernel blocks, each 1/splits of the work: the GPU's last
-    wave fills (:func:`key_splits`). Each part is a view when ``k, v`` are contiguous."""
+    The result of one softmax over all keys (each part's output weighs by its share of the total
+    exp-sum) up to the rounding of the parts and the merge in the inputs' dtype (in bf16 about twice
+    one softmax's error), but ``splits`` times as many kernel blocks, each 1/splits of the work: the
+    GPU's last wave fills (:func:`key_splits`). Each part is a view when ``k, v`` are contiguous."""
     b, sq, h, d = q.shape
     if k.shape[1] % splits:
         raise ValueError(f"{k.shape[1]} keys do not split into {splits} equal parts")
@@ -279,8 +284,9 @@ def _attention_with_lse(q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor
 def key_splits(blocks: int, sms: int, keys: int, most: int = 4) -> int:
     """Into how many parts to cut the keys of an attention of ``blocks`` kernel blocks (one per 128
     queries and head: :data:`ATTENTION_QUERY_TILE`) on ``sms`` multiprocessors, one block each at a
-    time: the fewest that make the kernel's waves of work at least 5 % shorter (a part of ``s`` runs
-    ``ceil(blocks * s / sms) / s`` full-size waves; the merge is not free). A Wan chunk at batch 1
+    time. With ``s`` parts the kernel runs ``ceil(blocks * s / sms) / s`` full-size waves of work;
+    counting up from 1, a larger ``s`` is taken only if it shortens the waves by at least 5 % against
+    the best so far (the merge is not free), and each part keeps :data:`MIN_KEYS_PER_SPLIT` keys. A Wan chunk at batch 1
     (12 heads x 37 tiles = 444 blocks) fills 3.4 of an H200's 132-SM waves, so its fourth runs
     two-thirds empty; in two parts, 6.7 of 7 half-waves. Batch 2 (6.7 of 7) gains nothing."""
     def waves(s: int) -> float:
@@ -291,6 +297,16 @@ def key_splits(blocks: int, sms: int, keys: int, most: int = 4) -> int:
         if keys % s == 0 and keys // s >= MIN_KEYS_PER_SPLIT and waves(s) < 0.95 * waves(best):
             best = s
     return best
+
+
+def splits_keys(choice: str, device: torch.device, dtype: torch.dtype) -> bool:
+    """Whether the chunk path may split its keys: ``attention: auto`` where that puts cuDNN first
+    (Hopper), whose kernel also returns the log-sum-exps the merge needs, in half precision (cuDNN's
+    attention takes no float32) and with cuDNN's SDPA enabled. An explicit kernel choice attends whole."""
+    if choice != "auto" or device.type != "cuda" or dtype not in (torch.float16, torch.bfloat16):
+        return False
+    order = sdpa_order(choice, device)
+    return bool(order) and order[0] == SDPBackend.CUDNN_ATTENTION and torch.backends.cuda.cudnn_sdp_enabled()
 
 
 def _join_past(past: Tensor, rows: list[int] | None, new: Tensor) -> Tensor:
@@ -826,13 +842,9 @@ class CausalWan(nn.Module):
         return tokens
 
     def _key_splits(self, batch: int, queries: int, keys: int) -> int:
-        """Parts of the keys for the chunk path's self-attention (:func:`key_splits`): only with
-        ``attention: auto`` where it prefers cuDNN (Hopper), whose kernel also returns the log-sum-exps
-        the merge needs; an explicit kernel choice attends in one piece."""
-        if self.attention != "auto" or self.device.type != "cuda":
-            return 1
-        order = self.attention_order
-        if not order or order[0] != SDPBackend.CUDNN_ATTENTION:
+        """Parts of the keys for the chunk path's self-attention (:func:`key_splits`) where
+        :func:`splits_keys` allows them, else 1."""
+        if not splits_keys(self.attention, self.device, self.dtype):
             return 1
         sms = torch.cuda.get_device_properties(self.device).multi_processor_count
         blocks = batch * self.config.num_heads * math.ceil(queries / ATTENTION_QUERY_TILE)

@@ -21,14 +21,21 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
+# Frames 64x64 -> latents 16x16, one latent frame per frame, for either Sprites codec (the learned
+# one here, PixelUnshuffle with this factor for models trained without it).
+LATENT_FACTOR = 4
+
+
 @dataclass(frozen=True)
 class AutoencoderConfig:
     latent_channels: int = 16
-    widths: tuple[int, int, int] = (32, 64, 128)  # features at 64x64, 32x32 and 16x16
+    # Encoder features at 64x64, 32x32 and 16x16; the decoder runs at 16x16 with the last and at
+    # 32x32 and 64x64 with half the first two (the pixel shuffles), hence even widths.
+    widths: tuple[int, int, int] = (32, 64, 128)
 
     def __post_init__(self) -> None:
-        if self.latent_channels < 1 or len(self.widths) != 3 or min(self.widths) < 1:
-            raise ValueError(f"AutoencoderConfig {self}: latent_channels >= 1 and three widths >= 1")
+        if self.latent_channels < 1 or len(self.widths) != 3 or min(self.widths) < 2 or any(w % 2 for w in self.widths):
+            raise ValueError(f"AutoencoderConfig {self}: latent_channels >= 1 and three even widths >= 2")
 
     @classmethod
     def from_dict(cls, d: dict) -> AutoencoderConfig:
@@ -45,7 +52,7 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
 class SpritesAutoencoder(nn.Module):
     """Two stride-2 stages down, two pixel-shuffle stages up; latents normalised by stored statistics."""
 
-    factor = 4
+    factor = LATENT_FACTOR
 
     def __init__(self, config: AutoencoderConfig = AutoencoderConfig()) -> None:
         super().__init__()
@@ -100,7 +107,7 @@ class AutoencoderCodec:
 
     @property
     def spatial_factor(self) -> int:
-        return SpritesAutoencoder.factor
+        return LATENT_FACTOR
 
     def frames_per_chunk(self, latent_frames: int) -> int:
         return latent_frames
@@ -122,7 +129,8 @@ class AutoencoderCodec:
     def encode(self, frames: Tensor) -> Tensor:
         n, t, c, h, w = frames.shape
         if c != 3 or h % self.spatial_factor or w % self.spatial_factor:
-            raise ValueError(f"frames {tuple(frames.shape)} must be [N, T, 3, H, W] with H, W divisible by 4")
+            raise ValueError(f"frames {tuple(frames.shape)} must be [N, T, 3, H, W] with H, W divisible by "
+                             f"{LATENT_FACTOR}")
         with _float32(frames.device):  # training targets at full precision, also under autocast
             ae = self._moved(frames.device)
             z = ae.normalise(ae.encode_raw(frames.reshape(n * t, c, h, w).float()))

@@ -33,7 +33,7 @@ from streamt1.models.codec import LatentCodec, PixelUnshuffleCodec
 from streamt1.models.config import StreamConfig, WanConfig
 from streamt1.models.generator import CausalWanGenerator
 from streamt1.outputs.atomic import atomic_path, atomic_write_json
-from streamt1.sprites.codec import AutoencoderCodec, AutoencoderConfig, SpritesAutoencoder
+from streamt1.sprites.codec import LATENT_FACTOR, AutoencoderCodec, AutoencoderConfig, SpritesAutoencoder
 from streamt1.sprites.files import readable_weights, weights_and_card
 from streamt1.sprites.text import TextEncoderConfig, TinySpritesTextEncoder
 from streamt1.sprites.world import FPS, FRAME_SIZE
@@ -42,7 +42,6 @@ logger = logging.getLogger(__name__)
 
 MODEL_STEM = "sprites_model"
 TRAIN_COMMAND = "streamt1 sprites train"  # what remakes the model's files
-CODEC_FACTOR = 4
 # Sizes of the Sprites transformer; in/out channels and text sizes come from the codec and encoder.
 # dim must exceed the 192 features of a (1, 2, 2) patch of 48 latent channels, or the residual stream
 # cannot even carry its input (a 128-wide model plateaued at flow loss 0.38, worse than a linear predictor).
@@ -57,14 +56,14 @@ SPRITES_STREAM = StreamConfig(denoising_steps=(1000, 875, 750, 625, 500, 375, 25
                               first_chunk_substeps=4)
 
 
-def sprites_wan_config(text: TextEncoderConfig, latent_channels: int = 3 * CODEC_FACTOR**2, **overrides: Any
-                       ) -> WanConfig:
+def sprites_wan_config(text: TextEncoderConfig, latent_channels: int | None = None, **overrides: Any) -> WanConfig:
     """The Sprites :class:`WanConfig`: :data:`SPRITES_WAN` (with ``overrides``) on 16x16 latents of
-    ``latent_channels`` (default: PixelUnshuffle's 48), with a learned absolute position table over its
+    ``latent_channels`` (None: PixelUnshuffle's 48), with a learned absolute position table over its
     token grid (captions fix a pattern's phase) and the pooled caption in every block's modulation (a
     small model learns it sooner than cross-attention)."""
     sizes = {**SPRITES_WAN, **overrides}
-    latent = FRAME_SIZE // CODEC_FACTOR
+    latent = FRAME_SIZE // LATENT_FACTOR
+    latent_channels = latent_channels or PixelUnshuffleCodec(LATENT_FACTOR).latent_channels
     grid = (latent // sizes["patch_size"][1], latent // sizes["patch_size"][2])
     return WanConfig(**sizes, in_dim=latent_channels, out_dim=latent_channels, text_dim=text.text_dim,
                      text_len=text.text_len, spatial_embedding=grid, pooled_text=True)
@@ -86,6 +85,8 @@ class SpritesVideoModel(nn.Module):
         self.stream = stream  # the streaming and sampling settings it was trained for
         # The learned codec (None: PixelUnshuffle); trained before the model and frozen with it.
         self.autoencoder = None if autoencoder is None else SpritesAutoencoder(autoencoder).requires_grad_(False)
+        self._codec = (PixelUnshuffleCodec(LATENT_FACTOR) if self.autoencoder is None
+                       else AutoencoderCodec(self.autoencoder))
         if self.codec.latent_channels != wan.in_dim:
             raise ValueError(f"the codec gives {self.codec.latent_channels} latent channels, the transformer "
                              f"takes {wan.in_dim}")
@@ -93,7 +94,7 @@ class SpritesVideoModel(nn.Module):
     @property
     def codec(self) -> LatentCodec:
         """What turns this model's latents into frames (and frames into latents for training)."""
-        return PixelUnshuffleCodec(CODEC_FACTOR) if self.autoencoder is None else AutoencoderCodec(self.autoencoder)
+        return self._codec
 
     def save_pretrained(self, folder: str | Path, metadata: dict | None = None) -> Path:
         """Write ``sprites_model.safetensors`` and ``sprites_model.json`` atomically."""

@@ -288,6 +288,9 @@ def _training_codec(config: TrainVideoConfig, start: SpritesVideoModel | None) -
 
         if start is not None and start.autoencoder is not None:
             raise ValueError(f"--init {config.init} was trained on its own codec: leave --codec out")
+        if start is not None:
+            raise ValueError(f"--init {config.init} was trained on PixelUnshuffle latents; a model on a learned "
+                             "codec starts from scratch: leave --init out")
         return load_codec(config.codec)
     return None if start is None else start.autoencoder
 
@@ -321,7 +324,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     history: list[dict] = []
     losses: list[float] = []
     t0, done = time.time(), 0
-    logger.info("training %.2fM parameters on %s", sum(p.numel() for p in model.parameters()) / 1e6, device)
+    logger.info("training %.2fM parameters on %s", sum(p.numel() for p in trained) / 1e6, device)
     for step, (frames, positions, prompts) in enumerate(_batches(loader, config, device)):
         done_share = run_progress(step, config.steps, time.time() - t0, config.max_minutes)
         if done_share >= 1:
