@@ -80,7 +80,6 @@ def main() -> None:
             cells = " ".join(f"{ms[s]:>8.3f}" if s in ms else f"{'-':>8}" for s in (2, 3, 4))
             print(f"{batch:>5} {keys:>6} {blocks:>6} {ms[1]:>11.3f} {cells}  {pick:>6}  x{ms[1] / ms[pick]:>6.3f}"
                   f"  {errors[0]:.4f} / {errors[1]:.4f}", flush=True)
-            del q, k, v
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 :class:`LatentCodec` is the protocol the generator decodes through; a causal video VAE keeps a
 per-history streaming cache, which the codec itself selects and advances. :class:`PixelUnshuffleCodec`
-is the lossless, stateless codec of the built-in Sprites world.
+is the lossless, stateless codec of the built-in Sprites world (a :class:`PerFrameCodec`, as is the
+Sprites world's learned autoencoder).
 """
 
 from __future__ import annotations
@@ -48,7 +49,23 @@ class LatentCodec(Protocol):
         ...
 
 
-class PixelUnshuffleCodec:
+class PerFrameCodec:
+    """What every stateless codec of one latent frame per frame shares: its cache is always None."""
+
+    def frames_per_chunk(self, latent_frames: int) -> int:
+        return latent_frames
+
+    def first_chunk_frames(self, latent_frames: int) -> int:
+        return latent_frames
+
+    def initial_cache(self, n: int) -> None:
+        return None
+
+    def select_cache(self, cache: None, index: Tensor) -> None:
+        return None
+
+
+class PixelUnshuffleCodec(PerFrameCodec):
     """Lossless codec: ``2x - 1`` then space-to-depth by ``factor``; one latent frame per frame.
 
     64x64 RGB with factor 4 -> 48 channels at 16x16. Stateless: the cache is always None.
@@ -66,18 +83,6 @@ class PixelUnshuffleCodec:
     @property
     def spatial_factor(self) -> int:
         return self.factor
-
-    def frames_per_chunk(self, latent_frames: int) -> int:
-        return latent_frames
-
-    def first_chunk_frames(self, latent_frames: int) -> int:
-        return latent_frames
-
-    def initial_cache(self, n: int) -> None:
-        return None
-
-    def select_cache(self, cache: None, index: Tensor) -> None:
-        return None
 
     def encode(self, frames: Tensor) -> Tensor:
         n, t, c, h, w = frames.shape

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from streamt1.models.codec import PerFrameCodec
+
 
 # Frames 64x64 -> latents 16x16, one latent frame per frame, for either Sprites codec (the learned
 # one here, PixelUnshuffle with this factor for models trained without it).
@@ -94,7 +96,7 @@ class SpritesAutoencoder(nn.Module):
         self.latent_std.copy_(raw.std((0, 2, 3)).clamp_min(1e-4))
 
 
-class AutoencoderCodec:
+class AutoencoderCodec(PerFrameCodec):
     """:class:`~streamt1.models.codec.LatentCodec` over a :class:`SpritesAutoencoder`: one latent frame per
     frame, stateless (its cache is always None). Runs the autoencoder in float32 on the latents' device."""
 
@@ -108,18 +110,6 @@ class AutoencoderCodec:
     @property
     def spatial_factor(self) -> int:
         return LATENT_FACTOR
-
-    def frames_per_chunk(self, latent_frames: int) -> int:
-        return latent_frames
-
-    def first_chunk_frames(self, latent_frames: int) -> int:
-        return latent_frames
-
-    def initial_cache(self, n: int) -> None:
-        return None
-
-    def select_cache(self, cache: None, index: Tensor) -> None:
-        return None
 
     def _moved(self, device: torch.device) -> SpritesAutoencoder:
         if next(self.autoencoder.parameters()).device != device:

@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Iterator
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 from torch.utils.data import DataLoader
 
 from streamt1.models.causal_wan import teacher_forcing_mask
@@ -38,7 +37,8 @@ from streamt1.models.sampler import shift_sigma, warp_timesteps
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import SpritesAutoencoder
 from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
-from streamt1.sprites.training import ReplayPool, SampleStream, lr_factor, run_progress, sample_loader, training_parser
+from streamt1.sprites.training import (ReplayPool, SampleStream, ema_decay_at, lr_factor, run_progress, sample_loader,
+                                      training_parser, update_ema)
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.world import FPS, render_at, sample_scene
 
@@ -219,12 +219,6 @@ def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, text
 
 
 @torch.no_grad()
-def _update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    for e, p in zip(ema.parameters(), model.parameters()):
-        e.lerp_(p, 1 - decay)
-
-
-@torch.no_grad()
 def eval_loss(model: SpritesVideoModel, batch: tuple, config: TrainVideoConfig, device: torch.device) -> float:
     """Loss of a fixed probe batch with fixed noise (comparable across steps)."""
     frames, positions, prompts = batch
@@ -338,7 +332,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
         opt.step()
-        _update_ema(ema, model, min(config.ema_decay, (1 + step) / (10 + step)))
+        update_ema(ema, model, ema_decay_at(step, config.ema_decay))
         losses.append(loss.item())
         done = step + 1
         if done % config.log_every == 0 or done == config.steps:

@@ -31,7 +31,8 @@ from streamt1.outputs.atomic import atomic_path, atomic_write_json
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import AutoencoderCodec, AutoencoderConfig, SpritesAutoencoder, reconstruction_loss
 from streamt1.sprites.files import readable_weights, weights_and_card
-from streamt1.sprites.training import SampleStream, lr_factor, run_progress, sample_loader, training_parser
+from streamt1.sprites.training import (SampleStream, ema_decay_at, lr_factor, run_progress, sample_loader,
+                                      training_parser, update_ema)
 from streamt1.sprites.world import FPS, render, render_at, sample_scene
 
 logger = logging.getLogger(__name__)
@@ -147,10 +148,7 @@ def train(config: TrainCodecConfig, out: str | Path, device: str | torch.device 
         loss.backward()
         torch.nn.utils.clip_grad_norm_(ae.parameters(), 1.0)
         opt.step()
-        with torch.no_grad():
-            decay = min(config.ema_decay, (1 + step) / (10 + step))
-            for e, p in zip(ema.parameters(), ae.parameters()):
-                e.lerp_(p, 1 - decay)
+        update_ema(ema, ae, ema_decay_at(step, config.ema_decay))
         losses.append(loss.item())
         done = step + 1
         if done % config.log_every == 0:

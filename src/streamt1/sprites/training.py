@@ -80,6 +80,18 @@ class ReplayPool:
         return frames, self.positions[pick.to(self.positions.device)], [self.prompts[i] for i in pick.tolist()]
 
 
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """``ema <- decay * ema + (1 - decay) * model``, parameter by parameter."""
+    for e, p in zip(ema.parameters(), model.parameters()):
+        e.lerp_(p, 1 - decay)
+
+
+def ema_decay_at(step: int, decay: float) -> float:
+    """The EMA's decay at ``step``: warmed up from 0.1 so early weights do not linger."""
+    return min(decay, (1 + step) / (10 + step))
+
+
 def run_progress(step: int, steps: int, seconds: float, max_minutes: float | None) -> float:
     """Share of the run done: of the steps, or of ``max_minutes`` if that runs out first (so a
     time-limited run still ends with a fully decayed learning rate)."""
