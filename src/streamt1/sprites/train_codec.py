@@ -1,4 +1,6 @@
-"""Train the Sprites autoencoder (:mod:`streamt1.sprites.codec`) on rendered train-split frames.
+"""Train the Sprites autoencoder, the learned latent a video model can train on, on rendered frames.
+
+The autoencoder is :mod:`streamt1.sprites.codec`; the frames come from train-split scenes.
 
     streamt1 sprites train-codec --out runs/codec --max-minutes 2 --batch-size 32 --workers 14 --device cuda
 
