@@ -299,7 +299,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     start = None if config.init is None else SpritesVideoModel.from_pretrained(config.init)
     autoencoder = _training_codec(config, start)
     model = SpritesVideoModel(
-        sprites_wan_config(config.text, *([] if autoencoder is None else [autoencoder.config.latent_channels]),
+        sprites_wan_config(config.text, None if autoencoder is None else autoencoder.config.latent_channels,
                            **config.wan_overrides),
         config.text, SPRITES_STREAM, None if autoencoder is None else autoencoder.config)
     model.transformer.init_weights(torch.Generator().manual_seed(config.seed))  # on the CPU: same weights anywhere
