@@ -1,7 +1,8 @@
 """Plain generation of a Sprites model on a tuning split, with its ground-truth metrics and a picture.
 
     python benchmarks/sprites_plain_tuning.py --weights DIR [--label NAME] [--out DIR] [--steps N | --timesteps T,T,...]
-        [--shift S] [--first-chunk-substeps K] [--baseline OTHER_LABEL.json]
+        [--shift S] [--first-chunk-substeps K] [--guidance-scale W] [--guided-chunks N]
+        [--baseline OTHER_LABEL.json]
 
 Prompts ``offset ... offset + num_prompts - 1`` of the held-out list (offset 32: never the 32 that
 `streamt1 evaluate` reports), one seed, the ``none`` preset. Prints the mean of every metric of
@@ -55,6 +56,9 @@ def main() -> None:
     p.add_argument("--baseline", default=None, help="<label>.json of an earlier run: print paired differences")
     p.add_argument("--first-chunk-substeps", type=int, default=None,
                    help="split each step of the first chunk in this many (default: the model's own)")
+    p.add_argument("--guidance-scale", type=float, default=None,
+                   help="classifier-free guidance scale (default: the model's own; 1 = none)")
+    p.add_argument("--guided-chunks", type=int, default=None, help="chunks guided from the start (0: all)")
     args = p.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     sampler = {} if args.steps is None else {
@@ -63,8 +67,9 @@ def main() -> None:
         sampler["denoising_steps"] = tuple(float(t) for t in args.timesteps.split(","))
     if args.shift is not None:
         sampler["shift"] = args.shift
-    if args.first_chunk_substeps is not None:
-        sampler["first_chunk_substeps"] = args.first_chunk_substeps
+    for name in ("first_chunk_substeps", "guidance_scale", "guided_chunks"):
+        if getattr(args, name) is not None:
+            sampler[name] = getattr(args, name)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     generator = build_generator(SpritesVideoModel.from_pretrained(args.weights), sampler, device=device)
     config = build_config("none", None, [], num_frames=args.num_frames, backend="sprites")

@@ -49,6 +49,8 @@ def test_layers_yaml_then_overrides_then_flags(tmp_path):
         ("search.memory_sinking=maybe", r"search.memory_sinking='maybe' is invalid: expected true or false"),
         ("search.bogus=1", r"unknown config key\(s\) search.bogus"),
         ("run.backend=sora", r"run.backend='sora'"),
+        ("run.guidance_scale=-1", r"run.guidance_scale=-1.0 is invalid"),
+        ("run.guided_chunks=-2", r"run.guided_chunks=-2 is invalid"),
         ("foo=1", r"unknown config key\(s\) foo"),
     ],
 )
@@ -102,3 +104,17 @@ def test_override_syntax():
 def test_dataclass_validation_applies_to_direct_construction():
     with pytest.raises(ValueError, match="search.max_batch=0"):
         SearchConfig(max_batch=0)
+
+
+def test_guidance_settings_reach_the_generators_stream():
+    from streamt1 import api
+
+    config = build_config("none", None, ["run.guidance_scale=2.5", "run.guided_chunks=1"], device="cpu")
+    stream = api.load_components(config).generator.stream
+    assert (stream.guidance_scale, stream.guided_chunks) == (2.5, 1)
+    from streamt1.sprites.model import SpritesVideoModel
+    from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
+
+    own = SpritesVideoModel.from_pretrained(DEFAULT_WEIGHTS_DIR).stream  # left unset: the model's own
+    default = api.load_components(build_config("none", device="cpu")).generator.stream
+    assert (default.guidance_scale, default.guided_chunks) == (own.guidance_scale, own.guided_chunks)

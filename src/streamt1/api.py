@@ -152,8 +152,9 @@ def load_components(config: Config, reward_kinds: Sequence[str] | None = None) -
     plans = plan_rewards(config, reward_kinds)
     device = resolve_device(run.device)
     # The one stream setting the search owns (memory sinking's limits reach the cache at each commit)
+    # and the sampling settings the run sets
     generator = backend.build(run, device=device, dtype=resolve_dtype(run.dtype, device),
-                              stream_overrides={"global_sink": config.search.global_sink})
+                              stream_overrides={"global_sink": config.search.global_sink, **run.stream_overrides})
     set_attention = getattr(generator, "set_attention", None)
     if set_attention is not None:  # before compiling: the compiled graphs keep the kernels they were traced with
         set_attention(run.attention)

@@ -138,6 +138,9 @@ class RunConfig:
     progress: bool = True
     compile: bool = False  # torch.compile the generator's blocks (minutes of compiling once; faster chunks)
     attention: str = "auto"  # one of ATTENTION_CHOICES
+    # Classifier-free guidance (StreamConfig.guidance_scale / guided_chunks); None: the model's own.
+    guidance_scale: float | None = None
+    guided_chunks: int | None = None
 
     def __post_init__(self) -> None:
         from streamt1.backends import backend_names
@@ -152,6 +155,15 @@ class RunConfig:
         require(self.dtype in DTYPES, "run.dtype", self.dtype, f"one of {', '.join(DTYPES)}")
         require(self.attention in ATTENTION_CHOICES, "run.attention", self.attention,
                 f"one of {', '.join(ATTENTION_CHOICES)}")
+        require(self.guidance_scale is None or self.guidance_scale >= 0, "run.guidance_scale", self.guidance_scale,
+                "a number >= 0 (1: no guidance) or null for the model's own")
+        require(self.guided_chunks is None or (isinstance(self.guided_chunks, int) and self.guided_chunks >= 0),
+                "run.guided_chunks", self.guided_chunks, "an integer >= 0 (0: every chunk) or null for the model's own")
+
+    @property
+    def stream_overrides(self) -> dict[str, Any]:
+        """The sampling settings this run sets over the model's own :class:`StreamConfig`."""
+        return {k: getattr(self, k) for k in ("guidance_scale", "guided_chunks") if getattr(self, k) is not None}
 
 
 @dataclass(frozen=True)

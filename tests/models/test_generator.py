@@ -206,3 +206,53 @@ def test_first_chunk_substeps_split_every_step_of_the_first_chunk_only():
                                coarse.denoise(state, root, noise(1, 5), gens(6)), rtol=0, atol=0)
     with pytest.raises(ConfigError, match="first_chunk_substeps"):
         StreamConfig(first_chunk_substeps=0)
+
+
+def test_guidance_scale_zero_samples_the_null_prompt_and_one_is_no_guidance():
+    parents = torch.zeros(2, dtype=torch.long)
+    plain = make_generator()
+    unguided = plain.denoise(plain.initial_state(plain.encode_prompt("a red ball"), 1), parents, noise(2, 1), gens(5, 6))
+    null = plain.denoise(plain.initial_state(plain.encode_prompt(""), 1), parents, noise(2, 1), gens(5, 6))
+    assert not torch.equal(unguided, null)
+    for scale, expected in ((1.0, unguided), (0.0, null)):
+        gen = make_generator(guidance_scale=scale)
+        got = gen.denoise(gen.initial_state(gen.encode_prompt("a red ball"), 1), parents, noise(2, 1), gens(5, 6))
+        assert torch.allclose(got, expected, atol=1e-12)
+
+
+def test_guidance_extrapolates_the_flow_past_the_caption_on_the_guided_chunks_only():
+    one_step = dict(denoising_steps=(1000.0,))  # x0 = x - v: linear in the flow, so linear in the scale
+    parents = torch.zeros(1, dtype=torch.long)
+
+    def first_two_chunks(gen, prompt):
+        state = gen.initial_state(gen.encode_prompt(prompt), 1)
+        a = gen.denoise(state, parents, noise(1, 1), gens(5))
+        state, _ = gen.commit(state, parents, a, gen.decode(state, parents, a), [], LIMITS)
+        return a, gen.denoise(state, parents, noise(1, 2), gens(6))
+
+    cond = first_two_chunks(make_generator(**one_step), "a red ball")
+    null = first_two_chunks(make_generator(**one_step), "")[0]
+    guided = first_two_chunks(make_generator(**one_step, guidance_scale=3.0, guided_chunks=1), "a red ball")
+    assert torch.allclose(guided[0], null + 3.0 * (cond[0] - null), atol=1e-10)
+    # chunk 1 is not guided; it continues the guided chunk 0, so it equals a plain chunk after that chunk
+    plain = make_generator(**one_step)
+    state = plain.initial_state(plain.encode_prompt("a red ball"), 1)
+    state, _ = plain.commit(state, parents, guided[0], plain.decode(state, parents, guided[0]), [], LIMITS)
+    assert torch.allclose(guided[1], plain.denoise(state, parents, noise(1, 2), gens(6)), atol=1e-12)
+    every = first_two_chunks(make_generator(**one_step, guidance_scale=3.0), "a red ball")
+    assert not torch.allclose(every[1], guided[1])
+
+
+def test_guidance_keeps_the_null_prompt_when_the_text_encoder_is_released():
+    gen = make_generator(guidance_scale=2.0)
+    gen.keep_prompts(["a red ball"])
+    gen.release_text_encoder()
+    state = gen.initial_state(gen.encode_prompt("a red ball"), 1)
+    out = gen.denoise(state, torch.zeros(1, dtype=torch.long), noise(1, 1), gens(5))
+    assert out.isfinite().all()
+
+
+@pytest.mark.parametrize("field,value", [("guidance_scale", -1.0), ("guided_chunks", -1), ("guided_chunks", 1.5)])
+def test_guidance_settings_are_checked(field, value):
+    with pytest.raises(ConfigError, match=field):
+        StreamConfig(**{field: value})

@@ -42,3 +42,10 @@ def test_config_validation():
         TextEncoderConfig(text_dim=30, num_heads=4)
     with pytest.raises(ValueError, match="vocab"):
         TextEncoderConfig(vocab=("a", "b"))
+
+
+def test_the_empty_caption_is_the_null_condition_eos_alone():
+    tok = SpritesTokenizer(default_vocab(), 8)
+    assert tok([""])[0].tolist() == [1, 0, 0, 0, 0, 0, 0, 0]
+    with pytest.raises(ValueError, match="empty caption"):
+        tok(["  "])  # blank text is not the null condition: a user's mistake

@@ -147,3 +147,21 @@ def test_replay_pool_training_saves_an_x0_model(tmp_path):
     model = SpritesVideoModel.from_pretrained(tmp_path)
     assert model.transformer.config.prediction == "x0"
     assert json.loads((tmp_path / "sprites_model.json").read_text())["training"]["steps_done"] == 3
+
+
+def test_caption_dropout_trains_the_empty_caption_and_is_free_when_off():
+    from streamt1.sprites.train import drop_captions
+
+    model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
+    states = model.text_encoder(["a red circle", "a blue square"])
+    null = model.text_encoder([""])
+    g = torch.Generator().manual_seed(0)
+    off = drop_captions(model, states, TINY, g)
+    assert off is states and torch.equal(g.get_state(), torch.Generator().manual_seed(0).get_state())
+    every = drop_captions(model, states, dataclasses.replace(TINY, caption_dropout=1.0), g)
+    assert torch.equal(every, null.expand_as(states))
+    some = drop_captions(model, states.repeat(50, 1, 1), dataclasses.replace(TINY, caption_dropout=0.3), g)
+    dropped = (some == null).all(-1).all(-1).float().mean()
+    assert 0.1 < dropped < 0.5
+    with pytest.raises(ValueError, match="caption_dropout"):
+        dataclasses.replace(TINY, caption_dropout=1.5)

@@ -148,6 +148,14 @@ class StreamConfig:
     # The first chunk sees only the prompt, and every later chunk continues it: each of its steps is
     # split into this many (in t before warping), at the cost of one chunk. 1: LongLive's (no split).
     first_chunk_substeps: int = 1
+    # Classifier-free guidance (Ho & Salimans 2022): each step's flow is null + scale * (caption - null),
+    # the null condition being the empty caption, at the cost of a second forward per step. 1: off
+    # (LongLive's generators are distilled with guidance built in; a model needs captions dropped in
+    # training to have a null condition worth reading).
+    guidance_scale: float = 1.0
+    # Guided chunks from the start (0: all). The first chunk is drawn from the caption alone and every
+    # later one continues it, so guiding it alone buys most of the effect for one chunk's cost.
+    guided_chunks: int = 0
 
     def __post_init__(self) -> None:
         c = self.chunk_frames
@@ -171,6 +179,13 @@ class StreamConfig:
         require(self.sampler in SAMPLERS, "sampler", self.sampler, f"one of {SAMPLERS}")
         k = self.first_chunk_substeps
         require(isinstance(k, int) and k >= 1, "first_chunk_substeps", k, "an int >= 1")
+        require(self.guidance_scale >= 0, "guidance_scale", self.guidance_scale, ">= 0 (1: no guidance)")
+        g = self.guided_chunks
+        require(isinstance(g, int) and g >= 0, "guided_chunks", g, "an int >= 0 (0: every chunk)")
+
+    def guides(self, chunk: int) -> bool:
+        """Whether chunk ``chunk`` (0 = the first) is sampled with classifier-free guidance."""
+        return self.guidance_scale != 1 and (self.guided_chunks == 0 or chunk < self.guided_chunks)
 
     @property
     def first_chunk_steps(self) -> tuple[float, ...]:

@@ -29,6 +29,7 @@ from streamt1.models.sampler import sample_steps, warp_timesteps
 logger = logging.getLogger(__name__)
 
 TextEncoder = Callable[[list[str]], Tensor]  # prompts -> [B, text_len, text_dim], padding zeroed
+NULL_PROMPT = ""  # the null condition of classifier-free guidance (StreamConfig.guidance_scale)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class CausalWanGenerator:
         self.stream = stream
         self.text_encoder: TextEncoder | None = text_encoder
         self._kept_prompts: dict[str, Tensor] = {}  # prompt -> encoder states [1, L, D] on the CPU
+        self._null: TextKV | None = None  # the guidance's null condition, encoded once
         self.codec = codec
         self.latent_size = (h, w)
         self.fps = float(fps)
@@ -118,11 +120,16 @@ class CausalWanGenerator:
             states = self.text_encoder([prompt])  # [1, text_len, text_dim]
         return self.model.encode_text(states)
 
+    def _null_condition(self) -> TextKV:
+        if self._null is None:
+            self._null = self.encode_prompt(NULL_PROMPT)
+        return self._null
+
     @torch.no_grad()
     def keep_prompts(self, prompts: Sequence[str]) -> None:
         """Encode ``prompts`` now and keep the encoder's states on the CPU (umT5-XXL: 4 MB a prompt,
         its cross-attention K/V would be 24x that), so the text encoder can be released."""
-        for prompt in prompts:
+        for prompt in [*prompts, NULL_PROMPT] if self.stream.guidance_scale != 1 else prompts:
             if prompt not in self._kept_prompts:
                 if self.text_encoder is None:
                     raise ValueError("the text encoder was released: prompts can no longer be encoded")
@@ -211,9 +218,17 @@ class CausalWanGenerator:
         # The candidates' pasts copied once for all steps, where each step would join copies of them.
         cache, parents = self.model.cache_for_candidates(state.cache, parents)
 
+        guided = self.stream.guides(state.num_chunks)
+        null = self._null_condition() if guided else None
+
         def predict_flow(x: Tensor, t: Tensor) -> Tensor:
             timesteps = torch.full((n, frames), float(t), device=self.device)
-            return self.model.forward_chunk(x, timesteps, state.text, cache, parents).flow.float()
+            flow = self.model.forward_chunk(x, timesteps, state.text, cache, parents).flow.float()
+            if null is None:
+                return flow
+            # The null branch reads the same (captioned) past: guidance sharpens this chunk's caption.
+            unguided = self.model.forward_chunk(x, timesteps, null, cache, parents).flow.float()
+            return torch.lerp(unguided, flow, self.stream.guidance_scale)
 
         def draw_noise(step: int) -> Tensor:
             # Each candidate's fresh noise comes from its own generator, on that generator's device.

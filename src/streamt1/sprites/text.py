@@ -4,7 +4,9 @@ The vocabulary is the caption parser's closed vocabulary (:data:`captions.VOCABU
 outside it is an error, not an ``<unk>`` id: the tokenizer raises the parser's ``ValueError``
 that lists what the world understands, so a prompt the world cannot express never reaches the
 model silently. The encoder's output mimics a T5 encoder's as the Wan generator consumes it:
-``[B, text_len, text_dim]`` with the rows after the last token (padding) set to zero.
+``[B, text_len, text_dim]`` with the rows after the last token (padding) set to zero. The empty
+caption (``<eos>`` alone) is the null condition of classifier-free guidance, learned by dropping
+captions in training.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from streamt1.models.generator import NULL_PROMPT
 from streamt1.sprites.captions import VOCABULARY, check_words, normalize
 
 PAD, EOS = "<pad>", "<eos>"
@@ -53,6 +56,8 @@ class SpritesTokenizer:
         self.ids = {w: i for i, w in enumerate(self.vocab)}
 
     def encode(self, prompt: str) -> list[int]:
+        if prompt == NULL_PROMPT:  # guidance's null condition (a user's empty prompt is refused before)
+            return [self.ids[EOS]]
         words = normalize(prompt)
         check_words(words, prompt)
         missing = sorted({w for w in words if w not in self.ids})

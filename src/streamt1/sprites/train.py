@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader
 
 from streamt1.models.causal_wan import teacher_forcing_mask
 from streamt1.models.config import PREDICTIONS, StreamConfig
+from streamt1.models.generator import NULL_PROMPT
 from streamt1.models.sampler import shift_sigma, warp_timesteps
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import SpritesAutoencoder
@@ -66,6 +67,9 @@ class TrainVideoConfig:
     # Extra noisy copies of each item's first chunk, denoised from the caption alone: the chunk every
     # later one continues, and the one the model draws worst (issue 9's diagnosis in benchmarks/README.md).
     first_chunk_copies: int = 4
+    # Share of items (and of first-chunk copies) trained on the empty caption: the null condition that
+    # classifier-free guidance (StreamConfig.guidance_scale) reads at sampling time.
+    caption_dropout: float = 0.0
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -89,7 +93,7 @@ class TrainVideoConfig:
         for name in ("steps", "batch_size", "context_chunks", "log_every", "save_every", "reuse", "pool_items"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
-        for name in ("start_share", "schedule_share", "ema_decay", "context_noise"):
+        for name in ("start_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
         if self.max_video_frames < self.sequence_frames:
@@ -190,7 +194,7 @@ def flow_loss(
     positions = positions.to(x0.device)
     weights = change_weights(x0, positions, config)
     states = model.text_encoder(prompts)  # [B, Lt, D], shared with the first-chunk copies
-    text = model.transformer.encode_text(states)
+    text = model.transformer.encode_text(drop_captions(model, states, config, generator))
     t = sample_timesteps(b, f // s.chunk_frames, config, generator, frames.device)
     t = t.repeat_interleave(s.chunk_frames, dim=1)  # [B, F] one timestep per chunk
     x_t, noise = _noised(x0, t, config, generator)
@@ -205,6 +209,16 @@ def flow_loss(
     return (loss + first_chunk_loss(model, x0, weights, states, positions, config, generator)) / 2
 
 
+def drop_captions(model: SpritesVideoModel, states: Tensor, config: TrainVideoConfig,
+                  generator: torch.Generator) -> Tensor:
+    """Text states ``[B, Lt, D]`` with a ``caption_dropout`` share of the rows replaced by the empty
+    caption's (draws nothing when the share is 0, so older configs train as they did)."""
+    if config.caption_dropout == 0:
+        return states
+    drop = torch.rand(states.shape[0], generator=generator, device=states.device) < config.caption_dropout
+    return torch.where(drop[:, None, None], model.text_encoder([NULL_PROMPT]), states)
+
+
 def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, text_states: Tensor, positions: Tensor,
                      config: TrainVideoConfig, generator: torch.Generator) -> Tensor:
     """Flow loss of ``first_chunk_copies`` fresh noisy copies of each item's first chunk, denoised from the
@@ -213,7 +227,7 @@ def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, text
     first, first_weights = x0[:, :, :c].repeat(copies, 1, 1, 1, 1), weights[:, :, :c].repeat(copies, 1, 1, 1, 1)
     t = sample_timesteps(b * copies, 1, config, generator, x0.device).repeat_interleave(c, dim=1)
     x_t, noise = _noised(first, t, config, generator)
-    text = model.transformer.encode_text(text_states.repeat(copies, 1, 1))
+    text = model.transformer.encode_text(drop_captions(model, text_states.repeat(copies, 1, 1), config, generator))
     flow = model.transformer(x_t, t, text, positions[:, :c].repeat(copies, 1), None)
     return weighted_mse(flow, noise - first, first_weights)
 
@@ -365,6 +379,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="extra loss weight of latent cells that change between frames")
     p.add_argument("--first-chunk-copies", type=int, default=TrainVideoConfig.first_chunk_copies,
                    help="extra noisy copies of each item's first chunk, denoised from the caption alone")
+    p.add_argument("--caption-dropout", type=float, default=TrainVideoConfig.caption_dropout,
+                   help="share of items trained on the empty caption (the null condition of --guidance-scale)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     named = (("dim", args.dim), ("num_layers", args.layers), ("prediction", args.prediction))
@@ -375,7 +391,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
         max_minutes=args.max_minutes, wan_overrides=overrides,
         init=args.init, codec=args.codec, reuse=args.reuse, motion_weight=args.motion_weight,
-        first_chunk_copies=args.first_chunk_copies,
+        first_chunk_copies=args.first_chunk_copies, caption_dropout=args.caption_dropout,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
     train(config, args.out, args.device)
