@@ -426,6 +426,8 @@ def test_keys_are_split_only_with_attention_auto_on_a_gpu_in_half_precision():
                     reason="needs a Hopper GPU")
 def test_keys_are_split_on_hopper_in_bf16_by_the_wave_rule():
     model = tiny_model().to("cuda", torch.bfloat16)
+    assert model._key_splits(2, 4680, 18720) == 1  # a model's own attention is PyTorch's order: whole keys
+    model.set_attention("auto")  # run.attention's default
     sms = torch.cuda.get_device_properties(0).multi_processor_count
     heads = model.config.num_heads
     for batch in (1, 2):
