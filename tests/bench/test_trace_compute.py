@@ -13,22 +13,35 @@ from streamt1.search.trace import Trace, TraceError
 PROMPT = "a small red circle moves left over a blue background"
 
 
-@pytest.mark.parametrize("method, candidates", [("none", 1), ("stream-t1", 4)])
-def test_chunks_record_seconds_and_calls(sprites_weights, single_threaded, method, candidates, tmp_path):
-    config = build_config(method, None, [], num_frames=6, weights=str(sprites_weights), device="cpu")
+@pytest.mark.parametrize("method, candidates, guidance", [("none", 1, []), ("stream-t1", 4, []),
+                                                       ("stream-t1", 4, ["run.guidance_scale=2", "run.guided_chunks=0"])])
+def test_chunks_record_seconds_and_calls(sprites_weights, single_threaded, method, candidates, guidance, tmp_path):
+    config = build_config(method, None, guidance, num_frames=6, weights=str(sprites_weights), device="cpu")
     components = api.load_components(config)
+    model, passes = components.generator.model, [0]
+
+    def counting(forward):
+        def counted(x, *args, **kwargs):
+            passes[0] += x.shape[0]
+            return forward(x, *args, **kwargs)
+        return counted
+
+    model.forward_chunk, model.chunk_kv = counting(model.forward_chunk), counting(model.chunk_kv)
     result = api.make_search(config, components).run(PROMPT, 6, seed=0, progress=False)
-    steps = len(components.generator.timesteps)
-    kept = 1 if method == "none" else 2
+    steps, stream = len(components.generator.timesteps), components.generator.stream
+    kept, guided = (1 if method == "none" else 2), (2 if guidance else 1)
     assert len(result.trace.chunk_seconds) == 2 and min(result.trace.chunk_seconds) > 0
+    first, second = (chunk.calls["generator_forwards"] for chunk in result.trace.chunks)
+    assert first == candidates * steps * stream.first_chunk_substeps * guided + kept  # split, guided steps
+    assert second == candidates * steps * guided + kept
+    assert first + second == passes[0]  # what the transformer really ran
     for chunk in result.trace.chunks:
-        assert chunk.calls["generator_forwards"] == candidates * steps + kept
         assert chunk.calls["video_reward_clips"] == (0 if method == "none" else candidates)
     timing = result.trace.timing
     assert {"setup", "denoise", "decode", "score", "commit", "final", "total"} <= set(timing)
     assert sum(timing[k] for k in ("setup", "denoise", "decode", "score", "commit", "final")) <= timing["total"]
     compute = compute_of(result.trace, seconds=1.0, peak_mb=1.0)
-    assert compute["generator_forwards"] == 2 * (candidates * steps + kept)
+    assert compute["generator_forwards"] == first + second
     path = tmp_path / "trace.json"
     atomic_write_json(path, result.trace.to_dict())
     assert Trace.load(path).to_dict() == json.loads(json.dumps(result.trace.to_dict()))  # tuples -> lists

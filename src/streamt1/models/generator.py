@@ -187,6 +187,11 @@ class CausalWanGenerator:
     def num_denoising_steps(self) -> int:
         return len(self.timesteps)
 
+    def forwards_per_step(self, chunk: int) -> int:
+        """Transformer passes per candidate and engine step of chunk ``chunk`` (0 = the first): the
+        first chunk's steps are split in ``first_chunk_substeps``, and a guided chunk runs each twice."""
+        return (self.stream.first_chunk_substeps if chunk == 0 else 1) * (2 if self.stream.guides(chunk) else 1)
+
     @torch.no_grad()
     def denoise(
         self, state: WanHistoryState, parents: Tensor, noise: Tensor, generators: Sequence[torch.Generator]

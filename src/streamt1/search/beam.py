@@ -193,7 +193,7 @@ class StreamSearch:
                 lap("commit")
                 histories = survivors
                 record = _chunk_record(n, pool, leaving, applied, evicted, state.sink_frames())
-                record.calls = self._calls(pool)
+                record.calls = self._calls(n, pool)
                 trace.add_chunk(record, seconds=time.perf_counter() - chunk_start)
                 if pool.scores is not None:
                     bar.set_postfix(best=f"{pool.scores.fused[pool.keep].max().item():.3f}")
@@ -204,12 +204,15 @@ class StreamSearch:
         trace.add_time("total", time.perf_counter() - started)
         return result
 
-    def _calls(self, pool: CandidatePool) -> dict[str, int]:
+    def _calls(self, chunk: int, pool: CandidatePool) -> dict[str, int]:
         """Model calls of one chunk, early pruning's look at the x0 predictions included."""
         steps, kept = self.generator.num_denoising_steps, len(pool.keep)
+        # Passes per step where the generator runs more than one (split first-chunk steps, guidance)
+        per_step = getattr(self.generator, "forwards_per_step", lambda _: 1)(chunk)
         final, looked = len(pool), len(pool) + len(pool.dropped)  # candidates after / before early pruning
         early = self.config.early_pruning_step if self.scores_chunks else None
         forwards = final * steps if early is None else looked * (early + 1) + final * (steps - early - 1)
+        forwards *= per_step
         scored = final + (looked if early is not None else 0)  # candidate chunks decoded (and scored)
         frames = len(range(0, pool.frames.shape[1], self.config.short_frame_stride))
         return {"generator_forwards": forwards + kept, "decoded": scored,
