@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--first-chunk-copies", type=int, default=TrainVideoConfig.first_chunk_copies,
                    help="extra noisy copies of each item's first chunk, denoised from the caption alone")
     p.add_argument("--caption-dropout", type=float, default=TrainVideoConfig.caption_dropout,
-                   help="share of items trained on the empty caption (the null condition of --guidance-scale)")
+                   help="share of items trained on the empty caption (the null condition of run.guidance_scale)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     named = (("dim", args.dim), ("num_layers", args.layers), ("prediction", args.prediction))
