@@ -24,3 +24,22 @@ def sprites_weights(tmp_path_factory) -> Path:
     SpritesImageReward(RewardNetConfig(kind="image", **small)).save_pretrained(folder)
     SpritesVideoReward(RewardNetConfig(kind="video", num_frames=4, **small)).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture
+def count_passes(monkeypatch):
+    """``count_passes(model) -> [n]``: from now on, ``n`` counts the candidate-chunks the transformer runs
+    (denoising steps through ``forward_chunk``, the commit's clean pass through ``chunk_kv``)."""
+    def install(model) -> list[int]:
+        count = [0]
+
+        def counting(forward):
+            def counted(x, *args, **kwargs):
+                count[0] += x.shape[0]
+                return forward(x, *args, **kwargs)
+            return counted
+
+        monkeypatch.setattr(model, "forward_chunk", counting(model.forward_chunk))
+        monkeypatch.setattr(model, "chunk_kv", counting(model.chunk_kv))
+        return count
+    return install

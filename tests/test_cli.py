@@ -217,26 +217,17 @@ def test_wan_backend_names_every_missing_release_file(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def _generator_forwards(weights, method: str) -> int:
+def _generator_forwards(weights, method: str, count_passes) -> int:
     """Candidate-chunks passed through the transformer (denoising steps and clean commit passes)."""
     config = build_config(method, None, [], num_frames=12, weights=str(weights), device="cpu")
     components = api.load_components(config)
-    model, count = components.generator.model, [0]
-
-    def counting(method):
-        def counted(x, *args, **kwargs):
-            count[0] += x.shape[0]
-            return method(x, *args, **kwargs)
-        return counted
-
-    # denoising steps run forward_chunk; the commit's clean pass runs chunk_kv (K/V only)
-    model.forward_chunk, model.chunk_kv = counting(model.forward_chunk), counting(model.chunk_kv)
+    count = count_passes(components.generator.model)
     api.make_search(config, components).run(PROMPT, 12, 0, progress=False)
     return count[0]
 
 
-def test_best_of_n_is_compute_matched_with_stream_t1(sprites_weights):
-    stream_t1, best_of_n = (_generator_forwards(sprites_weights, m) for m in ("stream-t1", "best-of-n"))
+def test_best_of_n_is_compute_matched_with_stream_t1(sprites_weights, count_passes):
+    stream_t1, best_of_n = (_generator_forwards(sprites_weights, m, count_passes) for m in ("stream-t1", "best-of-n"))
     # per chunk: K*M = 4 candidates x 8 steps + K = 2 commits; the first chunk's steps are split in k
     assert stream_t1 == 4 * (4 * 8 + 2) + 4 * 8 * (SPRITES_STREAM.first_chunk_substeps - 1)
     assert abs(best_of_n - stream_t1) / stream_t1 <= 0.06  # N = 4 full videos: 4 x (8 + 1) per chunk

@@ -15,18 +15,11 @@ PROMPT = "a small red circle moves left over a blue background"
 
 @pytest.mark.parametrize("method, candidates, guidance", [("none", 1, []), ("stream-t1", 4, []),
                                                        ("stream-t1", 4, ["run.guidance_scale=2", "run.guided_chunks=0"])])
-def test_chunks_record_seconds_and_calls(sprites_weights, single_threaded, method, candidates, guidance, tmp_path):
+def test_chunks_record_seconds_and_calls(sprites_weights, single_threaded, count_passes, method, candidates, guidance,
+                                        tmp_path):
     config = build_config(method, None, guidance, num_frames=6, weights=str(sprites_weights), device="cpu")
     components = api.load_components(config)
-    model, passes = components.generator.model, [0]
-
-    def counting(forward):
-        def counted(x, *args, **kwargs):
-            passes[0] += x.shape[0]
-            return forward(x, *args, **kwargs)
-        return counted
-
-    model.forward_chunk, model.chunk_kv = counting(model.forward_chunk), counting(model.chunk_kv)
+    passes = count_passes(components.generator.model)
     result = api.make_search(config, components).run(PROMPT, 6, seed=0, progress=False)
     steps, stream = len(components.generator.timesteps), components.generator.stream
     kept, guided = (1 if method == "none" else 2), (2 if guidance else 1)
