@@ -188,6 +188,22 @@ def test_evaluate_tabulates_every_method_and_resumes(sprites_weights, tmp_path, 
     assert (tmp_path / "results.json").read_text() == before
 
 
+def test_evaluate_no_videos_keeps_search_traces_on_request(sprites_weights, tmp_path):
+    args = ["evaluate", "--methods", "stream-t1", "--num-prompts", "2", "--num-frames", "9", "--seeds", "0",
+            "--no-videos", "--weights", str(sprites_weights)]
+    assert main(args + ["--out", str(tmp_path / "scores")]) == 0
+    assert not list((tmp_path / "scores").rglob("*.trace.json"))  # --no-videos alone: scores only
+    assert main(args + ["--traces", "--out", str(tmp_path / "traced")]) == 0
+    results = json.loads((tmp_path / "traced" / "results.json").read_text())
+    traces = {p.name.removesuffix(".trace.json"): Trace.load(p) for p in (tmp_path / "traced" / "stream-t1").iterdir()}
+    assert set(traces) == set(results["videos"]["stream-t1"]) and not list((tmp_path / "traced").rglob("*.mp4"))
+    for trace in traces.values():  # the search that made the scored video: 3 chunks of 3 frames, 4 candidates each
+        assert trace.method == "stream-t1" and len(trace.chunks) == 3
+        assert all(len(chunk.candidates) == 4 for chunk in trace.chunks)
+    # the same videos as the run without traces
+    assert results["videos"] == json.loads((tmp_path / "scores" / "results.json").read_text())["videos"]
+
+
 def test_evaluate_refuses_results_without_fingerprints(sprites_weights, tmp_path, capsys):
     (tmp_path / "results.json").write_text(json.dumps({"none": {"a-0": {"text_alignment": 0.5}}}))
     args = ["evaluate", "--methods", "none", "--num-prompts", "1", "--num-frames", "9",

@@ -112,8 +112,11 @@ def test_merge_refuses_settings_it_would_ignore(runs, tmp_path, capsys):
 def test_workers_evaluate_each_method_and_seed_apart_and_tabulate_like_one_process(runs, sprites_weights, tmp_path,
                                                                                    capsys):
     out = tmp_path / "workers"
-    _evaluate(sprites_weights, out, "none,stream-t1", "--workers", "2")
+    _evaluate(sprites_weights, out, "none,stream-t1", "--workers", "2", "--traces")
     assert sorted(p.name for p in (out / "parts").iterdir()) == ["none-seed0", "stream-t1-seed0"]
+    # --traces reaches every part: each video's search trace, and still no MP4
+    part = out / "parts" / "stream-t1-seed0" / "stream-t1"
+    assert len(list(part.glob("*.trace.json"))) == 1 and not list(out.rglob("*.mp4"))
     assert (out / "table.md").read_text() == (runs / "stream" / "table.md").read_text()
     merged, single = (json.loads((f / "results.json").read_text()) for f in (out, runs / "stream"))
     assert merged["videos"] == single["videos"] and merged["fingerprints"] == single["fingerprints"]

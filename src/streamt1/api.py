@@ -263,8 +263,15 @@ def save_result(result: SearchResult, out_dir: str | Path, stem: str) -> dict[st
     write_mp4(paths["video"], result.frames.permute(0, 2, 3, 1).cpu().numpy(), result.fps)  # uint8 [T,H,W,3]
     plot_search_tree(result.trace, paths["tree"])
     plot_rewards(result.trace, paths["rewards"])
-    atomic_write_json(paths["trace"], result.trace.to_dict())
+    save_trace(result, out_dir, stem)
     return paths
+
+
+def save_trace(result: SearchResult, out_dir: str | Path, stem: str) -> Path:
+    """Write only the search trace (``<stem>.trace.json``) atomically."""
+    path = output_paths(out_dir, stem)["trace"]
+    atomic_write_json(path, result.trace.to_dict())
+    return path
 
 
 def read_prompts(path: str | Path) -> list[str]:

@@ -197,6 +197,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", default="0,1", help="comma-separated seeds per prompt")
     p.add_argument("--out", default="runs/eval", help="folder for videos, results.json and table.md")
     p.add_argument("--no-videos", action="store_true", help="keep the scores only, write no MP4s")
+    p.add_argument("--traces", action="store_true",
+                   help="with --no-videos: still write each video's search trace, OUT/<method>/<video>.trace.json "
+                        "(~150 kB per 10 s of Stream-T1; with --workers under OUT/parts/)")
     p.add_argument("--weights", default=None, help="Sprites weights folder (default: built-in)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda ...")
     _add_reward_flags(p)
@@ -249,7 +252,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         print((Path(args.out) / TABLE_FILE).read_text())
         return 0
     settings = EvalSettings(methods=methods, num_prompts=args.num_prompts, num_frames=num_frames, seeds=seeds,
-                            save_videos=not args.no_videos)
+                            save_videos=not args.no_videos, save_traces=args.traces)
     run_evaluation(settings, make_config, args.out, components, progress=print, weights=args.weights)
     print((Path(args.out) / "table.md").read_text())
     return 0
@@ -271,7 +274,8 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
 
     out = Path(args.out)
     shared = ["--num-prompts", str(args.num_prompts), "--num-frames", str(num_frames)]
-    shared += ["--no-videos"] * args.no_videos + ["--offload-rewards"] * bool(args.offload_rewards)
+    shared += ["--no-videos"] * args.no_videos + ["--traces"] * args.traces
+    shared += ["--offload-rewards"] * bool(args.offload_rewards)
     for flag, value in (("--weights", args.weights), ("--device", args.device), ("--image-reward", args.image_reward),
                         ("--video-reward", args.video_reward), ("--reward-device", args.reward_device)):
         shared += [flag, value] if value is not None else []

@@ -60,6 +60,7 @@ class EvalSettings:
     num_frames: int = LENGTHS["5s"]
     seeds: tuple[int, ...] = (0, 1)
     save_videos: bool = True  # False: scores only (no MP4s, no video writer needed)
+    save_traces: bool = False  # with save_videos False: still write each video's search trace (JSON)
 
 
 def eval_prompts(count: int, num_latent_frames: int) -> list[str]:
@@ -191,6 +192,8 @@ def run_evaluation(
             result = search.run(prompt, settings.num_frames, seed, progress=False)
             if settings.save_videos:
                 api.save_result(result, out / method, stem)
+            elif settings.save_traces:
+                api.save_trace(result, out / method, stem)
             done[stem] = score_video(result.frames, prompt, components, result.fps)
             atomic_write_json(out / RESULTS_FILE, results)  # resume point
             progress(f"{method:22s} {stem[:60]}")
