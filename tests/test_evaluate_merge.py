@@ -106,6 +106,9 @@ def test_merge_refuses_settings_it_would_ignore(runs, tmp_path, capsys):
     assert main(["evaluate", "--num-prompts", "1", "--seeds", "0", "--set", "search.tau=0.5",
                  "--merge", str(runs / "stream"), "--out", str(tmp_path / "all")]) == 2
     assert "--merge makes no videos, so it would ignore --set" in capsys.readouterr().err
+    assert main(["evaluate", "--num-prompts", "1", "--seeds", "0", "--traces",
+                 "--merge", str(runs / "stream"), "--out", str(tmp_path / "all")]) == 2
+    assert "it would ignore --traces" in capsys.readouterr().err
     assert not (tmp_path / "all").exists()
 
 

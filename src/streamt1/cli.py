@@ -313,7 +313,7 @@ def _merge_evaluations(args: argparse.Namespace, methods: tuple[str, ...] | None
     if args.switches:
         raise ConfigError("--merge combines `streamt1 evaluate` folders; --switches folders cannot be merged")
     generation_flags = {"--set": args.overrides, "--weights": args.weights, "--image-reward": args.image_reward,
-                        "--video-reward": args.video_reward}
+                        "--video-reward": args.video_reward, "--traces": args.traces}
     ignored = [flag for flag, value in generation_flags.items() if value]
     if ignored:
         raise ConfigError(f"--merge makes no videos, so it would ignore {', '.join(ignored)} (each folder's "
