@@ -101,6 +101,16 @@ def test_override_syntax():
         parse_overrides(["search.tau"])
 
 
+def test_exponent_numbers_are_numbers_in_overrides_and_files(tmp_path):
+    # YAML 1.1 (PyYAML) would read 1e-4 and 1e9 as strings and the config would refuse them
+    assert parse_overrides(["search.tau=1e-1", "search.quality_threshold=1e9", "run.seed=3", "method=1e"]) == {
+        "search": {"tau": 0.1, "quality_threshold": 1e9}, "run": {"seed": 3}, "method": "1e"}
+    path = tmp_path / "my.yaml"
+    path.write_text("method: stream-t1\nsearch:\n  transition_threshold: 5e-1\n")
+    assert build_config(None, path, ["search.quality_threshold=-2E-1"]).search.transition_threshold == 0.5
+    assert build_config(None, path, ["search.quality_threshold=-2E-1"]).search.quality_threshold == -0.2
+
+
 def test_dataclass_validation_applies_to_direct_construction():
     with pytest.raises(ValueError, match="search.max_batch=0"):
         SearchConfig(max_batch=0)

@@ -9,6 +9,7 @@ dataclass validates its own ranges in ``__post_init__``.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -210,12 +211,26 @@ class Config:
 # Loading: presets, YAML files and key=value overrides share one path.
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """PyYAML reads YAML 1.1, where ``1e-4`` or ``1e9`` (no dot) is a string; configs write learning
+    rates and thresholds that way, so here they are floats, as in YAML 1.2."""
+
+
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_ConfigLoader)
+
+
 def available_methods() -> dict[str, str]:
     """Method presets shipped with the package: name -> one-line description."""
     methods = {}
     for entry in sorted(resources.files("streamt1.configs").iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".yaml"):
-            data = yaml.safe_load(entry.read_text()) or {}
+            data = _load_yaml(entry.read_text()) or {}
             methods[entry.name[: -len(".yaml")]] = str(data.get("description", ""))
     return methods
 
@@ -225,7 +240,7 @@ def _preset(method: str) -> dict[str, Any]:
     if method not in methods:
         raise ConfigError(f"unknown method {method!r}: expected one of {', '.join(methods)}")
     text = resources.files("streamt1.configs").joinpath(f"{method}.yaml").read_text()
-    data = yaml.safe_load(text) or {}
+    data = _load_yaml(text) or {}
     data.pop("description", None)
     return data
 
@@ -238,7 +253,7 @@ def load_yaml_file(path: str | Path, what: str) -> Any:
         problem = "is a folder, not a file" if path.is_dir() else "does not exist"
         raise ConfigError(f"{what} {str(path)!r} {problem}")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return _load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{what} {str(path)!r} cannot be read as UTF-8 text ({err})") from None
     except yaml.YAMLError as err:
@@ -272,7 +287,7 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override {item!r} conflicts with another override")
-        node[leaf] = yaml.safe_load(raw) if raw.strip() else None
+        node[leaf] = _load_yaml(raw) if raw.strip() else None
     return nested
 
 
