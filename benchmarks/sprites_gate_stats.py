@@ -3,7 +3,8 @@
     streamt1 evaluate --methods stream-t1 --no-videos --traces --out DIR ...
     python benchmarks/sprites_gate_stats.py DIR [DIR ...]
 
-Reads every ``*.trace.json`` below the folders. Per evicted chunk of each surviving history (the
+Reads every ``*.trace.json`` below the folders whose search sinks memory (others are skipped and
+counted: with sinking off every eviction is discarded). Per evicted chunk of each surviving history (the
 trace's history records): the route the cache applied (discard / ema / append) and how often the
 quality and transition gates were open. Along each video's chosen lineage: the drops of the long
 (video) score from one chunk to the next, which the transition gate compares with
@@ -26,8 +27,12 @@ def gate_stats(paths: list[Path]) -> dict:
     gated = quality = transition = 0
     drops: list[float] = []
     thresholds: set = set()
+    skipped = 0
     for path in paths:
         trace = Trace.load(path)
+        if not trace.config.get("search", {}).get("memory_sinking"):
+            skipped += 1  # sinking off: every eviction is discarded whatever its gates say
+            continue
         thresholds.add(trace.config.get("search", {}).get("transition_threshold"))
         for chunk in trace.chunks:
             for history in chunk.histories:
@@ -40,7 +45,7 @@ def gate_stats(paths: list[Path]) -> dict:
                     transition += bool(history.transition)
         longs = [trace.chunks[n].candidates[c].long for n, c in enumerate(chosen_path(trace))]
         drops += [a - b for a, b in zip(longs, longs[1:]) if a is not None and b is not None]
-    return {"traces": len(paths), "routes": dict(routes), "gated": gated, "quality": quality,
+    return {"traces": len(paths) - skipped, "skipped": skipped, "routes": dict(routes), "gated": gated, "quality": quality,
             "transition": transition, "drops": drops, "thresholds": sorted(t for t in thresholds if t is not None)}
 
 
@@ -52,7 +57,8 @@ def main() -> None:
     if not paths:
         raise SystemExit(f"no *.trace.json under {', '.join(args.folders)}: run `streamt1 evaluate --traces`")
     stats = gate_stats(paths)
-    print(f"{stats['traces']} traces, transition_threshold {stats['thresholds']}")
+    print(f"{stats['traces']} traces with memory sinking ({stats['skipped']} without it skipped), "
+          f"transition_threshold {stats['thresholds']}")
     routes = stats["routes"]
     total = sum(routes.values())
     if total:

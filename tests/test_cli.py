@@ -188,7 +188,7 @@ def test_evaluate_tabulates_every_method_and_resumes(sprites_weights, tmp_path, 
     assert (tmp_path / "results.json").read_text() == before
 
 
-def test_evaluate_no_videos_keeps_search_traces_on_request(sprites_weights, tmp_path):
+def test_evaluate_no_videos_keeps_search_traces_on_request(sprites_weights, tmp_path, capsys):
     args = ["evaluate", "--methods", "stream-t1", "--num-prompts", "2", "--num-frames", "9", "--seeds", "0",
             "--no-videos", "--weights", str(sprites_weights)]
     assert main(args + ["--out", str(tmp_path / "scores")]) == 0
@@ -202,6 +202,10 @@ def test_evaluate_no_videos_keeps_search_traces_on_request(sprites_weights, tmp_
         assert all(len(chunk.candidates) == 4 for chunk in trace.chunks)
     # the same videos as the run without traces
     assert results["videos"] == json.loads((tmp_path / "scores" / "results.json").read_text())["videos"]
+    # resuming an untraced folder with --traces regenerates nothing, and says which videos lack a trace
+    capsys.readouterr()
+    assert main(args + ["--traces", "--out", str(tmp_path / "scores")]) == 0
+    assert "2 of 2 videos done earlier, kept (2 of them without a trace" in capsys.readouterr().out
 
 
 def test_evaluate_refuses_results_without_fingerprints(sprites_weights, tmp_path, capsys):

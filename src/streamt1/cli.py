@@ -199,7 +199,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-videos", action="store_true", help="keep the scores only, write no MP4s")
     p.add_argument("--traces", action="store_true",
                    help="with --no-videos: still write each video's search trace, OUT/<method>/<video>.trace.json "
-                        "(~150 kB per 10 s of Stream-T1; with --workers under OUT/parts/)")
+                        "(~150 kB per 10 s of Stream-T1; with --workers under OUT/parts/; videos are always "
+                        "written with their traces)")
     p.add_argument("--weights", default=None, help="Sprites weights folder (default: built-in)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda ...")
     _add_reward_flags(p)

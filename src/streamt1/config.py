@@ -212,8 +212,9 @@ class Config:
 
 
 class _ConfigLoader(yaml.SafeLoader):
-    """PyYAML reads YAML 1.1, where ``1e-4`` or ``1e9`` (no dot) is a string; configs write learning
-    rates and thresholds that way, so here they are floats, as in YAML 1.2."""
+    """YAML 1.1 (PyYAML) reads a number with an exponent as a float only with a dot and a signed
+    exponent (``1.0e-4``); ``1e-4``, ``1e9`` or ``1.5e3`` stay strings and the config would refuse a
+    threshold written so. This loader adds YAML 1.2's rule: ``[-+]?(digits[.digits]|.digits)e[-+]?digits``."""
 
 
 _ConfigLoader.add_implicit_resolver(

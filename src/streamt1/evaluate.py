@@ -185,7 +185,10 @@ def run_evaluation(
         stems = {(prompt, seed): api.output_stem(prompt, seed) for prompt in prompts for seed in settings.seeds}
         earlier = sum(stem in done for stem in stems.values())
         if earlier:  # a rerun resumes: say so, or it looks as if nothing happened
-            progress(f"{method:22s} {earlier} of {len(stems)} videos done earlier, kept")
+            untraced = sum(stem in done and not api.output_paths(out / method, stem)["trace"].exists()
+                           for stem in stems.values()) if settings.save_traces else 0
+            progress(f"{method:22s} {earlier} of {len(stems)} videos done earlier, kept"
+                     + (f" ({untraced} of them without a trace: they are not regenerated)" if untraced else ""))
         for (prompt, seed), stem in stems.items():
             if stem in done:
                 continue
