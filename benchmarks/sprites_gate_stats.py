@@ -30,10 +30,11 @@ def gate_stats(paths: list[Path]) -> dict:
     skipped = 0
     for path in paths:
         trace = Trace.load(path)
-        if not trace.config.get("search", {}).get("memory_sinking"):
+        search = trace.config.get("search", {})
+        if not search.get("memory_sinking"):
             skipped += 1  # sinking off: every eviction is discarded whatever its gates say
             continue
-        thresholds.add(trace.config.get("search", {}).get("transition_threshold"))
+        thresholds.add(search.get("transition_threshold"))
         for chunk in trace.chunks:
             for history in chunk.histories:
                 if history.route is None:  # nothing left the window at this chunk

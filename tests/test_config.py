@@ -107,8 +107,8 @@ def test_exponent_numbers_are_numbers_in_overrides_and_files(tmp_path):
         "search": {"tau": 0.1, "quality_threshold": 1e9}, "run": {"seed": 3}, "method": "1e"}
     path = tmp_path / "my.yaml"
     path.write_text("method: stream-t1\nsearch:\n  transition_threshold: 5e-1\n")
-    assert build_config(None, path, ["search.quality_threshold=-2E-1"]).search.transition_threshold == 0.5
-    assert build_config(None, path, ["search.quality_threshold=-2E-1"]).search.quality_threshold == -0.2
+    search = build_config(None, path, ["search.quality_threshold=-2E-1"]).search
+    assert search.transition_threshold == 0.5 and search.quality_threshold == -0.2
 
 
 def test_dataclass_validation_applies_to_direct_construction():
