@@ -36,6 +36,8 @@ def tiny_model(dtype: torch.dtype = torch.float64, **config: object) -> CausalWa
     torch.nn.init.normal_(model.head.head.weight, std=0.2, generator=g)
     if model.pooled_text_embedding is not None:
         torch.nn.init.normal_(model.pooled_text_embedding[2].weight, std=0.2, generator=g)
+    if model.refiner is not None:
+        torch.nn.init.normal_(model.refiner.net[-1].weight, std=0.2, generator=g)
     return model.to(dtype).eval()
 
 
@@ -123,8 +125,11 @@ def test_block_causal_mask_with_sink_and_window():
     assert frame_mask_to_tokens(full, 2).shape == (18, 18)
 
 
-@pytest.mark.parametrize("config", [{}, {"spatial_embedding": (2, 2), "pooled_text": True}],
-                         ids=["wan", "position-table-and-pooled-text"])
+REFINER = {"refiner_channels": 4, "refiner_shuffle": 2}  # tiny-test's 12 channels at 4x4 -> 3 at 8x8
+
+
+@pytest.mark.parametrize("config", [{}, {"spatial_embedding": (2, 2), "pooled_text": True}, REFINER],
+                         ids=["wan", "position-table-and-pooled-text", "refiner"])
 def test_streaming_equals_one_block_causal_forward(config):
     model, stream = tiny_model(**config), StreamConfig(window_frames=12)  # window covers the whole video
     text = text_kv(model)
@@ -192,9 +197,35 @@ def test_shared_prompt_kv_equals_per_candidate_copies():
     torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
 
 
+def test_a_new_refiner_starts_as_a_no_op_and_corrects_locally_at_its_scale():
+    plain = CausalWan(WanConfig.preset("tiny-test"))
+    refined = CausalWan(dataclasses.replace(WanConfig.preset("tiny-test"), **REFINER))
+    for model in (plain, refined):
+        model.init_weights(torch.Generator().manual_seed(0))
+        torch.nn.init.normal_(model.head.head.weight, std=0.2, generator=torch.Generator().manual_seed(1))
+    x, t = latents(3, 0).float(), torch.full((1, 3), 500.0)
+    with torch.no_grad():
+        same = [m(x, t, text_kv(m), torch.arange(3), None) for m in (plain, refined)]
+    torch.testing.assert_close(same[0], same[1], rtol=0, atol=0)  # the last convolution starts at zero
+    assert same[0].abs().mean() > 0.1
+    # Three 3x3 convolutions at 2x the latent resolution: a change at one fine pixel moves the
+    # correction within 3 fine pixels of it, and the latent channels map to the pixels they hold.
+    refiner = tiny_model(torch.float64, **REFINER).refiner
+    out, x_t, t = latents(1, 1), latents(1, 2), torch.full((1, 1), 500.0)
+    moved = out.clone()
+    moved[0, 0, 0, 1, 1] += 1.0  # channel 0 of a latent cell: fine pixel (2, 2) of colour 0
+    with torch.no_grad():
+        change = (refiner(moved, x_t, t) - refiner(out, x_t, t) - (moved - out))
+    fine = torch.nn.functional.pixel_shuffle(change[:, :, 0], 2)[0].abs().sum(0)  # [8, 8]
+    rows, cols = fine.nonzero().unbind(1)
+    assert len(rows) > 0 and int((rows - 2).abs().max()) <= 3 and int((cols - 2).abs().max()) <= 3
+
+
 def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="num_heads"):
         WanConfig(**{**WanConfig.preset("tiny-test").__dict__, "num_heads": 5})
+    with pytest.raises(ValueError, match="refiner_shuffle"):
+        WanConfig(**{**WanConfig.preset("tiny-test").__dict__, "refiner_channels": 4, "refiner_shuffle": 3})
     with pytest.raises(ValueError, match="unknown WanConfig preset"):
         WanConfig.preset("nope")
     model = tiny_model()

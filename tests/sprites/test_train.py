@@ -129,6 +129,22 @@ def test_training_can_continue_from_saved_weights(tmp_path):
         train(bigger, tmp_path / "third", "cpu")
 
 
+def test_a_refiner_is_added_to_an_init_model_at_pixel_scale_and_starts_as_it_was(tmp_path):
+    train(TINY, tmp_path / "first", "cpu")
+    first = SpritesVideoModel.from_pretrained(tmp_path / "first")
+    config = TrainVideoConfig(**{**TINY.__dict__, "steps": 1, "init": str(tmp_path / "first"), "lr": 1e-9,
+                                 "wan_overrides": {**TINY.wan_overrides, "refiner_channels": 8}})
+    train(config, tmp_path / "refined", "cpu")
+    refined = SpritesVideoModel.from_pretrained(tmp_path / "refined")
+    assert (refined.transformer.config.refiner_channels, refined.transformer.config.refiner_shuffle) == (8, 4)
+    assert refined.transformer.refiner.net[0].in_channels == 7  # output and input pixels (RGB each) + sigma
+    x, t = torch.randn(1, 48, 3, 16, 16), torch.full((1, 3), 500.0)
+    with torch.no_grad():
+        flows = [m.transformer(x, t, m.transformer.encode_text(m.text_encoder(["a red circle"])), torch.arange(3),
+                               None) for m in (first, refined)]
+    torch.testing.assert_close(flows[1], flows[0], atol=2e-3, rtol=0)  # one step at lr 1e-9 from the same start
+
+
 def test_training_timesteps_are_the_samplers_own():
     """Half the chunk timesteps are the 8 Euler steps the saved model samples with."""
     assert TINY.stream == SPRITES_STREAM

@@ -491,6 +491,31 @@ class Head(nn.Module):
         return self.head(_modulate(self.norm(x), shift, scale))
 
 
+class Refiner(nn.Module):
+    """Corrects the head's output ``[B, C, F, H, W]`` locally: three 3x3 convolutions per frame at
+    ``refiner_shuffle`` x the latent resolution over the output, the noisy input and the noise level.
+    The last convolution starts at zero, so a model given a refiner starts as it was."""
+
+    def __init__(self, config: WanConfig) -> None:
+        super().__init__()
+        self.shuffle, width = config.refiner_shuffle, config.refiner_channels
+        channels = config.out_dim // self.shuffle**2
+        self.net = nn.Sequential(nn.Conv2d(2 * channels + 1, width, 3, padding=1), nn.SiLU(),
+                                 nn.Conv2d(width, width, 3, padding=1), nn.SiLU(),
+                                 nn.Conv2d(width, channels, 3, padding=1))
+
+    def forward(self, out: Tensor, x_t: Tensor, timesteps: Tensor) -> Tensor:
+        b, c, f, h, w = out.shape
+
+        def per_frame(z: Tensor) -> Tensor:  # [B, C, F, H, W] -> [B*F, C / r^2, H*r, W*r]
+            return F.pixel_shuffle(z.transpose(1, 2).reshape(b * f, c, h, w), self.shuffle)
+
+        fine = per_frame(out)
+        sigma = (timesteps.to(fine.dtype) / WAN_TIMESTEPS).reshape(b * f, 1, 1, 1).expand(-1, 1, *fine.shape[2:])
+        delta = self.net(torch.cat([fine, per_frame(x_t.to(fine.dtype)), sigma], 1))
+        return out + F.pixel_unshuffle(delta, self.shuffle).reshape(b, f, c, h, w).transpose(1, 2)
+
+
 # ----- model -----------------------------------------------------------------------------------
 
 
@@ -540,6 +565,7 @@ class CausalWan(nn.Module):
         )
         self.blocks = nn.ModuleList(CausalWanBlock(config) for _ in range(config.num_layers))
         self.head = Head(config)
+        self.refiner = Refiner(config) if config.refiner_channels else None
         self.stages: _Stages = EAGER_STAGES
         self.attention = "default"  # run.attention of the chunk path (set_attention), resolved per forward
         self._rope_memo: tuple[tuple, Rope] | None = None  # the last chunk's RoPE (see _chunk_rope)
@@ -598,6 +624,12 @@ class CausalWan(nn.Module):
             noise = torch.randn(p.shape, generator=generator, device=p.device, dtype=p.dtype)
             p.copy_(noise / math.sqrt(self.config.dim))
         nn.init.zeros_(self.head.head.weight)
+        if self.refiner is not None:
+            convs = [m for m in self.refiner.net if isinstance(m, nn.Conv2d)]
+            for conv in convs:
+                nn.init.xavier_uniform_(conv.weight, generator=generator)
+                nn.init.zeros_(conv.bias)
+            nn.init.zeros_(convs[-1].weight)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -678,7 +710,15 @@ class CausalWan(nn.Module):
         e, e0 = self._time(timesteps, b, f, text)
         for i, block in enumerate(self.blocks):
             tokens, _, _ = block(tokens, e0, rope, None, mask, text.layer(i), self.stages)
-        return self._as_flow(self._unpatchify(self.head(tokens, e), grid), x, timesteps)
+        return self._output(tokens, e, grid, x, timesteps)
+
+    def _output(self, tokens: Tensor, e: Tensor, grid: tuple[int, int, int], x_t: Tensor, timesteps: Tensor) -> Tensor:
+        """The last block's tokens -> the flow ``[B, C_out, F, H, W]``: head, unpatchify, refiner (if any)
+        and the conversion of an x0 prediction (:meth:`_as_flow`)."""
+        out = self._unpatchify(self.head(tokens, e), grid)
+        if self.refiner is not None:
+            out = self.refiner(out, x_t, timesteps)
+        return self._as_flow(out, x_t, timesteps)
 
     def _as_flow(self, out: Tensor, x_t: Tensor, timesteps: Tensor) -> Tensor:
         """The head's output as a flow ``noise - x0``: as is, or from an x0 prediction via
@@ -723,7 +763,7 @@ class CausalWan(nn.Module):
             tokens, k, v = block(tokens, e0, rope, layer_past, mask, text.layer(i), self.stages)
             keys.append(k)
             values.append(v)
-        return ChunkOutput(self._unpatchify(self.head(tokens, e), grid), tuple(keys), tuple(values))
+        return ChunkOutput(self._output(tokens, e, grid, x, timesteps), tuple(keys), tuple(values))
 
     def forward_chunk(
         self,
@@ -800,7 +840,7 @@ class CausalWan(nn.Module):
                     tokens.index_select(0, index), e0.index_select(0, index), rope, text, cache,
                     [history_rows[j] for j in members], room, kv, index, flow)
             tokens = out_tokens
-        out = self._as_flow(self._unpatchify(self.head(tokens, e), grid), x, timesteps) if flow else None
+        out = self._output(tokens, e, grid, x, timesteps) if flow else None
         return ChunkOutput(out) if kv is None else ChunkOutput(out, tuple(kv.keys), tuple(kv.values))
 
     def _chunk_rope(self, first_frame: int, frames: int, grid: tuple[int, int]) -> Rope:

@@ -46,6 +46,12 @@ class WanConfig:
     # there): every block's modulation then carries the caption, which a small model learns far sooner
     # than cross-attention. False: Wan's (text through cross-attention only).
     pooled_text: bool = False
+    # A small convolutional refiner after the head: ``refiner_channels`` wide (0: none, Wan's), at
+    # ``refiner_shuffle`` x the latent resolution (the latent channels pixel-shuffled; 4 on the Sprites
+    # world's PixelUnshuffle(4) latents = pixels). A token covers many pixels and its linear head draws
+    # edges inside it poorly; pixel-space DiTs add such local "detailer" heads for the same reason.
+    refiner_channels: int = 0
+    refiner_shuffle: int = 1
 
     def __post_init__(self) -> None:
         sizes = ("dim", "ffn_dim", "num_heads", "num_layers", "in_dim", "out_dim", "freq_dim", "text_dim",
@@ -70,6 +76,13 @@ class WanConfig:
         require(self.eps > 0, "eps", self.eps, "> 0")
         require(self.rope_theta > 1, "rope_theta", self.rope_theta, "> 1")
         require(self.prediction in PREDICTIONS, "prediction", self.prediction, f"one of {PREDICTIONS}")
+        require(isinstance(self.refiner_channels, int) and self.refiner_channels >= 0, "refiner_channels",
+                self.refiner_channels, "an int >= 0 (0: no refiner)")
+        require(isinstance(self.refiner_shuffle, int) and self.refiner_shuffle >= 1, "refiner_shuffle",
+                self.refiner_shuffle, "a positive int")
+        if self.refiner_channels:
+            require(self.in_dim == self.out_dim and self.out_dim % self.refiner_shuffle**2 == 0, "refiner_shuffle",
+                    self.refiner_shuffle, f"a factor whose square divides out_dim={self.out_dim} (= in_dim)")
         if self.spatial_embedding is not None:
             object.__setattr__(self, "spatial_embedding", tuple(self.spatial_embedding))
             require(len(self.spatial_embedding) == 2 and all(isinstance(n, int) and n > 0 for n in self.spatial_embedding),

@@ -46,7 +46,7 @@ TRAIN_COMMAND = "streamt1 sprites train"  # what remakes the model's files
 # dim must exceed the 192 features of a (1, 2, 2) patch of 48 latent channels, or the residual stream
 # cannot even carry its input (a 128-wide model plateaued at flow loss 0.38, worse than a linear predictor).
 SPRITES_WAN: dict[str, Any] = dict(dim=256, ffn_dim=1024, num_heads=8, num_layers=4, patch_size=(1, 2, 2), freq_dim=64,
-                                   prediction="flow")
+                                   prediction="flow", refiner_channels=0)
 # Euler steps along the flow, 8 of them ending at sigma 0.22 instead of 0.625 (shift 2): sprites
 # settle into one sharp sample without distillation. Models trained now take 32 for the first chunk
 # (each step split in 4), which sees only the caption and which every later chunk continues: on a
@@ -60,10 +60,14 @@ def sprites_wan_config(text: TextEncoderConfig, latent_channels: int | None = No
     """The Sprites :class:`WanConfig`: :data:`SPRITES_WAN` (with ``overrides``) on 16x16 latents of
     ``latent_channels`` (None: PixelUnshuffle's 48), with a learned absolute position table over its
     token grid (captions fix a pattern's phase) and the pooled caption in every block's modulation (a
-    small model learns it sooner than cross-attention)."""
+    small model learns it sooner than cross-attention). A refiner (``refiner_channels`` > 0) on
+    PixelUnshuffle latents works at pixel scale."""
     sizes = {**SPRITES_WAN, **overrides}
     latent = FRAME_SIZE // LATENT_FACTOR
-    latent_channels = latent_channels or PixelUnshuffleCodec(LATENT_FACTOR).latent_channels
+    if latent_channels is None:  # PixelUnshuffle: a refiner works on the pixels themselves
+        latent_channels = PixelUnshuffleCodec(LATENT_FACTOR).latent_channels
+        if sizes["refiner_channels"]:
+            sizes.setdefault("refiner_shuffle", LATENT_FACTOR)
     grid = (latent // sizes["patch_size"][1], latent // sizes["patch_size"][2])
     return WanConfig(**sizes, in_dim=latent_channels, out_dim=latent_channels, text_dim=text.text_dim,
                      text_len=text.text_len, spatial_embedding=grid, pooled_text=True)

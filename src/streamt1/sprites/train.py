@@ -270,15 +270,19 @@ def _batches(loader: DataLoader, config: TrainVideoConfig, device: torch.device)
 
 # Paths a model may gain over its --init weights; each starts as a no-op or a small perturbation.
 OPTIONAL_PATHS = {"spatial_embedding": "transformer.spatial_embedding",
-                  "pooled_text": "transformer.pooled_text_embedding."}
+                  "pooled_text": "transformer.pooled_text_embedding.",
+                  "refiner_channels": "transformer.refiner."}
+# Config fields that come with an optional path (a model without a refiner has no use for its scale).
+COMPANIONS = {"refiner_channels": ("refiner_shuffle",)}
 
 
 def load_init(model: SpritesVideoModel, start: SpritesVideoModel, source: str) -> None:
     """Continue from ``start``: same sizes, and every weight it has; paths in :data:`OPTIONAL_PATHS` that
     ``start`` lacks keep their fresh initialisation (the pooled-text path starts at zero)."""
     ours, theirs = model.transformer.config, start.transformer.config
-    added = {name for name in OPTIONAL_PATHS if getattr(theirs, name) in (None, False) and getattr(ours, name)}
-    if dataclasses.replace(theirs, **{n: getattr(ours, n) for n in added}) != ours or \
+    added = {name for name in OPTIONAL_PATHS if getattr(theirs, name) in (None, False, 0) and getattr(ours, name)}
+    fields = added | {c for n in added for c in COMPANIONS.get(n, ())}
+    if dataclasses.replace(theirs, **{n: getattr(ours, n) for n in fields}) != ours or \
             start.text_encoder.config != model.text_encoder.config:
         raise ValueError(f"--init {source} holds a model of another size; its card: {theirs}")
     missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
@@ -373,6 +377,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--layers", type=int, default=None, help=f"blocks (default {SPRITES_WAN['num_layers']})")
     p.add_argument("--prediction", default=None, choices=PREDICTIONS,
                    help=f"what the head predicts (default {SPRITES_WAN['prediction']})")
+    p.add_argument("--refiner", type=int, default=None,
+                   help="width of a convolutional refiner after the head, at pixel scale on PixelUnshuffle latents "
+                        f"(default {SPRITES_WAN['refiner_channels']}: none; with --init, added to its model)")
     p.add_argument("--reuse", type=int, default=TrainVideoConfig.reuse,
                    help="steps per fresh rendered batch (> 1: train on a pool of recent items)")
     p.add_argument("--motion-weight", type=float, default=TrainVideoConfig.motion_weight,
@@ -383,7 +390,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="share of items trained on the empty caption (the null condition of run.guidance_scale)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    named = (("dim", args.dim), ("num_layers", args.layers), ("prediction", args.prediction))
+    named = (("dim", args.dim), ("num_layers", args.layers), ("prediction", args.prediction),
+             ("refiner_channels", args.refiner))
     overrides = {k: v for k, v in named if v is not None}
     if "dim" in overrides:
         overrides["ffn_dim"] = 4 * overrides["dim"]
