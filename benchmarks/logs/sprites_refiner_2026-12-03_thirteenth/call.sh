@@ -29,6 +29,6 @@ for s in 0 1; do
 done
 wait
 cat runs/tune/*.log | grep -v Warning
-python3 benchmarks/sprites_plain_tuning.py --help > /dev/null
-tail -2 runs/rep/*.log
+
+tail -n 2 runs/rep/*.log
 tar czf $OUT/r1.tgz runs/R runs/tune runs/rep
