@@ -39,6 +39,19 @@ def test_sample_item_is_sink_plus_a_chunk_aligned_window():
     assert torch.equal(a[0], b[0]) and a[2] == b[2]
 
 
+def test_first_chunk_only_items_are_the_sink_chunk_and_train():
+    config = dataclasses.replace(TINY, context_chunks=0)
+    frames, positions, text = sample_item(torch.Generator().manual_seed(3), config)
+    assert frames.shape == (3, 3, 64, 64) and positions.tolist() == [0, 1, 2]
+    model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
+    torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
+    loss = flow_loss(model, frames[None], positions[None], [text], config, torch.Generator().manual_seed(0))
+    loss.backward()
+    assert loss.isfinite() and model.transformer.blocks[0].self_attn.q.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="context_chunks"):
+        dataclasses.replace(TINY, context_chunks=-1)
+
+
 def test_timesteps_mix_the_inference_schedule_and_uniform():
     s = TINY.stream
     schedule = warp_timesteps(s.denoising_steps, s.num_train_timesteps, s.shift).float()

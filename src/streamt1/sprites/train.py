@@ -54,7 +54,10 @@ class TrainVideoConfig:
     weight_decay: float = 0.01
     seed: int = 0
     workers: int = 8
-    context_chunks: int = 4  # chunks after the sink; 4 > window / chunk, so the window rule is exercised
+    # Chunks after the sink; 4 > window / chunk, so the window rule is exercised. 0: items are first
+    # chunks only, a cheap stage for what the caption alone decides (where sprites go, their shape and
+    # colour): with a clean context the model continues shapes well, from the caption alone it does not.
+    context_chunks: int = 4
     max_video_frames: int = 30 * FPS  # positions up to a 30 s video
     start_share: float = 0.25  # share of items whose window starts right after the sink (a video's start)
     schedule_share: float = 0.5  # share of chunk timesteps taken from the inference schedule
@@ -90,7 +93,9 @@ class TrainVideoConfig:
     def __post_init__(self) -> None:
         if self.motion_weight < 0 or self.motion_threshold < 0 or self.first_chunk_copies < 0:
             raise ValueError("motion_weight, motion_threshold and first_chunk_copies must be >= 0")
-        for name in ("steps", "batch_size", "context_chunks", "log_every", "save_every", "reuse", "pool_items"):
+        if self.context_chunks < 0:
+            raise ValueError(f"context_chunks={self.context_chunks} must be >= 0 (0: first chunks only)")
+        for name in ("steps", "batch_size", "log_every", "save_every", "reuse", "pool_items"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
         for name in ("start_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout"):
@@ -386,6 +391,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="extra loss weight of latent cells that change between frames")
     p.add_argument("--first-chunk-copies", type=int, default=TrainVideoConfig.first_chunk_copies,
                    help="extra noisy copies of each item's first chunk, denoised from the caption alone")
+    p.add_argument("--context-chunks", type=int, default=TrainVideoConfig.context_chunks,
+                   help="chunks after the sink in each item (0: first chunks only, which the caption alone decides)")
     p.add_argument("--caption-dropout", type=float, default=TrainVideoConfig.caption_dropout,
                    help="share of items trained on the empty caption (the null condition of run.guidance_scale)")
     args = p.parse_args(argv)
@@ -400,6 +407,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         max_minutes=args.max_minutes, wan_overrides=overrides,
         init=args.init, codec=args.codec, reuse=args.reuse, motion_weight=args.motion_weight,
         first_chunk_copies=args.first_chunk_copies, caption_dropout=args.caption_dropout,
+        context_chunks=args.context_chunks,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
     train(config, args.out, args.device)

@@ -1,0 +1,106 @@
+"""Where a Sprites model loses its shapes: the first chunk from the caption alone, a chunk continued
+from a clean context, and chunks finished from noised renders.
+
+    python benchmarks/sprites_first_chunk.py [--weights DIR] [--num-scenes 24] [--split train] [--seed 0]
+
+For ``num-scenes`` scenes of a split (scene seeds 1000, 1001, ...; their canonical captions) prints
+the share of frames in which each visible sprite is detected and the share whose mask best matches
+its captioned shape (`streamt1.metrics.sprites.shape_accuracy`), for:
+
+* ``render``: the world's own frames 0-2 (the metric's ceiling);
+* ``caption``: the first chunk generated from the caption alone (plain generation, 3 frames, the
+  model's own sampling: substeps and guidance included);
+* ``context``: frames 6-8 generated after the clean rendered frames 0-5 (the cache of a stream
+  whose first two chunks were right), with the model's own schedule for later chunks;
+* ``from sigma S``: frames 0-2 noised to sigma S and finished with the same Euler schedule from S.
+
+A model that scores well with a clean context and from a low sigma but badly from the caption alone
+decides layout and shape in the high-noise steps of the first chunk: that is where training must act.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from streamt1.config import build_config
+from streamt1.metrics.sprites import shape_accuracy, track_sprite
+from streamt1.models.causal_wan import block_causal_mask
+from streamt1.models.sampler import add_noise, sample_few_step, warp_timesteps
+from streamt1.search.beam import StreamSearch
+from streamt1.sprites.captions import caption
+from streamt1.sprites.model import SpritesVideoModel, build_generator
+from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
+from streamt1.sprites.world import render_at, sample_scene
+
+START_SIGMAS = (0.8, 0.6, 0.4)
+
+
+def shape_scores(videos: torch.Tensor, scenes: list) -> tuple[float, float]:
+    """Mean (detected share, shape accuracy) over the scenes' sprites, videos ``[N, T, 3, H, W]`` in [0, 1]."""
+    detected, shapes = [], []
+    for video, scene in zip(videos, scenes):
+        for sprite in scene.sprites:
+            track = track_sprite(video.float().clamp(0, 1), sprite)
+            detected.append(float(track.detected.float().mean()))
+            shapes.append(shape_accuracy(track, sprite.shape))
+    return sum(detected) / len(detected), sum(shapes) / len(shapes)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--weights", default=str(DEFAULT_WEIGHTS_DIR))
+    p.add_argument("--num-scenes", type=int, default=24)
+    p.add_argument("--split", default="train", choices=("train", "eval"))
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = SpritesVideoModel.from_pretrained(args.weights).eval().to(device)
+    scenes = [sample_scene(torch.Generator().manual_seed(1000 + i), args.split, num_frames=90)
+              for i in range(args.num_scenes)]
+    captions = [caption(scene) for scene in scenes]
+    frames = torch.stack([render_at(scene, torch.arange(9)) for scene in scenes]).to(device)
+    rows = {"render": shape_scores(frames[:, :3], scenes)}
+
+    generator = build_generator(model, {}, device=device)
+    search = StreamSearch(generator, build_config("none", None, [], num_frames=3, backend="sprites").search,
+                          None, None, method="none", settings={})
+    first = torch.stack([search.run(c, 3, args.seed, progress=False).frames for c in captions])
+    rows["caption"] = shape_scores(first.float() / 255, scenes)
+
+    stream, n = model.stream, len(scenes)
+    timesteps = warp_timesteps(stream.denoising_steps, stream.num_train_timesteps, stream.shift).to(device)
+    x0 = model.codec.encode(frames)  # [N, C, 9, h, w]
+    g = torch.Generator(device=device).manual_seed(args.seed)
+    decode = lambda latents: model.codec.decode_chunk(latents, None)[0]  # noqa: E731
+    with torch.no_grad():
+        text = model.transformer.encode_text(model.text_encoder(captions))
+        mask = block_causal_mask(9, stream.chunk_frames, stream.sink_frames, stream.window_frames, device=device)
+        positions = torch.arange(9, device=device).repeat(n, 1)
+
+        def continue_clean(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            times = torch.cat([torch.zeros(n, 6, device=device), t.expand(n, 3)], 1)
+            return model.transformer(torch.cat([x0[:, :, :6], x], 2), times, text, positions, mask)[:, :, 6:]
+
+        noise = torch.randn(x0[:, :, 6:].shape, generator=g, device=device)
+        latents = sample_few_step(continue_clean, noise, timesteps, stream.num_train_timesteps, None, "euler")
+        rows["context"] = shape_scores(decode(latents), scenes)
+
+        def first_chunk(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            return model.transformer(x, t.expand(n, 3), text, positions[:, :3], None)
+
+        fine = warp_timesteps(torch.linspace(1000, 0, 33)[:-1].tolist(), stream.num_train_timesteps, stream.shift)
+        for sigma in START_SIGMAS:
+            steps = fine[fine <= sigma * stream.num_train_timesteps + 1e-3].to(device)
+            start = add_noise(x0[:, :, :3], torch.randn(x0[:, :, :3].shape, generator=g, device=device),
+                              float(steps[0]) / stream.num_train_timesteps)
+            latents = sample_few_step(first_chunk, start, steps, stream.num_train_timesteps, None, "euler")
+            rows[f"from sigma {sigma}"] = shape_scores(decode(latents), scenes)
+    print(f"{args.weights} ({args.split} split, {n} scenes): detected / shape match, %")
+    for name, (detected, shape) in rows.items():
+        print(f"  {name:16s} {100 * detected:5.1f} {100 * shape:5.1f}")
+
+
+if __name__ == "__main__":
+    main()
