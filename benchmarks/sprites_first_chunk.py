@@ -42,7 +42,7 @@ def shape_scores(videos: torch.Tensor, scenes: list) -> tuple[float, float]:
     detected, shapes = [], []
     for video, scene in zip(videos, scenes):
         for sprite in scene.sprites:
-            track = track_sprite(video.float().clamp(0, 1), sprite)
+            track = track_sprite(video.float().clamp(0, 1).cpu(), sprite)
             detected.append(float(track.detected.float().mean()))
             shapes.append(shape_accuracy(track, sprite.shape))
     return sum(detected) / len(detected), sum(shapes) / len(shapes)

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from streamt1.config import Config, ConfigError, SearchConfig, available_methods, build_config, parse_overrides
@@ -51,6 +53,9 @@ def test_layers_yaml_then_overrides_then_flags(tmp_path):
         ("run.backend=sora", r"run.backend='sora'"),
         ("run.guidance_scale=-1", r"run.guidance_scale=-1.0 is invalid"),
         ("run.guided_chunks=-2", r"run.guided_chunks=-2 is invalid"),
+        ("run.denoising_steps=[]", r"run.denoising_steps=\[\] is invalid"),
+        ("run.denoising_steps=[1000, high]", r"run.denoising_steps=.* is invalid"),
+        ("run.first_chunk_substeps=0", r"run.first_chunk_substeps=0 is invalid"),
         ("foo=1", r"unknown config key\(s\) foo"),
     ],
 )
@@ -127,4 +132,14 @@ def test_guidance_settings_reach_the_generators_stream():
 
     own = SpritesVideoModel.from_pretrained(DEFAULT_WEIGHTS_DIR).stream  # left unset: the model's own
     default = api.load_components(build_config("none", device="cpu")).generator.stream
-    assert (default.guidance_scale, default.guided_chunks) == (own.guidance_scale, own.guided_chunks)
+    assert default == dataclasses.replace(own, global_sink=default.global_sink)
+
+
+def test_sampling_schedule_settings_reach_the_generators_stream():
+    from streamt1 import api
+
+    overrides = ["run.denoising_steps=[1000, 700, 400, 150]", "run.first_chunk_substeps=8"]
+    stream = api.load_components(build_config("none", None, overrides, device="cpu")).generator.stream
+    assert stream.denoising_steps == (1000.0, 700.0, 400.0, 150.0) and stream.first_chunk_substeps == 8
+    with pytest.raises(ValueError, match="denoising_steps"):  # the model's own range and order decide
+        api.load_components(build_config("none", None, ["run.denoising_steps=[400, 700]"], device="cpu"))

@@ -142,6 +142,11 @@ class RunConfig:
     # Classifier-free guidance (StreamConfig.guidance_scale / guided_chunks); None: the model's own.
     guidance_scale: float | None = None
     guided_chunks: int | None = None
+    # The sampling schedule (StreamConfig.denoising_steps / first_chunk_substeps); None: the model's own.
+    # E.g. [1000, 700, 400, 150] with 8 first-chunk substeps halves the Sprites model's later-chunk
+    # steps (benchmarks/README.md, "Fewer steps for later chunks").
+    denoising_steps: tuple[float, ...] | None = None
+    first_chunk_substeps: int | None = None
 
     def __post_init__(self) -> None:
         from streamt1.backends import backend_names
@@ -160,11 +165,21 @@ class RunConfig:
                 "a number >= 0 (1: no guidance) or null for the model's own")
         require(self.guided_chunks is None or (isinstance(self.guided_chunks, int) and self.guided_chunks >= 0),
                 "run.guided_chunks", self.guided_chunks, "an integer >= 0 (0: every chunk) or null for the model's own")
+        steps = self.denoising_steps
+        require(steps is None or (isinstance(steps, (list, tuple)) and len(steps) > 0 and all(
+            isinstance(t, (int, float)) and not isinstance(t, bool) for t in steps)), "run.denoising_steps", steps,
+            "a non-empty list of timesteps from high to low, e.g. [1000, 700, 400, 150], or null for the model's own")
+        if steps is not None:  # the model's StreamConfig checks the order against its own timestep range
+            object.__setattr__(self, "denoising_steps", tuple(float(t) for t in steps))
+        k = self.first_chunk_substeps
+        require(k is None or (isinstance(k, int) and not isinstance(k, bool) and k >= 1), "run.first_chunk_substeps",
+                k, "an integer >= 1 or null for the model's own")
 
     @property
     def stream_overrides(self) -> dict[str, Any]:
         """The sampling settings this run sets over the model's own :class:`StreamConfig`."""
-        return {k: getattr(self, k) for k in ("guidance_scale", "guided_chunks") if getattr(self, k) is not None}
+        names = ("guidance_scale", "guided_chunks", "denoising_steps", "first_chunk_substeps")
+        return {k: getattr(self, k) for k in names if getattr(self, k) is not None}
 
 
 @dataclass(frozen=True)
