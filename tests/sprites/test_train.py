@@ -142,6 +142,31 @@ def test_training_can_continue_from_saved_weights(tmp_path):
         train(bigger, tmp_path / "third", "cpu")
 
 
+def test_a_deeper_model_grows_from_an_init_model_and_starts_as_it_was(tmp_path):
+    first = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
+    first.transformer.init_weights(torch.Generator().manual_seed(0))
+    torch.nn.init.normal_(first.transformer.head.head.weight, std=0.5)  # a head that shows the blocks' output
+    first.save_pretrained(tmp_path / "first")
+    first = SpritesVideoModel.from_pretrained(tmp_path / "first")  # float16 on disk, as --init reads it
+    config = TrainVideoConfig(**{**TINY.__dict__, "steps": 1, "init": str(tmp_path / "first"), "lr": 1e-9,
+                                 "wan_overrides": {**TINY.wan_overrides, "num_layers": 3}})
+    train(config, tmp_path / "deeper", "cpu")
+    deeper = SpritesVideoModel.from_pretrained(tmp_path / "deeper")
+    assert len(deeper.transformer.blocks) == 3
+    torch.testing.assert_close(deeper.state_dict()["transformer.blocks.0.ffn.0.weight"],
+                               first.state_dict()["transformer.blocks.0.ffn.0.weight"], atol=1e-3, rtol=0)
+    assert deeper.transformer.blocks[2].ffn[0].weight.abs().sum() > 0  # fresh, not a copy of zeros
+    x, t = torch.randn(1, 48, 3, 16, 16), torch.full((1, 3), 500.0)
+    with torch.no_grad():
+        flows = [m.transformer(x, t, m.transformer.encode_text(m.text_encoder(["a red circle"])), torch.arange(3),
+                               None) for m in (first, deeper)]
+    torch.testing.assert_close(flows[1], flows[0], atol=2e-3, rtol=0)  # one step at lr 1e-9 from the same start
+    shallower = TrainVideoConfig(**{**config.__dict__, "init": str(tmp_path / "deeper"),
+                                    "wan_overrides": {**TINY.wan_overrides, "num_layers": 2}})
+    with pytest.raises(ValueError, match="another size"):
+        train(shallower, tmp_path / "shallower", "cpu")
+
+
 def test_a_refiner_is_added_to_an_init_model_at_pixel_scale_and_starts_as_it_was(tmp_path):
     train(TINY, tmp_path / "first", "cpu")
     first = SpritesVideoModel.from_pretrained(tmp_path / "first")

@@ -283,19 +283,30 @@ COMPANIONS = {"refiner_channels": ("refiner_shuffle",)}
 
 def load_init(model: SpritesVideoModel, start: SpritesVideoModel, source: str) -> None:
     """Continue from ``start``: same sizes, and every weight it has; paths in :data:`OPTIONAL_PATHS` that
-    ``start`` lacks keep their fresh initialisation (the pooled-text path starts at zero)."""
+    ``start`` lacks keep their fresh initialisation (the pooled-text path starts at zero). A model with
+    more blocks than ``start`` keeps its blocks and appends the rest as identities (zero residual
+    outputs), so it starts as ``start`` was and trains the new depth from there."""
     ours, theirs = model.transformer.config, start.transformer.config
     added = {name for name in OPTIONAL_PATHS if getattr(theirs, name) in (None, False, 0) and getattr(ours, name)}
     fields = added | {c for n in added for c in COMPANIONS.get(n, ())}
+    if ours.num_layers > theirs.num_layers:
+        fields.add("num_layers")
     if dataclasses.replace(theirs, **{n: getattr(ours, n) for n in fields}) != ours or \
             start.text_encoder.config != model.text_encoder.config:
         raise ValueError(f"--init {source} holds a model of another size; its card: {theirs}")
     missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
-    allowed = tuple(OPTIONAL_PATHS[n] for n in added)
+    new_blocks = range(theirs.num_layers, ours.num_layers)
+    allowed = tuple(OPTIONAL_PATHS[n] for n in added) + tuple(f"transformer.blocks.{i}." for i in new_blocks)
     if unexpected or any(not k.startswith(allowed) for k in missing):
         raise ValueError(f"--init {source}: unexpected keys {unexpected}, missing keys {missing}")
-    if added:
-        logger.info("--init %s: new paths %s start from their initialisation", source, sorted(added))
+    for i in new_blocks:
+        block = model.transformer.blocks[i]
+        for residual in (block.self_attn.o, block.cross_attn.o, block.ffn[-1]):
+            torch.nn.init.zeros_(residual.weight)
+            torch.nn.init.zeros_(residual.bias)
+    if added or new_blocks:
+        logger.info("--init %s: new paths %s and blocks %s start from their initialisation", source, sorted(added),
+                    list(new_blocks))
 
 
 def _training_codec(config: TrainVideoConfig, start: SpritesVideoModel | None) -> SpritesAutoencoder | None:
