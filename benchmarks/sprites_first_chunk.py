@@ -5,7 +5,8 @@ from a clean context, and chunks finished from noised renders.
 
 For ``num-scenes`` scenes of a split (scene seeds 1000, 1001, ...; their canonical captions) prints
 the share of frames in which each visible sprite is detected and the share whose mask best matches
-its captioned shape (`streamt1.metrics.sprites.shape_accuracy`), for:
+its captioned shape (`streamt1.metrics.sprites.shape_accuracy`; also apart for scenes of one sprite
+and of more), for:
 
 * ``render``: the world's own frames 0-2 (the metric's ceiling);
 * ``caption``: the first chunk generated from the caption alone (plain generation, 3 frames, the
@@ -37,15 +38,18 @@ from streamt1.sprites.world import render_at, sample_scene
 START_SIGMAS = (0.8, 0.6, 0.4)
 
 
-def shape_scores(videos: torch.Tensor, scenes: list) -> tuple[float, float]:
-    """Mean (detected share, shape accuracy) over the scenes' sprites, videos ``[N, T, 3, H, W]`` in [0, 1]."""
-    detected, shapes = [], []
+def shape_scores(videos: torch.Tensor, scenes: list) -> tuple[float, ...]:
+    """Means over the scenes' sprites of (detected share, shape accuracy, shape accuracy in scenes of
+    one sprite, in scenes of more), videos ``[N, T, 3, H, W]`` in [0, 1]."""
+    detected, shapes, alone, crowded = [], [], [], []
     for video, scene in zip(videos, scenes):
         for sprite in scene.sprites:
             track = track_sprite(video.float().clamp(0, 1).cpu(), sprite)
             detected.append(float(track.detected.float().mean()))
             shapes.append(shape_accuracy(track, sprite.shape))
-    return sum(detected) / len(detected), sum(shapes) / len(shapes)
+            (alone if len(scene.sprites) == 1 else crowded).append(shapes[-1])
+    mean = lambda values: sum(values) / len(values) if values else float("nan")  # noqa: E731
+    return mean(detected), mean(shapes), mean(alone), mean(crowded)
 
 
 def main() -> None:
@@ -97,9 +101,11 @@ def main() -> None:
                               float(steps[0]) / stream.num_train_timesteps)
             latents = sample_few_step(first_chunk, start, steps, stream.num_train_timesteps, None, "euler")
             rows[f"from sigma {sigma}"] = shape_scores(decode(latents), scenes)
-    print(f"{args.weights} ({args.split} split, {n} scenes): detected / shape match, %")
-    for name, (detected, shape) in rows.items():
-        print(f"  {name:16s} {100 * detected:5.1f} {100 * shape:5.1f}")
+    single = sum(len(scene.sprites) == 1 for scene in scenes)
+    print(f"{args.weights} ({args.split} split, {n} scenes, {single} of one sprite): detected / shape match / "
+          "shape match in scenes of one sprite / of more, %")
+    for name, scores in rows.items():
+        print(f"  {name:16s} " + " ".join(f"{100 * v:5.1f}" for v in scores))
 
 
 if __name__ == "__main__":
