@@ -7,6 +7,11 @@ loading is timed apart.
 
     python benchmarks/sprites_cpu.py                       # 162 latent frames (10.1 s), 2 threads
     python benchmarks/sprites_cpu.py --methods none,beam,stream-t1 --repeats 3
+    python benchmarks/sprites_cpu.py --compile both        # eager and torch.compile'd blocks, side by side
+    python benchmarks/sprites_cpu.py --set run.denoising_steps=[1000,700,400,150] --set run.first_chunk_substeps=8
+
+With ``--compile`` the blocks run through inductor (``run.compile``); the warm-up run then includes
+the one-time compilation, printed apart (a new process compiles again).
 """
 
 from __future__ import annotations
@@ -30,35 +35,47 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--weights", default=None, help="Sprites weights folder (default: built-in)")
+    parser.add_argument("--compile", choices=("off", "on", "both"), default="off",
+                        help="torch.compile the blocks (run.compile): off, on, or both side by side")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override for every run, as in `streamt1 generate --set`")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     methods = [m.strip() for m in args.methods.split(",")]
 
     start = time.perf_counter()
-    components = api.load_components(build_config("stream-t1", weights=args.weights, device="cpu"))
+    components = api.load_components(build_config("stream-t1", None, args.overrides, weights=args.weights,
+                                                  device="cpu"))
     load_s = time.perf_counter() - start
     fps = components.generator.spec.fps
     seconds = components.generator.spec.decoded_frames(args.num_frames // 3) / fps
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; model + rewards loaded in {load_s:.2f} s")
-    print(f"video: {args.num_frames} latent frames = {seconds:.1f} s at {fps:g} fps\n")
+    print(f"video: {args.num_frames} latent frames = {seconds:.1f} s at {fps:g} fps; overrides {args.overrides}\n")
 
     rows = []
-    for method in methods:
-        config = build_config(method, weights=args.weights, device="cpu", num_frames=args.num_frames)
-        search = api.make_search(config, components)
-        search.run(PROMPT, 9, 0, progress=False)  # warm-up
-        times = []
-        for repeat in range(args.repeats):
+    for compiled in {"off": (False,), "on": (True,), "both": (False, True)}[args.compile]:
+        if compiled:  # compiled in place: every later run of this process uses the compiled blocks
+            components.generator.compile()
+        for method in methods:
+            config = build_config(method, None, args.overrides, weights=args.weights, device="cpu",
+                                  num_frames=args.num_frames)
+            search = api.make_search(config, components)
             t0 = time.perf_counter()
-            search.run(PROMPT, args.num_frames, repeat, progress=False)
-            times.append(time.perf_counter() - t0)
-        rows.append((method, config.search.candidates_per_chunk, median(times)))
+            search.run(PROMPT, 9, 0, progress=False)  # warm-up (and compilation)
+            warm = time.perf_counter() - t0
+            times = []
+            for repeat in range(args.repeats):
+                t0 = time.perf_counter()
+                search.run(PROMPT, args.num_frames, repeat, progress=False)
+                times.append(time.perf_counter() - t0)
+            label = f"{method} (compiled)" if compiled else method
+            rows.append((label, config.search.candidates_per_chunk, median(times), warm))
 
     base = rows[0][2]
-    print(f"| method | candidates/chunk | wall s | x {rows[0][0]} | video s per wall s |")
-    print("|---|---|---|---|---|")
-    for method, candidates, wall in rows:
-        print(f"| {method} | {candidates} | {wall:.2f} | {wall / base:.2f} | {seconds / wall:.2f} |")
+    print(f"| method | candidates/chunk | wall s | x {rows[0][0]} | video s per wall s | warm-up s |")
+    print("|---|---|---|---|---|---|")
+    for method, candidates, wall, warm in rows:
+        print(f"| {method} | {candidates} | {wall:.2f} | {wall / base:.2f} | {seconds / wall:.2f} | {warm:.1f} |")
 
 
 if __name__ == "__main__":
