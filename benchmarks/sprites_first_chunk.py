@@ -13,7 +13,13 @@ and of more), for:
   model's own sampling: substeps and guidance included);
 * ``context``: frames 6-8 generated after the clean rendered frames 0-5 (the cache of a stream
   whose first two chunks were right), with the model's own schedule for later chunks;
-* ``from sigma S``: frames 0-2 noised to sigma S and finished with the same Euler schedule from S.
+* ``from sigma S``: frames 0-2 noised to sigma S and finished with the same Euler schedule from S;
+* with ``--guide DIR``: the first chunk from the caption alone in one 32-step Euler loop, guided by
+  the model's empty caption (classifier-free guidance at the model's own scale, ``cfg xW``) or by a
+  weaker Sprites model's prediction for the same caption (autoguidance, Karras et al. 2024:
+  ``guide + W * (model - guide)``, ``autoguided xW``), e.g. an older default from git history:
+  ``mkdir old && git show 34fb3e4:src/streamt1/sprites/weights/sprites_model.json > old/sprites_model.json``
+  (and the same for ``sprites_model.safetensors``).
 
 A model that scores well with a clean context and from a low sigma but badly from the caption alone
 decides layout and shape in the high-noise steps of the first chunk: that is where training must act.
@@ -58,6 +64,8 @@ def main() -> None:
     p.add_argument("--num-scenes", type=int, default=24)
     p.add_argument("--split", default="train", choices=("train", "eval"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--guide", default=None, help="weights of a weaker Sprites model: add autoguidance rows")
+    p.add_argument("--guide-scales", default="2,3", help="autoguidance scales, comma-separated")
     args = p.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = SpritesVideoModel.from_pretrained(args.weights).eval().to(device)
@@ -101,6 +109,22 @@ def main() -> None:
                               float(steps[0]) / stream.num_train_timesteps)
             latents = sample_few_step(first_chunk, start, steps, stream.num_train_timesteps, None, "euler")
             rows[f"from sigma {sigma}"] = shape_scores(decode(latents), scenes)
+        if args.guide is not None:
+            guide = SpritesVideoModel.from_pretrained(args.guide).eval().to(device)
+            conditions = {"cfg": (model, model.transformer.encode_text(model.text_encoder([""] * n))),
+                          "autoguided": (guide, guide.transformer.encode_text(guide.text_encoder(captions)))}
+            scales = [("cfg", stream.guidance_scale)] + [("autoguided", float(w)) for w in args.guide_scales.split(",")]
+            for kind, scale in scales:
+                other, other_text = conditions[kind]
+
+                def guided(x: torch.Tensor, t: torch.Tensor, other=other, other_text=other_text, scale=scale):
+                    u = other.transformer(x, t.expand(n, 3), other_text, positions[:, :3], None)
+                    return torch.lerp(u, first_chunk(x, t), scale)
+
+                noise = torch.randn(x0[:, :, :3].shape, generator=torch.Generator(device=device).manual_seed(args.seed),
+                                    device=device)
+                latents = sample_few_step(guided, noise, fine.to(device), stream.num_train_timesteps, None, "euler")
+                rows[f"{kind} x{scale:g}"] = shape_scores(decode(latents), scenes)
     single = sum(len(scene.sprites) == 1 for scene in scenes)
     print(f"{args.weights} ({args.split} split, {n} scenes, {single} of one sprite): detected / shape match / "
           "shape match in scenes of one sprite / of more, %")
