@@ -43,6 +43,10 @@ class SearchConfig:
 
     histories: int = 2  # K, the reference's top_k
     expansions: int = 2  # M, the reference's beam_size
+    # Candidates of the first chunk, all from the root (None: K * M). The first chunk is drawn from the
+    # prompt alone and every later chunk continues it, so search there buys the most per forward
+    # (on Sprites the model loses its shapes there and hardly later: benchmarks/README.md).
+    first_chunk_candidates: int | None = None
     # Noise propagation: x_T^n = s * x_T^{n-1}(parent) + sqrt(1 - s^2) * eps.
     noise_propagation: bool = True
     noise_fusion_sigma: float = -0.1  # s; the reference run uses -0.1
@@ -75,6 +79,9 @@ class SearchConfig:
     def __post_init__(self) -> None:
         require(self.histories >= 1, "search.histories", self.histories, "an integer >= 1")
         require(self.expansions >= 1, "search.expansions", self.expansions, "an integer >= 1")
+        require(self.first_chunk_candidates is None or self.first_chunk_candidates >= self.histories,
+                "search.first_chunk_candidates", self.first_chunk_candidates,
+                f"null (K * M) or an integer >= search.histories={self.histories}")
         require(-1.0 <= self.noise_fusion_sigma <= 1.0, "search.noise_fusion_sigma",
                self.noise_fusion_sigma, "a number in [-1, 1]")
         from streamt1.search.steps import step_names  # the steps registry imports this module's users
@@ -103,6 +110,11 @@ class SearchConfig:
     @property
     def candidates_per_chunk(self) -> int:
         return self.histories * self.expansions
+
+    @property
+    def first_candidates(self) -> int:
+        """Candidates of the first chunk, all expanded from the root."""
+        return self.first_chunk_candidates or self.candidates_per_chunk
 
     @property
     def scores_chunks(self) -> bool:

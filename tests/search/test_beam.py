@@ -83,6 +83,21 @@ def test_beam_shape_parents_and_top_k_pruning(generator):
     assert alphas[0] == 0 and alphas[-1] == pytest.approx(0.4)
 
 
+def test_more_first_chunk_candidates_widen_only_the_first_chunk(generator):
+    default, wide = run(generator, num_frames=9), run(generator, num_frames=9, first_chunk_candidates=6)
+    chunks, wide_chunks = default.trace.to_dict()["chunks"], wide.trace.to_dict()["chunks"]
+    assert [c["parent"] for c in wide_chunks[0]["candidates"]] == [0] * 6
+    assert [len(c["candidates"]) for c in wide_chunks[1:]] == [4, 4]
+    # The first four candidates are the default run's (same seeds, same noise), the extra two new ones.
+    assert [c["seed"] for c in wide_chunks[0]["candidates"][:4]] == [c["seed"] for c in chunks[0]["candidates"]]
+    assert [c["short"] for c in wide_chunks[0]["candidates"][:4]] == [c["short"] for c in chunks[0]["candidates"]]
+    assert wide_chunks[0]["calls"]["generator_forwards"] > chunks[0]["calls"]["generator_forwards"]
+    same = run(generator, num_frames=9, first_chunk_candidates=4)
+    assert torch.equal(same.frames, default.frames)
+    with pytest.raises(ValueError, match="search.first_chunk_candidates"):
+        SearchConfig(first_chunk_candidates=1)
+
+
 def test_result_video_is_the_chosen_lineage_and_final_pick_is_the_best(generator):
     result = run(generator, num_frames=15)
     final = result.trace.to_dict()["final"]

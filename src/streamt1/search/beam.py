@@ -224,7 +224,7 @@ class StreamSearch:
     def _expand(self, ctx: ChunkContext, noise_source: NoisePrefetch) -> CandidatePool:
         """Steps 1-2: the chunk's candidates, their seeds and their initial noise."""
         cfg, spec = self.config, self.generator.spec
-        per_history = cfg.candidates_per_chunk if ctx.index == 0 else cfg.expansions
+        per_history = cfg.first_candidates if ctx.index == 0 else cfg.expansions
         parents = torch.arange(len(ctx.histories)).repeat_interleave(per_history)
         seeds = [candidate_seed(ctx.run_seed, ctx.index, i) for i in range(len(parents))]
         generators, noise = noise_source.draw(seeds)
