@@ -14,6 +14,8 @@ and of more), for:
 * ``context``: frames 6-8 generated after the clean rendered frames 0-5 (the cache of a stream
   whose first two chunks were right), with the model's own schedule for later chunks;
 * ``from sigma S``: frames 0-2 noised to sigma S and finished with the same Euler schedule from S;
+* with ``--search N,N,...``: the first chunk as Stream-T1 picks it with the default rewards from N
+  candidates (``search.first_chunk_candidates``; K * M = 4 by default);
 * with ``--guide DIR``: the first chunk from the caption alone in one 32-step Euler loop, guided by
   the model's empty caption (classifier-free guidance at the model's own scale, ``cfg xW``) or by a
   weaker Sprites model's prediction for the same caption (autoguidance, Karras et al. 2024:
@@ -31,6 +33,7 @@ import argparse
 
 import torch
 
+from streamt1 import api
 from streamt1.config import build_config
 from streamt1.metrics.sprites import shape_accuracy, track_sprite
 from streamt1.models.causal_wan import block_causal_mask
@@ -64,6 +67,7 @@ def main() -> None:
     p.add_argument("--num-scenes", type=int, default=24)
     p.add_argument("--split", default="train", choices=("train", "eval"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--search", default=None, help="first-chunk candidate counts for Stream-T1 rows, e.g. 4,16")
     p.add_argument("--guide", default=None, help="weights of a weaker Sprites model: add autoguidance rows")
     p.add_argument("--guide-scales", default="2,3", help="autoguidance scales, comma-separated")
     args = p.parse_args()
@@ -80,6 +84,12 @@ def main() -> None:
                           None, None, method="none", settings={})
     first = torch.stack([search.run(c, 3, args.seed, progress=False).frames for c in captions])
     rows["caption"] = shape_scores(first.float() / 255, scenes)
+    for count in [] if args.search is None else [int(c) for c in args.search.split(",")]:
+        config = build_config("stream-t1", None, [f"search.first_chunk_candidates={count}"], weights=args.weights,
+                              device=str(device), num_frames=3)
+        picker = api.make_search(config, api.load_components(config))
+        picked = torch.stack([picker.run(c, 3, args.seed, progress=False).frames for c in captions])
+        rows[f"stream-t1 of {count}"] = shape_scores(picked.float() / 255, scenes)
 
     stream, n = model.stream, len(scenes)
     timesteps = warp_timesteps(stream.denoising_steps, stream.num_train_timesteps, stream.shift).to(device)
