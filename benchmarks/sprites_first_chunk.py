@@ -38,9 +38,8 @@ from streamt1.config import build_config
 from streamt1.metrics.sprites import shape_accuracy, track_sprite
 from streamt1.models.causal_wan import block_causal_mask
 from streamt1.models.sampler import add_noise, sample_few_step, warp_timesteps
-from streamt1.search.beam import StreamSearch
 from streamt1.sprites.captions import caption
-from streamt1.sprites.model import SpritesVideoModel, build_generator
+from streamt1.sprites.model import SpritesVideoModel
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 from streamt1.sprites.world import render_at, sample_scene
 
@@ -79,17 +78,16 @@ def main() -> None:
     frames = torch.stack([render_at(scene, torch.arange(9)) for scene in scenes]).to(device)
     rows = {"render": shape_scores(frames[:, :3], scenes)}
 
-    generator = build_generator(model, {}, device=device)
-    search = StreamSearch(generator, build_config("none", None, [], num_frames=3, backend="sprites").search,
-                          None, None, method="none", settings={})
-    first = torch.stack([search.run(c, 3, args.seed, progress=False).frames for c in captions])
-    rows["caption"] = shape_scores(first.float() / 255, scenes)
+    def first_chunks(method: str, overrides: list[str]) -> torch.Tensor:
+        """The first chunk (3 frames) of every caption as the preset ``method`` makes it, in [0, 1]."""
+        config = build_config(method, None, overrides, weights=args.weights, device=str(device), num_frames=3)
+        search = api.make_search(config, api.load_components(config))
+        return torch.stack([search.run(c, 3, args.seed, progress=False).frames for c in captions]).float() / 255
+
+    rows["caption"] = shape_scores(first_chunks("none", []), scenes)
     for count in [] if args.search is None else [int(c) for c in args.search.split(",")]:
-        config = build_config("stream-t1", None, [f"search.first_chunk_candidates={count}"], weights=args.weights,
-                              device=str(device), num_frames=3)
-        picker = api.make_search(config, api.load_components(config))
-        picked = torch.stack([picker.run(c, 3, args.seed, progress=False).frames for c in captions])
-        rows[f"stream-t1 of {count}"] = shape_scores(picked.float() / 255, scenes)
+        rows[f"stream-t1 of {count}"] = shape_scores(
+            first_chunks("stream-t1", [f"search.first_chunk_candidates={count}"]), scenes)
 
     stream, n = model.stream, len(scenes)
     timesteps = warp_timesteps(stream.denoising_steps, stream.num_train_timesteps, stream.shift).to(device)

@@ -156,7 +156,7 @@ class RunConfig:
     guided_chunks: int | None = None
     # The sampling schedule (StreamConfig.denoising_steps / first_chunk_substeps); None: the model's own.
     # E.g. [1000, 700, 400, 150] with 8 first-chunk substeps halves the Sprites model's later-chunk
-    # steps (benchmarks/README.md, "Fewer steps for later chunks").
+    # steps (benchmarks/README.md, "Fourteenth session").
     denoising_steps: tuple[float, ...] | None = None
     first_chunk_substeps: int | None = None
 
