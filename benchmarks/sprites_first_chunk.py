@@ -14,6 +14,9 @@ and of more), for:
 * ``context``: frames 6-8 generated after the clean rendered frames 0-5 (the cache of a stream
   whose first two chunks were right), with the model's own schedule for later chunks;
 * ``from sigma S``: frames 0-2 noised to sigma S and finished with the same Euler schedule from S;
+* ``swapped, from sigma S``: the same, but the caption names another shape for every sprite (three
+  places on in ``SHAPES``), scored against the captioned shape: a model that reads shape words moves
+  towards them, one that ignores them keeps the rendered shape and scores near zero here;
 * with ``--search N,N,...``: the first chunk as Stream-T1 picks it with the default rewards from N
   candidates (``search.first_chunk_candidates``; K * M = 4 by default);
 * with ``--guide DIR``: the first chunk from the caption alone in one 32-step Euler loop, guided by
@@ -30,6 +33,8 @@ decides layout and shape in the high-noise steps of the first chunk: that is whe
 from __future__ import annotations
 
 import argparse
+import dataclasses
+from functools import partial
 
 import torch
 
@@ -41,7 +46,7 @@ from streamt1.models.sampler import add_noise, sample_few_step, warp_timesteps
 from streamt1.sprites.captions import caption
 from streamt1.sprites.model import SpritesVideoModel
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
-from streamt1.sprites.world import render_at, sample_scene
+from streamt1.sprites.world import SHAPES, render_at, sample_scene
 
 START_SIGMAS = (0.8, 0.6, 0.4)
 
@@ -58,6 +63,12 @@ def shape_scores(videos: torch.Tensor, scenes: list) -> tuple[float, ...]:
             (alone if len(scene.sprites) == 1 else crowded).append(shapes[-1])
     mean = lambda values: sum(values) / len(values) if values else float("nan")  # noqa: E731
     return mean(detected), mean(shapes), mean(alone), mean(crowded)
+
+
+def swap_shapes(scene):
+    """The scene with every sprite's shape three places on in ``SHAPES`` (same colours and places)."""
+    other = lambda sprite: dataclasses.replace(sprite, shape=SHAPES[(SHAPES.index(sprite.shape) + 3) % len(SHAPES)])  # noqa: E731
+    return dataclasses.replace(scene, sprites=tuple(other(sprite) for sprite in scene.sprites))
 
 
 def main() -> None:
@@ -107,8 +118,11 @@ def main() -> None:
         latents = sample_few_step(continue_clean, noise, timesteps, stream.num_train_timesteps, None, "euler")
         rows["context"] = shape_scores(decode(latents), scenes)
 
-        def first_chunk(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        def first_chunk(x: torch.Tensor, t: torch.Tensor, text=text) -> torch.Tensor:
             return model.transformer(x, t.expand(n, 3), text, positions[:, :3], None)
+
+        swapped = [swap_shapes(scene) for scene in scenes]
+        swapped_text = model.transformer.encode_text(model.text_encoder([caption(scene) for scene in swapped]))
 
         fine = warp_timesteps(torch.linspace(1000, 0, 33)[:-1].tolist(), stream.num_train_timesteps, stream.shift)
         for sigma in START_SIGMAS:
@@ -117,6 +131,9 @@ def main() -> None:
                               float(steps[0]) / stream.num_train_timesteps)
             latents = sample_few_step(first_chunk, start, steps, stream.num_train_timesteps, None, "euler")
             rows[f"from sigma {sigma}"] = shape_scores(decode(latents), scenes)
+            latents = sample_few_step(partial(first_chunk, text=swapped_text), start, steps,
+                                      stream.num_train_timesteps, None, "euler")
+            rows[f"swapped, from sigma {sigma}"] = shape_scores(decode(latents), swapped)
         if args.guide is not None:
             guide = SpritesVideoModel.from_pretrained(args.guide).eval().to(device)
             conditions = {"cfg": (model, model.transformer.encode_text(model.text_encoder([""] * n))),
@@ -137,7 +154,7 @@ def main() -> None:
     print(f"{args.weights} ({args.split} split, {n} scenes, {single} of one sprite): detected / shape match / "
           "shape match in scenes of one sprite / of more, %")
     for name, scores in rows.items():
-        print(f"  {name:16s} " + " ".join(f"{100 * v:5.1f}" for v in scores))
+        print(f"  {name:24s} " + " ".join(f"{100 * v:5.1f}" for v in scores))
 
 
 if __name__ == "__main__":

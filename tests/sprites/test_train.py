@@ -15,6 +15,7 @@ from streamt1.sprites.train import (
     flow_loss,
     sample_item,
     sample_timesteps,
+    shape_weights,
     train,
 )
 
@@ -28,24 +29,25 @@ TINY = TrainVideoConfig(
 def test_sample_item_is_sink_plus_a_chunk_aligned_window():
     g = torch.Generator().manual_seed(0)
     for _ in range(20):
-        frames, positions, text = sample_item(g, TINY)
+        frames, contrast, positions, text = sample_item(g, TINY)
         assert frames.shape == (TINY.sequence_frames, 3, 64, 64) and isinstance(text, str)
+        assert contrast.shape == (3, 64, 64) and 0 <= contrast.min() and contrast.max() <= 1
         assert positions[:3].tolist() == [0, 1, 2]
         window = positions[3:]
         assert window[0] % 3 == 0 and window[0] >= 3 and (window.diff() == 1).all()
         assert window[-1] < TINY.max_video_frames
     a = sample_item(torch.Generator().manual_seed(5), TINY)
     b = sample_item(torch.Generator().manual_seed(5), TINY)
-    assert torch.equal(a[0], b[0]) and a[2] == b[2]
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[3] == b[3]
 
 
 def test_first_chunk_only_items_are_the_sink_chunk_and_train():
     config = dataclasses.replace(TINY, context_chunks=0)
-    frames, positions, text = sample_item(torch.Generator().manual_seed(3), config)
+    frames, contrast, positions, text = sample_item(torch.Generator().manual_seed(3), config)
     assert frames.shape == (3, 3, 64, 64) and positions.tolist() == [0, 1, 2]
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
-    loss = flow_loss(model, frames[None], positions[None], [text], config, torch.Generator().manual_seed(0))
+    loss = flow_loss(model, frames[None], contrast[None], positions[None], [text], config, torch.Generator().manual_seed(0))
     loss.backward()
     assert loss.isfinite() and model.transformer.blocks[0].self_attn.q.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="context_chunks"):
@@ -64,8 +66,8 @@ def test_timesteps_mix_the_inference_schedule_and_uniform():
 def test_flow_loss_is_finite_and_trains_both_networks():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)  # the zero-init head blocks gradients
-    frames, positions, text = sample_item(torch.Generator().manual_seed(1), TINY)
-    loss = flow_loss(model, frames[None], positions[None], [text], TINY, torch.Generator().manual_seed(0))
+    frames, contrast, positions, text = sample_item(torch.Generator().manual_seed(1), TINY)
+    loss = flow_loss(model, frames[None], contrast[None], positions[None], [text], TINY, torch.Generator().manual_seed(0))
     assert loss.isfinite()
     loss.backward()
     assert model.text_encoder.token_embedding.weight.grad.abs().sum() > 0
@@ -95,11 +97,37 @@ def test_change_weights_mark_moving_cells_of_neighbouring_frames_only():
     assert (static == 1).all()
 
 
+def test_shape_weights_pool_the_contrast_to_latent_cells_of_the_first_chunk():
+    contrast = torch.zeros(2, 3, 64, 64)
+    contrast[1, 2, 8:12, 4:8] = 1.0  # one full 4x4 cell: latent row 2, column 1 of frame 2
+    contrast[1, 0, 0:2, 0:4] = 1.0  # half a cell
+    weights = shape_weights(contrast, 4, dataclasses.replace(TINY, shape_weight=6.0))
+    assert weights.shape == (2, 1, 3, 16, 16) and (weights[0] == 0).all()
+    assert weights[1, 0, 2, 2, 1] == 6.0 and weights[1, 0, 0, 0, 0] == 3.0 and weights.sum() == 9.0
+
+
+def test_shape_weight_changes_only_the_loss_it_is_set_for():
+    model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
+    torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
+    frames, contrast, positions, text = sample_item(torch.Generator().manual_seed(4), TINY)
+    assert contrast.sum() > 0
+
+    def loss(config, contrast):
+        return flow_loss(model, frames[None], contrast[None], positions[None], [text], config,
+                         torch.Generator().manual_seed(0))
+    plain = loss(TINY, contrast)
+    assert torch.equal(plain, loss(TINY, torch.zeros_like(contrast)))  # weight 0: the contrast is unused
+    weighted = dataclasses.replace(TINY, shape_weight=8.0)
+    assert loss(weighted, contrast) != plain and torch.equal(loss(weighted, torch.zeros_like(contrast)), plain)
+    with pytest.raises(ValueError, match="shape_weight"):
+        dataclasses.replace(TINY, shape_weight=-1.0)
+
+
 def test_first_chunk_loss_reads_only_the_first_chunk():
     config = dataclasses.replace(TINY, first_chunk_copies=3)
     model = SpritesVideoModel(sprites_wan_config(TEXT, **config.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
-    frames, positions, text = sample_item(torch.Generator().manual_seed(2), config)
+    frames, contrast, positions, text = sample_item(torch.Generator().manual_seed(2), config)
     x0 = PixelUnshuffleCodec(4).encode(frames[None])
     weights = change_weights(x0, positions[None], config)
     other = x0.clone()
@@ -112,8 +140,9 @@ def test_first_chunk_loss_reads_only_the_first_chunk():
     changed[:, :, 1] += 0.5  # a frame of the first chunk
     assert first_chunk_loss(model, changed, weights, states, positions[None], config,
                             torch.Generator().manual_seed(0)) != loss[0]
-    with_copies = flow_loss(model, frames[None], positions[None], [text], config, torch.Generator().manual_seed(0))
-    without = flow_loss(model, frames[None], positions[None], [text],
+    with_copies = flow_loss(model, frames[None], contrast[None], positions[None], [text], config,
+                            torch.Generator().manual_seed(0))
+    without = flow_loss(model, frames[None], contrast[None], positions[None], [text],
                         dataclasses.replace(config, first_chunk_copies=0), torch.Generator().manual_seed(0))
     assert with_copies.isfinite() and with_copies != without
 

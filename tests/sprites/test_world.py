@@ -15,6 +15,7 @@ from streamt1.sprites.world import (
     render_background,
     roll_steps,
     sample_scene,
+    shape_contrast,
 )
 
 
@@ -140,3 +141,20 @@ def test_roll_steps_are_the_offsets_a_background_repeats_at(kind):
             torch.testing.assert_close(image.roll(step, dims=dim), image, atol=1e-4, rtol=0)
         if step != 1:  # a smaller offset would move the background
             assert (image.roll(max(step // 2, 1), dims=dim) - image).abs().max() > 0.05
+
+
+def test_shape_contrast_marks_only_the_pixels_where_another_shape_would_differ():
+    square = SpriteSpec("square", "red", "large", "right", x=0.5, y=0.5, speed=0.05)
+    green = SpriteSpec("circle", "green", "large", "right", x=0.2, y=0.2, speed=0.05)
+    scene = SceneSpec(BackgroundSpec("solid", "blue"), (square,), (Event(30, EventKind.ENTER, sprite=green),))
+    contrast = shape_contrast(scene, torch.arange(3))
+    assert contrast.shape == (3, 64, 64) and 0 <= contrast.min() and contrast.max() <= 1
+    r = 0.15 * 64  # the large square's radius in pixels; its corners lie at 0.85 r from the centre
+    corner = 32 + int(0.75 * r)  # pixel centres sit at half pixels
+    assert contrast[0, corner, corner] > 0.5  # a circle or a diamond leaves the square's corner empty
+    assert contrast[0, 32, 32] > 0.5  # a ring leaves the centre empty
+    assert contrast[0, :, :8].max() == 0 and contrast[0, :8].max() == 0  # far from the sprite
+    entered = shape_contrast(scene, torch.tensor([40]))  # the green circle is visible from frame 30 on
+    near_green = round(0.2 * 64)
+    assert contrast[0, near_green - 8:near_green + 8, near_green - 8:near_green + 8].max() == 0
+    assert entered[0, near_green - 8:near_green + 8, near_green - 8:near_green + 8].max() > 0.5

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterator
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader
 
@@ -41,7 +42,7 @@ from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoMode
 from streamt1.sprites.training import (ReplayPool, SampleStream, ema_decay_at, lr_factor, run_progress, sample_loader,
                                       training_parser, update_ema)
 from streamt1.sprites.text import TextEncoderConfig
-from streamt1.sprites.world import FPS, render_at, sample_scene
+from streamt1.sprites.world import FPS, render_at, sample_scene, shape_contrast
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,10 @@ class TrainVideoConfig:
     # Extra noisy copies of each item's first chunk, denoised from the caption alone: the chunk every
     # later one continues, and the one the model draws worst (issue 9's diagnosis in benchmarks/README.md).
     first_chunk_copies: int = 4
+    # Extra loss weight of the first chunk's cells where a sprite's shape shows (world.shape_contrast,
+    # pooled to latent cells): the caption alone must decide the shape there, and a plain mean rewards it
+    # so little that the committed weights ignore shape words (benchmarks/README.md, fifteenth session).
+    shape_weight: float = 0.0
     # Share of items (and of first-chunk copies) trained on the empty caption: the null condition that
     # classifier-free guidance (StreamConfig.guidance_scale) reads at sampling time.
     caption_dropout: float = 0.0
@@ -91,8 +96,8 @@ class TrainVideoConfig:
     stream: StreamConfig = SPRITES_STREAM
 
     def __post_init__(self) -> None:
-        if self.motion_weight < 0 or self.motion_threshold < 0 or self.first_chunk_copies < 0:
-            raise ValueError("motion_weight, motion_threshold and first_chunk_copies must be >= 0")
+        if min(self.motion_weight, self.motion_threshold, self.first_chunk_copies, self.shape_weight) < 0:
+            raise ValueError("motion_weight, motion_threshold, first_chunk_copies and shape_weight must be >= 0")
         if self.context_chunks < 0:
             raise ValueError(f"context_chunks={self.context_chunks} must be >= 0 (0: first chunks only)")
         for name in ("steps", "batch_size", "log_every", "save_every", "reuse", "pool_items"):
@@ -116,8 +121,9 @@ class TrainVideoConfig:
 # --------------------------------------------------------------------------- data
 
 
-def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, Tensor, str]:
-    """(frames ``[F, 3, 64, 64]``, frame positions ``[F]``, caption) of one training item."""
+def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, Tensor, Tensor, str]:
+    """(frames ``[F, 3, 64, 64]``, the first chunk's shape contrast ``[chunk, 64, 64]``, frame positions
+    ``[F]``, caption) of one training item."""
     chunk, sink = config.stream.chunk_frames, config.stream.sink_frames
     window = config.context_chunks * chunk
     lo = config.sequence_frames + chunk  # shortest video: the sequence plus one chunk
@@ -128,7 +134,7 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, T
     else:
         start = chunk * int(torch.randint(sink // chunk, (length - window) // chunk + 1, (1,), generator=g))
     positions = torch.cat([torch.arange(sink), torch.arange(start, start + window)])
-    return render_at(scene, positions), positions, caption(scene, g)
+    return render_at(scene, positions), shape_contrast(scene, positions[:chunk]), positions, caption(scene, g)
 
 
 # --------------------------------------------------------------------------- training
@@ -177,6 +183,12 @@ def change_weights(x0: Tensor, positions: Tensor, config: TrainVideoConfig) -> T
     return 1 + config.motion_weight * moving.float()
 
 
+def shape_weights(contrast: Tensor, factor: int, config: TrainVideoConfig) -> Tensor:
+    """Extra loss weights ``[B, 1, chunk, h, w]`` of the first chunk's latent cells: ``shape_weight`` times
+    the mean shape contrast ``[B, chunk, H, W]`` over each cell's ``factor x factor`` pixels."""
+    return config.shape_weight * F.avg_pool2d(contrast.float(), factor)[:, None]
+
+
 def weighted_mse(prediction: Tensor, target: Tensor, weights: Tensor) -> Tensor:
     """Mean squared error with per-cell weights, normalised by their mean (scale-free across batches)."""
     weights = weights.expand_as(target)
@@ -186,18 +198,24 @@ def weighted_mse(prediction: Tensor, target: Tensor, weights: Tensor) -> Tensor:
 def flow_loss(
     model: SpritesVideoModel,
     frames: Tensor,
+    contrast: Tensor,
     positions: Tensor,
     prompts: list[str],
     config: TrainVideoConfig,
     generator: torch.Generator,
 ) -> Tensor:
-    """Teacher-forced flow-matching loss of a batch ``frames [B, F, 3, H, W]`` (plus, with
-    ``first_chunk_copies``, the first chunks denoised again from the caption alone)."""
+    """Teacher-forced flow-matching loss of a batch ``frames [B, F, 3, H, W]`` with the first chunk's
+    shape contrast ``[B, chunk, H, W]`` (plus, with ``first_chunk_copies``, the first chunks denoised
+    again from the caption alone)."""
     s = config.stream
     b, f = frames.shape[:2]
     x0 = model.codec.encode(frames)  # [B, C, F, h, w]
     positions = positions.to(x0.device)
     weights = change_weights(x0, positions, config)
+    if config.shape_weight:
+        c = s.chunk_frames
+        weights = torch.cat([weights[:, :, :c] + shape_weights(contrast.to(x0.device), model.codec.spatial_factor,
+                                                                config), weights[:, :, c:]], 2)
     states = model.text_encoder(prompts)  # [B, Lt, D], shared with the first-chunk copies
     text = model.transformer.encode_text(drop_captions(model, states, config, generator))
     t = sample_timesteps(b, f // s.chunk_frames, config, generator, frames.device)
@@ -240,10 +258,10 @@ def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, text
 @torch.no_grad()
 def eval_loss(model: SpritesVideoModel, batch: tuple, config: TrainVideoConfig, device: torch.device) -> float:
     """Loss of a fixed probe batch with fixed noise (comparable across steps)."""
-    frames, positions, prompts = batch
+    frames, contrast, positions, prompts = batch
     g = torch.Generator(device=device).manual_seed(config.seed + 1)
     with _autocast(device):
-        return float(flow_loss(model, frames.to(device), positions.to(device), list(prompts), config, g))
+        return float(flow_loss(model, frames.to(device), contrast, positions.to(device), list(prompts), config, g))
 
 
 def _autocast(device: torch.device):
@@ -268,8 +286,9 @@ def _batches(loader: DataLoader, config: TrainVideoConfig, device: torch.device)
     fresh = iter(loader)
     for step in itertools.count():
         if step % config.reuse == 0 or pool.size < config.batch_size:
-            frames, positions, prompts = next(fresh)
-            pool.add(frames.to(device, non_blocking=True), positions, list(prompts))
+            frames, contrast, positions, prompts = next(fresh)
+            pool.add(frames.to(device, non_blocking=True), contrast.to(device, non_blocking=True), positions,
+                     list(prompts))
         yield pool.sample(config.batch_size, pick)
 
 
@@ -353,15 +372,15 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     losses: list[float] = []
     t0, done = time.time(), 0
     logger.info("training %.2fM parameters on %s", sum(p.numel() for p in trained) / 1e6, device)
-    for step, (frames, positions, prompts) in enumerate(_batches(loader, config, device)):
+    for step, (frames, contrast, positions, prompts) in enumerate(_batches(loader, config, device)):
         done_share = run_progress(step, config.steps, time.time() - t0, config.max_minutes)
         if done_share >= 1:
             break
         for group in opt.param_groups:
             group["lr"] = config.lr * lr_factor(done_share)
         with _autocast(device):
-            loss = flow_loss(model, frames.to(device, non_blocking=True), positions.to(device), list(prompts),
-                             config, noise_gen)
+            loss = flow_loss(model, frames.to(device, non_blocking=True), contrast.to(device, non_blocking=True),
+                             positions.to(device), list(prompts), config, noise_gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -402,6 +421,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="extra loss weight of latent cells that change between frames")
     p.add_argument("--first-chunk-copies", type=int, default=TrainVideoConfig.first_chunk_copies,
                    help="extra noisy copies of each item's first chunk, denoised from the caption alone")
+    p.add_argument("--shape-weight", type=float, default=TrainVideoConfig.shape_weight,
+                   help="extra loss weight of the first chunk's cells where a sprite's shape shows")
     p.add_argument("--context-chunks", type=int, default=TrainVideoConfig.context_chunks,
                    help="chunks after the sink in each item (0: first chunks only, which the caption alone decides)")
     p.add_argument("--caption-dropout", type=float, default=TrainVideoConfig.caption_dropout,
@@ -417,7 +438,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
         max_minutes=args.max_minutes, wan_overrides=overrides,
         init=args.init, codec=args.codec, reuse=args.reuse, motion_weight=args.motion_weight,
-        first_chunk_copies=args.first_chunk_copies, caption_dropout=args.caption_dropout,
+        first_chunk_copies=args.first_chunk_copies, caption_dropout=args.caption_dropout, shape_weight=args.shape_weight,
         context_chunks=args.context_chunks,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )

@@ -49,35 +49,37 @@ class ReplayPool:
 
     Rendering on the CPU is slower than a step of the tiny model on a GPU: drawing each batch from a
     pool that a fresh loader batch refreshes every few steps lets the GPU work while the loader renders.
-    Items are ``(frames, positions, caption)`` batches as :func:`sample_loader` yields them.
+    Items are batches as :func:`sample_loader` yields them: tensors with the batch first (frames,
+    positions, ...), then the captions.
     """
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError(f"capacity={capacity} must be >= 1")
         self.capacity = capacity
-        self.frames: torch.Tensor | None = None
-        self.positions: torch.Tensor | None = None
+        self.tensors: list[torch.Tensor] = []
         self.prompts: list[str] = []
         self.size = self.next = 0
 
-    def add(self, frames: torch.Tensor, positions: torch.Tensor, prompts: list[str]) -> None:
-        if self.frames is None:
-            self.frames = frames.new_empty((self.capacity, *frames.shape[1:]))
-            self.positions = positions.new_empty((self.capacity, *positions.shape[1:]))
+    def add(self, *batch: Any) -> None:
+        """Add one loader batch ``(tensor, ..., prompts)``."""
+        *tensors, prompts = batch
+        if not self.tensors:
+            self.tensors = [x.new_empty((self.capacity, *x.shape[1:])) for x in tensors]
             self.prompts = [""] * self.capacity
         for i in range(len(prompts)):  # ring buffer: overwrite the oldest
-            self.frames[self.next], self.positions[self.next] = frames[i], positions[i]
+            for stored, x in zip(self.tensors, tensors):
+                stored[self.next] = x[i]
             self.prompts[self.next] = prompts[i]
             self.next = (self.next + 1) % self.capacity
             self.size = min(self.size + 1, self.capacity)
 
-    def sample(self, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-        if self.frames is None:
+    def sample(self, batch_size: int, generator: torch.Generator) -> tuple[Any, ...]:
+        """A batch ``(tensor, ..., prompts)`` of ``batch_size`` items drawn with replacement."""
+        if not self.tensors:
             raise ValueError("the pool is empty: add a batch first")
         pick = torch.randint(self.size, (batch_size,), generator=generator)
-        frames = self.frames[pick.to(self.frames.device)]
-        return frames, self.positions[pick.to(self.positions.device)], [self.prompts[i] for i in pick.tolist()]
+        return (*(x[pick.to(x.device)] for x in self.tensors), [self.prompts[i] for i in pick.tolist()])
 
 
 @torch.no_grad()

@@ -363,6 +363,23 @@ def render_at(scene: SceneSpec, t: Tensor, size: int = FRAME_SIZE) -> Tensor:
     return frames.clamp(0, 1)
 
 
+def shape_contrast(scene: SceneSpec, t: Tensor, size: int = FRAME_SIZE) -> Tensor:
+    """Where the frames at times ``t [T]`` depend on the sprites' shapes -> ``[T, H, W]`` in [0, 1]:
+    per pixel, the largest change of a visible sprite's coverage if it had another shape (same centre,
+    scale and size). These few edge pixels are all that tells a circle from a square, so a plain
+    mean over the frame barely rewards a model for drawing the captioned shape."""
+    t = t.float()
+    contrast = torch.zeros(len(t), size, size)
+    for sprite, window in zip(scene.all_sprites, scene.sprite_windows()):
+        cx, cy, scale = sprite_track(sprite, (t - window[0]).clamp(min=0) / FPS)
+        radius = scale * SIZES[sprite.size]
+        own = sprite_coverage(sprite.shape, cx, cy, radius, size)
+        change = torch.stack([(sprite_coverage(other, cx, cy, radius, size) - own).abs()
+                              for other in SHAPES if other != sprite.shape]).amax(0)
+        contrast = torch.maximum(contrast, change * sprite_visibility(window, t)[:, None, None])
+    return contrast
+
+
 def render(scene: SceneSpec, num_frames: int, *, start_frame: int = 0, size: int = FRAME_SIZE) -> Tensor:
     """Frames ``start_frame .. start_frame + num_frames - 1`` of a scene -> ``[T, 3, H, W]`` in [0, 1]."""
     if num_frames < 1:
