@@ -17,6 +17,9 @@ and of more), for:
 * ``swapped, from sigma S``: the same, but the caption names another shape for every sprite (three
   places on in ``SHAPES``), scored against the captioned shape: a model that reads shape words moves
   towards them, one that ignores them keeps the rendered shape and scores near zero here;
+* ``caption sensitivity``: one prediction of the first chunk (renders noised to sigma 0.9 ... 0.3):
+  the relative change of the predicted flow when every sprite's shape, colour, size or motion word
+  changes, a direct view of which words the model reads;
 * with ``--search N,N,...``: the first chunk as Stream-T1 picks it with the default rewards from N
   candidates (``search.first_chunk_candidates``; K * M = 4 by default);
 * with ``--guide DIR``: the first chunk from the caption alone in one 32-step Euler loop, guided by
@@ -46,9 +49,10 @@ from streamt1.models.sampler import add_noise, sample_few_step, warp_timesteps
 from streamt1.sprites.captions import caption
 from streamt1.sprites.model import SpritesVideoModel
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
-from streamt1.sprites.world import SHAPES, render_at, sample_scene
+from streamt1.sprites.world import COLORS, MOTIONS, SHAPES, SIZES, render_at, sample_scene
 
 START_SIGMAS = (0.8, 0.6, 0.4)
+SENSITIVITY_SIGMAS = (0.9, 0.7, 0.5, 0.3)
 
 
 def shape_scores(videos: torch.Tensor, scenes: list) -> tuple[float, ...]:
@@ -65,9 +69,17 @@ def shape_scores(videos: torch.Tensor, scenes: list) -> tuple[float, ...]:
     return mean(detected), mean(shapes), mean(alone), mean(crowded)
 
 
-def swap_shapes(scene):
-    """The scene with every sprite's shape three places on in ``SHAPES`` (same colours and places)."""
-    other = lambda sprite: dataclasses.replace(sprite, shape=SHAPES[(SHAPES.index(sprite.shape) + 3) % len(SHAPES)])  # noqa: E731
+# What a caption says of a sprite, and how far along its values a swap moves (half-way round where it can)
+ATTRIBUTES = {"shape": (SHAPES, 3), "color": (tuple(COLORS), 4), "size": (tuple(SIZES), 1), "motion": (MOTIONS, 4)}
+
+
+def swap(scene, attribute: str):
+    """The scene with every sprite's ``attribute`` moved along its values (the rest, placement too, kept)."""
+    values, step = ATTRIBUTES[attribute]
+
+    def other(sprite):
+        return dataclasses.replace(sprite, **{attribute: values[(values.index(getattr(sprite, attribute)) + step)
+                                                                % len(values)]})
     return dataclasses.replace(scene, sprites=tuple(other(sprite) for sprite in scene.sprites))
 
 
@@ -121,7 +133,7 @@ def main() -> None:
         def first_chunk(x: torch.Tensor, t: torch.Tensor, text=text) -> torch.Tensor:
             return model.transformer(x, t.expand(n, 3), text, positions[:, :3], None)
 
-        swapped = [swap_shapes(scene) for scene in scenes]
+        swapped = [swap(scene, "shape") for scene in scenes]
         swapped_text = model.transformer.encode_text(model.text_encoder([caption(scene) for scene in swapped]))
 
         fine = warp_timesteps(torch.linspace(1000, 0, 33)[:-1].tolist(), stream.num_train_timesteps, stream.shift)
@@ -134,6 +146,15 @@ def main() -> None:
             latents = sample_few_step(partial(first_chunk, text=swapped_text), start, steps,
                                       stream.num_train_timesteps, None, "euler")
             rows[f"swapped, from sigma {sigma}"] = shape_scores(decode(latents), swapped)
+        sensitivity = {}
+        for sigma in SENSITIVITY_SIGMAS:
+            start = add_noise(x0[:, :, :3], torch.randn(x0[:, :, :3].shape, generator=g, device=device), sigma)
+            t = torch.tensor(sigma * stream.num_train_timesteps, device=device)
+            base = first_chunk(start, t)
+            for attribute in ATTRIBUTES:
+                other = model.transformer.encode_text(model.text_encoder([caption(swap(s, attribute)) for s in scenes]))
+                change = float((first_chunk(start, t, text=other) - base).norm() / base.norm())
+                sensitivity.setdefault(attribute, []).append(change)
         if args.guide is not None:
             guide = SpritesVideoModel.from_pretrained(args.guide).eval().to(device)
             conditions = {"cfg": (model, model.transformer.encode_text(model.text_encoder([""] * n))),
@@ -155,6 +176,10 @@ def main() -> None:
           "shape match in scenes of one sprite / of more, %")
     for name, scores in rows.items():
         print(f"  {name:24s} " + " ".join(f"{100 * v:5.1f}" for v in scores))
+    print("caption sensitivity: relative change (%) of the first chunk's predicted flow when every sprite's word "
+          "changes, at sigma " + " / ".join(map(str, SENSITIVITY_SIGMAS)))
+    for attribute, changes in sensitivity.items():
+        print(f"  {attribute:24s} " + " ".join(f"{100 * v:5.2f}" for v in changes))
 
 
 if __name__ == "__main__":
