@@ -44,6 +44,9 @@ def main() -> None:
     for name, source in (s.split("=", 1) for s in args.sets):
         folders, _, method = source.partition(":")
         sets[name] = load_videos(folders.split(","), method or args.method)
+        if not sets[name]:
+            p.error(f"set {name!r}: no videos of method {method or args.method!r} in {folders} "
+                    "(the form is NAME=FOLDER[,FOLDER...][:METHOD])")
     if args.common:
         shared = set.intersection(*(set(videos) for videos in sets.values()))
         sets = {name: {s: v for s, v in videos.items() if s in shared} for name, videos in sets.items()}
