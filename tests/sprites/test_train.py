@@ -31,7 +31,7 @@ def test_sample_item_is_sink_plus_a_chunk_aligned_window():
     for _ in range(20):
         frames, contrast, positions, text = sample_item(g, TINY)
         assert frames.shape == (TINY.sequence_frames, 3, 64, 64) and isinstance(text, str)
-        assert contrast.shape == (3, 64, 64) and 0 <= contrast.min() and contrast.max() <= 1
+        assert contrast.numel() == 0  # drawn only for a shape-weighted loss
         assert positions[:3].tolist() == [0, 1, 2]
         window = positions[3:]
         assert window[0] % 3 == 0 and window[0] >= 3 and (window.diff() == 1).all()
@@ -109,15 +109,17 @@ def test_shape_weights_pool_the_contrast_to_latent_cells_of_the_first_chunk():
 def test_shape_weight_changes_only_the_loss_it_is_set_for():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
-    frames, contrast, positions, text = sample_item(torch.Generator().manual_seed(4), TINY)
-    assert contrast.sum() > 0
+    weighted = dataclasses.replace(TINY, shape_weight=8.0)
+    frames, contrast, positions, text = sample_item(torch.Generator().manual_seed(4), weighted)
+    assert contrast.shape == (3, 64, 64) and contrast.sum() > 0 and contrast.max() <= 1
+    unweighted = sample_item(torch.Generator().manual_seed(4), TINY)
+    assert torch.equal(unweighted[0], frames) and unweighted[3] == text  # the same item, without its contrast
 
     def loss(config, contrast):
         return flow_loss(model, frames[None], contrast[None], positions[None], [text], config,
                          torch.Generator().manual_seed(0))
     plain = loss(TINY, contrast)
-    assert torch.equal(plain, loss(TINY, torch.zeros_like(contrast)))  # weight 0: the contrast is unused
-    weighted = dataclasses.replace(TINY, shape_weight=8.0)
+    assert torch.equal(plain, loss(TINY, torch.zeros(0)))  # weight 0: the contrast is unused
     assert loss(weighted, contrast) != plain and torch.equal(loss(weighted, torch.zeros_like(contrast)), plain)
     with pytest.raises(ValueError, match="shape_weight"):
         dataclasses.replace(TINY, shape_weight=-1.0)

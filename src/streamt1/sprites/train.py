@@ -122,8 +122,8 @@ class TrainVideoConfig:
 
 
 def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, Tensor, Tensor, str]:
-    """(frames ``[F, 3, 64, 64]``, the first chunk's shape contrast ``[chunk, 64, 64]``, frame positions
-    ``[F]``, caption) of one training item."""
+    """(frames ``[F, 3, 64, 64]``, the first chunk's shape contrast ``[chunk, 64, 64]`` (empty when
+    ``shape_weight`` is 0), frame positions ``[F]``, caption) of one training item."""
     chunk, sink = config.stream.chunk_frames, config.stream.sink_frames
     window = config.context_chunks * chunk
     lo = config.sequence_frames + chunk  # shortest video: the sequence plus one chunk
@@ -134,7 +134,9 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, T
     else:
         start = chunk * int(torch.randint(sink // chunk, (length - window) // chunk + 1, (1,), generator=g))
     positions = torch.cat([torch.arange(sink), torch.arange(start, start + window)])
-    return render_at(scene, positions), shape_contrast(scene, positions[:chunk]), positions, caption(scene, g)
+    # The contrast doubles an item's rendering time: drawn only when the loss reads it
+    contrast = shape_contrast(scene, positions[:chunk]) if config.shape_weight else torch.zeros(0)
+    return render_at(scene, positions), contrast, positions, caption(scene, g)
 
 
 # --------------------------------------------------------------------------- training
