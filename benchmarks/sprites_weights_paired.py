@@ -43,12 +43,15 @@ def main() -> None:
     sets = {}
     for name, source in (s.split("=", 1) for s in args.sets):
         folders, _, method = source.partition(":")
-        sets[name] = load_videos(folders.split(","), method or args.method)
+        method = method or args.method
+        sets[name] = load_videos(folders.split(","), method)
         if not sets[name]:
-            p.error(f"set {name!r}: no videos of method {method or args.method!r} in {folders} "
+            p.error(f"set {name!r}: no videos of method {method!r} in {folders} "
                     "(the form is NAME=FOLDER[,FOLDER...][:METHOD])")
     if args.common:
         shared = set.intersection(*(set(videos) for videos in sets.values()))
+        if not shared:
+            p.error("--common: the sets share no video (prompt and seed)")
         sets = {name: {s: v for s, v in videos.items() if s in shared} for name, videos in sets.items()}
     columns = [c for c in COLUMNS if any(c in v for vs in sets.values() for v in vs.values())]
     base_name, base = next(iter(sets.items()))

@@ -15,7 +15,7 @@ from streamt1.sprites.train import (
     flow_loss,
     sample_item,
     sample_timesteps,
-    shape_weights,
+    loss_weights,
     train,
 )
 
@@ -47,7 +47,8 @@ def test_first_chunk_only_items_are_the_sink_chunk_and_train():
     assert frames.shape == (3, 3, 64, 64) and positions.tolist() == [0, 1, 2]
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
-    loss = flow_loss(model, frames[None], contrast[None], positions[None], [text], config, torch.Generator().manual_seed(0))
+    loss = flow_loss(model, frames[None], contrast[None], positions[None], [text], config,
+                     torch.Generator().manual_seed(0))
     loss.backward()
     assert loss.isfinite() and model.transformer.blocks[0].self_attn.q.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="context_chunks"):
@@ -67,7 +68,8 @@ def test_flow_loss_is_finite_and_trains_both_networks():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)  # the zero-init head blocks gradients
     frames, contrast, positions, text = sample_item(torch.Generator().manual_seed(1), TINY)
-    loss = flow_loss(model, frames[None], contrast[None], positions[None], [text], TINY, torch.Generator().manual_seed(0))
+    loss = flow_loss(model, frames[None], contrast[None], positions[None], [text], TINY,
+                     torch.Generator().manual_seed(0))
     assert loss.isfinite()
     loss.backward()
     assert model.text_encoder.token_embedding.weight.grad.abs().sum() > 0
@@ -97,16 +99,22 @@ def test_change_weights_mark_moving_cells_of_neighbouring_frames_only():
     assert (static == 1).all()
 
 
-def test_shape_weights_pool_the_contrast_to_latent_cells_of_the_first_chunk():
+def test_shape_weight_adds_the_pooled_contrast_to_the_first_chunk_only():
+    positions = torch.tensor([[0, 1, 2, 9, 10, 11]] * 2)
+    x0 = _moving_square([0, 1, 2, 9, 10, 11]).repeat(2, 1, 1, 1, 1)
     contrast = torch.zeros(2, 3, 64, 64)
     contrast[1, 2, 8:12, 4:8] = 1.0  # one full 4x4 cell: latent row 2, column 1 of frame 2
     contrast[1, 0, 0:2, 0:4] = 1.0  # half a cell
-    weights = shape_weights(contrast, 4, dataclasses.replace(TINY, shape_weight=6.0))
-    assert weights.shape == (2, 1, 3, 16, 16) and (weights[0] == 0).all()
-    assert weights[1, 0, 2, 2, 1] == 6.0 and weights[1, 0, 0, 0, 0] == 3.0 and weights.sum() == 9.0
+    config = TrainVideoConfig(motion_weight=3.0, shape_weight=6.0)
+    weights = loss_weights(x0, contrast, positions, 4, config)
+    motion = loss_weights(x0, torch.zeros(0), positions, 4, dataclasses.replace(config, shape_weight=0.0))
+    assert weights.shape == motion.shape == (2, 1, 6, 16, 16)
+    extra = weights - motion
+    assert (extra[0] == 0).all() and (extra[:, :, 3:] == 0).all()  # later chunks keep their weights
+    assert extra[1, 0, 2, 2, 1] == 6.0 and extra[1, 0, 0, 0, 0] == 3.0 and extra.sum() == 9.0
 
 
-def test_shape_weight_changes_only_the_loss_it_is_set_for():
+def test_the_shape_contrast_is_drawn_and_read_only_with_a_shape_weight():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
     weighted = dataclasses.replace(TINY, shape_weight=8.0)

@@ -42,11 +42,13 @@ def test_replay_pool_keeps_the_newest_items_together():
     pool = ReplayPool(4)
     for start in (0, 3):  # 6 items through a pool of 4: items 0 and 1 are overwritten
         frames = torch.arange(start, start + 3).float().view(3, 1).expand(3, 2)
-        pool.add(frames, frames[:, :1].long() * 10, [f"p{i}" for i in range(start, start + 3)])
+        pool.add(frames, frames[:, None] * -1, torch.zeros(3, 0), frames[:, :1].long() * 10,
+                 [f"p{i}" for i in range(start, start + 3)])
     assert pool.size == 4
-    frames, positions, prompts = pool.sample(64, torch.Generator().manual_seed(0))
+    frames, maps, empty, positions, prompts = pool.sample(64, torch.Generator().manual_seed(0))
     ids = frames[:, 0].long().tolist()
-    assert set(ids) == {2, 3, 4, 5}  # frames, positions and captions stay matched
+    assert set(ids) == {2, 3, 4, 5}  # every tensor and the captions stay matched
+    assert maps.shape == (64, 1, 2) and (maps[:, 0, 0] == -frames[:, 0]).all() and empty.shape == (64, 0)
     assert positions[:, 0].tolist() == [10 * i for i in ids] and prompts == [f"p{i}" for i in ids]
     with pytest.raises(ValueError, match="empty"):
         ReplayPool(2).sample(1, torch.Generator())

@@ -153,6 +153,8 @@ def test_shape_contrast_marks_only_the_pixels_where_another_shape_would_differ()
     corner = 32 + int(0.75 * r)  # pixel centres sit at half pixels
     assert contrast[0, corner, corner] > 0.5  # a circle or a diamond leaves the square's corner empty
     assert contrast[0, 32, 32] > 0.5  # a ring leaves the centre empty
+    outside = render(scene, 1)[0, :, 32, 41] - render_background(BackgroundSpec("solid", "blue"))[:, 32, 41]
+    assert outside.abs().max() == 0 and contrast[0, 32, 41] > 0.5  # beyond the square, where a circle reaches
     assert contrast[0, :, :8].max() == 0 and contrast[0, :8].max() == 0  # far from the sprite
     entered = shape_contrast(scene, torch.tensor([40]))  # the green circle is visible from frame 30 on
     near_green = round(0.2 * 64)

@@ -71,9 +71,10 @@ class TrainVideoConfig:
     # Extra noisy copies of each item's first chunk, denoised from the caption alone: the chunk every
     # later one continues, and the one the model draws worst (issue 9's diagnosis in benchmarks/README.md).
     first_chunk_copies: int = 4
-    # Extra loss weight of the first chunk's cells where a sprite's shape shows (world.shape_contrast,
-    # pooled to latent cells): the caption alone must decide the shape there, and a plain mean rewards it
-    # so little that the committed weights ignore shape words (benchmarks/README.md, fifteenth session).
+    # Extra loss weight of the first chunk's cells whose content depends on a sprite's shape
+    # (world.shape_contrast: the sprite and its rim), where the caption alone must decide the shape: the
+    # committed weights ignore shape words. Tried from them for minutes, not yet enough
+    # (benchmarks/README.md, fifteenth session).
     shape_weight: float = 0.0
     # Share of items (and of first-chunk copies) trained on the empty caption: the null condition that
     # classifier-free guidance (StreamConfig.guidance_scale) reads at sampling time.
@@ -185,10 +186,15 @@ def change_weights(x0: Tensor, positions: Tensor, config: TrainVideoConfig) -> T
     return 1 + config.motion_weight * moving.float()
 
 
-def shape_weights(contrast: Tensor, factor: int, config: TrainVideoConfig) -> Tensor:
-    """Extra loss weights ``[B, 1, chunk, h, w]`` of the first chunk's latent cells: ``shape_weight`` times
-    the mean shape contrast ``[B, chunk, H, W]`` over each cell's ``factor x factor`` pixels."""
-    return config.shape_weight * F.avg_pool2d(contrast.float(), factor)[:, None]
+def loss_weights(x0: Tensor, contrast: Tensor, positions: Tensor, factor: int, config: TrainVideoConfig) -> Tensor:
+    """Per-cell loss weights ``[B, 1, F, h, w]``: :func:`change_weights`, plus on the first chunk
+    ``shape_weight`` times the mean shape contrast ``[B, chunk, H, W]`` over each cell's ``factor x
+    factor`` pixels (the contrast is not read, and may be empty, when ``shape_weight`` is 0)."""
+    weights = change_weights(x0, positions, config)
+    if config.shape_weight:
+        c = config.stream.chunk_frames
+        weights[:, :, :c] += config.shape_weight * F.avg_pool2d(contrast.float().to(x0.device), factor)[:, None]
+    return weights
 
 
 def weighted_mse(prediction: Tensor, target: Tensor, weights: Tensor) -> Tensor:
@@ -206,18 +212,14 @@ def flow_loss(
     config: TrainVideoConfig,
     generator: torch.Generator,
 ) -> Tensor:
-    """Teacher-forced flow-matching loss of a batch ``frames [B, F, 3, H, W]`` with the first chunk's
-    shape contrast ``[B, chunk, H, W]`` (plus, with ``first_chunk_copies``, the first chunks denoised
-    again from the caption alone)."""
+    """Teacher-forced flow-matching loss of a batch ``frames [B, F, 3, H, W]`` weighted by
+    :func:`loss_weights` (``contrast``: the first chunk's shape contrast) (plus, with
+    ``first_chunk_copies``, the first chunks denoised again from the caption alone)."""
     s = config.stream
     b, f = frames.shape[:2]
     x0 = model.codec.encode(frames)  # [B, C, F, h, w]
     positions = positions.to(x0.device)
-    weights = change_weights(x0, positions, config)
-    if config.shape_weight:
-        c = s.chunk_frames
-        weights = torch.cat([weights[:, :, :c] + shape_weights(contrast.to(x0.device), model.codec.spatial_factor,
-                                                                config), weights[:, :, c:]], 2)
+    weights = loss_weights(x0, contrast, positions, model.codec.spatial_factor, config)
     states = model.text_encoder(prompts)  # [B, Lt, D], shared with the first-chunk copies
     text = model.transformer.encode_text(drop_captions(model, states, config, generator))
     t = sample_timesteps(b, f // s.chunk_frames, config, generator, frames.device)
@@ -381,8 +383,8 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         for group in opt.param_groups:
             group["lr"] = config.lr * lr_factor(done_share)
         with _autocast(device):
-            loss = flow_loss(model, frames.to(device, non_blocking=True), contrast.to(device, non_blocking=True),
-                             positions.to(device), list(prompts), config, noise_gen)
+            loss = flow_loss(model, frames.to(device, non_blocking=True), contrast, positions.to(device),
+                             list(prompts), config, noise_gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -440,7 +442,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
         max_minutes=args.max_minutes, wan_overrides=overrides,
         init=args.init, codec=args.codec, reuse=args.reuse, motion_weight=args.motion_weight,
-        first_chunk_copies=args.first_chunk_copies, caption_dropout=args.caption_dropout, shape_weight=args.shape_weight,
+        first_chunk_copies=args.first_chunk_copies, caption_dropout=args.caption_dropout,
+        shape_weight=args.shape_weight,
         context_chunks=args.context_chunks,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )

@@ -49,8 +49,8 @@ class ReplayPool:
 
     Rendering on the CPU is slower than a step of the tiny model on a GPU: drawing each batch from a
     pool that a fresh loader batch refreshes every few steps lets the GPU work while the loader renders.
-    Items are batches as :func:`sample_loader` yields them: tensors with the batch first (frames,
-    positions, ...), then the captions.
+    Items are batches as :func:`sample_loader` yields them: tensors with the batch first (e.g. frames,
+    shape contrast, positions), then the captions.
     """
 
     def __init__(self, capacity: int) -> None:

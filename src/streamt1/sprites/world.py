@@ -364,10 +364,10 @@ def render_at(scene: SceneSpec, t: Tensor, size: int = FRAME_SIZE) -> Tensor:
 
 
 def shape_contrast(scene: SceneSpec, t: Tensor, size: int = FRAME_SIZE) -> Tensor:
-    """Where the frames at times ``t [T]`` depend on the sprites' shapes -> ``[T, H, W]`` in [0, 1]:
-    per pixel, the largest change of a visible sprite's coverage if it had another shape (same centre,
-    scale and size). These few edge pixels are all that tells a circle from a square, so a plain
-    mean over the frame barely rewards a model for drawing the captioned shape."""
+    """Where a sprite's coverage at times ``t [T]`` depends on its shape -> ``[T, H, W]`` in [0, 1]: per
+    pixel, the largest change of a visible sprite's coverage if it had another shape (same centre,
+    scale and size). The ring's hole and the cross's open quadrants make that nearly the whole sprite
+    plus the rim other shapes would fill (about 1.1x its area); the rest of the frame is 0."""
     t = t.float()
     contrast = torch.zeros(len(t), size, size)
     for sprite, window in zip(scene.all_sprites, scene.sprite_windows()):
