@@ -97,8 +97,9 @@ class TrainVideoConfig:
     stream: StreamConfig = SPRITES_STREAM
 
     def __post_init__(self) -> None:
-        if min(self.motion_weight, self.motion_threshold, self.first_chunk_copies, self.shape_weight) < 0:
-            raise ValueError("motion_weight, motion_threshold, first_chunk_copies and shape_weight must be >= 0")
+        for name in ("motion_weight", "motion_threshold", "first_chunk_copies", "shape_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 0")
         if self.context_chunks < 0:
             raise ValueError(f"context_chunks={self.context_chunks} must be >= 0 (0: first chunks only)")
         for name in ("steps", "batch_size", "log_every", "save_every", "reuse", "pool_items"):
@@ -426,7 +427,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--first-chunk-copies", type=int, default=TrainVideoConfig.first_chunk_copies,
                    help="extra noisy copies of each item's first chunk, denoised from the caption alone")
     p.add_argument("--shape-weight", type=float, default=TrainVideoConfig.shape_weight,
-                   help="extra loss weight of the first chunk's cells where a sprite's shape shows")
+                   help="extra loss weight of the first chunk's sprite cells (world.shape_contrast; default 0)")
     p.add_argument("--context-chunks", type=int, default=TrainVideoConfig.context_chunks,
                    help="chunks after the sink in each item (0: first chunks only, which the caption alone decides)")
     p.add_argument("--caption-dropout", type=float, default=TrainVideoConfig.caption_dropout,
