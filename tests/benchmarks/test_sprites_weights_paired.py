@@ -26,3 +26,14 @@ def test_sets_name_their_own_preset_and_common_keeps_the_shared_videos(tmp_path)
     assert rows["plain"][0].strip() == "2" and rows["plain"][1].strip().startswith("30.0")  # q-0 left out
     assert rows["k2 - plain"][1].strip() == "+10.0 ± 0.0"
     assert rows["k4 - plain"][1].strip().startswith("+25.0")  # (0.5 - 0.2, 0.6 - 0.4): +30 and +20
+
+
+def test_a_set_without_videos_and_sets_that_share_none_are_named(tmp_path):
+    a = write(tmp_path / "a", {"none": {"p-0": 0.2}})
+    b = write(tmp_path / "b", {"none": {"q-0": 0.4}})
+    wrong_form = subprocess.run([sys.executable, str(SCRIPT), f"x={a}:none,{b}", f"y={b}"],
+                                capture_output=True, text=True)
+    assert wrong_form.returncode == 2 and "set 'x': no videos of method 'none," in wrong_form.stderr
+    disjoint = subprocess.run([sys.executable, str(SCRIPT), "--common", f"x={a}", f"y={b}"],
+                              capture_output=True, text=True)
+    assert disjoint.returncode == 2 and "share no video" in disjoint.stderr
