@@ -12,6 +12,8 @@ scene seeds 5000, 5001, ...) and renders noised to sigma 0.9 / 0.7 / 0.5 / 0.3, 
   shape word changes (three places on in ``SHAPES``), the same measure as the model's caption
   sensitivity in ``sprites_first_chunk.py``;
 * ``model %``: the model's, on the same noisy frame (the first of its chunk);
+* ``cosine``: between the model's and the ideal's change of the flow with the word (does the model's
+  small change point where the ideal's does? guidance can only amplify what points the right way);
 * ``shape cuts ideal MSE %``: how much knowing the shape lowers the ideal x0 error against a denoiser
   that knows everything but the shape (a mixture over the six shapes): the signal the flow-matching
   loss carries about the shape word at that noise level;
@@ -88,20 +90,23 @@ def main() -> None:
             x_t = (1 - sigma) * x0 + sigma * torch.randn(x0.shape, generator=torch.Generator().manual_seed(0))
             x_t_pixels = F.pixel_shuffle(x_t[:, :, 0], factor)[0].flatten()  # frame 0, without the codec's clamp
             flows = [(x_t_pixels - ideal_x0(x_t_pixels, h, sigma)) / sigma for h in (own, other)]
-            ideal = float((flows[0] - flows[1]).norm() / flows[0].norm())
+            ideal_change = flows[0] - flows[1]
+            ideal = float(ideal_change.norm() / flows[0].norm())
             t = torch.full((1, 3), sigma * model.stream.num_train_timesteps)
             predicted = [transformer(x_t, t, text, positions, None)[:, :, 0] for text in texts]
             ours = float((predicted[0] - predicted[1]).norm() / predicted[0].norm())
+            our_change = F.pixel_shuffle(predicted[0] - predicted[1], factor)[0].flatten()
+            cosine = float(F.cosine_similarity(our_change, ideal_change, 0))
             blind_error = ((x0_pixels - ideal_x0(x_t_pixels, any_shape, sigma)) ** 2).sum()
             knowing = ((x0_pixels - ideal_x0(x_t_pixels, own, sigma)) ** 2).sum()
             model_x0 = F.pixel_shuffle(x_t[:, :, 0] - sigma * predicted[0], factor)[0].flatten()
-            rows[sigma].append((ideal, ours, float(1 - knowing / blind_error),
+            rows[sigma].append((ideal, ours, cosine, float(1 - knowing / blind_error),
                                 float(((x0_pixels - model_x0) ** 2).sum() / blind_error)))
     print(f"{args.weights} ({args.split} split, {args.num_scenes} one-sprite scenes, first frame)")
-    print("sigma | ideal % | model % | shape cuts ideal MSE % | model MSE / shape-blind ideal")
+    print("sigma | ideal % | model % | cosine | shape cuts ideal MSE % | model MSE / shape-blind ideal")
     for sigma, values in rows.items():
         mean = torch.tensor(values).mean(0)
-        print(f"{sigma} | {100 * mean[0]:.2f} | {100 * mean[1]:.2f} | {100 * mean[2]:.1f} | {mean[3]:.2f}")
+        print(f"{sigma} | {100 * mean[0]:.2f} | {100 * mean[1]:.2f} | {mean[2]:.3f} | {100 * mean[3]:.1f} | {mean[4]:.2f}")
 
 
 if __name__ == "__main__":
