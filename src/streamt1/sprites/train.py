@@ -213,9 +213,9 @@ def flow_loss(
     config: TrainVideoConfig,
     generator: torch.Generator,
 ) -> Tensor:
-    """Teacher-forced flow-matching loss of a batch ``frames [B, F, 3, H, W]`` weighted by
-    :func:`loss_weights` (``contrast``: the first chunk's shape contrast) (plus, with
-    ``first_chunk_copies``, the first chunks denoised again from the caption alone)."""
+    """Teacher-forced flow-matching loss of a batch ``frames [B, F, 3, H, W]``, weighted per cell by
+    :func:`loss_weights` (``contrast``: the first chunk's shape contrast); with ``first_chunk_copies``,
+    the mean with the loss of the first chunks denoised again from the caption alone."""
     s = config.stream
     b, f = frames.shape[:2]
     x0 = model.codec.encode(frames)  # [B, C, F, h, w]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -350,15 +350,20 @@ def sprite_visibility(window: tuple[int, int | None], t: Tensor) -> Tensor:
     return vis
 
 
+def sprite_placements(scene: SceneSpec, t: Tensor) -> Iterator[tuple[SpriteSpec, Tensor, Tensor, Tensor, Tensor]]:
+    """For every sprite of the scene, in drawing order: (sprite, centre x, centre y, radius, opacity),
+    each ``[T]``, at frame times ``t [T]``."""
+    t = t.float()
+    for sprite, window in zip(scene.all_sprites, scene.sprite_windows()):
+        cx, cy, scale = sprite_track(sprite, (t - window[0]).clamp(min=0) / FPS)
+        yield sprite, cx, cy, scale * SIZES[sprite.size], sprite_visibility(window, t)
+
+
 def render_at(scene: SceneSpec, t: Tensor, size: int = FRAME_SIZE) -> Tensor:
     """Frames at (possibly fractional, unordered) frame times ``t [T]`` -> ``[T, 3, H, W]`` in [0, 1]."""
-    t = t.float()
-    frames = render_backgrounds(scene, t, size)
-    for sprite, window in zip(scene.all_sprites, scene.sprite_windows()):
-        seconds = (t - window[0]).clamp(min=0) / FPS
-        cx, cy, scale = sprite_track(sprite, seconds)
-        alpha = sprite_coverage(sprite.shape, cx, cy, scale * SIZES[sprite.size], size)
-        alpha = (alpha * sprite_visibility(window, t)[:, None, None])[:, None]  # [T, 1, H, W]
+    frames = render_backgrounds(scene, t.float(), size)
+    for sprite, cx, cy, radius, opacity in sprite_placements(scene, t):
+        alpha = (sprite_coverage(sprite.shape, cx, cy, radius, size) * opacity[:, None, None])[:, None]  # [T, 1, H, W]
         frames = frames + (color_tensor(sprite.color)[None, :, None, None] - frames) * alpha
     return frames.clamp(0, 1)
 
@@ -368,15 +373,12 @@ def shape_contrast(scene: SceneSpec, t: Tensor, size: int = FRAME_SIZE) -> Tenso
     pixel, the largest change of a visible sprite's coverage if it had another shape (same centre,
     scale and size). The ring's hole and the cross's open quadrants make that nearly the whole sprite
     plus the rim other shapes would fill (about 1.1x its area); the rest of the frame is 0."""
-    t = t.float()
     contrast = torch.zeros(len(t), size, size)
-    for sprite, window in zip(scene.all_sprites, scene.sprite_windows()):
-        cx, cy, scale = sprite_track(sprite, (t - window[0]).clamp(min=0) / FPS)
-        radius = scale * SIZES[sprite.size]
+    for sprite, cx, cy, radius, opacity in sprite_placements(scene, t):
         own = sprite_coverage(sprite.shape, cx, cy, radius, size)
         change = torch.stack([(sprite_coverage(other, cx, cy, radius, size) - own).abs()
                               for other in SHAPES if other != sprite.shape]).amax(0)
-        contrast = torch.maximum(contrast, change * sprite_visibility(window, t)[:, None, None])
+        contrast = torch.maximum(contrast, change * opacity[:, None, None])
     return contrast
 
 
