@@ -1,6 +1,10 @@
 """How much the shape word should matter: the ideal denoiser of a one-sprite first frame against the model.
 
-    python benchmarks/sprites_ideal_denoiser.py [--weights DIR] [--num-scenes 8] [--split train]
+    python benchmarks/sprites_ideal_denoiser.py --weights DIR [--num-scenes 8] [--split train]
+
+DIR holds PixelUnshuffle weights, e.g. G (the default before H): ``mkdir G && for f in
+sprites_model.safetensors sprites_model.json; do git show 71e43ac:src/streamt1/sprites/weights/$f > G/$f;
+done``. The built-in weights H use a learned codec, whose latents the ideal denoiser cannot follow.
 
 A one-sprite caption fixes the background, the sprite's colour, size and shape; only the position is
 unknown (uniform). So the ideal (Bayes) denoiser of the first frame, ``E[x0 | x_t, caption]``, is a
@@ -30,7 +34,6 @@ import torch.nn.functional as F
 from sprites_first_chunk import swap
 from streamt1.sprites.captions import caption
 from streamt1.sprites.model import SpritesVideoModel
-from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 from streamt1.sprites.world import (FRAME_SIZE, SHAPES, SIZES, color_tensor, render_at, render_backgrounds,
                                     sample_scene, sprite_coverage)
 
@@ -67,14 +70,15 @@ def ideal_x0(x_t: torch.Tensor, hypotheses: torch.Tensor, sigma: float) -> torch
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--weights", default=str(DEFAULT_WEIGHTS_DIR))
+    p.add_argument("--weights", required=True, help="PixelUnshuffle Sprites weights, e.g. G (see above)")
     p.add_argument("--num-scenes", type=int, default=8)
     p.add_argument("--split", default="train", choices=("train", "eval"))
     args = p.parse_args()
     torch.set_grad_enabled(False)
     model = SpritesVideoModel.from_pretrained(args.weights).eval()
     if model.autoencoder is not None:
-        raise SystemExit("this comparison needs a PixelUnshuffle model (the ideal denoiser works in pixel latents)")
+        raise SystemExit(f"{args.weights} uses a learned codec; this comparison needs PixelUnshuffle weights "
+                         "(the ideal denoiser works in pixel latents), e.g. G: see this script's docstring")
     transformer, factor = model.transformer, model.codec.spatial_factor
     rows: dict[float, list[tuple[float, ...]]] = {sigma: [] for sigma in SIGMAS}
     for scene in one_sprite_scenes(args.num_scenes, args.split):
