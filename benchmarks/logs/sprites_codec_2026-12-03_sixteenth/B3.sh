@@ -17,7 +17,7 @@ r = json.load(open(path)); r["stream_config"] = g["stream_config"]; json.dump(r,
 PY
 cp $W/image_reward.* $W/video_reward.* runs/$M/
 mkdir -p runs/tuneB runs/repB
-T="python3 benchmarks/sprites_plain_tuning.py --weights runs/$M --num-prompts 32 --num-frames 96 --out runs/tuneB --baseline benchmarks/logs/sprites_refiner_2026-12-03_thirteenth/G.json"
+T="python3 benchmarks/sprites_tuning.py --weights runs/$M --num-prompts 32 --num-frames 96 --out runs/tuneB --baseline benchmarks/logs/sprites_refiner_2026-12-03_thirteenth/G.json"
 $T --label $M > runs/tuneB/$M.log 2>&1 &
 $T --label $M-shift4 --shift 4 > runs/tuneB/$M-shift4.log 2>&1 &
 $T --label $M-g1 --guidance-scale 1 > runs/tuneB/$M-g1.log 2>&1 &

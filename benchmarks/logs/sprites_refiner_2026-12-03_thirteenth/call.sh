@@ -19,7 +19,7 @@ json.dump(r, open("runs/R/sprites_model.json", "w"), indent=1)
 PY
 cp $W/image_reward.* $W/video_reward.* runs/R/
 export OMP_NUM_THREADS=2
-T="python3 benchmarks/sprites_plain_tuning.py --num-prompts 32 --num-frames 96 --out runs/tune"
+T="python3 benchmarks/sprites_tuning.py --num-prompts 32 --num-frames 96 --out runs/tune"
 $T --label G > runs/tune/G.log 2>&1 &
 $T --weights runs/R --label R > runs/tune/R.log 2>&1 &
 for s in 0 1; do

@@ -22,7 +22,7 @@ done
 wait
 for w in 8 24; do tail -n 2 runs/W$w/train.log; card runs/W$w; done
 export OMP_NUM_THREADS=1
-T="python3 benchmarks/sprites_plain_tuning.py --num-prompts 32 --num-frames 96 --out runs/tune --baseline benchmarks/logs/sprites_refiner_2026-12-03_thirteenth/G.json"
+T="python3 benchmarks/sprites_tuning.py --num-prompts 32 --num-frames 96 --out runs/tune --baseline benchmarks/logs/sprites_refiner_2026-12-03_thirteenth/G.json"
 for w in 8 24; do
   $T --weights runs/W$w --label W$w > runs/tune/W$w.log 2>&1 &
   for s in train eval; do python3 benchmarks/sprites_first_chunk.py --weights runs/W$w --split $s > runs/diag/W$w-$s.log 2>&1 & done

@@ -28,7 +28,7 @@ done; done
 wait $TRAIN
 tail -n 2 runs/W24b/train.log; card runs/W24b
 cp runs/W24b/sprites_model.safetensors $OUT/W24b.safetensors
-T="python3 benchmarks/sprites_plain_tuning.py --num-prompts 32 --num-frames 96 --out runs/tune --baseline benchmarks/logs/sprites_refiner_2026-12-03_thirteenth/G.json"
+T="python3 benchmarks/sprites_tuning.py --num-prompts 32 --num-frames 96 --out runs/tune --baseline benchmarks/logs/sprites_refiner_2026-12-03_thirteenth/G.json"
 $T --weights runs/W24b --label W24b > runs/tune/W24b.log 2>&1 &
 for sp in train eval; do python3 benchmarks/sprites_first_chunk.py --weights runs/W24b --split $sp > runs/diag/W24b-$sp.log 2>&1 & done
 wait

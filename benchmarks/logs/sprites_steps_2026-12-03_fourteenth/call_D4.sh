@@ -20,7 +20,7 @@ r = json.load(open(p)); r["stream_config"] = g["stream_config"]; json.dump(r, op
 PY
 cp $W/image_reward.* $W/video_reward.* runs/D6/
 export OMP_NUM_THREADS=1
-python3 benchmarks/sprites_plain_tuning.py --weights runs/D6 --label D6 --num-prompts 32 --num-frames 96 --out runs/d4 \
+python3 benchmarks/sprites_tuning.py --weights runs/D6 --label D6 --num-prompts 32 --num-frames 96 --out runs/d4 \
   --baseline $L/tune/S8.json > runs/d4/tune.log 2>&1 &
 for s in train eval; do python3 benchmarks/sprites_first_chunk.py --weights runs/D6 --split $s > runs/d4/first-$s.log 2>&1 & done
 for s in 0 1; do

@@ -20,7 +20,7 @@ $TR --out runs/H --init $W --context-chunks 0 --first-chunk-copies 3 --batch-siz
 tail -n 3 runs/H/train.log; card runs/H
 $TR --out runs/H2 --init runs/H --first-chunk-copies 4 --batch-size 64 --max-minutes ${H2_MIN:-2.0} --lr 2e-4 > runs/H2/train.log 2>&1 &
 export OMP_NUM_THREADS=1
-T="python3 benchmarks/sprites_plain_tuning.py --num-prompts 32 --num-frames 96 --out runs/tune --baseline benchmarks/logs/sprites_refiner_2026-12-03_thirteenth/G.json"
+T="python3 benchmarks/sprites_tuning.py --num-prompts 32 --num-frames 96 --out runs/tune --baseline benchmarks/logs/sprites_refiner_2026-12-03_thirteenth/G.json"
 $T --weights runs/H --label H > runs/tune/H.log 2>&1 &
 for w in G H; do d=$W; [ $w = H ] && d=runs/H
   for s in train eval; do python3 benchmarks/sprites_first_chunk.py --weights $d --split $s > runs/diag/$w-$s.log 2>&1 & done

@@ -4,7 +4,7 @@ set -uo pipefail
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
 nvidia-smi --query-gpu=name --format=csv,noheader
 mkdir -p runs/tune2 runs/diag
-T="python3 benchmarks/sprites_plain_tuning.py --num-prompts 32 --num-frames 96 --out runs/tune2"
+T="python3 benchmarks/sprites_tuning.py --num-prompts 32 --num-frames 96 --out runs/tune2"
 $T --label S8 > runs/tune2/S8.log 2>&1 &
 $T --label S6 --timesteps 1000,833,667,500,333,167 --first-chunk-substeps 5 > runs/tune2/S6.log 2>&1 &
 $T --label S5 --timesteps 1000,800,600,400,200 --first-chunk-substeps 6 > runs/tune2/S5.log 2>&1 &

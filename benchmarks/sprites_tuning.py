@@ -1,17 +1,19 @@
-"""Plain generation of a Sprites model on a tuning split, with its ground-truth metrics and a picture.
+"""A preset (plain generation by default) of a Sprites model on a tuning split, with its ground-truth metrics and a picture.
 
-    python benchmarks/sprites_plain_tuning.py --weights DIR [--label NAME] [--out DIR] [--steps N | --timesteps T,T,...]
+    python benchmarks/sprites_tuning.py --weights DIR [--label NAME] [--out DIR] [--steps N | --timesteps T,T,...]
         [--shift S] [--first-chunk-substeps K] [--guidance-scale W] [--guided-chunks N]
-        [--baseline OTHER_LABEL.json]
+        [--method PRESET] [--set KEY=VALUE ...] [--baseline OTHER_LABEL.json]
 
 Prompts ``offset ... offset + num_prompts - 1`` of the held-out list (offset 32: never the 32 that
-`streamt1 evaluate` reports), one seed, the ``none`` preset. Prints the mean of every metric of
+`streamt1 evaluate` reports), one seed, the preset ``--method`` (default ``none``) with the rewards under
+``--weights`` and the config overrides ``--set`` (e.g. ``search.transition_threshold=1``), so search
+settings are chosen on these prompts and reported on the others. Prints the mean of every metric of
 :func:`streamt1.metrics.sprites.evaluate_video`; writes ``<label>.png``: for the first 6 prompts the
 world's render of the caption above the model's video, at frames 0, 2, 8, 16, 24, 32 and the last,
 and ``<label>.json``: every prompt's metrics (for paired comparisons of two runs on the same prompts).
 ``--baseline`` (a ``<label>.json`` of an earlier run on the same prompts and seed) also prints the
-paired differences against it with 95 % intervals. Used to compare candidate weights or sampling
-schedules before a full evaluation.
+paired differences against it with 95 % intervals. Used to compare candidate weights, sampling
+schedules or search settings before a full evaluation.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from streamt1 import api
 from streamt1.config import build_config
 from streamt1.evaluate import eval_prompts
 from streamt1.metrics.sprites import evaluate_video
@@ -38,7 +41,7 @@ PICTURE_PROMPTS = 6
 PICTURE_FRAMES = (0, 2, 8, 16, 24, 32)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--weights", default=str(DEFAULT_WEIGHTS_DIR))
     p.add_argument("--label", default="weights")
@@ -59,7 +62,10 @@ def main() -> None:
     p.add_argument("--guidance-scale", type=float, default=None,
                    help="classifier-free guidance scale (default: the model's own; 1 = none)")
     p.add_argument("--guided-chunks", type=int, default=None, help="chunks guided from the start (0: all)")
-    args = p.parse_args()
+    p.add_argument("--method", default="none", help="the preset to run (`streamt1 methods`)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override, repeatable (e.g. search.transition_threshold=1)")
+    args = p.parse_args(argv)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     sampler = {} if args.steps is None else {
         "denoising_steps": tuple(int(round(1000 - i * 1000 / args.steps)) for i in range(args.steps))}
@@ -71,9 +77,14 @@ def main() -> None:
         if getattr(args, name) is not None:
             sampler[name] = getattr(args, name)
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    generator = build_generator(SpritesVideoModel.from_pretrained(args.weights), sampler, device=device)
-    config = build_config("none", None, [], num_frames=args.num_frames, backend="sprites")
-    search = StreamSearch(generator, config.search, None, None, method="none", settings={})
+    config = build_config(args.method, None, args.set, num_frames=args.num_frames, weights=args.weights,
+                          device=device, backend="sprites")
+    # the search owns global_sink (as in api.load_components); the flags above own the sampler
+    stream = {"global_sink": config.search.global_sink, **config.run.stream_overrides, **sampler}
+    generator = build_generator(SpritesVideoModel.from_pretrained(args.weights), stream, device=device)
+    rewards = {kind: plan.load() for kind, plan in api.plan_rewards(config).items()}
+    search = StreamSearch(generator, config.search, rewards.get("image"), rewards.get("video"), method=args.method,
+                          settings={})
     prompts = eval_prompts(args.offset + args.num_prompts, args.num_frames)[args.offset:]
     scores: dict[str, list[float]] = {}
     rows, start = [], time.time()
