@@ -1,9 +1,11 @@
 """The README's prompt with the built-in weights: plain generation and Stream-T1, metrics and a picture.
 
     python benchmarks/sprites_readme_prompt.py [--weights DIR] [--num-frames 162] [--seed 0] [--out benchmarks]
+        [--set KEY=VALUE ...]
 
 Runs what the README's first command runs (`--method stream-t1 --num-frames 162`, seed 0) and the plain
-generation of the same prompt and seed, prints each video's ground-truth metrics (%) and the sprite's
+generation of the same prompt and seed (``--set``: config overrides for both, e.g.
+``search.max_sink_frames=6``), prints each video's ground-truth metrics (%) and the sprite's
 centre in its first and last frames, and writes ``sprites_readme_prompt.png``: 12 evenly spaced frames
 (x2 nearest), plain generation above, Stream-T1 below.
 """
@@ -31,11 +33,12 @@ def main() -> None:
     p.add_argument("--num-frames", type=int, default=162)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmarks")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, repeatable")
     args = p.parse_args()
     components = api.load_components(build_config("stream-t1", weights=args.weights, device="cpu"))
     rows = []
     for method in ("none", "stream-t1"):
-        config = build_config(method, weights=args.weights, device="cpu", num_frames=args.num_frames)
+        config = build_config(method, None, args.set, weights=args.weights, device="cpu", num_frames=args.num_frames)
         frames = api.make_search(config, components).run(PROMPT, args.num_frames, args.seed, progress=False).frames
         video = frames.float() / 255
         scores = evaluate_video(video, PROMPT)
