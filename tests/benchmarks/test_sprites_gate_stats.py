@@ -1,6 +1,5 @@
 """``benchmarks/sprites_gate_stats.py``: memory sinking's gates counted from real search traces."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -8,17 +7,13 @@ import pytest
 from streamt1 import api
 from streamt1.config import build_config
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "sprites_gate_stats.py"
 FRAMES = 24  # 8 chunks of 3, chunk 0 the sink; the 9-frame window holds the new chunk and the 6 frames
 EVICTIONS = 5  # before it, so chunks 3-7 each push one chunk out
 
 
 @pytest.fixture(scope="module")
-def gate_stats():
-    spec = importlib.util.spec_from_file_location("sprites_gate_stats", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.gate_stats
+def gate_stats(load_benchmark):
+    return load_benchmark("sprites_gate_stats").gate_stats
 
 
 def _traced(weights: Path, method: str, out: Path, overrides=()) -> Path:

@@ -1,9 +1,7 @@
 """``benchmarks/sprites_oracle.py``: ground-truth oracle rewards, and a tiny oracle evaluation on CPU."""
 
 import dataclasses
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,17 +10,13 @@ from streamt1.interfaces import to_uint8
 from streamt1.sprites.captions import parse_caption
 from streamt1.sprites.world import FPS, render
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "sprites_oracle.py"
 CAPTION = "a large red circle moves left and a small yellow square moves up over a blue background"
 FRAMES = 24
 
 
 @pytest.fixture(scope="module")
-def oracle():
-    spec = importlib.util.spec_from_file_location("sprites_oracle", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def oracle(load_benchmark):
+    return load_benchmark("sprites_oracle")
 
 
 def _clips() -> dict[str, torch.Tensor]:
