@@ -35,7 +35,7 @@ def main() -> None:
     p.add_argument("--out", default="benchmarks")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, repeatable")
     args = p.parse_args()
-    components = api.load_components(build_config("stream-t1", weights=args.weights, device="cpu"))
+    components = api.load_components(build_config("stream-t1", None, args.set, weights=args.weights, device="cpu"))
     rows = []
     for method in ("none", "stream-t1"):
         config = build_config(method, None, args.set, weights=args.weights, device="cpu", num_frames=args.num_frames)
