@@ -29,7 +29,7 @@ TINY = TrainVideoConfig(
 def test_sample_item_is_sink_plus_a_chunk_aligned_window():
     g = torch.Generator().manual_seed(0)
     for _ in range(20):
-        frames, contrast, positions, text = sample_item(g, TINY)
+        frames, contrast, positions, targets, text = sample_item(g, TINY)
         assert frames.shape == (TINY.sequence_frames, 3, 64, 64) and isinstance(text, str)
         assert contrast.numel() == 0  # drawn only for a shape-weighted loss
         assert positions[:3].tolist() == [0, 1, 2]
@@ -38,21 +38,52 @@ def test_sample_item_is_sink_plus_a_chunk_aligned_window():
         assert window[-1] < TINY.max_video_frames
     a = sample_item(torch.Generator().manual_seed(5), TINY)
     b = sample_item(torch.Generator().manual_seed(5), TINY)
-    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[3] == b[3]
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[4] == b[4]
 
 
 def test_first_chunk_only_items_are_the_sink_chunk_and_train():
     config = dataclasses.replace(TINY, context_chunks=0)
-    frames, contrast, positions, text = sample_item(torch.Generator().manual_seed(3), config)
+    frames, contrast, positions, targets, text = sample_item(torch.Generator().manual_seed(3), config)
     assert frames.shape == (3, 3, 64, 64) and positions.tolist() == [0, 1, 2]
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
-    loss = flow_loss(model, frames[None], contrast[None], positions[None], [text], config,
+    loss = flow_loss(model, frames[None], contrast[None], positions[None], targets[None], [text], config,
                      torch.Generator().manual_seed(0))
     loss.backward()
     assert loss.isfinite() and model.transformer.blocks[0].self_attn.q.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="context_chunks"):
         dataclasses.replace(TINY, context_chunks=-1)
+
+
+def test_paused_items_hold_the_world_still_until_a_chunk_and_train_only_after_it():
+    config = dataclasses.replace(TINY, paused_share=1.0, start_share=1.0)  # every item starts at the video's start
+    g = torch.Generator().manual_seed(6)
+    seen = set()
+    for _ in range(12):
+        frames, contrast, positions, targets, text = sample_item(g, config)
+        resume = int(targets.argmax())  # the first target frame
+        seen.add(resume)
+        assert resume % 3 == 0 and targets[resume:].eq(1).all() and targets[:resume].eq(0).all()
+        assert positions.tolist() == list(range(len(positions)))  # positions stay the true ones
+        for i in range(resume):  # paused frames show the moment the world resumes
+            assert torch.equal(frames[i], frames[resume])
+    assert seen == {3, 6, 9, 12}  # any chunk after the sink (TINY has 4 window chunks)
+    plain = sample_item(torch.Generator().manual_seed(6), dataclasses.replace(config, paused_share=0.0))
+    assert plain[3].eq(1).all() and not torch.equal(plain[0][0], plain[0][1])  # a moving world otherwise
+    # a paused frame is no target: changing it changes no loss term except through the context it gives
+    model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
+    torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
+    frames, contrast, positions, targets, text = sample_item(torch.Generator().manual_seed(7), config)
+    loss = flow_loss(model, frames[None], contrast[None], positions[None], targets[None], [text], config,
+                     torch.Generator().manual_seed(0))
+    everything = flow_loss(model, frames[None], contrast[None], positions[None], torch.ones_like(targets)[None],
+                           [text], config, torch.Generator().manual_seed(0))
+    assert loss.isfinite() and loss != everything
+    none = flow_loss(model, frames[None], contrast[None], positions[None], torch.zeros_like(targets)[None], [text],
+                     config, torch.Generator().manual_seed(0))
+    assert none == 0  # no target at all: nothing to learn, not a division by zero
+    with pytest.raises(ValueError, match="paused_share"):
+        dataclasses.replace(TINY, paused_share=1.5)
 
 
 def test_timesteps_mix_the_inference_schedule_and_uniform():
@@ -67,8 +98,8 @@ def test_timesteps_mix_the_inference_schedule_and_uniform():
 def test_flow_loss_is_finite_and_trains_both_networks():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)  # the zero-init head blocks gradients
-    frames, contrast, positions, text = sample_item(torch.Generator().manual_seed(1), TINY)
-    loss = flow_loss(model, frames[None], contrast[None], positions[None], [text], TINY,
+    frames, contrast, positions, targets, text = sample_item(torch.Generator().manual_seed(1), TINY)
+    loss = flow_loss(model, frames[None], contrast[None], positions[None], targets[None], [text], TINY,
                      torch.Generator().manual_seed(0))
     assert loss.isfinite()
     loss.backward()
@@ -118,13 +149,13 @@ def test_the_shape_contrast_is_drawn_and_read_only_with_a_shape_weight():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
     weighted = dataclasses.replace(TINY, shape_weight=8.0)
-    frames, contrast, positions, text = sample_item(torch.Generator().manual_seed(4), weighted)
+    frames, contrast, positions, targets, text = sample_item(torch.Generator().manual_seed(4), weighted)
     assert contrast.shape == (3, 64, 64) and contrast.sum() > 0 and contrast.max() <= 1
     unweighted = sample_item(torch.Generator().manual_seed(4), TINY)
-    assert torch.equal(unweighted[0], frames) and unweighted[3] == text  # the same item, without its contrast
+    assert torch.equal(unweighted[0], frames) and unweighted[4] == text  # the same item, without its contrast
 
     def loss(config, contrast):
-        return flow_loss(model, frames[None], contrast[None], positions[None], [text], config,
+        return flow_loss(model, frames[None], contrast[None], positions[None], targets[None], [text], config,
                          torch.Generator().manual_seed(0))
     plain = loss(TINY, contrast)
     assert torch.equal(plain, loss(TINY, torch.zeros(0)))  # weight 0: the contrast is unused
@@ -137,7 +168,7 @@ def test_first_chunk_loss_reads_only_the_first_chunk():
     config = dataclasses.replace(TINY, first_chunk_copies=3)
     model = SpritesVideoModel(sprites_wan_config(TEXT, **config.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
-    frames, contrast, positions, text = sample_item(torch.Generator().manual_seed(2), config)
+    frames, contrast, positions, targets, text = sample_item(torch.Generator().manual_seed(2), config)
     x0 = PixelUnshuffleCodec(4).encode(frames[None])
     weights = change_weights(x0, positions[None], config)
     other = x0.clone()
@@ -150,9 +181,9 @@ def test_first_chunk_loss_reads_only_the_first_chunk():
     changed[:, :, 1] += 0.5  # a frame of the first chunk
     assert first_chunk_loss(model, changed, weights, states, positions[None], config,
                             torch.Generator().manual_seed(0)) != loss[0]
-    with_copies = flow_loss(model, frames[None], contrast[None], positions[None], [text], config,
+    with_copies = flow_loss(model, frames[None], contrast[None], positions[None], targets[None], [text], config,
                             torch.Generator().manual_seed(0))
-    without = flow_loss(model, frames[None], contrast[None], positions[None], [text],
+    without = flow_loss(model, frames[None], contrast[None], positions[None], targets[None], [text],
                         dataclasses.replace(config, first_chunk_copies=0), torch.Generator().manual_seed(0))
     assert with_copies.isfinite() and with_copies != without
 

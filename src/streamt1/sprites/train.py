@@ -79,6 +79,11 @@ class TrainVideoConfig:
     # Share of items (and of first-chunk copies) trained on the empty caption: the null condition that
     # classifier-free guidance (StreamConfig.guidance_scale) reads at sampling time.
     caption_dropout: float = 0.0
+    # Share of items in which the world stands still until a random chunk of the item (those frames are
+    # context only, not loss targets). The model's own first chunks barely move (0.5 px per frame), and
+    # from a still context it kept sprites still although it continues clean moving renders well
+    # (benchmarks/README.md, eighteenth session): these items teach it to start the captioned motion.
+    paused_share: float = 0.0
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -105,7 +110,7 @@ class TrainVideoConfig:
         for name in ("steps", "batch_size", "log_every", "save_every", "reuse", "pool_items"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
-        for name in ("start_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout"):
+        for name in ("start_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout", "paused_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
         if self.max_video_frames < self.sequence_frames:
@@ -123,9 +128,10 @@ class TrainVideoConfig:
 # --------------------------------------------------------------------------- data
 
 
-def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, Tensor, Tensor, str]:
+def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, Tensor, Tensor, Tensor, str]:
     """(frames ``[F, 3, 64, 64]``, the first chunk's shape contrast ``[chunk, 64, 64]`` (empty when
-    ``shape_weight`` is 0), frame positions ``[F]``, caption) of one training item."""
+    ``shape_weight`` is 0), frame positions ``[F]``, loss targets ``[F]`` (1, or 0 for paused context
+    frames), caption) of one training item."""
     chunk, sink = config.stream.chunk_frames, config.stream.sink_frames
     window = config.context_chunks * chunk
     lo = config.sequence_frames + chunk  # shortest video: the sequence plus one chunk
@@ -136,9 +142,26 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, T
     else:
         start = chunk * int(torch.randint(sink // chunk, (length - window) // chunk + 1, (1,), generator=g))
     positions = torch.cat([torch.arange(sink), torch.arange(start, start + window)])
+    times, targets = paused_times(g, positions, config)
     # The contrast doubles an item's rendering time: drawn only when the loss reads it
-    contrast = shape_contrast(scene, positions[:chunk]) if config.shape_weight else torch.zeros(0)
-    return render_at(scene, positions), contrast, positions, caption(scene, g)
+    contrast = shape_contrast(scene, times[:chunk]) if config.shape_weight else torch.zeros(0)
+    return render_at(scene, times), contrast, positions, targets, caption(scene, g)
+
+
+def paused_times(g: torch.Generator, positions: Tensor, config: TrainVideoConfig) -> tuple[Tensor, Tensor]:
+    """(render times ``[F]``, loss targets ``[F]``). In a ``paused_share`` of the items the world stands
+    still until the start of a random chunk after the sink: the frames of the contiguous run before it
+    show that chunk's first moment and are context only (target 0); the rest keep their own times."""
+    times, targets = positions.clone(), torch.ones(len(positions))
+    chunk, sink = config.stream.chunk_frames, config.stream.sink_frames
+    # draws nothing when the share is 0, so older configs render the items they did
+    if config.paused_share == 0 or config.context_chunks == 0 or float(torch.rand((), generator=g)) >= config.paused_share:
+        return times, targets
+    resume = sink + chunk * int(torch.randint(config.context_chunks, (1,), generator=g))
+    run_start = 0 if int(positions[sink]) == sink else sink  # a window right after the sink continues it
+    times[run_start:resume] = positions[resume]
+    targets[run_start:resume] = 0
+    return times, targets
 
 
 # --------------------------------------------------------------------------- training
@@ -201,7 +224,7 @@ def loss_weights(x0: Tensor, contrast: Tensor, positions: Tensor, factor: int, c
 def weighted_mse(prediction: Tensor, target: Tensor, weights: Tensor) -> Tensor:
     """Mean squared error with per-cell weights, normalised by their mean (scale-free across batches)."""
     weights = weights.expand_as(target)
-    return ((prediction.float() - target) ** 2 * weights).sum() / weights.sum()
+    return ((prediction.float() - target) ** 2 * weights).sum() / weights.sum().clamp(min=1e-6)
 
 
 def flow_loss(
@@ -209,18 +232,21 @@ def flow_loss(
     frames: Tensor,
     contrast: Tensor,
     positions: Tensor,
+    targets: Tensor,
     prompts: list[str],
     config: TrainVideoConfig,
     generator: torch.Generator,
 ) -> Tensor:
     """Teacher-forced flow-matching loss of a batch ``frames [B, F, 3, H, W]``, weighted per cell by
-    :func:`loss_weights` (``contrast``: the first chunk's shape contrast); with ``first_chunk_copies``,
+    :func:`loss_weights` (``contrast``: the first chunk's shape contrast) on the frames whose ``targets
+    [B, F]`` are 1 (paused frames are context only); with ``first_chunk_copies``,
     the mean with the loss of the first chunks denoised again from the caption alone."""
     s = config.stream
     b, f = frames.shape[:2]
     x0 = model.codec.encode(frames)  # [B, C, F, h, w]
     positions = positions.to(x0.device)
     weights = loss_weights(x0, contrast, positions, model.codec.spatial_factor, config)
+    weights = weights * targets.to(weights)[:, None, :, None, None]
     states = model.text_encoder(prompts)  # [B, Lt, D], shared with the first-chunk copies
     text = model.transformer.encode_text(drop_captions(model, states, config, generator))
     t = sample_timesteps(b, f // s.chunk_frames, config, generator, frames.device)
@@ -263,10 +289,11 @@ def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, text
 @torch.no_grad()
 def eval_loss(model: SpritesVideoModel, batch: tuple, config: TrainVideoConfig, device: torch.device) -> float:
     """Loss of a fixed probe batch with fixed noise (comparable across steps)."""
-    frames, contrast, positions, prompts = batch
+    frames, contrast, positions, targets, prompts = batch
     g = torch.Generator(device=device).manual_seed(config.seed + 1)
     with _autocast(device):
-        return float(flow_loss(model, frames.to(device), contrast, positions.to(device), list(prompts), config, g))
+        return float(flow_loss(model, frames.to(device), contrast, positions.to(device), targets, list(prompts),
+                               config, g))
 
 
 def _autocast(device: torch.device):
@@ -291,9 +318,9 @@ def _batches(loader: DataLoader, config: TrainVideoConfig, device: torch.device)
     fresh = iter(loader)
     for step in itertools.count():
         if step % config.reuse == 0 or pool.size < config.batch_size:
-            frames, contrast, positions, prompts = next(fresh)
+            frames, contrast, positions, targets, prompts = next(fresh)
             pool.add(frames.to(device, non_blocking=True), contrast.to(device, non_blocking=True), positions,
-                     list(prompts))
+                     targets, list(prompts))
         yield pool.sample(config.batch_size, pick)
 
 
@@ -377,14 +404,14 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     losses: list[float] = []
     t0, done = time.time(), 0
     logger.info("training %.2fM parameters on %s", sum(p.numel() for p in trained) / 1e6, device)
-    for step, (frames, contrast, positions, prompts) in enumerate(_batches(loader, config, device)):
+    for step, (frames, contrast, positions, targets, prompts) in enumerate(_batches(loader, config, device)):
         done_share = run_progress(step, config.steps, time.time() - t0, config.max_minutes)
         if done_share >= 1:
             break
         for group in opt.param_groups:
             group["lr"] = config.lr * lr_factor(done_share)
         with _autocast(device):
-            loss = flow_loss(model, frames.to(device, non_blocking=True), contrast, positions.to(device),
+            loss = flow_loss(model, frames.to(device, non_blocking=True), contrast, positions.to(device), targets,
                              list(prompts), config, noise_gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -432,6 +459,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="chunks after the sink in each item (0: first chunks only, which the caption alone decides)")
     p.add_argument("--caption-dropout", type=float, default=TrainVideoConfig.caption_dropout,
                    help="share of items trained on the empty caption (the null condition of run.guidance_scale)")
+    p.add_argument("--paused-share", type=float, default=TrainVideoConfig.paused_share,
+                   help="share of items whose world stands still until a random chunk (those frames: context only)")
+    p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
+                   help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     named = (("dim", args.dim), ("num_layers", args.layers), ("prediction", args.prediction),
@@ -445,7 +476,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         init=args.init, codec=args.codec, reuse=args.reuse, motion_weight=args.motion_weight,
         first_chunk_copies=args.first_chunk_copies, caption_dropout=args.caption_dropout,
         shape_weight=args.shape_weight,
-        context_chunks=args.context_chunks,
+        context_chunks=args.context_chunks, context_noise=args.context_noise, paused_share=args.paused_share,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
     train(config, args.out, args.device)

@@ -1,0 +1,119 @@
+"""Does a Sprites model move its sprites as captioned: continuing a moving context, starting from a
+still one, and in plain generation?
+
+    python benchmarks/sprites_motion_start.py [--weights DIR] [--num-scenes 24] [--chunks 6] [--seed 0]
+
+For ``num-scenes`` held-out scenes of one sprite moving in a straight line (left, right, up, down,
+diagonal; scene seeds 2000, 2001, ... of the eval split, no events) prints the mean motion match
+(`streamt1.metrics.sprites.motion_match`) and detected share of the frames after the first 9, for:
+
+* ``render``: the world's own frames (the metric's ceiling);
+* ``moving context``: ``chunks`` chunks generated after the 9 clean rendered frames (sink + window);
+* ``still context``: the same after 9 copies of rendered frame 8 (the world paused): what the
+  model's own first chunks give it, since they barely move (0.5 px per frame at speed 1);
+* ``plain``: plain generation of the whole video from the caption (the model's own sampling).
+
+The chunks after a context are sampled with the model's own Euler schedule, every chunk attending to
+the clean sink and window as in a stream (one forward over the sequence with the block-causal mask).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from streamt1 import api
+from streamt1.config import build_config
+from streamt1.metrics.sprites import motion_match, track_sprite
+from streamt1.models.causal_wan import block_causal_mask
+from streamt1.models.sampler import sample_few_step, warp_timesteps
+from streamt1.sprites.captions import caption
+from streamt1.sprites.model import SpritesVideoModel
+from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
+from streamt1.sprites.world import DIRECTIONS, FPS, render_at, sample_scene
+
+CONTEXT_FRAMES = 9  # the sink and the window of the Sprites stream
+
+
+def straight_scenes(count: int, num_frames: int) -> list:
+    """Held-out scenes of one sprite moving in a straight line, no events."""
+    scenes, seed = [], 2000
+    while len(scenes) < count:
+        scene = sample_scene(torch.Generator().manual_seed(seed), "eval", num_frames=num_frames, max_sprites=1,
+                             max_events=0)
+        seed += 1
+        if scene.sprites[0].motion in DIRECTIONS:
+            scenes.append(scene)
+    return scenes
+
+
+def motion_scores(videos: torch.Tensor, scenes: list) -> tuple[float, float]:
+    """(mean motion match, mean detected share) of ``videos [N, T, 3, H, W]`` in [0, 1]."""
+    motion, detected = [], []
+    for video, scene in zip(videos, scenes):
+        sprite = scene.sprites[0]
+        track = track_sprite(video.float().clamp(0, 1).cpu(), sprite)
+        motion.append(motion_match(track, sprite.motion, FPS))
+        detected.append(float(track.detected.float().mean()))
+    return sum(motion) / len(motion), sum(detected) / len(detected)
+
+
+@torch.no_grad()
+def continue_stream(model: SpritesVideoModel, context: torch.Tensor, captions: list[str], chunks: int,
+                    seed: int) -> torch.Tensor:
+    """``chunks`` chunks (frames ``[N, 3 * chunks, 3, H, W]``) generated after the clean frames ``context``."""
+    stream, device = model.stream, context.device
+    n, c = context.shape[0], stream.chunk_frames
+    timesteps = warp_timesteps(stream.denoising_steps, stream.num_train_timesteps, stream.shift).to(device)
+    text = model.transformer.encode_text(model.text_encoder(captions))
+    latents = model.codec.encode(context)
+    g = torch.Generator(device=device).manual_seed(seed)
+    for _ in range(chunks):
+        length = latents.shape[2] + c
+        mask = block_causal_mask(length, c, stream.sink_frames, stream.window_frames, device=device)
+        positions = torch.arange(length, device=device).repeat(n, 1)
+
+        def flow(x: torch.Tensor, t: torch.Tensor, past: torch.Tensor = latents) -> torch.Tensor:
+            times = torch.cat([torch.zeros(n, past.shape[2], device=device), t.expand(n, c)], 1)
+            return model.transformer(torch.cat([past, x], 2), times, text, positions, mask)[:, :, -c:]
+
+        noise = torch.randn(latents[:, :, :c].shape, generator=g, device=device)
+        latents = torch.cat([latents, sample_few_step(flow, noise, timesteps, stream.num_train_timesteps, None,
+                                                      "euler")], 2)
+    return model.codec.decode_chunk(latents[:, :, context.shape[1]:], None)[0]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--weights", default=str(DEFAULT_WEIGHTS_DIR))
+    p.add_argument("--num-scenes", type=int, default=24)
+    p.add_argument("--chunks", type=int, default=6, help="chunks generated after the 9 context frames")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = SpritesVideoModel.from_pretrained(args.weights).eval().to(device)
+    total = CONTEXT_FRAMES + model.stream.chunk_frames * args.chunks
+    scenes = straight_scenes(args.num_scenes, total)
+    captions = [caption(scene) for scene in scenes]
+    frames = torch.stack([render_at(scene, torch.arange(total)) for scene in scenes]).to(device)
+    still = frames[:, CONTEXT_FRAMES - 1: CONTEXT_FRAMES].expand(-1, CONTEXT_FRAMES, -1, -1, -1)
+    config = build_config("none", None, [], weights=args.weights, device=str(device), num_frames=total)
+    search = api.make_search(config, api.load_components(config))
+    plain = torch.stack([search.run(c, total, args.seed, progress=False).frames for c in captions]).float() / 255
+    rows = {
+        "render": motion_scores(frames[:, CONTEXT_FRAMES:], scenes),
+        "moving context": motion_scores(continue_stream(model, frames[:, :CONTEXT_FRAMES], captions, args.chunks,
+                                                        args.seed), scenes),
+        "still context": motion_scores(continue_stream(model, still.contiguous(), captions, args.chunks, args.seed),
+                                       scenes),
+        "plain": motion_scores(plain[:, CONTEXT_FRAMES:], scenes),
+    }
+    print(f"{args.weights} ({len(scenes)} held-out scenes of one sprite moving in a straight line, "
+          f"{args.chunks} chunks after {CONTEXT_FRAMES} frames): motion match / detected, %")
+    for name, (motion, detected) in rows.items():
+        print(f"  {name:16s} {100 * motion:5.1f} {100 * detected:5.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""``benchmarks/sprites_motion_start.py``: its scenes, its motion scores and its stream continuation."""
+
+import pytest
+import torch
+
+from streamt1.sprites.model import SpritesVideoModel
+from streamt1.sprites.world import DIRECTIONS, render_at
+
+
+@pytest.fixture(scope="module")
+def probe(load_benchmark):
+    return load_benchmark("sprites_motion_start")
+
+
+def test_scenes_move_one_sprite_straight_and_renders_score_full_motion(probe):
+    scenes = probe.straight_scenes(4, 27)
+    assert all(len(s.sprites) == 1 and s.sprites[0].motion in DIRECTIONS and not s.events for s in scenes)
+    renders = torch.stack([render_at(s, torch.arange(27)) for s in scenes])
+    motion, detected = probe.motion_scores(renders, scenes)
+    assert motion > 0.95 and detected == 1.0
+    still = renders[:, :1].expand(-1, 27, -1, -1, -1)  # the world paused: no motion to match
+    assert probe.motion_scores(still, scenes) == (0.0, 1.0)
+
+
+def test_continuing_a_context_gives_the_asked_chunks_deterministically(probe, sprites_weights):
+    model = SpritesVideoModel.from_pretrained(sprites_weights).eval()
+    scenes = probe.straight_scenes(2, 15)
+    context = torch.stack([render_at(s, torch.arange(probe.CONTEXT_FRAMES)) for s in scenes])
+    captions = ["a red circle moves left over a blue background"] * 2
+    a = probe.continue_stream(model, context, captions, 2, seed=0)
+    assert a.shape == (2, 6, 3, 64, 64)
+    assert torch.equal(a, probe.continue_stream(model, context, captions, 2, seed=0))
+    assert not torch.equal(a, probe.continue_stream(model, context, captions, 2, seed=1))
