@@ -10,6 +10,8 @@
 #   ROOT=runs/eval-gpu OUT=$ROOT  MAIN="none best-of-n beam stream-t1" (one process per seed)
 #   ABLATIONS="stream-t1-early stream-t1-no-noise stream-t1-no-pruning stream-t1-no-sinking" (one process each)
 #   REWARDS=DIR     image and video rewards from DIR (default: those of the weights)
+#   SET="KEY=VALUE ..."  config overrides for every evaluate process (not the oracle), e.g.
+#                   SET=search.max_sink_frames=15: the paper's sink instead of the Sprites backend's 6
 #   ORACLE_PROMPTS=0 skips the oracle (its scoring is CPU work: ~11 s per 81-frame Stream-T1 video)
 # The 30 s setting (480 latent frames) in one call, in its own ROOT (a folder of other settings is refused):
 #   ROOT=runs/eval-gpu-30s PROMPTS=8 SEEDS="0 1 2 3" FRAMES=480 ABLATIONS= ORACLE_PROMPTS=0
@@ -25,17 +27,19 @@ OUT=${OUT:-$ROOT}
 ALL_SEEDS=$(echo $SEEDS | tr ' ' ',')
 COMMON="--num-frames $FRAMES --device $DEVICE"
 REWARD_FLAGS=${REWARDS:+--image-reward sprites-image=$REWARDS --video-reward sprites-video=$REWARDS}
+SET_FLAGS=
+for setting in ${SET:-}; do SET_FLAGS+=" --set $setting"; done
 mkdir -p "$ROOT/logs" "$OUT"
 
 for method in $MAIN; do
   for seed in $SEEDS; do
     timeout "$LIMIT" $PY -m streamt1 evaluate --methods "$method" --num-prompts "$PROMPTS" --seeds "$seed" $COMMON \
-      $REWARD_FLAGS --no-videos --out "$ROOT/learned/$method-$seed" > "$ROOT/logs/$method-$seed.log" 2>&1 &
+      $REWARD_FLAGS $SET_FLAGS --no-videos --out "$ROOT/learned/$method-$seed" > "$ROOT/logs/$method-$seed.log" 2>&1 &
   done
 done
 for method in $ABLATIONS; do
   timeout "$LIMIT" $PY -m streamt1 evaluate --methods "$method" --num-prompts "$PROMPTS" --seeds "$ALL_SEEDS" $COMMON \
-    $REWARD_FLAGS --no-videos --out "$ROOT/learned/$method" > "$ROOT/logs/$method.log" 2>&1 &
+    $REWARD_FLAGS $SET_FLAGS --no-videos --out "$ROOT/learned/$method" > "$ROOT/logs/$method.log" 2>&1 &
 done
 for seed in $( ((ORACLE_PROMPTS > 0)) && echo $SEEDS ); do
   timeout "$LIMIT" $PY benchmarks/sprites_oracle.py --methods none,stream-t1 --num-prompts "$ORACLE_PROMPTS" \

@@ -38,6 +38,24 @@ def test_layers_yaml_then_overrides_then_flags(tmp_path):
     assert not config.search.noise_propagation  # from the beam preset
 
 
+def test_backend_search_defaults_sit_between_the_preset_and_the_users_settings(tmp_path):
+    from streamt1.backends import BACKENDS
+
+    preset = build_config("stream-t1", backend="longlive").search.max_sink_frames  # a backend without defaults
+    sprites = BACKENDS["sprites"].search_defaults["max_sink_frames"]
+    assert preset == 15 and sprites != preset
+    assert build_config("stream-t1").search.max_sink_frames == sprites  # Sprites is the default backend
+    assert build_config("stream-t1", None, ["run.backend=longlive"]).search.max_sink_frames == preset
+    assert build_config("stream-t1", None, ["search.max_sink_frames=9"]).search.max_sink_frames == 9
+    path = tmp_path / "run.yaml"
+    path.write_text("run:\n  backend: self-forcing\n")
+    assert build_config("stream-t1", path).search.max_sink_frames == preset
+    path.write_text("search:\n  max_sink_frames: 12\n")
+    assert build_config("stream-t1", path).search.max_sink_frames == 12
+    # the defaults change a setting only: every unit the preset switches off stays off
+    assert not build_config("stream-t1-no-sinking").search.memory_sinking
+
+
 @pytest.mark.parametrize(
     "override, message",
     [

@@ -44,6 +44,9 @@ class BackendEntry:
     requires: tuple[str, ...] = ()  # packages the factory imports, checked before any loading
     extra: str = ""  # pip extra that installs ``requires``
     options: Mapping[str, Any] = field(default_factory=dict)  # release specifics, read by the factory
+    # Search settings measured best with this backend's model and rewards: they replace the method
+    # preset's values, and the user's config file, overrides and flags replace them (config.build_config).
+    search_defaults: Mapping[str, Any] = field(default_factory=dict)
 
     def check(self, run: Any) -> None:
         """Errors a run (a RunConfig) would hit, found without reading weights: missing packages,
@@ -92,6 +95,11 @@ for _entry in (
         "streamt1.sprites.model:load_backend", "streamt1.sprites.model:check_run",
         ("sprites_model.safetensors", "sprites_model.json"),
         {"image": "sprites-image", "video": "sprites-video"}, needs_weights=False,
+        # The Sprites video reward's long score moves by about 1.5 between chunks, so the paper's
+        # transition threshold (0.2, set on VideoAlign's scale) appends a chunk to the sink about every
+        # other time and a 15-frame sink freezes sprites; a 6-frame sink, chosen on the tuning split,
+        # gains motion and text alignment at 5 s and 30 s (benchmarks/README.md, seventeenth session).
+        search_defaults={"max_sink_frames": 6},
     ),
     _wan("longlive", "LongLive-1.3B on Wan2.1-T2V-1.3B (3-frame sink + 9-frame window)",
          ("longlive_base.pt", "lora.pt"),

@@ -374,6 +374,17 @@ def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
     return cls(**kwargs)
 
 
+def _backend_defaults(data: Mapping[str, Any], run_settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The search defaults of the run's backend (``streamt1.backends``), as a config layer; an unknown
+    backend adds none (RunConfig names the error)."""
+    from streamt1.backends import BACKENDS
+
+    run = data.get("run")
+    name = run_settings.get("backend") or (run.get("backend") if isinstance(run, Mapping) else None) or RunConfig.backend
+    entry = BACKENDS.get(name) if isinstance(name, str) else None
+    return {"search": dict(entry.search_defaults)} if entry is not None and entry.search_defaults else {}
+
+
 def build_config(
     method: str = "stream-t1",
     config_file: str | Path | None = None,
@@ -382,6 +393,9 @@ def build_config(
     **run_settings: Any,
 ) -> Config:
     """The one path from a method name, an optional YAML file and overrides to a validated Config.
+
+    Layers, each replacing the one before: the method preset, the backend's search defaults, the YAML
+    file, the overrides, the explicit values.
 
     ``run_settings`` and ``rewards`` are explicit values for the ``run`` and ``rewards`` sections
     (the CLI's flags); ``None`` values are ignored so unset flags fall through to lower layers.
@@ -392,7 +406,7 @@ def build_config(
     if overrides:
         data = merge(data, parse_overrides(overrides))
     method = data.pop("method", method)
-    data = merge(_preset(str(method)), data)
+    data = merge(_preset(str(method)), merge(_backend_defaults(data, run_settings), data))
     data["method"] = method
     for section, values in (("run", run_settings), ("rewards", rewards or {})):
         flags = {k: v for k, v in values.items() if v is not None}
