@@ -380,7 +380,8 @@ def _backend_defaults(data: Mapping[str, Any], run_settings: Mapping[str, Any]) 
     from streamt1.backends import BACKENDS
 
     run = data.get("run")
-    name = run_settings.get("backend") or (run.get("backend") if isinstance(run, Mapping) else None) or RunConfig.backend
+    chosen = run.get("backend") if isinstance(run, Mapping) else None
+    name = run_settings.get("backend") or chosen or RunConfig.backend
     entry = BACKENDS.get(name) if isinstance(name, str) else None
     return {"search": dict(entry.search_defaults)} if entry is not None and entry.search_defaults else {}
 

@@ -155,7 +155,9 @@ def paused_times(g: torch.Generator, positions: Tensor, config: TrainVideoConfig
     times, targets = positions.clone(), torch.ones(len(positions))
     chunk, sink = config.stream.chunk_frames, config.stream.sink_frames
     # draws nothing when the share is 0, so older configs render the items they did
-    if config.paused_share == 0 or config.context_chunks == 0 or float(torch.rand((), generator=g)) >= config.paused_share:
+    if config.paused_share == 0 or config.context_chunks == 0:
+        return times, targets
+    if float(torch.rand((), generator=g)) >= config.paused_share:
         return times, targets
     resume = sink + chunk * int(torch.randint(config.context_chunks, (1,), generator=g))
     run_start = 0 if int(positions[sink]) == sink else sink  # a window right after the sink continues it
