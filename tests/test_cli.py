@@ -133,6 +133,15 @@ def test_weights_of_another_network_list_the_keys_in_one_line(sprites_weights, t
     assert len(err.splitlines()) == 1, err
 
 
+def test_version_names_the_package_and_torch(capsys):
+    import streamt1
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"streamt1 {streamt1.__version__} (torch {torch.__version__})"
+
+
 @pytest.mark.parametrize("what", ["train", "train-rewards", "record-siblings", "rank-rewards"])
 def test_sprites_script_help_names_the_command_that_runs_it(capsys, what):
     with pytest.raises(SystemExit):

@@ -74,7 +74,8 @@ def test_backend_search_defaults_sit_between_the_preset_and_the_users_settings(t
         ("run.denoising_steps=[]", r"run.denoising_steps=\[\] is invalid"),
         ("run.denoising_steps=[1000, high]", r"run.denoising_steps=.* is invalid"),
         ("run.first_chunk_substeps=0", r"run.first_chunk_substeps=0 is invalid"),
-        ("foo=1", r"unknown config key\(s\) foo"),
+        ("foo=1", r"unknown config key\(s\) foo in the top level: expected one of method, search, run, rewards$"),
+        ("tau=0.3", r"unknown config key\(s\) tau in the top level: .* \(did you mean search.tau\?\)"),
     ],
 )
 def test_bad_values_name_the_key_the_value_and_the_range(override, message):

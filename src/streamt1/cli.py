@@ -36,7 +36,7 @@ from typing import Sequence
 
 import torch
 
-from streamt1 import api
+from streamt1 import __version__, api
 from streamt1.backends import BACKENDS, backend_names
 from streamt1.config import ATTENTION_CHOICES, ConfigError, available_methods, build_config
 from streamt1.evaluate import LENGTHS
@@ -490,6 +490,7 @@ def _rewards(_: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="streamt1", description="Test-time scaling for streaming video generation.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--version", action="version", version=f"streamt1 {__version__} (torch {torch.__version__})")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_generate(sub)
     _add_evaluate(sub)

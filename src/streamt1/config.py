@@ -360,8 +360,12 @@ def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
     unknown = sorted(set(data) - set(fields))
     if unknown:
         where = f"section {prefix.rstrip('.')!r}" if prefix else "the top level"
+        # a key written without its section (``tau=0.3``) is named where it lives
+        homes = [f"{name}.{key}" for key in unknown for name, f in fields.items()
+                 if dataclasses.is_dataclass(hints[name]) and key in {g.name for g in dataclasses.fields(hints[name])}]
+        hint = f" (did you mean {' or '.join(homes)}?)" if homes else ""
         raise ConfigError(f"unknown config key(s) {', '.join(prefix + k for k in unknown)} in {where}: "
-                          f"expected one of {', '.join(prefix + k for k in fields)}")
+                          f"expected one of {', '.join(prefix + k for k in fields)}{hint}")
     kwargs = {}
     for key, value in data.items():
         hint = hints[key]

@@ -79,7 +79,7 @@ def test_missing_files_are_all_reported(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         build_wan_generator("longlive", tmp_path, device="cpu", dtype=torch.float32)
     message = str(info.value)
-    assert "5 file(s) missing" in message
+    assert message.startswith("longlive: 5 file(s) missing")  # the folder exists: only files are named
     for name in ("longlive_base.pt", "lora.pt", "Wan2.1_VAE.pth", "models_t5_umt5-xxl-enc-bf16.pth", "umt5-xxl"):
         assert name in message
     assert "Efficient-Large-Model/LongLive-1.3B" in message and "Wan-AI/Wan2.1-T2V-1.3B" in message
@@ -87,6 +87,8 @@ def test_missing_files_are_all_reported(tmp_path):
         locate_files("causvid", tmp_path)
     with pytest.raises(FileNotFoundError, match="gdhe17/Self-Forcing"):
         locate_files("self-forcing", tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"^longlive: the weights folder '.*nowhere' does not exist; 5 file"):
+        locate_files("longlive", tmp_path / "nowhere")
 
 
 def test_bad_settings(release):

@@ -84,3 +84,13 @@ def test_missing_background_defaults_to_black():
 def test_unexpressible_prompts_raise_clear_errors(text, match):
     with pytest.raises(ValueError, match=match):
         parse_caption(text)
+
+
+def test_the_vocabulary_help_names_only_words_a_caption_may_use_and_stays_short():
+    from streamt1.sprites.captions import _motion_names, vocabulary_help
+
+    assert all(word in VOCABULARY for word in _motion_names())  # 'grows', not the motion's name 'grow'
+    assert len(_motion_names()) == len(set(_motion_names())) == 9
+    text = vocabulary_help()
+    assert len(text) < 900 and "'grows'" in text and "checkerboard" in text
+    parse_caption("a small red circle moves left over a blue background, then the background turns green")  # its example

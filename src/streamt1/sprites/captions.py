@@ -140,14 +140,22 @@ def caption(scene: SceneSpec, generator: torch.Generator | None = None) -> str:
 # --------------------------------------------------------------------------- parsing
 
 
+def _motion_names() -> list[str]:
+    """One word per motion that a caption may use: the motion's own name, else its shortest form."""
+    forms = {m: sorted((w for w, motion in MOTION_WORDS.items() if motion == m), key=len) for m in MOTIONS}
+    return [m if m in forms[m] else forms[m][0] for m in MOTIONS]
+
+
 def vocabulary_help() -> str:
-    """The vocabulary, grouped, for error messages."""
+    """The vocabulary, grouped, for error messages: one word per motion (its other forms are understood
+    too) and a few connecting words, so the line stays readable."""
     return (
         f"colours {sorted(COLORS)}; shapes {sorted(SHAPE_WORDS)}; sizes {sorted(SIZE_WORDS)}; "
-        f"motions {sorted(MOTION_WORDS)}; backgrounds {list(BACKGROUNDS)}; events 'then ...' with "
-        f"{sorted(ENTER_WORDS)} / {sorted(LEAVE_WORDS)} / 'the background turns <colour>'; "
-        f"other words {sorted(FILLER_WORDS)}. Example: 'a small red circle moves left over a blue "
-        f"background, then the background turns green'"
+        f"motions {_motion_names()} and their other forms ('bouncing', 'leftwards', ...); "
+        f"backgrounds {list(BACKGROUNDS)}; "
+        f"events 'then ...' with {sorted(ENTER_WORDS)} / {sorted(LEAVE_WORDS)} / 'the background turns <colour>'; "
+        f"connecting words such as 'a', 'the', 'moves', 'over', 'against', 'while'. Example: 'a small red circle "
+        f"moves left over a blue background, then the background turns green'"
     )
 
 
