@@ -42,6 +42,13 @@ RESULTS_FILE = "results.json"
 TABLE_FILE = "table.md"
 RESULTS_FORMAT = 2  # 1: method -> videos, no settings (before fingerprints)
 REFERENCE = "world"  # the row of the rendered ground truth
+SMALL_SAMPLE = 16  # fewer paired videos than this get a note under the table
+MEANS_LEGEND = (
+    "`world`: the world's own renders of the same prompts (the metrics' ceiling). Ground-truth metrics in %: "
+    "subject and background consistency, motion smoothness and imaging quality as VBench defines them; text "
+    "alignment = the mean of the four `alignment` columns (captioned background, sprites present, their shape, "
+    "their motion). `reward` columns: the learned rewards' raw scores (higher is better; not percentages)."
+)
 BASELINE = "none"  # the row every method is compared with
 # Named video lengths in latent frames (one latent frame per video frame at 16 fps, whole chunks):
 # the paper's short clips and its 30 s setting (Tables 5-7).
@@ -358,11 +365,17 @@ def _missing_videos(summary: dict[str, dict[str, Any]], settings: EvalSettings) 
 def markdown_table(summary: dict[str, dict[str, Any]], settings: EvalSettings, seconds: float) -> str:
     """Means (ground-truth metrics as percentages, VBench style; rewards as raw logits), then each
     method's paired difference against plain generation with its 95 % interval (bold: excludes 0)."""
-    lines = [f"{settings.num_prompts} held-out prompts x seeds {','.join(map(str, settings.seeds))}, "
-             f"{seconds:.1f} s videos ({settings.num_frames} latent frames).", "", *_means_table(summary),
-             *_missing_videos(summary, settings)]
+    lines = [f"{settings.num_prompts} held-out prompts x seeds {','.join(map(str, settings.seeds))}; "
+             f"videos of {seconds:.1f} s ({settings.num_frames} latent frames).", "", *_means_table(summary),
+             *_missing_videos(summary, settings), "", MEANS_LEGEND]
     difference = _difference_table(summary)
     if len(difference) > 2:
-        lines += ["", f"Paired difference vs `{BASELINE}` (points, mean ± 95 % interval; bold: excludes 0):", "",
+        lines += ["", f"Paired difference vs `{BASELINE}` on the ground-truth metrics that tell methods apart "
+                      f"(points, mean ± 95 % Student-t interval over the videos both have; bold: excludes 0):", "",
                   *difference]
+        pairs = min(d.n for row in summary.values() for d in row.get("difference", {}).values())
+        if pairs < SMALL_SAMPLE:
+            lines += ["", f"Only {pairs} paired videos: the intervals assume roughly normal differences and are "
+                          f"rough this small; the default ({EvalSettings.num_prompts} prompts x "
+                          f"{len(EvalSettings.seeds)} seeds) tells gains from noise."]
     return "\n".join(lines) + "\n"

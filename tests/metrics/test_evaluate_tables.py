@@ -22,6 +22,11 @@ def test_paired_difference_against_plain_generation():
     table = markdown_table(summary, EvalSettings(methods=("none", "beam", "noisy"), num_prompts=4, seeds=(0,)), 5.0)
     assert "| beam | 0.0 ± 0.0 | - | **10.0 ± 0.0** |" in table  # subject, background, text alignment
     assert "| noisy | 0.0 ± 0.0 | - | 7.5 ± " in table and "**7.5" not in table
+    assert "Only 4 paired videos" in table and "`world`: the world's own renders" in table
+    many = _videos({"none": [0.1 * (i % 5) for i in range(16)], "beam": [0.1 * (i % 5) + 0.1 for i in range(16)]})
+    table = markdown_table(summarise(many, ["none", "beam"]), EvalSettings(methods=("none", "beam"), num_prompts=16,
+                                                                          seeds=(0,)), 5.0)
+    assert "**10.0 ± 0.0**" in table and "paired videos:" not in table
 
 
 def test_summary_keeps_only_the_asked_prompts_and_seeds():
