@@ -191,13 +191,15 @@ def make_search(config: Config, components: Components) -> StreamSearch:
 
 def resolved_settings(config: Config, components: Components) -> dict[str, Any]:
     """Everything besides the search config that decides a run's video, for its trace: the run
-    (backend, weights, model, size, dtype), the rewards, the generator's stream and sampler settings
+    (backend, weights, model, size; device and dtype as resolved), the rewards, the generator's stream and sampler settings
     and the library versions."""
     stream = getattr(components.generator, "stream", None)
     rewards = {kind: type(unwrapped(reward)).__name__ for kind, reward in
                (("image", components.image_reward), ("video", components.video_reward)) if reward is not None}
+    device = resolve_device(config.run.device)
+    resolved = {"device": str(device), "dtype": str(resolve_dtype(config.run.dtype, device)).removeprefix("torch.")}
     return {
-        "run": dataclasses.asdict(config.run),
+        "run": {**dataclasses.asdict(config.run), **resolved},  # "auto" replaced by what ran
         "rewards": {**dataclasses.asdict(config.rewards), "loaded": rewards},
         "stream": dataclasses.asdict(stream) if dataclasses.is_dataclass(stream) else None,
         "versions": {"streamt1": streamt1.__version__, "torch": torch.__version__},

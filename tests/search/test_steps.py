@@ -73,7 +73,10 @@ def test_trace_stores_the_resolved_configuration(generator):
     config = build_config("none")
     trace = api.make_search(config, api.Components(generator=generator)).run(PROMPT, 6, 0, progress=False).trace
     assert trace.config["search"] == asdict(config.search)
-    assert trace.config["run"] == asdict(config.run) and trace.config["stream"] == asdict(generator.stream)
+    assert config.run.device == config.run.dtype == "auto"
+    resolved = {"device": "cuda" if torch.cuda.is_available() else "cpu",
+                "dtype": "bfloat16" if torch.cuda.is_available() else "float32"}  # what "auto" ran as
+    assert trace.config["run"] == {**asdict(config.run), **resolved} and trace.config["stream"] == asdict(generator.stream)
     assert trace.config["versions"]["torch"] == torch.__version__
     json.dumps(trace.to_dict())  # all of it is JSON
 
