@@ -7,6 +7,7 @@ from streamt1.config import Config, ConfigError, SearchConfig, available_methods
 
 def test_every_method_preset_loads_and_sets_its_units():
     methods = available_methods()
+    assert list(methods)[:4] == ["none", "best-of-n", "beam", "stream-t1"]  # as the paper's tables list them
     assert set(methods) == {
         "none", "best-of-n", "beam", "stream-t1",
         "stream-t1-no-noise", "stream-t1-no-pruning", "stream-t1-no-sinking", "stream-t1-early",
@@ -162,3 +163,17 @@ def test_sampling_schedule_settings_reach_the_generators_stream():
     assert stream.denoising_steps == (1000.0, 700.0, 400.0, 150.0) and stream.first_chunk_substeps == 8
     with pytest.raises(ValueError, match="denoising_steps"):  # the model's own range and order decide
         api.load_components(build_config("none", None, ["run.denoising_steps=[400, 700]"], device="cpu"))
+
+
+def test_a_backend_names_every_missing_requirement_in_one_message():
+    from streamt1.backends import get_backend
+
+    run = build_config("none").run  # no --weights
+    needy = dataclasses.replace(get_backend("longlive"), requires=("no_such_package_for_this_test",), extra="wan")
+    with pytest.raises(ConfigError) as info:
+        needy.check(run)
+    message = str(info.value)
+    assert message.startswith("run.backend='longlive' needs no_such_package_for_this_test: pip install 'stream-t1[wan]'")
+    assert "; and --weights DIR with the released checkpoints (longlive_base.pt" in message
+    with pytest.raises(ConfigError, match=r"needs --weights DIR"):
+        dataclasses.replace(needy, requires=()).check(run)

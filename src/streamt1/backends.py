@@ -54,12 +54,11 @@ class BackendEntry:
         from streamt1.config import ConfigError
 
         missing = [p for p in self.requires if find_spec(p) is None]
-        if missing:
-            raise ConfigError(f"run.backend={self.name!r} needs {' and '.join(missing)}: "
-                              f"pip install 'stream-t1[{self.extra}]'")
+        problems = [f"{' and '.join(missing)}: pip install 'stream-t1[{self.extra}]'"] if missing else []
         if self.needs_weights and run.weights is None:
-            raise ConfigError(f"run.backend={self.name!r} needs --weights DIR with the released checkpoints "
-                              f"({', '.join(self.files)})")
+            problems.append(f"--weights DIR with the released checkpoints ({', '.join(self.files)})")
+        if problems:  # all at once, so a user does not meet them one run at a time
+            raise ConfigError(f"run.backend={self.name!r} needs {'; and '.join(problems)}")
         import_object(self.checker)(self, run)
 
     def build(self, run: Any, **kwargs: Any) -> Any:

@@ -253,14 +253,19 @@ def _load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_ConfigLoader)
 
 
+# The baselines and the full method first, as the paper's tables list them; other presets after, by name
+PRESET_ORDER = ("none", "best-of-n", "beam", "stream-t1")
+
+
 def available_methods() -> dict[str, str]:
-    """Method presets shipped with the package: name -> one-line description."""
+    """Method presets shipped with the package: name -> one-line description, in :data:`PRESET_ORDER`."""
     methods = {}
-    for entry in sorted(resources.files("streamt1.configs").iterdir(), key=lambda p: p.name):
+    for entry in resources.files("streamt1.configs").iterdir():
         if entry.name.endswith(".yaml"):
             data = _load_yaml(entry.read_text()) or {}
             methods[entry.name[: -len(".yaml")]] = str(data.get("description", ""))
-    return methods
+    rank = {name: i for i, name in enumerate(PRESET_ORDER)}
+    return dict(sorted(methods.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
 
 
 def _preset(method: str) -> dict[str, Any]:
