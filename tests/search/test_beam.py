@@ -298,3 +298,33 @@ def test_no_reward_window_reads_a_chunk_that_was_moved_off_the_decode_device(gen
     result = search(generator, method, long_window_chunks=window).run(schedule, 33, 2, progress=False)
     assert moved and (window == 1 or read)  # the rule moved chunks, and windows were read
     assert result.frames.device.type == "cpu"
+
+
+def test_the_progress_bar_advances_by_model_passes_so_a_costly_first_chunk_counts_as_such(generator, monkeypatch):
+    import streamt1.search.beam as beam
+
+    class SplitFirstChunk(RecordingGenerator):  # a first chunk of 5 passes per step, as split or guided steps are
+        def forwards_per_step(self, chunk):
+            return 5 if chunk == 0 else 1
+
+    bars = []
+
+    class Bar:  # stands in for tqdm's display; what the engine reports to it is under test
+        def __init__(self, total, **_):
+            self.total, self.updates, self.postfixes, self.closed = total, [], [], False
+            bars.append(self)
+
+        def update(self, n):
+            self.updates.append(n)
+
+        def set_postfix(self, refresh=True, **fields):
+            self.postfixes.append(fields)
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(beam, "tqdm", Bar)
+    search(SplitFirstChunk(generator)).run(PROMPT, 15, 3, progress=True)
+    (bar,) = bars
+    assert bar.updates == [5, 1, 1, 1, 1] and bar.total == 9 and bar.closed
+    assert [p["chunk"] for p in bar.postfixes] == ["1/5", "2/5", "3/5", "4/5", "5/5"] and "best" in bar.postfixes[0]

@@ -156,9 +156,13 @@ class StreamSearch:
         state = gen.initial_state(conditions[0], num_histories=1)
         lap("setup")
         histories: list[ChunkNode | None] = [None]
-        bar = tqdm(range(num_chunks), desc="chunks", disable=not progress, leave=False)
+        # The bar advances by model passes, not chunks: a first chunk of split, guided steps costs many
+        # later chunks, and a chunk-rate estimate of the time left would be off by that much at the start
+        passes = [getattr(gen, "forwards_per_step", lambda _: 1)(n) for n in range(num_chunks)]
+        bar = tqdm(total=sum(passes), desc="chunks", disable=not progress, leave=False,
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]")
         with NoisePrefetch(spec.latent_shape) as noise_source:  # next chunk's noise while this one runs
-            for n in bar:
+            for n in range(num_chunks):
                 chunk_start = time.perf_counter()
                 segment = schedule.segment_at(n * spec.latent_frames)
                 scene_start = n > 0 and n == first_chunks[segment]
@@ -195,10 +199,12 @@ class StreamSearch:
                 record = _chunk_record(n, pool, leaving, applied, evicted, state.sink_frames())
                 record.calls = self._calls(n, pool)
                 trace.add_chunk(record, seconds=time.perf_counter() - chunk_start)
-                if pool.scores is not None:
-                    bar.set_postfix(best=f"{pool.scores.fused[pool.keep].max().item():.3f}")
+                best = {} if pool.scores is None else {"best": f"{pool.scores.fused[pool.keep].max().item():.3f}"}
+                bar.set_postfix(chunk=f"{n + 1}/{num_chunks}", **best, refresh=False)
+                bar.update(passes[n])
                 if callback is not None:
                     callback(record)
+        bar.close()
         result = self._finish(schedule, first_chunks, histories, trace, spec.fps)
         lap("final")
         trace.add_time("total", time.perf_counter() - started)
