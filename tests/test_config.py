@@ -173,7 +173,8 @@ def test_a_backend_names_every_missing_requirement_in_one_message():
     with pytest.raises(ConfigError) as info:
         needy.check(run)
     message = str(info.value)
-    assert message.startswith("run.backend='longlive' needs no_such_package_for_this_test: pip install 'stream-t1[wan]'")
+    assert message.startswith(
+        "run.backend='longlive' needs no_such_package_for_this_test: pip install 'stream-t1[wan]'")
     assert "; and --weights DIR with the released checkpoints (longlive_base.pt" in message
     with pytest.raises(ConfigError, match=r"needs --weights DIR"):
         dataclasses.replace(needy, requires=()).check(run)

@@ -191,8 +191,8 @@ def make_search(config: Config, components: Components) -> StreamSearch:
 
 def resolved_settings(config: Config, components: Components) -> dict[str, Any]:
     """Everything besides the search config that decides a run's video, for its trace: the run
-    (backend, weights, model, size; device and dtype as resolved), the rewards, the generator's stream and sampler settings
-    and the library versions."""
+    (backend, weights, model, size; device and dtype as resolved), the rewards, the generator's stream
+    and sampler settings and the library versions."""
     stream = getattr(components.generator, "stream", None)
     rewards = {kind: type(unwrapped(reward)).__name__ for kind, reward in
                (("image", components.image_reward), ("video", components.video_reward)) if reward is not None}

@@ -76,7 +76,8 @@ def test_trace_stores_the_resolved_configuration(generator):
     assert config.run.device == config.run.dtype == "auto"
     resolved = {"device": "cuda" if torch.cuda.is_available() else "cpu",
                 "dtype": "bfloat16" if torch.cuda.is_available() else "float32"}  # what "auto" ran as
-    assert trace.config["run"] == {**asdict(config.run), **resolved} and trace.config["stream"] == asdict(generator.stream)
+    assert trace.config["run"] == {**asdict(config.run), **resolved}
+    assert trace.config["stream"] == asdict(generator.stream)
     assert trace.config["versions"]["torch"] == torch.__version__
     json.dumps(trace.to_dict())  # all of it is JSON
 

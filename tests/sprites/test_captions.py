@@ -93,4 +93,5 @@ def test_the_vocabulary_help_names_only_words_a_caption_may_use_and_stays_short(
     assert len(_motion_names()) == len(set(_motion_names())) == 9
     text = vocabulary_help()
     assert len(text) < 900 and "'grows'" in text and "checkerboard" in text
-    parse_caption("a small red circle moves left over a blue background, then the background turns green")  # its example
+    # its example parses
+    parse_caption("a small red circle moves left over a blue background, then the background turns green")

@@ -158,7 +158,7 @@ class StreamSearch:
         histories: list[ChunkNode | None] = [None]
         # The bar advances by model passes, not chunks: a first chunk of split, guided steps costs many
         # later chunks, and a chunk-rate estimate of the time left would be off by that much at the start
-        passes = [getattr(gen, "forwards_per_step", lambda _: 1)(n) for n in range(num_chunks)]
+        passes = [self._passes_per_step(n) for n in range(num_chunks)]
         bar = tqdm(total=sum(passes), desc="chunks", disable=not progress, leave=False,
                    bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]")
         with NoisePrefetch(spec.latent_shape) as noise_source:  # next chunk's noise while this one runs
@@ -210,11 +210,15 @@ class StreamSearch:
         trace.add_time("total", time.perf_counter() - started)
         return result
 
+    def _passes_per_step(self, chunk: int) -> int:
+        """Model passes per candidate and step of ``chunk``: more than one where the generator splits the
+        first chunk's steps or guides them."""
+        return getattr(self.generator, "forwards_per_step", lambda _: 1)(chunk)
+
     def _calls(self, chunk: int, pool: CandidatePool) -> dict[str, int]:
         """Model calls of one chunk, early pruning's look at the x0 predictions included."""
         steps, kept = self.generator.num_denoising_steps, len(pool.keep)
-        # Passes per step where the generator runs more than one (split first-chunk steps, guidance)
-        per_step = getattr(self.generator, "forwards_per_step", lambda _: 1)(chunk)
+        per_step = self._passes_per_step(chunk)
         final, looked = len(pool), len(pool) + len(pool.dropped)  # candidates after / before early pruning
         early = self.config.early_pruning_step if self.scores_chunks else None
         forwards = final * steps if early is None else looked * (early + 1) + final * (steps - early - 1)
