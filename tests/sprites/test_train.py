@@ -12,6 +12,7 @@ from streamt1.sprites.train import (
     TrainVideoConfig,
     change_weights,
     first_chunk_loss,
+    first_chunk_timesteps,
     flow_loss,
     sample_item,
     sample_timesteps,
@@ -93,6 +94,18 @@ def test_timesteps_mix_the_inference_schedule_and_uniform():
     assert t.shape == (64, 5) and (t >= 0).all() and (t <= s.num_train_timesteps).all()
     on_schedule = torch.isclose(t[..., None], schedule).any(-1).float().mean()
     assert 0.3 < on_schedule < 0.7
+
+
+def test_first_chunk_copies_draw_their_noise_from_the_band_when_one_is_set():
+    g, cpu, n = torch.Generator().manual_seed(0), torch.device("cpu"), 4096
+    sigma = first_chunk_timesteps(n, dataclasses.replace(TINY, first_chunk_sigmas=(0.5, 0.85)), g, cpu) / 1000
+    assert sigma.shape == (n, 1) and sigma.min() >= 0.5 and sigma.max() <= 0.85
+    assert sigma.min() < 0.52 and sigma.max() > 0.83  # the whole band, not a point in it
+    everywhere = first_chunk_timesteps(n, TINY, g, cpu) / 1000  # without a band: as every chunk
+    assert everywhere.min() < 0.3 and everywhere.max() > 0.95
+    for band in ((0.6, 0.6), (0.8, 0.5), (-0.1, 0.5), (0.5, 1.2)):
+        with pytest.raises(ValueError, match="first_chunk_sigmas"):
+            dataclasses.replace(TINY, first_chunk_sigmas=band)
 
 
 def test_flow_loss_is_finite_and_trains_both_networks():

@@ -76,6 +76,11 @@ class TrainVideoConfig:
     # committed weights ignore shape words. Tried from them for minutes, not yet enough
     # (benchmarks/README.md, fifteenth session).
     shape_weight: float = 0.0
+    # Noise band (sigma low, high) the first-chunk copies are drawn from, uniformly; None: the training
+    # timesteps of every chunk. The shape word only lowers the ideal denoiser's error between sigma ~0.5
+    # and ~0.85 (position settled, outline not yet visible; benchmarks/README.md, fifteenth session),
+    # so the copies can spend all their gradient there.
+    first_chunk_sigmas: tuple[float, float] | None = None
     # Share of items (and of first-chunk copies) trained on the empty caption: the null condition that
     # classifier-free guidance (StreamConfig.guidance_scale) reads at sampling time.
     caption_dropout: float = 0.0
@@ -113,6 +118,11 @@ class TrainVideoConfig:
         for name in ("start_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout", "paused_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
+        if self.first_chunk_sigmas is not None:
+            lo, hi = self.first_chunk_sigmas
+            if not 0.0 <= lo < hi <= 1.0:
+                raise ValueError(f"first_chunk_sigmas={self.first_chunk_sigmas} must be (low, high) with "
+                                 "0 <= low < high <= 1")
         if self.max_video_frames < self.sequence_frames:
             raise ValueError(f"max_video_frames={self.max_video_frames} must be >= {self.sequence_frames}")
         unknown = set(self.wan_overrides) - set(SPRITES_WAN)
@@ -180,6 +190,17 @@ def sample_timesteps(
     uniform = shift_sigma(uniform, s.shift) * s.num_train_timesteps
     use_schedule = torch.rand(batch, chunks, generator=generator, device=device) < config.schedule_share
     return torch.where(use_schedule, pick, uniform)
+
+
+def first_chunk_timesteps(copies: int, config: TrainVideoConfig, generator: torch.Generator,
+                          device: torch.device) -> Tensor:
+    """Timesteps ``[copies, 1]`` of the first-chunk copies: uniform in ``first_chunk_sigmas``, else as
+    every chunk's (:func:`sample_timesteps`)."""
+    if config.first_chunk_sigmas is None:
+        return sample_timesteps(copies, 1, config, generator, device)
+    lo, hi = config.first_chunk_sigmas
+    sigma = lo + (hi - lo) * torch.rand(copies, 1, generator=generator, device=device)
+    return sigma * config.stream.num_train_timesteps
 
 
 def predict_flow(model: SpritesVideoModel, context: Tensor, x_t: Tensor, t: Tensor, text: Tensor,
@@ -281,7 +302,7 @@ def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, text
     caption alone. The first chunk attends only to itself, so no context is needed: a short, cheap sequence."""
     c, copies, b = config.stream.chunk_frames, config.first_chunk_copies, x0.shape[0]
     first, first_weights = x0[:, :, :c].repeat(copies, 1, 1, 1, 1), weights[:, :, :c].repeat(copies, 1, 1, 1, 1)
-    t = sample_timesteps(b * copies, 1, config, generator, x0.device).repeat_interleave(c, dim=1)
+    t = first_chunk_timesteps(b * copies, config, generator, x0.device).repeat_interleave(c, dim=1)
     x_t, noise = _noised(first, t, config, generator)
     text = model.transformer.encode_text(drop_captions(model, text_states.repeat(copies, 1, 1), config, generator))
     flow = model.transformer(x_t, t, text, positions[:, :c].repeat(copies, 1), None)
@@ -457,6 +478,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="extra noisy copies of each item's first chunk, denoised from the caption alone")
     p.add_argument("--shape-weight", type=float, default=TrainVideoConfig.shape_weight,
                    help="extra loss weight of the first chunk's sprite cells (world.shape_contrast; default 0)")
+    p.add_argument("--first-chunk-sigmas", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                   help="draw the first-chunk copies' noise uniformly from this sigma band (default: as every chunk)")
     p.add_argument("--context-chunks", type=int, default=TrainVideoConfig.context_chunks,
                    help="chunks after the sink in each item (0: first chunks only, which the caption alone decides)")
     p.add_argument("--caption-dropout", type=float, default=TrainVideoConfig.caption_dropout,
@@ -478,6 +501,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         init=args.init, codec=args.codec, reuse=args.reuse, motion_weight=args.motion_weight,
         first_chunk_copies=args.first_chunk_copies, caption_dropout=args.caption_dropout,
         shape_weight=args.shape_weight,
+        first_chunk_sigmas=None if args.first_chunk_sigmas is None else tuple(args.first_chunk_sigmas),
         context_chunks=args.context_chunks, context_noise=args.context_noise, paused_share=args.paused_share,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
