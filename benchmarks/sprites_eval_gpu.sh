@@ -9,6 +9,7 @@
 # Settings (environment): PROMPTS=32 SEEDS="0 1" FRAMES=81 ORACLE_PROMPTS=16 LIMIT=530 DEVICE=cuda
 #   ROOT=runs/eval-gpu OUT=$ROOT  MAIN="none best-of-n beam stream-t1" (one process per seed)
 #   ABLATIONS="stream-t1-early stream-t1-no-noise stream-t1-no-pruning stream-t1-no-sinking" (one process each)
+#   WEIGHTS=DIR     Sprites weights folder for every evaluate process (default: the built-in ones)
 #   REWARDS=DIR     image and video rewards from DIR (default: those of the weights)
 #   SET="KEY=VALUE ..."  config overrides for every evaluate process (not the oracle), e.g.
 #                   SET=search.max_sink_frames=15: the paper's sink instead of the Sprites backend's 6
@@ -25,7 +26,7 @@ MAIN=${MAIN:-none best-of-n beam stream-t1}
 ABLATIONS=${ABLATIONS-stream-t1-early stream-t1-no-noise stream-t1-no-pruning stream-t1-no-sinking}
 OUT=${OUT:-$ROOT}
 ALL_SEEDS=$(echo $SEEDS | tr ' ' ',')
-COMMON="--num-frames $FRAMES --device $DEVICE"
+COMMON="--num-frames $FRAMES --device $DEVICE${WEIGHTS:+ --weights $WEIGHTS}"
 REWARD_FLAGS=${REWARDS:+--image-reward sprites-image=$REWARDS --video-reward sprites-video=$REWARDS}
 SET_FLAGS=
 for setting in ${SET:-}; do SET_FLAGS+=" --set $setting"; done
