@@ -17,6 +17,7 @@ from streamt1.sprites.train_rewards import (
     mismatch_scene,
     played_backwards,
     sample_pair,
+    stalled_scene,
     train,
 )
 from streamt1.sprites.world import render, render_at, sample_scene
@@ -57,6 +58,46 @@ def test_a_reversed_window_keeps_the_frame_gaps_of_its_plan():
     # still dense at the end: the window's first three frames, last to first (a flip would put them first)
     assert torch.equal(back[-3:], render_at(scene, times[0] + torch.tensor([2.0, 1.0, 0.0])))
     assert not torch.equal(back, clip.flip(0))
+
+
+def test_a_stalled_sprite_starts_in_place_and_barely_moves():
+    from streamt1.sprites.world import DIRECTIONS, sprite_placements
+
+    g = torch.Generator().manual_seed(0)
+    checked = 0
+    for seed in range(40):
+        scene = sample_scene(seed, num_frames=160)
+        start, stop = 40, 88
+        stalled = stalled_scene(scene, start, stop, g)
+        directed = [s for s in scene.all_sprites if s.motion in DIRECTIONS]
+        if stalled is None:
+            continue
+        changed = [(a, b) for a, b in zip(scene.all_sprites, stalled.all_sprites) if a != b]
+        assert len(changed) == 1 and changed[0][1].speed == 0.05 and changed[0][0] in directed
+        ends = torch.tensor([float(start), float(stop - 1)])
+        moving, still = render_at(scene, ends), render_at(stalled, ends)
+        assert torch.allclose(moving[0], still[0], atol=1e-3)  # the same frame where the window starts
+        assert not torch.allclose(moving[1], still[1], atol=1e-2)  # apart by its end
+        index = stalled.all_sprites.index(changed[0][1])
+        window = torch.arange(start, stop).float()
+        cx = [p[1] for p in sprite_placements(stalled, window)][index]
+        cy = [p[2] for p in sprite_placements(stalled, window)][index]
+        step = torch.hypot(*((c.diff() + 0.5).remainder(1.0) - 0.5 for c in (cx, cy)))  # wrapped per-frame moves
+        travel = step.sum()
+        assert float(travel) * 64 < 2.0  # under 0.05 x 0.5 px per frame: about 1 px over 48 frames
+        checked += 1
+    assert checked >= 10
+    still = sample_scene(0, num_frames=160)
+    still = dataclasses.replace(still, sprites=tuple(dataclasses.replace(s, motion="orbit") for s in still.sprites),
+                                events=())
+    assert stalled_scene(still, 0, 10, g) is None  # no sprite of a directed motion
+    pairs = [sample_pair(g, "train", TINY) for _ in range(150)]
+    kinds = [VIDEO_NEGATIVES[p["video_kind"]] for p in pairs]
+    assert "stalled" in kinds
+    for p in pairs:
+        if VIDEO_NEGATIVES[p["video_kind"]] == "stalled":
+            assert p["video_neg_text"] == p["text"] and p["video_labels"].tolist() == [0, 1, 1]
+            assert not torch.equal(p["video_neg"], p["clip"])
 
 
 def test_sample_pair_is_deterministic_and_covers_kinds():

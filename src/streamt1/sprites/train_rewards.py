@@ -11,7 +11,11 @@ wording) as the positive, and one negative of a random kind:
   sprite by drawing none);
 * degraded pixels (image reward): blur, noise, colour cast, low contrast;
 * temporal faults (video reward): flicker, a jump in time, frozen frames, reversed motion, noise on
-  a few frames.
+  a few frames;
+* a stalled sprite (video reward): one sprite of a directed motion, in the same place at the window's
+  start, barely moves from there (the world's slowest speed). The model's own candidates mostly
+  differ in such small displacements, and the rewards ordered those pairs at chance (benchmarks/README.md,
+  twentieth session).
 
 Each negative kind has labels for the video heads (motion, coherence, alignment); the image reward
 has one label. Loss: BCE on every logit plus a pairwise ranking loss (softplus(neg - pos)) where
@@ -42,6 +46,7 @@ from streamt1.sprites.world import (
     DIRECTIONS,
     FPS,
     HELD_OUT_PAIRS,
+    LINEAR_SPEED,
     MOTIONS,
     SHAPES,
     EventKind,
@@ -57,7 +62,8 @@ logger = logging.getLogger(__name__)
 SCENE_FRAMES = 10 * FPS  # scenes are sampled as 10 s videos; windows are cut from them
 CAPTION_NEGATIVES = ("color", "shape", "background", "other")
 IMAGE_NEGATIVES = CAPTION_NEGATIVES + ("empty", "blur", "noise", "color_shift", "low_contrast")
-VIDEO_NEGATIVES = CAPTION_NEGATIVES + ("empty", "motion", "reversed", "frozen", "flicker", "jump", "partial_noise")
+VIDEO_NEGATIVES = CAPTION_NEGATIVES + ("empty", "motion", "reversed", "frozen", "flicker", "jump", "partial_noise",
+                                        "stalled")
 # (motion, coherence, alignment) labels of each video negative kind; the positive is all ones.
 VIDEO_LABELS: dict[str, tuple[float, float, float]] = {
     "color": (1, 1, 0),
@@ -71,7 +77,9 @@ VIDEO_LABELS: dict[str, tuple[float, float, float]] = {
     "flicker": (1, 0, 1),
     "jump": (1, 0, 1),
     "partial_noise": (1, 0, 1),
+    "stalled": (0, 1, 1),
 }
+STALLED_SPEED = 0.05  # the slowest a sprite can move (SpriteSpec.speed's lower bound)
 
 
 @dataclass(frozen=True)
@@ -178,6 +186,21 @@ def mismatch_scene(
     raise ValueError(f"kind={kind!r} is not a caption mismatch")
 
 
+def stalled_scene(scene: SceneSpec, start: int, stop: int, g: torch.Generator) -> SceneSpec | None:
+    """``scene`` with one sprite of a directed motion, visible over ``[start, stop)``, slowed to
+    :data:`STALLED_SPEED` and moved so that it is where it was at frame ``start`` (None if no sprite can)."""
+    sprites, windows = scene.all_sprites, scene.sprite_windows()
+    directed = [i for i in visible_sprites(scene, start, stop) if sprites[i].motion in DIRECTIONS]
+    if not directed:
+        return None
+    i = _choice(g, directed)
+    s = sprites[i]
+    dx, dy = DIRECTIONS[s.motion]
+    lost = LINEAR_SPEED * (s.speed - STALLED_SPEED) * max(0, start - windows[i][0]) / FPS  # distance not covered
+    x, y = (s.x + dx * lost) % 1.0, (s.y + dy * lost) % 1.0
+    return _with_sprite(scene, i, replace(s, speed=STALLED_SPEED, x=x, y=y))
+
+
 def degrade_frames(frames: Tensor, kind: str, g: torch.Generator) -> Tensor:
     """Pixel degradations of ``frames [N, 3, H, W]`` (same for every frame)."""
     if kind == "blur":
@@ -260,6 +283,11 @@ def _video_negative(
     if kind == "empty":
         return render_backgrounds(scene, times).contiguous(), text, kind
     if kind == "reversed" and not _has_directed_motion(scene, *window):
+        kind = "motion"
+    if kind == "stalled":
+        stalled = stalled_scene(scene, *window, g)
+        if stalled is not None:
+            return render_at(stalled, times), text, kind
         kind = "motion"
     if kind in CAPTION_NEGATIVES or kind == "motion":
         wrong, kind = _caption_negative(scene, *window, kind, split, g)
