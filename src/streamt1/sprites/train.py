@@ -11,7 +11,8 @@ the stream's sink + window): every noisy chunk predicts the flow ``noise - x0`` 
 clean earlier chunks (lightly noised, still labelled t = 0, against exposure bias). Each chunk's
 timestep is drawn from the sampler's own schedule (``schedule_share`` of the chunks) or from the
 uniform distribution shifted as the sampler shifts it. With ``reuse`` > 1 batches are drawn from a
-pool of recent items that the loader refreshes (the GPU outruns the CPU renderers). The text encoder is trained jointly. AdamW, warm-up then cosine, an EMA of the weights (saved), bf16 autocast on CUDA.
+pool of recent items that the loader refreshes (the GPU outruns the CPU renderers). The text encoder
+is trained jointly. AdamW, warm-up then cosine, an EMA of the weights (saved), bf16 autocast on CUDA.
 Weights are saved atomically every ``save_every`` steps and at the end (or at ``--max-minutes``).
 """
 
