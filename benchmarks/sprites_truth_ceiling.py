@@ -39,20 +39,17 @@ WEIGHTS = {"subject_consistency": 1 / 2, **{k: 1 / 8 for k in PARTS[1:]}}  # eac
 def agreement_by_dominant_part(groups: list[SiblingGroup], min_gap: float) -> dict[str, dict[str, float | int]]:
     """The recorded fused reward's pairwise agreement with the truth, per metric that contributes most
     to the pair's truth gap."""
-    tally = {k: [0.0, 0] for k in PARTS}
-    for group in groups:
-        truth, reward = group.video_truth().tolist(), group.recorded_fused.tolist()
-        parts = {k: group.window_metrics[k].tolist() for k in PARTS}
-        for i in range(len(truth)):
-            for j in range(i + 1, len(truth)):
-                gap = truth[i] - truth[j]
-                if abs(gap) <= min_gap:
-                    continue
-                part = max(PARTS, key=lambda k: abs(WEIGHTS[k] * (parts[k][i] - parts[k][j])))
-                step = reward[i] - reward[j]
-                tally[part][0] += 0.5 if step == 0 else float((step > 0) == (gap > 0))
-                tally[part][1] += 1
-    return {k: {"agreement": round(a / n, 4) if n else float("nan"), "pairs": n} for k, (a, n) in tally.items()}
+    rows = [(g.recorded_fused.tolist(), g.video_truth().tolist()) for g in groups]
+    parts = [{k: g.window_metrics[k].tolist() for k in PARTS} for g in groups]
+
+    def dominant(k: int, i: int, j: int) -> str:
+        return max(PARTS, key=lambda part: abs(WEIGHTS[part] * (parts[k][part][i] - parts[k][part][j])))
+
+    out = {}
+    for part in PARTS:
+        value, pairs = pairwise_agreement(rows, min_gap, keep=lambda k, i, j, part=part: dominant(k, i, j) == part)
+        out[part] = {"agreement": round(value, 4), "pairs": pairs}
+    return out
 
 
 def noisy_truth(group: SiblingGroup, level: int, g: torch.Generator) -> tuple[list[float], dict[str, list[float]]]:

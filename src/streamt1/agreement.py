@@ -19,7 +19,7 @@ import itertools
 import random
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Mapping
+from typing import Callable, Mapping
 
 import torch
 from torch import Tensor
@@ -48,13 +48,14 @@ def ground_truth(clip: Tensor, prompt: str, fps: float) -> float:
 
 def pairwise_agreement(groups: list[tuple[list[float], list[float]]], min_gap: float = 0.02,
                        parents: list[list[int]] | None = None, same_parent: bool | None = None,
-                       ) -> tuple[float, int]:
+                       keep: Callable[[int, int, int], bool] | None = None) -> tuple[float, int]:
     """Share of pairs (within each group of (reward, truth) lists) ordered alike, and the pair count.
 
     Pairs whose truths differ by at most ``min_gap`` are skipped (no order to agree with); a reward
     tie counts as half an agreement. With ``parents`` (each group's candidates' histories),
     ``same_parent`` True keeps only pairs of one history's siblings (they differ in the new chunk
     alone), False only pairs from two histories (they also differ in the histories the search kept).
+    ``keep(k, i, j)``, where given, must also hold for pair ``i < j`` of group ``k`` to count.
     """
     if same_parent is not None and (parents is None or len(parents) != len(groups)):
         raise ValueError("same_parent needs parents: one list of candidate histories per group")
@@ -65,6 +66,8 @@ def pairwise_agreement(groups: list[tuple[list[float], list[float]]], min_gap: f
             if abs(gap) <= min_gap:
                 continue
             if same_parent is not None and (parents[k][i] == parents[k][j]) != same_parent:
+                continue
+            if keep is not None and not keep(k, i, j):
                 continue
             pairs += 1
             step = rewards[i] - rewards[j]

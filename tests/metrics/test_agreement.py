@@ -24,5 +24,7 @@ def test_pairwise_agreement_splits_pairs_by_parent():
     assert pairwise_agreement([group], parents=parents, same_parent=True) == (1.0, 2)
     assert pairwise_agreement([group], parents=parents, same_parent=False) == (0.0, 4)
     assert pairwise_agreement([group]) == (2 / 6, 6)
+    # any other split of the pairs: here the pairs that include candidate 0
+    assert pairwise_agreement([group], keep=lambda k, i, j: i == 0) == (1 / 3, 3)
     with pytest.raises(ValueError, match="same_parent needs parents"):
         pairwise_agreement([group], same_parent=True)
