@@ -52,6 +52,7 @@ from streamt1.sprites.model import SpritesVideoModel
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 from streamt1.sprites.world import COLORS, MOTIONS, SHAPES, SIZES, render_at, sample_scene
 
+SCENE_FRAMES = 90  # the scenes' length (their events fall after the first chunk)
 START_SIGMAS = (0.8, 0.6, 0.4)
 SENSITIVITY_SIGMAS = (0.9, 0.7, 0.5, 0.3)
 
@@ -96,7 +97,7 @@ def main() -> None:
     args = p.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = SpritesVideoModel.from_pretrained(args.weights).eval().to(device)
-    scenes = [sample_scene(torch.Generator().manual_seed(1000 + i), args.split, num_frames=90)
+    scenes = [sample_scene(torch.Generator().manual_seed(1000 + i), args.split, num_frames=SCENE_FRAMES)
               for i in range(args.num_scenes)]
     captions = [caption(scene) for scene in scenes]
     frames = torch.stack([render_at(scene, torch.arange(9)) for scene in scenes]).to(device)
@@ -104,6 +105,7 @@ def main() -> None:
 
     def first_chunks(method: str, overrides: list[str]) -> torch.Tensor:
         """The first chunk (3 frames) of every caption as the preset ``method`` makes it, in [0, 1]."""
+        # a 3-frame video: a model conditioned on the video's length (progress_embedding) is told so
         config = build_config(method, None, overrides, weights=args.weights, device=str(device), num_frames=3)
         search = api.make_search(config, api.load_components(config))
         return torch.stack([search.run(c, 3, args.seed, progress=False).frames for c in captions]).float() / 255
@@ -119,7 +121,7 @@ def main() -> None:
     g = torch.Generator(device=device).manual_seed(args.seed)
     decode = lambda latents: model.codec.decode_chunk(latents, None)[0]  # noqa: E731
     with torch.no_grad():
-        text = model.transformer.encode_text(model.text_encoder(captions))
+        text = model.transformer.encode_text(model.text_encoder(captions), SCENE_FRAMES)
         mask = block_causal_mask(9, stream.chunk_frames, stream.sink_frames, stream.window_frames, device=device)
         positions = torch.arange(9, device=device).repeat(n, 1)
 
@@ -135,7 +137,8 @@ def main() -> None:
             return model.transformer(x, t.expand(n, 3), text, positions[:, :3], None)
 
         swapped = {attribute: [swap(scene, attribute) for scene in scenes] for attribute in ATTRIBUTES}
-        swapped_text = {attribute: model.transformer.encode_text(model.text_encoder([caption(s) for s in changed]))
+        swapped_text = {attribute: model.transformer.encode_text(model.text_encoder([caption(s) for s in changed]),
+                                                                  SCENE_FRAMES)
                         for attribute, changed in swapped.items()}
 
         fine = warp_timesteps(torch.linspace(1000, 0, 33)[:-1].tolist(), stream.num_train_timesteps, stream.shift)
@@ -158,8 +161,9 @@ def main() -> None:
                 sensitivity.setdefault(attribute, []).append(change)
         if args.guide is not None:
             guide = SpritesVideoModel.from_pretrained(args.guide).eval().to(device)
-            conditions = {"cfg": (model, model.transformer.encode_text(model.text_encoder([""] * n))),
-                          "autoguided": (guide, guide.transformer.encode_text(guide.text_encoder(captions)))}
+            conditions = {"cfg": (model, model.transformer.encode_text(model.text_encoder([""] * n), SCENE_FRAMES)),
+                          "autoguided": (guide, guide.transformer.encode_text(guide.text_encoder(captions),
+                                                                              SCENE_FRAMES))}
             scales = [("cfg", stream.guidance_scale)] + [("autoguided", float(w)) for w in args.guide_scales.split(",")]
             for kind, scale in scales:
                 other, other_text = conditions[kind]

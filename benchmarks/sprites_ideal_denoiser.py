@@ -88,7 +88,7 @@ def main() -> None:
         frames = render_at(scene, torch.arange(3))
         x0 = model.codec.encode(frames[None])  # [1, C, 3, h, w]
         x0_pixels = (frames[0] * 2 - 1).flatten()
-        texts = [transformer.encode_text(model.text_encoder([caption(s)])) for s in (scene, swapped)]
+        texts = [transformer.encode_text(model.text_encoder([caption(s)]), 90) for s in (scene, swapped)]  # the scenes' length
         positions = torch.arange(3)[None]
         for sigma in SIGMAS:
             x_t = (1 - sigma) * x0 + sigma * torch.randn(x0.shape, generator=torch.Generator().manual_seed(0))

@@ -66,8 +66,8 @@ def continue_stream(model: SpritesVideoModel, context: torch.Tensor, captions: l
     stream, device = model.stream, context.device
     n, c = context.shape[0], stream.chunk_frames
     timesteps = warp_timesteps(stream.denoising_steps, stream.num_train_timesteps, stream.shift).to(device)
-    text = model.transformer.encode_text(model.text_encoder(captions))
     latents = model.codec.encode(context)
+    text = model.transformer.encode_text(model.text_encoder(captions), latents.shape[2] + chunks * c)
     g = torch.Generator(device=device).manual_seed(seed)
     for _ in range(chunks):
         length = latents.shape[2] + c

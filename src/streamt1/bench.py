@@ -174,9 +174,9 @@ def prepare(settings: BenchSettings, shard: Shard) -> Prepared:
     for name, config in configs.items():
         search = api.make_search(config, components[name])  # a method that lacks a reward fails here
         search.generator.spec.num_chunks(config.run.num_frames)
-    first = next(iter(components.values())).generator
+    first, num_frames = next(iter(components.values())).generator, next(iter(configs.values())).run.num_frames
     for item in shard.take(items):  # a closed-vocabulary backend rejects unknown words up front
-        first.encode_prompt(item.prompt.prompt)
+        first.encode_prompt(item.prompt.prompt, num_frames)
     out = Path(settings.out)
     results.claim_folder(out, {"suite": suite.name, "suite_digest": suite.digest})
     run = {name: api.run_settings(config, components[name]) for name, config in configs.items()}

@@ -127,8 +127,9 @@ class StreamingGenerator(Protocol):
     @property
     def spec(self) -> ChunkSpec: ...
 
-    def encode_prompt(self, prompt: str) -> Any:
-        """Encode a prompt once; the result is shared by every history and candidate."""
+    def encode_prompt(self, prompt: str, num_frames: int | None = None) -> Any:
+        """Encode a prompt once for a video of ``num_frames`` latent frames (a model may be conditioned
+        on the length); the result is shared by every history and candidate."""
         ...
 
     def initial_state(self, condition: Any, num_histories: int) -> HistoryState:

@@ -38,13 +38,16 @@ def tiny_model(dtype: torch.dtype = torch.float64, **config: object) -> CausalWa
         torch.nn.init.normal_(model.pooled_text_embedding[2].weight, std=0.2, generator=g)
     if model.refiner is not None:
         torch.nn.init.normal_(model.refiner.net[-1].weight, std=0.2, generator=g)
+    if model.progress_embedding is not None:
+        torch.nn.init.normal_(model.progress_embedding[2].weight, std=0.2, generator=g)
     return model.to(dtype).eval()
 
 
 def text_kv(model: CausalWan, batch: int = 1):
     g = torch.Generator().manual_seed(1)
     cfg = model.config
-    return model.encode_text(torch.randn(batch, cfg.text_len, cfg.text_dim, generator=g, dtype=model.dtype))
+    # a 20-frame video (read by a model with progress_embedding, ignored by the others)
+    return model.encode_text(torch.randn(batch, cfg.text_len, cfg.text_dim, generator=g, dtype=model.dtype), 20)
 
 
 def latents(num_frames: int, seed: int, batch: int = 1) -> torch.Tensor:
@@ -128,8 +131,9 @@ def test_block_causal_mask_with_sink_and_window():
 REFINER = {"refiner_channels": 4, "refiner_shuffle": 2}  # tiny-test's 12 channels at 4x4 -> 3 at 8x8
 
 
-@pytest.mark.parametrize("config", [{}, {"spatial_embedding": (2, 2), "pooled_text": True}, REFINER],
-                         ids=["wan", "position-table-and-pooled-text", "refiner"])
+@pytest.mark.parametrize("config", [{}, {"spatial_embedding": (2, 2), "pooled_text": True}, REFINER,
+                                    {"progress_embedding": True}],
+                         ids=["wan", "position-table-and-pooled-text", "refiner", "progress"])
 def test_streaming_equals_one_block_causal_forward(config):
     model, stream = tiny_model(**config), StreamConfig(window_frames=12)  # window covers the whole video
     text = text_kv(model)

@@ -26,11 +26,13 @@ def text_encoder(prompts: list[str]) -> torch.Tensor:
 LIMITS = SinkLimits(max_sink_frames=6, ema_decay=0.999)
 
 
-def make_generator(window_frames: int = 6, **stream_fields) -> CausalWanGenerator:
-    model = CausalWan(WanConfig.preset("tiny-test"))
+def make_generator(window_frames: int = 6, progress: bool = False, **stream_fields) -> CausalWanGenerator:
+    model = CausalWan(dataclasses.replace(WanConfig.preset("tiny-test"), progress_embedding=progress))
     g = torch.Generator().manual_seed(0)
     model.init_weights(g)
     torch.nn.init.normal_(model.head.head.weight, std=0.2, generator=g)
+    if progress:  # zero at initialisation, like Wan's head
+        torch.nn.init.normal_(model.progress_embedding[2].weight, std=0.2, generator=g)
     stream = StreamConfig(window_frames=window_frames, **stream_fields)
     codec = PixelUnshuffleCodec(2)
     return CausalWanGenerator(model, stream, text_encoder, codec, (4, 4), fps=16, dtype=torch.float64)
@@ -218,6 +220,22 @@ def test_guidance_scale_zero_samples_the_null_prompt_and_one_is_no_guidance():
         gen = make_generator(guidance_scale=scale)
         got = gen.denoise(gen.initial_state(gen.encode_prompt("a red ball"), 1), parents, noise(2, 1), gens(5, 6))
         assert torch.allclose(got, expected, atol=1e-12)
+
+
+def test_a_length_conditioned_model_needs_the_length_and_guides_against_the_null_prompt_of_that_length():
+    parents = torch.zeros(2, dtype=torch.long)
+    plain = make_generator(progress=True)
+    with pytest.raises(ValueError, match="pass video_frames"):
+        plain.encode_prompt("a red ball")
+
+    def sample(gen, prompt, frames):
+        return gen.denoise(gen.initial_state(gen.encode_prompt(prompt, frames), 1), parents, noise(2, 1), gens(5, 6))
+
+    assert int(plain.encode_prompt("a red ball", 12).video_frames) == 12
+    assert not torch.equal(sample(plain, "", 12), sample(plain, "", 30))  # frames 1, 2 sit elsewhere in the video
+    null_only = make_generator(progress=True, guidance_scale=0.0)
+    for frames in (12, 30):
+        torch.testing.assert_close(sample(null_only, "a red ball", frames), sample(plain, "", frames), rtol=0, atol=1e-12)
 
 
 def test_guidance_extrapolates_the_flow_past_the_caption_on_the_guided_chunks_only():

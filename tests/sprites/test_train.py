@@ -30,7 +30,7 @@ TINY = TrainVideoConfig(
 def test_sample_item_is_sink_plus_a_chunk_aligned_window():
     g = torch.Generator().manual_seed(0)
     for _ in range(20):
-        frames, contrast, positions, targets, text = sample_item(g, TINY)
+        frames, contrast, positions, targets, length, text = sample_item(g, TINY)
         assert frames.shape == (TINY.sequence_frames, 3, 64, 64) and isinstance(text, str)
         assert contrast.numel() == 0  # drawn only for a shape-weighted loss
         assert positions[:3].tolist() == [0, 1, 2]
@@ -39,16 +39,16 @@ def test_sample_item_is_sink_plus_a_chunk_aligned_window():
         assert window[-1] < TINY.max_video_frames
     a = sample_item(torch.Generator().manual_seed(5), TINY)
     b = sample_item(torch.Generator().manual_seed(5), TINY)
-    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[4] == b[4]
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[4] == b[4] and a[5] == b[5]
 
 
 def test_first_chunk_only_items_are_the_sink_chunk_and_train():
     config = dataclasses.replace(TINY, context_chunks=0)
-    frames, contrast, positions, targets, text = sample_item(torch.Generator().manual_seed(3), config)
+    frames, contrast, positions, targets, length, text = sample_item(torch.Generator().manual_seed(3), config)
     assert frames.shape == (3, 3, 64, 64) and positions.tolist() == [0, 1, 2]
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
-    loss = flow_loss(model, frames[None], contrast[None], positions[None], targets[None], [text], config,
+    loss = flow_loss(model, frames[None], contrast[None], positions[None], targets[None], length[None], [text], config,
                      torch.Generator().manual_seed(0))
     loss.backward()
     assert loss.isfinite() and model.transformer.blocks[0].self_attn.q.weight.grad.abs().sum() > 0
@@ -61,7 +61,7 @@ def test_paused_items_hold_the_world_still_until_a_chunk_and_train_only_after_it
     g = torch.Generator().manual_seed(6)
     seen = set()
     for _ in range(12):
-        frames, contrast, positions, targets, text = sample_item(g, config)
+        frames, contrast, positions, targets, length, text = sample_item(g, config)
         resume = int(targets.argmax())  # the first target frame
         seen.add(resume)
         assert resume % 3 == 0 and targets[resume:].eq(1).all() and targets[:resume].eq(0).all()
@@ -74,13 +74,13 @@ def test_paused_items_hold_the_world_still_until_a_chunk_and_train_only_after_it
     # a paused frame is no target: changing it changes no loss term except through the context it gives
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
-    frames, contrast, positions, targets, text = sample_item(torch.Generator().manual_seed(7), config)
-    loss = flow_loss(model, frames[None], contrast[None], positions[None], targets[None], [text], config,
+    frames, contrast, positions, targets, length, text = sample_item(torch.Generator().manual_seed(7), config)
+    loss = flow_loss(model, frames[None], contrast[None], positions[None], targets[None], length[None], [text], config,
                      torch.Generator().manual_seed(0))
     everything = flow_loss(model, frames[None], contrast[None], positions[None], torch.ones_like(targets)[None],
-                           [text], config, torch.Generator().manual_seed(0))
+                           length[None], [text], config, torch.Generator().manual_seed(0))
     assert loss.isfinite() and loss != everything
-    none = flow_loss(model, frames[None], contrast[None], positions[None], torch.zeros_like(targets)[None], [text],
+    none = flow_loss(model, frames[None], contrast[None], positions[None], torch.zeros_like(targets)[None], length[None], [text],
                      config, torch.Generator().manual_seed(0))
     assert none == 0  # no target at all: nothing to learn, not a division by zero
     with pytest.raises(ValueError, match="paused_share"):
@@ -111,8 +111,8 @@ def test_first_chunk_copies_draw_their_noise_from_the_band_when_one_is_set():
 def test_flow_loss_is_finite_and_trains_both_networks():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)  # the zero-init head blocks gradients
-    frames, contrast, positions, targets, text = sample_item(torch.Generator().manual_seed(1), TINY)
-    loss = flow_loss(model, frames[None], contrast[None], positions[None], targets[None], [text], TINY,
+    frames, contrast, positions, targets, length, text = sample_item(torch.Generator().manual_seed(1), TINY)
+    loss = flow_loss(model, frames[None], contrast[None], positions[None], targets[None], length[None], [text], TINY,
                      torch.Generator().manual_seed(0))
     assert loss.isfinite()
     loss.backward()
@@ -162,13 +162,13 @@ def test_the_shape_contrast_is_drawn_and_read_only_with_a_shape_weight():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
     weighted = dataclasses.replace(TINY, shape_weight=8.0)
-    frames, contrast, positions, targets, text = sample_item(torch.Generator().manual_seed(4), weighted)
+    frames, contrast, positions, targets, length, text = sample_item(torch.Generator().manual_seed(4), weighted)
     assert contrast.shape == (3, 64, 64) and contrast.sum() > 0 and contrast.max() <= 1
     unweighted = sample_item(torch.Generator().manual_seed(4), TINY)
-    assert torch.equal(unweighted[0], frames) and unweighted[4] == text  # the same item, without its contrast
+    assert torch.equal(unweighted[0], frames) and unweighted[5] == text  # the same item, without its contrast
 
     def loss(config, contrast):
-        return flow_loss(model, frames[None], contrast[None], positions[None], targets[None], [text], config,
+        return flow_loss(model, frames[None], contrast[None], positions[None], targets[None], length[None], [text], config,
                          torch.Generator().manual_seed(0))
     plain = loss(TINY, contrast)
     assert torch.equal(plain, loss(TINY, torch.zeros(0)))  # weight 0: the contrast is unused
@@ -181,22 +181,22 @@ def test_first_chunk_loss_reads_only_the_first_chunk():
     config = dataclasses.replace(TINY, first_chunk_copies=3)
     model = SpritesVideoModel(sprites_wan_config(TEXT, **config.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
-    frames, contrast, positions, targets, text = sample_item(torch.Generator().manual_seed(2), config)
+    frames, contrast, positions, targets, length, text = sample_item(torch.Generator().manual_seed(2), config)
     x0 = PixelUnshuffleCodec(4).encode(frames[None])
     weights = change_weights(x0, positions[None], config)
     other = x0.clone()
     other[:, :, 3:] = torch.randn_like(other[:, :, 3:])
     states = model.text_encoder([text])
-    loss = [first_chunk_loss(model, x, weights, states, positions[None], config, torch.Generator().manual_seed(0))
+    loss = [first_chunk_loss(model, x, weights, states, positions[None], length[None], config, torch.Generator().manual_seed(0))
             for x in (x0, other)]
     assert torch.equal(loss[0], loss[1])
     changed = x0.clone()
     changed[:, :, 1] += 0.5  # a frame of the first chunk
-    assert first_chunk_loss(model, changed, weights, states, positions[None], config,
+    assert first_chunk_loss(model, changed, weights, states, positions[None], length[None], config,
                             torch.Generator().manual_seed(0)) != loss[0]
-    with_copies = flow_loss(model, frames[None], contrast[None], positions[None], targets[None], [text], config,
+    with_copies = flow_loss(model, frames[None], contrast[None], positions[None], targets[None], length[None], [text], config,
                             torch.Generator().manual_seed(0))
-    without = flow_loss(model, frames[None], contrast[None], positions[None], targets[None], [text],
+    without = flow_loss(model, frames[None], contrast[None], positions[None], targets[None], length[None], [text],
                         dataclasses.replace(config, first_chunk_copies=0), torch.Generator().manual_seed(0))
     assert with_copies.isfinite() and with_copies != without
 
@@ -264,6 +264,26 @@ def test_a_refiner_is_added_to_an_init_model_at_pixel_scale_and_starts_as_it_was
         flows = [m.transformer(x, t, m.transformer.encode_text(m.text_encoder(["a red circle"])), torch.arange(3),
                                None) for m in (first, refined)]
     torch.testing.assert_close(flows[1], flows[0], atol=2e-3, rtol=0)  # one step at lr 1e-9 from the same start
+
+
+def test_progress_is_added_to_an_init_model_starts_as_it_was_and_trains_on_each_items_length(tmp_path):
+    train(TINY, tmp_path / "first", "cpu")
+    first = SpritesVideoModel.from_pretrained(tmp_path / "first")
+    config = TrainVideoConfig(**{**TINY.__dict__, "steps": 2, "init": str(tmp_path / "first"), "lr": 1e-2,
+                                 "wan_overrides": {**TINY.wan_overrides, "progress_embedding": True}})
+    train(config, tmp_path / "timed", "cpu")
+    timed = SpritesVideoModel.from_pretrained(tmp_path / "timed")
+    assert timed.transformer.config.progress_embedding
+    assert timed.transformer.progress_embedding[2].weight.abs().sum() > 0  # it trained
+    x, t = torch.randn(1, 48, 3, 16, 16), torch.full((1, 3), 500.0)
+    states = first.text_encoder(["a red circle"])
+    with torch.no_grad():
+        flows = [timed.transformer(x, t, timed.transformer.encode_text(states, n), torch.arange(3, 6), None)
+                 for n in (9, 40)]
+    assert (flows[0] - flows[1]).abs().max() > 0  # the video's length now matters
+    items = [sample_item(torch.Generator().manual_seed(s), TINY) for s in range(8)]
+    assert all(TINY.sequence_frames + 3 <= int(item[4]) <= TINY.max_video_frames and item[2].max() < item[4]
+               for item in items)
 
 
 def test_training_timesteps_are_the_samplers_own():

@@ -526,6 +526,7 @@ class TextKV:
     keys: tuple[Tensor, ...]
     values: tuple[Tensor, ...]
     pooled: Tensor | None = None  # [B, C] added to the timestep embedding (WanConfig.pooled_text)
+    video_frames: Tensor | None = None  # [B] the video's length in latent frames (WanConfig.progress_embedding)
 
     def layer(self, index: int) -> tuple[Tensor, Tensor]:
         return self.keys[index], self.values[index]
@@ -562,6 +563,10 @@ class CausalWan(nn.Module):
         self.time_projection = nn.Sequential(nn.SiLU(), nn.Linear(dim, dim * 6))
         self.pooled_text_embedding = (
             nn.Sequential(nn.Linear(config.text_dim, dim), nn.SiLU(), nn.Linear(dim, dim)) if config.pooled_text else None
+        )
+        self.progress_embedding = (
+            nn.Sequential(nn.Linear(config.freq_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+            if config.progress_embedding else None
         )
         self.blocks = nn.ModuleList(CausalWanBlock(config) for _ in range(config.num_layers))
         self.head = Head(config)
@@ -617,6 +622,9 @@ class CausalWan(nn.Module):
             nn.init.normal_(self.pooled_text_embedding[0].weight, std=0.02, generator=generator)
             # zero: a model continued from weights without this path starts as it was
             nn.init.zeros_(self.pooled_text_embedding[2].weight)
+        if self.progress_embedding is not None:  # zero output, as the pooled-text path
+            nn.init.normal_(self.progress_embedding[0].weight, std=0.02, generator=generator)
+            nn.init.zeros_(self.progress_embedding[2].weight)
         if self.spatial_embedding is not None:
             # Larger than Wan's 0.02 embeddings: positions must be told apart from the first steps.
             nn.init.normal_(self.spatial_embedding, std=0.3, generator=generator)
@@ -639,8 +647,11 @@ class CausalWan(nn.Module):
     def device(self) -> torch.device:
         return self.patch_embedding.weight.device
 
-    def encode_text(self, text_states: Tensor) -> TextKV:
-        """Text encoder states ``[B, Lt, text_dim]`` (padding zeroed) -> cross-attention K/V per layer."""
+    def encode_text(self, text_states: Tensor, video_frames: Tensor | int | None = None) -> TextKV:
+        """Text encoder states ``[B, Lt, text_dim]`` (padding zeroed) -> cross-attention K/V per layer.
+
+        ``video_frames``: the video's length in latent frames (an int, or ``[B]``), which a model with
+        ``progress_embedding`` needs and other models ignore."""
         if text_states.dim() != 3 or text_states.shape[-1] != self.config.text_dim:
             raise ValueError(
                 f"text states must be [B, Lt, {self.config.text_dim}], got {tuple(text_states.shape)}"
@@ -653,7 +664,15 @@ class CausalWan(nn.Module):
             valid = (states != 0).any(-1, keepdim=True).to(states.dtype)  # padding rows are zero
             mean = (states * valid).sum(1) / valid.sum(1).clamp(min=1)
             pooled = self.pooled_text_embedding(mean)  # [B, C]
-        return TextKV(tuple(k for k, _ in kv), tuple(v for _, v in kv), pooled)
+        length = None
+        if self.progress_embedding is not None:
+            if video_frames is None:
+                raise ValueError("this model is conditioned on the video's length (progress_embedding): "
+                                 "pass video_frames, the number of latent frames to generate")
+            length = torch.as_tensor(video_frames, device=self.device).float().reshape(-1)
+            if (length < 1).any() or length.shape[0] not in (1, text_states.shape[0]):
+                raise ValueError(f"video_frames must be >= 1, one per prompt or one for all; got {video_frames}")
+        return TextKV(tuple(k for k, _ in kv), tuple(v for _, v in kv), pooled, length)
 
     def _patchify(self, x: Tensor) -> tuple[Tensor, tuple[int, int, int]]:
         """``[B, C, F, H, W]`` -> tokens ``[B, F*h*w, C']`` (frame, row, col order) and grid (F, h, w)."""
@@ -677,19 +696,27 @@ class CausalWan(nn.Module):
         x = torch.einsum("bfhwpqrc->bcfphqwr", x)
         return x.reshape(tokens.shape[0], self.config.out_dim, f * pt, h * ph, w * pw)
 
-    def _time(self, timesteps: Tensor, batch: int, frames: int, text: TextKV) -> tuple[Tensor, Tensor]:
+    def _time(self, timesteps: Tensor, batch: int, frames: int, text: TextKV,
+              positions: Tensor) -> tuple[Tensor, Tensor]:
         """Per-frame timesteps ``[B, F]`` -> embedding ``[B, F, C]`` and 6 modulations ``[B, F, 6, C]``
-        (plus the prompt's pooled embedding, where the model has one)."""
+        (plus the prompt's pooled embedding and the frames' progress through the video (``positions``
+        ``[B or 1, F]`` over its length), where the model has them)."""
         if timesteps.shape != (batch, frames):
             raise ValueError(
                 f"timesteps must be [{batch}, {frames}] (per frame), got {tuple(timesteps.shape)}"
             )
         sinusoid = sinusoidal_embedding(self.config.freq_dim, timesteps.flatten().to(self.device))
-        e = self.time_embedding(sinusoid.to(self.dtype))  # [B*F, C]
+        e = self.time_embedding(sinusoid.to(self.dtype)).unflatten(0, (batch, frames))  # [B, F, C]
         if text.pooled is not None:
-            e = (e.unflatten(0, (batch, frames)) + text.pooled[:, None].to(e.dtype)).flatten(0, 1)
-        e0 = self.time_projection(e).unflatten(1, (6, self.config.dim))  # [B*F, 6, C]
-        return e.unflatten(0, (batch, frames)), e0.unflatten(0, (batch, frames))
+            e = e + text.pooled[:, None].to(e.dtype)
+        if self.progress_embedding is not None:
+            # on the timestep scale (0..1000), so the sinusoid's frequencies resolve it as they do t
+            span = (text.video_frames[:, None] - 1).clamp(min=1)
+            progress = positions.to(self.device).float() / span * WAN_TIMESTEPS  # [B or 1, F]
+            sinusoid = sinusoidal_embedding(self.config.freq_dim, progress.expand(batch, frames).flatten())
+            e = e + self.progress_embedding(sinusoid.to(self.dtype)).unflatten(0, (batch, frames))
+        e0 = self.time_projection(e.flatten(0, 1)).unflatten(1, (6, self.config.dim))  # [B*F, 6, C]
+        return e, e0.unflatten(0, (batch, frames))
 
     def forward(
         self, x: Tensor, timesteps: Tensor, text: TextKV, positions: Tensor, frame_mask: Tensor | None
@@ -707,7 +734,7 @@ class CausalWan(nn.Module):
         positions = positions.to(self.device).expand(b, f)
         rope = rope_for_frames(self.config, positions, (rows, cols), self.dtype)
         mask = None if frame_mask is None else frame_mask_to_tokens(frame_mask.to(self.device), rows * cols)
-        e, e0 = self._time(timesteps, b, f, text)
+        e, e0 = self._time(timesteps, b, f, text, positions)
         for i, block in enumerate(self.blocks):
             tokens, _, _ = block(tokens, e0, rope, None, mask, text.layer(i), self.stages)
         return self._output(tokens, e, grid, x, timesteps)
@@ -756,7 +783,7 @@ class CausalWan(nn.Module):
         if frame_mask is not None:
             mask = frame_mask.to(self.device).repeat_interleave(tokens_per_frame, 1)
             mask = mask.repeat_interleave(tokens_per_frame, 2)[:, None]  # [B, 1, F*L, (Fp+F)*L]
-        e, e0 = self._time(timesteps, b, f, text)
+        e, e0 = self._time(timesteps, b, f, text, positions)
         keys, values = [], []
         for i, block in enumerate(self.blocks):
             layer_past = None if past is None else Past(*past[i], None)
@@ -825,7 +852,7 @@ class CausalWan(nn.Module):
         if history_rows and (min(history_rows) < 0 or max(history_rows) >= cache.num_histories):
             raise ValueError(f"parents {history_rows} out of range for {cache.num_histories} histories")
         rope = self._chunk_rope(cache.next_frame, f, (rows, cols))  # same for all
-        e, e0 = self._time(timesteps, n, f, text)
+        e, e0 = self._time(timesteps, n, f, text, torch.arange(cache.next_frame, cache.next_frame + f)[None])
         # With room, passes over consecutive rows (one candidate per row); otherwise one pass in which
         # each candidate joins a copy of its parent's past before its chunk.
         room, passes = _plan_passes(cache, history_rows, f)

@@ -52,6 +52,11 @@ class WanConfig:
     # edges inside it poorly; pixel-space DiTs add such local "detailer" heads for the same reason.
     refiner_channels: int = 0
     refiner_shuffle: int = 1
+    # Add an embedding of each frame's progress through the video (frame / (video frames - 1)) to the
+    # timestep embedding; the condition then carries the video's length (``encode_text``). A streaming
+    # model sees its frame index but not how long the video will be, so it cannot time what a caption
+    # says happens "then" (the Sprites world places its events in 20-90 % of the clip). False: Wan's.
+    progress_embedding: bool = False
 
     def __post_init__(self) -> None:
         sizes = ("dim", "ffn_dim", "num_heads", "num_layers", "in_dim", "out_dim", "freq_dim", "text_dim",

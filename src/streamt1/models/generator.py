@@ -79,7 +79,7 @@ class CausalWanGenerator:
         self.stream = stream
         self.text_encoder: TextEncoder | None = text_encoder
         self._kept_prompts: dict[str, Tensor] = {}  # prompt -> encoder states [1, L, D] on the CPU
-        self._null: TextKV | None = None  # the guidance's null condition, encoded once
+        self._null: tuple[int | None, TextKV] | None = None  # (video frames, the guidance's null condition)
         self.codec = codec
         self.latent_size = (h, w)
         self.fps = float(fps)
@@ -111,19 +111,23 @@ class CausalWanGenerator:
         )
 
     @torch.no_grad()
-    def encode_prompt(self, prompt: str) -> TextKV:
+    def encode_prompt(self, prompt: str, num_frames: int | None = None) -> TextKV:
+        """The prompt's condition; ``num_frames`` (the video's latent frames) for a model conditioned on
+        the video's length (``WanConfig.progress_embedding``), which refuses None."""
         states = self._kept_prompts.get(prompt)
         if states is None:
             if self.text_encoder is None:
                 raise ValueError(f"prompt {prompt!r} was not kept before the text encoder was released: "
                                  "pass every prompt to keep_prompts first")
             states = self.text_encoder([prompt])  # [1, text_len, text_dim]
-        return self.model.encode_text(states)
+        return self.model.encode_text(states, num_frames)
 
-    def _null_condition(self) -> TextKV:
-        if self._null is None:
-            self._null = self.encode_prompt(NULL_PROMPT)
-        return self._null
+    def _null_condition(self, condition: TextKV) -> TextKV:
+        """The guidance's null condition for a video as long as ``condition``'s."""
+        frames = None if condition.video_frames is None else int(condition.video_frames[0])
+        if self._null is None or self._null[0] != frames:
+            self._null = (frames, self.encode_prompt(NULL_PROMPT, frames))
+        return self._null[1]
 
     @torch.no_grad()
     def keep_prompts(self, prompts: Sequence[str]) -> None:
@@ -224,7 +228,7 @@ class CausalWanGenerator:
         cache, parents = self.model.cache_for_candidates(state.cache, parents)
 
         guided = self.stream.guides(state.num_chunks)
-        null = self._null_condition() if guided else None
+        null = self._null_condition(state.text) if guided else None
 
         def predict_flow(x: Tensor, t: Tensor) -> Tensor:
             timesteps = torch.full((n, frames), float(t), device=self.device)

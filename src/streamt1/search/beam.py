@@ -152,7 +152,7 @@ class StreamSearch:
                             segments=[{**s, "from_chunk": c} for s, c in zip(schedule.to_list(), first_chunks)])
         started = time.perf_counter()
         lap = _Laps(trace)
-        conditions = [gen.encode_prompt(p) for p in schedule.prompts]
+        conditions = [gen.encode_prompt(p, num_frames) for p in schedule.prompts]
         state = gen.initial_state(conditions[0], num_histories=1)
         lap("setup")
         histories: list[ChunkNode | None] = [None]

@@ -46,7 +46,7 @@ TRAIN_COMMAND = "streamt1 sprites train"  # what remakes the model's files
 # dim must exceed the 192 features of a (1, 2, 2) patch of 48 latent channels, or the residual stream
 # cannot even carry its input (a 128-wide model plateaued at flow loss 0.38, worse than a linear predictor).
 SPRITES_WAN: dict[str, Any] = dict(dim=256, ffn_dim=1024, num_heads=8, num_layers=4, patch_size=(1, 2, 2), freq_dim=64,
-                                   prediction="flow", refiner_channels=0)
+                                   prediction="flow", refiner_channels=0, progress_embedding=False)
 # Euler steps along the flow, 8 of them ending at sigma 0.22 instead of 0.625 (shift 2): sprites
 # settle into one sharp sample without distillation. Models trained now take 32 for the first chunk
 # (each step split in 4), which sees only the caption and which every later chunk continues: on a

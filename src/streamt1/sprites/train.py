@@ -139,10 +139,11 @@ class TrainVideoConfig:
 # --------------------------------------------------------------------------- data
 
 
-def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, Tensor, Tensor, Tensor, str]:
+def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, str]:
     """(frames ``[F, 3, 64, 64]``, the first chunk's shape contrast ``[chunk, 64, 64]`` (empty when
     ``shape_weight`` is 0), frame positions ``[F]``, loss targets ``[F]`` (1, or 0 for paused context
-    frames), caption) of one training item."""
+    frames), the video's length in frames (a scalar: its caption's events are timed by it), caption)
+    of one training item."""
     chunk, sink = config.stream.chunk_frames, config.stream.sink_frames
     window = config.context_chunks * chunk
     lo = config.sequence_frames + chunk  # shortest video: the sequence plus one chunk
@@ -156,7 +157,7 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, T
     times, targets = paused_times(g, positions, config)
     # The contrast doubles an item's rendering time: drawn only when the loss reads it
     contrast = shape_contrast(scene, times[:chunk]) if config.shape_weight else torch.zeros(0)
-    return render_at(scene, times), contrast, positions, targets, caption(scene, g)
+    return render_at(scene, times), contrast, positions, targets, torch.tensor(length), caption(scene, g)
 
 
 def paused_times(g: torch.Generator, positions: Tensor, config: TrainVideoConfig) -> tuple[Tensor, Tensor]:
@@ -257,11 +258,13 @@ def flow_loss(
     contrast: Tensor,
     positions: Tensor,
     targets: Tensor,
+    video_frames: Tensor,
     prompts: list[str],
     config: TrainVideoConfig,
     generator: torch.Generator,
 ) -> Tensor:
-    """Teacher-forced flow-matching loss of a batch ``frames [B, F, 3, H, W]``, weighted per cell by
+    """Teacher-forced flow-matching loss of a batch ``frames [B, F, 3, H, W]`` from videos of
+    ``video_frames [B]`` frames, weighted per cell by
     :func:`loss_weights` (``contrast``: the first chunk's shape contrast) on the frames whose ``targets
     [B, F]`` are 1 (paused frames are context only); with ``first_chunk_copies``,
     the mean with the loss of the first chunks denoised again from the caption alone."""
@@ -272,7 +275,7 @@ def flow_loss(
     weights = loss_weights(x0, contrast, positions, model.codec.spatial_factor, config)
     weights = weights * targets.to(weights)[:, None, :, None, None]
     states = model.text_encoder(prompts)  # [B, Lt, D], shared with the first-chunk copies
-    text = model.transformer.encode_text(drop_captions(model, states, config, generator))
+    text = model.transformer.encode_text(drop_captions(model, states, config, generator), video_frames)
     t = sample_timesteps(b, f // s.chunk_frames, config, generator, frames.device)
     t = t.repeat_interleave(s.chunk_frames, dim=1)  # [B, F] one timestep per chunk
     x_t, noise = _noised(x0, t, config, generator)
@@ -284,7 +287,7 @@ def flow_loss(
     loss = weighted_mse(flow, noise - x0, weights)
     if config.first_chunk_copies == 0:
         return loss
-    return (loss + first_chunk_loss(model, x0, weights, states, positions, config, generator)) / 2
+    return (loss + first_chunk_loss(model, x0, weights, states, positions, video_frames, config, generator)) / 2
 
 
 def drop_captions(model: SpritesVideoModel, states: Tensor, config: TrainVideoConfig,
@@ -298,14 +301,15 @@ def drop_captions(model: SpritesVideoModel, states: Tensor, config: TrainVideoCo
 
 
 def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, text_states: Tensor, positions: Tensor,
-                     config: TrainVideoConfig, generator: torch.Generator) -> Tensor:
+                     video_frames: Tensor, config: TrainVideoConfig, generator: torch.Generator) -> Tensor:
     """Flow loss of ``first_chunk_copies`` fresh noisy copies of each item's first chunk, denoised from the
     caption alone. The first chunk attends only to itself, so no context is needed: a short, cheap sequence."""
     c, copies, b = config.stream.chunk_frames, config.first_chunk_copies, x0.shape[0]
     first, first_weights = x0[:, :, :c].repeat(copies, 1, 1, 1, 1), weights[:, :, :c].repeat(copies, 1, 1, 1, 1)
     t = first_chunk_timesteps(b * copies, config, generator, x0.device).repeat_interleave(c, dim=1)
     x_t, noise = _noised(first, t, config, generator)
-    text = model.transformer.encode_text(drop_captions(model, text_states.repeat(copies, 1, 1), config, generator))
+    text = model.transformer.encode_text(drop_captions(model, text_states.repeat(copies, 1, 1), config, generator),
+                                         video_frames.repeat(copies))
     flow = model.transformer(x_t, t, text, positions[:, :c].repeat(copies, 1), None)
     return weighted_mse(flow, noise - first, first_weights)
 
@@ -313,11 +317,11 @@ def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, text
 @torch.no_grad()
 def eval_loss(model: SpritesVideoModel, batch: tuple, config: TrainVideoConfig, device: torch.device) -> float:
     """Loss of a fixed probe batch with fixed noise (comparable across steps)."""
-    frames, contrast, positions, targets, prompts = batch
+    frames, contrast, positions, targets, video_frames, prompts = batch
     g = torch.Generator(device=device).manual_seed(config.seed + 1)
     with _autocast(device):
-        return float(flow_loss(model, frames.to(device), contrast, positions.to(device), targets, list(prompts),
-                               config, g))
+        return float(flow_loss(model, frames.to(device), contrast, positions.to(device), targets, video_frames,
+                               list(prompts), config, g))
 
 
 def _autocast(device: torch.device):
@@ -342,16 +346,17 @@ def _batches(loader: DataLoader, config: TrainVideoConfig, device: torch.device)
     fresh = iter(loader)
     for step in itertools.count():
         if step % config.reuse == 0 or pool.size < config.batch_size:
-            frames, contrast, positions, targets, prompts = next(fresh)
+            frames, contrast, positions, targets, video_frames, prompts = next(fresh)
             pool.add(frames.to(device, non_blocking=True), contrast.to(device, non_blocking=True), positions,
-                     targets, list(prompts))
+                     targets, video_frames, list(prompts))
         yield pool.sample(config.batch_size, pick)
 
 
 # Paths a model may gain over its --init weights; each starts as a no-op or a small perturbation.
 OPTIONAL_PATHS = {"spatial_embedding": "transformer.spatial_embedding",
                   "pooled_text": "transformer.pooled_text_embedding.",
-                  "refiner_channels": "transformer.refiner."}
+                  "refiner_channels": "transformer.refiner.",
+                  "progress_embedding": "transformer.progress_embedding."}
 # Config fields that come with an optional path (a model without a refiner has no use for its scale).
 COMPANIONS = {"refiner_channels": ("refiner_shuffle",)}
 
@@ -428,7 +433,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     losses: list[float] = []
     t0, done = time.time(), 0
     logger.info("training %.2fM parameters on %s", sum(p.numel() for p in trained) / 1e6, device)
-    for step, (frames, contrast, positions, targets, prompts) in enumerate(_batches(loader, config, device)):
+    for step, (frames, contrast, positions, targets, video_frames, prompts) in enumerate(_batches(loader, config, device)):
         done_share = run_progress(step, config.steps, time.time() - t0, config.max_minutes)
         if done_share >= 1:
             break
@@ -436,7 +441,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
             group["lr"] = config.lr * lr_factor(done_share)
         with _autocast(device):
             loss = flow_loss(model, frames.to(device, non_blocking=True), contrast, positions.to(device), targets,
-                             list(prompts), config, noise_gen)
+                             video_frames, list(prompts), config, noise_gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -471,6 +476,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--refiner", type=int, default=None,
                    help="width of a convolutional refiner after the head, at pixel scale on PixelUnshuffle latents "
                         f"(default {SPRITES_WAN['refiner_channels']}: none; with --init, added to its model)")
+    p.add_argument("--progress", action="store_true", default=None,
+                   help="condition on each frame's progress through the video (WanConfig.progress_embedding; "
+                        "with --init, added to its model)")
     p.add_argument("--reuse", type=int, default=TrainVideoConfig.reuse,
                    help="steps per fresh rendered batch (> 1: train on a pool of recent items)")
     p.add_argument("--motion-weight", type=float, default=TrainVideoConfig.motion_weight,
@@ -492,7 +500,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     named = (("dim", args.dim), ("num_layers", args.layers), ("prediction", args.prediction),
-             ("refiner_channels", args.refiner))
+             ("refiner_channels", args.refiner), ("progress_embedding", args.progress))
     overrides = {k: v for k, v in named if v is not None}
     if "dim" in overrides:
         overrides["ffn_dim"] = 4 * overrides["dim"]
