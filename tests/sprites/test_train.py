@@ -7,11 +7,13 @@ import torch
 from streamt1.models.sampler import warp_timesteps
 from streamt1.sprites.model import SPRITES_STREAM, SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.text import TextEncoderConfig
+from streamt1.sprites.world import sample_scene
 from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.sprites.train import (
     TrainVideoConfig,
     change_weights,
     first_chunk_loss,
+    event_window_start,
     first_chunk_timesteps,
     flow_loss,
     sample_item,
@@ -284,6 +286,31 @@ def test_progress_is_added_to_an_init_model_starts_as_it_was_and_trains_on_each_
     items = [sample_item(torch.Generator().manual_seed(s), TINY) for s in range(8)]
     assert all(TINY.sequence_frames + 3 <= int(item[4]) <= TINY.max_video_frames and item[2].max() < item[4]
                for item in items)
+
+
+def test_event_items_put_a_captioned_event_in_a_window_chunk_after_the_first():
+    config = dataclasses.replace(TINY, event_share=1.0)
+    window = config.context_chunks * 3
+    g, placed = torch.Generator().manual_seed(8), 0
+    for seed in range(60):
+        length = 30 + 7 * seed
+        scene = sample_scene(torch.Generator().manual_seed(seed), "train", num_frames=length)
+        start = event_window_start(g, scene, length, config)
+        if not scene.events:
+            assert start is None
+            continue
+        if start is None:  # no event fits (e.g. one in the sink's first chunks)
+            continue
+        placed += 1
+        assert start % 3 == 0 and 3 <= start <= length - window
+        assert any(start + 3 <= e.frame < start + window for e in scene.events)
+    assert placed >= 20
+    # with the share at 0 nothing is drawn: the items are the ones older configs rendered
+    a = sample_item(torch.Generator().manual_seed(3), dataclasses.replace(TINY, event_share=0.0))
+    b = sample_item(torch.Generator().manual_seed(3), TINY)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[2], b[2])
+    with pytest.raises(ValueError, match="event_share"):
+        dataclasses.replace(TINY, event_share=2.0)
 
 
 def test_training_timesteps_are_the_samplers_own():

@@ -43,7 +43,7 @@ from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoMode
 from streamt1.sprites.training import (ReplayPool, SampleStream, ema_decay_at, lr_factor, run_progress, sample_loader,
                                       training_parser, update_ema)
 from streamt1.sprites.text import TextEncoderConfig
-from streamt1.sprites.world import FPS, render_at, sample_scene, shape_contrast
+from streamt1.sprites.world import FPS, SceneSpec, render_at, sample_scene, shape_contrast
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,10 @@ class TrainVideoConfig:
     context_chunks: int = 4
     max_video_frames: int = 30 * FPS  # positions up to a 30 s video
     start_share: float = 0.25  # share of items whose window starts right after the sink (a video's start)
+    # Share of items (of scenes with events) whose window holds one of the caption's events (a background
+    # change, an entry, an exit) after at least one chunk of context. At random starts ~3 % of items
+    # show one, and a model told the video's progress still never changed the captioned background.
+    event_share: float = 0.0
     schedule_share: float = 0.5  # share of chunk timesteps taken from the inference schedule
     context_noise: float = 0.05  # max std of noise added to the clean context (still at t = 0)
     # Latent cells that change between neighbouring frames (moving sprites' edges, appearing shapes)
@@ -116,7 +120,7 @@ class TrainVideoConfig:
         for name in ("steps", "batch_size", "log_every", "save_every", "reuse", "pool_items"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
-        for name in ("start_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout", "paused_share"):
+        for name in ("start_share", "event_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout", "paused_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
         if self.first_chunk_sigmas is not None:
@@ -149,15 +153,34 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, T
     lo = config.sequence_frames + chunk  # shortest video: the sequence plus one chunk
     length = lo + int(torch.randint(config.max_video_frames - lo + 1, (1,), generator=g))
     scene = sample_scene(g, "train", num_frames=length)
-    if float(torch.rand((), generator=g)) < config.start_share:
-        start = sink
-    else:
-        start = chunk * int(torch.randint(sink // chunk, (length - window) // chunk + 1, (1,), generator=g))
+    # draws nothing when the share is 0, so older configs render the items they did
+    start = event_window_start(g, scene, length, config) if config.event_share else None
+    if start is None:
+        if float(torch.rand((), generator=g)) < config.start_share:
+            start = sink
+        else:
+            start = chunk * int(torch.randint(sink // chunk, (length - window) // chunk + 1, (1,), generator=g))
     positions = torch.cat([torch.arange(sink), torch.arange(start, start + window)])
     times, targets = paused_times(g, positions, config)
     # The contrast doubles an item's rendering time: drawn only when the loss reads it
     contrast = shape_contrast(scene, times[:chunk]) if config.shape_weight else torch.zeros(0)
     return render_at(scene, times), contrast, positions, targets, torch.tensor(length), caption(scene, g)
+
+
+def event_window_start(g: torch.Generator, scene: SceneSpec, length: int, config: TrainVideoConfig) -> int | None:
+    """In an ``event_share`` of the items, a chunk-aligned window start that puts one of the scene's
+    events in a window chunk after the first (so a clean chunk of the old state precedes it); None
+    otherwise, or when no event fits."""
+    if not scene.events or float(torch.rand((), generator=g)) >= config.event_share:
+        return None
+    chunk, sink = config.stream.chunk_frames, config.stream.sink_frames
+    window = config.context_chunks * chunk
+    frame = scene.events[int(torch.randint(len(scene.events), (1,), generator=g))].frame
+    lo = max(sink // chunk, -(-(frame - window + 1) // chunk))  # the event before the window's end
+    hi = min((frame - chunk) // chunk, (length - window) // chunk)  # ... and after its first chunk
+    if window < 2 * chunk or lo > hi:
+        return None
+    return chunk * int(torch.randint(lo, hi + 1, (1,), generator=g))
 
 
 def paused_times(g: torch.Generator, positions: Tensor, config: TrainVideoConfig) -> tuple[Tensor, Tensor]:
@@ -495,6 +518,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="share of items trained on the empty caption (the null condition of run.guidance_scale)")
     p.add_argument("--paused-share", type=float, default=TrainVideoConfig.paused_share,
                    help="share of items whose world stands still until a random chunk (those frames: context only)")
+    p.add_argument("--event-share", type=float, default=TrainVideoConfig.event_share,
+                   help="share of items whose window holds one of the caption's events (default 0)")
     p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
                    help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
@@ -512,6 +537,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         shape_weight=args.shape_weight,
         first_chunk_sigmas=None if args.first_chunk_sigmas is None else tuple(args.first_chunk_sigmas),
         context_chunks=args.context_chunks, context_noise=args.context_noise, paused_share=args.paused_share,
+        event_share=args.event_share,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
     train(config, args.out, args.device)
