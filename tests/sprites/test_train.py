@@ -283,6 +283,10 @@ def test_progress_is_added_to_an_init_model_starts_as_it_was_and_trains_on_each_
         flows = [timed.transformer(x, t, timed.transformer.encode_text(states, n), torch.arange(3, 6), None)
                  for n in (9, 40)]
     assert (flows[0] - flows[1]).abs().max() > 0  # the video's length now matters
+    # continued without the flag, the model keeps its progress path
+    train(dataclasses.replace(config, init=str(tmp_path / "timed"), wan_overrides=TINY.wan_overrides, steps=1),
+          tmp_path / "again", "cpu")
+    assert SpritesVideoModel.from_pretrained(tmp_path / "again").transformer.config.progress_embedding
     items = [sample_item(torch.Generator().manual_seed(s), TINY) for s in range(8)]
     assert all(TINY.sequence_frames + 3 <= int(item[4]) <= TINY.max_video_frames and item[2].max() < item[4]
                for item in items)

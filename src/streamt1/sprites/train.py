@@ -435,9 +435,15 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     torch.manual_seed(config.seed)
     start = None if config.init is None else SpritesVideoModel.from_pretrained(config.init)
     autoencoder = _training_codec(config, start)
+    overrides = dict(config.wan_overrides)
+    if start is not None:  # a continued model keeps the optional paths it has (a flag only adds them)
+        theirs = start.transformer.config
+        for name in OPTIONAL_PATHS:
+            if name in SPRITES_WAN and getattr(theirs, name) not in (None, False, 0) and name not in overrides:
+                overrides.update({n: getattr(theirs, n) for n in (name, *COMPANIONS.get(name, ()))})
     model = SpritesVideoModel(
         sprites_wan_config(config.text, None if autoencoder is None else autoencoder.config.latent_channels,
-                           **config.wan_overrides),
+                           **overrides),
         config.text, SPRITES_STREAM, None if autoencoder is None else autoencoder.config)
     model.transformer.init_weights(torch.Generator().manual_seed(config.seed))  # on the CPU: same weights anywhere
     if start is not None:
