@@ -64,7 +64,8 @@ class TrainVideoConfig:
     start_share: float = 0.25  # share of items whose window starts right after the sink (a video's start)
     # Share of items (of scenes with events) whose window holds one of the caption's events (a background
     # change, an entry, an exit) after at least one chunk of context. At random starts 5.9 % of items
-    # show one (2.8 % a background change: 4,000 items drawn with the defaults), and a model told the video's progress still never changed the captioned background.
+    # show one (2.8 % a background change; 4,000 items drawn with the defaults), and a model told the
+    # video's progress still never changed the captioned background.
     event_share: float = 0.0
     schedule_share: float = 0.5  # share of chunk timesteps taken from the inference schedule
     context_noise: float = 0.05  # max std of noise added to the clean context (still at t = 0)
