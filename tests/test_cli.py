@@ -1,12 +1,15 @@
 """The command line end to end on CPU, with the tiny Sprites weights folder (``sprites_weights``)."""
 
 import json
+import os
+import shlex
+from pathlib import Path
 
 import pytest
 import torch
 
 from streamt1 import api
-from streamt1.cli import main
+from streamt1.cli import SPRITES_SCRIPTS, build_parser, main
 from streamt1.config import build_config
 from streamt1.search.trace import Trace, chosen_path
 from streamt1.sprites.model import SPRITES_STREAM
@@ -67,6 +70,10 @@ def test_same_seed_same_video_and_resume_skips_finished_prompts(sprites_weights,
         (["--prompt", PROMPT, "--num-frames", "10"], "num_frames=10 must be a positive multiple"),
         (["--prompt", "   "], "prompt is empty"),
         (["--prompt", "a purple elephant dances"], "elephant"),
+        (["--prompt", PROMPT, "--set", "run.denoising_steps=[1000,833"],
+         "--set run.denoising_steps='[1000,833' is not valid YAML: line 1, column 10: expected ',' or ']'"),
+        (["--prompt", PROMPT, "--set", "search.histories="], "search.histories is empty: expected an integer"),
+        (["--prompt", PROMPT, "--method", ""], "method is empty: expected one of none, best-of-n, beam, stream-t1"),
     ],
 )
 def test_bad_input_exits_2_with_one_clear_line_and_writes_nothing(sprites_weights, tmp_path, capsys, args, message):
@@ -74,7 +81,7 @@ def test_bad_input_exits_2_with_one_clear_line_and_writes_nothing(sprites_weight
     code = main(["generate", "--weights", str(sprites_weights), "--out", str(out), "--no-progress", *args])
     err = capsys.readouterr().err
     assert code == 2
-    assert message in err and err.startswith("streamt1: error:")
+    assert message in err and err.startswith("streamt1: error:") and len(err.strip().splitlines()) == 1, err
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -171,6 +178,8 @@ def test_evaluate_tabulates_every_method_and_resumes(sprites_weights, tmp_path, 
     args = ["evaluate", "--methods", "none,stream-t1", "--num-prompts", "2", "--num-frames", "9",
             "--seeds", "0", "--weights", str(sprites_weights), "--out", str(tmp_path)]
     assert main(args) == 0
+    printed = capsys.readouterr().out  # a line per video: its place, time per video and time left
+    assert "[1/4] none " in printed and "[4/4] stream-t1 " in printed and printed.count("s/video, ~") == 4
     table = (tmp_path / "table.md").read_text()
     assert "| none |" in table and "| stream-t1 |" in table and "subject consistency" in table
     assert "Paired difference vs `none`" in table and table.count("| stream-t1 |") == 2
@@ -354,3 +363,139 @@ def test_sibling_truth_window_does_not_reach_back_across_a_prompt_switch(sprites
     with pytest.raises(ValueError, match="truth_window_chunks=0"):
         RecordingSearch(search.generator, search.config, search.image_reward, search.video_reward,
                         truth_window_chunks=0)
+
+
+@pytest.mark.parametrize("command", [
+    ["generate", "--prompt", PROMPT, "--weights", "{nowhere}"],
+    ["evaluate", "--weights", "{nowhere}"],
+    ["bench", "--suite", "sprites", "--weights", "{nowhere}"],
+    ["score", "{videos}", "--weights", "{nowhere}"],
+    ["sprites", "train", "--init", "{nowhere}"],
+    ["sprites", "train-rewards", "--init", "{nowhere}"],
+    ["sprites", "record-siblings", "--weights", "{nowhere}"],
+    ["sprites", "rank-rewards", "--record", "{nowhere}"],
+])
+def test_an_out_that_cannot_be_created_stops_every_command_before_any_work(tmp_path, capsys, command):
+    # {nowhere} fails each command as soon as it loads or reads anything: the --out error must come first
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    (tmp_path / "videos").mkdir()
+    paths = {"{nowhere}": str(tmp_path / "nowhere"), "{videos}": str(tmp_path / "videos")}
+    argv = [paths.get(arg, arg) for arg in command] + ["--out", str(blocker / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"streamt1: error: output folder {blocker / 'out'} cannot be created: {blocker} is a file, "
+                   "not a folder; pass another --out")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_an_out_in_a_read_only_folder_stops_before_the_models_load(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    assert main(["generate", "--prompt", PROMPT, "--weights", str(tmp_path / "nowhere"), "--out",
+                 str(locked / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"output folder {locked / 'out'} cannot be created: {locked} is not writable" in err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+@pytest.mark.parametrize("flag", ["--device", "--reward-device"])
+def test_a_cuda_flag_without_cuda_suggests_the_flag_not_the_setting(tmp_path, capsys, flag):
+    assert main(["generate", "--prompt", PROMPT, flag, "cuda", "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.strip() == (f"streamt1: error: {flag} cuda but no CUDA device is available: "
+                                               f"use {flag} cpu")
+
+
+def test_weights_that_name_a_file_ask_for_its_folder(sprites_weights, tmp_path, capsys):
+    model = sprites_weights / "sprites_model.safetensors"
+    assert main(["generate", "--prompt", PROMPT, "--weights", str(model), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("streamt1: error: --weights expects a folder holding sprites_model.safetensors")
+    assert f"pass its folder, --weights {sprites_weights}" in err and "safetensors/" not in err
+    assert len(err.splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_weights_without_reward_files_use_the_built_in_rewards_and_say_so(sprites_weights, tmp_path, capsys, caplog):
+    from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
+
+    model_only = tmp_path / "model-only"
+    model_only.mkdir()
+    for name in ("sprites_model.safetensors", "sprites_model.json"):  # what `streamt1 sprites train --out` writes
+        (model_only / name).write_bytes((sprites_weights / name).read_bytes())
+    assert main(["generate", "--prompt", PROMPT, "--weights", str(model_only), "--num-frames", "3",
+                 "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    said = [r.getMessage() for r in caplog.records if "built-in" in r.getMessage()]
+    assert said == [f"--weights {model_only} holds no sprites-image and sprites-video reward files: using the "
+                    f"built-in ones from {DEFAULT_WEIGHTS_DIR}"]
+    trace = Trace.load(next((tmp_path / "out").glob("*.trace.json")))
+    assert trace.config["rewards"]["loaded"] == {"image": "SpritesImageReward", "video": "SpritesVideoReward"}
+    # some of a reward's files is a mistake, not a reason to take the built-in ones
+    (model_only / "video_reward.json").write_bytes((sprites_weights / "video_reward.json").read_bytes())
+    assert main(["generate", "--prompt", PROMPT, "--weights", str(model_only), "--num-frames", "3",
+                 "--out", str(tmp_path / "out2"), "--no-progress"]) == 2
+    assert "video_reward.safetensors: not found" in capsys.readouterr().err
+
+
+def test_score_checks_its_folder_before_the_weights(tmp_path, capsys):
+    assert main(["score", str(tmp_path / "nowhere"), "--weights", str(tmp_path / "no-weights")]) == 2
+    assert capsys.readouterr().err.strip() == (f"streamt1: error: no folder at {tmp_path / 'nowhere'}: give a "
+                                               "generate / bench output folder")
+
+
+def test_sprites_without_a_subcommand_lists_them(capsys):
+    assert main(["sprites"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("streamt1: error: `streamt1 sprites` needs a subcommand: train, train-codec,")
+    assert all(what in err for what in SPRITES_SCRIPTS) and len(err.splitlines()) == 1
+    with pytest.raises(SystemExit):
+        main(["sprites", "--help"])
+    out = capsys.readouterr().out
+    assert all(f"  {what:17s}{text}" in out for what, (_, text) in SPRITES_SCRIPTS.items())
+
+
+def test_help_gives_the_training_defaults_and_the_frame_rate(capsys):
+    from streamt1.sprites.train import TrainVideoConfig
+    from streamt1.sprites.world import FPS
+
+    with pytest.raises(SystemExit):
+        main(["sprites", "train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for flag, default in (("--steps STEPS", TrainVideoConfig.steps), ("--lr LR", TrainVideoConfig.lr),
+                          ("--batch-size BATCH_SIZE", TrainVideoConfig.batch_size),
+                          ("--workers WORKERS", TrainVideoConfig.workers)):
+        help_text = out.split(flag, 2)[2].split(" --")[0]  # the text after the option's row in the listing
+        assert f"default: {default})" in help_text, (flag, help_text)
+    assert "--device DEVICE cpu, cuda, cuda:1 ... (default here:" in out
+    with pytest.raises(SystemExit):
+        main(["generate", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"(default 48: {48 / FPS:.3g} s of Sprites video, one frame per latent frame at {FPS} fps)" in out
+
+
+@pytest.mark.parametrize("name, content, command", [
+    ("bad.jsonl", "{not json\n", ["generate", "--prompts-file"]),
+    ("suite.jsonl", "{not json\n", ["bench", "--suite"]),
+])
+def test_prompt_file_errors_show_a_real_prompt(tmp_path, capsys, name, content, command):
+    path = tmp_path / name
+    path.write_text(content)
+    assert main([*command, str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "a small red circle moves left over a blue background" in err and "..." not in err
+    assert len(err.splitlines()) == 1
+
+
+def test_readme_use_examples_parse():
+    """Every command of README's "Use" block parses as written (a required flag left out fails here)."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("\n## Use\n", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if line.strip()]
+    assert len(lines) > 10 and any("--config" in line for line in lines)
+    for line in lines:
+        command = shlex.split(line, comments=True)
+        assert command[0] == "streamt1"
+        try:
+            build_parser().parse_args(command[1:])
+        except SystemExit:
+            pytest.fail(f"README.md: `{line.split('  #')[0]}` does not parse")

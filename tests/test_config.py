@@ -77,16 +77,25 @@ def test_backend_search_defaults_sit_between_the_preset_and_the_users_settings(t
         ("run.first_chunk_substeps=0", r"run.first_chunk_substeps=0 is invalid"),
         ("foo=1", r"unknown config key\(s\) foo in the top level: expected one of method, search, run, rewards$"),
         ("tau=0.3", r"unknown config key\(s\) tau in the top level: .* \(did you mean search.tau\?\)"),
+        ("search.histories=", r"^search.histories is empty: expected an integer$"),
+        ("run.dtype=", r"^run.dtype is empty: expected one of \('auto', 'float32'"),
+        ("run.denoising_steps=[1000,833", r"^--set run.denoising_steps='\[1000,833' is not valid YAML: "
+                                          r"line 1, column 10: expected ',' or '\]', but got '<stream end>'; "
+                                          r"write a YAML value"),
+        ("search.fusion={a: [", r"^--set search.fusion='\{a: \[' is not valid YAML: "),
     ],
 )
 def test_bad_values_name_the_key_the_value_and_the_range(override, message):
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as err:
         build_config("stream-t1", overrides=[override])
+    assert "\n" not in str(err.value)
 
 
 def test_unknown_method_lists_the_presets():
     with pytest.raises(ConfigError, match=r"unknown method 'greedy'.*stream-t1"):
         build_config("greedy")
+    with pytest.raises(ConfigError, match=r"^method is empty: expected one of none, best-of-n, beam, stream-t1"):
+        build_config("")
 
 
 def test_config_file_errors_are_clear(tmp_path):

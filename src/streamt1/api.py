@@ -59,18 +59,22 @@ def run_settings(config: Config, components: Components) -> dict:
 
 
 def resolve_device(name: str, key: str = "run.device") -> torch.device:
+    """The device ``name`` stands for; ``key`` is where the user set it (a setting such as ``run.device``
+    or a flag such as ``--device``), so that errors name it and the fix in the user's own syntax."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    flag = key.startswith("--")
+    given, cpu = (f"{key} {name}", f"{key} cpu") if flag else (f"{key}={name!r}", f"{key}=cpu")
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise ConfigError(f"{key}={name!r} is not a device torch knows: use auto, cpu, cuda or cuda:N") from None
+        raise ConfigError(f"{given} is not a device torch knows: use auto, cpu, cuda or cuda:N") from None
     if device.type not in ("cpu", "cuda"):  # the models, caches and rewards are written and tested for these
-        raise ConfigError(f"{key}={name!r}: stream-t1 runs on cpu or cuda; use auto, cpu, cuda or cuda:N")
+        raise ConfigError(f"{given}: stream-t1 runs on cpu or cuda; use auto, cpu, cuda or cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"{key}={name!r} but no CUDA device is available: use {key}=cpu")
+        raise ConfigError(f"{given} but no CUDA device is available: use {cpu}")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ConfigError(f"{key}={name!r} but this machine has {torch.cuda.device_count()} CUDA device(s): "
+        raise ConfigError(f"{given} but this machine has {torch.cuda.device_count()} CUDA device(s): "
                           f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}")
     return device
 
@@ -111,7 +115,7 @@ def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str
         raise ConfigError(f"backend {backend.name!r} cannot decode frames, so no reward can score it: "
                           f"use --method none")
     device = resolve_device(settings.device or config.run.device, "rewards.device" if settings.device else "run.device")
-    plans = {}
+    plans, built_in = {}, []
     for kind in kinds:
         spec = getattr(settings, kind) or backend.default_rewards.get(kind)
         if spec is None:
@@ -119,20 +123,35 @@ def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str
                               f"has none by default: pass --{kind}-reward NAME=PATH (`streamt1 rewards` lists "
                               "them) or use --method none")
         entry, path = parse_spec(spec, kind)
+        if _falls_back(entry, path, config.run.weights):
+            built_in.append(entry)
         folder = check_files(entry, _reward_folder(entry, path, config.run.weights))
         # auto: the reward's GPU dtype (bf16 for the large scorers, whose loaders keep their heads
         # in the authors' dtype), float32 on the CPU
         dtype = settings.dtype if settings.dtype != "auto" else entry.gpu_dtype if device.type == "cuda" else "float32"
         plans[kind] = RewardPlan(kind, entry.name, folder, device, getattr(torch, dtype), settings.max_batch,
                                  settings.offload)
+    if built_in:  # one line for all of them
+        logger.warning("--weights %s holds no %s reward files: using the built-in ones from %s", config.run.weights,
+                       " and ".join(e.name for e in built_in), ", ".join(sorted({str(e.builtin) for e in built_in})))
     return plans
 
 
+def _falls_back(entry: RewardEntry, path: Path | None, weights: str | None) -> bool:
+    """Whether a reward with built-in weights takes them although --weights is given: the folder holds none
+    of its files (e.g. a `streamt1 sprites train --out` folder, which holds only the video model). A folder
+    with some of them is a mistake, which :func:`check_files` names."""
+    if path is not None or weights is None or entry.folder is None or entry.builtin is None:
+        return False
+    return len(entry.missing(Path(weights) / entry.folder)) == len(entry.required)
+
+
 def _reward_folder(entry: RewardEntry, path: Path | None, weights: str | None) -> Path:
-    """The given path, else the entry's folder under --weights, else its built-in weights."""
+    """The given path, else the entry's folder under --weights (unless it holds none of a built-in reward's
+    files), else its built-in weights."""
     if path is not None:
         return path
-    if weights is not None and entry.folder is not None:
+    if weights is not None and entry.folder is not None and not _falls_back(entry, path, weights):
         return Path(weights) / entry.folder
     if entry.builtin is not None:
         return entry.builtin

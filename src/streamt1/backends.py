@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from importlib.util import find_spec
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 WAN_FACTORY = "streamt1.models.backends:load_backend"
@@ -53,6 +54,10 @@ class BackendEntry:
         no --weights, missing files."""
         from streamt1.config import ConfigError
 
+        if run.weights is not None and Path(run.weights).is_file():  # else every message names paths inside a file
+            raise ConfigError(f"--weights expects a folder holding {', '.join(self.files)} (and any reward "
+                              f"files, `streamt1 rewards` lists them), not the file {run.weights}: pass its folder, "
+                              f"--weights {Path(run.weights).parent}")
         missing = [p for p in self.requires if find_spec(p) is None]
         problems = [f"{' and '.join(missing)}: pip install 'stream-t1[{self.extra}]'"] if missing else []
         if self.needs_weights and run.weights is None:

@@ -38,14 +38,15 @@ import torch
 
 from streamt1 import __version__, api
 from streamt1.backends import BACKENDS, backend_names
-from streamt1.config import ATTENTION_CHOICES, ConfigError, available_methods, build_config
+from streamt1.config import ATTENTION_CHOICES, ConfigError, RunConfig, available_methods, build_config
 from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
-from streamt1.outputs.atomic import ensure_folder
+from streamt1.outputs.atomic import check_writable_folder, ensure_folder
 from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs.progress import ProgressLine
 from streamt1.rewards import REWARDS
 from streamt1.schedule import PromptSchedule, from_switches, parse_switch_frames, read_schedules
+from streamt1.sprites.world import FPS as SPRITES_FPS
 
 logger = logging.getLogger("streamt1")
 
@@ -69,6 +70,11 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def _sprites_seconds(latent_frames: int) -> str:
+    """How long ``latent_frames`` play on the default backend, for the help of --num-frames."""
+    return f"{latent_frames / SPRITES_FPS:.3g} s of Sprites video, one frame per latent frame at {SPRITES_FPS} fps"
+
+
 def _add_generate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="generate videos with a search method", formatter_class=_HelpFormatter)
     source = p.add_mutually_exclusive_group(required=True)
@@ -84,7 +90,8 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default=None, help="a YAML file with method/search/run/rewards settings")
     p.add_argument("--seed", type=int, default=None, help="random seed (same seed, same video; default 0)")
     p.add_argument("--num-frames", type=int, default=None,
-                   help="latent frames to generate, a multiple of the chunk's latent frames (default 48)")
+                   help=f"latent frames to generate, a multiple of the chunk's latent frames (default "
+                        f"{RunConfig.num_frames}: {_sprites_seconds(RunConfig.num_frames)})")
     p.add_argument("--out", default=None, help="output folder (default: outputs)")
     p.add_argument("--backend", default=None, choices=backend_names(), help="generator (default: sprites)")
     p.add_argument("--weights", default=None, help="folder with the backend's local weights (and its rewards')")
@@ -118,8 +125,18 @@ def _reward_flags(args: argparse.Namespace) -> dict:
             "offload": args.offload_rewards}
 
 
+def _check_devices(args: argparse.Namespace) -> None:
+    """The device flags, checked as given so that errors name the flag (``use --device cpu``), not the
+    setting it fills (``run.device``)."""
+    for flag, name in (("--device", args.device), ("--reward-device", getattr(args, "reward_device", None))):
+        if name is not None:
+            api.resolve_device(name, flag)
+
+
 def _generate(args: argparse.Namespace) -> int:
-    config = build_config(args.method or "stream-t1", args.config, args.overrides, rewards=_reward_flags(args),
+    _check_devices(args)
+    method = args.method if args.method is not None else "stream-t1"  # an empty --method is refused, not defaulted
+    config = build_config(method, args.config, args.overrides, rewards=_reward_flags(args),
                           seed=args.seed, num_frames=args.num_frames, out=args.out,
                           backend=args.backend, weights=args.weights, device=args.device,
                           progress=False if args.no_progress else None, compile=args.compile,
@@ -127,6 +144,7 @@ def _generate(args: argparse.Namespace) -> int:
     if args.method is not None and args.config is not None and config.method != args.method:
         raise ConfigError(f"--method {args.method} conflicts with method: {config.method} in {args.config}")
     schedules = _schedules(args)
+    out = check_writable_folder(config.run.out)  # before any model loads: else the video is lost at its save
     components = api.load_components(config)
     search = api.make_search(config, components)
     # Validate everything before any work: the length, every switch, and every prompt (a closed-
@@ -137,11 +155,7 @@ def _generate(args: argparse.Namespace) -> int:
         schedule.validate(config.run.num_frames, spec.latent_frames)
     api.encode_prompts(components, sorted({p for schedule in schedules for p in schedule.prompts}))
     settings = api.run_settings(config, components)
-    out = Path(config.run.out)
-    try:  # before any work: a file in the way would otherwise fail the first video's save
-        ensure_folder(out)
-    except NotADirectoryError as err:
-        raise ConfigError(f"{err}: pass another --out") from None
+    ensure_folder(out)
     stems = api.schedule_stems(schedules, config.run.seed)
     # Check every existing output before any work: another method / length / --set never counts as done.
     done = {stem for stem in stems if not args.overwrite and results.is_done(out, stem, settings)}
@@ -193,7 +207,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     length.add_argument("--length", choices=tuple(LENGTHS), default=None,
                         help="named video length: 5s (81 latent frames, default) or 30s (480, the paper's "
                              "long setting)")
-    length.add_argument("--num-frames", type=int, default=None, help="latent frames per video")
+    length.add_argument("--num-frames", type=int, default=None,
+                        help=f"latent frames per video (Sprites: one video frame each at {SPRITES_FPS} fps)")
     p.add_argument("--seeds", default="0,1", help="comma-separated seeds per prompt")
     p.add_argument("--out", default="runs/eval", help="folder for videos, results.json and table.md")
     p.add_argument("--no-videos", action="store_true", help="keep the scores only, write no MP4s")
@@ -230,6 +245,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ConfigError(f"--num-prompts={args.num_prompts} is invalid: expected an integer >= 1")
     if args.workers < 1:
         raise ConfigError(f"--workers={args.workers} is invalid: expected an integer >= 1")
+    _check_devices(args)
+    check_writable_folder(args.out)  # every branch below writes there
     if args.merge is not None:
         return _merge_evaluations(args, methods, seeds, asked_frames)
     num_frames = asked_frames or LENGTHS["5s"]
@@ -380,8 +397,11 @@ def _score(args: argparse.Namespace) -> int:
     settings = score.ScoreSettings(
         dimensions=tuple(m.strip() for m in args.metrics.split(",") if m.strip()), long=args.long,
         video_reward=args.video_reward)
+    # the cheap checks first: the folder to score, then where the scores go, then the device and the weights
+    folder = score.check_folder(args.folder)
+    check_writable_folder(args.out if args.out is not None else folder / score.DEFAULT_OUT)
     shard = shard_from_env()
-    device = api.resolve_device(device_for(shard, args.device))
+    device = api.resolve_device(device_for(shard, args.device), "--device")
     backbones = vbench.Backbones(args.weights or vbench.default_weights_dir(), device,
                                  clip_half=False if args.clip_precision == "fp32" else None)
     vbench.check_weights(settings.dimensions, backbones.weights_dir)
@@ -410,7 +430,8 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--methods", default=None, help="comma-separated presets (default none,stream-t1)")
     p.add_argument("--seeds", default=None, help="comma-separated seeds, one video each per prompt "
                    "(default 0; VBench uses 0,1,2,3,4)")
-    p.add_argument("--num-frames", type=int, default=None, help="latent frames per video (default 48)")
+    p.add_argument("--num-frames", type=int, default=None,
+                   help=f"latent frames per video (default 48: {_sprites_seconds(48)})")
     p.add_argument("--limit", type=int, default=None, help="first N prompts of the suite (default all)")
     p.add_argument("--out", default=None, help="results folder (default runs/bench)")
     p.add_argument("--backend", default=None, choices=backend_names(), help="generator (default sprites)")
@@ -438,6 +459,8 @@ def _bench(args: argparse.Namespace) -> int:
                               num_frames=args.num_frames, limit=args.limit, out=args.out,
                               backend=args.backend, weights=args.weights, device=args.device,
                               set=args.overrides)
+    _check_devices(args)
+    check_writable_folder(settings.out)  # before any model loads
     shard = shard_from_env()
     report = run_bench(settings, shard, progress=print)
     if report is not None:
@@ -446,23 +469,32 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-SPRITES_SCRIPTS = {  # `streamt1 sprites WHAT` -> the module whose main() it runs
-    "train": "streamt1.sprites.train",
-    "train-codec": "streamt1.sprites.train_codec",  # the learned latent the video model is trained on
-    "train-rewards": "streamt1.sprites.train_rewards",
-    "record-siblings": "streamt1.sprites.siblings",  # the search's own candidates, ranked by the ground truth
-    "rank-rewards": "streamt1.sprites.rank_rewards",  # fine-tune the rewards on them
+SPRITES_SCRIPTS = {  # `streamt1 sprites WHAT` -> the module whose main() it runs, and what it does
+    "train": ("streamt1.sprites.train", "train the video model"),
+    "train-codec": ("streamt1.sprites.train_codec", "train the learned latent the video model is trained on"),
+    "train-rewards": ("streamt1.sprites.train_rewards", "train the image and video rewards"),
+    "record-siblings": ("streamt1.sprites.siblings", "record the search's own candidates, ranked by the ground truth"),
+    "rank-rewards": ("streamt1.sprites.rank_rewards", "fine-tune the rewards on recorded siblings"),
 }
 
 
 def _add_sprites(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sprites", help="train the Sprites world's video model or rewards (GPU advised)")
-    p.add_argument("what", choices=tuple(SPRITES_SCRIPTS))
-    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the training script (see --help)")
+    listing = "\n".join(f"  {what:17s}{text}" for what, (_, text) in SPRITES_SCRIPTS.items())
+    p = sub.add_parser("sprites", help="train the Sprites world's video model or rewards (GPU advised)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog=f"subcommands:\n{listing}\n\n`streamt1 sprites WHAT --help` lists the options of one.")
+    # optional here, so that a bare `streamt1 sprites` gets the listing in _sprites rather than argparse's
+    # "required: what, args"
+    p.add_argument("what", nargs="?", choices=tuple(SPRITES_SCRIPTS), help="the subcommand (listed below)")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the subcommand (see WHAT --help)")
 
 
 def _sprites(args: argparse.Namespace) -> int:
-    importlib.import_module(SPRITES_SCRIPTS[args.what]).main(args.args, prog=f"streamt1 sprites {args.what}")
+    if args.what is None:
+        raise ConfigError(f"`streamt1 sprites` needs a subcommand: {', '.join(SPRITES_SCRIPTS)} "
+                          "(`streamt1 sprites --help` says what each does)")
+    module, _ = SPRITES_SCRIPTS[args.what]
+    importlib.import_module(module).main(args.args, prog=f"streamt1 sprites {args.what}")
     return 0
 
 

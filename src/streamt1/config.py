@@ -253,6 +253,14 @@ def _load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_ConfigLoader)
 
 
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """PyYAML's error on one line, with the line and column where it has them: its own message spans
+    lines and names "<unicode string>" instead of the file or flag."""
+    mark = getattr(err, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + (getattr(err, "problem", None) or str(err).splitlines()[0])
+
+
 # The baselines and the full method first, as the paper's tables list them; other presets after, by name
 PRESET_ORDER = ("none", "best-of-n", "beam", "stream-t1")
 
@@ -271,7 +279,8 @@ def available_methods() -> dict[str, str]:
 def _preset(method: str) -> dict[str, Any]:
     methods = available_methods()
     if method not in methods:
-        raise ConfigError(f"unknown method {method!r}: expected one of {', '.join(methods)}")
+        problem = "method is empty" if not method.strip() else f"unknown method {method!r}"
+        raise ConfigError(f"{problem}: expected one of {', '.join(methods)}")
     text = resources.files("streamt1.configs").joinpath(f"{method}.yaml").read_text()
     data = _load_yaml(text) or {}
     data.pop("description", None)
@@ -290,11 +299,7 @@ def load_yaml_file(path: str | Path, what: str) -> Any:
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{what} {str(path)!r} cannot be read as UTF-8 text ({err})") from None
     except yaml.YAMLError as err:
-        # PyYAML's own message spans lines and names "<unicode string>" instead of the file
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ConfigError(f"{what} {str(path)!r} is not valid YAML: {where}{problem}") from None
+        raise ConfigError(f"{what} {str(path)!r} is not valid YAML: {_yaml_problem(err)}") from None
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -320,8 +325,19 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override {item!r} conflicts with another override")
-        node[leaf] = _load_yaml(raw) if raw.strip() else None
+        node[leaf] = _override_value(key.strip(), raw)
     return nested
+
+
+def _override_value(key: str, raw: str) -> Any:
+    """The YAML scalar or list of ``--set key=raw``; None for an empty value."""
+    if not raw.strip():
+        return None
+    try:
+        return _load_yaml(raw)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"--set {key}={raw!r} is not valid YAML: {_yaml_problem(err)}; write a YAML value such "
+                          "as 0.3, zscore or [1000, 700, 400, 150], quoting the whole --set in the shell") from None
 
 
 def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -335,27 +351,31 @@ def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+_EXPECTED = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
 def _coerce(value: Any, annotation: Any, name: str) -> Any:
     """Check a YAML value against a dataclass field annotation (ints may widen to floats)."""
-    origin = typing.get_origin(annotation)
-    if origin is Literal:
-        allowed = typing.get_args(annotation)
-        require(value in allowed, name, value, f"one of {allowed}")
-        return value
-    if origin in (typing.Union, types.UnionType):
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         options = typing.get_args(annotation)
         if value is None and type(None) in options:
             return None
         annotation = next(a for a in options if a is not type(None))
-    if annotation is bool:
-        require(isinstance(value, bool), name, value, "true or false")
+    allowed = typing.get_args(annotation) if typing.get_origin(annotation) is Literal else None
+    expected = f"one of {allowed}" if allowed else _EXPECTED.get(annotation, "a value")
+    if value is None:  # `--set key=` or a YAML key without a value, for a setting that takes no null
+        raise ConfigError(f"{name} is empty: expected {expected}")
+    if allowed:
+        require(value in allowed, name, value, expected)
+    elif annotation is bool:
+        require(isinstance(value, bool), name, value, expected)
     elif annotation is int:
-        require(isinstance(value, int) and not isinstance(value, bool), name, value, "an integer")
+        require(isinstance(value, int) and not isinstance(value, bool), name, value, expected)
     elif annotation is float:
-        require(isinstance(value, (int, float)) and not isinstance(value, bool), name, value, "a number")
+        require(isinstance(value, (int, float)) and not isinstance(value, bool), name, value, expected)
         value = float(value)
     elif annotation is str:
-        require(isinstance(value, str), name, value, "a string")
+        require(isinstance(value, str), name, value, expected)
     return value
 
 

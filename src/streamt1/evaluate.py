@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -32,6 +33,7 @@ from streamt1.metrics.sprites import METRIC_NAMES, evaluate_video
 from streamt1.metrics.stats import mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.fingerprint import canonical, fingerprint
+from streamt1.outputs.progress import ProgressLine
 from streamt1.sprites.captions import caption
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 from streamt1.sprites.world import FPS, eval_scenes, render
@@ -87,10 +89,17 @@ def score_video(frames: torch.Tensor, prompt: str, components: api.Components, f
     return scores
 
 
-def weight_digests(folder: str | Path | None) -> dict[str, str]:
-    """SHA-256 of every ``.safetensors`` file in ``folder`` (None: the built-in Sprites weights)."""
+def weight_digests(folder: str | Path | None, pattern: str = "*.safetensors") -> dict[str, str]:
+    """SHA-256 of every ``pattern`` file in ``folder`` (None: the built-in Sprites weights)."""
     root = Path(folder) if folder is not None else DEFAULT_WEIGHTS_DIR
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.glob("*.safetensors"))}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.glob(pattern))}
+
+
+def run_weight_digests(folder: str | Path | None) -> dict[str, str]:
+    """:func:`weight_digests` of ``--weights`` plus the built-in reward files it lacks: a folder without
+    reward files is scored with the built-in rewards (``api.plan_rewards``), so those are part of its
+    videos' settings. A folder with every file gives the same digests as :func:`weight_digests`."""
+    return {**weight_digests(DEFAULT_WEIGHTS_DIR, "*_reward.safetensors"), **weight_digests(folder)}
 
 
 def method_settings(config: Config, weights: dict[str, str]) -> dict[str, Any]:
@@ -169,7 +178,7 @@ def run_evaluation(
     with the configs' rewards never resume into or merge with each other."""
     out = Path(out_dir)
     results = load_results(out)
-    digests = weight_digests(weights)
+    digests = run_weight_digests(weights)
     extra = {} if rewards is None else {"rewards": rewards}
     configs = {m: make_config(m) for m in settings.methods}
     for method, config in configs.items():  # all checked before any work
@@ -186,6 +195,7 @@ def run_evaluation(
             frames = (render(scene, length) * 255).round().to(torch.uint8)
             reference[stem] = score_video(frames, prompt, components, spec.fps)
     atomic_write_json(out / RESULTS_FILE, results)
+    line = ProgressLine(total=len(configs) * len(prompts) * len(settings.seeds))  # [i/N], time per video, time left
     for method, config in configs.items():
         search = api.make_search(config, components)
         done = results["videos"].setdefault(method, {})
@@ -198,7 +208,9 @@ def run_evaluation(
                      + (f" ({untraced} of them without a trace: they are not regenerated)" if untraced else ""))
         for (prompt, seed), stem in stems.items():
             if stem in done:
+                line.skip()
                 continue
+            start = time.perf_counter()
             result = search.run(prompt, settings.num_frames, seed, progress=False)
             if settings.save_videos:
                 api.save_result(result, out / method, stem)
@@ -206,7 +218,7 @@ def run_evaluation(
                 api.save_trace(result, out / method, stem)
             done[stem] = score_video(result.frames, prompt, components, result.fps)
             atomic_write_json(out / RESULTS_FILE, results)  # resume point
-            progress(f"{method:22s} {stem[:60]}")
+            progress(line.finish(f"{method:22s} {stem[:60]}", time.perf_counter() - start))
     return write_table(results["videos"], settings, length, out)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean
@@ -35,6 +36,7 @@ from streamt1.evaluate import REFERENCE, claim_method, method_settings
 from streamt1.metrics.sprites import evaluate_video, subject_consistency, track_sprite
 from streamt1.metrics.stats import Estimate, mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
+from streamt1.outputs.progress import ProgressLine
 from streamt1.schedule import PromptSchedule, from_switches
 from streamt1.sprites.captions import caption
 from streamt1.sprites.world import (
@@ -173,8 +175,10 @@ def run_switch_evaluation(
         if stem not in reference:
             frames = (render(item.scene, length) * 255).round().to(torch.uint8)
             reference[stem] = score_switch(frames, item, spec.fps)
+    line = ProgressLine(total=len(settings.methods) * len(items) * len(settings.seeds))  # [i/N] and time left
     for method in settings.methods:
-        _run_method(method, make_config(method), components, items, schedules, settings, out, results, progress)
+        _run_method(method, make_config(method), components, items, schedules, settings, out, results, progress,
+                    line)
     rows = {m: results.get(m, {}) for m in (REFERENCE, *settings.methods)}
     atomic_write_json(results_path, results)
     atomic_write_text(out / TABLE_FILE, switch_table(rows, switch_frame, settings.num_frames))
@@ -182,19 +186,21 @@ def run_switch_evaluation(
 
 
 def _run_method(method, config, components, items, schedules: Sequence[PromptSchedule], settings, out, results,
-                progress) -> None:
+                progress, line: ProgressLine) -> None:
     search = api.make_search(config, components)
     done = results.setdefault(method, {})
     for item, schedule in zip(items, schedules):
         for seed in settings.seeds:
             stem = api.output_stem(schedule.text(), seed)
             if stem in done:
+                line.skip()
                 continue
+            start = time.perf_counter()
             result = search.run(schedule, settings.num_frames, seed, progress=False)
             api.save_result(result, out / method, stem)
             done[stem] = score_switch(result.frames, item, result.fps)
             atomic_write_json(out / RESULTS_FILE, results)  # resume point
-            progress(f"{method:22s} {stem[:60]}")
+            progress(line.finish(f"{method:22s} {stem[:60]}", time.perf_counter() - start))
 
 
 def _mean_row(videos: dict[str, dict[str, float]]) -> dict[str, float]:

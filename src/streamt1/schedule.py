@@ -133,8 +133,9 @@ def read_jsonl(path: str | Path, switch_at: Sequence[int] = ()) -> list[PromptSc
         try:
             data = json.loads(line)
         except json.JSONDecodeError as err:
-            raise ConfigError(f"{where} is not valid JSON ({err}); write one "
-                              '{"prompts": [...], "switch_frame_indices": [...]} object per line') from None
+            raise ConfigError(f"{where} is not valid JSON ({err}); write one object per line such as "
+                              '{"prompts": ["a small red circle moves left over a blue background", "a small red '
+                              'circle moves up over a blue background"], "switch_frame_indices": [24]}') from None
         prompts = data.get("prompts") if isinstance(data, dict) else None
         if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts) or not prompts:
             raise ConfigError(f'{where}: needs "prompts", a non-empty list of strings')

@@ -174,12 +174,18 @@ def _earlier_records(out: Path, keys: Sequence[str], fp: str) -> dict[str, dict]
     return {key: record for key, (_, record) in found.items()}
 
 
-def plan_scoring(folder: str | Path, settings: ScoreSettings, backbones: vbench.Backbones, *,
-                 out: str | Path | None = None, overwrite: bool = False) -> ScorePlan:
-    """The videos of ``folder`` and the earlier results to resume from; every check before any work."""
+def check_folder(folder: str | Path) -> Path:
+    """``folder`` if it is one; else FileNotFoundError naming it (the CLI checks it before the weights)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"no folder at {folder}: give a generate / bench output folder")
+    return folder
+
+
+def plan_scoring(folder: str | Path, settings: ScoreSettings, backbones: vbench.Backbones, *,
+                 out: str | Path | None = None, overwrite: bool = False) -> ScorePlan:
+    """The videos of ``folder`` and the earlier results to resume from; every check before any work."""
+    folder = check_folder(folder)
     out = Path(out) if out is not None else folder / DEFAULT_OUT
     videos = find_videos(folder, out)
     if not videos:

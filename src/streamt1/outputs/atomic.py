@@ -63,6 +63,24 @@ def ensure_folder(folder: str | os.PathLike[str]) -> Path:
     return folder
 
 
+def check_writable_folder(folder: str | os.PathLike[str], flag: str = "--out") -> Path:
+    """``folder`` if it is, or can be created as, a folder this process may write into; else one
+    ConfigError naming it and ``flag``. Creates nothing, so a run that stops later on other bad input
+    leaves no folder behind; called before any model loads, so a run never loses its work at the save."""
+    # the CLI's one-line, exit-code-2 error; imported here, so that this module imports no torch
+    from streamt1.config import ConfigError
+
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents) if p.exists())  # "." or "/" at the latest
+    where = f"output folder {folder}" + ("" if existing == folder else f" cannot be created: {existing}")
+    if not existing.is_dir():
+        raise ConfigError(f"{where} is a file, not a folder; pass another {flag}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{where} is not writable (permissions, or a read-only file system); pass a folder "
+                          f"you can write to as {flag}, or make {existing} writable")
+    return folder
+
+
 def _prepare_destination(path: str | os.PathLike[str]) -> Path:
     dest = Path(path)
     if dest.is_dir():

@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from streamt1.agreement import pairwise_agreement
-from streamt1.outputs.atomic import atomic_write_json
+from streamt1.outputs.atomic import atomic_write_json, check_writable_folder
 from streamt1.config import FUSION_MODES
 from streamt1.search.pruning import fuse, mix_alpha
 from streamt1.sprites.rewards import (
@@ -446,6 +446,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         else:
             p.add_argument(f"--{field.replace('_', '-')}", type=type(value), default=value)
     args = p.parse_args(argv)
+    check_writable_folder(args.out)  # before the work, not at its save
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     config = RankRewardsConfig(**{k: getattr(args, k) for k in asdict(defaults)})
     summary = finetune(config, args.record, args.init, args.out, args.device)

@@ -40,12 +40,12 @@ from streamt1 import api
 from streamt1.agreement import RecordingSearch, fused_truth, truth_metrics
 from streamt1.config import build_config
 from streamt1.evaluate import weight_digests
-from streamt1.outputs.atomic import atomic_path, atomic_write_json
+from streamt1.outputs.atomic import atomic_path, atomic_write_json, check_writable_folder
 from streamt1.search.pool import CandidatePool, ChunkContext, Scores
 from streamt1.search.pruning import mix_alpha
 from streamt1.search.steps import reward_windows
 from streamt1.sprites.captions import caption
-from streamt1.sprites.world import is_eval_scene, sample_scene
+from streamt1.sprites.world import FPS, is_eval_scene, sample_scene
 
 logger = logging.getLogger(__name__)
 
@@ -282,7 +282,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--out", required=True, help="folder for scene-*.pt and record.json")
     p.add_argument("--method", default=RecordConfig.method)
     p.add_argument("--num-scenes", type=int, default=RecordConfig.num_scenes)
-    p.add_argument("--num-frames", type=int, default=RecordConfig.num_frames)
+    p.add_argument("--num-frames", type=int, default=RecordConfig.num_frames,
+                   help=f"latent frames per scene, one video frame each at {FPS} fps (default: %(default)s)")
     p.add_argument("--weights", default=None, help="Sprites weights folder (default: the built-in weights)")
     p.add_argument("--reward-weights", default=None, help="folder with image_reward.* and video_reward.*")
     p.add_argument("--shard", type=int, default=0)
@@ -291,6 +292,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--threads", type=int, default=1, help="CPU threads of this process (the metrics run on the CPU)")
     args = p.parse_args(argv)
+    check_writable_folder(args.out)  # before the work, not at its save
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
     config = RecordConfig(method=args.method, num_scenes=args.num_scenes, num_frames=args.num_frames,

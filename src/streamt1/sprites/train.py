@@ -37,6 +37,7 @@ from streamt1.models.causal_wan import teacher_forcing_mask
 from streamt1.models.config import PREDICTIONS, StreamConfig
 from streamt1.models.generator import NULL_PROMPT
 from streamt1.models.sampler import shift_sigma, warp_timesteps
+from streamt1.outputs.atomic import check_writable_folder
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import SpritesAutoencoder
 from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
@@ -530,6 +531,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
                    help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
+    check_writable_folder(args.out)  # before the work, not at its save
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     named = (("dim", args.dim), ("num_layers", args.layers), ("prediction", args.prediction),
              ("refiner_channels", args.refiner), ("progress_embedding", args.progress))

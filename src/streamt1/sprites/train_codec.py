@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from streamt1.models.checkpoints import load_checked
-from streamt1.outputs.atomic import atomic_path, atomic_write_json
+from streamt1.outputs.atomic import atomic_path, atomic_write_json, check_writable_folder
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import AutoencoderCodec, AutoencoderConfig, SpritesAutoencoder, reconstruction_loss
 from streamt1.sprites.files import readable_weights, weights_and_card
@@ -176,6 +176,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p = training_parser(__doc__.split("\n")[0], "folder for sprites_codec.safetensors / .json", TrainCodecConfig, prog)
     p.add_argument("--latent-channels", type=int, default=AutoencoderConfig.latent_channels)
     args = p.parse_args(argv)
+    check_writable_folder(args.out)  # before the work, not at its save
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     config = TrainCodecConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers,
                               seed=args.seed, max_minutes=args.max_minutes,

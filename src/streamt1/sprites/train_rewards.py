@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from streamt1.outputs.atomic import atomic_write_json
+from streamt1.outputs.atomic import atomic_write_json, check_writable_folder
 from streamt1.sprites.captions import caption
 from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward, resample_index
 from streamt1.sprites.training import SampleStream, lr_factor, run_progress, sample_loader, training_parser
@@ -454,6 +454,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="frames of the video reward's plan taken at full rate from the clip's end")
     p.add_argument("--init", default=None, help="folder with image_reward.* / video_reward.* to start from")
     args = p.parse_args(argv)
+    check_writable_folder(args.out)  # before the work, not at its save
     if args.init is not None and args.channels is not None:
         p.error("--channels cannot change the nets of --init: leave it out")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")

@@ -115,11 +115,17 @@ def training_parser(description: str, out_help: str, defaults: Any,
     ``prog``: the command shown in usage lines (default: the script's)."""
     p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("--out", required=True, help=out_help)
-    p.add_argument("--steps", type=int, default=defaults.steps)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    p.add_argument("--lr", type=float, default=defaults.lr)
-    p.add_argument("--workers", type=int, default=defaults.workers)
-    p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--max-minutes", type=float, default=None, help="stop and save after this much time")
+    p.add_argument("--steps", type=int, default=defaults.steps, help="optimiser steps (default: %(default)s)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                   help="cpu, cuda, cuda:1 ... (default here: %(default)s; cuda wherever there is one)")
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                   help="training items per step (default: %(default)s)")
+    p.add_argument("--lr", type=float, default=defaults.lr,
+                   help=f"peak learning rate, reached after {100 * WARM_UP:g} %% of the run and decayed on a cosine to "
+                        f"{FINAL_FACTOR:g}x (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=defaults.workers,
+                   help="processes rendering training items (0: in this process; default: %(default)s)")
+    p.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default: %(default)s)")
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="stop and save after this much time (default: run every step)")
     return p

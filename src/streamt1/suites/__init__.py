@@ -53,7 +53,8 @@ def _parse_jsonl_line(line: str, where: str) -> tuple[str, str]:
         value = json.loads(line)
     except json.JSONDecodeError as err:
         raise ConfigError(f"{where} is not valid JSON ({err.msg}): write one JSON string or "
-                          'object {"prompt": ...} per line') from None
+                          'object such as {"prompt": "a small red circle moves left over a blue background"} '
+                          'per line') from None
     if isinstance(value, str):
         return value, value
     if isinstance(value, dict) and isinstance(value.get("prompt"), str):
