@@ -14,6 +14,7 @@ from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 from test_generator import LIMITS, make_generator
 
 PROMPT_A, PROMPT_B = "a red circle moves left", "a large blue square moves up over a green background"
+VIDEO_FRAMES = 48  # the video's length, which a model told each frame's progress (the Sprites default) needs
 
 
 def with_stream(gen: CausalWanGenerator, **changes) -> CausalWanGenerator:
@@ -40,7 +41,7 @@ def chunk_latents(gen, count: int, histories: int, seed: int = 0) -> list[torch.
 def stream_chunks(gen, prompt: str, chunks: list[torch.Tensor], routes=()) -> object:
     """Commit clean ``chunks`` (each ``[B, C, F, H, W]``) under ``prompt``; ``routes[i]`` for chunk i's commit."""
     b = chunks[0].shape[0]
-    state = gen.initial_state(gen.encode_prompt(prompt), b)
+    state = gen.initial_state(gen.encode_prompt(prompt, VIDEO_FRAMES), b)
     rows = torch.arange(b)
     for i, latents in enumerate(chunks):
         route = list(routes[i]) if i < len(routes) else [Route.DISCARD] * b
@@ -51,7 +52,7 @@ def stream_chunks(gen, prompt: str, chunks: list[torch.Tensor], routes=()) -> ob
 def test_recache_of_a_cache_that_holds_every_frame_equals_streaming_them_under_the_new_prompt(tiny):
     gen = with_stream(tiny, global_sink=False)
     chunks = chunk_latents(gen, 3, 2)  # sink + two window chunks: nothing evicted yet
-    switched = gen.switch_prompt(stream_chunks(gen, PROMPT_A, chunks), gen.encode_prompt(PROMPT_B))
+    switched = gen.switch_prompt(stream_chunks(gen, PROMPT_A, chunks), gen.encode_prompt(PROMPT_B, VIDEO_FRAMES))
     scratch = stream_chunks(gen, PROMPT_B, chunks)
     old = stream_chunks(gen, PROMPT_A, chunks)
     for layer in range(gen.model.config.num_layers):
@@ -76,7 +77,7 @@ def full_forward_flow(gen, prompt: str, cached: torch.Tensor, positions: torch.T
     frames = seq.shape[2]
     timesteps = torch.cat([torch.zeros(cached.shape[1]), torch.full((x.shape[1],), t)])[None].double()
     all_positions = torch.cat([positions, torch.arange(x.shape[1]) + chunk_start])
-    flow = gen.model.forward(seq.to(gen.model.dtype), timesteps, gen.encode_prompt(prompt), all_positions,
+    flow = gen.model.forward(seq.to(gen.model.dtype), timesteps, gen.encode_prompt(prompt, VIDEO_FRAMES), all_positions,
                              block_causal_mask(frames, c))
     return flow[0, :, -x.shape[1]:]
 
@@ -90,7 +91,7 @@ def test_recache_after_evictions_and_appends_equals_the_full_sequence_under_the_
     append, discard = (Route.APPEND, Route.DISCARD), (Route.DISCARD, Route.DISCARD)
     state = stream_chunks(gen, PROMPT_A, chunks, routes=[discard, discard, append, discard, append, discard])
     assert state.sink_frames()[0] > state.sink_frames()[1]  # history 0's sink grew: padding in history 1
-    state = gen.switch_prompt(state, gen.encode_prompt(PROMPT_B))
+    state = gen.switch_prompt(state, gen.encode_prompt(PROMPT_B, VIDEO_FRAMES))
     x = torch.randn(2, *gen.spec.latent_shape, generator=torch.Generator().manual_seed(9)).to(gen.model.dtype)
     got = next_chunk_flow(gen, state, x, 600.0)
     cache = state.cache
@@ -109,7 +110,7 @@ def test_global_sink_keeps_the_sink_and_recaches_only_the_window(tiny):
     assert gen.stream.global_sink
     chunks = chunk_latents(gen, 4, 2, seed=2)
     before = stream_chunks(gen, PROMPT_A, chunks)
-    after = gen.switch_prompt(stream_chunks(gen, PROMPT_A, chunks), gen.encode_prompt(PROMPT_B))
+    after = gen.switch_prompt(stream_chunks(gen, PROMPT_A, chunks), gen.encode_prompt(PROMPT_B, VIDEO_FRAMES))
     cut = before.cache.sink_capacity * before.cache.tokens_per_frame
     k_before, _ = before.cache.layer(1)
     k_after, _ = after.cache.layer(1)
@@ -119,8 +120,8 @@ def test_global_sink_keeps_the_sink_and_recaches_only_the_window(tiny):
 
 
 def test_switch_before_any_chunk_only_swaps_the_prompt(tiny):
-    state = tiny.initial_state(tiny.encode_prompt(PROMPT_A), 1)
-    new = tiny.encode_prompt(PROMPT_B)
+    state = tiny.initial_state(tiny.encode_prompt(PROMPT_A, VIDEO_FRAMES), 1)
+    new = tiny.encode_prompt(PROMPT_B, VIDEO_FRAMES)
     switched = tiny.switch_prompt(state, new)
     assert switched.text is new and switched.cache is state.cache
 
