@@ -50,6 +50,7 @@ def main() -> None:
         rows.append(torch.cat(list(frames[pick]), dim=2))  # [3, H, 12 W]
     sheet = torch.cat(rows, dim=1).repeat_interleave(2, 1).repeat_interleave(2, 2)
     path = Path(args.out) / "sprites_readme_prompt.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(sheet.permute(1, 2, 0).numpy()).save(path)
     print(f"wrote {path}")
 
