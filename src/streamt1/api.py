@@ -123,9 +123,10 @@ def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str
                               f"has none by default: pass --{kind}-reward NAME=PATH (`streamt1 rewards` lists "
                               "them) or use --method none")
         entry, path = parse_spec(spec, kind)
-        if _falls_back(entry, path, config.run.weights):
-            built_in.append(entry)
-        folder = check_files(entry, _reward_folder(entry, path, config.run.weights))
+        folder = _reward_folder(entry, path, config.run.weights)
+        if config.run.weights is not None and entry.folder is not None and path is None and folder == entry.builtin:
+            built_in.append(entry)  # --weights given, but the reward's files taken from the package
+        folder = check_files(entry, folder)
         # auto: the reward's GPU dtype (bf16 for the large scorers, whose loaders keep their heads
         # in the authors' dtype), float32 on the CPU
         dtype = settings.dtype if settings.dtype != "auto" else entry.gpu_dtype if device.type == "cuda" else "float32"
@@ -137,22 +138,17 @@ def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str
     return plans
 
 
-def _falls_back(entry: RewardEntry, path: Path | None, weights: str | None) -> bool:
-    """Whether a reward with built-in weights takes them although --weights is given: the folder holds none
-    of its files (e.g. a `streamt1 sprites train --out` folder, which holds only the video model). A folder
-    with some of them is a mistake, which :func:`check_files` names."""
-    if path is not None or weights is None or entry.folder is None or entry.builtin is None:
-        return False
-    return len(entry.missing(Path(weights) / entry.folder)) == len(entry.required)
-
-
 def _reward_folder(entry: RewardEntry, path: Path | None, weights: str | None) -> Path:
-    """The given path, else the entry's folder under --weights (unless it holds none of a built-in reward's
-    files), else its built-in weights."""
+    """The given path, else the entry's folder under --weights, else its built-in weights. A --weights
+    folder that holds none of a built-in reward's files (e.g. a `streamt1 sprites train --out` folder,
+    which holds only the video model) takes the built-in ones; one with some of them is a mistake, which
+    :func:`check_files` names."""
     if path is not None:
         return path
-    if weights is not None and entry.folder is not None and not _falls_back(entry, path, weights):
-        return Path(weights) / entry.folder
+    if weights is not None and entry.folder is not None:
+        under = Path(weights) / entry.folder
+        if entry.builtin is None or len(entry.missing(under)) < len(entry.required):
+            return under
     if entry.builtin is not None:
         return entry.builtin
     raise ConfigError(f"reward {entry.name!r} needs its files: pass --{entry.kind}-reward {entry.name}=PATH, "

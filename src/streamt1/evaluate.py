@@ -89,17 +89,23 @@ def score_video(frames: torch.Tensor, prompt: str, components: api.Components, f
     return scores
 
 
-def weight_digests(folder: str | Path | None, pattern: str = "*.safetensors") -> dict[str, str]:
-    """SHA-256 of every ``pattern`` file in ``folder`` (None: the built-in Sprites weights)."""
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def weight_digests(folder: str | Path | None) -> dict[str, str]:
+    """SHA-256 of every ``.safetensors`` file in ``folder`` (None: the built-in Sprites weights)."""
     root = Path(folder) if folder is not None else DEFAULT_WEIGHTS_DIR
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.glob(pattern))}
+    return {p.name: _sha256(p) for p in sorted(root.glob("*.safetensors"))}
 
 
 def run_weight_digests(folder: str | Path | None) -> dict[str, str]:
     """:func:`weight_digests` of ``--weights`` plus the built-in reward files it lacks: a folder without
     reward files is scored with the built-in rewards (``api.plan_rewards``), so those are part of its
     videos' settings. A folder with every file gives the same digests as :func:`weight_digests`."""
-    return {**weight_digests(DEFAULT_WEIGHTS_DIR, "*_reward.safetensors"), **weight_digests(folder)}
+    own = weight_digests(folder)
+    lacking = [p for p in sorted(DEFAULT_WEIGHTS_DIR.glob("*_reward.safetensors")) if p.name not in own]
+    return {**{p.name: _sha256(p) for p in lacking}, **own}
 
 
 def method_settings(config: Config, weights: dict[str, str]) -> dict[str, Any]:
