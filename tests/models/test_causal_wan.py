@@ -11,6 +11,7 @@ from streamt1.models.causal_wan import (
     _attend,
     attend_split_keys,
     block_causal_mask,
+    frame_block_mask,
     frame_mask_to_tokens,
     host_to_device,
     key_splits,
@@ -126,6 +127,24 @@ def test_block_causal_mask_with_sink_and_window():
     assert tf[6].tolist() == [False] * 6 + [True] * 3 + [False] * 3  # noisy chunk 0: only itself
     assert tf[9].tolist() == [True] * 3 + [False] * 3 + [False] * 3 + [True] * 3
     assert frame_mask_to_tokens(full, 2).shape == (18, 18)
+
+
+@torch.no_grad()  # FlexAttention has no backward on the CPU
+def test_a_block_mask_attends_as_its_frame_mask():
+    """FlexAttention's block mask (training's sparse path) gives the dense frame mask's forward, and
+    refuses frames it was not built for."""
+    model, text = tiny_model(torch.float32), text_kv(tiny_model(torch.float32))
+    f, tokens_per_frame = 2 * CHUNK, 4
+    x = torch.cat([latents(f, 2), latents(f, 3)], 2).float()
+    timesteps = torch.cat([torch.zeros(1, f), torch.full((1, f), 700.0)], 1)
+    positions = torch.cat([torch.arange(f), torch.arange(f)])
+    mask = teacher_forcing_mask(f, CHUNK, 0, None)
+    dense = model(x, timesteps, text, positions, mask)
+    sparse = model(x, timesteps, text, positions, frame_block_mask(mask, tokens_per_frame))
+    torch.testing.assert_close(sparse, dense, rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(dense, model(x, timesteps, text, positions, None), atol=1e-3)  # the mask matters
+    with pytest.raises(ValueError, match="block mask covers"):
+        model(x[:, :, :f], timesteps[:, :f], text, positions[:f], frame_block_mask(mask, tokens_per_frame))
 
 
 REFINER = {"refiner_channels": 4, "refiner_shuffle": 2}  # tiny-test's 12 channels at 4x4 -> 3 at 8x8

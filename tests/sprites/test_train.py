@@ -122,6 +122,45 @@ def test_flow_loss_is_finite_and_trains_both_networks():
     assert model.transformer.blocks[0].self_attn.q.weight.grad.abs().sum() > 0
 
 
+def _flex_and_dense(device: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(loss, q-projection gradient) of one teacher-forced batch with the dense mask, then FlexAttention
+    (gradients only where FlexAttention has a backward: CUDA)."""
+    torch.manual_seed(0)
+    model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT).to(device)
+    torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
+    items = [sample_item(torch.Generator().manual_seed(i), TINY) for i in (1, 2)]
+    frames, contrast, positions, targets, length, text = (
+        torch.stack([item[j] for item in items]) if j < 5 else [item[j] for item in items] for j in range(6))
+    results = []
+    for attention in ("sdpa", "flex"):
+        config = dataclasses.replace(TINY, attention=attention)
+        model.zero_grad()
+        with torch.set_grad_enabled(device == "cuda"):
+            loss = flow_loss(model, frames.to(device), contrast, positions, targets, length, text, config,
+                             torch.Generator(device).manual_seed(0))
+        if device == "cuda":
+            loss.backward()
+        grad = model.transformer.blocks[0].self_attn.q.weight.grad
+        results.append((loss.detach(), None if grad is None else grad.clone()))
+    return results
+
+
+def test_flex_attention_sees_what_the_dense_mask_allows():
+    """FlexAttention's block mask skips what teacher forcing's mask rules out: the same loss."""
+    (dense_loss, _), (flex_loss, _) = _flex_and_dense("cpu")
+    torch.testing.assert_close(flex_loss, dense_loss, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="attention='fast'"):
+        TrainVideoConfig(attention="fast")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="FlexAttention's backward needs CUDA")
+def test_flex_attention_trains_as_the_dense_mask_does_on_cuda():
+    (dense_loss, dense_grad), (flex_loss, flex_grad) = _flex_and_dense("cuda")
+    torch.testing.assert_close(flex_loss, dense_loss, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(flex_grad, dense_grad, rtol=1e-3, atol=1e-5)
+    assert dense_grad.abs().sum() > 0
+
+
 def _moving_square(positions: list[int]) -> torch.Tensor:
     """Latents ``[1, 48, F, 16, 16]`` of a grey frame with a white 8x8 square at x = 2 * position pixels."""
     frames = torch.full((len(positions), 3, 64, 64), 0.5)

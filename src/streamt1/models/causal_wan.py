@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.nn.attention.flex_attention import BlockMask, create_block_mask, flex_attention
 
 from streamt1.config import ATTENTION_CHOICES
 from streamt1.models.config import WanConfig
@@ -182,6 +183,28 @@ def frame_mask_to_tokens(frame_mask: Tensor, tokens_per_frame: int) -> Tensor:
     return frame_mask.repeat_interleave(tokens_per_frame, 0).repeat_interleave(tokens_per_frame, 1)
 
 
+def frame_block_mask(frame_mask: Tensor, tokens_per_frame: int) -> BlockMask:
+    """A frame mask ``[Fq, Fk]`` as FlexAttention's block mask over ``[Fq*L, Fk*L]`` tokens.
+
+    A dense mask makes SDPA compute every query-key pair; teacher forcing's mask (:func:`teacher_forcing_mask`)
+    allows about a third of them, and FlexAttention skips the blocks it rules out. Build it once per
+    mask and pass it to :meth:`CausalWan.forward` in place of the frame mask.
+    """
+    allowed = frame_mask.bool()
+
+    def may_attend(b: Tensor, h: Tensor, q: Tensor, kv: Tensor) -> Tensor:
+        return allowed[q // tokens_per_frame, kv // tokens_per_frame]
+
+    fq, fk = allowed.shape
+    return create_block_mask(may_attend, None, None, fq * tokens_per_frame, fk * tokens_per_frame,
+                             device=allowed.device)
+
+
+# FlexAttention is a reference loop unless compiled; compiled once here, for CUDA (on the CPU the
+# reference serves the tests, and compiling it would cost them minutes).
+_flex_compiled = torch.compile(flex_attention, dynamic=False)
+
+
 # ----- attention kernels ------------------------------------------------------------------------
 
 # SDPA kernels a run may put first (`run.attention`); the others stay behind it as fallbacks, in
@@ -230,8 +253,9 @@ class RMSNorm(nn.Module):
         return F.rms_norm(x, self.weight.shape, self.weight, self.eps)
 
 
-def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, key_splits: int = 1) -> Tensor:
-    """SDPA on ``[B, S, H, D]`` tensors; ``mask`` (bool, True = attend) broadcasts to ``[B, H, Sq, Sk]``.
+def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | BlockMask | None, key_splits: int = 1) -> Tensor:
+    """SDPA on ``[B, S, H, D]`` tensors; ``mask`` (bool, True = attend) broadcasts to ``[B, H, Sq, Sk]``;
+    a :class:`BlockMask` (:func:`frame_block_mask`) runs FlexAttention instead.
 
     Returns ``[B, Sq, H, D]`` as a view of SDPA's output: the flash/cuDNN/CPU kernels lay it out
     ``[B, Sq, H, D]`` already, so flattening the heads after it copies nothing. ``key_splits > 1``
@@ -242,6 +266,9 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, key_splits: in
             raise ValueError("split-key attention takes no mask")
         return attend_split_keys(q, k, v, key_splits)
     q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # [B, H, S, D] views
+    if isinstance(mask, BlockMask):
+        attend = _flex_compiled if q.is_cuda else flex_attention
+        return attend(q, k.to(q.dtype), v.to(q.dtype), block_mask=mask).transpose(1, 2)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask).transpose(1, 2)
 
 
@@ -439,7 +466,7 @@ class CausalWanBlock(nn.Module):
         e: Tensor,
         rope: Rope,
         past: Past | None,
-        mask: Tensor | None,
+        mask: Tensor | BlockMask | None,
         text_kv: tuple[Tensor, Tensor],
         stages: "_Stages | None" = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
@@ -719,13 +746,14 @@ class CausalWan(nn.Module):
         return e, e0.unflatten(0, (batch, frames))
 
     def forward(
-        self, x: Tensor, timesteps: Tensor, text: TextKV, positions: Tensor, frame_mask: Tensor | None
+        self, x: Tensor, timesteps: Tensor, text: TextKV, positions: Tensor, frame_mask: Tensor | BlockMask | None
     ) -> Tensor:
         """Full-sequence forward.
 
         x: ``[B, C, F, H, W]``; timesteps: ``[B, F]``; positions: RoPE frame index ``[F]`` or ``[B, F]``
         (teacher forcing repeats positions for the noisy copy); frame_mask: ``[F, F]`` bool, True where a
-        query frame may attend a key frame (None: full attention). Returns the flow ``[B, C_out, F, H, W]``.
+        query frame may attend a key frame (None: full attention), or the same as a token-level
+        :func:`frame_block_mask` (FlexAttention). Returns the flow ``[B, C_out, F, H, W]``.
         """
         tokens, grid = self._patchify(x)
         b, (f, rows, cols) = x.shape[0], grid
@@ -733,7 +761,13 @@ class CausalWan(nn.Module):
             raise ValueError(f"positions must have one entry per frame ({f}), got {tuple(positions.shape)}")
         positions = positions.to(self.device).expand(b, f)
         rope = rope_for_frames(self.config, positions, (rows, cols), self.dtype)
-        mask = None if frame_mask is None else frame_mask_to_tokens(frame_mask.to(self.device), rows * cols)
+        if isinstance(frame_mask, BlockMask):
+            if frame_mask.shape[-2:] != (f * rows * cols, f * rows * cols):
+                raise ValueError(f"block mask covers {tuple(frame_mask.shape[-2:])} tokens, the frames "
+                                 f"have {f * rows * cols}")
+            mask = frame_mask
+        else:
+            mask = None if frame_mask is None else frame_mask_to_tokens(frame_mask.to(self.device), rows * cols)
         e, e0 = self._time(timesteps, b, f, text, positions)
         for i, block in enumerate(self.blocks):
             tokens, _, _ = block(tokens, e0, rope, None, mask, text.layer(i), self.stages)
