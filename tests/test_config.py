@@ -75,6 +75,7 @@ def test_backend_search_defaults_sit_between_the_preset_and_the_users_settings(t
         ("run.denoising_steps=[]", r"run.denoising_steps=\[\] is invalid"),
         ("run.denoising_steps=[1000, high]", r"run.denoising_steps=.* is invalid"),
         ("run.first_chunk_substeps=0", r"run.first_chunk_substeps=0 is invalid"),
+        ("run.first_chunk_eta=2", r"run.first_chunk_eta=2(\.0)? is invalid"),
         ("foo=1", r"unknown config key\(s\) foo in the top level: expected one of method, search, run, rewards$"),
         ("tau=0.3", r"unknown config key\(s\) tau in the top level: .* \(did you mean search.tau\?\)"),
         ("search.histories=", r"^search.histories is empty: expected an integer$"),
@@ -167,9 +168,10 @@ def test_guidance_settings_reach_the_generators_stream():
 def test_sampling_schedule_settings_reach_the_generators_stream():
     from streamt1 import api
 
-    overrides = ["run.denoising_steps=[1000, 700, 400, 150]", "run.first_chunk_substeps=8"]
+    overrides = ["run.denoising_steps=[1000, 700, 400, 150]", "run.first_chunk_substeps=8", "run.first_chunk_eta=0.3"]
     stream = api.load_components(build_config("none", None, overrides, device="cpu")).generator.stream
     assert stream.denoising_steps == (1000.0, 700.0, 400.0, 150.0) and stream.first_chunk_substeps == 8
+    assert stream.first_chunk_eta == 0.3
     with pytest.raises(ValueError, match="denoising_steps"):  # the model's own range and order decide
         api.load_components(build_config("none", None, ["run.denoising_steps=[400, 700]"], device="cpu"))
 

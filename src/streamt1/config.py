@@ -159,6 +159,7 @@ class RunConfig:
     # steps (benchmarks/README.md, "Fourteenth session").
     denoising_steps: tuple[float, ...] | None = None
     first_chunk_substeps: int | None = None
+    first_chunk_eta: float | None = None  # StreamConfig.first_chunk_eta; None: the model's own
 
     def __post_init__(self) -> None:
         from streamt1.backends import backend_names
@@ -186,11 +187,14 @@ class RunConfig:
         k = self.first_chunk_substeps
         require(k is None or (isinstance(k, int) and not isinstance(k, bool) and k >= 1), "run.first_chunk_substeps",
                 k, "an integer >= 1 or null for the model's own")
+        eta = self.first_chunk_eta
+        require(eta is None or (isinstance(eta, (int, float)) and not isinstance(eta, bool) and 0 <= eta <= 1),
+                "run.first_chunk_eta", eta, "a number in [0, 1] (0: the Euler ODE) or null for the model's own")
 
     @property
     def stream_overrides(self) -> dict[str, Any]:
         """The sampling settings this run sets over the model's own :class:`StreamConfig`."""
-        names = ("guidance_scale", "guided_chunks", "denoising_steps", "first_chunk_substeps")
+        names = ("guidance_scale", "guided_chunks", "denoising_steps", "first_chunk_substeps", "first_chunk_eta")
         return {k: getattr(self, k) for k in names if getattr(self, k) is not None}
 
 

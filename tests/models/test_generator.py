@@ -210,6 +210,23 @@ def test_first_chunk_substeps_split_every_step_of_the_first_chunk_only():
         StreamConfig(first_chunk_substeps=0)
 
 
+def test_first_chunk_eta_draws_fresh_noise_in_the_first_chunk_only():
+    stochastic, plain = make_generator(first_chunk_eta=0.3, sampler="euler"), make_generator(sampler="euler")
+    root = torch.zeros(1, dtype=torch.long)
+    states = {name: g.initial_state(g.encode_prompt("a sprite"), 1)
+              for name, g in (("stochastic", stochastic), ("plain", plain))}
+    first = stochastic.denoise(states["stochastic"], root, noise(1, 3), gens(4))
+    torch.testing.assert_close(first, stochastic.denoise(states["stochastic"], root, noise(1, 3), gens(4)),
+                               rtol=0, atol=0)  # the candidate's generator draws it: same seed, same chunk
+    assert (first - plain.denoise(states["plain"], root, noise(1, 3), gens(4))).abs().max() > 1e-4
+    decoded = stochastic.decode(states["stochastic"], root, first)
+    state, _ = stochastic.commit(states["stochastic"], root, first, decoded, [], LIMITS)
+    torch.testing.assert_close(stochastic.denoise(state, root, noise(1, 5), gens(6)),
+                               plain.denoise(state, root, noise(1, 5), gens(6)), rtol=0, atol=0)
+    with pytest.raises(ConfigError, match="first_chunk_eta"):
+        StreamConfig(first_chunk_eta=0.3)  # LongLive's renoise sampler already draws all its noise fresh
+
+
 def test_guidance_scale_zero_samples_the_null_prompt_and_one_is_no_guidance():
     parents = torch.zeros(2, dtype=torch.long)
     plain = make_generator()

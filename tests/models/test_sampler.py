@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from streamt1.models.sampler import add_noise, flow_step, sample_few_step, sigma_from_timestep, warp_timesteps
+from streamt1.models.sampler import (add_noise, euler_step, flow_step, sample_few_step, sigma_from_timestep,
+                                     stochastic_euler_step, warp_timesteps)
 
 
 def test_warped_longlive_steps():
@@ -92,3 +93,39 @@ def test_euler_keeps_the_sample_renoise_forgets_it():
 def test_unknown_sampler_is_refused():
     with pytest.raises(ValueError, match="sampler"):
         sample_few_step(lambda x, t: x, torch.zeros(1), warp_timesteps([1000], 1000, 1.0), 1000, lambda i: torch.zeros(1), "ddim")
+
+
+def test_eta_spans_euler_and_renoising():
+    """eta 0 is the Euler step, eta 1 re-noises x0 with the fresh noise; in between the noise level
+    stays right: the implied noise and the fresh one mix with unit variance."""
+    g = torch.Generator().manual_seed(3)
+    x0, noise, fresh = (torch.randn(4096, generator=g) for _ in range(3))
+    sigma, sigma_next = 0.8, 0.5
+    x_t = add_noise(x0, noise, sigma)
+    v = noise - x0
+    torch.testing.assert_close(stochastic_euler_step(x_t, v, sigma, sigma_next, 0.0, fresh),
+                               euler_step(x_t, v, sigma, sigma_next))
+    torch.testing.assert_close(stochastic_euler_step(x_t, v, sigma, sigma_next, 1.0, fresh),
+                               flow_step(x_t, v, sigma, sigma_next, fresh))
+    mixed = stochastic_euler_step(x_t, v, sigma, sigma_next, 0.6, fresh)
+    implied = (mixed - (1 - sigma_next) * x0) / sigma_next
+    assert abs(float(implied.std()) - 1) < 0.05
+    assert 0.7 < float(torch.corrcoef(torch.stack([implied, noise]))[0, 1]) < 0.9  # sqrt(1 - 0.36) = 0.8
+
+
+def test_sampling_with_eta_draws_noise_between_steps_and_is_refused_where_it_has_no_meaning():
+    g = torch.Generator().manual_seed(4)
+    x0, x_T = torch.randn(3, 5, generator=g), torch.randn(3, 5, generator=g)
+    timesteps = warp_timesteps([1000, 750, 500, 250], 1000, 2.0)
+    drawn = []
+
+    def draw(step: int) -> torch.Tensor:
+        drawn.append(step)
+        return torch.randn(3, 5, generator=g)
+
+    oracle = lambda x, t: (x - x0) / (float(t) / 1000)  # noqa: E731  (x0 prediction exactly x0)
+    torch.testing.assert_close(sample_few_step(oracle, x_T, timesteps, 1000, draw, "euler", 0.3), x0)
+    assert drawn == [0, 1, 2]
+    for sampler, eta in (("euler", 1.5), ("euler", -0.1), ("renoise", 0.5)):
+        with pytest.raises(ValueError, match="eta"):
+            sample_few_step(oracle, x_T, timesteps, 1000, draw, sampler, eta)

@@ -244,12 +244,12 @@ class CausalWanGenerator:
             fresh = [torch.randn(x.shape[1:], generator=g, device=g.device) for g in generators]
             return host_to_device(torch.stack(fresh), self.device)
 
-        timesteps, k = self.timesteps, 1
+        timesteps, k, eta = self.timesteps, 1, 0.0
         if state.num_chunks == 0:
-            timesteps, k = self.first_timesteps, self.stream.first_chunk_substeps
+            timesteps, k, eta = self.first_timesteps, self.stream.first_chunk_substeps, self.stream.first_chunk_eta
         # Sampler arithmetic in float32; the network runs in the model's dtype.
         return sample_steps(predict_flow, host_to_device(x.float(), self.device), timesteps,
-                            self.stream.num_train_timesteps, draw_noise, self.stream.sampler, start * k, stop * k)
+                            self.stream.num_train_timesteps, draw_noise, self.stream.sampler, start * k, stop * k, eta)
 
     @torch.no_grad()
     def decode(self, state: WanHistoryState, parents: Tensor, latents: Tensor) -> Decoded:

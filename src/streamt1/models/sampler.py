@@ -12,10 +12,16 @@ Two samplers (:data:`SAMPLERS`):
   Right for plain flow-matching models (the Sprites model): their ``x0`` prediction at high noise
   is a blurred average, and re-noising it with fresh noise forgets which sample was being drawn,
   so objects never settle.
+
+Between the two, ``eta`` (DDIM's, in flow form) replaces that share of the sample's own noise with
+fresh noise at each Euler step: ``x' = (1 - s') x0 + s' (sqrt(1 - eta^2) eps + eta z)``, where
+``eps = x + (1 - s) v`` is the noise the step implies. ``eta = 0`` is the Euler step, ``eta = 1``
+re-noising.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import torch
@@ -71,6 +77,13 @@ def euler_step(x_t: Tensor, v: Tensor, sigma: float, sigma_next: float) -> Tenso
     return x_t + (sigma_next - sigma) * v
 
 
+def stochastic_euler_step(x_t: Tensor, v: Tensor, sigma: float, sigma_next: float, eta: float,
+                          noise: Tensor) -> Tensor:
+    """An Euler step whose implied noise is mixed with fresh ``noise`` in the share ``eta`` (module doc)."""
+    x0, implied = x_t - sigma * v, x_t + (1 - sigma) * v
+    return add_noise(x0, math.sqrt(1 - eta * eta) * implied + eta * noise, sigma_next)
+
+
 def sample_few_step(
     predict_flow: Callable[[Tensor, Tensor], Tensor],
     x_T: Tensor,
@@ -78,14 +91,17 @@ def sample_few_step(
     num_train_timesteps: int,
     draw_noise: Callable[[int], Tensor],
     sampler: str = "renoise",
+    eta: float = 0.0,
 ) -> Tensor:
     """Run the whole few-step schedule from ``x_T`` and return the final ``x0`` (same shape).
 
     predict_flow(x_t, t): ``t`` is a 0-d float tensor, the warped timestep of this step.
-    draw_noise(i): fresh noise like ``x_T`` for re-noising after step ``i`` (``"renoise"`` only; not
-    called after the last). Both samplers end with the ``x0`` prediction of the last step.
+    draw_noise(i): fresh noise like ``x_T`` for re-noising after step ``i`` (``"renoise"``, or
+    ``"euler"`` with ``eta > 0``; not called after the last). Both samplers end with the ``x0``
+    prediction of the last step.
     """
-    return sample_steps(predict_flow, x_T, timesteps, num_train_timesteps, draw_noise, sampler, 0, len(timesteps))[0]
+    return sample_steps(predict_flow, x_T, timesteps, num_train_timesteps, draw_noise, sampler, 0, len(timesteps),
+                        eta)[0]
 
 
 def sample_steps(
@@ -97,6 +113,7 @@ def sample_steps(
     sampler: str,
     start: int,
     stop: int,
+    eta: float = 0.0,
 ) -> tuple[Tensor, Tensor]:
     """Steps ``start .. stop - 1`` of the schedule from ``x``, the sample at step ``start``.
 
@@ -106,6 +123,8 @@ def sample_steps(
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler={sampler!r} must be one of {SAMPLERS}")
+    if not 0 <= eta <= 1 or (eta and sampler != "euler"):
+        raise ValueError(f"eta={eta} must be in [0, 1], and 0 unless sampler='euler' (renoise is eta 1)")
     last = len(timesteps) - 1
     if not 0 <= start < stop <= len(timesteps):
         raise ValueError(f"steps {start}..{stop} are not a non-empty range of the {len(timesteps)} timesteps")
@@ -118,5 +137,10 @@ def sample_steps(
         if i == last:
             return x0, x0
         sigma_next = float(sigma_from_timestep(float(timesteps[i + 1]), num_train_timesteps))
-        x = euler_step(x, v, sigma, sigma_next) if sampler == "euler" else add_noise(x0, draw_noise(i), sigma_next)
+        if sampler == "renoise":
+            x = add_noise(x0, draw_noise(i), sigma_next)
+        elif eta:
+            x = stochastic_euler_step(x, v, sigma, sigma_next, eta, draw_noise(i))
+        else:
+            x = euler_step(x, v, sigma, sigma_next)
     return x, x0
