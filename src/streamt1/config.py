@@ -190,6 +190,8 @@ class RunConfig:
         eta = self.first_chunk_eta
         require(eta is None or (isinstance(eta, (int, float)) and not isinstance(eta, bool) and 0 <= eta <= 1),
                 "run.first_chunk_eta", eta, "a number in [0, 1] (0: the Euler ODE) or null for the model's own")
+        if eta is not None:  # 1 and 1.0 are one setting (and one fingerprint)
+            object.__setattr__(self, "first_chunk_eta", float(eta))
 
     @property
     def stream_overrides(self) -> dict[str, Any]:

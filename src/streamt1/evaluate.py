@@ -118,12 +118,12 @@ def method_settings(config: Config, weights: dict[str, str]) -> dict[str, Any]:
 
 def _differing(old: dict, new: dict, prefix: str = "") -> list[str]:
     """Dotted names of the leaves that differ between two settings trees."""
-    names = []
+    names, unset = [], object()  # a key one side lacks differs, even from a null on the other
     for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
+        a, b = old.get(key, unset), new.get(key, unset)
         if isinstance(a, dict) and isinstance(b, dict):
             names += _differing(a, b, f"{prefix}{key}.")
-        elif a != b:
+        elif a is unset or b is unset or a != b:
             names.append(f"{prefix}{key}")
     return names
 

@@ -42,3 +42,8 @@ def test_a_method_keeps_its_settings(tmp_path):
     claim_method(results, "beam", {"config": {"search": {"tau": 0.4}}, "weights": {"m": "1"}}, tmp_path)
     with pytest.raises(ConfigError, match=r"changed: config\.search\.tau, weights\.m"):
         claim_method(results, "beam", {"config": {"search": {"tau": 0.5}}, "weights": {"m": "2"}}, tmp_path)
+    # a setting added since (null in the new run, absent from the old one) is named too
+    older = load_results(tmp_path / "older")
+    claim_method(older, "beam", {"config": {"run": {"seed": 0}}}, tmp_path / "older")
+    with pytest.raises(ConfigError, match=r"changed: config\.run\.first_chunk_eta\)"):
+        claim_method(older, "beam", {"config": {"run": {"seed": 0, "first_chunk_eta": None}}}, tmp_path / "older")

@@ -123,9 +123,11 @@ def test_sampling_with_eta_draws_noise_between_steps_and_is_refused_where_it_has
         drawn.append(step)
         return torch.randn(3, 5, generator=g)
 
-    oracle = lambda x, t: (x - x0) / (float(t) / 1000)  # noqa: E731  (x0 prediction exactly x0)
-    torch.testing.assert_close(sample_few_step(oracle, x_T, timesteps, 1000, draw, "euler", 0.3), x0)
-    assert drawn == [0, 1, 2]
+    straight = lambda x, t: x_T - x0  # noqa: E731  the straight path's flow: Euler lands on x0 exactly
+    torch.testing.assert_close(sample_few_step(straight, x_T, timesteps, 1000, draw, "euler"), x0)
+    assert drawn == []
+    off_path = sample_few_step(straight, x_T, timesteps, 1000, draw, "euler", 0.3)
+    assert drawn == [0, 1, 2] and (off_path - x0).abs().max() > 0.05  # the fresh noise moved the sample
     for sampler, eta in (("euler", 1.5), ("euler", -0.1), ("renoise", 0.5)):
         with pytest.raises(ValueError, match="eta"):
-            sample_few_step(oracle, x_T, timesteps, 1000, draw, sampler, eta)
+            sample_few_step(straight, x_T, timesteps, 1000, draw, sampler, eta)

@@ -19,6 +19,7 @@ from streamt1.sprites.train import (
     sample_item,
     sample_timesteps,
     loss_weights,
+    predict_flow,
     train,
 )
 
@@ -122,41 +123,62 @@ def test_flow_loss_is_finite_and_trains_both_networks():
     assert model.transformer.blocks[0].self_attn.q.weight.grad.abs().sum() > 0
 
 
-def _flex_and_dense(device: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(loss, q-projection gradient) of one teacher-forced batch with the dense mask, then FlexAttention
-    (gradients only where FlexAttention has a backward: CUDA)."""
+def _flows(device: str, masks: tuple[str, ...]) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+    """(teacher-forced flow prediction, q-projection gradient of its mean square) of one batch per
+    attention: ``dense`` (the frame mask through SDPA), ``flex`` (its block mask), ``none`` (no mask).
+    Gradients only where FlexAttention has a backward: CUDA."""
     torch.manual_seed(0)
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT).to(device)
-    torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
+    torch.nn.init.normal_(model.transformer.head.head.weight, std=0.5)  # predictions that carry the attention
     items = [sample_item(torch.Generator().manual_seed(i), TINY) for i in (1, 2)]
-    frames, contrast, positions, targets, length, text = (
-        torch.stack([item[j] for item in items]) if j < 5 else [item[j] for item in items] for j in range(6))
+    frames = torch.stack([item[0] for item in items]).to(device)
+    positions = torch.stack([item[2] for item in items]).to(device)
+    x0 = model.codec.encode(frames)
+    g = torch.Generator(device).manual_seed(0)
+    x_t = torch.randn(x0.shape, generator=g, device=device)
+    t = torch.full(positions.shape, 700.0, device=device)
+    text = model.transformer.encode_text(model.text_encoder([item[5] for item in items]),
+                                         torch.stack([item[4] for item in items]))
     results = []
-    for attention in ("sdpa", "flex"):
-        config = dataclasses.replace(TINY, attention=attention)
+    for kind in masks:
         model.zero_grad()
         with torch.set_grad_enabled(device == "cuda"):
-            loss = flow_loss(model, frames.to(device), contrast, positions, targets, length, text, config,
-                             torch.Generator(device).manual_seed(0))
+            if kind == "none":
+                f = x0.shape[2]
+                flow = model.transformer(torch.cat([x0, x_t], 2), torch.cat([torch.zeros_like(t), t], 1), text,
+                                         torch.cat([positions, positions], 1), None)[:, :, f:]
+            else:
+                flow = predict_flow(model, x0, x_t, t, text, positions, dataclasses.replace(TINY, attention={
+                    "dense": "sdpa", "flex": "flex"}[kind]))
         if device == "cuda":
-            loss.backward()
+            flow.square().mean().backward()
         grad = model.transformer.blocks[0].self_attn.q.weight.grad
-        results.append((loss.detach(), None if grad is None else grad.clone()))
+        results.append((flow.detach(), None if grad is None else grad.clone()))
     return results
 
 
 def test_flex_attention_sees_what_the_dense_mask_allows():
-    """FlexAttention's block mask skips what teacher forcing's mask rules out: the same loss."""
-    (dense_loss, _), (flex_loss, _) = _flex_and_dense("cpu")
-    torch.testing.assert_close(flex_loss, dense_loss, rtol=1e-5, atol=1e-6)
+    """FlexAttention's block mask skips what teacher forcing's mask rules out: the same predictions
+    (a mask that allowed everything would not give them)."""
+    (dense, _), (flex, _), (unmasked, _) = _flows("cpu", ("dense", "flex", "none"))
+    torch.testing.assert_close(flex, dense, rtol=1e-5, atol=1e-5)
+    assert (unmasked - dense).abs().max() > 1e-2
     with pytest.raises(ValueError, match="attention='fast'"):
         TrainVideoConfig(attention="fast")
 
 
+def test_flex_attention_trains_on_cuda_only(tmp_path):
+    with pytest.raises(ValueError, match="attention='flex' trains on CUDA only"):
+        train(dataclasses.replace(TINY, attention="flex"), tmp_path, "cpu")
+    card = train(TINY, tmp_path, "cpu")  # auto: the dense mask here, and the card says so
+    assert json.loads((tmp_path / "sprites_model.json").read_text())["training"]["train_config"]["attention"] == "sdpa"
+    assert card["history"]
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="FlexAttention's backward needs CUDA")
 def test_flex_attention_trains_as_the_dense_mask_does_on_cuda():
-    (dense_loss, dense_grad), (flex_loss, flex_grad) = _flex_and_dense("cuda")
-    torch.testing.assert_close(flex_loss, dense_loss, rtol=1e-4, atol=1e-5)
+    (dense, dense_grad), (flex, flex_grad) = _flows("cuda", ("dense", "flex"))
+    torch.testing.assert_close(flex, dense, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(flex_grad, dense_grad, rtol=1e-3, atol=1e-5)
     assert dense_grad.abs().sum() > 0
 

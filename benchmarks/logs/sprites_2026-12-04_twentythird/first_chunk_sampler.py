@@ -2,7 +2,7 @@
 
 The Sprites model's first chunk, from the caption alone, draws the captioned shape in ~20 % of frames
 (chance 17 %), its sprites ragged clouds: a model far from the ideal denoiser at mid noise, followed
-deterministically. Samplers that re-inject noise (DDIM's eta; eta = 1 is the x0-and-fresh-noise
+deterministically. Samplers that re-inject noise (a DDIM-like eta, per step; eta = 1 is the x0-and-fresh-noise
 "renoise" sampler of Self-Forcing / LongLive) correct part of an imperfect model's drift. Here the
 first chunk of N scenes per split (scene seeds 1000, 1001, ...; canonical captions) is drawn with the
 model's own guidance (x3 against the empty caption) over the same 32 shifted steps, and with

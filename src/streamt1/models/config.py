@@ -166,9 +166,9 @@ class StreamConfig:
     # The first chunk sees only the prompt, and every later chunk continues it: each of its steps is
     # split into this many (in t before warping), at the cost of one chunk. 1: LongLive's (no split).
     first_chunk_substeps: int = 1
-    # Share of fresh noise in each Euler step of the first chunk (sampler.py's eta; 0: the ODE). The
-    # first chunk is drawn from the caption alone, where an imperfect model's ODE drifts most
-    # (benchmarks/README.md, "Twenty-third session").
+    # Share of fresh noise in each Euler step of the first chunk (sampler.py's eta, per step: its effect
+    # grows with first_chunk_substeps; 0: the ODE). The first chunk is drawn from the caption alone,
+    # where an imperfect model's ODE drifts most (benchmarks/README.md, "Twenty-third session").
     first_chunk_eta: float = 0.0
     # Classifier-free guidance (Ho & Salimans 2022): each step's flow is null + scale * (caption - null),
     # the null condition being the empty caption, at the cost of a second forward per step. 1: off
@@ -202,8 +202,10 @@ class StreamConfig:
         k = self.first_chunk_substeps
         require(isinstance(k, int) and k >= 1, "first_chunk_substeps", k, "an int >= 1")
         eta = self.first_chunk_eta
-        require(0 <= eta <= 1 and (eta == 0 or self.sampler == "euler"), "first_chunk_eta", eta,
-                "in [0, 1], and 0 unless sampler is 'euler'")
+        require(isinstance(eta, (int, float)) and not isinstance(eta, bool) and 0 <= eta <= 1
+                and (eta == 0 or self.sampler == "euler"), "first_chunk_eta", eta,
+                f"a number in [0, 1], and 0 unless the sampler is 'euler' (this one: {self.sampler!r})")
+        object.__setattr__(self, "first_chunk_eta", float(eta))
         require(self.guidance_scale >= 0, "guidance_scale", self.guidance_scale, ">= 0 (1: no guidance)")
         g = self.guided_chunks
         require(isinstance(g, int) and g >= 0, "guided_chunks", g, "an int >= 0 (0: every chunk)")

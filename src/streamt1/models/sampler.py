@@ -13,10 +13,12 @@ Two samplers (:data:`SAMPLERS`):
   is a blurred average, and re-noising it with fresh noise forgets which sample was being drawn,
   so objects never settle.
 
-Between the two, ``eta`` (DDIM's, in flow form) replaces that share of the sample's own noise with
-fresh noise at each Euler step: ``x' = (1 - s') x0 + s' (sqrt(1 - eta^2) eps + eta z)``, where
-``eps = x + (1 - s) v`` is the noise the step implies. ``eta = 0`` is the Euler step, ``eta = 1``
-re-noising.
+Between the two, ``eta`` mixes fresh noise ``z`` into each Euler step (DDIM-like, but a fixed share
+per step, not one scaled by the step size): ``x' = (1 - s') x0 + s' (sqrt(1 - eta^2) eps + eta z)``,
+where ``eps = x + (1 - s) v`` is the noise the step implies. ``eta = 0`` is the Euler step, ``eta = 1``
+re-noising. Its effect compounds over the steps: after ``n`` of them the start's noise keeps an
+amplitude of ``(1 - eta^2) ** (n / 2)`` (0.23 for eta 0.3 over 32 steps), so a value tuned for one
+schedule means more with more steps.
 """
 
 from __future__ import annotations

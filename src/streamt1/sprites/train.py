@@ -111,7 +111,8 @@ class TrainVideoConfig:
     codec: str | None = None
     reuse: int = 1  # steps per fresh loader batch; > 1 trains on a ReplayPool of recent items
     # Teacher forcing's attention: "sdpa" (dense, the mask applied to every pair) or "flex" (FlexAttention,
-    # compiled on CUDA, skips the ~70 % of blocks the mask rules out); "auto": flex on CUDA, sdpa elsewhere.
+    # compiled, skips the blocks the mask rules out; CUDA only: it has no backward on the CPU); "auto":
+    # flex on CUDA, sdpa elsewhere. The saved card records the one that ran.
     attention: str = "auto"
     compile: bool = False  # torch.compile the blocks' work around attention (CausalWan.compile_blocks)
     pool_items: int = 8192  # items the ReplayPool keeps (with reuse > 1)
@@ -458,6 +459,10 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' but CUDA is not available; pass --device cpu")
+    if config.attention == "flex" and device.type != "cuda":
+        raise ValueError(f"attention='flex' trains on CUDA only (FlexAttention has no backward on {device.type}); "
+                         "pass --attention sdpa or auto")
+    config = dataclasses.replace(config, attention="flex" if uses_flex(config, device) else "sdpa")
     out = Path(out)
     torch.manual_seed(config.seed)
     start = None if config.init is None else SpritesVideoModel.from_pretrained(config.init)
@@ -479,7 +484,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         model.autoencoder.load_state_dict(autoencoder.state_dict())
     model = model.to(device)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
-    if config.compile:  # after the copy: the EMA (probe loss, saved weights) stays eager
+    if config.compile:  # after the copy: the EMA's blocks (probe loss, saved weights) stay eager
         model.transformer.compile_blocks()
     trained = [p for p in model.parameters() if p.requires_grad]  # not the frozen autoencoder
     opt = torch.optim.AdamW(trained, lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99))
