@@ -175,6 +175,27 @@ def test_flex_attention_trains_on_cuda_only(tmp_path):
     assert card["history"]
 
 
+def test_compiled_blocks_train_as_the_eager_ones():
+    """``train --compile`` runs the blocks' work around attention through torch.compile: the same loss
+    and gradients (aot_eager here: inductor would take the suite minutes on the CPU)."""
+    items = [sample_item(torch.Generator().manual_seed(i), TINY) for i in (1, 2)]
+    batch = [torch.stack([item[j] for item in items]) if j < 5 else [item[j] for item in items] for j in range(6)]
+    results = []
+    for compiled in (False, True):
+        torch.manual_seed(0)
+        model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
+        torch.nn.init.normal_(model.transformer.head.head.weight, std=0.5)
+        if compiled:
+            model.transformer.compile_blocks(backend="aot_eager")
+        loss = flow_loss(model, *batch, TINY, torch.Generator().manual_seed(0))
+        loss.backward()
+        results.append((loss.detach(), model.transformer.blocks[0].ffn[0].weight.grad.clone()))
+    (eager_loss, eager_grad), (compiled_loss, compiled_grad) = results
+    torch.testing.assert_close(compiled_loss, eager_loss, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(compiled_grad, eager_grad, rtol=1e-4, atol=1e-6)
+    assert eager_grad.abs().sum() > 0
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="FlexAttention's backward needs CUDA")
 def test_flex_attention_trains_as_the_dense_mask_does_on_cuda():
     (dense, dense_grad), (flex, flex_grad) = _flows("cuda", ("dense", "flex"))
