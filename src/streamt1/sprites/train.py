@@ -247,8 +247,7 @@ def training_mask(frames: int, tokens_per_frame: int, stream: StreamConfig, flex
                   device: torch.device) -> Tensor | BlockMask:
     """Teacher forcing's mask for ``frames`` clean frames and their noisy copies: the frame mask, or
     (``flex``) its block mask, built once per shape."""
-    s = stream
-    mask = teacher_forcing_mask(frames, s.chunk_frames, s.sink_frames, s.window_frames, device=device)
+    mask = teacher_forcing_mask(frames, stream.chunk_frames, stream.sink_frames, stream.window_frames, device=device)
     return frame_block_mask(mask, tokens_per_frame) if flex else mask
 
 
