@@ -137,12 +137,13 @@ def _flows(device: str, masks: tuple[str, ...]) -> list[tuple[torch.Tensor, torc
     g = torch.Generator(device).manual_seed(0)
     x_t = torch.randn(x0.shape, generator=g, device=device)
     t = torch.full(positions.shape, 700.0, device=device)
-    text = model.transformer.encode_text(model.text_encoder([item[5] for item in items]),
-                                         torch.stack([item[4] for item in items]))
     results = []
     for kind in masks:
         model.zero_grad()
         with torch.set_grad_enabled(device == "cuda"):
+            # encoded per pass: each backward frees its graph, the text encoder's part included
+            text = model.transformer.encode_text(model.text_encoder([item[5] for item in items]),
+                                                 torch.stack([item[4] for item in items]))
             if kind == "none":
                 f = x0.shape[2]
                 flow = model.transformer(torch.cat([x0, x_t], 2), torch.cat([torch.zeros_like(t), t], 1), text,
