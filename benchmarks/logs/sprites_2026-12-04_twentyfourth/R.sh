@@ -22,3 +22,12 @@ fi
 wait
 tail -n 3 $OUT/flex_test.log
 tar czf $OUT/$R.tgz runs/$R/learned-all  # the tables and logs_tail.txt are already in $OUT (sprites_eval_gpu.sh)
+# R7's 455 s limit stopped stream-t1, -no-noise and -no-pruning at 110 of 128 videos (table as it was:
+# R7/learned_table_455s.md). They were finished by resuming a copy of R7/results.json per method on one
+# H200 (same settings fingerprint; 82 s, the call after R8; the finished videos were kept as they were):
+#   for m in stream-t1 stream-t1-no-noise stream-t1-no-pruning; do mkdir -p runs/r7fill/$m; cp R7/results.json runs/r7fill/$m/
+#     python3 -m streamt1 evaluate --methods $m --num-prompts 32 --seeds 0,1,2,3 --num-frames 81 --no-videos \
+#       --device cuda --out runs/r7fill/$m & done; wait
+# then each method's videos were copied into R7/results.json and the table remade on the CPU with
+#   streamt1 evaluate --merge R7 --out DIR --methods none,best-of-n,beam,stream-t1,stream-t1-early,\
+#     stream-t1-no-noise,stream-t1-no-pruning,stream-t1-no-sinking --num-prompts 32 --seeds 0,1,2,3 --num-frames 81
