@@ -35,6 +35,10 @@ def test_every_method_writes_video_trace_and_plots(sprites_weights, tmp_path, me
     assert len(chosen_path(trace)) == 4
     for plot in ("tree", "rewards"):
         assert (tmp_path / f"{stem.name}.{plot}.png").read_bytes()[:4] == b"\x89PNG"
+    record = json.loads((tmp_path / f"{stem.name}.result.json").read_text())  # the chosen video's score
+    assert record["video_reward"] == trace.final.scores[trace.final.chosen]
+    assert record["video_reward_parts"] == {k: v[trace.final.chosen] for k, v in trace.final.parts.items()}
+    assert (record["video_reward"] is None) == (method == "none")  # plain generation scores nothing
     assert "wrote" in capsys.readouterr().out
     assert not list(tmp_path.glob("*.tmp*"))
 
@@ -74,6 +78,9 @@ def test_same_seed_same_video_and_resume_skips_finished_prompts(sprites_weights,
          "--set run.denoising_steps='[1000,833' is not valid YAML: line 1, column 10: expected ',' or ']'"),
         (["--prompt", PROMPT, "--set", "search.histories="], "search.histories is empty: expected an integer"),
         (["--prompt", PROMPT, "--method", ""], "method is empty: expected one of none, best-of-n, beam, stream-t1"),
+        (["--prompt", PROMPT, "--seed", "3", "--set", "run.seed=5"],
+         "--set run.seed=5 disagrees with the command line's run.seed=3"),
+        (["--prompt", PROMPT, "--num-frames", "0"], "a positive multiple of the backend's chunk length"),
     ],
 )
 def test_bad_input_exits_2_with_one_clear_line_and_writes_nothing(sprites_weights, tmp_path, capsys, args, message):
@@ -92,8 +99,13 @@ def test_empty_prompts_file_and_missing_weights(tmp_path, capsys):
     assert "holds no prompt" in capsys.readouterr().err
     assert main(["generate", "--prompt", PROMPT, "--weights", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
-    assert "sprites_model.safetensors not found" in err and "`streamt1 sprites train --out " in err
+    assert f"no folder at {tmp_path / 'nowhere'}" in err and "sprites_model.safetensors" in err
+    assert "`streamt1 sprites train --out " in err
     assert "leave --weights out to use the built-in weights" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "empty-folder").mkdir()
+    assert main(["generate", "--prompt", PROMPT, "--weights", str(tmp_path / "empty-folder")]) == 2
+    err = capsys.readouterr().err
+    assert "sprites_model.safetensors not found" in err and "`streamt1 sprites train --out " in err
 
 
 def test_corrupt_weights_are_reported(sprites_weights, tmp_path, capsys):
@@ -380,6 +392,7 @@ def test_an_out_that_cannot_be_created_stops_every_command_before_any_work(tmp_p
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     (tmp_path / "videos").mkdir()
+    (tmp_path / "videos" / "clip.mp4").write_bytes(b"")  # a video to score (never read: --out fails first)
     paths = {"{nowhere}": str(tmp_path / "nowhere"), "{videos}": str(tmp_path / "videos")}
     argv = [paths.get(arg, arg) for arg in command] + ["--out", str(blocker / "out")]
     assert main(argv) == 2
@@ -441,6 +454,9 @@ def test_score_checks_its_folder_before_the_weights(tmp_path, capsys):
     assert main(["score", str(tmp_path / "nowhere"), "--weights", str(tmp_path / "no-weights")]) == 2
     assert capsys.readouterr().err.strip() == (f"streamt1: error: no folder at {tmp_path / 'nowhere'}: give a "
                                                "generate / bench output folder")
+    (tmp_path / "no-videos").mkdir()
+    assert main(["score", str(tmp_path / "no-videos"), "--weights", str(tmp_path / "no-weights")]) == 2
+    assert capsys.readouterr().err.strip() == f"streamt1: error: {tmp_path / 'no-videos'} holds no .mp4 video to score"
 
 
 def test_sprites_without_a_subcommand_lists_them(capsys):
@@ -499,3 +515,23 @@ def test_readme_use_examples_parse():
             build_parser().parse_args(command[1:])
         except SystemExit:
             pytest.fail(f"README.md: `{line.split('  #')[0]}` does not parse")
+
+
+def test_config_prints_every_setting_as_yaml_that_generate_reads_back(tmp_path, capsys):
+    import dataclasses
+
+    import yaml
+
+    from streamt1.config import RunConfig, SearchConfig, build_config
+
+    assert main(["config", "--method", "beam", "--backend", "longlive", "--set", "search.tau=0.3"]) == 0
+    text = capsys.readouterr().out
+    data = yaml.safe_load(text)
+    assert data["method"] == "beam" and data["search"]["tau"] == 0.3 and data["run"]["backend"] == "longlive"
+    assert set(data["search"]) == {f.name for f in dataclasses.fields(SearchConfig)}
+    assert set(data["run"]) == {f.name for f in dataclasses.fields(RunConfig)}
+    path = tmp_path / "mine.yaml"
+    path.write_text(text)
+    assert build_config("stream-t1", path) == build_config("beam", None, ["search.tau=0.3"], backend="longlive")
+    assert main(["config", "--method", "greedy"]) == 2
+    assert "unknown method 'greedy'" in capsys.readouterr().err

@@ -31,12 +31,21 @@ def test_every_method_preset_loads_and_sets_its_units():
 def test_layers_yaml_then_overrides_then_flags(tmp_path):
     path = tmp_path / "my.yaml"
     path.write_text("method: beam\nsearch:\n  histories: 3\n  tau: 0.2\nrun:\n  seed: 5\n")
-    config = build_config("stream-t1", path, ["search.tau=0.3", "run.seed=9"], seed=11)
+    config = build_config("stream-t1", path, ["search.tau=0.3", "run.num_frames=9"], seed=11)
     assert config.method == "beam"
     assert config.search.histories == 3
     assert config.search.tau == 0.3
-    assert config.run.seed == 11
+    assert config.run.num_frames == 9
+    assert config.run.seed == 11  # the flag over the YAML file
     assert not config.search.noise_propagation  # from the beam preset
+
+
+def test_a_flag_and_a_set_of_the_same_setting_must_agree():
+    assert build_config("stream-t1", None, ["run.seed=9"], seed=9).run.seed == 9
+    with pytest.raises(ConfigError, match=r"--set run.seed=9 disagrees with the command line's run.seed=11"):
+        build_config("stream-t1", None, ["run.seed=9"], seed=11)
+    with pytest.raises(ConfigError, match=r"--set rewards.image=.* disagrees"):
+        build_config("stream-t1", None, ["rewards.image=sprites-image"], rewards={"image": "hpsv3"})
 
 
 def test_backend_search_defaults_sit_between_the_preset_and_the_users_settings(tmp_path):

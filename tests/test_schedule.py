@@ -61,6 +61,16 @@ def test_longlive_jsonl_with_indices_per_line_or_from_the_command_line(tmp_path)
         read_jsonl(path)
 
 
+def test_an_empty_yaml_schedule_says_it_holds_no_prompt(tmp_path):
+    path = tmp_path / "schedule.yaml"
+    path.write_text("[]\n")
+    with pytest.raises(ConfigError, match="holds no prompt"):
+        read_yaml_schedule(path)
+    path.write_text("prompt: a red circle moves left\n")
+    with pytest.raises(ConfigError, match="must hold a list"):
+        read_yaml_schedule(path)
+
+
 def test_yaml_list_of_prompt_and_from_frame(tmp_path):
     path = tmp_path / "schedule.yaml"
     path.write_text("- prompt: a red circle moves left\n- prompt: a red circle moves up\n  from_frame: 24\n")

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
+import yaml
 
 from streamt1 import __version__, api
 from streamt1.backends import BACKENDS, backend_names
@@ -98,7 +99,8 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:1 ... (default auto)")
     _add_reward_flags(p)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any setting, e.g. --set search.tau=0.3 (repeatable)")
+                   help="override any setting, e.g. --set search.tau=0.3 (repeatable; every key and its "
+                        "default: `streamt1 config --method M`)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--compile", action="store_true", default=None,
                    help="torch.compile the generator's blocks (run.compile; compiling takes minutes once)")
@@ -178,11 +180,14 @@ def _generate_one(search, config, schedule: PromptSchedule, stem: str, out: Path
     result = search.run(schedule, config.run.num_frames, config.run.seed, progress=config.run.progress)
     seconds = time.perf_counter() - start
     paths = api.save_result(result, out, stem)
+    final = result.trace.final
+    score = final.scores[result.chosen]
     results.write_result(out, stem, {
         "stem": stem, "video": paths["video"].name, "prompt": schedule.text(), "eval_prompt": schedule.text(),
         "segments": schedule.to_list(), "seed": config.run.seed, "seconds": seconds,
+        # the chosen video's final score and its parts, as the trace's "final" holds them (null: no reward)
+        "video_reward": score, "video_reward_parts": {name: values[result.chosen] for name, values in final.parts.items()},
         "fingerprint": fingerprint(settings), "settings": settings})
-    score = result.trace.final.scores[result.chosen]
     best = f", video reward {score:.3f}" if score is not None else ""
     print(f"wrote  {paths['video']} ({result.frames.shape[0]} frames{best})")
     print(progress.finish(stem[:60], seconds))
@@ -398,7 +403,7 @@ def _score(args: argparse.Namespace) -> int:
         dimensions=tuple(m.strip() for m in args.metrics.split(",") if m.strip()), long=args.long,
         video_reward=args.video_reward)
     # the cheap checks first: the folder to score, then where the scores go, then the device and the weights
-    folder = score.check_folder(args.folder)
+    folder = score.check_folder(args.folder, args.out)
     check_writable_folder(args.out if args.out is not None else folder / score.DEFAULT_OUT)
     shard = shard_from_env()
     device = api.resolve_device(device_for(shard, args.device), "--device")
@@ -498,6 +503,22 @@ def _sprites(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_config(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("config", help="print every setting of a method as YAML (edit it, pass it back with --config)",
+                       formatter_class=_HelpFormatter)
+    p.add_argument("--method", default="stream-t1", help="the preset (`streamt1 methods`)")
+    p.add_argument("--config", default=None, help="a YAML file of settings to start from")
+    p.add_argument("--backend", default=None, choices=sorted(BACKENDS), help="the backend whose defaults apply")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a setting, as generate's --set (repeatable)")
+
+
+def _config(args: argparse.Namespace) -> int:
+    config = build_config(args.method, args.config, args.overrides, backend=args.backend)
+    print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
+    return 0
+
+
 def _methods(_: argparse.Namespace) -> int:
     for name, description in available_methods().items():
         print(f"{name:22s} {description}")
@@ -529,13 +550,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_score(sub)
     _add_bench(sub)
     _add_sprites(sub)
+    _add_config(sub)
     sub.add_parser("methods", help="list the method presets")
     sub.add_parser("rewards", help="list the reward models, their files and where they are published")
     return parser
 
 
 COMMANDS = {"generate": _generate, "evaluate": _evaluate, "score": _score, "bench": _bench,
-            "sprites": _sprites, "methods": _methods, "rewards": _rewards}
+            "sprites": _sprites, "config": _config, "methods": _methods, "rewards": _rewards}
 
 
 def _configure_logging(verbose: bool, main_rank: bool) -> None:

@@ -169,7 +169,8 @@ class RunConfig:
         for name in ("height", "width"):
             value = getattr(self, name)
             require(value is None or value >= 1, f"run.{name}", value, "an integer >= 1")
-        require(self.num_frames >= 1, "run.num_frames", self.num_frames, "an integer >= 1")
+        require(self.num_frames >= 1, "run.num_frames", self.num_frames,
+                "a positive multiple of the backend's chunk length in latent frames (e.g. 3)")
         require(self.seed >= 0, "run.seed", self.seed, "an integer >= 0")
         require(self.dtype in DTYPES, "run.dtype", self.dtype, f"one of {', '.join(DTYPES)}")
         require(self.attention in ATTENTION_CHOICES, "run.attention", self.attention,
@@ -421,6 +422,19 @@ def _backend_defaults(data: Mapping[str, Any], run_settings: Mapping[str, Any]) 
     return {"search": dict(entry.search_defaults)} if entry is not None and entry.search_defaults else {}
 
 
+def _check_flags_agree(overrides: Mapping[str, Any], flags: Mapping[str, Mapping[str, Any]]) -> None:
+    """A flag and a ``--set`` of the same setting must not disagree: the flag would win silently."""
+    for section, values in flags.items():
+        given = overrides.get(section)
+        if not isinstance(given, Mapping):
+            continue
+        for key, value in values.items():
+            if value is not None and key in given and given[key] != value:
+                raise ConfigError(f"--set {section}.{key}={given[key]!r} disagrees with the command line's "
+                                  f"{section}.{key}={value!r} (its flag, or the command's own value): set it once, "
+                                  "with the flag")
+
+
 def build_config(
     method: str = "stream-t1",
     config_file: str | Path | None = None,
@@ -440,7 +454,9 @@ def build_config(
     if config_file is not None:
         data = read_yaml(config_file)
     if overrides:
-        data = merge(data, parse_overrides(overrides))
+        parsed = parse_overrides(overrides)
+        _check_flags_agree(parsed, {"run": run_settings, "rewards": rewards or {}})
+        data = merge(data, parsed)
     method = data.pop("method", method)
     data = merge(_preset(str(method)), merge(_backend_defaults(data, run_settings), data))
     data["method"] = method

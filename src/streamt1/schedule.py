@@ -149,8 +149,10 @@ def read_jsonl(path: str | Path, switch_at: Sequence[int] = ()) -> list[PromptSc
 def read_yaml_schedule(path: str | Path) -> PromptSchedule:
     """A YAML list of ``{prompt: ..., from_frame: ...}`` (``from_frame`` of the first may be left out)."""
     data = load_yaml_file(path, "schedule file")
-    if not isinstance(data, list) or not data:
+    if not isinstance(data, list):
         raise ConfigError(f"schedule file {str(path)!r} must hold a list of {{prompt, from_frame}} entries")
+    if not data:
+        raise ConfigError(f"schedule file {str(path)!r} holds no prompt: add {{prompt, from_frame}} entries")
     segments = []
     for i, entry in enumerate(data):
         if not isinstance(entry, dict) or set(entry) - {"prompt", "from_frame"} or "prompt" not in entry:

@@ -16,6 +16,9 @@ def weights_and_card(path: str | Path, stem: str, what: str, train_command: str)
     A missing file raises ``FileNotFoundError`` naming it and the command that makes it.
     """
     path = Path(path)
+    if path.suffix != ".safetensors" and not path.is_dir():
+        raise FileNotFoundError(f"no folder at {path}: give the folder that holds {stem}.safetensors, or train "
+                                f"{what} into it with `{train_command} --out {path}`")
     weights = path if path.suffix == ".safetensors" else path / f"{stem}.safetensors"
     card = weights.with_suffix(".json")
     for needed in (weights, card):
