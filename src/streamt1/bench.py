@@ -26,7 +26,7 @@ from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs.atomic import atomic_write_json
 from streamt1.outputs.bench_report import write_report
 from streamt1.outputs.naming import prompt_names, video_stem
-from streamt1.outputs.progress import ProgressLine
+from streamt1.outputs.progress import ProgressLine, shorten
 from streamt1.suites import PromptItem, Suite, load_suite
 
 logger = logging.getLogger(__name__)
@@ -265,7 +265,7 @@ def run_items(prep: Prepared, out: Path, shard: Shard, progress: Callable[[str],
                 line.skip()
                 continue
             record = make_video(prep, method, item, out, shard)
-            message = line.finish(f"{method} {item.stem[:60]}", record["compute"]["seconds"])
+            message = line.finish(f"{method} {shorten(item.stem)}", record["compute"]["seconds"])
             if shard.is_main:  # its share is 1/W of the run, so its time left is the run's
                 progress(message if shard.world_size == 1 else f"rank 0 of {shard.world_size}: {message}")
     return line.made

@@ -44,7 +44,7 @@ from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
 from streamt1.outputs.atomic import check_writable_folder, ensure_folder
 from streamt1.outputs.fingerprint import fingerprint
-from streamt1.outputs.progress import ProgressLine
+from streamt1.outputs.progress import ProgressLine, shorten
 from streamt1.rewards import REWARDS
 from streamt1.schedule import PromptSchedule, from_switches, parse_switch_frames, read_schedules
 from streamt1.sprites.world import FPS as SPRITES_FPS
@@ -166,7 +166,7 @@ def _generate(args: argparse.Namespace) -> int:
         for schedule, stem in zip(schedules, stems):
             if stem in done:
                 progress.skip()
-                print(f"skip   {stem[:80]} (done with these settings; --overwrite to redo)")
+                print(f"skip   {shorten(stem, 80)} (done with these settings; --overwrite to redo)")
                 continue
             _generate_one(search, config, schedule, stem, out, settings, progress)
     finally:
@@ -190,7 +190,7 @@ def _generate_one(search, config, schedule: PromptSchedule, stem: str, out: Path
         "fingerprint": fingerprint(settings), "settings": settings})
     best = f", video reward {score:.3f}" if score is not None else ""
     print(f"wrote  {paths['video']} ({result.frames.shape[0]} frames{best})")
-    print(progress.finish(stem[:60], seconds))
+    print(progress.finish(shorten(stem), seconds))
 
 
 def _schedules(args: argparse.Namespace) -> list[PromptSchedule]:

@@ -33,7 +33,7 @@ from streamt1.metrics.sprites import METRIC_NAMES, evaluate_video
 from streamt1.metrics.stats import mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.fingerprint import canonical, fingerprint
-from streamt1.outputs.progress import ProgressLine
+from streamt1.outputs.progress import ProgressLine, shorten
 from streamt1.sprites.captions import caption
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 from streamt1.sprites.world import FPS, eval_scenes, render
@@ -224,7 +224,7 @@ def run_evaluation(
                 api.save_trace(result, out / method, stem)
             done[stem] = score_video(result.frames, prompt, components, result.fps)
             atomic_write_json(out / RESULTS_FILE, results)  # resume point
-            progress(line.finish(f"{method:22s} {stem[:60]}", time.perf_counter() - start))
+            progress(line.finish(f"{method:22s} {shorten(stem)}", time.perf_counter() - start))
     return write_table(results["videos"], settings, length, out)
 
 

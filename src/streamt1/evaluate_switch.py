@@ -36,7 +36,7 @@ from streamt1.evaluate import REFERENCE, claim_method, method_settings
 from streamt1.metrics.sprites import evaluate_video, subject_consistency, track_sprite
 from streamt1.metrics.stats import Estimate, mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
-from streamt1.outputs.progress import ProgressLine
+from streamt1.outputs.progress import ProgressLine, shorten
 from streamt1.schedule import PromptSchedule, from_switches
 from streamt1.sprites.captions import caption
 from streamt1.sprites.world import (
@@ -200,7 +200,7 @@ def _run_method(method, config, components, items, schedules: Sequence[PromptSch
             api.save_result(result, out / method, stem)
             done[stem] = score_switch(result.frames, item, result.fps)
             atomic_write_json(out / RESULTS_FILE, results)  # resume point
-            progress(line.finish(f"{method:22s} {stem[:60]}", time.perf_counter() - start))
+            progress(line.finish(f"{method:22s} {shorten(stem)}", time.perf_counter() - start))
 
 
 def _mean_row(videos: dict[str, dict[str, float]]) -> dict[str, float]:

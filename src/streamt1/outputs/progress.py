@@ -12,6 +12,17 @@ def format_duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
+def shorten(text: str, width: int = 60) -> str:
+    """``text`` cut to at most ``width`` characters at a word boundary, with ``...`` where it was cut."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 3]
+    if text[width - 3] != " " and " " in cut:  # the cut is inside a word: drop that word
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" .") + "..."
+
+
 class ProgressLine:
     """``[3/40] <label> (2.1 s) - 2.3 s/video, ~1m25s left``; skipped items do not count as work."""
 
