@@ -267,7 +267,7 @@ class Measurement:
         return 100 * self.overhead_s / self.engine_s if self.overhead else float("nan")
 
     engine_s: float = float("nan")  # the engine's own total (trace.timing["total"])
-    forwards: int = 0  # candidate forwards of the generator (denoising steps x candidates + commit passes)
+    forwards: int = 0  # the trace's generator_forwards summed over chunks (search/trace.py documents what counts)
     gc_s: float = float("nan")  # Python's garbage collector's pauses during the search (in any phase)
     gc_runs: int = 0
 

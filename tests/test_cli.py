@@ -79,7 +79,7 @@ def test_same_seed_same_video_and_resume_skips_finished_prompts(sprites_weights,
         (["--prompt", PROMPT, "--set", "search.histories="], "search.histories is empty: expected an integer"),
         (["--prompt", PROMPT, "--method", ""], "method is empty: expected one of none, best-of-n, beam, stream-t1"),
         (["--prompt", PROMPT, "--seed", "3", "--set", "run.seed=5"],
-         "--set run.seed=5 disagrees with the command line's run.seed=3"),
+         "--set run.seed=5 disagrees with run.seed=3, which the command line sets"),
         (["--prompt", PROMPT, "--num-frames", "0"], "a positive multiple of the backend's chunk length"),
     ],
 )
@@ -517,21 +517,33 @@ def test_readme_use_examples_parse():
             pytest.fail(f"README.md: `{line.split('  #')[0]}` does not parse")
 
 
-def test_config_prints_every_setting_as_yaml_that_generate_reads_back(tmp_path, capsys):
+@pytest.mark.parametrize("method", ["none", "best-of-n", "beam", "stream-t1", "stream-t1-early"])
+@pytest.mark.parametrize("backend", ["sprites", "longlive", "self-forcing", "causvid"])
+def test_config_prints_every_setting_as_yaml_that_generate_reads_back(tmp_path, capsys, method, backend):
     import dataclasses
 
     import yaml
 
     from streamt1.config import RunConfig, SearchConfig, build_config
 
-    assert main(["config", "--method", "beam", "--backend", "longlive", "--set", "search.tau=0.3"]) == 0
+    overrides = ["search.tau=0.3", "run.out='1e-5'"]  # a string the loader would take for a float unquoted
+    assert main(["config", "--method", method, "--backend", backend, *(f"--set={o}" for o in overrides)]) == 0
     text = capsys.readouterr().out
+    assert text.startswith(f"# every setting of {method} with the {backend} backend's search defaults")
     data = yaml.safe_load(text)
-    assert data["method"] == "beam" and data["search"]["tau"] == 0.3 and data["run"]["backend"] == "longlive"
+    assert data["method"] == method and data["search"]["tau"] == 0.3 and data["run"]["backend"] == backend
     assert set(data["search"]) == {f.name for f in dataclasses.fields(SearchConfig)}
     assert set(data["run"]) == {f.name for f in dataclasses.fields(RunConfig)}
     path = tmp_path / "mine.yaml"
     path.write_text(text)
-    assert build_config("stream-t1", path) == build_config("beam", None, ["search.tau=0.3"], backend="longlive")
+    read_back = build_config("stream-t1", path)
+    assert read_back == build_config(method, None, overrides, backend=backend) and read_back.run.out == "1e-5"
+
+
+def test_config_errors_and_a_backend_that_conflicts_with_the_file(tmp_path, capsys):
     assert main(["config", "--method", "greedy"]) == 2
     assert "unknown method 'greedy'" in capsys.readouterr().err
+    path = tmp_path / "mine.yaml"
+    path.write_text("run:\n  backend: sprites\n")
+    assert main(["generate", "--config", str(path), "--backend", "longlive", "--prompt", PROMPT]) == 2
+    assert "--backend longlive conflicts with run.backend: sprites in" in capsys.readouterr().err

@@ -42,10 +42,12 @@ def test_layers_yaml_then_overrides_then_flags(tmp_path):
 
 def test_a_flag_and_a_set_of_the_same_setting_must_agree():
     assert build_config("stream-t1", None, ["run.seed=9"], seed=9).run.seed == 9
-    with pytest.raises(ConfigError, match=r"--set run.seed=9 disagrees with the command line's run.seed=11"):
+    with pytest.raises(ConfigError, match=r"--set run.seed=9 disagrees with run.seed=11, which the command line"):
         build_config("stream-t1", None, ["run.seed=9"], seed=11)
-    with pytest.raises(ConfigError, match=r"--set rewards.image=.* disagrees"):
+    with pytest.raises(ConfigError, match=r"--set rewards.image=sprites-image disagrees with rewards.image=hpsv3,"):
         build_config("stream-t1", None, ["rewards.image=sprites-image"], rewards={"image": "hpsv3"})
+    with pytest.raises(ConfigError, match=r"--set run.compile=false disagrees with run.compile=true,"):
+        build_config("stream-t1", None, ["run.compile=false"], compile=True)
 
 
 def test_backend_search_defaults_sit_between_the_preset_and_the_users_settings(tmp_path):

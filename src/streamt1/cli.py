@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
-import yaml
 
 from streamt1 import __version__, api
 from streamt1.backends import BACKENDS, backend_names
-from streamt1.config import ATTENTION_CHOICES, ConfigError, RunConfig, available_methods, build_config
+from streamt1.config import (ATTENTION_CHOICES, ConfigError, RunConfig, available_methods, build_config, dump_yaml,
+                             read_yaml)
 from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
 from streamt1.outputs.atomic import check_writable_folder, ensure_folder
@@ -145,6 +145,10 @@ def _generate(args: argparse.Namespace) -> int:
                           attention=args.attention)
     if args.method is not None and args.config is not None and config.method != args.method:
         raise ConfigError(f"--method {args.method} conflicts with method: {config.method} in {args.config}")
+    file_backend = (read_yaml(args.config).get("run") or {}).get("backend") if args.config is not None else None
+    if args.backend is not None and file_backend is not None and file_backend != args.backend:
+        # the file's search settings may be another backend's defaults (`streamt1 config` writes them all)
+        raise ConfigError(f"--backend {args.backend} conflicts with run.backend: {file_backend} in {args.config}")
     schedules = _schedules(args)
     out = check_writable_folder(config.run.out)  # before any model loads: else the video is lost at its save
     components = api.load_components(config)
@@ -403,8 +407,8 @@ def _score(args: argparse.Namespace) -> int:
         dimensions=tuple(m.strip() for m in args.metrics.split(",") if m.strip()), long=args.long,
         video_reward=args.video_reward)
     # the cheap checks first: the folder to score, then where the scores go, then the device and the weights
-    folder = score.check_folder(args.folder, args.out)
-    check_writable_folder(args.out if args.out is not None else folder / score.DEFAULT_OUT)
+    score.check_folder(args.folder, args.out)
+    check_writable_folder(score.out_folder(args.folder, args.out))
     shard = shard_from_env()
     device = api.resolve_device(device_for(shard, args.device), "--device")
     backbones = vbench.Backbones(args.weights or vbench.default_weights_dir(), device,
@@ -415,8 +419,7 @@ def _score(args: argparse.Namespace) -> int:
     summary = score.score_folder(args.folder, settings, backbones, out=args.out, prompts=prompts, reward=reward,
                                  overwrite=args.overwrite, shard=shard, progress=print)
     if summary is not None:  # rank 0, after every rank is done
-        out = Path(args.out) if args.out is not None else Path(args.folder) / score.DEFAULT_OUT
-        print((out / score.TABLE_FILE).read_text())
+        print((score.out_folder(args.folder, args.out) / score.TABLE_FILE).read_text())
     return 0
 
 
@@ -515,7 +518,9 @@ def _add_config(sub: argparse._SubParsersAction) -> None:
 
 def _config(args: argparse.Namespace) -> int:
     config = build_config(args.method, args.config, args.overrides, backend=args.backend)
-    print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
+    print(f"# every setting of {config.method} with the {config.run.backend} backend's search defaults "
+          f"(`streamt1 config --backend B` for another backend's)")
+    print(dump_yaml(config.to_dict()), end="")
     return 0
 
 

@@ -251,13 +251,23 @@ class _ConfigLoader(yaml.SafeLoader):
     threshold written so. This loader adds YAML 1.2's rule: ``[-+]?(digits[.digits]|.digits)e[-+]?digits``."""
 
 
-_ConfigLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."))
+class _ConfigDumper(yaml.SafeDumper):
+    """Quotes every string the loader would read as something else (``1e-5`` as a float too)."""
+
+
+for _cls in (_ConfigLoader, _ConfigDumper):
+    _cls.add_implicit_resolver(
+        "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$"),
+        list("-+0123456789."))
 
 
 def _load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_ConfigLoader)
+
+
+def dump_yaml(data: Any) -> str:
+    """``data`` as YAML that :func:`read_yaml` reads back to the same values."""
+    return yaml.dump(data, Dumper=_ConfigDumper, sort_keys=False)
 
 
 def _yaml_problem(err: yaml.YAMLError) -> str:
@@ -423,16 +433,22 @@ def _backend_defaults(data: Mapping[str, Any], run_settings: Mapping[str, Any]) 
 
 
 def _check_flags_agree(overrides: Mapping[str, Any], flags: Mapping[str, Mapping[str, Any]]) -> None:
-    """A flag and a ``--set`` of the same setting must not disagree: the flag would win silently."""
+    """A ``--set`` must not give a setting another value than the command line does (a flag, or the
+    command's own choice such as evaluate's length): the command line would win silently."""
     for section, values in flags.items():
         given = overrides.get(section)
         if not isinstance(given, Mapping):
             continue
         for key, value in values.items():
-            if value is not None and key in given and given[key] != value:
-                raise ConfigError(f"--set {section}.{key}={given[key]!r} disagrees with the command line's "
-                                  f"{section}.{key}={value!r} (its flag, or the command's own value): set it once, "
-                                  "with the flag")
+            if key in given and given[key] != value:
+                raise ConfigError(f"--set {section}.{key}={_yaml_text(given[key])} disagrees with "
+                                  f"{section}.{key}={_yaml_text(value)}, which the command line sets (a flag, or the "
+                                  f"command's own choice): drop the --set, or use the flag where there is one")
+
+
+def _yaml_text(value: Any) -> str:
+    """``value`` as the user would write it after ``--set key=``."""
+    return yaml.dump(value, Dumper=_ConfigDumper, default_flow_style=True).strip().removesuffix("...").strip()
 
 
 def build_config(
@@ -450,18 +466,16 @@ def build_config(
     ``run_settings`` and ``rewards`` are explicit values for the ``run`` and ``rewards`` sections
     (the CLI's flags); ``None`` values are ignored so unset flags fall through to lower layers.
     """
+    flags = {section: {k: v for k, v in values.items() if v is not None}
+             for section, values in (("run", run_settings), ("rewards", rewards or {}))}
     data: dict[str, Any] = {}
     if config_file is not None:
         data = read_yaml(config_file)
     if overrides:
         parsed = parse_overrides(overrides)
-        _check_flags_agree(parsed, {"run": run_settings, "rewards": rewards or {}})
+        _check_flags_agree(parsed, flags)
         data = merge(data, parsed)
     method = data.pop("method", method)
     data = merge(_preset(str(method)), merge(_backend_defaults(data, run_settings), data))
     data["method"] = method
-    for section, values in (("run", run_settings), ("rewards", rewards or {})):
-        flags = {k: v for k, v in values.items() if v is not None}
-        if flags:
-            data = merge(data, {section: flags})
-    return _build(Config, data, "")
+    return _build(Config, merge(data, {section: values for section, values in flags.items() if values}), "")

@@ -8,6 +8,7 @@ def test_shorten_cuts_at_a_word_and_says_so():
     assert shorten("a small red circle", 40) == "a small red circle"
     assert shorten("a  small   red", 40) == "a small red"  # runs of spaces from slugs collapse
     assert len(shorten("x" * 100, 20)) == 20 and shorten("x" * 100, 20).endswith("...")
+    assert shorten("abcdefgh ijk", 3) == "abc" and shorten("abcdefgh ijk", 0) == ""
 
 
 def test_progress_line_counts_made_and_skipped_items():

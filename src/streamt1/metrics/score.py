@@ -174,23 +174,28 @@ def _earlier_records(out: Path, keys: Sequence[str], fp: str) -> dict[str, dict]
     return {key: record for key, (_, record) in found.items()}
 
 
-def check_folder(folder: str | Path, out: str | Path | None = None) -> Path:
-    """``folder`` if it is one and holds a video to score (besides those under ``out``); else an error
-    naming it (the CLI checks it before the weights)."""
+def out_folder(folder: str | Path, out: str | Path | None = None) -> Path:
+    """Where the scores of ``folder`` go: ``out``, or :data:`DEFAULT_OUT` inside it."""
+    return Path(out) if out is not None else Path(folder) / DEFAULT_OUT
+
+
+def check_folder(folder: str | Path, out: str | Path | None = None) -> list[Path]:
+    """The videos to score in ``folder`` (outside ``out``); an error naming it if it is not a folder
+    or holds none (the CLI checks this before the weights)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"no folder at {folder}: give a generate / bench output folder")
-    if not find_videos(folder, Path(out) if out is not None else folder / DEFAULT_OUT):
+    videos = find_videos(folder, out_folder(folder, out))
+    if not videos:
         raise ConfigError(f"{folder} holds no .mp4 video to score")
-    return folder
+    return videos
 
 
 def plan_scoring(folder: str | Path, settings: ScoreSettings, backbones: vbench.Backbones, *,
                  out: str | Path | None = None, overwrite: bool = False) -> ScorePlan:
     """The videos of ``folder`` and the earlier results to resume from; every check before any work."""
-    folder = check_folder(folder, out)
-    out = Path(out) if out is not None else folder / DEFAULT_OUT
-    videos = find_videos(folder, out)
+    videos = check_folder(folder, out)
+    folder, out = Path(folder), out_folder(folder, out)
     vbench.check_weights(settings.dimensions, backbones.weights_dir)  # every file before any work
     record = {**settings.fingerprinted(), "clip_half": backbones.clip_half}
     keys = [p.relative_to(folder).as_posix() for p in videos]

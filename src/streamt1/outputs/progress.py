@@ -17,6 +17,8 @@ def shorten(text: str, width: int = 60) -> str:
     text = " ".join(text.split())
     if len(text) <= width:
         return text
+    if width < 4:  # no room for a word and the dots
+        return text[:width]
     cut = text[: width - 3]
     if text[width - 3] != " " and " " in cut:  # the cut is inside a word: drop that word
         cut = cut.rsplit(" ", 1)[0]

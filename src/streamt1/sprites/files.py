@@ -17,7 +17,8 @@ def weights_and_card(path: str | Path, stem: str, what: str, train_command: str)
     """
     path = Path(path)
     if path.suffix != ".safetensors" and not path.is_dir():
-        raise FileNotFoundError(f"no folder at {path}: give the folder that holds {stem}.safetensors, or train "
+        where = f"{path} is not a folder" if path.exists() else f"no folder at {path}"
+        raise FileNotFoundError(f"{where}: give the folder that holds {stem}.safetensors, or train "
                                 f"{what} into it with `{train_command} --out {path}`")
     weights = path if path.suffix == ".safetensors" else path / f"{stem}.safetensors"
     card = weights.with_suffix(".json")
