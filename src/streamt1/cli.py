@@ -511,7 +511,8 @@ def _add_config(sub: argparse._SubParsersAction) -> None:
                        formatter_class=_HelpFormatter)
     p.add_argument("--method", default="stream-t1", help="the preset (`streamt1 methods`)")
     p.add_argument("--config", default=None, help="a YAML file of settings to start from")
-    p.add_argument("--backend", default=None, choices=sorted(BACKENDS), help="the backend whose defaults apply")
+    p.add_argument("--backend", default=None, choices=backend_names(),
+                   help="the backend whose search defaults apply (default: sprites)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, as generate's --set (repeatable)")
 
