@@ -38,8 +38,7 @@ import torch
 
 from streamt1 import __version__, api
 from streamt1.backends import BACKENDS, backend_names
-from streamt1.config import (ATTENTION_CHOICES, ConfigError, RunConfig, available_methods, build_config, dump_yaml,
-                             read_yaml)
+from streamt1.config import ATTENTION_CHOICES, ConfigError, RunConfig, available_methods, build_config, dump_yaml
 from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
 from streamt1.outputs.atomic import check_writable_folder, ensure_folder
@@ -145,10 +144,6 @@ def _generate(args: argparse.Namespace) -> int:
                           attention=args.attention)
     if args.method is not None and args.config is not None and config.method != args.method:
         raise ConfigError(f"--method {args.method} conflicts with method: {config.method} in {args.config}")
-    file_backend = (read_yaml(args.config).get("run") or {}).get("backend") if args.config is not None else None
-    if args.backend is not None and file_backend is not None and file_backend != args.backend:
-        # the file's search settings may be another backend's defaults (`streamt1 config` writes them all)
-        raise ConfigError(f"--backend {args.backend} conflicts with run.backend: {file_backend} in {args.config}")
     schedules = _schedules(args)
     out = check_writable_folder(config.run.out)  # before any model loads: else the video is lost at its save
     components = api.load_components(config)
@@ -190,7 +185,8 @@ def _generate_one(search, config, schedule: PromptSchedule, stem: str, out: Path
         "stem": stem, "video": paths["video"].name, "prompt": schedule.text(), "eval_prompt": schedule.text(),
         "segments": schedule.to_list(), "seed": config.run.seed, "seconds": seconds,
         # the chosen video's final score and its parts, as the trace's "final" holds them (null: no reward)
-        "video_reward": score, "video_reward_parts": {name: values[result.chosen] for name, values in final.parts.items()},
+        "video_reward": score,
+        "video_reward_parts": {name: values[result.chosen] for name, values in final.parts.items()},
         "fingerprint": fingerprint(settings), "settings": settings})
     best = f", video reward {score:.3f}" if score is not None else ""
     print(f"wrote  {paths['video']} ({result.frames.shape[0]} frames{best})")

@@ -471,6 +471,11 @@ def build_config(
     data: dict[str, Any] = {}
     if config_file is not None:
         data = read_yaml(config_file)
+        in_file = data.get("run", {}).get("backend") if isinstance(data.get("run"), Mapping) else None
+        flag = flags["run"].get("backend")
+        if in_file is not None and flag is not None and in_file != flag:
+            # the file's search settings may be its backend's defaults (`streamt1 config` writes them all)
+            raise ConfigError(f"--backend {flag} conflicts with run.backend: {in_file} in {config_file}")
     if overrides:
         parsed = parse_overrides(overrides)
         _check_flags_agree(parsed, flags)
