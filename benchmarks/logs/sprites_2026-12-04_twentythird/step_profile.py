@@ -43,10 +43,10 @@ def step(timed: bool) -> None:
             phases[name] += time.perf_counter() - t0
         return time.perf_counter()
     t = time.perf_counter()
-    frames, contrast, positions, targets, video_frames, prompts = next(batches)
+    frames, context, contrast, positions, targets, video_frames, prompts = next(batches)
     t = mark("data", t)
     with _autocast(device):
-        loss = flow_loss(model, frames.to(device), contrast, positions.to(device), targets, video_frames,
+        loss = flow_loss(model, frames.to(device), context, contrast, positions.to(device), targets, video_frames,
                          list(prompts), config, gen)
     t = mark("forward", t)
     opt.zero_grad(set_to_none=True)

@@ -46,7 +46,7 @@ from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoMode
 from streamt1.sprites.training import (ReplayPool, SampleStream, ema_decay_at, lr_factor, run_progress, sample_loader,
                                       training_parser, update_ema)
 from streamt1.sprites.text import TextEncoderConfig
-from streamt1.sprites.world import FPS, SceneSpec, render_at, sample_scene, shape_contrast
+from streamt1.sprites.world import FPS, SHAPES, SceneSpec, SpriteSpec, render_at, sample_scene, shape_contrast
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,12 @@ class TrainVideoConfig:
     # from a still context it kept sprites still although it continues clean moving renders well
     # (benchmarks/README.md, eighteenth session): these items teach it to start the captioned motion.
     paused_share: float = 0.0
+    # Share of items whose clean context shows every sprite with another shape than the caption's while
+    # the loss targets keep the captioned shapes. In teacher forcing the context always shows the right
+    # shape, so only the first chunk ever needs the shape word and the model learnt to copy shapes from
+    # its context: its first chunks draw shapes at chance and every later chunk keeps them
+    # (benchmarks/README.md, fourteenth and fifteenth sessions). These items make every chunk read it.
+    swapped_share: float = 0.0
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -132,7 +138,8 @@ class TrainVideoConfig:
         for name in ("steps", "batch_size", "log_every", "save_every", "reuse", "pool_items"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
-        for name in ("start_share", "event_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout", "paused_share"):
+        for name in ("start_share", "event_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout", "paused_share",
+                     "swapped_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
         if self.first_chunk_sigmas is not None:
@@ -157,11 +164,12 @@ class TrainVideoConfig:
 # --------------------------------------------------------------------------- data
 
 
-def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, str]:
-    """(frames ``[F, 3, 64, 64]``, the first chunk's shape contrast ``[chunk, 64, 64]`` (empty when
-    ``shape_weight`` is 0), frame positions ``[F]``, loss targets ``[F]`` (1, or 0 for paused context
-    frames), the video's length in frames (a scalar: its caption's events are timed by it), caption)
-    of one training item."""
+def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, str]:
+    """(frames ``[F, 3, 64, 64]``, the clean context's frames (``[F, 3, 64, 64]``: the frames, or in a
+    ``swapped_share`` of the items the scene with other shapes; empty when that share is 0), the first
+    chunk's shape contrast ``[chunk, 64, 64]`` (empty when ``shape_weight`` is 0), frame positions
+    ``[F]``, loss targets ``[F]`` (1, or 0 for paused context frames), the video's length in frames (a
+    scalar: its caption's events are timed by it), caption) of one training item."""
     chunk, sink = config.stream.chunk_frames, config.stream.sink_frames
     window = config.context_chunks * chunk
     lo = config.sequence_frames + chunk  # shortest video: the sequence plus one chunk
@@ -178,7 +186,22 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, T
     times, targets = paused_times(g, positions, config)
     # The contrast doubles an item's rendering time: drawn only when the loss reads it
     contrast = shape_contrast(scene, times[:chunk]) if config.shape_weight else torch.zeros(0)
-    return render_at(scene, times), contrast, positions, targets, torch.tensor(length), caption(scene, g)
+    frames = render_at(scene, times)
+    context = torch.zeros(0)
+    if config.swapped_share:  # draws nothing when the share is 0, so older configs render the items they did
+        swapped = float(torch.rand((), generator=g)) < config.swapped_share
+        context = render_at(with_other_shapes(scene, g), times) if swapped else frames
+    return frames, context, contrast, positions, targets, torch.tensor(length), caption(scene, g)
+
+
+def with_other_shapes(scene: SceneSpec, g: torch.Generator) -> SceneSpec:
+    """``scene`` with every sprite (entering ones too) drawn as another shape, chosen at random; the
+    rest (placement, colour, size, motion, events' timing) kept."""
+    def other(sprite: SpriteSpec) -> SpriteSpec:
+        shapes = [s for s in SHAPES if s != sprite.shape]
+        return dataclasses.replace(sprite, shape=shapes[int(torch.randint(len(shapes), (1,), generator=g))])
+    events = tuple(dataclasses.replace(e, sprite=other(e.sprite)) if e.sprite is not None else e for e in scene.events)
+    return dataclasses.replace(scene, sprites=tuple(other(s) for s in scene.sprites), events=events)
 
 
 def event_window_start(g: torch.Generator, scene: SceneSpec, length: int, config: TrainVideoConfig) -> int | None:
@@ -305,6 +328,7 @@ def weighted_mse(prediction: Tensor, target: Tensor, weights: Tensor) -> Tensor:
 def flow_loss(
     model: SpritesVideoModel,
     frames: Tensor,
+    context_frames: Tensor,
     contrast: Tensor,
     positions: Tensor,
     targets: Tensor,
@@ -314,7 +338,8 @@ def flow_loss(
     generator: torch.Generator,
 ) -> Tensor:
     """Teacher-forced flow-matching loss of a batch ``frames [B, F, 3, H, W]`` from videos of
-    ``video_frames [B]`` frames, weighted per cell by
+    ``video_frames [B]`` frames, after the clean context ``context_frames`` (empty: the frames themselves),
+    weighted per cell by
     :func:`loss_weights` (``contrast``: the first chunk's shape contrast) on the frames whose ``targets
     [B, F]`` are 1 (paused frames are context only); with ``first_chunk_copies``,
     the mean with the loss of the first chunks denoised again from the caption alone."""
@@ -332,7 +357,8 @@ def flow_loss(
     # At inference the context is the model's own output: a slightly corrupted clean context
     # (per item, up to ``context_noise``) teaches it not to copy errors forward.
     strength = config.context_noise * torch.rand(b, 1, 1, 1, 1, generator=generator, device=x0.device)
-    context = x0 + strength * torch.randn(x0.shape, generator=generator, device=x0.device)
+    clean = x0 if context_frames.numel() == 0 else model.codec.encode(context_frames.to(frames.device))
+    context = clean + strength * torch.randn(x0.shape, generator=generator, device=x0.device)
     flow = predict_flow(model, context, x_t, t, text, positions, config)
     loss = weighted_mse(flow, noise - x0, weights)
     if config.first_chunk_copies == 0:
@@ -367,10 +393,10 @@ def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, text
 @torch.no_grad()
 def eval_loss(model: SpritesVideoModel, batch: tuple, config: TrainVideoConfig, device: torch.device) -> float:
     """Loss of a fixed probe batch with fixed noise (comparable across steps)."""
-    frames, contrast, positions, targets, video_frames, prompts = batch
+    frames, context, contrast, positions, targets, video_frames, prompts = batch
     g = torch.Generator(device=device).manual_seed(config.seed + 1)
     with _autocast(device):
-        return float(flow_loss(model, frames.to(device), contrast, positions.to(device), targets, video_frames,
+        return float(flow_loss(model, frames.to(device), context, contrast, positions.to(device), targets, video_frames,
                                list(prompts), config, g))
 
 
@@ -396,8 +422,9 @@ def _batches(loader: DataLoader, config: TrainVideoConfig, device: torch.device)
     fresh = iter(loader)
     for step in itertools.count():
         if step % config.reuse == 0 or pool.size < config.batch_size:
-            frames, contrast, positions, targets, video_frames, prompts = next(fresh)
-            pool.add(frames.to(device, non_blocking=True), contrast.to(device, non_blocking=True), positions,
+            frames, context, contrast, positions, targets, video_frames, prompts = next(fresh)
+            pool.add(frames.to(device, non_blocking=True), context.to(device, non_blocking=True),
+                     contrast.to(device, non_blocking=True), positions,
                      targets, video_frames, list(prompts))
         yield pool.sample(config.batch_size, pick)
 
@@ -495,14 +522,15 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     losses: list[float] = []
     t0, done = time.time(), 0
     logger.info("training %.2fM parameters on %s", sum(p.numel() for p in trained) / 1e6, device)
-    for step, (frames, contrast, positions, targets, video_frames, prompts) in enumerate(_batches(loader, config, device)):
+    for step, (frames, context, contrast, positions, targets, video_frames, prompts) in \
+            enumerate(_batches(loader, config, device)):
         done_share = run_progress(step, config.steps, time.time() - t0, config.max_minutes)
         if done_share >= 1:
             break
         for group in opt.param_groups:
             group["lr"] = config.lr * lr_factor(done_share)
         with _autocast(device):
-            loss = flow_loss(model, frames.to(device, non_blocking=True), contrast, positions.to(device), targets,
+            loss = flow_loss(model, frames.to(device, non_blocking=True), context, contrast, positions.to(device), targets,
                              video_frames, list(prompts), config, noise_gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -562,6 +590,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--attention", default=TrainVideoConfig.attention, choices=TRAINING_ATTENTION,
                    help="teacher forcing's attention: flex skips the masked blocks (auto: flex on CUDA)")
     p.add_argument("--compile", action="store_true", help="torch.compile the blocks' work around attention")
+    p.add_argument("--swapped-share", type=float, default=TrainVideoConfig.swapped_share,
+                   help="share of items whose clean context draws every sprite as another shape (default 0)")
     p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
                    help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
@@ -580,6 +610,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         shape_weight=args.shape_weight,
         first_chunk_sigmas=None if args.first_chunk_sigmas is None else tuple(args.first_chunk_sigmas),
         context_chunks=args.context_chunks, context_noise=args.context_noise, paused_share=args.paused_share,
+        swapped_share=args.swapped_share,
         event_share=args.event_share, attention=args.attention, compile=args.compile,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
