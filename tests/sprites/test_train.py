@@ -7,7 +7,7 @@ import torch
 from streamt1.models.sampler import warp_timesteps
 from streamt1.sprites.model import SPRITES_STREAM, SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.text import TextEncoderConfig
-from streamt1.sprites.world import sample_scene
+from streamt1.sprites.world import SIZES, sample_scene
 from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.sprites.train import (
     TrainVideoConfig,
@@ -21,7 +21,7 @@ from streamt1.sprites.train import (
     loss_weights,
     predict_flow,
     train,
-    with_other_shapes,
+    misdrawn,
 )
 
 TEXT = TextEncoderConfig(text_dim=16, num_layers=1, num_heads=2)
@@ -91,8 +91,8 @@ def test_paused_items_hold_the_world_still_until_a_chunk_and_train_only_after_it
         dataclasses.replace(TINY, paused_share=1.5)
 
 
-def test_swapped_items_show_other_shapes_in_the_context_only_and_train_on_the_captioned_ones():
-    config = dataclasses.replace(TINY, swapped_share=1.0)
+def test_misdrawn_items_draw_the_sprites_wrong_in_the_context_only():
+    config = dataclasses.replace(TINY, misdrawn_share=1.0)
     g = torch.Generator().manual_seed(9)
     for _ in range(6):
         frames, context, contrast, positions, targets, length, text = sample_item(g, config)
@@ -100,15 +100,20 @@ def test_swapped_items_show_other_shapes_in_the_context_only_and_train_on_the_ca
         # the same world but the sprites' outlines: the background and the sprites' colours are kept
         differs = (context - frames).abs().amax(1)  # [F, H, W]
         assert 0 < differs.gt(0.05).float().mean() < 0.2
-    scene = sample_scene(torch.Generator().manual_seed(4), "train", num_frames=90)
-    other = with_other_shapes(scene, torch.Generator().manual_seed(0))
-    for mine, theirs in zip(scene.all_sprites, other.all_sprites):
-        assert theirs.shape != mine.shape and dataclasses.replace(theirs, shape=mine.shape) == mine
-    assert other.background == scene.background and [e.frame for e in other.events] == [e.frame for e in scene.events]
+    smaller = 0
+    for seed in range(20):
+        scene = sample_scene(torch.Generator().manual_seed(seed), "train", num_frames=90)
+        wrong = misdrawn(scene, torch.Generator().manual_seed(seed))
+        for mine, theirs in zip(scene.all_sprites, wrong.all_sprites):
+            assert theirs.shape != mine.shape and SIZES[theirs.size] <= SIZES[mine.size]
+            assert dataclasses.replace(theirs, shape=mine.shape, size=mine.size) == mine
+            smaller += theirs.size != mine.size
+        assert wrong.background == scene.background and [e.frame for e in wrong.events] == [e.frame for e in scene.events]
+    assert smaller > 5  # some sprites, not all, lose a size
     # a share of 0 draws nothing (the items older configs rendered) and leaves the context empty
     plain = sample_item(torch.Generator().manual_seed(9), TINY)
     assert plain[1].numel() == 0
-    # the loss reads the context: the swapped item's differs from the same item with its own frames as context
+    # the loss reads the context: the misdrawn item's differs from the same item with its own frames as context
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
     frames, context, contrast, positions, targets, length, text = sample_item(torch.Generator().manual_seed(5), config)
@@ -118,8 +123,8 @@ def test_swapped_items_show_other_shapes_in_the_context_only_and_train_on_the_ca
                          [text], config, torch.Generator().manual_seed(0))
     assert torch.equal(loss(frames[None]), loss(torch.zeros(1, 0)))  # its own frames: as without a context
     assert loss(context[None]) != loss(frames[None])
-    with pytest.raises(ValueError, match="swapped_share"):
-        dataclasses.replace(TINY, swapped_share=-0.1)
+    with pytest.raises(ValueError, match="misdrawn_share"):
+        dataclasses.replace(TINY, misdrawn_share=-0.1)
 
 
 def test_timesteps_mix_the_inference_schedule_and_uniform():

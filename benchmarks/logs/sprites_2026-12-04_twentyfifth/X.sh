@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Call X1 (twenty-fifth session), one H200:
-#  * S1 = P4 + MIN minutes of P4's recipe (lr 3e-4, --event-share 0.25) with --swapped-share SHARE (new:
-#    that share of items shows every sprite with another shape in the clean context while the targets
-#    keep the captioned shapes, so later chunks, not only the first, must read the shape word);
-#  * beside it, the 30 s ablations with the committed weights and rewards (prompts 0-7 x seeds 0-3,
-#    480 frames; merged on the CPU with R8's plain and Stream-T1 videos);
+# Calls X1, X2 (twenty-fifth session), one H200:
+#  * NAME = P4 + MIN minutes of P4's recipe (lr 3e-4, --event-share 0.25) with --misdrawn-share SHARE (new:
+#    that share of items draws every sprite wrong in the clean context, another shape and half of them a
+#    size smaller, while the targets keep the caption's, so later chunks, not only the first, must read
+#    the shape word and restore what the context lost). X1 (S1) ran at commit cf01e59, where the flag was
+#    --swapped-share (other shapes only, sizes kept), with the 30 s ablations beside it, which starved the
+#    trainer (600 steps); X2 (S2) trains alone (SKIP30=1, COMPILE=--compile);
+#  * unless SKIP30: beside it, the 30 s ablations with the committed weights and rewards (prompts 0-7 x
+#    seeds 0-3, 480 frames; merged on the CPU with R8's plain and Stream-T1 videos);
 #  * after it: plain generation of S1 on the tuning split (prompts 32-63, seed 5, 96 frames) paired
 #    with P4's runs of the twenty-second session, the first-chunk diagnosis of S1 and P4 (eval split,
 #    24 scenes), and the README prompt with S1.
 # Decision written before the call: S1 goes on to the reported split only if on the tuning split its
 # shape match is above P4's with the interval excluding 0 and no other metric is below P4's beyond noise.
-#   NAME=S1 SHARE=0.3 MIN=5.0 bash benchmarks/logs/sprites_2026-12-04_twentyfifth/X.sh
+#   NAME=S1 SHARE=0.3 MIN=5.0 bash benchmarks/logs/sprites_2026-12-04_twentyfifth/X.sh   (at cf01e59)
+#   NAME=S2 SHARE=0.3 MIN=5.5 SKIP30=1 COMPILE=--compile bash benchmarks/logs/sprites_2026-12-04_twentyfifth/X.sh
 set -uo pipefail
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name --format=csv,noheader
@@ -18,9 +22,9 @@ N=${NAME:?}
 W=src/streamt1/sprites/weights
 P4=benchmarks/logs/sprites_2026-12-04_twentysecond/P4/tune
 mkdir -p runs/$N $OUT/tune $OUT/first $OUT/readme
-python3 -m streamt1.sprites.train --out runs/$N --init $W --event-share 0.25 --swapped-share ${SHARE:?} --steps 100000 \
-  --lr 3e-4 --batch-size 64 --reuse 4 --workers 10 --motion-weight 4 --first-chunk-copies 4 --caption-dropout 0.1 \
-  --max-minutes ${MIN:-5.0} --device cuda > runs/$N/train.log 2>&1 &
+python3 -m streamt1.sprites.train --out runs/$N --init $W --event-share 0.25 --misdrawn-share ${SHARE:?} ${COMPILE:-} --steps 100000 \
+  --lr 3e-4 --batch-size 64 --reuse 4 --motion-weight 4 --first-chunk-copies 4 --caption-dropout 0.1 \
+  --max-minutes ${MIN:-5.0} --device cuda --workers ${WORKERS:-10} > runs/$N/train.log 2>&1 &
 TRAIN=$!
 if [[ -z ${SKIP30:-} ]]; then
   ROOT=runs/R9 OUT=$OUT/R9 PROMPTS=8 SEEDS="0 1 2 3" FRAMES=480 ABLATIONS= ORACLE_PROMPTS=0 LIMIT=${LIMIT30:-350} \
@@ -57,5 +61,6 @@ for f in $OUT/first/*.log; do echo "== $f"; grep -v Warning $f; done
 grep -v Warning $OUT/readme/$N.log
 cp runs/$N/sprites_model.json runs/$N/train.log $OUT/
 tar czf $OUT/$N.tgz runs/$N/sprites_model.safetensors runs/$N/sprites_model.json
+tar czf $OUT/evals_$N.tgz -C $OUT tune first readme && rm -r $OUT/tune $OUT/first $OUT/readme  # the return takes few files
 [[ -z ${SKIP30:-} ]] && tar czf $OUT/R9.tgz runs/R9/learned $OUT/R9.log
 ls $OUT

@@ -46,7 +46,7 @@ from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoMode
 from streamt1.sprites.training import (ReplayPool, SampleStream, ema_decay_at, lr_factor, run_progress, sample_loader,
                                       training_parser, update_ema)
 from streamt1.sprites.text import TextEncoderConfig
-from streamt1.sprites.world import FPS, SHAPES, SceneSpec, SpriteSpec, render_at, sample_scene, shape_contrast
+from streamt1.sprites.world import FPS, SHAPES, SIZES, SceneSpec, SpriteSpec, render_at, sample_scene, shape_contrast
 
 logger = logging.getLogger(__name__)
 
@@ -101,12 +101,13 @@ class TrainVideoConfig:
     # from a still context it kept sprites still although it continues clean moving renders well
     # (benchmarks/README.md, eighteenth session): these items teach it to start the captioned motion.
     paused_share: float = 0.0
-    # Share of items whose clean context shows every sprite with another shape than the caption's while
-    # the loss targets keep the captioned shapes. In teacher forcing the context always shows the right
-    # shape, so only the first chunk ever needs the shape word and the model learnt to copy shapes from
-    # its context: its first chunks draw shapes at chance and every later chunk keeps them
-    # (benchmarks/README.md, fourteenth and fifteenth sessions). These items make every chunk read it.
-    swapped_share: float = 0.0
+    # Share of items whose clean context draws the sprites wrong (:func:`misdrawn`: another shape, some a
+    # size smaller) while the loss targets keep the caption's. In teacher forcing the context is always
+    # right, so only the first chunk ever needs the shape word and the model learnt to copy its context:
+    # its first chunks draw shapes at chance, every later chunk keeps them (benchmarks/README.md,
+    # fourteenth and fifteenth sessions), and sprites shrink from chunk to chunk until they vanish.
+    # These items make every chunk read the caption and restore what its context lost.
+    misdrawn_share: float = 0.0
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -139,7 +140,7 @@ class TrainVideoConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
         for name in ("start_share", "event_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout", "paused_share",
-                     "swapped_share"):
+                     "misdrawn_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
         if self.first_chunk_sigmas is not None:
@@ -166,7 +167,7 @@ class TrainVideoConfig:
 
 def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, str]:
     """(frames ``[F, 3, 64, 64]``, the clean context's frames (``[F, 3, 64, 64]``: the frames, or in a
-    ``swapped_share`` of the items the scene with other shapes; empty when that share is 0), the first
+    ``misdrawn_share`` of the items the scene's :func:`misdrawn` version; empty when that share is 0), the first
     chunk's shape contrast ``[chunk, 64, 64]`` (empty when ``shape_weight`` is 0), frame positions
     ``[F]``, loss targets ``[F]`` (1, or 0 for paused context frames), the video's length in frames (a
     scalar: its caption's events are timed by it), caption) of one training item."""
@@ -188,18 +189,24 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, T
     contrast = shape_contrast(scene, times[:chunk]) if config.shape_weight else torch.zeros(0)
     frames = render_at(scene, times)
     context = torch.zeros(0)
-    if config.swapped_share:  # draws nothing when the share is 0, so older configs render the items they did
-        swapped = float(torch.rand((), generator=g)) < config.swapped_share
-        context = render_at(with_other_shapes(scene, g), times) if swapped else frames
+    if config.misdrawn_share:  # draws nothing when the share is 0, so older configs render the items they did
+        wrong = float(torch.rand((), generator=g)) < config.misdrawn_share
+        context = render_at(misdrawn(scene, g), times) if wrong else frames
     return frames, context, contrast, positions, targets, torch.tensor(length), caption(scene, g)
 
 
-def with_other_shapes(scene: SceneSpec, g: torch.Generator) -> SceneSpec:
-    """``scene`` with every sprite (entering ones too) drawn as another shape, chosen at random; the
-    rest (placement, colour, size, motion, events' timing) kept."""
+def misdrawn(scene: SceneSpec, g: torch.Generator) -> SceneSpec:
+    """``scene`` with every sprite (entering ones too) drawn as another shape, chosen at random, and
+    half of them (at random) a size smaller where there is one: the model's own errors. Placement,
+    colour, motion and the events' timing are kept."""
+    sizes = list(SIZES)  # smallest first
+
     def other(sprite: SpriteSpec) -> SpriteSpec:
         shapes = [s for s in SHAPES if s != sprite.shape]
-        return dataclasses.replace(sprite, shape=shapes[int(torch.randint(len(shapes), (1,), generator=g))])
+        shape = shapes[int(torch.randint(len(shapes), (1,), generator=g))]
+        smaller = float(torch.rand((), generator=g)) < 0.5 and sprite.size != sizes[0]
+        size = sizes[sizes.index(sprite.size) - 1] if smaller else sprite.size
+        return dataclasses.replace(sprite, shape=shape, size=size)
     events = tuple(dataclasses.replace(e, sprite=other(e.sprite)) if e.sprite is not None else e for e in scene.events)
     return dataclasses.replace(scene, sprites=tuple(other(s) for s in scene.sprites), events=events)
 
@@ -590,8 +597,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--attention", default=TrainVideoConfig.attention, choices=TRAINING_ATTENTION,
                    help="teacher forcing's attention: flex skips the masked blocks (auto: flex on CUDA)")
     p.add_argument("--compile", action="store_true", help="torch.compile the blocks' work around attention")
-    p.add_argument("--swapped-share", type=float, default=TrainVideoConfig.swapped_share,
-                   help="share of items whose clean context draws every sprite as another shape (default 0)")
+    p.add_argument("--misdrawn-share", type=float, default=TrainVideoConfig.misdrawn_share,
+                   help="share of items whose clean context draws every sprite as another shape, some a size "
+                        "smaller, while the targets keep the caption's (default 0)")
     p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
                    help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
@@ -610,7 +618,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         shape_weight=args.shape_weight,
         first_chunk_sigmas=None if args.first_chunk_sigmas is None else tuple(args.first_chunk_sigmas),
         context_chunks=args.context_chunks, context_noise=args.context_noise, paused_share=args.paused_share,
-        swapped_share=args.swapped_share,
+        misdrawn_share=args.misdrawn_share,
         event_share=args.event_share, attention=args.attention, compile=args.compile,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
