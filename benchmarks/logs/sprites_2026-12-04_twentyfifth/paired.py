@@ -1,0 +1,44 @@
+"""Twenty-fifth session, paired differences from the calls' saved scores (CPU, seconds):
+
+    python benchmarks/logs/sprites_2026-12-04_twentyfifth/paired.py
+
+* S2 (P4 + 2,287 steps with --misdrawn-share 0.3) against P4, plain generation on the tuning split,
+  prompts 32-63 x seeds 5 (call X2), 6 and 7 (call X3): 96 videos;
+* at 30 s (prompts 0-7 x seeds 0-3, 480 frames; R9 = R8's plain, best-of-n, beam and Stream-T1 merged
+  with the ablations of calls X1 + X3): each ablation and baseline against the full method.
+"""
+import json
+from pathlib import Path
+
+from streamt1.metrics.stats import paired_difference
+
+here = Path(__file__).parent
+
+
+def tuning(label_of) -> dict:
+    out: dict = {}
+    for seed in (5, 6, 7):
+        for half in (32, 48):
+            run = json.loads((here / label_of(seed, half)).read_text())
+            for key, values in run["scores"].items():
+                out.setdefault(key, {}).update({(seed, half, i): v for i, v in enumerate(values)})
+    return out
+
+
+def show(name: str, a: dict, b: dict) -> None:
+    keys = [k for k in a if k in b and not k.startswith("reward")]
+    diffs = {k: paired_difference(a[k], b[k]) for k in keys}
+    n = len(next(iter(a.values())).keys() & next(iter(b.values())).keys())
+    print(f"{name} ({n} videos; points, 95 %):")
+    print("  " + ", ".join(f"{k} {100 * d.mean:+.1f} ± {100 * d.half_width:.1f}" for k, d in diffs.items()))
+
+
+s2 = tuning(lambda seed, half: f"X2/tune/S2-{half}.json" if seed == 5 else f"X3/tune/S2-{half}-s{seed}.json")
+p4 = tuning(lambda seed, half: f"X2/tune/P4now-{half}.json" if seed == 5 else f"X3/tune/P4-{half}-s{seed}.json")
+show("S2 - P4, plain generation, tuning split", s2, p4)
+
+videos = json.loads((here / "R9" / "results.json").read_text())["videos"]
+by_metric = {m: {k: {v: s[k] for v, s in per.items()} for k in next(iter(per.values()))} for m, per in videos.items()}
+for method in ("stream-t1-early", "stream-t1-no-noise", "stream-t1-no-pruning", "stream-t1-no-sinking", "beam",
+               "best-of-n", "none"):
+    show(f"30 s, stream-t1 - {method}", by_metric["stream-t1"], by_metric[method])
