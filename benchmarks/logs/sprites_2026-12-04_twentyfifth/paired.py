@@ -2,8 +2,9 @@
 
     python benchmarks/logs/sprites_2026-12-04_twentyfifth/paired.py
 
-* S2 (P4 + 2,287 steps with --misdrawn-share 0.3) against P4, plain generation on the tuning split,
-  prompts 32-63 x seeds 5 (call X2), 6 and 7 (call X3): 96 videos;
+* S2 (P4 + 2,287 steps with --misdrawn-share 0.3) and S3 (S2 + 1,800 steps at 0.15) against P4, plain
+  generation on the tuning split, prompts 32-63 x seeds 5 (calls X2, X4), 6 and 7 (calls X3, X4): 96
+  videos each;
 * at 30 s (prompts 0-7 x seeds 0-3, 480 frames; R9 = R8's plain, best-of-n, beam and Stream-T1 merged
   with the ablations of calls X1 + X3): each ablation and baseline against the full method.
 """
@@ -36,6 +37,9 @@ def show(name: str, a: dict, b: dict) -> None:
 s2 = tuning(lambda seed, half: f"X2/tune/S2-{half}.json" if seed == 5 else f"X3/tune/S2-{half}-s{seed}.json")
 p4 = tuning(lambda seed, half: f"X2/tune/P4now-{half}.json" if seed == 5 else f"X3/tune/P4-{half}-s{seed}.json")
 show("S2 - P4, plain generation, tuning split", s2, p4)
+s3 = tuning(lambda seed, half: f"X4/tune/S3-{half}.json" if seed == 5 else f"X4/tune/S3-{half}-s{seed}.json")
+show("S3 - P4, plain generation, tuning split", s3, p4)
+show("S3 - S2, plain generation, tuning split", s3, s2)
 
 videos = json.loads((here / "R9" / "results.json").read_text())["videos"]
 by_metric = {m: {k: {v: s[k] for v, s in per.items()} for k in next(iter(per.values()))} for m, per in videos.items()}
