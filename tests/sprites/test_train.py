@@ -11,6 +11,7 @@ from streamt1.sprites.world import SIZES, sample_scene
 from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.sprites.train import (
     TrainVideoConfig,
+    batch_items,
     change_weights,
     first_chunk_loss,
     event_window_start,
@@ -34,7 +35,8 @@ TINY = TrainVideoConfig(
 def test_sample_item_is_sink_plus_a_chunk_aligned_window():
     g = torch.Generator().manual_seed(0)
     for _ in range(20):
-        frames, context, contrast, positions, targets, length, text = sample_item(g, TINY)
+        item = sample_item(g, TINY)
+        frames, context, contrast, positions, targets, length, text = item
         assert frames.shape == (TINY.sequence_frames, 3, 64, 64) and isinstance(text, str)
         assert contrast.numel() == 0  # drawn only for a shape-weighted loss
         assert positions[:3].tolist() == [0, 1, 2]
@@ -43,17 +45,18 @@ def test_sample_item_is_sink_plus_a_chunk_aligned_window():
         assert window[-1] < TINY.max_video_frames
     a = sample_item(torch.Generator().manual_seed(5), TINY)
     b = sample_item(torch.Generator().manual_seed(5), TINY)
-    assert torch.equal(a[0], b[0]) and torch.equal(a[2], b[2]) and a[5] == b[5] and a[6] == b[6]
+    assert torch.equal(a.frames, b.frames) and torch.equal(a.positions, b.positions) and a.video_frames == b.video_frames \
+        and a.caption == b.caption
 
 
 def test_first_chunk_only_items_are_the_sink_chunk_and_train():
     config = dataclasses.replace(TINY, context_chunks=0)
-    frames, context, contrast, positions, targets, length, text = sample_item(torch.Generator().manual_seed(3), config)
+    item = sample_item(torch.Generator().manual_seed(3), config)
+    frames, context, contrast, positions, targets, length, text = item
     assert frames.shape == (3, 3, 64, 64) and positions.tolist() == [0, 1, 2]
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
-    loss = flow_loss(model, frames[None], context[None], contrast[None], positions[None], targets[None], length[None], [text], config,
-                     torch.Generator().manual_seed(0))
+    loss = flow_loss(model, batch_items([item]), config, torch.Generator().manual_seed(0))
     loss.backward()
     assert loss.isfinite() and model.transformer.blocks[0].self_attn.q.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="context_chunks"):
@@ -65,7 +68,8 @@ def test_paused_items_hold_the_world_still_until_a_chunk_and_train_only_after_it
     g = torch.Generator().manual_seed(6)
     seen = set()
     for _ in range(12):
-        frames, context, contrast, positions, targets, length, text = sample_item(g, config)
+        item = sample_item(g, config)
+        frames, context, contrast, positions, targets, length, text = item
         resume = int(targets.argmax())  # the first target frame
         seen.add(resume)
         assert resume % 3 == 0 and targets[resume:].eq(1).all() and targets[:resume].eq(0).all()
@@ -74,18 +78,18 @@ def test_paused_items_hold_the_world_still_until_a_chunk_and_train_only_after_it
             assert torch.equal(frames[i], frames[resume])
     assert seen == {3, 6, 9, 12}  # any chunk after the sink (TINY has 4 window chunks)
     plain = sample_item(torch.Generator().manual_seed(6), dataclasses.replace(config, paused_share=0.0))
-    assert plain[4].eq(1).all() and not torch.equal(plain[0][0], plain[0][1])  # a moving world otherwise
+    assert plain.targets.eq(1).all() and not torch.equal(plain.frames[0], plain.frames[1])  # a moving world otherwise
     # a paused frame is no target: changing it changes no loss term except through the context it gives
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
-    frames, context, contrast, positions, targets, length, text = sample_item(torch.Generator().manual_seed(7), config)
-    loss = flow_loss(model, frames[None], context[None], contrast[None], positions[None], targets[None], length[None], [text], config,
-                     torch.Generator().manual_seed(0))
-    everything = flow_loss(model, frames[None], context[None], contrast[None], positions[None], torch.ones_like(targets)[None],
-                           length[None], [text], config, torch.Generator().manual_seed(0))
+    item = sample_item(torch.Generator().manual_seed(7), config)
+    frames, context, contrast, positions, targets, length, text = item
+    loss = flow_loss(model, batch_items([item]), config, torch.Generator().manual_seed(0))
+    everything = flow_loss(model, batch_items([item._replace(targets=torch.ones_like(targets))]), config,
+                           torch.Generator().manual_seed(0))
     assert loss.isfinite() and loss != everything
-    none = flow_loss(model, frames[None], context[None], contrast[None], positions[None], torch.zeros_like(targets)[None], length[None], [text],
-                     config, torch.Generator().manual_seed(0))
+    none = flow_loss(model, batch_items([item._replace(targets=torch.zeros_like(targets))]), config,
+                     torch.Generator().manual_seed(0))
     assert none == 0  # no target at all: nothing to learn, not a division by zero
     with pytest.raises(ValueError, match="paused_share"):
         dataclasses.replace(TINY, paused_share=1.5)
@@ -95,7 +99,8 @@ def test_misdrawn_items_draw_the_sprites_wrong_in_the_context_only():
     config = dataclasses.replace(TINY, misdrawn_share=1.0)
     g = torch.Generator().manual_seed(9)
     for _ in range(6):
-        frames, context, contrast, positions, targets, length, text = sample_item(g, config)
+        item = sample_item(g, config)
+        frames, context, contrast, positions, targets, length, text = item
         assert context.shape == frames.shape and not torch.equal(context, frames)
         # the same world but the sprites' outlines: the background and the sprites' colours are kept
         differs = (context - frames).abs().amax(1)  # [F, H, W]
@@ -112,17 +117,17 @@ def test_misdrawn_items_draw_the_sprites_wrong_in_the_context_only():
     assert smaller > 5  # some sprites, not all, lose a size
     # a share of 0 draws nothing (the items older configs rendered) and leaves the context empty
     plain = sample_item(torch.Generator().manual_seed(9), TINY)
-    assert plain[1].numel() == 0
+    assert plain.context.numel() == 0
     # the loss reads the context: the misdrawn item's differs from the same item with its own frames as context
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
-    frames, context, contrast, positions, targets, length, text = sample_item(torch.Generator().manual_seed(5), config)
+    item = sample_item(torch.Generator().manual_seed(5), config)
+    frames, context, contrast, positions, targets, length, text = item
 
     def loss(clean):
-        return flow_loss(model, frames[None], clean, contrast[None], positions[None], targets[None], length[None],
-                         [text], config, torch.Generator().manual_seed(0))
-    assert torch.equal(loss(frames[None]), loss(torch.zeros(1, 0)))  # its own frames: as without a context
-    assert loss(context[None]) != loss(frames[None])
+        return flow_loss(model, batch_items([item._replace(context=clean)]), config, torch.Generator().manual_seed(0))
+    assert torch.equal(loss(frames), loss(torch.zeros(0)))  # its own frames: as without a context
+    assert loss(context) != loss(frames)
     with pytest.raises(ValueError, match="misdrawn_share"):
         dataclasses.replace(TINY, misdrawn_share=-0.1)
 
@@ -151,9 +156,9 @@ def test_first_chunk_copies_draw_their_noise_from_the_band_when_one_is_set():
 def test_flow_loss_is_finite_and_trains_both_networks():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)  # the zero-init head blocks gradients
-    frames, context, contrast, positions, targets, length, text = sample_item(torch.Generator().manual_seed(1), TINY)
-    loss = flow_loss(model, frames[None], context[None], contrast[None], positions[None], targets[None], length[None], [text], TINY,
-                     torch.Generator().manual_seed(0))
+    item = sample_item(torch.Generator().manual_seed(1), TINY)
+    frames, context, contrast, positions, targets, length, text = item
+    loss = flow_loss(model, batch_items([item]), TINY, torch.Generator().manual_seed(0))
     assert loss.isfinite()
     loss.backward()
     assert model.text_encoder.token_embedding.weight.grad.abs().sum() > 0
@@ -168,8 +173,8 @@ def _flows(device: str, masks: tuple[str, ...]) -> list[tuple[torch.Tensor, torc
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT).to(device)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.5)  # predictions that carry the attention
     items = [sample_item(torch.Generator().manual_seed(i), TINY) for i in (1, 2)]
-    frames = torch.stack([item[0] for item in items]).to(device)
-    positions = torch.stack([item[3] for item in items]).to(device)
+    frames = torch.stack([item.frames for item in items]).to(device)
+    positions = torch.stack([item.positions for item in items]).to(device)
     x0 = model.codec.encode(frames)
     g = torch.Generator(device).manual_seed(0)
     x_t = torch.randn(x0.shape, generator=g, device=device)
@@ -179,8 +184,8 @@ def _flows(device: str, masks: tuple[str, ...]) -> list[tuple[torch.Tensor, torc
         model.zero_grad()
         with torch.set_grad_enabled(device == "cuda"):
             # encoded per pass: each backward frees its graph, the text encoder's part included
-            text = model.transformer.encode_text(model.text_encoder([item[6] for item in items]),
-                                                 torch.stack([item[5] for item in items]))
+            text = model.transformer.encode_text(model.text_encoder([item.caption for item in items]),
+                                                 torch.stack([item.video_frames for item in items]))
             if kind == "none":
                 f = x0.shape[2]
                 flow = model.transformer(torch.cat([x0, x_t], 2), torch.cat([torch.zeros_like(t), t], 1), text,
@@ -217,7 +222,7 @@ def test_compiled_blocks_train_as_the_eager_ones():
     """``train --compile`` runs the blocks' work around attention through torch.compile: the same loss
     and gradients (aot_eager here: inductor would take the suite minutes on the CPU)."""
     items = [sample_item(torch.Generator().manual_seed(i), TINY) for i in (1, 2)]
-    batch = [torch.stack([item[j] for item in items]) if j < 6 else [item[j] for item in items] for j in range(7)]
+    batch = batch_items(items)
     results = []
     for compiled in (False, True):
         torch.manual_seed(0)
@@ -225,7 +230,7 @@ def test_compiled_blocks_train_as_the_eager_ones():
         torch.nn.init.normal_(model.transformer.head.head.weight, std=0.5)
         if compiled:
             model.transformer.compile_blocks(backend="aot_eager")
-        loss = flow_loss(model, *batch, TINY, torch.Generator().manual_seed(0))
+        loss = flow_loss(model, batch, TINY, torch.Generator().manual_seed(0))
         loss.backward()
         results.append((loss.detach(), model.transformer.blocks[0].ffn[0].weight.grad.clone()))
     (eager_loss, eager_grad), (compiled_loss, compiled_grad) = results
@@ -284,13 +289,14 @@ def test_the_shape_contrast_is_drawn_and_read_only_with_a_shape_weight():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
     weighted = dataclasses.replace(TINY, shape_weight=8.0)
-    frames, context, contrast, positions, targets, length, text = sample_item(torch.Generator().manual_seed(4), weighted)
+    item = sample_item(torch.Generator().manual_seed(4), weighted)
+    frames, context, contrast, positions, targets, length, text = item
     assert contrast.shape == (3, 64, 64) and contrast.sum() > 0 and contrast.max() <= 1
     unweighted = sample_item(torch.Generator().manual_seed(4), TINY)
-    assert torch.equal(unweighted[0], frames) and unweighted[6] == text  # the same item, without its contrast
+    assert torch.equal(unweighted.frames, frames) and unweighted.caption == text  # the same item, without its contrast
 
     def loss(config, contrast):
-        return flow_loss(model, frames[None], context[None], contrast[None], positions[None], targets[None], length[None], [text], config,
+        return flow_loss(model, batch_items([item._replace(contrast=contrast)]), config,
                          torch.Generator().manual_seed(0))
     plain = loss(TINY, contrast)
     assert torch.equal(plain, loss(TINY, torch.zeros(0)))  # weight 0: the contrast is unused
@@ -303,7 +309,8 @@ def test_first_chunk_loss_reads_only_the_first_chunk():
     config = dataclasses.replace(TINY, first_chunk_copies=3)
     model = SpritesVideoModel(sprites_wan_config(TEXT, **config.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
-    frames, context, contrast, positions, targets, length, text = sample_item(torch.Generator().manual_seed(2), config)
+    item = sample_item(torch.Generator().manual_seed(2), config)
+    frames, context, contrast, positions, targets, length, text = item
     x0 = PixelUnshuffleCodec(4).encode(frames[None])
     weights = change_weights(x0, positions[None], config)
     other = x0.clone()
@@ -316,10 +323,9 @@ def test_first_chunk_loss_reads_only_the_first_chunk():
     changed[:, :, 1] += 0.5  # a frame of the first chunk
     assert first_chunk_loss(model, changed, weights, states, positions[None], length[None], config,
                             torch.Generator().manual_seed(0)) != loss[0]
-    with_copies = flow_loss(model, frames[None], context[None], contrast[None], positions[None], targets[None], length[None], [text], config,
-                            torch.Generator().manual_seed(0))
-    without = flow_loss(model, frames[None], context[None], contrast[None], positions[None], targets[None], length[None], [text],
-                        dataclasses.replace(config, first_chunk_copies=0), torch.Generator().manual_seed(0))
+    with_copies = flow_loss(model, batch_items([item]), config, torch.Generator().manual_seed(0))
+    without = flow_loss(model, batch_items([item]), dataclasses.replace(config, first_chunk_copies=0),
+                        torch.Generator().manual_seed(0))
     assert with_copies.isfinite() and with_copies != without
 
 
@@ -408,7 +414,7 @@ def test_progress_is_added_to_an_init_model_starts_as_it_was_and_trains_on_each_
           tmp_path / "again", "cpu")
     assert SpritesVideoModel.from_pretrained(tmp_path / "again").transformer.config.progress_embedding
     items = [sample_item(torch.Generator().manual_seed(s), TINY) for s in range(8)]
-    assert all(TINY.sequence_frames + 3 <= int(item[5]) <= TINY.max_video_frames and item[3].max() < item[5]
+    assert all(TINY.sequence_frames + 3 <= int(item.video_frames) <= TINY.max_video_frames and item.positions.max() < item.video_frames
                for item in items)
 
 
@@ -432,7 +438,7 @@ def test_event_items_put_a_captioned_event_in_a_window_chunk_after_the_first():
     # with the share at 0 nothing is drawn: the items are the ones older configs rendered
     a = sample_item(torch.Generator().manual_seed(3), dataclasses.replace(TINY, event_share=0.0))
     b = sample_item(torch.Generator().manual_seed(3), TINY)
-    assert torch.equal(a[0], b[0]) and torch.equal(a[3], b[3])
+    assert torch.equal(a.frames, b.frames) and torch.equal(a.positions, b.positions)
     with pytest.raises(ValueError, match="event_share"):
         dataclasses.replace(TINY, event_share=2.0)
 

@@ -43,11 +43,10 @@ def step(timed: bool) -> None:
             phases[name] += time.perf_counter() - t0
         return time.perf_counter()
     t = time.perf_counter()
-    frames, context, contrast, positions, targets, video_frames, prompts = next(batches)
+    batch = next(batches)  # on the device already (_batches)
     t = mark("data", t)
     with _autocast(device):
-        loss = flow_loss(model, frames.to(device), context, contrast, positions.to(device), targets, video_frames,
-                         list(prompts), config, gen)
+        loss = flow_loss(model, batch, config, gen)
     t = mark("forward", t)
     opt.zero_grad(set_to_none=True)
     loss.backward()

@@ -27,13 +27,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.nn.attention.flex_attention import BlockMask
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, default_collate
 
 from streamt1.models.causal_wan import frame_block_mask, teacher_forcing_mask
 from streamt1.models.config import PREDICTIONS, StreamConfig
@@ -165,12 +165,30 @@ class TrainVideoConfig:
 # --------------------------------------------------------------------------- data
 
 
-def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, str]:
-    """(frames ``[F, 3, 64, 64]``, the clean context's frames (``[F, 3, 64, 64]``: the frames, or in a
-    ``misdrawn_share`` of the items the scene's :func:`misdrawn` version; empty when that share is 0), the first
-    chunk's shape contrast ``[chunk, 64, 64]`` (empty when ``shape_weight`` is 0), frame positions
-    ``[F]``, loss targets ``[F]`` (1, or 0 for paused context frames), the video's length in frames (a
-    scalar: its caption's events are timed by it), caption) of one training item."""
+class TrainItem(NamedTuple):
+    """One training item; batched by :func:`batch_items` (or the loader), each field gains a batch
+    dimension first and ``caption`` becomes a list."""
+
+    frames: Tensor  # [F, 3, 64, 64], the loss targets' frames
+    context: Tensor  # the clean context's frames [F, 3, 64, 64]; empty: the frames themselves
+    contrast: Tensor  # the first chunk's shape contrast [chunk, 64, 64]; empty when shape_weight is 0
+    positions: Tensor  # [F] frame positions in the video
+    targets: Tensor  # [F] 1, or 0 for frames that are context only (paused)
+    video_frames: Tensor  # the video's length in frames, a scalar: its caption's events are timed by it
+    caption: str
+
+    def to(self, device: torch.device) -> TrainItem:
+        return TrainItem(*(x.to(device, non_blocking=True) if isinstance(x, Tensor) else x for x in self))
+
+
+def batch_items(items: list[TrainItem]) -> TrainItem:
+    """Items stacked into a batch, as the loader stacks them."""
+    return default_collate(items)
+
+
+def sample_item(g: torch.Generator, config: TrainVideoConfig) -> TrainItem:
+    """One training item: the clean context is the frames themselves, or in a ``misdrawn_share`` of the
+    items the scene's :func:`misdrawn` version (empty when that share is 0)."""
     chunk, sink = config.stream.chunk_frames, config.stream.sink_frames
     window = config.context_chunks * chunk
     lo = config.sequence_frames + chunk  # shortest video: the sequence plus one chunk
@@ -192,7 +210,7 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> tuple[Tensor, T
     if config.misdrawn_share:  # draws nothing when the share is 0, so older configs render the items they did
         wrong = float(torch.rand((), generator=g)) < config.misdrawn_share
         context = render_at(misdrawn(scene, g), times) if wrong else frames
-    return frames, context, contrast, positions, targets, torch.tensor(length), caption(scene, g)
+    return TrainItem(frames, context, contrast, positions, targets, torch.tensor(length), caption(scene, g))
 
 
 def misdrawn(scene: SceneSpec, g: torch.Generator) -> SceneSpec:
@@ -332,39 +350,28 @@ def weighted_mse(prediction: Tensor, target: Tensor, weights: Tensor) -> Tensor:
     return ((prediction.float() - target) ** 2 * weights).sum() / weights.sum().clamp(min=1e-6)
 
 
-def flow_loss(
-    model: SpritesVideoModel,
-    frames: Tensor,
-    context_frames: Tensor,
-    contrast: Tensor,
-    positions: Tensor,
-    targets: Tensor,
-    video_frames: Tensor,
-    prompts: list[str],
-    config: TrainVideoConfig,
-    generator: torch.Generator,
-) -> Tensor:
-    """Teacher-forced flow-matching loss of a batch ``frames [B, F, 3, H, W]`` from videos of
-    ``video_frames [B]`` frames, after the clean context ``context_frames`` (empty: the frames themselves),
-    weighted per cell by
-    :func:`loss_weights` (``contrast``: the first chunk's shape contrast) on the frames whose ``targets
-    [B, F]`` are 1 (paused frames are context only); with ``first_chunk_copies``,
-    the mean with the loss of the first chunks denoised again from the caption alone."""
+def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConfig,
+              generator: torch.Generator) -> Tensor:
+    """Teacher-forced flow-matching loss of a batch (:func:`batch_items`, on the model's device): its
+    frames ``[B, F, 3, H, W]`` denoised after its clean context, weighted per cell by
+    :func:`loss_weights` (with its shape contrast) on the frames whose targets are 1 (paused frames are
+    context only); with ``first_chunk_copies``, the mean with the loss of the first chunks denoised again
+    from the caption alone."""
     s = config.stream
-    b, f = frames.shape[:2]
-    x0 = model.codec.encode(frames)  # [B, C, F, h, w]
-    positions = positions.to(x0.device)
-    weights = loss_weights(x0, contrast, positions, model.codec.spatial_factor, config)
-    weights = weights * targets.to(weights)[:, None, :, None, None]
-    states = model.text_encoder(prompts)  # [B, Lt, D], shared with the first-chunk copies
+    b, f = batch.frames.shape[:2]
+    positions, video_frames = batch.positions, batch.video_frames
+    x0 = model.codec.encode(batch.frames)  # [B, C, F, h, w]
+    weights = loss_weights(x0, batch.contrast, positions, model.codec.spatial_factor, config)
+    weights = weights * batch.targets.to(weights)[:, None, :, None, None]
+    states = model.text_encoder(list(batch.caption))  # [B, Lt, D], shared with the first-chunk copies
     text = model.transformer.encode_text(drop_captions(model, states, config, generator), video_frames)
-    t = sample_timesteps(b, f // s.chunk_frames, config, generator, frames.device)
+    t = sample_timesteps(b, f // s.chunk_frames, config, generator, x0.device)
     t = t.repeat_interleave(s.chunk_frames, dim=1)  # [B, F] one timestep per chunk
     x_t, noise = _noised(x0, t, config, generator)
     # At inference the context is the model's own output: a slightly corrupted clean context
     # (per item, up to ``context_noise``) teaches it not to copy errors forward.
     strength = config.context_noise * torch.rand(b, 1, 1, 1, 1, generator=generator, device=x0.device)
-    clean = x0 if context_frames.numel() == 0 else model.codec.encode(context_frames.to(frames.device))
+    clean = x0 if batch.context.numel() == 0 else model.codec.encode(batch.context)
     context = clean + strength * torch.randn(x0.shape, generator=generator, device=x0.device)
     flow = predict_flow(model, context, x_t, t, text, positions, config)
     loss = weighted_mse(flow, noise - x0, weights)
@@ -398,13 +405,11 @@ def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, text
 
 
 @torch.no_grad()
-def eval_loss(model: SpritesVideoModel, batch: tuple, config: TrainVideoConfig, device: torch.device) -> float:
+def eval_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConfig, device: torch.device) -> float:
     """Loss of a fixed probe batch with fixed noise (comparable across steps)."""
-    frames, context, contrast, positions, targets, video_frames, prompts = batch
     g = torch.Generator(device=device).manual_seed(config.seed + 1)
     with _autocast(device):
-        return float(flow_loss(model, frames.to(device), context, contrast, positions.to(device), targets, video_frames,
-                               list(prompts), config, g))
+        return float(flow_loss(model, batch.to(device), config, g))
 
 
 def _autocast(device: torch.device):
@@ -418,22 +423,19 @@ def _save(ema: SpritesVideoModel, out: Path, config: TrainVideoConfig, history: 
     ema.save_pretrained(out, {"training": training})
 
 
-def _batches(loader: DataLoader, config: TrainVideoConfig, device: torch.device) -> Iterator[tuple]:
-    """Training batches: the loader's own, or (``reuse`` > 1) draws from a :class:`ReplayPool` that
-    one fresh loader batch refreshes every ``reuse`` steps."""
+def _batches(loader: DataLoader, config: TrainVideoConfig, device: torch.device) -> Iterator[TrainItem]:
+    """Training batches on ``device``: the loader's own, or (``reuse`` > 1) draws from a
+    :class:`ReplayPool` that one fresh loader batch refreshes every ``reuse`` steps."""
     if config.reuse == 1:
-        yield from loader
+        yield from (batch.to(device) for batch in loader)
         return
     pool = ReplayPool(config.pool_items)
     pick = torch.Generator().manual_seed(config.seed + 17)
     fresh = iter(loader)
     for step in itertools.count():
         if step % config.reuse == 0 or pool.size < config.batch_size:
-            frames, context, contrast, positions, targets, video_frames, prompts = next(fresh)
-            pool.add(frames.to(device, non_blocking=True), context.to(device, non_blocking=True),
-                     contrast.to(device, non_blocking=True), positions,
-                     targets, video_frames, list(prompts))
-        yield pool.sample(config.batch_size, pick)
+            pool.add(*next(fresh).to(device))
+        yield TrainItem(*pool.sample(config.batch_size, pick))
 
 
 # Paths a model may gain over its --init weights; each starts as a no-op or a small perturbation.
@@ -529,16 +531,14 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     losses: list[float] = []
     t0, done = time.time(), 0
     logger.info("training %.2fM parameters on %s", sum(p.numel() for p in trained) / 1e6, device)
-    for step, (frames, context, contrast, positions, targets, video_frames, prompts) in \
-            enumerate(_batches(loader, config, device)):
+    for step, batch in enumerate(_batches(loader, config, device)):
         done_share = run_progress(step, config.steps, time.time() - t0, config.max_minutes)
         if done_share >= 1:
             break
         for group in opt.param_groups:
             group["lr"] = config.lr * lr_factor(done_share)
         with _autocast(device):
-            loss = flow_loss(model, frames.to(device, non_blocking=True), context, contrast, positions.to(device), targets,
-                             video_frames, list(prompts), config, noise_gen)
+            loss = flow_loss(model, batch, config, noise_gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
