@@ -455,7 +455,8 @@ def test_training_timesteps_are_the_samplers_own():
 
 
 def test_replay_pool_training_saves_an_x0_model(tmp_path):
-    config = TrainVideoConfig(**{**TINY.__dict__, "steps": 3, "reuse": 2, "pool_items": 3,
+    # misdrawn items too: their context frames travel through the pool beside the frames
+    config = TrainVideoConfig(**{**TINY.__dict__, "steps": 3, "reuse": 2, "pool_items": 3, "misdrawn_share": 0.5,
                                  "wan_overrides": {**TINY.wan_overrides, "prediction": "x0"}})
     train(config, tmp_path, "cpu")
     model = SpritesVideoModel.from_pretrained(tmp_path)
