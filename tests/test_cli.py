@@ -71,6 +71,9 @@ def test_same_seed_same_video_and_resume_skips_finished_prompts(sprites_weights,
         (["--prompt", PROMPT, "--set", "search.long_window_chunks=0"], "long_window_chunks=0"),
         (["--prompt", PROMPT, "--set", "search.colour=red"], "unknown config key"),
         (["--prompt", PROMPT, "--method", "greedy"], "unknown method 'greedy'"),
+        (["--prompt", PROMPT, "--method", "stream_t1"], "unknown method 'stream_t1' (did you mean stream-t1?)"),
+        (["--prompt", PROMPT, "--set", "search.histores=4"], "(did you mean search.histories?)"),
+        (["--prompt", "a red circel moves left"], "cannot express ['circel'] in 'a red circel moves left' (did you mean circle?)"),
         (["--prompt", PROMPT, "--num-frames", "10"], "num_frames=10 must be a positive multiple"),
         (["--prompt", "   "], "prompt is empty"),
         (["--prompt", "a purple elephant dances"], "elephant"),
@@ -208,6 +211,10 @@ def test_evaluate_tabulates_every_method_and_resumes(sprites_weights, tmp_path, 
     assert main(args) == 0  # everything is done: nothing is regenerated, and the rerun says so
     before_table = capsys.readouterr().out.split("| Method")[0]
     assert before_table.count("2 of 2 videos done earlier, kept") == 2 and "-0\n" not in before_table
+    assert "also holds" not in (tmp_path / "table.md").read_text()
+    assert main(args[:2] + ["none"] + args[3:]) == 0  # fewer methods: the table says what else the folder holds
+    table = (tmp_path / "table.md").read_text()
+    assert "| stream-t1 |" not in table and "results.json also holds `stream-t1`; add them to --methods" in table
     assert main(args[:2] + ["none,greedy"] + args[3:]) == 2
     # Other settings into the same folder stop before any work, naming what changed.
     before = (tmp_path / "results.json").read_text()
@@ -215,6 +222,7 @@ def test_evaluate_tabulates_every_method_and_resumes(sprites_weights, tmp_path, 
     assert main(args + ["--set", "search.tau=0.5"]) == 2
     err = capsys.readouterr().err
     assert "`none` videos made with other settings" in err and "config.search.tau" in err
+    assert f"delete {tmp_path / 'none'} and the `none` keys of {tmp_path / 'results.json'}" in err
     assert (tmp_path / "results.json").read_text() == before
 
 
@@ -236,6 +244,16 @@ def test_evaluate_no_videos_keeps_search_traces_on_request(sprites_weights, tmp_
     capsys.readouterr()
     assert main(args + ["--traces", "--out", str(tmp_path / "scores")]) == 0
     assert "2 of 2 videos done earlier, kept (2 of them without a trace" in capsys.readouterr().out
+
+
+def test_evaluate_takes_its_length_from_a_set_when_no_flag_gives_one(sprites_weights, tmp_path, capsys):
+    args = ["evaluate", "--methods", "none", "--num-prompts", "1", "--seeds", "0", "--no-videos",
+            "--weights", str(sprites_weights), "--set", "run.num_frames=6"]
+    assert main(args + ["--out", str(tmp_path / "set")]) == 0
+    assert "videos of 0.4 s (6 latent frames)" in (tmp_path / "set" / "table.md").read_text()
+    # with a flag that says otherwise, the disagreement is still refused
+    assert main(args + ["--num-frames", "9", "--out", str(tmp_path / "both")]) == 2
+    assert "--set run.num_frames=6 disagrees with run.num_frames=9" in capsys.readouterr().err
 
 
 def test_evaluate_refuses_results_without_fingerprints(sprites_weights, tmp_path, capsys):
@@ -457,6 +475,9 @@ def test_score_checks_its_folder_before_the_weights(tmp_path, capsys):
     (tmp_path / "no-videos").mkdir()
     assert main(["score", str(tmp_path / "no-videos"), "--weights", str(tmp_path / "no-weights")]) == 2
     assert capsys.readouterr().err.strip() == f"streamt1: error: {tmp_path / 'no-videos'} holds no .mp4 video to score"
+    (tmp_path / "a-file.txt").write_text("not a folder")
+    assert main(["score", str(tmp_path / "a-file.txt"), "--weights", str(tmp_path / "no-weights")]) == 2
+    assert f"{tmp_path / 'a-file.txt'} is a file, not a folder" in capsys.readouterr().err
 
 
 def test_sprites_without_a_subcommand_lists_them(capsys):

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from streamt1 import api
-from streamt1.config import Config, ConfigError, build_config, read_yaml
+from streamt1.config import Config, ConfigError, build_config, read_yaml, set_frames
 from streamt1.distributed import Shard, device_for, process_group, wait_for_all_ranks
 from streamt1.outputs import results
 from streamt1.outputs.fingerprint import fingerprint
@@ -117,7 +117,7 @@ def bench_settings(config_file: str | None = None, **flags: Any) -> BenchSetting
     seeds = parse_seeds(seeds) if isinstance(seeds, (str, int)) else tuple(seeds)
     return BenchSettings(
         suite=str(data["suite"]), methods=tuple(_method_spec(e) for e in entries if e),
-        seeds=seeds, num_frames=int(data.get("num_frames", 48)),
+        seeds=seeds, num_frames=int(data.get("num_frames") or set_frames(data.get("set")) or 48),
         limit=None if data.get("limit") is None else int(data["limit"]),
         out=str(data.get("out", "runs/bench")), backend=data.get("backend"), weights=data.get("weights"),
         device=data.get("device"), overrides=tuple(data.get("set", ())),

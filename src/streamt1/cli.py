@@ -38,7 +38,8 @@ import torch
 
 from streamt1 import __version__, api
 from streamt1.backends import BACKENDS, backend_names
-from streamt1.config import ATTENTION_CHOICES, ConfigError, RunConfig, available_methods, build_config, dump_yaml
+from streamt1.config import (ATTENTION_CHOICES, ConfigError, RunConfig, available_methods, build_config, dump_yaml,
+                             set_frames)
 from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
 from streamt1.outputs.atomic import check_writable_folder, ensure_folder
@@ -254,7 +255,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     check_writable_folder(args.out)  # every branch below writes there
     if args.merge is not None:
         return _merge_evaluations(args, methods, seeds, asked_frames)
-    num_frames = asked_frames or LENGTHS["5s"]
+    num_frames = asked_frames or set_frames(args.overrides) or LENGTHS["5s"]
     methods = methods or _method_list(DEFAULT_EVAL_METHODS)
 
     def make_config(method: str):

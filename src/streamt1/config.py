@@ -15,11 +15,12 @@ import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, Sequence
 
 import yaml
 
 from streamt1.interfaces import SinkLimits
+from streamt1.suggest import did_you_mean
 
 FUSION_MODES = ("raw", "zscore")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -296,7 +297,7 @@ def available_methods() -> dict[str, str]:
 def _preset(method: str) -> dict[str, Any]:
     methods = available_methods()
     if method not in methods:
-        problem = "method is empty" if not method.strip() else f"unknown method {method!r}"
+        problem = "method is empty" if not method.strip() else f"unknown method {method!r}{did_you_mean(method, methods)}"
         raise ConfigError(f"{problem}: expected one of {', '.join(methods)}")
     text = resources.files("streamt1.configs").joinpath(f"{method}.yaml").read_text()
     data = _load_yaml(text) or {}
@@ -344,6 +345,13 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
                 raise ConfigError(f"override {item!r} conflicts with another override")
         node[leaf] = _override_value(key.strip(), raw)
     return nested
+
+
+def set_frames(items: Sequence[str] | None) -> Any:
+    """The ``run.num_frames`` a list of ``--set`` items gives, if any: commands that choose a length of
+    their own (evaluate, bench) take it as their length instead of refusing it as a disagreement."""
+    run = parse_overrides(list(items or ())).get("run")
+    return run.get("num_frames") if isinstance(run, Mapping) else None  # validated where the config is built
 
 
 def _override_value(key: str, raw: str) -> Any:
@@ -405,7 +413,8 @@ def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
         # a key written without its section (``tau=0.3``) is named where it lives
         homes = [f"{name}.{key}" for key in unknown for name, f in fields.items()
                  if dataclasses.is_dataclass(hints[name]) and key in {g.name for g in dataclasses.fields(hints[name])}]
-        hint = f" (did you mean {' or '.join(homes)}?)" if homes else ""
+        hint = f" (did you mean {' or '.join(homes)}?)" if homes else \
+            did_you_mean(prefix + unknown[0], [prefix + name for name in fields])
         raise ConfigError(f"unknown config key(s) {', '.join(prefix + k for k in unknown)} in {where}: "
                           f"expected one of {', '.join(prefix + k for k in fields)}{hint}")
     kwargs = {}

@@ -161,8 +161,9 @@ def claim_method(results: dict[str, Any], method: str, settings: dict[str, Any],
     conflict = _settings_conflict(results, method, settings)
     if conflict is not None:
         raise ConfigError(
-            f"{out} holds `{method}` videos made with other settings ({conflict}); pass another --out, "
-            f"or delete {out / method} and its entry to redo them"
+            f"{out} holds `{method}` videos made with other settings ({conflict}); pass another --out, or "
+            f"to redo them delete {out / method} and the `{method}` keys of {out / 'results.json'} "
+            "(under videos, fingerprints and settings)"
         )
     results["fingerprints"][method] = fingerprint(settings)
     results["settings"][method] = settings
@@ -234,7 +235,12 @@ def write_table(videos: dict[str, dict], settings: EvalSettings, length: int, ou
     prompts = eval_prompts(settings.num_prompts, settings.num_frames)
     stems = [api.output_stem(p, s) for p in prompts for s in settings.seeds]
     summary = summarise(videos, (REFERENCE, *settings.methods), stems, [api.output_stem(p, 0) for p in prompts])
-    atomic_write_text(out / TABLE_FILE, markdown_table(summary, settings, length / FPS))
+    table = markdown_table(summary, settings, length / FPS)
+    others = [m for m in videos if m not in (REFERENCE, *settings.methods)]
+    if others:  # a rerun with fewer --methods: say what else the folder holds
+        table += (f"\n{RESULTS_FILE} also holds {', '.join(f'`{m}`' for m in others)}; add them to --methods "
+                  "to tabulate them.\n")
+    atomic_write_text(out / TABLE_FILE, table)
     return summary
 
 

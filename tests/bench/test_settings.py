@@ -17,6 +17,12 @@ def test_yaml_file_with_ablation_rows_and_flags_on_top(tmp_path):
     assert bench_settings(str(config), seeds="7").seeds == (7,)
 
 
+def test_a_set_length_is_the_length_when_no_flag_gives_one():
+    assert bench_settings(suite="sprites", set=["run.num_frames=12"]).num_frames == 12
+    assert bench_settings(suite="sprites", set=["search.tau=0.3"]).num_frames == 48  # the default
+    assert bench_settings(suite="sprites", num_frames=6, set=["run.num_frames=6"]).num_frames == 6
+
+
 @pytest.mark.parametrize("text, message", [
     ("suite: vbench\nmethod: none\n", "unknown key"),
     ("methods: none\n", "no suite given"),

@@ -184,7 +184,8 @@ def check_folder(folder: str | Path, out: str | Path | None = None) -> list[Path
     or holds none (the CLI checks this before the weights)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"no folder at {folder}: give a generate / bench output folder")
+        where = f"{folder} is a file, not a folder" if folder.exists() else f"no folder at {folder}"
+        raise FileNotFoundError(f"{where}: give a generate / bench output folder")
     videos = find_videos(folder, out_folder(folder, out))
     if not videos:
         raise ConfigError(f"{folder} holds no .mp4 video to score")

@@ -31,6 +31,7 @@ from streamt1.sprites.world import (
     SpriteSpec,
     start_margin,
 )
+from streamt1.suggest import did_you_mean
 
 MOTION_PHRASES: dict[str, tuple[str, ...]] = {
     "left": ("moves left", "slides to the left", "drifts left", "travels to the left"),
@@ -167,9 +168,8 @@ def normalize(text: str) -> list[str]:
 def check_words(words: Sequence[str], text: str) -> None:
     unknown = sorted({w for w in words if w not in VOCABULARY})
     if unknown:
-        raise ValueError(
-            f"the Sprites world cannot express {unknown} in {text!r}; it understands: {vocabulary_help()}"
-        )
+        raise ValueError(f"the Sprites world cannot express {unknown} in {text!r}"
+                         f"{did_you_mean(unknown[0], VOCABULARY)}; it understands: {vocabulary_help()}")
     if not words:
         raise ValueError(f"empty caption {text!r}; it understands: {vocabulary_help()}")
 
