@@ -61,6 +61,19 @@ def test_same_seed_same_video_and_resume_skips_finished_prompts(sprites_weights,
     assert capsys.readouterr().out.count("skip") == 2
 
 
+def test_a_repeated_prompt_is_warned_about(sprites_weights, tmp_path, caplog):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text(f"{PROMPT}\n{PROMPT}\n")
+    with caplog.at_level("WARNING", logger="streamt1"):
+        assert generate(sprites_weights, tmp_path / "out", "--prompts-file", str(prompts), "--method", "none") == 0
+    assert "1 prompt(s) repeat an earlier one" in caplog.text and "another --seed" in caplog.text
+    caplog.clear()
+    prompts.write_text(f"{PROMPT}\na large green square moves up over a red background\n")
+    with caplog.at_level("WARNING", logger="streamt1"):
+        assert generate(sprites_weights, tmp_path / "out2", "--prompts-file", str(prompts), "--method", "none") == 0
+    assert "repeat" not in caplog.text
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

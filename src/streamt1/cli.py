@@ -28,6 +28,7 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -159,6 +160,10 @@ def _generate(args: argparse.Namespace) -> int:
     settings = api.run_settings(config, components)
     ensure_folder(out)
     stems = api.schedule_stems(schedules, config.run.seed)
+    repeats = len(schedules) - len({repr(schedule.to_list()) for schedule in schedules})
+    if repeats:  # same prompt, seed and settings: the same video again (files get a numbered stem)
+        logger.warning("%d prompt(s) repeat an earlier one: with one --seed each repeat makes the same video; "
+                       "for other samples of a prompt run again with another --seed", repeats)
     # Check every existing output before any work: another method / length / --set never counts as done.
     done = {stem for stem in stems if not args.overwrite and results.is_done(out, stem, settings)}
     progress = ProgressLine(total=len(schedules))
@@ -315,9 +320,11 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
             # the parent's thread count (and MKL_DYNAMIC, see streamt1/__init__.py), so each part
             # sums in the order one process would
             env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
-            done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env).returncode == 0
-        print(f"{'done' if done else 'FAILED'}  {part.name}", flush=True)
-        return done
+            code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+        # Ctrl-C reaches every part: those are interrupted (and resume), not failed
+        state = {0: "done", EXIT_INTERRUPTED: "interrupted", -signal.SIGINT: "interrupted"}.get(code, "FAILED")
+        print(f"{state:11s} {part.name}", flush=True)
+        return code == 0
 
     print(f"evaluating {len(jobs)} method x seed parts in {args.workers} processes into {out / 'parts'}", flush=True)
     with ThreadPoolExecutor(args.workers) as pool:
