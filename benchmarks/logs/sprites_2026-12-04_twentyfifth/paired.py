@@ -5,6 +5,9 @@
 * S2 (P4 + 2,287 steps with --misdrawn-share 0.3) and S3 (S2 + 1,800 steps at 0.15) against P4, plain
   generation on the tuning split, prompts 32-63 x seeds 5 (calls X2, X4), 6 and 7 (calls X3, X4): 96
   videos each;
+* Stream-T1 with S3 (CPU, after the calls: `OMP_NUM_THREADS=1 python benchmarks/sprites_tuning.py --weights
+  runs/S3 --method stream-t1 --num-prompts 16 --num-frames 96 --offset 32|48 --label st1-S3-32|48`) against
+  Stream-T1 with P4 and the same rewards (H200, twenty-fourth session's call V2), tuning split, seed 5;
 * at 30 s (prompts 0-7 x seeds 0-3, 480 frames; R9 = R8's plain, best-of-n, beam and Stream-T1 merged
   with the ablations of calls X1 + X3): each ablation and baseline against the full method.
 """
@@ -40,6 +43,19 @@ show("S2 - P4, plain generation, tuning split", s2, p4)
 s3 = tuning(lambda seed, half: f"X4/tune/S3-{half}.json" if seed == 5 else f"X4/tune/S3-{half}-s{seed}.json")
 show("S3 - P4, plain generation, tuning split", s3, p4)
 show("S3 - S2, plain generation, tuning split", s3, s2)
+
+
+def seed5(folder_of_half) -> dict:
+    out: dict = {}
+    for half in (32, 48):
+        for key, values in json.loads(Path(folder_of_half(half)).read_text())["scores"].items():
+            out.setdefault(key, {}).update({(half, i): v for i, v in enumerate(values)})
+    return out
+
+
+v2 = here.parent / "sprites_2026-12-04_twentyfourth" / "V2"
+show("Stream-T1 with S3 (CPU) - with P4 (H200), tuning split, seed 5",
+     seed5(lambda h: here / "cpu_st1" / f"st1-S3-{h}.json"), seed5(lambda h: v2 / f"st1-tuned-{h}.json"))
 
 videos = json.loads((here / "R9" / "results.json").read_text())["videos"]
 by_metric = {m: {k: {v: s[k] for v, s in per.items()} for k in next(iter(per.values()))} for m, per in videos.items()}
