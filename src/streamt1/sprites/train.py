@@ -8,7 +8,8 @@ the video (RoPE positions are the true frame indices, so the model sees the larg
 long videos and the jump between the sink and the window, as LongLive's cache does). The sequence
 is its clean latents followed by noisy copies (teacher forcing, :func:`teacher_forcing_mask` with
 the stream's sink + window): every noisy chunk predicts the flow ``noise - x0`` while attending the
-clean earlier chunks (lightly noised, still labelled t = 0, against exposure bias). Each chunk's
+clean earlier chunks (lightly noised, still labelled t = 0, against exposure bias; in a
+``misdrawn_share`` of the items drawn wrong, :func:`misdrawn`). Each chunk's
 timestep is drawn from the sampler's own schedule (``schedule_share`` of the chunks) or from the
 uniform distribution shifted as the sampler shifts it. With ``reuse`` > 1 batches are drawn from a
 pool of recent items that the loader refreshes (the GPU outruns the CPU renderers). The text encoder
@@ -106,7 +107,9 @@ class TrainVideoConfig:
     # right, so only the first chunk ever needs the shape word and the model learnt to copy its context:
     # its first chunks draw shapes at chance, every later chunk keeps them (benchmarks/README.md,
     # fourteenth and fifteenth sessions), and sprites shrink from chunk to chunk until they vanish.
-    # These items make every chunk read the caption and restore what its context lost.
+    # These items make every chunk read the caption and restore what its context lost. From P4 (0.3, then
+    # 0.15): presence +6 and text alignment +3 points on the tuning split, imaging quality -1, shapes
+    # from the caption still at chance; not adopted (benchmarks/README.md, twenty-fifth session).
     misdrawn_share: float = 0.0
     ema_decay: float = 0.999
     log_every: int = 100
