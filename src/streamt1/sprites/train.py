@@ -374,7 +374,12 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
     # At inference the context is the model's own output: a slightly corrupted clean context
     # (per item, up to ``context_noise``) teaches it not to copy errors forward.
     strength = config.context_noise * torch.rand(b, 1, 1, 1, 1, generator=generator, device=x0.device)
-    clean = x0 if batch.context.numel() == 0 else model.codec.encode(batch.context)
+    clean = x0
+    if batch.context.numel():  # encode only the misdrawn items' contexts; the others are their frames
+        wrong = (batch.context != batch.frames).flatten(1).any(1)
+        if wrong.any():
+            clean = x0.clone()
+            clean[wrong] = model.codec.encode(batch.context[wrong]).to(x0.dtype)
     context = clean + strength * torch.randn(x0.shape, generator=generator, device=x0.device)
     flow = predict_flow(model, context, x_t, t, text, positions, config)
     loss = weighted_mse(flow, noise - x0, weights)
