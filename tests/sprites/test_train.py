@@ -353,6 +353,15 @@ def test_training_can_continue_from_saved_weights(tmp_path):
         train(bigger, tmp_path / "third", "cpu")
 
 
+def test_a_continued_model_keeps_its_starts_sampling_settings(tmp_path):
+    guided = dataclasses.replace(SPRITES_STREAM, guidance_scale=3.0, guided_chunks=1)
+    SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT, guided).save_pretrained(tmp_path / "a")
+    train(dataclasses.replace(TINY, steps=1, init=str(tmp_path / "a")), tmp_path / "b", "cpu")
+    assert SpritesVideoModel.from_pretrained(tmp_path / "b").stream == guided
+    train(dataclasses.replace(TINY, steps=1), tmp_path / "new", "cpu")  # from scratch: the default sampling
+    assert SpritesVideoModel.from_pretrained(tmp_path / "new").stream == SPRITES_STREAM
+
+
 def test_a_deeper_model_grows_from_an_init_model_and_starts_as_it_was(tmp_path):
     first = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     first.transformer.init_weights(torch.Generator().manual_seed(0))

@@ -519,7 +519,9 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     model = SpritesVideoModel(
         sprites_wan_config(config.text, None if autoencoder is None else autoencoder.config.latent_channels,
                            **overrides),
-        config.text, SPRITES_STREAM, None if autoencoder is None else autoencoder.config)
+        # a continued model keeps the sampling its card was tuned for (e.g. guidance); a new one gets the default
+        config.text, SPRITES_STREAM if start is None else start.stream,
+        None if autoencoder is None else autoencoder.config)
     model.transformer.init_weights(torch.Generator().manual_seed(config.seed))  # on the CPU: same weights anywhere
     if start is not None:
         load_init(model, start, config.init)
