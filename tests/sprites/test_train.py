@@ -36,7 +36,7 @@ def test_sample_item_is_sink_plus_a_chunk_aligned_window():
     g = torch.Generator().manual_seed(0)
     for _ in range(20):
         item = sample_item(g, TINY)
-        frames, context, contrast, positions, targets, length, text = item
+        frames, context, contrast, _, positions, targets, length, text = item
         assert frames.shape == (TINY.sequence_frames, 3, 64, 64) and isinstance(text, str)
         assert contrast.numel() == 0  # drawn only for a shape-weighted loss
         assert positions[:3].tolist() == [0, 1, 2]
@@ -52,7 +52,7 @@ def test_sample_item_is_sink_plus_a_chunk_aligned_window():
 def test_first_chunk_only_items_are_the_sink_chunk_and_train():
     config = dataclasses.replace(TINY, context_chunks=0)
     item = sample_item(torch.Generator().manual_seed(3), config)
-    frames, context, contrast, positions, targets, length, text = item
+    frames, context, contrast, _, positions, targets, length, text = item
     assert frames.shape == (3, 3, 64, 64) and positions.tolist() == [0, 1, 2]
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
@@ -69,7 +69,7 @@ def test_paused_items_hold_the_world_still_until_a_chunk_and_train_only_after_it
     seen = set()
     for _ in range(12):
         item = sample_item(g, config)
-        frames, context, contrast, positions, targets, length, text = item
+        frames, context, contrast, _, positions, targets, length, text = item
         resume = int(targets.argmax())  # the first target frame
         seen.add(resume)
         assert resume % 3 == 0 and targets[resume:].eq(1).all() and targets[:resume].eq(0).all()
@@ -83,7 +83,7 @@ def test_paused_items_hold_the_world_still_until_a_chunk_and_train_only_after_it
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
     item = sample_item(torch.Generator().manual_seed(7), config)
-    frames, context, contrast, positions, targets, length, text = item
+    frames, context, contrast, _, positions, targets, length, text = item
     loss = flow_loss(model, batch_items([item]), config, torch.Generator().manual_seed(0))
     everything = flow_loss(model, batch_items([item._replace(targets=torch.ones_like(targets))]), config,
                            torch.Generator().manual_seed(0))
@@ -100,7 +100,7 @@ def test_misdrawn_items_draw_the_sprites_wrong_in_the_context_only():
     g = torch.Generator().manual_seed(9)
     for _ in range(6):
         item = sample_item(g, config)
-        frames, context, contrast, positions, targets, length, text = item
+        frames, context, contrast, _, positions, targets, length, text = item
         assert context.shape == frames.shape and not torch.equal(context, frames)
         # the same world but the sprites' outlines: the background and the sprites' colours are kept
         differs = (context - frames).abs().amax(1)  # [F, H, W]
@@ -122,7 +122,7 @@ def test_misdrawn_items_draw_the_sprites_wrong_in_the_context_only():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
     item = sample_item(torch.Generator().manual_seed(5), config)
-    frames, context, contrast, positions, targets, length, text = item
+    frames, context, contrast, _, positions, targets, length, text = item
 
     def loss(clean):
         return flow_loss(model, batch_items([item._replace(context=clean)]), config, torch.Generator().manual_seed(0))
@@ -131,6 +131,43 @@ def test_misdrawn_items_draw_the_sprites_wrong_in_the_context_only():
     with pytest.raises(ValueError, match="misdrawn_share"):
         dataclasses.replace(TINY, misdrawn_share=-0.1)
 
+
+
+def test_misdrawn_first_copies_start_from_other_shapes_and_aim_at_the_caption():
+    config = dataclasses.replace(TINY, first_chunk_copies=3, misdrawn_first_share=1.0)
+    item = sample_item(torch.Generator().manual_seed(4), config)
+    chunk = config.stream.chunk_frames
+    assert item.misdrawn_first.shape == (chunk, 3, 64, 64) and not torch.equal(item.misdrawn_first, item.frames[:chunk])
+    assert sample_item(torch.Generator().manual_seed(4), TINY).misdrawn_first.numel() == 0  # off: nothing drawn
+    model = SpritesVideoModel(sprites_wan_config(TEXT, **config.wan_overrides), TEXT)
+    codec = PixelUnshuffleCodec(4)
+    x0, wrong = codec.encode(item.frames[None]), codec.encode(item.misdrawn_first[None])
+    weights = change_weights(x0, item.positions[None], config)
+    states = model.text_encoder([item.caption])
+    seen = []
+
+    def flow_to(target):  # a transformer whose x0 prediction x_t - sigma * flow is ``target``
+        def forward(x_t, t, text, positions, mask):
+            seen.append((x_t, t))
+            return (x_t - target) / (t / config.stream.num_train_timesteps)[:, None, :, None, None]
+        return forward
+
+    def loss(target, share=1.0):
+        model.transformer.forward = flow_to(target)
+        return first_chunk_loss(model, x0, weights, states, item.positions[None], item.video_frames[None],
+                                dataclasses.replace(config, misdrawn_first_share=share), torch.Generator().manual_seed(0),
+                                wrong)
+    # the target is the caption's render, not the misdrawn one the copies were noised from
+    assert loss(x0[:, :, :chunk].repeat(3, 1, 1, 1, 1)) < 1e-8
+    assert loss(wrong.repeat(3, 1, 1, 1, 1)) > 1e-3
+    x_t, t = seen[-1]
+    sigma = t / config.stream.num_train_timesteps
+    assert ((sigma >= 0.6) & (sigma <= 0.95)).all()  # MISDRAWN_FIRST_SIGMAS
+    # share 0: the usual copies (noise - x0), whatever misdrawn chunk is passed
+    assert loss(x0[:, :, :chunk].repeat(3, 1, 1, 1, 1), share=0.0) < 1e-6
+    del model.transformer.forward
+    with pytest.raises(ValueError, match="misdrawn_first_share"):
+        dataclasses.replace(TINY, misdrawn_first_share=2.0)
 
 def test_timesteps_mix_the_inference_schedule_and_uniform():
     s = TINY.stream
@@ -157,7 +194,7 @@ def test_flow_loss_is_finite_and_trains_both_networks():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)  # the zero-init head blocks gradients
     item = sample_item(torch.Generator().manual_seed(1), TINY)
-    frames, context, contrast, positions, targets, length, text = item
+    frames, context, contrast, _, positions, targets, length, text = item
     loss = flow_loss(model, batch_items([item]), TINY, torch.Generator().manual_seed(0))
     assert loss.isfinite()
     loss.backward()
@@ -290,7 +327,7 @@ def test_the_shape_contrast_is_drawn_and_read_only_with_a_shape_weight():
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
     weighted = dataclasses.replace(TINY, shape_weight=8.0)
     item = sample_item(torch.Generator().manual_seed(4), weighted)
-    frames, context, contrast, positions, targets, length, text = item
+    frames, context, contrast, _, positions, targets, length, text = item
     assert contrast.shape == (3, 64, 64) and contrast.sum() > 0 and contrast.max() <= 1
     unweighted = sample_item(torch.Generator().manual_seed(4), TINY)
     assert torch.equal(unweighted.frames, frames) and unweighted.caption == text  # the same item, without its contrast
@@ -310,7 +347,7 @@ def test_first_chunk_loss_reads_only_the_first_chunk():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **config.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
     item = sample_item(torch.Generator().manual_seed(2), config)
-    frames, context, contrast, positions, targets, length, text = item
+    frames, context, contrast, _, positions, targets, length, text = item
     x0 = PixelUnshuffleCodec(4).encode(frames[None])
     weights = change_weights(x0, positions[None], config)
     other = x0.clone()

@@ -111,6 +111,13 @@ class TrainVideoConfig:
     # 0.15): presence +6 and text alignment +3 points on the tuning split, imaging quality -1, shapes
     # from the caption still at chance; not adopted (benchmarks/README.md, twenty-fifth session).
     misdrawn_share: float = 0.0
+    # Share of the first-chunk copies noised from a misdrawn render of the first chunk (:func:`misdrawn`)
+    # at sigma in MISDRAWN_FIRST_SIGMAS, while their target is still the caption's render. From the
+    # caption alone the sampler reaches sigma 0.8 with a blob whose outline the noise chose, and the model
+    # keeps whatever outline its noisy input shows (a render noised to 0.8 and finished under a caption
+    # naming another shape keeps its own shape in every scene of one sprite: benchmarks/README.md,
+    # twenty-sixth session); these copies teach it to redraw the outline the caption names.
+    misdrawn_first_share: float = 0.0
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -143,7 +150,7 @@ class TrainVideoConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
         for name in ("start_share", "event_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout", "paused_share",
-                     "misdrawn_share"):
+                     "misdrawn_share", "misdrawn_first_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
         if self.first_chunk_sigmas is not None:
@@ -175,6 +182,7 @@ class TrainItem(NamedTuple):
     frames: Tensor  # [F, 3, 64, 64], the loss targets' frames
     context: Tensor  # the clean context's frames [F, 3, 64, 64]; empty: the frames themselves
     contrast: Tensor  # the first chunk's shape contrast [chunk, 64, 64]; empty when shape_weight is 0
+    misdrawn_first: Tensor  # the first chunk misdrawn [chunk, 3, 64, 64]; empty when misdrawn_first_share is 0
     positions: Tensor  # [F] frame positions in the video
     targets: Tensor  # [F] 1, or 0 for frames that are context only (paused)
     video_frames: Tensor  # the video's length in frames, a scalar: its caption's events are timed by it
@@ -213,7 +221,10 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> TrainItem:
     if config.misdrawn_share:  # draws nothing when the share is 0, so older configs render the items they did
         wrong = float(torch.rand((), generator=g)) < config.misdrawn_share
         context = render_at(misdrawn(scene, g), times) if wrong else frames
-    return TrainItem(frames, context, contrast, positions, targets, torch.tensor(length), caption(scene, g))
+    first = torch.zeros(0)
+    if config.misdrawn_first_share:
+        first = render_at(misdrawn(scene, g), times[:chunk])
+    return TrainItem(frames, context, contrast, first, positions, targets, torch.tensor(length), caption(scene, g))
 
 
 def misdrawn(scene: SceneSpec, g: torch.Generator) -> SceneSpec:
@@ -280,6 +291,12 @@ def sample_timesteps(
     uniform = shift_sigma(uniform, s.shift) * s.num_train_timesteps
     use_schedule = torch.rand(batch, chunks, generator=generator, device=device) < config.schedule_share
     return torch.where(use_schedule, pick, uniform)
+
+
+# Noise band of the misdrawn first-chunk copies: from sigma 0.8 down the sampler keeps the outline its
+# input shows (benchmarks/README.md, twenty-sixth session); below 0.6 the target's correction term
+# (1 - sigma) / sigma * (misdrawn - true) would outweigh the noise it is learnt beside.
+MISDRAWN_FIRST_SIGMAS = (0.6, 0.95)
 
 
 def first_chunk_timesteps(copies: int, config: TrainVideoConfig, generator: torch.Generator,
@@ -385,7 +402,9 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
     loss = weighted_mse(flow, noise - x0, weights)
     if config.first_chunk_copies == 0:
         return loss
-    return (loss + first_chunk_loss(model, x0, weights, states, positions, video_frames, config, generator)) / 2
+    first_wrong = model.codec.encode(batch.misdrawn_first).to(x0.dtype) if batch.misdrawn_first.numel() else None
+    first = first_chunk_loss(model, x0, weights, states, positions, video_frames, config, generator, first_wrong)
+    return (loss + first) / 2
 
 
 def drop_captions(model: SpritesVideoModel, states: Tensor, config: TrainVideoConfig,
@@ -399,17 +418,34 @@ def drop_captions(model: SpritesVideoModel, states: Tensor, config: TrainVideoCo
 
 
 def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, text_states: Tensor, positions: Tensor,
-                     video_frames: Tensor, config: TrainVideoConfig, generator: torch.Generator) -> Tensor:
+                     video_frames: Tensor, config: TrainVideoConfig, generator: torch.Generator,
+                     misdrawn_x0: Tensor | None = None) -> Tensor:
     """Flow loss of ``first_chunk_copies`` fresh noisy copies of each item's first chunk, denoised from the
-    caption alone. The first chunk attends only to itself, so no context is needed: a short, cheap sequence."""
+    caption alone. The first chunk attends only to itself, so no context is needed: a short, cheap sequence.
+    With ``misdrawn_x0`` (the first chunks misdrawn, ``[B, C, chunk, h, w]``), a ``misdrawn_first_share`` of
+    the copies is noised from it instead, in MISDRAWN_FIRST_SIGMAS, and their target is the flow whose x0
+    prediction ``x_t - sigma * flow`` is the true first chunk."""
     c, copies, b = config.stream.chunk_frames, config.first_chunk_copies, x0.shape[0]
     first, first_weights = x0[:, :, :c].repeat(copies, 1, 1, 1, 1), weights[:, :, :c].repeat(copies, 1, 1, 1, 1)
-    t = first_chunk_timesteps(b * copies, config, generator, x0.device).repeat_interleave(c, dim=1)
-    x_t, noise = _noised(first, t, config, generator)
+    t = first_chunk_timesteps(b * copies, config, generator, x0.device)  # [B * copies, 1]
+    wrong = None
+    if misdrawn_x0 is not None:
+        wrong = (torch.rand(b * copies, generator=generator, device=x0.device) < config.misdrawn_first_share)[:, None]
+        lo, hi = MISDRAWN_FIRST_SIGMAS
+        band = lo + (hi - lo) * torch.rand(b * copies, 1, generator=generator, device=x0.device)
+        t = torch.where(wrong, band * config.stream.num_train_timesteps, t)
+        wrong = wrong[:, :, None, None, None]
+    t = t.repeat_interleave(c, dim=1)
+    start = first if wrong is None else torch.where(wrong, misdrawn_x0.repeat(copies, 1, 1, 1, 1), first)
+    x_t, noise = _noised(start, t, config, generator)
+    target = noise - first
+    if wrong is not None:  # the flow whose x0 prediction x_t - sigma * flow is the true first chunk
+        sigma = (t / config.stream.num_train_timesteps)[:, None, :, None, None]
+        target = torch.where(wrong, (x_t - first) / sigma, target)
     text = model.transformer.encode_text(drop_captions(model, text_states.repeat(copies, 1, 1), config, generator),
                                          video_frames.repeat(copies))
     flow = model.transformer(x_t, t, text, positions[:, :c].repeat(copies, 1), None)
-    return weighted_mse(flow, noise - first, first_weights)
+    return weighted_mse(flow, target, first_weights)
 
 
 @torch.no_grad()
@@ -610,6 +646,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--misdrawn-share", type=float, default=TrainVideoConfig.misdrawn_share,
                    help="share of items whose clean context draws every sprite as another shape, some a size "
                         "smaller, while the targets keep the caption's (default 0)")
+    p.add_argument("--misdrawn-first-share", type=float, default=TrainVideoConfig.misdrawn_first_share,
+                   help="share of the first-chunk copies noised from a render with other shapes, some a size "
+                        "smaller, while their target is the caption's render (default 0)")
     p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
                    help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
@@ -628,7 +667,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         shape_weight=args.shape_weight,
         first_chunk_sigmas=None if args.first_chunk_sigmas is None else tuple(args.first_chunk_sigmas),
         context_chunks=args.context_chunks, context_noise=args.context_noise, paused_share=args.paused_share,
-        misdrawn_share=args.misdrawn_share,
+        misdrawn_share=args.misdrawn_share, misdrawn_first_share=args.misdrawn_first_share,
         event_share=args.event_share, attention=args.attention, compile=args.compile,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
