@@ -11,6 +11,10 @@
 # or text alignment is above P4's with the 95 % interval excluding 0 and no ground-truth metric is below
 # P4's beyond noise by more than 0.5 points; then every preset is rerun with it.
 #   NAME=M1 FLAGS="--misdrawn-first-share 0.5" MIN=5.5 bash benchmarks/logs/sprites_2026-12-04_twentysixth/Z.sh
+# M1 (call Z1) failed that rule on imaging quality alone: over the 96 videos shape +7.2 +- 3.2 and text
+# alignment +2.5 +- 2.1, imaging quality -0.7 +- 0.5 (`paired.py`). Call Z2 (carry runs/M1): M2 = M1 + 5 minutes
+# at half the share, to see whether imaging quality comes back while shape stays; the same rule decides:
+#   NAME=M2 INIT=runs/M1 FLAGS="--misdrawn-first-share 0.25" MIN=5.0 bash benchmarks/logs/sprites_2026-12-04_twentysixth/Z.sh
 set -uo pipefail
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name --format=csv,noheader
