@@ -38,7 +38,7 @@ def show(name: str, a: dict, b: dict) -> None:
 p4 = tuning(lambda seed, half: f"sprites_2026-12-04_twentysecond/P4/tune/P4-{half}.json" if seed == 5
             else f"sprites_2026-12-04_twentyfifth/X3/tune/P4-{half}-s{seed}.json")
 s3 = tuning(lambda seed, half: f"sprites_2026-12-04_twentyfifth/X4/tune/S3-{half}" + ("" if seed == 5 else f"-s{seed}") + ".json")
-for name, label in (("M1", "Z1"),):
+for name, label in (("M1", "Z1"), ("M2", "Z2")):
     model = tuning(lambda seed, half: f"sprites_2026-12-04_twentysixth/{label}/tune/{name}-{half}"
                    + ("" if seed == 5 else f"-s{seed}") + ".json")
     show(f"{name} - P4, plain generation, tuning split", model, p4)
