@@ -8,7 +8,8 @@ with them (e.g. one folder per seed, run in parallel); a method's videos are mer
 The first set is the baseline: every other set gets, per metric, its mean and the paired difference
 against the baseline over the prompts and seeds both have, with 95 % intervals (in %). A set may name
 its own preset (``NAME=FOLDER:METHOD``, default ``--method``), so runs of other methods or settings
-compare too; ``--common`` keeps only the prompts and seeds every set has.
+compare too; ``--common`` keeps only the prompts and seeds every set has; ``--also imaging_quality,...``
+adds metrics beyond the columns `streamt1 evaluate` pairs.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main() -> None:
     p.add_argument("sets", nargs="+", help="NAME=FOLDER[,FOLDER...][:METHOD]; the first is the baseline")
     p.add_argument("--common", action="store_true", help="only the videos (prompt and seed) every set has")
     p.add_argument("--method", default="none", help="the preset whose videos are compared (default none)")
+    p.add_argument("--also", default="", help="more metrics to show, comma-separated (e.g. imaging_quality)")
     args = p.parse_args()
     if len(args.sets) < 2 or any("=" not in s for s in args.sets):
         p.error("give at least two NAME=FOLDER[,FOLDER...] sets")
@@ -53,7 +55,8 @@ def main() -> None:
         if not shared:
             p.error("--common: the sets share no video (prompt and seed)")
         sets = {name: {s: v for s, v in videos.items() if s in shared} for name, videos in sets.items()}
-    columns = [c for c in COLUMNS if any(c in v for vs in sets.values() for v in vs.values())]
+    wanted = [*COLUMNS, *(c for c in args.also.split(",") if c and c not in COLUMNS)]
+    columns = [c for c in wanted if any(c in v for vs in sets.values() for v in vs.values())]
     base_name, base = next(iter(sets.items()))
     print("| weights | videos | " + " | ".join(columns) + " |")
     print("|---|---|" + "---|" * len(columns))
