@@ -168,6 +168,8 @@ def test_misdrawn_first_copies_start_from_other_shapes_and_aim_at_the_caption():
     del model.transformer.forward
     with pytest.raises(ValueError, match="misdrawn_first_share"):
         dataclasses.replace(TINY, misdrawn_first_share=2.0)
+    with pytest.raises(ValueError, match="first_chunk_copies"):  # nothing for the share to act on
+        dataclasses.replace(TINY, first_chunk_copies=0, misdrawn_first_share=0.5)
 
 def test_timesteps_mix_the_inference_schedule_and_uniform():
     s = TINY.stream

@@ -153,6 +153,9 @@ class TrainVideoConfig:
                      "misdrawn_share", "misdrawn_first_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
+        if self.misdrawn_first_share and not self.first_chunk_copies:
+            raise ValueError(f"misdrawn_first_share={self.misdrawn_first_share} acts on the first-chunk copies; "
+                             "set first_chunk_copies >= 1 (--first-chunk-copies) or the share to 0")
         if self.first_chunk_sigmas is not None:
             lo, hi = self.first_chunk_sigmas
             if not 0.0 <= lo < hi <= 1.0:
