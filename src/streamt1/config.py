@@ -297,7 +297,8 @@ def available_methods() -> dict[str, str]:
 def _preset(method: str) -> dict[str, Any]:
     methods = available_methods()
     if method not in methods:
-        problem = "method is empty" if not method.strip() else f"unknown method {method!r}{did_you_mean(method, methods)}"
+        problem = ("method is empty" if not method.strip()
+                   else f"unknown method {method!r}{did_you_mean(method, methods)}")
         raise ConfigError(f"{problem}: expected one of {', '.join(methods)}")
     text = resources.files("streamt1.configs").joinpath(f"{method}.yaml").read_text()
     data = _load_yaml(text) or {}

@@ -12,9 +12,9 @@ clean earlier chunks (lightly noised, still labelled t = 0, against exposure bia
 ``misdrawn_share`` of the items drawn wrong, :func:`misdrawn`); the first chunk is also denoised in
 extra copies from the caption alone, some of them (``misdrawn_first_share``) noised from a misdrawn
 render and aimed at the caption's. Each chunk's timestep is drawn from the sampler's own schedule
-(``schedule_share`` of the chunks) or from the uniform distribution shifted as the sampler shifts it. With ``reuse`` > 1 batches are drawn from a
-pool of recent items that the loader refreshes (the GPU outruns the CPU renderers). The text encoder
-is trained jointly. AdamW, warm-up then cosine, an EMA of the weights (saved), bf16 autocast on CUDA.
+(``schedule_share`` of the chunks) or from the uniform distribution shifted as the sampler shifts it.
+With ``reuse`` > 1 batches are drawn from a pool of recent items that the loader refreshes (the GPU
+outruns the CPU renderers). The text encoder is trained jointly. AdamW, warm-up then cosine, an EMA of the weights (saved), bf16 autocast on CUDA.
 Weights are saved atomically every ``save_every`` steps and at the end (or at ``--max-minutes``).
 """
 
@@ -151,8 +151,8 @@ class TrainVideoConfig:
         for name in ("steps", "batch_size", "log_every", "save_every", "reuse", "pool_items"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
-        for name in ("start_share", "event_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout", "paused_share",
-                     "misdrawn_share", "misdrawn_first_share"):
+        for name in ("start_share", "event_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout",
+                     "paused_share", "misdrawn_share", "misdrawn_first_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
         if self.misdrawn_first_share and not self.first_chunk_copies:
