@@ -36,7 +36,7 @@ def test_sample_item_is_sink_plus_a_chunk_aligned_window():
     g = torch.Generator().manual_seed(0)
     for _ in range(20):
         item = sample_item(g, TINY)
-        frames, context, contrast, _, positions, targets, length, text = item
+        frames, context, contrast, _, _, positions, targets, length, text = item
         assert frames.shape == (TINY.sequence_frames, 3, 64, 64) and isinstance(text, str)
         assert contrast.numel() == 0  # drawn only for a shape-weighted loss
         assert positions[:3].tolist() == [0, 1, 2]
@@ -52,7 +52,7 @@ def test_sample_item_is_sink_plus_a_chunk_aligned_window():
 def test_first_chunk_only_items_are_the_sink_chunk_and_train():
     config = dataclasses.replace(TINY, context_chunks=0)
     item = sample_item(torch.Generator().manual_seed(3), config)
-    frames, context, contrast, _, positions, targets, length, text = item
+    frames, context, contrast, _, _, positions, targets, length, text = item
     assert frames.shape == (3, 3, 64, 64) and positions.tolist() == [0, 1, 2]
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
@@ -69,7 +69,7 @@ def test_paused_items_hold_the_world_still_until_a_chunk_and_train_only_after_it
     seen = set()
     for _ in range(12):
         item = sample_item(g, config)
-        frames, context, contrast, _, positions, targets, length, text = item
+        frames, context, contrast, _, _, positions, targets, length, text = item
         resume = int(targets.argmax())  # the first target frame
         seen.add(resume)
         assert resume % 3 == 0 and targets[resume:].eq(1).all() and targets[:resume].eq(0).all()
@@ -83,7 +83,7 @@ def test_paused_items_hold_the_world_still_until_a_chunk_and_train_only_after_it
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
     item = sample_item(torch.Generator().manual_seed(7), config)
-    frames, context, contrast, _, positions, targets, length, text = item
+    frames, context, contrast, _, _, positions, targets, length, text = item
     loss = flow_loss(model, batch_items([item]), config, torch.Generator().manual_seed(0))
     everything = flow_loss(model, batch_items([item._replace(targets=torch.ones_like(targets))]), config,
                            torch.Generator().manual_seed(0))
@@ -100,7 +100,7 @@ def test_misdrawn_items_draw_the_sprites_wrong_in_the_context_only():
     g = torch.Generator().manual_seed(9)
     for _ in range(6):
         item = sample_item(g, config)
-        frames, context, contrast, _, positions, targets, length, text = item
+        frames, context, contrast, _, _, positions, targets, length, text = item
         assert context.shape == frames.shape and not torch.equal(context, frames)
         # the same world but the sprites' outlines: the background and the sprites' colours are kept
         differs = (context - frames).abs().amax(1)  # [F, H, W]
@@ -122,7 +122,7 @@ def test_misdrawn_items_draw_the_sprites_wrong_in_the_context_only():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
     item = sample_item(torch.Generator().manual_seed(5), config)
-    frames, context, contrast, _, positions, targets, length, text = item
+    frames, context, contrast, _, _, positions, targets, length, text = item
 
     def loss(clean):
         return flow_loss(model, batch_items([item._replace(context=clean)]), config, torch.Generator().manual_seed(0))
@@ -162,7 +162,7 @@ def test_misdrawn_first_copies_start_from_other_shapes_and_aim_at_the_caption():
     assert loss(wrong.repeat(3, 1, 1, 1, 1)) > 1e-3
     x_t, t = seen[-1]
     sigma = t / config.stream.num_train_timesteps
-    assert ((sigma >= 0.6) & (sigma <= 0.95)).all()  # MISDRAWN_FIRST_SIGMAS
+    assert ((sigma >= 0.6) & (sigma <= 0.95)).all()  # MISDRAWN_SIGMAS
     # share 0: the usual copies (noise - x0), whatever misdrawn chunk is passed
     assert loss(x0[:, :, :chunk].repeat(3, 1, 1, 1, 1), share=0.0) < 1e-6
     del model.transformer.forward
@@ -170,6 +170,60 @@ def test_misdrawn_first_copies_start_from_other_shapes_and_aim_at_the_caption():
         dataclasses.replace(TINY, misdrawn_first_share=2.0)
     with pytest.raises(ValueError, match="first_chunk_copies"):  # nothing for the share to act on
         dataclasses.replace(TINY, first_chunk_copies=0, misdrawn_first_share=0.5)
+
+
+def test_misdrawn_window_chunks_start_from_other_shapes_after_a_right_context():
+    config = dataclasses.replace(TINY, first_chunk_copies=0, misdrawn_window_share=1.0)
+    sink, chunk = config.stream.sink_frames, config.stream.chunk_frames
+    item = sample_item(torch.Generator().manual_seed(4), config)
+    assert item.misdrawn_window.shape == (config.sequence_frames - sink, 3, 64, 64)
+    assert not torch.equal(item.misdrawn_window, item.frames[sink:])
+    assert item.context.numel() == 0  # the context stays the caption's render
+    off = sample_item(torch.Generator().manual_seed(4), dataclasses.replace(config, misdrawn_window_share=0.0))
+    assert off.misdrawn_window.numel() == 0 and torch.equal(off.frames, item.frames)  # off: nothing drawn
+    # with the first-chunk share too, both come from one misdrawn scene: the first chunk's outlines go on
+    both = sample_item(torch.Generator().manual_seed(4), dataclasses.replace(config, first_chunk_copies=1,
+                                                                               misdrawn_first_share=1.0))
+    assert torch.equal(both.misdrawn_window, item.misdrawn_window)
+    model = SpritesVideoModel(sprites_wan_config(TEXT, **config.wan_overrides), TEXT)
+    codec = model.codec
+    x0, wrong = codec.encode(item.frames[None]), codec.encode(item.misdrawn_window[None])
+    seen = []
+
+    def flow_to(target):  # a transformer whose noisy copies' x0 prediction x_t - sigma * flow is ``target``
+        def forward(x, t, text, positions, mask):
+            f = x.shape[2] // 2
+            x_t, t = x[:, :, f:], t[:, f:]
+            seen.append((x_t, t))
+            flow = (x_t - target) / (t / config.stream.num_train_timesteps)[:, None, :, None, None]
+            return torch.cat([torch.zeros_like(flow), flow], 2)
+        return forward
+
+    def loss(target, share=1.0):
+        model.transformer.forward = flow_to(target)
+        return flow_loss(model, batch_items([item]), dataclasses.replace(config, misdrawn_window_share=share),
+                         torch.Generator().manual_seed(0))
+    assert loss(x0) < 1e-6  # every chunk, the misdrawn window ones too, is aimed at the caption's render
+    assert loss(torch.cat([x0[:, :, :sink], wrong], 2)) > 1e-3
+    x_t, t = seen[-1]
+    sigma = t[0] / config.stream.num_train_timesteps
+    assert ((sigma[sink:] >= 0.6) & (sigma[sink:] <= 0.95)).all()  # MISDRAWN_SIGMAS
+    # the window chunks are noised from the misdrawn render: with an all-white one, each window frame's
+    # mean is (1 - sigma) times white's (the noise averages out), the sink chunk's (1 - sigma) times its own
+    white = item._replace(misdrawn_window=torch.ones_like(item.misdrawn_window))
+    model.transformer.forward = flow_to(x0)
+    flow_loss(model, batch_items([white]), config, torch.Generator().manual_seed(0))
+    x_t, t = seen[-1]
+    keep = 1 - t[0] / config.stream.num_train_timesteps
+    mean = x_t.mean((0, 1, 3, 4))
+    toward_white = (mean - keep * codec.encode(white.misdrawn_window[None]).mean((0, 1, 3, 4)).mean()).abs()
+    toward_true = (mean - keep * x0.mean((0, 1, 3, 4))).abs()
+    assert (toward_white[sink:] < toward_true[sink:] / 3).all() and (toward_true[:sink] < 0.05).all()
+    del model.transformer.forward
+    with pytest.raises(ValueError, match="misdrawn_window_share"):
+        dataclasses.replace(TINY, misdrawn_window_share=1.5)
+    with pytest.raises(ValueError, match="context_chunks"):  # no window chunk for the share to act on
+        dataclasses.replace(TINY, context_chunks=0, misdrawn_window_share=0.5)
 
 def test_timesteps_mix_the_inference_schedule_and_uniform():
     s = TINY.stream
@@ -196,7 +250,7 @@ def test_flow_loss_is_finite_and_trains_both_networks():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)  # the zero-init head blocks gradients
     item = sample_item(torch.Generator().manual_seed(1), TINY)
-    frames, context, contrast, _, positions, targets, length, text = item
+    frames, context, contrast, _, _, positions, targets, length, text = item
     loss = flow_loss(model, batch_items([item]), TINY, torch.Generator().manual_seed(0))
     assert loss.isfinite()
     loss.backward()
@@ -329,7 +383,7 @@ def test_the_shape_contrast_is_drawn_and_read_only_with_a_shape_weight():
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
     weighted = dataclasses.replace(TINY, shape_weight=8.0)
     item = sample_item(torch.Generator().manual_seed(4), weighted)
-    frames, context, contrast, _, positions, targets, length, text = item
+    frames, context, contrast, _, _, positions, targets, length, text = item
     assert contrast.shape == (3, 64, 64) and contrast.sum() > 0 and contrast.max() <= 1
     unweighted = sample_item(torch.Generator().manual_seed(4), TINY)
     assert torch.equal(unweighted.frames, frames) and unweighted.caption == text  # the same item, without its contrast
@@ -349,7 +403,7 @@ def test_first_chunk_loss_reads_only_the_first_chunk():
     model = SpritesVideoModel(sprites_wan_config(TEXT, **config.wan_overrides), TEXT)
     torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
     item = sample_item(torch.Generator().manual_seed(2), config)
-    frames, context, contrast, _, positions, targets, length, text = item
+    frames, context, contrast, _, _, positions, targets, length, text = item
     x0 = PixelUnshuffleCodec(4).encode(frames[None])
     weights = change_weights(x0, positions[None], config)
     other = x0.clone()
@@ -503,8 +557,9 @@ def test_training_timesteps_are_the_samplers_own():
 
 
 def test_replay_pool_training_saves_an_x0_model(tmp_path):
-    # misdrawn items too: their context frames travel through the pool beside the frames
+    # misdrawn items too: their context and window frames travel through the pool beside the frames
     config = TrainVideoConfig(**{**TINY.__dict__, "steps": 3, "reuse": 2, "pool_items": 3, "misdrawn_share": 0.5,
+                                 "misdrawn_window_share": 0.5,
                                  "wan_overrides": {**TINY.wan_overrides, "prediction": "x0"}})
     train(config, tmp_path, "cpu")
     model = SpritesVideoModel.from_pretrained(tmp_path)
@@ -528,3 +583,16 @@ def test_caption_dropout_trains_the_empty_caption_and_is_free_when_off():
     assert 0.1 < dropped < 0.5
     with pytest.raises(ValueError, match="caption_dropout"):
         dataclasses.replace(TINY, caption_dropout=1.5)
+
+
+def test_the_command_line_trains_with_misdrawn_window_chunks(tmp_path):
+    from streamt1.sprites.train import main
+
+    main(["--out", str(tmp_path), "--steps", "1", "--batch-size", "2", "--workers", "0", "--dim", "64",
+          "--layers", "1", "--context-chunks", "1", "--first-chunk-copies", "1", "--misdrawn-window-share", "1",
+          "--misdrawn-first-share", "0.5"])
+    saved = json.loads((tmp_path / "sprites_model.json").read_text())["training"]
+    assert saved["steps_done"] == 1
+    assert (saved["train_config"]["misdrawn_window_share"], saved["train_config"]["misdrawn_first_share"]) == (1.0, 0.5)
+    with pytest.raises(ValueError, match="context_chunks"):
+        main(["--out", str(tmp_path / "b"), "--context-chunks", "0", "--misdrawn-window-share", "0.5"])

@@ -11,7 +11,8 @@ the stream's sink + window): every noisy chunk predicts the flow ``noise - x0`` 
 clean earlier chunks (lightly noised, still labelled t = 0, against exposure bias; in a
 ``misdrawn_share`` of the items drawn wrong, :func:`misdrawn`); the first chunk is also denoised in
 extra copies from the caption alone, some of them (``misdrawn_first_share``) noised from a misdrawn
-render and aimed at the caption's. Each chunk's timestep is drawn from the sampler's own schedule
+render and aimed at the caption's, as some window chunks are (``misdrawn_window_share``) after their
+right context. Each chunk's timestep is drawn from the sampler's own schedule
 (``schedule_share`` of the chunks) or from the uniform distribution shifted as the sampler shifts it.
 With ``reuse`` > 1 batches are drawn from a pool of recent items that the loader refreshes (the GPU
 outruns the CPU renderers). The text encoder is trained jointly. AdamW, warm-up then cosine, an EMA of the weights (saved), bf16 autocast on CUDA.
@@ -113,13 +114,19 @@ class TrainVideoConfig:
     # from the caption still at chance; not adopted (benchmarks/README.md, twenty-fifth session).
     misdrawn_share: float = 0.0
     # Share of the first-chunk copies noised from a misdrawn render of the first chunk (:func:`misdrawn`)
-    # at sigma in MISDRAWN_FIRST_SIGMAS, while their target is still the caption's render. From the
+    # at sigma in MISDRAWN_SIGMAS, while their target is still the caption's render. From the
     # caption alone the sampler reaches sigma 0.8 with a blob whose outline the noise chose, and the model
     # keeps whatever outline its noisy input shows (a render noised to 0.8 and finished under a caption
     # naming another shape keeps its own shape in every scene of one sprite: benchmarks/README.md,
     # twenty-sixth session); these copies teach it to redraw the outline the caption names. From P4 (0.5,
     # then 0.25): the default weights M2, the first chunk's captioned shape 19 -> 41 % on eval scenes.
     misdrawn_first_share: float = 0.0
+    # Share of the window chunks (after the sink) noised from a misdrawn render of themselves, in
+    # MISDRAWN_SIGMAS, after their right clean context, and aimed at the caption's render: what
+    # ``misdrawn_first_share`` teaches the first chunk, for every later one. M2 draws the captioned shape
+    # in 46 % of its first chunk's frames and then in ~30 % of every later stretch (benchmarks/README.md,
+    # twenty-sixth session): a later chunk starts from pure noise too, and keeps the outline the noise chose.
+    misdrawn_window_share: float = 0.0
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -152,12 +159,15 @@ class TrainVideoConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
         for name in ("start_share", "event_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout",
-                     "paused_share", "misdrawn_share", "misdrawn_first_share"):
+                     "paused_share", "misdrawn_share", "misdrawn_first_share", "misdrawn_window_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
         if self.misdrawn_first_share and not self.first_chunk_copies:
             raise ValueError(f"misdrawn_first_share={self.misdrawn_first_share} acts on the first-chunk copies; "
                              "set first_chunk_copies >= 1 (--first-chunk-copies) or the share to 0")
+        if self.misdrawn_window_share and not self.context_chunks:
+            raise ValueError(f"misdrawn_window_share={self.misdrawn_window_share} acts on the window chunks; "
+                             "set context_chunks >= 1 (--context-chunks) or the share to 0")
         if self.first_chunk_sigmas is not None:
             lo, hi = self.first_chunk_sigmas
             if not 0.0 <= lo < hi <= 1.0:
@@ -188,6 +198,7 @@ class TrainItem(NamedTuple):
     context: Tensor  # the clean context's frames [F, 3, 64, 64]; empty: the frames themselves
     contrast: Tensor  # the first chunk's shape contrast [chunk, 64, 64]; empty when shape_weight is 0
     misdrawn_first: Tensor  # the first chunk misdrawn [chunk, 3, 64, 64]; empty when misdrawn_first_share is 0
+    misdrawn_window: Tensor  # the window misdrawn [F - sink, 3, 64, 64]; empty when misdrawn_window_share is 0
     positions: Tensor  # [F] frame positions in the video
     targets: Tensor  # [F] 1, or 0 for frames that are context only (paused)
     video_frames: Tensor  # the video's length in frames, a scalar: its caption's events are timed by it
@@ -226,10 +237,15 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> TrainItem:
     if config.misdrawn_share:  # draws nothing when the share is 0, so older configs render the items they did
         wrong = float(torch.rand((), generator=g)) < config.misdrawn_share
         context = render_at(misdrawn(scene, g), times) if wrong else frames
-    first = torch.zeros(0)
-    if config.misdrawn_first_share:
-        first = render_at(misdrawn(scene, g), times[:chunk])
-    return TrainItem(frames, context, contrast, first, positions, targets, torch.tensor(length), caption(scene, g))
+    first = window_wrong = torch.zeros(0)
+    if config.misdrawn_first_share or config.misdrawn_window_share:
+        wrong_scene = misdrawn(scene, g)
+        if config.misdrawn_first_share:
+            first = render_at(wrong_scene, times[:chunk])
+        if config.misdrawn_window_share:
+            window_wrong = render_at(wrong_scene, times[sink:])
+    return TrainItem(frames, context, contrast, first, window_wrong, positions, targets, torch.tensor(length),
+                     caption(scene, g))
 
 
 def misdrawn(scene: SceneSpec, g: torch.Generator) -> SceneSpec:
@@ -298,10 +314,10 @@ def sample_timesteps(
     return torch.where(use_schedule, pick, uniform)
 
 
-# Noise band of the misdrawn first-chunk copies: from sigma 0.8 down the sampler keeps the outline its
-# input shows (benchmarks/README.md, twenty-sixth session); below 0.6 the target's correction term
-# (1 - sigma) / sigma * (misdrawn - true) would outweigh the noise it is learnt beside.
-MISDRAWN_FIRST_SIGMAS = (0.6, 0.95)
+# Noise band of the chunks noised from a misdrawn render: from sigma 0.8 down the sampler keeps the
+# outline its input shows (benchmarks/README.md, twenty-sixth session); below 0.6 the target's correction
+# term (1 - sigma) / sigma * (misdrawn - true) would outweigh the noise it is learnt beside.
+MISDRAWN_SIGMAS = (0.6, 0.95)
 
 
 def first_chunk_timesteps(copies: int, config: TrainVideoConfig, generator: torch.Generator,
@@ -339,11 +355,29 @@ def predict_flow(model: SpritesVideoModel, context: Tensor, x_t: Tensor, t: Tens
     )[:, :, f:]
 
 
-def _noised(x0: Tensor, t: Tensor, config: TrainVideoConfig, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """``(x_t, noise)`` for per-frame timesteps ``t [B, F]``."""
-    sigma = (t / config.stream.num_train_timesteps)[:, None, :, None, None]
+def noisy_copies(x0: Tensor, t: Tensor, config: TrainVideoConfig, generator: torch.Generator,
+                 misdrawn_x0: Tensor | None = None, wrong: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """``(x_t, t, target)`` of ``x0 [B, C, F, h, w]`` at per-chunk timesteps ``t [B, chunks]``: noised, and
+    aimed at the flow ``noise - x0``. The chunks ``wrong [B, chunks]`` marks are noised from
+    ``misdrawn_x0`` instead, at a sigma drawn in MISDRAWN_SIGMAS, and aimed at the flow whose x0 prediction
+    ``x_t - sigma * flow`` is ``x0``: the caption's render, not the one their input shows. ``t`` comes back
+    per frame ``[B, F]``."""
+    c, n = config.stream.chunk_frames, config.stream.num_train_timesteps
+    start = x0
+    if wrong is not None:
+        lo, hi = MISDRAWN_SIGMAS
+        band = lo + (hi - lo) * torch.rand(t.shape, generator=generator, device=t.device)
+        t = torch.where(wrong, band * n, t)
+        wrong = wrong.repeat_interleave(c, dim=1)[:, None, :, None, None]
+        start = torch.where(wrong, misdrawn_x0, x0)
+    t = t.repeat_interleave(c, dim=1)
+    sigma = (t / n)[:, None, :, None, None]
     noise = torch.randn(x0.shape, generator=generator, device=x0.device)
-    return (1 - sigma) * x0 + sigma * noise, noise
+    x_t = (1 - sigma) * start + sigma * noise
+    target = noise - x0
+    if wrong is not None:
+        target = torch.where(wrong, (x_t - x0) / sigma, target)
+    return x_t, t, target
 
 
 def change_weights(x0: Tensor, positions: Tensor, config: TrainVideoConfig) -> Tensor:
@@ -391,8 +425,12 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
     states = model.text_encoder(list(batch.caption))  # [B, Lt, D], shared with the first-chunk copies
     text = model.transformer.encode_text(drop_captions(model, states, config, generator), video_frames)
     t = sample_timesteps(b, f // s.chunk_frames, config, generator, x0.device)
-    t = t.repeat_interleave(s.chunk_frames, dim=1)  # [B, F] one timestep per chunk
-    x_t, noise = _noised(x0, t, config, generator)
+    wrong = misdrawn_x0 = None
+    if batch.misdrawn_window.numel():  # the sink chunk is left to the first-chunk copies
+        wrong = torch.rand(t.shape, generator=generator, device=x0.device) < config.misdrawn_window_share
+        wrong[:, :s.sink_frames // s.chunk_frames] = False
+        misdrawn_x0 = torch.cat([x0[:, :, :s.sink_frames], model.codec.encode(batch.misdrawn_window).to(x0.dtype)], 2)
+    x_t, t, target = noisy_copies(x0, t, config, generator, misdrawn_x0, wrong)
     # At inference the context is the model's own output: a slightly corrupted clean context
     # (per item, up to ``context_noise``) teaches it not to copy errors forward.
     strength = config.context_noise * torch.rand(b, 1, 1, 1, 1, generator=generator, device=x0.device)
@@ -404,7 +442,7 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
             clean[wrong] = model.codec.encode(batch.context[wrong]).to(x0.dtype)
     context = clean + strength * torch.randn(x0.shape, generator=generator, device=x0.device)
     flow = predict_flow(model, context, x_t, t, text, positions, config)
-    loss = weighted_mse(flow, noise - x0, weights)
+    loss = weighted_mse(flow, target, weights)
     if config.first_chunk_copies == 0:
         return loss
     first_wrong = model.codec.encode(batch.misdrawn_first).to(x0.dtype) if batch.misdrawn_first.numel() else None
@@ -428,25 +466,15 @@ def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, text
     """Flow loss of ``first_chunk_copies`` fresh noisy copies of each item's first chunk, denoised from the
     caption alone. The first chunk attends only to itself, so no context is needed: a short, cheap sequence.
     With ``misdrawn_x0`` (the first chunks misdrawn, ``[B, C, chunk, h, w]``), a ``misdrawn_first_share`` of
-    the copies is noised from it instead, in MISDRAWN_FIRST_SIGMAS, and their target is the flow whose x0
-    prediction ``x_t - sigma * flow`` is the true first chunk."""
+    the copies is noised from it instead (:func:`noisy_copies`), aimed at the true first chunk."""
     c, copies, b = config.stream.chunk_frames, config.first_chunk_copies, x0.shape[0]
     first, first_weights = x0[:, :, :c].repeat(copies, 1, 1, 1, 1), weights[:, :, :c].repeat(copies, 1, 1, 1, 1)
     t = first_chunk_timesteps(b * copies, config, generator, x0.device)  # [B * copies, 1]
     wrong = None
     if misdrawn_x0 is not None:
         wrong = (torch.rand(b * copies, generator=generator, device=x0.device) < config.misdrawn_first_share)[:, None]
-        lo, hi = MISDRAWN_FIRST_SIGMAS
-        band = lo + (hi - lo) * torch.rand(b * copies, 1, generator=generator, device=x0.device)
-        t = torch.where(wrong, band * config.stream.num_train_timesteps, t)
-        wrong = wrong[:, :, None, None, None]
-    t = t.repeat_interleave(c, dim=1)
-    start = first if wrong is None else torch.where(wrong, misdrawn_x0.repeat(copies, 1, 1, 1, 1), first)
-    x_t, noise = _noised(start, t, config, generator)
-    target = noise - first
-    if wrong is not None:  # the flow whose x0 prediction x_t - sigma * flow is the true first chunk
-        sigma = (t / config.stream.num_train_timesteps)[:, None, :, None, None]
-        target = torch.where(wrong, (x_t - first) / sigma, target)
+        misdrawn_x0 = misdrawn_x0.repeat(copies, 1, 1, 1, 1)
+    x_t, t, target = noisy_copies(first, t, config, generator, misdrawn_x0, wrong)
     text = model.transformer.encode_text(drop_captions(model, text_states.repeat(copies, 1, 1), config, generator),
                                          video_frames.repeat(copies))
     flow = model.transformer(x_t, t, text, positions[:, :c].repeat(copies, 1), None)
@@ -654,6 +682,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--misdrawn-first-share", type=float, default=TrainVideoConfig.misdrawn_first_share,
                    help="share of the first-chunk copies noised from a render with other shapes, some a size "
                         "smaller, while their target is the caption's render (default 0)")
+    p.add_argument("--misdrawn-window-share", type=float, default=TrainVideoConfig.misdrawn_window_share,
+                   help="share of the window chunks noised from a render with other shapes after their right "
+                        "context, while their target is the caption's render (default 0)")
     p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
                    help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
@@ -673,6 +704,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         first_chunk_sigmas=None if args.first_chunk_sigmas is None else tuple(args.first_chunk_sigmas),
         context_chunks=args.context_chunks, context_noise=args.context_noise, paused_share=args.paused_share,
         misdrawn_share=args.misdrawn_share, misdrawn_first_share=args.misdrawn_first_share,
+        misdrawn_window_share=args.misdrawn_window_share,
         event_share=args.event_share, attention=args.attention, compile=args.compile,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
