@@ -27,10 +27,34 @@ def test_a_search_preset_matches_evaluate_and_overrides_reach_it(tuning, sprites
               "--no-videos", "--device", "cpu", "--weights", str(sprites_weights), "--out", str(tmp_path / "eval")])
     evaluated = next(iter(json.loads((tmp_path / "eval" / "results.json").read_text())["videos"]["stream-t1"].values()))
     searched = _scores(tuning, sprites_weights, tmp_path / "tune", "st1", "--method", "stream-t1")
-    assert searched == pytest.approx({k: evaluated[k] for k in searched}, abs=1e-6)
+    common = searched.keys() & evaluated.keys()  # the script adds imaging_vs_render
+    assert len(common) == len(searched) - 1
+    assert {k: searched[k] for k in common} == pytest.approx({k: evaluated[k] for k in common}, abs=1e-6)
     # beam search with one history and one expansion is plain generation of the same seed
     single = _scores(tuning, sprites_weights, tmp_path / "tune", "single", "--method", "beam", "--set", "search.histories=1",
                      "--set", "search.expansions=1")
     plain = _scores(tuning, sprites_weights, tmp_path / "tune", "plain")
     assert single == pytest.approx(plain, abs=1e-6)
     assert single != pytest.approx(searched, abs=1e-6)
+
+
+def test_imaging_quality_is_also_stored_as_its_distance_from_the_render(tuning, sprites_weights, tmp_path, capsys):
+    from streamt1.evaluate import eval_prompts
+    from streamt1.metrics.sprites import imaging_quality
+    from streamt1.sprites.captions import parse_caption
+    from streamt1.sprites.world import render
+
+    scores = _scores(tuning, sprites_weights, tmp_path, "plain")
+    prompt = eval_prompts(1, int(FRAMES))[0]
+    world = imaging_quality(render(parse_caption(prompt, int(FRAMES)), int(FRAMES)).clamp(0, 1))
+    assert scores["imaging_vs_render"] == pytest.approx(abs(scores["imaging_quality"] - world), abs=1e-9)
+    # a baseline stored before the distance was: it is derived from its imaging quality
+    old = json.loads((tmp_path / "plain.json").read_text())
+    del old["scores"]["imaging_vs_render"]
+    old["scores"]["imaging_quality"] = [world + 0.1]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    capsys.readouterr()
+    _scores(tuning, sprites_weights, tmp_path, "again", "--baseline", str(tmp_path / "old.json"))
+    paired = capsys.readouterr().out.splitlines()[-1]
+    distance = 100 * (scores["imaging_vs_render"] - 0.1)
+    assert f"imaging_vs_render {distance:+.1f} ±" in paired  # one prompt: no interval

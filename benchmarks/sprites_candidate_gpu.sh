@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# A candidate Sprites model on one GPU machine, in one call: train NAME from INIT with the recipe of the
+# committed weights plus FLAGS, then, beside each other on the machine's CPUs, plain generation on the
+# tuning split (prompts 32-63 x seeds 5, 6, 7, 96 frames) paired with a baseline's stored runs of the same
+# kind, the shape over the video (sprites_shape_over_time.py), the first-chunk diagnosis
+# (sprites_first_chunk.py, eval split) and the README prompt. The return takes few files: the weights and
+# the evaluations come back as two archives.
+#
+#   NAME=W1 FLAGS="--misdrawn-window-share 0.25" bash benchmarks/sprites_candidate_gpu.sh
+#
+# Settings (environment):
+#   NAME            the candidate's name (runs/NAME, labels, archives)
+#   INIT            weights to start from (default: the committed ones)
+#   FLAGS           training flags beyond RECIPE
+#   RECIPE          the committed weights' training flags (M2's; see its sprites_model.json lineage)
+#   MIN=5.0         training minutes; WORKERS=14 rendering processes
+#   BASE            folder of the baseline's sprites_tuning.py runs, labelled BASE_NAME-32, BASE_NAME-48
+#                   (seed 5) and BASE_NAME-<half>-s<seed> (seeds 6, 7) (default: M2's, call Z2)
+#   BASE_NAME=M2    LIMIT=170 seconds for each evaluation process
+set -uo pipefail
+export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name --format=csv,noheader
+N=${NAME:?}
+W=src/streamt1/sprites/weights
+RECIPE=${RECIPE:---event-share 0.25 --misdrawn-first-share 0.25 --lr 3e-4 --batch-size 64 --reuse 4 --motion-weight 4 --first-chunk-copies 4 --caption-dropout 0.1}
+BASE=${BASE:-benchmarks/logs/sprites_2026-12-04_twentysixth/Z2/tune} BASE_NAME=${BASE_NAME:-M2}
+mkdir -p runs/$N $OUT/tune $OUT/first $OUT/readme
+python3 -m streamt1.sprites.train --out runs/$N --init ${INIT:-$W} $RECIPE ${FLAGS:-} --compile --steps 100000 \
+  --max-minutes ${MIN:-5.0} --device cuda --workers ${WORKERS:-14} > runs/$N/train.log 2>&1
+tail -n 2 runs/$N/train.log | cut -c1-300
+cp $W/image_reward.* $W/video_reward.* runs/$N/
+export OMP_NUM_THREADS=1
+L=${LIMIT:-170}
+T="python3 benchmarks/sprites_tuning.py --num-prompts 16 --num-frames 96 --weights runs/$N --out $OUT/tune"
+for seed in 5 6 7; do
+  for half in 32 48; do
+    suffix=$half$([[ $seed == 5 ]] || echo -s$seed)
+    timeout $L $T --offset $half --seed $seed --label $N-$suffix --baseline $BASE/$BASE_NAME-$suffix.json \
+      > $OUT/tune/$N-$suffix.log 2>&1 &
+  done
+done
+timeout $L python3 benchmarks/sprites_shape_over_time.py --weights runs/$N > $OUT/first/$N-over-time.log 2>&1 &
+timeout $L python3 benchmarks/sprites_first_chunk.py --weights runs/$N --split eval > $OUT/first/$N.log 2>&1 &
+timeout $L python3 benchmarks/sprites_readme_prompt.py --weights runs/$N --out $OUT/readme > $OUT/readme/$N.log 2>&1 &
+wait
+grep -hv Warning $OUT/tune/*.log | cut -c1-400
+for f in $OUT/first/*.log; do echo "== $f"; grep -v Warning $f; done
+grep -v Warning $OUT/readme/$N.log
+cp runs/$N/sprites_model.json runs/$N/train.log $OUT/
+tar czf $OUT/$N.tgz runs/$N/sprites_model.safetensors runs/$N/sprites_model.json
+tar czf $OUT/evals_$N.tgz -C $OUT tune first readme && rm -r $OUT/tune $OUT/first $OUT/readme
+ls $OUT
