@@ -7,6 +7,7 @@
 # full batch takes ~45 s on this 2-core machine) on the 90 train-split scenes of M2 recorded on the CPU
 # (runs/sibM2: 54 in the twenty-sixth session, 36 more in this one, same command with --num-scenes 6000).
 #   PHASE=train bash benchmarks/logs/sprites_2026-12-04_twentyseventh/RC.sh
+#   PHASE=committed bash .../RC.sh   # Stream-T1 with the committed rewards, beside the fine-tune
 #   PHASE=check bash benchmarks/logs/sprites_2026-12-04_twentyseventh/RC.sh
 # Decision written before the runs (RW.sh's rule): a fine-tune that keeps a step > 0 is checked on held-out
 # prompts (tuning split, prompts 32-47, seeds 0, 1, 33 frames: sibling agreement of real search runs, each
@@ -18,7 +19,12 @@ export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${THREADS:-1}
 D=benchmarks/logs/sprites_2026-12-04_twentyseventh/RC
 W=src/streamt1/sprites/weights
 mkdir -p $D
-if [[ ${PHASE:?} == train ]]; then
+T="python3 benchmarks/sprites_tuning.py --num-prompts 32 --num-frames 96 --method stream-t1 --out $D/tune"
+if [[ ${PHASE:?} == committed ]]; then  # needs no fine-tune: run beside it (PHASE=check then skips it)
+  mkdir -p $D/tune && $T --label st1-committed > $D/tune/committed.log 2>&1
+  exit
+fi
+if [[ $PHASE == train ]]; then
   python3 -m streamt1.sprites.rank_rewards --record runs/sibM2 --out runs/rc1 --device cpu --workers 0 --lr 3e-5 \
     --recent-frames 3 --groups-per-batch 8 --synthetic-batch 16 --eval-every 40 --log-every 20 \
     --max-minutes ${MINUTES:-35} > $D/rank_rewards.log 2>&1
@@ -33,7 +39,6 @@ A="python3 benchmarks/sprites_reward_agreement.py --num-prompts 16 --offset 32 -
 $A --judge tuned=runs/rcbest > $D/agree/committed.txt 2>&1 &
 $A --reward-weights runs/rcbest --judge committed=$W > $D/agree/tuned.txt 2>&1 &
 wait
-T="python3 benchmarks/sprites_tuning.py --num-prompts 32 --num-frames 96 --method stream-t1 --out $D/tune"
-$T --label st1-committed > $D/tune/committed.log 2>&1 &
+[[ -f $D/tune/st1-committed.json ]] || $T --label st1-committed > $D/tune/committed.log 2>&1 &
 $T --weights runs/rcbest --label st1-tuned > $D/tune/tuned.log 2>&1 &
 wait
