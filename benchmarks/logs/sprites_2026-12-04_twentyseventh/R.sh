@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Planned calls (twenty-seventh session wrote them; no device was lent that session), one H200 each:
 # every preset with the committed weights M2, finished.
-#   LEN=5s bash benchmarks/logs/sprites_2026-12-04_twentyseventh/R.sh    # call F1: finish R10 (~300 s)
+#   LEN=5s bash benchmarks/logs/sprites_2026-12-04_twentyseventh/R.sh    # call F1: finish R10 (early pruning has 64 videos to go: ~470 s)
 #   LEN=30s bash benchmarks/logs/sprites_2026-12-04_twentyseventh/R.sh   # call T1: the main four at 30 s (~480 s)
 #   LEN=30s METHODS="stream-t1-early stream-t1-no-noise stream-t1-no-pruning stream-t1-no-sinking" \
 #     bash benchmarks/logs/sprites_2026-12-04_twentyseventh/R.sh         # call T2: the ablations at 30 s
@@ -32,7 +32,7 @@ else
 fi
 for m in $METHODS; do
   mkdir -p runs/fill/$m && cp $FROM/results.json runs/fill/$m/
-  timeout ${LIMIT:-470} python3 -m streamt1 evaluate --methods $m $FLAGS --no-videos --device cuda --weights runs/M2 \
+  timeout ${LIMIT:-530} python3 -m streamt1 evaluate --methods $m $FLAGS --no-videos --device cuda --weights runs/M2 \
     --out runs/fill/$m > runs/fill/$m.log 2>&1 &
 done
 wait
