@@ -21,32 +21,37 @@ W=src/streamt1/sprites/weights
 L26=benchmarks/logs/sprites_2026-12-04_twentysixth
 mkdir -p runs/M2 && cp $W/sprites_model.* $W/image_reward.* $W/video_reward.* runs/M2/
 if [[ ${LEN:?} == 5s ]]; then
-  FROM=$L26/R10 FLAGS="--num-prompts 32 --seeds 0,1,2,3 --num-frames 81"
+  FROM=$L26/R10 FLAGS="--num-prompts 32 --num-frames 81"
   METHODS=${METHODS:-beam stream-t1 stream-t1-early stream-t1-no-noise stream-t1-no-pruning stream-t1-no-sinking}
   ALL=none,best-of-n,beam,stream-t1,stream-t1-early,stream-t1-no-noise,stream-t1-no-pruning,stream-t1-no-sinking
 else
-  FROM=$L26/R11 FLAGS="--num-prompts 8 --seeds 0,1,2,3 --num-frames 480"
+  FROM=$L26/R11 FLAGS="--num-prompts 8 --num-frames 480"
   METHODS=${METHODS:-none best-of-n beam stream-t1}
   ALL=none,${METHODS// /,}
   ALL=${ALL/none,none,/none,}
 fi
-for m in $METHODS; do
-  mkdir -p runs/fill/$m && cp $FROM/results.json runs/fill/$m/
-  timeout ${LIMIT:-530} python3 -m streamt1 evaluate --methods $m $FLAGS --no-videos --device cuda --weights runs/M2 \
-    --out runs/fill/$m > runs/fill/$m.log 2>&1 &
+for m in $METHODS; do  # one process per preset and seed, as sprites_eval_gpu.sh runs them
+  for seed in 0 1 2 3; do
+    mkdir -p runs/fill/$m-$seed && cp $FROM/results.json runs/fill/$m-$seed/
+    timeout ${LIMIT:-530} python3 -m streamt1 evaluate --methods $m --seeds $seed $FLAGS --no-videos --device cuda \
+      --weights runs/M2 --out runs/fill/$m-$seed > runs/fill/$m-$seed.log 2>&1 &
+  done
 done
 wait
 python3 - "$FROM/results.json" $METHODS <<'PY'
 import json, sys
 merged = json.load(open(sys.argv[1]))
 for m in sys.argv[2:]:
-    run = json.load(open(f"runs/fill/{m}/results.json"))
-    for key in ("settings", "fingerprints", "videos"):
-        merged[key][m] = run[key][m]
+    for seed in range(4):
+        run = json.load(open(f"runs/fill/{m}-{seed}/results.json"))
+        if merged["fingerprints"].setdefault(m, run["fingerprints"][m]) != run["fingerprints"][m]:
+            raise SystemExit(f"{m}, seed {seed}: other settings than the videos before")
+        merged["settings"][m] = run["settings"][m]
+        merged["videos"].setdefault(m, {}).update(run["videos"][m])
     print(m, len(merged["videos"][m]), "videos")
 json.dump(merged, open("runs/fill/results.json", "w"))
 PY
-python3 -m streamt1 evaluate --merge runs/fill --out runs/fill-all --methods $ALL $FLAGS
+python3 -m streamt1 evaluate --merge runs/fill --out runs/fill-all --methods $ALL $FLAGS --seeds 0,1,2,3
 cp runs/fill-all/table.md $OUT/table_$LEN.md && cp runs/fill-all/results.json $OUT/results_$LEN.json
 tail -n 2 runs/fill/*.log > $OUT/logs_tail_$LEN.txt
 cat $OUT/table_$LEN.md | head -20
