@@ -481,6 +481,14 @@ def test_weights_without_reward_files_use_the_built_in_rewards_and_say_so(sprite
     assert "video_reward.safetensors: not found" in capsys.readouterr().err
 
 
+def test_the_built_in_folder_given_as_weights_is_not_said_to_lack_its_rewards(tmp_path, caplog):
+    from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
+
+    assert main(["generate", "--prompt", PROMPT, "--weights", str(DEFAULT_WEIGHTS_DIR), "--num-frames", "3",
+                 "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert not [r for r in caplog.records if "reward files" in r.getMessage()]
+
+
 def test_score_checks_its_folder_before_the_weights(tmp_path, capsys):
     assert main(["score", str(tmp_path / "nowhere"), "--weights", str(tmp_path / "no-weights")]) == 2
     assert capsys.readouterr().err.strip() == (f"streamt1: error: no folder at {tmp_path / 'nowhere'}: give a "

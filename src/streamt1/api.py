@@ -123,9 +123,9 @@ def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str
                               f"has none by default: pass --{kind}-reward NAME=PATH (`streamt1 rewards` lists "
                               "them) or use --method none")
         entry, path = parse_spec(spec, kind)
-        folder = _reward_folder(entry, path, config.run.weights)
-        if config.run.weights is not None and entry.folder is not None and path is None and folder == entry.builtin:
-            built_in.append(entry)  # --weights given, but the reward's files taken from the package
+        folder, fell_back = _reward_folder(entry, path, config.run.weights)
+        if fell_back:
+            built_in.append(entry)
         folder = check_files(entry, folder)
         # auto: the reward's GPU dtype (bf16 for the large scorers, whose loaders keep their heads
         # in the authors' dtype), float32 on the CPU
@@ -138,19 +138,20 @@ def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str
     return plans
 
 
-def _reward_folder(entry: RewardEntry, path: Path | None, weights: str | None) -> Path:
-    """The given path, else the entry's folder under --weights, else its built-in weights. A --weights
-    folder that holds none of a built-in reward's files (e.g. a `streamt1 sprites train --out` folder,
-    which holds only the video model) takes the built-in ones; one with some of them is a mistake, which
-    :func:`check_files` names."""
+def _reward_folder(entry: RewardEntry, path: Path | None, weights: str | None) -> tuple[Path, bool]:
+    """(The given path, else the entry's folder under --weights, else its built-in weights; whether
+    --weights was given but the built-in ones were taken). A --weights folder that holds none of a
+    built-in reward's files (e.g. a `streamt1 sprites train --out` folder, which holds only the video
+    model) takes the built-in ones; one with some of them is a mistake, which :func:`check_files` names.
+    The built-in folder itself given as --weights holds them all: no fallback."""
     if path is not None:
-        return path
+        return path, False
     if weights is not None and entry.folder is not None:
         under = Path(weights) / entry.folder
         if entry.builtin is None or len(entry.missing(under)) < len(entry.required):
-            return under
+            return under, False
     if entry.builtin is not None:
-        return entry.builtin
+        return entry.builtin, weights is not None and entry.folder is not None
     raise ConfigError(f"reward {entry.name!r} needs its files: pass --{entry.kind}-reward {entry.name}=PATH, "
                       f"or --weights W with them in W/{entry.folder}/")
 
