@@ -2,8 +2,8 @@
 # A candidate Sprites model on one GPU machine, in one call: train NAME from INIT with the recipe of the
 # committed weights plus FLAGS, then, beside each other on the machine's CPUs, plain generation on the
 # tuning split (prompts 32-63 x seeds 5, 6, 7, 96 frames) paired with a baseline's stored runs of the same
-# kind, the shape over the video (sprites_shape_over_time.py), the first-chunk diagnosis
-# (sprites_first_chunk.py, eval split) and the README prompt. The return takes few files: the weights and
+# kind, the shape over the video (sprites_shape_over_time.py, the candidate's and INIT's), the first-chunk
+# diagnosis (sprites_first_chunk.py, eval split) and the README prompt. The return takes few files: the weights and
 # the evaluations come back as two archives.
 #
 #   NAME=W1 FLAGS="--misdrawn-window-share 0.25" bash benchmarks/sprites_candidate_gpu.sh
@@ -17,16 +17,19 @@
 #   BASE            folder of the baseline's sprites_tuning.py runs, labelled BASE_NAME-32, BASE_NAME-48
 #                   (seed 5) and BASE_NAME-<half>-s<seed> (seeds 6, 7) (default: M2's, call Z2)
 #   BASE_NAME=M2    LIMIT=170 seconds for each evaluation process
+#   DEVICE=cuda     COMPILE=--compile (empty: eager)
+# A CPU check of the script (a few steps at batch 4; the evaluations stop at their limit, which checks the
+# wiring, not the numbers): DEVICE=cpu COMPILE= MIN=0.3 WORKERS=0 LIMIT=30 RECIPE="--batch-size 4" NAME=cpu-check
 set -uo pipefail
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name --format=csv,noheader
+[[ ${DEVICE:-cuda} == cpu ]] || nvidia-smi --query-gpu=name --format=csv,noheader
 N=${NAME:?}
 W=src/streamt1/sprites/weights
 RECIPE=${RECIPE:---event-share 0.25 --misdrawn-first-share 0.25 --lr 3e-4 --batch-size 64 --reuse 4 --motion-weight 4 --first-chunk-copies 4 --caption-dropout 0.1}
 BASE=${BASE:-benchmarks/logs/sprites_2026-12-04_twentysixth/Z2/tune} BASE_NAME=${BASE_NAME:-M2}
 mkdir -p runs/$N $OUT/tune $OUT/first $OUT/readme
-python3 -m streamt1.sprites.train --out runs/$N --init ${INIT:-$W} $RECIPE ${FLAGS:-} --compile --steps 100000 \
-  --max-minutes ${MIN:-5.0} --device cuda --workers ${WORKERS:-14} > runs/$N/train.log 2>&1
+python3 -m streamt1.sprites.train --out runs/$N --init ${INIT:-$W} $RECIPE ${FLAGS:-} ${COMPILE---compile} \
+  --steps 100000 --max-minutes ${MIN:-5.0} --device ${DEVICE:-cuda} --workers ${WORKERS:-14} > runs/$N/train.log 2>&1
 tail -n 2 runs/$N/train.log | cut -c1-300
 cp $W/image_reward.* $W/video_reward.* runs/$N/
 export OMP_NUM_THREADS=1
@@ -40,6 +43,8 @@ for seed in 5 6 7; do
   done
 done
 timeout $L python3 benchmarks/sprites_shape_over_time.py --weights runs/$N > $OUT/first/$N-over-time.log 2>&1 &
+# the starting weights on the same device: GPU and CPU videos differ in detail
+timeout $L python3 benchmarks/sprites_shape_over_time.py --weights ${INIT:-$W} > $OUT/first/init-over-time.log 2>&1 &
 timeout $L python3 benchmarks/sprites_first_chunk.py --weights runs/$N --split eval > $OUT/first/$N.log 2>&1 &
 timeout $L python3 benchmarks/sprites_readme_prompt.py --weights runs/$N --out $OUT/readme > $OUT/readme/$N.log 2>&1 &
 wait
