@@ -124,8 +124,9 @@ class TrainVideoConfig:
     # Share of the window chunks (after the sink) noised from a misdrawn render of themselves, in
     # MISDRAWN_SIGMAS, after their right clean context, and aimed at the caption's render: what
     # ``misdrawn_first_share`` teaches the first chunk, for every later one. M2 draws the captioned shape
-    # in 46 % of its first chunk's frames and then in ~30 % of every later stretch (benchmarks/README.md,
-    # twenty-sixth session): a later chunk starts from pure noise too, and keeps the outline the noise chose.
+    # in 46 % of its first chunk's frames and then in ~30 % of every later stretch, though after clean
+    # renders its next chunk keeps it in 83 % (benchmarks/README.md, twenty-sixth and twenty-seventh
+    # sessions): each chunk, born from noise, follows or worsens its context's blurred outlines.
     misdrawn_window_share: float = 0.0
     ema_decay: float = 0.999
     log_every: int = 100
@@ -425,12 +426,12 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
     states = model.text_encoder(list(batch.caption))  # [B, Lt, D], shared with the first-chunk copies
     text = model.transformer.encode_text(drop_captions(model, states, config, generator), video_frames)
     t = sample_timesteps(b, f // s.chunk_frames, config, generator, x0.device)
-    wrong = misdrawn_x0 = None
+    misdrawn_chunks = misdrawn_x0 = None
     if batch.misdrawn_window.numel():  # the sink chunk is left to the first-chunk copies
-        wrong = torch.rand(t.shape, generator=generator, device=x0.device) < config.misdrawn_window_share
-        wrong[:, :s.sink_frames // s.chunk_frames] = False
+        misdrawn_chunks = torch.rand(t.shape, generator=generator, device=x0.device) < config.misdrawn_window_share
+        misdrawn_chunks[:, :s.sink_frames // s.chunk_frames] = False
         misdrawn_x0 = torch.cat([x0[:, :, :s.sink_frames], model.codec.encode(batch.misdrawn_window).to(x0.dtype)], 2)
-    x_t, t, target = noisy_copies(x0, t, config, generator, misdrawn_x0, wrong)
+    x_t, t, target = noisy_copies(x0, t, config, generator, misdrawn_x0, misdrawn_chunks)
     # At inference the context is the model's own output: a slightly corrupted clean context
     # (per item, up to ``context_noise``) teaches it not to copy errors forward.
     strength = config.context_noise * torch.rand(b, 1, 1, 1, 1, generator=generator, device=x0.device)
