@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A candidate Sprites model on one GPU machine, in one call: train NAME from INIT with the recipe of the
-# committed weights plus FLAGS, then, beside each other on the machine's CPUs, plain generation on the
+# committed weights plus FLAGS, then, beside each other on its device, plain generation on the
 # tuning split (prompts 32-63 x seeds 5, 6, 7, 96 frames) paired with a baseline's stored runs of the same
 # kind, the shape over the video (sprites_shape_over_time.py, the candidate's and INIT's), the first-chunk
 # diagnosis (sprites_first_chunk.py, eval split) and the README prompt. The return takes few files: the weights and
@@ -18,12 +18,14 @@
 #                   (seed 5) and BASE_NAME-<half>-s<seed> (seeds 6, 7) (default: M2's, call Z2)
 #   BASE_NAME=M2    LIMIT=170 seconds for each evaluation process
 #   DEVICE=cuda     COMPILE=--compile (empty: eager)
+#   OUT             where the results go (the device machine sets it)
 # A CPU check of the script (a few steps at batch 4; the evaluations stop at their limit, which checks the
-# wiring, not the numbers): DEVICE=cpu COMPILE= MIN=0.3 WORKERS=0 LIMIT=30 RECIPE="--batch-size 4" NAME=cpu-check
+# wiring, not the numbers): OUT=runs/cpu-check-out DEVICE=cpu COMPILE= MIN=0.3 WORKERS=0 LIMIT=30 \
+#   RECIPE="--batch-size 4" NAME=cpu-check bash benchmarks/sprites_candidate_gpu.sh
 set -uo pipefail
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 [[ ${DEVICE:-cuda} == cpu ]] || nvidia-smi --query-gpu=name --format=csv,noheader
-N=${NAME:?}
+N=${NAME:?} OUT=${OUT:?set OUT to the folder for the results}
 W=src/streamt1/sprites/weights
 RECIPE=${RECIPE:---event-share 0.25 --misdrawn-first-share 0.25 --lr 3e-4 --batch-size 64 --reuse 4 --motion-weight 4 --first-chunk-copies 4 --caption-dropout 0.1}
 BASE=${BASE:-benchmarks/logs/sprites_2026-12-04_twentysixth/Z2/tune} BASE_NAME=${BASE_NAME:-M2}

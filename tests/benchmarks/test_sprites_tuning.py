@@ -46,7 +46,7 @@ def test_imaging_quality_is_also_stored_as_its_distance_from_the_render(tuning, 
 
     scores = _scores(tuning, sprites_weights, tmp_path, "plain")
     prompt = eval_prompts(1, int(FRAMES))[0]
-    world = imaging_quality(render(parse_caption(prompt, int(FRAMES)), int(FRAMES)).clamp(0, 1))
+    world = imaging_quality((render(parse_caption(prompt, int(FRAMES)), int(FRAMES)).clamp(0, 1) * 255).round() / 255)
     assert scores["imaging_vs_render"] == pytest.approx(abs(scores["imaging_quality"] - world), abs=1e-9)
     # a baseline stored before the distance was: it is derived from its imaging quality
     old = json.loads((tmp_path / "plain.json").read_text())

@@ -199,15 +199,30 @@ def test_misdrawn_window_chunks_start_from_other_shapes_after_a_right_context():
             return torch.cat([torch.zeros_like(flow), flow], 2)
         return forward
 
-    def loss(target, share=1.0):
+    def loss(target, of=item):
         model.transformer.forward = flow_to(target)
-        return flow_loss(model, batch_items([item]), dataclasses.replace(config, misdrawn_window_share=share),
-                         torch.Generator().manual_seed(0))
+        return flow_loss(model, batch_items([of]), config, torch.Generator().manual_seed(0))
     assert loss(x0) < 1e-6  # every chunk, the misdrawn window ones too, is aimed at the caption's render
-    assert loss(torch.cat([x0[:, :, :sink], wrong], 2)) > 1e-3
     x_t, t = seen[-1]
     sigma = t[0] / config.stream.num_train_timesteps
     assert ((sigma[sink:] >= 0.6) & (sigma[sink:] <= 0.95)).all()  # MISDRAWN_SIGMAS
+    # the sink chunk keeps its usual timestep (the share leaves it to the first-chunk copies)
+    n = config.stream.num_train_timesteps
+    usual = sample_timesteps(1, config.sequence_frames // chunk, config, torch.Generator().manual_seed(0),
+                             torch.device("cpu"))[0].repeat_interleave(chunk) / n
+    assert torch.allclose(sigma[:sink], usual[:sink]) and not torch.allclose(sigma[sink:], usual[sink:])
+    # a share of 0.5: only the chunks drawn for it are rendered misdrawn, and only those get the misdrawn band
+    half = dataclasses.replace(config, misdrawn_window_share=0.5)
+    chunk_changed = [(lambda it: (it.misdrawn_window != it.frames[sink:]).unflatten(0, (-1, chunk)).flatten(1).any(1))(
+        sample_item(torch.Generator().manual_seed(seed), half)) for seed in range(8)]
+    assert any(c.any() and not c.all() for c in chunk_changed)  # some items mix both kinds of chunk
+    seed = next(i for i, c in enumerate(chunk_changed) if c.any() and not c.all())
+    mixed = sample_item(torch.Generator().manual_seed(seed), half)
+    assert loss(codec.encode(mixed.frames[None]), of=mixed) < 1e-6
+    changed = torch.cat([torch.zeros(sink, dtype=torch.bool), chunk_changed[seed].repeat_interleave(chunk)])
+    sigma = seen[-1][1][0] / n
+    assert ((sigma[changed] >= 0.6) & (sigma[changed] <= 0.95)).all()
+    assert torch.allclose(sigma[~changed], usual[~changed])
     # the window chunks are noised from the misdrawn render: with an all-white one, each window frame's
     # mean is (1 - sigma) times white's (the noise averages out), the sink chunk's (1 - sigma) times its own
     white = item._replace(misdrawn_window=torch.ones_like(item.misdrawn_window))

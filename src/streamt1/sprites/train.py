@@ -15,7 +15,8 @@ render and aimed at the caption's, as some window chunks are (``misdrawn_window_
 right context. Each chunk's timestep is drawn from the sampler's own schedule
 (``schedule_share`` of the chunks) or from the uniform distribution shifted as the sampler shifts it.
 With ``reuse`` > 1 batches are drawn from a pool of recent items that the loader refreshes (the GPU
-outruns the CPU renderers). The text encoder is trained jointly. AdamW, warm-up then cosine, an EMA of the weights (saved), bf16 autocast on CUDA.
+outruns the CPU renderers). The text encoder is trained jointly. AdamW, warm-up then cosine, an EMA of
+the weights (saved), bf16 autocast on CUDA.
 Weights are saved atomically every ``save_every`` steps and at the end (or at ``--max-minutes``).
 """
 
@@ -122,7 +123,7 @@ class TrainVideoConfig:
     # then 0.25): the default weights M2, the first chunk's captioned shape 19 -> 41 % on eval scenes.
     misdrawn_first_share: float = 0.0
     # Share of the window chunks (after the sink) noised from a misdrawn render of themselves, in
-    # MISDRAWN_SIGMAS, after their right clean context, and aimed at the caption's render: what
+    # MISDRAWN_SIGMAS, after their usual clean context, and aimed at the caption's render: what
     # ``misdrawn_first_share`` teaches the first chunk, for every later one. M2 draws the captioned shape
     # in 46 % of its first chunk's frames and then in ~30 % of every later stretch, though after clean
     # renders its next chunk keeps it in 83 % (benchmarks/README.md, twenty-sixth and twenty-seventh
@@ -199,7 +200,9 @@ class TrainItem(NamedTuple):
     context: Tensor  # the clean context's frames [F, 3, 64, 64]; empty: the frames themselves
     contrast: Tensor  # the first chunk's shape contrast [chunk, 64, 64]; empty when shape_weight is 0
     misdrawn_first: Tensor  # the first chunk misdrawn [chunk, 3, 64, 64]; empty when misdrawn_first_share is 0
-    misdrawn_window: Tensor  # the window misdrawn [F - sink, 3, 64, 64]; empty when misdrawn_window_share is 0
+    # the window [F - sink, 3, 64, 64] with a misdrawn_window_share of its chunks misdrawn, the others its
+    # frames; empty when that share is 0
+    misdrawn_window: Tensor
     positions: Tensor  # [F] frame positions in the video
     targets: Tensor  # [F] 1, or 0 for frames that are context only (paused)
     video_frames: Tensor  # the video's length in frames, a scalar: its caption's events are timed by it
@@ -216,7 +219,8 @@ def batch_items(items: list[TrainItem]) -> TrainItem:
 
 def sample_item(g: torch.Generator, config: TrainVideoConfig) -> TrainItem:
     """One training item: the clean context is the frames themselves, or in a ``misdrawn_share`` of the
-    items the scene's :func:`misdrawn` version (empty when that share is 0)."""
+    items the scene's :func:`misdrawn` version (empty when that share is 0). One misdrawn scene gives the
+    first chunk's misdrawn render and the window's misdrawn chunks (each with ``misdrawn_window_share``)."""
     chunk, sink = config.stream.chunk_frames, config.stream.sink_frames
     window = config.context_chunks * chunk
     lo = config.sequence_frames + chunk  # shortest video: the sequence plus one chunk
@@ -243,8 +247,11 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> TrainItem:
         wrong_scene = misdrawn(scene, g)
         if config.misdrawn_first_share:
             first = render_at(wrong_scene, times[:chunk])
-        if config.misdrawn_window_share:
-            window_wrong = render_at(wrong_scene, times[sink:])
+        if config.misdrawn_window_share:  # only the chunks drawn for it are rendered (renders bound the loader)
+            drawn = (torch.rand(config.context_chunks, generator=g) < config.misdrawn_window_share).repeat_interleave(chunk)
+            window_wrong = frames[sink:].clone()
+            if drawn.any():
+                window_wrong[drawn] = render_at(wrong_scene, times[sink:][drawn])
     return TrainItem(frames, context, contrast, first, window_wrong, positions, targets, torch.tensor(length),
                      caption(scene, g))
 
@@ -415,8 +422,9 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
     """Teacher-forced flow-matching loss of a batch (:func:`batch_items`, on the model's device): its
     frames ``[B, F, 3, H, W]`` denoised after its clean context, weighted per cell by
     :func:`loss_weights` (with its shape contrast) on the frames whose targets are 1 (paused frames are
-    context only); with ``first_chunk_copies``, the mean with the loss of the first chunks denoised again
-    from the caption alone."""
+    context only); the window chunks its ``misdrawn_window`` changes are noised from that (:func:`noisy_copies`);
+    with ``first_chunk_copies``, the mean with the loss of the first chunks denoised again from the caption
+    alone."""
     s = config.stream
     b, f = batch.frames.shape[:2]
     positions, video_frames = batch.positions, batch.video_frames
@@ -428,9 +436,12 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
     t = sample_timesteps(b, f // s.chunk_frames, config, generator, x0.device)
     misdrawn_chunks = misdrawn_x0 = None
     if batch.misdrawn_window.numel():  # the sink chunk is left to the first-chunk copies
-        misdrawn_chunks = torch.rand(t.shape, generator=generator, device=x0.device) < config.misdrawn_window_share
-        misdrawn_chunks[:, :s.sink_frames // s.chunk_frames] = False
-        misdrawn_x0 = torch.cat([x0[:, :, :s.sink_frames], model.codec.encode(batch.misdrawn_window).to(x0.dtype)], 2)
+        drawn = (batch.misdrawn_window != batch.frames[:, s.sink_frames:]).unflatten(1, (-1, s.chunk_frames))
+        sink_chunks = torch.zeros(b, s.sink_frames // s.chunk_frames, dtype=torch.bool, device=x0.device)
+        misdrawn_chunks = torch.cat([sink_chunks, drawn.flatten(2).any(2)], 1)
+        misdrawn_x0, items = x0.clone(), misdrawn_chunks.any(1)
+        if items.any():  # encode only the items with a misdrawn chunk
+            misdrawn_x0[items, :, s.sink_frames:] = model.codec.encode(batch.misdrawn_window[items]).to(x0.dtype)
     x_t, t, target = noisy_copies(x0, t, config, generator, misdrawn_x0, misdrawn_chunks)
     # At inference the context is the model's own output: a slightly corrupted clean context
     # (per item, up to ``context_noise``) teaches it not to copy errors forward.
