@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))
 from wan_gpu import GIB, PROMPT, TimedGenerator, TimedReward, build_generator, sync  # noqa: E402

@@ -275,6 +275,11 @@ def test_evaluate_refuses_results_without_fingerprints(sprites_weights, tmp_path
             "--weights", str(sprites_weights), "--out", str(tmp_path)]
     assert main(args) == 2
     assert "older `streamt1 evaluate`" in capsys.readouterr().err
+    (tmp_path / "results.json").write_text('{"format": 2, "videos": {')  # cut short
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"streamt1: error: {tmp_path / 'results.json'} is not valid JSON (")
+    assert "pass another --out" in err and len(err.splitlines()) == 1
 
 
 @pytest.mark.parametrize("methods", [",", " , ", ""])

@@ -29,7 +29,6 @@ from streamt1.rewards import RewardEntry, a_kind, check_files, load_reward, pars
 from streamt1.rewards.placement import unwrapped
 from streamt1.schedule import PromptSchedule, Segment
 from streamt1.search.beam import SearchResult, StreamSearch
-from streamt1.suites import read_prompt_file
 from streamt1.search.trace import ChunkRecord
 
 logger = logging.getLogger(__name__)
@@ -290,8 +289,3 @@ def save_trace(result: SearchResult, out_dir: str | Path, stem: str) -> Path:
     path = output_paths(out_dir, stem)["trace"]
     atomic_write_json(path, result.trace.to_dict())
     return path
-
-
-def read_prompts(path: str | Path) -> list[str]:
-    """The prompts of a text file (one per line; blank and ``#`` lines skipped) or a JSONL file."""
-    return [prompt for prompt, _ in read_prompt_file(path)]

@@ -410,15 +410,16 @@ def _score(args: argparse.Namespace) -> int:
     settings = score.ScoreSettings(
         dimensions=tuple(m.strip() for m in args.metrics.split(",") if m.strip()), long=args.long,
         video_reward=args.video_reward)
-    # the cheap checks first: the folder to score, then where the scores go, then the device and the weights
+    # the cheap checks first: the folder to score, where the scores go, the prompt file, then the device and
+    # the weights
     score.check_folder(args.folder, args.out)
     check_writable_folder(score.out_folder(args.folder, args.out))
+    prompts = score.read_prompt_file(args.prompt_file)
     shard = shard_from_env()
     device = api.resolve_device(device_for(shard, args.device), "--device")
     backbones = vbench.Backbones(args.weights or vbench.default_weights_dir(), device,
                                  clip_half=False if args.clip_precision == "fp32" else None)
     vbench.check_weights(settings.dimensions, backbones.weights_dir)
-    prompts = score.read_prompt_file(args.prompt_file)
     reward = score.load_reward(settings, device)
     summary = score.score_folder(args.folder, settings, backbones, out=args.out, prompts=prompts, reward=reward,
                                  overwrite=args.overwrite, shard=shard, progress=print)

@@ -18,7 +18,6 @@ instead of mixing old and new videos.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from streamt1.metrics.stats import mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.fingerprint import canonical, fingerprint
 from streamt1.outputs.progress import ProgressLine, shorten
+from streamt1.outputs.results import read_json
 from streamt1.sprites.captions import caption
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 from streamt1.sprites.world import FPS, eval_scenes, render
@@ -133,8 +133,8 @@ def load_results(out: Path) -> dict[str, Any]:
     path = out / RESULTS_FILE
     if not path.is_file():
         return _empty_results()
-    data = json.loads(path.read_text())
-    if data.get("format") != RESULTS_FORMAT:
+    data = read_json(path, f"its videos' scores are lost: pass another --out, or delete {path} to make them again")
+    if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT:
         raise ConfigError(
             f"{path} was written by an older `streamt1 evaluate` without settings fingerprints, so its "
             f"videos cannot be matched to settings; pass another --out or delete {out}"

@@ -19,7 +19,6 @@ the ceiling of every column). Every method runs the same two-prompt schedule; ea
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from streamt1.metrics.sprites import evaluate_video, subject_consistency, track_
 from streamt1.metrics.stats import Estimate, mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.progress import ProgressLine, shorten
+from streamt1.outputs.results import read_json
 from streamt1.schedule import PromptSchedule, from_switches
 from streamt1.sprites.captions import caption
 from streamt1.sprites.world import (
@@ -163,7 +163,8 @@ def run_switch_evaluation(
     items = switch_scenes(settings.num_prompts, length, switch_at)
     schedules = [from_switches(list(item.captions), [switch_frame]) for item in items]
     results_path = out / RESULTS_FILE
-    results: dict[str, dict] = json.loads(results_path.read_text()) if results_path.is_file() else {}
+    results: dict[str, dict] = (read_json(results_path, f"pass another --out, or delete {results_path} to make its "
+                                          "videos again") if results_path.is_file() else {})
     results.setdefault("fingerprints", {})
     results.setdefault("settings", {})
     for method in settings.methods:  # other settings into the same folder stop before any work

@@ -117,7 +117,8 @@ class StreamingGenerator(Protocol):
       commit under the given :class:`SinkLimits`, and returns the routes it really applied.
     * All randomness comes in through ``noise`` and ``generators``: same inputs, same output.
 
-    Optional, for early pruning (``search.early_pruning_step``): ``num_denoising_steps`` and
+    ``num_denoising_steps``: sampler steps per chunk (the trace counts the model calls with it).
+    Optional, for early pruning (``search.early_pruning_step``):
     ``denoise_steps(state, parents, x, generators, start, stop) -> (x_stop, x0_pred)``, the sampler
     paused between steps (see :meth:`streamt1.models.generator.CausalWanGenerator.denoise_steps`).
     Optional, for the trace's call counts: ``forwards_per_step(chunk) -> int``, model passes per
@@ -126,6 +127,9 @@ class StreamingGenerator(Protocol):
 
     @property
     def spec(self) -> ChunkSpec: ...
+
+    @property
+    def num_denoising_steps(self) -> int: ...
 
     def encode_prompt(self, prompt: str, num_frames: int | None = None) -> Any:
         """Encode a prompt once for a video of ``num_frames`` latent frames (a model may be conditioned

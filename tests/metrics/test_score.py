@@ -115,6 +115,15 @@ def test_prompts_come_from_the_prompt_file_then_the_trace_then_the_name(tmp_path
     assert score.video_prompt(video, {"clip-3.mp4": "from the file"}) == "from the file"
 
 
+def test_a_prompt_file_that_is_not_json_is_named_with_the_fix(bench_folder, tmp_path, capsys):
+    bad = tmp_path / "prompts.json"
+    bad.write_text('{"clip-0.mp4": "a red circle",')  # cut short
+    assert main(["score", str(bench_folder), "--prompt-file", str(bad), "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"streamt1: error: {bad} is not valid JSON (") and len(err.splitlines()) == 1
+    assert err.endswith("give a JSON object {video path: prompt} (VBench's --prompt_file)")
+
+
 @pytest.mark.parametrize("spec, message", [
     ("videoalign", "--video-reward videoalign needs its files: pass --video-reward videoalign=PATH"),
     ("hpsv3=/w", "'hpsv3' is an image reward, not a video reward"),

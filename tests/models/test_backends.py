@@ -104,7 +104,8 @@ def test_bad_settings(release):
 
 
 def test_backend_stream_presets():
-    assert get_backend("longlive").stream.local_attn_size == 12 and get_backend("longlive").stream.sink_frames == 3
+    stream = get_backend("longlive").stream  # LongLive's local_attn_size 12 = sink 3 + window 9
+    assert (stream.sink_frames, stream.sink_frames + stream.window_frames) == (3, 12)
     causvid = get_backend("causvid").stream
     torch.testing.assert_close(warp_timesteps(causvid.denoising_steps, causvid.num_train_timesteps, causvid.shift),
                                torch.tensor([1000.0, 757.0, 522.0], dtype=torch.float64))

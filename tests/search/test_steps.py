@@ -11,7 +11,7 @@ from streamt1 import api
 from streamt1.config import ConfigError, SearchConfig, build_config
 from streamt1.interfaces import Route
 from streamt1.search.beam import StreamSearch
-from streamt1.search.steps import register_step, step_names
+from streamt1.search.steps import get_step, register_step, step_names
 
 from search_fixtures import BrightnessReward, SteadinessReward, make_generator
 
@@ -181,3 +181,11 @@ def test_reward_windows_are_each_parents_last_chunks_then_the_candidate():
     assert clips.shape == (3, 8, 3, 2, 2) and clips.dtype == torch.uint8
     per_frame = clips[:, :, 0, 0, 0].tolist()
     assert per_frame == [[3] * 4 + [10] * 4, [2] * 4 + [11] * 4, [3] * 4 + [12] * 4]  # window=1: the parent only
+
+
+def test_a_step_name_is_registered_once():
+    with pytest.raises(ValueError, match="'reward' is already registered"):
+        @register_step("select", "reward")
+        def also_reward(search, ctx, pool, k):
+            return pool.keep
+    assert get_step("select", "reward").__name__ != "also_reward"

@@ -35,6 +35,7 @@ from streamt1.metrics.stats import mean_ci
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs.progress import ProgressLine
+from streamt1.outputs.results import read_json
 from streamt1.outputs.video import mp4_info, read_mp4
 from streamt1.rewards import RewardEntry, load_video_reward, parse_spec
 
@@ -103,7 +104,7 @@ def read_prompt_file(path: str | Path | None) -> dict[str, str]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no prompt file at {path}; give a JSON object {{video path: prompt}}")
-    data = json.loads(path.read_text())
+    data = read_json(path, "give a JSON object {video path: prompt} (VBench's --prompt_file)")
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise ConfigError(f"{path}: expected a JSON object {{video path: prompt}} (VBench's --prompt_file)")
     return {str(k): v for k, v in data.items()}
@@ -161,10 +162,10 @@ def _earlier_records(out: Path, keys: Sequence[str], fp: str) -> dict[str, dict]
     found: dict[str, tuple[str | None, dict]] = {}
     merged = out / RESULTS_FILE
     if merged.is_file():
-        data = json.loads(merged.read_text())
+        data = read_json(merged, f"delete it, or pass --overwrite to score every video in {out} again")
         found.update({k: (data.get("fingerprint"), r) for k, r in data.get("videos", {}).items()})
     for path in sorted((out / RECORDS_DIR).rglob("*.json")):
-        data = json.loads(path.read_text())
+        data = read_json(path, "delete it (that video is scored again), or pass --overwrite")
         found[path.relative_to(out / RECORDS_DIR).as_posix().removesuffix(".json")] = (data.get("fingerprint"),
                                                                                         data["record"])
     found = {key: found[key] for key in keys if key in found}  # a removed video's record is inert

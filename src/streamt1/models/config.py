@@ -224,15 +224,3 @@ class StreamConfig:
     def rolling_frames(self) -> int:
         """Committed non-sink frames kept in the cache (the window minus the current chunk)."""
         return self.window_frames - self.chunk_frames
-
-    @property
-    def local_attn_size(self) -> int:
-        """LongLive's name for sink + window."""
-        return self.sink_frames + self.window_frames
-
-    @classmethod
-    def from_longlive(cls, local_attn_size: int, sink_size: int, num_frame_per_block: int) -> "StreamConfig":
-        """Translate LongLive's ``model_kwargs`` (local_attn_size includes the sink)."""
-        return cls(
-            chunk_frames=num_frame_per_block, sink_frames=sink_size, window_frames=local_attn_size - sink_size
-        )

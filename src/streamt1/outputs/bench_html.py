@@ -11,6 +11,8 @@ from urllib.parse import quote
 
 from streamt1.outputs.atomic import atomic_write_text
 
+HTML_PAGE = "index.html"
+
 _STYLE = """body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:4px;vertical-align:top;font-size:12px}
 video,img.tree{width:256px}.prompt{max-width:240px}"""
@@ -64,6 +66,6 @@ def write_html(out: Path, records: Mapping[str, Mapping[str, Mapping[str, Any]]]
             f"<h1>Suite {html.escape(str(summary['suite']))}</h1>{_summary_table(summary)}"
             f'<p><img alt="metric vs compute" src="compute.png"></p>'
             f"<table><tr>{head}</tr>{''.join(rows)}</table></body></html>\n")
-    path = out / "index.html"
+    path = out / HTML_PAGE
     atomic_write_text(path, page)
     return path

@@ -24,7 +24,6 @@ logger = logging.getLogger(__name__)
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
 COMPUTE_PLOT = "compute.png"
-HTML_PAGE = "index.html"
 SCORES_FILE = "scores/results.json"  # what `streamt1 score <bench folder>` writes (metrics.score)
 COMPUTE_KEYS = ("generator_forwards", "reward_calls", "seconds", "peak_memory_mb")
 

@@ -87,6 +87,14 @@ def claim_folder(folder: str | Path, settings: Mapping[str, Any]) -> str:
     return current
 
 
+def read_json(path: str | Path, fix: str) -> Any:
+    """A JSON file, or a :class:`ConfigError` naming it, what is wrong and ``fix`` (how to go on)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path} is not valid JSON ({err}); {fix}") from None
+
+
 def result_path(folder: str | Path, stem: str) -> Path:
     return Path(folder) / f"{stem}{RESULT_SUFFIX}"
 

@@ -35,9 +35,13 @@ _STEPS: dict[str, dict[str, Callable]] = {kind: {} for kind in STEP_KINDS}
 
 
 def register_step(kind: str, name: str) -> Callable[[Callable], Callable]:
-    """Decorator: make ``fn`` the ``kind`` step called ``name`` (a later registration replaces it)."""
+    """Decorator: make ``fn`` the ``kind`` step called ``name``. A name is registered once: a plugin must
+    not silently replace the paper's steps (as backends and rewards, names are unique)."""
     if kind not in STEP_KINDS:
         raise ValueError(f"step kind {kind!r} is not one of {STEP_KINDS}")
+    if name in _STEPS[kind]:
+        raise ValueError(f"a {kind} step called {name!r} is already registered "
+                         f"({_STEPS[kind][name].__module__}); register yours under another name")
 
     def add(fn: Callable) -> Callable:
         _STEPS[kind][name] = fn
