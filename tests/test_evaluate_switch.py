@@ -74,3 +74,28 @@ def test_cli_runs_switch_streams_resumes_and_refuses_other_settings(tmp_path, ca
     assert main([*args, "--set", "search.tau=0.3"]) == 2
     err = capsys.readouterr().err
     assert "other settings" in err and "search.tau" in err and len(err.strip().splitlines()) == 1
+
+
+def test_switch_streams_fingerprint_the_weights_and_keep_scores_only_on_request(sprites_weights, tmp_path, capsys):
+    import shutil
+
+    from streamt1.cli import main
+    from streamt1.sprites.model import SpritesVideoModel
+
+    weights = tmp_path / "weights"
+    shutil.copytree(sprites_weights, weights)
+    out = tmp_path / "out"
+    args = ["evaluate", "--switches", "--methods", "none", "--num-prompts", "1", "--num-frames", "6",
+            "--seeds", "0", "--device", "cpu", "--weights", str(weights), "--out", str(out), "--no-videos"]
+    assert main(args) == 0, capsys.readouterr().err
+    assert not list(out.rglob("*.mp4")) and not list(out.rglob("*.trace.json"))  # the scores only
+    assert "none" in (out / TABLE_FILE).read_text()
+    model = SpritesVideoModel.from_pretrained(weights)  # other weights under the same name
+    with torch.no_grad():
+        next(model.parameters()).add_(0.01)
+    model.save_pretrained(weights, {"steps": 1})
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "other settings" in err and "weights" in err and len(err.strip().splitlines()) == 1
+

@@ -243,6 +243,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from streamt1.evaluate import TABLE_FILE as EVAL_TABLE_FILE
     from streamt1.evaluate import EvalSettings, run_evaluation
     from streamt1.evaluate_switch import TABLE_FILE, SwitchSettings, run_switch_evaluation
 
@@ -276,14 +277,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     components.generator.spec.num_chunks(num_frames)
     if args.switches:
         switches = SwitchSettings(methods=methods, num_prompts=args.num_prompts, num_frames=num_frames,
-                                  seeds=seeds)
-        run_switch_evaluation(switches, make_config, args.out, components, progress=print)
+                                  seeds=seeds, save_videos=not args.no_videos, save_traces=args.traces)
+        run_switch_evaluation(switches, make_config, args.out, components, progress=print, weights=args.weights)
         print((Path(args.out) / TABLE_FILE).read_text())
         return 0
     settings = EvalSettings(methods=methods, num_prompts=args.num_prompts, num_frames=num_frames, seeds=seeds,
                             save_videos=not args.no_videos, save_traces=args.traces)
     run_evaluation(settings, make_config, args.out, components, progress=print, weights=args.weights)
-    print((Path(args.out) / "table.md").read_text())
+    print((Path(args.out) / EVAL_TABLE_FILE).read_text())
     return 0
 
 

@@ -31,7 +31,7 @@ from torch import Tensor
 
 from streamt1 import api
 from streamt1.config import Config
-from streamt1.evaluate import REFERENCE, claim_method, method_settings
+from streamt1.evaluate import REFERENCE, claim_method, method_settings, run_weight_digests
 from streamt1.metrics.sprites import evaluate_video, subject_consistency, track_sprite
 from streamt1.metrics.stats import Estimate, mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
@@ -145,6 +145,8 @@ class SwitchSettings:
     num_prompts: int = 8
     num_frames: int = 24  # latent frames; the switch is the chunk boundary nearest the middle
     seeds: tuple[int, ...] = (0,)
+    save_videos: bool = True  # False: scores only (as EvalSettings)
+    save_traces: bool = False  # with save_videos False: still write each video's search trace
 
 
 def run_switch_evaluation(
@@ -153,8 +155,10 @@ def run_switch_evaluation(
     out_dir: str | Path,
     components: api.Components,
     progress: Callable[[str], None] = logger.info,
+    weights: str | Path | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Every method on every scripted stream and seed; returns method -> mean of each column."""
+    """Every method on every scripted stream and seed; returns method -> mean of each column. ``weights``:
+    the ``--weights`` folder, whose files' digests join each method's settings (as in ``streamt1 evaluate``)."""
     out, spec = Path(out_dir), components.generator.spec
     c = spec.latent_frames
     switch_frame = max(c, settings.num_frames // 2 // c * c)
@@ -167,8 +171,9 @@ def run_switch_evaluation(
                                           "videos again") if results_path.is_file() else {})
     results.setdefault("fingerprints", {})
     results.setdefault("settings", {})
+    digests = run_weight_digests(weights)
     for method in settings.methods:  # other settings into the same folder stop before any work
-        claim_method(results, method, method_settings(make_config(method), {}), out)
+        claim_method(results, method, method_settings(make_config(method), digests), out)
     claim_method(results, REFERENCE, {"frames": length, "switch_frame": switch_frame}, out)
     reference = results.setdefault(REFERENCE, {})
     for item, schedule in zip(items, schedules):
@@ -198,7 +203,10 @@ def _run_method(method, config, components, items, schedules: Sequence[PromptSch
                 continue
             start = time.perf_counter()
             result = search.run(schedule, settings.num_frames, seed, progress=False)
-            api.save_result(result, out / method, stem)
+            if settings.save_videos:
+                api.save_result(result, out / method, stem)
+            elif settings.save_traces:
+                api.save_trace(result, out / method, stem)
             done[stem] = score_switch(result.frames, item, result.fps)
             atomic_write_json(out / RESULTS_FILE, results)  # resume point
             progress(line.finish(f"{method:22s} {shorten(stem)}", time.perf_counter() - start))
