@@ -22,7 +22,7 @@ from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
 from streamt1.outputs.atomic import atomic_write_json
 from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs import results
-from streamt1.outputs.naming import prompt_name, prompt_names, video_stem
+from streamt1.outputs.naming import output_paths, prompt_name, prompt_names, video_stem
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
 from streamt1.outputs.video import write_mp4
 from streamt1.rewards import RewardEntry, a_kind, check_files, load_reward, parse_spec
@@ -262,16 +262,6 @@ def schedule_stems(schedules: Sequence[PromptSchedule], seed: int) -> list[str]:
     keys = [s.prompts[0] if len(s.segments) == 1 else f"{s.text()[:100]} {fingerprint(s.to_list())[:8]}"
             for s in schedules]
     return output_stems(keys, seed)
-
-
-def output_paths(out_dir: str | Path, stem: str) -> dict[str, Path]:
-    out = Path(out_dir)
-    return {
-        "video": out / f"{stem}.mp4",
-        "trace": out / f"{stem}.trace.json",
-        "tree": out / f"{stem}.tree.png",
-        "rewards": out / f"{stem}.rewards.png",
-    }
 
 
 def save_result(result: SearchResult, out_dir: str | Path, stem: str) -> dict[str, Path]:

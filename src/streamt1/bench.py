@@ -241,9 +241,9 @@ def make_video(prep: Prepared, method: str, item: BenchItem, out: Path, shard: S
     result = search.run(item.prompt.prompt, config.run.num_frames, item.seed, progress=False)
     seconds = time.perf_counter() - start
     folder = out / method
-    api.save_result(result, folder, item.stem)
+    video = api.save_result(result, folder, item.stem)["video"]
     record = {
-        "stem": item.stem, "video": f"{item.stem}.mp4", "method": method, "suite": prep.suite.name,
+        "stem": item.stem, "video": video.name, "method": method, "suite": prep.suite.name,
         "prompt": item.prompt.prompt, "eval_prompt": item.prompt.eval_prompt,
         "prompt_index": item.prompt.index, "seed": item.seed,
         "metrics": score_video(prep.suite.name, result.frames, item.prompt.eval_prompt, components, result.fps),

@@ -34,6 +34,7 @@ from streamt1.metrics import vbench
 from streamt1.metrics.stats import mean_ci
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.fingerprint import fingerprint
+from streamt1.outputs.naming import output_paths
 from streamt1.outputs.progress import ProgressLine
 from streamt1.outputs.results import read_json
 from streamt1.outputs.video import mp4_info, read_mp4
@@ -90,7 +91,7 @@ def video_prompt(path: Path, prompts: dict[str, str]) -> str:
     for key in (str(path), str(path.resolve()), path.name):
         if key in prompts:
             return prompts[key]
-    trace = path.with_name(f"{path.stem}.trace.json")
+    trace = output_paths(path.parent, path.stem)["trace"]
     if trace.is_file():
         prompt = json.loads(trace.read_text()).get("prompt")
         if isinstance(prompt, str):

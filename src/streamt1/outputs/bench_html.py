@@ -10,6 +10,7 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from streamt1.outputs.atomic import atomic_write_text
+from streamt1.outputs.naming import output_paths
 
 HTML_PAGE = "index.html"
 
@@ -27,8 +28,9 @@ def _cell(method: str, record: Mapping[str, Any] | None, out: Path) -> str:
         return "<td>missing</td>"
     stem = record["stem"]
     parts = [f'<video controls preload="none" src="{_url(method, record["video"])}"></video>']
-    if (out / method / f"{stem}.tree.png").is_file():
-        parts.append(f'<img class="tree" loading="lazy" alt="search tree" src="{_url(method, stem + ".tree.png")}">')
+    tree = output_paths(out / method, stem)["tree"]
+    if tree.is_file():
+        parts.append(f'<img class="tree" loading="lazy" alt="search tree" src="{_url(method, tree.name)}">')
     metrics = ", ".join(f"{k} {v:.3f}" for k, v in sorted(record.get("metrics", {}).items()))
     parts.append(f"<div>{html.escape(metrics)}</div>")
     return "<td>" + "<br>".join(parts) + "</td>"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from pathlib import Path
 from typing import Sequence
 
 # Longest verbatim prompt: the longest derived name, the atomic writer's temp file
@@ -83,3 +84,14 @@ def prompt_names(prompts: Sequence[str]) -> list[str]:
 def video_stem(name: str, seed: int) -> str:
     """VBench's ``<prompt>-<i>``: the sample's seed is its index."""
     return f"{name}-{seed}"
+
+
+def output_paths(out_dir: str | Path, stem: str) -> dict[str, Path]:
+    """The files of one video: the MP4, its search trace and its two plots (the one place they are named)."""
+    out = Path(out_dir)
+    return {
+        "video": out / f"{stem}.mp4",
+        "trace": out / f"{stem}.trace.json",
+        "tree": out / f"{stem}.tree.png",
+        "rewards": out / f"{stem}.rewards.png",
+    }

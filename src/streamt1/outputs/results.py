@@ -18,6 +18,7 @@ import streamt1
 from streamt1.config import Config, ConfigError
 from streamt1.outputs.atomic import atomic_write_json
 from streamt1.outputs.fingerprint import canonical, fingerprint
+from streamt1.outputs.naming import output_paths
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,11 @@ def read_json(path: str | Path, fix: str) -> Any:
         raise ConfigError(f"{path} is not valid JSON ({err}); {fix}") from None
 
 
+def _video_of(folder: str | Path, stem: str, record: Mapping[str, Any]) -> Path:
+    """The video a record names (bench records name theirs), else the stem's."""
+    return Path(folder) / record["video"] if "video" in record else output_paths(folder, stem)["video"]
+
+
 def result_path(folder: str | Path, stem: str) -> Path:
     return Path(folder) / f"{stem}{RESULT_SUFFIX}"
 
@@ -118,7 +124,7 @@ def is_done(folder: str | Path, stem: str, settings: Mapping[str, Any]) -> bool:
     Raises ConfigError for a video finished with other settings, so it is neither skipped nor lost.
     """
     record = read_result(folder, stem)
-    if record is None or not (Path(folder) / record.get("video", f"{stem}.mp4")).is_file():
+    if record is None or not _video_of(folder, stem, record).is_file():
         return False
     if record.get("fingerprint") != fingerprint(settings):
         raise ConfigError(f"{Path(folder) / record.get('video', stem)} was made with other settings "
@@ -141,7 +147,7 @@ def finished_results(folder: str | Path) -> dict[str, dict[str, Any]]:
     for path in sorted(folder.glob(f"*{RESULT_SUFFIX}")):
         stem = path.name[: -len(RESULT_SUFFIX)]
         record = read_result(folder, stem)
-        if record is not None and (folder / record.get("video", f"{stem}.mp4")).is_file():
+        if record is not None and _video_of(folder, stem, record).is_file():
             records[stem] = record
     return records
 
