@@ -244,6 +244,16 @@ def generate(
                       progress=config.run.progress)
 
 
+@torch.no_grad()
+def video_reward_columns(frames: torch.Tensor, prompt: str, components: Components, fps: float) -> dict[str, float]:
+    """The video reward's overall score and parts as result columns (``reward_overall``, ``reward_<part>``) for
+    one video ``[T, 3, H, W]`` (uint8, or float in [0, 1]); none without a video reward."""
+    if components.video_reward is None:
+        return {}
+    reward = components.video_reward(frames[None], [prompt], fps)
+    return {"reward_overall": float(reward.overall[0]), **{f"reward_{k}": float(v[0]) for k, v in reward.parts.items()}}
+
+
 def output_stem(prompt: str, seed: int) -> str:
     """VBench's ``<prompt>-<seed>`` where the prompt is a safe file name, ``<slug>-<hash>-<seed>``
     otherwise (see :mod:`streamt1.outputs.naming`; a list of prompts uses ``output_stems``)."""

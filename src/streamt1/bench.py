@@ -187,16 +187,6 @@ def prepare(settings: BenchSettings, shard: Shard) -> Prepared:
     return Prepared(suite=suite, configs=configs, components=components, settings=run, items=items)
 
 
-@torch.no_grad()
-def reward_metrics(frames: torch.Tensor, prompt: str, components: api.Components, fps: float) -> dict[str, float]:
-    """The video reward's overall score and parts (VQ / MQ / TA) for one uint8 video ``[T, 3, H, W]``."""
-    if components.video_reward is None:
-        return {}
-    reward = components.video_reward(frames[None], [prompt], fps)
-    return {"reward_overall": float(reward.overall[0]),
-            **{f"reward_{k}": float(v[0]) for k, v in reward.parts.items()}}
-
-
 def score_video(suite: str, frames: torch.Tensor, prompt: str, components: api.Components,
                 fps: float) -> dict[str, float]:
     """Per-video metrics: the Sprites world's analytic ground truth on its own suite, rewards elsewhere.
@@ -208,7 +198,7 @@ def score_video(suite: str, frames: torch.Tensor, prompt: str, components: api.C
         from streamt1.evaluate import score_video as sprites_scores
 
         return sprites_scores(frames, prompt, components, fps)
-    return reward_metrics(frames, prompt, components, fps)
+    return api.video_reward_columns(frames, prompt, components, fps)
 
 
 def _peak_memory_mb(device: torch.device) -> float:

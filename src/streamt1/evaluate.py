@@ -81,12 +81,7 @@ def eval_prompts(count: int, num_latent_frames: int) -> list[str]:
 def score_video(frames: torch.Tensor, prompt: str, components: api.Components, fps: float) -> dict[str, float]:
     """Ground-truth metrics plus the video reward's parts for one uint8 video ``[T, 3, H, W]``."""
     video = frames.float() / 255
-    scores = evaluate_video(video, prompt, fps=fps)
-    if components.video_reward is not None:
-        reward = components.video_reward(video[None], [prompt], fps)
-        scores["reward_overall"] = float(reward.overall[0])
-        scores.update({f"reward_{k}": float(v[0]) for k, v in reward.parts.items()})
-    return scores
+    return {**evaluate_video(video, prompt, fps=fps), **api.video_reward_columns(video, prompt, components, fps)}
 
 
 def _sha256(path: Path) -> str:
