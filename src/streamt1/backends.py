@@ -23,11 +23,10 @@ from typing import Any, Callable, Mapping
 WAN_FACTORY = "streamt1.models.backends:load_backend"
 WAN_CHECKER = "streamt1.models.backends:check_run"
 WAN_REWARDS = {"image": "hpsv3", "video": "videoalign"}
-WAN_FILES = (
-    "Wan2.1-T2V-1.3B/Wan2.1_VAE.pth",
-    "Wan2.1-T2V-1.3B/models_t5_umt5-xxl-enc-bf16.pth",
-    "Wan2.1-T2V-1.3B/google/umt5-xxl/ (tokenizer files)",
-)
+# The Wan2.1 files every causal-Wan backend needs, relative to --weights (models.backends.locate_files)
+WAN_DIR, WAN_VAE, WAN_T5, WAN_TOKENIZER = ("Wan2.1-T2V-1.3B", "Wan2.1_VAE.pth", "models_t5_umt5-xxl-enc-bf16.pth",
+                                           "google/umt5-xxl")
+WAN_FILES = (f"{WAN_DIR}/{WAN_VAE}", f"{WAN_DIR}/{WAN_T5}", f"{WAN_DIR}/{WAN_TOKENIZER}/ (tokenizer files)")
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,6 @@ from streamt1.models.wan_vae import WanVAECodec
 
 logger = logging.getLogger(__name__)
 
-WAN_DIR = "Wan2.1-T2V-1.3B"
 DEFAULT_HEIGHT, DEFAULT_WIDTH, DEFAULT_FPS = 480, 832, 16.0  # the paper's 832x480 at 16 fps
 
 
@@ -84,13 +83,13 @@ def locate_files(backend: str, weights_dir: str | Path, wan_dir: str | Path | No
     """Paths of ``backend``'s files; a FileNotFoundError lists every missing one and where it comes from."""
     spec = get_backend(backend)
     root = Path(weights_dir)
-    wan = root / WAN_DIR if wan_dir is None else Path(wan_dir)
+    wan = root / registry.WAN_DIR if wan_dir is None else Path(wan_dir)
     files = WanFiles(
         checkpoint=root / spec.checkpoint,
         lora=None if spec.lora is None else root / spec.lora,
-        vae=wan / "Wan2.1_VAE.pth",
-        t5=wan / "models_t5_umt5-xxl-enc-bf16.pth",
-        tokenizer=wan / "google" / "umt5-xxl",
+        vae=wan / registry.WAN_VAE,
+        t5=wan / registry.WAN_T5,
+        tokenizer=wan / registry.WAN_TOKENIZER,
     )
     missing = [p for p in dataclasses.astuple(files) if p is not None and not p.exists()]
     if missing:
