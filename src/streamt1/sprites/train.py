@@ -81,16 +81,16 @@ class TrainVideoConfig:
     context_noise: float = 0.05  # max std of noise added to the clean context (still at t = 0)
     # Latent cells that change between neighbouring frames (moving sprites' edges, appearing shapes)
     # weigh 1 + motion_weight in the loss: they are ~8 % of the cells, so a plain mean lets the model
-    # copy the context's sprite in place (the committed weights ignore captioned motion).
+    # copy the context's sprite in place (the weights before F ignored captioned motion).
     motion_weight: float = 4.0
     motion_threshold: float = 0.02  # mean |change| over a cell's 48 latent channels that marks it as changing
     # Extra noisy copies of each item's first chunk, denoised from the caption alone: the chunk every
     # later one continues, and the one the model draws worst (issue 9's diagnosis in benchmarks/README.md).
     first_chunk_copies: int = 4
     # Extra loss weight of the first chunk's cells whose content depends on a sprite's shape
-    # (world.shape_contrast: the sprite and its rim), where the caption alone must decide the shape: the
-    # committed weights ignore shape words. Tried from them for minutes, not yet enough
-    # (benchmarks/README.md, fifteenth session).
+    # (world.shape_contrast: the sprite and its rim), where the caption alone must decide the shape. Tried
+    # for minutes from the weights of the time, which ignored shape words: not enough (benchmarks/README.md,
+    # fifteenth session).
     shape_weight: float = 0.0
     # Noise band (sigma low, high) the first-chunk copies are drawn from, uniformly; None: the training
     # timesteps of every chunk. The shape word only lowers the ideal denoiser's error between sigma ~0.5
@@ -105,29 +105,16 @@ class TrainVideoConfig:
     # from a still context it kept sprites still although it continues clean moving renders well
     # (benchmarks/README.md, eighteenth session): these items teach it to start the captioned motion.
     paused_share: float = 0.0
-    # Share of items whose clean context draws the sprites wrong (:func:`misdrawn`: another shape, some a
-    # size smaller) while the loss targets keep the caption's. In teacher forcing the context is always
-    # right, so only the first chunk ever needs the shape word and the model learnt to copy its context:
-    # its first chunks draw shapes at chance, every later chunk keeps them (benchmarks/README.md,
-    # fourteenth and fifteenth sessions), and sprites shrink from chunk to chunk until they vanish.
-    # These items make every chunk read the caption and restore what its context lost. From P4 (0.3, then
-    # 0.15): presence +6 and text alignment +3 points on the tuning split, imaging quality -1, shapes
-    # from the caption still at chance; not adopted (benchmarks/README.md, twenty-fifth session).
+    # Share of items whose clean context draws the sprites wrong (:func:`misdrawn`: other shapes, some a
+    # size smaller) while the targets keep the caption's: teacher forcing's context is always right, so the
+    # model learnt to copy it. Not used by M2 (benchmarks/README.md, twenty-fifth session).
     misdrawn_share: float = 0.0
-    # Share of the first-chunk copies noised from a misdrawn render of the first chunk (:func:`misdrawn`)
-    # at sigma in MISDRAWN_SIGMAS, while their target is still the caption's render. From the
-    # caption alone the sampler reaches sigma 0.8 with a blob whose outline the noise chose, and the model
-    # keeps whatever outline its noisy input shows (a render noised to 0.8 and finished under a caption
-    # naming another shape keeps its own shape in every scene of one sprite: benchmarks/README.md,
-    # twenty-sixth session); these copies teach it to redraw the outline the caption names. From P4 (0.5,
-    # then 0.25): the default weights M2, the first chunk's captioned shape 19 -> 41 % on eval scenes.
+    # Share of the first-chunk copies noised (sigma in MISDRAWN_SIGMAS) from a misdrawn render and aimed at
+    # the caption's: from sigma 0.8 down the model keeps the outline its input shows, so these copies teach
+    # it to redraw the one the caption names. M2: 0.5, then 0.25 (benchmarks/README.md, twenty-sixth session).
     misdrawn_first_share: float = 0.0
-    # Share of the window chunks (after the sink) noised from a misdrawn render of themselves, in
-    # MISDRAWN_SIGMAS, after their usual clean context, and aimed at the caption's render: what
-    # ``misdrawn_first_share`` teaches the first chunk, for every later one. M2 draws the captioned shape
-    # in 46 % of its first chunk's frames and then in ~30 % of every later stretch, though after clean
-    # renders its next chunk keeps it in 83 % (benchmarks/README.md, twenty-sixth and twenty-seventh
-    # sessions): each chunk, born from noise, follows or worsens its context's blurred outlines.
+    # The same for a share of the window chunks after their usual context: M2 keeps its first chunk's shape
+    # in only ~30 % of later frames (benchmarks/README.md, twenty-seventh session).
     misdrawn_window_share: float = 0.0
     ema_decay: float = 0.999
     log_every: int = 100
