@@ -415,7 +415,7 @@ def _score(args: argparse.Namespace) -> int:
     # the weights
     score.check_folder(args.folder, args.out)
     check_writable_folder(score.out_folder(args.folder, args.out))
-    prompts = score.read_prompt_file(args.prompt_file)
+    prompts = score.read_vbench_prompt_file(args.prompt_file)
     shard = shard_from_env()
     device = api.resolve_device(device_for(shard, args.device), "--device")
     backbones = vbench.Backbones(args.weights or vbench.default_weights_dir(), device,

@@ -99,7 +99,7 @@ def video_prompt(path: Path, prompts: dict[str, str]) -> str:
     return re.sub(r"-\d+$", "", path.stem)  # VBench's get_prompt_from_filename
 
 
-def read_prompt_file(path: str | Path | None) -> dict[str, str]:
+def read_vbench_prompt_file(path: str | Path | None) -> dict[str, str]:
     if path is None:
         return {}
     path = Path(path)

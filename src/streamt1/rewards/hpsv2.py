@@ -40,7 +40,7 @@ from transformers import CLIPTokenizer
 
 from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
 from streamt1.rewards.image_common import (
-    BatchedImageReward, center_crop_box, load_checked, no_init_weights, normalize, shorter_side_size,
+    BatchedImageReward, center_crop_box, load_reward_weights, no_init_weights, normalize, shorter_side_size,
 )
 
 logger = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ def load(
     state_dict = read_weights(checkpoint, "hpsv2")
     with no_init_weights():  # every parameter is overwritten by the checkpoint
         model = OpenClip(architecture)
-    load_checked(model, state_dict, checkpoint)
+    load_reward_weights(model, state_dict, checkpoint)
     model = model.to(device=device, dtype=dtype)
     logger.info("HPSv2.1 loaded from %s (%s, %s)", folder, device, dtype)
     return HPSv2(model, CLIPTokenizer.from_pretrained(folder / "tokenizer"), max_batch=max_batch)

@@ -24,7 +24,7 @@ from transformers.initialization import no_init_weights  # skip the random init 
 
 from streamt1.config import ConfigError
 from streamt1.interfaces import to_uint8
-from streamt1.models.checkpoints import CheckpointError, check_state_dict
+from streamt1.models.checkpoints import CheckpointError, load_checked
 from streamt1.rewards import check_max_batch
 
 # OpenAI CLIP normalisation, used by all three rewards.
@@ -32,13 +32,13 @@ CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
-def load_checked(module: nn.Module, state_dict: Mapping[str, Tensor], source: Path) -> None:
-    """Strict load, or ConfigError listing missing / unexpected / mis-shaped keys."""
+def load_reward_weights(module: nn.Module, state_dict: Mapping[str, Tensor], source: Path) -> None:
+    """:func:`~streamt1.models.checkpoints.load_checked`, its error a ConfigError that asks whether the
+    file is this reward's."""
     try:
-        check_state_dict(module, state_dict, source)
+        load_checked(module, state_dict, source)
     except CheckpointError as err:
         raise ConfigError(f"{err}; is this the right file for this reward?") from err
-    module.load_state_dict(state_dict, strict=True)
 
 
 def frames_to_uint8(frames: Tensor, prompts: Sequence[str]) -> Tensor:

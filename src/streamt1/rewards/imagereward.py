@@ -40,7 +40,7 @@ from transformers import BertTokenizer
 from streamt1.config import ConfigError
 from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
 from streamt1.rewards.image_common import (
-    BatchedImageReward, center_crop_box, load_checked, no_init_weights, normalize, pil_to_tensor,
+    BatchedImageReward, center_crop_box, load_reward_weights, no_init_weights, normalize, pil_to_tensor,
     shorter_side_size, to_pil,
 )
 
@@ -373,7 +373,7 @@ def load(
     }
     with no_init_weights():  # every parameter is overwritten by the checkpoint
         model = ImageRewardModel(vision, text_config)
-    load_checked(model, state_dict, checkpoint)
+    load_reward_weights(model, state_dict, checkpoint)
     model = model.to(device=device, dtype=dtype)
     model.mlp.float()
     logger.info("ImageReward loaded from %s (%s, %s)", folder, device, dtype)

@@ -27,7 +27,7 @@ from torch import Tensor
 from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPTokenizer
 
 from streamt1.rewards import REWARDS, check_files, check_max_batch, read_weights
-from streamt1.rewards.image_common import BatchedImageReward, load_checked, no_init_weights, to_pil
+from streamt1.rewards.image_common import BatchedImageReward, load_reward_weights, no_init_weights, to_pil
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def load(
     state_dict = {k: v for k, v in read_weights(weights, "pickscore").items() if not k.endswith("position_ids")}
     with no_init_weights():  # every parameter is overwritten by the checkpoint
         model = CLIPModel(config)
-    load_checked(model, state_dict, weights)
+    load_reward_weights(model, state_dict, weights)
     model = model.to(device=device, dtype=dtype)
     logger.info("PickScore loaded from %s (%s, %s)", folder, device, dtype)
     return PickScore(
