@@ -58,7 +58,8 @@ LENGTHS = {"5s": 81, "30s": 480}
 DIFFERENCE_COLUMNS = ("subject_consistency", "background_consistency", "text_alignment",
                       "alignment_background", "alignment_presence", "alignment_shape", "alignment_motion")
 # Run settings that do not change a video (where it is written, the progress bar, the seed, which
-# the evaluation sets per video).
+# the evaluation sets per video). Unlike generate and bench (outputs.results), the device stays: CPU and
+# GPU videos differ in detail, and a table of paired differences must not mix them.
 _UNSCORED_RUN_FIELDS = ("out", "progress", "seed")
 
 

@@ -1,5 +1,6 @@
-"""What both Sprites training scripts share: endless rendered samples, their loader, the
-learning-rate schedule of step- or time-limited runs, and the common command-line options."""
+"""What the Sprites training scripts (video model, codec, rewards, their fine-tune) share: endless
+rendered samples, their loader, the learning-rate schedule of step- or time-limited runs, and the
+common command-line options of those that render their data."""
 
 from __future__ import annotations
 
@@ -111,8 +112,8 @@ def lr_factor(progress: float) -> float:
 
 def training_parser(description: str, out_help: str, defaults: Any,
                     prog: str | None = None) -> argparse.ArgumentParser:
-    """The options both scripts take; ``defaults`` is their config class (steps, batch_size, lr, ...);
-    ``prog``: the command shown in usage lines (default: the script's)."""
+    """The options of the scripts that render their data; ``defaults`` is the script's config class
+    (steps, batch_size, lr, ...); ``prog``: the command shown in usage lines (default: the script's)."""
     p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("--out", required=True, help=out_help)
     p.add_argument("--steps", type=int, default=defaults.steps, help="optimiser steps (default: %(default)s)")
