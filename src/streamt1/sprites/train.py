@@ -426,9 +426,11 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
         drawn = (batch.misdrawn_window != batch.frames[:, s.sink_frames:]).unflatten(1, (-1, s.chunk_frames))
         sink_chunks = torch.zeros(b, s.sink_frames // s.chunk_frames, dtype=torch.bool, device=x0.device)
         misdrawn_chunks = torch.cat([sink_chunks, drawn.flatten(2).any(2)], 1)
-        misdrawn_x0, items = x0.clone(), misdrawn_chunks.any(1)
-        if items.any():  # encode only the items with a misdrawn chunk
-            misdrawn_x0[items, :, s.sink_frames:] = model.codec.encode(batch.misdrawn_window[items]).to(x0.dtype)
+        changed = misdrawn_chunks.repeat_interleave(s.chunk_frames, 1)  # [B, F]
+        misdrawn_x0 = x0.clone()
+        if changed.any():  # encode only the misdrawn frames (the codec is per frame): x0 holds the others
+            z = model.codec.encode(batch.misdrawn_window[changed[:, s.sink_frames:]][None])[0]  # [C, N, h, w]
+            misdrawn_x0.transpose(1, 2)[changed] = z.transpose(0, 1).to(x0.dtype)
     x_t, t, target = noisy_copies(x0, t, config, generator, misdrawn_x0, misdrawn_chunks)
     # At inference the context is the model's own output: a slightly corrupted clean context
     # (per item, up to ``context_noise``) teaches it not to copy errors forward.
