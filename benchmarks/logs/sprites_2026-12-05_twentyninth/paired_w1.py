@@ -1,0 +1,48 @@
+"""Twenty-ninth session, call W1 against M2 (the committed weights), paired, from the calls' saved scores
+(CPU, seconds):
+
+    python benchmarks/logs/sprites_2026-12-05_twentyninth/paired_w1.py
+
+Plain generation on the tuning split, prompts 32-63 x seeds 5, 6, 7 (96 videos, 96 frames); M2's runs are
+the twenty-sixth session's call Z2 (same prompts, seeds, frames and device kind). W.sh's rule (written
+before the call): W1 may replace M2 only if its shape or text alignment is above M2's with the 95 %
+interval excluding 0 and no ground-truth metric is below M2's beyond noise by more than 0.5 points;
+imaging quality is judged by imaging_vs_render (the distance from the render of the same caption; lower
+is better, so there the candidate fails if it is larger beyond noise by more than 0.5 points).
+"""
+import json
+from pathlib import Path
+
+from streamt1.metrics.stats import paired_difference
+
+logs = Path(__file__).parent.parent
+LOWER_IS_BETTER = {"imaging_vs_render"}
+
+
+def tuning(folder: str, name: str) -> dict:
+    out: dict = {}
+    for seed in (5, 6, 7):
+        for half in (32, 48):
+            label = f"{name}-{half}" + ("" if seed == 5 else f"-s{seed}")
+            run = json.loads((logs / folder / f"{label}.json").read_text())
+            for key, values in run["scores"].items():
+                out.setdefault(key, {}).update({(seed, half, i): v for i, v in enumerate(values)})
+    return out
+
+
+m2 = tuning("sprites_2026-12-04_twentysixth/Z2/tune", "M2")
+w1 = tuning("sprites_2026-12-05_twentyninth/W1/tune", "W1")
+keys = [k for k in w1 if k in m2 and not k.startswith("reward") and k != "motion_smoothness"]
+verdicts = []
+print(f"W1 - M2, plain generation, tuning split ({len(w1['text_alignment'])} videos; points, 95 %):")
+for k in keys:
+    d = paired_difference(w1[k], m2[k])
+    lo, hi = 100 * (d.mean - d.half_width), 100 * (d.mean + d.half_width)
+    worse = lo > 0.5 if k in LOWER_IS_BETTER else hi < -0.5
+    print(f"  {k:24s} M2 {100 * sum(m2[k].values()) / len(m2[k]):5.1f}  W1 - M2 {100 * d.mean:+5.1f} ± "
+          f"{100 * d.half_width:.1f}" + ("  worse beyond noise" if worse else ""))
+    verdicts.append((k, lo, worse))
+gain = any(k in ("alignment_shape", "text_alignment") and lo > 0 for k, lo, _ in verdicts)
+loss = [k for k, _, worse in verdicts if worse and k != "imaging_quality"]
+print("rule:", "adopt" if gain and not loss else
+      f"keep M2 (gain on shape or text alignment beyond noise: {gain}; worse beyond noise: {loss or 'none'})")
