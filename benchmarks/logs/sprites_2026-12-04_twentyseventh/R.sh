@@ -19,6 +19,7 @@ nvidia-smi --query-gpu=name --format=csv,noheader
 export PYTHONPATH=$PWD/src OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1
 W=src/streamt1/sprites/weights
 L26=benchmarks/logs/sprites_2026-12-04_twentysixth
+rm -rf runs/fill runs/fill-all  # a warm machine keeps the last call's folders, which would resume into this one
 mkdir -p runs/M2 && cp $W/sprites_model.* $W/image_reward.* $W/video_reward.* runs/M2/
 if [[ ${LEN:?} == 5s ]]; then
   FROM=$L26/R10 FLAGS="--num-prompts 32 --num-frames 81"

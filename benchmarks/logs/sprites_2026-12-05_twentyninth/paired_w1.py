@@ -2,6 +2,7 @@
 (CPU, seconds):
 
     python benchmarks/logs/sprites_2026-12-05_twentyninth/paired_w1.py
+    python benchmarks/logs/sprites_2026-12-05_twentyninth/paired_w1.py C1 FOLDER/tune   # another candidate
 
 Plain generation on the tuning split, prompts 32-63 x seeds 5, 6, 7 (96 videos, 96 frames); M2's runs are
 the twenty-sixth session's call Z2 (same prompts, seeds, frames and device kind). W.sh's rule (written
@@ -11,6 +12,7 @@ imaging quality is judged by imaging_vs_render (the distance from the render of 
 is better, so there the candidate fails if it is larger beyond noise by more than 0.5 points).
 """
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -49,15 +51,16 @@ def tuning(folder: str, name: str) -> dict:
 
 
 m2 = tuning("sprites_2026-12-04_twentysixth/Z2/tune", "M2")
-w1 = tuning("sprites_2026-12-05_twentyninth/W1/tune", "W1")
+name, folder = sys.argv[1:3] if len(sys.argv) > 2 else ("W1", str(logs / "sprites_2026-12-05_twentyninth/W1/tune"))
+w1 = tuning(str(Path(folder).resolve()), name)
 keys = [k for k in w1 if k in m2 and not k.startswith("reward") and k != "motion_smoothness"]
 verdicts = []
-print(f"W1 - M2, plain generation, tuning split ({len(w1['text_alignment'])} videos; points, 95 %):")
+print(f"{name} - M2, plain generation, tuning split ({len(w1['text_alignment'])} videos; points, 95 %):")
 for k in keys:
     d = paired_difference(w1[k], m2[k])
     lo, hi = 100 * (d.mean - d.half_width), 100 * (d.mean + d.half_width)
     worse = lo > 0.5 if k in LOWER_IS_BETTER else hi < -0.5
-    print(f"  {k:24s} M2 {100 * sum(m2[k].values()) / len(m2[k]):5.1f}  W1 - M2 {100 * d.mean:+5.1f} ± "
+    print(f"  {k:24s} M2 {100 * sum(m2[k].values()) / len(m2[k]):5.1f}  {name} - M2 {100 * d.mean:+5.1f} ± "
           f"{100 * d.half_width:.1f}" + ("  worse beyond noise" if worse else ""))
     verdicts.append((k, lo, worse))
 gain = any(k in ("alignment_shape", "text_alignment") and lo > 0 for k, lo, _ in verdicts)

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Planned calls (twenty-ninth session wrote them; its device time ran out), one H200 each:
+#   CALL=sink bash benchmarks/logs/sprites_2026-12-05_twentyninth/next.sh   # ~200 s
+#   CALL=C1 bash benchmarks/logs/sprites_2026-12-05_twentyninth/next.sh     # ~450 s
+# sink: at 30 s with M2, no-sinking beat the full method on text alignment (+3.6 ± 3.3) and subject
+#   consistency (+6.5 ± 7.4) over 32 videos (R30). This doubles the videos of Stream-T1, no-sinking and
+#   plain generation (prompts 8-15 x seeds 0-3, 480 frames), resumed from R30/results.json (the same
+#   settings fingerprints: --num-prompts is not part of them). The table is remade on the CPU:
+#   tar xzf x.tgz, merge the 12 results.json into R30's as R.sh's python does, then
+#   `streamt1 evaluate --merge ... --num-prompts 16`. No rule: it reports, changes no default.
+# C1: the control W1 lacked. M2 + 5 min of M2's recipe alone (no new flag), evaluated as W1 was
+#   (benchmarks/sprites_candidate_gpu.sh). If C1 - M2 also loses motion beyond noise, W1's motion loss
+#   came from training longer, not from --misdrawn-window-share, and W1 - C1 (paired_w1.py with C1's
+#   folder) is the flag's effect. C1 is judged by W.sh's rule too (a candidate like any other).
+set -uo pipefail
+export PYTHONPATH=$PWD/src OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1
+case ${CALL:?CALL must be sink or C1} in
+  sink)
+    W=src/streamt1/sprites/weights
+    rm -rf runs/x && mkdir -p runs/M2 && cp $W/sprites_model.* $W/image_reward.* $W/video_reward.* runs/M2/
+    for m in stream-t1 stream-t1-no-sinking none; do
+      for s in 0 1 2 3; do
+        mkdir -p runs/x/$m-$s && cp benchmarks/logs/sprites_2026-12-05_twentyninth/R30/results.json runs/x/$m-$s/
+        timeout ${LIMIT:-300} python3 -m streamt1 evaluate --methods $m --seeds $s --num-prompts 16 --num-frames 480 \
+          --no-videos --device cuda --weights runs/M2 --out runs/x/$m-$s > runs/x/$m-$s.log 2>&1 &
+      done
+    done
+    wait
+    tar czf $OUT/x.tgz runs/x/*/results.json runs/x/*.log
+    tail -n 2 runs/x/*.log | cut -c1-200 ;;
+  C1) NAME=C1 FLAGS="" MIN=5.0 bash benchmarks/sprites_candidate_gpu.sh ;;
+  *) echo "CALL must be sink or C1" >&2; exit 2 ;;
+esac
