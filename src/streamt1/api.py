@@ -284,6 +284,15 @@ def save_result(result: SearchResult, out_dir: str | Path, stem: str) -> dict[st
     return paths
 
 
+def save_run_outputs(result: SearchResult, out_dir: str | Path, stem: str, videos: bool, traces: bool) -> None:
+    """An evaluation's files for one run: everything (:func:`save_result`) with ``videos``, else the trace
+    alone with ``traces``, else nothing (scores only)."""
+    if videos:
+        save_result(result, out_dir, stem)
+    elif traces:
+        save_trace(result, out_dir, stem)
+
+
 def save_trace(result: SearchResult, out_dir: str | Path, stem: str) -> Path:
     """Write only the search trace (``<stem>.trace.json``) atomically."""
     path = output_paths(out_dir, stem)["trace"]

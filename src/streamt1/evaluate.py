@@ -215,10 +215,7 @@ def run_evaluation(
                 continue
             start = time.perf_counter()
             result = search.run(prompt, settings.num_frames, seed, progress=False)
-            if settings.save_videos:
-                api.save_result(result, out / method, stem)
-            elif settings.save_traces:
-                api.save_trace(result, out / method, stem)
+            api.save_run_outputs(result, out / method, stem, settings.save_videos, settings.save_traces)
             done[stem] = score_video(result.frames, prompt, components, result.fps)
             atomic_write_json(out / RESULTS_FILE, results)  # resume point
             progress(line.finish(f"{method:22s} {shorten(stem)}", time.perf_counter() - start))

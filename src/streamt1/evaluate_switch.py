@@ -203,10 +203,7 @@ def _run_method(method, config, components, items, schedules: Sequence[PromptSch
                 continue
             start = time.perf_counter()
             result = search.run(schedule, settings.num_frames, seed, progress=False)
-            if settings.save_videos:
-                api.save_result(result, out / method, stem)
-            elif settings.save_traces:
-                api.save_trace(result, out / method, stem)
+            api.save_run_outputs(result, out / method, stem, settings.save_videos, settings.save_traces)
             done[stem] = score_switch(result.frames, item, result.fps)
             atomic_write_json(out / RESULTS_FILE, results)  # resume point
             progress(line.finish(f"{method:22s} {shorten(stem)}", time.perf_counter() - start))
