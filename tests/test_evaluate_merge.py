@@ -46,6 +46,15 @@ def test_merged_folders_tabulate_like_one_run(runs, tmp_path, capsys):
     assert (out / "table.md").read_text() == (runs / "both" / "table.md").read_text()
 
 
+def test_merge_takes_the_prompts_and_seeds_of_its_folders(runs, tmp_path):
+    # without --num-prompts and --seeds the table covers what the folders hold (1 prompt, seed 0), not
+    # the defaults of a new evaluation (32 prompts x seeds 0, 1), which would count 63 videos missing
+    out = tmp_path / "all"
+    assert main(["evaluate", "--merge", str(runs / "stream"), str(runs / "best"), "--out", str(out)]) == 0
+    table = (out / "table.md").read_text()
+    assert table == (runs / "both" / "table.md").read_text() and "Missing videos" not in table
+
+
 def test_merge_says_which_videos_a_method_lacks(runs, tmp_path):
     out = tmp_path / "all"
     assert main(["evaluate", "--num-prompts", "1", "--seeds", "0,1", "--methods", "none,stream-t1",

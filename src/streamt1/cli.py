@@ -213,14 +213,16 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--methods", default=None,
                    help=f"comma-separated presets (see `streamt1 methods`; default {DEFAULT_EVAL_METHODS}, with "
                         "--merge every method in the folders); `none` is the baseline of the paired differences")
-    p.add_argument("--num-prompts", type=int, default=32, help="held-out Sprites prompts to use")
+    p.add_argument("--num-prompts", type=int, default=None,
+                   help="held-out Sprites prompts to use (default 32; with --merge: the folders' own)")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--length", choices=tuple(LENGTHS), default=None,
                         help="named video length: 5s (81 latent frames, default) or 30s (480, the paper's "
                              "long setting)")
     length.add_argument("--num-frames", type=int, default=None,
                         help=f"latent frames per video (Sprites: one video frame each at {SPRITES_FPS} fps)")
-    p.add_argument("--seeds", default="0,1", help="comma-separated seeds per prompt")
+    p.add_argument("--seeds", default=None,
+                   help="comma-separated seeds per prompt (default 0,1; with --merge: the folders' own)")
     p.add_argument("--out", default="runs/eval", help="folder for videos, results.json and table.md")
     p.add_argument("--no-videos", action="store_true", help="keep the scores only, write no MP4s")
     p.add_argument("--traces", action="store_true",
@@ -250,10 +252,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     asked_frames = args.num_frames if args.num_frames is not None else LENGTHS.get(args.length)
     methods = _method_list(args.methods) if args.methods is not None else None
     try:
-        seeds = tuple(int(s) for s in args.seeds.split(","))
+        seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds is not None else None
     except ValueError:
         raise ConfigError(f"--seeds {args.seeds!r} must be comma-separated integers") from None
-    if args.num_prompts < 1:
+    if args.num_prompts is not None and args.num_prompts < 1:
         raise ConfigError(f"--num-prompts={args.num_prompts} is invalid: expected an integer >= 1")
     if args.workers < 1:
         raise ConfigError(f"--workers={args.workers} is invalid: expected an integer >= 1")
@@ -261,6 +263,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     check_writable_folder(args.out)  # every branch below writes there
     if args.merge is not None:
         return _merge_evaluations(args, methods, seeds, asked_frames)
+    args.num_prompts = args.num_prompts or EvalSettings.num_prompts
+    seeds = seeds or EvalSettings.seeds
     num_frames = asked_frames or set_frames(args.overrides) or LENGTHS["5s"]
     methods = methods or _method_list(DEFAULT_EVAL_METHODS)
 
@@ -337,7 +341,7 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
     return _tabulate_merged(list(jobs), out, methods, args.num_prompts, seeds, num_frames)
 
 
-def _merge_evaluations(args: argparse.Namespace, methods: tuple[str, ...] | None, seeds: tuple[int, ...],
+def _merge_evaluations(args: argparse.Namespace, methods: tuple[str, ...] | None, seeds: tuple[int, ...] | None,
                        asked_frames: int | None) -> int:
     """``evaluate --merge``: tabulate folders evaluated in separate processes, without any model."""
     from streamt1.evaluate import REFERENCE
@@ -357,17 +361,21 @@ def _merge_evaluations(args: argparse.Namespace, methods: tuple[str, ...] | None
     return _tabulate_merged(folders, Path(args.out), methods, args.num_prompts, seeds, asked_frames)
 
 
-def _tabulate_merged(folders: list[Path], out: Path, methods: tuple[str, ...] | None, num_prompts: int,
-                     seeds: tuple[int, ...], asked_frames: int | None) -> int:
-    """Merge evaluation folders into ``out`` and write its table (:func:`streamt1.evaluate.merge_results`)."""
+def _tabulate_merged(folders: list[Path], out: Path, methods: tuple[str, ...] | None, num_prompts: int | None,
+                     seeds: tuple[int, ...] | None, asked_frames: int | None) -> int:
+    """Merge evaluation folders into ``out`` and write its table (:func:`streamt1.evaluate.merge_results`).
+    ``num_prompts`` and ``seeds`` left None are the folders': the prompts their world row holds, the seeds
+    their videos of ``methods`` were made with."""
     from streamt1.evaluate import (REFERENCE, TABLE_FILE, EvalSettings, merge_results, merged_methods,
-                                   recorded_num_frames, write_table)
+                                   recorded_num_frames, recorded_seeds, write_table)
 
     merged = merge_results(folders, out)
     if REFERENCE not in merged["settings"]:
         raise ConfigError(f"the folders hold no `{REFERENCE}` row; merge folders written by `streamt1 evaluate`")
     methods = methods or merged_methods(merged)
     num_frames = recorded_num_frames(merged, methods)
+    num_prompts = num_prompts or len(merged["videos"][REFERENCE])
+    seeds = seeds or recorded_seeds(merged, methods)
     if asked_frames is not None and asked_frames != num_frames:
         raise ConfigError(f"--num-frames/--length ask for {asked_frames} latent frames, but the folders' "
                           f"{', '.join(methods)} were run with {num_frames}; leave it out to use theirs")

@@ -309,6 +309,11 @@ def recorded_num_frames(results: dict[str, Any], methods: Sequence[str]) -> int:
     return next(iter(lengths.values()))
 
 
+def recorded_seeds(results: dict[str, Any], methods: Sequence[str]) -> tuple[int, ...]:
+    """Every seed that videos of ``methods`` were made with (a video's stem ends in ``-<seed>``)."""
+    return tuple(sorted({int(stem.rsplit("-", 1)[1]) for m in methods for stem in results["videos"].get(m, {})}))
+
+
 def _pick(videos: dict[str, dict[str, float]], stems: Sequence[str]) -> dict[str, dict[str, float]]:
     return {s: videos[s] for s in stems if s in videos}
 
