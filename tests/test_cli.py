@@ -61,6 +61,18 @@ def test_same_seed_same_video_and_resume_skips_finished_prompts(sprites_weights,
     assert capsys.readouterr().out.count("skip") == 2
 
 
+def test_a_runs_own_prompt_file_json_is_a_prompts_file(sprites_weights, tmp_path, capsys):
+    # prompt_file.json (VBench's {video: prompt} map that generate writes) reads back as its prompts:
+    # the same run again skips them, instead of generating the JSON's lines as prompts
+    out = tmp_path / "out"
+    assert generate(sprites_weights, out, "--prompt", PROMPT) == 0
+    listed = out / "prompt_file.json"
+    assert json.loads(listed.read_text()) == {f"{PROMPT}-0.mp4": PROMPT}
+    capsys.readouterr()
+    assert generate(sprites_weights, out, "--prompts-file", str(listed)) == 0
+    assert capsys.readouterr().out.count("skip") == 1 and len(list(out.glob("*.mp4"))) == 1
+
+
 def test_a_repeated_prompt_is_warned_about(sprites_weights, tmp_path, caplog):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text(f"{PROMPT}\n{PROMPT}\n")

@@ -83,8 +83,9 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--prompt", action="append",
                         help="text of the video; repeat it, with --switch-at, to switch prompts mid-video")
     source.add_argument("--prompts-file",
-                        help="one prompt per line (.txt), LongLive's JSONL of {\"prompts\": [...], "
-                             "\"switch_frame_indices\": [...]} (.jsonl), or a YAML list of {prompt, from_frame}")
+                        help="one prompt per line (.txt), a JSON list of prompts or VBench's {video: prompt} map "
+                             "(.json, e.g. an earlier run's prompt_file.json), LongLive's JSONL of {\"prompts\": "
+                             "[...], \"switch_frame_indices\": [...]} (.jsonl), or a YAML list of {prompt, from_frame}")
     p.add_argument("--switch-at", action="append", default=[], metavar="FRAME[,FRAME...]",
                    help="latent frame where the next --prompt starts, a multiple of the chunk "
                         "(repeatable or comma-separated, LongLive's switch_frame_indices)")
@@ -448,7 +449,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
                    "(suite, methods, seeds, num_frames, limit, out, backend, weights, device, set); "
                    "flags override it")
     p.add_argument("--suite", default=None,
-                   help="sprites, vbench, vbench-extended, or a .txt / .jsonl prompts file")
+                   help="sprites, vbench, vbench-extended, or a .txt / .jsonl / .json prompts file")
     p.add_argument("--methods", default=None, help="comma-separated presets (default none,stream-t1)")
     p.add_argument("--seeds", default=None, help="comma-separated seeds, one video each per prompt "
                    "(default 0; VBench uses 0,1,2,3,4)")

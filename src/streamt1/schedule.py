@@ -166,8 +166,9 @@ def read_yaml_schedule(path: str | Path) -> PromptSchedule:
 
 
 def read_schedules(path: str | Path, switch_at: Sequence[int] = ()) -> list[PromptSchedule]:
-    """Streams of a prompts file: ``.jsonl`` (LongLive's), ``.yaml``/``.yml`` (one schedule), else one
-    prompt per line (blank lines and ``#`` comments skipped). ``switch_at`` fills JSONL lines only."""
+    """Streams of a prompts file: ``.jsonl`` (LongLive's), ``.yaml``/``.yml`` (one schedule), ``.json`` (a
+    list of prompts or VBench's ``{video: prompt}`` map), else one prompt per line (blank lines and ``#``
+    comments skipped). ``switch_at`` fills JSONL lines only."""
     suffix = Path(path).suffix.lower()
     if suffix == ".jsonl":
         return read_jsonl(path, switch_at)
@@ -180,7 +181,8 @@ def read_schedules(path: str | Path, switch_at: Sequence[int] = ()) -> list[Prom
 
 
 def read_prompt_lines(path: str | Path) -> list[str]:
-    """One prompt per line; blank lines and lines starting with ``#`` are skipped (the suites' rule)."""
+    """The prompts of a text file (one per line; blank lines and ``#`` comments skipped) or a ``.json``
+    file, by the suites' rule (:func:`streamt1.suites.read_prompt_file`)."""
     from streamt1.suites import read_prompt_file
 
     return [prompt for prompt, _ in read_prompt_file(path)]

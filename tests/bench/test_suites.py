@@ -1,4 +1,6 @@
-"""Prompt suites: the shipped VBench lists, the Sprites held-out prompts, text and JSONL files."""
+"""Prompt suites: the shipped VBench lists, the Sprites held-out prompts, text, JSONL and JSON files."""
+
+import json
 
 import pytest
 
@@ -31,6 +33,30 @@ def test_text_and_jsonl_files(tmp_path):
     jsonl = tmp_path / "p.jsonl"
     jsonl.write_text('"plain"\n{"prompt": "long text", "eval_prompt": "short"}\n', encoding="utf-8")
     assert [i.eval_prompt for i in load_suite(str(jsonl)).items] == ["plain", "short"]
+
+
+def test_json_files_list_or_vbench_map(tmp_path):
+    listed = tmp_path / "p.json"
+    listed.write_text('["first prompt", " second prompt "]', encoding="utf-8")
+    assert read_prompt_file(listed) == [("first prompt", "first prompt"), ("second prompt", "second prompt")]
+    # VBench's {video: prompt} map names a prompt once per seed: each prompt is read once, in order
+    vbench = tmp_path / "prompt_file.json"
+    vbench.write_text(json.dumps({"b-0.mp4": "second", "a-0.mp4": "first", "b-1.mp4": "second"}), encoding="utf-8")
+    assert [i.prompt for i in load_suite(str(vbench)).items] == ["second", "first"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("one prompt per line\n", "is not valid JSON"),
+    ('{"prompts": ["a", "b"]}', "must hold a JSON list of prompts"),
+    ('["a", 3]', "must hold a JSON list of prompts"),
+    ("[]", "holds no prompt"),
+    ('["a", " "]', "holds an empty prompt"),
+])
+def test_bad_json_prompt_files(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        read_prompt_file(path)
 
 
 @pytest.mark.parametrize("content, message", [

@@ -66,15 +66,18 @@ def _parse_jsonl_line(line: str, where: str) -> tuple[str, str]:
 
 
 def read_prompt_file(path: str | Path) -> list[tuple[str, str]]:
-    """(prompt, eval_prompt) pairs of a text or JSONL file; a clear error if missing, unreadable or empty."""
+    """(prompt, eval_prompt) pairs of a text, JSONL or JSON file; a clear error if missing, unreadable or empty."""
     path = Path(path)
     if not path.is_file():
         what = "is a folder, not a file" if path.is_dir() else "does not exist"
         raise FileNotFoundError(f"prompts file {str(path)!r} {what}")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"prompts file {str(path)!r} cannot be read as UTF-8 text ({err})") from None
+    if path.suffix.lower() == ".json":
+        return _json_prompts(text, path)
+    lines = text.splitlines()
     jsonl = path.suffix.lower() == ".jsonl"
     pairs = []
     for number, raw in enumerate(lines, start=1):
@@ -90,6 +93,26 @@ def read_prompt_file(path: str | Path) -> list[tuple[str, str]]:
     return pairs
 
 
+def _json_prompts(text: str, path: Path) -> list[tuple[str, str]]:
+    """A ``.json`` prompts file: a list of prompts, or VBench's ``{video: prompt}`` map (the
+    ``prompt_file.json`` that generate and bench write), each prompt once, in the file's order."""
+    form = ('a JSON list of prompts, or VBench\'s {"video.mp4": "prompt"} map (the prompt_file.json that '
+            "`streamt1 generate` writes)")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"prompts file {str(path)!r} is not valid JSON ({err.msg}, line {err.lineno}): "
+                          f"a .json prompts file holds {form}; for one prompt per line name it .txt") from None
+    prompts = list(data.values()) if isinstance(data, dict) else data
+    if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+        raise ConfigError(f"prompts file {str(path)!r} must hold {form}")
+    prompts = list(dict.fromkeys(p.strip() for p in prompts))  # a map repeats a prompt once per seed
+    if not prompts or "" in prompts:
+        raise ConfigError(f"prompts file {str(path)!r} holds {'an empty' if prompts else 'no'} prompt: it must "
+                          f"hold {form}, each a non-empty string")
+    return [(p, p) for p in prompts]
+
+
 def _suite_pairs(name: str, num_frames: int) -> list[tuple[str, str]]:
     if name == "sprites":
         from streamt1.evaluate import eval_prompts  # the same held-out prompts as `streamt1 evaluate`
@@ -100,10 +123,10 @@ def _suite_pairs(name: str, num_frames: int) -> list[tuple[str, str]]:
         prompts = _packaged_lines(generate_file)
         names = _packaged_lines(name_file) if name_file else prompts
         return list(zip(prompts, names, strict=True))
-    if Path(name).suffix.lower() in (".txt", ".jsonl") or Path(name).exists():
+    if Path(name).suffix.lower() in (".txt", ".jsonl", ".json") or Path(name).exists():
         return read_prompt_file(name)
     raise ConfigError(f"unknown suite {name!r}: expected one of {', '.join(SUITES)} "
-                      "or the path of a .txt / .jsonl prompts file")
+                      "or the path of a .txt / .jsonl / .json prompts file")
 
 
 def load_suite(name: str, limit: int | None = None, num_frames: int = 48) -> Suite:
