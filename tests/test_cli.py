@@ -120,6 +120,16 @@ def test_bad_input_exits_2_with_one_clear_line_and_writes_nothing(sprites_weight
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_every_prompt_a_file_cannot_use_is_named_with_its_line(sprites_weights, tmp_path, capsys):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text(f"{PROMPT}\n# a comment\na dog runs\na cat sleeps\n")
+    assert generate(sprites_weights, tmp_path / "out", "--prompts-file", str(prompts)) == 2
+    err = capsys.readouterr().err
+    assert "2 prompts cannot be encoded ('a dog runs', 'a cat sleeps')" in err, err
+    assert "cannot express ['dog', 'runs']" in err and err.rstrip().endswith(f"({prompts}: lines 3, 4)")
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_empty_prompts_file_and_missing_weights(tmp_path, capsys):
     empty = tmp_path / "empty.txt"
     empty.write_text("\n# nothing\n")

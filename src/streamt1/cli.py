@@ -157,7 +157,11 @@ def _generate(args: argparse.Namespace) -> int:
     spec.num_chunks(config.run.num_frames)
     for schedule in schedules:
         schedule.validate(config.run.num_frames, spec.latent_frames)
-    api.encode_prompts(components, sorted({p for schedule in schedules for p in schedule.prompts}))
+    prompts = list(dict.fromkeys(p for schedule in schedules for p in schedule.prompts))  # in the file's order
+    try:
+        api.encode_prompts(components, prompts)
+    except ValueError as err:
+        raise ValueError(f"{err}{_where_in_file(args.prompts_file, str(err))}") from None
     settings = api.run_settings(config, components)
     ensure_folder(out)
     stems = api.schedule_stems(schedules, config.run.seed)
@@ -198,6 +202,17 @@ def _generate_one(search, config, schedule: PromptSchedule, stem: str, out: Path
     best = f", video reward {score:.3f}" if score is not None else ""
     print(f"wrote  {paths['video']} ({result.frames.shape[0]} frames{best})")
     print(progress.finish(shorten(stem), seconds))
+
+
+def _where_in_file(path: str | None, message: str) -> str:
+    """`` (PATH: lines ...)``, the lines of a prompts file whose text ``message`` quotes (its rejected
+    prompts), or nothing."""
+    if path is None:
+        return ""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    numbers = [str(n) for n, line in enumerate(lines, 1)
+               if line.strip() and not line.lstrip().startswith("#") and repr(line.strip()) in message]
+    return f" ({path}: line{'s' if len(numbers) > 1 else ''} {', '.join(numbers)})" if numbers else ""
 
 
 def _schedules(args: argparse.Namespace) -> list[PromptSchedule]:

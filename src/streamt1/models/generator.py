@@ -133,11 +133,20 @@ class CausalWanGenerator:
     def keep_prompts(self, prompts: Sequence[str]) -> None:
         """Encode ``prompts`` now and keep the encoder's states on the CPU (umT5-XXL: 4 MB a prompt,
         its cross-attention K/V would be 24x that), so the text encoder can be released."""
+        rejected: list[tuple[str, ValueError]] = []  # a closed vocabulary's refusals, all in one error
         for prompt in [*prompts, NULL_PROMPT] if self.stream.guidance_scale != 1 else prompts:
             if prompt not in self._kept_prompts:
                 if self.text_encoder is None:
                     raise ValueError("the text encoder was released: prompts can no longer be encoded")
-                self._kept_prompts[prompt] = self.text_encoder([prompt]).cpu()
+                try:
+                    self._kept_prompts[prompt] = self.text_encoder([prompt]).cpu()
+                except ValueError as err:
+                    rejected.append((prompt, err))
+        if len(rejected) == 1:
+            raise rejected[0][1]
+        if rejected:
+            names = ", ".join(repr(prompt) for prompt, _ in rejected)
+            raise ValueError(f"{len(rejected)} prompts cannot be encoded ({names}); the first: {rejected[0][1]}")
 
     def release_text_encoder(self) -> None:
         """Drop the text encoder (umT5-XXL is 11 GB in bf16); kept prompts still encode."""
