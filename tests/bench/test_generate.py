@@ -123,7 +123,7 @@ def test_help_shows_defaults(capsys):
         with pytest.raises(SystemExit):
             main(command)
     text = capsys.readouterr().out
-    assert "(default: 32)" in text  # evaluate --num-prompts, added by the formatter
+    assert "default 32;" in text and "default 0,1;" in text  # evaluate --num-prompts and --seeds (--merge: the folders')
     assert "default 48" in text and "default none,stream-t1" in text and "(default: None)" not in text
     assert "(default: [])" not in text  # repeatable flags (--set, --switch-at) start empty
 
