@@ -180,6 +180,21 @@ def test_a_corrupt_weights_file_is_named_with_the_command_that_remakes_it(sprite
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("name", ["sprites_model.safetensors", "video_reward.safetensors"])
+def test_weights_damaged_in_place_are_refused_not_drawn_black(sprites_weights, tmp_path, capsys, name):
+    # same size, same header and keys: only the data is overwritten with random bytes
+    broken = _copy_weights(sprites_weights, tmp_path / "broken")
+    data = bytearray((broken / name).read_bytes())
+    noise = torch.randint(0, 256, (4096,), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    data[-4096 - 64:-64] = bytes(noise.tolist())
+    (broken / name).write_bytes(bytes(data))
+    assert main(["generate", "--prompt", PROMPT, "--weights", str(broken), "--num-frames", "3",
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert name in err and "hold NaN" in err and "damaged" in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
+
+
 def test_weights_of_another_network_list_the_keys_in_one_line(sprites_weights, tmp_path, capsys):
     broken = _copy_weights(sprites_weights, tmp_path / "broken")
     (broken / "sprites_model.safetensors").write_bytes((broken / "image_reward.safetensors").read_bytes())

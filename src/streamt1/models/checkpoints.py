@@ -224,6 +224,12 @@ def load_checked(
     device) the checkpoint's tensors become the parameters.
     """
     check_state_dict(module, state_dict, source)
+    # A file damaged in place keeps its size and keys; random bytes in float weights decode as NaN
+    # (1 in 256 float32 values, 1 in 32 float16), which a model turns into black frames without a word.
+    damaged = sorted(k for k, v in state_dict.items() if v.is_floating_point() and bool(torch.isnan(v).any()))
+    if damaged:
+        raise CheckpointError(f"{source}: {_summary('tensors hold NaN', damaged)}: the file is damaged; re-copy "
+                              "or re-download it (or retrain it, for the weights this project trains)")
     module.load_state_dict(state_dict, strict=True, assign=assign)
 
 
