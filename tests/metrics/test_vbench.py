@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -135,6 +137,23 @@ def test_unknown_dimensions_are_config_errors_listing_the_available_ones():
 def test_missing_weight_names_the_file_and_its_source(tmp_path):
     with pytest.raises(FileNotFoundError, match="ViT-L-14.pt: not found; it comes from OpenAI"):
         vbench.check_weights(["aesthetic_quality"], tmp_path)
+
+
+def test_every_missing_weight_is_named_at_once(tmp_path):
+    names = ["subject_consistency", "aesthetic_quality", "imaging_quality"]
+    files = list(dict.fromkeys(f for n in names for f in vbench.DIMENSIONS[n].files))
+    with pytest.raises(FileNotFoundError) as missing:
+        vbench.check_weights(names, tmp_path)
+    message = str(missing.value)
+    assert message.startswith(f"{len(files)} of VBench's files are missing")
+    assert all(f"{Path(f).name}: not found" in message for f in files) and "\n" not in message
+    # once one is in place, only the others are named
+    present = tmp_path / files[0]
+    present.parent.mkdir(parents=True)
+    present.write_bytes(b"x")
+    with pytest.raises(FileNotFoundError) as missing:
+        vbench.check_weights(names, tmp_path)
+    assert f"{Path(files[0]).name}: not found" not in str(missing.value)
 
 
 def test_aggregate_is_the_weighted_mean():

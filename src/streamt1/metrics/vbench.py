@@ -362,10 +362,18 @@ def check_dimensions(names: Sequence[str]) -> tuple[str, ...]:
 
 
 def check_weights(names: Sequence[str], weights_dir: str | Path) -> None:
-    """FileNotFoundError for the first missing file among the dimensions' weights (before any work)."""
-    for name in names:
-        for relative in DIMENSIONS[name].files:
+    """One FileNotFoundError naming every missing file among the dimensions' weights (before any work),
+    so a user fetches them all at once rather than one per run."""
+    missing = []
+    for relative in dict.fromkeys(f for name in names for f in DIMENSIONS[name].files):
+        try:
             weight_file(weights_dir, relative)
+        except FileNotFoundError as err:
+            missing.append(str(err))
+    if len(missing) > 1:
+        raise FileNotFoundError(f"{len(missing)} of VBench's files are missing: " + "; ".join(missing))
+    if missing:
+        raise FileNotFoundError(missing[0])
 
 
 @dataclass(frozen=True)
