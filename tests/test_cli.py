@@ -109,6 +109,10 @@ def test_a_repeated_prompt_is_warned_about(sprites_weights, tmp_path, caplog):
         (["--prompt", PROMPT, "--seed", "3", "--set", "run.seed=5"],
          "--set run.seed=5 disagrees with run.seed=3, which the command line sets"),
         (["--prompt", PROMPT, "--num-frames", "0"], "a positive multiple of the backend's chunk length"),
+        (["--prompt", PROMPT, "--method", "beam", "--set", "search.early_keep=3"],
+         "search.early_keep=3 is invalid: expected null while early pruning is off (it would have no effect)"),
+        (["--prompt", PROMPT, "--method", "stream-t1-early", "--set", "search.early_keep=100"],
+         "search.early_keep=100 is invalid: expected null or an integer from search.histories=2 to the 8 candidates"),
     ],
 )
 def test_bad_input_exits_2_with_one_clear_line_and_writes_nothing(sprites_weights, tmp_path, capsys, args, message):

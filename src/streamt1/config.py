@@ -93,8 +93,13 @@ class SearchConfig:
         require(self.short_frame_stride >= 1, "search.short_frame_stride", self.short_frame_stride, "an integer >= 1")
         require(self.early_pruning_step is None or self.early_pruning_step >= 0, "search.early_pruning_step",
                 self.early_pruning_step, "null or an integer >= 0 (a denoising step before the last)")
-        require(self.early_keep is None or self.early_keep >= self.histories, "search.early_keep", self.early_keep,
-                f"null or an integer >= search.histories={self.histories}")
+        most = max(self.candidates_per_chunk, self.first_candidates)
+        require(self.early_keep is None or self.histories <= self.early_keep <= most, "search.early_keep",
+                self.early_keep, f"null or an integer from search.histories={self.histories} to the {most} "
+                "candidates of a chunk")
+        require(self.early_keep is None or self.early_pruning_step is not None, "search.early_keep", self.early_keep,
+                "null while early pruning is off (it would have no effect): set search.early_pruning_step too, "
+                "or use the stream-t1-early preset")
         require(self.fusion in FUSION_MODES, "search.fusion", self.fusion, f"one of {FUSION_MODES}")
         require(0.0 <= self.tau <= 1.0, "search.tau", self.tau, "a number in [0, 1]")
         require(self.long_window_chunks >= 1, "search.long_window_chunks", self.long_window_chunks,
