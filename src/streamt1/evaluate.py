@@ -387,8 +387,11 @@ def _missing_videos(summary: dict[str, dict[str, Any]], settings: EvalSettings) 
 def markdown_table(summary: dict[str, dict[str, Any]], settings: EvalSettings, seconds: float) -> str:
     """Means (ground-truth metrics as percentages, VBench style; rewards as raw logits), then each
     method's paired difference against plain generation with its 95 % interval (bold: excludes 0)."""
+    reported = EvalSettings.num_prompts  # the prompts after these are the tuning split of the Sprites defaults
+    tuned = (f" Prompts {reported} and on are the tuning split, on which the Sprites defaults were chosen: "
+             f"report the first {reported} as held out.") if settings.num_prompts > reported else ""
     lines = [f"{settings.num_prompts} held-out prompts x seeds {','.join(map(str, settings.seeds))}; "
-             f"videos of {seconds:.1f} s ({settings.num_frames} latent frames).", "", *_means_table(summary),
+             f"videos of {seconds:.1f} s ({settings.num_frames} latent frames).{tuned}", "", *_means_table(summary),
              *_missing_videos(summary, settings), "", MEANS_LEGEND]
     difference = _difference_table(summary)
     if len(difference) > 2:

@@ -29,6 +29,13 @@ def test_paired_difference_against_plain_generation():
     assert "**10.0 ± 0.0**" in table and "paired videos:" not in table
 
 
+def test_a_table_beyond_the_reported_prompts_says_they_include_the_tuning_split():
+    summary = summarise(_videos({"none": [0.1, 0.2], "beam": [0.2, 0.3]}), ["none", "beam"])
+    note = "Prompts 32 and on are the tuning split"
+    assert note not in markdown_table(summary, EvalSettings(methods=("none", "beam"), num_prompts=32), 5.0)
+    assert note in markdown_table(summary, EvalSettings(methods=("none", "beam"), num_prompts=33), 5.0)
+
+
 def test_summary_keeps_only_the_asked_prompts_and_seeds():
     videos = _videos({"none": [0.1, 0.2, 0.9], "world": [1.0, 1.0, 0.0]})
     summary = summarise(videos, ["world", "none"], stems=["p0-0", "p0-1", "p1-0"], reference_stems=["p0-0", "p1-0"])
