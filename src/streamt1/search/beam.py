@@ -158,8 +158,9 @@ class StreamSearch:
         histories: list[ChunkNode | None] = [None]
         # The bar advances by model passes, not chunks: a first chunk of split, guided steps costs many
         # later chunks, and a chunk-rate estimate of the time left would be off by that much at the start
+        # (its label says so, since its percentage runs ahead of the chunk count in the postfix)
         passes = [self._passes_per_step(n) for n in range(num_chunks)]
-        bar = tqdm(total=sum(passes), desc="chunks", disable=not progress, leave=False,
+        bar = tqdm(total=sum(passes), desc="model passes", disable=not progress, leave=False,
                    bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]")
         with NoisePrefetch(spec.latent_shape) as noise_source:  # next chunk's noise while this one runs
             for n in range(num_chunks):
