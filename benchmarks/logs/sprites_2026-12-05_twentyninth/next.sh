@@ -2,6 +2,7 @@
 # Planned calls (twenty-ninth session wrote them; its device time ran out), one H200 each:
 #   CALL=sink bash benchmarks/logs/sprites_2026-12-05_twentyninth/next.sh   # ~200 s
 #   CALL=C1 bash benchmarks/logs/sprites_2026-12-05_twentyninth/next.sh     # ~450 s
+#   CALL=sinkparts bash benchmarks/logs/sprites_2026-12-05_twentyninth/next.sh  # ~300 s
 # sink: at 30 s with M2, no-sinking beat the full method on text alignment (+3.6 ± 3.3) and subject
 #   consistency (+6.5 ± 7.4) over 32 videos (R30). This doubles the videos of Stream-T1, no-sinking and
 #   plain generation (prompts 8-15 x seeds 0-3, 480 frames), resumed from R30/results.json (the same
@@ -12,9 +13,17 @@
 #   (benchmarks/sprites_candidate_gpu.sh). If C1 - M2 also loses motion beyond noise, W1's motion loss
 #   came from training longer, not from --misdrawn-window-share, and W1 - C1 (paired_w1.py with C1's
 #   folder) is the flag's effect. C1 is judged by W.sh's rule too (a candidate like any other).
+# sinkparts: which part of memory sinking costs at 30 s. In two CPU traces of Stream-T1 at 30 s (eval
+#   prompts 0-1, seed 0; sink30_routes.txt) the sink reaches its 6-frame cap after two appends and then
+#   EMA-blends the leaving chunk into it 134-239 times (ema_decay 0.999: about a fifth of the sink is
+#   later content by the end). Stream-T1 with search.ema_decay=1.0 (the EMA route leaves the sink as it
+#   is) and with search.max_sink_frames=3 (no room to append: the first chunk plus EMA), prompts 0-7 x
+#   seeds 0-3, 480 frames, each paired with R30's stream-t1 and no-sinking videos (same device kind):
+#   python benchmarks/sprites_weights_paired.py st1=R30:stream-t1 noema=OUT/noema:stream-t1 \
+#     sink3=OUT/sink3:stream-t1 nosink=R30:stream-t1-no-sinking   (after tar xzf of the call's archive)
 set -uo pipefail
 export PYTHONPATH=$PWD/src OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1
-case ${CALL:?CALL must be sink or C1} in
+case ${CALL:?CALL must be sink, C1 or sinkparts} in
   sink)
     W=src/streamt1/sprites/weights
     rm -rf runs/x && mkdir -p runs/M2 && cp $W/sprites_model.* $W/image_reward.* $W/video_reward.* runs/M2/
@@ -29,5 +38,18 @@ case ${CALL:?CALL must be sink or C1} in
     tar czf $OUT/x.tgz runs/x/*/results.json runs/x/*.log
     tail -n 2 runs/x/*.log | cut -c1-200 ;;
   C1) NAME=C1 FLAGS="" MIN=5.0 bash benchmarks/sprites_candidate_gpu.sh ;;
-  *) echo "CALL must be sink or C1" >&2; exit 2 ;;
+  sinkparts)
+    W=src/streamt1/sprites/weights
+    rm -rf runs/sp && mkdir -p runs/sp runs/M2 && cp $W/sprites_model.* $W/image_reward.* $W/video_reward.* runs/M2/
+    for part in noema:search.ema_decay=1.0 sink3:search.max_sink_frames=3; do
+      for s in 0 1 2 3; do
+        timeout ${LIMIT:-300} python3 -m streamt1 evaluate --methods stream-t1 --set ${part#*:} --seeds $s \
+          --num-prompts 8 --num-frames 480 --no-videos --device cuda --weights runs/M2 \
+          --out runs/sp/${part%%:*}-$s > runs/sp/${part%%:*}-$s.log 2>&1 &
+      done
+    done
+    wait
+    for name in noema sink3; do python3 -m streamt1 evaluate --merge runs/sp/$name-? --out runs/sp/$name; done
+    tar czf $OUT/sinkparts.tgz runs/sp/noema/results.json runs/sp/sink3/results.json runs/sp/*.log ;;
+  *) echo "CALL must be sink, C1 or sinkparts" >&2; exit 2 ;;
 esac

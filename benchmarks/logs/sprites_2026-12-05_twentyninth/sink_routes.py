@@ -1,0 +1,21 @@
+"""Memory sinking's routes in Stream-T1 traces at 30 s (CPU, twenty-ninth session; about 8 min on 2 cores):
+
+    for m in stream-t1 stream-t1-no-sinking; do OMP_NUM_THREADS=1 streamt1 evaluate --methods $m \
+        --num-prompts 2 --seeds 0 --num-frames 480 --no-videos --traces --device cpu --out runs/sink30/$m & done; wait
+    python benchmarks/logs/sprites_2026-12-05_twentyninth/sink_routes.py runs/sink30
+
+Per trace: how often each history's leaving chunk was discarded, EMA-blended into the sink or appended
+to it, and the sink's size (latent frames) at chunks 10, 40, 80 and the last.
+"""
+import collections
+import json
+import sys
+from pathlib import Path
+
+for trace_path in sorted(Path(sys.argv[1]).glob("*/*/*.trace.json")):
+    chunks = json.loads(trace_path.read_text())["chunks"]
+    routes = collections.Counter(h["route"] or "none (window not full)" for c in chunks for h in c["histories"])
+    sinks = [max(h["sink_frames"] for h in c["histories"]) for c in chunks]
+    at = [i for i in (10, 40, 80, len(chunks) - 1) if i < len(chunks)]
+    print(f"{trace_path.parent.name:22s} {trace_path.name[:44]:44s} routes {dict(routes)}; sink frames at chunks "
+          f"{', '.join(f'{i}: {sinks[i]}' for i in at)}")
