@@ -13,10 +13,10 @@
 #   (benchmarks/sprites_candidate_gpu.sh). If C1 - M2 also loses motion beyond noise, W1's motion loss
 #   came from training longer, not from --misdrawn-window-share, and W1 - C1 (paired_w1.py with C1's
 #   folder) is the flag's effect. C1 is judged by W.sh's rule too (a candidate like any other).
-# sinkparts: which part of memory sinking costs at 30 s. In two CPU traces of Stream-T1 at 30 s (eval
-#   prompts 0-1, seed 0; sink30_routes.txt) the sink reaches its 6-frame cap after two appends and then
-#   EMA-blends the leaving chunk into it 134-239 times (ema_decay 0.999: about a fifth of the sink is
-#   later content by the end). Stream-T1 with search.ema_decay=1.0 (the EMA route leaves the sink as it
+# sinkparts: which part of memory sinking costs at 30 s. In six CPU traces of Stream-T1 at 30 s (eval
+#   prompts 0-5, seed 0; sink30_routes.txt) the sink reaches its 6-frame cap after two appends and then
+#   EMA-blends the leaving chunk into it 118-239 times (ema_decay 0.999: a tenth to a fifth of the sink
+#   is later content by the end); on those six videos every variant below is within noise. Stream-T1 with search.ema_decay=1.0 (the EMA route leaves the sink as it
 #   is) and with search.max_sink_frames=3 (no room to append: the first chunk plus EMA), prompts 0-7 x
 #   seeds 0-3, 480 frames, each paired with R30's stream-t1 and no-sinking videos (same device kind):
 #   python benchmarks/sprites_weights_paired.py st1=R30:stream-t1 noema=OUT/noema:stream-t1 \
