@@ -21,6 +21,7 @@ from streamt1.sprites.train import (
     sample_timesteps,
     loss_weights,
     predict_flow,
+    redrawn_context,
     train,
     misdrawn,
 )
@@ -239,6 +240,63 @@ def test_misdrawn_window_chunks_start_from_other_shapes_after_a_right_context():
         dataclasses.replace(TINY, misdrawn_window_share=1.5)
     with pytest.raises(ValueError, match="context_chunks"):  # no window chunk for the share to act on
         dataclasses.replace(TINY, context_chunks=0, misdrawn_window_share=0.5)
+
+def test_rollout_items_learn_after_the_models_own_redraw_of_their_context():
+    config = dataclasses.replace(TINY, first_chunk_copies=0, context_noise=0.0, rollout_share=1.0)
+    n, chunk = config.stream.num_train_timesteps, config.stream.chunk_frames
+    items = [sample_item(torch.Generator().manual_seed(s), config) for s in (4, 5)]
+    model = SpritesVideoModel(sprites_wan_config(TEXT, **config.wan_overrides), TEXT)
+    x0 = model.codec.encode(torch.stack([it.frames for it in items]))
+    wrong = x0.flip(-1) + 0.1  # another picture the model could draw
+    calls = []
+
+    def aim_at(target):  # a transformer whose noisy copies' x0 prediction x_t - sigma * flow is ``target``
+        def forward(x, t, text, positions, mask):
+            f = x.shape[2] // 2
+            calls.append((x[:, :, :f], t[:, f:]))
+            flow = (x[:, :, f:] - target[: x.shape[0]]) / (t[:, f:] / n)[:, None, :, None, None]
+            return torch.cat([torch.zeros_like(flow), flow], 2)
+        return forward
+
+    model.transformer.forward = aim_at(wrong)
+    text = model.transformer.encode_text(model.text_encoder([it.caption for it in items]),
+                                         torch.stack([it.video_frames for it in items]))
+    positions = torch.stack([it.positions for it in items])
+    redraw = redrawn_context(model, x0, text, positions, config, torch.Generator().manual_seed(0))
+    # Euler steps of a model aimed at ``wrong`` end on it: the redraw is the model's version, not the render
+    assert torch.allclose(redraw, wrong, atol=1e-5) and not redraw.requires_grad
+    assert len(calls) == 3  # ROLLOUT_STEPS, each after the true earlier frames
+    assert all(torch.equal(context, x0) for context, _ in calls)
+    first, second, third = (t / n for _, t in calls)
+    assert ((first >= 0.6) & (first <= 0.95)).all()  # ROLLOUT_SIGMAS
+    assert (first.unflatten(1, (-1, chunk)).std(-1) == 0).all()  # one sigma per chunk
+    assert first.unique().numel() > 2  # drawn per chunk, not one for all
+    assert torch.allclose(second, first * 2 / 3) and torch.allclose(third, first / 3)
+    # the training pass after the redraw sees it as the clean context, aimed at the caption's render
+    calls.clear()
+    model.transformer.forward = aim_at(x0)
+    loss = flow_loss(model, batch_items(items), config, torch.Generator().manual_seed(0))
+    assert len(calls) == 4 and loss < 1e-6  # 3 redraw steps, then the training pass aimed at the render
+    assert torch.allclose(calls[-1][0], x0, atol=1e-5)  # a model aimed at the render redraws the render
+    model.transformer.forward = aim_at(wrong)
+    calls.clear()
+    half = dataclasses.replace(config, rollout_share=0.5)  # the batch's first item only
+    flow_loss(model, batch_items(items), half, torch.Generator().manual_seed(0))
+    context = calls[-1][0]
+    assert torch.allclose(context[:1], wrong[:1], atol=1e-5) and torch.equal(context[1:], x0[1:])
+    calls.clear()
+    flow_loss(model, batch_items(items), dataclasses.replace(config, rollout_share=0.0),
+              torch.Generator().manual_seed(0))
+    assert len(calls) == 1 and torch.equal(calls[0][0], x0)  # off: no redraw, nothing drawn for it
+    del model.transformer.forward
+    # a real model: the loss is finite and trains the networks through the training pass only
+    torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
+    loss = flow_loss(model, batch_items(items), config, torch.Generator().manual_seed(0))
+    loss.backward()
+    assert loss.isfinite() and model.transformer.blocks[0].self_attn.q.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="rollout_share"):
+        dataclasses.replace(TINY, rollout_share=-0.1)
+
 
 def test_timesteps_mix_the_inference_schedule_and_uniform():
     s = TINY.stream
@@ -600,14 +658,15 @@ def test_caption_dropout_trains_the_empty_caption_and_is_free_when_off():
         dataclasses.replace(TINY, caption_dropout=1.5)
 
 
-def test_the_command_line_trains_with_misdrawn_window_chunks(tmp_path):
+def test_the_command_line_trains_with_misdrawn_window_chunks_and_rollout_contexts(tmp_path):
     from streamt1.sprites.train import main
 
     main(["--out", str(tmp_path), "--steps", "1", "--batch-size", "2", "--workers", "0", "--dim", "64",
           "--layers", "1", "--context-chunks", "1", "--first-chunk-copies", "1", "--misdrawn-window-share", "1",
-          "--misdrawn-first-share", "0.5"])
+          "--misdrawn-first-share", "0.5", "--rollout-share", "0.5"])
     saved = json.loads((tmp_path / "sprites_model.json").read_text())["training"]
     assert saved["steps_done"] == 1
-    assert (saved["train_config"]["misdrawn_window_share"], saved["train_config"]["misdrawn_first_share"]) == (1.0, 0.5)
+    used = saved["train_config"]
+    assert (used["misdrawn_window_share"], used["misdrawn_first_share"], used["rollout_share"]) == (1.0, 0.5, 0.5)
     with pytest.raises(ValueError, match="context_chunks"):
         main(["--out", str(tmp_path / "b"), "--context-chunks", "0", "--misdrawn-window-share", "0.5"])

@@ -12,7 +12,8 @@ clean earlier chunks (lightly noised, still labelled t = 0, against exposure bia
 ``misdrawn_share`` of the items drawn wrong, :func:`misdrawn`); the first chunk is also denoised in
 extra copies from the caption alone, some of them (``misdrawn_first_share``) noised from a misdrawn
 render and aimed at the caption's, as some window chunks are (``misdrawn_window_share``) after their
-right context. Each chunk's timestep is drawn from the sampler's own schedule
+right context; in a ``rollout_share`` of the items the clean context is the model's own redraw of it
+(:func:`redrawn_context`). Each chunk's timestep is drawn from the sampler's own schedule
 (``schedule_share`` of the chunks) or from the uniform distribution shifted as the sampler shifts it.
 With ``reuse`` > 1 batches are drawn from a pool of recent items that the loader refreshes (the GPU
 outruns the CPU renderers). The text encoder is trained jointly. AdamW, warm-up then cosine, an EMA of
@@ -39,7 +40,7 @@ from torch import Tensor
 from torch.nn.attention.flex_attention import BlockMask
 from torch.utils.data import DataLoader, default_collate
 
-from streamt1.models.causal_wan import frame_block_mask, teacher_forcing_mask
+from streamt1.models.causal_wan import TextKV, frame_block_mask, teacher_forcing_mask
 from streamt1.models.config import PREDICTIONS, StreamConfig
 from streamt1.models.generator import NULL_PROMPT
 from streamt1.models.sampler import shift_sigma, warp_timesteps
@@ -116,6 +117,11 @@ class TrainVideoConfig:
     # The same for a share of the window chunks after their usual context: M2 keeps its first chunk's shape
     # in only ~30 % of later frames (benchmarks/README.md, twenty-seventh session).
     misdrawn_window_share: float = 0.0
+    # Share of each batch (its first items: a fixed count, so compiled shapes stay fixed) whose clean context
+    # is the model's own redraw of it (:func:`redrawn_context`), while the targets keep the caption's render:
+    # Self-Forcing's point that at inference every context is the model's output, here with the model's own
+    # errors rather than misdrawn_share's made-up ones.
+    rollout_share: float = 0.0
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -148,7 +154,8 @@ class TrainVideoConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
         for name in ("start_share", "event_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout",
-                     "paused_share", "misdrawn_share", "misdrawn_first_share", "misdrawn_window_share"):
+                     "paused_share", "misdrawn_share", "misdrawn_first_share", "misdrawn_window_share",
+                     "rollout_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
         if self.misdrawn_first_share and not self.first_chunk_copies:
@@ -339,7 +346,7 @@ def uses_flex(config: TrainVideoConfig, device: torch.device) -> bool:
     return config.attention == "flex" or (config.attention == "auto" and device.type == "cuda")
 
 
-def predict_flow(model: SpritesVideoModel, context: Tensor, x_t: Tensor, t: Tensor, text: Tensor,
+def predict_flow(model: SpritesVideoModel, context: Tensor, x_t: Tensor, t: Tensor, text: TextKV,
                  positions: Tensor, config: TrainVideoConfig) -> Tensor:
     """Flow predictions ``[B, C, F, h, w]`` of the noisy copies ``x_t`` (timesteps ``t [B, F]``) after ``context``."""
     f, (rows, cols) = context.shape[2], model.transformer.config.token_grid(*context.shape[-2:])
@@ -373,6 +380,33 @@ def noisy_copies(x0: Tensor, t: Tensor, config: TrainVideoConfig, generator: tor
     if wrong is not None:
         target = torch.where(wrong, (x_t - x0) / sigma, target)
     return x_t, t, target
+
+
+# Noise band and Euler steps of the model's redraw of a rollout item's context (rollout_share): the model
+# decides a sprite's outline from sigma ~0.85 down to ~0.5 (benchmarks/README.md, fifteenth session), so a
+# redraw from this band carries the outlines of its own videos while placement and colour stay the render's,
+# and the render stays a right target after it.
+ROLLOUT_SIGMAS = (0.6, 0.95)
+ROLLOUT_STEPS = 3
+
+
+@torch.no_grad()
+def redrawn_context(model: SpritesVideoModel, x0: Tensor, text: TextKV, positions: Tensor,
+                    config: TrainVideoConfig, generator: torch.Generator) -> Tensor:
+    """The model's own version of clean frames ``x0 [B, C, F, h, w]``: each chunk noised to a sigma drawn
+    in ROLLOUT_SIGMAS and denoised in ROLLOUT_STEPS Euler steps after the true earlier frames (teacher
+    forcing's mask), without gradients."""
+    c, n = config.stream.chunk_frames, config.stream.num_train_timesteps
+    lo, hi = ROLLOUT_SIGMAS
+    chunks = torch.rand(x0.shape[0], x0.shape[2] // c, generator=generator, device=x0.device)
+    start = (lo + (hi - lo) * chunks).repeat_interleave(c, dim=1)  # [B, F]
+    noise = torch.randn(x0.shape, generator=generator, device=x0.device)
+    x = x0 + start[:, None, :, None, None] * (noise - x0)
+    for k in range(ROLLOUT_STEPS, 0, -1):
+        sigma, after = start * k / ROLLOUT_STEPS, start * (k - 1) / ROLLOUT_STEPS
+        flow = predict_flow(model, x0, x, sigma * n, text, positions, config)
+        x = x + (after - sigma)[:, None, :, None, None] * flow.float()
+    return x.to(x0.dtype)
 
 
 def change_weights(x0: Tensor, positions: Tensor, config: TrainVideoConfig) -> Tensor:
@@ -409,7 +443,7 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
     """Teacher-forced flow-matching loss of a batch (:func:`batch_items`, on the model's device): its
     frames ``[B, F, 3, H, W]`` denoised after its clean context, weighted per cell by
     :func:`loss_weights` (with its shape contrast) on the frames whose targets are 1 (paused frames are
-    context only); the window chunks its ``misdrawn_window`` changes are noised from that (:func:`noisy_copies`);
+    context only); a ``rollout_share`` of the items after the model's own redraw of their context; the window chunks its ``misdrawn_window`` changes are noised from that (:func:`noisy_copies`);
     with ``first_chunk_copies``, the mean with the loss of the first chunks denoised again from the caption
     alone."""
     s = config.stream
@@ -419,7 +453,8 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
     weights = loss_weights(x0, batch.contrast, positions, model.codec.spatial_factor, config)
     weights = weights * batch.targets.to(weights)[:, None, :, None, None]
     states = model.text_encoder(list(batch.caption))  # [B, Lt, D], shared with the first-chunk copies
-    text = model.transformer.encode_text(drop_captions(model, states, config, generator), video_frames)
+    shown = drop_captions(model, states, config, generator)
+    text = model.transformer.encode_text(shown, video_frames)
     t = sample_timesteps(b, f // s.chunk_frames, config, generator, x0.device)
     misdrawn_chunks = misdrawn_x0 = None
     if batch.misdrawn_window.numel():  # the sink chunk is left to the first-chunk copies
@@ -441,6 +476,11 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
         if wrong.any():
             clean = x0.clone()
             clean[wrong] = model.codec.encode(batch.context[wrong]).to(x0.dtype)
+    redrawn = round(config.rollout_share * b)
+    if redrawn:
+        clean = clean.clone() if clean is x0 else clean
+        own_text = model.transformer.encode_text(shown[:redrawn].detach(), video_frames[:redrawn])
+        clean[:redrawn] = redrawn_context(model, x0[:redrawn], own_text, positions[:redrawn], config, generator)
     context = clean + strength * torch.randn(x0.shape, generator=generator, device=x0.device)
     flow = predict_flow(model, context, x_t, t, text, positions, config)
     loss = weighted_mse(flow, target, weights)
@@ -686,6 +726,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--misdrawn-window-share", type=float, default=TrainVideoConfig.misdrawn_window_share,
                    help="share of the window chunks noised from a render with other shapes after their right "
                         "context, while their target is the caption's render (default 0)")
+    p.add_argument("--rollout-share", type=float, default=TrainVideoConfig.rollout_share,
+                   help="share of each batch whose clean context is the model's own redraw of it (from sigma "
+                        "0.6-0.95), while the targets keep the caption's render (default 0)")
     p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
                    help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
@@ -705,7 +748,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         first_chunk_sigmas=None if args.first_chunk_sigmas is None else tuple(args.first_chunk_sigmas),
         context_chunks=args.context_chunks, context_noise=args.context_noise, paused_share=args.paused_share,
         misdrawn_share=args.misdrawn_share, misdrawn_first_share=args.misdrawn_first_share,
-        misdrawn_window_share=args.misdrawn_window_share,
+        misdrawn_window_share=args.misdrawn_window_share, rollout_share=args.rollout_share,
         event_share=args.event_share, attention=args.attention, compile=args.compile,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
