@@ -3,9 +3,11 @@
 #   CANDIDATE=RO1 bash benchmarks/logs/sprites_2026-12-05_thirtieth/RO.sh   # ~480 s
 #   CANDIDATE=C1 bash benchmarks/logs/sprites_2026-12-05_thirtieth/RO.sh    # ~450 s
 # RO1 = M2 (the committed weights) + MIN minutes of M2's recipe with --rollout-share 0.25 (new this session):
-# in a quarter of each batch the clean context is the model's own redraw of it (each chunk noised to a sigma
-# in 0.6-0.95 and denoised in 3 Euler steps after the true earlier frames; train.redrawn_context), while
-# the targets keep the caption's render.
+# in a quarter of each batch the clean context is the model's own redraw of it, chunk by chunk as it streams
+# (each chunk noised to a sigma in 0.7-1.0 and denoised in 3 Euler steps after the earlier chunks' redraws;
+# train.redrawn_context), while the targets keep the caption's render. On 24 train-split items M2's redraws
+# keep the captioned shape in 60.6 % of frames, 1.8 px from the render's sprites (sprites_redraw_shapes.py;
+# after the true earlier frames instead, from 0.6-0.95: 88.0 %, too close to the render to teach anything).
 # Why: M2 draws the captioned shape in 45.6 % of its first chunk's frames but ~30 % in every later stretch,
 # while after clean renders its next chunk keeps the shape in 83 %: later chunks follow the outlines of
 # its own context. The misdrawn flags taught correction from made-up errors (other shapes, a size

@@ -3,6 +3,7 @@
 
     python benchmarks/logs/sprites_2026-12-05_twentyninth/paired_w1.py
     python benchmarks/logs/sprites_2026-12-05_twentyninth/paired_w1.py C1 FOLDER/tune   # another candidate
+    python benchmarks/logs/sprites_2026-12-05_twentyninth/paired_w1.py RO1 A/tune C1 B/tune  # against another base
 
 Plain generation on the tuning split, prompts 32-63 x seeds 5, 6, 7 (96 videos, 96 frames); M2's runs are
 the twenty-sixth session's call Z2 (same prompts, seeds, frames and device kind). W.sh's rule (written
@@ -50,20 +51,21 @@ def tuning(folder: str, name: str) -> dict:
     return out
 
 
-m2 = tuning("sprites_2026-12-04_twentysixth/Z2/tune", "M2")
 name, folder = sys.argv[1:3] if len(sys.argv) > 2 else ("W1", str(logs / "sprites_2026-12-05_twentyninth/W1/tune"))
+base, base_folder = sys.argv[3:5] if len(sys.argv) > 4 else ("M2", "sprites_2026-12-04_twentysixth/Z2/tune")
 w1 = tuning(str(Path(folder).resolve()), name)
+m2 = tuning(str(Path(logs / base_folder).resolve()), base)
 keys = [k for k in w1 if k in m2 and not k.startswith("reward") and k != "motion_smoothness"]
 verdicts = []
-print(f"{name} - M2, plain generation, tuning split ({len(w1['text_alignment'])} videos; points, 95 %):")
+print(f"{name} - {base}, plain generation, tuning split ({len(w1['text_alignment'])} videos; points, 95 %):")
 for k in keys:
     d = paired_difference(w1[k], m2[k])
     lo, hi = 100 * (d.mean - d.half_width), 100 * (d.mean + d.half_width)
     worse = lo > 0.5 if k in LOWER_IS_BETTER else hi < -0.5
-    print(f"  {k:24s} M2 {100 * sum(m2[k].values()) / len(m2[k]):5.1f}  {name} - M2 {100 * d.mean:+5.1f} ± "
+    print(f"  {k:24s} {base} {100 * sum(m2[k].values()) / len(m2[k]):5.1f}  {name} - {base} {100 * d.mean:+5.1f} ± "
           f"{100 * d.half_width:.1f}" + ("  worse beyond noise" if worse else ""))
     verdicts.append((k, lo, worse))
 gain = any(k in ("alignment_shape", "text_alignment") and lo > 0 for k, lo, _ in verdicts)
 loss = [k for k, _, worse in verdicts if worse and k != "imaging_quality"]
 print("rule:", "adopt" if gain and not loss else
-      f"keep M2 (gain on shape or text alignment beyond noise: {gain}; worse beyond noise: {loss or 'none'})")
+      f"keep {base} (gain on shape or text alignment beyond noise: {gain}; worse beyond noise: {loss or 'none'})")
