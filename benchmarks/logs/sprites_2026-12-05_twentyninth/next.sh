@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Planned calls (twenty-ninth session wrote them; its device time ran out), one H200 each:
 #   CALL=sink bash benchmarks/logs/sprites_2026-12-05_twentyninth/next.sh   # ~200 s
-#   CALL=C1 bash benchmarks/logs/sprites_2026-12-05_twentyninth/next.sh     # ~450 s
 #   CALL=sinkparts bash benchmarks/logs/sprites_2026-12-05_twentyninth/next.sh  # ~300 s
 # sink: at 30 s with M2, no-sinking beat the full method on text alignment (+3.6 ± 3.3) and subject
 #   consistency (+6.5 ± 7.4) over 32 videos (R30). This doubles the videos of Stream-T1, no-sinking and
@@ -9,10 +8,7 @@
 #   settings fingerprints: --num-prompts is not part of them). The table is remade on the CPU:
 #   tar xzf x.tgz, merge the 12 results.json into R30's as R.sh's python does, then
 #   `streamt1 evaluate --merge ... --num-prompts 16`. No rule: it reports, changes no default.
-# C1: the control W1 lacked. M2 + 5 min of M2's recipe alone (no new flag), evaluated as W1 was
-#   (benchmarks/sprites_candidate_gpu.sh). If C1 - M2 also loses motion beyond noise, W1's motion loss
-#   came from training longer, not from --misdrawn-window-share, and W1 - C1 (paired_w1.py with C1's
-#   folder) is the flag's effect. C1 is judged by W.sh's rule too (a candidate like any other).
+# C1 (the control W1 lacked) moved to benchmarks/logs/sprites_2026-12-05_thirtieth/RO.sh, beside RO1.
 # sinkparts: which part of memory sinking costs at 30 s. In six CPU traces of Stream-T1 at 30 s (eval
 #   prompts 0-5, seed 0; sink30_routes.txt) the sink reaches its 6-frame cap after two appends and then
 #   EMA-blends the leaving chunk into it 118-239 times (ema_decay 0.999: a tenth to a fifth of the sink
@@ -23,7 +19,7 @@
 #     sink3=OUT/sink3:stream-t1 nosink=R30:stream-t1-no-sinking   (after tar xzf of the call's archive)
 set -uo pipefail
 export PYTHONPATH=$PWD/src OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1
-case ${CALL:?CALL must be sink, C1 or sinkparts} in
+case ${CALL:?CALL must be sink or sinkparts} in
   sink)
     W=src/streamt1/sprites/weights
     rm -rf runs/x && mkdir -p runs/M2 && cp $W/sprites_model.* $W/image_reward.* $W/video_reward.* runs/M2/
@@ -37,7 +33,6 @@ case ${CALL:?CALL must be sink, C1 or sinkparts} in
     wait
     tar czf $OUT/x.tgz runs/x/*/results.json runs/x/*.log
     tail -n 2 runs/x/*.log | cut -c1-200 ;;
-  C1) NAME=C1 FLAGS="" MIN=5.0 bash benchmarks/sprites_candidate_gpu.sh ;;
   sinkparts)
     W=src/streamt1/sprites/weights
     rm -rf runs/sp && mkdir -p runs/sp runs/M2 && cp $W/sprites_model.* $W/image_reward.* $W/video_reward.* runs/M2/
@@ -51,5 +46,5 @@ case ${CALL:?CALL must be sink, C1 or sinkparts} in
     wait
     for name in noema sink3; do python3 -m streamt1 evaluate --merge runs/sp/$name-? --out runs/sp/$name; done
     tar czf $OUT/sinkparts.tgz runs/sp/noema/results.json runs/sp/sink3/results.json runs/sp/*.log ;;
-  *) echo "CALL must be sink, C1 or sinkparts" >&2; exit 2 ;;
+  *) echo "CALL must be sink or sinkparts" >&2; exit 2 ;;
 esac
