@@ -635,3 +635,64 @@ def test_config_errors_and_a_backend_that_conflicts_with_the_file(tmp_path, caps
     path.write_text("run:\n  backend: sprites\n")
     assert main(["generate", "--config", str(path), "--backend", "longlive", "--prompt", PROMPT]) == 2
     assert "--backend longlive conflicts with run.backend: sprites in" in capsys.readouterr().err
+
+
+def test_an_overwrite_stopped_while_writing_leaves_the_video_unfinished(sprites_weights, tmp_path, capsys, monkeypatch):
+    assert generate(sprites_weights, tmp_path, "--prompt", PROMPT, "--method", "none") == 0
+    record = tmp_path / f"{PROMPT}-0.result.json"
+    assert record.is_file()
+
+    def stopped(*_, **__):  # Ctrl-C after the new video is written, before its record
+        raise KeyboardInterrupt
+    monkeypatch.setattr(api, "plot_rewards", stopped)
+    assert generate(sprites_weights, tmp_path, "--prompt", PROMPT, "--method", "none", "--num-frames", "6",
+                    "--overwrite") == 130
+    assert mp4_info(tmp_path / f"{PROMPT}-0.mp4").num_frames == 6 and not record.exists()
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert generate(sprites_weights, tmp_path, "--prompt", PROMPT, "--method", "none") == 0  # remade, not skipped
+    assert "skip" not in capsys.readouterr().out
+    assert mp4_info(tmp_path / f"{PROMPT}-0.mp4").num_frames == 12 and record.is_file()
+
+
+def test_a_method_given_twice_with_two_values_stops(sprites_weights, tmp_path, capsys):
+    assert generate(sprites_weights, tmp_path, "--prompt", PROMPT, "--method", "beam", "--set", "method=none") == 2
+    assert "--method beam conflicts with --set method=none" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.mp4"))
+    saved = tmp_path / "beam.yaml"
+    assert main(["config", "--method", "beam"]) == 0
+    saved.write_text(capsys.readouterr().out)
+    assert main(["config", "--config", str(saved), "--method", "none"]) == 2
+    assert f"--method none conflicts with method: beam in {saved}" in capsys.readouterr().err
+    assert main(["config", "--config", str(saved), "--method", "beam"]) == 0  # the same value twice is fine
+
+
+def test_evaluate_refuses_a_repeated_seed_and_traces_it_would_write_anyway(tmp_path, capsys):
+    assert main(["evaluate", "--seeds", "0,0", "--out", str(tmp_path / "ev")]) == 2
+    assert "repeats a seed" in capsys.readouterr().err
+    assert main(["evaluate", "--traces", "--out", str(tmp_path / "ev")]) == 2
+    assert "--traces keeps the search traces of a --no-videos run" in capsys.readouterr().err
+    assert not (tmp_path / "ev").exists()
+
+
+def test_an_interrupted_training_says_what_it_keeps(tmp_path, capsys, monkeypatch):
+    from streamt1.sprites import train
+
+    def stopped(*_, **__):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(train, "train", stopped)
+    assert main(["sprites", "train", "--out", str(tmp_path / "w"), "--steps", "1"]) == 130
+    err = capsys.readouterr().err
+    assert "--init" in err and "finished videos" not in err
+
+
+def test_a_reader_that_left_ends_the_command_quietly():
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # nobody will read: the first write fails
+    done = subprocess.run([sys.executable, "-m", "streamt1", "rewards"], stdout=write, stderr=subprocess.PIPE,
+                          text=True, timeout=120)
+    os.close(write)
+    assert done.returncode == 141 and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr

@@ -145,6 +145,9 @@ def test_override_syntax():
         "search": {"tau": 0.3, "fusion": "zscore"}, "run": {"weights": None}}
     with pytest.raises(ConfigError, match="must look like section.key=value"):
         parse_overrides(["search.tau"])
+    with pytest.raises(ConfigError, match="'search.histories' is given twice, as 2 and 3"):
+        parse_overrides(["search.histories=2", "search.histories=3"])
+    assert parse_overrides(["search.histories=2", "search.histories=2"]) == {"search": {"histories": 2}}
 
 
 def test_exponent_numbers_are_numbers_in_overrides_and_files(tmp_path):

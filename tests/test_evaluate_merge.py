@@ -140,5 +140,6 @@ def test_workers_report_a_failed_part_and_its_log(sprites_weights, tmp_path, cap
                  "--no-videos", "--weights", str(tmp_path / "missing"), "--out", str(out), "--workers", "2"])
     assert code == 2
     err = capsys.readouterr().err
-    assert "1 of 1 parts failed" in err and str(out / "parts" / "none-seed0" / "evaluate.log") in err
+    assert "1 of 1 parts failed (" in err and str(out / "parts" / "none-seed0" / "evaluate.log") in err
     assert "sprites_model" in (out / "parts" / "none-seed0" / "evaluate.log").read_text()  # the child's own message
+    assert "sprites_model" in err.split("parts failed (")[1].split("): see")[0]  # ... shown in the parent's

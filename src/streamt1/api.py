@@ -114,7 +114,7 @@ def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str
         raise ConfigError(f"backend {backend.name!r} cannot decode frames, so no reward can score it: "
                           f"use --method none")
     device = resolve_device(settings.device or config.run.device, "rewards.device" if settings.device else "run.device")
-    plans, built_in = {}, []
+    plans, built_in, missing = {}, [], []
     for kind in kinds:
         spec = getattr(settings, kind) or backend.default_rewards.get(kind)
         if spec is None:
@@ -125,12 +125,18 @@ def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str
         folder, fell_back = _reward_folder(entry, path, config.run.weights)
         if fell_back:
             built_in.append(entry)
-        folder = check_files(entry, folder)
+        try:
+            folder = check_files(entry, folder)
+        except FileNotFoundError as err:  # every reward's missing files in one message
+            missing.append(str(err))
+            continue
         # auto: the reward's GPU dtype (bf16 for the large scorers, whose loaders keep their heads
         # in the authors' dtype), float32 on the CPU
         dtype = settings.dtype if settings.dtype != "auto" else entry.gpu_dtype if device.type == "cuda" else "float32"
         plans[kind] = RewardPlan(kind, entry.name, folder, device, getattr(torch, dtype), settings.max_batch,
                                  settings.offload)
+    if missing:
+        raise FileNotFoundError("; also ".join(missing))
     if built_in:  # one line for all of them
         logger.warning("--weights %s holds no %s reward files: using the built-in ones from %s", config.run.weights,
                        " and ".join(e.name for e in built_in), ", ".join(sorted({str(e.builtin) for e in built_in})))
@@ -163,8 +169,17 @@ def load_components(config: Config, reward_kinds: Sequence[str] | None = None) -
     """
     run = config.run
     backend = get_backend(run.backend)
-    backend.check(run)
-    plans = plan_rewards(config, reward_kinds)
+    missing = []  # the generator's and the rewards' missing files, met in one run rather than one run each
+    try:
+        backend.check(run)
+    except FileNotFoundError as err:
+        missing.append(str(err))
+    try:
+        plans = plan_rewards(config, reward_kinds)
+    except FileNotFoundError as err:
+        missing.append(str(err))
+    if missing:
+        raise FileNotFoundError("; also ".join(missing))
     device = resolve_device(run.device)
     # The one stream setting the search owns (memory sinking's limits reach the cache at each commit)
     # and the sampling settings the run sets
@@ -275,8 +290,10 @@ def schedule_stems(schedules: Sequence[PromptSchedule], seed: int) -> list[str]:
 
 
 def save_result(result: SearchResult, out_dir: str | Path, stem: str) -> dict[str, Path]:
-    """Write the video, the trace and both plots atomically; the trace is written last."""
+    """Write the video, the trace and both plots atomically; the trace is written last. An earlier record of
+    ``stem`` is withdrawn first (:func:`~streamt1.outputs.results.withdraw_result`)."""
     paths = output_paths(out_dir, stem)
+    results.withdraw_result(out_dir, stem)
     write_mp4(paths["video"], result.frames.permute(0, 2, 3, 1).cpu().numpy(), result.fps)  # uint8 [T,H,W,3]
     plot_search_tree(result.trace, paths["tree"])
     plot_rewards(result.trace, paths["rewards"])

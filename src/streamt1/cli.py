@@ -40,7 +40,7 @@ import torch
 from streamt1 import __version__, api
 from streamt1.backends import BACKENDS, backend_names
 from streamt1.config import (ATTENTION_CHOICES, ConfigError, RunConfig, available_methods, build_config, dump_yaml,
-                             set_frames)
+                             parse_overrides, set_frames)
 from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
 from streamt1.outputs.atomic import check_writable_folder, ensure_folder
@@ -55,6 +55,11 @@ logger = logging.getLogger("streamt1")
 EXIT_BAD_INPUT = 2
 EXIT_OUT_OF_MEMORY = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what shells report for a writer whose reader left
+INTERRUPTED_RUN = "finished videos are kept - rerun the same command to resume"
+# What an interrupted command keeps, where it is not finished videos
+INTERRUPTED = {"sprites": "only what it saved before (in --out, if anything) is kept; a training run does not "
+                          "resume, continue it from saved weights with --init"}
 DEFAULT_EVAL_METHODS = "none,best-of-n,beam,stream-t1"
 # Libraries that log at INFO / WARNING on every model load; shown only with --verbose.
 THIRD_PARTY_LOGGERS = ("transformers", "diffusers", "huggingface_hub", "urllib3", "httpx", "PIL",
@@ -137,6 +142,16 @@ def _check_devices(args: argparse.Namespace) -> None:
             api.resolve_device(name, flag)
 
 
+def _check_method_agrees(args: argparse.Namespace, built: str) -> None:
+    """A ``--method`` flag that the YAML file of ``--config`` or a ``--set method=`` contradicts stops with an
+    error: the file holds that preset's search settings, and a flag must not lose silently to a ``--set``."""
+    if args.method is None or built == args.method:
+        return
+    in_set = parse_overrides(list(args.overrides or ())).get("method")
+    where = f"--set method={in_set}" if in_set is not None else f"method: {built} in {args.config}"
+    raise ConfigError(f"--method {args.method} conflicts with {where}; give the method once")
+
+
 def _generate(args: argparse.Namespace) -> int:
     _check_devices(args)
     method = args.method if args.method is not None else "stream-t1"  # an empty --method is refused, not defaulted
@@ -145,8 +160,7 @@ def _generate(args: argparse.Namespace) -> int:
                           backend=args.backend, weights=args.weights, device=args.device,
                           progress=False if args.no_progress else None, compile=args.compile,
                           attention=args.attention)
-    if args.method is not None and args.config is not None and config.method != args.method:
-        raise ConfigError(f"--method {args.method} conflicts with method: {config.method} in {args.config}")
+    _check_method_agrees(args, config.method)
     schedules = _schedules(args)
     out = check_writable_folder(config.run.out)  # before any model loads: else the video is lost at its save
     components = api.load_components(config)
@@ -271,10 +285,15 @@ def _evaluate(args: argparse.Namespace) -> int:
         seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds is not None else None
     except ValueError:
         raise ConfigError(f"--seeds {args.seeds!r} must be comma-separated integers") from None
+    if seeds is not None and len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds {args.seeds!r} repeats a seed; a seed makes the same video again: give distinct seeds")
     if args.num_prompts is not None and args.num_prompts < 1:
         raise ConfigError(f"--num-prompts={args.num_prompts} is invalid: expected an integer >= 1")
     if args.workers < 1:
         raise ConfigError(f"--workers={args.workers} is invalid: expected an integer >= 1")
+    if args.traces and not args.no_videos and args.merge is None:
+        raise ConfigError("--traces keeps the search traces of a --no-videos run; without --no-videos every "
+                          "video is written with its trace already: drop --traces or add --no-videos")
     _check_devices(args)
     check_writable_folder(args.out)  # every branch below writes there
     if args.merge is not None:
@@ -352,9 +371,18 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
         done = dict(zip(jobs, pool.map(evaluate, jobs, jobs.values())))
     failed = [part for part, ok in done.items() if not ok]
     if failed:
-        raise ConfigError(f"{len(failed)} of {len(jobs)} parts failed: see {', '.join(str(p / 'evaluate.log') for p in failed)}; "
-                          "rerun the same command to resume (finished videos are kept)")
+        # a part's own one-line error (bad weights, a setting) is the reason: shown, not only pointed to
+        errors = {_last_error(part / "evaluate.log") for part in failed} - {""}
+        raise ConfigError(f"{len(failed)} of {len(jobs)} parts failed" + (f" ({'; '.join(sorted(errors))})" if errors else "")
+                          + f": see {', '.join(str(p / 'evaluate.log') for p in failed)}; after fixing it, rerun "
+                          "the same command to resume (finished videos are kept)")
     return _tabulate_merged(list(jobs), out, methods, args.num_prompts, seeds, num_frames)
+
+
+def _last_error(log: Path) -> str:
+    """The last ``streamt1: error:`` line of a part's log, without its prefix ("" if none)."""
+    lines = log.read_text(errors="replace").splitlines() if log.is_file() else []
+    return next((line.split("error: ", 1)[1] for line in reversed(lines) if line.startswith("streamt1: error: ")), "")
 
 
 def _merge_evaluations(args: argparse.Namespace, methods: tuple[str, ...] | None, seeds: tuple[int, ...] | None,
@@ -539,7 +567,7 @@ def _sprites(args: argparse.Namespace) -> int:
 def _add_config(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("config", help="print every setting of a method as YAML (edit it, pass it back with --config)",
                        formatter_class=_HelpFormatter)
-    p.add_argument("--method", default="stream-t1", help="the preset (`streamt1 methods`)")
+    p.add_argument("--method", default=None, help="the preset (`streamt1 methods`; default stream-t1)")
     p.add_argument("--config", default=None, help="a YAML file of settings to start from")
     p.add_argument("--backend", default=None, choices=backend_names(),
                    help="the backend whose search defaults apply (default: sprites)")
@@ -548,7 +576,8 @@ def _add_config(sub: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace) -> int:
-    config = build_config(args.method, args.config, args.overrides, backend=args.backend)
+    config = build_config(args.method or "stream-t1", args.config, args.overrides, backend=args.backend)
+    _check_method_agrees(args, config.method)
     print(f"# every setting of {config.method} with the {config.run.backend} backend's search defaults "
           f"(`streamt1 config --backend B` for another backend's)")
     print(dump_yaml(config.to_dict()), end="")
@@ -614,7 +643,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     main_rank = os.environ.get("RANK", "0") == "0"
     _configure_logging(args.verbose, main_rank)
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # inside the try: a reader that left shows here, not as an error at exit
+        return code
     except (ConfigError, ValueError, FileNotFoundError, NotADirectoryError) as err:
         print(f"streamt1: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -626,9 +657,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OUT_OF_MEMORY
     except KeyboardInterrupt:
         if main_rank:
-            print("streamt1: interrupted; finished videos are kept - rerun the same command to resume",
-                  file=sys.stderr)
+            print(f"streamt1: interrupted; {INTERRUPTED.get(args.command, INTERRUPTED_RUN)}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # a reader such as `| head` closed our output: stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

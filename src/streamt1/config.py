@@ -349,7 +349,10 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override {item!r} conflicts with another override")
-        node[leaf] = _override_value(key.strip(), raw)
+        value = _override_value(key.strip(), raw)
+        if leaf in node and node[leaf] != value:  # the last would win silently
+            raise ConfigError(f"override {key.strip()!r} is given twice, as {node[leaf]!r} and {value!r}: give it once")
+        node[leaf] = value
     return nested
 
 

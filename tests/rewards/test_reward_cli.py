@@ -168,3 +168,17 @@ def test_python_api_takes_the_same_reward_settings(release):
     with pytest.raises(FileNotFoundError, match="the videoalign reward's release"):  # best-of-n calls only the video reward
         api.generate(PROMPT, method="best-of-n", backend="longlive", weights=str(release), model="tiny-test-z16",
                      height=64, width=64, num_frames=3, device="cpu")
+
+
+def test_an_empty_weights_folder_names_every_missing_file_at_once(tmp_path, capsys):
+    empty = tmp_path / "ll"
+    empty.mkdir()
+    assert main(["generate", "--backend", "longlive", "--weights", str(empty), "--prompt", "a fox runs in the snow",
+                 "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("streamt1: error:") and err.count("\n") == 1
+    for part in ("longlive_base.pt", "Wan2.1_VAE.pth",  # the generator's
+                 "HPSv3.safetensors", "hpsv3 reward",  # the image reward's
+                 "VideoReward/model_config.json", "videoalign reward"):  # the video reward's
+        assert part in err
+    assert not (tmp_path / "out").exists()

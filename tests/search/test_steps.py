@@ -96,6 +96,26 @@ def test_a_custom_selection_step_plugs_in_without_touching_the_loop(generator):
     assert not torch.equal(result.frames, run(generator, num_frames=12).frames)
 
 
+def test_a_selection_step_may_answer_with_a_list_and_a_wrong_answer_is_named(generator):
+    @register_step("select", "first-as-list-test")
+    def select_first(search, ctx, pool, k):
+        return list(range(k))  # a plain list, as the README's example says
+
+    @register_step("select", "too-many-test")
+    def select_all(search, ctx, pool, k):
+        return list(range(len(pool)))
+
+    @register_step("select", "repeats-test")
+    def select_repeats(search, ctx, pool, k):
+        return [0] * k
+
+    result = run(generator, num_frames=12, pruning="first-as-list-test")
+    assert all([h["candidate"] for h in c["histories"]] == [0, 1] for c in result.trace.to_dict()["chunks"])
+    for name in ("too-many-test", "repeats-test"):
+        with pytest.raises(ValueError, match=f"select step '{name}' returned positions .* expected 2 distinct"):
+            run(generator, num_frames=12, pruning=name)
+
+
 def test_a_custom_route_step_is_requested_and_traced():
     @register_step("route", "always-append-test")
     def always_append(search, node):

@@ -133,6 +133,12 @@ def is_done(folder: str | Path, stem: str, settings: Mapping[str, Any]) -> bool:
     return True
 
 
+def withdraw_result(folder: str | Path, stem: str) -> None:
+    """Remove the record before its files are replaced: a run stopped half-way through writing them then
+    leaves an unfinished video, never a new file vouched for by the old record."""
+    result_path(folder, stem).unlink(missing_ok=True)
+
+
 def write_result(folder: str | Path, stem: str, record: Mapping[str, Any]) -> Path:
     """Write the record last: from now on the video counts as finished."""
     path = result_path(folder, stem)

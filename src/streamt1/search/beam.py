@@ -293,7 +293,12 @@ class StreamSearch:
         k = min(k, len(pool))
         if len(pool) <= k or pool.scores is None:
             return torch.arange(len(pool))
-        return self.select_step(self, ctx, pool, k)
+        # a plugin's step may answer with any sequence of positions: checked here, once for every step
+        keep = torch.as_tensor(self.select_step(self, ctx, pool, k), dtype=torch.long).flatten().cpu()
+        if len(keep) != k or len(set(keep.tolist())) != k or not all(0 <= int(i) < len(pool) for i in keep):
+            raise ValueError(f"select step {self.config.pruning!r} returned positions {keep.tolist()}; expected "
+                             f"{k} distinct positions in 0..{len(pool) - 1} (the pool's candidates), best first")
+        return keep
 
     def _grow(self, ctx: ChunkContext, pool: CandidatePool) -> list[ChunkNode]:
         """New tree nodes for the survivors, with the gates memory sinking will read later.
