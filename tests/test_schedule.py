@@ -31,7 +31,7 @@ def test_switches_give_segments_and_the_active_prompt_per_frame():
     (lambda: from_switches(["a", "b"], []), "2 prompts need 1 switch frame"),
     (lambda: from_switches(["a"], [6]), "1 prompts need 0 switch frame"),
     (lambda: from_switches(["a", "b", "c"], [12, 6]), "not increasing"),
-    (lambda: from_switches(["a", "b"], [0]), "not increasing"),
+    (lambda: from_switches(["a", "b"], [0]), "switch frame 0 is invalid: the first prompt starts at frame 0"),
     (lambda: from_switches(["a", " "], [3]), "prompt is empty"),
     (lambda: PromptSchedule((Segment("a", 3),)), "must start at frame 0"),
     (lambda: from_switches(["a", "b"], [12]).validate(12, 3), "beyond the video"),

@@ -44,6 +44,9 @@ class PromptSchedule:
         if self.segments[0].from_frame != 0:
             raise ConfigError(f"the first prompt must start at frame 0, not {self.segments[0].from_frame}")
         starts = [s.from_frame for s in self.segments]
+        if len(starts) > 1 and starts[1] <= 0:  # the first prompt holds frame 0
+            raise ConfigError(f"switch frame {starts[1]} is invalid: the first prompt starts at frame 0, so the "
+                              "second must start at a later frame (a multiple of the chunk)")
         if any(b <= a for a, b in zip(starts, starts[1:])):
             raise ConfigError(f"switch frames {starts[1:]} are not increasing: each prompt must start "
                               "after the previous one")

@@ -126,12 +126,13 @@ def test_a_prompt_file_that_is_not_json_is_named_with_the_fix(bench_folder, tmp_
 
 @pytest.mark.parametrize("spec, message", [
     ("videoalign", "--video-reward videoalign needs its files: pass --video-reward videoalign=PATH"),
-    ("hpsv3=/w", "'hpsv3' is an image reward, not a video reward"),
+    ("hpsv3=/w", "'hpsv3' is an image reward, not a video reward; `streamt1 score` adds a video reward only: "),
     ("videoalign=", "expected NAME or NAME=PATH"),
 ])
 def test_a_video_reward_is_named_as_in_generate(spec, message):
-    with pytest.raises(ConfigError, match=re.escape(message)):
+    with pytest.raises(ConfigError, match=re.escape(message)) as info:
         score.ScoreSettings(video_reward=spec)
+    assert "--image-reward" not in str(info.value)  # score has no such flag
 
 
 def test_video_reward_parts_are_scored_and_its_path_is_not_fingerprinted(bench_folder, tiny_weights, tmp_path,

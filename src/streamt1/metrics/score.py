@@ -38,7 +38,7 @@ from streamt1.outputs.naming import output_paths
 from streamt1.outputs.progress import ProgressLine
 from streamt1.outputs.results import read_json
 from streamt1.outputs.video import mp4_info, read_mp4
-from streamt1.rewards import RewardEntry, load_video_reward, parse_spec
+from streamt1.rewards import REWARDS, RewardEntry, load_video_reward, parse_spec, reward_names
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,10 @@ class ScoreSettings:
         """The video reward's entry and folder (PATH, else its built-in weights), when one is asked for."""
         if self.video_reward is None:
             return None
+        name = self.video_reward.partition("=")[0].strip()
+        if name in REWARDS and REWARDS[name].kind != "video":  # parse_spec's advice names a flag score lacks
+            raise ConfigError(f"--video-reward {name}: {name!r} is an image reward, not a video reward; `streamt1 "
+                              f"score` adds a video reward only: {', '.join(reward_names('video'))}")
         entry, path = parse_spec(self.video_reward, "video")
         if path is None and entry.builtin is None:
             raise ConfigError(f"--video-reward {entry.name} needs its files: pass --video-reward {entry.name}=PATH")
