@@ -436,15 +436,17 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="folder(s) of scene-*.pt from streamt1.sprites.siblings")
     p.add_argument("--init", default=None, help="folder with the rewards to start from (default: built in)")
     p.add_argument("--out", required=True, help="folder for image_reward.* / video_reward.* / rank_rewards.json")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                   help="cuda or cpu (default: %(default)s)")
     defaults = RankRewardsConfig()
     for field, value in asdict(defaults).items():
+        flag, described = f"--{field.replace('_', '-')}", f"RankRewardsConfig.{field} (default: %(default)s)"
         if isinstance(value, bool):
-            p.add_argument(f"--{field.replace('_', '-')}", action=argparse.BooleanOptionalAction, default=value)
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=value, help=described)
         elif field in ("max_minutes", "recent_frames"):
-            p.add_argument(f"--{field.replace('_', '-')}", type=float if field == "max_minutes" else int, default=None)
+            p.add_argument(flag, type=float if field == "max_minutes" else int, default=None, help=described)
         else:
-            p.add_argument(f"--{field.replace('_', '-')}", type=type(value), default=value)
+            p.add_argument(flag, type=type(value), default=value, help=described)
     args = p.parse_args(argv)
     check_writable_folder(args.out)  # before the work, not at its save
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")

@@ -280,16 +280,20 @@ def record(config: RecordConfig, out: str | Path, device: str = "cpu") -> dict:
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="folder for scene-*.pt and record.json")
-    p.add_argument("--method", default=RecordConfig.method)
-    p.add_argument("--num-scenes", type=int, default=RecordConfig.num_scenes)
+    p.add_argument("--method", default=RecordConfig.method,
+                   help="the search whose sibling candidates are recorded (`streamt1 methods`; default: %(default)s)")
+    p.add_argument("--num-scenes", type=int, default=RecordConfig.num_scenes,
+                   help="train-split scenes to record (default: %(default)s)")
     p.add_argument("--num-frames", type=int, default=RecordConfig.num_frames,
                    help=f"latent frames per scene, one video frame each at {FPS} fps (default: %(default)s)")
     p.add_argument("--weights", default=None, help="Sprites weights folder (default: the built-in weights)")
     p.add_argument("--reward-weights", default=None, help="folder with image_reward.* and video_reward.*")
-    p.add_argument("--shard", type=int, default=0)
-    p.add_argument("--num-shards", type=int, default=1)
-    p.add_argument("--max-minutes", type=float, default=None)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--shard", type=int, default=0, help="this process's share of the scenes, 0..num-shards-1")
+    p.add_argument("--num-shards", type=int, default=1, help="processes recording into --out together (default 1)")
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="stop after this much time; a rerun records the scenes left (default: all scenes)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                   help="cuda or cpu (default: %(default)s)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads of this process (the metrics run on the CPU)")
     args = p.parse_args(argv)
     check_writable_folder(args.out)  # before the work, not at its save
