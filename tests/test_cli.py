@@ -80,6 +80,12 @@ def test_a_repeated_prompt_is_warned_about(sprites_weights, tmp_path, caplog):
         assert generate(sprites_weights, tmp_path / "out", "--prompts-file", str(prompts), "--method", "none") == 0
     assert "1 prompt(s) repeat an earlier one" in caplog.text and "another --seed" in caplog.text
     caplog.clear()
+    listed = tmp_path / "prompts.json"  # a JSON list is read as the lines of a .txt: the same warning
+    listed.write_text(json.dumps([PROMPT, PROMPT]))
+    with caplog.at_level("WARNING", logger="streamt1"):
+        assert generate(sprites_weights, tmp_path / "out", "--prompts-file", str(listed), "--method", "none") == 0
+    assert "1 prompt(s) repeat an earlier one" in caplog.text
+    caplog.clear()
     prompts.write_text(f"{PROMPT}\na large green square moves up over a red background\n")
     with caplog.at_level("WARNING", logger="streamt1"):
         assert generate(sprites_weights, tmp_path / "out2", "--prompts-file", str(prompts), "--method", "none") == 0
@@ -696,3 +702,10 @@ def test_a_reader_that_left_ends_the_command_quietly():
                           text=True, timeout=120)
     os.close(write)
     assert done.returncode == 141 and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+def test_sprites_training_shows_its_progress_without_verbose(tmp_path, caplog):
+    assert main(["sprites", "train", "--out", str(tmp_path / "w"), "--steps", "1", "--batch-size", "2",
+                 "--workers", "0", "--dim", "64", "--layers", "1"]) == 0
+    shown = [r.getMessage() for r in caplog.records if r.name.startswith("streamt1.sprites")]
+    assert any(m.startswith("saved the Sprites model") for m in shown) and any(m.startswith("step 1/1") for m in shown)

@@ -560,6 +560,9 @@ def _sprites(args: argparse.Namespace) -> int:
         raise ConfigError(f"`streamt1 sprites` needs a subcommand: {', '.join(SPRITES_SCRIPTS)} "
                           "(`streamt1 sprites --help` says what each does)")
     module, _ = SPRITES_SCRIPTS[args.what]
+    # their step logs are the progress of a long run: shown without --verbose (their own basicConfig is a
+    # no-op once the CLI has configured logging)
+    logging.getLogger("streamt1.sprites").setLevel(logging.INFO)
     importlib.import_module(module).main(args.args, prog=f"streamt1 sprites {args.what}")
     return 0
 

@@ -116,6 +116,13 @@ def test_read_missing_file(tmp_path):
         read_mp4(tmp_path / "nope.mp4")
 
 
+def test_an_unreadable_video_is_named_with_what_to_do(tmp_path):
+    junk = tmp_path / "junk.mp4"
+    junk.write_text("garbage")
+    with pytest.raises(ValueError, match=r"junk.mp4 cannot be read as a video \(.+\): remove it from the folder"):
+        read_mp4(junk)
+
+
 def test_sample_indices():
     assert sample_indices(5, 8) == [0, 1, 2, 3, 4]
     assert sample_indices(81, 5) == [0, 20, 40, 60, 80]

@@ -153,8 +153,13 @@ def read_mp4(path: str | os.PathLike[str]) -> np.ndarray:
     """Decode every frame of the first video stream -> uint8 ``[T, H, W, 3]`` (RGB)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no video at {path}")
-    with _pyav().open(str(path)) as container:
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    av = _pyav()
+    try:
+        with av.open(str(path)) as container:
+            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    except av.FFmpegError as err:  # FFmpeg's own text names neither the remedy nor, always, the file
+        raise ValueError(f"{path} cannot be read as a video ({err.strerror or err}): remove it from the folder or "
+                         "replace it with a readable MP4") from None
     if not frames:
         raise ValueError(f"{path} holds no decodable video frames")
     return np.stack(frames)

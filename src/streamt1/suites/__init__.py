@@ -94,8 +94,8 @@ def read_prompt_file(path: str | Path) -> list[tuple[str, str]]:
 
 
 def _json_prompts(text: str, path: Path) -> list[tuple[str, str]]:
-    """A ``.json`` prompts file: a list of prompts, or VBench's ``{video: prompt}`` map (the
-    ``prompt_file.json`` that generate and bench write), each prompt once, in the file's order."""
+    """A ``.json`` prompts file: a list of prompts (as a .txt's lines, repeats kept), or VBench's ``{video:
+    prompt}`` map (the ``prompt_file.json`` that generate and bench write), each prompt once, in the file's order."""
     form = ('a JSON list of prompts, or VBench\'s {"video.mp4": "prompt"} map (the prompt_file.json that '
             "`streamt1 generate` writes)")
     try:
@@ -106,7 +106,9 @@ def _json_prompts(text: str, path: Path) -> list[tuple[str, str]]:
     prompts = list(data.values()) if isinstance(data, dict) else data
     if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
         raise ConfigError(f"prompts file {str(path)!r} must hold {form}")
-    prompts = list(dict.fromkeys(p.strip() for p in prompts))  # a map repeats a prompt once per seed
+    prompts = [p.strip() for p in prompts]
+    if isinstance(data, dict):  # a map repeats a prompt once per seed; a list's repeats are the user's, as a .txt's
+        prompts = list(dict.fromkeys(prompts))
     if not prompts or "" in prompts:
         raise ConfigError(f"prompts file {str(path)!r} holds {'an empty' if prompts else 'no'} prompt: it must "
                           f"hold {form}, each a non-empty string")
