@@ -61,3 +61,16 @@ def test_bad_schedules_exit_2_with_the_rule_and_write_nothing(sprites_weights, t
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_a_switch_folders_own_prompt_file_is_refused_not_read_as_one_prompt(sprites_weights, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert generate(sprites_weights, out, "--prompt", PROMPT, "--prompt", SECOND, "--switch-at", "3",
+                    "--method", "none", "--num-frames", "6") == 0
+    (video,) = out.glob("*.mp4")
+    capsys.readouterr()
+    assert generate(sprites_weights, out, "--prompts-file", str(out / "prompt_file.json"), "--method", "none",
+                    "--num-frames", "6") == 2
+    err = capsys.readouterr().err
+    assert f"lists {video.name}, a stream that switches prompts" in err and "--switch-at" in err
+    assert list(out.glob("*.mp4")) == [video]  # nothing made from the joined text

@@ -108,11 +108,27 @@ def _json_prompts(text: str, path: Path) -> list[tuple[str, str]]:
         raise ConfigError(f"prompts file {str(path)!r} must hold {form}")
     prompts = [p.strip() for p in prompts]
     if isinstance(data, dict):  # a map repeats a prompt once per seed; a list's repeats are the user's, as a .txt's
+        _refuse_switched_streams(data, path)
         prompts = list(dict.fromkeys(prompts))
     if not prompts or "" in prompts:
         raise ConfigError(f"prompts file {str(path)!r} holds {'an empty' if prompts else 'no'} prompt: it must "
                           f"hold {form}, each a non-empty string")
     return [(p, p) for p in prompts]
+
+
+def _refuse_switched_streams(videos: dict, path: Path) -> None:
+    """A folder's map lists a prompt-switch stream by its joined text, which would read back as one prompt:
+    refused, naming the stream, where the video's record beside the map holds several segments."""
+    for video in videos:
+        record = path.parent / f"{Path(str(video)).stem}.result.json"
+        try:
+            segments = json.loads(record.read_text()).get("segments", []) if record.is_file() else []
+        except (OSError, ValueError, AttributeError):
+            continue  # an unreadable record is the folder's problem, reported where it is read
+        if len(segments) > 1:
+            raise ConfigError(f"{path} lists {video}, a stream that switches prompts, by its joined text, which "
+                              "would read back as one prompt: rerun switch streams from their .jsonl or YAML "
+                              "prompts file, or --prompt ... --switch-at")
 
 
 def _suite_pairs(name: str, num_frames: int) -> list[tuple[str, str]]:
