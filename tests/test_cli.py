@@ -709,3 +709,19 @@ def test_sprites_training_shows_its_progress_without_verbose(tmp_path, caplog):
                  "--workers", "0", "--dim", "64", "--layers", "1"]) == 0
     shown = [r.getMessage() for r in caplog.records if r.name.startswith("streamt1.sprites")]
     assert any(m.startswith("saved the Sprites model") for m in shown) and any(m.startswith("step 1/1") for m in shown)
+
+
+def test_a_full_disk_is_one_line_and_keeps_finished_videos(sprites_weights, tmp_path, capsys, monkeypatch):
+    import errno
+
+    assert generate(sprites_weights, tmp_path, "--prompt", PROMPT, "--method", "none") == 0
+
+    def full(path, *_, **__):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    monkeypatch.setattr(api, "write_mp4", full)
+    assert generate(sprites_weights, tmp_path, "--prompt", "a large green square moves up over a red background",
+                    "--method", "none") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("streamt1: error: No space left on device at ") and err.count("\n") == 1
+    assert "free space there or pass another --out" in err
+    assert "finished videos are kept" in err and (tmp_path / f"{PROMPT}-0.result.json").is_file()

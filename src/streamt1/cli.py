@@ -25,6 +25,7 @@ Exit codes: 0 done, 2 bad input (config, prompt, files), 3 out of GPU memory, 13
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import os
@@ -53,6 +54,8 @@ from streamt1.sprites.world import FPS as SPRITES_FPS
 logger = logging.getLogger("streamt1")
 
 EXIT_BAD_INPUT = 2
+# A full disk or a folder the checks before the work could not see as forbidden (root on /sys, quotas)
+FULL_OR_FORBIDDEN = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
 EXIT_OUT_OF_MEMORY = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what shells report for a writer whose reader left
@@ -665,6 +668,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # a reader such as `| head` closed our output: stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
         return EXIT_BROKEN_PIPE
+    except OSError as err:
+        if err.errno not in FULL_OR_FORBIDDEN:
+            raise
+        where = f" at {err.filename}" if err.filename else ""
+        remedy = ("free space there or pass another --out" if err.errno in (errno.ENOSPC, errno.EDQUOT)
+                  else "give this process access to it, or pass another --out or file")
+        print(f"streamt1: error: {err.strerror}{where}: {remedy}; {INTERRUPTED.get(args.command, INTERRUPTED_RUN)}",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":
