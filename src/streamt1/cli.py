@@ -18,8 +18,8 @@
     streamt1 methods
     streamt1 rewards
 
-Exit codes: 0 done, 2 bad input (config, prompt, files), 3 out of GPU memory, 130 interrupted
-(finished videos are kept in every case; rerun the same command to resume).
+Exit codes: 0 done, 2 bad input (config, prompt, files, a full disk), 3 out of GPU memory, 130 interrupted,
+141 output closed by its reader (finished videos are kept in every case; rerun the same command to resume).
 """
 
 from __future__ import annotations
@@ -54,11 +54,11 @@ from streamt1.sprites.world import FPS as SPRITES_FPS
 logger = logging.getLogger("streamt1")
 
 EXIT_BAD_INPUT = 2
-# A full disk or a folder the checks before the work could not see as forbidden (root on /sys, quotas)
-FULL_OR_FORBIDDEN = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
 EXIT_OUT_OF_MEMORY = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what shells report for a writer whose reader left
+# A full disk, or a path the checks before the work could not see as forbidden (root on /sys, quotas)
+FULL_OR_FORBIDDEN = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
 INTERRUPTED_RUN = "finished videos are kept - rerun the same command to resume"
 # What an interrupted command keeps, where it is not finished videos
 INTERRUPTED = {"sprites": "only what it saved before (in --out, if anything) is kept; a training run does not "

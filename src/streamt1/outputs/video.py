@@ -18,9 +18,10 @@ from __future__ import annotations
 import logging
 import math
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -149,17 +150,25 @@ def write_mp4(
     logger.info("wrote %s: %d frames %dx%d at %s fps (x%d)", path, num_frames, out_w, out_h, fps, factor)
 
 
-def read_mp4(path: str | os.PathLike[str]) -> np.ndarray:
-    """Decode every frame of the first video stream -> uint8 ``[T, H, W, 3]`` (RGB)."""
+@contextmanager
+def _open_video(path: str | os.PathLike[str]) -> Iterator[Any]:
+    """PyAV's container of ``path`` for reading; FileNotFoundError if absent, and a ValueError naming the
+    file and the remedy if FFmpeg cannot read it (FFmpeg's own text names neither, not always the file)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no video at {path}")
     av = _pyav()
     try:
         with av.open(str(path)) as container:
-            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    except av.FFmpegError as err:  # FFmpeg's own text names neither the remedy nor, always, the file
+            yield container
+    except av.FFmpegError as err:
         raise ValueError(f"{path} cannot be read as a video ({err.strerror or err}): remove it from the folder or "
                          "replace it with a readable MP4") from None
+
+
+def read_mp4(path: str | os.PathLike[str]) -> np.ndarray:
+    """Decode every frame of the first video stream -> uint8 ``[T, H, W, 3]`` (RGB)."""
+    with _open_video(path) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     if not frames:
         raise ValueError(f"{path} holds no decodable video frames")
     return np.stack(frames)
@@ -167,9 +176,7 @@ def read_mp4(path: str | os.PathLike[str]) -> np.ndarray:
 
 def mp4_info(path: str | os.PathLike[str]) -> VideoInfo:
     """Frame count, frame rate, size and codec of the first video stream of ``path``."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"no video at {path}")
-    with _pyav().open(str(path)) as container:
+    with _open_video(path) as container:
         if not container.streams.video:
             raise ValueError(f"{path} has no video stream")
         stream = container.streams.video[0]

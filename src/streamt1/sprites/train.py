@@ -453,8 +453,9 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
     """Teacher-forced flow-matching loss of a batch (:func:`batch_items`, on the model's device): its
     frames ``[B, F, 3, H, W]`` denoised after its clean context, weighted per cell by
     :func:`loss_weights` (with its shape contrast) on the frames whose targets are 1 (paused frames are
-    context only); a ``rollout_share`` of the items after the model's own redraw of their context; the window chunks its ``misdrawn_window`` changes are noised from that (:func:`noisy_copies`);
-    with ``first_chunk_copies``, the mean with the loss of the first chunks denoised again from the caption
+    context only); a ``rollout_share`` of the items after the model's own redraw of their context
+    (:func:`redrawn_context`); the window chunks its ``misdrawn_window`` changes are noised from that
+    (:func:`noisy_copies`); with ``first_chunk_copies``, the mean with the loss of the first chunks denoised again from the caption
     alone."""
     s = config.stream
     b, f = batch.frames.shape[:2]
@@ -738,7 +739,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                         "context, while their target is the caption's render (default 0)")
     p.add_argument("--rollout-share", type=float, default=TrainVideoConfig.rollout_share,
                    help="share of each batch whose clean context is the model's own redraw of it (from sigma "
-                        "0.6-0.95), while the targets keep the caption's render (default 0)")
+                        f"{ROLLOUT_SIGMAS[0]}-{ROLLOUT_SIGMAS[1]}), while the targets keep the caption's render "
+                        "(default 0)")
     p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
                    help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
