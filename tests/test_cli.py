@@ -59,6 +59,10 @@ def test_same_seed_same_video_and_resume_skips_finished_prompts(sprites_weights,
     capsys.readouterr()
     assert generate(sprites_weights, out_a, "--prompts-file", str(prompts)) == 0
     assert capsys.readouterr().out.count("skip") == 2
+    (out_a / videos[0]).write_bytes(b"")  # emptied (a full disk, a stray `>`): its record no longer vouches for it
+    assert generate(sprites_weights, out_a, "--prompts-file", str(prompts)) == 0
+    assert capsys.readouterr().out.count("skip") == 1
+    assert (out_a / videos[0]).read_bytes() == (out_b / videos[0]).read_bytes()
 
 
 def test_a_runs_own_prompt_file_json_is_a_prompts_file(sprites_weights, tmp_path, capsys):
@@ -282,8 +286,19 @@ def test_evaluate_tabulates_every_method_and_resumes(sprites_weights, tmp_path, 
     assert main(args + ["--set", "search.tau=0.5"]) == 2
     err = capsys.readouterr().err
     assert "`none` videos made with other settings" in err and "config.search.tau" in err
-    assert f"delete {tmp_path / 'none'} and the `none` keys of {tmp_path / 'results.json'}" in err
+    assert "pass another --out, or --overwrite to make them again" in err
     assert (tmp_path / "results.json").read_text() == before
+    # --overwrite makes the asked method again under the new settings and keeps the others
+    kept = json.loads(before)["videos"]["stream-t1"]
+    (tmp_path / "none" / "stale.mp4").write_bytes(b"from an earlier run")
+    capsys.readouterr()
+    assert main(args[:2] + ["none"] + args[3:] + ["--set", "search.tau=0.5", "--overwrite"]) == 0
+    assert "done earlier, kept" not in capsys.readouterr().out
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["settings"]["none"]["config"]["search"]["tau"] == 0.5
+    assert results["videos"]["stream-t1"] == kept and set(results["videos"]["none"]) == set(kept)
+    assert sorted(p.name for p in (tmp_path / "none").glob("*.mp4")) == sorted(p.name for p in (tmp_path / "stream-t1").glob("*.mp4"))
+    assert main(["evaluate", "--merge", str(tmp_path), "--overwrite", "--out", str(tmp_path / "m")]) == 2
 
 
 def test_evaluate_no_videos_keeps_search_traces_on_request(sprites_weights, tmp_path, capsys):

@@ -132,6 +132,11 @@ def test_workers_evaluate_each_method_and_seed_apart_and_tabulate_like_one_proce
     assert (out / "table.md").read_text() == (runs / "stream" / "table.md").read_text()
     merged, single = (json.loads((f / "results.json").read_text()) for f in (out, runs / "stream"))
     assert merged["videos"] == single["videos"] and merged["fingerprints"] == single["fingerprints"]
+    # --overwrite reaches the parts and OUT's own rows: the method is made again, the other one is kept
+    _evaluate(sprites_weights, out, "stream-t1", "--workers", "2", "--set", "search.tau=0.5", "--overwrite")
+    again = json.loads((out / "results.json").read_text())
+    assert again["settings"]["stream-t1"]["config"]["search"]["tau"] == 0.5
+    assert again["videos"]["none"] == single["videos"]["none"] and set(again["videos"]["stream-t1"]) == set(single["videos"]["stream-t1"])
 
 
 def test_workers_report_a_failed_part_and_its_log(sprites_weights, tmp_path, capsys):

@@ -1,10 +1,11 @@
 """The switch evaluation's scripts and scores, on world renders (no model)."""
 
 import dataclasses
+import json
 
 import torch
 
-from streamt1.evaluate_switch import TABLE_FILE, score_switch, switch_scenes, switch_table
+from streamt1.evaluate_switch import RESULTS_FILE, TABLE_FILE, score_switch, switch_scenes, switch_table
 from streamt1.sprites.captions import parse_caption
 from streamt1.sprites.world import EventKind, render
 
@@ -74,6 +75,10 @@ def test_cli_runs_switch_streams_resumes_and_refuses_other_settings(tmp_path, ca
     assert main([*args, "--set", "search.tau=0.3"]) == 2
     err = capsys.readouterr().err
     assert "other settings" in err and "search.tau" in err and len(err.strip().splitlines()) == 1
+    assert main([*args, "--set", "search.tau=0.3", "--overwrite"]) == 0  # made again under the new settings
+    assert videos[0].stat().st_mtime_ns != stamp
+    results = json.loads((tmp_path / RESULTS_FILE).read_text())
+    assert results["settings"]["none"]["config"]["search"]["tau"] == 0.3 and len(results["none"]) == 1
 
 
 def test_switch_streams_fingerprint_the_weights_and_keep_scores_only_on_request(sprites_weights, tmp_path, capsys):

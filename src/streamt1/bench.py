@@ -10,6 +10,7 @@ done, rank 0 writes the merged report (``streamt1.outputs.bench_report``).
 
 from __future__ import annotations
 
+import json
 import logging
 import resource
 import time
@@ -83,13 +84,24 @@ def _method_spec(entry: Any) -> MethodSpec:
     if isinstance(entry, str):
         return MethodSpec(name=entry.strip(), method=entry.strip())
     if isinstance(entry, Mapping) and isinstance(entry.get("method", entry.get("name")), str):
-        overrides = entry.get("set", [])
-        if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
-            raise ConfigError(f"method entry {dict(entry)} has 'set' that is not a list of key=value strings")
         method = entry.get("method", entry.get("name"))
-        return MethodSpec(name=str(entry.get("name", method)), method=method, overrides=tuple(overrides))
+        overrides = set_items(entry.get("set"), f"method entry {dict(entry)}")
+        return MethodSpec(name=str(entry.get("name", method)), method=method, overrides=overrides)
     raise ConfigError(f"method entry {entry!r} must be a preset name or a mapping "
                       "{name: ..., method: <preset>, set: [key=value, ...]}")
+
+
+def set_items(value: Any, where: str) -> tuple[str, ...]:
+    """A settings file's ``set``, written as a list of ``key=value`` strings (as ``--set`` takes them) or as a
+    mapping ``{key: value}``, as ``key=value`` strings (JSON is YAML, so each value reads back as it was)."""
+    if value is None:
+        return ()
+    if isinstance(value, Mapping):
+        return tuple(f"{key}={json.dumps(item)}" for key, item in value.items())
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise ConfigError(f"{where} has 'set: {value!r}': write it as a list of key=value strings "
+                      "([search.tau=0.2]) or as a mapping ({search.tau: 0.2})")
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -115,12 +127,13 @@ def bench_settings(config_file: str | None = None, **flags: Any) -> BenchSetting
     entries = methods.split(",") if isinstance(methods, str) else methods
     seeds = data.get("seeds", (0,))
     seeds = parse_seeds(seeds) if isinstance(seeds, (str, int)) else tuple(seeds)
+    overrides = set_items(data.get("set"), config_file or "the settings")
     return BenchSettings(
         suite=str(data["suite"]), methods=tuple(_method_spec(e) for e in entries if e),
-        seeds=seeds, num_frames=int(data.get("num_frames") or set_frames(data.get("set")) or 48),
+        seeds=seeds, num_frames=int(data.get("num_frames") or set_frames(overrides) or 48),
         limit=None if data.get("limit") is None else int(data["limit"]),
         out=str(data.get("out", "runs/bench")), backend=data.get("backend"), weights=data.get("weights"),
-        device=data.get("device"), overrides=tuple(data.get("set", ())),
+        device=data.get("device"), overrides=overrides,
     )
 
 

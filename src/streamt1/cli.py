@@ -272,6 +272,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=1,
                    help="evaluate in this many processes at once, one per method and seed (a small model keeps "
                         "a GPU far from busy), each into OUT/parts/, then merge them into OUT; rerun to resume")
+    p.add_argument("--overwrite", action="store_true",
+                   help="make the asked methods' videos again, discarding their earlier videos and scores in --out "
+                        "(other methods there are kept; default: resume)")
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
                    help="no generation: union the results.json of these evaluate folders (same settings per "
                         "method) into --out and tabulate them; loads no model")
@@ -297,6 +300,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.traces and not args.no_videos and args.merge is None:
         raise ConfigError("--traces keeps the search traces of a --no-videos run; without --no-videos every "
                           "video is written with its trace already: drop --traces or add --no-videos")
+    if args.overwrite and args.merge is not None:
+        raise ConfigError("--overwrite makes videos again, --merge makes none: leave --overwrite out (a merge "
+                          "replaces --out's table with the folders' results)")
     _check_devices(args)
     check_writable_folder(args.out)  # every branch below writes there
     if args.merge is not None:
@@ -320,12 +326,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.switches:
         switches = SwitchSettings(methods=methods, num_prompts=args.num_prompts, num_frames=num_frames,
                                   seeds=seeds, save_videos=not args.no_videos, save_traces=args.traces)
-        run_switch_evaluation(switches, make_config, args.out, components, progress=print, weights=args.weights)
+        run_switch_evaluation(switches, make_config, args.out, components, progress=print, weights=args.weights,
+                              overwrite=args.overwrite)
         print((Path(args.out) / TABLE_FILE).read_text())
         return 0
     settings = EvalSettings(methods=methods, num_prompts=args.num_prompts, num_frames=num_frames, seeds=seeds,
                             save_videos=not args.no_videos, save_traces=args.traces)
-    run_evaluation(settings, make_config, args.out, components, progress=print, weights=args.weights)
+    run_evaluation(settings, make_config, args.out, components, progress=print, weights=args.weights,
+                   overwrite=args.overwrite)
     print((Path(args.out) / EVAL_TABLE_FILE).read_text())
     return 0
 
@@ -346,7 +354,7 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
 
     out = Path(args.out)
     shared = ["--num-prompts", str(args.num_prompts), "--num-frames", str(num_frames)]
-    shared += ["--no-videos"] * args.no_videos + ["--traces"] * args.traces
+    shared += ["--no-videos"] * args.no_videos + ["--traces"] * args.traces + ["--overwrite"] * args.overwrite
     shared += ["--offload-rewards"] * bool(args.offload_rewards)
     for flag, value in (("--weights", args.weights), ("--device", args.device), ("--image-reward", args.image_reward),
                         ("--video-reward", args.video_reward), ("--reward-device", args.reward_device)):
@@ -355,6 +363,11 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
         shared += ["--set", override]
     jobs = {out / "parts" / f"{method}-seed{seed}": ["--methods", method, "--seeds", str(seed)]
             for method in methods for seed in seeds}
+    if args.overwrite:  # else the merge would meet OUT's earlier rows of these methods
+        from streamt1.evaluate import RESULTS_FILE, forget_methods, load_results
+
+        earlier = load_results(out)
+        forget_methods(earlier, earlier["videos"], methods, out / RESULTS_FILE)
 
     def evaluate(part: Path, job: list[str]) -> bool:
         part.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,13 +157,23 @@ def claim_method(results: dict[str, Any], method: str, settings: dict[str, Any],
     """Record ``method``'s settings, or stop if the folder holds its videos made with other settings."""
     conflict = _settings_conflict(results, method, settings)
     if conflict is not None:
-        raise ConfigError(
-            f"{out} holds `{method}` videos made with other settings ({conflict}); pass another --out, or "
-            f"to redo them delete {out / method} and the `{method}` keys of {out / 'results.json'} "
-            "(under videos, fingerprints and settings)"
-        )
+        raise ConfigError(f"{out} holds `{method}` videos made with other settings ({conflict}); pass another "
+                          f"--out, or --overwrite to make {'the world row' if method == REFERENCE else 'them'} again")
     results["fingerprints"][method] = fingerprint(settings)
     results["settings"][method] = settings
+
+
+def forget_methods(results: dict[str, Any], videos: dict[str, Any], methods: Sequence[str], results_path: Path) -> None:
+    """``--overwrite``: drop the videos, scores and settings of ``methods`` and the world row from ``results``
+    (``videos``: its method -> videos mapping), so they are made again; other methods stay. The results file
+    is rewritten before the method folders go, so it never vouches for a deleted video."""
+    for method in (*methods, REFERENCE):
+        for table in (videos, results["fingerprints"], results["settings"]):
+            table.pop(method, None)
+    if results_path.is_file():
+        atomic_write_json(results_path, results)
+    for method in methods:
+        shutil.rmtree(results_path.parent / method, ignore_errors=True)
 
 
 def run_evaluation(
@@ -173,14 +184,18 @@ def run_evaluation(
     progress: Callable[[str], None] = logger.info,
     weights: str | Path | None = None,
     rewards: str | None = None,
+    overwrite: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Run every method on every eval prompt and seed; returns :func:`summarise` of the results.
+    ``overwrite``: make the methods' videos again instead of resuming (:func:`forget_methods`).
 
     ``rewards``: names rewards that ``components`` bring from outside the configs (e.g. the oracles of
     ``benchmarks/sprites_oracle.py``); it joins every row's settings, so such a folder and one made
     with the configs' rewards never resume into or merge with each other."""
     out = Path(out_dir)
     results = load_results(out)
+    if overwrite:
+        forget_methods(results, results["videos"], settings.methods, out / RESULTS_FILE)
     digests = run_weight_digests(weights)
     extra = {} if rewards is None else {"rewards": rewards}
     configs = {m: make_config(m) for m in settings.methods}

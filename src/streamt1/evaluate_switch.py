@@ -31,7 +31,7 @@ from torch import Tensor
 
 from streamt1 import api
 from streamt1.config import Config
-from streamt1.evaluate import REFERENCE, claim_method, method_settings, run_weight_digests
+from streamt1.evaluate import REFERENCE, claim_method, forget_methods, method_settings, run_weight_digests
 from streamt1.metrics.sprites import evaluate_video, subject_consistency, track_sprite
 from streamt1.metrics.stats import Estimate, mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
@@ -156,9 +156,11 @@ def run_switch_evaluation(
     components: api.Components,
     progress: Callable[[str], None] = logger.info,
     weights: str | Path | None = None,
+    overwrite: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Every method on every scripted stream and seed; returns method -> mean of each column. ``weights``:
-    the ``--weights`` folder, whose files' digests join each method's settings (as in ``streamt1 evaluate``)."""
+    the ``--weights`` folder, whose files' digests join each method's settings (as in ``streamt1 evaluate``);
+    ``overwrite``: make the methods' videos again instead of resuming."""
     out, spec = Path(out_dir), components.generator.spec
     c = spec.latent_frames
     switch_frame = max(c, settings.num_frames // 2 // c * c)
@@ -171,6 +173,8 @@ def run_switch_evaluation(
                                           "videos again") if results_path.is_file() else {})
     results.setdefault("fingerprints", {})
     results.setdefault("settings", {})
+    if overwrite:
+        forget_methods(results, results, settings.methods, results_path)
     digests = run_weight_digests(weights)
     for method in settings.methods:  # other settings into the same folder stop before any work
         claim_method(results, method, method_settings(make_config(method), digests), out)

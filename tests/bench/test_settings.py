@@ -17,6 +17,19 @@ def test_yaml_file_with_ablation_rows_and_flags_on_top(tmp_path):
     assert bench_settings(str(config), seeds="7").seeds == (7,)
 
 
+def test_set_may_be_written_as_a_mapping_in_a_settings_file(tmp_path):
+    config = tmp_path / "bench.yaml"
+    config.write_text("suite: sprites\nset:\n  search.tau: 0.5\n  search.fusion: zscore\n  run.num_frames: 12\n"
+                      "methods:\n  - {name: wide, method: beam, set: {search.window_length: [3, 4]}}\n")
+    settings = bench_settings(str(config))
+    assert settings.overrides == ('search.tau=0.5', 'search.fusion="zscore"', "run.num_frames=12")
+    assert settings.num_frames == 12  # the mapping's length counts as a list's would
+    assert settings.methods[0].overrides == ("search.window_length=[3, 4]",)
+    config.write_text("suite: sprites\nset: search.tau=0.5\n")
+    with pytest.raises(ConfigError, match="as a list of key=value strings"):
+        bench_settings(str(config))
+
+
 def test_a_set_length_is_the_length_when_no_flag_gives_one():
     assert bench_settings(suite="sprites", set=["run.num_frames=12"]).num_frames == 12
     assert bench_settings(suite="sprites", set=["search.tau=0.3"]).num_frames == 48  # the default

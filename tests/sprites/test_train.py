@@ -675,3 +675,12 @@ def test_the_command_line_trains_with_misdrawn_window_chunks_and_rollout_context
     assert (used["misdrawn_window_share"], used["misdrawn_first_share"], used["rollout_share"]) == (1.0, 0.5, 0.5)
     with pytest.raises(ValueError, match="context_chunks"):
         main(["--out", str(tmp_path / "b"), "--context-chunks", "0", "--misdrawn-window-share", "0.5"])
+
+
+@pytest.mark.parametrize("dim", [32, 100])
+def test_a_width_the_heads_cannot_split_is_named_by_its_flag(tmp_path, dim):
+    from streamt1.sprites.train import main
+
+    with pytest.raises(ValueError, match=f"--dim {dim} is invalid: .* multiple of 16 and at least 48"):
+        main(["--out", str(tmp_path), "--steps", "1", "--dim", str(dim)])
+    assert not (tmp_path / "sprites_model.json").exists()

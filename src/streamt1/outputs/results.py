@@ -124,7 +124,8 @@ def is_done(folder: str | Path, stem: str, settings: Mapping[str, Any]) -> bool:
     Raises ConfigError for a video finished with other settings, so it is neither skipped nor lost.
     """
     record = read_result(folder, stem)
-    if record is None or not _video_of(folder, stem, record).is_file():
+    video = None if record is None else _video_of(folder, stem, record)
+    if video is None or not video.is_file() or video.stat().st_size == 0:  # emptied by a full disk or by hand
         return False
     if record.get("fingerprint") != fingerprint(settings):
         raise ConfigError(f"{Path(folder) / record.get('video', stem)} was made with other settings "

@@ -691,6 +691,14 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     return {"history": history, "seconds": time.time() - t0}
 
 
+def _check_width(dim: int) -> None:
+    """``--dim`` in the flag's own terms: the model's config would name its heads, which no flag sets."""
+    heads = SPRITES_WAN["num_heads"]
+    if dim < 6 * heads or dim % (2 * heads):  # each head needs an even width >= 6 for its 3-D rotary pairs
+        raise ValueError(f"--dim {dim} is invalid: the model's {heads} heads need a width that is a multiple of "
+                          f"{2 * heads} and at least {6 * heads}, e.g. 64, 128 or {SPRITES_WAN['dim']} (the default)")
+
+
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p = training_parser(__doc__.split("\n")[0], "folder for sprites_model.safetensors / .json", TrainVideoConfig, prog)
     p.add_argument("--init", default=None, help="continue from these Sprites weights (folder or .safetensors)")
@@ -750,6 +758,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
              ("refiner_channels", args.refiner), ("progress_embedding", args.progress))
     overrides = {k: v for k, v in named if v is not None}
     if "dim" in overrides:
+        _check_width(overrides["dim"])
         overrides["ffn_dim"] = 4 * overrides["dim"]
     config = TrainVideoConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
