@@ -29,6 +29,11 @@ and of more), for:
   ``guide + W * (model - guide)``, ``autoguided xW``), e.g. an older default from git history:
   ``mkdir old && git show 34fb3e4:src/streamt1/sprites/weights/sprites_model.json > old/sprites_model.json``
   (and the same for ``sprites_model.safetensors``).
+* with ``--contrast W,W,...``: the first chunk from the caption alone in the same 32-step loop, with the
+  guidance of the model's own scale plus a shape contrast of weight W (``cfg + shape contrast xW``):
+  ``null + g * (caption - null) + W * (caption - other shapes)``, where ``other shapes`` is the mean
+  prediction for the caption with every sprite's shape moved 1 ... 5 places on in ``SHAPES`` (the
+  five other shapes): guidance towards what the shape words, and only they, say.
 
 A model that scores well with a clean context and from a low sigma but badly from the caption alone
 decides layout and shape in the high-noise steps of the first chunk: that is where training must act.
@@ -75,14 +80,19 @@ def shape_scores(videos: torch.Tensor, scenes: list) -> tuple[float, ...]:
 ATTRIBUTES = {"shape": SHAPES, "color": tuple(COLORS), "size": tuple(SIZES), "motion": MOTIONS}
 
 
-def swap(scene, attribute: str):
-    """The scene with every sprite's ``attribute`` moved half-way round its values (the rest kept)."""
+def shifted(scene, attribute: str, places: int):
+    """The scene with every sprite's ``attribute`` moved ``places`` on round its values (the rest kept)."""
     values = ATTRIBUTES[attribute]
 
     def moved(sprite):
-        value = values[(values.index(getattr(sprite, attribute)) + len(values) // 2) % len(values)]
+        value = values[(values.index(getattr(sprite, attribute)) + places) % len(values)]
         return dataclasses.replace(sprite, **{attribute: value})
     return dataclasses.replace(scene, sprites=tuple(moved(sprite) for sprite in scene.sprites))
+
+
+def swap(scene, attribute: str):
+    """The scene with every sprite's ``attribute`` moved half-way round its values (the rest kept)."""
+    return shifted(scene, attribute, len(ATTRIBUTES[attribute]) // 2)
 
 
 def main() -> None:
@@ -94,6 +104,7 @@ def main() -> None:
     p.add_argument("--search", default=None, help="first-chunk candidate counts for Stream-T1 rows, e.g. 4,16")
     p.add_argument("--guide", default=None, help="weights of a weaker Sprites model: add autoguidance rows")
     p.add_argument("--guide-scales", default="2,3", help="autoguidance scales, comma-separated")
+    p.add_argument("--contrast", default=None, help="shape-contrast weights, comma-separated, e.g. 0,1,2")
     args = p.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = SpritesVideoModel.from_pretrained(args.weights).eval().to(device)
@@ -176,6 +187,26 @@ def main() -> None:
                                     device=device)
                 latents = sample_few_step(guided, noise, fine.to(device), stream.num_train_timesteps, None, "euler")
                 rows[f"{kind} x{scale:g}"] = shape_scores(decode(latents), scenes)
+        if args.contrast is not None:
+            null_text = model.transformer.encode_text(model.text_encoder([""] * n), SCENE_FRAMES)
+            others = [model.transformer.encode_text(model.text_encoder([caption(shifted(scene, "shape", k))
+                                                                          for scene in scenes]), SCENE_FRAMES)
+                      for k in range(1, len(SHAPES))]
+
+            def contrasted(x: torch.Tensor, t: torch.Tensor, weight: float) -> torch.Tensor:
+                wanted, null = first_chunk(x, t), first_chunk(x, t, text=null_text)
+                flow = torch.lerp(null, wanted, stream.guidance_scale)
+                if weight:
+                    other = torch.stack([first_chunk(x, t, text=o) for o in others]).mean(0)
+                    flow = flow + weight * (wanted - other)
+                return flow
+
+            for weight in (float(w) for w in args.contrast.split(",")):
+                noise = torch.randn(x0[:, :, :3].shape, generator=torch.Generator(device=device).manual_seed(args.seed),
+                                    device=device)
+                latents = sample_few_step(partial(contrasted, weight=weight), noise, fine.to(device),
+                                          stream.num_train_timesteps, None, "euler")
+                rows[f"cfg + shape contrast x{weight:g}"] = shape_scores(decode(latents), scenes)
     single = sum(len(scene.sprites) == 1 for scene in scenes)
     print(f"{args.weights} ({args.split} split, {n} scenes, {single} of one sprite): detected / shape match / "
           "shape match in scenes of one sprite / of more, %")
