@@ -144,12 +144,14 @@ def test_every_prompt_a_file_cannot_use_is_named_with_its_line(sprites_weights, 
     assert len(err.strip().splitlines()) == 1
 
 
-def test_empty_prompts_file_and_missing_weights(tmp_path, capsys):
+def test_empty_prompts_file_and_missing_weights(tmp_path, capsys, caplog):
     empty = tmp_path / "empty.txt"
     empty.write_text("\n# nothing\n")
     assert main(["generate", "--prompts-file", str(empty)]) == 2
     assert "holds no prompt" in capsys.readouterr().err
-    assert main(["generate", "--prompt", PROMPT, "--weights", str(tmp_path / "nowhere")]) == 2
+    with caplog.at_level("WARNING", logger="streamt1"):
+        assert main(["generate", "--prompt", PROMPT, "--weights", str(tmp_path / "nowhere")]) == 2
+    assert not caplog.records  # no folder: the error alone, no word of taking the built-in rewards instead
     err = capsys.readouterr().err
     assert f"no folder at {tmp_path / 'nowhere'}" in err and "sprites_model.safetensors" in err
     assert "`streamt1 sprites train --out " in err
@@ -540,7 +542,8 @@ def test_weights_without_reward_files_use_the_built_in_rewards_and_say_so(sprite
     assert said == [f"--weights {model_only} holds no sprites-image and sprites-video reward files: using the "
                     f"built-in ones from {DEFAULT_WEIGHTS_DIR}"]
     trace = Trace.load(next((tmp_path / "out").glob("*.trace.json")))
-    assert trace.config["rewards"]["loaded"] == {"image": "SpritesImageReward", "video": "SpritesVideoReward"}
+    assert trace.config["rewards"]["loaded"] == {"image": "streamt1.sprites.rewards.SpritesImageReward",
+                                               "video": "streamt1.sprites.rewards.SpritesVideoReward"}
     # some of a reward's files is a mistake, not a reason to take the built-in ones
     (model_only / "video_reward.json").write_bytes((sprites_weights / "video_reward.json").read_bytes())
     assert main(["generate", "--prompt", PROMPT, "--weights", str(model_only), "--num-frames", "3",

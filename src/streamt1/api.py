@@ -43,18 +43,24 @@ class Components:
     video_reward: VideoReward | None = None
 
 
-def reward_names(components: Components) -> dict[str, str | None]:
-    """The reward models' classes (inside any placement wrapper), part of a run's settings fingerprint."""
-    def name(obj: object) -> str | None:
-        return None if obj is None else f"{type(unwrapped(obj)).__module__}.{type(unwrapped(obj)).__qualname__}"
+def reward_names(config: Config, components: Components) -> dict[str, str | None]:
+    """The classes (inside any placement wrapper) of the rewards ``config``'s method calls, part of a run's
+    settings fingerprint; None for a kind it does not call, even where components shared with other
+    methods (bench) hold one."""
+    needed = config.search.rewards_needed()
 
-    return {"image": name(components.image_reward), "video": name(components.video_reward)}
+    def name(kind: str, obj: object) -> str | None:
+        if obj is None or kind not in needed:
+            return None
+        return f"{type(unwrapped(obj)).__module__}.{type(unwrapped(obj)).__qualname__}"
+
+    return {"image": name("image", components.image_reward), "video": name("video", components.video_reward)}
 
 
 def run_settings(config: Config, components: Components) -> dict:
     """What decides a run's videos (fingerprinted into every result; see ``outputs.results``)."""
     dtype = resolve_dtype(config.run.dtype, resolve_device(config.run.device))
-    return results.run_settings(config, str(dtype), reward_names(components))
+    return results.run_settings(config, str(dtype), reward_names(config, components))
 
 
 def resolve_device(name: str, key: str = "run.device") -> torch.device:
@@ -155,8 +161,8 @@ def _reward_folder(entry: RewardEntry, path: Path | None, weights: str | None) -
         under = Path(weights) / entry.folder
         if entry.builtin is None or len(entry.missing(under)) < len(entry.required):
             return under, False
-    if entry.builtin is not None:
-        return entry.builtin, weights is not None and entry.folder is not None
+    if entry.builtin is not None:  # a --weights that is no folder is the generator's error, not a fallback
+        return entry.builtin, weights is not None and entry.folder is not None and Path(weights).is_dir()
     raise ConfigError(f"reward {entry.name!r} needs its files: pass --{entry.kind}-reward {entry.name}=PATH, "
                       f"or --weights W with them in W/{entry.folder}/")
 
@@ -224,8 +230,7 @@ def resolved_settings(config: Config, components: Components) -> dict[str, Any]:
     (backend, weights, model, size; device and dtype as resolved), the rewards, the generator's stream
     and sampler settings and the library versions."""
     stream = getattr(components.generator, "stream", None)
-    rewards = {kind: type(unwrapped(reward)).__name__ for kind, reward in
-               (("image", components.image_reward), ("video", components.video_reward)) if reward is not None}
+    rewards = {kind: name for kind, name in reward_names(config, components).items() if name is not None}
     device = resolve_device(config.run.device)
     resolved = {"device": str(device), "dtype": str(resolve_dtype(config.run.dtype, device)).removeprefix("torch.")}
     return {

@@ -28,6 +28,7 @@ from streamt1.outputs.atomic import atomic_write_json
 from streamt1.outputs.bench_report import write_report
 from streamt1.outputs.naming import prompt_names, video_stem
 from streamt1.outputs.progress import ProgressLine, shorten
+from streamt1.suggest import did_you_mean
 from streamt1.suites import PromptItem, Suite, load_suite
 
 logger = logging.getLogger(__name__)
@@ -117,24 +118,45 @@ _FILE_KEYS = ("suite", "methods", "seeds", "num_frames", "limit", "out", "backen
 def bench_settings(config_file: str | None = None, **flags: Any) -> BenchSettings:
     """Settings from an optional YAML file (keys as the flags) with explicit flags on top."""
     data = read_yaml(config_file) if config_file else {}
+    where = config_file or "the settings"
     unknown = sorted(set(data) - set(_FILE_KEYS))
     if unknown:
-        raise ConfigError(f"unknown key(s) {', '.join(unknown)} in {config_file}: expected {', '.join(_FILE_KEYS)}")
+        hints = "".join(did_you_mean(key, _FILE_KEYS) for key in unknown)
+        raise ConfigError(f"unknown key(s) {', '.join(unknown)} in {where}{hints}: expected {', '.join(_FILE_KEYS)}")
     data.update({k: v for k, v in flags.items() if v is not None})
     if "suite" not in data:
         raise ConfigError("no suite given: use --suite sprites|vbench|vbench-extended|<prompts file>")
     methods = data.get("methods", "none,stream-t1")
+    if not isinstance(methods, (str, list)):
+        raise ConfigError(f"methods: {methods!r} in {where} is invalid: expected comma-separated presets or a list "
+                          "of presets and {name, method, set} rows")
     entries = methods.split(",") if isinstance(methods, str) else methods
     seeds = data.get("seeds", (0,))
-    seeds = parse_seeds(seeds) if isinstance(seeds, (str, int)) else tuple(seeds)
-    overrides = set_items(data.get("set"), config_file or "the settings")
+    if isinstance(seeds, (str, int)) and not isinstance(seeds, bool):
+        seeds = parse_seeds(seeds)
+    elif isinstance(seeds, (list, tuple)) and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        seeds = tuple(seeds)
+    else:
+        raise ConfigError(f"seeds: {seeds!r} in {where} is invalid: expected integers, e.g. [0, 1] or 0,1")
+    overrides = set_items(data.get("set"), where)
+    num_frames, limit = (_count(data, key, where, flags.get(key) is not None) for key in ("num_frames", "limit"))
     return BenchSettings(
         suite=str(data["suite"]), methods=tuple(_method_spec(e) for e in entries if e),
-        seeds=seeds, num_frames=int(data.get("num_frames") or set_frames(overrides) or 48),
-        limit=None if data.get("limit") is None else int(data["limit"]),
+        seeds=seeds, num_frames=num_frames or set_frames(overrides) or 48, limit=limit,
         out=str(data.get("out", "runs/bench")), backend=data.get("backend"), weights=data.get("weights"),
         device=data.get("device"), overrides=overrides,
     )
+
+
+def _count(data: Mapping[str, Any], key: str, where: str, from_flag: bool) -> int | None:
+    """``data[key]`` as an integer >= 1, or None when absent; a bad value is named as it was given."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        given = f"--{key.replace('_', '-')}={value}" if from_flag else f"{key}: {value!r} in {where}"
+        raise ConfigError(f"{given} is invalid: expected an integer >= 1")
+    return value
 
 
 def plan_items(suite: Suite, seeds: Sequence[int]) -> list[BenchItem]:
@@ -155,16 +177,16 @@ class Prepared:
     items: list[BenchItem] = field(default_factory=list)
 
 
-def _components_for(configs: Mapping[str, Config]) -> dict[str, api.Components]:
+def _components_for(configs: Mapping[str, Config], scored_by: Sequence[str] = ()) -> dict[str, api.Components]:
     """Load each distinct backend once (the sink settings are part of how a generator is built), with
-    every reward that any method sharing it calls."""
+    every reward that any method sharing it calls and the kinds in ``scored_by`` (what scores the videos)."""
     def key(config: Config) -> tuple:
         search = config.search
         return (config.run.backend, config.run.weights, search.max_sink_frames, search.ema_decay, search.global_sink)
 
     kinds: dict[tuple, set[str]] = {}
     for config in configs.values():
-        kinds.setdefault(key(config), set()).update(config.search.rewards_needed())
+        kinds.setdefault(key(config), set(scored_by)).update(config.search.rewards_needed())
     cache: dict[tuple, api.Components] = {}
     loaded = {}
     for name, config in configs.items():
@@ -182,7 +204,10 @@ def prepare(settings: BenchSettings, shard: Shard) -> Prepared:
                                     num_frames=settings.num_frames, backend=settings.backend,
                                     weights=settings.weights, device=device, progress=False)
                for m in settings.methods}
-    components = _components_for(configs)
+    # the Sprites table scores every video with the world's video reward too (as `streamt1 evaluate`), so
+    # its reward columns do not depend on which other methods share the run
+    sprites = suite.name == "sprites" and all(c.run.backend == "sprites" for c in configs.values())
+    components = _components_for(configs, scored_by=("video",) if sprites else ())
     items = plan_items(suite, settings.seeds)
     for name, config in configs.items():
         search = api.make_search(config, components[name])  # a method that lacks a reward fails here

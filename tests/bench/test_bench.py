@@ -183,6 +183,19 @@ def test_a_folder_with_other_settings_stops_before_any_work(resumed_run, sprites
     assert (results_on_disk(out), videos(out)) == before
 
 
+def test_a_rerun_with_some_of_the_methods_resumes_them(resumed_run, sprites_weights, capsys):
+    # `none` calls no reward: its settings, and so its resume, must not depend on the methods beside it
+    out = resumed_run["out"]
+    before = results_on_disk(out)
+    report = json.loads((out / "report.json").read_text())
+    code = main(["bench", "--suite", "sprites", "--methods", "none", "--num-frames", str(NUM_FRAMES),
+                 "--limit", "2", "--device", "cpu", "--weights", str(sprites_weights), "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert results_on_disk(out) == before  # nothing made again
+    again = json.loads((out / "report.json").read_text())
+    assert again["methods"]["none"]["metrics"] == report["methods"]["none"]["metrics"]
+
+
 def test_report_joins_the_vbench_scores_of_streamt1_score(resumed_run, tmp_path, capsys):
     """`streamt1 score <bench folder>` writes scores/results.json; `bench --report` adds its columns."""
     out = tmp_path / "scored"

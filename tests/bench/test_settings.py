@@ -41,6 +41,15 @@ def test_a_set_length_is_the_length_when_no_flag_gives_one():
     ("methods: none\n", "no suite given"),
     ("suite: vbench\nmethods: none,none\n", "repeat a name"),
     ("suite: vbench\nseeds: [1, 1]\n", "distinct integers"),
+    ("suite: vbench\nmehtods: none\n", "did you mean methods"),
+    ("suite: sprites\nnum_frames: [9]\n", r"num_frames: \[9\] in .* expected an integer >= 1"),
+    ("suite: sprites\nnum_frames: 0\n", "num_frames: 0 in"),  # not quietly the default 48
+    ("suite: sprites\nnum_frames: 9.0\n", "num_frames: 9.0 in"),
+    ("suite: sprites\nlimit: [1]\n", "limit: \\[1\\] in"),
+    ("suite: sprites\nlimit: 1.7\n", "limit: 1.7 in"),
+    ("suite: sprites\nlimit: one\n", "limit: 'one' in"),
+    ("suite: sprites\nmethods: 5\n", "methods: 5 in"),
+    ("suite: sprites\nseeds: 1.5\n", "seeds: 1.5 in"),
 ])
 def test_bad_settings_files(tmp_path, text, message):
     config = tmp_path / "bench.yaml"
