@@ -31,7 +31,7 @@ def test_every_method_preset_loads_and_sets_its_units():
 def test_layers_yaml_then_overrides_then_flags(tmp_path):
     path = tmp_path / "my.yaml"
     path.write_text("method: beam\nsearch:\n  histories: 3\n  tau: 0.2\nrun:\n  seed: 5\n")
-    config = build_config("stream-t1", path, ["search.tau=0.3", "run.num_frames=9"], seed=11)
+    config = build_config(None, path, ["search.tau=0.3", "run.num_frames=9"], seed=11)
     assert config.method == "beam"
     assert config.search.histories == 3
     assert config.search.tau == 0.3
@@ -203,3 +203,38 @@ def test_a_backend_names_every_missing_requirement_in_one_message():
     assert "; and --weights DIR with the released checkpoints (longlive_base.pt" in message
     with pytest.raises(ConfigError, match=r"needs --weights DIR"):
         dataclasses.replace(needy, requires=()).check(run)
+
+
+def test_a_method_given_and_named_by_a_file_or_an_override_must_agree(tmp_path):
+    saved = tmp_path / "beam.yaml"
+    saved.write_text("method: beam\n")
+    assert build_config(None, str(saved)).method == "beam"  # none given: the file's
+    assert build_config("beam", str(saved)).method == "beam"  # the same twice is fine
+    assert build_config(None, None, ["method=none"]).method == "none" and build_config().method == "stream-t1"
+    with pytest.raises(ConfigError, match=f"method none conflicts with method: beam in {saved}; give the method once"):
+        build_config("none", str(saved))
+    with pytest.raises(ConfigError, match="method beam conflicts with the override method=none"):
+        build_config("beam", str(saved), ["method=none"])
+    with pytest.raises(ConfigError, match="method is empty"):
+        build_config("")  # refused, not defaulted
+
+
+@pytest.mark.parametrize("given, message", [
+    (dict(overrides="search.tau=0.3"), "overrides='search.tau=0.3' is invalid: expected a list of key=value"),
+    (dict(rewards=["hpsv3"]), r"rewards=\['hpsv3'\] is invalid: expected a mapping of kind to reward"),
+])
+def test_api_arguments_of_the_wrong_type_are_named(given, message):
+    with pytest.raises(ConfigError, match=message):
+        build_config("stream-t1", **given)
+
+
+@pytest.mark.parametrize("prompt, hint", [
+    (None, "pass the prompt as a string"),
+    (5, "pass the prompt as a string"),
+    (["a red circle", "a blue square"], "schedule.from_switches"),
+])
+def test_a_prompt_of_the_wrong_type_is_named(prompt, hint):
+    from streamt1.schedule import as_schedule
+
+    with pytest.raises(ConfigError, match=f"is not a prompt: expected a string.*{hint}"):
+        as_schedule(prompt)

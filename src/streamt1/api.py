@@ -243,7 +243,7 @@ def resolved_settings(config: Config, components: Components) -> dict[str, Any]:
 
 def generate(
     prompt: str | PromptSchedule | Sequence[Segment],
-    method: str = "stream-t1",
+    method: str | None = None,
     config_file: str | Path | None = None,
     overrides: Sequence[str] = (),
     components: Components | None = None,
@@ -251,13 +251,14 @@ def generate(
     rewards: Mapping[str, Any] | None = None,
     **run_settings,
 ) -> SearchResult:
-    """Generate one video for ``prompt`` with a method preset; ``run_settings`` fill ``Config.run``,
-    ``rewards`` fill ``Config.rewards`` (e.g. ``{"image": "hpsv3=/models/HPSv3"}``).
+    """Generate one video for ``prompt`` with a method preset (default: ``config_file``'s, else stream-t1);
+    ``run_settings`` fill ``Config.run``, ``rewards`` fill ``Config.rewards`` (e.g. ``{"image":
+    "hpsv3=/models/HPSv3"}``).
 
     ``prompt`` is a string or a :class:`~streamt1.schedule.PromptSchedule` (prompts switched at
     given latent frames, e.g. ``schedule.from_switches(["a ...", "b ..."], [24])``).
     """
-    config = build_config(method, config_file, list(overrides), rewards=rewards, **run_settings)
+    config = build_config(method, config_file, overrides, rewards=rewards, **run_settings)
     components = components or load_components(config)
     search = make_search(config, components)
     return search.run(prompt, config.run.num_frames, config.run.seed, callback=callback,

@@ -41,7 +41,7 @@ import torch
 from streamt1 import __version__, api
 from streamt1.backends import BACKENDS, backend_names
 from streamt1.config import (ATTENTION_CHOICES, ConfigError, RunConfig, available_methods, build_config, dump_yaml,
-                             parse_overrides, set_frames)
+                             set_frames)
 from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
 from streamt1.outputs.atomic import check_writable_folder, ensure_folder
@@ -145,25 +145,13 @@ def _check_devices(args: argparse.Namespace) -> None:
             api.resolve_device(name, flag)
 
 
-def _check_method_agrees(args: argparse.Namespace, built: str) -> None:
-    """A ``--method`` flag that the YAML file of ``--config`` or a ``--set method=`` contradicts stops with an
-    error: the file holds that preset's search settings, and a flag must not lose silently to a ``--set``."""
-    if args.method is None or built == args.method:
-        return
-    in_set = parse_overrides(list(args.overrides or ())).get("method")
-    where = f"--set method={in_set}" if in_set is not None else f"method: {built} in {args.config}"
-    raise ConfigError(f"--method {args.method} conflicts with {where}; give the method once")
-
-
 def _generate(args: argparse.Namespace) -> int:
     _check_devices(args)
-    method = args.method if args.method is not None else "stream-t1"  # an empty --method is refused, not defaulted
-    config = build_config(method, args.config, args.overrides, rewards=_reward_flags(args),
+    config = build_config(args.method, args.config, args.overrides, rewards=_reward_flags(args),
                           seed=args.seed, num_frames=args.num_frames, out=args.out,
                           backend=args.backend, weights=args.weights, device=args.device,
                           progress=False if args.no_progress else None, compile=args.compile,
                           attention=args.attention)
-    _check_method_agrees(args, config.method)
     schedules = _schedules(args)
     out = check_writable_folder(config.run.out)  # before any model loads: else the video is lost at its save
     components = api.load_components(config)
@@ -595,8 +583,7 @@ def _add_config(sub: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace) -> int:
-    config = build_config(args.method or "stream-t1", args.config, args.overrides, backend=args.backend)
-    _check_method_agrees(args, config.method)
+    config = build_config(args.method, args.config, args.overrides, backend=args.backend)
     print(f"# every setting of {config.method} with the {config.run.backend} backend's search defaults "
           f"(`streamt1 config --backend B` for another backend's)")
     print(dump_yaml(config.to_dict()), end="")

@@ -470,7 +470,7 @@ def _yaml_text(value: Any) -> str:
 
 
 def build_config(
-    method: str = "stream-t1",
+    method: str | None = None,
     config_file: str | Path | None = None,
     overrides: list[str] | None = None,
     rewards: Mapping[str, Any] | None = None,
@@ -481,9 +481,18 @@ def build_config(
     Layers, each replacing the one before: the method preset, the backend's search defaults, the YAML
     file, the overrides, the explicit values.
 
+    ``method``: the preset; None takes the file's or an override's ``method``, else ``stream-t1``. A method
+    given here that the file or an override contradicts is an error, not a silent loss to either.
     ``run_settings`` and ``rewards`` are explicit values for the ``run`` and ``rewards`` sections
     (the CLI's flags); ``None`` values are ignored so unset flags fall through to lower layers.
     """
+    if isinstance(overrides, str) or not isinstance(overrides, (list, tuple, type(None))):
+        raise ConfigError(f"overrides={overrides!r:.80} is invalid: expected a list of key=value strings, "
+                          "e.g. ['search.tau=0.3']")
+    if rewards is not None and not isinstance(rewards, Mapping):
+        raise ConfigError(f"rewards={rewards!r:.80} is invalid: expected a mapping of kind to reward, e.g. "
+                          "{'image': 'hpsv3=/models/HPSv3', 'video': 'videoalign=/models/VideoReward'}")
+    overrides = list(overrides or ())
     flags = {section: {k: v for k, v in values.items() if v is not None}
              for section, values in (("run", run_settings), ("rewards", rewards or {}))}
     data: dict[str, Any] = {}
@@ -494,11 +503,17 @@ def build_config(
         if in_file is not None and flag is not None and in_file != flag:
             # the file's search settings may be its backend's defaults (`streamt1 config` writes them all)
             raise ConfigError(f"--backend {flag} conflicts with run.backend: {in_file} in {config_file}")
+    named = {} if data.get("method") is None else {"method": f"method: {data['method']} in {config_file}"}
     if overrides:
         parsed = parse_overrides(overrides)
         _check_flags_agree(parsed, flags)
         data = merge(data, parsed)
-    method = data.pop("method", method)
+        if parsed.get("method") is not None:
+            named["method"] = f"the override method={parsed['method']}"
+    if method is not None and data.get("method") is not None and data["method"] != method:
+        raise ConfigError(f"method {method} conflicts with {named['method']}; give the method once")
+    named_method = data.pop("method", None)  # an empty method is refused by its preset, not defaulted
+    method = named_method if named_method is not None else "stream-t1" if method is None else method
     data = merge(_preset(str(method)), merge(_backend_defaults(data, run_settings), data))
     data["method"] = method
     return _build(Config, merge(data, {section: values for section, values in flags.items() if values}), "")

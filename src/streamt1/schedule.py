@@ -92,7 +92,15 @@ def as_schedule(prompt: str | PromptSchedule | Sequence[Segment]) -> PromptSched
         return prompt
     if isinstance(prompt, str):
         return PromptSchedule.single(prompt)
-    return PromptSchedule(tuple(prompt))
+    if isinstance(prompt, (list, tuple)) and prompt and all(isinstance(s, Segment) for s in prompt):
+        return PromptSchedule(tuple(prompt))
+    if isinstance(prompt, (list, tuple)) and all(isinstance(s, str) for s in prompt):
+        hint = ("for prompts that switch mid-video use schedule.from_switches(prompts, switch_frames); for one video "
+                "per prompt call generate once per prompt")
+    else:
+        hint = "pass the prompt as a string"
+    raise ConfigError(f"prompt {prompt!r:.80} is not a prompt: expected a string, a PromptSchedule or a list of "
+                      f"Segment; {hint}")
 
 
 def parse_switch_frames(values: Any, where: str) -> list[int]:
