@@ -53,7 +53,7 @@ def test_longlive_jsonl_file_runs_every_stream(sprites_weights, tmp_path):
     (["--prompt", PROMPT, "--prompt", SECOND, "--switch-at", "4"], "not on a chunk boundary"),
     (["--prompt", PROMPT, "--prompt", SECOND, "--prompt", PROMPT, "--switch-at", "6,3"], "not increasing"),
     (["--prompt", PROMPT, "--prompt", SECOND], "2 prompts need 1 switch frame"),
-    (["--prompt", PROMPT, "--switch-at", "6"], "1 prompts need 0 switch frame"),
+    (["--prompt", PROMPT, "--switch-at", "6"], "one prompt has nothing to switch to at [6]"),
     (["--prompt", PROMPT, "--prompt", "a purple elephant", "--switch-at", "6"], "cannot express"),
 ])
 def test_bad_schedules_exit_2_with_the_rule_and_write_nothing(sprites_weights, tmp_path, capsys, args, message):

@@ -29,7 +29,7 @@ def test_switches_give_segments_and_the_active_prompt_per_frame():
 
 @pytest.mark.parametrize("make, message", [
     (lambda: from_switches(["a", "b"], []), "2 prompts need 1 switch frame"),
-    (lambda: from_switches(["a"], [6]), "1 prompts need 0 switch frame"),
+    (lambda: from_switches(["a"], [6]), r"one prompt has nothing to switch to at \[6\]"),
     (lambda: from_switches(["a", "b", "c"], [12, 6]), "not increasing"),
     (lambda: from_switches(["a", "b"], [0]), "switch frame 0 is invalid: the first prompt starts at frame 0"),
     (lambda: from_switches(["a", " "], [3]), "prompt is empty"),
@@ -53,6 +53,13 @@ def test_longlive_jsonl_with_indices_per_line_or_from_the_command_line(tmp_path)
     assert read_schedules(path, [6]) == [first, second]
     with pytest.raises(ConfigError, match="2 prompts need 1 switch frame"):
         read_jsonl(path)  # the second line has no indices of its own
+    path.write_text(json.dumps({"prompts": ["a", "b"], "switch_frame_indices": [3]}) + "\n")
+    assert read_jsonl(path) == [from_switches(["a", "b"], [3])]
+    with pytest.raises(ConfigError, match="every line of .* has its own: leave --switch-at out"):
+        read_jsonl(path, switch_at=[6])  # it would change nothing: refused, not ignored
+    path.write_text(json.dumps({"prompts": ["a", "b"], "switch_frame_index": [3]}) + "\n")
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) switch_frame_index \(did you mean switch_frame_indices\?\)"):
+        read_jsonl(path)
     path.write_text('{"prompts": "a"}\n')
     with pytest.raises(ConfigError, match='needs "prompts"'):
         read_jsonl(path)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from streamt1.config import ConfigError, load_yaml_file
+from streamt1.suggest import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -124,19 +125,26 @@ def parse_switch_frames(values: Any, where: str) -> list[int]:
 
 def from_switches(prompts: Sequence[str], switch_at: Sequence[int], where: str = "--switch-at") -> PromptSchedule:
     """``prompts[i]`` from ``switch_at[i-1]`` on: needs exactly one switch frame fewer than prompts."""
+    if len(prompts) == 1 and switch_at:
+        raise ConfigError(f"{where}: one prompt has nothing to switch to at {list(switch_at)}: give a prompt for "
+                          "each segment (--prompt A --prompt B --switch-at N), or leave the switch frames out")
     if len(switch_at) != len(prompts) - 1:
         raise ConfigError(f"{where}: {len(prompts)} prompts need {len(prompts) - 1} switch frame(s), got "
                           f"{len(switch_at)} ({list(switch_at)}): give one switch frame between each two prompts")
     return PromptSchedule(tuple(Segment(p, f) for p, f in zip(prompts, [0, *switch_at])))
 
 
+JSONL_KEYS = ("prompts", "switch_frame_indices")  # a LongLive interactive line
+
+
 def read_jsonl(path: str | Path, switch_at: Sequence[int] = ()) -> list[PromptSchedule]:
     """LongLive's interactive prompts file: one ``{"prompts": [...]}`` object per line.
 
-    A line's ``switch_frame_indices`` wins over ``switch_at`` (LongLive sets them once, in its config).
+    ``switch_at`` (LongLive sets them once, in its config) fills the lines without ``switch_frame_indices``;
+    given where every line has its own, it would change nothing and is refused rather than ignored.
     """
     path = _existing(path, "prompts file")
-    schedules = []
+    schedules, filled = [], 0  # filled: lines that take switch_at
     for number, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
             continue
@@ -150,10 +158,18 @@ def read_jsonl(path: str | Path, switch_at: Sequence[int] = ()) -> list[PromptSc
         prompts = data.get("prompts") if isinstance(data, dict) else None
         if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts) or not prompts:
             raise ConfigError(f'{where}: needs "prompts", a non-empty list of strings')
-        frames = parse_switch_frames(data.get("switch_frame_indices"), where) or list(switch_at)
-        schedules.append(from_switches(prompts, frames, f"{where} switch_frame_indices"))
+        unknown = sorted(set(data) - set(JSONL_KEYS))
+        if unknown:
+            hints = "".join(did_you_mean(key, JSONL_KEYS) for key in unknown)
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}{hints}; a line takes {', '.join(JSONL_KEYS)}")
+        own = parse_switch_frames(data.get("switch_frame_indices"), where)
+        filled += not own
+        schedules.append(from_switches(prompts, own or list(switch_at), f"{where} switch_frame_indices"))
     if not schedules:
         raise ConfigError(f"prompts file {str(path)!r} holds no prompt")
+    if switch_at and not filled:
+        raise ConfigError(f"--switch-at fills the lines without switch_frame_indices, and every line of {path} has "
+                          "its own: leave --switch-at out, or switch_frame_indices out of the lines it should fill")
     return schedules
 
 

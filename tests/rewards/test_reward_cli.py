@@ -182,3 +182,21 @@ def test_an_empty_weights_folder_names_every_missing_file_at_once(tmp_path, caps
                  "VideoReward/model_config.json", "videoalign reward"):  # the video reward's
         assert part in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("damaged, text", [("config.json", "{"), ("tokenizer.json", "{}")])
+def test_a_corrupt_reward_file_is_one_line_naming_the_folder_and_source(hpsv3_release, tmp_path, capsys,
+                                                                        damaged, text):
+    import shutil
+
+    from streamt1.rewards import hpsv3
+
+    folder = tmp_path / "HPSv3"
+    shutil.copytree(hpsv3_release.path, folder)
+    (folder / hpsv3.BASE_FOLDER / damaged).write_text(text)
+    code = main(["generate", "--prompt", PROMPT, "--method", "beam", "--num-frames", "6", "--image-reward",
+                 f"hpsv3={folder}", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"the hpsv3 reward's files in {folder} could not be loaded" in err
+    assert "corrupt or incomplete; get them again from https://huggingface.co/MizzenAI/HPSv3" in err

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 
 from streamt1.backends import import_object
 from streamt1.config import ConfigError, require
@@ -275,7 +276,16 @@ def load_reward(
     device = torch.device(device)
     load = import_object(entry.loader)
     batching = {} if max_batch is None else {"max_batch": max_batch}
-    reward = load(folder, device=torch.device("cpu") if offload else device, dtype=dtype, **batching)
+    try:
+        reward = load(folder, device=torch.device("cpu") if offload else device, dtype=dtype, **batching)
+    except (ConfigError, CheckpointError, FileNotFoundError, torch.cuda.OutOfMemoryError):
+        raise  # our own checks' messages and out of memory say it already
+    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as err:
+        if isinstance(err, OSError) and err.errno is not None:
+            raise  # the file system's own error (permission, full disk), which the CLI reports as such
+        detail = " ".join(str(err).split())[:200] or type(err).__name__
+        raise ConfigError(f"the {entry.name} reward's files in {folder} could not be loaded ({detail}): a file is "
+                          f"corrupt or incomplete; get them again from {' and '.join(entry.published)}") from err
     return Offloaded(reward, device) if offload else reward
 
 
