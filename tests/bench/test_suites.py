@@ -82,3 +82,10 @@ def test_bad_suite_names_and_limits(tmp_path):
     bad.write_text('{"text": "no prompt key"}\n', encoding="utf-8")
     with pytest.raises(ConfigError, match='"prompt" string'):
         load_suite(str(bad))
+    bad.write_text('{"prompts": ["a red circle", "a blue square"], "switch_frame_indices": [24]}\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="is a prompt-switch stream .* `streamt1 generate --prompts-file`"):
+        load_suite(str(bad))
+    for name in ("settings.yaml", "missing.yml"):  # read as prompts, or called unknown, before
+        (tmp_path / "settings.yaml").write_text("method: none\n")
+        with pytest.raises(ConfigError, match="a YAML file is bench settings \\(pass it as --config\\)"):
+            load_suite(str(tmp_path / name))

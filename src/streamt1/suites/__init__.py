@@ -62,6 +62,10 @@ def _parse_jsonl_line(line: str, where: str) -> tuple[str, str]:
         if not isinstance(eval_prompt, str):
             raise ConfigError(f"{where}: \"eval_prompt\" must be a string")
         return value["prompt"], eval_prompt
+    if isinstance(value, dict) and "prompts" in value:
+        raise ConfigError(f'{where} is a prompt-switch stream (LongLive\'s "prompts" list), which is one video of '
+                          "several prompts: run such files with `streamt1 generate --prompts-file`; a bench suite "
+                          'holds one prompt a line, as a JSON string or {"prompt": ...}')
     raise ConfigError(f'{where} must be a JSON string or an object with a "prompt" string')
 
 
@@ -141,6 +145,10 @@ def _suite_pairs(name: str, num_frames: int) -> list[tuple[str, str]]:
         prompts = _packaged_lines(generate_file)
         names = _packaged_lines(name_file) if name_file else prompts
         return list(zip(prompts, names, strict=True))
+    if Path(name).suffix.lower() in (".yaml", ".yml"):
+        raise ConfigError(f"--suite {name}: a YAML file is bench settings (pass it as --config) or a prompt schedule "
+                          "(`streamt1 generate --prompts-file`); a suite is sprites, vbench, vbench-extended or a "
+                          ".txt / .jsonl / .json prompts file")
     if Path(name).suffix.lower() in (".txt", ".jsonl", ".json") or Path(name).exists():
         return read_prompt_file(name)
     raise ConfigError(f"unknown suite {name!r}: expected one of {', '.join(SUITES)} "
