@@ -32,7 +32,7 @@ def test_switches_give_segments_and_the_active_prompt_per_frame():
     (lambda: from_switches(["a"], [6]), r"one prompt has nothing to switch to at \[6\]"),
     (lambda: from_switches(["a", "b", "c"], [12, 6]), "not increasing"),
     (lambda: from_switches(["a", "b"], [0]), "switch frame 0 is invalid: the first prompt starts at frame 0"),
-    (lambda: from_switches(["a", " "], [3]), "prompt is empty"),
+    (lambda: from_switches(["a", " "], [3]), "prompt 2 of 2 is empty"),
     (lambda: PromptSchedule((Segment("a", 3),)), "must start at frame 0"),
     (lambda: from_switches(["a", "b"], [12]).validate(12, 3), "beyond the video"),
     (lambda: from_switches(["a", "b"], [7]).validate(12, 3), "not on a chunk boundary"),

@@ -288,8 +288,12 @@ def run_items(prep: Prepared, out: Path, shard: Shard, progress: Callable[[str],
     mine = shard.take(prep.items)
     line = ProgressLine(total=len(mine) * len(prep.configs))
     for method in prep.configs:
+        done = {item.stem for item in mine if results.is_done(out / method, item.stem, prep.settings[method])}
+        if done and shard.is_main:  # a rerun resumes: say so, or it looks as if nothing happened
+            progress(f"{method}: {len(done)} of {len(mine)} videos done earlier, kept"
+                     + ("" if shard.world_size == 1 else " (rank 0's share)"))
         for item in mine:
-            if results.is_done(out / method, item.stem, prep.settings[method]):
+            if item.stem in done:
                 line.skip()
                 continue
             record = make_video(prep, method, item, out, shard)

@@ -39,9 +39,10 @@ class PromptSchedule:
     def __post_init__(self) -> None:
         if not self.segments:
             raise ConfigError("a prompt schedule needs at least one prompt")
-        for segment in self.segments:
+        for i, segment in enumerate(self.segments):
             if not isinstance(segment.prompt, str) or not segment.prompt.strip():
-                raise ConfigError("prompt is empty: give the text of the video to generate")
+                which = "" if len(self.segments) == 1 else f" {i + 1} of {len(self.segments)}"
+                raise ConfigError(f"prompt{which} is empty: give the text of the video to generate")
         if self.segments[0].from_frame != 0:
             raise ConfigError(f"the first prompt must start at frame 0, not {self.segments[0].from_frame}")
         starts = [s.from_frame for s in self.segments]

@@ -1,5 +1,7 @@
 """File names never collide, stay under the 255-byte limit, and keep VBench's <prompt>-<i> where safe."""
 
+import pytest
+
 from streamt1 import api
 from streamt1.outputs.naming import MAX_VERBATIM_BYTES, prompt_names, video_stem
 from streamt1.suites import load_suite
@@ -55,3 +57,13 @@ def test_api_output_stem_separates_long_prompts_with_a_shared_prefix():
     assert first != second and first.endswith("-0")
     assert api.output_stem("a red circle moves left", 3) == "a red circle moves left-3"
     assert len(set(api.output_stems(["x y", "x y", "X Y"], 0))) == 3
+
+
+@pytest.mark.parametrize("stem", ["", ".hidden", "../escape", "a/b", "x" * 230])
+def test_a_stem_that_is_no_file_name_is_refused(tmp_path, stem):
+    from streamt1.config import ConfigError
+    from streamt1.outputs.naming import output_paths
+
+    with pytest.raises(ConfigError, match="is not a file name for a video"):
+        output_paths(tmp_path, stem)
+    assert output_paths(tmp_path, "x" * 229)["video"].name == "x" * 229 + ".mp4"

@@ -17,6 +17,8 @@ import unicodedata
 from pathlib import Path
 from typing import Sequence
 
+from streamt1.config import ConfigError
+
 # Longest verbatim prompt: the longest derived name, the atomic writer's temp file
 # ".<prompt>-<i>.rewards.<8 random>.tmp.png" (prompt + 31 bytes for i < 10000), must stay under the
 # 255-byte limit of common file systems.
@@ -86,8 +88,17 @@ def video_stem(name: str, seed: int) -> str:
     return f"{name}-{seed}"
 
 
+# The longest suffix a video's file gets, with the atomic writer's temp name: "." + ".rewards.<8>.tmp.png"
+_LONGEST_SUFFIX_BYTES = 26
+
+
 def output_paths(out_dir: str | Path, stem: str) -> dict[str, Path]:
     """The files of one video: the MP4, its search trace and its two plots (the one place they are named)."""
+    if (not isinstance(stem, str) or not stem or stem.startswith(".") or any(c in stem for c in "/\\\0")
+            or len(stem.encode()) > 255 - _LONGEST_SUFFIX_BYTES):
+        raise ConfigError(f"stem {stem!r:.80} is not a file name for a video: give a non-empty name without "
+                          f"/, \\ or a leading dot, of at most {255 - _LONGEST_SUFFIX_BYTES} bytes "
+                          "(api.output_stem(prompt, seed) makes one)")
     out = Path(out_dir)
     return {
         "video": out / f"{stem}.mp4",

@@ -140,9 +140,7 @@ class StreamSearch:
         progress: bool = True,
     ) -> SearchResult:
         """Generate ``num_frames`` latent frames for a prompt or a prompt schedule; same seed, same video."""
-        if isinstance(prompt, str) and not prompt.strip():
-            raise ValueError("prompt is empty: give the text of the video to generate")
-        schedule = as_schedule(prompt)
+        schedule = as_schedule(prompt)  # refuses an empty prompt
         gen, cfg, spec = self.generator, self.config, self.generator.spec
         num_chunks = spec.num_chunks(num_frames)
         schedule.validate(num_frames, spec.latent_frames)
