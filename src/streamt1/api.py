@@ -110,12 +110,16 @@ class RewardPlan:
 
 
 def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str, RewardPlan]:
-    """The rewards a run loads: ``kinds`` (default: what the method calls plus any named in
-    ``config.rewards``), each resolved to a folder whose files exist. Reads no weights."""
+    """The rewards a run loads: ``kinds`` (default: what the method calls), each resolved to a folder
+    whose files exist. Reads no weights. A reward named in ``config.rewards`` that the method never
+    calls is neither checked nor loaded, and a warning says so."""
     backend, settings = get_backend(config.run.backend), config.rewards
     if kinds is None:
-        named = [k for k in ("image", "video") if getattr(settings, k) is not None]
-        kinds = sorted({*config.search.rewards_needed(), *named})
+        kinds = config.search.rewards_needed()
+        unused = [f"{k} reward {getattr(settings, k)!r}" for k in ("image", "video")
+                  if getattr(settings, k) is not None and k not in kinds]
+        if unused:
+            logger.warning("method %s calls no %s: ignored", config.method, " and no ".join(unused))
     if kinds and not backend.decodes_frames:
         raise ConfigError(f"backend {backend.name!r} cannot decode frames, so no reward can score it: "
                           f"use --method none")

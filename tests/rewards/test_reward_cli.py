@@ -4,6 +4,7 @@ and `generate --backend longlive --method stream-t1` end to end on a tiny releas
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 from pathlib import Path
 
@@ -135,7 +136,6 @@ def test_missing_reward_files_name_the_tree_and_source(release, tiny_yaml, tmp_p
     (["--backend", "no-rewards", "--method", "beam"],
      "method 'beam' needs an image reward and backend 'no-rewards' has none by default: pass --image-reward"),
     (["--backend", "latents-only", "--method", "stream-t1"], "backend 'latents-only' cannot decode frames"),
-    (["--backend", "latents-only", "--method", "none", "--video-reward", "sprites-video"], "cannot decode frames"),
     (["--image-reward", "hpsv3"], "reward 'hpsv3' needs its files: pass --image-reward hpsv3=PATH, or --weights W"),
     (["--reward-device", "cuda:7"] if not __import__("torch").cuda.is_available() else ["--reward-device", "cuda:99"],
      "--reward-device cuda:"),
@@ -200,3 +200,13 @@ def test_a_corrupt_reward_file_is_one_line_naming_the_folder_and_source(hpsv3_re
     assert code == 2 and err.count("\n") == 1, err
     assert f"the hpsv3 reward's files in {folder} could not be loaded" in err
     assert "corrupt or incomplete; get them again from https://huggingface.co/MizzenAI/HPSv3" in err
+
+
+def test_a_named_reward_the_method_never_calls_is_ignored_with_a_warning(tmp_path, caplog):
+    # plain generation calls no reward: one named anyway is neither checked (its files may be elsewhere) nor loaded
+    with caplog.at_level("WARNING", logger="streamt1"):
+        assert main(["generate", "--prompt", PROMPT, "--method", "none", "--num-frames", "3", "--image-reward",
+                     "hpsv3=/nowhere/HPSv3", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert [r.getMessage() for r in caplog.records] == ["method none calls no image reward 'hpsv3=/nowhere/HPSv3': ignored"]
+    record = json.loads(next(tmp_path.glob("*.result.json")).read_text())
+    assert record["settings"]["rewards"]["loaded"] == {"image": None, "video": None}
