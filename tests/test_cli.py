@@ -669,8 +669,11 @@ def test_an_overwrite_stopped_while_writing_leaves_the_video_unfinished(sprites_
     def stopped(*_, **__):  # Ctrl-C after the new video is written, before its record
         raise KeyboardInterrupt
     monkeypatch.setattr(api, "plot_rewards", stopped)
+    capsys.readouterr()
     assert generate(sprites_weights, tmp_path, "--prompt", PROMPT, "--method", "none", "--num-frames", "6",
                     "--overwrite") == 130
+    # the same command again would discard what it kept: the way on is without the flag
+    assert "rerun the same command without --overwrite to resume" in capsys.readouterr().err
     assert mp4_info(tmp_path / f"{PROMPT}-0.mp4").num_frames == 6 and not record.exists()
     monkeypatch.undo()
     capsys.readouterr()

@@ -217,6 +217,11 @@ def test_a_method_given_and_named_by_a_file_or_an_override_must_agree(tmp_path):
         build_config("beam", str(saved), ["method=none"])
     with pytest.raises(ConfigError, match="method is empty"):
         build_config("")  # refused, not defaulted
+    with pytest.raises(ConfigError, match="the override method= names no method"):
+        build_config(None, None, ["method="])
+    saved.write_text("method:\n")
+    with pytest.raises(ConfigError, match=f"method: in {saved} names no method"):
+        build_config(None, str(saved))
 
 
 @pytest.mark.parametrize("given, message", [

@@ -148,3 +148,25 @@ def test_workers_report_a_failed_part_and_its_log(sprites_weights, tmp_path, cap
     assert "1 of 1 parts failed (" in err and str(out / "parts" / "none-seed0" / "evaluate.log") in err
     assert "sprites_model" in (out / "parts" / "none-seed0" / "evaluate.log").read_text()  # the child's own message
     assert "sprites_model" in err.split("parts failed (")[1].split("): see")[0]  # ... shown in the parent's
+
+
+def test_overwrite_forgets_the_records_before_it_deletes_their_videos(tmp_path, monkeypatch):
+    from streamt1 import evaluate
+
+    out = tmp_path / "ev"
+    (out / "none").mkdir(parents=True)
+    (out / "none" / "x-0.mp4").write_bytes(b"video")
+    (out / "table.md").write_text("| none | ... |\n")
+    results = {"format": evaluate.RESULTS_FORMAT, "settings": {"none": {}, "beam": {}, "world": {}},
+               "fingerprints": {"none": "a", "beam": "b", "world": "w"},
+               "videos": {"none": {"x-0": {}}, "beam": {"x-0": {}}, "world": {"x-0": {}}}}
+    (out / "results.json").write_text(json.dumps(results))
+
+    def stopped(*_, **__):  # Ctrl-C while the folders are deleted
+        raise KeyboardInterrupt
+    monkeypatch.setattr(evaluate.shutil, "rmtree", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate.forget_methods(results, results["videos"], ["none"], out / "results.json", out / "table.md")
+    saved = json.loads((out / "results.json").read_text())
+    assert set(saved["videos"]) == {"beam"} and set(saved["fingerprints"]) == {"beam"}  # no record of a lost video
+    assert not (out / "table.md").exists() and (out / "none" / "x-0.mp4").exists()  # left over, but vouched for by nothing

@@ -22,7 +22,7 @@ from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
 from streamt1.outputs.atomic import atomic_write_json
 from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs import results
-from streamt1.outputs.naming import output_paths, prompt_name, prompt_names, video_stem
+from streamt1.outputs.naming import check_stem, output_paths, prompt_name, prompt_names, video_stem
 from streamt1.outputs.plots import plot_rewards, plot_search_tree
 from streamt1.outputs.video import write_mp4
 from streamt1.rewards import RewardEntry, a_kind, check_files, load_reward, parse_spec
@@ -302,7 +302,7 @@ def schedule_stems(schedules: Sequence[PromptSchedule], seed: int) -> list[str]:
 def save_result(result: SearchResult, out_dir: str | Path, stem: str) -> dict[str, Path]:
     """Write the video, the trace and both plots atomically; the trace is written last. An earlier record of
     ``stem`` is withdrawn first (:func:`~streamt1.outputs.results.withdraw_result`)."""
-    paths = output_paths(out_dir, stem)
+    paths = output_paths(out_dir, check_stem(stem))
     results.withdraw_result(out_dir, stem)
     write_mp4(paths["video"], result.frames.permute(0, 2, 3, 1).cpu().numpy(), result.fps)  # uint8 [T,H,W,3]
     plot_search_tree(result.trace, paths["tree"])
@@ -322,6 +322,6 @@ def save_run_outputs(result: SearchResult, out_dir: str | Path, stem: str, video
 
 def save_trace(result: SearchResult, out_dir: str | Path, stem: str) -> Path:
     """Write only the search trace (``<stem>.trace.json``) atomically."""
-    path = output_paths(out_dir, stem)["trace"]
+    path = output_paths(out_dir, check_stem(stem))["trace"]
     atomic_write_json(path, result.trace.to_dict())
     return path

@@ -309,7 +309,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         if args.switches:
             raise ConfigError("--workers splits `streamt1 evaluate` by method and seed; run --switches in one process")
         return _evaluate_in_workers(args, methods, seeds, num_frames)
-    components = api.load_components(configs[0], reward_kinds=("image", "video"))  # video: for the table
+    # what the methods call, and the video reward for the table
+    kinds = sorted({"video", *(kind for config in configs for kind in config.search.rewards_needed())})
+    components = api.load_components(configs[0], reward_kinds=kinds)
     components.generator.spec.num_chunks(num_frames)
     if args.switches:
         switches = SwitchSettings(methods=methods, num_prompts=args.num_prompts, num_frames=num_frames,
@@ -352,10 +354,10 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
     jobs = {out / "parts" / f"{method}-seed{seed}": ["--methods", method, "--seeds", str(seed)]
             for method in methods for seed in seeds}
     if args.overwrite:  # else the merge would meet OUT's earlier rows of these methods
-        from streamt1.evaluate import RESULTS_FILE, forget_methods, load_results
+        from streamt1.evaluate import RESULTS_FILE, TABLE_FILE, forget_methods, load_results
 
         earlier = load_results(out)
-        forget_methods(earlier, earlier["videos"], methods, out / RESULTS_FILE)
+        forget_methods(earlier, earlier["videos"], methods, out / RESULTS_FILE, out / TABLE_FILE)
 
     def evaluate(part: Path, job: list[str]) -> bool:
         part.mkdir(parents=True, exist_ok=True)
@@ -379,7 +381,8 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
         errors = {_last_error(part / "evaluate.log") for part in failed} - {""}
         raise ConfigError(f"{len(failed)} of {len(jobs)} parts failed" + (f" ({'; '.join(sorted(errors))})" if errors else "")
                           + f": see {', '.join(str(p / 'evaluate.log') for p in failed)}; after fixing it, rerun "
-                          "the same command to resume (finished videos are kept)")
+                          f"the same command{' without --overwrite' * args.overwrite} to resume (finished videos "
+                          "are kept)")
     return _tabulate_merged(list(jobs), out, methods, args.num_prompts, seeds, num_frames)
 
 
@@ -643,6 +646,13 @@ def _configure_logging(verbose: bool, main_rank: bool) -> None:
         logging.getLogger().setLevel(logging.ERROR)
 
 
+def _what_is_kept(args: argparse.Namespace) -> str:
+    """What a stopped command keeps and how to go on: a rerun with --overwrite would discard it again."""
+    kept = INTERRUPTED.get(args.command, INTERRUPTED_RUN)
+    return kept.replace("the same command", "the same command without --overwrite") if getattr(
+        args, "overwrite", False) else kept
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -663,7 +673,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OUT_OF_MEMORY
     except KeyboardInterrupt:
         if main_rank:
-            print(f"streamt1: interrupted; {INTERRUPTED.get(args.command, INTERRUPTED_RUN)}", file=sys.stderr)
+            print(f"streamt1: interrupted; {_what_is_kept(args)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # a reader such as `| head` closed our output: stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
@@ -674,7 +684,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" at {err.filename}" if err.filename else ""
         remedy = ("free space there or pass another --out" if err.errno in (errno.ENOSPC, errno.EDQUOT)
                   else "give this process access to it, or pass another --out or file")
-        print(f"streamt1: error: {err.strerror}{where}: {remedy}; {INTERRUPTED.get(args.command, INTERRUPTED_RUN)}",
+        print(f"streamt1: error: {err.strerror}{where}: {remedy}; {_what_is_kept(args)}",
               file=sys.stderr)
         return EXIT_BAD_INPUT
 

@@ -503,17 +503,22 @@ def build_config(
         if in_file is not None and flag is not None and in_file != flag:
             # the file's search settings may be its backend's defaults (`streamt1 config` writes them all)
             raise ConfigError(f"--backend {flag} conflicts with run.backend: {in_file} in {config_file}")
-    named = {} if data.get("method") is None else {"method": f"method: {data['method']} in {config_file}"}
+    named = {"method": f"method:{' ' + str(data['method']) if data['method'] else ''} in {config_file}"} \
+        if "method" in data else {}
     if overrides:
         parsed = parse_overrides(overrides)
         _check_flags_agree(parsed, flags)
         data = merge(data, parsed)
-        if parsed.get("method") is not None:
-            named["method"] = f"the override method={parsed['method']}"
+        if "method" in parsed:
+            named["method"] = f"the override method={parsed['method'] or ''}"
     if method is not None and data.get("method") is not None and data["method"] != method:
         raise ConfigError(f"method {method} conflicts with {named['method']}; give the method once")
-    named_method = data.pop("method", None)  # an empty method is refused by its preset, not defaulted
-    method = named_method if named_method is not None else "stream-t1" if method is None else method
+    if "method" in data:  # named in the file or an override: an empty value is refused, not defaulted
+        method = data.pop("method")
+        if method is None or not str(method).strip():
+            raise ConfigError(f"{named.get('method', 'method')} names no method: give a preset from `streamt1 methods`")
+    elif method is None:
+        method = "stream-t1"
     data = merge(_preset(str(method)), merge(_backend_defaults(data, run_settings), data))
     data["method"] = method
     return _build(Config, merge(data, {section: values for section, values in flags.items() if values}), "")

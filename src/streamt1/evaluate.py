@@ -163,17 +163,21 @@ def claim_method(results: dict[str, Any], method: str, settings: dict[str, Any],
     results["settings"][method] = settings
 
 
-def forget_methods(results: dict[str, Any], videos: dict[str, Any], methods: Sequence[str], results_path: Path) -> None:
+def forget_methods(results: dict[str, Any], videos: dict[str, Any], methods: Sequence[str], results_path: Path,
+                   table_path: Path) -> None:
     """``--overwrite``: drop the videos, scores and settings of ``methods`` and the world row from ``results``
     (``videos``: its method -> videos mapping), so they are made again; other methods stay. The results file
-    is rewritten before the method folders go, so it never vouches for a deleted video."""
+    is rewritten before the table and the method folders go, so it never vouches for a deleted video."""
     for method in (*methods, REFERENCE):
         for table in (videos, results["fingerprints"], results["settings"]):
             table.pop(method, None)
     if results_path.is_file():
         atomic_write_json(results_path, results)
+    table_path.unlink(missing_ok=True)  # its rows described the forgotten videos; the run writes it anew
     for method in methods:
-        shutil.rmtree(results_path.parent / method, ignore_errors=True)
+        folder = results_path.parent / method
+        if folder.exists():
+            shutil.rmtree(folder)
 
 
 def run_evaluation(
@@ -194,11 +198,11 @@ def run_evaluation(
     with the configs' rewards never resume into or merge with each other."""
     out = Path(out_dir)
     results = load_results(out)
-    if overwrite:
-        forget_methods(results, results["videos"], settings.methods, out / RESULTS_FILE)
     digests = run_weight_digests(weights)
     extra = {} if rewards is None else {"rewards": rewards}
-    configs = {m: make_config(m) for m in settings.methods}
+    configs = {m: make_config(m) for m in settings.methods}  # every method valid before anything is forgotten
+    if overwrite:
+        forget_methods(results, results["videos"], settings.methods, out / RESULTS_FILE, out / TABLE_FILE)
     for method, config in configs.items():  # all checked before any work
         claim_method(results, method, {**method_settings(config, digests), **extra}, out)
     scenes = eval_scenes(settings.num_prompts, num_frames=settings.num_frames)

@@ -173,11 +173,12 @@ def run_switch_evaluation(
                                           "videos again") if results_path.is_file() else {})
     results.setdefault("fingerprints", {})
     results.setdefault("settings", {})
-    if overwrite:
-        forget_methods(results, results, settings.methods, results_path)
     digests = run_weight_digests(weights)
-    for method in settings.methods:  # other settings into the same folder stop before any work
-        claim_method(results, method, method_settings(make_config(method), digests), out)
+    configs = {method: make_config(method) for method in settings.methods}  # valid before anything is forgotten
+    if overwrite:
+        forget_methods(results, results, settings.methods, results_path, out / TABLE_FILE)
+    for method, config in configs.items():  # other settings into the same folder stop before any work
+        claim_method(results, method, method_settings(config, digests), out)
     claim_method(results, REFERENCE, {"frames": length, "switch_frame": switch_frame}, out)
     reference = results.setdefault(REFERENCE, {})
     for item, schedule in zip(items, schedules):
@@ -186,9 +187,8 @@ def run_switch_evaluation(
             frames = (render(item.scene, length) * 255).round().to(torch.uint8)
             reference[stem] = score_switch(frames, item, spec.fps)
     line = ProgressLine(total=len(settings.methods) * len(items) * len(settings.seeds))  # [i/N] and time left
-    for method in settings.methods:
-        _run_method(method, make_config(method), components, items, schedules, settings, out, results, progress,
-                    line)
+    for method, config in configs.items():
+        _run_method(method, config, components, items, schedules, settings, out, results, progress, line)
     rows = {m: results.get(m, {}) for m in (REFERENCE, *settings.methods)}
     atomic_write_json(results_path, results)
     atomic_write_text(out / TABLE_FILE, switch_table(rows, switch_frame, settings.num_frames))

@@ -3,7 +3,7 @@
 import pytest
 
 from streamt1 import api
-from streamt1.outputs.naming import MAX_VERBATIM_BYTES, prompt_names, video_stem
+from streamt1.outputs.naming import MAX_VERBATIM_BYTES, check_stem, output_paths, prompt_names, video_stem
 from streamt1.suites import load_suite
 
 LONG = "a cinematic shot of " + "a very long and detailed description " * 8
@@ -59,11 +59,13 @@ def test_api_output_stem_separates_long_prompts_with_a_shared_prefix():
     assert len(set(api.output_stems(["x y", "x y", "X Y"], 0))) == 3
 
 
-@pytest.mark.parametrize("stem", ["", ".hidden", "../escape", "a/b", "x" * 230])
-def test_a_stem_that_is_no_file_name_is_refused(tmp_path, stem):
+@pytest.mark.parametrize("stem", ["", ".hidden", "../escape", "a/b", "a\\b"])
+def test_a_stem_that_cannot_name_files_in_the_folder_is_refused_before_anything_is_written(tmp_path, stem):
     from streamt1.config import ConfigError
-    from streamt1.outputs.naming import output_paths
 
-    with pytest.raises(ConfigError, match="is not a file name for a video"):
-        output_paths(tmp_path, stem)
-    assert output_paths(tmp_path, "x" * 229)["video"].name == "x" * 229 + ".mp4"
+    with pytest.raises(ConfigError, match="cannot name a video's files"):
+        api.save_trace(None, tmp_path / "out", stem)  # the stem is checked before the result is read
+    assert not (tmp_path / "out").exists() and not list(tmp_path.iterdir())
+    # what the project makes passes, however long its prompt or large its seed; any file's name may be looked up
+    long_stem = api.output_stem("x" * MAX_VERBATIM_BYTES, 10**12)
+    assert check_stem(long_stem) == long_stem and output_paths(tmp_path, "a\\b")["video"].name == "a\\b.mp4"

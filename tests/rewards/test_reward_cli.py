@@ -198,11 +198,12 @@ def test_a_corrupt_reward_file_is_one_line_naming_the_folder_and_source(hpsv3_re
                  f"hpsv3={folder}", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1, err
-    assert f"the hpsv3 reward's files in {folder} could not be loaded" in err
-    assert "corrupt or incomplete; get them again from https://huggingface.co/MizzenAI/HPSv3" in err
+    assert f"the hpsv3 reward's files in {folder} could not be read" in err
+    assert "corrupt or incomplete, or written for another version of its library; get them again from " \
+           "https://huggingface.co/MizzenAI/HPSv3" in err
 
 
-def test_a_named_reward_the_method_never_calls_is_ignored_with_a_warning(tmp_path, caplog):
+def test_a_named_reward_the_method_never_calls_is_ignored_with_a_warning(tmp_path, caplog, capsys):
     # plain generation calls no reward: one named anyway is neither checked (its files may be elsewhere) nor loaded
     with caplog.at_level("WARNING", logger="streamt1"):
         assert main(["generate", "--prompt", PROMPT, "--method", "none", "--num-frames", "3", "--image-reward",
@@ -210,3 +211,7 @@ def test_a_named_reward_the_method_never_calls_is_ignored_with_a_warning(tmp_pat
     assert [r.getMessage() for r in caplog.records] == ["method none calls no image reward 'hpsv3=/nowhere/HPSv3': ignored"]
     record = json.loads(next(tmp_path.glob("*.result.json")).read_text())
     assert record["settings"]["rewards"]["loaded"] == {"image": None, "video": None}
+    assert record["settings"]["rewards"]["image"] is None  # so the same run without it resumes
+    assert main(["generate", "--prompt", PROMPT, "--method", "none", "--num-frames", "3", "--out", str(tmp_path),
+                 "--no-progress"]) == 0
+    assert "skip" in capsys.readouterr().out

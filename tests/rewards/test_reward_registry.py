@@ -221,3 +221,21 @@ def test_reward_settings_reach_the_loaded_rewards():
     assert components.image_reward.device == torch.device("cpu")  # Offloaded to run.device
     none = api.load_components(build_config("none", device="cpu"))
     assert none.image_reward is None and none.video_reward is None  # --method none loads no reward
+
+
+@pytest.mark.parametrize("raised, caught", [
+    (KeyError("added_tokens"), ConfigError),  # what a tokenizer.json of another layout raises: one line
+    (OSError("It looks like the config file is not a valid JSON file."), ConfigError),
+    (RuntimeError("a bug in a loader"), RuntimeError),  # not a damaged file: not dressed up as one
+    (PermissionError(13, "Permission denied"), PermissionError),  # the file system's own error, as it is
+])
+def test_only_what_a_damaged_file_raises_is_reported_as_one(monkeypatch, raised, caught):
+    import streamt1.rewards as rewards
+
+    def loader(*_, **__):
+        raise raised
+    monkeypatch.setattr(rewards, "import_object", lambda _: loader)
+    with pytest.raises(caught) as err:
+        load_image_reward("sprites-image", DEFAULT_WEIGHTS_DIR)
+    if caught is ConfigError:
+        assert f"the sprites-image reward's files in {DEFAULT_WEIGHTS_DIR} could not be read" in str(err.value)

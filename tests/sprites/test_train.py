@@ -681,6 +681,6 @@ def test_the_command_line_trains_with_misdrawn_window_chunks_and_rollout_context
 def test_a_width_the_heads_cannot_split_is_named_by_its_flag(tmp_path, dim):
     from streamt1.sprites.train import main
 
-    with pytest.raises(ValueError, match=f"--dim {dim} is invalid: .* multiple of 16 and at least 48"):
+    with pytest.raises(ValueError, match=f"--dim {dim} does not suit the model's 8 heads .*: use e.g. 64, 128"):
         main(["--out", str(tmp_path), "--steps", "1", "--dim", str(dim)])
     assert not (tmp_path / "sprites_model.json").exists()

@@ -88,17 +88,17 @@ def video_stem(name: str, seed: int) -> str:
     return f"{name}-{seed}"
 
 
-# The longest suffix a video's file gets, with the atomic writer's temp name: "." + ".rewards.<8>.tmp.png"
-_LONGEST_SUFFIX_BYTES = 26
+def check_stem(stem: str) -> str:
+    """``stem`` if it names files inside a folder (not empty, no path separator, not hidden), else a
+    ConfigError: what writes a video's files checks the name it was given."""
+    if not isinstance(stem, str) or not stem or stem.startswith(".") or any(c in stem for c in "/\\\0"):
+        raise ConfigError(f"stem {stem!r} cannot name a video's files: give a non-empty name without /, \\ or a "
+                          "leading dot (api.output_stem(prompt, seed) makes one from the prompt)")
+    return stem
 
 
 def output_paths(out_dir: str | Path, stem: str) -> dict[str, Path]:
     """The files of one video: the MP4, its search trace and its two plots (the one place they are named)."""
-    if (not isinstance(stem, str) or not stem or stem.startswith(".") or any(c in stem for c in "/\\\0")
-            or len(stem.encode()) > 255 - _LONGEST_SUFFIX_BYTES):
-        raise ConfigError(f"stem {stem!r:.80} is not a file name for a video: give a non-empty name without "
-                          f"/, \\ or a leading dot, of at most {255 - _LONGEST_SUFFIX_BYTES} bytes "
-                          "(api.output_stem(prompt, seed) makes one)")
     out = Path(out_dir)
     return {
         "video": out / f"{stem}.mp4",

@@ -33,15 +33,36 @@ _REWARD_PLACEMENT = ("device", "offload")
 
 def run_settings(config: Config, dtype: str, rewards: Mapping[str, str | None]) -> dict[str, Any]:
     """What decides the videos: method and search config, backend, weights, frames, resolved dtype,
-    the rewards asked for (name and folder) and the classes loaded, and code version (the seed is
-    part of each video's name instead)."""
+    the rewards the method calls (name and folder as asked, the class loaded; ``rewards`` holds None for
+    a kind it does not call, whose naming then changes nothing) and code version (the seed is part of
+    each video's name instead)."""
     data = config.to_dict()
     data["run"] = {k: v for k, v in data["run"].items() if k not in _NOT_SETTINGS}
     data["run"]["dtype"] = dtype
     data["rewards"] = {k: v for k, v in data["rewards"].items() if k not in _REWARD_PLACEMENT}
+    for kind, loaded in rewards.items():
+        if loaded is None:
+            data["rewards"][kind] = None
     data["rewards"]["loaded"] = dict(rewards)
     data["code_version"] = streamt1.__version__
     return canonical(data)
+
+
+_UNCALLED_REWARD_KEYS = ("rewards.{kind}", "rewards.loaded.{kind}")
+
+
+def made_alike(recorded_fingerprint: str | None, recorded: Mapping[str, Any], settings: Mapping[str, Any]) -> bool:
+    """Whether videos recorded with ``recorded`` settings are what ``settings`` make: the same fingerprint,
+    or settings that differ only in a reward kind ``settings`` does not call (folders written before the
+    settings named only the rewards a method calls listed every reward loaded beside it, or one named
+    for it in vain)."""
+    if recorded_fingerprint == fingerprint(settings):
+        return True
+    a, b = _flatten(recorded), _flatten(settings)
+    differing = {k for k in set(a) | set(b) if a.get(k, "<unset>") != b.get(k, "<unset>")}
+    uncalled = {key.format(kind=kind) for kind in ("image", "video") if b.get(f"rewards.loaded.{kind}", "") is None
+                for key in _UNCALLED_REWARD_KEYS}
+    return bool(differing) and differing <= uncalled
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -80,7 +101,8 @@ def claim_folder(folder: str | Path, settings: Mapping[str, Any]) -> str:
                               "was made with the current settings") from None
         if stored_fingerprint == current:
             return current
-        if next(folder.rglob(f"*{RESULT_SUFFIX}"), None) is not None:
+        if not made_alike(stored_fingerprint, stored_settings, settings) and \
+                next(folder.rglob(f"*{RESULT_SUFFIX}"), None) is not None:
             raise ConfigError(f"{folder} holds videos made with other settings "
                               f"({settings_diff(stored_settings, settings)}): use another --out, "
                               "or move that folder away to start over")
@@ -127,7 +149,7 @@ def is_done(folder: str | Path, stem: str, settings: Mapping[str, Any]) -> bool:
     video = None if record is None else _video_of(folder, stem, record)
     if video is None or not video.is_file() or video.stat().st_size == 0:  # emptied by a full disk or by hand
         return False
-    if record.get("fingerprint") != fingerprint(settings):
+    if not made_alike(record.get("fingerprint"), record.get("settings", {}), settings):
         raise ConfigError(f"{Path(folder) / record.get('video', stem)} was made with other settings "
                           f"({settings_diff(record.get('settings', {}), settings)}): "
                           "use another --out, or --overwrite to replace it")

@@ -15,6 +15,8 @@ runs, so a missing file costs no weight loading.
 
 from __future__ import annotations
 
+import json
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -278,14 +280,15 @@ def load_reward(
     batching = {} if max_batch is None else {"max_batch": max_batch}
     try:
         reward = load(folder, device=torch.device("cpu") if offload else device, dtype=dtype, **batching)
-    except (ConfigError, CheckpointError, FileNotFoundError, torch.cuda.OutOfMemoryError):
-        raise  # our own checks' messages and out of memory say it already
-    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as err:
-        if isinstance(err, OSError) and err.errno is not None:
-            raise  # the file system's own error (permission, full disk), which the CLI reports as such
-        detail = " ".join(str(err).split())[:200] or type(err).__name__
-        raise ConfigError(f"the {entry.name} reward's files in {folder} could not be loaded ({detail}): a file is "
-                          f"corrupt or incomplete; get them again from {' and '.join(entry.published)}") from err
+    except (OSError, KeyError, json.JSONDecodeError, UnicodeDecodeError, SafetensorError, pickle.UnpicklingError) as err:
+        # what reading a damaged file raises (transformers reports an unparsable config as an OSError without
+        # errno); a file system error (errno set: permission, full disk) is the CLI's to report as such
+        if isinstance(err, FileNotFoundError) or (isinstance(err, OSError) and err.errno is not None):
+            raise
+        detail = f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"
+        raise ConfigError(f"the {entry.name} reward's files in {folder} could not be read ({detail}): a file is "
+                          "corrupt or incomplete, or written for another version of its library; get them again "
+                          f"from {' and '.join(entry.published)}") from err
     return Offloaded(reward, device) if offload else reward
 
 

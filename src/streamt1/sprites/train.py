@@ -691,12 +691,13 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     return {"history": history, "seconds": time.time() - t0}
 
 
-def _check_width(dim: int) -> None:
-    """``--dim`` in the flag's own terms: the model's config would name its heads, which no flag sets."""
-    heads = SPRITES_WAN["num_heads"]
-    if dim < 6 * heads or dim % (2 * heads):  # each head needs an even width >= 6 for its 3-D rotary pairs
-        raise ValueError(f"--dim {dim} is invalid: the model's {heads} heads need a width that is a multiple of "
-                          f"{2 * heads} and at least {6 * heads}, e.g. 64, 128 or {SPRITES_WAN['dim']} (the default)")
+def _check_width(overrides: dict) -> None:
+    """``--dim`` in the flag's own terms: the model config's own check names its heads, which no flag sets."""
+    try:
+        sprites_wan_config(TextEncoderConfig(), **overrides)
+    except ValueError as err:
+        raise ValueError(f"--dim {overrides['dim']} does not suit the model's {SPRITES_WAN['num_heads']} heads ({err}): "
+                         f"use e.g. 64, 128 or {SPRITES_WAN['dim']} (the default)") from None
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
@@ -758,8 +759,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
              ("refiner_channels", args.refiner), ("progress_embedding", args.progress))
     overrides = {k: v for k, v in named if v is not None}
     if "dim" in overrides:
-        _check_width(overrides["dim"])
         overrides["ffn_dim"] = 4 * overrides["dim"]
+        _check_width(overrides)
     config = TrainVideoConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
         max_minutes=args.max_minutes, wan_overrides=overrides,
