@@ -186,7 +186,8 @@ def test_sampling_schedule_settings_reach_the_generators_stream():
     stream = api.load_components(build_config("none", None, overrides, device="cpu")).generator.stream
     assert stream.denoising_steps == (1000.0, 700.0, 400.0, 150.0) and stream.first_chunk_substeps == 8
     assert stream.first_chunk_eta == 0.3
-    with pytest.raises(ValueError, match="denoising_steps"):  # the model's own range and order decide
+    # the model's own range and order decide, and the error names the run's setting
+    with pytest.raises(ConfigError, match=r"^the run's denoising_steps does not suit this model: denoising_steps="):
         api.load_components(build_config("none", None, ["run.denoising_steps=[400, 700]"], device="cpu"))
 
 

@@ -101,14 +101,19 @@ def locate_files(backend: str, weights_dir: str | Path, wan_dir: str | Path | No
 
 
 def stream_with(stream: StreamConfig, overrides: Mapping[str, Any] | None) -> StreamConfig:
-    """``stream`` with some fields replaced; unknown field names are rejected."""
+    """``stream`` with some fields replaced (a run's sampling settings, the search's sink settings); unknown
+    field names are rejected, and a value the model's stream refuses is named as the run's."""
     if not overrides:
         return stream
     known = {f.name for f in dataclasses.fields(StreamConfig)}
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ValueError(f"unknown stream settings {unknown}; allowed: {sorted(known)}")
-    return dataclasses.replace(stream, **overrides)
+    try:
+        return dataclasses.replace(stream, **overrides)
+    except ValueError as err:
+        named = [k for k in sorted(overrides) if k in str(err)] or sorted(overrides)
+        raise ConfigError(f"the run's {', '.join(named)} does not suit this model: {err}") from None
 
 
 def latent_size(height: int, width: int, spatial_factor: int) -> tuple[int, int]:

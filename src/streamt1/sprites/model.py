@@ -27,6 +27,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from streamt1.models.backends import stream_with
 from streamt1.models.causal_wan import CausalWan
 from streamt1.models.checkpoints import load_checked
 from streamt1.models.codec import LatentCodec, PixelUnshuffleCodec
@@ -152,7 +153,7 @@ def build_generator(
     latent = FRAME_SIZE // codec.spatial_factor
     text_encoder = model.text_encoder.to(device).eval()  # stays float32: it is tiny
     return CausalWanGenerator(
-        model.transformer, dataclasses.replace(model.stream, **(stream_overrides or {})), text_encoder, codec,
+        model.transformer, stream_with(model.stream, stream_overrides), text_encoder, codec,
         (latent, latent), FPS, device, dtype,
     )
 
