@@ -111,15 +111,14 @@ class RewardPlan:
 
 def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str, RewardPlan]:
     """The rewards a run loads: ``kinds`` (default: what the method calls), each resolved to a folder
-    whose files exist. Reads no weights. A reward named in ``config.rewards`` that the method never
-    calls is neither checked nor loaded, and a warning says so."""
+    whose files exist. Reads no weights. A reward named in ``config.rewards`` of a kind not loaded is
+    neither checked nor loaded, and a warning says so."""
     backend, settings = get_backend(config.run.backend), config.rewards
-    if kinds is None:
-        kinds = config.search.rewards_needed()
-        unused = [f"{k} reward {getattr(settings, k)!r}" for k in ("image", "video")
-                  if getattr(settings, k) is not None and k not in kinds]
-        if unused:
-            logger.warning("method %s calls no %s: ignored", config.method, " and no ".join(unused))
+    why = f"method {config.method} does not call it" if kinds is None else "no method of this run calls it"
+    kinds = config.search.rewards_needed() if kinds is None else kinds
+    for kind in ("image", "video"):
+        if getattr(settings, kind) is not None and kind not in kinds:
+            logger.warning("%s reward %r ignored: %s", kind, getattr(settings, kind), why)
     if kinds and not backend.decodes_frames:
         raise ConfigError(f"backend {backend.name!r} cannot decode frames, so no reward can score it: "
                           f"use --method none")

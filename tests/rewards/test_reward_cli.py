@@ -157,6 +157,14 @@ def test_evaluate_takes_the_reward_flags(tmp_path, capsys):
     assert not any(tmp_path.iterdir())
 
 
+def test_evaluate_loads_no_image_reward_that_none_of_its_methods_calls(sprites_weights, tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="streamt1"):
+        assert main(["evaluate", "--methods", "none", "--num-prompts", "1", "--seeds", "0", "--num-frames", "3",
+                     "--no-videos", "--weights", str(sprites_weights), "--image-reward", "hpsv3=/nowhere/HPSv3",
+                     "--out", str(tmp_path)]) == 0
+    assert "image reward 'hpsv3=/nowhere/HPSv3' ignored: no method of this run calls it" in caplog.text
+
+
 def test_python_api_takes_the_same_reward_settings(release):
     from streamt1 import api
 
@@ -208,7 +216,7 @@ def test_a_named_reward_the_method_never_calls_is_ignored_with_a_warning(tmp_pat
     with caplog.at_level("WARNING", logger="streamt1"):
         assert main(["generate", "--prompt", PROMPT, "--method", "none", "--num-frames", "3", "--image-reward",
                      "hpsv3=/nowhere/HPSv3", "--out", str(tmp_path), "--no-progress"]) == 0
-    assert [r.getMessage() for r in caplog.records] == ["method none calls no image reward 'hpsv3=/nowhere/HPSv3': ignored"]
+    assert [r.getMessage() for r in caplog.records] == ["image reward 'hpsv3=/nowhere/HPSv3' ignored: method none does not call it"]
     record = json.loads(next(tmp_path.glob("*.result.json")).read_text())
     assert record["settings"]["rewards"]["loaded"] == {"image": None, "video": None}
     assert record["settings"]["rewards"]["image"] is None  # so the same run without it resumes
