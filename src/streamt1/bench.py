@@ -28,7 +28,7 @@ from streamt1.outputs.atomic import atomic_write_json
 from streamt1.outputs.bench_report import write_report
 from streamt1.outputs.naming import prompt_names, video_stem
 from streamt1.outputs.progress import ProgressLine, shorten
-from streamt1.suggest import did_you_mean
+from streamt1.suggest import unknown_keys
 from streamt1.suites import PromptItem, Suite, load_suite
 
 logger = logging.getLogger(__name__)
@@ -119,10 +119,9 @@ def bench_settings(config_file: str | None = None, **flags: Any) -> BenchSetting
     """Settings from an optional YAML file (keys as the flags) with explicit flags on top."""
     data = read_yaml(config_file) if config_file else {}
     where = config_file or "the settings"
-    unknown = sorted(set(data) - set(_FILE_KEYS))
+    unknown = unknown_keys(data, _FILE_KEYS)
     if unknown:
-        hints = "".join(did_you_mean(key, _FILE_KEYS) for key in unknown)
-        raise ConfigError(f"unknown key(s) {', '.join(unknown)} in {where}{hints}: expected {', '.join(_FILE_KEYS)}")
+        raise ConfigError(f"{unknown} in {where}: expected {', '.join(_FILE_KEYS)}")
     data.update({k: v for k, v in flags.items() if v is not None})
     if "suite" not in data:
         raise ConfigError("no suite given: use --suite sprites|vbench|vbench-extended|<prompts file>")

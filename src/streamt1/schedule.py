@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from streamt1.config import ConfigError, load_yaml_file
-from streamt1.suggest import did_you_mean
+from streamt1.suggest import unknown_keys
 
 
 @dataclass(frozen=True)
@@ -159,10 +159,9 @@ def read_jsonl(path: str | Path, switch_at: Sequence[int] = ()) -> list[PromptSc
         prompts = data.get("prompts") if isinstance(data, dict) else None
         if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts) or not prompts:
             raise ConfigError(f'{where}: needs "prompts", a non-empty list of strings')
-        unknown = sorted(set(data) - set(JSONL_KEYS))
+        unknown = unknown_keys(data, JSONL_KEYS)
         if unknown:
-            hints = "".join(did_you_mean(key, JSONL_KEYS) for key in unknown)
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}{hints}; a line takes {', '.join(JSONL_KEYS)}")
+            raise ConfigError(f"{where}: {unknown}; a line takes {', '.join(JSONL_KEYS)}")
         own = parse_switch_frames(data.get("switch_frame_indices"), where)
         filled += not own
         schedules.append(from_switches(prompts, own or list(switch_at), f"{where} switch_frame_indices"))
