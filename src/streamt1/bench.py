@@ -10,7 +10,6 @@ done, rank 0 writes the merged report (``streamt1.outputs.bench_report``).
 
 from __future__ import annotations
 
-import json
 import logging
 import resource
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import torch
+import yaml
+
 from streamt1 import api
 from streamt1.config import Config, ConfigError, build_config, read_yaml, set_frames
 from streamt1.distributed import Shard, device_for, process_group, wait_for_all_ranks
@@ -94,15 +95,20 @@ def _method_spec(entry: Any) -> MethodSpec:
 
 def set_items(value: Any, where: str) -> tuple[str, ...]:
     """A settings file's ``set``, written as a list of ``key=value`` strings (as ``--set`` takes them) or as a
-    mapping ``{key: value}``, as ``key=value`` strings (JSON is YAML, so each value reads back as it was)."""
+    mapping ``{key: value}``, as ``key=value`` strings (each value written as YAML, so it reads back as it was)."""
     if value is None:
         return ()
     if isinstance(value, Mapping):
-        return tuple(f"{key}={json.dumps(item)}" for key, item in value.items())
+        return tuple(f"{key}={_as_yaml(item)}" for key, item in value.items())
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return tuple(value)
     raise ConfigError(f"{where} has 'set: {value!r}': write it as a list of key=value strings "
                       "([search.tau=0.2]) or as a mapping ({search.tau: 0.2})")
+
+
+def _as_yaml(value: Any) -> str:
+    """One value as a one-line YAML scalar or flow collection (``.inf``, ``'yes'``, ``[3, 4]``)."""
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6).removesuffix("\n...\n").strip()
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
