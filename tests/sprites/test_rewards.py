@@ -188,3 +188,14 @@ def test_outlines_are_the_same_for_any_colours():
     square = SpriteSpec("square", "red", "large", "grow", x=0.4, y=0.6)
     other_shape = outlines(render(SceneSpec(BackgroundSpec("solid", "blue"), (square,)), 1)[None])
     assert (other_shape - red_on_blue).abs().amax() > 0.5
+
+
+def test_frames_written_upscaled_score_as_the_worlds_own(models):
+    # the CLI writes Sprites MP4s nearest-upscaled 4x for viewing; `streamt1 score` reads them back at that size
+    image, video = models
+    g = torch.Generator().manual_seed(0)
+    clips = torch.rand(2, 6, 3, 64, 64, generator=g)
+    big = clips.repeat_interleave(4, dim=-1).repeat_interleave(4, dim=-2)  # [2, 6, 3, 256, 256]
+    prompts = ["a small red circle moves left over a blue background"] * 2
+    assert torch.allclose(video(big, prompts, 16.0).overall, video(clips, prompts, 16.0).overall, atol=1e-5)
+    assert torch.allclose(image(big[:, 0], prompts), image(clips[:, 0], prompts), atol=1e-5)

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
@@ -47,7 +48,7 @@ from streamt1.models.checkpoints import load_checked
 from streamt1.outputs.atomic import atomic_path, atomic_write_json
 from streamt1.sprites.captions import parse_caption
 from streamt1.sprites.files import readable_weights, weights_and_card
-from streamt1.sprites.world import BACKGROUNDS, COLORS, MOTIONS, SHAPES, SIZES
+from streamt1.sprites.world import BACKGROUNDS, COLORS, FRAME_SIZE, MOTIONS, SHAPES, SIZES
 
 logger = logging.getLogger(__name__)
 
@@ -286,10 +287,15 @@ class _RewardBase(nn.Module):
                                      nn.Linear(self.net.pooled_dim, 1))
 
     def logits(self, images: Tensor, prompts: Sequence[str]) -> Tensor:
-        """Net input ``[B, C_in, H, W]`` and captions -> logits ``[B, outputs]``."""
+        """Net input ``[B, C_in, H, W]`` and captions -> logits ``[B, outputs]``. Frames of another size (an
+        MP4 the CLI wrote upscaled for viewing) are area-resized to the world's, which the net was trained on:
+        a convolutional net would take them and score them wrongly."""
         slots = caption_slots(prompts).to(self.device)
         weight = self.quality[0].weight
-        cells, pooled = self.net(images.to(weight.device, weight.dtype))
+        images = images.to(weight.device)
+        if images.shape[-2:] != (FRAME_SIZE, FRAME_SIZE):
+            images = F.interpolate(images.float(), size=(FRAME_SIZE, FRAME_SIZE), mode="area")
+        cells, pooled = self.net(images.to(weight.dtype))
         return self.combine(cells, pooled, slots).float()
 
     def combine(self, cells: Tensor, pooled: Tensor, slots: CaptionSlots) -> Tensor:
