@@ -92,6 +92,15 @@ def test_finetune_saves_rewards_with_their_cards(recorded, tiny_weights, tmp_pat
     assert summary["sibling_agreement_by_record"]["after"] == {str(recorded): after}
 
 
+def test_a_run_that_can_judge_no_step_says_it_kept_the_starting_weights(recorded, tiny_weights, tmp_path, caplog):
+    config = RankRewardsConfig(steps=1, groups_per_batch=2, synthetic_batch=2, workers=0, log_every=1,
+                               eval_every=1, eval_batches=1, min_gap=1.0)  # no truths differ by a whole unit
+    with caplog.at_level("WARNING", logger="streamt1"):
+        summary = finetune(config, recorded, tiny_weights, tmp_path, "cpu")
+    assert summary["kept_step"] == 0 and all(c["tuning_fused"] is None for c in summary["tuning_checks"])
+    assert "no step could be judged and the starting weights are kept" in caplog.text
+
+
 def test_finetune_trains_on_every_recording_and_reports_each(recorded, tiny_weights, tmp_path):
     # rounds: a later round's recording joins the earlier ones. Here the second holds only the
     # tuning scene, with every window's truth turned upside down, so each recording's agreement

@@ -84,3 +84,22 @@ def test_resuming_records_only_the_missing_scenes(recorded, tiny_weights, tmp_pa
     assert torch.equal(again[-1].video_clips(), first[-1].video_clips())  # same scene, same seed, same video
     with pytest.raises(ValueError, match="num_frames"):
         record(dataclasses.replace(config, num_frames=12), folder)
+
+
+def test_a_length_the_model_cannot_make_is_refused_before_the_folder_is_claimed(tiny_weights, tmp_path):
+    folder = tmp_path / "rejected"
+    with pytest.raises(ValueError, match="num_frames=5 must be a positive multiple"):
+        record(RecordConfig(num_scenes=1, num_frames=5, weights=str(tiny_weights)), folder)
+    assert not (folder / "record.json").exists()  # so the corrected command may use the same --out
+
+
+@pytest.mark.parametrize("minutes", [0, -1])
+def test_a_time_limit_that_ends_every_run_at_once_is_refused(minutes):
+    from streamt1.sprites.rank_rewards import RankRewardsConfig
+    from streamt1.sprites.train import TrainVideoConfig
+    from streamt1.sprites.train_codec import TrainCodecConfig
+    from streamt1.sprites.train_rewards import TrainRewardsConfig
+
+    for config in (RecordConfig, TrainVideoConfig, TrainCodecConfig, TrainRewardsConfig, RankRewardsConfig):
+        with pytest.raises(ValueError, match=f"max_minutes={minutes} must be > 0"):
+            config(max_minutes=minutes)

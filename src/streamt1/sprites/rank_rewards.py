@@ -54,7 +54,7 @@ from streamt1.sprites.rewards import (
 from streamt1.sprites.captions import parse_caption
 from streamt1.sprites.siblings import IMAGE_TRUTH_PARTS, TUNING_EVERY, SiblingGroup, load_groups
 from streamt1.sprites.train_rewards import TrainRewardsConfig, evaluate, image_loss, sample_pair, video_loss
-from streamt1.sprites.training import SampleStream, lr_factor, run_progress, sample_loader
+from streamt1.sprites.training import SampleStream, check_max_minutes, lr_factor, run_progress, sample_loader
 from streamt1.sprites.world import roll_steps
 
 logger = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ class RankRewardsConfig:
     roll: bool = True
 
     def __post_init__(self) -> None:
+        check_max_minutes(self.max_minutes)
         for name in ("steps", "groups_per_batch", "synthetic_batch", "log_every", "eval_every", "eval_batches"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
@@ -411,6 +412,10 @@ def finetune(config: RankRewardsConfig, records: str | Path | Sequence[str | Pat
     if steps_done % config.eval_every:
         best.offer(steps_done, tuning_fused())
     best.restore()
+    if all(check["tuning_fused"] is None for check in best.checks):
+        logger.warning("no tuning pair's truths differ by more than min_gap=%s, so no step could be judged and the "
+                       "starting weights are kept: record more scenes (every %dth is a tuning scene) or lower "
+                       "--min-gap", config.min_gap, TUNING_EVERY)
     tuning, by_record = reports()
     after = {"tuning": tuning, "by_record": by_record,
              "rendered_eval": evaluate(image, video, synthetic, "eval", device)}

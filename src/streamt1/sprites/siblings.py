@@ -45,6 +45,7 @@ from streamt1.search.pool import CandidatePool, ChunkContext, Scores
 from streamt1.search.pruning import mix_alpha
 from streamt1.search.steps import reward_windows
 from streamt1.sprites.captions import caption
+from streamt1.sprites.training import check_max_minutes
 from streamt1.sprites.world import FPS, is_eval_scene, sample_scene
 
 logger = logging.getLogger(__name__)
@@ -216,6 +217,9 @@ class RecordConfig:
     num_shards: int = 1
     max_minutes: float | None = None  # start no new scene after this much time (rerun to continue)
 
+    def __post_init__(self) -> None:
+        check_max_minutes(self.max_minutes)
+
 
 def reward_specs(folder: str | None) -> dict[str, str] | None:
     """``config.rewards`` values that take both Sprites rewards from ``folder`` (None: the defaults)."""
@@ -232,6 +236,7 @@ def _build_search(config: RecordConfig, device: str) -> tuple[SiblingRecorder, d
                              method=run.method)
     if not search.scores_chunks:
         raise ValueError(f"method {config.method!r} scores no chunks, so it has no siblings to record")
+    search.generator.spec.num_chunks(config.num_frames)  # a length it cannot make, refused before the manifest
     manifest = {
         "format": FORMAT, "method": config.method, "num_frames": config.num_frames,
         "search": dataclasses.asdict(run.search), "weights": weight_digests(config.weights),
@@ -296,6 +301,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="cuda or cpu (default: %(default)s)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads of this process (the metrics run on the CPU)")
     args = p.parse_args(argv)
+    if args.threads < 1:
+        raise ValueError(f"--threads {args.threads} is invalid: expected an integer >= 1")
     check_writable_folder(args.out)  # before the work, not at its save
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)

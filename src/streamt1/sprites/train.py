@@ -48,8 +48,8 @@ from streamt1.outputs.atomic import check_writable_folder
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import SpritesAutoencoder
 from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
-from streamt1.sprites.training import (ReplayPool, SampleStream, ema_decay_at, lr_factor, run_progress, sample_loader,
-                                      training_parser, update_ema)
+from streamt1.sprites.training import (ReplayPool, SampleStream, check_max_minutes, ema_decay_at, lr_factor,
+                                      run_progress, sample_loader, training_parser, update_ema)
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.world import FPS, SHAPES, SIZES, SceneSpec, SpriteSpec, render_at, sample_scene, shape_contrast
 
@@ -145,6 +145,7 @@ class TrainVideoConfig:
     stream: StreamConfig = SPRITES_STREAM
 
     def __post_init__(self) -> None:
+        check_max_minutes(self.max_minutes)
         for name in ("motion_weight", "motion_threshold", "first_chunk_copies", "shape_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 0")
@@ -696,7 +697,8 @@ def _check_width(overrides: dict) -> None:
     try:
         sprites_wan_config(TextEncoderConfig(), **overrides)
     except ValueError as err:
-        raise ValueError(f"--dim {overrides['dim']} does not suit the model's {SPRITES_WAN['num_heads']} heads ({err}): "
+        heads = SPRITES_WAN["num_heads"]
+        raise ValueError(f"--dim {overrides['dim']} does not suit the model's {heads} heads ({err}): "
                          f"use e.g. 64, 128 or {SPRITES_WAN['dim']} (the default)") from None
 
 

@@ -33,8 +33,8 @@ from streamt1.outputs.atomic import atomic_path, atomic_write_json, check_writab
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import AutoencoderCodec, AutoencoderConfig, SpritesAutoencoder, reconstruction_loss
 from streamt1.sprites.files import readable_weights, weights_and_card
-from streamt1.sprites.training import (SampleStream, ema_decay_at, lr_factor, run_progress, sample_loader,
-                                      training_parser, update_ema)
+from streamt1.sprites.training import (SampleStream, check_max_minutes, ema_decay_at, lr_factor, run_progress,
+                                      sample_loader, training_parser, update_ema)
 from streamt1.sprites.world import FPS, render, render_at, sample_scene
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class TrainCodecConfig:
     model: AutoencoderConfig = field(default_factory=AutoencoderConfig)
 
     def __post_init__(self) -> None:
+        check_max_minutes(self.max_minutes)
         for name in ("steps", "batch_size", "frames_per_item", "log_every", "eval_clips"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")

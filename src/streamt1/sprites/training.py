@@ -95,6 +95,12 @@ def ema_decay_at(step: int, decay: float) -> float:
     return min(decay, (1 + step) / (10 + step))
 
 
+def check_max_minutes(max_minutes: float | None) -> None:
+    """A run's time limit: None (none) or a positive number of minutes (0 or less would end it at once)."""
+    if max_minutes is not None and not max_minutes > 0:
+        raise ValueError(f"max_minutes={max_minutes} must be > 0 (--max-minutes; leave it out for no time limit)")
+
+
 def run_progress(step: int, steps: int, seconds: float, max_minutes: float | None) -> float:
     """Share of the run done: of the steps, or of ``max_minutes`` if that runs out first (so a
     time-limited run still ends with a fully decayed learning rate)."""
