@@ -62,6 +62,9 @@ def test_merge_says_which_videos_a_method_lacks(runs, tmp_path):
     table = (out / "table.md").read_text()
     assert "Missing videos: `none` 1 of 2, `stream-t1` 1 of 2." in table
     assert "| best-of-n |" not in table and "| stream-t1 |" in table
+    # seeds of which the folders hold nothing are a mistake, not an empty table
+    assert main(["evaluate", "--seeds", "5", "--merge", str(runs / "stream"), "--out", str(tmp_path / "none")]) == 2
+    assert main(["evaluate", "--workers", "2", "--merge", str(runs / "stream"), "--out", str(tmp_path / "w")]) == 2
 
 
 def test_merge_refuses_a_method_made_with_other_settings(runs, sprites_weights, tmp_path, capsys):

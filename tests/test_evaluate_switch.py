@@ -104,3 +104,12 @@ def test_switch_streams_fingerprint_the_weights_and_keep_scores_only_on_request(
     err = capsys.readouterr().err
     assert "other settings" in err and "weights" in err and len(err.strip().splitlines()) == 1
 
+
+
+def test_a_stream_too_short_to_switch_is_refused(tmp_path, capsys):
+    from streamt1.cli import main
+
+    assert main(["evaluate", "--switches", "--methods", "none", "--num-prompts", "1", "--num-frames", "3",
+                 "--seeds", "0", "--device", "cpu", "--out", str(tmp_path)]) == 2
+    assert "--switches needs at least 6 latent frames (a chunk before the switch and one after), got 3" in \
+        capsys.readouterr().err

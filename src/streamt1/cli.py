@@ -400,7 +400,7 @@ def _merge_evaluations(args: argparse.Namespace, methods: tuple[str, ...] | None
     if args.switches:
         raise ConfigError("--merge combines `streamt1 evaluate` folders; --switches folders cannot be merged")
     generation_flags = {"--set": args.overrides, "--weights": args.weights, "--image-reward": args.image_reward,
-                        "--video-reward": args.video_reward, "--traces": args.traces}
+                        "--video-reward": args.video_reward, "--traces": args.traces, "--workers": args.workers != 1}
     ignored = [flag for flag, value in generation_flags.items() if value]
     if ignored:
         raise ConfigError(f"--merge makes no videos, so it would ignore {', '.join(ignored)} (each folder's "
@@ -425,8 +425,11 @@ def _tabulate_merged(folders: list[Path], out: Path, methods: tuple[str, ...] | 
         raise ConfigError(f"the folders hold no `{REFERENCE}` row; merge folders written by `streamt1 evaluate`")
     methods = methods or merged_methods(merged)
     num_frames = recorded_num_frames(merged, methods)
-    num_prompts = num_prompts or len(merged["videos"][REFERENCE])
-    seeds = seeds or recorded_seeds(merged, methods)
+    made = recorded_seeds(merged, methods)
+    if seeds is not None and not set(seeds) & set(made):  # some missing is a merge in progress, all is a typo
+        raise ConfigError(f"--seeds {','.join(map(str, seeds))}: the folders hold no video of these seeds (they hold "
+                          f"{','.join(map(str, made))}); leave it out to use theirs")
+    num_prompts, seeds = num_prompts or len(merged["videos"][REFERENCE]), seeds or made
     if asked_frames is not None and asked_frames != num_frames:
         raise ConfigError(f"--num-frames/--length ask for {asked_frames} latent frames, but the folders' "
                           f"{', '.join(methods)} were run with {num_frames}; leave it out to use theirs")

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from streamt1 import api
-from streamt1.config import Config
+from streamt1.config import Config, ConfigError
 from streamt1.evaluate import REFERENCE, claim_method, forget_methods, method_settings, run_weight_digests
 from streamt1.metrics.sprites import evaluate_video, subject_consistency, track_sprite
 from streamt1.metrics.stats import Estimate, mean_ci, paired_difference
@@ -163,6 +163,9 @@ def run_switch_evaluation(
     ``overwrite``: make the methods' videos again instead of resuming."""
     out, spec = Path(out_dir), components.generator.spec
     c = spec.latent_frames
+    if settings.num_frames < 2 * c:
+        raise ConfigError(f"--switches needs at least {2 * c} latent frames (a chunk before the switch and one after), "
+                          f"got {settings.num_frames}")
     switch_frame = max(c, settings.num_frames // 2 // c * c)
     switch_at = spec.decoded_frames(switch_frame // c)  # decoded frames before the switch
     length = spec.decoded_frames(spec.num_chunks(settings.num_frames))

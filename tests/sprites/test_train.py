@@ -684,3 +684,12 @@ def test_a_width_the_heads_cannot_split_is_named_by_its_flag(tmp_path, dim):
     with pytest.raises(ValueError, match=f"--dim {dim} does not suit the model's 8 heads .*: use e.g. 64, 128"):
         main(["--out", str(tmp_path), "--steps", "1", "--dim", str(dim)])
     assert not (tmp_path / "sprites_model.json").exists()
+
+
+def test_an_init_that_is_some_other_file_is_named_as_such(tmp_path):
+    from streamt1.sprites.train import main
+
+    other = tmp_path / "notes.txt"
+    other.write_text("not weights")
+    with pytest.raises(FileNotFoundError, match="notes.txt is neither a folder nor a .safetensors file"):
+        main(["--out", str(tmp_path / "out"), "--steps", "1", "--init", str(other)])

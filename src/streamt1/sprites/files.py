@@ -17,8 +17,10 @@ def weights_and_card(path: str | Path, stem: str, what: str, train_command: str)
     """
     path = Path(path)
     if path.suffix != ".safetensors" and not path.is_dir():
-        where = f"{path} is not a folder" if path.exists() else f"no folder at {path}"
-        raise FileNotFoundError(f"{where}: give the folder that holds {stem}.safetensors, or train "
+        if path.exists():  # a file of another kind: no folder to train into either
+            raise FileNotFoundError(f"{path} is neither a folder nor a .safetensors file: give the folder that holds "
+                                    f"{stem}.safetensors (or that file itself)")
+        raise FileNotFoundError(f"no folder at {path}: give the folder that holds {stem}.safetensors, or train "
                                 f"{what} into it with `{train_command} --out {path}`")
     weights = path if path.suffix == ".safetensors" else path / f"{stem}.safetensors"
     card = weights.with_suffix(".json")

@@ -195,7 +195,7 @@ def load_groups(folder: str | Path, convert: Callable[[SiblingGroup], Any] = lam
     paths = sorted(Path(folder).glob("scene-*.pt"))
     if not paths:
         raise FileNotFoundError(f"no scene-*.pt files in {folder}; record them with "
-                                f"`python -m {__name__} --out {folder}`")
+                                f"`streamt1 sprites record-siblings --out {folder}`")
     train, tuning = [], []
     for path in paths:
         index, groups = load_scene(path)
