@@ -122,7 +122,11 @@ def test_a_repeated_prompt_is_warned_about(sprites_weights, tmp_path, caplog):
         (["--prompt", PROMPT, "--method", "beam", "--set", "search.early_keep=3"],
          "search.early_keep=3 is invalid: expected null while early pruning is off (it would have no effect)"),
         (["--prompt", PROMPT, "--method", "stream-t1-early", "--set", "search.early_keep=100"],
-         "search.early_keep=100 is invalid: expected null or an integer from search.histories=2 to the 8 candidates"),
+         "search.early_keep=100 is invalid: expected null or an integer from search.histories=2 to fewer than the 8 "
+         "candidates"),
+        (["--prompt", PROMPT, "--method", "stream-t1-early", "--set", "search.expansions=2"],
+         "search.early_keep=4 is invalid: expected null or an integer from search.histories=2 to fewer than the 4 "
+         "candidates of a chunk (keeping them all"),
     ],
 )
 def test_bad_input_exits_2_with_one_clear_line_and_writes_nothing(sprites_weights, tmp_path, capsys, args, message):

@@ -94,9 +94,10 @@ class SearchConfig:
         require(self.early_pruning_step is None or self.early_pruning_step >= 0, "search.early_pruning_step",
                 self.early_pruning_step, "null or an integer >= 0 (a denoising step before the last)")
         most = max(self.candidates_per_chunk, self.first_candidates)
-        require(self.early_keep is None or self.histories <= self.early_keep <= most, "search.early_keep",
-                self.early_keep, f"null or an integer from search.histories={self.histories} to the {most} "
-                "candidates of a chunk")
+        require(self.early_keep is None or self.histories <= self.early_keep < most, "search.early_keep",
+                self.early_keep, f"null or an integer from search.histories={self.histories} to fewer than the {most} "
+                "candidates of a chunk (keeping them all would pay for the early look and prune nothing; null "
+                "keeps them all and only looks)")
         require(self.early_keep is None or self.early_pruning_step is not None, "search.early_keep", self.early_keep,
                 "null while early pruning is off (it would have no effect): set search.early_pruning_step too, "
                 "or use the stream-t1-early preset")
