@@ -699,6 +699,8 @@ def test_a_method_given_twice_with_two_values_stops(sprites_weights, tmp_path, c
 
 
 def test_evaluate_refuses_a_repeated_seed_and_traces_it_would_write_anyway(tmp_path, capsys):
+    assert main(["evaluate", "--methods", "none,none", "--out", str(tmp_path / "ev")]) == 2
+    assert "--methods 'none,none' repeats a method" in capsys.readouterr().err
     assert main(["evaluate", "--seeds", "0,0", "--out", str(tmp_path / "ev")]) == 2
     assert "repeats a seed" in capsys.readouterr().err
     assert main(["evaluate", "--traces", "--out", str(tmp_path / "ev")]) == 2

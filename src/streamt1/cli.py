@@ -332,6 +332,8 @@ def _method_list(text: str) -> tuple[str, ...]:
     methods = tuple(m.strip() for m in text.split(",") if m.strip())
     if not methods:  # else an empty list would fall back to the default methods
         raise ConfigError(f"--methods {text!r} names no method: give comma-separated presets from `streamt1 methods`")
+    if len(set(methods)) != len(methods):
+        raise ConfigError(f"--methods {text!r} repeats a method; a method makes the same videos again: give each once")
     return methods
 
 

@@ -89,7 +89,7 @@ def test_other_settings_do_not_mix_into_earlier_results(bench_folder, tiny_weigh
             "--device", "cpu", "--out", str(out)]
     assert main(base) == 0
     assert main([*base, "--long", "on"]) == 2
-    assert "other settings" in capsys.readouterr().err
+    assert "other settings (long 'auto' -> 'on')" in capsys.readouterr().err  # names what changed
     assert main([*base, "--long", "on", "--overwrite"]) == 0
     record = json.loads((out / "results.json").read_text())["videos"]["top-1.mp4"]
     assert record["long"] is True and len(record["scores"]["subject_consistency"]["clips"]) == 1

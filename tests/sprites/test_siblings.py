@@ -103,3 +103,12 @@ def test_a_time_limit_that_ends_every_run_at_once_is_refused(minutes):
     for config in (RecordConfig, TrainVideoConfig, TrainCodecConfig, TrainRewardsConfig, RankRewardsConfig):
         with pytest.raises(ValueError, match=f"max_minutes={minutes} must be > 0"):
             config(max_minutes=minutes)
+
+
+def test_a_negative_worker_count_is_named_in_the_training_configs():
+    from streamt1.sprites.train import TrainVideoConfig
+    from streamt1.sprites.train_codec import TrainCodecConfig
+
+    for config in (TrainVideoConfig, TrainCodecConfig):
+        with pytest.raises(ValueError, match="workers=-2 must be >= 0"):
+            config(workers=-2)

@@ -33,10 +33,10 @@ from streamt1.distributed import Shard, process_group, wait_for_all_ranks
 from streamt1.metrics import vbench
 from streamt1.metrics.stats import mean_ci
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
-from streamt1.outputs.fingerprint import fingerprint
+from streamt1.outputs.fingerprint import canonical, fingerprint
 from streamt1.outputs.naming import output_paths
 from streamt1.outputs.progress import ProgressLine
-from streamt1.outputs.results import read_json
+from streamt1.outputs.results import read_json, settings_diff
 from streamt1.outputs.video import mp4_info, read_mp4
 from streamt1.rewards import REWARDS, RewardEntry, load_video_reward, parse_spec, reward_names
 
@@ -161,21 +161,23 @@ def record_path(out: Path, key: str) -> Path:
     return out / RECORDS_DIR / f"{key}.json"
 
 
-def _earlier_records(out: Path, keys: Sequence[str], fp: str) -> dict[str, dict]:
+def _earlier_records(out: Path, keys: Sequence[str], settings: dict) -> dict[str, dict]:
     """Earlier records of the videos ``keys`` (the merged file, then the per-video files, which are
-    newer), or ConfigError when any was made with other settings."""
-    found: dict[str, tuple[str | None, dict]] = {}
+    newer), or ConfigError when any was made with other settings (named where the merged file has them)."""
+    fp, found, earlier = fingerprint(settings), {}, None
     merged = out / RESULTS_FILE
     if merged.is_file():
         data = read_json(merged, f"delete it, or pass --overwrite to score every video in {out} again")
         found.update({k: (data.get("fingerprint"), r) for k, r in data.get("videos", {}).items()})
+        earlier = data.get("settings")
     for path in sorted((out / RECORDS_DIR).rglob("*.json")):
         data = read_json(path, "delete it (that video is scored again), or pass --overwrite")
         found[path.relative_to(out / RECORDS_DIR).as_posix().removesuffix(".json")] = (data.get("fingerprint"),
                                                                                         data["record"])
     found = {key: found[key] for key in keys if key in found}  # a removed video's record is inert
     if any(stored != fp for stored, _ in found.values()):
-        raise ConfigError(f"{out} holds results made with other settings; pass --overwrite to "
+        changed = f" ({settings_diff(earlier, canonical(settings))})" if isinstance(earlier, dict) else ""
+        raise ConfigError(f"{out} holds results made with other settings{changed}; pass --overwrite to "
                           "replace them or --out for another folder")
     return {key: record for key, (_, record) in found.items()}
 
@@ -206,7 +208,7 @@ def plan_scoring(folder: str | Path, settings: ScoreSettings, backbones: vbench.
     vbench.check_weights(settings.dimensions, backbones.weights_dir)  # every file before any work
     record = {**settings.fingerprinted(), "clip_half": backbones.clip_half}
     keys = [p.relative_to(folder).as_posix() for p in videos]
-    done = {} if overwrite else _earlier_records(out, keys, fingerprint(record))
+    done = {} if overwrite else _earlier_records(out, keys, record)
     return ScorePlan(folder=folder, out=out, keys=keys, settings=record, done=done)
 
 

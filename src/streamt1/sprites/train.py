@@ -154,6 +154,8 @@ class TrainVideoConfig:
         for name in ("steps", "batch_size", "log_every", "save_every", "reuse", "pool_items"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
+        if self.workers < 0:
+            raise ValueError(f"workers={self.workers} must be >= 0 (0: render in this process)")
         for name in ("start_share", "event_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout",
                      "paused_share", "misdrawn_share", "misdrawn_first_share", "misdrawn_window_share",
                      "rollout_share"):

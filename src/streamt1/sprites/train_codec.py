@@ -70,6 +70,8 @@ class TrainCodecConfig:
             raise ValueError(f"eval_frames={self.eval_frames} must be >= 3 (the metrics score motion)")
         if self.latent_noise < 0 or self.latent_penalty < 0:
             raise ValueError("latent_noise and latent_penalty must be >= 0")
+        if self.workers < 0:
+            raise ValueError(f"workers={self.workers} must be >= 0 (0: render in this process)")
 
 
 def sample_frames(g: torch.Generator, config: TrainCodecConfig) -> Tensor:
@@ -175,7 +177,8 @@ def train(config: TrainCodecConfig, out: str | Path, device: str | torch.device 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p = training_parser(__doc__.split("\n")[0], "folder for sprites_codec.safetensors / .json", TrainCodecConfig, prog)
-    p.add_argument("--latent-channels", type=int, default=AutoencoderConfig.latent_channels)
+    p.add_argument("--latent-channels", type=int, default=AutoencoderConfig.latent_channels,
+                   help="channels of each 16x16 latent frame (the video model's input width)")
     args = p.parse_args(argv)
     check_writable_folder(args.out)  # before the work, not at its save
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")

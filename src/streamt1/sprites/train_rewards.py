@@ -453,7 +453,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--channels", type=int, default=None,
                    help=f"width of the nets (default {RewardNetConfig.channels}); with --init, those of its nets")
     p.add_argument("--recent-frames", type=int, default=RewardNetConfig.recent_frames,
-                   help="frames of the video reward's plan taken at full rate from the clip's end")
+                   help="frames of the video reward's plan taken at full rate from the clip's end (default "
+                        f"{RewardNetConfig.recent_frames})")
     p.add_argument("--init", default=None, help="folder with image_reward.* / video_reward.* to start from")
     args = p.parse_args(argv)
     check_writable_folder(args.out)  # before the work, not at its save
