@@ -194,3 +194,11 @@ def test_a_kind_of_pair_that_a_recording_lacks_is_null_in_the_cards(recorded, ti
     assert report["fused_cross_parent"] is None and report["fused_same_parent"] == report["fused"]
     card = json.loads((tmp_path / "out" / "video_reward.json").read_text())
     assert card["sibling_agreement_by_record"]["after"][str(one_history)]["fused_cross_parent"] is None
+
+
+def test_every_setting_has_its_help():
+    import dataclasses
+
+    from streamt1.sprites.rank_rewards import SETTING_HELP
+
+    assert set(SETTING_HELP) == {f.name for f in dataclasses.fields(RankRewardsConfig)}

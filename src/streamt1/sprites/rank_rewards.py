@@ -67,25 +67,27 @@ PART_TRUTHS = {"motion": ("alignment_motion",), "coherence": ("subject_consisten
 
 @dataclass(frozen=True)
 class RankRewardsConfig:
+    """The fine-tune's settings; what each does: :data:`SETTING_HELP` (also the --help of its flags)."""
+
     steps: int = 3000
     groups_per_batch: int = 32
-    min_gap: float = 0.02  # truths closer than this give no pair (as the agreement measure)
-    tau: float = 0.4  # the search's cap on the image reward's weight (search.tau) for the fused loss
+    min_gap: float = 0.02
+    tau: float = 0.4
     video_weight: float = 1.0
     image_weight: float = 0.5
     fused_weight: float = 1.0
-    part_weight: float = 1.0  # each video-reward part against its own truth (PART_TRUTHS)
-    synthetic_weight: float = 1.0  # weight of train_rewards' losses; 0: sibling groups only
+    part_weight: float = 1.0
+    synthetic_weight: float = 1.0
     synthetic_batch: int = 64
     lr: float = 3e-4
     weight_decay: float = 1e-4
     seed: int = 0
-    workers: int = 12  # renderers of the synthetic batches
+    workers: int = 12
     log_every: int = 50
     eval_every: int = 250
-    eval_batches: int = 8  # rendered-clip accuracy batches (train_rewards.evaluate)
+    eval_batches: int = 8
     max_minutes: float | None = None
-    recent_frames: int | None = None  # the video reward's plan (RewardNetConfig.recent_frames); None: the init's
+    recent_frames: int | None = None
     # Roll each training group's frames by one random offset that keeps its scene (sprites and
     # patterns wrap around the edges; gradients are not rolled along their direction), so the
     # siblings' truths still hold while the few thousand recorded scenes can no longer be told
@@ -435,6 +437,32 @@ def finetune(config: RankRewardsConfig, records: str | Path | Sequence[str | Pat
     return summary
 
 
+# What each setting of RankRewardsConfig does, for --help
+SETTING_HELP = {
+    "steps": "optimiser steps",
+    "groups_per_batch": "recorded sibling groups per step",
+    "min_gap": "truths closer than this give no pair (as the agreement measure)",
+    "tau": "the search's cap on the image reward's weight (search.tau), for the fused loss",
+    "video_weight": "weight of the video reward's ranking loss",
+    "image_weight": "weight of the image reward's ranking loss",
+    "fused_weight": "weight of the fused score's ranking loss (what the search prunes by)",
+    "part_weight": "weight of each video-reward part ranked against its own truth",
+    "synthetic_weight": "weight of train-rewards' losses on rendered clips (0: sibling groups only)",
+    "synthetic_batch": "rendered clips per step",
+    "lr": "learning rate",
+    "weight_decay": "AdamW weight decay",
+    "seed": "seed of the batches and rolls",
+    "workers": "processes rendering the synthetic batches (0: this one)",
+    "log_every": "steps between log lines",
+    "eval_every": "steps between tuning-agreement checks (the best check's weights are kept)",
+    "eval_batches": "rendered-clip accuracy batches per check",
+    "max_minutes": "stop after this much time (default: run every step)",
+    "recent_frames": "frames of the video reward's plan taken at full rate from the clip's end (default: the init's)",
+    "roll": "roll each group's frames by one random offset that keeps its scene, so scenes cannot be told "
+            "apart by where things are",
+}
+
+
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     p.add_argument("--record", required=True, nargs="+",
@@ -445,7 +473,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="cuda or cpu (default: %(default)s)")
     defaults = RankRewardsConfig()
     for field, value in asdict(defaults).items():
-        flag, described = f"--{field.replace('_', '-')}", f"RankRewardsConfig.{field} (default: %(default)s)"
+        flag = f"--{field.replace('_', '-')}"
+        described = SETTING_HELP[field] + ("" if field in ("max_minutes", "recent_frames") else " (default: %(default)s)")
         if isinstance(value, bool):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=value, help=described)
         elif field in ("max_minutes", "recent_frames"):
