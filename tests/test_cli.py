@@ -752,3 +752,19 @@ def test_a_full_disk_is_one_line_and_keeps_finished_videos(sprites_weights, tmp_
     assert err.startswith("streamt1: error: No space left on device at ") and err.count("\n") == 1
     assert "free space there or pass another --out" in err
     assert "finished videos are kept" in err and (tmp_path / f"{PROMPT}-0.result.json").is_file()
+
+
+def test_the_sprites_default_runs_without_the_wan_extras(tmp_path):
+    # the README's first command installs `pip install -e .` only: transformers and diffusers are the [wan] extra
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "for name in ('transformers', 'diffusers'):\n"
+            "    sys.modules[name] = None  # importing it now fails, as where it is not installed\n"
+            "from streamt1.cli import main\n"
+            f"sys.exit(main(['generate', '--prompt', {PROMPT!r}, '--method', 'stream-t1', '--num-frames', '6', "
+            f"'--out', {str(tmp_path)!r}, '--no-progress']))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(list(tmp_path.glob("*.mp4"))) == 1

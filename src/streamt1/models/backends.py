@@ -36,7 +36,7 @@ from streamt1 import backends as registry
 from streamt1.config import ConfigError
 from streamt1.models.causal_wan import CausalWan
 from streamt1.models.checkpoints import load_generator_weights, missing_file_message
-from streamt1.models.config import StreamConfig, WanConfig
+from streamt1.models.config import StreamConfig, WanConfig, stream_with
 from streamt1.models.generator import CausalWanGenerator
 from streamt1.models.text_encoder import UMT5TextEncoder
 from streamt1.models.wan_vae import WanVAECodec
@@ -98,22 +98,6 @@ def locate_files(backend: str, weights_dir: str | Path, wan_dir: str | Path | No
             f"{backend}: {absent}{len(missing)} file(s) missing: " + "; ".join(missing_file_message(p) for p in missing)
         )
     return files
-
-
-def stream_with(stream: StreamConfig, overrides: Mapping[str, Any] | None) -> StreamConfig:
-    """``stream`` with some fields replaced (a run's sampling settings, the search's sink settings); unknown
-    field names are rejected, and a value the model's stream refuses is named as the run's."""
-    if not overrides:
-        return stream
-    known = {f.name for f in dataclasses.fields(StreamConfig)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(f"unknown stream settings {unknown}; allowed: {sorted(known)}")
-    try:
-        return dataclasses.replace(stream, **overrides)
-    except ValueError as err:
-        named = [k for k in sorted(overrides) if k in str(err)] or sorted(overrides)
-        raise ConfigError(f"the run's {', '.join(named)} does not suit this model: {err}") from None
 
 
 def latent_size(height: int, width: int, spatial_factor: int) -> tuple[int, int]:

@@ -6,10 +6,13 @@ dataclasses or from tensor shapes; the Wan2.1-T2V-1.3B numbers live only in :dat
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from streamt1.config import require
+from streamt1.config import ConfigError, require
 from streamt1.models.sampler import SAMPLERS
 
 
@@ -224,3 +227,19 @@ class StreamConfig:
     def rolling_frames(self) -> int:
         """Committed non-sink frames kept in the cache (the window minus the current chunk)."""
         return self.window_frames - self.chunk_frames
+
+
+def stream_with(stream: StreamConfig, overrides: Mapping[str, Any] | None) -> StreamConfig:
+    """``stream`` with some fields replaced (a run's sampling settings, the search's sink settings); unknown
+    field names are rejected, and a value the model's stream refuses is named as the run's."""
+    if not overrides:
+        return stream
+    known = {f.name for f in dataclasses.fields(StreamConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown stream settings {unknown}; allowed: {sorted(known)}")
+    try:
+        return dataclasses.replace(stream, **overrides)
+    except ValueError as err:
+        named = [k for k in sorted(overrides) if k in str(err)] or sorted(overrides)
+        raise ConfigError(f"the run's {', '.join(named)} does not suit this model: {err}") from None

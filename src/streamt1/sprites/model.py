@@ -27,11 +27,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from streamt1.models.backends import stream_with
 from streamt1.models.causal_wan import CausalWan
 from streamt1.models.checkpoints import load_checked
 from streamt1.models.codec import LatentCodec, PixelUnshuffleCodec
-from streamt1.models.config import StreamConfig, WanConfig
+from streamt1.models.config import StreamConfig, WanConfig, stream_with
 from streamt1.models.generator import CausalWanGenerator
 from streamt1.outputs.atomic import atomic_path, atomic_write_json
 from streamt1.sprites.codec import LATENT_FACTOR, AutoencoderCodec, AutoencoderConfig, SpritesAutoencoder
