@@ -59,7 +59,6 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what shells report for a writer whose reader left
 # A full disk, or a path the checks before the work could not see as forbidden (root on /sys, quotas)
 FULL_OR_FORBIDDEN = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
-INTERRUPTED_RUN = "finished videos are kept - rerun the same command to resume"
 # What an interrupted command keeps, where it is not finished videos
 INTERRUPTED = {"sprites": "only what it saved before (in --out, if anything) is kept; a training run does not "
                           "resume, continue it from saved weights with --init"}
@@ -652,10 +651,11 @@ def _configure_logging(verbose: bool, main_rank: bool) -> None:
 
 
 def _what_is_kept(args: argparse.Namespace) -> str:
-    """What a stopped command keeps and how to go on: a rerun with --overwrite would discard it again."""
-    kept = INTERRUPTED.get(args.command, INTERRUPTED_RUN)
-    return kept.replace("the same command", "the same command without --overwrite") if getattr(
-        args, "overwrite", False) else kept
+    """What a stopped command keeps and how to go on (a rerun with --overwrite would discard it again)."""
+    if args.command in INTERRUPTED:
+        return INTERRUPTED[args.command]
+    again = " without --overwrite" if getattr(args, "overwrite", False) else ""
+    return f"finished videos are kept - rerun the same command{again} to resume"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
