@@ -708,6 +708,19 @@ def test_evaluate_refuses_a_repeated_seed_and_traces_it_would_write_anyway(tmp_p
     assert not (tmp_path / "ev").exists()
 
 
+@pytest.mark.parametrize("command", ["evaluate", "bench"])
+def test_a_negative_seed_and_a_set_the_command_would_ignore_stop_before_any_work(tmp_path, capsys, command):
+    suite = ["--suite", "sprites"] if command == "bench" else []
+    out = ["--out", str(tmp_path / "out")]
+    assert main([command, *suite, "--seeds", "0,-1", *out]) == 2
+    assert "--seeds '0,-1' is invalid: every seed must be an integer >= 0" in capsys.readouterr().err
+    assert main([command, *suite, "--seeds", "0", "--set", "run.seed=3", *out]) == 2
+    assert f"--set run.seed has no effect on `streamt1 {command}`" in capsys.readouterr().err
+    assert main([command, *suite, "--seeds", "0", "--set", "run.out=elsewhere", *out]) == 2
+    assert "give --out instead" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "elsewhere").exists()
+
+
 def test_an_interrupted_training_says_what_it_keeps(tmp_path, capsys, monkeypatch):
     from streamt1.sprites import train
 

@@ -21,7 +21,7 @@ import torch
 import yaml
 
 from streamt1 import api
-from streamt1.config import Config, ConfigError, build_config, read_yaml, set_frames
+from streamt1.config import Config, ConfigError, build_config, parse_seeds, read_yaml, refuse_owned_settings, set_frames
 from streamt1.distributed import Shard, device_for, process_group, wait_for_all_ranks
 from streamt1.outputs import results
 from streamt1.outputs.fingerprint import fingerprint
@@ -111,13 +111,6 @@ def _as_yaml(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=True, width=10**6).removesuffix("\n...\n").strip()
 
 
-def parse_seeds(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(s) for s in str(text).split(",") if s.strip())
-    except ValueError:
-        raise ConfigError(f"--seeds {text!r} must be comma-separated integers, e.g. 0,1,2,3,4") from None
-
-
 _FILE_KEYS = ("suite", "methods", "seeds", "num_frames", "limit", "out", "backend", "weights", "device", "set")
 
 
@@ -144,9 +137,12 @@ def bench_settings(config_file: str | None = None, **flags: Any) -> BenchSetting
     else:
         raise ConfigError(f"seeds: {seeds!r} in {where} is invalid: expected integers, e.g. [0, 1] or 0,1")
     overrides = set_items(data.get("set"), where)
+    specs = tuple(_method_spec(e) for e in entries if e)
+    for items in (overrides, *(spec.overrides for spec in specs)):
+        refuse_owned_settings(items, {"seed": "--seeds (or seeds: in a settings file)", "out": "--out"}, "bench")
     num_frames, limit = (_count(data, key, where, flags.get(key) is not None) for key in ("num_frames", "limit"))
     return BenchSettings(
-        suite=str(data["suite"]), methods=tuple(_method_spec(e) for e in entries if e),
+        suite=str(data["suite"]), methods=specs,
         seeds=seeds, num_frames=num_frames or set_frames(overrides) or 48, limit=limit,
         out=str(data.get("out", "runs/bench")), backend=data.get("backend"), weights=data.get("weights"),
         device=data.get("device"), overrides=overrides,

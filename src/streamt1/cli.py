@@ -41,7 +41,7 @@ import torch
 from streamt1 import __version__, api
 from streamt1.backends import BACKENDS, backend_names
 from streamt1.config import (ATTENTION_CHOICES, ConfigError, RunConfig, available_methods, build_config, dump_yaml,
-                             set_frames)
+                             parse_seeds, refuse_owned_settings, set_frames)
 from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
 from streamt1.outputs.atomic import check_writable_folder, ensure_folder
@@ -274,12 +274,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     asked_frames = args.num_frames if args.num_frames is not None else LENGTHS.get(args.length)
     methods = _method_list(args.methods) if args.methods is not None else None
-    try:
-        seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds is not None else None
-    except ValueError:
-        raise ConfigError(f"--seeds {args.seeds!r} must be comma-separated integers") from None
-    if seeds is not None and len(set(seeds)) != len(seeds):
-        raise ConfigError(f"--seeds {args.seeds!r} repeats a seed; a seed makes the same video again: give distinct seeds")
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else None
+    refuse_owned_settings(args.overrides, {"seed": "--seeds", "out": "--out"}, "evaluate")
     if args.num_prompts is not None and args.num_prompts < 1:
         raise ConfigError(f"--num-prompts={args.num_prompts} is invalid: expected an integer >= 1")
     if args.workers < 1:

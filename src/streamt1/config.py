@@ -357,6 +357,37 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return nested
 
 
+def parse_seeds(value: Any, where: str = "--seeds") -> tuple[int, ...]:
+    """Seeds from ``0,1,2`` text, one integer or a list of integers: each >= 0 (run.seed's rule) and none
+    repeated (a seed makes the same video again); checked before any video is made."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        try:
+            seeds = tuple(int(s) for s in str(value).split(",") if s.strip())
+        except ValueError:
+            raise ConfigError(f"{where} {value!r} must be comma-separated integers, e.g. 0,1,2") from None
+    elif isinstance(value, (list, tuple)) and all(isinstance(s, int) and not isinstance(s, bool) for s in value):
+        seeds = tuple(value)
+    else:
+        raise ConfigError(f"{where} {value!r} is invalid: expected integers, e.g. [0, 1] or 0,1")
+    if not seeds:
+        raise ConfigError(f"{where} {value!r} names no seed: give comma-separated integers >= 0, e.g. 0,1")
+    if any(s < 0 for s in seeds):
+        raise ConfigError(f"{where} {value!r} is invalid: every seed must be an integer >= 0")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"{where} {value!r} repeats a seed; a seed makes the same video again: give distinct seeds")
+    return seeds
+
+
+def refuse_owned_settings(items: Sequence[str] | None, owners: Mapping[str, str], command: str) -> None:
+    """``--set run.<key>`` for a key that ``command`` takes from a flag of its own (``owners``: key -> flag)
+    would be ignored without a word: it stops with an error naming the flag instead."""
+    run = parse_overrides(list(items or ())).get("run")
+    for key, flag in owners.items():
+        if isinstance(run, Mapping) and key in run:
+            raise ConfigError(f"--set run.{key} has no effect on `streamt1 {command}`, which takes it from {flag}: "
+                              f"give {flag} instead")
+
+
 def set_frames(items: Sequence[str] | None) -> Any:
     """The ``run.num_frames`` a list of ``--set`` items gives, if any: commands that choose a length of
     their own (evaluate, bench) take it as their length instead of refusing it as a disagreement."""

@@ -25,8 +25,8 @@ def test_set_may_be_written_as_a_mapping_in_a_settings_file(tmp_path):
     assert settings.overrides == ("search.tau=0.5", "search.fusion=zscore", "run.num_frames=12")
     assert settings.num_frames == 12  # the mapping's length counts as a list's would
     assert settings.methods[0].overrides == ("search.window_length=[3, 4]",)
-    config.write_text("suite: sprites\nset: {search.tau: .inf, run.out: 'yes'}\n")
-    assert bench_settings(str(config)).overrides == ("search.tau=.inf", "run.out='yes'")  # read back as written
+    config.write_text("suite: sprites\nset: {search.tau: .inf, run.weights: 'yes'}\n")
+    assert bench_settings(str(config)).overrides == ("search.tau=.inf", "run.weights='yes'")  # read back as written
     config.write_text("suite: sprites\nset: search.tau=0.5\n")
     with pytest.raises(ConfigError, match="as a list of key=value strings"):
         bench_settings(str(config))
