@@ -55,8 +55,18 @@ def test_longlive_jsonl_with_indices_per_line_or_from_the_command_line(tmp_path)
         read_jsonl(path)  # the second line has no indices of its own
     path.write_text(json.dumps({"prompts": ["a", "b"], "switch_frame_indices": [3]}) + "\n")
     assert read_jsonl(path) == [from_switches(["a", "b"], [3])]
-    with pytest.raises(ConfigError, match="every line of .* has its own: leave --switch-at out"):
+    with pytest.raises(ConfigError, match="no line of .* is one: leave --switch-at out"):
         read_jsonl(path, switch_at=[6])  # it would change nothing: refused, not ignored
+
+
+def test_switch_at_fills_only_the_jsonl_lines_of_several_prompts_without_the_key(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(json.dumps(line) for line in (  # a byte-order mark first
+        {"prompts": ["a", "b"]}, {"prompts": ["c"]}, {"prompts": ["d"], "switch_frame_indices": []},
+    )).encode())
+    filled, single, keeps_its_own = read_jsonl(path, switch_at=[6])
+    assert filled == from_switches(["a", "b"], [6])
+    assert (single, keeps_its_own) == (PromptSchedule.single("c"), PromptSchedule.single("d"))
     path.write_text(json.dumps({"prompts": ["a", "b"], "switch_frame_index": [3]}) + "\n")
     with pytest.raises(ConfigError, match=r"unknown key\(s\) switch_frame_index \(did you mean switch_frame_indices\?\)"):
         read_jsonl(path)

@@ -90,7 +90,7 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--prompt", action="append",
                         help="text of the video; repeat it, with --switch-at, to switch prompts mid-video")
     source.add_argument("--prompts-file",
-                        help="one prompt per line (.txt), a JSON list of prompts or VBench's {video: prompt} map "
+                        help="one prompt per line (.txt; blank lines and lines starting with # skipped), a JSON list of prompts or VBench's {video: prompt} map "
                              "(.json, e.g. an earlier run's prompt_file.json), LongLive's JSONL of {\"prompts\": "
                              "[...], \"switch_frame_indices\": [...]} (.jsonl), or a YAML list of {prompt, from_frame}")
     p.add_argument("--switch-at", action="append", default=[], metavar="FRAME[,FRAME...]",

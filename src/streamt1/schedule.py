@@ -141,12 +141,13 @@ JSONL_KEYS = ("prompts", "switch_frame_indices")  # a LongLive interactive line
 def read_jsonl(path: str | Path, switch_at: Sequence[int] = ()) -> list[PromptSchedule]:
     """LongLive's interactive prompts file: one ``{"prompts": [...]}`` object per line.
 
-    ``switch_at`` (LongLive sets them once, in its config) fills the lines without ``switch_frame_indices``;
-    given where every line has its own, it would change nothing and is refused rather than ignored.
+    ``switch_at`` (LongLive sets them once, in its config) fills the lines of several prompts without
+    ``switch_frame_indices`` (a line with the key, even an empty list, keeps its own; a line of one prompt has
+    nothing to switch to); given where no line takes it, it would change nothing and is refused rather than ignored.
     """
     path = _existing(path, "prompts file")
     schedules, filled = [], 0  # filled: lines that take switch_at
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
@@ -163,13 +164,15 @@ def read_jsonl(path: str | Path, switch_at: Sequence[int] = ()) -> list[PromptSc
         if unknown:
             raise ConfigError(f"{where}: {unknown}; a line takes {', '.join(JSONL_KEYS)}")
         own = parse_switch_frames(data.get("switch_frame_indices"), where)
-        filled += not own
-        schedules.append(from_switches(prompts, own or list(switch_at), f"{where} switch_frame_indices"))
+        fill = "switch_frame_indices" not in data and len(prompts) > 1
+        filled += fill
+        schedules.append(from_switches(prompts, list(switch_at) if fill else own, f"{where} switch_frame_indices"))
     if not schedules:
         raise ConfigError(f"prompts file {str(path)!r} holds no prompt")
     if switch_at and not filled:
-        raise ConfigError(f"--switch-at fills the lines without switch_frame_indices, and every line of {path} has "
-                          "its own: leave --switch-at out, or switch_frame_indices out of the lines it should fill")
+        raise ConfigError(f"--switch-at fills the lines of several prompts without switch_frame_indices, and no line "
+                          f"of {path} is one: leave --switch-at out, or switch_frame_indices out of the lines it "
+                          "should fill")
     return schedules
 
 

@@ -30,6 +30,8 @@ def test_text_and_jsonl_files(tmp_path):
     text = tmp_path / "p.txt"
     text.write_text("# comment\nfirst prompt\n\n second prompt \n", encoding="utf-8")
     assert read_prompt_file(text) == [("first prompt", "first prompt"), ("second prompt", "second prompt")]
+    text.write_text("first prompt\r\nsecond prompt\r\n", encoding="utf-8-sig")  # as Windows editors save it
+    assert read_prompt_file(text) == [("first prompt", "first prompt"), ("second prompt", "second prompt")]
     jsonl = tmp_path / "p.jsonl"
     jsonl.write_text('"plain"\n{"prompt": "long text", "eval_prompt": "short"}\n', encoding="utf-8")
     assert [i.eval_prompt for i in load_suite(str(jsonl)).items] == ["plain", "short"]
@@ -37,7 +39,7 @@ def test_text_and_jsonl_files(tmp_path):
 
 def test_json_files_list_or_vbench_map(tmp_path):
     listed = tmp_path / "p.json"
-    listed.write_text('["first prompt", " second prompt "]', encoding="utf-8")
+    listed.write_text('["first prompt", " second prompt "]', encoding="utf-8-sig")  # a byte-order mark is read past
     assert read_prompt_file(listed) == [("first prompt", "first prompt"), ("second prompt", "second prompt")]
     # VBench's {video: prompt} map names a prompt once per seed: each prompt is read once, in order
     vbench = tmp_path / "prompt_file.json"

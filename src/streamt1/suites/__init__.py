@@ -76,7 +76,7 @@ def read_prompt_file(path: str | Path) -> list[tuple[str, str]]:
         what = "is a folder, not a file" if path.is_dir() else "does not exist"
         raise FileNotFoundError(f"prompts file {str(path)!r} {what}")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows editors) is not a prompt's
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"prompts file {str(path)!r} cannot be read as UTF-8 text ({err})") from None
     if path.suffix.lower() == ".json":
