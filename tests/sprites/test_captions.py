@@ -74,6 +74,10 @@ def test_missing_background_defaults_to_black():
         ("a red circle grows over blue stripes", "stripes background needs 2"),
         ("a red circle grows then a green square appears", "no motion"),
         ("a red circle grows then it stops", "cannot express"),
+        # characters outside ASCII letters are named, not dropped (the caption would change without a word)
+        ("a small red circle moves left over a blue background near a café", r"cannot express \['café', 'near'\]"),
+        ("a small red circle moves left over a blue background 🔴 2", r"cannot express \['2', '🔴'\]"),
+        ("一个红色的圆圈向左移动", r"cannot express \['一个红色的圆圈向左移动'\]"),
         ("a red circle grows then the circle turns", "cannot understand the event"),
         (
             "a red circle grows and a blue square falls and a white ring rises and a black cross orbits",

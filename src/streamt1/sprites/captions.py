@@ -13,6 +13,7 @@ Anything it cannot express raises a ``ValueError`` that lists the vocabulary.
 from __future__ import annotations
 
 import re
+import string
 from typing import Sequence
 
 import torch
@@ -160,9 +161,13 @@ def vocabulary_help() -> str:
     )
 
 
+_SEPARATORS = re.compile(r"[\s" + re.escape(string.punctuation) + r"]+")
+
+
 def normalize(text: str) -> list[str]:
-    """Lower-case words with punctuation and hyphens removed."""
-    return re.sub(r"[^a-z ]", " ", text.lower().replace("-", " ")).split()
+    """Lower-case words split at white space and ASCII punctuation (hyphens too). Any other character stays
+    in its word, so a word the world does not know (an accent, a digit, an emoji) is named, not dropped."""
+    return [word for word in _SEPARATORS.split(text.lower()) if word]
 
 
 def check_words(words: Sequence[str], text: str) -> None:
