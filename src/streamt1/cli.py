@@ -459,7 +459,9 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompt-file", default=None, help="JSON {video path: prompt} (VBench's --prompt_file)")
     p.add_argument("--video-reward", default=None, metavar="NAME[=PATH]",
                    help="also score with this video reward (see `streamt1 rewards`); PATH: its folder "
-                        "(built-in rewards need none)")
+                        "(built-in rewards need none). It reads the stored MP4 (lossy, upscaled for Sprites), so "
+                        "its numbers differ a little from the video_reward generate and evaluate record from "
+                        "the frames in memory")
     p.add_argument("--overwrite", action="store_true", help="discard earlier results instead of resuming")
 
 

@@ -95,6 +95,16 @@ def test_other_settings_do_not_mix_into_earlier_results(bench_folder, tiny_weigh
     assert record["long"] is True and len(record["scores"]["subject_consistency"]["clips"]) == 1
 
 
+def test_a_video_a_metric_cannot_take_is_named(tiny_weights, tmp_path, capsys):
+    folder = tmp_path / "videos"
+    write_mp4(folder / "one-frame-0.mp4", random_video(1, 32, 32, seed=1).permute(0, 2, 3, 1).numpy(), 8, min_size=0)
+    code = main(["score", str(folder), "--metrics", "subject_consistency", "--weights", str(tiny_weights.root),
+                 "--device", "cpu"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{folder / 'one-frame-0.mp4'} cannot be scored: consistency needs at least 2 frames" in err
+
+
 def test_missing_weights_exit_2_naming_the_file(bench_folder, tmp_path, capsys):
     code = main(["score", str(bench_folder), "--metrics", "background_consistency", "--weights", str(tmp_path)])
     assert code == 2

@@ -226,7 +226,13 @@ def score_items(plan: ScorePlan, settings: ScoreSettings, backbones: vbench.Back
             line.skip()
             continue
         start = time.perf_counter()
-        record = score_one(path, video_prompt(path, prompts or {}), settings, backbones, reward)
+        try:
+            record = score_one(path, video_prompt(path, prompts or {}), settings, backbones, reward)
+        except ValueError as err:  # a video the metrics cannot take (one frame, ...): name it, once
+            if str(path) in str(err):
+                raise
+            raise ValueError(f"{path} cannot be scored: {err}; remove it from the folder or score it without the "
+                             "metric that refuses it") from err
         atomic_write_json(record_path(plan.out, key), {"fingerprint": plan.fingerprint, "rank": shard.rank,
                                                        "world_size": shard.world_size, "record": record})
         message = line.finish(f"scored {key}", time.perf_counter() - start)
