@@ -265,6 +265,7 @@ def test_evaluate_tabulates_every_method_and_resumes(sprites_weights, tmp_path, 
     assert main(args) == 0
     printed = capsys.readouterr().out  # a line per video: its place, time per video and time left
     assert "[1/4] none " in printed and "[4/4] stream-t1 " in printed and printed.count("s/video, ~") == 4
+    assert "rendering and scoring the world's own video of 2 prompts" in printed  # the phase before [1/4] says so
     table = (tmp_path / "table.md").read_text()
     assert "| none |" in table and "| stream-t1 |" in table and "subject consistency" in table
     assert "Paired difference vs `none`" in table and table.count("| stream-t1 |") == 2
@@ -281,6 +282,7 @@ def test_evaluate_tabulates_every_method_and_resumes(sprites_weights, tmp_path, 
     assert main(args) == 0  # everything is done: nothing is regenerated, and the rerun says so
     before_table = capsys.readouterr().out.split("| Method")[0]
     assert before_table.count("2 of 2 videos done earlier, kept") == 2 and "-0\n" not in before_table
+    assert "rendering" not in before_table  # the world row is kept too
     assert "also holds" not in (tmp_path / "table.md").read_text()
     assert main(args[:2] + ["none"] + args[3:]) == 0  # fewer methods: the table says what else the folder holds
     table = (tmp_path / "table.md").read_text()

@@ -45,6 +45,7 @@ RESULTS_FILE = "results.json"
 TABLE_FILE = "table.md"
 RESULTS_FORMAT = 2  # 1: method -> videos, no settings (before fingerprints)
 REFERENCE = "world"  # the row of the rendered ground truth
+REFERENCE_SAVE_EVERY = 64  # world videos scored between saves of results.json
 SMALL_SAMPLE = 16  # fewer paired videos than this get a note under the table
 MEANS_LEGEND = (
     "`world`: the world's own renders of the same prompts (the metrics' ceiling). Ground-truth metrics in %: "
@@ -211,11 +212,14 @@ def run_evaluation(
     length = spec.decoded_frames(spec.num_chunks(settings.num_frames))  # as long as the generated videos
     claim_method(results, REFERENCE, {"frames": length, "weights": digests, **extra}, out)
     reference = results["videos"].setdefault(REFERENCE, {})
-    for scene, prompt in zip(scenes, prompts):
-        stem = api.output_stem(prompt, 0)
-        if stem not in reference:
-            frames = (render(scene, length) * 255).round().to(torch.uint8)
-            reference[stem] = score_video(frames, prompt, components, spec.fps)
+    missing = [(scene, prompt) for scene, prompt in zip(scenes, prompts) if api.output_stem(prompt, 0) not in reference]
+    if missing:  # seconds for the default 32 prompts, but a long silence for thousands: say what runs
+        progress(f"{REFERENCE:22s} rendering and scoring the world's own video of {len(missing)} prompts")
+    for i, (scene, prompt) in enumerate(missing, 1):
+        frames = (render(scene, length) * 255).round().to(torch.uint8)
+        reference[api.output_stem(prompt, 0)] = score_video(frames, prompt, components, spec.fps)
+        if i % REFERENCE_SAVE_EVERY == 0:
+            atomic_write_json(out / RESULTS_FILE, results)  # resume point
     atomic_write_json(out / RESULTS_FILE, results)
     line = ProgressLine(total=len(configs) * len(prompts) * len(settings.seeds))  # [i/N], time per video, time left
     for method, config in configs.items():
