@@ -698,6 +698,9 @@ def test_a_method_given_twice_with_two_values_stops(sprites_weights, tmp_path, c
     assert main(["config", "--config", str(saved), "--method", "none"]) == 2
     assert f"method none conflicts with method: beam in {saved}" in capsys.readouterr().err
     assert main(["config", "--config", str(saved), "--method", "beam"]) == 0  # the same value twice is fine
+    saved.write_text("method: stream-t2\n")
+    assert main(["config", "--config", str(saved), "--method", "none"]) == 2
+    assert "unknown method 'stream-t2' (did you mean stream-t1?)" in capsys.readouterr().err
 
 
 def test_evaluate_refuses_a_repeated_seed_and_traces_it_would_write_anyway(tmp_path, capsys):

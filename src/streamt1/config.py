@@ -544,6 +544,8 @@ def build_config(
         if "method" in parsed:
             named["method"] = f"the override method={parsed['method'] or ''}"
     if method is not None and data.get("method") is not None and data["method"] != method:
+        if str(data["method"]).strip() and str(data["method"]) not in available_methods():
+            _preset(str(data["method"]))  # a misspelt method is named as unknown, not as a disagreement
         raise ConfigError(f"method {method} conflicts with {named['method']}; give the method once")
     if "method" in data:  # named in the file or an override: an empty value is refused, not defaulted
         method = data.pop("method")
