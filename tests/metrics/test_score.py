@@ -77,8 +77,9 @@ def test_score_folder_writes_vbench_values_and_resumes(bench_folder, tiny_weight
     stamps = record_stamps(bench_folder / "scores")
     before = (bench_folder / "scores" / "results.json").read_text()
     capsys.readouterr()
-    assert main(argv) == 0  # resumes: nothing left to score
-    assert "scored" not in capsys.readouterr().out
+    assert main(argv) == 0  # resumes: nothing left to score, and it says so
+    printed = capsys.readouterr().out
+    assert "3 of 3 videos scored earlier, kept" in printed and "] scored" not in printed
     assert record_stamps(bench_folder / "scores") == stamps and len(stamps) == 3
     assert (bench_folder / "scores" / "results.json").read_text() == before
 
@@ -160,7 +161,7 @@ def test_video_reward_parts_are_scored_and_its_path_is_not_fingerprinted(bench_f
     assert set(record["reward"]) == {"overall", *expected.parts}
     capsys.readouterr()
     assert main([*base, "--video-reward", f"sprites-video={DEFAULT_WEIGHTS_DIR}"]) == 0  # same name: resumes
-    assert "scored" not in capsys.readouterr().out
+    assert "] scored" not in capsys.readouterr().out
     assert main([*base, "--video-reward", f"sprites-video={tmp_path / 'nowhere'}"]) == 2
     assert "video_reward.safetensors: not found" in capsys.readouterr().err
 
@@ -214,6 +215,6 @@ def test_a_half_finished_run_scores_only_the_missing_videos(one_process, bench_f
     assert main(["score", str(bench_folder), "--metrics", DIMS, "--weights", str(tiny_weights.root),
                  "--device", "cpu", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert printed.count("scored ") == 2 and f"scored {plan.keys[1]}" not in printed
+    assert printed.count("] scored ") == 2 and "1 of 3 videos scored earlier, kept" in printed and f"scored {plan.keys[1]}" not in printed
     assert all(record_stamps(out)[p] == stamp for p, stamp in stamps.items())  # rank 1's record kept
     assert (out / score.TABLE_FILE).read_text() == (one_process / score.TABLE_FILE).read_text()

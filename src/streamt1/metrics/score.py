@@ -219,10 +219,12 @@ def score_items(plan: ScorePlan, settings: ScoreSettings, backbones: vbench.Back
     as the resume point. Videos already scored with the same file size are skipped. Returns videos scored."""
     mine = shard.take(plan.keys)
     line = ProgressLine(total=len(mine))
+    kept = {key for key in mine if key in plan.done and plan.done[key]["size"] == (plan.folder / key).stat().st_size}
+    if kept and shard.is_main:  # a rerun resumes: say so, or it looks as if nothing happened
+        progress(f"{len(kept)} of {len(mine)} videos scored earlier, kept")
     for key in mine:
         path = plan.folder / key
-        done = plan.done.get(key)
-        if done is not None and done["size"] == path.stat().st_size:
+        if key in kept:
             line.skip()
             continue
         start = time.perf_counter()
