@@ -65,8 +65,7 @@ class BenchSettings:
         names = [m.name for m in self.methods]
         if len(set(names)) != len(names):
             raise ConfigError(f"methods {names} repeat a name: give each row its own name")
-        if not self.seeds or any(s < 0 for s in self.seeds) or len(set(self.seeds)) != len(self.seeds):
-            raise ConfigError(f"--seeds {list(self.seeds)} is invalid: expected distinct integers >= 0")
+        parse_seeds(list(self.seeds))  # settings made in Python keep the flags' rule
 
 
 @dataclass(frozen=True)
@@ -129,13 +128,8 @@ def bench_settings(config_file: str | None = None, **flags: Any) -> BenchSetting
         raise ConfigError(f"methods: {methods!r} in {where} is invalid: expected comma-separated presets or a list "
                           "of presets and {name, method, set} rows")
     entries = methods.split(",") if isinstance(methods, str) else methods
-    seeds = data.get("seeds", (0,))
-    if isinstance(seeds, (str, int)) and not isinstance(seeds, bool):
-        seeds = parse_seeds(seeds)
-    elif isinstance(seeds, (list, tuple)) and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        seeds = tuple(seeds)
-    else:
-        raise ConfigError(f"seeds: {seeds!r} in {where} is invalid: expected integers, e.g. [0, 1] or 0,1")
+    from_flag = flags.get("seeds") is not None
+    seeds = parse_seeds(data.get("seeds", (0,)), *(("--seeds", "") if from_flag else ("seeds:", f" in {where}")))
     overrides = set_items(data.get("set"), where)
     specs = tuple(_method_spec(e) for e in entries if e)
     for items in (overrides, *(spec.overrides for spec in specs)):

@@ -357,24 +357,26 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return nested
 
 
-def parse_seeds(value: Any, where: str = "--seeds") -> tuple[int, ...]:
+def parse_seeds(value: Any, name: str = "--seeds", place: str = "") -> tuple[int, ...]:
     """Seeds from ``0,1,2`` text, one integer or a list of integers: each >= 0 (run.seed's rule) and none
-    repeated (a seed makes the same video again); checked before any video is made."""
+    repeated (a seed makes the same video again); checked before any video is made. Errors name the
+    value as ``<name> <value><place>`` (``seeds: [1, 1] in bench.yaml``)."""
+    given = f"{name} {value!r}{place}"
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         try:
             seeds = tuple(int(s) for s in str(value).split(",") if s.strip())
         except ValueError:
-            raise ConfigError(f"{where} {value!r} must be comma-separated integers, e.g. 0,1,2") from None
+            raise ConfigError(f"{given} must be comma-separated integers, e.g. 0,1,2") from None
     elif isinstance(value, (list, tuple)) and all(isinstance(s, int) and not isinstance(s, bool) for s in value):
         seeds = tuple(value)
     else:
-        raise ConfigError(f"{where} {value!r} is invalid: expected integers, e.g. [0, 1] or 0,1")
+        raise ConfigError(f"{given} is invalid: expected integers, e.g. [0, 1] or 0,1")
     if not seeds:
-        raise ConfigError(f"{where} {value!r} names no seed: give comma-separated integers >= 0, e.g. 0,1")
+        raise ConfigError(f"{given} names no seed: give comma-separated integers >= 0, e.g. 0,1")
     if any(s < 0 for s in seeds):
-        raise ConfigError(f"{where} {value!r} is invalid: every seed must be an integer >= 0")
+        raise ConfigError(f"{given} is invalid: every seed must be an integer >= 0")
     if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"{where} {value!r} repeats a seed; a seed makes the same video again: give distinct seeds")
+        raise ConfigError(f"{given} repeats a seed; a seed makes the same video again: give distinct integers")
     return seeds
 
 
