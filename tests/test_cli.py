@@ -337,6 +337,12 @@ def test_evaluate_takes_its_length_from_a_set_when_no_flag_gives_one(sprites_wei
     # with a flag that says otherwise, the disagreement is still refused
     assert main(args + ["--num-frames", "9", "--out", str(tmp_path / "both")]) == 2
     assert "--set run.num_frames=6 disagrees with run.num_frames=9" in capsys.readouterr().err
+    # a length of 0 is refused by the name it was given under, not replaced by the default 81
+    assert main(args[:-2] + ["--num-frames", "0", "--out", str(tmp_path / "zero")]) == 2
+    assert "--num-frames=0 is invalid: expected an integer >= 1" in capsys.readouterr().err
+    assert main(args[:-1] + ["run.num_frames=0", "--out", str(tmp_path / "zero")]) == 2
+    assert "run.num_frames=0 is invalid: expected an integer >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "zero" / "results.json").exists()
 
 
 def test_evaluate_refuses_results_without_fingerprints(sprites_weights, tmp_path, capsys):

@@ -21,7 +21,8 @@ import torch
 import yaml
 
 from streamt1 import api
-from streamt1.config import Config, ConfigError, build_config, parse_seeds, read_yaml, refuse_owned_settings, set_frames
+from streamt1.config import (Config, ConfigError, build_config, chosen_frames, parse_seeds, read_yaml,
+                             refuse_owned_settings)
 from streamt1.distributed import Shard, device_for, process_group, wait_for_all_ranks
 from streamt1.outputs import results
 from streamt1.outputs.fingerprint import fingerprint
@@ -137,7 +138,7 @@ def bench_settings(config_file: str | None = None, **flags: Any) -> BenchSetting
     num_frames, limit = (_count(data, key, where, flags.get(key) is not None) for key in ("num_frames", "limit"))
     return BenchSettings(
         suite=str(data["suite"]), methods=specs,
-        seeds=seeds, num_frames=num_frames or set_frames(overrides) or 48, limit=limit,
+        seeds=seeds, num_frames=chosen_frames(num_frames, overrides, 48), limit=limit,
         out=str(data.get("out", "runs/bench")), backend=data.get("backend"), weights=data.get("weights"),
         device=data.get("device"), overrides=overrides,
     )

@@ -40,8 +40,8 @@ import torch
 
 from streamt1 import __version__, api
 from streamt1.backends import BACKENDS, backend_names
-from streamt1.config import (ATTENTION_CHOICES, ConfigError, RunConfig, available_methods, build_config, dump_yaml,
-                             parse_seeds, refuse_owned_settings, set_frames)
+from streamt1.config import (ATTENTION_CHOICES, ConfigError, RunConfig, available_methods, build_config,
+                             chosen_frames, dump_yaml, parse_seeds, refuse_owned_settings)
 from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
 from streamt1.outputs.atomic import check_writable_folder, ensure_folder
@@ -290,9 +290,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     check_writable_folder(args.out)  # every branch below writes there
     if args.merge is not None:
         return _merge_evaluations(args, methods, seeds, asked_frames)
-    args.num_prompts = args.num_prompts or EvalSettings.num_prompts
+    args.num_prompts = EvalSettings.num_prompts if args.num_prompts is None else args.num_prompts
     seeds = seeds or EvalSettings.seeds
-    num_frames = asked_frames or set_frames(args.overrides) or LENGTHS["5s"]
+    num_frames = chosen_frames(asked_frames, args.overrides, LENGTHS["5s"])
     methods = methods or _method_list(DEFAULT_EVAL_METHODS)
 
     def make_config(method: str):

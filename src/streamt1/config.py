@@ -390,11 +390,18 @@ def refuse_owned_settings(items: Sequence[str] | None, owners: Mapping[str, str]
                               f"give {flag} instead")
 
 
-def set_frames(items: Sequence[str] | None) -> Any:
-    """The ``run.num_frames`` a list of ``--set`` items gives, if any: commands that choose a length of
-    their own (evaluate, bench) take it as their length instead of refusing it as a disagreement."""
+def chosen_frames(asked: int | None, items: Sequence[str] | None, default: int) -> Any:
+    """The length of a command that chooses one of its own (evaluate, bench): its flag, else the
+    ``run.num_frames`` of its ``--set`` items (taken as its length instead of refused as a
+    disagreement), else ``default``. A value that was given is checked, never replaced (0 is not "unset")."""
     run = parse_overrides(list(items or ())).get("run")
-    return run.get("num_frames") if isinstance(run, Mapping) else None  # validated where the config is built
+    given = run.get("num_frames") if isinstance(run, Mapping) else None
+    for name, value in (("--num-frames", asked), ("run.num_frames", given)):
+        if value is not None:
+            require(isinstance(value, int) and not isinstance(value, bool) and value >= 1, name, value,
+                    "an integer >= 1")
+            return value
+    return default
 
 
 def _override_value(key: str, raw: str) -> Any:

@@ -36,6 +36,9 @@ def test_a_set_length_is_the_length_when_no_flag_gives_one():
     assert bench_settings(suite="sprites", set=["run.num_frames=12"]).num_frames == 12
     assert bench_settings(suite="sprites", set=["search.tau=0.3"]).num_frames == 48  # the default
     assert bench_settings(suite="sprites", num_frames=6, set=["run.num_frames=6"]).num_frames == 6
+    for bad in ("0", "-3", "abc"):  # refused by name, not replaced by the default
+        with pytest.raises(ConfigError, match=f"run.num_frames={bad!r}|run.num_frames={bad} is invalid"):
+            bench_settings(suite="sprites", set=[f"run.num_frames={bad}"])
 
 
 @pytest.mark.parametrize("text, message", [
