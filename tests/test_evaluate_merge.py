@@ -125,9 +125,11 @@ def test_merge_refuses_settings_it_would_ignore(runs, tmp_path, capsys):
 
 
 def test_workers_evaluate_each_method_and_seed_apart_and_tabulate_like_one_process(runs, sprites_weights, tmp_path,
-                                                                                   capsys):
+                                                                                   capsys, monkeypatch):
+    monkeypatch.setattr("streamt1.cli.os.cpu_count", lambda: 1)
     out = tmp_path / "workers"
     _evaluate(sprites_weights, out, "none,stream-t1", "--workers", "2", "--traces")
+    assert "note: 2 processes x" in capsys.readouterr().out  # the parts share one core: said, not hidden
     assert sorted(p.name for p in (out / "parts").iterdir()) == ["none-seed0", "stream-t1-seed0"]
     # --traces reaches every part: each video's search trace, and still no MP4
     part = out / "parts" / "stream-t1-seed0" / "stream-t1"
@@ -142,12 +144,15 @@ def test_workers_evaluate_each_method_and_seed_apart_and_tabulate_like_one_proce
     assert again["videos"]["none"] == single["videos"]["none"] and set(again["videos"]["stream-t1"]) == set(single["videos"]["stream-t1"])
 
 
-def test_workers_report_a_failed_part_and_its_log(sprites_weights, tmp_path, capsys):
+def test_workers_report_a_failed_part_and_its_log(sprites_weights, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("streamt1.cli.os.cpu_count", lambda: 1)  # a CPU that the parts would oversubscribe
     out = tmp_path / "bad"
     code = main(["evaluate", "--methods", "none", "--num-prompts", "1", "--seeds", "0", "--num-frames", "9",
                  "--no-videos", "--weights", str(tmp_path / "missing"), "--out", str(out), "--workers", "2"])
     assert code == 2
-    err = capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert "processes x" not in printed.out  # one part: nothing shares the core
+    err = printed.err
     assert "1 of 1 parts failed (" in err and str(out / "parts" / "none-seed0" / "evaluate.log") in err
     assert "sprites_model" in (out / "parts" / "none-seed0" / "evaluate.log").read_text()  # the child's own message
     assert "sprites_model" in err.split("parts failed (")[1].split("): see")[0]  # ... shown in the parent's

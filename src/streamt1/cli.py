@@ -303,7 +303,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.workers > 1:
         if args.switches:
             raise ConfigError("--workers splits `streamt1 evaluate` by method and seed; run --switches in one process")
-        return _evaluate_in_workers(args, methods, seeds, num_frames)
+        on_cpu = api.resolve_device(configs[0].run.device).type == "cpu"
+        return _evaluate_in_workers(args, methods, seeds, num_frames, on_cpu)
     # what the methods call, and the video reward for the table
     kinds = sorted({"video", *(kind for config in configs for kind in config.search.rewards_needed())})
     components = api.load_components(configs[0], reward_kinds=kinds)
@@ -333,7 +334,7 @@ def _method_list(text: str) -> tuple[str, ...]:
 
 
 def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], seeds: tuple[int, ...],
-                         num_frames: int) -> int:
+                         num_frames: int, on_cpu: bool) -> int:
     """``evaluate --workers N``: every method x seed in its own ``streamt1 evaluate`` process (at most N at
     once) into ``OUT/parts/<method>-seed<seed>``, then ``--merge`` of them into ``OUT``. Each video depends
     only on its prompt, seed and settings, so the table equals one process's."""
@@ -370,6 +371,11 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
         return code == 0
 
     print(f"evaluating {len(jobs)} method x seed parts in {args.workers} processes into {out / 'parts'}", flush=True)
+    parallel, threads, cores = min(args.workers, len(jobs)), torch.get_num_threads(), os.cpu_count() or 1
+    if on_cpu and parallel > 1 and parallel * threads > cores:
+        # each part keeps one process's thread count, so that its videos equal one process's
+        print(f"note: {parallel} processes x {threads} threads share {cores} CPU cores, which is "
+              "slower than one process; on a CPU --workers pays off only with spare cores", flush=True)
     with ThreadPoolExecutor(args.workers) as pool:
         done = dict(zip(jobs, pool.map(evaluate, jobs, jobs.values())))
     failed = [part for part, ok in done.items() if not ok]
