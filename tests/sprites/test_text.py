@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from streamt1.sprites.captions import vocabulary_help
 from streamt1.sprites.text import EOS, SpritesTokenizer, TextEncoderConfig, TinySpritesTextEncoder, default_vocab
 
 
@@ -16,8 +17,16 @@ def test_tokenizer_rejects_unknown_words_and_long_prompts():
     tok = SpritesTokenizer(default_vocab(), text_len=4)
     with pytest.raises(ValueError, match="cannot express.*unicorn"):
         tok(["a unicorn grows"])
-    with pytest.raises(ValueError, match="text_len"):
+    with pytest.raises(ValueError, match="has 8 words; this model reads at most 3: shorten the prompt"):
         tok(["a red circle grows over a blue background"])
+    long = " ".join(["a red circle grows"] * 200)
+    with pytest.raises(ValueError) as error:  # the echo is cut, not the whole prompt
+        tok([long])
+    assert len(str(error.value)) < 200 and "has 800 words" in str(error.value)
+    with pytest.raises(ValueError) as error:
+        tok([" ".join(f"x{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(100))])
+    assert "and 92 more words" in str(error.value)
+    assert len(str(error.value)) < len(vocabulary_help()) + 250  # what it understands, and a short echo
 
 
 def test_encoder_shape_zero_padding_and_batch_independence():

@@ -32,6 +32,7 @@ from streamt1.sprites.world import (
     SpriteSpec,
     start_margin,
 )
+from streamt1.outputs.progress import shorten
 from streamt1.suggest import did_you_mean
 
 MOTION_PHRASES: dict[str, tuple[str, ...]] = {
@@ -173,10 +174,11 @@ def normalize(text: str) -> list[str]:
 def check_words(words: Sequence[str], text: str) -> None:
     unknown = sorted({w for w in words if w not in VOCABULARY})
     if unknown:
-        raise ValueError(f"the Sprites world cannot express {unknown} in {text!r}"
+        listed = f"{unknown[:8]}" + (f" and {len(unknown) - 8} more words" if len(unknown) > 8 else "")
+        raise ValueError(f"the Sprites world cannot express {listed} in {shorten(text, 80)!r}"
                          f"{did_you_mean(unknown[0], VOCABULARY)}; it understands: {vocabulary_help()}")
     if not words:
-        raise ValueError(f"empty caption {text!r}; it understands: {vocabulary_help()}")
+        raise ValueError(f"empty caption {shorten(text, 80)!r}; it understands: {vocabulary_help()}")
 
 
 def _segments(words: list[str]) -> list[list[str]]:

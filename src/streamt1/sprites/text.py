@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from streamt1.models.generator import NULL_PROMPT
+from streamt1.outputs.progress import shorten
 from streamt1.sprites.captions import VOCABULARY, check_words, normalize
 
 PAD, EOS = "<pad>", "<eos>"
@@ -64,7 +65,8 @@ class SpritesTokenizer:
         if missing:  # a checkpoint trained before these words existed
             raise ValueError(f"words {missing} of {prompt!r} are not in this text encoder's vocabulary")
         if len(words) + 1 > self.text_len:
-            raise ValueError(f"{prompt!r} has {len(words)} words; at most {self.text_len - 1} fit in text_len")
+            raise ValueError(f"{shorten(prompt, 80)!r} has {len(words)} words; this model reads at most "
+                             f"{self.text_len - 1}: shorten the prompt")
         return [self.ids[w] for w in words] + [self.ids[EOS]]
 
     def __call__(self, prompts: Sequence[str]) -> Tensor:
