@@ -239,3 +239,12 @@ def test_only_what_a_damaged_file_raises_is_reported_as_one(monkeypatch, raised,
         load_image_reward("sprites-image", DEFAULT_WEIGHTS_DIR)
     if caught is ConfigError:
         assert f"the sprites-image reward's files in {DEFAULT_WEIGHTS_DIR} could not be read" in str(err.value)
+
+
+def test_a_weights_file_given_where_its_folder_belongs_is_named():
+    weights = DEFAULT_WEIGHTS_DIR / "image_reward.safetensors"
+    with pytest.raises(FileNotFoundError) as info:
+        load_image_reward("sprites-image", weights)
+    message = str(info.value)
+    assert f"{weights} is a file where a folder was expected" in message
+    assert message.endswith(f"give the folder that holds it, {DEFAULT_WEIGHTS_DIR}")
