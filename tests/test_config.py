@@ -244,3 +244,10 @@ def test_a_prompt_of_the_wrong_type_is_named(prompt, hint):
 
     with pytest.raises(ConfigError, match=f"is not a prompt: expected a string.*{hint}"):
         as_schedule(prompt)
+
+
+def test_api_generate_refuses_an_out_folder_it_would_not_write(sprites_weights):
+    from streamt1 import api
+
+    with pytest.raises(TypeError, match=r"writes nothing, so it takes no out=: save the result with api.save_result"):
+        api.generate("a red circle moves left", method="none", out="videos", weights=str(sprites_weights))

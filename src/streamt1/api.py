@@ -259,8 +259,12 @@ def generate(
     "hpsv3=/models/HPSv3"}``).
 
     ``prompt`` is a string or a :class:`~streamt1.schedule.PromptSchedule` (prompts switched at
-    given latent frames, e.g. ``schedule.from_switches(["a ...", "b ..."], [24])``).
+    given latent frames, e.g. ``schedule.from_switches(["a ...", "b ..."], [24])``). Nothing is written:
+    :func:`save_result` writes the video, its trace and plots (``run.out`` is the CLI's folder).
     """
+    if "out" in run_settings:  # accepted silently, it would write nothing
+        raise TypeError("generate() writes nothing, so it takes no out=: save the result with "
+                        "api.save_result(result, folder, stem)")
     config = build_config(method, config_file, overrides, rewards=rewards, **run_settings)
     components = components or load_components(config)
     search = make_search(config, components)

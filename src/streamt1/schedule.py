@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from streamt1.config import ConfigError, load_yaml_file
+from streamt1.outputs.progress import shorten
 from streamt1.suggest import unknown_keys
 
 
@@ -101,7 +102,7 @@ def as_schedule(prompt: str | PromptSchedule | Sequence[Segment]) -> PromptSched
                 "per prompt call generate once per prompt")
     else:
         hint = "pass the prompt as a string"
-    raise ConfigError(f"prompt {prompt!r:.80} is not a prompt: expected a string, a PromptSchedule or a list of "
+    raise ConfigError(f"prompt {shorten(repr(prompt), 80)} is not a prompt: expected a string, a PromptSchedule or a list of "
                       f"Segment; {hint}")
 
 
