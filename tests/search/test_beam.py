@@ -46,6 +46,15 @@ def test_same_seed_same_video_and_trace(generator):
     assert not torch.equal(a.frames, c.frames)
 
 
+
+def test_a_result_prints_its_shapes_not_its_pixels(generator):
+    result = run(generator)
+    text = repr(result)
+    t, _, h, w = result.frames.shape
+    assert text.startswith(f"SearchResult(frames=uint8[{t}, 3, {h}, {w}], latents=")
+    assert f"{len(result.trace.chunks)} chunks" in text and len(text) < 300
+
+
 @pytest.mark.parametrize("method", ["stream-t1", "best-of-n", "none"])
 def test_every_chunk_after_the_first_uses_the_noise_drawn_ahead(generator, monkeypatch, method):
     """The engine prefetches the next chunk's noise for the seeds that chunk then asks for."""

@@ -66,6 +66,13 @@ class SearchResult:
     chosen: int  # index of the chosen history among the finished ones
     fps: float
 
+    def __repr__(self) -> str:  # shapes, not the pixels
+        def tensor(t: Tensor) -> str:
+            return f"{str(t.dtype).removeprefix('torch.')}{list(t.shape)}"
+        return (f"SearchResult(frames={tensor(self.frames)}, latents={tensor(self.latents)}, fps={self.fps}, "
+                f"chosen={self.chosen}, trace=<{self.trace.method}, {len(self.trace.chunks)} chunks, "
+                f"prompt {self.trace.prompt[:50]!r}{'...' * (len(self.trace.prompt) > 50)}>)")
+
 
 class _Laps:
     """Wall time per phase, accumulated into ``trace.timing`` (the ``.cpu()`` reads sync the device)."""
