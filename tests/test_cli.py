@@ -3,6 +3,7 @@
 import json
 import os
 import shlex
+import signal
 from pathlib import Path
 
 import pytest
@@ -692,6 +693,18 @@ def test_an_overwrite_stopped_while_writing_leaves_the_video_unfinished(sprites_
     assert generate(sprites_weights, tmp_path, "--prompt", PROMPT, "--method", "none") == 0  # remade, not skipped
     assert "skip" not in capsys.readouterr().out
     assert mp4_info(tmp_path / f"{PROMPT}-0.mp4").num_frames == 12 and record.is_file()
+
+
+def test_sigterm_stops_like_ctrl_c_and_keeps_no_half_written_video(sprites_weights, tmp_path, capsys, monkeypatch):
+    def terminated(*_, **__):  # a scheduler's SIGTERM while the video is being written
+        os.kill(os.getpid(), signal.SIGTERM)
+    monkeypatch.setattr(api, "plot_rewards", terminated)
+    earlier = signal.getsignal(signal.SIGTERM)
+    assert generate(sprites_weights, tmp_path, "--prompt", PROMPT, "--method", "none") == 143
+    assert "streamt1: terminated; finished videos are kept" in capsys.readouterr().err
+    assert not (tmp_path / f"{PROMPT}-0.result.json").exists()  # unfinished: redone by a rerun
+    assert not (tmp_path / "prompt_file.json").exists()  # no empty map for a folder with nothing finished
+    assert signal.getsignal(signal.SIGTERM) is earlier  # the caller's handler is back
 
 
 def test_a_method_given_twice_with_two_values_stops(sprites_weights, tmp_path, capsys):

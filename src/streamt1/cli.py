@@ -18,7 +18,8 @@
     streamt1 methods
     streamt1 rewards
 
-Exit codes: 0 done, 2 bad input (config, prompt, files, a full disk), 3 out of GPU memory, 130 interrupted,
+Exit codes: 0 done, 2 bad input (config, prompt, files, a full disk), 3 out of GPU memory, 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM: a job scheduler's stop, `timeout`),
 141 output closed by its reader (finished videos are kept in every case; rerun the same command to resume).
 """
 
@@ -32,9 +33,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 
@@ -57,6 +59,15 @@ EXIT_BAD_INPUT = 2
 EXIT_OUT_OF_MEMORY = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what shells report for a writer whose reader left
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, stopped as Ctrl-C is: the video in progress is dropped, finished ones are kept and said so."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated
 # A full disk, or a path the checks before the work could not see as forbidden (root on /sys, quotas)
 FULL_OR_FORBIDDEN = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
 # What an interrupted command keeps, where it is not finished videos
@@ -184,7 +195,9 @@ def _generate(args: argparse.Namespace) -> int:
                 continue
             _generate_one(search, config, schedule, stem, out, settings, progress)
     finally:
-        results.write_prompt_file(out, results.finished_results(out))
+        finished = results.finished_results(out)
+        if finished or (out / results.PROMPT_FILE).exists():  # no empty map where nothing was ever finished
+            results.write_prompt_file(out, finished)
     return 0
 
 
@@ -366,7 +379,8 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
             env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
             code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
         # Ctrl-C reaches every part: those are interrupted (and resume), not failed
-        state = {0: "done", EXIT_INTERRUPTED: "interrupted", -signal.SIGINT: "interrupted"}.get(code, "FAILED")
+        stopped = (EXIT_INTERRUPTED, EXIT_TERMINATED, -signal.SIGINT, -signal.SIGTERM)
+        state = "done" if code == 0 else "interrupted" if code in stopped else "FAILED"
         print(f"{state:11s} {part.name}", flush=True)
         return code == 0
 
@@ -667,6 +681,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     main_rank = os.environ.get("RANK", "0") == "0"
     _configure_logging(args.verbose, main_rank)
+    in_main_thread = threading.current_thread() is threading.main_thread()  # where Python runs signal handlers
+    earlier_handler = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         code = COMMANDS[args.command](args)
         sys.stdout.flush()  # inside the try: a reader that left shows here, not as an error at exit
@@ -680,10 +696,12 @@ def main(argv: Sequence[str] | None = None) -> int:
               "(candidates per forward) or search.histories / search.expansions and rerun into another --out "
               "(a folder resumes only with the settings that made it).", file=sys.stderr)
         return EXIT_OUT_OF_MEMORY
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
+        terminated = isinstance(stop, Terminated)
         if main_rank:
-            print(f"streamt1: interrupted; {_what_is_kept(args)}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+            print(f"\nstreamt1: {'terminated' if terminated else 'interrupted'}; {_what_is_kept(args)}",
+                  file=sys.stderr)  # on a line of its own, also after a progress bar
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except BrokenPipeError:  # a reader such as `| head` closed our output: stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
         return EXIT_BROKEN_PIPE
@@ -696,6 +714,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"streamt1: error: {err.strerror}{where}: {remedy}; {_what_is_kept(args)}",
               file=sys.stderr)
         return EXIT_BAD_INPUT
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, earlier_handler)
 
 
 if __name__ == "__main__":
