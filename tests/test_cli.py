@@ -790,6 +790,13 @@ def test_a_full_disk_is_one_line_and_keeps_finished_videos(sprites_weights, tmp_
     assert "free space there or pass another --out" in err
     assert "finished videos are kept" in err and (tmp_path / f"{PROMPT}-0.result.json").is_file()
 
+    def full_without_a_name(path, *_, **__):  # as a write() into a full disk raises it: no file name
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(api, "write_mp4", full_without_a_name)
+    assert generate(sprites_weights, tmp_path, "--prompt", "a large green square moves up over a red background",
+                    "--method", "none") == 2
+    assert f"No space left on device (writing into {tmp_path}): free space" in capsys.readouterr().err
+
 
 def test_the_sprites_default_runs_without_the_wan_extras(tmp_path):
     # the README's first command installs `pip install -e .` only: transformers and diffusers are the [wan] extra

@@ -708,7 +708,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as err:
         if err.errno not in FULL_OR_FORBIDDEN:
             raise
-        where = f" at {err.filename}" if err.filename else ""
+        out = getattr(args, "out", None)
+        where = f" at {err.filename}" if err.filename else f" (writing into {out})" if out else ""
         remedy = ("free space there or pass another --out" if err.errno in (errno.ENOSPC, errno.EDQUOT)
                   else "give this process access to it, or pass another --out or file")
         print(f"streamt1: error: {err.strerror}{where}: {remedy}; {_what_is_kept(args)}",
