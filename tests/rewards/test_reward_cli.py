@@ -113,11 +113,12 @@ def test_stream_t1_with_the_default_rewards_found_under_weights(release, tiny_ya
     (["--video-reward", "videoalign=/nowhere/VideoReward", *SPRITES_REWARDS[:2]],
      "place it at /nowhere/VideoReward/model_config.json,"),
 ])
-def test_reward_errors_exit_2_in_one_line_and_write_nothing(release, tiny_yaml, tmp_path, capsys, args, message):
+def test_reward_errors_exit_2_a_line_each_and_write_nothing(release, tiny_yaml, tmp_path, capsys, args, message):
     out = tmp_path / "out"
     assert longlive(release, tiny_yaml, out, *args) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("streamt1: error:") and err.count("\n") == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("streamt1: error:") and all(line.startswith("also ") for line in lines[1:])
+    err = "\n".join(lines)
     assert message.format(weights=release) in err
     assert not out.exists()
 
@@ -184,7 +185,9 @@ def test_an_empty_weights_folder_names_every_missing_file_at_once(tmp_path, caps
     assert main(["generate", "--backend", "longlive", "--weights", str(empty), "--prompt", "a fox runs in the snow",
                  "--out", str(tmp_path / "out"), "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("streamt1: error:") and err.count("\n") == 1
+    # a line for each missing file: the generator's 5 under a heading, then each reward's
+    assert err.startswith("streamt1: error: longlive: 5 file(s) missing:\n  longlive_base.pt: not found")
+    assert err.count("\n") == 1 + 5 + 2 and err.count("\nalso ") == 2
     for part in ("longlive_base.pt", "Wan2.1_VAE.pth",  # the generator's
                  "HPSv3.safetensors", "hpsv3 reward",  # the image reward's
                  "VideoReward/model_config.json", "videoalign reward"):  # the video reward's
