@@ -195,7 +195,8 @@ def test_an_empty_weights_folder_names_every_missing_file_at_once(tmp_path, caps
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("damaged, text", [("config.json", "{"), ("tokenizer.json", "{}")])
+@pytest.mark.parametrize("damaged, text", [("config.json", "{"), ("tokenizer.json", "{}"),
+                                           ("preprocessor_config.json", "{}")])
 def test_a_corrupt_reward_file_is_one_line_naming_the_folder_and_source(hpsv3_release, tmp_path, capsys,
                                                                         damaged, text):
     import shutil
@@ -210,6 +211,8 @@ def test_a_corrupt_reward_file_is_one_line_naming_the_folder_and_source(hpsv3_re
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1, err
     assert f"the hpsv3 reward's files in {folder} could not be read" in err
+    # the file is named where the reader's error does not name it (a bare KeyError such as 'image_mean')
+    assert f"{(folder / hpsv3.BASE_FOLDER / damaged).resolve()} is corrupt or incomplete" in err, err
     assert "corrupt or incomplete, or written for another version of its library; get them again from " \
            "https://huggingface.co/MizzenAI/HPSv3" in err
 

@@ -286,10 +286,30 @@ def load_reward(
         if isinstance(err, FileNotFoundError) or (isinstance(err, OSError) and err.errno is not None):
             raise
         detail = f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"
-        raise ConfigError(f"the {entry.name} reward's files in {folder} could not be read ({detail}): a file is "
+        culprit = _file_being_read(err, folder)
+        which = f"{culprit} is" if culprit is not None else "a file is"
+        raise ConfigError(f"the {entry.name} reward's files in {folder} could not be read ({detail}): {which} "
                           "corrupt or incomplete, or written for another version of its library; get them again "
                           f"from {' and '.join(entry.published)}") from err
     return Offloaded(reward, device) if offload else reward
+
+
+def _file_being_read(err: BaseException, folder: Path) -> Path | None:
+    """The file under ``folder`` that the innermost failing frame held in a local variable, if any: the
+    readers of tokenizer and preprocessor files raise bare KeyErrors (``'image_mean'``) without naming it."""
+    root, found = folder.resolve(), None
+    frame = err.__traceback__
+    while frame is not None:  # outermost to innermost: the last file seen is the one being read
+        for value in frame.tb_frame.f_locals.values():
+            if isinstance(value, (str, Path)) and 0 < len(str(value)) < 4096:
+                try:
+                    path = Path(value).resolve()
+                    if root in path.parents and path.is_file():
+                        found = path
+                except (OSError, ValueError, RuntimeError):  # a string that is no path
+                    continue
+        frame = frame.tb_next
+    return found
 
 
 def load_image_reward(name: str, path: str | Path, device: torch.device | str = "cpu",
