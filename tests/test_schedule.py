@@ -28,7 +28,7 @@ def test_switches_give_segments_and_the_active_prompt_per_frame():
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: from_switches(["a", "b"], []), "2 prompts need 1 switch frame"),
+    (lambda: from_switches(["a", "b"], []), "^switch_at: 2 prompts need 1 switch frame"),  # the Python name
     (lambda: from_switches(["a"], [6]), r"one prompt has nothing to switch to at \[6\]"),
     (lambda: from_switches(["a", "b", "c"], [12, 6]), "not increasing"),
     (lambda: from_switches(["a", "b"], [0]), "switch frame 0 is invalid: the first prompt starts at frame 0"),

@@ -237,7 +237,7 @@ def _schedules(args: argparse.Namespace) -> list[PromptSchedule]:
     switch_at = [frame for value in args.switch_at for frame in parse_switch_frames(value, "--switch-at")]
     if args.prompts_file is not None:
         return read_schedules(args.prompts_file, switch_at)
-    return [from_switches(args.prompt, switch_at)]
+    return [from_switches(args.prompt, switch_at, "--switch-at")]
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:

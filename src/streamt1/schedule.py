@@ -125,11 +125,12 @@ def parse_switch_frames(values: Any, where: str) -> list[int]:
     return frames
 
 
-def from_switches(prompts: Sequence[str], switch_at: Sequence[int], where: str = "--switch-at") -> PromptSchedule:
-    """``prompts[i]`` from ``switch_at[i-1]`` on: needs exactly one switch frame fewer than prompts."""
+def from_switches(prompts: Sequence[str], switch_at: Sequence[int], where: str = "switch_at") -> PromptSchedule:
+    """``prompts[i]`` from ``switch_at[i-1]`` on: needs exactly one switch frame fewer than prompts
+    (``where``: what the user called the switch frames, for errors, e.g. ``--switch-at``)."""
     if len(prompts) == 1 and switch_at:
         raise ConfigError(f"{where}: one prompt has nothing to switch to at {list(switch_at)}: give a prompt for "
-                          "each segment (--prompt A --prompt B --switch-at N), or leave the switch frames out")
+                          "each segment, or leave the switch frames out")
     if len(switch_at) != len(prompts) - 1:
         raise ConfigError(f"{where}: {len(prompts)} prompts need {len(prompts) - 1} switch frame(s), got "
                           f"{len(switch_at)} ({list(switch_at)}): give one switch frame between each two prompts")

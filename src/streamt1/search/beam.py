@@ -116,8 +116,9 @@ class StreamSearch:
             ("a video reward", self.scores_chunks or self.picks_final, video_reward is not None),
         ) if needed and not have]
         if missing:
-            raise ValueError(f"method {method!r} needs {' and '.join(missing)} but none was given: use "
-                             "--method none, or pass --image-reward / --video-reward (see `streamt1 rewards`)")
+            raise ValueError(f"method {method!r} needs {' and '.join(missing)} but none was given: use method "
+                             "none, or give the rewards (--image-reward / --video-reward, rewards.image / "
+                             "rewards.video; `streamt1 rewards` lists them)")
         if config.early_pruning_step is not None:
             steps = getattr(generator, "num_denoising_steps", None)
             if steps is None or not hasattr(generator, "denoise_steps"):
