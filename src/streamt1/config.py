@@ -38,6 +38,12 @@ def require(condition: bool, name: str, value: Any, allowed: str) -> None:
         raise ConfigError(f"{name}={value!r} is invalid: expected {allowed}")
 
 
+def require_choice(value: Any, choices: Sequence[str], name: str) -> None:
+    """:func:`require` for a value that must be one of ``choices``, with the closest one suggested."""
+    names = [str(choice) for choice in choices]
+    require(value in choices, name, value, f"one of {', '.join(names)}{did_you_mean(str(value), names)}")
+
+
 @dataclass(frozen=True)
 class SearchConfig:
     """The search: ``K`` histories x ``M`` expansions per chunk and the three Stream-T1 units."""
@@ -89,7 +95,7 @@ class SearchConfig:
 
         for key, kind in (("pruning", "select"), ("scoring", "score"), ("routing", "route")):
             names = step_names(kind)
-            require(getattr(self, key) in names, f"search.{key}", getattr(self, key), f"one of {', '.join(names)}")
+            require_choice(getattr(self, key), names, f"search.{key}")
         require(self.short_frame_stride >= 1, "search.short_frame_stride", self.short_frame_stride, "an integer >= 1")
         require(self.early_pruning_step is None or self.early_pruning_step >= 0, "search.early_pruning_step",
                 self.early_pruning_step, "null or an integer >= 0 (a denoising step before the last)")
@@ -101,7 +107,7 @@ class SearchConfig:
         require(self.early_keep is None or self.early_pruning_step is not None, "search.early_keep", self.early_keep,
                 "null while early pruning is off (it would have no effect): set search.early_pruning_step too, "
                 "or use the stream-t1-early preset")
-        require(self.fusion in FUSION_MODES, "search.fusion", self.fusion, f"one of {FUSION_MODES}")
+        require_choice(self.fusion, FUSION_MODES, "search.fusion")
         require(0.0 <= self.tau <= 1.0, "search.tau", self.tau, "a number in [0, 1]")
         require(self.long_window_chunks >= 1, "search.long_window_chunks", self.long_window_chunks,
                "an integer >= 1")
@@ -172,16 +178,15 @@ class RunConfig:
         from streamt1.backends import backend_names
 
         names = backend_names()
-        require(self.backend in names, "run.backend", self.backend, f"one of {', '.join(names)}")
+        require_choice(self.backend, names, "run.backend")
         for name in ("height", "width"):
             value = getattr(self, name)
             require(value is None or value >= 1, f"run.{name}", value, "an integer >= 1")
         require(self.num_frames >= 1, "run.num_frames", self.num_frames,
                 "a positive multiple of the backend's chunk length in latent frames (e.g. 3)")
         require(self.seed >= 0, "run.seed", self.seed, "an integer >= 0")
-        require(self.dtype in DTYPES, "run.dtype", self.dtype, f"one of {', '.join(DTYPES)}")
-        require(self.attention in ATTENTION_CHOICES, "run.attention", self.attention,
-                f"one of {', '.join(ATTENTION_CHOICES)}")
+        require_choice(self.dtype, DTYPES, "run.dtype")
+        require_choice(self.attention, ATTENTION_CHOICES, "run.attention")
         require(self.guidance_scale is None or self.guidance_scale >= 0, "run.guidance_scale", self.guidance_scale,
                 "a number >= 0 (1: no guidance) or null for the model's own")
         require(self.guided_chunks is None or (isinstance(self.guided_chunks, int) and self.guided_chunks >= 0),
@@ -230,7 +235,7 @@ class RewardsConfig:
             spec = getattr(self, kind)
             if spec is not None:
                 parse_spec(spec, kind)  # unknown names and the wrong kind fail here, before any loading
-        require(self.dtype in DTYPES, "rewards.dtype", self.dtype, f"one of {', '.join(DTYPES)}")
+        require_choice(self.dtype, DTYPES, "rewards.dtype")
         require(self.max_batch is None or self.max_batch >= 1, "rewards.max_batch", self.max_batch,
                 "an integer >= 1")
 
@@ -437,11 +442,11 @@ def _coerce(value: Any, annotation: Any, name: str) -> Any:
             return None
         annotation = next(a for a in options if a is not type(None))
     allowed = typing.get_args(annotation) if typing.get_origin(annotation) is Literal else None
-    expected = f"one of {allowed}" if allowed else _EXPECTED.get(annotation, "a value")
+    expected = f"one of {', '.join(map(str, allowed))}" if allowed else _EXPECTED.get(annotation, "a value")
     if value is None:  # `--set key=` or a YAML key without a value, for a setting that takes no null
         raise ConfigError(f"{name} is empty: expected {expected}")
     if allowed:
-        require(value in allowed, name, value, expected)
+        require_choice(value, allowed, name)
     elif annotation is bool:
         require(isinstance(value, bool), name, value, expected)
     elif annotation is int:

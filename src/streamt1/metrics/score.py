@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from streamt1.config import ConfigError, require
+from streamt1.config import ConfigError, require, require_choice
 from streamt1.distributed import Shard, process_group, wait_for_all_ranks
 from streamt1.metrics import vbench
 from streamt1.metrics.stats import mean_ci
@@ -59,7 +59,7 @@ class ScoreSettings:
 
     def __post_init__(self) -> None:
         vbench.check_dimensions(self.dimensions)
-        require(self.long in vbench.LONG_MODES, "long", self.long, f"one of {vbench.LONG_MODES}")
+        require_choice(self.long, vbench.LONG_MODES, "long")
         self.reward_folder()  # a bad name, or a name with no folder, fails before any video is read
 
     def reward_folder(self) -> tuple[RewardEntry, Path] | None:
