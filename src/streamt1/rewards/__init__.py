@@ -286,30 +286,37 @@ def load_reward(
         if isinstance(err, FileNotFoundError) or (isinstance(err, OSError) and err.errno is not None):
             raise
         detail = f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"
-        culprit = _file_being_read(err, folder)
-        which = f"{culprit} is" if culprit is not None else "a file is"
+        culprits = _files_being_read(err, folder)
+        which = (f"{culprits[0]} is" if len(culprits) == 1 else
+                 f"one of {', '.join(map(str, culprits))} is" if 1 < len(culprits) <= 3 else "a file is")
         raise ConfigError(f"the {entry.name} reward's files in {folder} could not be read ({detail}): {which} "
                           "corrupt or incomplete, or written for another version of its library; get them again "
                           f"from {' and '.join(entry.published)}") from err
     return Offloaded(reward, device) if offload else reward
 
 
-def _file_being_read(err: BaseException, folder: Path) -> Path | None:
-    """The file under ``folder`` that the innermost failing frame held in a local variable, if any: the
-    readers of tokenizer and preprocessor files raise bare KeyErrors (``'image_mean'``) without naming it."""
-    root, found = folder.resolve(), None
+def _files_being_read(err: BaseException, folder: Path) -> list[Path]:
+    """The files under ``folder`` that the innermost library frame holding such paths had in its local
+    variables ([] if none): the tokenizer readers raise bare KeyErrors (``'added_tokens'``) that name no
+    file. Our own frames are skipped (a loader holds the weights' path while a library reads another
+    file); paths are compared unresolved (a hub cache links its files)."""
+    root, package = folder.absolute(), Path(__file__).parents[1]
+    held: set[Path] = set()
     frame = err.__traceback__
-    while frame is not None:  # outermost to innermost: the last file seen is the one being read
-        for value in frame.tb_frame.f_locals.values():
-            if isinstance(value, (str, Path)) and 0 < len(str(value)) < 4096:
-                try:
-                    path = Path(value).resolve()
-                    if root in path.parents and path.is_file():
-                        found = path
-                except (OSError, ValueError, RuntimeError):  # a string that is no path
-                    continue
+    while frame is not None:  # outermost to innermost: the last frame with paths is the reader's
+        if package not in Path(frame.tb_frame.f_code.co_filename).parents:
+            paths = set()
+            for value in list(frame.tb_frame.f_locals.values()):
+                if isinstance(value, (str, Path)) and 0 < len(str(value)) < 4096:
+                    try:
+                        path = Path(value).absolute()
+                        if root in path.parents and path.is_file():
+                            paths.add(path)
+                    except (OSError, ValueError, RuntimeError):  # a string that is no path
+                        continue
+            held = paths or held
         frame = frame.tb_next
-    return found
+    return [folder / path.relative_to(root) for path in sorted(held)]
 
 
 def load_image_reward(name: str, path: str | Path, device: torch.device | str = "cpu",

@@ -171,11 +171,15 @@ class VisionSpec:
     @classmethod
     def read(cls, path: Path, vision_config, reward: str) -> VisionSpec:
         raw = read_json(path, reward)
-        spec = cls(
-            mean=tuple(raw["image_mean"]), std=tuple(raw["image_std"]), rescale=raw.get("rescale_factor", 1 / 255),
-            patch_size=raw.get("patch_size", 14), merge_size=raw.get("merge_size", 2),
-            temporal_patch_size=raw.get("temporal_patch_size", 2),
-        )
+        try:
+            spec = cls(
+                mean=tuple(raw["image_mean"]), std=tuple(raw["image_std"]),
+                rescale=raw.get("rescale_factor", 1 / 255), patch_size=raw.get("patch_size", 14),
+                merge_size=raw.get("merge_size", 2), temporal_patch_size=raw.get("temporal_patch_size", 2),
+            )
+        except (KeyError, TypeError, AttributeError) as exc:  # a key missing, or not an object of lists
+            raise ConfigError(f"{reward}: {path} lacks or misshapes {exc} (a Qwen2-VL preprocessor config has "
+                              "image_mean and image_std); download it again") from exc
         model = (vision_config.patch_size, vision_config.spatial_merge_size, vision_config.temporal_patch_size)
         if (spec.patch_size, spec.merge_size, spec.temporal_patch_size) != model:
             raise ConfigError(
