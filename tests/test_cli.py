@@ -699,12 +699,18 @@ def test_sigterm_stops_like_ctrl_c_and_keeps_no_half_written_video(sprites_weigh
     def terminated(*_, **__):  # a scheduler's SIGTERM while the video is being written
         os.kill(os.getpid(), signal.SIGTERM)
     monkeypatch.setattr(api, "plot_rewards", terminated)
-    earlier = signal.getsignal(signal.SIGTERM)
-    assert generate(sprites_weights, tmp_path, "--prompt", PROMPT, "--method", "none") == 143
+
+    def callers_handler(*_):  # main() must replace it while it runs: reaching it fails this test, not pytest
+        pytest.fail("SIGTERM reached the caller's handler")
+    earlier = signal.signal(signal.SIGTERM, callers_handler)
+    try:
+        assert generate(sprites_weights, tmp_path, "--prompt", PROMPT, "--method", "none") == 143
+        assert signal.getsignal(signal.SIGTERM) is callers_handler  # the caller's handler is back
+    finally:
+        signal.signal(signal.SIGTERM, earlier)
     assert "streamt1: terminated; finished videos are kept" in capsys.readouterr().err
     assert not (tmp_path / f"{PROMPT}-0.result.json").exists()  # unfinished: redone by a rerun
     assert not (tmp_path / "prompt_file.json").exists()  # no empty map for a folder with nothing finished
-    assert signal.getsignal(signal.SIGTERM) is earlier  # the caller's handler is back
 
 
 def test_a_method_given_twice_with_two_values_stops(sprites_weights, tmp_path, capsys):

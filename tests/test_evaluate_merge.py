@@ -128,7 +128,7 @@ def test_workers_evaluate_each_method_and_seed_apart_and_tabulate_like_one_proce
                                                                                    capsys, monkeypatch):
     monkeypatch.setattr("streamt1.cli.os.cpu_count", lambda: 1)
     out = tmp_path / "workers"
-    _evaluate(sprites_weights, out, "none,stream-t1", "--workers", "2", "--traces")
+    _evaluate(sprites_weights, out, "none,stream-t1", "--workers", "2", "--traces", "--device", "cpu")
     assert "note: 2 processes x" in capsys.readouterr().out  # the parts share one core: said, not hidden
     assert sorted(p.name for p in (out / "parts").iterdir()) == ["none-seed0", "stream-t1-seed0"]
     # --traces reaches every part: each video's search trace, and still no MP4
@@ -178,3 +178,40 @@ def test_overwrite_forgets_the_records_before_it_deletes_their_videos(tmp_path, 
     saved = json.loads((out / "results.json").read_text())
     assert set(saved["videos"]) == {"beam"} and set(saved["fingerprints"]) == {"beam"}  # no record of a lost video
     assert not (out / "table.md").exists() and (out / "none" / "x-0.mp4").exists()  # left over, but vouched for by nothing
+
+
+def test_a_parts_error_is_read_with_the_lines_that_continue_it(tmp_path):
+    from streamt1.cli import _last_error
+
+    log = tmp_path / "evaluate.log"
+    log.write_text("progress\nstreamt1: error: old\nstreamt1: error: longlive: 2 file(s) missing:\n  a.pt: not found\n"
+                   "  b.pt: not found\nalso HPSv3.safetensors: not found\nWARNING after\n")
+    assert _last_error(log) == ("longlive: 2 file(s) missing:\n  a.pt: not found\n  b.pt: not found\n"
+                                "also HPSv3.safetensors: not found")
+    log.write_text("no error here\n")
+    assert _last_error(log) == ""
+
+
+def test_a_sigterm_to_the_parent_alone_stops_every_part(sprites_weights, tmp_path):
+    # a container stop or `kill PID` signals the parent only, not its process group as a terminal's Ctrl-C does
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "ev"
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "streamt1", "evaluate", "--methods", "none,stream-t1", "--num-prompts", "32",
+         "--seeds", "0", "--num-frames", "96", "--no-videos", "--weights", str(sprites_weights), "--out", str(out),
+         "--workers", "2", "--device", "cpu"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(out.glob("parts/*/evaluate.log"))) < 2:
+        time.sleep(0.2)
+    time.sleep(2.0)
+    parent.send_signal(signal.SIGTERM)
+    stdout, stderr = parent.communicate(timeout=60)  # not the minutes the parts would run
+    assert parent.returncode == 143, stderr
+    assert "streamt1: terminated; finished videos are kept" in stderr
+    assert stdout.count("interrupted ") == 2 and "FAILED" not in stdout, stdout
+    assert not (out / "table.md").exists()

@@ -61,13 +61,6 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what shells report for a writer whose reader left
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, stopped as Ctrl-C is: the video in progress is dropped, finished ones are kept and said so."""
-
-
-def _raise_terminated(signum: int, frame: Any) -> None:
-    raise Terminated
 # A full disk, or a path the checks before the work could not see as forbidden (root on /sys, quotas)
 FULL_OR_FORBIDDEN = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
 # What an interrupted command keeps, where it is not finished videos
@@ -370,15 +363,24 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
         earlier = load_results(out)
         forget_methods(earlier, earlier["videos"], methods, out / RESULTS_FILE, out / TABLE_FILE)
 
+    running: list[subprocess.Popen] = []
+    stopping = threading.Event()
+
     def evaluate(part: Path, job: list[str]) -> bool:
+        if stopping.is_set():
+            return False
         part.mkdir(parents=True, exist_ok=True)
         with open(part / "evaluate.log", "w") as log:
             command = [sys.executable, "-m", "streamt1", "evaluate", *job, *shared, "--out", str(part)]
             # the parent's thread count (and MKL_DYNAMIC, see streamt1/__init__.py), so each part
             # sums in the order one process would
             env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
-            code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
-        # Ctrl-C reaches every part: those are interrupted (and resume), not failed
+            with subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env) as child:
+                running.append(child)
+                if stopping.is_set():  # the stop came while it started
+                    child.terminate()
+                code = child.wait()
+        # a stop (Ctrl-C, SIGTERM) reaches every part: those are interrupted (and resume), not failed
         stopped = (EXIT_INTERRUPTED, EXIT_TERMINATED, -signal.SIGINT, -signal.SIGTERM)
         state = "done" if code == 0 else "interrupted" if code in stopped else "FAILED"
         print(f"{state:11s} {part.name}", flush=True)
@@ -388,10 +390,18 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
     parallel, threads, cores = min(args.workers, len(jobs)), torch.get_num_threads(), os.cpu_count() or 1
     if on_cpu and parallel > 1 and parallel * threads > cores:
         # each part keeps one process's thread count, so that its videos equal one process's
-        print(f"note: {parallel} processes x {threads} threads share {cores} CPU cores, which is "
+        print(f"note: {parallel} processes x {threads} thread{'s' * (threads > 1)} share {cores} CPU "
+              f"core{'s' * (cores > 1)}, which is "
               "slower than one process; on a CPU --workers pays off only with spare cores", flush=True)
     with ThreadPoolExecutor(args.workers) as pool:
-        done = dict(zip(jobs, pool.map(evaluate, jobs, jobs.values())))
+        try:
+            done = dict(zip(jobs, pool.map(evaluate, jobs, jobs.values())))
+        except BaseException:  # stopped: a SIGTERM sent to this process alone must stop the parts too
+            stopping.set()
+            for child in running:
+                if child.poll() is None:
+                    child.terminate()
+            raise
     failed = [part for part, ok in done.items() if not ok]
     if failed:
         # a part's own one-line error (bad weights, a setting) is the reason: shown, not only pointed to
@@ -404,9 +414,18 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
 
 
 def _last_error(log: Path) -> str:
-    """The last ``streamt1: error:`` line of a part's log, without its prefix ("" if none)."""
+    """The last ``streamt1: error:`` message of a part's log, without its prefix ("" if none), with the
+    lines that continue it (a list of missing files: indented, or starting with ``also``)."""
     lines = log.read_text(errors="replace").splitlines() if log.is_file() else []
-    return next((line.split("error: ", 1)[1] for line in reversed(lines) if line.startswith("streamt1: error: ")), "")
+    starts = [i for i, line in enumerate(lines) if line.startswith("streamt1: error: ")]
+    if not starts:
+        return ""
+    message = [lines[starts[-1]].split("error: ", 1)[1]]
+    for line in lines[starts[-1] + 1:]:
+        if not line.startswith(("  ", "also ")):
+            break
+        message.append(line)
+    return "\n".join(message)
 
 
 def _merge_evaluations(args: argparse.Namespace, methods: tuple[str, ...] | None, seeds: tuple[int, ...] | None,
@@ -676,13 +695,33 @@ def _what_is_kept(args: argparse.Namespace) -> str:
     return f"finished videos are kept - rerun the same command{again} to resume"
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, stopped as Ctrl-C is: the video in progress is dropped, finished ones are kept and said so."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM while we stop ends the process
+    raise Terminated
+
+
+def _catch_sigterm() -> Any:
+    """Install :func:`_raise_terminated` and return the handler to restore, or None where Python runs no
+    handler (another thread) or SIGTERM is ignored (as ``nohup``-like parents set it) or not Python's."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    earlier = signal.getsignal(signal.SIGTERM)
+    if earlier is signal.SIG_IGN or earlier is None:
+        return None
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    return earlier
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     main_rank = os.environ.get("RANK", "0") == "0"
     _configure_logging(args.verbose, main_rank)
-    in_main_thread = threading.current_thread() is threading.main_thread()  # where Python runs signal handlers
-    earlier_handler = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
+    earlier_handler = _catch_sigterm()
     try:
         code = COMMANDS[args.command](args)
         sys.stdout.flush()  # inside the try: a reader that left shows here, not as an error at exit
@@ -716,7 +755,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_BAD_INPUT
     finally:
-        if in_main_thread:
+        if earlier_handler is not None:
             signal.signal(signal.SIGTERM, earlier_handler)
 
 
