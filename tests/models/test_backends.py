@@ -89,6 +89,10 @@ def test_missing_files_are_all_reported(tmp_path):
         locate_files("self-forcing", tmp_path)
     with pytest.raises(FileNotFoundError, match=r"^longlive: the weights folder '.*nowhere' does not exist; 5 file"):
         locate_files("longlive", tmp_path / "nowhere")
+    (tmp_path / "longlive_base.pt").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match=r"^longlive: the weights '.*longlive_base.pt' are a file, not a "
+                                                r"folder: give the folder that holds longlive_base.pt and "):
+        locate_files("longlive", tmp_path / "longlive_base.pt")
 
 
 def test_bad_settings(release):

@@ -246,5 +246,5 @@ def test_a_weights_file_given_where_its_folder_belongs_is_named():
     with pytest.raises(FileNotFoundError) as info:
         load_image_reward("sprites-image", weights)
     message = str(info.value)
-    assert f"{weights} is a file where a folder was expected" in message
-    assert message.endswith(f"give the folder that holds it, {DEFAULT_WEIGHTS_DIR}")
+    assert message.startswith(f"{weights} is a file, not a folder: the sprites-image reward is read from a folder "
+                              "laid out as <folder>/{image_reward.safetensors, image_reward.json}; give that folder")

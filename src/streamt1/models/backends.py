@@ -83,6 +83,9 @@ def locate_files(backend: str, weights_dir: str | Path, wan_dir: str | Path | No
     """Paths of ``backend``'s files; a FileNotFoundError lists every missing one and where it comes from."""
     spec = get_backend(backend)
     root = Path(weights_dir)
+    if root.is_file():  # e.g. the checkpoint itself, where the folder that holds the release belongs
+        raise FileNotFoundError(f"{backend}: the weights {str(root)!r} are a file, not a folder: give the folder "
+                                f"that holds {spec.checkpoint} and {registry.WAN_DIR}/")
     wan = root / registry.WAN_DIR if wan_dir is None else Path(wan_dir)
     files = WanFiles(
         checkpoint=root / spec.checkpoint,

@@ -81,10 +81,6 @@ def missing_file_message(path: Path, name: str | None = None, origin: str | None
     ``layout``: the folder tree the file belongs in, on one line.
     """
     name = name or path.name
-    given_file = next((parent for parent in path.parents if parent.is_file()), None)
-    if given_file is not None:  # a file was given where its folder belongs
-        return (f"{name}: not found, because {given_file} is a file where a folder was expected: give the folder "
-                f"that holds it, {given_file.parent}")
     origin = origin or PUBLISHED_AT.get(name, "its original release")
     where = f"{path}, laid out as {layout}" if layout else str(path)
     return f"{name}: not found; it comes from {origin}; place it at {where}"

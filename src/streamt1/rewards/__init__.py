@@ -235,6 +235,9 @@ def parse_spec(spec: str, kind: str) -> tuple[RewardEntry, Path | None]:
 def check_files(entry: RewardEntry, folder: str | Path) -> Path:
     """``folder`` if it holds every required file; else FileNotFoundError in one line."""
     folder = Path(folder)
+    if folder.is_file():  # e.g. the weights file itself, where the folder that holds the release belongs
+        raise FileNotFoundError(f"{folder} is a file, not a folder: the {entry.name} reward is read from a folder "
+                                f"laid out as {one_line(entry.tree)}; give that folder")
     missing = entry.missing(folder)
     if missing:
         raise FileNotFoundError(entry.missing_message(folder, missing[0]))
