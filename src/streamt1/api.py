@@ -145,7 +145,7 @@ def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str
         plans[kind] = RewardPlan(kind, entry.name, folder, device, getattr(torch, dtype), settings.max_batch,
                                  settings.offload)
     if missing:
-        raise FileNotFoundError("\nalso ".join(missing))  # one line a file
+        raise _missing_files(missing)
     if built_in:  # one line for all of them
         logger.warning("--weights %s holds no %s reward files: using the built-in ones from %s", config.run.weights,
                        " and ".join(e.name for e in built_in), ", ".join(sorted({str(e.builtin) for e in built_in})))
@@ -188,7 +188,7 @@ def load_components(config: Config, reward_kinds: Sequence[str] | None = None) -
     except FileNotFoundError as err:
         missing.append(str(err))
     if missing:
-        raise FileNotFoundError("\nalso ".join(missing))  # one line a file
+        raise _missing_files(missing)
     device = resolve_device(run.device)
     # The one stream setting the search owns (memory sinking's limits reach the cache at each commit)
     # and the sampling settings the run sets
@@ -242,6 +242,11 @@ def resolved_settings(config: Config, components: Components) -> dict[str, Any]:
         "stream": dataclasses.asdict(stream) if dataclasses.is_dataclass(stream) else None,
         "versions": {"streamt1": streamt1.__version__, "torch": torch.__version__},
     }
+
+
+def _missing_files(messages: Sequence[str]) -> FileNotFoundError:
+    """Every missing file of a run in one error, met at once rather than one run each; a line each."""
+    return FileNotFoundError("\nalso ".join(messages))
 
 
 def generate(

@@ -122,8 +122,7 @@ def backend_names() -> tuple[str, ...]:
 
 def get_backend(name: str) -> BackendEntry:
     """The entry for ``name``; an unknown name raises ConfigError listing the known ones."""
-    from streamt1.config import ConfigError
+    from streamt1.config import require_choice
 
-    if name not in BACKENDS:
-        raise ConfigError(f"backend={name!r} is unknown: expected one of {', '.join(BACKENDS)}")
+    require_choice("backend", name, list(BACKENDS))
     return BACKENDS[name]

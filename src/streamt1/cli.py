@@ -43,7 +43,7 @@ import torch
 from streamt1 import __version__, api
 from streamt1.backends import BACKENDS, backend_names
 from streamt1.config import (ATTENTION_CHOICES, ConfigError, RunConfig, available_methods, build_config,
-                             chosen_frames, dump_yaml, parse_seeds, refuse_owned_settings)
+                             check_length, chosen_frames, dump_yaml, parse_seeds, refuse_owned_settings)
 from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
 from streamt1.outputs.atomic import check_writable_folder, ensure_folder
@@ -278,7 +278,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from streamt1.evaluate import EvalSettings, run_evaluation
     from streamt1.evaluate_switch import TABLE_FILE, SwitchSettings, run_switch_evaluation
 
-    asked_frames = args.num_frames if args.num_frames is not None else LENGTHS.get(args.length)
+    asked_frames = (check_length("--num-frames", args.num_frames) if args.num_frames is not None
+                    else LENGTHS.get(args.length))
     methods = _method_list(args.methods) if args.methods is not None else None
     seeds = parse_seeds(args.seeds) if args.seeds is not None else None
     refuse_owned_settings(args.overrides, {"seed": "--seeds", "out": "--out"}, "evaluate")

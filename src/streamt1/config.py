@@ -38,7 +38,7 @@ def require(condition: bool, name: str, value: Any, allowed: str) -> None:
         raise ConfigError(f"{name}={value!r} is invalid: expected {allowed}")
 
 
-def require_choice(value: Any, choices: Sequence[str], name: str) -> None:
+def require_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
     """:func:`require` for a value that must be one of ``choices``, with the closest one suggested."""
     names = [str(choice) for choice in choices]
     require(value in choices, name, value, f"one of {', '.join(names)}{did_you_mean(str(value), names)}")
@@ -95,7 +95,7 @@ class SearchConfig:
 
         for key, kind in (("pruning", "select"), ("scoring", "score"), ("routing", "route")):
             names = step_names(kind)
-            require_choice(getattr(self, key), names, f"search.{key}")
+            require_choice(f"search.{key}", getattr(self, key), names)
         require(self.short_frame_stride >= 1, "search.short_frame_stride", self.short_frame_stride, "an integer >= 1")
         require(self.early_pruning_step is None or self.early_pruning_step >= 0, "search.early_pruning_step",
                 self.early_pruning_step, "null or an integer >= 0 (a denoising step before the last)")
@@ -107,7 +107,7 @@ class SearchConfig:
         require(self.early_keep is None or self.early_pruning_step is not None, "search.early_keep", self.early_keep,
                 "null while early pruning is off (it would have no effect): set search.early_pruning_step too, "
                 "or use the stream-t1-early preset")
-        require_choice(self.fusion, FUSION_MODES, "search.fusion")
+        require_choice("search.fusion", self.fusion, FUSION_MODES)
         require(0.0 <= self.tau <= 1.0, "search.tau", self.tau, "a number in [0, 1]")
         require(self.long_window_chunks >= 1, "search.long_window_chunks", self.long_window_chunks,
                "an integer >= 1")
@@ -178,15 +178,15 @@ class RunConfig:
         from streamt1.backends import backend_names
 
         names = backend_names()
-        require_choice(self.backend, names, "run.backend")
+        require_choice("run.backend", self.backend, names)
         for name in ("height", "width"):
             value = getattr(self, name)
             require(value is None or value >= 1, f"run.{name}", value, "an integer >= 1")
         require(self.num_frames >= 1, "run.num_frames", self.num_frames,
                 "a positive multiple of the backend's chunk length in latent frames (e.g. 3)")
         require(self.seed >= 0, "run.seed", self.seed, "an integer >= 0")
-        require_choice(self.dtype, DTYPES, "run.dtype")
-        require_choice(self.attention, ATTENTION_CHOICES, "run.attention")
+        require_choice("run.dtype", self.dtype, DTYPES)
+        require_choice("run.attention", self.attention, ATTENTION_CHOICES)
         require(self.guidance_scale is None or self.guidance_scale >= 0, "run.guidance_scale", self.guidance_scale,
                 "a number >= 0 (1: no guidance) or null for the model's own")
         require(self.guided_chunks is None or (isinstance(self.guided_chunks, int) and self.guided_chunks >= 0),
@@ -235,7 +235,7 @@ class RewardsConfig:
             spec = getattr(self, kind)
             if spec is not None:
                 parse_spec(spec, kind)  # unknown names and the wrong kind fail here, before any loading
-        require_choice(self.dtype, DTYPES, "rewards.dtype")
+        require_choice("rewards.dtype", self.dtype, DTYPES)
         require(self.max_batch is None or self.max_batch >= 1, "rewards.max_batch", self.max_batch,
                 "an integer >= 1")
 
@@ -395,18 +395,22 @@ def refuse_owned_settings(items: Sequence[str] | None, owners: Mapping[str, str]
                               f"give {flag} instead")
 
 
-def chosen_frames(asked: int | None, items: Sequence[str] | None, default: int) -> Any:
+def check_length(name: str, value: Any) -> int:
+    """``value`` if it is a video length in latent frames (an integer >= 1), else a ConfigError naming it as
+    given (``--num-frames``, ``run.num_frames``); the config checks it against the backend's chunks later."""
+    require(isinstance(value, int) and not isinstance(value, bool) and value >= 1, name, value, "an integer >= 1")
+    return value
+
+
+def chosen_frames(asked: int | None, items: Sequence[str] | None, default: int) -> int:
     """The length of a command that chooses one of its own (evaluate, bench): its flag, else the
     ``run.num_frames`` of its ``--set`` items (taken as its length instead of refused as a
     disagreement), else ``default``. A value that was given is checked, never replaced (0 is not "unset")."""
+    if asked is not None:
+        return check_length("--num-frames", asked)
     run = parse_overrides(list(items or ())).get("run")
     given = run.get("num_frames") if isinstance(run, Mapping) else None
-    for name, value in (("--num-frames", asked), ("run.num_frames", given)):
-        if value is not None:
-            require(isinstance(value, int) and not isinstance(value, bool) and value >= 1, name, value,
-                    "an integer >= 1")
-            return value
-    return default
+    return default if given is None else check_length("run.num_frames", given)
 
 
 def _override_value(key: str, raw: str) -> Any:
@@ -446,7 +450,7 @@ def _coerce(value: Any, annotation: Any, name: str) -> Any:
     if value is None:  # `--set key=` or a YAML key without a value, for a setting that takes no null
         raise ConfigError(f"{name} is empty: expected {expected}")
     if allowed:
-        require_choice(value, allowed, name)
+        require_choice(name, value, allowed)
     elif annotation is bool:
         require(isinstance(value, bool), name, value, expected)
     elif annotation is int:

@@ -175,7 +175,7 @@ def test_backend_registry_is_the_one_list():
         assert dict(entry.default_rewards) == {"image": "hpsv3", "video": "videoalign"}
         assert all(get_reward(r, kind) for kind, r in entry.default_rewards.items())
     assert backends.get_backend("sprites").default_rewards["video"] == "sprites-video"
-    with pytest.raises(ConfigError, match="backend='sora' is unknown: expected one of sprites, longlive"):
+    with pytest.raises(ConfigError, match="backend='sora' is invalid: expected one of sprites, longlive"):
         backends.get_backend("sora")
     with pytest.raises(ConfigError, match="run.backend='sora'"):
         build_config(backend="sora")

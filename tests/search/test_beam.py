@@ -46,7 +46,6 @@ def test_same_seed_same_video_and_trace(generator):
     assert not torch.equal(a.frames, c.frames)
 
 
-
 def test_a_result_prints_its_shapes_not_its_pixels(generator):
     result = run(generator)
     text = repr(result)

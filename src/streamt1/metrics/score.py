@@ -59,7 +59,7 @@ class ScoreSettings:
 
     def __post_init__(self) -> None:
         vbench.check_dimensions(self.dimensions)
-        require_choice(self.long, vbench.LONG_MODES, "long")
+        require_choice("long", self.long, vbench.LONG_MODES)
         self.reward_folder()  # a bad name, or a name with no folder, fails before any video is read
 
     def reward_folder(self) -> tuple[RewardEntry, Path] | None:

@@ -74,7 +74,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from streamt1.config import ConfigError
+from streamt1.config import ConfigError, require_choice
 from streamt1.metrics.backbones import ClipVisual, DinoViT, load_clip_visual, load_dino_vit, load_linear_head
 from streamt1.metrics.amt import AmtS, amt_interpolator, load_amt_s, motion_smoothness
 from streamt1.metrics.musiq import Musiq, load_musiq, per_frame_quality
@@ -267,8 +267,7 @@ def clip_ranges(num_frames: int, fps: float, seconds: int = LONG_CLIP_SECONDS) -
 
 def use_long(num_frames: int, fps: float, mode: str) -> bool:
     """Whether to score as VBench-Long: ``on``, ``off``, or ``auto`` (duration >= 5.0 s)."""
-    if mode not in LONG_MODES:
-        raise ConfigError(f"long={mode!r} is invalid: expected one of {LONG_MODES}")
+    require_choice("long", mode, LONG_MODES)
     return mode == "on" or (mode == "auto" and num_frames / fps >= LONG_MIN_SECONDS)
 
 

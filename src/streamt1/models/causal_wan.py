@@ -39,7 +39,7 @@ from torch import Tensor, nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.nn.attention.flex_attention import BlockMask, create_block_mask, flex_attention
 
-from streamt1.config import ATTENTION_CHOICES
+from streamt1.config import ATTENTION_CHOICES, require_choice
 from streamt1.models.config import WanConfig
 from streamt1.models.kv_cache import KVCache
 
@@ -234,8 +234,7 @@ def sdpa_order(choice: str, device: torch.device) -> list[SDPBackend] | None:
     PyTorch's order elsewhere; there the chunk path also splits the keys at batch 1
     (:meth:`CausalWan._key_splits`). ``default``: PyTorch's order everywhere.
     """
-    if choice not in ATTENTION_CHOICES:
-        raise ValueError(f"attention={choice!r} is invalid: expected one of {', '.join(ATTENTION_CHOICES)}")
+    require_choice("attention", choice, ATTENTION_CHOICES)
     if choice == "auto":
         hopper = device.type == "cuda" and torch.cuda.get_device_capability(device) == (9, 0)
         choice = "cudnn" if hopper else "default"

@@ -83,7 +83,7 @@ class WanConfig:
         )
         require(self.eps > 0, "eps", self.eps, "> 0")
         require(self.rope_theta > 1, "rope_theta", self.rope_theta, "> 1")
-        require_choice(self.prediction, PREDICTIONS, "prediction")
+        require_choice("prediction", self.prediction, PREDICTIONS)
         require(isinstance(self.refiner_channels, int) and self.refiner_channels >= 0, "refiner_channels",
                 self.refiner_channels, "an int >= 0 (0: no refiner)")
         require(isinstance(self.refiner_shuffle, int) and self.refiner_shuffle >= 1, "refiner_shuffle",
@@ -201,7 +201,7 @@ class StreamConfig:
             f"a non-empty strictly decreasing list in (0, {self.num_train_timesteps}]",
         )
         require(self.shift > 0, "shift", self.shift, "> 0")
-        require_choice(self.sampler, SAMPLERS, "sampler")
+        require_choice("sampler", self.sampler, SAMPLERS)
         k = self.first_chunk_substeps
         require(isinstance(k, int) and k >= 1, "first_chunk_substeps", k, "an int >= 1")
         eta = self.first_chunk_eta

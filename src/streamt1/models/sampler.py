@@ -29,6 +29,8 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
+from streamt1.config import require_choice
+
 SAMPLERS = ("renoise", "euler")
 
 
@@ -123,8 +125,7 @@ def sample_steps(
     last step both are the final ``x0``). Running ``0..j`` then ``j..S`` with the same ``draw_noise``
     gives the same result as ``0..S`` in one call: the schedule can pause to look at ``x0``.
     """
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler={sampler!r} must be one of {SAMPLERS}")
+    require_choice("sampler", sampler, SAMPLERS)
     if not 0 <= eta <= 1 or (eta and sampler != "euler"):
         raise ValueError(f"eta={eta} must be in [0, 1], and 0 unless sampler='euler' (renoise is eta 1)")
     last = len(timesteps) - 1

@@ -44,6 +44,7 @@ from tqdm.auto import tqdm
 
 from streamt1.config import ConfigError, SearchConfig
 from streamt1.interfaces import ImageReward, Route, StreamingGenerator, VideoReward, to_uint8
+from streamt1.outputs.progress import shorten
 from streamt1.schedule import PromptSchedule, Segment, as_schedule
 from streamt1.search.clips import score_clips
 from streamt1.search.noise import NoisePrefetch, candidate_seed, propagate_noise
@@ -71,7 +72,7 @@ class SearchResult:
             return f"{str(t.dtype).removeprefix('torch.')}{list(t.shape)}"
         return (f"SearchResult(frames={tensor(self.frames)}, latents={tensor(self.latents)}, fps={self.fps}, "
                 f"chosen={self.chosen}, trace=<{self.trace.method}, {len(self.trace.chunks)} chunks, "
-                f"prompt {self.trace.prompt[:50]!r}{'...' * (len(self.trace.prompt) > 50)}>)")
+                f"prompt {shorten(self.trace.prompt, 50)!r}>)")
 
 
 class _Laps:

@@ -18,6 +18,7 @@ from typing import Sequence
 
 import torch
 
+from streamt1.outputs.progress import shorten
 from streamt1.sprites.world import (
     BACKGROUNDS,
     COLORS,
@@ -32,7 +33,6 @@ from streamt1.sprites.world import (
     SpriteSpec,
     start_margin,
 )
-from streamt1.outputs.progress import shorten
 from streamt1.suggest import did_you_mean
 
 MOTION_PHRASES: dict[str, tuple[str, ...]] = {

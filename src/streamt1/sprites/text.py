@@ -63,7 +63,7 @@ class SpritesTokenizer:
         check_words(words, prompt)
         missing = sorted({w for w in words if w not in self.ids})
         if missing:  # a checkpoint trained before these words existed
-            raise ValueError(f"words {missing} of {prompt!r} are not in this text encoder's vocabulary")
+            raise ValueError(f"words {missing} of {shorten(prompt, 80)!r} are not in this text encoder's vocabulary")
         if len(words) + 1 > self.text_len:
             raise ValueError(f"{shorten(prompt, 80)!r} has {len(words)} words; this model reads at most "
                              f"{self.text_len - 1}: shorten the prompt")
