@@ -74,3 +74,18 @@ def test_a_switch_folders_own_prompt_file_is_refused_not_read_as_one_prompt(spri
     err = capsys.readouterr().err
     assert f"lists {video.name}, a stream that switches prompts" in err and "--switch-at" in err
     assert list(out.glob("*.mp4")) == [video]  # nothing made from the joined text
+
+
+def test_a_long_streams_name_is_cut_between_words():
+    from streamt1.api import schedule_stems
+    from streamt1.schedule import from_switches
+
+    first = "a small red circle moves left over a blue background"
+    for second in ("a large green square moves up over a white background and a small red circle grows",
+                   "a large green square moves up over a white background while a small blue ring spins"):
+        stream = from_switches([first, second], [6])
+        stem = schedule_stems([stream], 0)[0]
+        text_part = stem.rsplit(" ", 1)[0] if " " in stem else stem
+        assert "  " not in stem and len(text_part) <= 100
+        words = stream.text().split()
+        assert text_part.split() == words[:len(text_part.split())]  # whole words of the text, in order

@@ -300,9 +300,11 @@ def output_stems(prompts: Sequence[str], seed: int) -> list[str]:
 
 def schedule_stems(schedules: Sequence[PromptSchedule], seed: int) -> list[str]:
     """:func:`output_stems` of the streams' names: a single prompt is named by its text; a multi-prompt
-    stream by its first 100 characters plus a hash of its whole schedule, so streams that share their
-    first prompts never share a file."""
-    keys = [s.prompts[0] if len(s.segments) == 1 else f"{s.text()[:100]} {fingerprint(s.to_list())[:8]}"
+    stream by its first 100 characters (cut between words) plus a hash of its whole schedule, so streams
+    that share their first prompts never share a file."""
+    def head(text: str) -> str:
+        return text if len(text) <= 100 else text[:101].rsplit(" ", 1)[0].rstrip()
+    keys = [s.prompts[0] if len(s.segments) == 1 else f"{head(s.text())} {fingerprint(s.to_list())[:8]}"
             for s in schedules]
     return output_stems(keys, seed)
 
