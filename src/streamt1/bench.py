@@ -11,6 +11,7 @@ done, rank 0 writes the merged report (``streamt1.outputs.bench_report``).
 from __future__ import annotations
 
 import logging
+import re
 import resource
 import time
 from dataclasses import dataclass, field
@@ -82,13 +83,23 @@ class BenchItem:
         return video_stem(self.name, self.seed)
 
 
+ROW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")  # a folder under --out: no path, no space
+
+
 def _method_spec(entry: Any) -> MethodSpec:
     if isinstance(entry, str):
-        return MethodSpec(name=entry.strip(), method=entry.strip())
-    if isinstance(entry, Mapping) and isinstance(entry.get("method", entry.get("name")), str):
+        spec = MethodSpec(name=entry.strip(), method=entry.strip())
+    elif isinstance(entry, Mapping) and isinstance(entry.get("method", entry.get("name")), str):
         method = entry.get("method", entry.get("name"))
         overrides = set_items(entry.get("set"), f"method entry {dict(entry)}")
-        return MethodSpec(name=str(entry.get("name", method)), method=method, overrides=overrides)
+        spec = MethodSpec(name=str(entry.get("name", method)), method=method, overrides=overrides)
+    else:
+        spec = None
+    if spec is not None:
+        if spec.name and not ROW_NAME.fullmatch(spec.name):
+            raise ConfigError(f"row name {spec.name!r} is invalid: it names the row's folder under --out, so write it "
+                              "with letters, digits and . _ + - only, starting with a letter or digit (e.g. st1-tau0.2)")
+        return spec
     raise ConfigError(f"method entry {entry!r} must be a preset name or a mapping "
                       "{name: ..., method: <preset>, set: [key=value, ...]}")
 

@@ -55,6 +55,8 @@ def test_a_set_length_is_the_length_when_no_flag_gives_one():
     ("suite: sprites\nlimit: one\n", "limit: 'one' in"),
     ("suite: sprites\nmethods: 5\n", "methods: 5 in"),
     ("suite: sprites\nseeds: 1.5\n", "seeds: 1.5 in"),
+    ("suite: sprites\nmethods:\n  - {name: ../evil, method: none}\n", r"row name '../evil' is invalid: it names"),
+    ("suite: sprites\nmethods:\n  - {name: a b, method: none}\n", r"row name 'a b' is invalid"),
 ])
 def test_bad_settings_files(tmp_path, text, message):
     config = tmp_path / "bench.yaml"
