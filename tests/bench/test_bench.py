@@ -216,3 +216,11 @@ def test_report_joins_the_vbench_scores_of_streamt1_score(resumed_run, tmp_path,
     assert row["metrics"]["vbench_subject_consistency"]["n"] == 2
     assert row["diff"]["score_overall"]["mean"] == pytest.approx(2.0)  # stream-t1 files sort after none's
     assert "text_alignment" in row["metrics"]  # the Sprites ground truth is still there
+    # a score run that predates some videos: its columns say how many they cover
+    first = sorted(videos)[0]
+    (out / "scores" / "results.json").write_text(json.dumps({"settings": {}, "videos": {first: videos[first]}}))
+    assert main(["bench", "--report", "--out", str(out)]) == 0
+    table = (out / "report.md").read_text()
+    none_row = next(line for line in table.splitlines() if line.startswith("| none | 2 |"))
+    assert "(1 of 2)" in none_row
+    assert "(1 of 2)" in (out / "index.html").read_text()  # the page's table formats estimates as report.md does

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from streamt1.outputs.atomic import atomic_write_text
+from streamt1.outputs.bench_report import format_estimate
 from streamt1.outputs.naming import output_paths
 
 HTML_PAGE = "index.html"
@@ -43,9 +44,7 @@ def _summary_table(summary: Mapping[str, Any]) -> str:
     for method, row in summary["methods"].items():
         cells = [method, str(row["videos"])]
         for metric in metrics:
-            est = row["metrics"].get(metric)
-            cells.append("-" if not est else f"{est['mean']:.3f}"
-                         + (f" ± {est['half_width']:.3f}" if est["half_width"] is not None else ""))
+            cells.append(format_estimate(row["metrics"].get(metric), of=row["videos"]))
         rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 

@@ -114,7 +114,9 @@ def _suite_name(out: Path) -> str:
     return str(json.loads(path.read_text(encoding="utf-8")).get("settings", {}).get("suite", "?"))
 
 
-def _cell(est: dict | None, digits: int = 3, signed: bool = False) -> str:
+def format_estimate(est: dict | None, digits: int = 3, signed: bool = False, of: int | None = None) -> str:
+    """``mean ± half-width`` (``*``: a signed interval that excludes 0), and ``(k of n)`` where the
+    estimate covers fewer than the row's ``of`` videos."""
     if not est:
         return "-"
     sign = "+" if signed else ""
@@ -123,6 +125,8 @@ def _cell(est: dict | None, digits: int = 3, signed: bool = False) -> str:
         text += f" ± {est['half_width']:.{digits}f}"
         if signed and abs(est["mean"]) > est["half_width"]:
             text += " *"
+    if of is not None and est.get("n", of) < of:
+        text += f" ({est['n']} of {of})"
     return text
 
 
@@ -134,21 +138,24 @@ def markdown(summary: dict[str, Any]) -> str:
     """Three tables: metrics (mean ± 95 % CI), paired differences vs baseline, compute per video."""
     metrics, rows = summary["metrics"], summary["methods"]
     lines = [f"# Bench report: suite `{summary['suite']}`", "",
-             "Mean ± half-width of the 95 % Student-t interval over videos.", ""]
+             "Mean ± half-width of the 95 % Student-t interval over videos; `(k of n)`: the column has k of "
+             "the method's n videos (e.g. `streamt1 score` ran before more were made: rerun it).", ""]
     lines += _header(["Method", "videos", *metrics])
-    lines += ["| " + " | ".join([m, str(r["videos"]), *(_cell(r["metrics"].get(k)) for k in metrics)]) + " |"
+    lines += ["| " + " | ".join([m, str(r["videos"]),
+                                 *(format_estimate(r["metrics"].get(k), of=r["videos"]) for k in metrics)]) + " |"
               for m, r in rows.items()]
     if summary["baseline"]:
         lines += ["", f"Paired difference vs `{summary['baseline']}` (same prompt and seed); "
                   "`*`: the interval excludes 0.", ""]
         lines += _header(["Method", *metrics])
-        lines += ["| " + " | ".join([m, *(_cell(r["diff"].get(k), signed=True) for k in metrics)]) + " |"
+        lines += ["| " + " | ".join([m, *(format_estimate(r["diff"].get(k), signed=True, of=r["videos"])
+                                          for k in metrics)]) + " |"
                   for m, r in rows.items() if m != summary["baseline"]]
     lines += ["", "Compute per video: generator forwards = denoising steps x candidates + clean K/V "
               "passes; reward calls = frames and clips scored; seconds = generation wall time; peak "
               "memory = accelerator peak of the video on a GPU, the process's peak RSS on a CPU.", ""]
     lines += _header(["Method", *COMPUTE_KEYS])
-    lines += ["| " + " | ".join([m, *(_cell(r["compute"].get(k), digits=1) for k in COMPUTE_KEYS)]) + " |"
+    lines += ["| " + " | ".join([m, *(format_estimate(r["compute"].get(k), digits=1) for k in COMPUTE_KEYS)]) + " |"
               for m, r in rows.items()]
     return "\n".join(lines) + "\n"
 
