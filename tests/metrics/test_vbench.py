@@ -146,7 +146,8 @@ def test_every_missing_weight_is_named_at_once(tmp_path):
         vbench.check_weights(names, tmp_path)
     message = str(missing.value)
     assert message.startswith(f"{len(files)} of VBench's files are missing")
-    assert all(f"{Path(f).name}: not found" in message for f in files) and "\n" not in message
+    assert all(f"\n  {Path(f).name}: not found" in message for f in files)  # a line each
+    assert message.count("\n") == len(files)
     # once one is in place, only the others are named
     present = tmp_path / files[0]
     present.parent.mkdir(parents=True)

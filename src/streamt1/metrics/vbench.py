@@ -370,7 +370,7 @@ def check_weights(names: Sequence[str], weights_dir: str | Path) -> None:
         except FileNotFoundError as err:
             missing.append(str(err))
     if len(missing) > 1:
-        raise FileNotFoundError(f"{len(missing)} of VBench's files are missing: " + "; ".join(missing))
+        raise FileNotFoundError(f"{len(missing)} of VBench's files are missing:" + "".join(f"\n  {m}" for m in missing))
     if missing:
         raise FileNotFoundError(missing[0])
 
