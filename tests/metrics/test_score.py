@@ -104,6 +104,8 @@ def test_a_video_a_metric_cannot_take_is_named(tiny_weights, tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert f"{folder / 'one-frame-0.mp4'} cannot be scored: consistency needs at least 2 frames" in err
+    assert "(its prompt 'one-frame' was read from its trace or file name; if that is not its caption, give it " \
+           "with --prompt-file" in err  # the prompt it went by, and how to give another
 
 
 def test_missing_weights_exit_2_naming_the_file(bench_folder, tmp_path, capsys):

@@ -35,7 +35,7 @@ from streamt1.metrics.stats import mean_ci
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.fingerprint import canonical, fingerprint
 from streamt1.outputs.naming import output_paths
-from streamt1.outputs.progress import ProgressLine
+from streamt1.outputs.progress import ProgressLine, shorten
 from streamt1.outputs.results import read_json, settings_diff
 from streamt1.outputs.video import mp4_info, read_mp4
 from streamt1.rewards import REWARDS, RewardEntry, load_video_reward, parse_spec, reward_names
@@ -90,9 +90,14 @@ def find_videos(folder: Path, out: Path) -> list[Path]:
     return sorted(found)
 
 
+def prompt_keys(path: Path) -> tuple[str, ...]:
+    """The keys a ``--prompt-file`` may give ``path``'s prompt under: as given, absolute, or its name."""
+    return str(path), str(path.resolve()), path.name
+
+
 def video_prompt(path: Path, prompts: dict[str, str]) -> str:
     """From ``prompts`` (VBench's ``--prompt_file`` {path: prompt}), the trace, or VBench's filename rule."""
-    for key in (str(path), str(path.resolve()), path.name):
+    for key in prompt_keys(path):
         if key in prompts:
             return prompts[key]
     trace = output_paths(path.parent, path.stem)["trace"]
@@ -233,8 +238,11 @@ def score_items(plan: ScorePlan, settings: ScoreSettings, backbones: vbench.Back
         except ValueError as err:  # a video the metrics cannot take (one frame, ...): name it, once
             if str(path) in str(err):
                 raise
-            raise ValueError(f"{path} cannot be scored: {err}; remove it from the folder or score it without the "
-                             "metric that refuses it") from err
+            source = "" if any(k in (prompts or {}) for k in prompt_keys(path)) else (
+                f" (its prompt {shorten(video_prompt(path, {}), 60)!r} was read from its trace or file name; "
+                "if that is not its caption, give it with --prompt-file {video path: prompt})")
+            raise ValueError(f"{path} cannot be scored: {err}{source}; remove it from the folder or score it "
+                             "without the metric that refuses it") from err
         atomic_write_json(record_path(plan.out, key), {"fingerprint": plan.fingerprint, "rank": shard.rank,
                                                        "world_size": shard.world_size, "record": record})
         message = line.finish(f"scored {key}", time.perf_counter() - start)
