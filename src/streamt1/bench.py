@@ -293,15 +293,16 @@ def make_video(prep: Prepared, method: str, item: BenchItem, out: Path, shard: S
 def run_items(prep: Prepared, out: Path, shard: Shard, progress: Callable[[str], None]) -> int:
     """This rank's share of every method; finished items are skipped. Returns videos made."""
     mine = shard.take(prep.items)
-    line = ProgressLine(total=len(mine) * len(prep.configs))
-    for method in prep.configs:
-        done = {item.stem for item in mine if results.is_done(out / method, item.stem, prep.settings[method])}
+    # every method's finished items first, so that the count and the time left are of the work to do
+    finished = {method: {item.stem for item in mine if results.is_done(out / method, item.stem, prep.settings[method])}
+                for method in prep.configs}
+    line = ProgressLine(total=sum(len(mine) - len(done) for done in finished.values()))
+    for method, done in finished.items():
         if done and shard.is_main:  # a rerun resumes: say so, or it looks as if nothing happened
             progress(f"{method}: {len(done)} of {len(mine)} videos done earlier, kept"
                      + ("" if shard.world_size == 1 else " (rank 0's share)"))
         for item in mine:
             if item.stem in done:
-                line.skip()
                 continue
             record = make_video(prep, method, item, out, shard)
             message = line.finish(f"{method} {shorten(item.stem)}", record["compute"]["seconds"])

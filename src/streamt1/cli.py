@@ -179,11 +179,10 @@ def _generate(args: argparse.Namespace) -> int:
                        "for other samples of a prompt run again with another --seed", repeats)
     # Check every existing output before any work: another method / length / --set never counts as done.
     done = {stem for stem in stems if not args.overwrite and results.is_done(out, stem, settings)}
-    progress = ProgressLine(total=len(schedules))
+    progress = ProgressLine(total=len(schedules) - len(done))  # the work to do: the kept videos are no work
     try:
         for schedule, stem in zip(schedules, stems):
             if stem in done:
-                progress.skip()
                 print(f"skip   {shorten(stem, 80)} (done with these settings; --overwrite to redo)")
                 continue
             _generate_one(search, config, schedule, stem, out, settings, progress)
