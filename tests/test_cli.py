@@ -165,6 +165,12 @@ def test_empty_prompts_file_and_missing_weights(tmp_path, capsys, caplog):
     assert main(["generate", "--prompt", PROMPT, "--weights", str(tmp_path / "empty-folder")]) == 2
     err = capsys.readouterr().err
     assert "sprites_model.safetensors not found" in err and "`streamt1 sprites train --out " in err
+    rewards = tmp_path / "rewards-only"  # what `sprites rank-rewards` writes
+    rewards.mkdir()
+    for name in ("image_reward.safetensors", "image_reward.json"):
+        (rewards / name).write_bytes(b"")
+    assert main(["generate", "--prompt", PROMPT, "--weights", str(rewards)]) == 2
+    assert f"it holds rewards only: give them with --image-reward sprites-image={rewards}" in capsys.readouterr().err
 
 
 def test_corrupt_weights_are_reported(sprites_weights, tmp_path, capsys):

@@ -177,7 +177,11 @@ def check_run(entry: Any, run: Any) -> None:
     except FileNotFoundError as err:
         if run.weights is None:
             raise
-        raise FileNotFoundError(f"{err}, or leave --weights out to use the built-in weights") from None
+        folder = Path(run.weights)
+        rewards_only = [kind for kind in ("image", "video") if (folder / f"{kind}_reward.safetensors").is_file()]
+        hint = ("; it holds rewards only: give them with " + " ".join(
+            f"--{kind}-reward sprites-{kind}={folder}" for kind in rewards_only)) if rewards_only else ""
+        raise FileNotFoundError(f"{err}, or leave --weights out to use the built-in weights{hint}") from None
 
 
 def load_backend(entry: Any, run: Any, *, device: torch.device, dtype: torch.dtype,
