@@ -316,6 +316,17 @@ def test_evaluate_tabulates_every_method_and_resumes(sprites_weights, tmp_path, 
     assert main(["evaluate", "--merge", str(tmp_path), "--overwrite", "--out", str(tmp_path / "m")]) == 2
 
 
+
+def test_evaluate_counts_the_videos_still_to_make(sprites_weights, tmp_path, capsys):
+    args = ["evaluate", "--methods", "none,stream-t1", "--num-frames", "9", "--seeds", "0", "--no-videos",
+            "--weights", str(sprites_weights), "--out", str(tmp_path)]
+    assert main(args + ["--num-prompts", "1"]) == 0
+    capsys.readouterr()
+    assert main(args + ["--num-prompts", "2"]) == 0  # one prompt more: 2 videos to make, 2 kept
+    printed = capsys.readouterr().out
+    assert "[1/2] none " in printed and "[2/2] stream-t1 " in printed and "/4]" not in printed
+
+
 def test_evaluate_no_videos_keeps_search_traces_on_request(sprites_weights, tmp_path, capsys):
     args = ["evaluate", "--methods", "stream-t1", "--num-prompts", "2", "--num-frames", "9", "--seeds", "0",
             "--no-videos", "--weights", str(sprites_weights)]

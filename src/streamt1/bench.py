@@ -308,7 +308,7 @@ def run_items(prep: Prepared, out: Path, shard: Shard, progress: Callable[[str],
             message = line.finish(f"{method} {shorten(item.stem)}", record["compute"]["seconds"])
             if shard.is_main:  # its share is 1/W of the run, so its time left is the run's
                 progress(message if shard.world_size == 1 else f"rank 0 of {shard.world_size}: {message}")
-    return line.made
+    return line.done
 
 
 def run_bench(settings: BenchSettings, shard: Shard | None = None,

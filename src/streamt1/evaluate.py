@@ -221,11 +221,12 @@ def run_evaluation(
         if i % REFERENCE_SAVE_EVERY == 0:
             atomic_write_json(out / RESULTS_FILE, results)  # resume point
     atomic_write_json(out / RESULTS_FILE, results)
-    line = ProgressLine(total=len(configs) * len(prompts) * len(settings.seeds))  # [i/N], time per video, time left
+    stems = {(prompt, seed): api.output_stem(prompt, seed) for prompt in prompts for seed in settings.seeds}
+    to_make = sum(stem not in results["videos"].get(method, {}) for method in configs for stem in stems.values())
+    line = ProgressLine(total=to_make)  # [i/N], time per video, time left: of the videos still to make
     for method, config in configs.items():
         search = api.make_search(config, components)
         done = results["videos"].setdefault(method, {})
-        stems = {(prompt, seed): api.output_stem(prompt, seed) for prompt in prompts for seed in settings.seeds}
         earlier = sum(stem in done for stem in stems.values())
         if earlier:  # a rerun resumes: say so, or it looks as if nothing happened
             untraced = sum(stem in done and not api.output_paths(out / method, stem)["trace"].exists()
@@ -234,7 +235,6 @@ def run_evaluation(
                      + (f" ({untraced} of them without a trace: they are not regenerated)" if untraced else ""))
         for (prompt, seed), stem in stems.items():
             if stem in done:
-                line.skip()
                 continue
             start = time.perf_counter()
             result = search.run(prompt, settings.num_frames, seed, progress=False)

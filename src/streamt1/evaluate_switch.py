@@ -189,7 +189,9 @@ def run_switch_evaluation(
         if stem not in reference:
             frames = (render(item.scene, length) * 255).round().to(torch.uint8)
             reference[stem] = score_switch(frames, item, spec.fps)
-    line = ProgressLine(total=len(settings.methods) * len(items) * len(settings.seeds))  # [i/N] and time left
+    to_make = sum(api.output_stem(schedule.text(), seed) not in results.get(method, {})
+                  for method in configs for schedule in schedules for seed in settings.seeds)
+    line = ProgressLine(total=to_make)  # [i/N] and time left, of the videos still to make
     for method, config in configs.items():
         _run_method(method, config, components, items, schedules, settings, out, results, progress, line)
     rows = {m: results.get(m, {}) for m in (REFERENCE, *settings.methods)}
@@ -206,7 +208,6 @@ def _run_method(method, config, components, items, schedules: Sequence[PromptSch
         for seed in settings.seeds:
             stem = api.output_stem(schedule.text(), seed)
             if stem in done:
-                line.skip()
                 continue
             start = time.perf_counter()
             result = search.run(schedule, settings.num_frames, seed, progress=False)

@@ -11,8 +11,7 @@ def test_shorten_cuts_at_a_word_and_says_so():
     assert shorten("abcdefgh ijk", 3) == "abc" and shorten("abcdefgh ijk", 0) == ""
 
 
-def test_progress_line_counts_made_and_skipped_items():
+def test_progress_line_counts_the_items_made():
     now = iter([0.0, 10.0, 20.0])
-    line = ProgressLine(total=3, clock=lambda: next(now))
-    line.skip()
-    assert line.finish("one", 9.5) == "[2/3] one (9.5 s) - 10.0 s/video, ~10s left"
+    line = ProgressLine(total=2, clock=lambda: next(now))
+    assert line.finish("one", 9.5) == "[1/2] one (9.5 s) - 10.0 s/video, ~10s left"

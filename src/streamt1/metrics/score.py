@@ -223,14 +223,13 @@ def score_items(plan: ScorePlan, settings: ScoreSettings, backbones: vbench.Back
     """This rank's videos (round-robin by global index); each record is written on its own, atomically,
     as the resume point. Videos already scored with the same file size are skipped. Returns videos scored."""
     mine = shard.take(plan.keys)
-    line = ProgressLine(total=len(mine))
     kept = {key for key in mine if key in plan.done and plan.done[key]["size"] == (plan.folder / key).stat().st_size}
+    line = ProgressLine(total=len(mine) - len(kept))  # of the videos still to score
     if kept and shard.is_main:  # a rerun resumes: say so, or it looks as if nothing happened
         progress(f"{len(kept)} of {len(mine)} videos scored earlier, kept")
     for key in mine:
         path = plan.folder / key
         if key in kept:
-            line.skip()
             continue
         start = time.perf_counter()
         try:
@@ -248,7 +247,7 @@ def score_items(plan: ScorePlan, settings: ScoreSettings, backbones: vbench.Back
         message = line.finish(f"scored {key}", time.perf_counter() - start)
         if shard.is_main:  # its share is 1/W of the run, so its time left is the run's
             progress(message if shard.world_size == 1 else f"rank 0 of {shard.world_size}: {message}")
-    return line.made
+    return line.done
 
 
 def merge_results(plan: ScorePlan, dimensions: Sequence[str]) -> dict:

@@ -26,20 +26,17 @@ def shorten(text: str, width: int = 60) -> str:
 
 
 class ProgressLine:
-    """``[3/40] <label> (2.1 s) - 2.3 s/video, ~1m25s left``; skipped items do not count as work."""
+    """``[3/40] <label> (2.1 s) - 2.3 s/video, ~1m25s left``, ``total`` being the items to make (those kept
+    from an earlier run are no work, so the caller leaves them out)."""
 
     def __init__(self, total: int, clock=time.monotonic) -> None:
         self.total, self.clock = total, clock
-        self.done = self.made = 0
+        self.done = 0
         self.start = clock()
-
-    def skip(self) -> None:
-        self.done += 1
 
     def finish(self, label: str, seconds: float) -> str:
         self.done += 1
-        self.made += 1
-        per_video = (self.clock() - self.start) / self.made
+        per_video = (self.clock() - self.start) / self.done
         left = per_video * (self.total - self.done)
         return (f"[{self.done}/{self.total}] {label} ({seconds:.1f} s) - "
                 f"{per_video:.1f} s/video, ~{format_duration(left)} left")
