@@ -94,14 +94,12 @@ def _method_spec(entry: Any) -> MethodSpec:
         overrides = set_items(entry.get("set"), f"method entry {dict(entry)}")
         spec = MethodSpec(name=str(entry.get("name", method)), method=method, overrides=overrides)
     else:
-        spec = None
-    if spec is not None:
-        if spec.name and not ROW_NAME.fullmatch(spec.name):
-            raise ConfigError(f"row name {spec.name!r} is invalid: it names the row's folder under --out, so write it "
-                              "with letters, digits and . _ + - only, starting with a letter or digit (e.g. st1-tau0.2)")
-        return spec
-    raise ConfigError(f"method entry {entry!r} must be a preset name or a mapping "
-                      "{name: ..., method: <preset>, set: [key=value, ...]}")
+        raise ConfigError(f"method entry {entry!r} must be a preset name or a mapping "
+                          "{name: ..., method: <preset>, set: [key=value, ...]}")
+    if spec.name and not ROW_NAME.fullmatch(spec.name):
+        raise ConfigError(f"row name {spec.name!r} is invalid: it names the row's folder under --out, so write it with "
+                          "letters, digits and . _ + - only, starting with a letter or digit (e.g. st1-tau0.2)")
+    return spec
 
 
 def set_items(value: Any, where: str) -> tuple[str, ...]:

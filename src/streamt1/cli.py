@@ -94,7 +94,8 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--prompt", action="append",
                         help="text of the video; repeat it, with --switch-at, to switch prompts mid-video")
     source.add_argument("--prompts-file",
-                        help="one prompt per line (.txt; blank lines and lines starting with # skipped), a JSON list of prompts or VBench's {video: prompt} map "
+                        help="one prompt per line (.txt; blank lines and lines starting with # skipped), a JSON "
+                             "list of prompts or VBench's {video: prompt} map "
                              "(.json, e.g. an earlier run's prompt_file.json), LongLive's JSONL of {\"prompts\": "
                              "[...], \"switch_frame_indices\": [...]} (.jsonl), or a YAML list of {prompt, from_frame}")
     p.add_argument("--switch-at", action="append", default=[], metavar="FRAME[,FRAME...]",
@@ -391,8 +392,8 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
     if on_cpu and parallel > 1 and parallel * threads > cores:
         # each part keeps one process's thread count, so that its videos equal one process's
         print(f"note: {parallel} processes x {threads} thread{'s' * (threads > 1)} share {cores} CPU "
-              f"core{'s' * (cores > 1)}, which is "
-              "slower than one process; on a CPU --workers pays off only with spare cores", flush=True)
+              f"core{'s' * (cores > 1)}, which is slower than one process; on a CPU --workers pays off only "
+              "with spare cores", flush=True)
     with ThreadPoolExecutor(args.workers) as pool:
         try:
             done = dict(zip(jobs, pool.map(evaluate, jobs, jobs.values())))

@@ -102,8 +102,8 @@ def as_schedule(prompt: str | PromptSchedule | Sequence[Segment]) -> PromptSched
                 "per prompt call generate once per prompt")
     else:
         hint = "pass the prompt as a string"
-    raise ConfigError(f"prompt {shorten(repr(prompt), 80)} is not a prompt: expected a string, a PromptSchedule or a list of "
-                      f"Segment; {hint}")
+    raise ConfigError(f"prompt {shorten(repr(prompt), 80)} is not a prompt: expected a string, a PromptSchedule or "
+                      f"a list of Segment; {hint}")
 
 
 def parse_switch_frames(values: Any, where: str) -> list[int]:

@@ -98,7 +98,8 @@ def locate_files(backend: str, weights_dir: str | Path, wan_dir: str | Path | No
     if missing:
         absent = "" if root.is_dir() else f"the weights folder {str(root)!r} does not exist; "
         raise FileNotFoundError(
-            f"{backend}: {absent}{len(missing)} file(s) missing:" + "".join(f"\n  {missing_file_message(p)}" for p in missing)
+            f"{backend}: {absent}{len(missing)} file(s) missing:"
+            + "".join(f"\n  {missing_file_message(p)}" for p in missing)
         )
     return files
 
