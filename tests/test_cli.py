@@ -298,19 +298,19 @@ def test_evaluate_tabulates_every_method_and_resumes(sprites_weights, tmp_path, 
     # Other settings into the same folder stop before any work, naming what changed.
     before = (tmp_path / "results.json").read_text()
     capsys.readouterr()
-    assert main(args + ["--set", "search.tau=0.5"]) == 2
+    assert main(args + ["--set", "run.guidance_scale=2.5"]) == 2
     err = capsys.readouterr().err
-    assert "`none` videos made with other settings" in err and "config.search.tau" in err
+    assert "`none` videos made with other settings" in err and "config.run.guidance_scale" in err
     assert "pass another --out, or --overwrite to make them again" in err
     assert (tmp_path / "results.json").read_text() == before
     # --overwrite makes the asked method again under the new settings and keeps the others
     kept = json.loads(before)["videos"]["stream-t1"]
     (tmp_path / "none" / "stale.mp4").write_bytes(b"from an earlier run")
     capsys.readouterr()
-    assert main(args[:2] + ["none"] + args[3:] + ["--set", "search.tau=0.5", "--overwrite"]) == 0
+    assert main(args[:2] + ["none"] + args[3:] + ["--set", "run.guidance_scale=2.5", "--overwrite"]) == 0
     assert "done earlier, kept" not in capsys.readouterr().out
     results = json.loads((tmp_path / "results.json").read_text())
-    assert results["settings"]["none"]["config"]["search"]["tau"] == 0.5
+    assert results["settings"]["none"]["config"]["run"]["guidance_scale"] == 2.5
     assert results["videos"]["stream-t1"] == kept and set(results["videos"]["none"]) == set(kept)
     assert sorted(p.name for p in (tmp_path / "none").glob("*.mp4")) == sorted(p.name for p in (tmp_path / "stream-t1").glob("*.mp4"))
     assert main(["evaluate", "--merge", str(tmp_path), "--overwrite", "--out", str(tmp_path / "m")]) == 2
@@ -550,6 +550,18 @@ def test_a_cuda_flag_without_cuda_suggests_the_flag_not_the_setting(tmp_path, ca
                                                f"use {flag} cpu")
 
 
+@pytest.mark.parametrize("what", ["train", "train-codec", "train-rewards", "record-siblings", "rank-rewards"])
+def test_sprites_scripts_take_devices_as_the_other_commands_do(tmp_path, capsys, what):
+    """--device auto is their default too, and a device that is not one is refused before any work."""
+    with pytest.raises(SystemExit):
+        main(["sprites", what, "--help"])
+    assert "(default auto:" in " ".join(capsys.readouterr().out.split())
+    given = ["--record", str(tmp_path)] if what == "rank-rewards" else []
+    assert main(["sprites", what, "--out", str(tmp_path / "out"), "--device", "gpu", *given]) == 2
+    assert capsys.readouterr().err.strip() == ("streamt1: error: --device gpu is not a device torch knows: "
+                                               "use auto, cpu, cuda or cuda:N")
+
+
 def test_weights_that_name_a_file_ask_for_its_folder(sprites_weights, tmp_path, capsys):
     model = sprites_weights / "sprites_model.safetensors"
     assert main(["generate", "--prompt", PROMPT, "--weights", str(model), "--out", str(tmp_path / "out")]) == 2
@@ -624,7 +636,7 @@ def test_help_gives_the_training_defaults_and_the_frame_rate(capsys):
                           ("--workers WORKERS", TrainVideoConfig.workers)):
         help_text = out.split(flag, 2)[2].split(" --")[0]  # the text after the option's row in the listing
         assert f"default: {default})" in help_text, (flag, help_text)
-    assert "--device DEVICE cpu, cuda, cuda:1 ... (default here:" in out
+    assert "--device DEVICE auto, cpu, cuda, cuda:1 ... (default auto: cuda wherever there is one)" in out
     with pytest.raises(SystemExit):
         main(["generate", "--help"])
     out = " ".join(capsys.readouterr().out.split())
@@ -725,7 +737,7 @@ def test_sigterm_stops_like_ctrl_c_and_keeps_no_half_written_video(sprites_weigh
         assert signal.getsignal(signal.SIGTERM) is callers_handler  # the caller's handler is back
     finally:
         signal.signal(signal.SIGTERM, earlier)
-    assert "streamt1: terminated; finished videos are kept" in capsys.readouterr().err
+    assert "streamt1: terminated; every video finished before the stop is kept" in capsys.readouterr().err
     assert not (tmp_path / f"{PROMPT}-0.result.json").exists()  # unfinished: redone by a rerun
     assert not (tmp_path / "prompt_file.json").exists()  # no empty map for a folder with nothing finished
 
@@ -811,7 +823,7 @@ def test_a_full_disk_is_one_line_and_keeps_finished_videos(sprites_weights, tmp_
     err = capsys.readouterr().err
     assert err.startswith("streamt1: error: No space left on device at ") and err.count("\n") == 1
     assert "free space there or pass another --out" in err
-    assert "finished videos are kept" in err and (tmp_path / f"{PROMPT}-0.result.json").is_file()
+    assert "every video finished before the stop is kept" in err and (tmp_path / f"{PROMPT}-0.result.json").is_file()
 
     def full_without_a_name(path, *_, **__):  # as a write() into a full disk raises it: no file name
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -2,7 +2,8 @@ import dataclasses
 
 import pytest
 
-from streamt1.config import Config, ConfigError, SearchConfig, available_methods, build_config, parse_overrides
+from streamt1.config import (Config, ConfigError, SearchConfig, available_methods, build_config, parse_overrides,
+                             shared_overrides)
 
 
 def test_every_method_preset_loads_and_sets_its_units():
@@ -253,3 +254,11 @@ def test_api_generate_refuses_an_out_folder_it_would_not_write(sprites_weights):
 
     with pytest.raises(TypeError, match=r"writes nothing, so it takes no out=: save the result with api.save_result"):
         api.generate("a red circle moves left", method="none", out="videos", weights=str(sprites_weights))
+
+
+def test_shared_search_settings_leave_the_plain_baseline_plain():
+    shared = ["search.histories=8", "run.num_frames=9", " search.tau = 0.3", "generator.steps=2"]
+    assert shared_overrides("stream-t1", shared) == shared
+    assert shared_overrides("none", shared) == ["run.num_frames=9", "generator.steps=2"]
+    plain = build_config("none", None, shared_overrides("none", ["search.histories=8"]))
+    assert plain.search.histories == 1 and not plain.search.scores_chunks

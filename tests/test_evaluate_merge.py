@@ -70,12 +70,12 @@ def test_merge_says_which_videos_a_method_lacks(runs, tmp_path):
 
 def test_merge_refuses_a_method_made_with_other_settings(runs, sprites_weights, tmp_path, capsys):
     other = tmp_path / "other"
-    _evaluate(sprites_weights, other, "none", "--set", "search.tau=0.5")
+    _evaluate(sprites_weights, other, "none", "--set", "run.guidance_scale=2.5")
     capsys.readouterr()
     assert _merge(runs / "stream", other, tmp_path / "all") == 2
     err = capsys.readouterr().err
     assert "cannot merge `none`" in err and str(runs / "stream") in err and str(other) in err
-    assert "config.search.tau" in err
+    assert "config.run.guidance_scale" in err
     assert not (tmp_path / "all" / "results.json").exists()
 
 
@@ -214,6 +214,6 @@ def test_a_sigterm_to_the_parent_alone_stops_every_part(sprites_weights, tmp_pat
     parent.send_signal(signal.SIGTERM)
     stdout, stderr = parent.communicate(timeout=60)  # not the minutes the parts would run
     assert parent.returncode == 143, stderr
-    assert "streamt1: terminated; finished videos are kept" in stderr
+    assert "streamt1: terminated; every video finished before the stop is kept" in stderr
     assert stdout.count("interrupted ") == 2 and "FAILED" not in stdout, stdout
     assert not (out / "table.md").exists()

@@ -72,13 +72,13 @@ def test_cli_runs_switch_streams_resumes_and_refuses_other_settings(tmp_path, ca
     assert main(args) == 0  # resumes: nothing is redone
     assert videos[0].stat().st_mtime_ns == stamp
     capsys.readouterr()
-    assert main([*args, "--set", "search.tau=0.3"]) == 2
+    assert main([*args, "--set", "run.guidance_scale=2.5"]) == 2
     err = capsys.readouterr().err
-    assert "other settings" in err and "search.tau" in err and len(err.strip().splitlines()) == 1
-    assert main([*args, "--set", "search.tau=0.3", "--overwrite"]) == 0  # made again under the new settings
+    assert "other settings" in err and "run.guidance_scale" in err and len(err.strip().splitlines()) == 1
+    assert main([*args, "--set", "run.guidance_scale=2.5", "--overwrite"]) == 0  # made again under the new settings
     assert videos[0].stat().st_mtime_ns != stamp
     results = json.loads((tmp_path / RESULTS_FILE).read_text())
-    assert results["settings"]["none"]["config"]["search"]["tau"] == 0.3 and len(results["none"]) == 1
+    assert results["settings"]["none"]["config"]["run"]["guidance_scale"] == 2.5 and len(results["none"]) == 1
 
 
 def test_switch_streams_fingerprint_the_weights_and_keep_scores_only_on_request(sprites_weights, tmp_path, capsys):

@@ -18,6 +18,7 @@ import torch
 import streamt1
 from streamt1.backends import get_backend
 from streamt1.config import Config, ConfigError, build_config
+from streamt1.devices import resolve_device, resolve_dtype
 from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
 from streamt1.outputs.atomic import atomic_write_json
 from streamt1.outputs.fingerprint import fingerprint
@@ -61,33 +62,6 @@ def run_settings(config: Config, components: Components) -> dict:
     """What decides a run's videos (fingerprinted into every result; see ``outputs.results``)."""
     dtype = resolve_dtype(config.run.dtype, resolve_device(config.run.device))
     return results.run_settings(config, str(dtype), reward_names(config, components))
-
-
-def resolve_device(name: str, key: str = "run.device") -> torch.device:
-    """The device ``name`` stands for; ``key`` is where the user set it (a setting such as ``run.device``
-    or a flag such as ``--device``), so that errors name it and the fix in the user's own syntax."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    flag = key.startswith("--")
-    given, cpu = (f"{key} {name}", f"{key} cpu") if flag else (f"{key}={name!r}", f"{key}=cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"{given} is not a device torch knows: use auto, cpu, cuda or cuda:N") from None
-    if device.type not in ("cpu", "cuda"):  # the models, caches and rewards are written and tested for these
-        raise ConfigError(f"{given}: stream-t1 runs on cpu or cuda; use auto, cpu, cuda or cuda:N")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"{given} but no CUDA device is available: use {cpu}")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ConfigError(f"{given} but this machine has {torch.cuda.device_count()} CUDA device(s): "
-                          f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}")
-    return device
-
-
-def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
-    if name == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
-    return getattr(torch, name)
 
 
 @dataclass(frozen=True)

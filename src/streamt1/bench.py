@@ -23,12 +23,12 @@ import yaml
 
 from streamt1 import api
 from streamt1.config import (Config, ConfigError, build_config, chosen_frames, parse_seeds, read_yaml,
-                             refuse_owned_settings)
+                             refuse_owned_settings, shared_overrides)
+from streamt1.devices import resolve_device
 from streamt1.distributed import Shard, device_for, process_group, wait_for_all_ranks
 from streamt1.outputs import results
 from streamt1.outputs.fingerprint import fingerprint
-from streamt1.outputs.atomic import atomic_write_json
-from streamt1.outputs.bench_report import write_report
+from streamt1.outputs.bench_report import record_plan, write_report
 from streamt1.outputs.naming import prompt_names, video_stem
 from streamt1.outputs.progress import ProgressLine, shorten
 from streamt1.suggest import unknown_keys
@@ -36,7 +36,6 @@ from streamt1.suites import PromptItem, Suite, load_suite
 
 logger = logging.getLogger(__name__)
 
-PLAN_FILE = "plan.json"
 
 
 @dataclass(frozen=True)
@@ -205,7 +204,7 @@ def prepare(settings: BenchSettings, shard: Shard) -> Prepared:
     """Load the suite, build and check every method's config, load models, claim the folders."""
     suite = load_suite(settings.suite, settings.limit, settings.num_frames)
     device = device_for(shard, settings.device)
-    configs = {m.name: build_config(m.method, None, [*settings.overrides, *m.overrides],
+    configs = {m.name: build_config(m.method, None, [*shared_overrides(m.method, settings.overrides), *m.overrides],
                                     num_frames=settings.num_frames, backend=settings.backend,
                                     weights=settings.weights, device=device, progress=False)
                for m in settings.methods}
@@ -225,8 +224,7 @@ def prepare(settings: BenchSettings, shard: Shard) -> Prepared:
     run = {name: api.run_settings(config, components[name]) for name, config in configs.items()}
     for name, settings_of_method in run.items():
         results.claim_folder(out / name, settings_of_method)
-    atomic_write_json(out / PLAN_FILE, {"suite": suite.name, "num_prompts": len(suite.items),
-                                        "seeds": list(settings.seeds), "methods": list(configs)})
+    record_plan(out, suite.name, len(suite.items), list(settings.seeds), list(configs))
     return Prepared(suite=suite, configs=configs, components=components, settings=run, items=items)
 
 
@@ -266,7 +264,7 @@ def compute_of(trace: Any, seconds: float, peak_mb: float) -> dict[str, float]:
 def make_video(prep: Prepared, method: str, item: BenchItem, out: Path, shard: Shard) -> dict[str, Any]:
     """Generate, save and score one item; the result record is written last (the resume point)."""
     components, config = prep.components[method], prep.configs[method]
-    device = api.resolve_device(config.run.device)
+    device = resolve_device(config.run.device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     search = api.make_search(config, components)

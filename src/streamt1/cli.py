@@ -43,7 +43,9 @@ import torch
 from streamt1 import __version__, api
 from streamt1.backends import BACKENDS, backend_names
 from streamt1.config import (ATTENTION_CHOICES, ConfigError, RunConfig, available_methods, build_config,
-                             check_length, chosen_frames, dump_yaml, parse_seeds, refuse_owned_settings)
+                             check_length, chosen_frames, dump_yaml, parse_seeds, refuse_owned_settings,
+                             shared_overrides)
+from streamt1.devices import resolve_device
 from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
 from streamt1.outputs.atomic import check_writable_folder, ensure_folder
@@ -146,7 +148,7 @@ def _check_devices(args: argparse.Namespace) -> None:
     setting it fills (``run.device``)."""
     for flag, name in (("--device", args.device), ("--reward-device", getattr(args, "reward_device", None))):
         if name is not None:
-            api.resolve_device(name, flag)
+            resolve_device(name, flag)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -259,7 +261,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="auto, cpu, cuda ...")
     _add_reward_flags(p)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a setting for every method, e.g. --set search.fusion=zscore")
+                   help="override a setting for every method, e.g. --set search.fusion=zscore (search.* keys leave "
+                        "the plain baseline `none` as it is)")
     p.add_argument("--switches", action="store_true",
                    help="two-prompt streams with a scripted switch mid-video (streamt1.evaluate_switch)")
     p.add_argument("--workers", type=int, default=1,
@@ -303,14 +306,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     methods = methods or _method_list(DEFAULT_EVAL_METHODS)
 
     def make_config(method: str):
-        return build_config(method, None, args.overrides, rewards=_reward_flags(args), num_frames=num_frames,
-                            weights=args.weights, device=args.device, backend="sprites")
+        return build_config(method, None, shared_overrides(method, args.overrides), rewards=_reward_flags(args),
+                            num_frames=num_frames, weights=args.weights, device=args.device, backend="sprites")
 
     configs = [make_config(m) for m in methods]  # validates every method before any work
     if args.workers > 1:
         if args.switches:
             raise ConfigError("--workers splits `streamt1 evaluate` by method and seed; run --switches in one process")
-        on_cpu = api.resolve_device(configs[0].run.device).type == "cpu"
+        on_cpu = resolve_device(configs[0].run.device).type == "cpu"
         return _evaluate_in_workers(args, methods, seeds, num_frames, on_cpu)
     # what the methods call, and the video reward for the table
     kinds = sorted({"video", *(kind for config in configs for kind in config.search.rewards_needed())})
@@ -518,7 +521,7 @@ def _score(args: argparse.Namespace) -> int:
     check_writable_folder(score.out_folder(args.folder, args.out))
     prompts = score.read_vbench_prompt_file(args.prompt_file)
     shard = shard_from_env()
-    device = api.resolve_device(device_for(shard, args.device), "--device")
+    device = resolve_device(device_for(shard, args.device), "--device")
     backbones = vbench.Backbones(args.weights or vbench.default_weights_dir(), device,
                                  clip_half=False if args.clip_precision == "fp32" else None)
     vbench.check_weights(settings.dimensions, backbones.weights_dir)
@@ -554,7 +557,8 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None,
                    help="auto, cpu, cuda ... (default auto: cuda:LOCAL_RANK under torchrun)")
     p.add_argument("--set", dest="overrides", action="append", default=None, metavar="KEY=VALUE",
-                   help="override a setting for every method, e.g. --set search.tau=0.3 (repeatable)")
+                   help="override a setting for every method, e.g. --set search.tau=0.3 (repeatable; search.* keys "
+                        "leave the plain baseline `none` as it is)")
     p.add_argument("--report", action="store_true",
                    help="only merge the results already in --out into report.md / index.html")
 
@@ -693,7 +697,7 @@ def _what_is_kept(args: argparse.Namespace) -> str:
     if args.command in INTERRUPTED:
         return INTERRUPTED[args.command]
     again = " without --overwrite" if getattr(args, "overwrite", False) else ""
-    return f"finished videos are kept - rerun the same command{again} to resume"
+    return f"every video finished before the stop is kept - rerun the same command{again} to resume"
 
 
 class Terminated(KeyboardInterrupt):

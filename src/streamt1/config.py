@@ -362,6 +362,16 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return nested
 
 
+def shared_overrides(method: str, overrides: Sequence[str]) -> list[str]:
+    """The ``--set`` items given for every method of a comparison that ``method`` takes: the plain
+    baseline ``none`` takes no ``search.*`` key, since its preset's search settings are what make it
+    plain generation (a shared ``--set search.histories=8`` must neither turn it into eight histories
+    nor change the fingerprint its videos resume by). A row of its own can still set them."""
+    if method != "none":
+        return list(overrides)
+    return [item for item in overrides if item.partition("=")[0].strip().split(".")[0] != "search"]
+
+
 def parse_seeds(value: Any, name: str = "--seeds", place: str = "") -> tuple[int, ...]:
     """Seeds from ``0,1,2`` text, one integer or a list of integers: each >= 0 (run.seed's rule) and none
     repeated (a seed makes the same video again); checked before any video is made. Errors name the

@@ -14,6 +14,7 @@ from bench_fixtures import NUM_FRAMES, tiny_settings
 from streamt1.bench import prepare, run_bench, run_items
 from streamt1.cli import main
 from streamt1.distributed import Shard
+from streamt1.outputs.bench_report import PLAN_FILE
 from streamt1.outputs.results import PROMPT_FILE, RESULT_SUFFIX
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -191,12 +192,26 @@ def test_a_rerun_with_some_of_the_methods_resumes_them(resumed_run, sprites_weig
     out = resumed_run["out"]
     before = results_on_disk(out)
     report = json.loads((out / "report.json").read_text())
-    code = main(["bench", "--suite", "sprites", "--methods", "none", "--num-frames", str(NUM_FRAMES),
+    plan = json.loads((out / PLAN_FILE).read_text())
+    code = main(["bench", "--suite", "sprites", "--methods", "none", "--seeds", "0", "--num-frames", str(NUM_FRAMES),
                  "--limit", "2", "--device", "cpu", "--weights", str(sprites_weights), "--out", str(out)])
     assert code == 0, capsys.readouterr().err
     assert results_on_disk(out) == before  # nothing made again
     again = json.loads((out / "report.json").read_text())
     assert again["methods"]["none"]["metrics"] == report["methods"]["none"]["metrics"]
+    # the folder's plan still holds the methods and seeds of the first run, in their order
+    assert json.loads((out / PLAN_FILE).read_text()) == plan and plan["methods"] == ["none", "stream-t1"]
+    assert list(again["methods"]) == list(report["methods"])
+
+
+def test_a_shared_search_setting_leaves_the_plain_baseline_as_it_was(resumed_run, sprites_weights, capsys):
+    # --set for every method: `none`'s search settings are what make it plain generation, so it resumes
+    out = resumed_run["out"]
+    before = results_on_disk(out)
+    code = main(["bench", "--suite", "sprites", "--methods", "none", "--set", "search.histories=8", "--num-frames",
+                 str(NUM_FRAMES), "--limit", "2", "--device", "cpu", "--weights", str(sprites_weights), "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert results_on_disk(out) == before
 
 
 def test_report_joins_the_vbench_scores_of_streamt1_score(resumed_run, tmp_path, capsys):

@@ -152,8 +152,8 @@ def test_ctrl_c_exits_130_with_one_line_and_keeps_finished_videos(sprites_weight
             break
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130
-    assert err.strip().splitlines() == ["streamt1: interrupted; finished videos are kept - rerun the same "
-                                        "command to resume"]
+    assert err.strip().splitlines() == ["streamt1: interrupted; every video finished before the stop is kept - "
+                                        "rerun the same command to resume"]
     finished = list(out.glob(f"*{RESULT_SUFFIX}"))
     assert 1 <= len(finished) < 4 and not list(out.glob(".*tmp*"))
     assert set(json.loads((out / PROMPT_FILE).read_text())) == {p.name.replace(RESULT_SUFFIX, ".mp4")

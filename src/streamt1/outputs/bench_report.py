@@ -21,6 +21,7 @@ from streamt1.outputs.atomic import atomic_path, atomic_write_json, atomic_write
 
 logger = logging.getLogger(__name__)
 
+PLAN_FILE = "plan.json"  # the methods, seeds and prompt count every run into the folder asked for
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
 COMPUTE_PLOT = "compute.png"
@@ -28,10 +29,24 @@ SCORES_FILE = "scores/results.json"  # what `streamt1 score <bench folder>` writ
 COMPUTE_KEYS = ("generator_forwards", "reward_calls", "seconds", "peak_memory_mb")
 
 
+def read_plan(out: Path) -> dict:
+    """What the runs into ``out`` asked for so far (empty lists before the first)."""
+    path = out / PLAN_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"methods": [], "seeds": []}
+
+
+def record_plan(out: Path, suite: str, num_prompts: int, seeds: list[int], methods: list[str]) -> None:
+    """Add a run's plan to the folder's: a rerun of some methods or seeds keeps the others and their order."""
+    plan = read_plan(out)
+    atomic_write_json(out / PLAN_FILE, {
+        "suite": suite, "num_prompts": max(num_prompts, plan.get("num_prompts", 0)),
+        "seeds": plan["seeds"] + [s for s in seeds if s not in plan["seeds"]],
+        "methods": plan["methods"] + [m for m in methods if m not in plan["methods"]]})
+
+
 def method_folders(out: Path) -> list[str]:
     """Method folders in plan order, then any other folder holding a run's settings."""
-    plan_path = out / "plan.json"
-    planned = json.loads(plan_path.read_text(encoding="utf-8"))["methods"] if plan_path.is_file() else []
+    planned = read_plan(out)["methods"]
     found = sorted(p.parent.name for p in out.glob(f"*/{results.SETTINGS_FILE}"))
     return [m for m in planned if m in found] + [m for m in found if m not in planned]
 

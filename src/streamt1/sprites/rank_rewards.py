@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from streamt1.agreement import pairwise_agreement
+from streamt1.devices import resolve_device
 from streamt1.outputs.atomic import atomic_write_json, check_writable_folder
 from streamt1.config import FUSION_MODES
 from streamt1.search.pruning import fuse, mix_alpha
@@ -54,7 +55,8 @@ from streamt1.sprites.rewards import (
 from streamt1.sprites.captions import parse_caption
 from streamt1.sprites.siblings import IMAGE_TRUTH_PARTS, TUNING_EVERY, SiblingGroup, load_groups
 from streamt1.sprites.train_rewards import TrainRewardsConfig, evaluate, image_loss, sample_pair, video_loss
-from streamt1.sprites.training import SampleStream, check_max_minutes, lr_factor, run_progress, sample_loader
+from streamt1.sprites.training import (SampleStream, add_device_option, check_max_minutes, lr_factor, run_progress,
+                                       sample_loader)
 from streamt1.sprites.world import roll_steps
 
 logger = logging.getLogger(__name__)
@@ -469,8 +471,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="folder(s) of scene-*.pt from streamt1.sprites.siblings")
     p.add_argument("--init", default=None, help="folder with the rewards to start from (default: built in)")
     p.add_argument("--out", required=True, help="folder for image_reward.* / video_reward.* / rank_rewards.json")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
-                   help="cuda or cpu (default: %(default)s)")
+    add_device_option(p)
     defaults = RankRewardsConfig()
     for field, value in asdict(defaults).items():
         flag = f"--{field.replace('_', '-')}"
@@ -485,7 +486,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     check_writable_folder(args.out)  # before the work, not at its save
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     config = RankRewardsConfig(**{k: getattr(args, k) for k in asdict(defaults)})
-    summary = finetune(config, args.record, args.init, args.out, args.device)
+    summary = finetune(config, args.record, args.init, args.out, resolve_device(args.device, "--device"))
     keys = ("fused", "fused_same_parent", "fused_cross_parent", "video_vs_truth", "image_vs_image_truth", "pairs")
     print(json.dumps({"kept_step": summary["kept_step"], "sibling_agreement_tuning": {
         k: {m: v[m] for m in keys} for k, v in summary["sibling_agreement"].items()},

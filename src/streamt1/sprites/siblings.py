@@ -39,13 +39,14 @@ from torch import Tensor
 from streamt1 import api
 from streamt1.agreement import RecordingSearch, fused_truth, truth_metrics
 from streamt1.config import build_config
+from streamt1.devices import resolve_device
 from streamt1.evaluate import weight_digests
 from streamt1.outputs.atomic import atomic_path, atomic_write_json, check_writable_folder
 from streamt1.search.pool import CandidatePool, ChunkContext, Scores
 from streamt1.search.pruning import mix_alpha
 from streamt1.search.steps import reward_windows
 from streamt1.sprites.captions import caption
-from streamt1.sprites.training import check_max_minutes
+from streamt1.sprites.training import add_device_option, check_max_minutes
 from streamt1.sprites.world import FPS, is_eval_scene, sample_scene
 
 logger = logging.getLogger(__name__)
@@ -297,8 +298,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--num-shards", type=int, default=1, help="processes recording into --out together (default 1)")
     p.add_argument("--max-minutes", type=float, default=None,
                    help="stop after this much time; a rerun records the scenes left (default: all scenes)")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
-                   help="cuda or cpu (default: %(default)s)")
+    add_device_option(p)
     p.add_argument("--threads", type=int, default=1, help="CPU threads of this process (the metrics run on the CPU)")
     args = p.parse_args(argv)
     if args.threads < 1:
@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     config = RecordConfig(method=args.method, num_scenes=args.num_scenes, num_frames=args.num_frames,
                           weights=args.weights, reward_weights=args.reward_weights, shard=args.shard,
                           num_shards=args.num_shards, max_minutes=args.max_minutes)
-    logger.info("done: %s", record(config, args.out, args.device))
+    logger.info("done: %s", record(config, args.out, str(resolve_device(args.device, "--device"))))
 
 
 if __name__ == "__main__":

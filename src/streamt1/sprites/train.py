@@ -40,6 +40,7 @@ from torch import Tensor
 from torch.nn.attention.flex_attention import BlockMask
 from torch.utils.data import DataLoader, default_collate
 
+from streamt1.devices import resolve_device
 from streamt1.models.causal_wan import TextKV, frame_block_mask, teacher_forcing_mask
 from streamt1.models.config import PREDICTIONS, StreamConfig
 from streamt1.models.generator import NULL_PROMPT
@@ -778,7 +779,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         event_share=args.event_share, attention=args.attention, compile=args.compile,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
-    train(config, args.out, args.device)
+    train(config, args.out, resolve_device(args.device, "--device"))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+from streamt1.devices import resolve_device
 from streamt1.models.checkpoints import load_checked
 from streamt1.outputs.atomic import atomic_path, atomic_write_json, check_writable_folder
 from streamt1.sprites.captions import caption
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                               seed=args.seed, max_minutes=args.max_minutes,
                               log_every=max(1, min(TrainCodecConfig.log_every, args.steps // 20)),
                               model=AutoencoderConfig(latent_channels=args.latent_channels))
-    train(config, args.out, args.device)
+    train(config, args.out, resolve_device(args.device, "--device"))
 
 
 if __name__ == "__main__":

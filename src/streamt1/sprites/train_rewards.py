@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader
 
+from streamt1.devices import resolve_device
 from streamt1.outputs.atomic import atomic_write_json, check_writable_folder
 from streamt1.sprites.captions import caption
 from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward, resample_index
@@ -469,7 +470,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         log_every=max(1, min(TrainRewardsConfig.log_every, args.steps // 10)),
         net=replace(net, kind="image"), max_minutes=args.max_minutes,
     )
-    train(config, args.out, args.device, args.init)
+    train(config, args.out, resolve_device(args.device, "--device"), args.init)
 
 
 if __name__ == "__main__":

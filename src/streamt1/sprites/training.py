@@ -116,6 +116,12 @@ def lr_factor(progress: float) -> float:
     return FINAL_FACTOR + (1 - FINAL_FACTOR) * cosine
 
 
+def add_device_option(parser: argparse.ArgumentParser) -> None:
+    """``--device``, as the other streamt1 commands take it (read it with ``resolve_device``)."""
+    parser.add_argument("--device", default="auto",
+                        help="auto, cpu, cuda, cuda:1 ... (default auto: cuda wherever there is one)")
+
+
 def training_parser(description: str, out_help: str, defaults: Any,
                     prog: str | None = None) -> argparse.ArgumentParser:
     """The options of the scripts that render their data; ``defaults`` is the script's config class
@@ -123,8 +129,7 @@ def training_parser(description: str, out_help: str, defaults: Any,
     p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("--out", required=True, help=out_help)
     p.add_argument("--steps", type=int, default=defaults.steps, help="optimiser steps (default: %(default)s)")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
-                   help="cpu, cuda, cuda:1 ... (default here: %(default)s; cuda wherever there is one)")
+    add_device_option(p)
     p.add_argument("--batch-size", type=int, default=defaults.batch_size,
                    help="training items per step (default: %(default)s)")
     p.add_argument("--lr", type=float, default=defaults.lr,
