@@ -489,7 +489,8 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
                                    "torchrun --nproc_per_node N -m streamt1 score FOLDER ...")
     p.add_argument("folder", help="a generate or bench output folder (every .mp4 below it is scored)")
     p.add_argument("--metrics", default=",".join(AVAILABLE),
-                   help=f"comma-separated VBench dimensions (default: all of {','.join(AVAILABLE)})")
+                   help=f"comma-separated VBench dimensions, or none to score with --video-reward alone "
+                        f"(default: all of {','.join(AVAILABLE)})")
     p.add_argument("--long", default="auto", choices=LONG_MODES,
                    help="VBench-Long 2 s clips: auto (videos of 5.0 s or more), on, off")
     p.add_argument("--weights", default=None,
@@ -513,7 +514,9 @@ def _score(args: argparse.Namespace) -> int:
     from streamt1.metrics import score, vbench
 
     settings = score.ScoreSettings(
-        dimensions=tuple(m.strip() for m in args.metrics.split(",") if m.strip()), long=args.long,
+        dimensions=() if args.metrics.strip() == "none" else tuple(m.strip() for m in args.metrics.split(",")
+                                                                    if m.strip()),
+        long=args.long,
         video_reward=args.video_reward)
     # the cheap checks first: the folder to score, where the scores go, the prompt file, then the device and
     # the weights

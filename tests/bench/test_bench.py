@@ -232,6 +232,11 @@ def test_report_joins_the_vbench_scores_of_streamt1_score(resumed_run, tmp_path,
     assert row["metrics"]["vbench_subject_consistency"]["n"] == 2
     assert row["diff"]["score_overall"]["mean"] == pytest.approx(2.0)  # stream-t1 files sort after none's
     assert "text_alignment" in row["metrics"]  # the Sprites ground truth is still there
+    # each kind of column says where its numbers come from, once
+    sources = [line for line in (out / "report.md").read_text().splitlines() if line.startswith("* ")]
+    assert [line.split(":")[0] for line in sources] == ["* columns without a prefix", "* `reward_<part>`",
+                                                        "* `score_<part>`", "* `vbench_<dimension>`"]
+    assert "stored MP4" in (out / "index.html").read_text()
     # a score run that predates some videos: its columns say how many they cover
     first = sorted(videos)[0]
     (out / "scores" / "results.json").write_text(json.dumps({"settings": {}, "videos": {first: videos[first]}}))

@@ -170,6 +170,21 @@ def test_video_reward_parts_are_scored_and_its_path_is_not_fingerprinted(bench_f
 
 
 
+def test_metrics_none_scores_with_the_reward_alone_and_needs_no_vbench_files(bench_folder, tmp_path, capsys):
+    out, prompt_file = tmp_path / "scores", tmp_path / "prompts.json"
+    prompt_file.write_text(json.dumps({"a-red-circle-0.mp4": "a red circle moves left", "top-1.mp4": "a red circle moves up"}))
+    base = ["score", str(bench_folder), "--metrics", "none", "--weights", str(tmp_path / "no-vbench-here"),
+            "--device", "cpu", "--out", str(out), "--prompt-file", str(prompt_file)]
+    assert main(base) == 2  # nothing to score
+    assert "nothing to score" in capsys.readouterr().err and not out.exists()
+    assert main([*base, "--video-reward", "sprites-video"]) == 0, capsys.readouterr().err
+    videos = json.loads((out / "results.json").read_text())["videos"]
+    assert len(videos) == 3 and all(v["scores"] == {} and "overall" in v["reward"] for v in videos.values())
+    table = (out / "table.md").read_text()
+    assert table.startswith("| Folder | reward_") and "subject" not in table
+    assert (out / "prompts.json").is_file() and not list(out.glob("*_eval_results.json"))
+
+
 @pytest.fixture(scope="module")
 def one_process(bench_folder, tiny_weights, tmp_path_factory):
     """An uninterrupted single-process run, single-threaded as the torchrun ranks are (same float sums)."""

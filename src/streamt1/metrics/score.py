@@ -59,6 +59,9 @@ class ScoreSettings:
 
     def __post_init__(self) -> None:
         vbench.check_dimensions(self.dimensions)
+        if not self.dimensions and self.video_reward is None:
+            raise ConfigError("nothing to score: choose VBench dimensions with --metrics, or add a video reward "
+                              "with --video-reward NAME (--metrics none scores with the reward alone)")
         require_choice("long", self.long, vbench.LONG_MODES)
         self.reward_folder()  # a bad name, or a name with no folder, fails before any video is read
 
@@ -301,6 +304,8 @@ def write_vbench_layout(out: Path, folder: Path, videos: dict[str, dict], dimens
     """VBench's files next to ours: ``prompts.json`` ({video path: prompt}, for its ``--prompt_file``)
     and ``<row>_eval_results.json`` ({dim: [aggregate, [{video_path, video_results}]]}) per row."""
     atomic_write_json(out / PROMPTS_FILE, {str(folder / k): r["prompt"] for k, r in sorted(videos.items())})
+    if not dimensions:  # the reward alone: VBench has no results to read
+        return
     groups: dict[str, dict[str, dict]] = {}
     for key, record in sorted(videos.items()):
         groups.setdefault(group_of(key), {})[key] = record

@@ -350,13 +350,11 @@ AVAILABLE = tuple(DIMENSIONS)
 
 
 def check_dimensions(names: Sequence[str]) -> tuple[str, ...]:
-    """The requested dimensions, or ConfigError naming the unknown ones and listing the available."""
+    """The requested dimensions (maybe none), or ConfigError naming the unknown ones and listing the available."""
     names = tuple(names)
     unknown = [n for n in names if n not in DIMENSIONS]
     if unknown:
         raise ConfigError(f"unknown VBench dimension(s) {unknown}: available: {list(AVAILABLE)}")
-    if not names:
-        raise ConfigError(f"no VBench dimension chosen: expected some of {list(AVAILABLE)}")
     return names
 
 

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from streamt1.outputs.atomic import atomic_write_text
-from streamt1.outputs.bench_report import format_estimate
+from streamt1.outputs.bench_report import column_sources, format_estimate
 from streamt1.outputs.naming import output_paths
 
 HTML_PAGE = "index.html"
@@ -46,7 +46,8 @@ def _summary_table(summary: Mapping[str, Any]) -> str:
         for metric in metrics:
             cells.append(format_estimate(row["metrics"].get(metric), of=row["videos"]))
         rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    sources = "".join(f"<li>{html.escape(text.replace('`', ''))}</li>" for text in column_sources(metrics))
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table><ul>{sources}</ul>"
 
 
 def write_html(out: Path, records: Mapping[str, Mapping[str, Mapping[str, Any]]],

@@ -145,6 +145,24 @@ def format_estimate(est: dict | None, digits: int = 3, signed: bool = False, of:
     return text
 
 
+# Where each kind of column comes from: said under the summary wherever the kind is in it
+COLUMN_SOURCES = (
+    ("reward_", "`reward_<part>`: the video reward, recorded by the run from the frames in memory"),
+    ("score_", "`score_<part>`: the same kind of reward by `streamt1 score --video-reward` from the stored MP4 "
+               "(lossy, and upscaled for Sprites), so a little off `reward_<part>`"),
+    ("vbench_", "`vbench_<dimension>`: VBench's dimension by `streamt1 score` from the stored MP4"),
+)
+GROUND_TRUTH_SOURCE = ("columns without a prefix: the Sprites world's analytic ground truth of each video "
+                       "(consistencies as VBench defines them; text alignment = the mean of the `alignment_` columns)")
+
+
+def column_sources(metrics: list[str]) -> list[str]:
+    """One line per kind of column in ``metrics``, saying where its numbers come from."""
+    prefixes = tuple(prefix for prefix, _ in COLUMN_SOURCES)
+    lines = [GROUND_TRUTH_SOURCE] if any(not m.startswith(prefixes) for m in metrics) else []
+    return lines + [text for prefix, text in COLUMN_SOURCES if any(m.startswith(prefix) for m in metrics)]
+
+
 def _header(cols: list[str]) -> list[str]:
     return ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
 
@@ -155,6 +173,7 @@ def markdown(summary: dict[str, Any]) -> str:
     lines = [f"# Bench report: suite `{summary['suite']}`", "",
              "Mean ± half-width of the 95 % Student-t interval over videos; `(k of n)`: the column has k of "
              "the method's n videos (e.g. `streamt1 score` ran before more were made: rerun it).", ""]
+    lines += [f"* {text}" for text in column_sources(metrics)] + ([""] if metrics else [])
     lines += _header(["Method", "videos", *metrics])
     lines += ["| " + " | ".join([m, str(r["videos"]),
                                  *(format_estimate(r["metrics"].get(k), of=r["videos"]) for k in metrics)]) + " |"
