@@ -79,6 +79,36 @@ def test_merge_refuses_a_method_made_with_other_settings(runs, sprites_weights, 
     assert not (tmp_path / "all" / "results.json").exists()
 
 
+def test_the_device_flag_is_not_a_setting_and_older_folders_that_recorded_it_resume(runs, sprites_weights, tmp_path,
+                                                                                      capsys):
+    out = tmp_path / "cpu"
+    _evaluate(sprites_weights, out, "none", "--device", "cpu")
+    results = json.loads((out / "results.json").read_text())
+    assert "device" not in results["settings"]["none"]["config"]["run"]
+    # a folder written before the device was left out holds it: the same videos resume and merge
+    results["settings"]["none"]["config"]["run"]["device"] = "cpu"
+    (out / "results.json").write_text(json.dumps(results))
+    capsys.readouterr()
+    _evaluate(sprites_weights, out, "none", "--device", "auto")
+    assert "1 of 1 videos done earlier, kept" in capsys.readouterr().out
+    assert _merge(out, runs / "stream", tmp_path / "all") == 0
+
+
+def test_a_rerun_asking_for_videos_makes_those_a_no_videos_run_left_out(sprites_weights, tmp_path, capsys):
+    out = tmp_path / "scores-only"
+    _evaluate(sprites_weights, out, "none")
+    before = json.loads((out / "results.json").read_text())["videos"]["none"]
+    assert not list((out / "none").glob("*.mp4"))
+    capsys.readouterr()
+    args = ["evaluate", "--methods", "none", "--num-prompts", "1", "--seeds", "0", "--num-frames", "9",
+            "--weights", str(sprites_weights), "--out", str(out)]
+    assert main(args) == 0
+    assert "1 scored earlier without their MP4 are made again" in capsys.readouterr().out
+    assert len(list((out / "none").glob("*.mp4"))) == 1
+    assert json.loads((out / "results.json").read_text())["videos"]["none"] == before  # the same video again
+    assert main(args) == 0 and "1 of 1 videos done earlier, kept\n" in capsys.readouterr().out
+
+
 def test_merge_refuses_a_video_with_other_scores(runs, tmp_path, capsys):
     edited = tmp_path / "edited"
     shutil.copytree(runs / "best", edited)

@@ -62,7 +62,9 @@ DIFFERENCE_COLUMNS = ("subject_consistency", "background_consistency", "text_ali
 # Run settings that do not change a video (where it is written, the progress bar, the seed, which
 # the evaluation sets per video). Unlike generate and bench (outputs.results), the device stays: CPU and
 # GPU videos differ in detail, and a table of paired differences must not mix them.
-_UNSCORED_RUN_FIELDS = ("out", "progress", "seed")
+# Run fields that do not make a method's videos (the device is not a setting either, as in
+# ``outputs.results``: folders made before it was left out still hold it and compare without it)
+_UNSCORED_RUN_FIELDS = ("out", "progress", "seed", "device")
 
 
 @dataclass(frozen=True)
@@ -146,12 +148,23 @@ def _empty_results() -> dict[str, Any]:
 
 def _settings_conflict(results: dict[str, Any], method: str, settings: dict[str, Any]) -> str | None:
     """How ``settings`` differ from those ``results`` holds for ``method`` (None: same, or none held)."""
-    fp = fingerprint(settings)
-    old = results["fingerprints"].get(method)
-    if old is None or old == fp:
+    if method not in results["settings"]:
         return None
-    changed = ", ".join(_differing(results["settings"][method], settings)) or "unknown"
+    held, asked = _comparable(results["settings"][method]), _comparable(settings)
+    old, fp = fingerprint(held), fingerprint(asked)
+    if old == fp:
+        return None
+    changed = ", ".join(_differing(held, asked)) or "unknown"
     return f"fingerprint {old[:12]}, now {fp[:12]}; changed: {changed}"
+
+
+def _comparable(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` without the run fields that do not make videos (older folders recorded the device)."""
+    config = settings.get("config")
+    if not isinstance(config, dict) or not isinstance(config.get("run"), dict):
+        return settings
+    run = {k: v for k, v in config["run"].items() if k not in _UNSCORED_RUN_FIELDS}
+    return {**settings, "config": {**config, "run": run}}
 
 
 def claim_method(results: dict[str, Any], method: str, settings: dict[str, Any], out: Path) -> None:
@@ -222,19 +235,25 @@ def run_evaluation(
             atomic_write_json(out / RESULTS_FILE, results)  # resume point
     atomic_write_json(out / RESULTS_FILE, results)
     stems = {(prompt, seed): api.output_stem(prompt, seed) for prompt in prompts for seed in settings.seeds}
-    to_make = sum(stem not in results["videos"].get(method, {}) for method in configs for stem in stems.values())
+
+    def kept(method: str, stem: str) -> bool:
+        return is_kept(results["videos"].get(method, {}), stem, out / method, settings.save_videos)
+
+    to_make = sum(not kept(method, stem) for method in configs for stem in stems.values())
     line = ProgressLine(total=to_make)  # [i/N], time per video, time left: of the videos still to make
     for method, config in configs.items():
         search = api.make_search(config, components)
         done = results["videos"].setdefault(method, {})
-        earlier = sum(stem in done for stem in stems.values())
-        if earlier:  # a rerun resumes: say so, or it looks as if nothing happened
-            untraced = sum(stem in done and not api.output_paths(out / method, stem)["trace"].exists()
+        earlier = sum(kept(method, stem) for stem in stems.values())
+        unsaved = sum(stem in done for stem in stems.values()) - earlier
+        if earlier or unsaved:  # a rerun resumes: say so, or it looks as if nothing happened
+            untraced = sum(kept(method, stem) and not api.output_paths(out / method, stem)["trace"].exists()
                            for stem in stems.values()) if settings.save_traces else 0
             progress(f"{method:22s} {earlier} of {len(stems)} videos done earlier, kept"
-                     + (f" ({untraced} of them without a trace: they are not regenerated)" if untraced else ""))
+                     + (f" ({untraced} of them without a trace: they are not regenerated)" if untraced else "")
+                     + (f"; {unsaved} scored earlier without their MP4 are made again to write it" if unsaved else ""))
         for (prompt, seed), stem in stems.items():
-            if stem in done:
+            if kept(method, stem):
                 continue
             start = time.perf_counter()
             result = search.run(prompt, settings.num_frames, seed, progress=False)
@@ -243,6 +262,12 @@ def run_evaluation(
             atomic_write_json(out / RESULTS_FILE, results)  # resume point
             progress(line.finish(f"{method:22s} {shorten(stem)}", time.perf_counter() - start))
     return write_table(results["videos"], settings, length, out)
+
+
+def is_kept(done: dict[str, Any], stem: str, folder: Path, save_videos: bool) -> bool:
+    """Whether a rerun keeps video ``stem`` of ``done`` (its method's scores): scored earlier, and with
+    its MP4 in ``folder`` where videos are asked for (a run with --no-videos made none)."""
+    return stem in done and (not save_videos or api.output_paths(folder, stem)["video"].exists())
 
 
 def write_table(videos: dict[str, dict], settings: EvalSettings, length: int, out: Path) -> dict[str, dict[str, Any]]:
