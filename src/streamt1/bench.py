@@ -36,6 +36,7 @@ from streamt1.suites import PromptItem, Suite, load_suite
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_OUT = "runs/bench"
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class BenchSettings:
     seeds: tuple[int, ...] = (0,)
     num_frames: int = 48
     limit: int | None = None
-    out: str = "runs/bench"
+    out: str = DEFAULT_OUT
     backend: str | None = None
     weights: str | None = None
     device: str | None = None
@@ -120,6 +121,12 @@ def _as_yaml(value: Any) -> str:
 
 
 _FILE_KEYS = ("suite", "methods", "seeds", "num_frames", "limit", "out", "backend", "weights", "device", "set")
+def bench_out(config_file: str | None, out: str | None) -> str:
+    """The results folder: ``--out``, else the settings file's ``out:``, else :data:`DEFAULT_OUT`."""
+    if out is not None:
+        return out
+    data = read_yaml(config_file) if config_file else {}
+    return str(data.get("out", DEFAULT_OUT))
 
 
 def bench_settings(config_file: str | None = None, **flags: Any) -> BenchSettings:
@@ -147,7 +154,7 @@ def bench_settings(config_file: str | None = None, **flags: Any) -> BenchSetting
     return BenchSettings(
         suite=str(data["suite"]), methods=specs,
         seeds=seeds, num_frames=chosen_frames(num_frames, overrides, 48), limit=limit,
-        out=str(data.get("out", "runs/bench")), backend=data.get("backend"), weights=data.get("weights"),
+        out=str(data.get("out", DEFAULT_OUT)), backend=data.get("backend"), weights=data.get("weights"),
         device=data.get("device"), overrides=overrides,
     )
 

@@ -242,7 +242,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                    help=f"comma-separated presets (see `streamt1 methods`; default {DEFAULT_EVAL_METHODS}, with "
                         "--merge every method in the folders); `none` is the baseline of the paired differences")
     p.add_argument("--num-prompts", type=int, default=None,
-                   help="held-out Sprites prompts to use (default 32; with --merge: the folders' own)")
+                   help="Sprites evaluation prompts to use (default 32, the held-out ones; beyond 32 they come "
+                        "from the tuning split the defaults were chosen on; with --merge: the folders' own)")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--length", choices=tuple(LENGTHS), default=None,
                         help="named video length: 5s (81 latent frames, default) or 30s (480, the paper's "
@@ -567,12 +568,12 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from streamt1.bench import bench_settings, run_bench
+    from streamt1.bench import bench_out, bench_settings, run_bench
     from streamt1.distributed import shard_from_env
     from streamt1.outputs.bench_report import write_report
 
     if args.report:
-        out = Path(args.out or "runs/bench")
+        out = Path(bench_out(args.config, args.out))
         if not (out / results.SETTINGS_FILE).is_file():
             raise FileNotFoundError(f"{out} holds no bench results: pass the --out of a bench run")
         print(write_report(out).read_text(encoding="utf-8"))

@@ -33,7 +33,7 @@ from streamt1.metrics.sprites import METRIC_NAMES, evaluate_video
 from streamt1.metrics.stats import mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.fingerprint import canonical, fingerprint
-from streamt1.outputs.progress import ProgressLine, shorten
+from streamt1.outputs.progress import ProgressLine, counted, shorten
 from streamt1.outputs.results import read_json
 from streamt1.sprites.captions import caption
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
@@ -219,6 +219,8 @@ def run_evaluation(
         forget_methods(results, results["videos"], settings.methods, out / RESULTS_FILE, out / TABLE_FILE)
     for method, config in configs.items():  # all checked before any work
         claim_method(results, method, {**method_settings(config, digests), **extra}, out)
+    if settings.num_prompts > EvalSettings.num_prompts:  # said before the work, not only in the table
+        progress(f"evaluating {_prompts_held_out(settings.num_prompts)}")
     scenes = eval_scenes(settings.num_prompts, num_frames=settings.num_frames)
     prompts = [caption(scene) for scene in scenes]
     spec = components.generator.spec
@@ -227,7 +229,7 @@ def run_evaluation(
     reference = results["videos"].setdefault(REFERENCE, {})
     missing = [(scene, prompt) for scene, prompt in zip(scenes, prompts) if api.output_stem(prompt, 0) not in reference]
     if missing:  # seconds for the default 32 prompts, but a long silence for thousands: say what runs
-        progress(f"{REFERENCE:22s} rendering and scoring the world's own video of {len(missing)} prompts")
+        progress(f"{REFERENCE:22s} rendering and scoring the world's own video of {counted(len(missing), 'prompt')}")
     for i, (scene, prompt) in enumerate(missing, 1):
         frames = (render(scene, length) * 255).round().to(torch.uint8)
         reference[api.output_stem(prompt, 0)] = score_video(frames, prompt, components, spec.fps)
@@ -432,14 +434,20 @@ def _missing_videos(summary: dict[str, dict[str, Any]], settings: EvalSettings) 
                 f"only the prompts and seeds both the method and `{BASELINE}` have."]
 
 
+def _prompts_held_out(num_prompts: int) -> str:
+    """What ``num_prompts`` evaluation prompts are: held out, or partly the tuning split."""
+    reported = EvalSettings.num_prompts  # the prompts after these are the tuning split of the Sprites defaults
+    if num_prompts <= reported:
+        return counted(num_prompts, "held-out prompt")
+    return (f"{num_prompts} prompts (the first {reported} held out; the other {num_prompts - reported} from the "
+            f"tuning split, on which the Sprites defaults were chosen: report the first {reported} as held out)")
+
+
 def markdown_table(summary: dict[str, dict[str, Any]], settings: EvalSettings, seconds: float) -> str:
     """Means (ground-truth metrics as percentages, VBench style; rewards as raw logits), then each
     method's paired difference against plain generation with its 95 % interval (bold: excludes 0)."""
-    reported = EvalSettings.num_prompts  # the prompts after these are the tuning split of the Sprites defaults
-    tuned = (f" Prompts {reported} and on are the tuning split, on which the Sprites defaults were chosen: "
-             f"report the first {reported} as held out.") if settings.num_prompts > reported else ""
-    lines = [f"{settings.num_prompts} held-out prompts x seeds {','.join(map(str, settings.seeds))}; "
-             f"videos of {seconds:.1f} s ({settings.num_frames} latent frames).{tuned}", "", *_means_table(summary),
+    lines = [f"{_prompts_held_out(settings.num_prompts)} x seeds {','.join(map(str, settings.seeds))}; "
+             f"videos of {seconds:.1f} s ({settings.num_frames} latent frames).", "", *_means_table(summary),
              *_missing_videos(summary, settings), "", MEANS_LEGEND]
     difference = _difference_table(summary)
     if len(difference) > 2:
@@ -448,7 +456,7 @@ def markdown_table(summary: dict[str, dict[str, Any]], settings: EvalSettings, s
                   *difference]
         pairs = min(d.n for row in summary.values() for d in row.get("difference", {}).values())
         if pairs < SMALL_SAMPLE:
-            lines += ["", f"Only {pairs} paired videos: the intervals assume roughly normal differences and are "
+            lines += ["", f"Only {counted(pairs, 'paired video')}: the intervals assume roughly normal differences and are "
                           f"rough this small; the default ({EvalSettings.num_prompts} prompts x "
                           f"{len(EvalSettings.seeds)} seeds) tells gains from noise."]
     return "\n".join(lines) + "\n"

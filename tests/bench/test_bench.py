@@ -214,6 +214,13 @@ def test_a_shared_search_setting_leaves_the_plain_baseline_as_it_was(resumed_run
     assert results_on_disk(out) == before
 
 
+def test_report_finds_the_folder_its_settings_file_names(resumed_run, tmp_path, capsys):
+    settings = tmp_path / "bench.yaml"
+    settings.write_text(f"suite: sprites\nout: {resumed_run['out']}\n")
+    assert main(["bench", "--report", "--config", str(settings)]) == 0
+    assert capsys.readouterr().out.startswith("# Bench report: suite `sprites`")
+
+
 def test_report_joins_the_vbench_scores_of_streamt1_score(resumed_run, tmp_path, capsys):
     """`streamt1 score <bench folder>` writes scores/results.json; `bench --report` adds its columns."""
     out = tmp_path / "scored"

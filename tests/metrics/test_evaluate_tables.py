@@ -31,9 +31,12 @@ def test_paired_difference_against_plain_generation():
 
 def test_a_table_beyond_the_reported_prompts_says_they_include_the_tuning_split():
     summary = summarise(_videos({"none": [0.1, 0.2], "beam": [0.2, 0.3]}), ["none", "beam"])
-    note = "Prompts 32 and on are the tuning split"
-    assert note not in markdown_table(summary, EvalSettings(methods=("none", "beam"), num_prompts=32), 5.0)
-    assert note in markdown_table(summary, EvalSettings(methods=("none", "beam"), num_prompts=33), 5.0)
+    assert markdown_table(summary, EvalSettings(methods=("none", "beam"), num_prompts=32), 5.0).startswith(
+        "32 held-out prompts x seeds 0,1;")
+    assert markdown_table(summary, EvalSettings(methods=("none", "beam"), num_prompts=1), 5.0).startswith(
+        "1 held-out prompt x seeds")
+    assert markdown_table(summary, EvalSettings(methods=("none", "beam"), num_prompts=33), 5.0).startswith(
+        "33 prompts (the first 32 held out; the other 1 from the tuning split")
 
 
 def test_summary_keeps_only_the_asked_prompts_and_seeds():

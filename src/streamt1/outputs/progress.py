@@ -12,6 +12,11 @@ def format_duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 prompt``, ``2 prompts``: a count with its noun in the right number (nouns with a plain -s)."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def shorten(text: str, width: int = 60) -> str:
     """``text`` cut to at most ``width`` characters at a word boundary, with ``...`` where it was cut."""
     text = " ".join(text.split())
