@@ -413,6 +413,16 @@ def test_best_of_n_is_compute_matched_with_stream_t1(sprites_weights, count_pass
     assert abs(best_of_n - stream_t1) / stream_t1 <= 0.06  # N = 4 full videos: 4 x (8 + 1) per chunk
 
 
+def test_a_search_far_wider_than_the_papers_is_told_its_cost(sprites_weights, caplog):
+    components = api.load_components(build_config("stream-t1", None, [], weights=str(sprites_weights), device="cpu"))
+    for expansions, warned in ((2, False), (40, True)):
+        config = build_config("stream-t1", None, [f"search.expansions={expansions}"], weights=str(sprites_weights),
+                              device="cpu")
+        caplog.clear()
+        api.make_search(config, components)
+        assert ("80 candidates per chunk" in caplog.text and "about 80x plain generation" in caplog.text) == warned
+
+
 def test_sibling_agreement_scores_every_pruned_chunk(sprites_weights):
     from streamt1.agreement import sibling_agreement
 

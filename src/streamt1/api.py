@@ -34,6 +34,9 @@ from streamt1.search.trace import ChunkRecord
 
 logger = logging.getLogger(__name__)
 
+# Candidates per chunk beyond which a search is told its cost (the paper's widest is 4 x 4 = 16)
+WIDE_SEARCH = 64
+
 
 @dataclass
 class Components:
@@ -198,6 +201,13 @@ def encode_prompts(components: Components, prompts: Sequence[str]) -> None:
 
 
 def make_search(config: Config, components: Components) -> StreamSearch:
+    widest = max(config.search.candidates_per_chunk, config.search.first_candidates)
+    if widest > WIDE_SEARCH:  # legal, but a typo away from a run that never ends
+        logger.warning("%s: %d candidates per chunk (search.histories %d x search.expansions %d%s): each chunk "
+                       "costs about %dx plain generation's work", config.method, widest, config.search.histories,
+                       config.search.expansions, ", search.first_chunk_candidates "
+                       f"{config.search.first_chunk_candidates}" if config.search.first_chunk_candidates else "",
+                       widest)
     return StreamSearch(components.generator, config.search, components.image_reward,
                         components.video_reward, method=config.method, settings=resolved_settings(config, components))
 

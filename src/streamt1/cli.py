@@ -505,8 +505,9 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--video-reward", default=None, metavar="NAME[=PATH]",
                    help="also score with this video reward (see `streamt1 rewards`); PATH: its folder "
                         "(built-in rewards need none). It reads the stored MP4 (lossy, upscaled for Sprites), so "
-                        "its numbers differ a little from the video_reward generate and evaluate record from "
-                        "the frames in memory")
+                        "its numbers are not those generate and evaluate record from the frames in memory (Sprites, "
+                        "5 s videos: up to 0.4 apart per video, as much as methods differ): compare them only "
+                        "with each other")
     p.add_argument("--overwrite", action="store_true", help="discard earlier results instead of resuming")
 
 

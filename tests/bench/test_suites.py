@@ -74,7 +74,7 @@ def test_bad_prompt_files(tmp_path, content, message):
 
 
 def test_bad_suite_names_and_limits(tmp_path):
-    with pytest.raises(ConfigError, match="unknown suite 'vbnech'"):
+    with pytest.raises(ConfigError, match=r"unknown suite 'vbnech' \(did you mean vbench\?\)"):
         load_suite("vbnech")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_suite(str(tmp_path / "missing.txt"))

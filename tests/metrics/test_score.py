@@ -118,6 +118,8 @@ def test_missing_weights_exit_2_naming_the_file(bench_folder, tmp_path, capsys):
 def test_unknown_metric_exit_2_lists_the_available_ones(bench_folder, capsys):
     assert main(["score", str(bench_folder), "--metrics", "dynamism"]) == 2
     assert "available: ['subject_consistency'" in capsys.readouterr().err
+    assert main(["score", str(bench_folder), "--metrics", "subject_consistancy"]) == 2
+    assert "(did you mean subject_consistency?)" in capsys.readouterr().err
 
 
 def test_prompts_come_from_the_prompt_file_then_the_trace_then_the_name(tmp_path):

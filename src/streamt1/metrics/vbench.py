@@ -81,6 +81,7 @@ from streamt1.metrics.musiq import Musiq, load_musiq, per_frame_quality
 from streamt1.metrics.raft import Raft, dynamic_degree, load_raft
 from streamt1.metrics.sprites import vbench_consistency
 from streamt1.models.checkpoints import missing_file_message
+from streamt1.suggest import did_you_mean
 
 logger = logging.getLogger(__name__)
 
@@ -354,7 +355,8 @@ def check_dimensions(names: Sequence[str]) -> tuple[str, ...]:
     names = tuple(names)
     unknown = [n for n in names if n not in DIMENSIONS]
     if unknown:
-        raise ConfigError(f"unknown VBench dimension(s) {unknown}: available: {list(AVAILABLE)}")
+        hints = "".join(did_you_mean(n, AVAILABLE) for n in unknown)
+        raise ConfigError(f"unknown VBench dimension(s) {unknown}{hints}: available: {list(AVAILABLE)}")
     return names
 
 

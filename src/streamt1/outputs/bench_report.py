@@ -148,8 +148,9 @@ def format_estimate(est: dict | None, digits: int = 3, signed: bool = False, of:
 # Where each kind of column comes from: said under the summary wherever the kind is in it
 COLUMN_SOURCES = (
     ("reward_", "`reward_<part>`: the video reward, recorded by the run from the frames in memory"),
-    ("score_", "`score_<part>`: the same kind of reward by `streamt1 score --video-reward` from the stored MP4 "
-               "(lossy, and upscaled for Sprites), so a little off `reward_<part>`"),
+    ("score_", "`score_<part>`: a video reward by `streamt1 score --video-reward` from the stored MP4 (lossy, "
+               "and upscaled for Sprites): not comparable with `reward_<part>` (Sprites: up to 0.4 apart per "
+               "video), so compare methods within one of the two"),
     ("vbench_", "`vbench_<dimension>`: VBench's dimension by `streamt1 score` from the stored MP4"),
 )
 GROUND_TRUTH_SOURCE = ("columns without a prefix: the Sprites world's analytic ground truth of each video "

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from streamt1.config import ConfigError
+from streamt1.suggest import did_you_mean
 
 SPRITES_SUITE_SIZE = 32  # held-out Sprites scenes (the eval split of the Sprites world)
 # name -> (file to generate from, file to name by); None = the same file
@@ -151,7 +152,7 @@ def _suite_pairs(name: str, num_frames: int) -> list[tuple[str, str]]:
                           ".txt / .jsonl / .json prompts file")
     if Path(name).suffix.lower() in (".txt", ".jsonl", ".json") or Path(name).exists():
         return read_prompt_file(name)
-    raise ConfigError(f"unknown suite {name!r}: expected one of {', '.join(SUITES)} "
+    raise ConfigError(f"unknown suite {name!r}{did_you_mean(name, SUITES)}: expected one of {', '.join(SUITES)} "
                       "or the path of a .txt / .jsonl / .json prompts file")
 
 
