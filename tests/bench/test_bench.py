@@ -244,6 +244,11 @@ def test_report_joins_the_vbench_scores_of_streamt1_score(resumed_run, tmp_path,
     assert [line.split(":")[0] for line in sources] == ["* columns without a prefix", "* `reward_<part>`",
                                                         "* `score_<part>`", "* `vbench_<dimension>`"]
     assert "stored MP4" in (out / "index.html").read_text()
+    # ground truth and VBench in % as `streamt1 evaluate` and VBench show them, rewards as raw scores
+    none_row = next(line for line in (out / "report.md").read_text().splitlines() if line.startswith("| none |"))
+    none_metrics = report["methods"]["none"]["metrics"]
+    assert f"| {100 * none_metrics['text_alignment']['mean']:.1f} ± " in none_row
+    assert f"| {none_metrics['score_overall']['mean']:.3f}" in none_row
     # a score run that predates some videos: its columns say how many they cover
     first = sorted(videos)[0]
     (out / "scores" / "results.json").write_text(json.dumps({"settings": {}, "videos": {first: videos[first]}}))

@@ -122,8 +122,8 @@ def test_help_shows_defaults(capsys):
     for command in (["generate", "--help"], ["bench", "--help"], ["evaluate", "--help"]):
         with pytest.raises(SystemExit):
             main(command)
-    text = capsys.readouterr().out
-    assert "default 32;" in text and "default 0,1;" in text  # evaluate --num-prompts and --seeds (--merge: the folders')
+    text = " ".join(capsys.readouterr().out.split())
+    assert "default 32, the held-out ones;" in text and "default 0,1;" in text  # evaluate --num-prompts and --seeds (--merge: the folders')
     assert "default 48" in text and "default none,stream-t1" in text and "(default: None)" not in text
     assert "(default: [])" not in text  # repeatable flags (--set, --switch-at) start empty
 

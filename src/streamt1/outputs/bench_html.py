@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from streamt1.outputs.atomic import atomic_write_text
-from streamt1.outputs.bench_report import column_sources, format_estimate
+from streamt1.outputs.bench_report import column_sources, format_metric
 from streamt1.outputs.naming import output_paths
 
 HTML_PAGE = "index.html"
@@ -44,7 +44,7 @@ def _summary_table(summary: Mapping[str, Any]) -> str:
     for method, row in summary["methods"].items():
         cells = [method, str(row["videos"])]
         for metric in metrics:
-            cells.append(format_estimate(row["metrics"].get(metric), of=row["videos"]))
+            cells.append(format_metric(metric, row["metrics"].get(metric), of=row["videos"]))
         rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     sources = "".join(f"<li>{html.escape(text.replace('`', ''))}</li>" for text in column_sources(metrics))
     return f"<table><tr>{head}</tr>{''.join(rows)}</table><ul>{sources}</ul>"

@@ -129,15 +129,16 @@ def _suite_name(out: Path) -> str:
     return str(json.loads(path.read_text(encoding="utf-8")).get("settings", {}).get("suite", "?"))
 
 
-def format_estimate(est: dict | None, digits: int = 3, signed: bool = False, of: int | None = None) -> str:
+def format_estimate(est: dict | None, digits: int = 3, signed: bool = False, of: int | None = None,
+                    scale: float = 1.0) -> str:
     """``mean ± half-width`` (``*``: a signed interval that excludes 0), and ``(k of n)`` where the
-    estimate covers fewer than the row's ``of`` videos."""
+    estimate covers fewer than the row's ``of`` videos; ``scale`` multiplies both (100: percent)."""
     if not est:
         return "-"
     sign = "+" if signed else ""
-    text = f"{est['mean']:{sign}.{digits}f}"
+    text = f"{scale * est['mean']:{sign}.{digits}f}"
     if est["half_width"] is not None:
-        text += f" ± {est['half_width']:.{digits}f}"
+        text += f" ± {scale * est['half_width']:.{digits}f}"
         if signed and abs(est["mean"]) > est["half_width"]:
             text += " *"
     if of is not None and est.get("n", of) < of:
@@ -151,10 +152,11 @@ COLUMN_SOURCES = (
     ("score_", "`score_<part>`: a video reward by `streamt1 score --video-reward` from the stored MP4 (lossy, "
                "and upscaled for Sprites): not comparable with `reward_<part>` (Sprites: up to 0.4 apart per "
                "video), so compare methods within one of the two"),
-    ("vbench_", "`vbench_<dimension>`: VBench's dimension by `streamt1 score` from the stored MP4"),
+    ("vbench_", "`vbench_<dimension>`: VBench's dimension by `streamt1 score` from the stored MP4, in %"),
 )
-GROUND_TRUTH_SOURCE = ("columns without a prefix: the Sprites world's analytic ground truth of each video "
-                       "(consistencies as VBench defines them; text alignment = the mean of the `alignment_` columns)")
+GROUND_TRUTH_SOURCE = ("columns without a prefix: the Sprites world's analytic ground truth of each video, in % "
+                       "(consistencies as VBench defines them; text alignment = the mean of the `alignment_` "
+                       "columns); paired differences in points")
 
 
 def column_sources(metrics: list[str]) -> list[str]:
@@ -162,6 +164,18 @@ def column_sources(metrics: list[str]) -> list[str]:
     prefixes = tuple(prefix for prefix, _ in COLUMN_SOURCES)
     lines = [GROUND_TRUTH_SOURCE] if any(not m.startswith(prefixes) for m in metrics) else []
     return lines + [text for prefix, text in COLUMN_SOURCES if any(m.startswith(prefix) for m in metrics)]
+
+
+def in_percent(metric: str) -> bool:
+    """Ground truth and VBench are fractions shown in % (as `streamt1 evaluate` and VBench show them);
+    rewards are raw scores."""
+    return not metric.startswith(("reward_", "score_"))
+
+
+def format_metric(metric: str, est: dict | None, signed: bool = False, of: int | None = None) -> str:
+    """An estimate of ``metric`` as the tables show it: % with one decimal, or a raw score with three."""
+    percent = in_percent(metric)
+    return format_estimate(est, digits=1 if percent else 3, signed=signed, of=of, scale=100.0 if percent else 1.0)
 
 
 def _header(cols: list[str]) -> list[str]:
@@ -177,13 +191,13 @@ def markdown(summary: dict[str, Any]) -> str:
     lines += [f"* {text}" for text in column_sources(metrics)] + ([""] if metrics else [])
     lines += _header(["Method", "videos", *metrics])
     lines += ["| " + " | ".join([m, str(r["videos"]),
-                                 *(format_estimate(r["metrics"].get(k), of=r["videos"]) for k in metrics)]) + " |"
+                                 *(format_metric(k, r["metrics"].get(k), of=r["videos"]) for k in metrics)]) + " |"
               for m, r in rows.items()]
     if summary["baseline"]:
         lines += ["", f"Paired difference vs `{summary['baseline']}` (same prompt and seed); "
                   "`*`: the interval excludes 0.", ""]
         lines += _header(["Method", *metrics])
-        lines += ["| " + " | ".join([m, *(format_estimate(r["diff"].get(k), signed=True, of=r["videos"])
+        lines += ["| " + " | ".join([m, *(format_metric(k, r["diff"].get(k), signed=True, of=r["videos"])
                                           for k in metrics)]) + " |"
                   for m, r in rows.items() if m != summary["baseline"]]
     lines += ["", "Compute per video: generator forwards = denoising steps x candidates + clean K/V "
