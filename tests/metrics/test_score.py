@@ -187,6 +187,21 @@ def test_metrics_none_scores_with_the_reward_alone_and_needs_no_vbench_files(ben
     assert (out / "prompts.json").is_file() and not list(out.glob("*_eval_results.json"))
 
 
+def test_a_prompt_switch_stream_is_scored_part_by_part_under_each_prompt(tmp_path, capsys):
+    folder, first, second = tmp_path / "streams", "a red circle moves left", "a blue square moves up"
+    write_mp4(folder / "stream-0.mp4", random_video(12, 32, 32, seed=7).permute(0, 2, 3, 1).numpy(), 8, min_size=0)
+    (folder / "stream-0.trace.json").write_text(json.dumps({
+        "prompt": f"{first} then {second}", "config": {"run": {"num_frames": 12}},
+        "segments": [{"prompt": first, "from_frame": 0}, {"prompt": second, "from_frame": 9}]}))
+    assert main(["score", str(folder), "--metrics", "none", "--video-reward", "sprites-video", "--device", "cpu"]) == 0
+    record = json.loads((folder / "scores" / "results.json").read_text())["videos"]["stream-0.mp4"]
+    frames = _frames(folder / "stream-0.mp4")
+    reward = load_video_reward("sprites-video", DEFAULT_WEIGHTS_DIR)
+    parts = [float(reward(frames[None, a:b], [text], 8.0).overall[0]) for text, a, b in ((first, 0, 9), (second, 9, 12))]
+    assert record["reward"]["overall"] == pytest.approx((9 * parts[0] + 3 * parts[1]) / 12, abs=1e-5)
+    assert record["prompt"] == f"{first} then {second}"
+
+
 @pytest.fixture(scope="module")
 def one_process(bench_folder, tiny_weights, tmp_path_factory):
     """An uninterrupted single-process run, single-threaded as the torchrun ranks are (same float sums)."""

@@ -111,6 +111,21 @@ def video_prompt(path: Path, prompts: dict[str, str]) -> str:
     return re.sub(r"-\d+$", "", path.stem)  # VBench's get_prompt_from_filename
 
 
+def prompt_switches(path: Path, prompts: dict[str, str]) -> list[tuple[str, float]] | None:
+    """Each prompt of a prompt-switch stream with where it starts (a fraction of the video), from the
+    video's trace; None for a video of one prompt or one a ``--prompt-file`` entry names."""
+    if any(key in prompts for key in prompt_keys(path)):
+        return None
+    trace = output_paths(path.parent, path.stem)["trace"]
+    if not trace.is_file():
+        return None
+    data = json.loads(trace.read_text())
+    segments, latent_frames = data.get("segments") or [], data.get("config", {}).get("run", {}).get("num_frames")
+    if len(segments) < 2 or not latent_frames:
+        return None
+    return [(str(s["prompt"]), int(s["from_frame"]) / latent_frames) for s in segments]
+
+
 def read_vbench_prompt_file(path: str | Path | None) -> dict[str, str]:
     if path is None:
         return {}
@@ -134,8 +149,10 @@ def load_reward(settings: ScoreSettings, device: torch.device) -> Callable | Non
 
 
 def score_one(path: Path, prompt: str, settings: ScoreSettings, backbones: vbench.Backbones,
-              reward: Callable | None) -> dict:
-    """The record of one video: its facts, one score per dimension and the reward parts."""
+              reward: Callable | None, switches: list[tuple[str, float]] | None = None) -> dict:
+    """The record of one video: its facts, one score per dimension and the reward parts. A prompt-switch
+    stream (``switches``: :func:`prompt_switches`) has each part scored under its own prompt, the
+    reward being their frame-weighted mean: a caption reward reads one caption, not "A then B"."""
     fps = mp4_info(path).fps
     video = torch.from_numpy(read_mp4(path)).permute(0, 3, 1, 2).contiguous()  # uint8 [T, 3, H, W]
     long = vbench.use_long(len(video), fps, settings.long)
@@ -144,9 +161,14 @@ def score_one(path: Path, prompt: str, settings: ScoreSettings, backbones: vbenc
     for name in settings.dimensions:
         record["scores"][name] = asdict(vbench.score_dimension(video, fps, name, backbones, long))
     if reward is not None:
-        result = reward(video[None], [prompt], fps)
-        record["reward"] = {"overall": float(result.overall[0]),
-                            **{k: float(v[0]) for k, v in result.parts.items()}}
+        pieces = switches or [(prompt, 0.0)]
+        bounds = [round(start * len(video)) for _, start in pieces] + [len(video)]
+        for (text, _), first, end in zip(pieces, bounds, bounds[1:]):
+            if end <= first:
+                continue
+            result = reward(video[None, first:end], [text], fps)
+            for part, value in {"overall": result.overall, **result.parts}.items():
+                record["reward"][part] = record["reward"].get(part, 0.0) + float(value[0]) * (end - first) / len(video)
     return record
 
 
@@ -236,7 +258,8 @@ def score_items(plan: ScorePlan, settings: ScoreSettings, backbones: vbench.Back
             continue
         start = time.perf_counter()
         try:
-            record = score_one(path, video_prompt(path, prompts or {}), settings, backbones, reward)
+            record = score_one(path, video_prompt(path, prompts or {}), settings, backbones, reward,
+                               prompt_switches(path, prompts or {}))
         except ValueError as err:  # a video the metrics cannot take (one frame, ...): name it, once
             if str(path) in str(err):
                 raise
