@@ -109,6 +109,15 @@ def test_a_rerun_asking_for_videos_makes_those_a_no_videos_run_left_out(sprites_
     assert main(args) == 0 and "1 of 1 videos done earlier, kept\n" in capsys.readouterr().out
 
 
+def test_a_narrower_overwrite_keeps_the_world_rows_of_the_other_prompts(sprites_weights, tmp_path):
+    out = tmp_path / "narrower"
+    _evaluate(sprites_weights, out, "none", "--num-prompts", "2")
+    world = json.loads((out / "results.json").read_text())["videos"]["world"]
+    _evaluate(sprites_weights, out, "none", "--num-prompts", "1", "--overwrite")
+    results = json.loads((out / "results.json").read_text())
+    assert results["videos"]["world"] == world and len(world) == 2 and len(results["videos"]["none"]) == 1
+
+
 def test_merge_refuses_a_video_with_other_scores(runs, tmp_path, capsys):
     edited = tmp_path / "edited"
     shutil.copytree(runs / "best", edited)

@@ -178,11 +178,12 @@ def claim_method(results: dict[str, Any], method: str, settings: dict[str, Any],
 
 
 def forget_methods(results: dict[str, Any], videos: dict[str, Any], methods: Sequence[str], results_path: Path,
-                   table_path: Path) -> None:
-    """``--overwrite``: drop the videos, scores and settings of ``methods`` and the world row from ``results``
-    (``videos``: its method -> videos mapping), so they are made again; other methods stay. The results file
-    is rewritten before the table and the method folders go, so it never vouches for a deleted video."""
-    for method in (*methods, REFERENCE):
+                   table_path: Path, world: bool = True) -> None:
+    """``--overwrite``: drop the videos, scores and settings of ``methods`` (and the world row, if ``world``)
+    from ``results`` (``videos``: its method -> videos mapping), so they are made again; other methods stay.
+    The results file is rewritten before the table and the method folders go, so it never vouches for a
+    deleted video."""
+    for method in (*methods, *[REFERENCE] * world):
         for table in (videos, results["fingerprints"], results["settings"]):
             table.pop(method, None)
     if results_path.is_file():
@@ -215,8 +216,8 @@ def run_evaluation(
     digests = run_weight_digests(weights)
     extra = {} if rewards is None else {"rewards": rewards}
     configs = {m: make_config(m) for m in settings.methods}  # every method valid before anything is forgotten
-    if overwrite:
-        forget_methods(results, results["videos"], settings.methods, out / RESULTS_FILE, out / TABLE_FILE)
+    if overwrite:  # the world row stays unless its own settings changed (below): it covers the other rows too
+        forget_methods(results, results["videos"], settings.methods, out / RESULTS_FILE, out / TABLE_FILE, world=False)
     for method, config in configs.items():  # all checked before any work
         claim_method(results, method, {**method_settings(config, digests), **extra}, out)
     if settings.num_prompts > EvalSettings.num_prompts:  # said before the work, not only in the table
@@ -225,7 +226,10 @@ def run_evaluation(
     prompts = [caption(scene) for scene in scenes]
     spec = components.generator.spec
     length = spec.decoded_frames(spec.num_chunks(settings.num_frames))  # as long as the generated videos
-    claim_method(results, REFERENCE, {"frames": length, "weights": digests, **extra}, out)
+    world = {"frames": length, "weights": digests, **extra}
+    if overwrite and _settings_conflict(results, REFERENCE, world) is not None:
+        forget_methods(results, results["videos"], (), out / RESULTS_FILE, out / TABLE_FILE)
+    claim_method(results, REFERENCE, world, out)
     reference = results["videos"].setdefault(REFERENCE, {})
     missing = [(scene, prompt) for scene, prompt in zip(scenes, prompts) if api.output_stem(prompt, 0) not in reference]
     if missing:  # seconds for the default 32 prompts, but a long silence for thousands: say what runs
