@@ -83,7 +83,8 @@ def test_a_repeated_prompt_is_warned_about(sprites_weights, tmp_path, caplog):
     prompts.write_text(f"{PROMPT}\n{PROMPT}\n")
     with caplog.at_level("WARNING", logger="streamt1"):
         assert generate(sprites_weights, tmp_path / "out", "--prompts-file", str(prompts), "--method", "none") == 0
-    assert "1 prompt(s) repeat an earlier one" in caplog.text and "another --seed" in caplog.text
+    assert "1 prompt(s) repeat an earlier one and are made once" in caplog.text and "another --seed" in caplog.text
+    assert len(list((tmp_path / "out").glob("*.mp4"))) == 1
     caplog.clear()
     listed = tmp_path / "prompts.json"  # a JSON list is read as the lines of a .txt: the same warning
     listed.write_text(json.dumps([PROMPT, PROMPT]))

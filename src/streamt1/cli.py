@@ -175,11 +175,13 @@ def _generate(args: argparse.Namespace) -> int:
         raise ValueError(f"{err}{_where_in_file(args.prompts_file, str(err))}") from None
     settings = api.run_settings(config, components)
     ensure_folder(out)
+    unique = list({repr(schedule.to_list()): schedule for schedule in schedules}.values())  # in the file's order
+    if len(unique) < len(schedules):  # same prompt, seed and settings: the same video, so it is made once
+        logger.warning("%d prompt(s) repeat an earlier one and are made once (one --seed makes the same video "
+                       "again); for other samples of a prompt run again with another --seed",
+                       len(schedules) - len(unique))
+        schedules = unique
     stems = api.schedule_stems(schedules, config.run.seed)
-    repeats = len(schedules) - len({repr(schedule.to_list()) for schedule in schedules})
-    if repeats:  # same prompt, seed and settings: the same video again (files get a numbered stem)
-        logger.warning("%d prompt(s) repeat an earlier one: with one --seed each repeat makes the same video; "
-                       "for other samples of a prompt run again with another --seed", repeats)
     # Check every existing output before any work: another method / length / --set never counts as done.
     done = {stem for stem in stems if not args.overwrite and results.is_done(out, stem, settings)}
     progress = ProgressLine(total=len(schedules) - len(done))  # the work to do: the kept videos are no work
