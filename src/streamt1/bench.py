@@ -133,6 +133,11 @@ def bench_settings(config_file: str | None = None, **flags: Any) -> BenchSetting
     """Settings from an optional YAML file (keys as the flags) with explicit flags on top."""
     data = read_yaml(config_file) if config_file else {}
     where = config_file or "the settings"
+    if {"search", "run"} & set(data) and not {"suite", "methods"} & set(data):
+        raise ConfigError(f"{where} holds one method's settings (as `streamt1 config` writes them), not bench "
+                          f"settings ({', '.join(_FILE_KEYS)}): name it in a method row, e.g. methods: "
+                          "[{name: mine, method: beam, set: [search.tau=0.3]}], or pass it to `streamt1 generate "
+                          "--config`")
     unknown = unknown_keys(data, _FILE_KEYS)
     if unknown:
         raise ConfigError(f"{unknown} in {where}: expected {', '.join(_FILE_KEYS)}")

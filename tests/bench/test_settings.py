@@ -57,6 +57,7 @@ def test_a_set_length_is_the_length_when_no_flag_gives_one():
     ("suite: sprites\nseeds: 1.5\n", "seeds: 1.5 in"),
     ("suite: sprites\nmethods:\n  - {name: ../evil, method: none}\n", r"row name '../evil' is invalid: it names"),
     ("suite: sprites\nmethods:\n  - {name: a b, method: none}\n", r"row name 'a b' is invalid"),
+    ("method: beam\nsearch:\n  tau: 0.3\nrun:\n  seed: 0\n", r"holds one method's settings .* generate --config"),
 ])
 def test_bad_settings_files(tmp_path, text, message):
     config = tmp_path / "bench.yaml"
