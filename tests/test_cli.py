@@ -304,6 +304,10 @@ def test_evaluate_tabulates_every_method_and_resumes(sprites_weights, tmp_path, 
     assert "`none` videos made with other settings" in err and "config.run.guidance_scale" in err
     assert "pass another --out, or --overwrite to make them again" in err
     assert (tmp_path / "results.json").read_text() == before
+    # a shared search width changes the searches, not the plain baseline it defines
+    assert main(args + ["--set", "search.histories=4"]) == 2
+    err = capsys.readouterr().err
+    assert "holds `stream-t1` videos made with other settings" in err and "config.search.histories" in err
     # --overwrite makes the asked method again under the new settings and keeps the others
     kept = json.loads(before)["videos"]["stream-t1"]
     (tmp_path / "none" / "stale.mp4").write_bytes(b"from an earlier run")

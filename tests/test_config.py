@@ -256,9 +256,16 @@ def test_api_generate_refuses_an_out_folder_it_would_not_write(sprites_weights):
         api.generate("a red circle moves left", method="none", out="videos", weights=str(sprites_weights))
 
 
-def test_shared_search_settings_leave_the_plain_baseline_plain():
-    shared = ["search.histories=8", "run.num_frames=9", " search.tau = 0.3", "generator.steps=2"]
+def test_shared_search_settings_leave_the_plain_baseline_plain(caplog):
+    shared = ["search.histories=8", "run.num_frames=9", " search.first_chunk_candidates = 4", "search.global_sink=false",
+              "search.tua=0.3"]
     assert shared_overrides("stream-t1", shared) == shared
-    assert shared_overrides("none", shared) == ["run.num_frames=9", "generator.steps=2"]
-    plain = build_config("none", None, shared_overrides("none", ["search.histories=8"]))
-    assert plain.search.histories == 1 and not plain.search.scores_chunks
+    with caplog.at_level("WARNING", logger="streamt1"):
+        kept = shared_overrides("none", shared)
+    # what makes it plain generation stays; what shapes every method's cache, and typos, still reach it
+    assert kept == ["run.num_frames=9", "search.global_sink=false", "search.tua=0.3"]
+    assert "`none` keeps its own search.histories, search.first_chunk_candidates" in caplog.text
+    plain = build_config("none", None, shared_overrides("none", ["search.histories=8", "search.global_sink=false"]))
+    assert plain.search.histories == 1 and not plain.search.scores_chunks and not plain.search.global_sink
+    with pytest.raises(ConfigError, match="tua"):
+        build_config("none", None, kept)

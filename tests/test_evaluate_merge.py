@@ -79,19 +79,21 @@ def test_merge_refuses_a_method_made_with_other_settings(runs, sprites_weights, 
     assert not (tmp_path / "all" / "results.json").exists()
 
 
-def test_the_device_flag_is_not_a_setting_and_older_folders_that_recorded_it_resume(runs, sprites_weights, tmp_path,
-                                                                                      capsys):
+def test_the_device_is_recorded_as_its_kind_so_auto_and_cpu_resume_alike(runs, sprites_weights, tmp_path, capsys):
     out = tmp_path / "cpu"
     _evaluate(sprites_weights, out, "none", "--device", "cpu")
     results = json.loads((out / "results.json").read_text())
-    assert "device" not in results["settings"]["none"]["config"]["run"]
-    # a folder written before the device was left out holds it: the same videos resume and merge
-    results["settings"]["none"]["config"]["run"]["device"] = "cpu"
-    (out / "results.json").write_text(json.dumps(results))
+    assert results["settings"]["none"]["config"]["run"]["device"] == "cpu"
     capsys.readouterr()
-    _evaluate(sprites_weights, out, "none", "--device", "auto")
+    _evaluate(sprites_weights, out, "none", "--device", "auto")  # cpu here: the same videos
     assert "1 of 1 videos done earlier, kept" in capsys.readouterr().out
     assert _merge(out, runs / "stream", tmp_path / "all") == 0
+    # a folder made on a GPU (recorded as named by older folders) is not mixed into a CPU run
+    results["settings"]["none"]["config"]["run"]["device"] = "cuda:1"
+    (out / "results.json").write_text(json.dumps(results))
+    assert main(["evaluate", "--methods", "none", "--num-prompts", "1", "--seeds", "0", "--num-frames", "9",
+                 "--no-videos", "--weights", str(sprites_weights), "--out", str(out)]) == 2
+    assert "changed: config.run.device" in capsys.readouterr().err
 
 
 def test_a_rerun_asking_for_videos_makes_those_a_no_videos_run_left_out(sprites_weights, tmp_path, capsys):

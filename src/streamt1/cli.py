@@ -264,8 +264,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="auto, cpu, cuda ...")
     _add_reward_flags(p)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a setting for every method, e.g. --set search.fusion=zscore (search.* keys leave "
-                        "the plain baseline `none` as it is)")
+                   help="override a setting for every method, e.g. --set search.fusion=zscore (the plain baseline "
+                        "`none` keeps the search width and units its preset pins)")
     p.add_argument("--switches", action="store_true",
                    help="two-prompt streams with a scripted switch mid-video (streamt1.evaluate_switch)")
     p.add_argument("--workers", type=int, default=1,
@@ -564,8 +564,8 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None,
                    help="auto, cpu, cuda ... (default auto: cuda:LOCAL_RANK under torchrun)")
     p.add_argument("--set", dest="overrides", action="append", default=None, metavar="KEY=VALUE",
-                   help="override a setting for every method, e.g. --set search.tau=0.3 (repeatable; search.* keys "
-                        "leave the plain baseline `none` as it is)")
+                   help="override a setting for every method, e.g. --set search.tau=0.3 (repeatable; the plain "
+                        "baseline `none` keeps the search width and units its preset pins)")
     p.add_argument("--report", action="store_true",
                    help="only merge the results already in --out into report.md / index.html")
 

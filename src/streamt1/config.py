@@ -9,6 +9,7 @@ dataclass validates its own ranges in ``__post_init__``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import types
 import typing
@@ -21,6 +22,8 @@ import yaml
 
 from streamt1.interfaces import SinkLimits
 from streamt1.suggest import did_you_mean
+
+logger = logging.getLogger(__name__)
 
 FUSION_MODES = ("raw", "zscore")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -364,12 +367,18 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 
 def shared_overrides(method: str, overrides: Sequence[str]) -> list[str]:
     """The ``--set`` items given for every method of a comparison that ``method`` takes: the plain
-    baseline ``none`` takes no ``search.*`` key, since its preset's search settings are what make it
-    plain generation (a shared ``--set search.histories=8`` must neither turn it into eight histories
-    nor change the fingerprint its videos resume by). A row of its own can still set them."""
+    baseline ``none`` keeps the search settings its preset pins, since they are what make it plain
+    generation (a shared ``--set search.histories=8`` must neither turn it into eight histories nor
+    change the fingerprint its videos resume by); every other key reaches it (``search.global_sink``
+    shapes its cache too). A row of its own can still set them."""
     if method != "none":
         return list(overrides)
-    return [item for item in overrides if item.partition("=")[0].strip().split(".")[0] != "search"]
+    pinned = {f"search.{key}" for key in _preset(method).get("search", {})}
+    kept = [item for item in overrides if item.partition("=")[0].strip() not in pinned]
+    if len(kept) < len(overrides):
+        logger.warning("`none` keeps its own %s (they define plain generation); the other methods take them",
+                       ", ".join(item.partition("=")[0].strip() for item in overrides if item not in kept))
+    return kept
 
 
 def parse_seeds(value: Any, name: str = "--seeds", place: str = "") -> tuple[int, ...]:

@@ -29,6 +29,7 @@ import torch
 
 from streamt1 import api
 from streamt1.config import Config, ConfigError
+from streamt1.devices import resolve_device
 from streamt1.metrics.sprites import METRIC_NAMES, evaluate_video
 from streamt1.metrics.stats import mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
@@ -60,11 +61,10 @@ LENGTHS = {"5s": 81, "30s": 480}
 DIFFERENCE_COLUMNS = ("subject_consistency", "background_consistency", "text_alignment",
                       "alignment_background", "alignment_presence", "alignment_shape", "alignment_motion")
 # Run settings that do not change a video (where it is written, the progress bar, the seed, which
-# the evaluation sets per video). Unlike generate and bench (outputs.results), the device stays: CPU and
-# GPU videos differ in detail, and a table of paired differences must not mix them.
-# Run fields that do not make a method's videos (the device is not a setting either, as in
-# ``outputs.results``: folders made before it was left out still hold it and compare without it)
-_UNSCORED_RUN_FIELDS = ("out", "progress", "seed", "device")
+# the evaluation sets per video). Unlike generate and bench (outputs.results), the device stays, as the
+# kind that runs (cpu or cuda, however it was named: auto, cuda:1): CPU and GPU videos differ in detail,
+# and a table of paired differences must not mix them.
+_UNSCORED_RUN_FIELDS = ("out", "progress", "seed")
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,7 @@ def method_settings(config: Config, weights: dict[str, str]) -> dict[str, Any]:
     settings = canonical(config)
     for name in _UNSCORED_RUN_FIELDS:
         settings["run"].pop(name, None)
+    settings["run"]["device"] = resolve_device(config.run.device).type
     return {"config": settings, "weights": weights}
 
 
@@ -159,12 +160,13 @@ def _settings_conflict(results: dict[str, Any], method: str, settings: dict[str,
 
 
 def _comparable(settings: dict[str, Any]) -> dict[str, Any]:
-    """``settings`` without the run fields that do not make videos (older folders recorded the device)."""
+    """``settings`` with the device as its kind: older folders recorded it as named (cuda:0, cpu)."""
     config = settings.get("config")
     if not isinstance(config, dict) or not isinstance(config.get("run"), dict):
         return settings
-    run = {k: v for k, v in config["run"].items() if k not in _UNSCORED_RUN_FIELDS}
-    return {**settings, "config": {**config, "run": run}}
+    device = str(config["run"].get("device"))
+    kind = device.partition(":")[0] if device.partition(":")[0] in ("cpu", "cuda") else device  # auto: unknown
+    return {**settings, "config": {**config, "run": {**config["run"], "device": kind}}}
 
 
 def claim_method(results: dict[str, Any], method: str, settings: dict[str, Any], out: Path) -> None:
@@ -183,7 +185,7 @@ def forget_methods(results: dict[str, Any], videos: dict[str, Any], methods: Seq
     from ``results`` (``videos``: its method -> videos mapping), so they are made again; other methods stay.
     The results file is rewritten before the table and the method folders go, so it never vouches for a
     deleted video."""
-    for method in (*methods, *[REFERENCE] * world):
+    for method in (*methods, *((REFERENCE,) if world else ())):
         for table in (videos, results["fingerprints"], results["settings"]):
             table.pop(method, None)
     if results_path.is_file():
