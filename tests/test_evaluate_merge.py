@@ -104,10 +104,15 @@ def test_a_rerun_asking_for_videos_makes_those_a_no_videos_run_left_out(sprites_
     capsys.readouterr()
     args = ["evaluate", "--methods", "none", "--num-prompts", "1", "--seeds", "0", "--num-frames", "9",
             "--weights", str(sprites_weights), "--out", str(out)]
+    assert json.loads((out / "results.json").read_text())["unsaved"] == {"none": list(before)}
     assert main(args) == 0
-    assert "1 scored earlier without their MP4 are made again" in capsys.readouterr().out
+    assert "1 video scored earlier without an MP4 made again" in capsys.readouterr().out
     assert len(list((out / "none").glob("*.mp4"))) == 1
-    assert json.loads((out / "results.json").read_text())["videos"]["none"] == before  # the same video again
+    results = json.loads((out / "results.json").read_text())
+    assert results["videos"]["none"] == before and results["unsaved"] == {}  # the same video again, now saved
+    # a video saved elsewhere (--workers keeps its parts' MP4s under OUT/parts/) is not made again
+    for video in (out / "none").glob("*.mp4"):
+        video.rename(tmp_path / video.name)
     assert main(args) == 0 and "1 of 1 videos done earlier, kept\n" in capsys.readouterr().out
 
 

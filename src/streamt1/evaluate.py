@@ -23,7 +23,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 import torch
 
@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 RESULTS_FILE = "results.json"
 TABLE_FILE = "table.md"
 RESULTS_FORMAT = 2  # 1: method -> videos, no settings (before fingerprints)
+# method -> stems scored without their MP4 (a --no-videos run): a later run that asks for videos makes them
+UNSAVED = "unsaved"
 REFERENCE = "world"  # the row of the rendered ground truth
 REFERENCE_SAVE_EVERY = 64  # world videos scored between saves of results.json
 SMALL_SAMPLE = 16  # fewer paired videos than this get a note under the table
@@ -144,7 +146,7 @@ def load_results(out: Path) -> dict[str, Any]:
 
 
 def _empty_results() -> dict[str, Any]:
-    return {"format": RESULTS_FORMAT, "settings": {}, "fingerprints": {}, "videos": {}}
+    return {"format": RESULTS_FORMAT, "settings": {}, "fingerprints": {}, "videos": {}, UNSAVED: {}}
 
 
 def _settings_conflict(results: dict[str, Any], method: str, settings: dict[str, Any]) -> str | None:
@@ -186,7 +188,7 @@ def forget_methods(results: dict[str, Any], videos: dict[str, Any], methods: Seq
     The results file is rewritten before the table and the method folders go, so it never vouches for a
     deleted video."""
     for method in (*methods, *((REFERENCE,) if world else ())):
-        for table in (videos, results["fingerprints"], results["settings"]):
+        for table in (videos, results["fingerprints"], results["settings"], results.get(UNSAVED, {})):
             table.pop(method, None)
     if results_path.is_file():
         atomic_write_json(results_path, results)
@@ -244,8 +246,10 @@ def run_evaluation(
     atomic_write_json(out / RESULTS_FILE, results)
     stems = {(prompt, seed): api.output_stem(prompt, seed) for prompt in prompts for seed in settings.seeds}
 
+    unsaved = results.setdefault(UNSAVED, {})
+
     def kept(method: str, stem: str) -> bool:
-        return is_kept(results["videos"].get(method, {}), stem, out / method, settings.save_videos)
+        return is_kept(results["videos"].get(method, {}), unsaved.get(method, ()), stem, settings.save_videos)
 
     to_make = sum(not kept(method, stem) for method in configs for stem in stems.values())
     line = ProgressLine(total=to_make)  # [i/N], time per video, time left: of the videos still to make
@@ -253,13 +257,14 @@ def run_evaluation(
         search = api.make_search(config, components)
         done = results["videos"].setdefault(method, {})
         earlier = sum(kept(method, stem) for stem in stems.values())
-        unsaved = sum(stem in done for stem in stems.values()) - earlier
-        if earlier or unsaved:  # a rerun resumes: say so, or it looks as if nothing happened
+        remade = sum(stem in done for stem in stems.values()) - earlier
+        if earlier or remade:  # a rerun resumes: say so, or it looks as if nothing happened
             untraced = sum(kept(method, stem) and not api.output_paths(out / method, stem)["trace"].exists()
                            for stem in stems.values()) if settings.save_traces else 0
             progress(f"{method:22s} {earlier} of {len(stems)} videos done earlier, kept"
                      + (f" ({untraced} of them without a trace: they are not regenerated)" if untraced else "")
-                     + (f"; {unsaved} scored earlier without their MP4 are made again to write it" if unsaved else ""))
+                     + (f"; {counted(remade, 'video')} scored earlier without an MP4 made again to write it"
+                        if remade else ""))
         for (prompt, seed), stem in stems.items():
             if kept(method, stem):
                 continue
@@ -267,15 +272,27 @@ def run_evaluation(
             result = search.run(prompt, settings.num_frames, seed, progress=False)
             api.save_run_outputs(result, out / method, stem, settings.save_videos, settings.save_traces)
             done[stem] = score_video(result.frames, prompt, components, result.fps)
+            note_saved(unsaved, method, stem, settings.save_videos)
             atomic_write_json(out / RESULTS_FILE, results)  # resume point
             progress(line.finish(f"{method:22s} {shorten(stem)}", time.perf_counter() - start))
     return write_table(results["videos"], settings, length, out)
 
 
-def is_kept(done: dict[str, Any], stem: str, folder: Path, save_videos: bool) -> bool:
-    """Whether a rerun keeps video ``stem`` of ``done`` (its method's scores): scored earlier, and with
-    its MP4 in ``folder`` where videos are asked for (a run with --no-videos made none)."""
-    return stem in done and (not save_videos or api.output_paths(folder, stem)["video"].exists())
+def is_kept(done: dict[str, Any], unsaved: Collection[str], stem: str, save_videos: bool) -> bool:
+    """Whether a rerun keeps video ``stem``: scored earlier (in ``done``), and, where videos are asked
+    for, not one a --no-videos run scored without its MP4 (in ``unsaved``)."""
+    return stem in done and not (save_videos and stem in unsaved)
+
+
+def note_saved(unsaved: dict[str, list[str]], method: str, stem: str, saved: bool) -> None:
+    """Record in ``unsaved`` (the results' :data:`UNSAVED`) whether ``method``'s video ``stem`` has its MP4."""
+    stems = unsaved.setdefault(method, [])
+    if saved and stem in stems:
+        stems.remove(stem)
+    elif not saved and stem not in stems:
+        stems.append(stem)
+    if not stems:
+        del unsaved[method]
 
 
 def write_table(videos: dict[str, dict], settings: EvalSettings, length: int, out: Path) -> dict[str, dict[str, Any]]:
@@ -323,6 +340,9 @@ def merge_results(folders: Sequence[str | Path], out: str | Path) -> dict[str, A
             merged["settings"][method] = settings
         for method, videos in data["videos"].items():
             _merge_videos(merged["videos"].setdefault(method, {}), videos, method, made_in[method], folder)
+        for method, stems in data.get(UNSAVED, {}).items():
+            for stem in stems:
+                note_saved(merged[UNSAVED], method, stem, saved=False)
     atomic_write_json(out / RESULTS_FILE, merged)
     return merged
 

@@ -31,7 +31,8 @@ from torch import Tensor
 
 from streamt1 import api
 from streamt1.config import Config, ConfigError
-from streamt1.evaluate import REFERENCE, claim_method, forget_methods, is_kept, method_settings, run_weight_digests
+from streamt1.evaluate import (REFERENCE, UNSAVED, claim_method, forget_methods, is_kept, method_settings, note_saved,
+                               run_weight_digests)
 from streamt1.metrics.sprites import evaluate_video, subject_consistency, track_sprite
 from streamt1.metrics.stats import Estimate, mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
@@ -189,7 +190,8 @@ def run_switch_evaluation(
         if stem not in reference:
             frames = (render(item.scene, length) * 255).round().to(torch.uint8)
             reference[stem] = score_switch(frames, item, spec.fps)
-    to_make = sum(not is_kept(results.get(method, {}), api.output_stem(schedule.text(), seed), out / method,
+    unsaved = results.setdefault(UNSAVED, {})
+    to_make = sum(not is_kept(results.get(method, {}), unsaved.get(method, ()), api.output_stem(schedule.text(), seed),
                               settings.save_videos)
                   for method in configs for schedule in schedules for seed in settings.seeds)
     line = ProgressLine(total=to_make)  # [i/N] and time left, of the videos still to make
@@ -208,12 +210,13 @@ def _run_method(method, config, components, items, schedules: Sequence[PromptSch
     for item, schedule in zip(items, schedules):
         for seed in settings.seeds:
             stem = api.output_stem(schedule.text(), seed)
-            if is_kept(done, stem, out / method, settings.save_videos):
+            if is_kept(done, results[UNSAVED].get(method, ()), stem, settings.save_videos):
                 continue
             start = time.perf_counter()
             result = search.run(schedule, settings.num_frames, seed, progress=False)
             api.save_run_outputs(result, out / method, stem, settings.save_videos, settings.save_traces)
             done[stem] = score_switch(result.frames, item, result.fps)
+            note_saved(results[UNSAVED], method, stem, settings.save_videos)
             atomic_write_json(out / RESULTS_FILE, results)  # resume point
             progress(line.finish(f"{method:22s} {shorten(stem)}", time.perf_counter() - start))
 
