@@ -257,8 +257,8 @@ def test_api_generate_refuses_an_out_folder_it_would_not_write(sprites_weights):
 
 
 def test_shared_search_settings_leave_the_plain_baseline_plain(caplog):
-    shared = ["search.histories=8", "run.num_frames=9", " search.first_chunk_candidates = 4", "search.global_sink=false",
-              "search.tua=0.3"]
+    shared = ["search.histories=8", "run.num_frames=9", " search.first_chunk_candidates = 4",
+              "search.global_sink=false", "search.tua=0.3"]
     assert shared_overrides("stream-t1", shared) == shared
     with caplog.at_level("WARNING", logger="streamt1"):
         kept = shared_overrides("none", shared)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,14 +201,20 @@ def encode_prompts(components: Components, prompts: Sequence[str]) -> None:
     generator.release_text_encoder()
 
 
+@functools.lru_cache(maxsize=None)  # once per process and width: bench makes a search per video
+def _warn_if_wide(method: str, histories: int, expansions: int, first: int) -> None:
+    """A search far wider than the paper's is legal, but a typo away from a run that never ends."""
+    width = histories * expansions
+    if max(width, first) > WIDE_SEARCH:
+        cost = (f"each chunk costs about {width}x plain generation's work" if width > WIDE_SEARCH
+                else f"the first chunk costs about {first}x plain generation's work")
+        logger.warning("%s: %d candidates per chunk (search.histories %d x search.expansions %d), %d in the "
+                       "first: %s", method, width, histories, expansions, first, cost)
+
+
 def make_search(config: Config, components: Components) -> StreamSearch:
-    widest = max(config.search.candidates_per_chunk, config.search.first_candidates)
-    if widest > WIDE_SEARCH:  # legal, but a typo away from a run that never ends
-        logger.warning("%s: %d candidates per chunk (search.histories %d x search.expansions %d%s): each chunk "
-                       "costs about %dx plain generation's work", config.method, widest, config.search.histories,
-                       config.search.expansions, ", search.first_chunk_candidates "
-                       f"{config.search.first_chunk_candidates}" if config.search.first_chunk_candidates else "",
-                       widest)
+    search = config.search
+    _warn_if_wide(config.method, search.histories, search.expansions, search.first_candidates)
     return StreamSearch(components.generator, config.search, components.image_reward,
                         components.video_reward, method=config.method, settings=resolved_settings(config, components))
 

@@ -121,6 +121,8 @@ def _as_yaml(value: Any) -> str:
 
 
 _FILE_KEYS = ("suite", "methods", "seeds", "num_frames", "limit", "out", "backend", "weights", "device", "set")
+
+
 def bench_out(config_file: str | None, out: str | None) -> str:
     """The results folder: ``--out``, else the settings file's ``out:``, else :data:`DEFAULT_OUT`."""
     if out is not None:

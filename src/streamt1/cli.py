@@ -50,7 +50,7 @@ from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
 from streamt1.outputs.atomic import check_writable_folder, ensure_folder
 from streamt1.outputs.fingerprint import fingerprint
-from streamt1.outputs.progress import ProgressLine, shorten
+from streamt1.outputs.progress import ProgressLine, counted, shorten
 from streamt1.rewards import REWARDS
 from streamt1.schedule import PromptSchedule, from_switches, parse_switch_frames, read_schedules
 from streamt1.sprites.world import FPS as SPRITES_FPS
@@ -67,7 +67,8 @@ EXIT_TERMINATED = 143  # 128 + SIGTERM
 FULL_OR_FORBIDDEN = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
 # What an interrupted command keeps, where it is not finished videos
 INTERRUPTED = {"sprites": "only what it saved before (in --out, if anything) is kept; a training run does not "
-                          "resume, continue it from saved weights with --init"}
+                          "resume, continue it from saved weights with --init",
+               "score": "every video scored before the stop is kept - rerun the same command to resume"}
 DEFAULT_EVAL_METHODS = "none,best-of-n,beam,stream-t1"
 # Libraries that log at INFO / WARNING on every model load; shown only with --verbose.
 THIRD_PARTY_LOGGERS = ("transformers", "diffusers", "huggingface_hub", "urllib3", "httpx", "PIL",
@@ -177,9 +178,9 @@ def _generate(args: argparse.Namespace) -> int:
     ensure_folder(out)
     unique = list({repr(schedule.to_list()): schedule for schedule in schedules}.values())  # in the file's order
     if len(unique) < len(schedules):  # same prompt, seed and settings: the same video, so it is made once
-        logger.warning("%d prompt(s) repeat an earlier one and are made once (one --seed makes the same video "
-                       "again); for other samples of a prompt run again with another --seed",
-                       len(schedules) - len(unique))
+        logger.warning("%s an earlier one and made once (one --seed makes the same video again); for other "
+                       "samples of a prompt run again with another --seed",
+                       counted(len(schedules) - len(unique), "prompt repeats", "prompts repeat"))
         schedules = unique
     stems = api.schedule_stems(schedules, config.run.seed)
     # Check every existing output before any work: another method / length / --set never counts as done.

@@ -225,7 +225,7 @@ def run_evaluation(
     for method, config in configs.items():  # all checked before any work
         claim_method(results, method, {**method_settings(config, digests), **extra}, out)
     if settings.num_prompts > EvalSettings.num_prompts:  # said before the work, not only in the table
-        progress(f"evaluating {_prompts_held_out(settings.num_prompts)}")
+        progress(f"evaluating {_describe_prompts(settings.num_prompts)}")
     scenes = eval_scenes(settings.num_prompts, num_frames=settings.num_frames)
     prompts = [caption(scene) for scene in scenes]
     spec = components.generator.spec
@@ -460,7 +460,7 @@ def _missing_videos(summary: dict[str, dict[str, Any]], settings: EvalSettings) 
                 f"only the prompts and seeds both the method and `{BASELINE}` have."]
 
 
-def _prompts_held_out(num_prompts: int) -> str:
+def _describe_prompts(num_prompts: int) -> str:
     """What ``num_prompts`` evaluation prompts are: held out, or partly the tuning split."""
     reported = EvalSettings.num_prompts  # the prompts after these are the tuning split of the Sprites defaults
     if num_prompts <= reported:
@@ -472,7 +472,7 @@ def _prompts_held_out(num_prompts: int) -> str:
 def markdown_table(summary: dict[str, dict[str, Any]], settings: EvalSettings, seconds: float) -> str:
     """Means (ground-truth metrics as percentages, VBench style; rewards as raw logits), then each
     method's paired difference against plain generation with its 95 % interval (bold: excludes 0)."""
-    lines = [f"{_prompts_held_out(settings.num_prompts)} x seeds {','.join(map(str, settings.seeds))}; "
+    lines = [f"{_describe_prompts(settings.num_prompts)} x seeds {','.join(map(str, settings.seeds))}; "
              f"videos of {seconds:.1f} s ({settings.num_frames} latent frames).", "", *_means_table(summary),
              *_missing_videos(summary, settings), "", MEANS_LEGEND]
     difference = _difference_table(summary)
@@ -482,7 +482,7 @@ def markdown_table(summary: dict[str, dict[str, Any]], settings: EvalSettings, s
                   *difference]
         pairs = min(d.n for row in summary.values() for d in row.get("difference", {}).values())
         if pairs < SMALL_SAMPLE:
-            lines += ["", f"Only {counted(pairs, 'paired video')}: the intervals assume roughly normal differences and are "
-                          f"rough this small; the default ({EvalSettings.num_prompts} prompts x "
+            lines += ["", f"Only {counted(pairs, 'paired video')}: the intervals assume roughly normal differences "
+                          f"and are rough this small; the default ({EvalSettings.num_prompts} prompts x "
                           f"{len(EvalSettings.seeds)} seeds) tells gains from noise."]
     return "\n".join(lines) + "\n"

@@ -209,16 +209,19 @@ def test_a_shared_search_setting_leaves_the_plain_baseline_as_it_was(resumed_run
     out = resumed_run["out"]
     before = results_on_disk(out)
     code = main(["bench", "--suite", "sprites", "--methods", "none", "--set", "search.histories=8", "--num-frames",
-                 str(NUM_FRAMES), "--limit", "2", "--device", "cpu", "--weights", str(sprites_weights), "--out", str(out)])
+                 str(NUM_FRAMES), "--limit", "2", "--device", "cpu", "--weights", str(sprites_weights),
+                 "--out", str(out)])
     assert code == 0, capsys.readouterr().err
     assert results_on_disk(out) == before
 
 
-def test_report_finds_the_folder_its_settings_file_names(resumed_run, tmp_path, capsys):
+def test_report_finds_the_folder_its_settings_file_names(resumed_run, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no runs/bench here: the file's out: is the only way to the report
     settings = tmp_path / "bench.yaml"
     settings.write_text(f"suite: sprites\nout: {resumed_run['out']}\n")
     assert main(["bench", "--report", "--config", str(settings)]) == 0
-    assert capsys.readouterr().out.startswith("# Bench report: suite `sprites`")
+    report = capsys.readouterr().out
+    assert report.startswith("# Bench report: suite `sprites`") and "| stream-t1 |" in report
 
 
 def test_report_joins_the_vbench_scores_of_streamt1_score(resumed_run, tmp_path, capsys):

@@ -174,7 +174,8 @@ def test_video_reward_parts_are_scored_and_its_path_is_not_fingerprinted(bench_f
 
 def test_metrics_none_scores_with_the_reward_alone_and_needs_no_vbench_files(bench_folder, tmp_path, capsys):
     out, prompt_file = tmp_path / "scores", tmp_path / "prompts.json"
-    prompt_file.write_text(json.dumps({"a-red-circle-0.mp4": "a red circle moves left", "top-1.mp4": "a red circle moves up"}))
+    prompt_file.write_text(json.dumps({"a-red-circle-0.mp4": "a red circle moves left",
+                                       "top-1.mp4": "a red circle moves up"}))
     base = ["score", str(bench_folder), "--metrics", "none", "--weights", str(tmp_path / "no-vbench-here"),
             "--device", "cpu", "--out", str(out), "--prompt-file", str(prompt_file)]
     assert main(base) == 2  # nothing to score

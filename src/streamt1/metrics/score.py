@@ -167,8 +167,9 @@ def score_one(path: Path, prompt: str, settings: ScoreSettings, backbones: vbenc
             if end <= first:
                 continue
             result = reward(video[None, first:end], [text], fps)
+            share = (end - first) / len(video)  # 1 for a video of one prompt: its scores exactly
             for part, value in {"overall": result.overall, **result.parts}.items():
-                record["reward"][part] = record["reward"].get(part, 0.0) + float(value[0]) * (end - first) / len(video)
+                record["reward"][part] = record["reward"].get(part, 0.0) + float(value[0]) * share
     return record
 
 

@@ -12,9 +12,10 @@ def format_duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-def counted(n: int, noun: str) -> str:
-    """``1 prompt``, ``2 prompts``: a count with its noun in the right number (nouns with a plain -s)."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 prompt``, ``2 prompts``: a count with its words in the right number (``plural``: where it is
+    not a plain -s, e.g. ``counted(n, "prompt repeats", "prompts repeat")``)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def shorten(text: str, width: int = 60) -> str:
