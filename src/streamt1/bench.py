@@ -123,16 +123,8 @@ def _as_yaml(value: Any) -> str:
 _FILE_KEYS = ("suite", "methods", "seeds", "num_frames", "limit", "out", "backend", "weights", "device", "set")
 
 
-def bench_out(config_file: str | None, out: str | None) -> str:
-    """The results folder: ``--out``, else the settings file's ``out:``, else :data:`DEFAULT_OUT`."""
-    if out is not None:
-        return out
-    data = read_yaml(config_file) if config_file else {}
-    return str(data.get("out", DEFAULT_OUT))
-
-
-def bench_settings(config_file: str | None = None, **flags: Any) -> BenchSettings:
-    """Settings from an optional YAML file (keys as the flags) with explicit flags on top."""
+def _settings_data(config_file: str | None, flags: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The settings file's keys (checked) with the given flags on top, and how to name the file."""
     data = read_yaml(config_file) if config_file else {}
     where = config_file or "the settings"
     if {"search", "run"} & set(data) and not {"suite", "methods"} & set(data):
@@ -143,7 +135,17 @@ def bench_settings(config_file: str | None = None, **flags: Any) -> BenchSetting
     unknown = unknown_keys(data, _FILE_KEYS)
     if unknown:
         raise ConfigError(f"{unknown} in {where}: expected {', '.join(_FILE_KEYS)}")
-    data.update({k: v for k, v in flags.items() if v is not None})
+    return {**data, **{k: v for k, v in flags.items() if v is not None}}, where
+
+
+def bench_out(config_file: str | None, out: str | None) -> str:
+    """The results folder: ``--out``, else the settings file's ``out:``, else :data:`DEFAULT_OUT`."""
+    return str(_settings_data(config_file, {"out": out})[0].get("out", DEFAULT_OUT))
+
+
+def bench_settings(config_file: str | None = None, **flags: Any) -> BenchSettings:
+    """Settings from an optional YAML file (keys as the flags) with explicit flags on top."""
+    data, where = _settings_data(config_file, flags)
     if "suite" not in data:
         raise ConfigError("no suite given: use --suite sprites|vbench|vbench-extended|<prompts file>")
     methods = data.get("methods", "none,stream-t1")
