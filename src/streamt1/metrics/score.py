@@ -98,32 +98,27 @@ def prompt_keys(path: Path) -> tuple[str, ...]:
     return str(path), str(path.resolve()), path.name
 
 
-def video_prompt(path: Path, prompts: dict[str, str]) -> str:
-    """From ``prompts`` (VBench's ``--prompt_file`` {path: prompt}), the trace, or VBench's filename rule."""
+def video_prompts(path: Path, prompts: dict[str, str]) -> tuple[str, list[tuple[str, float]] | None]:
+    """The video's prompt from ``prompts`` (VBench's ``--prompt_file`` {path: prompt}), the trace, or
+    VBench's filename rule; and, for a prompt-switch stream, each of its prompts with where it starts
+    (a fraction of the video, from the trace; None for one prompt or a ``--prompt-file`` entry)."""
     for key in prompt_keys(path):
         if key in prompts:
-            return prompts[key]
+            return prompts[key], None
     trace = output_paths(path.parent, path.stem)["trace"]
-    if trace.is_file():
-        prompt = json.loads(trace.read_text()).get("prompt")
-        if isinstance(prompt, str):
-            return prompt
-    return re.sub(r"-\d+$", "", path.stem)  # VBench's get_prompt_from_filename
-
-
-def prompt_switches(path: Path, prompts: dict[str, str]) -> list[tuple[str, float]] | None:
-    """Each prompt of a prompt-switch stream with where it starts (a fraction of the video), from the
-    video's trace; None for a video of one prompt or one a ``--prompt-file`` entry names."""
-    if any(key in prompts for key in prompt_keys(path)):
-        return None
-    trace = output_paths(path.parent, path.stem)["trace"]
-    if not trace.is_file():
-        return None
-    data = json.loads(trace.read_text())
+    data = json.loads(trace.read_text()) if trace.is_file() else {}
+    prompt = data.get("prompt")
+    if not isinstance(prompt, str):
+        return re.sub(r"-\d+$", "", path.stem), None  # VBench's get_prompt_from_filename
     segments, latent_frames = data.get("segments") or [], data.get("config", {}).get("run", {}).get("num_frames")
     if len(segments) < 2 or not latent_frames:
-        return None
-    return [(str(s["prompt"]), int(s["from_frame"]) / latent_frames) for s in segments]
+        return prompt, None
+    return prompt, [(str(s["prompt"]), int(s["from_frame"]) / latent_frames) for s in segments]
+
+
+def video_prompt(path: Path, prompts: dict[str, str]) -> str:
+    """The prompt of :func:`video_prompts`."""
+    return video_prompts(path, prompts)[0]
 
 
 def read_vbench_prompt_file(path: str | Path | None) -> dict[str, str]:
@@ -151,7 +146,7 @@ def load_reward(settings: ScoreSettings, device: torch.device) -> Callable | Non
 def score_one(path: Path, prompt: str, settings: ScoreSettings, backbones: vbench.Backbones,
               reward: Callable | None, switches: list[tuple[str, float]] | None = None) -> dict:
     """The record of one video: its facts, one score per dimension and the reward parts. A prompt-switch
-    stream (``switches``: :func:`prompt_switches`) has each part scored under its own prompt, the
+    stream (``switches``: :func:`video_prompts`) has each part scored under its own prompt, the
     reward being their frame-weighted mean: a caption reward reads one caption, not "A then B"."""
     fps = mp4_info(path).fps
     video = torch.from_numpy(read_mp4(path)).permute(0, 3, 1, 2).contiguous()  # uint8 [T, 3, H, W]
@@ -259,8 +254,8 @@ def score_items(plan: ScorePlan, settings: ScoreSettings, backbones: vbench.Back
             continue
         start = time.perf_counter()
         try:
-            record = score_one(path, video_prompt(path, prompts or {}), settings, backbones, reward,
-                               prompt_switches(path, prompts or {}))
+            prompt, switches = video_prompts(path, prompts or {})
+            record = score_one(path, prompt, settings, backbones, reward, switches)
         except ValueError as err:  # a video the metrics cannot take (one frame, ...): name it, once
             if str(path) in str(err):
                 raise
