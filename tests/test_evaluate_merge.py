@@ -9,6 +9,8 @@ import shutil
 
 import pytest
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from streamt1.cli import main
 
@@ -123,6 +125,18 @@ def test_a_narrower_overwrite_keeps_the_world_rows_of_the_other_prompts(sprites_
     _evaluate(sprites_weights, out, "none", "--num-prompts", "1", "--overwrite")
     results = json.loads((out / "results.json").read_text())
     assert results["videos"]["world"] == world and len(world) == 2 and len(results["videos"]["none"]) == 1
+    # the same with --workers, whose parts hold only the one prompt's world row
+    _evaluate(sprites_weights, out, "none", "--num-prompts", "1", "--overwrite", "--workers", "2")
+    assert json.loads((out / "results.json").read_text())["videos"]["world"] == world
+    # but new weights make the world row again: the old one scored the old weights' rewards
+    other = tmp_path / "other-weights"
+    shutil.copytree(sprites_weights, other)
+    reward = other / "image_reward.safetensors"
+    with safe_open(reward, "pt") as f:
+        tensors, metadata = {k: f.get_tensor(k) for k in f.keys()}, f.metadata()
+    save_file({k: v + 0.01 for k, v in tensors.items()}, reward, metadata=metadata)
+    _evaluate(other, out, "none", "--num-prompts", "1", "--overwrite", "--workers", "2")
+    assert len(json.loads((out / "results.json").read_text())["videos"]["world"]) == 1
 
 
 def test_merge_refuses_a_video_with_other_scores(runs, tmp_path, capsys):

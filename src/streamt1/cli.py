@@ -368,8 +368,8 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
     if args.overwrite:  # else the merge would meet OUT's earlier rows of these methods
         from streamt1.evaluate import RESULTS_FILE, TABLE_FILE, forget_methods, load_results
 
-        earlier = load_results(out)
-        forget_methods(earlier, earlier["videos"], methods, out / RESULTS_FILE, out / TABLE_FILE)
+        earlier = load_results(out)  # the world row stays (it covers the other rows) unless the parts remake it
+        forget_methods(earlier, earlier["videos"], methods, out / RESULTS_FILE, out / TABLE_FILE, world=False)
 
     running: list[subprocess.Popen] = []
     stopping = threading.Event()
@@ -418,6 +418,10 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
                           + f": see {', '.join(str(p / 'evaluate.log') for p in failed)}; after fixing it, rerun "
                           f"the same command{' without --overwrite' * args.overwrite} to resume (finished videos "
                           "are kept)")
+    if args.overwrite:
+        from streamt1.evaluate import forget_world_if_remade
+
+        forget_world_if_remade(out, next(iter(jobs)))
     return _tabulate_merged(list(jobs), out, methods, args.num_prompts, seeds, num_frames)
 
 

@@ -199,6 +199,15 @@ def forget_methods(results: dict[str, Any], videos: dict[str, Any], methods: Seq
             shutil.rmtree(folder)
 
 
+def forget_world_if_remade(out: Path, part: Path) -> None:
+    """``evaluate --workers --overwrite``: ``out``'s world row goes only where a part made its own with other
+    settings (new weights), as one process's ``--overwrite`` does; else it stays for the prompts no part covers."""
+    results, made = load_results(out), load_results(part)
+    world = made["settings"].get(REFERENCE)
+    if world is not None and _settings_conflict(results, REFERENCE, world) is not None:
+        forget_methods(results, results["videos"], (), out / RESULTS_FILE, out / TABLE_FILE)
+
+
 def run_evaluation(
     settings: EvalSettings,
     make_config: Callable[[str], Config],
