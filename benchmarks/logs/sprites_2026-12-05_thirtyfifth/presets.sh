@@ -7,6 +7,8 @@
 #     METHODS="none best-of-n beam stream-t1" FRAMES=480 PROMPTS=16 LIMIT=540 bash .../presets.sh
 #     METHODS="stream-t1-early stream-t1-no-noise stream-t1-no-pruning stream-t1-no-sinking" FRAMES=480 PROMPTS=16 ...
 # RESUME=FOLDER (a previous call's runs/rep, in the working tree) continues each METHOD-SEED from its results.json.
+# SET=KEY=VALUE passes one --set to every process (another settings fingerprint: its own rows).
+# REP=runs/rep: the folder of the parts; the archive is named after it (two runs side by side: two REPs).
 # One process per method and seed, each stopped at LIMIT seconds (evaluate keeps every finished video; the
 # paired tables use the videos both methods finished). Results come back as one archive (the return takes few
 # files); merge them on the CPU with `streamt1 evaluate --merge`.
@@ -14,20 +16,21 @@ set -uo pipefail
 [[ ${DEVICE:-cuda} == cpu ]] || nvidia-smi --query-gpu=name --format=csv,noheader
 export PYTHONPATH=$PWD/src OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1
 OUTDIR=${OUT:-runs/out}; mkdir -p "$OUTDIR"
-rm -rf runs/rep && mkdir -p runs/rep
+REP=${REP:-runs/rep}
+rm -rf $REP && mkdir -p $REP
 start=$SECONDS
 for m in ${METHODS:?name the presets}; do
   for seed in ${SEEDS:-0 1 2 3}; do
     if [[ -f ${RESUME:-/nonexistent}/$m-$seed/results.json ]]; then
-      mkdir -p runs/rep/$m-$seed && cp $RESUME/$m-$seed/results.json runs/rep/$m-$seed/
+      mkdir -p $REP/$m-$seed && cp $RESUME/$m-$seed/results.json $REP/$m-$seed/
     fi
     timeout ${LIMIT:-450} python3 -m streamt1 evaluate --methods $m --seeds $seed --num-prompts ${PROMPTS:-32} \
-      --num-frames ${FRAMES:-81} --no-videos --device ${DEVICE:-cuda} \
-      --out runs/rep/$m-$seed > runs/rep/$m-$seed.log 2>&1 &
+      --num-frames ${FRAMES:-81} --no-videos --device ${DEVICE:-cuda} ${SET:+--set $SET} \
+      --out $REP/$m-$seed > $REP/$m-$seed.log 2>&1 &
   done
 done
 wait
 echo "all processes done after $((SECONDS - start)) s"
-tar czf "$OUTDIR/rep.tgz" runs/rep/*/results.json runs/rep/*.log
-grep -H "^| [a-z0-9-]* |\|Error" runs/rep/*.log | grep -v "^[^|]*| world |" > "$OUTDIR/logs_tail.txt"
-cat "$OUTDIR/logs_tail.txt"
+tar czf "$OUTDIR/$(basename $REP).tgz" $REP/*/results.json $REP/*.log
+grep -H "^| [a-z0-9-]* |\|Error" $REP/*.log | grep -v "^[^|]*| world |" > "$OUTDIR/$(basename $REP)_tail.txt"
+cat "$OUTDIR/$(basename $REP)_tail.txt"
