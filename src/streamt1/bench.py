@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import resource
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,8 +217,9 @@ def _components_for(configs: Mapping[str, Config], scored_by: Sequence[str] = ()
     return loaded
 
 
-def prepare(settings: BenchSettings, shard: Shard) -> Prepared:
-    """Load the suite, build and check every method's config, load models, claim the folders."""
+def prepare(settings: BenchSettings, shard: Shard, overwrite: bool = False) -> Prepared:
+    """Load the suite, build and check every method's config, load models, claim the folders.
+    ``overwrite``: the run's method folders are emptied first (:func:`discard_methods`), after every check."""
     suite = load_suite(settings.suite, settings.limit, settings.num_frames)
     device = device_for(shard, settings.device)
     configs = {m.name: build_config(m.method, None, [*shared_overrides(m.method, settings.overrides), *m.overrides],
@@ -237,11 +239,24 @@ def prepare(settings: BenchSettings, shard: Shard) -> Prepared:
         first.encode_prompt(item.prompt.prompt, num_frames)
     out = Path(settings.out)
     results.claim_folder(out, {"suite": suite.name, "suite_digest": suite.digest})
+    if overwrite:
+        discard_methods(out, list(configs), shard)
     run = {name: api.run_settings(config, components[name]) for name, config in configs.items()}
     for name, settings_of_method in run.items():
         results.claim_folder(out / name, settings_of_method)
     record_plan(out, suite.name, len(suite.items), list(settings.seeds), list(configs))
     return Prepared(suite=suite, configs=configs, components=components, settings=run, items=items)
+
+
+def discard_methods(out: Path, methods: Sequence[str], shard: Shard) -> None:
+    """``bench --overwrite``: the folders of ``methods`` go, so every one of their videos is made again; the
+    other methods' folders stay. Rank 0 deletes while the other ranks wait, so none claims a folder
+    that is about to go."""
+    if shard.is_main:
+        for method in methods:
+            if (out / method).exists():
+                shutil.rmtree(out / method)
+    wait_for_all_ranks()
 
 
 def score_video(suite: str, frames: torch.Tensor, prompt: str, components: api.Components,
@@ -324,15 +339,16 @@ def run_items(prep: Prepared, out: Path, shard: Shard, progress: Callable[[str],
 
 
 def run_bench(settings: BenchSettings, shard: Shard | None = None,
-              progress: Callable[[str], None] = logger.info) -> Path | None:
+              progress: Callable[[str], None] = logger.info, overwrite: bool = False) -> Path | None:
     """Run this rank's items of every method, then (rank 0, once all ranks are done) the report.
+    ``overwrite``: make the methods' videos again instead of resuming (:func:`discard_methods`).
 
     Returns the report's Markdown path on rank 0, None on the other ranks.
     """
     shard = shard or Shard()
     out = Path(settings.out)
     with process_group(shard):
-        prep = prepare(settings, shard)
+        prep = prepare(settings, shard, overwrite)
         try:
             made = run_items(prep, out, shard, progress)
         finally:

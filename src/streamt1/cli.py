@@ -573,6 +573,9 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
                         "baseline `none` keeps the search width and units its preset pins)")
     p.add_argument("--report", action="store_true",
                    help="only merge the results already in --out into report.md / index.html")
+    p.add_argument("--overwrite", action="store_true",
+                   help="make the videos of these methods again instead of resuming (their folders in --out "
+                        "are emptied first; other methods' folders stay)")
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -581,6 +584,8 @@ def _bench(args: argparse.Namespace) -> int:
     from streamt1.outputs.bench_report import write_report
 
     if args.report:
+        if args.overwrite:
+            raise ConfigError("--report makes no videos, --overwrite makes them again: leave one out")
         out = Path(bench_out(args.config, args.out))
         if not (out / results.SETTINGS_FILE).is_file():
             raise FileNotFoundError(f"{out} holds no bench results: pass the --out of a bench run")
@@ -593,7 +598,7 @@ def _bench(args: argparse.Namespace) -> int:
     _check_devices(args)
     check_writable_folder(settings.out)  # before any model loads
     shard = shard_from_env()
-    report = run_bench(settings, shard, progress=print)
+    report = run_bench(settings, shard, progress=print, overwrite=args.overwrite)
     if report is not None:
         print(report.read_text(encoding="utf-8"))
         print(f"videos, traces and index.html in {settings.out}")

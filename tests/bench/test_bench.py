@@ -260,3 +260,23 @@ def test_report_joins_the_vbench_scores_of_streamt1_score(resumed_run, tmp_path,
     none_row = next(line for line in table.splitlines() if line.startswith("| none | 2 |"))
     assert "(1 of 2)" in none_row
     assert "(1 of 2)" in (out / "index.html").read_text()  # the page's table formats estimates as report.md does
+
+
+def test_overwrite_makes_the_methods_again_and_keeps_the_others(resumed_run, sprites_weights, tmp_path, capsys):
+    out = tmp_path / "copy"
+    shutil.copytree(resumed_run["out"], out)
+    before = results_on_disk(out)
+    args = ["bench", "--suite", "sprites", "--methods", "stream-t1", "--set", "search.tau=0.5", "--num-frames",
+            str(NUM_FRAMES), "--limit", "2", "--device", "cpu", "--weights", str(sprites_weights), "--out", str(out)]
+    assert main(args) == 2 and "other settings" in capsys.readouterr().err  # without --overwrite: refused
+    assert results_on_disk(out) == before
+    assert main([*args, "--overwrite"]) == 0, capsys.readouterr().err
+    after = results_on_disk(out)
+    assert set(after) == set(before)
+    assert all(after[k] == before[k] for k in before if k.startswith("none/"))  # the other method stays
+    remade = [k for k in before if k.startswith("stream-t1/")]
+    assert remade and all(after[k] != before[k] for k in remade)
+    settings = json.loads((out / "stream-t1" / "settings.json").read_text())["settings"]
+    assert settings["search"]["tau"] == 0.5
+    assert main(["bench", "--report", "--overwrite", "--out", str(out)]) == 2
+    assert "leave one out" in capsys.readouterr().err
