@@ -24,8 +24,9 @@
 # VideoAlign's scale), so the 6-frame sink's one APPEND slot goes to a chunk picked by reward noise.
 # The threshold 3.2 is the 99th percentile of the long reward's chunk-to-chunk drops on the tuning split
 # (gate/gate_stats_tune_5s.txt), chosen as a calibration, not by a search over values. The CPU screen on
-# the tuning split at 30 s (gate/paired.txt, 16 videos): subject consistency +3.5 ± 4.7, nothing below
-# beyond noise. Rule, stated before the run: the Sprites backend's default becomes 3.2
+# the tuning split at 30 s: seed 5 (16 videos, gate/paired.txt) subject consistency +3.5 ± 4.7; with seed 6
+# too (32 videos, gate/paired_s5_s6.txt) +1.0 ± 4.5, background alignment -2.3 ± 2.7: no sign of a gain, so
+# run RO3 first and this call only with device time to spare. Rule, stated before the run: the Sprites backend's default becomes 3.2
 # (`backends.py`, search_defaults beside max_sink_frames) only if at 30 s subject consistency is above the
 # 0.2 run's with the interval excluding 0, and at neither length any ground-truth metric is below it
 # beyond noise. Judge on the CPU (D = the unpacked gate30 / gate5 folders):
