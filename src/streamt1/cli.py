@@ -418,10 +418,12 @@ def _evaluate_in_workers(args: argparse.Namespace, methods: tuple[str, ...], see
                           + f": see {', '.join(str(p / 'evaluate.log') for p in failed)}; after fixing it, rerun "
                           f"the same command{' without --overwrite' * args.overwrite} to resume (finished videos "
                           "are kept)")
-    if args.overwrite:
-        from streamt1.evaluate import forget_world_if_remade
+    if args.overwrite:  # as one process's --overwrite: OUT's world row goes only if the parts made theirs otherwise
+        from streamt1.evaluate import REFERENCE, forget_changed_world, load_results
 
-        forget_world_if_remade(out, next(iter(jobs)))
+        world = load_results(next(iter(jobs)))["settings"].get(REFERENCE)
+        if world is not None:
+            forget_changed_world(load_results(out), world, out)
     return _tabulate_merged(list(jobs), out, methods, args.num_prompts, seeds, num_frames)
 
 

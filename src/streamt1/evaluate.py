@@ -199,12 +199,10 @@ def forget_methods(results: dict[str, Any], videos: dict[str, Any], methods: Seq
             shutil.rmtree(folder)
 
 
-def forget_world_if_remade(out: Path, part: Path) -> None:
-    """``evaluate --workers --overwrite``: ``out``'s world row goes only where a part made its own with other
-    settings (new weights), as one process's ``--overwrite`` does; else it stays for the prompts no part covers."""
-    results, made = load_results(out), load_results(part)
-    world = made["settings"].get(REFERENCE)
-    if world is not None and _settings_conflict(results, REFERENCE, world) is not None:
+def forget_changed_world(results: dict[str, Any], world: dict[str, Any], out: Path) -> None:
+    """``--overwrite``: the world row of ``results`` (``out``'s) goes only if it was made with other settings
+    than ``world`` (new weights); else it stays, covering prompts this run does not."""
+    if _settings_conflict(results, REFERENCE, world) is not None:
         forget_methods(results, results["videos"], (), out / RESULTS_FILE, out / TABLE_FILE)
 
 
@@ -240,8 +238,8 @@ def run_evaluation(
     spec = components.generator.spec
     length = spec.decoded_frames(spec.num_chunks(settings.num_frames))  # as long as the generated videos
     world = {"frames": length, "weights": digests, **extra}
-    if overwrite and _settings_conflict(results, REFERENCE, world) is not None:
-        forget_methods(results, results["videos"], (), out / RESULTS_FILE, out / TABLE_FILE)
+    if overwrite:
+        forget_changed_world(results, world, out)
     claim_method(results, REFERENCE, world, out)
     reference = results["videos"].setdefault(REFERENCE, {})
     missing = [(scene, prompt) for scene, prompt in zip(scenes, prompts) if api.output_stem(prompt, 0) not in reference]
