@@ -5,7 +5,8 @@
 
 Runs what the README's first command runs (`--method stream-t1 --num-frames 162`, seed 0) and the plain
 generation of the same prompt and seed (``--set``: config overrides for both, e.g.
-``search.max_sink_frames=6``), prints each video's ground-truth metrics (%) and the sprite's
+``search.max_sink_frames=6``; plain generation keeps the search width its preset pins, as in
+``streamt1 evaluate``, so ``--set search.histories=4`` widens only Stream-T1), prints each video's ground-truth metrics (%) and the sprite's
 centre in its first and last frames, and writes ``sprites_readme_prompt.png``: 12 evenly spaced frames
 (x2 nearest), plain generation above, Stream-T1 below.
 """
@@ -19,7 +20,7 @@ import torch
 from PIL import Image
 
 from streamt1 import api
-from streamt1.config import build_config
+from streamt1.config import build_config, shared_overrides
 from streamt1.metrics.sprites import evaluate_video, track_sprite
 from streamt1.sprites.captions import parse_caption
 
@@ -27,18 +28,19 @@ PROMPT = "a small red circle moves left over a blue background"
 PICTURE_FRAMES = 12
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--weights", default=None, help="Sprites weights folder (default: built-in)")
     p.add_argument("--num-frames", type=int, default=162)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmarks")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, repeatable")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     components = api.load_components(build_config("stream-t1", None, args.set, weights=args.weights, device="cpu"))
     rows = []
     for method in ("none", "stream-t1"):
-        config = build_config(method, None, args.set, weights=args.weights, device="cpu", num_frames=args.num_frames)
+        config = build_config(method, None, shared_overrides(method, args.set), weights=args.weights, device="cpu",
+                              num_frames=args.num_frames)
         frames = api.make_search(config, components).run(PROMPT, args.num_frames, args.seed, progress=False).frames
         video = frames.float() / 255
         scores = evaluate_video(video, PROMPT)
