@@ -10,8 +10,8 @@
 # in two thirds of the chunks, so a wider search has more movers to pick from. Stated before the run: this
 # measures how quality moves with compute; no default changes on it (2 x 2 is the paper's setting and the
 # CPU budget's: 10 s of video in <= 60 s on 2 cores).
-# Judge on the CPU (S = the unpacked runs/scaling):
-#   for l in st1x16 beamx16 bon16; do streamt1 evaluate --merge S/$l-*/ --out M/$l; done
+# Judge on the CPU (the archives unpacked in the working tree: runs/st1x16, runs/beamx16, runs/bon16):
+#   for l in st1x16 beamx16 bon16; do streamt1 evaluate --merge runs/$l/*/ --out M/$l; done
 #   R=benchmarks/logs/sprites_2026-12-05_thirtyfifth/R5all
 #   python benchmarks/sprites_weights_paired.py --also imaging_quality plain=$R:none x4=$R:stream-t1 x16=M/st1x16:stream-t1
 #   python benchmarks/sprites_weights_paired.py --also imaging_quality x16=M/st1x16:stream-t1 beam16=M/beamx16:beam
