@@ -92,6 +92,7 @@ def judge(folders: list[str]) -> None:
     print(f"{len(groups)} prompts x {len(groups[0]['videos'])} candidates")
     picked: dict[str, dict[str, dict[int, float]]] = {s: {m: {} for m in METRICS} for s in ("random", *SCORES, "oracle")}
     agree = {s: [0, 0] for s in SCORES}
+    per_prompt: dict[str, dict[int, float]] = {s: {} for s in SCORES}  # each prompt's agreement (its pairs are not independent)
     for g, group in enumerate(groups):
         videos = group["videos"]
         truths = [truth(v["metrics"]) for v in videos]
@@ -102,15 +103,19 @@ def judge(folders: list[str]) -> None:
         for s, i in best.items():
             for m in METRICS:
                 picked[s][m][g] = videos[i]["metrics"][m]
-        for a in range(len(videos)):
-            for b in range(a + 1, len(videos)):
-                if abs(truths[a] - truths[b]) <= MIN_GAP:
-                    continue
-                for s in SCORES:
-                    agree[s][0] += (videos[a][s] > videos[b][s]) == (truths[a] > truths[b])
-                    agree[s][1] += 1
+        pairs = [(a, b) for a in range(len(videos)) for b in range(a + 1, len(videos))
+                 if abs(truths[a] - truths[b]) > MIN_GAP]
+        for s in SCORES:
+            hits = sum((videos[a][s] > videos[b][s]) == (truths[a] > truths[b]) for a, b in pairs)
+            agree[s][0] += hits
+            agree[s][1] += len(pairs)
+            if pairs:
+                per_prompt[s][g] = hits / len(pairs)
     print("pairwise agreement with the truth (mean of subject consistency and text alignment):",
           ", ".join(f"{s} {n / max(d, 1):.3f} ({d} pairs)" for s, (n, d) in agree.items()))
+    for s in ("even", "windows"):
+        d = paired_difference(per_prompt[s], per_prompt["plan"])
+        print(f"agreement per prompt, {s} - plan: {d.mean:+.3f} ± {d.half_width:.3f} ({len(per_prompt[s])} prompts)")
     print("| pick | " + " | ".join(METRICS) + " |")
     print("|---|" + "---|" * len(METRICS))
     for s, by_metric in picked.items():
