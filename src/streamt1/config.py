@@ -26,6 +26,7 @@ from streamt1.suggest import did_you_mean
 logger = logging.getLogger(__name__)
 
 FUSION_MODES = ("raw", "zscore")
+FINAL_SCORES = ("whole", "windows")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 # run.attention: the SDPA kernel tried first (auto: cuDNN on Hopper GPUs; see models.causal_wan.sdpa_order)
 ATTENTION_CHOICES = ("auto", "default", "flash", "cudnn", "efficient", "math")
@@ -84,6 +85,9 @@ class SearchConfig:
     scene_anchors: bool = True
     # Final pick: score the K finished videos with the video reward and keep the best.
     final_pick: bool = True
+    # What the final pick scores: "whole" (each prompt segment at once, the paper's) or "windows" (the mean
+    # over the long reward's window at every chunk: a reward made for windows reads the whole video alike).
+    final_score: Literal["whole", "windows"] = "whole"
     max_batch: int = 8  # candidates denoised per forward, to bound memory
 
     def __post_init__(self) -> None:
@@ -111,6 +115,7 @@ class SearchConfig:
                 "null while early pruning is off (it would have no effect): set search.early_pruning_step too, "
                 "or use the stream-t1-early preset")
         require_choice("search.fusion", self.fusion, FUSION_MODES)
+        require_choice("search.final_score", self.final_score, FINAL_SCORES)
         require(0.0 <= self.tau <= 1.0, "search.tau", self.tau, "a number in [0, 1]")
         require(self.long_window_chunks >= 1, "search.long_window_chunks", self.long_window_chunks,
                "an integer >= 1")

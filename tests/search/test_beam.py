@@ -5,7 +5,7 @@ import torch
 
 from streamt1.config import SearchConfig, build_config
 from streamt1.interfaces import Route
-from streamt1.search.beam import StreamSearch, _offload_frames
+from streamt1.search.beam import StreamSearch, _offload_frames, final_clips
 from streamt1.search.noise import candidate_seed, draw_noise, make_generators
 from streamt1.search.pool import ChunkNode
 
@@ -114,6 +114,35 @@ def test_result_video_is_the_chosen_lineage_and_final_pick_is_the_best(generator
     assert result.frames.shape == (spec.decoded_frames(5), 3, spec.height, spec.width)
     assert result.frames.dtype == torch.uint8
     assert result.latents.shape[1] == 15
+
+
+def test_the_windows_final_pick_averages_the_long_scores_its_lineage_was_kept_with(generator):
+    """``final_score: windows`` re-reads the windows the search scored: each finished video's final score is
+    the mean of the long rewards its chunks got when they were candidates."""
+    trace = run(generator, num_frames=15, final_score="windows").trace.to_dict()
+    whole = run(generator, num_frames=15).trace.to_dict()
+    assert trace["chunks"] == whole["chunks"]  # only the pick reads differently
+    assert trace["final"]["scores"] != whole["final"]["scores"]
+    for history, score in enumerate(trace["final"]["scores"]):
+        longs, h = [], history
+        for chunk in reversed(trace["chunks"]):
+            candidate = next(c for c in chunk["candidates"] if c["kept"] and c["history"] == h)
+            longs.append(candidate["long"])
+            h = candidate["parent"]
+        assert score == pytest.approx(sum(longs) / len(longs), rel=1e-5)
+
+
+def test_final_clips_are_the_long_rewards_windows_cut_at_the_segment():
+    nodes = [ChunkNode(i, None, torch.full((1,), i), torch.zeros(1), torch.zeros(1)) for i in range(6)]
+
+    def read(batches):  # each clip as the indices of its chunks (each chunk's frames hold its index)
+        return [[[int(chunk) for chunk in clip] for clip in batch] for batch in batches]
+
+    assert read(final_clips([nodes], 0, 6, "whole", 3)) == [[[0, 1, 2, 3, 4, 5]]]
+    assert read(final_clips([nodes], 0, 6, "windows", 3)) == [
+        [[0]], [[0, 1]], [[0, 1, 2]], [[1, 2, 3]], [[2, 3, 4]], [[3, 4, 5]]]
+    assert read(final_clips([nodes], 4, 6, "windows", 3)) == [[[4]], [[4, 5]]]  # a later segment starts afresh
+    assert read(final_clips([nodes, nodes[::-1]], 0, 2, "windows", 3)) == [[[0], [5]], [[0, 1], [5, 4]]]
 
 
 def test_plain_generation_equals_driving_the_generator_by_hand(generator):

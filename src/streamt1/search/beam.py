@@ -28,7 +28,8 @@ under another's caption:
 * with ``scene_anchors`` (and memory sinking on) that first chunk is APPENDed to the sink when it
   leaves the window, whatever its quality gate says: it anchors the new scene, as chunk 0 anchors
   the first (once the sink is full the cache turns APPEND into EMA, as for any chunk);
-* the final pick scores each segment's frames under its own prompt and averages the segments.
+* the final pick scores each segment's frames under its own prompt and averages the segments
+  (``search.final_score`` "windows": each segment's windows, cut at the switch as above).
 """
 
 from __future__ import annotations
@@ -341,8 +342,8 @@ class StreamSearch:
 
     def _finish(self, schedule: PromptSchedule, first_chunks: list[int], histories: list[ChunkNode],
                 trace: Trace, fps: float) -> SearchResult:
-        """Final pick: the video reward scores each finished video (each segment under its own prompt,
-        averaged over segments); the best one is kept."""
+        """Final pick: the video reward scores each finished video (each segment under its own prompt, whole
+        or window by window as ``final_score`` says; averaged over segments and windows); the best one is kept."""
         lineages = [h.lineage() for h in histories]
         chosen = 0
         if self.picks_final:  # each video read from its chunks: only the chosen one is ever joined
@@ -351,10 +352,10 @@ class StreamSearch:
                 for node in nodes[-self.config.long_window_chunks:]:
                     node.frames = node.frames.cpu()
             bounds = [*first_chunks, len(lineages[0])]
-            finals = [
-                score_clips(self.video_reward, [[node.frames for node in nodes[a:b]] for nodes in lineages],
-                            [prompt] * len(lineages), self.generator.spec.fps)
+            finals = [  # per segment, per batch of clips: [K] scores
+                score_clips(self.video_reward, clips, [prompt] * len(lineages), self.generator.spec.fps)
                 for prompt, a, b in zip(schedule.prompts, bounds, bounds[1:])
+                for clips in final_clips(lineages, a, b, self.config.final_score, self.config.long_window_chunks)
             ]
             overall = torch.stack([f.overall.float().cpu() for f in finals]).mean(0)
             parts = {k: torch.stack([f.parts[k].float().cpu() for f in finals]).mean(0).tolist()
@@ -416,3 +417,14 @@ def _chunk_record(n: int, pool: CandidatePool, leaving: list[ChunkNode | None], 
     ]
     return ChunkRecord(index=n, alpha=scores.alpha if scores else None, evicted_chunk=evicted,
                        candidates=candidates, histories=history_records)
+
+
+def final_clips(lineages: list[list[ChunkNode]], a: int, b: int, final_score: str,
+                window_chunks: int) -> list[list[list[Tensor]]]:
+    """The clips the final pick scores for chunks ``a .. b - 1`` (one prompt segment) of every finished
+    video, in batches of one clip per video: the whole segment (``"whole"``), or at every chunk of it the
+    window the long reward read there, up to ``window_chunks`` chunks of the segment (``"windows"``)."""
+    if final_score == "whole":
+        return [[[node.frames for node in nodes[a:b]] for nodes in lineages]]
+    return [[[node.frames for node in nodes[max(a, c + 1 - window_chunks):c + 1]] for nodes in lineages]
+            for c in range(a, b)]
