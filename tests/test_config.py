@@ -78,6 +78,7 @@ def test_backend_search_defaults_sit_between_the_preset_and_the_users_settings(t
         ("search.tau=2", r"search.tau=2.0 is invalid: expected a number in \[0, 1\]"),
         ("search.long_window_chunks=0", r"search.long_window_chunks=0"),
         ("search.pruning=greedy", r"search.pruning='greedy'"),
+        ("search.final_score=last", r"search.final_score='last'"),
         ("search.histories=two", r"search.histories='two' is invalid: expected an integer"),
         ("search.memory_sinking=maybe", r"search.memory_sinking='maybe' is invalid: expected true or false"),
         ("search.bogus=1", r"unknown config key\(s\) search.bogus"),
