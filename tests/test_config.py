@@ -65,6 +65,8 @@ def test_backend_search_defaults_sit_between_the_preset_and_the_users_settings(t
     assert build_config("stream-t1", path).search.max_sink_frames == preset
     path.write_text("search:\n  max_sink_frames: 12\n")
     assert build_config("stream-t1", path).search.max_sink_frames == 12
+    assert build_config("best-of-n").search.final_score == "windows"  # the Sprites reward's final pick
+    assert build_config("best-of-n", backend="longlive").search.final_score == "whole"  # the paper's
     # the defaults change a setting only: every unit the preset switches off stays off
     assert not build_config("stream-t1-no-sinking").search.memory_sinking
 

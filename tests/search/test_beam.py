@@ -120,7 +120,7 @@ def test_the_windows_final_pick_averages_the_long_scores_its_lineage_was_kept_wi
     """``final_score: windows`` re-reads the windows the search scored: each finished video's final score is
     the mean of the long rewards its chunks got when they were candidates."""
     trace = run(generator, num_frames=15, final_score="windows").trace.to_dict()
-    whole = run(generator, num_frames=15).trace.to_dict()
+    whole = run(generator, num_frames=15, final_score="whole").trace.to_dict()
     assert trace["chunks"] == whole["chunks"]  # only the pick reads differently
     assert trace["final"]["scores"] != whole["final"]["scores"]
     for history, score in enumerate(trace["final"]["scores"]):
@@ -232,7 +232,7 @@ def test_random_pruning_is_seeded_and_ignores_scores(generator):
 
 def test_best_of_n_scores_only_finished_videos(generator):
     videos = SteadinessReward()
-    config = build_config("best-of-n").search
+    config = build_config("best-of-n", backend="longlive").search  # the paper's pick: each video at once
     result = StreamSearch(generator, config, BrightnessReward(), videos, method="best-of-n").run(
         PROMPT, 9, 1, progress=False)
     chunks = result.trace.to_dict()["chunks"]

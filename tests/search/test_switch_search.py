@@ -46,6 +46,14 @@ def watched(generator):
     return result, gen, image, video
 
 
+def test_a_whole_video_final_pick_reads_each_segment_under_its_own_prompt(generator):
+    video = Recording(SteadinessReward())
+    search(generator, video=video, final_score="whole").run(SWITCH, FRAMES, 3, progress=False)
+    f0, f = generator.spec.first_chunk_frames, generator.spec.frames_per_chunk
+    final = video.calls[4:]
+    assert [(shape[1], prompts) for shape, prompts in final] == [(f0 + f, [A, A]), (2 * f, [B, B])]
+
+
 def test_one_segment_schedule_is_the_single_prompt_path(generator):
     plain = search(generator).run(A, FRAMES, 3, progress=False)
     scheduled = search(generator).run([Segment(A, 0)], FRAMES, 3, progress=False)
@@ -82,8 +90,10 @@ def test_every_history_switches_in_one_pass_and_rewards_use_the_active_prompt(ge
     f0, f = generator.spec.first_chunk_frames, generator.spec.frames_per_chunk
     # The window grows within a segment and restarts at the switch: never A's chunks under B.
     assert windows == [(f0, A), (f0 + f, A), (f, B), (2 * f, B)]
-    final = video.calls[4:]  # the final pick: each segment's frames under its own prompt
-    assert [(shape[1], prompts) for shape, prompts in final] == [(f0 + f, [A, A]), (2 * f, [B, B])]
+    # The final pick (the Sprites default, windows) re-reads those windows, each under its segment's prompt.
+    final = video.calls[4:]
+    assert [(shape[1], prompts) for shape, prompts in final] == [
+        (f0, [A, A]), (f0 + f, [A, A]), (f, [B, B]), (2 * f, [B, B])]
     assert result.trace.to_dict()["segments"] == [
         {"prompt": A, "from_frame": 0, "from_chunk": 0}, {"prompt": B, "from_frame": 6, "from_chunk": 2}]
     assert result.trace.switch_chunks() == [2]
