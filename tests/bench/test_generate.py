@@ -145,7 +145,9 @@ def test_ctrl_c_exits_130_with_one_line_and_keeps_finished_videos(sprites_weight
                "--weights", str(sprites_weights), "--method", "none", "--num-frames", "12", "--device", "cpu",
                "--no-progress"]
     env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A suite started in the background (`pytest &`) has SIGINT ignored, and a child would inherit that.
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in process.stdout:
         if line.startswith("wrote"):
             process.send_signal(signal.SIGINT)
