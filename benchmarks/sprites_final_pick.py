@@ -35,6 +35,7 @@ from streamt1.config import build_config
 from streamt1.evaluate import eval_prompts
 from streamt1.metrics.sprites import evaluate_video
 from streamt1.metrics.stats import paired_difference
+from streamt1.search.beam import final_clips
 from streamt1.search.clips import score_clips
 
 SCORES = ("plan", "even", "windows")
@@ -48,14 +49,20 @@ def truth(metrics: dict[str, float]) -> float:
 
 
 def video_scores(reward, frames: torch.Tensor, prompt: str, chunk: int, window_chunks: int, fps: float) -> dict:
+    """The three scores of one finished video; ``plan`` and ``windows`` read the clips the engine's final pick
+    reads (``search.beam.final_clips``, ``final_score`` whole and windows)."""
     chunks = list(frames.split(chunk))
-    plan = float(score_clips(reward, [chunks], [prompt], fps).overall)
+
+    def mean_score(final_score: str) -> float:
+        batches = final_clips([chunks], 0, len(chunks), final_score, window_chunks)
+        return sum(float(score_clips(reward, clips, [prompt], fps).overall) for clips in batches) / len(batches)
+
+    plan = mean_score("whole")
     recent = reward.config.recent_frames
-    even = float(score_clips(reward.with_recent_frames(0), [chunks], [prompt], fps).overall)
+    reward.with_recent_frames(0)
+    even = mean_score("whole")
     reward.with_recent_frames(recent)
-    windows = [chunks[max(0, c + 1 - window_chunks):c + 1] for c in range(len(chunks))]
-    per_window = [float(score_clips(reward, [w], [prompt], fps).overall) for w in windows]
-    return {"plan": plan, "even": even, "windows": sum(per_window) / len(per_window)}
+    return {"plan": plan, "even": even, "windows": mean_score("windows")}
 
 
 def record(args: argparse.Namespace) -> None:

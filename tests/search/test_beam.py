@@ -133,9 +133,9 @@ def test_the_windows_final_pick_averages_the_long_scores_its_lineage_was_kept_wi
 
 
 def test_final_clips_are_the_long_rewards_windows_cut_at_the_segment():
-    nodes = [ChunkNode(i, None, torch.full((1,), i), torch.zeros(1), torch.zeros(1)) for i in range(6)]
+    nodes = [torch.full((1,), i) for i in range(6)]  # each chunk's frames hold its index
 
-    def read(batches):  # each clip as the indices of its chunks (each chunk's frames hold its index)
+    def read(batches):  # each clip as the indices of its chunks
         return [[[int(chunk) for chunk in clip] for clip in batch] for batch in batches]
 
     assert read(final_clips([nodes], 0, 6, "whole", 3)) == [[[0, 1, 2, 3, 4, 5]]]

@@ -352,10 +352,11 @@ class StreamSearch:
                 for node in nodes[-self.config.long_window_chunks:]:
                     node.frames = node.frames.cpu()
             bounds = [*first_chunks, len(lineages[0])]
+            videos = [[node.frames for node in nodes] for nodes in lineages]
             finals = [  # per segment, per batch of clips: [K] scores
                 score_clips(self.video_reward, clips, [prompt] * len(lineages), self.generator.spec.fps)
                 for prompt, a, b in zip(schedule.prompts, bounds, bounds[1:])
-                for clips in final_clips(lineages, a, b, self.config.final_score, self.config.long_window_chunks)
+                for clips in final_clips(videos, a, b, self.config.final_score, self.config.long_window_chunks)
             ]
             overall = torch.stack([f.overall.float().cpu() for f in finals]).mean(0)
             parts = {k: torch.stack([f.parts[k].float().cpu() for f in finals]).mean(0).tolist()
@@ -419,12 +420,12 @@ def _chunk_record(n: int, pool: CandidatePool, leaving: list[ChunkNode | None], 
                        candidates=candidates, histories=history_records)
 
 
-def final_clips(lineages: list[list[ChunkNode]], a: int, b: int, final_score: str,
+def final_clips(videos: Sequence[Sequence[Tensor]], a: int, b: int, final_score: str,
                 window_chunks: int) -> list[list[list[Tensor]]]:
     """The clips the final pick scores for chunks ``a .. b - 1`` (one prompt segment) of every finished
-    video, in batches of one clip per video: the whole segment (``"whole"``), or at every chunk of it the
-    window the long reward read there, up to ``window_chunks`` chunks of the segment (``"windows"``)."""
+    video (each a list of its chunks' frames), in batches of one clip per video: the whole segment
+    (``"whole"``), or at every chunk of it the window the long reward read there, up to ``window_chunks``
+    chunks of the segment (``"windows"``)."""
     if final_score == "whole":
-        return [[[node.frames for node in nodes[a:b]] for nodes in lineages]]
-    return [[[node.frames for node in nodes[max(a, c + 1 - window_chunks):c + 1]] for nodes in lineages]
-            for c in range(a, b)]
+        return [[list(chunks[a:b]) for chunks in videos]]
+    return [[list(chunks[max(a, c + 1 - window_chunks):c + 1]) for chunks in videos] for c in range(a, b)]
