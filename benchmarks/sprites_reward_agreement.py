@@ -5,7 +5,8 @@
 
 ``--reward-weights`` takes the image and video rewards from another folder (e.g. rewards fine-tuned
 by :mod:`streamt1.sprites.rank_rewards`) while the generator stays that of ``--weights``.
-``--judge NAME=DIR`` (repeatable) also scores the search's own candidates with the rewards in DIR,
+``--judge NAME=DIR`` (repeatable) also scores the search's own candidates with the rewards in DIR
+(the track reward where DIR holds ``track_reward.*``),
 and prints their agreement and its difference to the search's rewards on the same pairs (95 %
 bootstrap interval over chunks): the way to compare rewards, since every search makes its own pairs.
 Prompts ``offset ... offset + num_prompts - 1`` of the held-out list (offset 32: a tuning split,
@@ -15,6 +16,7 @@ not the first 32 that `streamt1 evaluate` reports). See :mod:`streamt1.agreement
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from streamt1 import api
 from streamt1.agreement import sibling_agreement
@@ -22,12 +24,18 @@ from streamt1.config import build_config
 from streamt1.evaluate import eval_prompts
 from streamt1.sprites.rewards import SpritesImageReward, SpritesVideoReward
 from streamt1.sprites.siblings import reward_specs
+from streamt1.sprites.track_reward import SpritesTrackImageReward, SpritesTrackVideoReward, load_perception
 
 
-def judge(spec: str, device) -> tuple[str, tuple[SpritesImageReward, SpritesVideoReward]]:
+def judge(spec: str, device) -> tuple[str, tuple]:
+    """NAME=DIR: the track reward where DIR holds track_reward.*, else the pathway rewards in DIR."""
     name, sep, folder = spec.partition("=")
     if not sep or not name or not folder:
-        raise SystemExit(f"--judge {spec!r}: expected NAME=DIR (a folder with image_reward.* and video_reward.*)")
+        raise SystemExit(f"--judge {spec!r}: expected NAME=DIR (a folder with image_reward.* and video_reward.*, "
+                         "or with track_reward.*)")
+    if (Path(folder) / "track_reward.safetensors").is_file():
+        perception = load_perception(folder, device)
+        return name, (SpritesTrackImageReward(perception), SpritesTrackVideoReward(perception))
     return name, (SpritesImageReward.from_pretrained(folder, device), SpritesVideoReward.from_pretrained(folder, device))
 
 

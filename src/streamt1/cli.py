@@ -613,6 +613,7 @@ SPRITES_SCRIPTS = {  # `streamt1 sprites WHAT` -> the module whose main() it run
     "train-rewards": ("streamt1.sprites.train_rewards", "train the image and video rewards"),
     "record-siblings": ("streamt1.sprites.siblings", "record the search's own candidates, ranked by the ground truth"),
     "rank-rewards": ("streamt1.sprites.rank_rewards", "fine-tune the rewards on recorded siblings"),
+    "train-track-reward": ("streamt1.sprites.train_track_reward", "train the object-centric track reward"),
 }
 
 

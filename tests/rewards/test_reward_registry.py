@@ -32,9 +32,11 @@ REAL = ("hpsv3", "videoalign", "pickscore", "hpsv2", "imagereward")
 
 
 def test_every_reward_is_registered_with_its_facts():
-    assert set(REAL) | {"sprites-image", "sprites-video"} == set(REWARDS)
-    assert {REWARDS[n].kind for n in ("hpsv3", "pickscore", "hpsv2", "imagereward", "sprites-image")} == {"image"}
-    assert {REWARDS[n].kind for n in ("videoalign", "sprites-video")} == {"video"}
+    sprites = {"sprites-image", "sprites-video", "sprites-track-image", "sprites-track-video"}
+    assert set(REAL) | sprites == set(REWARDS)
+    assert {REWARDS[n].kind for n in ("hpsv3", "pickscore", "hpsv2", "imagereward", "sprites-image",
+                                      "sprites-track-image")} == {"image"}
+    assert {REWARDS[n].kind for n in ("videoalign", "sprites-video", "sprites-track-video")} == {"video"}
     assert (REWARDS["hpsv3"].folder, REWARDS["videoalign"].folder) == ("HPSv3", "VideoReward")
     for entry in REWARDS.values():
         module, _, function = entry.loader.partition(":")
@@ -42,7 +44,7 @@ def test_every_reward_is_registered_with_its_facts():
         assert entry.required and entry.tree and entry.published and entry.license
     assert "MizzenAI/HPSv3" in REWARDS["hpsv3"].published[0]
     assert "KlingTeam/VideoReward" in REWARDS["videoalign"].published[0]
-    assert reward_names("video") == ("videoalign", "sprites-video")
+    assert reward_names("video") == ("videoalign", "sprites-video", "sprites-track-video")
 
 
 @pytest.mark.parametrize("name", REAL)

@@ -104,17 +104,26 @@ def _fill_forward(values: Tensor, valid: Tensor) -> Tensor:
     return values[idx]
 
 
-def track_sprite(frames: Tensor, sprite: SpriteSpec) -> SpriteTrack:
-    """Track a sprite by colour; undetected frames keep the last known centroid and area."""
-    _, _, h, w = frames.shape
-    mask = color_mask(frames, sprite.color)
+def min_detect_area(shape: str, size: str, width: int) -> float:
+    """Pixels of colour a sprite needs to count as seen: 30 % of its smallest drawn area."""
+    return 0.3 * unit_area(shape) * (SIZES[size] * SCALE_RANGE[0] * width) ** 2
+
+
+def track_from_mask(mask: Tensor, detected: Tensor) -> SpriteTrack:
+    """A track from a sprite's soft mask ``[T, H, W]`` and the frames ``[T]`` where it counts as seen;
+    undetected frames keep the last known centroid and area."""
+    _, h, w = mask.shape
     area = mask.flatten(1).sum(1)
-    min_area = 0.3 * unit_area(sprite.shape) * (SIZES[sprite.size] * SCALE_RANGE[0] * w) ** 2
-    detected = area > min_area
     cx, cy = _circular_mean(mask, w, 2), _circular_mean(mask, h, 1)
     if bool(detected.any()):
         cx, cy, area = (_fill_forward(v, detected) for v in (cx, cy, area))
     return SpriteTrack(mask, area, cx, cy, detected)
+
+
+def track_sprite(frames: Tensor, sprite: SpriteSpec) -> SpriteTrack:
+    """Track a sprite by colour (:func:`color_mask`)."""
+    mask = color_mask(frames, sprite.color)
+    return track_from_mask(mask, mask.flatten(1).sum(1) > min_detect_area(sprite.shape, sprite.size, frames.shape[-1]))
 
 
 def _wrap_pad(images: Tensor, pad: int) -> Tensor:
@@ -230,14 +239,18 @@ def imaging_quality(frames: Tensor) -> float:
     return float((sharp * clean).mean())
 
 
-def shape_accuracy(track: SpriteTrack, shape: str, max_frames: int = 16) -> float:
-    """Share of detected frames (up to ``max_frames``) whose mask best matches ``shape``'s template."""
+def shape_frames(track: SpriteTrack, max_frames: int = 16) -> Tensor:
+    """Indices of up to ``max_frames`` detected frames spread evenly, where a sprite's shape is read."""
     seen = track.detected.nonzero().flatten()
     if len(seen) == 0:
-        return 0.0
-    pick = seen[torch.linspace(0, len(seen) - 1, min(max_frames, len(seen))).round().long()]
-    crops = normalized_crops(track.mask[:, None], track)[pick, 0]  # [S, g, g]
-    rho_px = (track.area[pick].clamp(min=1.0) / math.pi).sqrt()[:, None, None]  # [S, 1, 1]
+        return seen
+    return seen[torch.linspace(0, len(seen) - 1, min(max_frames, len(seen))).round().long()]
+
+
+def template_ious(track: SpriteTrack, frames: Tensor) -> Tensor:
+    """``[len(frames), len(SHAPES)]``: IoU of the sprite's scale-normalised mask with each shape's template."""
+    crops = normalized_crops(track.mask[:, None], track)[frames, 0]  # [S, g, g]
+    rho_px = (track.area[frames].clamp(min=1.0) / math.pi).sqrt()[:, None, None]  # [S, 1, 1]
     offsets = torch.linspace(-1, 1, CROP_GRID) * CROP_EXTENT  # in equivalent-disc radii
     u, v = offsets[None, None, :], offsets[None, :, None]
     ious = []
@@ -247,11 +260,19 @@ def shape_accuracy(track: SpriteTrack, shape: str, max_frames: int = 16) -> floa
         inter = torch.minimum(crops, template).flatten(1).sum(1)
         union = torch.maximum(crops, template).flatten(1).sum(1).clamp(min=1e-6)
         ious.append(inter / union)
-    best = torch.stack(ious, 1).argmax(1)  # [S]
+    return torch.stack(ious, 1)
+
+
+def shape_accuracy(track: SpriteTrack, shape: str, max_frames: int = 16) -> float:
+    """Share of detected frames (up to ``max_frames``) whose mask best matches ``shape``'s template."""
+    frames = shape_frames(track, max_frames)
+    if len(frames) == 0:
+        return 0.0
+    best = template_ious(track, frames).argmax(1)  # [S]
     return float((best == SHAPES.index(shape)).float().mean())
 
 
-def _wrapped(delta: Tensor) -> Tensor:
+def wrapped_delta(delta: Tensor) -> Tensor:
     return torch.remainder(delta + 0.5, 1.0) - 0.5
 
 
@@ -261,7 +282,7 @@ def motion_match(track: SpriteTrack, motion: str, fps: float) -> float:
     if len(seen) < 2:
         return 0.0
     duration = float(seen[-1] - seen[0]) / fps
-    dx, dy = _wrapped(track.cx[seen].diff()), _wrapped(track.cy[seen].diff())
+    dx, dy = wrapped_delta(track.cx[seen].diff()), wrapped_delta(track.cy[seen].diff())
     path_speed = float(torch.sqrt(dx**2 + dy**2).sum()) / duration
     if motion in DIRECTIONS:
         vx, vy = float(dx.sum()) / duration, float(dy.sum()) / duration
@@ -284,19 +305,18 @@ def motion_match(track: SpriteTrack, motion: str, fps: float) -> float:
     return min(1.0, max(0.0, sign * growth / math.log(1.5)))
 
 
-def _background_match(frames: Tensor, free: Tensor, scene: SceneSpec) -> float:
-    """Initial frames against the caption's first background, final frames against its last."""
-    t, _, h, _ = frames.shape
+def background_match(frames: Tensor, free: Tensor, first: Tensor, last: Tensor) -> float:
+    """Initial frames against the expected first background ``[3, H, W]``, final frames against the last."""
+    t = frames.shape[0]
     n = max(1, round(t * EDGE_FRACTION))
     scores = []
-    for span, spec in ((slice(0, n), scene.background), (slice(t - n, t), scene.background_changes()[-1][1])):
-        expected = render_background(spec, h).to(frames)[None].expand_as(frames[span])
-        error = 1 - _masked_similarity(frames[span], expected, free[span])  # [n]
+    for span, expected in ((slice(0, n), first), (slice(t - n, t), last)):
+        error = 1 - _masked_similarity(frames[span], expected.to(frames)[None].expand_as(frames[span]), free[span])
         scores.append(float((1 - error.mean() / BACKGROUND_TOLERANCE).clamp(0, 1)))
     return sum(scores) / len(scores)
 
 
-def _presence(track: SpriteTrack, window: tuple[int, int | None]) -> float:
+def presence(track: SpriteTrack, window: tuple[int, int | None]) -> float:
     """Initial sprites must be there at the start; at the end, present unless they left."""
     t = len(track.detected)
     n = max(1, round(t * EDGE_FRACTION))
@@ -311,8 +331,9 @@ def _presence(track: SpriteTrack, window: tuple[int, int | None]) -> float:
 def text_alignment(frames: Tensor, scene: SceneSpec, tracks: list[SpriteTrack], fps: float) -> dict[str, float]:
     sprites, windows = scene.all_sprites, scene.sprite_windows()
     parts = {
-        "alignment_background": _background_match(frames, sprite_free(tracks, frames), scene),
-        "alignment_presence": sum(_presence(tr, w) for tr, w in zip(tracks, windows)) / len(tracks),
+        "alignment_background": background_match(frames, sprite_free(tracks, frames), *(
+            render_background(spec, frames.shape[-1]) for spec in (scene.background, scene.background_changes()[-1][1]))),
+        "alignment_presence": sum(presence(tr, w) for tr, w in zip(tracks, windows)) / len(tracks),
         "alignment_shape": sum(shape_accuracy(tr, s.shape) for tr, s in zip(tracks, sprites)) / len(tracks),
         "alignment_motion": sum(motion_match(tr, s.motion, fps) for tr, s in zip(tracks, sprites)) / len(tracks),
     }

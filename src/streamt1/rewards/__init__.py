@@ -197,6 +197,26 @@ for _entry in (
         "the Sprites world's learned clip reward; overall = motion + coherence + alignment",
         gpu_dtype="float32", builtin=_sprites_weights(),
     ),
+    RewardEntry(
+        "sprites-track-image", "image", "streamt1.rewards.sprites:load_track_image", ".",
+        ("track_reward.safetensors", "track_reward.json"),
+        "<folder>/{track_reward.safetensors, track_reward.json}",
+        ("built in (src/streamt1/sprites/weights); trained by `streamt1 sprites train-track-reward`",),
+        "Apache-2.0 (this project)",
+        "the Sprites world's object-centric frame reward (learned masks, shapes, background; mean of "
+        "background, presence and shape)",
+        gpu_dtype="float32", builtin=_sprites_weights(),
+    ),
+    RewardEntry(
+        "sprites-track-video", "video", "streamt1.rewards.sprites:load_track_video", ".",
+        ("track_reward.safetensors", "track_reward.json"),
+        "<folder>/{track_reward.safetensors, track_reward.json}",
+        ("built in (src/streamt1/sprites/weights); trained by `streamt1 sprites train-track-reward`",),
+        "Apache-2.0 (this project)",
+        "the Sprites world's object-centric clip reward (learned masks and tracks, the ground truth's rules); "
+        "overall = (subject consistency + mean of background, presence, shape, motion) / 2",
+        gpu_dtype="float32", builtin=_sprites_weights(),
+    ),
 ):
     register_reward(_entry)
 

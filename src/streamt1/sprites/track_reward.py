@@ -1,0 +1,309 @@
+"""An object-centric Sprites reward: learned perception, judged by the ground truth's own rules.
+
+The pathway nets of :mod:`streamt1.sprites.rewards` order a search's sibling candidates like the
+ground truth in 55-59 % of the pairs: siblings differ by a few pixels of one sprite's outline or
+speed, which a conv net's pooled features do not resolve. Detector-based judges of compositional
+generation (GenEval: a detector finds each object, a classifier names its colour, fixed rules check
+counts and positions) split perception from judgement; this reward does the same for the Sprites world.
+
+* Perception, learned, from pixels and the caption's words (:class:`TrackPerception`): a
+  colour-conditioned segmenter (a per-pixel MLP of the pixel's RGB and the colour word's embedding:
+  the sprite's soft mask), a detector (the mask's area against a learned threshold per shape and size),
+  a shape classifier of the scale-normalised mask crop, a motion scorer of the mask's centroid and
+  area track for each motion word, and a decoder that draws the background a caption names.
+* Judgement, the ground truth's rules (:mod:`streamt1.metrics.sprites`): VBench's subject-consistency
+  formula on the learned masks' crops, presence at the clip's edges, the background match on
+  sprite-free pixels, and the fused score's weights (:func:`streamt1.agreement.fused_truth`).
+
+:mod:`streamt1.sprites.train_track_reward` trains the perception to reproduce the ground truth's (its
+colour masks, detections, template shapes and motion matches) on rendered clips and on the model's
+own candidates. The reward thus imitates the analytic judge as a preference model imitates its
+raters: its agreement says how well it imitates, and a search on it comes close to a search on the
+truth itself (the oracle). It reads pixels and the caption only, never a scene's parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from streamt1.agreement import fused_truth
+from streamt1.interfaces import VideoScore, unit_float
+from streamt1.metrics.sprites import (
+    SpriteTrack,
+    wrapped_delta,
+    background_match,
+    normalized_crops,
+    presence,
+    shape_frames,
+    sprite_free,
+    subject_consistency,
+    track_from_mask,
+)
+from streamt1.models.checkpoints import load_checked
+from streamt1.outputs.atomic import atomic_path, atomic_write_json
+from streamt1.sprites.captions import parse_caption
+from streamt1.sprites.files import readable_weights, weights_and_card
+from streamt1.sprites.world import BACKGROUNDS, COLORS, FRAME_SIZE, MOTIONS, SHAPES, SIZES, BackgroundSpec, SceneSpec
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_WEIGHTS_DIR = Path(__file__).parent / "weights"
+FILE_STEM = "track_reward"
+TRAIN_COMMAND = "streamt1 sprites train-track-reward"
+PARTS = ("subject_consistency", "alignment_background", "alignment_presence", "alignment_shape", "alignment_motion")
+COLOURS, SIZE_NAMES = list(COLORS), list(SIZES)
+
+
+@dataclass(frozen=True)
+class TrackRewardConfig:
+    colour_dim: int = 8  # colour-word embedding read by the segmenter
+    hidden: int = 16  # segmenter width (per pixel and sprite, so kept small for the CPU)
+    shape_channels: int = 16
+    motion_points: int = 8  # samples of a track's path the motion scorer reads
+    motion_hidden: int = 64
+    background_dim: int = 32
+    background_hidden: int = 64
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if value < 1:
+                raise ValueError(f"{name}={value} must be >= 1")
+
+
+def _mlp(sizes: Sequence[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers += [nn.Linear(a, b)] + ([nn.SiLU()] if i < len(sizes) - 2 else [])
+    return nn.Sequential(*layers)
+
+
+class TrackPerception(nn.Module):
+    """The learned parts; each is trained on its own target (:mod:`streamt1.sprites.train_track_reward`)."""
+
+    def __init__(self, config: TrackRewardConfig = TrackRewardConfig()) -> None:
+        super().__init__()
+        self.config = c = config
+        self.colours = nn.Embedding(len(COLORS), c.colour_dim)
+        self.segment_pixel = nn.Linear(3, c.hidden)
+        self.segment_colour = nn.Linear(c.colour_dim, c.hidden)
+        self.segment_rest = nn.Sequential(nn.SiLU(), nn.Linear(c.hidden, c.hidden), nn.SiLU(), nn.Linear(c.hidden, 1))
+        # detected when log(area) > threshold[shape, size] (a sprite's drawn area depends on both)
+        self.detect_threshold = nn.Parameter(torch.full((len(SHAPES), len(SIZES)), math.log(20.0)))
+        self.detect_sharpness = nn.Parameter(torch.tensor(5.0))
+        k = c.shape_channels
+        self.shape_conv = nn.Sequential(
+            nn.Conv2d(1, k, 3, padding=1), nn.SiLU(), nn.Conv2d(k, k, 3, stride=2, padding=1), nn.SiLU(),
+            nn.Conv2d(k, 2 * k, 3, stride=2, padding=1), nn.SiLU(), nn.Flatten(),
+        )
+        self.shape_head = _mlp([2 * k * 36 + 1, 4 * k, len(SHAPES)])
+        self.motions = nn.Embedding(len(MOTIONS), 16)
+        self.motion_net = _mlp([self.motion_features_dim + 16, c.motion_hidden, c.motion_hidden, 1])
+        self.background_parts = nn.ModuleList(nn.Embedding(n, c.background_dim)
+                                              for n in (len(BACKGROUNDS), len(COLORS), len(COLORS) + 1))
+        self.background_net = _mlp([c.background_dim, c.background_hidden, 3 * FRAME_SIZE * FRAME_SIZE])
+
+    @property
+    def motion_features_dim(self) -> int:
+        return 3 * self.config.motion_points + 4
+
+    @property
+    def device(self) -> torch.device:
+        return self.segment_pixel.weight.device
+
+    # ------------------------------------------------------------------ the parts
+    def mask_logits(self, pixels: Tensor, colours: Tensor) -> Tensor:
+        """``pixels [..., 3]`` in [0, 1] and colour indices ``[S]`` -> ``[S, ...]`` mask logits."""
+        by_pixel = self.segment_pixel(pixels * 2 - 1)
+        by_colour = self.segment_colour(self.colours(colours))  # [S, h]
+        hidden = by_pixel[None] + by_colour.view(len(colours), *([1] * (pixels.dim() - 1)), -1)
+        return self.segment_rest(hidden)[..., 0]
+
+    def masks(self, frames: Tensor, colours: Sequence[str]) -> Tensor:
+        """Soft masks ``[S, T, H, W]`` of each colour in ``frames [T, 3, H, W]`` (float in [0, 1])."""
+        index = torch.tensor([COLOURS.index(c) for c in colours], device=self.device)
+        return torch.sigmoid(self.mask_logits(frames.to(self.device).permute(0, 2, 3, 1), index))
+
+    def detect_logits(self, area: Tensor, shape: int, size: int) -> Tensor:
+        return self.detect_sharpness * (area.clamp(min=1e-3).log() - self.detect_threshold[shape, size])
+
+    def shape_logits(self, crops: Tensor, radius_px: Tensor) -> Tensor:
+        """Mask crops ``[N, 1, g, g]`` (:func:`normalized_crops`) and radii ``[N]`` -> ``[N, len(SHAPES)]``."""
+        crops = F.interpolate(crops, size=(24, 24), mode="bilinear", align_corners=False) if crops.shape[-1] != 24 else crops
+        return self.shape_head(torch.cat([self.shape_conv(crops * 2 - 1), radius_px.clamp(min=1).log()[:, None]], 1))
+
+    def motion_scores(self, features: Tensor, motions: Tensor) -> Tensor:
+        """Track features ``[N, D]`` (:func:`motion_features`) and motion indices ``[N]`` -> match ``[N]`` in [0, 1]."""
+        return torch.sigmoid(self.motion_net(torch.cat([features, self.motions(motions)], 1))[:, 0])
+
+    def backgrounds(self, specs: Sequence[BackgroundSpec]) -> Tensor:
+        """The backgrounds ``[N, 3, H, W]`` the specs name, as this decoder draws them."""
+        index = torch.tensor([(BACKGROUNDS.index(s.kind), COLOURS.index(s.color),
+                               len(COLORS) if s.color2 is None else COLOURS.index(s.color2)) for s in specs],
+                             device=self.device)
+        embedded = sum(table(index[:, k]) for k, table in enumerate(self.background_parts))
+        return torch.sigmoid(self.background_net(F.silu(embedded))).view(-1, 3, FRAME_SIZE, FRAME_SIZE)
+
+
+def motion_features(track: SpriteTrack, fps: float, points: int) -> Tensor | None:
+    """``[3 * points + 4]``: the track's unwrapped path and log area at ``points`` detected frames
+    spread evenly (relative to the first), its mean velocity, path speed (frame widths per second)
+    and duration; None when it is seen in fewer than two frames (no motion to judge)."""
+    seen = track.detected.nonzero().flatten()
+    if len(seen) < 2:
+        return None
+    duration = float(seen[-1] - seen[0]) / fps
+    dx, dy = wrapped_delta(track.cx[seen].diff()), wrapped_delta(track.cy[seen].diff())
+    x, y = (torch.cat([v.new_zeros(1), v.cumsum(0)]) for v in (dx, dy))
+    log_area = track.area[seen].clamp(min=1).log()
+    pick = torch.linspace(0, len(seen) - 1, points).round().long()
+    velocity = torch.stack([x[-1], y[-1], (dx.square() + dy.square()).sqrt().sum()]) / duration
+    return torch.cat([5 * x[pick], 5 * y[pick], log_area[pick] - log_area[0], 10 * velocity,
+                      torch.tensor([duration]).to(x)]).float()
+
+
+@lru_cache(maxsize=4096)
+def scene_of(prompt: str, num_frames: int) -> SceneSpec:
+    """The caption read as the ground truth reads it: its events spread over the clip."""
+    return parse_caption(prompt, num_frames=num_frames)
+
+
+class TrackJudge:
+    """The ground truth's parts of one clip, from :class:`TrackPerception` instead of colour distances."""
+
+    def __init__(self, perception: TrackPerception) -> None:
+        self.perception = perception
+
+    @torch.no_grad()
+    def tracks(self, frames: Tensor, scene: SceneSpec) -> list[SpriteTrack]:
+        sprites = scene.all_sprites
+        masks = self.perception.masks(frames, [s.color for s in sprites]).float().cpu()
+        out = []
+        for sprite, mask in zip(sprites, masks):
+            logits = self.perception.detect_logits(mask.flatten(1).sum(1).to(self.perception.device),
+                                                   SHAPES.index(sprite.shape), SIZE_NAMES.index(sprite.size))
+            out.append(track_from_mask(mask, (logits > 0).cpu()))
+        return out
+
+    @torch.no_grad()
+    def parts(self, frames: Tensor, prompt: str, fps: float, motion: bool = True) -> dict[str, float]:
+        """:data:`PARTS` of one clip ``[T, 3, H, W]`` (float in [0, 1]); ``motion=False`` skips the parts a
+        single frame cannot show (consistency and motion, left out of the result)."""
+        p = self.perception
+        scene = scene_of(prompt, frames.shape[0])
+        frames = frames.float().cpu()
+        tracks = self.tracks(frames, scene)
+        first_bg, last_bg = p.backgrounds([scene.background, scene.background_changes()[-1][1]]).float().cpu()
+        shapes, motions = [], []
+        for sprite, track in zip(scene.all_sprites, tracks):
+            pick = shape_frames(track)
+            if len(pick) == 0:
+                shapes.append(0.0)
+            else:
+                crops = normalized_crops(track.mask[:, None], track)[pick]
+                radius = (track.area[pick].clamp(min=1.0) / math.pi).sqrt()
+                probs = p.shape_logits(crops.to(p.device), radius.to(p.device)).softmax(1)
+                shapes.append(float(probs[:, SHAPES.index(sprite.shape)].mean()))
+            if motion:
+                feats = motion_features(track, fps, p.config.motion_points)
+                motions.append(0.0 if feats is None else float(p.motion_scores(
+                    feats[None].to(p.device), torch.tensor([MOTIONS.index(sprite.motion)], device=p.device))))
+        n = len(tracks)
+        out = {
+            "alignment_background": background_match(frames, sprite_free(tracks, frames), first_bg, last_bg),
+            "alignment_presence": sum(presence(t, w) for t, w in zip(tracks, scene.sprite_windows())) / n,
+            "alignment_shape": sum(shapes) / n,
+        }
+        if motion:
+            out.update(subject_consistency=subject_consistency(tracks), alignment_motion=sum(motions) / n)
+        return out
+
+
+def video_overall(parts: dict[str, float]) -> float:
+    """The fused ground truth's weights: half subject consistency, half the mean of the four alignment parts."""
+    text = sum(parts[k] for k in PARTS[1:]) / 4
+    return fused_truth({"text_alignment": text, "subject_consistency": parts["subject_consistency"]})
+
+
+class _TrackRewardBase:
+    def __init__(self, perception: TrackPerception) -> None:
+        self.perception = perception.eval()
+        self.judge = TrackJudge(self.perception)
+
+    @property
+    def module(self) -> nn.Module:
+        return self.perception
+
+    @property
+    def device(self) -> torch.device:
+        return self.perception.device
+
+    def to(self, *args, **kwargs):
+        self.perception.to(*args, **kwargs)
+        return self
+
+
+class SpritesTrackVideoReward(_TrackRewardBase):
+    """``(clips [B, T, 3, H, W], prompts, fps) -> VideoScore``; overall = the fused ground truth's weighting
+    of :data:`PARTS` (each in [0, 1])."""
+
+    def __call__(self, clips: Tensor, prompts: Sequence[str], fps: float) -> VideoScore:
+        if clips.dim() != 5 or clips.shape[2] != 3 or clips.shape[1] < 1:
+            raise ValueError(f"clips must be [B, T>=1, 3, H, W], got {list(clips.shape)}")
+        if isinstance(prompts, str) or len(prompts) != len(clips):
+            raise ValueError(f"need one prompt per clip ({len(clips)})")
+        rows = [self.judge.parts(_world_size(unit_float(c)), p, fps) for c, p in zip(clips, prompts)]
+        parts = {k: torch.tensor([r[k] for r in rows]) for k in PARTS}
+        overall = torch.tensor([video_overall(r) for r in rows])
+        return VideoScore(overall=overall.to(clips.device), parts={k: v.to(clips.device) for k, v in parts.items()})
+
+
+class SpritesTrackImageReward(_TrackRewardBase):
+    """``(frames [N, 3, H, W], prompts) -> [N]``: mean of the background, presence and shape parts of
+    each frame, read as a one-frame clip (what a frame can show)."""
+
+    def __call__(self, frames: Tensor, prompts: Sequence[str]) -> Tensor:
+        if frames.dim() != 4 or frames.shape[1] != 3:
+            raise ValueError(f"frames must be [N, 3, H, W], got {list(frames.shape)}")
+        if isinstance(prompts, str) or len(prompts) != len(frames):
+            raise ValueError(f"need one prompt per frame ({len(frames)})")
+        rows = [self.judge.parts(_world_size(unit_float(f[None])), p, 16.0, motion=False) for f, p in zip(frames, prompts)]
+        return torch.tensor([sum(r.values()) / len(r) for r in rows]).to(frames.device)
+
+
+def _world_size(frames: Tensor) -> Tensor:
+    """Frames of another size (an MP4 written upscaled) area-resized to the world's."""
+    if frames.shape[-2:] != (FRAME_SIZE, FRAME_SIZE):
+        frames = F.interpolate(frames.float(), size=(FRAME_SIZE, FRAME_SIZE), mode="area")
+    return frames
+
+
+def save_perception(perception: TrackPerception, folder: str | Path, metadata: dict | None = None) -> Path:
+    """Write ``track_reward.safetensors`` and ``track_reward.json`` (config + ``metadata``) atomically."""
+    folder = Path(folder)
+    weights = folder / f"{FILE_STEM}.safetensors"
+    with atomic_path(weights) as tmp:
+        save_file({k: v.detach().float().cpu().contiguous() for k, v in perception.state_dict().items()}, str(tmp))
+    atomic_write_json(folder / f"{FILE_STEM}.json", {"config": asdict(perception.config), **(metadata or {})})
+    return weights
+
+
+def load_perception(path: str | Path | None = None, device: str | torch.device = "cpu") -> TrackPerception:
+    """From a folder holding ``track_reward.safetensors`` + ``.json``, or that ``.safetensors`` file."""
+    weights, card = weights_and_card(path if path is not None else DEFAULT_WEIGHTS_DIR, FILE_STEM,
+                                     "the Sprites track reward", TRAIN_COMMAND)
+    with readable_weights(weights, card, TRAIN_COMMAND):
+        perception = TrackPerception(TrackRewardConfig(**json.loads(card.read_text())["config"]))
+        load_checked(perception, load_file(str(weights)), weights)
+    logger.info("loaded the track reward's perception from %s", weights)
+    return perception.to(device).eval()
