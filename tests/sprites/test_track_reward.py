@@ -144,7 +144,8 @@ def test_judge_parts_match_the_truth_with_the_truths_own_masks(monkeypatch):
     truth = evaluate_video(frames, PROMPT)
     p = TrackPerception()
     judge = TrackJudge(p)
-    monkeypatch.setattr(judge, "tracks", lambda f, scene: [track_sprite(f, s) for s in scene.all_sprites])
+    monkeypatch.setattr(judge, "tracks", lambda clips, scene: [[track_sprite(c, s) for s in scene.all_sprites]
+                                                               for c in clips])
     monkeypatch.setattr(p, "backgrounds", lambda specs: torch.stack([render_background(s) for s in specs]))
     parts = judge.parts(frames, PROMPT, 16.0)
     for key in ("subject_consistency", "alignment_presence", "alignment_background"):

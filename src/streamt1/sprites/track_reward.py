@@ -132,7 +132,9 @@ class TrackPerception(nn.Module):
     def masks(self, frames: Tensor, colours: Sequence[str]) -> Tensor:
         """Soft masks ``[S, T, H, W]`` of each colour in ``frames [T, 3, H, W]`` (float in [0, 1])."""
         index = torch.tensor([COLOURS.index(c) for c in colours], device=self.device)
-        return torch.sigmoid(self.mask_logits(frames.to(self.device).permute(0, 2, 3, 1), index))
+        pixels = frames.to(self.device).permute(0, 2, 3, 1)
+        # in pieces of 64 frames: the hidden layer is [S, frames, H, W, hidden]
+        return torch.cat([torch.sigmoid(self.mask_logits(piece, index)) for piece in pixels.split(64)], dim=1)
 
     def detect_logits(self, area: Tensor, shape: int, size: int) -> Tensor:
         return self.detect_sharpness * (area.clamp(min=1e-3).log() - self.detect_threshold[shape, size])
@@ -179,54 +181,86 @@ def scene_of(prompt: str, num_frames: int) -> SceneSpec:
 
 
 class TrackJudge:
-    """The ground truth's parts of one clip, from :class:`TrackPerception` instead of colour distances."""
+    """The ground truth's parts of clips, from :class:`TrackPerception` instead of colour distances.
+
+    The learned parts run batched over all clips of a call (one segmenter pass per prompt, one shape and
+    one motion pass in all), on the perception's device; the tracks and rules run on the CPU.
+    """
 
     def __init__(self, perception: TrackPerception) -> None:
         self.perception = perception
+        self._backgrounds: dict[tuple[BackgroundSpec, BackgroundSpec], Tensor] = {}
 
     @torch.no_grad()
-    def tracks(self, frames: Tensor, scene: SceneSpec) -> list[SpriteTrack]:
-        sprites = scene.all_sprites
-        masks = self.perception.masks(frames, [s.color for s in sprites]).float().cpu()
-        out = []
-        for sprite, mask in zip(sprites, masks):
-            logits = self.perception.detect_logits(mask.flatten(1).sum(1).to(self.perception.device),
-                                                   SHAPES.index(sprite.shape), SIZE_NAMES.index(sprite.size))
-            out.append(track_from_mask(mask, (logits > 0).cpu()))
-        return out
+    def backgrounds(self, first: BackgroundSpec, last: BackgroundSpec) -> Tensor:
+        """``[2, 3, H, W]`` on the CPU: the decoded first and last background (kept, as the weights are fixed)."""
+        if (first, last) not in self._backgrounds:
+            self._backgrounds[first, last] = self.perception.backgrounds([first, last]).float().cpu()
+        return self._backgrounds[first, last]
 
     @torch.no_grad()
-    def parts(self, frames: Tensor, prompt: str, fps: float, motion: bool = True) -> dict[str, float]:
-        """:data:`PARTS` of one clip ``[T, 3, H, W]`` (float in [0, 1]); ``motion=False`` skips the parts a
-        single frame cannot show (consistency and motion, left out of the result)."""
+    def tracks(self, clips: Tensor, scene: SceneSpec) -> list[list[SpriteTrack]]:
+        """Per clip of ``clips [B, T, 3, H, W]`` (float in [0, 1]), the tracks of ``scene``'s sprites."""
+        p, sprites = self.perception, scene.all_sprites
+        b, t = clips.shape[:2]
+        masks = p.masks(clips.flatten(0, 1), [s.color for s in sprites])  # [S, B*T, H, W]
+        seen = torch.stack([p.detect_logits(m.flatten(1).sum(1), SHAPES.index(s.shape), SIZE_NAMES.index(s.size)) > 0
+                            for s, m in zip(sprites, masks)])
+        masks, seen = masks.float().cpu().unflatten(1, (b, t)), seen.cpu().unflatten(1, (b, t))
+        return [[track_from_mask(masks[k, i], seen[k, i]) for k in range(len(sprites))] for i in range(b)]
+
+    @torch.no_grad()
+    def score(self, clips: Tensor, prompts: Sequence[str], fps: float, motion: bool = True) -> list[dict[str, float]]:
+        """:data:`PARTS` of each clip of ``clips [B, T, 3, H, W]`` (float in [0, 1]); ``motion=False`` skips the
+        parts a single frame cannot show (consistency and motion, left out of the results)."""
         p = self.perception
-        scene = scene_of(prompt, frames.shape[0])
-        frames = frames.float().cpu()
-        tracks = self.tracks(frames, scene)
-        first_bg, last_bg = p.backgrounds([scene.background, scene.background_changes()[-1][1]]).float().cpu()
-        shapes, motions = [], []
-        for sprite, track in zip(scene.all_sprites, tracks):
-            pick = shape_frames(track)
-            if len(pick) == 0:
-                shapes.append(0.0)
-            else:
-                crops = normalized_crops(track.mask[:, None], track)[pick]
-                radius = (track.area[pick].clamp(min=1.0) / math.pi).sqrt()
-                probs = p.shape_logits(crops.to(p.device), radius.to(p.device)).softmax(1)
-                shapes.append(float(probs[:, SHAPES.index(sprite.shape)].mean()))
+        t = clips.shape[1]
+        rows: list[tuple] = [()] * len(clips)
+        for prompt in dict.fromkeys(prompts):
+            index = [i for i, q in enumerate(prompts) if q == prompt]
+            scene = scene_of(prompt, t)
+            backgrounds = self.backgrounds(scene.background, scene.background_changes()[-1][1])
+            for i, tracks in zip(index, self.tracks(clips[index], scene)):
+                rows[i] = (scene, tracks, backgrounds)
+        crops, radii, owners, feats, words, movers = [], [], [], [], [], []
+        for i, (scene, tracks, _) in enumerate(rows):
+            for k, (sprite, track) in enumerate(zip(scene.all_sprites, tracks)):
+                pick = shape_frames(track)
+                if len(pick):
+                    crops.append(normalized_crops(track.mask[:, None], track)[pick])
+                    radii.append((track.area[pick].clamp(min=1.0) / math.pi).sqrt())
+                    owners += [(i, k, SHAPES.index(sprite.shape))] * len(pick)
+                f = motion_features(track, fps, p.config.motion_points) if motion else None
+                if f is not None:
+                    feats.append(f)
+                    words.append(MOTIONS.index(sprite.motion))
+                    movers.append((i, k))
+        shape = [[[] for _ in scene.all_sprites] for scene, _, _ in rows]
+        if crops:
+            probs = p.shape_logits(torch.cat(crops).to(p.device), torch.cat(radii).to(p.device)).softmax(1).cpu()
+            for (i, k, captioned), prob in zip(owners, probs):
+                shape[i][k].append(float(prob[captioned]))
+        moved = [[0.0] * len(scene.all_sprites) for scene, _, _ in rows]
+        if feats:
+            matches = p.motion_scores(torch.stack(feats).to(p.device), torch.tensor(words, device=p.device)).cpu()
+            for (i, k), m in zip(movers, matches.tolist()):
+                moved[i][k] = m
+        out = []
+        for i, (scene, tracks, (first_bg, last_bg)) in enumerate(rows):
+            frames, n = clips[i].float().cpu(), len(tracks)
+            parts = {
+                "alignment_background": background_match(frames, sprite_free(tracks, frames), first_bg, last_bg),
+                "alignment_presence": sum(presence(tr, w) for tr, w in zip(tracks, scene.sprite_windows())) / n,
+                "alignment_shape": sum(sum(v) / len(v) if v else 0.0 for v in shape[i]) / n,
+            }
             if motion:
-                feats = motion_features(track, fps, p.config.motion_points)
-                motions.append(0.0 if feats is None else float(p.motion_scores(
-                    feats[None].to(p.device), torch.tensor([MOTIONS.index(sprite.motion)], device=p.device))))
-        n = len(tracks)
-        out = {
-            "alignment_background": background_match(frames, sprite_free(tracks, frames), first_bg, last_bg),
-            "alignment_presence": sum(presence(t, w) for t, w in zip(tracks, scene.sprite_windows())) / n,
-            "alignment_shape": sum(shapes) / n,
-        }
-        if motion:
-            out.update(subject_consistency=subject_consistency(tracks), alignment_motion=sum(motions) / n)
+                parts.update(subject_consistency=subject_consistency(tracks), alignment_motion=sum(moved[i]) / n)
+            out.append(parts)
         return out
+
+    def parts(self, frames: Tensor, prompt: str, fps: float, motion: bool = True) -> dict[str, float]:
+        """:meth:`score` of one clip ``[T, 3, H, W]``."""
+        return self.score(frames[None], [prompt], fps, motion)[0]
 
 
 def video_overall(parts: dict[str, float]) -> float:
@@ -262,7 +296,8 @@ class SpritesTrackVideoReward(_TrackRewardBase):
             raise ValueError(f"clips must be [B, T>=1, 3, H, W], got {list(clips.shape)}")
         if isinstance(prompts, str) or len(prompts) != len(clips):
             raise ValueError(f"need one prompt per clip ({len(clips)})")
-        rows = [self.judge.parts(_world_size(unit_float(c)), p, fps) for c, p in zip(clips, prompts)]
+        rows = self.judge.score(_world_size(unit_float(clips).flatten(0, 1)).unflatten(0, clips.shape[:2]
+                                                                               ).to(self.device), list(prompts), fps)
         parts = {k: torch.tensor([r[k] for r in rows]) for k in PARTS}
         overall = torch.tensor([video_overall(r) for r in rows])
         return VideoScore(overall=overall.to(clips.device), parts={k: v.to(clips.device) for k, v in parts.items()})
@@ -277,7 +312,7 @@ class SpritesTrackImageReward(_TrackRewardBase):
             raise ValueError(f"frames must be [N, 3, H, W], got {list(frames.shape)}")
         if isinstance(prompts, str) or len(prompts) != len(frames):
             raise ValueError(f"need one prompt per frame ({len(frames)})")
-        rows = [self.judge.parts(_world_size(unit_float(f[None])), p, 16.0, motion=False) for f, p in zip(frames, prompts)]
+        rows = self.judge.score(_world_size(unit_float(frames)).to(self.device)[:, None], list(prompts), 16.0, motion=False)
         return torch.tensor([sum(r.values()) / len(r) for r in rows]).to(frames.device)
 
 

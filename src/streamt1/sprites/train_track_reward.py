@@ -232,7 +232,7 @@ def head_data(p: TrackPerception, clips: Sequence[Clip]) -> dict[str, Tensor]:
     crops, radii, labels, feats, words, matches = [], [], [], [], [], []
     for clip in clips:
         scene = scene_of(clip.prompt, clip.frames.shape[0])
-        learned = judge.tracks(clip.frames, scene)
+        learned = judge.tracks(clip.frames[None], scene)[0]
         for sprite, track in zip(scene.all_sprites, learned):
             truth = track_sprite(clip.frames, sprite)
             pick = shape_frames(track)
