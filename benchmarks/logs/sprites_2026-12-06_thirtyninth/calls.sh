@@ -33,7 +33,24 @@ tuning() {
   wait
   cp runs/TA/*.json runs/TA/*.log "$OUTDIR"/
 }
-case ${CALL:?CALL=T5, T30 or AB} in
+# T5b: the first T5 call (471 s) finished best-of-n and the pathway tuning runs only: the track reward's per-clip
+# GPU syncs cost ~20 s a video among 18 processes (fixed since: one batched pass per call). It resumes Stream-T1
+# and beam from that call's results (carry runs/T5r; RESUME keeps every finished video) and runs the track
+# tuning runs in halves of 16 prompts (track-32-s*, track-48-s*), so each process ends inside the limit.
+tuning_halves() {
+  mkdir -p runs/TA
+  for seed in 5 6 7; do for half in 32 48; do
+    timeout ${LIMIT:-480} python3 benchmarks/sprites_tuning.py --method stream-t1 --label track-$half-s$seed \
+      --out runs/TA --offset $half --num-prompts 16 --num-frames 81 --seed $seed \
+      --set rewards.image=sprites-track-image --set rewards.video=sprites-track-video > runs/TA/track-$half-s$seed.log 2>&1 &
+  done; done
+  wait
+  tar czf "$OUTDIR/TA.tgz" runs/TA/*.json runs/TA/*.log
+}
+case ${CALL:?CALL=T5, T5b, T30 or AB} in
+  T5b) tuning_halves &
+       RESUME=runs/T5r/runs/T5 SET=$TRACK METHODS="beam stream-t1" LIMIT=${LIMIT:-480} REP=runs/T5 bash $P &
+       wait ;;
   T5) tuning &
       SET=$TRACK METHODS="best-of-n beam stream-t1" LIMIT=${LIMIT:-480} REP=runs/T5 bash $P &
       wait ;;

@@ -3,7 +3,8 @@ Stream-T1 with the pathway rewards on the tuning split, paired by prompt and see
 
     python benchmarks/logs/sprites_2026-12-06_thirtyninth/paired_tune.py FOLDER   # the call's returned files
 
-FOLDER holds benchmarks/sprites_tuning.py's ``path-s{5,6,7}.json`` and ``track-s{5,6,7}.json``.
+FOLDER holds benchmarks/sprites_tuning.py's ``path-s{5,6,7}.json`` (prompts 32-63) and ``track-s{5,6,7}.json``
+or their halves ``track-{32,48}-s{5,6,7}.json`` (prompts 32-47, 48-63).
 """
 import json
 import sys
@@ -16,14 +17,15 @@ folder = Path(sys.argv[1])
 
 
 def scores(label: str) -> dict:
+    """metric -> {(seed, prompt): value} over the runs found."""
     out: dict = {}
     for seed in (5, 6, 7):
-        path = folder / f"{label}-s{seed}.json"
-        if not path.is_file():
-            continue
-        run = json.loads(path.read_text())
-        for key, values in run["scores"].items():
-            out.setdefault(key, {}).update({(seed, i): v for i, v in enumerate(values)})
+        for name, offset in ((f"{label}-s{seed}", 32), (f"{label}-32-s{seed}", 32), (f"{label}-48-s{seed}", 48)):
+            path = folder / f"{name}.json"
+            if path.is_file():
+                run = json.loads(path.read_text())
+                for key, values in run["scores"].items():
+                    out.setdefault(key, {}).update({(seed, offset + i): v for i, v in enumerate(values)})
     return out
 
 
