@@ -68,8 +68,9 @@ def video_scores(reward, frames: torch.Tensor, prompt: str, chunk: int, window_c
 def record(args: argparse.Namespace) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    config = build_config("none", None, [], num_frames=args.num_frames, weights=args.weights, device="cpu",
-                          backend="sprites")
+    # the pathway video reward: the pick rules compared here differ in how they read its frame plan
+    config = build_config("none", None, ["rewards.video=sprites-video"], num_frames=args.num_frames,
+                          weights=args.weights, device="cpu", backend="sprites")
     components = api.load_components(config, reward_kinds=("video",))
     search = api.make_search(config, components)
     reward = getattr(components.video_reward, "reward", components.video_reward)  # the net, not its batch slicer

@@ -2,11 +2,12 @@
 
     python benchmarks/sprites_reward_agreement.py --num-prompts 8 --offset 32 --seeds 0 --num-frames 33 \
         [--reward-weights DIR] [--set search.fusion=zscore --set search.tau=0.2] [--judge NAME=DIR ...]
+        [--judge-track NAME=DIR ...]
 
-``--reward-weights`` takes the image and video rewards from another folder (e.g. rewards fine-tuned
+``--reward-weights`` takes the pathway image and video rewards from another folder (e.g. rewards fine-tuned
 by :mod:`streamt1.sprites.rank_rewards`) while the generator stays that of ``--weights``.
-``--judge NAME=DIR`` (repeatable) also scores the search's own candidates with the rewards in DIR
-(the track reward where DIR holds ``track_reward.*``),
+``--judge NAME=DIR`` (repeatable) also scores the search's own candidates with the pathway rewards in DIR
+(``--judge-track NAME=DIR``: with the track reward in DIR),
 and prints their agreement and its difference to the search's rewards on the same pairs (95 %
 bootstrap interval over chunks): the way to compare rewards, since every search makes its own pairs.
 Prompts ``offset ... offset + num_prompts - 1`` of the held-out list (offset 32: a tuning split,
@@ -16,7 +17,6 @@ not the first 32 that `streamt1 evaluate` reports). See :mod:`streamt1.agreement
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from streamt1 import api
 from streamt1.agreement import sibling_agreement
@@ -27,13 +27,13 @@ from streamt1.sprites.siblings import reward_specs
 from streamt1.sprites.track_reward import SpritesTrackImageReward, SpritesTrackVideoReward, load_perception
 
 
-def judge(spec: str, device) -> tuple[str, tuple]:
-    """NAME=DIR: the track reward where DIR holds track_reward.*, else the pathway rewards in DIR."""
+def judge(spec: str, device, track: bool = False) -> tuple[str, tuple]:
+    """NAME=DIR: the pathway rewards in DIR, or with ``track`` the track reward in DIR."""
     name, sep, folder = spec.partition("=")
     if not sep or not name or not folder:
-        raise SystemExit(f"--judge {spec!r}: expected NAME=DIR (a folder with image_reward.* and video_reward.*, "
-                         "or with track_reward.*)")
-    if (Path(folder) / "track_reward.safetensors").is_file():
+        flag, files = ("--judge-track", "track_reward.*") if track else ("--judge", "image_reward.* and video_reward.*")
+        raise SystemExit(f"{flag} {spec!r}: expected NAME=DIR (a folder with {files})")
+    if track:
         perception = load_perception(folder, device)
         return name, (SpritesTrackImageReward(perception), SpritesTrackVideoReward(perception))
     return name, (SpritesImageReward.from_pretrained(folder, device), SpritesVideoReward.from_pretrained(folder, device))
@@ -53,7 +53,9 @@ def main() -> None:
                    help="judge candidates on their last N chunks (default: the reward's window), so runs with "
                         "other search.long_window_chunks answer to the same truth")
     p.add_argument("--judge", action="append", default=[], metavar="NAME=DIR",
-                   help="rewards that also score the search's own candidates (repeatable)")
+                   help="pathway rewards that also score the search's own candidates (repeatable)")
+    p.add_argument("--judge-track", action="append", default=[], metavar="NAME=DIR",
+                   help="a track reward that also scores the search's own candidates (repeatable)")
     p.add_argument("--device", default=None)
     args = p.parse_args()
     config = build_config(args.method, None, args.set, reward_specs(args.reward_weights),
@@ -62,7 +64,8 @@ def main() -> None:
     prompts = eval_prompts(args.offset + args.num_prompts, args.num_frames)[args.offset:]
     seeds = [int(s) for s in args.seeds.split(",")]
     search = api.make_search(config, components)
-    judges = dict(judge(spec, search.generator.device) for spec in args.judge)
+    judges = dict([*(judge(spec, search.generator.device) for spec in args.judge),
+                   *(judge(spec, search.generator.device, track=True) for spec in args.judge_track)])
     result, judged = sibling_agreement(search, prompts, seeds, args.num_frames,
                                        truth_window_chunks=args.truth_window_chunks, judges=judges)
     truth = f"truth on the last {args.truth_window_chunks} chunks" if args.truth_window_chunks else "truth on the reward window"

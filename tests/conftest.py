@@ -8,6 +8,7 @@ import torch
 from streamt1.sprites.model import SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward
 from streamt1.sprites.text import TextEncoderConfig
+from streamt1.sprites.track_reward import TrackPerception, TrackRewardConfig, save_perception
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +24,8 @@ def sprites_weights(tmp_path_factory) -> Path:
     small = dict(channels=4, match_dim=8)
     SpritesImageReward(RewardNetConfig(kind="image", **small)).save_pretrained(folder)
     SpritesVideoReward(RewardNetConfig(kind="video", num_frames=4, **small)).save_pretrained(folder)
+    save_perception(TrackPerception(TrackRewardConfig(hidden=4, shape_channels=2, motion_hidden=8, background_dim=4,
+                                                      background_hidden=8)), folder)
     return folder
 
 

@@ -192,9 +192,10 @@ def _copy_weights(sprites_weights, folder):
 
 
 @pytest.mark.parametrize("damage, names", [
-    ({"video_reward.safetensors": b"garbage" * 100}, ["video_reward.safetensors", "`streamt1 sprites train-rewards"]),
+    ({"track_reward.safetensors": b"garbage" * 100}, ["track_reward.safetensors",
+                                                     "`streamt1 sprites train-track-reward"]),
     ({"sprites_model.json": b"{bad"}, ["sprites_model.json", "`streamt1 sprites train "]),
-    ({"image_reward.json": b"{}"}, ["image_reward.json", "`streamt1 sprites train-rewards"]),
+    ({"track_reward.json": b"{}"}, ["track_reward.json", "`streamt1 sprites train-track-reward"]),
 ])
 def test_a_corrupt_weights_file_is_named_with_the_command_that_remakes_it(sprites_weights, tmp_path, capsys,
                                                                           damage, names):
@@ -208,7 +209,7 @@ def test_a_corrupt_weights_file_is_named_with_the_command_that_remakes_it(sprite
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("name", ["sprites_model.safetensors", "video_reward.safetensors"])
+@pytest.mark.parametrize("name", ["sprites_model.safetensors", "track_reward.safetensors"])
 def test_weights_damaged_in_place_are_refused_not_drawn_black(sprites_weights, tmp_path, capsys, name):
     # same size, same header and keys: only the data is overwritten with random bytes
     broken = _copy_weights(sprites_weights, tmp_path / "broken")
@@ -598,16 +599,16 @@ def test_weights_without_reward_files_use_the_built_in_rewards_and_say_so(sprite
     assert main(["generate", "--prompt", PROMPT, "--weights", str(model_only), "--num-frames", "3",
                  "--out", str(tmp_path / "out"), "--no-progress"]) == 0
     said = [r.getMessage() for r in caplog.records if "built-in" in r.getMessage()]
-    assert said == [f"--weights {model_only} holds no sprites-image and sprites-video reward files: using the "
-                    f"built-in ones from {DEFAULT_WEIGHTS_DIR}"]
+    assert said == [f"--weights {model_only} holds no sprites-track-image and sprites-track-video reward files: "
+                    f"using the built-in ones from {DEFAULT_WEIGHTS_DIR}"]
     trace = Trace.load(next((tmp_path / "out").glob("*.trace.json")))
-    assert trace.config["rewards"]["loaded"] == {"image": "streamt1.sprites.rewards.SpritesImageReward",
-                                               "video": "streamt1.sprites.rewards.SpritesVideoReward"}
+    assert trace.config["rewards"]["loaded"] == {"image": "streamt1.sprites.track_reward.SpritesTrackImageReward",
+                                               "video": "streamt1.sprites.track_reward.SpritesTrackVideoReward"}
     # some of a reward's files is a mistake, not a reason to take the built-in ones
-    (model_only / "video_reward.json").write_bytes((sprites_weights / "video_reward.json").read_bytes())
+    (model_only / "track_reward.json").write_bytes((sprites_weights / "track_reward.json").read_bytes())
     assert main(["generate", "--prompt", PROMPT, "--weights", str(model_only), "--num-frames", "3",
                  "--out", str(tmp_path / "out2"), "--no-progress"]) == 2
-    assert "video_reward.safetensors: not found" in capsys.readouterr().err
+    assert "track_reward.safetensors: not found" in capsys.readouterr().err
 
 
 def test_the_built_in_folder_given_as_weights_is_not_said_to_lack_its_rewards(tmp_path, caplog):

@@ -74,8 +74,8 @@ def test_settings_name_the_reward_models_and_leave_out_where_they_run(sprites_we
     prompts.write_text(PROMPTS[0] + "\n")
     assert _generate(prompts, out, sprites_weights, "--method", "beam", "--offload-rewards") == 0
     record = json.loads(next(out.glob(f"*{RESULT_SUFFIX}")).read_text())
-    assert record["settings"]["rewards"]["loaded"] == {"image": "streamt1.sprites.rewards.SpritesImageReward",
-                                                       "video": "streamt1.sprites.rewards.SpritesVideoReward"}
+    assert record["settings"]["rewards"]["loaded"] == {"image": "streamt1.sprites.track_reward.SpritesTrackImageReward",
+                                                       "video": "streamt1.sprites.track_reward.SpritesTrackVideoReward"}
     capsys.readouterr()
     assert _generate(prompts, out, sprites_weights, "--method", "beam") == 0  # offloading changes no score
     assert capsys.readouterr().out.count("skip") == 1

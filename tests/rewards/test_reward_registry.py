@@ -176,7 +176,7 @@ def test_backend_registry_is_the_one_list():
         entry = backends.get_backend(name)
         assert dict(entry.default_rewards) == {"image": "hpsv3", "video": "videoalign"}
         assert all(get_reward(r, kind) for kind, r in entry.default_rewards.items())
-    assert backends.get_backend("sprites").default_rewards["video"] == "sprites-video"
+    assert backends.get_backend("sprites").default_rewards["video"] == "sprites-track-video"
     with pytest.raises(ConfigError, match="backend='sora' is invalid: expected one of sprites, longlive"):
         backends.get_backend("sora")
     with pytest.raises(ConfigError, match="run.backend='sora'"):

@@ -98,9 +98,10 @@ def test_a_planned_reward_gets_only_its_frames_and_scores_as_on_whole_clips():
 
 
 def _search_result(sprites_weights, method, num_frames, hide_plan):
-    config = build_config(method, None, [], num_frames=num_frames, weights=str(sprites_weights), device="cpu")
+    config = build_config(method, None, ["rewards.image=sprites-image", "rewards.video=sprites-video"],
+                          num_frames=num_frames, weights=str(sprites_weights), device="cpu")
     components = api.load_components(config)
-    assert isinstance(components.video_reward, PlannedVideoReward)  # Sliced forwards the Sprites reward's plan
+    assert isinstance(components.video_reward, PlannedVideoReward)  # Sliced forwards the pathway reward's plan
     if hide_plan:
         components.video_reward = WholeClips(components.video_reward)
         assert isinstance(components.video_reward, VideoReward)

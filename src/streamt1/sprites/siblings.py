@@ -212,7 +212,7 @@ class RecordConfig:
     method: str = "stream-t1"
     num_scenes: int = 512
     num_frames: int = 33  # latent frames per video (the agreement benchmark's length)
-    weights: str | None = None  # generator (and default reward) folder; None: the built-in weights
+    weights: str | None = None  # generator (and pathway reward) folder; None: the built-in weights
     reward_weights: str | None = None  # folder with image_reward.* / video_reward.*; None: as --weights
     shard: int = 0
     num_shards: int = 1
@@ -230,7 +230,10 @@ def reward_specs(folder: str | None) -> dict[str, str] | None:
 
 
 def _build_search(config: RecordConfig, device: str) -> tuple[SiblingRecorder, dict]:
-    run = build_config(config.method, None, [], reward_specs(config.reward_weights), num_frames=config.num_frames,
+    # the pathway rewards (those `rank-rewards` tunes, which learn from the search they drive), not the backend's
+    # default track reward
+    rewards = reward_specs(config.reward_weights or config.weights) or {"image": "sprites-image", "video": "sprites-video"}
+    run = build_config(config.method, None, [], rewards, num_frames=config.num_frames,
                        weights=config.weights, device=device, backend="sprites")
     components = api.load_components(run)
     search = SiblingRecorder(components.generator, run.search, components.image_reward, components.video_reward,
