@@ -94,6 +94,16 @@ def _sprites_weights() -> Path:
     return Path(__file__).resolve().parent.parent / "sprites" / "weights"
 
 
+def _sprites_reward(name: str, kind: str, loader: str, stem: str, command: str, description: str) -> RewardEntry:
+    """A built-in Sprites reward: ``<stem>.safetensors`` + ``<stem>.json`` under the weights folder."""
+    return RewardEntry(
+        name, kind, f"streamt1.rewards.sprites:{loader}", ".", (f"{stem}.safetensors", f"{stem}.json"),
+        f"<folder>/{{{stem}.safetensors, {stem}.json}}",
+        (f"built in (src/streamt1/sprites/weights); trained by `streamt1 sprites {command}`",),
+        "Apache-2.0 (this project)", description, gpu_dtype="float32", builtin=_sprites_weights(),
+    )
+
+
 REWARDS: dict[str, RewardEntry] = {}
 
 
@@ -179,44 +189,18 @@ for _entry in (
         "Apache-2.0 (THUDM/ImageReward code); weights: see the THUDM/ImageReward model card",
         "ImageReward, BLIP; score normalised with the authors' mean and std",
     ),
-    RewardEntry(
-        "sprites-image", "image", "streamt1.rewards.sprites:load_image", ".",
-        ("image_reward.safetensors", "image_reward.json"),
-        "<folder>/{image_reward.safetensors, image_reward.json}",
-        ("built in (src/streamt1/sprites/weights); trained by `streamt1 sprites train-rewards`",),
-        "Apache-2.0 (this project)",
-        "the Sprites world's learned frame reward (caption match + cleanliness)",
-        gpu_dtype="float32", builtin=_sprites_weights(),
-    ),
-    RewardEntry(
-        "sprites-video", "video", "streamt1.rewards.sprites:load_video", ".",
-        ("video_reward.safetensors", "video_reward.json"),
-        "<folder>/{video_reward.safetensors, video_reward.json}",
-        ("built in (src/streamt1/sprites/weights); trained by `streamt1 sprites train-rewards`",),
-        "Apache-2.0 (this project)",
-        "the Sprites world's learned clip reward; overall = motion + coherence + alignment",
-        gpu_dtype="float32", builtin=_sprites_weights(),
-    ),
-    RewardEntry(
-        "sprites-track-image", "image", "streamt1.rewards.sprites:load_track_image", ".",
-        ("track_reward.safetensors", "track_reward.json"),
-        "<folder>/{track_reward.safetensors, track_reward.json}",
-        ("built in (src/streamt1/sprites/weights); trained by `streamt1 sprites train-track-reward`",),
-        "Apache-2.0 (this project)",
-        "the Sprites world's object-centric frame reward (learned masks, shapes, background; mean of "
-        "background, presence and shape)",
-        gpu_dtype="float32", builtin=_sprites_weights(),
-    ),
-    RewardEntry(
-        "sprites-track-video", "video", "streamt1.rewards.sprites:load_track_video", ".",
-        ("track_reward.safetensors", "track_reward.json"),
-        "<folder>/{track_reward.safetensors, track_reward.json}",
-        ("built in (src/streamt1/sprites/weights); trained by `streamt1 sprites train-track-reward`",),
-        "Apache-2.0 (this project)",
-        "the Sprites world's object-centric clip reward (learned masks and tracks, the ground truth's rules); "
-        "overall = (subject consistency + mean of background, presence, shape, motion) / 2",
-        gpu_dtype="float32", builtin=_sprites_weights(),
-    ),
+    *(_sprites_reward(*spec) for spec in (  # name, kind, loader, file stem, training command, description
+        ("sprites-image", "image", "load_image", "image_reward", "train-rewards",
+         "the Sprites world's learned frame reward (caption match + cleanliness)"),
+        ("sprites-video", "video", "load_video", "video_reward", "train-rewards",
+         "the Sprites world's learned clip reward; overall = motion + coherence + alignment"),
+        ("sprites-track-image", "image", "load_track_image", "track_reward", "train-track-reward",
+         "the Sprites world's object-centric frame reward (learned masks, shapes, background; mean of "
+         "background, presence and shape)"),
+        ("sprites-track-video", "video", "load_track_video", "track_reward", "train-track-reward",
+         "the Sprites world's object-centric clip reward (learned masks and tracks, the ground truth's rules); "
+         "overall = (subject consistency + mean of background, presence, shape, motion) / 2"),
+    )),
 ):
     register_reward(_entry)
 

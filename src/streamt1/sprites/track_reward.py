@@ -54,7 +54,8 @@ from streamt1.models.checkpoints import load_checked
 from streamt1.outputs.atomic import atomic_path, atomic_write_json
 from streamt1.sprites.captions import parse_caption
 from streamt1.sprites.files import readable_weights, weights_and_card
-from streamt1.sprites.world import BACKGROUNDS, COLORS, FRAME_SIZE, MOTIONS, SHAPES, SIZES, BackgroundSpec, SceneSpec
+from streamt1.sprites.world import (BACKGROUNDS, COLORS, FPS, FRAME_SIZE, MOTIONS, SHAPES, SIZES, BackgroundSpec,
+                                   SceneSpec)
 
 logger = logging.getLogger(__name__)
 
@@ -136,12 +137,12 @@ class TrackPerception(nn.Module):
         # in pieces of 64 frames: the hidden layer is [S, frames, H, W, hidden]
         return torch.cat([torch.sigmoid(self.mask_logits(piece, index)) for piece in pixels.split(64)], dim=1)
 
-    def detect_logits(self, area: Tensor, shape: int, size: int) -> Tensor:
-        return self.detect_sharpness * (area.clamp(min=1e-3).log() - self.detect_threshold[shape, size])
+    def detect_logits(self, area: Tensor, cell: Tensor | int) -> Tensor:
+        """Seen (> 0) or not, from mask areas and :func:`detect_cell` (one, or one per area)."""
+        return self.detect_sharpness * (area.clamp(min=1e-3).log() - self.detect_threshold.flatten()[cell])
 
     def shape_logits(self, crops: Tensor, radius_px: Tensor) -> Tensor:
         """Mask crops ``[N, 1, g, g]`` (:func:`normalized_crops`) and radii ``[N]`` -> ``[N, len(SHAPES)]``."""
-        crops = F.interpolate(crops, size=(24, 24), mode="bilinear", align_corners=False) if crops.shape[-1] != 24 else crops
         return self.shape_head(torch.cat([self.shape_conv(crops * 2 - 1), radius_px.clamp(min=1).log()[:, None]], 1))
 
     def motion_scores(self, features: Tensor, motions: Tensor) -> Tensor:
@@ -155,6 +156,11 @@ class TrackPerception(nn.Module):
                              device=self.device)
         embedded = sum(table(index[:, k]) for k, table in enumerate(self.background_parts))
         return torch.sigmoid(self.background_net(F.silu(embedded))).view(-1, 3, FRAME_SIZE, FRAME_SIZE)
+
+
+def detect_cell(shape: str, size: str) -> int:
+    """The detector's threshold index of a sprite's shape and size (its drawn area depends on both)."""
+    return SHAPES.index(shape) * len(SIZES) + SIZE_NAMES.index(size)
 
 
 def motion_features(track: SpriteTrack, fps: float, points: int) -> Tensor | None:
@@ -204,7 +210,7 @@ class TrackJudge:
         p, sprites = self.perception, scene.all_sprites
         b, t = clips.shape[:2]
         masks = p.masks(clips.flatten(0, 1), [s.color for s in sprites])  # [S, B*T, H, W]
-        seen = torch.stack([p.detect_logits(m.flatten(1).sum(1), SHAPES.index(s.shape), SIZE_NAMES.index(s.size)) > 0
+        seen = torch.stack([p.detect_logits(m.flatten(1).sum(1), detect_cell(s.shape, s.size)) > 0
                             for s, m in zip(sprites, masks)])
         masks, seen = masks.float().cpu().unflatten(1, (b, t)), seen.cpu().unflatten(1, (b, t))
         return [[track_from_mask(masks[k, i], seen[k, i]) for k in range(len(sprites))] for i in range(b)]
@@ -312,7 +318,8 @@ class SpritesTrackImageReward(_TrackRewardBase):
             raise ValueError(f"frames must be [N, 3, H, W], got {list(frames.shape)}")
         if isinstance(prompts, str) or len(prompts) != len(frames):
             raise ValueError(f"need one prompt per frame ({len(frames)})")
-        rows = self.judge.score(_world_size(unit_float(frames)).to(self.device)[:, None], list(prompts), 16.0, motion=False)
+        frames = _world_size(unit_float(frames)).to(self.device)
+        rows = self.judge.score(frames[:, None], list(prompts), float(FPS), motion=False)
         return torch.tensor([sum(r.values()) / len(r) for r in rows]).to(frames.device)
 
 

@@ -51,10 +51,10 @@ from streamt1.outputs.atomic import check_writable_folder
 from streamt1.sprites.siblings import SiblingGroup, load_groups
 from streamt1.sprites.track_reward import (
     COLOURS,
-    SIZE_NAMES,
     TrackJudge,
     TrackPerception,
     TrackRewardConfig,
+    detect_cell,
     motion_features,
     save_perception,
     scene_of,
@@ -69,6 +69,7 @@ from streamt1.sprites.world import (
     FRAME_SIZE,
     MOTIONS,
     SHAPES,
+    SIZES,
     BackgroundSpec,
     is_eval_scene,
     render,
@@ -164,8 +165,11 @@ def train_segmenter(p: TrackPerception, pixels: Tensor, config: TrainTrackConfig
     colours = torch.arange(len(COLORS), device=p.device)
     params = [*p.colours.parameters(), *p.segment_pixel.parameters(), *p.segment_colour.parameters(),
               *p.segment_rest.parameters()]
-    loss = _fit(params, config.segment_steps, config.lr, lambda idx: F.binary_cross_entropy_with_logits(
-        p.mask_logits(pixels[idx].to(p.device), colours), targets[:, idx].to(p.device)), len(pixels), 16 * config.batch_size, g)
+    def loss_of(idx: Tensor) -> Tensor:
+        logits = p.mask_logits(pixels[idx].to(p.device), colours)
+        return F.binary_cross_entropy_with_logits(logits, targets[:, idx].to(p.device))
+
+    loss = _fit(params, config.segment_steps, config.lr, loss_of, len(pixels), 16 * config.batch_size, g)
     with torch.no_grad():
         error = (torch.sigmoid(p.mask_logits(pixels.to(p.device), colours)).cpu() - targets).abs().mean()
     logger.info("segmenter: loss %.4f, mean |mask - truth| %.4f", loss, error)
@@ -203,24 +207,22 @@ def train_detector(p: TrackPerception, clips: Sequence[Clip], config: TrainTrack
     areas, cells, seen = [], [], []
     for clip, sprite, truth, mask in sprite_views(p, clips):
         areas.append(mask.flatten(1).sum(1))
-        cells.append(torch.full_like(areas[-1], SHAPES.index(sprite.shape) * len(SIZE_NAMES) + SIZE_NAMES.index(sprite.size)))
+        cells.append(torch.full_like(areas[-1], detect_cell(sprite.shape, sprite.size)))
         seen.append(truth.detected.float())
     area, cell, target = torch.cat(areas), torch.cat(cells).long(), torch.cat(seen)
     with torch.no_grad():  # start each threshold at the ground truth's own area rule, then fit
-        for i, shape in enumerate(SHAPES):
-            for j, size in enumerate(SIZE_NAMES):
-                p.detect_threshold[i, j] = math.log(min_detect_area(shape, size, FRAME_SIZE))
+        for shape in SHAPES:
+            for size in SIZES:
+                p.detect_threshold.view(-1)[detect_cell(shape, size)] = math.log(min_detect_area(shape, size, FRAME_SIZE))
 
     def loss_of(idx: Tensor) -> Tensor:
-        c = cell[idx]
-        logits = p.detect_sharpness * (area[idx].clamp(min=1e-3).log().to(p.device)
-                                       - p.detect_threshold.flatten()[c.to(p.device)])
+        logits = p.detect_logits(area[idx].to(p.device), cell[idx].to(p.device))
         return F.binary_cross_entropy_with_logits(logits, target[idx].to(p.device))
 
     loss = _fit([p.detect_threshold, p.detect_sharpness], config.head_steps, config.lr, loss_of, len(area),
                 16 * config.batch_size, g)
     with torch.no_grad():
-        logits = p.detect_sharpness * (area.clamp(min=1e-3).log().to(p.device) - p.detect_threshold.flatten()[cell.to(p.device)])
+        logits = p.detect_logits(area.to(p.device), cell.to(p.device))
         accuracy = float(((logits > 0).float().cpu() == target).float().mean())
     logger.info("detector: loss %.4f, accuracy %.4f over %d sprite frames", loss, accuracy, len(area))
     return accuracy
@@ -248,7 +250,8 @@ def head_data(p: TrackPerception, clips: Sequence[Clip]) -> dict[str, Tensor]:
                     words.append(k)
                     matches.append(motion_match(truth, word, clip.fps))
     return {"crops": torch.cat(crops), "radii": torch.cat(radii), "labels": torch.cat(labels),
-            "features": torch.stack(feats), "words": torch.tensor(words), "matches": torch.tensor(matches, dtype=torch.float32)}
+            "features": torch.stack(feats), "words": torch.tensor(words),
+            "matches": torch.tensor(matches, dtype=torch.float32)}
 
 
 def train_heads(p: TrackPerception, data: dict[str, Tensor], config: TrainTrackConfig, g: torch.Generator) -> dict:
@@ -313,7 +316,8 @@ def train(config: TrainTrackConfig, out: str | Path, records: Sequence[str | Pat
         tr, tu = load_groups(folder)
         train_groups += tr
         tuning_groups += tu
-    clips = recorded_clips(train_groups, config.max_windows) + rendered_clips(config.renders, config.render_frames, config.seed)
+    clips = recorded_clips(train_groups, config.max_windows)
+    clips += rendered_clips(config.renders, config.render_frames, config.seed)
     if not clips:
         raise ValueError("no clips to train on: give --record folders or --renders > 0")
     logger.info("%d clips (%d recorded windows)", len(clips), len(clips) - config.renders)
@@ -346,7 +350,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = TrainTrackConfig(**{k: getattr(args, k) for k in asdict(defaults)})
-    command = " ".join([prog or "python -m streamt1.sprites.train_track_reward", *(argv if argv is not None else sys.argv[1:])])
+    given = argv if argv is not None else sys.argv[1:]
+    command = " ".join([prog or "python -m streamt1.sprites.train_track_reward", *given])
     report = train(config, args.out, args.record, args.device, command)
     print(report)
 
