@@ -97,7 +97,7 @@ for _entry in (
         "sprites", "the built-in Sprites world's video model (64x64, 16 fps) with its learned rewards",
         "streamt1.sprites.model:load_backend", "streamt1.sprites.model:check_run",
         ("sprites_model.safetensors", "sprites_model.json"),
-        # The object-centric track reward orders held-out sibling candidates like the ground truth in 0.89 of
+        # The object-centric track reward orders held-out sibling candidates like the ground truth in 0.88 of
         # the pairs (the pathway rewards, `sprites-image` / `sprites-video`: 0.57) and lifts Stream-T1's text
         # alignment by 7.5 points on the tuning split (benchmarks/README.md, thirty-ninth session).
         {"image": "sprites-track-image", "video": "sprites-track-video"}, needs_weights=False,
