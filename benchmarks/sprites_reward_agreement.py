@@ -64,8 +64,11 @@ def main() -> None:
     prompts = eval_prompts(args.offset + args.num_prompts, args.num_frames)[args.offset:]
     seeds = [int(s) for s in args.seeds.split(",")]
     search = api.make_search(config, components)
-    judges = dict([*(judge(spec, search.generator.device) for spec in args.judge),
-                   *(judge(spec, search.generator.device, track=True) for spec in args.judge_track)])
+    named = [*(judge(spec, search.generator.device) for spec in args.judge),
+             *(judge(spec, search.generator.device, track=True) for spec in args.judge_track)]
+    judges = dict(named)
+    if len(judges) < len(named):
+        raise SystemExit("--judge / --judge-track: each judge needs its own NAME")
     result, judged = sibling_agreement(search, prompts, seeds, args.num_frames,
                                        truth_window_chunks=args.truth_window_chunks, judges=judges)
     truth = f"truth on the last {args.truth_window_chunks} chunks" if args.truth_window_chunks else "truth on the reward window"

@@ -666,13 +666,15 @@ def _methods(_: argparse.Namespace) -> int:
 
 
 def _rewards(_: argparse.Namespace) -> int:
+    width = max(len(name) for name in REWARDS)
+    pad = width + 8  # the name and kind columns
     for entry in REWARDS.values():
         where = "WEIGHTS" if entry.folder == "." else f"WEIGHTS/{entry.folder}"
         tree = entry.tree.replace("<folder>", where).rstrip().splitlines()
-        print(f"{entry.name:14s} {entry.kind:6s} {entry.description}")
-        print(f"{'':21s}files: {tree[0]}" + "".join(f"\n{'':28s}{line}" for line in tree[1:]))
-        print(f"{'':21s}published: " + f"\n{'':32s}".join(entry.published))
-        print(f"{'':21s}licence: {entry.license}")
+        print(f"{entry.name:{width}s} {entry.kind:6s} {entry.description}")
+        print(f"{'':{pad}s}files: {tree[0]}" + "".join(f"\n{'':{pad + 7}s}{line}" for line in tree[1:]))
+        print(f"{'':{pad}s}published: " + f"\n{'':{pad + 11}s}".join(entry.published))
+        print(f"{'':{pad}s}licence: {entry.license}")
     print("\ndefaults (--image-reward / --video-reward override them):")
     for backend in BACKENDS.values():
         defaults = ", ".join(f"{kind} {name}" for kind, name in backend.default_rewards.items()) or "none"

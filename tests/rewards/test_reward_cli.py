@@ -63,8 +63,9 @@ def extra_backends():
 def test_rewards_lists_every_reward_with_kind_files_and_source(capsys):
     assert main(["rewards"]) == 0
     out = capsys.readouterr().out
+    width = max(len(name) for name in REWARDS)  # the name column fits the longest name
     for entry in REWARDS.values():
-        assert f"{entry.name:14s} {entry.kind}" in out and all(source in out for source in entry.published)
+        assert f"{entry.name:{width}s} {entry.kind}" in out and all(source in out for source in entry.published)
         assert all(line.strip().removeprefix("<folder>") in out for line in entry.tree.splitlines())
     assert "WEIGHTS/HPSv3/" in out and "WEIGHTS/VideoReward/" in out
     assert "--backend longlive      image hpsv3, video videoalign" in out

@@ -112,3 +112,20 @@ def test_a_negative_worker_count_is_named_in_the_training_configs():
     for config in (TrainVideoConfig, TrainCodecConfig):
         with pytest.raises(ValueError, match="workers=-2 must be >= 0"):
             config(workers=-2)
+
+
+def test_a_generator_only_folder_records_with_the_built_in_pathway_rewards(tiny_weights, tmp_path):
+    """`streamt1 sprites train --out` writes the model alone; recording with it takes the built-in rewards."""
+    model_only = tmp_path / "model"
+    model_only.mkdir()
+    for name in ("sprites_model.safetensors", "sprites_model.json"):
+        (model_only / name).write_bytes((tiny_weights / name).read_bytes())
+    config = RecordConfig(num_scenes=1, num_frames=6, weights=str(model_only))
+    assert record(config, tmp_path / "record")["recorded"] == 1
+    (group, *_), _ = load_groups(tmp_path / "record")
+    image, video = SpritesImageReward.from_pretrained(), SpritesVideoReward.from_pretrained()  # built in
+    frames, clips, n = group.image_frames(), group.video_clips(), len(group)
+    short = image(frames.flatten(0, 1), [group.prompt] * frames.shape[:2].numel()).view(n, -1).mean(1)
+    long = video(clips, [group.prompt] * n, group.fps).overall
+    tau = build_config("stream-t1").search.tau
+    torch.testing.assert_close(fuse(short, long, group.alpha(tau)), group.recorded_fused, rtol=1e-4, atol=1e-4)

@@ -232,7 +232,8 @@ def reward_specs(folder: str | None) -> dict[str, str] | None:
 def _build_search(config: RecordConfig, device: str) -> tuple[SiblingRecorder, dict]:
     # the pathway rewards (those `rank-rewards` tunes, which learn from the search they drive), not the backend's
     # default track reward
-    rewards = reward_specs(config.reward_weights or config.weights) or {"image": "sprites-image", "video": "sprites-video"}
+    # (names alone are found under --weights, else built in)
+    rewards = reward_specs(config.reward_weights) or {"image": "sprites-image", "video": "sprites-video"}
     run = build_config(config.method, None, [], rewards, num_frames=config.num_frames,
                        weights=config.weights, device=device, backend="sprites")
     components = api.load_components(run)

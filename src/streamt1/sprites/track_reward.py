@@ -122,13 +122,18 @@ class TrackPerception(nn.Module):
     def device(self) -> torch.device:
         return self.segment_pixel.weight.device
 
-    # ------------------------------------------------------------------ the parts
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.segment_pixel.weight.dtype
+
+    # ------------------------------------------------------------------ the parts (inputs cast to the weights'
+    # dtype, outputs float32)
     def mask_logits(self, pixels: Tensor, colours: Tensor) -> Tensor:
         """``pixels [..., 3]`` in [0, 1] and colour indices ``[S]`` -> ``[S, ...]`` mask logits."""
-        by_pixel = self.segment_pixel(pixels * 2 - 1)
+        by_pixel = self.segment_pixel(pixels.to(self.dtype) * 2 - 1)
         by_colour = self.segment_colour(self.colours(colours))  # [S, h]
         hidden = by_pixel[None] + by_colour.view(len(colours), *([1] * (pixels.dim() - 1)), -1)
-        return self.segment_rest(hidden)[..., 0]
+        return self.segment_rest(hidden)[..., 0].float()
 
     def masks(self, frames: Tensor, colours: Sequence[str]) -> Tensor:
         """Soft masks ``[S, T, H, W]`` of each colour in ``frames [T, 3, H, W]`` (float in [0, 1])."""
@@ -139,15 +144,18 @@ class TrackPerception(nn.Module):
 
     def detect_logits(self, area: Tensor, cell: Tensor | int) -> Tensor:
         """Seen (> 0) or not, from mask areas and :func:`detect_cell` (one, or one per area)."""
-        return self.detect_sharpness * (area.clamp(min=1e-3).log() - self.detect_threshold.flatten()[cell])
+        return (self.detect_sharpness * (area.clamp(min=1e-3).log() - self.detect_threshold.flatten()[cell])).float()
 
     def shape_logits(self, crops: Tensor, radius_px: Tensor) -> Tensor:
         """Mask crops ``[N, 1, g, g]`` (:func:`normalized_crops`) and radii ``[N]`` -> ``[N, len(SHAPES)]``."""
-        return self.shape_head(torch.cat([self.shape_conv(crops * 2 - 1), radius_px.clamp(min=1).log()[:, None]], 1))
+        features = torch.cat([self.shape_conv(crops.to(self.dtype) * 2 - 1),
+                              radius_px.clamp(min=1).log()[:, None].to(self.dtype)], 1)
+        return self.shape_head(features).float()
 
     def motion_scores(self, features: Tensor, motions: Tensor) -> Tensor:
         """Track features ``[N, D]`` (:func:`motion_features`) and motion indices ``[N]`` -> match ``[N]`` in [0, 1]."""
-        return torch.sigmoid(self.motion_net(torch.cat([features, self.motions(motions)], 1))[:, 0])
+        logits = self.motion_net(torch.cat([features.to(self.dtype), self.motions(motions)], 1))[:, 0]
+        return torch.sigmoid(logits).float()
 
     def backgrounds(self, specs: Sequence[BackgroundSpec]) -> Tensor:
         """The backgrounds ``[N, 3, H, W]`` the specs name, as this decoder draws them."""
@@ -155,7 +163,7 @@ class TrackPerception(nn.Module):
                                len(COLORS) if s.color2 is None else COLOURS.index(s.color2)) for s in specs],
                              device=self.device)
         embedded = sum(table(index[:, k]) for k, table in enumerate(self.background_parts))
-        return torch.sigmoid(self.background_net(F.silu(embedded))).view(-1, 3, FRAME_SIZE, FRAME_SIZE)
+        return torch.sigmoid(self.background_net(F.silu(embedded))).view(-1, 3, FRAME_SIZE, FRAME_SIZE).float()
 
 
 def detect_cell(shape: str, size: str) -> int:
@@ -218,7 +226,8 @@ class TrackJudge:
     @torch.no_grad()
     def score(self, clips: Tensor, prompts: Sequence[str], fps: float, motion: bool = True) -> list[dict[str, float]]:
         """:data:`PARTS` of each clip of ``clips [B, T, 3, H, W]`` (float in [0, 1]); ``motion=False`` skips the
-        parts a single frame cannot show (consistency and motion, left out of the results)."""
+        parts a single frame cannot show (consistency and motion, left out of the results). As in the ground
+        truth, a sprite seen in one frame only has subject consistency 1 (one never seen: 0) and motion 0."""
         p = self.perception
         t = clips.shape[1]
         rows: list[tuple] = [()] * len(clips)
@@ -251,9 +260,9 @@ class TrackJudge:
             matches = p.motion_scores(torch.stack(feats).to(p.device), torch.tensor(words, device=p.device)).cpu()
             for (i, k), m in zip(movers, matches.tolist()):
                 moved[i][k] = m
-        out = []
+        out, clips = [], clips.float().cpu()
         for i, (scene, tracks, (first_bg, last_bg)) in enumerate(rows):
-            frames, n = clips[i].float().cpu(), len(tracks)
+            frames, n = clips[i], len(tracks)
             parts = {
                 "alignment_background": background_match(frames, sprite_free(tracks, frames), first_bg, last_bg),
                 "alignment_presence": sum(presence(tr, w) for tr, w in zip(tracks, scene.sprite_windows())) / n,
@@ -311,15 +320,18 @@ class SpritesTrackVideoReward(_TrackRewardBase):
 
 class SpritesTrackImageReward(_TrackRewardBase):
     """``(frames [N, 3, H, W], prompts) -> [N]``: mean of the background, presence and shape parts of
-    each frame, read as a one-frame clip (what a frame can show)."""
+    each frame, read as a one-frame clip under the caption, as the ground truth reads a search's chunk
+    (:data:`~streamt1.sprites.siblings.IMAGE_TRUTH_PARTS`). A caption's events are spread over that one
+    frame, so where sprites enter or leave or the background changes each frame is asked for both the
+    start and the end state (a limit of the chunk truth it imitates)."""
 
     def __call__(self, frames: Tensor, prompts: Sequence[str]) -> Tensor:
         if frames.dim() != 4 or frames.shape[1] != 3:
             raise ValueError(f"frames must be [N, 3, H, W], got {list(frames.shape)}")
         if isinstance(prompts, str) or len(prompts) != len(frames):
             raise ValueError(f"need one prompt per frame ({len(frames)})")
-        frames = _world_size(unit_float(frames)).to(self.device)
-        rows = self.judge.score(frames[:, None], list(prompts), float(FPS), motion=False)
+        planned = _world_size(unit_float(frames)).to(self.device)
+        rows = self.judge.score(planned[:, None], list(prompts), float(FPS), motion=False)
         return torch.tensor([sum(r.values()) / len(r) for r in rows]).to(frames.device)
 
 
@@ -346,7 +358,14 @@ def load_perception(path: str | Path | None = None, device: str | torch.device =
     weights, card = weights_and_card(path if path is not None else DEFAULT_WEIGHTS_DIR, FILE_STEM,
                                      "the Sprites track reward", TRAIN_COMMAND)
     with readable_weights(weights, card, TRAIN_COMMAND):
-        perception = TrackPerception(TrackRewardConfig(**json.loads(card.read_text())["config"]))
+        try:
+            config = TrackRewardConfig(**json.loads(card.read_text())["config"])
+        except ValueError as err:
+            if isinstance(err, json.JSONDecodeError):
+                raise
+            raise ValueError(f"{card}: {err}; re-copy it or retrain with `{TRAIN_COMMAND} --out {weights.parent}`"
+                             ) from None
+        perception = TrackPerception(config)
         load_checked(perception, load_file(str(weights)), weights)
     logger.info("loaded the track reward's perception from %s", weights)
     return perception.to(device).eval()

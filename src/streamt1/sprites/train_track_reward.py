@@ -71,7 +71,6 @@ from streamt1.sprites.world import (
     SHAPES,
     SIZES,
     BackgroundSpec,
-    is_eval_scene,
     render,
     render_background,
     sample_scene,
@@ -121,19 +120,21 @@ def degrade(frames: Tensor, g: torch.Generator) -> Tensor:
 
 
 def rendered_clips(count: int, num_frames: int, seed: int) -> list[Clip]:
+    """Train-split scenes (never a held-out colour x shape pair), rendered and degraded."""
     clips = []
     for i in range(count):
         g = torch.Generator().manual_seed(RENDER_SEED + seed * 100_000 + i)
         scene = sample_scene(g, "train", num_frames=num_frames)
-        if is_eval_scene(scene):
-            continue
         clips.append(Clip(degrade(render(scene, num_frames), g), caption(scene, g), float(FPS)))
     return clips
 
 
 def recorded_clips(groups: Sequence[SiblingGroup], limit: int) -> list[Clip]:
+    """Up to ``limit`` reward windows spread evenly over the groups' candidates."""
+    if limit == 0:
+        return []
     windows = [(g, i) for g in groups for i in range(len(g))]
-    step = max(1, math.ceil(len(windows) / limit)) if limit else len(windows) + 1
+    step = max(1, math.ceil(len(windows) / limit))
     out = []
     for g, i in windows[::step]:
         clip = torch.cat([g.histories[int(g.parents[i])], g.chunks[i]])
@@ -316,11 +317,11 @@ def train(config: TrainTrackConfig, out: str | Path, records: Sequence[str | Pat
         tr, tu = load_groups(folder)
         train_groups += tr
         tuning_groups += tu
-    clips = recorded_clips(train_groups, config.max_windows)
-    clips += rendered_clips(config.renders, config.render_frames, config.seed)
+    recorded = recorded_clips(train_groups, config.max_windows)
+    clips = recorded + rendered_clips(config.renders, config.render_frames, config.seed)
     if not clips:
         raise ValueError("no clips to train on: give --record folders or --renders > 0")
-    logger.info("%d clips (%d recorded windows)", len(clips), len(clips) - config.renders)
+    logger.info("%d clips (%d recorded windows)", len(clips), len(recorded))
     p = TrackPerception(TrackRewardConfig()).to(dev)
     report: dict = {"clips": len(clips), "train_groups": len(train_groups), "tuning_groups": len(tuning_groups)}
     report["segmenter_abs_error"] = train_segmenter(p, pixel_pool(clips, 256, g), config, g)
