@@ -29,13 +29,13 @@ def accuracy(pos: torch.Tensor, neg: torch.Tensor) -> list[float]:
     return ((pos > neg).float() + 0.5 * (pos == neg).float()).tolist()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--pairs", type=int, default=512)
     p.add_argument("--frames", type=int, default=24, help="consecutive frames per clip (8 to 48)")
     p.add_argument("--split", default="eval", choices=("eval", "train"))
     p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     base = TrainRewardsConfig()
     # a window of exactly --frames frames, read whole (num_frames = window: consecutive frames)
     config = replace(base, min_window=args.frames, max_window=args.frames,
@@ -56,7 +56,8 @@ def main() -> None:
     for name, (image, video) in rewards.items():
         with torch.no_grad():
             image_ok = accuracy(image(frames, texts), image(image_neg, image_texts))
-            video_ok = accuracy(video(clips, texts, float(FPS)).overall, video(video_neg, video_texts, float(FPS)).overall)
+            video_ok = accuracy(video(clips, texts, float(FPS)).overall,
+                                video(video_neg, video_texts, float(FPS)).overall)
         for kind_name, ok, kinds, names in (("image", image_ok, "image_kind", IMAGE_NEGATIVES),
                                             ("video", video_ok, "video_kind", VIDEO_NEGATIVES)):
             by_kind: dict[str, list[float]] = defaultdict(list)
