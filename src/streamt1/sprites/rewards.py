@@ -248,6 +248,16 @@ class SlotMatcher(nn.Module):
         return match.masked_fill(~slots.background_mask, float("-inf")).amax(1)
 
 
+def world_sized(images: Tensor) -> Tensor:
+    """``[..., C, H, W]`` area-resized to the world's frame size where it is another (an MP4 the CLI wrote
+    upscaled for viewing): the rewards' nets were trained at that size."""
+    if images.shape[-2:] == (FRAME_SIZE, FRAME_SIZE):
+        return images
+    flat = images.float().reshape(-1, *images.shape[-3:])
+    resized = F.interpolate(flat, size=(FRAME_SIZE, FRAME_SIZE), mode="area")
+    return resized.view(*images.shape[:-2], FRAME_SIZE, FRAME_SIZE)
+
+
 def resample_index(total_frames: int, num_frames: int, recent_frames: int = 0) -> Tensor:
     """``[num_frames]`` indices (CPU) of a ``total_frames`` clip: its last ``recent_frames`` frames,
     after the nearest frames evenly spread over the rest (from frame 0). A clip too short for that
@@ -292,9 +302,7 @@ class _RewardBase(nn.Module):
         a convolutional net would take them and score them wrongly."""
         slots = caption_slots(prompts).to(self.device)
         weight = self.quality[0].weight
-        images = images.to(weight.device)
-        if images.shape[-2:] != (FRAME_SIZE, FRAME_SIZE):
-            images = F.interpolate(images.float(), size=(FRAME_SIZE, FRAME_SIZE), mode="area")
+        images = world_sized(images.to(weight.device))
         cells, pooled = self.net(images.to(weight.dtype))
         return self.combine(cells, pooled, slots).float()
 

@@ -54,6 +54,7 @@ from streamt1.models.checkpoints import load_checked
 from streamt1.outputs.atomic import atomic_path, atomic_write_json
 from streamt1.sprites.captions import parse_caption
 from streamt1.sprites.files import readable_weights, weights_and_card
+from streamt1.sprites.rewards import world_sized
 from streamt1.sprites.world import (BACKGROUNDS, COLORS, FPS, FRAME_SIZE, MOTIONS, SHAPES, SIZES, BackgroundSpec,
                                    SceneSpec)
 
@@ -311,8 +312,7 @@ class SpritesTrackVideoReward(_TrackRewardBase):
             raise ValueError(f"clips must be [B, T>=1, 3, H, W], got {list(clips.shape)}")
         if isinstance(prompts, str) or len(prompts) != len(clips):
             raise ValueError(f"need one prompt per clip ({len(clips)})")
-        rows = self.judge.score(_world_size(unit_float(clips).flatten(0, 1)).unflatten(0, clips.shape[:2]
-                                                                               ).to(self.device), list(prompts), fps)
+        rows = self.judge.score(world_sized(unit_float(clips)).to(self.device), list(prompts), fps)
         parts = {k: torch.tensor([r[k] for r in rows]) for k in PARTS}
         overall = torch.tensor([video_overall(r) for r in rows])
         return VideoScore(overall=overall.to(clips.device), parts={k: v.to(clips.device) for k, v in parts.items()})
@@ -330,16 +330,9 @@ class SpritesTrackImageReward(_TrackRewardBase):
             raise ValueError(f"frames must be [N, 3, H, W], got {list(frames.shape)}")
         if isinstance(prompts, str) or len(prompts) != len(frames):
             raise ValueError(f"need one prompt per frame ({len(frames)})")
-        planned = _world_size(unit_float(frames)).to(self.device)
+        planned = world_sized(unit_float(frames)).to(self.device)
         rows = self.judge.score(planned[:, None], list(prompts), float(FPS), motion=False)
         return torch.tensor([sum(r.values()) / len(r) for r in rows]).to(frames.device)
-
-
-def _world_size(frames: Tensor) -> Tensor:
-    """Frames of another size (an MP4 written upscaled) area-resized to the world's."""
-    if frames.shape[-2:] != (FRAME_SIZE, FRAME_SIZE):
-        frames = F.interpolate(frames.float(), size=(FRAME_SIZE, FRAME_SIZE), mode="area")
-    return frames
 
 
 def save_perception(perception: TrackPerception, folder: str | Path, metadata: dict | None = None) -> Path:
