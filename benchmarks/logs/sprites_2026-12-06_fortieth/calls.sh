@@ -2,6 +2,12 @@
 # Device calls of the fortieth session (written before the runs). Weights RO2, the track reward (the defaults).
 #   CALL=TUNE bash .../calls.sh   (~450 s) four Stream-T1 settings on the tuning split, 5 s
 #   CALL=REP  bash .../calls.sh   (~500 s) what TUNE adopts, on the reported split (written after TUNE, below)
+#   CALL=A    bash .../calls.sh   (~540 s, carry runs/T30r) written after TUNE, before its runs:
+#     * the thirty-ninth session's 30 s rows finished: best-of-n, beam and Stream-T1 (prompts 0-15 x seeds 0-3, 480
+#       latent frames) resume from its merged results (split_parts.py T30all runs/T30r; RESUME keeps every video);
+#     * S3 (search.noise_fusion_sigma=0.3) on the tuning split as in TUNE, by the same rule. TUNE's S5 drew more
+#       shapes (+4.0 +- 3.0) and scored higher imaging quality (+1.4 +- 0.5) but lost motion (-7.5 +- 6.1): a weaker
+#       correlation may keep the first without the second.
 #
 # TUNE: Stream-T1 on the tuning split, prompts 32-63 x seeds 5, 6, 7 (96 videos, 81 frames,
 # benchmarks/sprites_tuning.py, in halves of 16 prompts), one setting changed each, paired with the thirty-ninth
@@ -42,7 +48,23 @@ tune() {
   wait
   tar czf "$OUTDIR/T40.tgz" runs/T40/*.json runs/T40/*.log
 }
-case ${CALL:?CALL=TUNE or REP} in
+screen() {  # screen LABEL SETTING: Stream-T1 with one setting on the tuning split, in halves
+  mkdir -p runs/T40
+  for seed in 5 6 7; do for half in 32 48; do
+    timeout ${LIMIT:-540} python3 benchmarks/sprites_tuning.py --method stream-t1 --label $1-$half-s$seed \
+      --out runs/T40 --offset $half --num-prompts 16 --num-frames 81 --seed $seed --set $2 \
+      > runs/T40/$1-$half-s$seed.log 2>&1 &
+  done; done
+  wait
+}
+case ${CALL:?CALL=TUNE, A or REP} in
+  A) nvidia-smi --query-gpu=name --format=csv,noheader
+     screen S3 search.noise_fusion_sigma=0.3 &
+     RESUME=runs/T30r METHODS="best-of-n beam stream-t1" FRAMES=480 PROMPTS=16 LIMIT=${LIMIT:-540} REP=runs/T30 \
+       bash benchmarks/logs/sprites_2026-12-05_thirtyfifth/presets.sh > $OUTDIR/T30_presets.txt 2>&1 &
+     wait
+     tar czf "$OUTDIR/S3.tgz" runs/T40/S3-*
+     tail -qn 3 runs/T40/S3-*.log | grep "s {"; tail -n 20 $OUTDIR/T30_presets.txt ;;
   TUNE) nvidia-smi --query-gpu=name --format=csv,noheader; start=$SECONDS; tune; echo "TUNE done after $((SECONDS - start)) s"
         tail -qn 3 runs/T40/*.log | grep "s {" ;;
   *) echo "CALL=$CALL: expected TUNE or REP" >&2; exit 2 ;;
