@@ -24,7 +24,7 @@ from statistics import median
 import torch
 
 from streamt1 import api
-from streamt1.config import build_config
+from streamt1.config import build_config, shared_overrides
 
 PROMPT = "a small red circle moves left over a blue background"
 
@@ -39,7 +39,8 @@ def main() -> None:
     parser.add_argument("--compile", choices=("off", "on", "both"), default="off",
                         help="torch.compile the blocks (run.compile): off, on, or both side by side")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="config override for every run, as in `streamt1 generate --set`")
+                        help="config override for every run, as in `streamt1 generate --set` (plain generation "
+                             "keeps the search settings its preset pins)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     methods = [m.strip() for m in args.methods.split(",")]
@@ -58,8 +59,8 @@ def main() -> None:
         if compiled:  # compiled in place: every later run of this process uses the compiled blocks
             components.generator.compile()
         for method in methods:
-            config = build_config(method, None, args.overrides, weights=args.weights, device="cpu",
-                                  num_frames=args.num_frames)
+            config = build_config(method, None, shared_overrides(method, args.overrides), weights=args.weights,
+                                  device="cpu", num_frames=args.num_frames)
             search = api.make_search(config, components)
             t0 = time.perf_counter()
             search.run(PROMPT, 9, 0, progress=False)  # warm-up (and compilation)

@@ -34,7 +34,7 @@ from torch import Tensor
 
 from streamt1 import api
 from streamt1.agreement import fused_truth
-from streamt1.config import build_config
+from streamt1.config import build_config, shared_overrides
 from streamt1.evaluate import LENGTHS, TABLE_FILE, EvalSettings, run_evaluation
 from streamt1.interfaces import VideoScore, unit_float
 from streamt1.metrics.sprites import evaluate_video
@@ -88,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--weights", default=None, help="Sprites weights folder (default: built-in)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda ...")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a setting for every method, e.g. --set search.tau=0.2")
+                   help="override a setting for every method, e.g. --set search.tau=0.2 (plain generation keeps "
+                        "the search settings its preset pins)")
     p.add_argument("--out", default="runs/oracle")
     p.add_argument("--videos", action="store_true", help="also write the MP4s (default: scores only)")
     args = p.parse_args(argv)
@@ -96,8 +97,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     seeds = tuple(int(s) for s in args.seeds.split(","))
 
     def make_config(method: str):
-        return build_config(method, None, args.overrides, num_frames=args.num_frames, weights=args.weights,
-                            device=args.device, backend="sprites")
+        return build_config(method, None, shared_overrides(method, args.overrides), num_frames=args.num_frames,
+                            weights=args.weights, device=args.device, backend="sprites")
 
     configs = [make_config(m) for m in methods]  # validates every method before any work
     generator = api.load_components(configs[0], reward_kinds=()).generator  # the oracles replace the rewards

@@ -139,9 +139,9 @@ class SearchConfig:
 
     @property
     def scores_chunks(self) -> bool:
-        """Chunks are scored (image and video reward) when there is something to prune or memory
-        routing needs the gates."""
-        return self.expansions > 1 or self.memory_sinking
+        """Chunks are scored (image and video reward) when there is something to prune (more candidates
+        than histories, at every chunk or at the first) or memory routing needs the gates."""
+        return self.expansions > 1 or self.first_candidates > self.histories or self.memory_sinking
 
     @property
     def picks_final(self) -> bool:

@@ -48,8 +48,12 @@ def test_oracles_rank_the_captioned_clip_first(oracle):
 def test_oracle_run_writes_mergeable_results(oracle, sprites_weights, tmp_path, capsys):
     out = tmp_path / "oracle"
     oracle.main(["--methods", "none,stream-t1", "--num-prompts", "1", "--seeds", "0", "--num-frames", "6",
-                 "--device", "cpu", "--weights", str(sprites_weights), "--out", str(out)])
+                 "--device", "cpu", "--weights", str(sprites_weights), "--out", str(out),
+                 "--set", "search.first_chunk_candidates=6"])
     results = json.loads((out / "results.json").read_text())
+    # a shared --set widens the search, not plain generation, whose preset pins its search settings
+    searches = {m: results["settings"][m]["config"]["search"] for m in ("none", "stream-t1")}
+    assert searches["none"]["first_chunk_candidates"] is None and searches["stream-t1"]["first_chunk_candidates"] == 6
     assert set(results["videos"]) == set(results["fingerprints"]) == {"world", "none", "stream-t1"}
     assert all(len(v) == 1 for v in results["videos"].values())
     for scores in results["videos"]["stream-t1"].values():  # the table's reward columns are the oracle's

@@ -106,6 +106,21 @@ def test_more_first_chunk_candidates_widen_only_the_first_chunk(generator):
         SearchConfig(first_chunk_candidates=1)
 
 
+def test_a_wider_first_chunk_is_pruned_even_where_later_chunks_are_not(generator):
+    # Plain generation and best-of-n score no chunk by default; with more first chunks than histories
+    # they must score the first one and keep the best K, not carry every first chunk to the end.
+    for method, k in (("none", 1), ("best-of-n", 4)):
+        config = SearchConfig(**{**build_config(method).search.__dict__, "first_chunk_candidates": 6})
+        assert config.rewards_needed() == ("image", "video")
+        chunks = run(generator, method, num_frames=9, first_chunk_candidates=6).trace.to_dict()["chunks"]
+        first = chunks[0]["candidates"]
+        assert len(first) == 6 and chunks[0]["calls"]["image_reward_frames"] > 0
+        kept = [c for c in first if c["kept"]]
+        assert len(kept) == k
+        assert min(c["score"] for c in kept) >= max(c["score"] for c in first if not c["kept"])
+        assert [len(c["candidates"]) for c in chunks[1:]] == [k, k]
+
+
 def test_result_video_is_the_chosen_lineage_and_final_pick_is_the_best(generator):
     result = run(generator, num_frames=15)
     final = result.trace.to_dict()["final"]
