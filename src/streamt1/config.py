@@ -56,7 +56,8 @@ class SearchConfig:
     expansions: int = 2  # M, the reference's beam_size
     # Candidates of the first chunk, all from the root (None: K * M). The first chunk is drawn from the
     # prompt alone and every later chunk continues it, so search there buys the most per forward
-    # (on Sprites the model loses its shapes there and hardly later: benchmarks/README.md).
+    # (on Sprites the model loses its shapes there and hardly later: benchmarks/README.md). The best K
+    # survive by the rewards, also in searches that score no later chunk (plain generation, best-of-n).
     first_chunk_candidates: int | None = None
     # Noise propagation: x_T^n = s * x_T^{n-1}(parent) + sqrt(1 - s^2) * eps.
     noise_propagation: bool = True
