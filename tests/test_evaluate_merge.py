@@ -55,7 +55,7 @@ def test_merge_takes_the_prompts_and_seeds_of_its_folders(runs, tmp_path):
     out = tmp_path / "all"
     assert main(["evaluate", "--merge", str(runs / "stream"), str(runs / "best"), "--out", str(out)]) == 0
     table = (out / "table.md").read_text()
-    assert table == (runs / "both" / "table.md").read_text() and "Missing videos" not in table
+    assert table == (runs / "both" / "table.md").read_text() and "Unfinished rows" not in table
 
 
 def test_merge_says_which_videos_a_method_lacks(runs, tmp_path):
@@ -63,7 +63,7 @@ def test_merge_says_which_videos_a_method_lacks(runs, tmp_path):
     assert main(["evaluate", "--num-prompts", "1", "--seeds", "0,1", "--methods", "none,stream-t1",
                  "--merge", str(runs / "stream"), str(runs / "best"), "--out", str(out)]) == 0
     table = (out / "table.md").read_text()
-    assert "Missing videos: `none` 1 of 2, `stream-t1` 1 of 2." in table
+    assert "Unfinished rows: `none` has 1 of 2, `stream-t1` has 1 of 2." in table
     assert "| best-of-n |" not in table and "| stream-t1 |" in table
     # seeds of which the folders hold nothing are a mistake, not an empty table
     assert main(["evaluate", "--seeds", "5", "--merge", str(runs / "stream"), "--out", str(tmp_path / "none")]) == 2

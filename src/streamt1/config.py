@@ -115,6 +115,10 @@ class SearchConfig:
         require(self.early_keep is None or self.early_pruning_step is not None, "search.early_keep", self.early_keep,
                 "null while early pruning is off (it would have no effect): set search.early_pruning_step too, "
                 "or use the stream-t1-early preset")
+        require(self.histories == 1 or self.scores_chunks or self.picks_final, "search.histories", self.histories,
+                "1 here: no chunk is scored (search.expansions 1, memory sinking off) and search.final_pick is off, "
+                f"so {self.histories - 1} of the {self.histories} videos would be made and thrown away unseen; set "
+                "search.final_pick=true to keep the best (Best-of-N) or search.expansions above 1 (beam search)")
         require_choice("search.fusion", self.fusion, FUSION_MODES)
         require_choice("search.final_score", self.final_score, FINAL_SCORES)
         require(0.0 <= self.tau <= 1.0, "search.tau", self.tau, "a number in [0, 1]")
@@ -138,11 +142,16 @@ class SearchConfig:
         """Candidates of the first chunk, all expanded from the root."""
         return self.first_chunk_candidates or self.candidates_per_chunk
 
+    def scores_chunk(self, index: int) -> bool:
+        """Chunk ``index`` is scored (image and video reward) when there is something to prune (more
+        candidates than histories) or memory routing needs the gates."""
+        candidates = self.first_candidates if index == 0 else self.candidates_per_chunk
+        return candidates > self.histories or self.memory_sinking
+
     @property
     def scores_chunks(self) -> bool:
-        """Chunks are scored (image and video reward) when there is something to prune (more candidates
-        than histories, at every chunk or at the first) or memory routing needs the gates."""
-        return self.expansions > 1 or self.first_candidates > self.histories or self.memory_sinking
+        """Some chunk is scored: the run needs both rewards."""
+        return self.scores_chunk(0) or self.scores_chunk(1)
 
     @property
     def picks_final(self) -> bool:

@@ -460,10 +460,11 @@ def _missing_videos(summary: dict[str, dict[str, Any]], settings: EvalSettings) 
     def expected(method: str) -> int:  # the world has one video per prompt
         return settings.num_prompts * (1 if method == REFERENCE else len(settings.seeds))
 
-    short = [f"`{m}` {row['videos']} of {expected(m)}" for m, row in summary.items() if row["videos"] < expected(m)]
+    short = [f"`{m}` has {row['videos']} of {expected(m)}" for m, row in summary.items()
+             if row["videos"] < expected(m)]
     if not short:
         return []
-    return ["", f"Missing videos: {', '.join(short)}. Means use the videos there are; paired differences "
+    return ["", f"Unfinished rows: {', '.join(short)}. Means use the videos there are; paired differences "
                 f"only the prompts and seeds both the method and `{BASELINE}` have."]
 
 

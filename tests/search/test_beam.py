@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from streamt1.config import SearchConfig, build_config
+from streamt1.config import ConfigError, SearchConfig, build_config
 from streamt1.interfaces import Route
 from streamt1.search.beam import StreamSearch, _offload_frames, final_clips
 from streamt1.search.noise import candidate_seed, draw_noise, make_generators
@@ -119,6 +119,18 @@ def test_a_wider_first_chunk_is_pruned_even_where_later_chunks_are_not(generator
         assert len(kept) == k
         assert min(c["score"] for c in kept) >= max(c["score"] for c in first if not c["kept"])
         assert [len(c["candidates"]) for c in chunks[1:]] == [k, k]
+        assert all(c["calls"]["image_reward_frames"] == c["calls"]["video_reward_clips"] == 0 for c in chunks[1:])
+        assert all(cand["score"] is None for c in chunks[1:] for cand in c["candidates"])
+
+
+def test_settings_that_cannot_act_are_refused(generator):
+    with pytest.raises(ConfigError, match="search.max_sink_frames=2 is less than one chunk"):
+        search(generator, max_sink_frames=2)
+    # K histories that nothing scores or picks: K - 1 videos made and thrown away
+    with pytest.raises(ConfigError, match="search.histories=3 is invalid.*thrown away"):
+        SearchConfig(**{**build_config("none").search.__dict__, "histories": 3})
+    with pytest.raises(ConfigError, match="search.histories=4 is invalid"):
+        SearchConfig(**{**build_config("best-of-n").search.__dict__, "final_pick": False})
 
 
 def test_result_video_is_the_chosen_lineage_and_final_pick_is_the_best(generator):

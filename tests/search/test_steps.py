@@ -163,6 +163,21 @@ def test_early_pruning_drops_candidates_after_the_step_and_saves_their_forwards(
     assert torch.equal(result.frames, again.frames)
 
 
+def test_early_pruning_looks_only_where_it_can_prune():
+    # early_keep 6 prunes the 8 first chunks but not the 4 candidates of a later chunk: there the look
+    # would cost forwards and decodes and drop nothing, so those chunks are denoised plainly
+    recorder = CommitRecorder(make_generator())
+    result = run(recorder, num_frames=9, first_chunk_candidates=8, early_pruning_step=0, early_keep=6)
+    steps = recorder.inner.num_denoising_steps
+    assert recorder.forwards == (8 * 1 + 6 * (steps - 1)) + 2 * 4 * steps
+    chunks = result.trace.to_dict()["chunks"]
+    assert sum(c["pruned_at_step"] is not None for c in chunks[0]["candidates"]) == 2
+    assert chunks[0]["calls"]["decoded"] == 8 + 6
+    for chunk in chunks[1:]:
+        assert all(c["pruned_at_step"] is None and c["early_score"] is None for c in chunk["candidates"])
+        assert chunk["calls"]["decoded"] == 4
+
+
 def test_early_pruning_after_the_last_step_is_rejected(generator):
     with pytest.raises(ConfigError, match="early_pruning_step=3 is invalid"):
         StreamSearch(generator, SearchConfig(early_pruning_step=3), BrightnessReward(), SteadinessReward())

@@ -121,6 +121,11 @@ class StreamSearch:
             raise ValueError(f"method {method!r} needs {' and '.join(missing)} but none was given: use method "
                              "none, or give the rewards (--image-reward / --video-reward, rewards.image / "
                              "rewards.video; `streamt1 rewards` lists them)")
+        chunk = generator.spec.latent_frames
+        if config.max_sink_frames < chunk:
+            raise ConfigError(f"search.max_sink_frames={config.max_sink_frames} is less than one chunk ({chunk} latent "
+                              f"frames): the sink always holds the first chunk, so it cannot be smaller; use {chunk} "
+                              "or more")
         if config.early_pruning_step is not None:
             steps = getattr(generator, "num_denoising_steps", None)
             if steps is None or not hasattr(generator, "denoise_steps"):
@@ -192,7 +197,7 @@ class StreamSearch:
                 pool.frames = to_uint8(pool.decoded.frames)
                 lap("decode")
                 # 4. Score and prune to K survivors, best first.
-                pool.scores = self.score_step(self, ctx, pool) if self.scores_chunks else None
+                pool.scores = self.score_step(self, ctx, pool) if cfg.scores_chunk(n) else None
                 pool.keep = self._select(ctx, pool, self.config.histories)
                 lap("score")
                 # 5. Gates of the survivors and requested routes for the chunk that leaves the window.
@@ -229,14 +234,22 @@ class StreamSearch:
         steps, kept = self.generator.num_denoising_steps, len(pool.keep)
         per_step = self._passes_per_step(chunk)
         final, looked = len(pool), len(pool) + len(pool.dropped)  # candidates after / before early pruning
-        early = self.config.early_pruning_step if self.scores_chunks else None
+        early = self.config.early_pruning_step if self._looks_early(chunk, looked) else None
         forwards = final * steps if early is None else looked * (early + 1) + final * (steps - early - 1)
         forwards *= per_step
         scored = final + (looked if early is not None else 0)  # candidate chunks decoded (and scored)
         frames = len(range(0, pool.frames.shape[1], self.config.short_frame_stride))
+        rewarded = self.config.scores_chunk(chunk)
         return {"generator_forwards": forwards + kept, "decoded": scored,
-                "image_reward_frames": scored * frames if self.scores_chunks else 0,
-                "video_reward_clips": scored if self.scores_chunks else 0}
+                "image_reward_frames": scored * frames if rewarded else 0,
+                "video_reward_clips": scored if rewarded else 0}
+
+    def _looks_early(self, chunk: int, candidates: int) -> bool:
+        """Early pruning looks at this chunk's x0 predictions: it is on, the chunk is scored, and the look
+        can prune (``early_keep`` below the chunk's candidates) or only looks (``early_keep`` None)."""
+        cfg = self.config
+        return (cfg.early_pruning_step is not None and cfg.scores_chunk(chunk)
+                and (cfg.early_keep is None or cfg.early_keep < candidates))
 
     # -----------------------------------------------------------------------------------------
 
@@ -261,7 +274,7 @@ class StreamSearch:
         at the x0 predictions after ``early_pruning_step`` run the remaining steps."""
         cfg = self.config
         j = cfg.early_pruning_step
-        if j is None or not self.scores_chunks:
+        if not self._looks_early(ctx.index, len(pool)):
             step = cfg.max_batch
             pool.latents = torch.cat([
                 self.generator.denoise(state, pool.parents[i:i + step], pool.noise[i:i + step],
