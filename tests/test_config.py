@@ -270,5 +270,11 @@ def test_shared_search_settings_leave_the_plain_baseline_plain(caplog):
     assert "`none` keeps its own search.histories, search.first_chunk_candidates" in caplog.text
     plain = build_config("none", None, shared_overrides("none", ["search.histories=8", "search.global_sink=false"]))
     assert plain.search.histories == 1 and not plain.search.scores_chunks and not plain.search.global_sink
+    # settings of units plain generation has off cannot change its video: they do not reach it either
+    scoring = ["search.tau=0.2", "search.fusion=zscore", "search.transition_threshold=0.02",
+               "search.noise_fusion_sigma=0.5", "search.final_score=whole", "search.max_sink_frames=9"]
+    assert shared_overrides("none", scoring) == ["search.max_sink_frames=9"]
+    assert {"tau", "fusion", "noise_fusion_sigma"} <= build_config("best-of-n").search.inert_settings()
+    assert not {"tau", "noise_fusion_sigma", "transition_threshold"} & build_config("stream-t1").search.inert_settings()
     with pytest.raises(ConfigError, match="tua"):
         build_config("none", None, kept)

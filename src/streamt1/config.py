@@ -153,6 +153,20 @@ class SearchConfig:
         """Some chunk is scored: the run needs both rewards."""
         return self.scores_chunk(0) or self.scores_chunk(1)
 
+    def inert_settings(self) -> set[str]:
+        """Search settings that cannot change this search's videos: those of the units it has off."""
+        inert = set()
+        if not self.scores_chunks:
+            inert |= {"pruning", "fusion", "tau", "long_window_chunks", "scoring", "short_frame_stride",
+                      "early_pruning_step", "early_keep"}
+        if not self.noise_propagation:
+            inert.add("noise_fusion_sigma")
+        if not self.memory_sinking:
+            inert |= {"routing", "quality_threshold", "transition_threshold", "ema_decay", "scene_anchors"}
+        if not self.picks_final:
+            inert.add("final_score")
+        return inert
+
     @property
     def picks_final(self) -> bool:
         """The finished histories are ranked by the video reward."""
@@ -384,14 +398,17 @@ def shared_overrides(method: str, overrides: Sequence[str]) -> list[str]:
     """The ``--set`` items given for every method of a comparison that ``method`` takes: the plain
     baseline ``none`` keeps the search settings its preset pins, since they are what make it plain
     generation (a shared ``--set search.histories=8`` must neither turn it into eight histories nor
-    change the fingerprint its videos resume by); every other key reaches it (``search.global_sink``
-    shapes its cache too). A row of its own can still set them."""
+    change the fingerprint its videos resume by), and takes none of the settings of the units it has off
+    (``search.tau`` cannot change a video no reward scores); every other key reaches it
+    (``search.global_sink`` shapes its cache too). A row of its own can still set them."""
     if method != "none":
         return list(overrides)
     pinned = {f"search.{key}" for key in _preset(method).get("search", {})}
+    pinned |= {f"search.{key}" for key in build_config(method).search.inert_settings()}
     kept = [item for item in overrides if item.partition("=")[0].strip() not in pinned]
     if len(kept) < len(overrides):
-        logger.warning("`none` keeps its own %s (they define plain generation); the other methods take them",
+        logger.warning("`none` keeps its own %s (plain generation has them pinned or cannot use them); the other "
+                       "methods take them",
                        ", ".join(item.partition("=")[0].strip() for item in overrides if item not in kept))
     return kept
 
