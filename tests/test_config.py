@@ -123,6 +123,10 @@ def test_config_file_errors_are_clear(tmp_path):
     bad.write_text("search: [1, 2\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         build_config("stream-t1", bad)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("method: beam\nsearch:\n")
+    with pytest.raises(ConfigError, match="section search is empty: give its settings"):
+        build_config("stream-t1", empty)
     listy = tmp_path / "list.yaml"
     listy.write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="must hold a mapping"):
@@ -134,6 +138,8 @@ def test_config_file_errors_are_clear(tmp_path):
     (b"\t- a: b\n", r"'c.yaml' is not valid YAML: line 1, column 1: found character '\\t'"),
     (b"\xff\xfe\x00garbage", r"'c.yaml' cannot be read as UTF-8 text"),
     (None, r"'c.yaml' is a folder, not a file"),
+    (b"search:\n  histories: 3\n  tau: 0.2\n  histories: 4\n",  # YAML keeps the last silently
+     r"'c.yaml' is not valid YAML: line 4, column 3: 'histories' is given twice \(lines 2 and 4\): give it once"),
 ])
 def test_config_file_errors_are_one_line_naming_the_file(tmp_path, monkeypatch, content, message):
     monkeypatch.chdir(tmp_path)

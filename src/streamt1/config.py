@@ -305,6 +305,24 @@ for _cls in (_ConfigLoader, _ConfigDumper):
         list("-+0123456789."))
 
 
+def _unique_keys(loader: _ConfigLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    """A mapping whose keys are all different: YAML would keep the last of two silently."""
+    first_line: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key, line = loader.construct_object(key_node), key_node.start_mark.line
+        if not isinstance(key, (str, int, float, bool)):  # a list or mapping as a key: the config refuses it later
+            continue
+        if key in first_line:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{key!r} is given twice (lines {first_line[key] + 1} and {line + 1}): give it once",
+                key_node.start_mark)
+        first_line[key] = line
+    return loader.construct_mapping(node)
+
+
+_ConfigLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_keys)
+
+
 def _load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_ConfigLoader)
 
@@ -531,6 +549,9 @@ def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
     for key, value in data.items():
         hint = hints[key]
         if dataclasses.is_dataclass(hint):
+            if value is None:  # `search:` with nothing below it
+                raise ConfigError(f"section {prefix}{key} is empty: give its settings as `key: value` lines indented "
+                                  "below it, or remove the line")
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{prefix}{key} must be a mapping of settings, not {value!r}")
             kwargs[key] = _build(hint, value, f"{prefix}{key}.")
