@@ -124,7 +124,7 @@ def test_config_file_errors_are_clear(tmp_path):
     with pytest.raises(ConfigError, match="not valid YAML"):
         build_config("stream-t1", bad)
     empty = tmp_path / "empty.yaml"
-    empty.write_text("method: beam\nsearch:\n")
+    empty.write_text("search:\n")
     with pytest.raises(ConfigError, match="section search is empty: give its settings"):
         build_config("stream-t1", empty)
     listy = tmp_path / "list.yaml"
