@@ -98,6 +98,30 @@ def test_the_device_is_recorded_as_its_kind_so_auto_and_cpu_resume_alike(runs, s
     assert "changed: config.run.device" in capsys.readouterr().err
 
 
+def test_rewards_are_recorded_as_resolved_so_named_defaults_resume_alike(runs, sprites_weights, tmp_path, capsys):
+    out = tmp_path / "named"
+    named = ["--set", "rewards.image=sprites-track-image", "--set", "rewards.video=sprites-track-video"]
+    _evaluate(sprites_weights, out, "none,stream-t1", *named)
+    results = json.loads((out / "results.json").read_text())
+    rewards = {m: results["settings"][m]["config"]["rewards"] for m in ("none", "stream-t1")}
+    assert [rewards["stream-t1"][kind] for kind in ("image", "video")] == ["sprites-track-image", "sprites-track-video"]
+    assert rewards["none"]["image"] is None and rewards["none"]["video"] is None  # plain generation calls none
+    capsys.readouterr()
+    _evaluate(sprites_weights, out, "none,stream-t1")  # the backend's defaults, unnamed: the same videos
+    assert "1 of 1 videos done earlier, kept" in capsys.readouterr().out
+    assert _merge(out, runs / "stream", tmp_path / "all") == 0
+    # older folders recorded the rewards as given (unset: the backend's default) and still resume
+    results["settings"]["stream-t1"]["config"]["rewards"].update(image=None, video=None)
+    (out / "results.json").write_text(json.dumps(results))
+    _evaluate(sprites_weights, out, "stream-t1")
+    assert "1 of 1 videos done earlier, kept" in capsys.readouterr().out
+    # another reward is another setting
+    assert main(["evaluate", "--methods", "stream-t1", "--num-prompts", "1", "--seeds", "0", "--num-frames", "9",
+                 "--no-videos", "--weights", str(sprites_weights), "--out", str(out),
+                 "--set", "rewards.image=sprites-image"]) == 2
+    assert "changed: config.rewards.image" in capsys.readouterr().err
+
+
 def test_a_rerun_asking_for_videos_makes_those_a_no_videos_run_left_out(sprites_weights, tmp_path, capsys):
     out = tmp_path / "scores-only"
     _evaluate(sprites_weights, out, "none")

@@ -62,6 +62,18 @@ def reward_names(config: Config, components: Components) -> dict[str, str | None
     return {"image": name("image", components.image_reward), "video": name("video", components.video_reward)}
 
 
+def reward_spec(config: Config, kind: str) -> str | None:
+    """The reward ``kind`` resolves to: ``config.rewards``' setting, else the run backend's default."""
+    return getattr(config.rewards, kind) or get_backend(config.run.backend).default_rewards.get(kind)
+
+
+def called_rewards(config: Config) -> dict[str, str | None]:
+    """The reward spec each kind resolves to for ``config``'s method; None for a kind it does not call
+    (its naming changes no video), so settings naming a backend's default and leaving it unset are alike."""
+    needed = config.search.rewards_needed()
+    return {kind: reward_spec(config, kind) if kind in needed else None for kind in ("image", "video")}
+
+
 def run_settings(config: Config, components: Components) -> dict:
     """What decides a run's videos (fingerprinted into every result; see ``outputs.results``)."""
     dtype = resolve_dtype(config.run.dtype, resolve_device(config.run.device))
@@ -103,7 +115,7 @@ def plan_rewards(config: Config, kinds: Sequence[str] | None = None) -> dict[str
     device = resolve_device(settings.device or config.run.device, "rewards.device" if settings.device else "run.device")
     plans, built_in, missing = {}, [], []
     for kind in kinds:
-        spec = getattr(settings, kind) or backend.default_rewards.get(kind)
+        spec = reward_spec(config, kind)
         if spec is None:
             raise ConfigError(f"method {config.method!r} needs {a_kind(kind)} reward and backend {backend.name!r} "
                               f"has none by default: pass --{kind}-reward NAME=PATH (`streamt1 rewards` lists "

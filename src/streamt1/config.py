@@ -284,6 +284,11 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Config:
+        """The config :meth:`to_dict` (or a recorded run's settings) describes, checked as a config file is."""
+        return _build(cls, data, "")
+
 
 # ---------------------------------------------------------------------------------------------
 # Loading: presets, YAML files and key=value overrides share one path.

@@ -116,6 +116,7 @@ def method_settings(config: Config, weights: dict[str, str]) -> dict[str, Any]:
     for name in _UNSCORED_RUN_FIELDS:
         settings["run"].pop(name, None)
     settings["run"]["device"] = resolve_device(config.run.device).type
+    settings["rewards"].update(api.called_rewards(config))
     return {"config": settings, "weights": weights}
 
 
@@ -162,13 +163,22 @@ def _settings_conflict(results: dict[str, Any], method: str, settings: dict[str,
 
 
 def _comparable(settings: dict[str, Any]) -> dict[str, Any]:
-    """``settings`` with the device as its kind: older folders recorded it as named (cuda:0, cpu)."""
+    """``settings`` as :func:`method_settings` writes them now: the device as its kind (older folders
+    recorded it as named, cuda:0, cpu) and the rewards as :func:`api.called_rewards` names them (older
+    folders recorded them as given: unset for the backend's default, named for a kind not called)."""
     config = settings.get("config")
     if not isinstance(config, dict) or not isinstance(config.get("run"), dict):
         return settings
     device = str(config["run"].get("device"))
     kind = device.partition(":")[0] if device.partition(":")[0] in ("cpu", "cuda") else device  # auto: unknown
-    return {**settings, "config": {**config, "run": {**config["run"], "device": kind}}}
+    config = {**config, "run": {**config["run"], "device": kind}}
+    try:
+        rewards = api.called_rewards(Config.from_dict(config))
+    except (ConfigError, TypeError, ValueError, KeyError):  # settings of another version: compared as recorded
+        rewards = {}
+    if isinstance(config.get("rewards"), dict):
+        config["rewards"] = {**config["rewards"], **rewards}
+    return {**settings, "config": config}
 
 
 def claim_method(results: dict[str, Any], method: str, settings: dict[str, Any], out: Path) -> None:
