@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 
 from streamt1.config import (Config, ConfigError, SearchConfig, available_methods, build_config, parse_overrides,
-                             shared_overrides)
+                             read_yaml, shared_overrides)
 
 
 def test_every_method_preset_loads_and_sets_its_units():
@@ -150,6 +150,13 @@ def test_config_file_errors_are_one_line_naming_the_file(tmp_path, monkeypatch, 
     with pytest.raises(ConfigError, match=message) as err:
         build_config("stream-t1", "c.yaml")
     assert "\n" not in str(err.value) and "<unicode string>" not in str(err.value)
+
+
+def test_config_files_keep_yaml_merge_keys(tmp_path):
+    path = tmp_path / "anchored.yaml"
+    path.write_text("base: &base {histories: 3, expansions: 2}\nsearch:\n  <<: *base\n  tau: 0.3\n")
+    data = read_yaml(path)
+    assert data["search"] == {"histories": 3, "expansions": 2, "tau": 0.3}
 
 
 def test_override_syntax():

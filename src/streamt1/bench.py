@@ -199,11 +199,11 @@ class Prepared:
 
 
 def _components_for(configs: Mapping[str, Config], scored_by: Sequence[str] = ()) -> dict[str, api.Components]:
-    """Load each distinct backend once (the sink settings are part of how a generator is built), with
-    every reward that any method sharing it calls and the kinds in ``scored_by`` (what scores the videos)."""
+    """Load each distinct backend once (``search.global_sink`` is part of how a generator is built; the
+    sink's limits reach its cache at every commit), with every reward that any method sharing it calls and
+    the kinds in ``scored_by`` (what scores the videos)."""
     def key(config: Config) -> tuple:
-        search = config.search
-        return (config.run.backend, config.run.weights, search.max_sink_frames, search.ema_decay, search.global_sink)
+        return (config.run.backend, config.run.weights, config.search.global_sink)
 
     kinds: dict[tuple, set[str]] = {}
     for config in configs.values():

@@ -118,7 +118,8 @@ class SearchConfig:
         require(self.histories == 1 or self.scores_chunks or self.picks_final, "search.histories", self.histories,
                 "1 here: no chunk is scored (search.expansions 1, memory sinking off) and search.final_pick is off, "
                 f"so {self.histories - 1} of the {self.histories} videos would be made and thrown away unseen; set "
-                "search.final_pick=true to keep the best (Best-of-N) or search.expansions above 1 (beam search)")
+                "search.final_pick=true to keep the best (Best-of-N), search.expansions above 1 (beam search) or "
+                "search.first_chunk_candidates above search.histories")
         require_choice("search.fusion", self.fusion, FUSION_MODES)
         require_choice("search.final_score", self.final_score, FINAL_SCORES)
         require(0.0 <= self.tau <= 1.0, "search.tau", self.tau, "a number in [0, 1]")
@@ -314,10 +315,12 @@ def _unique_keys(loader: _ConfigLoader, node: yaml.MappingNode) -> dict[Any, Any
     """A mapping whose keys are all different: YAML would keep the last of two silently."""
     first_line: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`: construct_mapping merges it below
+            continue
         key, line = loader.construct_object(key_node), key_node.start_mark.line
         if not isinstance(key, (str, int, float, bool)):  # a list or mapping as a key: the config refuses it later
             continue
-        if key in first_line:
+        if key in first_line:  # (`1` and `true` too: one dict key)
             raise yaml.constructor.ConstructorError(
                 None, None, f"{key!r} is given twice (lines {first_line[key] + 1} and {line + 1}): give it once",
                 key_node.start_mark)

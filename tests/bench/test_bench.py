@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from bench_fixtures import NUM_FRAMES, tiny_settings
 
-from streamt1.bench import prepare, run_bench, run_items
+from streamt1.bench import _components_for, prepare, run_bench, run_items
 from streamt1.cli import main
 from streamt1.distributed import Shard
 from streamt1.outputs.bench_report import PLAN_FILE
@@ -280,3 +280,19 @@ def test_overwrite_makes_the_methods_again_and_keeps_the_others(resumed_run, spr
     assert settings["search"]["tau"] == 0.5
     assert main(["bench", "--report", "--overwrite", "--out", str(out)]) == 2
     assert "leave one out" in capsys.readouterr().err
+
+
+def test_methods_whose_sink_limits_differ_share_one_generator(sprites_weights):
+    # the sink's limits reach the cache at every commit: a second copy of the model (and rewards) would
+    # only cost memory (a shared --set search.ema_decay reaches stream-t1 but not plain generation)
+    from streamt1.config import build_config
+
+    configs = {"none": build_config("none", None, [], weights=str(sprites_weights), device="cpu"),
+               "stream-t1": build_config("stream-t1", None, ["search.ema_decay=0.99", "search.max_sink_frames=9"],
+                                         weights=str(sprites_weights), device="cpu")}
+    components = _components_for(configs)
+    assert components["none"].generator is components["stream-t1"].generator
+    other = {**configs, "local": build_config("none", None, ["search.global_sink=false"], weights=str(sprites_weights),
+                                              device="cpu")}
+    loaded = _components_for(other)
+    assert loaded["local"].generator is not loaded["none"].generator

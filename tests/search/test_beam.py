@@ -123,6 +123,17 @@ def test_a_wider_first_chunk_is_pruned_even_where_later_chunks_are_not(generator
         assert all(cand["score"] is None for c in chunks[1:] for cand in c["candidates"])
 
 
+def test_an_unscored_first_chunk_before_scored_ones(generator):
+    # K first chunks for K histories leave nothing to prune at chunk 0, so without memory sinking it is not
+    # scored; the later chunks' gates read the scored chunks only
+    for method in ("beam", "stream-t1-no-sinking"):
+        result = run(generator, method, num_frames=12, first_chunk_candidates=2)
+        chunks = result.trace.to_dict()["chunks"]
+        assert all(c["score"] is None for c in chunks[0]["candidates"])
+        assert all(c["score"] is not None for chunk in chunks[1:] for c in chunk["candidates"])
+        assert result.frames.shape[0] == generator.spec.decoded_frames(4)
+
+
 def test_settings_that_cannot_act_are_refused(generator):
     with pytest.raises(ConfigError, match="search.max_sink_frames=2 is less than one chunk"):
         search(generator, max_sink_frames=2)

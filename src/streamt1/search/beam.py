@@ -202,7 +202,7 @@ class StreamSearch:
                 lap("score")
                 # 5. Gates of the survivors and requested routes for the chunk that leaves the window.
                 survivors = self._grow(ctx, pool)
-                _offload_frames(survivors, cfg.long_window_chunks if self.scores_chunks else 1)
+                _offload_frames(survivors, cfg.long_window_chunks if cfg.scores_chunk(n + 1) else 1)
                 evicted = gen.evicted_chunk(state)
                 leaving, requested = self._routes(survivors, evicted)
                 # 6. Commit: the clean K/V pass only for the survivors; the cache applies the sink limits.
@@ -336,7 +336,9 @@ class StreamSearch:
                              noise=pool.noise[i], scene_start=ctx.scene_start)
             if scores is not None:
                 node.short, node.long = scores.short[i].item(), scores.long[i].item()
-                earlier = [c.short for c in parent.lineage()] if parent is not None else []
+                # chunks with nothing to prune may be unscored (a first chunk of K candidates without
+                # memory sinking): the gates read the scored ones
+                earlier = [c.short for c in parent.lineage() if c.short is not None] if parent is not None else []
                 node.quality = quality_gate(node.short, earlier, cfg.quality_threshold)
                 node.transition = ctx.scene_start or transition_gate(parent.long if parent else None, node.long,
                                                                      cfg.transition_threshold)
