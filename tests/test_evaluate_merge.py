@@ -301,3 +301,9 @@ def test_a_sigterm_to_the_parent_alone_stops_every_part(sprites_weights, tmp_pat
     assert "streamt1: terminated; every video finished before the stop is kept" in stderr
     assert stdout.count("interrupted ") == 2 and "FAILED" not in stdout, stdout
     assert not (out / "table.md").exists()
+
+
+def test_what_a_shared_setting_leaves_out_of_plain_generation_is_said_once(sprites_weights, tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="streamt1"):
+        _evaluate(sprites_weights, tmp_path / "e", "none,beam", "--set", "search.tau=0.2")
+    assert caplog.text.count("`none` keeps its own search.tau") == 1

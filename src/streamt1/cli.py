@@ -26,6 +26,7 @@ Exit codes: 0 done, 2 bad input (config, prompt, files, a full disk), 3 out of G
 from __future__ import annotations
 
 import argparse
+import functools
 import errno
 import importlib
 import logging
@@ -309,6 +310,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     num_frames = chosen_frames(asked_frames, args.overrides, LENGTHS["5s"])
     methods = methods or _method_list(DEFAULT_EVAL_METHODS)
 
+    @functools.cache  # built once per method: its warnings (what a shared --set leaves out) are said once
     def make_config(method: str):
         return build_config(method, None, shared_overrides(method, args.overrides), rewards=_reward_flags(args),
                             num_frames=num_frames, weights=args.weights, device=args.device, backend="sprites")
