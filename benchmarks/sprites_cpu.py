@@ -7,6 +7,8 @@ loading is timed apart.
 
     python benchmarks/sprites_cpu.py                       # 162 latent frames (10.1 s), 2 threads
     python benchmarks/sprites_cpu.py --methods none,beam,stream-t1 --repeats 3
+    python benchmarks/sprites_cpu.py --methods none,stream-t1,stream-t1+first_chunk_candidates=16   # a preset
+                                                           # with search settings changed (PRESET+key=value)
     python benchmarks/sprites_cpu.py --compile both        # eager and torch.compile'd blocks, side by side
     python benchmarks/sprites_cpu.py --set run.denoising_steps=[1000,700,400,150] --set run.first_chunk_substeps=8
 
@@ -29,7 +31,15 @@ from streamt1.config import build_config, shared_overrides
 PROMPT = "a small red circle moves left over a blue background"
 
 
-def main() -> None:
+def method_config(method: str, overrides: list[str], weights: str | None, num_frames: int):
+    """A preset, optionally with search settings of its own (``stream-t1+first_chunk_candidates=16``), and
+    the ``--set`` items every method takes (plain generation keeps the search settings its preset pins)."""
+    name, *changes = method.split("+")
+    return build_config(name, None, [*shared_overrides(name, overrides), *(f"search.{c}" for c in changes)],
+                        weights=weights, device="cpu", num_frames=num_frames)
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--methods", default="none,stream-t1")
     parser.add_argument("--num-frames", type=int, default=162, help="latent frames (= frames here)")
@@ -41,7 +51,7 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="config override for every run, as in `streamt1 generate --set` (plain generation "
                              "keeps the search settings its preset pins)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     methods = [m.strip() for m in args.methods.split(",")]
 
@@ -59,8 +69,7 @@ def main() -> None:
         if compiled:  # compiled in place: every later run of this process uses the compiled blocks
             components.generator.compile()
         for method in methods:
-            config = build_config(method, None, shared_overrides(method, args.overrides), weights=args.weights,
-                                  device="cpu", num_frames=args.num_frames)
+            config = method_config(method, args.overrides, args.weights, args.num_frames)
             search = api.make_search(config, components)
             t0 = time.perf_counter()
             search.run(PROMPT, 9, 0, progress=False)  # warm-up (and compilation)

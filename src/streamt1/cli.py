@@ -26,8 +26,8 @@ Exit codes: 0 done, 2 bad input (config, prompt, files, a full disk), 3 out of G
 from __future__ import annotations
 
 import argparse
-import functools
 import errno
+import functools
 import importlib
 import logging
 import os
