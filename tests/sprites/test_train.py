@@ -552,6 +552,10 @@ def test_a_deeper_model_grows_from_an_init_model_and_starts_as_it_was(tmp_path):
         flows = [m.transformer(x, t, m.transformer.encode_text(m.text_encoder(["a red circle"])), torch.arange(3),
                                None) for m in (first, deeper)]
     torch.testing.assert_close(flows[1], flows[0], atol=2e-3, rtol=0)  # one step at lr 1e-9 from the same start
+    unnamed_depth = {k: v for k, v in TINY.wan_overrides.items() if k != "num_layers"}
+    train(dataclasses.replace(config, init=str(tmp_path / "deeper"), wan_overrides=unnamed_depth), tmp_path / "again",
+          "cpu")
+    assert len(SpritesVideoModel.from_pretrained(tmp_path / "again").transformer.blocks) == 3  # keeps its depth
     shallower = TrainVideoConfig(**{**config.__dict__, "init": str(tmp_path / "deeper"),
                                     "wan_overrides": {**TINY.wan_overrides, "num_layers": 2}})
     with pytest.raises(ValueError, match="another size"):

@@ -641,6 +641,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         for name in OPTIONAL_PATHS:
             if name in SPRITES_WAN and getattr(theirs, name) not in (None, False, 0) and name not in overrides:
                 overrides.update({n: getattr(theirs, n) for n in (name, *COMPANIONS.get(name, ()))})
+        overrides.setdefault("num_layers", theirs.num_layers)  # and its depth: only --layers grows it
     model = SpritesVideoModel(
         sprites_wan_config(config.text, None if autoencoder is None else autoencoder.config.latent_channels,
                            **overrides),
