@@ -10,6 +10,7 @@ loading is timed apart.
     python benchmarks/sprites_cpu.py --methods none,stream-t1,stream-t1+first_chunk_candidates=16   # a preset
                                                            # with search settings changed (PRESET+key=value)
     python benchmarks/sprites_cpu.py --compile both        # eager and torch.compile'd blocks, side by side
+    python benchmarks/sprites_cpu.py --dtypes float32,bfloat16   # the generator in each dtype, side by side
     python benchmarks/sprites_cpu.py --set run.denoising_steps=[1000,700,400,150] --set run.first_chunk_substeps=8
 
 With ``--compile`` the blocks run through inductor (``run.compile``); the warm-up run then includes
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--weights", default=None, help="Sprites weights folder (default: built-in)")
     parser.add_argument("--compile", choices=("off", "on", "both"), default="off",
                         help="torch.compile the blocks (run.compile): off, on, or both side by side")
+    parser.add_argument("--dtypes", default="auto",
+                        help="the generator's run.dtype, comma-separated for several side by side (auto: bf16 on a "
+                             "CPU with bf16 matrix instructions, else float32)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="config override for every run, as in `streamt1 generate --set` (plain generation "
                              "keeps the search settings its preset pins)")
@@ -55,32 +59,35 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     methods = [m.strip() for m in args.methods.split(",")]
 
-    start = time.perf_counter()
-    components = api.load_components(build_config("stream-t1", None, args.overrides, weights=args.weights,
-                                                  device="cpu"))
-    load_s = time.perf_counter() - start
-    fps = components.generator.spec.fps
-    seconds = components.generator.spec.decoded_frames(args.num_frames // 3) / fps
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; model + rewards loaded in {load_s:.2f} s")
-    print(f"video: {args.num_frames} latent frames = {seconds:.1f} s at {fps:g} fps; overrides {args.overrides}\n")
-
+    dtypes = [d.strip() for d in args.dtypes.split(",")]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; overrides {args.overrides}")
     rows = []
-    for compiled in {"off": (False,), "on": (True,), "both": (False, True)}[args.compile]:
-        if compiled:  # compiled in place: every later run of this process uses the compiled blocks
-            components.generator.compile()
-        for method in methods:
-            config = method_config(method, args.overrides, args.weights, args.num_frames)
-            search = api.make_search(config, components)
-            t0 = time.perf_counter()
-            search.run(PROMPT, 9, 0, progress=False)  # warm-up (and compilation)
-            warm = time.perf_counter() - t0
-            times = []
-            for repeat in range(args.repeats):
+    for dtype in dtypes:
+        overrides = [*args.overrides, f"run.dtype={dtype}"]
+        start = time.perf_counter()
+        components = api.load_components(build_config("stream-t1", None, overrides, weights=args.weights,
+                                                      device="cpu"))
+        ran_as = str(components.generator.model.dtype).removeprefix("torch.")
+        print(f"run.dtype={dtype} ({ran_as}): model + rewards loaded in {time.perf_counter() - start:.2f} s")
+        fps = components.generator.spec.fps
+        seconds = components.generator.spec.decoded_frames(args.num_frames // 3) / fps
+        for compiled in {"off": (False,), "on": (True,), "both": (False, True)}[args.compile]:
+            if compiled:  # compiled in place: every later run with these components uses the compiled blocks
+                components.generator.compile()
+            for method in methods:
+                config = method_config(method, overrides, args.weights, args.num_frames)
+                search = api.make_search(config, components)
                 t0 = time.perf_counter()
-                search.run(PROMPT, args.num_frames, repeat, progress=False)
-                times.append(time.perf_counter() - t0)
-            label = f"{method} (compiled)" if compiled else method
-            rows.append((label, config.search.candidates_per_chunk, median(times), warm))
+                search.run(PROMPT, 9, 0, progress=False)  # warm-up (and compilation)
+                warm = time.perf_counter() - t0
+                times = []
+                for repeat in range(args.repeats):
+                    t0 = time.perf_counter()
+                    search.run(PROMPT, args.num_frames, repeat, progress=False)
+                    times.append(time.perf_counter() - t0)
+                label = method + (" (compiled)" if compiled else "") + (f" ({ran_as})" if len(dtypes) > 1 else "")
+                rows.append((label, config.search.candidates_per_chunk, median(times), warm))
+    print(f"video: {args.num_frames} latent frames = {seconds:.1f} s at {fps:g} fps\n")
 
     base = rows[0][2]
     print(f"| method | candidates/chunk | wall s | x {rows[0][0]} | video s per wall s | warm-up s |")

@@ -18,7 +18,8 @@ twenty-sixth session), so a model that draws other shapes moves it without drawi
 from the render does not reward that.
 ``--baseline`` (a ``<label>.json`` of an earlier run on the same prompts and seed) also prints the
 paired differences against it with 95 % intervals. Used to compare candidate weights, sampling
-schedules or search settings before a full evaluation.
+schedules or search settings before a full evaluation. The model runs in float32 on every device (the
+stored tuning runs were made so), unless ``--set run.dtype=bfloat16`` (or float16) names another.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def main(argv: list[str] | None = None) -> None:
                           device=device, backend="sprites")
     # the search owns global_sink (as in api.load_components); the flags above own the sampler
     stream = {"global_sink": config.search.global_sink, **config.run.stream_overrides, **sampler}
-    generator = build_generator(SpritesVideoModel.from_pretrained(args.weights), stream, device=device)
+    dtype = torch.float32 if config.run.dtype == "auto" else getattr(torch, config.run.dtype)
+    generator = build_generator(SpritesVideoModel.from_pretrained(args.weights), stream, device=device, dtype=dtype)
     rewards = {kind: plan.load() for kind, plan in api.plan_rewards(config).items()}
     search = StreamSearch(generator, config.search, rewards.get("image"), rewards.get("video"), method=args.method,
                           settings={})

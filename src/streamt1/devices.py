@@ -28,7 +28,16 @@ def resolve_device(name: str, key: str = "run.device") -> torch.device:
     return device
 
 
+def cpu_multiplies_bf16() -> bool:
+    """Whether this CPU has bf16 matrix instructions (AVX512-BF16 or AMX), where bf16 runs the generator about
+    1.5x as fast as float32 (benchmarks/README.md, forty-first session); elsewhere bf16 is emulated and slower."""
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private: absent in some torch builds
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+
+
 def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    """``auto``: bf16 on a GPU and on a CPU with bf16 matrix instructions (the dtype the GPU results were made
+    in), else float32."""
     if name == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
+        return torch.bfloat16 if device.type == "cuda" or cpu_multiplies_bf16() else torch.float32
     return getattr(torch, name)

@@ -11,3 +11,12 @@ def test_a_preset_variant_runs_beside_its_preset(load_benchmark, sprites_weights
               "--threads", "1", "--weights", str(sprites_weights)])
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "wall s" not in line]
     assert [r.split(" | ")[0].lstrip("| ") for r in rows] == ["none", "stream-t1", "stream-t1+first_chunk_candidates=8"]
+
+
+def test_dtypes_run_side_by_side_each_in_its_own_generator(load_benchmark, sprites_weights, capsys):
+    load_benchmark("sprites_cpu").main(["--methods", "none", "--num-frames", "6", "--threads", "1", "--weights",
+                                        str(sprites_weights), "--dtypes", "float32,bfloat16"])
+    out = capsys.readouterr().out
+    assert "run.dtype=float32 (float32)" in out and "run.dtype=bfloat16 (bfloat16)" in out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "wall s" not in line]
+    assert [r.split(" | ")[0].lstrip("| ") for r in rows] == ["none (float32)", "none (bfloat16)"]

@@ -24,7 +24,8 @@ def _scores(tuning, weights: Path, folder: Path, label: str, *flags: str) -> dic
 
 def test_a_search_preset_matches_evaluate_and_overrides_reach_it(tuning, sprites_weights, tmp_path):
     cli_main(["evaluate", "--methods", "stream-t1", "--num-prompts", "1", "--seeds", "0", "--num-frames", FRAMES,
-              "--no-videos", "--device", "cpu", "--weights", str(sprites_weights), "--out", str(tmp_path / "eval")])
+              "--no-videos", "--device", "cpu", "--weights", str(sprites_weights), "--out", str(tmp_path / "eval"),
+              "--set", "run.dtype=float32"])  # the script's dtype when none is named
     evaluated = next(iter(json.loads((tmp_path / "eval" / "results.json").read_text())["videos"]["stream-t1"].values()))
     searched = _scores(tuning, sprites_weights, tmp_path / "tune", "st1", "--method", "stream-t1")
     common = searched.keys() & evaluated.keys()  # the script adds imaging_vs_render
@@ -58,3 +59,15 @@ def test_imaging_quality_is_also_stored_as_its_distance_from_the_render(tuning, 
     paired = capsys.readouterr().out.splitlines()[-1]
     distance = 100 * (scores["imaging_vs_render"] - 0.1)
     assert f"imaging_vs_render {distance:+.1f} ±" in paired  # one prompt: no interval
+
+
+def test_run_dtype_reaches_the_generator(tuning, sprites_weights, tmp_path):
+    # float32 unless named (the stored tuning runs are float32); a named dtype makes evaluate's video in it
+    cli_main(["evaluate", "--methods", "none", "--num-prompts", "1", "--seeds", "0", "--num-frames", FRAMES,
+              "--no-videos", "--device", "cpu", "--weights", str(sprites_weights), "--out", str(tmp_path / "eval"),
+              "--set", "run.dtype=bfloat16"])
+    evaluated = next(iter(json.loads((tmp_path / "eval" / "results.json").read_text())["videos"]["none"].values()))
+    half = _scores(tuning, sprites_weights, tmp_path, "bf16", "--set", "run.dtype=bfloat16")
+    assert {k: half[k] for k in evaluated.keys() & half.keys()} == pytest.approx(
+        {k: evaluated[k] for k in evaluated.keys() & half.keys()}, abs=1e-6)
+    assert half != pytest.approx(_scores(tuning, sprites_weights, tmp_path, "fp32"), abs=1e-6)

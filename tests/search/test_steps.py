@@ -9,6 +9,7 @@ import torch
 from streamt1 import api
 
 from streamt1.config import ConfigError, SearchConfig, build_config
+from streamt1.devices import cpu_multiplies_bf16
 from streamt1.interfaces import Route
 from streamt1.search.beam import StreamSearch
 from streamt1.search.steps import get_step, register_step, step_names
@@ -74,8 +75,8 @@ def test_trace_stores_the_resolved_configuration(generator):
     trace = api.make_search(config, api.Components(generator=generator)).run(PROMPT, 6, 0, progress=False).trace
     assert trace.config["search"] == asdict(config.search)
     assert config.run.device == config.run.dtype == "auto"
-    resolved = {"device": "cuda" if torch.cuda.is_available() else "cpu",
-                "dtype": "bfloat16" if torch.cuda.is_available() else "float32"}  # what "auto" ran as
+    resolved = {"device": "cuda" if torch.cuda.is_available() else "cpu",  # what "auto" ran as
+                "dtype": "bfloat16" if torch.cuda.is_available() or cpu_multiplies_bf16() else "float32"}
     assert trace.config["run"] == {**asdict(config.run), **resolved}
     assert trace.config["stream"] == asdict(generator.stream)
     assert trace.config["versions"]["torch"] == torch.__version__
