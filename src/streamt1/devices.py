@@ -29,8 +29,9 @@ def resolve_device(name: str, key: str = "run.device") -> torch.device:
 
 
 def cpu_multiplies_bf16() -> bool:
-    """Whether this CPU has bf16 matrix instructions (AVX512-BF16 or AMX), where bf16 runs the generator about
-    1.5x as fast as float32 (benchmarks/README.md, forty-first session); elsewhere bf16 is emulated and slower."""
+    """Whether this CPU has bf16 matrix instructions (AVX512-BF16 or AMX), where the Sprites default runs 1.1x
+    (plain) to 1.4x (Stream-T1) as fast in bf16 as in float32 (benchmarks/README.md, forty-first session);
+    elsewhere bf16 is emulated and slower."""
     probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private: absent in some torch builds
     return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
