@@ -87,6 +87,7 @@ def test_backend_search_defaults_sit_between_the_preset_and_the_users_settings(t
         ("run.backend=sora", r"run.backend='sora'"),
         ("run.guidance_scale=-1", r"run.guidance_scale=-1.0 is invalid"),
         ("run.guided_chunks=-2", r"run.guided_chunks=-2 is invalid"),
+        ("run.guidance_sigmas=[0.9,0.5]", r"run.guidance_sigmas=\[0.9, 0.5\] is invalid"),
         ("run.denoising_steps=[]", r"run.denoising_steps=\[\] is invalid"),
         ("run.denoising_steps=[1000, high]", r"run.denoising_steps=.* is invalid"),
         ("run.first_chunk_substeps=0", r"run.first_chunk_substeps=0 is invalid"),
@@ -187,9 +188,10 @@ def test_dataclass_validation_applies_to_direct_construction():
 def test_guidance_settings_reach_the_generators_stream():
     from streamt1 import api
 
-    config = build_config("none", None, ["run.guidance_scale=2.5", "run.guided_chunks=1"], device="cpu")
+    config = build_config("none", None, ["run.guidance_scale=2.5", "run.guided_chunks=1",
+                                         "run.guidance_sigmas=[0.6,0.85]"], device="cpu")
     stream = api.load_components(config).generator.stream
-    assert (stream.guidance_scale, stream.guided_chunks) == (2.5, 1)
+    assert (stream.guidance_scale, stream.guided_chunks, stream.guidance_sigmas) == (2.5, 1, (0.6, 0.85))
     from streamt1.sprites.model import SpritesVideoModel
     from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 

@@ -115,6 +115,15 @@ def test_rewards_are_recorded_as_resolved_so_named_defaults_resume_alike(runs, s
     (out / "results.json").write_text(json.dumps(results))
     _evaluate(sprites_weights, out, "stream-t1")
     assert "1 of 1 videos done earlier, kept" in capsys.readouterr().out
+    # older folders lack run keys added since with the default null (the model's own): made as null makes them
+    del results["settings"]["stream-t1"]["config"]["run"]["guidance_sigmas"]
+    (out / "results.json").write_text(json.dumps(results))
+    _evaluate(sprites_weights, out, "stream-t1")
+    assert "1 of 1 videos done earlier, kept" in capsys.readouterr().out
+    assert main(["evaluate", "--methods", "stream-t1", "--num-prompts", "1", "--seeds", "0", "--num-frames", "9",
+                 "--no-videos", "--weights", str(sprites_weights), "--out", str(out),
+                 "--set", "run.guidance_sigmas=[0.5,0.9]"]) == 2
+    assert "changed: config.run.guidance_sigmas" in capsys.readouterr().err
     # another reward is another setting
     assert main(["evaluate", "--methods", "stream-t1", "--num-prompts", "1", "--seeds", "0", "--num-frames", "9",
                  "--no-videos", "--weights", str(sprites_weights), "--out", str(out),

@@ -200,6 +200,7 @@ class RunConfig:
     # Classifier-free guidance (StreamConfig.guidance_scale / guided_chunks); None: the model's own.
     guidance_scale: float | None = None
     guided_chunks: int | None = None
+    guidance_sigmas: tuple[float, float] | None = None  # StreamConfig.guidance_sigmas: [low, high] noise levels
     # The sampling schedule (StreamConfig.denoising_steps / first_chunk_substeps); None: the model's own.
     # E.g. [1000, 700, 400, 150] with 8 first-chunk substeps halves the Sprites model's later-chunk
     # steps (benchmarks/README.md, "Fourteenth session").
@@ -224,6 +225,13 @@ class RunConfig:
                 "a number >= 0 (1: no guidance) or null for the model's own")
         require(self.guided_chunks is None or (isinstance(self.guided_chunks, int) and self.guided_chunks >= 0),
                 "run.guided_chunks", self.guided_chunks, "an integer >= 0 (0: every chunk) or null for the model's own")
+        band = self.guidance_sigmas
+        require(band is None or (isinstance(band, (list, tuple)) and len(band) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in band) and 0 <= band[0] < band[1] <= 1),
+            "run.guidance_sigmas", band, "[low, high] noise levels with 0 <= low < high <= 1, e.g. [0.6, 0.85], "
+            "or null for the model's own")
+        if band is not None:
+            object.__setattr__(self, "guidance_sigmas", tuple(float(v) for v in band))
         steps = self.denoising_steps
         require(steps is None or (isinstance(steps, (list, tuple)) and len(steps) > 0 and all(
             isinstance(t, (int, float)) and not isinstance(t, bool) for t in steps)), "run.denoising_steps", steps,
@@ -242,7 +250,8 @@ class RunConfig:
     @property
     def stream_overrides(self) -> dict[str, Any]:
         """The sampling settings this run sets over the model's own :class:`StreamConfig`."""
-        names = ("guidance_scale", "guided_chunks", "denoising_steps", "first_chunk_substeps", "first_chunk_eta")
+        names = ("guidance_scale", "guided_chunks", "guidance_sigmas", "denoising_steps", "first_chunk_substeps",
+                 "first_chunk_eta")
         return {k: getattr(self, k) for k in names if getattr(self, k) is not None}
 
 

@@ -35,7 +35,7 @@ from streamt1.metrics.stats import mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.fingerprint import canonical, fingerprint
 from streamt1.outputs.progress import ProgressLine, counted, shorten
-from streamt1.outputs.results import read_json
+from streamt1.outputs.results import read_json, with_later_run_keys
 from streamt1.sprites.captions import caption
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 from streamt1.sprites.world import FPS, eval_scenes, render
@@ -164,14 +164,15 @@ def _settings_conflict(results: dict[str, Any], method: str, settings: dict[str,
 
 def _comparable(settings: dict[str, Any]) -> dict[str, Any]:
     """``settings`` as :func:`method_settings` writes them now: the device as its kind (older folders
-    recorded it as named, cuda:0, cpu) and the rewards as :func:`api.called_rewards` names them (older
-    folders recorded them as given: unset for the backend's default, named for a kind not called)."""
+    recorded it as named, cuda:0, cpu), run keys added since as null, and the rewards as
+    :func:`api.called_rewards` names them (older folders recorded them as given: unset for the backend's
+    default, named for a kind not called)."""
     config = settings.get("config")
     if not isinstance(config, dict) or not isinstance(config.get("run"), dict):
         return settings
     device = str(config["run"].get("device"))
     kind = device.partition(":")[0] if device.partition(":")[0] in ("cpu", "cuda") else device  # auto: unknown
-    config = {**config, "run": {**config["run"], "device": kind}}
+    config = {**config, "run": {**with_later_run_keys(config["run"]), "device": kind}}
     try:
         rewards = api.called_rewards(Config.from_dict(config))
     except (ConfigError, TypeError, ValueError, KeyError):  # settings of another version: compared as recorded

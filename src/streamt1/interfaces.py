@@ -121,8 +121,8 @@ class StreamingGenerator(Protocol):
     Optional, for early pruning (``search.early_pruning_step``):
     ``denoise_steps(state, parents, x, generators, start, stop) -> (x_stop, x0_pred)``, the sampler
     paused between steps (see :meth:`streamt1.models.generator.CausalWanGenerator.denoise_steps`).
-    Optional, for the trace's call counts: ``forwards_per_step(chunk) -> int``, model passes per
-    candidate and step of that chunk (default 1).
+    Optional, for the trace's call counts: ``model_passes(chunk, start, stop) -> int``, model passes per
+    candidate of steps ``start .. stop - 1`` of that chunk (default one a step).
     """
 
     @property

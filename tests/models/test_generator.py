@@ -278,6 +278,32 @@ def test_guidance_extrapolates_the_flow_past_the_caption_on_the_guided_chunks_on
     assert not torch.allclose(every[1], guided[1])
 
 
+def test_guidance_sigmas_guide_only_the_steps_in_the_band_and_count_their_passes():
+    parents = torch.zeros(2, dtype=torch.long)
+    steps = dict(denoising_steps=(1000.0, 750.0, 500.0, 250.0), shift=1.0)  # t / 1000 = 1, 0.75, 0.5, 0.25
+
+    def sample(gen):
+        return gen.denoise(gen.initial_state(gen.encode_prompt("a red ball"), 1), parents, noise(2, 1), gens(5, 6))
+
+    unguided, everywhere = sample(make_generator(**steps)), sample(make_generator(**steps, guidance_scale=3.0))
+    nowhere = make_generator(**steps, guidance_scale=3.0, guidance_sigmas=(0.1, 0.2))  # no step in the band
+    torch.testing.assert_close(sample(nowhere), unguided, rtol=0, atol=1e-12)
+    band = make_generator(**steps, guidance_scale=3.0, guidance_sigmas=(0.4, 0.8))  # the steps at 0.75 and 0.5
+    banded = sample(band)
+    assert not torch.allclose(banded, unguided) and not torch.allclose(banded, everywhere)
+    assert band.model_passes(0, 0, 4) == 6 and band.model_passes(0, 0, 1) == 1 and band.model_passes(0, 1, 3) == 4
+    assert nowhere.model_passes(0, 0, 4) == 4 and make_generator(**steps, guidance_scale=3.0).model_passes(0, 0, 4) == 8
+    # the band is what the steps before it leave: the first step alone is the unguided one
+    first = band.denoise_steps(band.initial_state(band.encode_prompt("a red ball"), 1), parents, noise(2, 1),
+                               gens(5, 6), 0, 1)[0]
+    plain = make_generator(**steps)
+    torch.testing.assert_close(first, plain.denoise_steps(plain.initial_state(plain.encode_prompt("a red ball"), 1),
+                                                          parents, noise(2, 1), gens(5, 6), 0, 1)[0], rtol=0, atol=1e-12)
+    for band in ((0.5, 0.5), (0.8, 0.2), (-0.1, 0.5), (0.2, 1.5), (0.1,)):
+        with pytest.raises(ConfigError, match="guidance_sigmas"):
+            StreamConfig(guidance_sigmas=band)
+
+
 def test_guidance_keeps_the_null_prompt_when_the_text_encoder_is_released():
     gen = make_generator(guidance_scale=2.0)
     gen.keep_prompts(["a red ball"])

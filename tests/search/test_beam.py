@@ -379,8 +379,8 @@ def test_the_progress_bar_advances_by_model_passes_so_a_costly_first_chunk_count
     import streamt1.search.beam as beam
 
     class SplitFirstChunk(RecordingGenerator):  # a first chunk of 5 passes per step, as split or guided steps are
-        def forwards_per_step(self, chunk):
-            return 5 if chunk == 0 else 1
+        def model_passes(self, chunk, start, stop):
+            return (5 if chunk == 0 else 1) * (stop - start)
 
     bars = []
 
@@ -401,5 +401,6 @@ def test_the_progress_bar_advances_by_model_passes_so_a_costly_first_chunk_count
     monkeypatch.setattr(beam, "tqdm", Bar)
     search(SplitFirstChunk(generator)).run(PROMPT, 15, 3, progress=True)
     (bar,) = bars
-    assert bar.updates == [5, 1, 1, 1, 1] and bar.total == 9 and bar.closed
+    steps = generator.num_denoising_steps
+    assert bar.updates == [5 * steps] + [steps] * 4 and bar.total == 9 * steps and bar.closed
     assert [p["chunk"] for p in bar.postfixes] == ["1/5", "2/5", "3/5", "4/5", "5/5"] and "best" in bar.postfixes[0]

@@ -181,6 +181,11 @@ class StreamConfig:
     # Guided chunks from the start (0: all). The first chunk is drawn from the caption alone and every
     # later one continues it, so guiding it alone buys most of the effect for one chunk's cost.
     guided_chunks: int = 0
+    # Guidance only at steps whose noise level t / num_train_timesteps lies in [low, high] (Kynkaanniemi et
+    # al. 2024, guidance in a limited interval); the other steps take the caption's flow in one pass. The
+    # Sprites model decides a sprite's outline in the middle of the range (benchmarks/README.md,
+    # "Fifteenth session"); guidance at the highest noise levels only fixes the layout.
+    guidance_sigmas: tuple[float, float] = (0.0, 1.0)
 
     def __post_init__(self) -> None:
         c = self.chunk_frames
@@ -212,10 +217,19 @@ class StreamConfig:
         require(self.guidance_scale >= 0, "guidance_scale", self.guidance_scale, ">= 0 (1: no guidance)")
         g = self.guided_chunks
         require(isinstance(g, int) and g >= 0, "guided_chunks", g, "an int >= 0 (0: every chunk)")
+        band = tuple(float(v) for v in self.guidance_sigmas)
+        require(len(band) == 2 and 0 <= band[0] < band[1] <= 1, "guidance_sigmas", self.guidance_sigmas,
+                "[low, high] with 0 <= low < high <= 1 (noise levels; [0, 1]: every step)")
+        object.__setattr__(self, "guidance_sigmas", band)
 
     def guides(self, chunk: int) -> bool:
         """Whether chunk ``chunk`` (0 = the first) is sampled with classifier-free guidance."""
         return self.guidance_scale != 1 and (self.guided_chunks == 0 or chunk < self.guided_chunks)
+
+    def guides_step(self, chunk: int, t: float) -> bool:
+        """Whether the step at timestep ``t`` (after warping) of chunk ``chunk`` is guided."""
+        low, high = self.guidance_sigmas
+        return self.guides(chunk) and low <= t / self.num_train_timesteps <= high
 
     @property
     def first_chunk_steps(self) -> tuple[float, ...]:

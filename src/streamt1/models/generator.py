@@ -200,10 +200,11 @@ class CausalWanGenerator:
     def num_denoising_steps(self) -> int:
         return len(self.timesteps)
 
-    def forwards_per_step(self, chunk: int) -> int:
-        """Transformer passes per candidate and engine step of chunk ``chunk`` (0 = the first): the
-        first chunk's steps are split in ``first_chunk_substeps``, and a guided chunk runs each twice."""
-        return (self.stream.first_chunk_substeps if chunk == 0 else 1) * (2 if self.stream.guides(chunk) else 1)
+    def model_passes(self, chunk: int, start: int, stop: int) -> int:
+        """Transformer passes per candidate of engine steps ``start .. stop - 1`` of chunk ``chunk`` (0 = the
+        first): the first chunk's steps are split in ``first_chunk_substeps``, and a guided step runs twice."""
+        timesteps, k = (self.first_timesteps, self.stream.first_chunk_substeps) if chunk == 0 else (self.timesteps, 1)
+        return sum(2 if self.stream.guides_step(chunk, float(t)) else 1 for t in timesteps[start * k:stop * k])
 
     @torch.no_grad()
     def denoise(
@@ -236,13 +237,13 @@ class CausalWanGenerator:
         # The candidates' pasts copied once for all steps, where each step would join copies of them.
         cache, parents = self.model.cache_for_candidates(state.cache, parents)
 
-        guided = self.stream.guides(state.num_chunks)
-        null = self._null_condition(state.text) if guided else None
+        chunk = state.num_chunks
+        null = self._null_condition(state.text) if self.stream.guides(chunk) else None
 
         def predict_flow(x: Tensor, t: Tensor) -> Tensor:
             timesteps = torch.full((n, frames), float(t), device=self.device)
             flow = self.model.forward_chunk(x, timesteps, state.text, cache, parents).flow.float()
-            if null is None:
+            if null is None or not self.stream.guides_step(chunk, float(t)):
                 return flow
             # The null branch reads the same (captioned) past: guidance sharpens this chunk's caption.
             unguided = self.model.forward_chunk(x, timesteps, null, cache, parents).flow.float()

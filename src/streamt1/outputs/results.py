@@ -9,13 +9,14 @@ with other settings is never taken for done. A folder may also be claimed as a w
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
 from typing import Any, Mapping
 
 import streamt1
-from streamt1.config import Config, ConfigError
+from streamt1.config import Config, ConfigError, RunConfig
 from streamt1.outputs.atomic import atomic_write_json
 from streamt1.outputs.fingerprint import canonical, fingerprint
 from streamt1.outputs.naming import output_paths
@@ -51,6 +52,13 @@ def run_settings(config: Config, dtype: str, rewards: Mapping[str, str | None]) 
 _UNCALLED_REWARD_KEYS = ("rewards.{kind}", "rewards.loaded.{kind}")
 
 
+def with_later_run_keys(run: Mapping[str, Any]) -> dict[str, Any]:
+    """``run`` settings as recorded, plus every run key with the default None (the model's own) that they
+    lack: a folder written before such a key existed was made as null makes it now."""
+    unset = {f.name: None for f in dataclasses.fields(RunConfig) if f.default is None}
+    return {**unset, **run}
+
+
 def made_alike(recorded_fingerprint: str | None, recorded: Mapping[str, Any], settings: Mapping[str, Any]) -> bool:
     """Whether videos recorded with ``recorded`` settings are what ``settings`` make: the same fingerprint,
     or settings that differ only in a reward kind ``settings`` does not call (folders written before the
@@ -58,6 +66,8 @@ def made_alike(recorded_fingerprint: str | None, recorded: Mapping[str, Any], se
     for it in vain)."""
     if recorded_fingerprint == fingerprint(settings):
         return True
+    if isinstance(recorded.get("run"), Mapping):
+        recorded = {**recorded, "run": with_later_run_keys(recorded["run"])}
     a, b = _flatten(recorded), _flatten(settings)
     differing = {k for k in set(a) | set(b) if a.get(k, "<unset>") != b.get(k, "<unset>")}
     uncalled = {key.format(kind=kind) for kind in ("image", "video") if b.get(f"rewards.loaded.{kind}", "") is None

@@ -172,7 +172,7 @@ class StreamSearch:
         # The bar advances by model passes, not chunks: a first chunk of split, guided steps costs many
         # later chunks, and a chunk-rate estimate of the time left would be off by that much at the start
         # (its label says so, since its percentage runs ahead of the chunk count in the postfix)
-        passes = [self._passes_per_step(n) for n in range(num_chunks)]
+        passes = [self._passes(n, 0, self.generator.num_denoising_steps) for n in range(num_chunks)]
         bar = tqdm(total=sum(passes), desc="model passes", disable=not progress, leave=False,
                    bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]")
         with NoisePrefetch(spec.latent_shape) as noise_source:  # next chunk's noise while this one runs
@@ -224,19 +224,19 @@ class StreamSearch:
         trace.add_time("total", time.perf_counter() - started)
         return result
 
-    def _passes_per_step(self, chunk: int) -> int:
-        """Model passes per candidate and step of ``chunk``: more than one where the generator splits the
-        first chunk's steps or guides them."""
-        return getattr(self.generator, "forwards_per_step", lambda _: 1)(chunk)
+    def _passes(self, chunk: int, start: int, stop: int) -> int:
+        """Model passes per candidate of steps ``start .. stop - 1`` of ``chunk``: more than one a step where
+        the generator splits the first chunk's steps or guides them."""
+        passes = getattr(self.generator, "model_passes", None)
+        return stop - start if passes is None else passes(chunk, start, stop)
 
     def _calls(self, chunk: int, pool: CandidatePool) -> dict[str, int]:
         """Model calls of one chunk, early pruning's look at the x0 predictions included."""
         steps, kept = self.generator.num_denoising_steps, len(pool.keep)
-        per_step = self._passes_per_step(chunk)
         final, looked = len(pool), len(pool) + len(pool.dropped)  # candidates after / before early pruning
         early = self.config.early_pruning_step if self._looks_early(chunk, looked) else None
-        forwards = final * steps if early is None else looked * (early + 1) + final * (steps - early - 1)
-        forwards *= per_step
+        forwards = final * self._passes(chunk, 0, steps) if early is None else \
+            looked * self._passes(chunk, 0, early + 1) + final * self._passes(chunk, early + 1, steps)
         scored = final + (looked if early is not None else 0)  # candidate chunks decoded (and scored)
         frames = len(range(0, pool.frames.shape[1], self.config.short_frame_stride))
         rewarded = self.config.scores_chunk(chunk)
