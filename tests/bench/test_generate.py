@@ -55,6 +55,20 @@ def test_rerun_skips_only_videos_made_with_the_same_settings(generated, sprites_
     assert {p.name: p.stat().st_mtime_ns for p in out.glob(f"*{RESULT_SUFFIX}")} == before
 
 
+def test_a_folder_from_before_a_run_key_existed_resumes_unless_the_key_is_set(sprites_weights, tmp_path, capsys):
+    prompts, out = tmp_path / "p.txt", tmp_path / "out"
+    prompts.write_text(PROMPTS[0] + "\n")
+    assert _generate(prompts, out, sprites_weights) == 0
+    (result,) = out.glob(f"*{RESULT_SUFFIX}")
+    stored = json.loads(result.read_text())
+    del stored["settings"]["run"]["guidance_sigmas"]  # as written before the key existed
+    result.write_text(json.dumps(stored))
+    capsys.readouterr()
+    assert _generate(prompts, out, sprites_weights) == 0 and capsys.readouterr().out.count("skip") == 1
+    assert _generate(prompts, out, sprites_weights, "--set", "run.guidance_sigmas=[0.5,0.9]") == 2
+    assert "run.guidance_sigmas" in capsys.readouterr().err
+
+
 def test_rerun_with_another_reward_folder_is_not_taken_for_done(sprites_weights, tmp_path, capsys):
     prompts, out = tmp_path / "p.txt", tmp_path / "out"
     prompts.write_text(PROMPTS[0] + "\n")
