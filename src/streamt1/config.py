@@ -48,6 +48,12 @@ def require_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
     require(value in choices, name, value, f"one of {', '.join(names)}{did_you_mean(str(value), names)}")
 
 
+def is_noise_band(band: Any) -> bool:
+    """Whether ``band`` is ``[low, high]`` noise levels with 0 <= low < high <= 1 (``StreamConfig.guidance_sigmas``)."""
+    return isinstance(band, (list, tuple)) and len(band) == 2 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in band) and 0 <= band[0] < band[1] <= 1
+
+
 @dataclass(frozen=True)
 class SearchConfig:
     """The search: ``K`` histories x ``M`` expansions per chunk and the three Stream-T1 units."""
@@ -226,10 +232,8 @@ class RunConfig:
         require(self.guided_chunks is None or (isinstance(self.guided_chunks, int) and self.guided_chunks >= 0),
                 "run.guided_chunks", self.guided_chunks, "an integer >= 0 (0: every chunk) or null for the model's own")
         band = self.guidance_sigmas
-        require(band is None or (isinstance(band, (list, tuple)) and len(band) == 2 and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in band) and 0 <= band[0] < band[1] <= 1),
-            "run.guidance_sigmas", band, "[low, high] noise levels with 0 <= low < high <= 1, e.g. [0.6, 0.85], "
-            "or null for the model's own")
+        require(band is None or is_noise_band(band), "run.guidance_sigmas", band,
+                "[low, high] noise levels with 0 <= low < high <= 1, e.g. [0.6, 0.85], or null for the model's own")
         if band is not None:
             object.__setattr__(self, "guidance_sigmas", tuple(float(v) for v in band))
         steps = self.denoising_steps

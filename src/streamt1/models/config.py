@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from streamt1.config import ConfigError, require, require_choice
+from streamt1.config import ConfigError, is_noise_band, require, require_choice
 from streamt1.models.sampler import SAMPLERS
 
 
@@ -217,10 +217,9 @@ class StreamConfig:
         require(self.guidance_scale >= 0, "guidance_scale", self.guidance_scale, ">= 0 (1: no guidance)")
         g = self.guided_chunks
         require(isinstance(g, int) and g >= 0, "guided_chunks", g, "an int >= 0 (0: every chunk)")
-        band = tuple(float(v) for v in self.guidance_sigmas)
-        require(len(band) == 2 and 0 <= band[0] < band[1] <= 1, "guidance_sigmas", self.guidance_sigmas,
+        require(is_noise_band(self.guidance_sigmas), "guidance_sigmas", self.guidance_sigmas,
                 "[low, high] with 0 <= low < high <= 1 (noise levels; [0, 1]: every step)")
-        object.__setattr__(self, "guidance_sigmas", band)
+        object.__setattr__(self, "guidance_sigmas", tuple(float(v) for v in self.guidance_sigmas))
 
     def guides(self, chunk: int) -> bool:
         """Whether chunk ``chunk`` (0 = the first) is sampled with classifier-free guidance."""

@@ -241,9 +241,10 @@ class CausalWanGenerator:
         null = self._null_condition(state.text) if self.stream.guides(chunk) else None
 
         def predict_flow(x: Tensor, t: Tensor) -> Tensor:
-            timesteps = torch.full((n, frames), float(t), device=self.device)
+            t = float(t)  # the host's timesteps: no device sync
+            timesteps = torch.full((n, frames), t, device=self.device)
             flow = self.model.forward_chunk(x, timesteps, state.text, cache, parents).flow.float()
-            if null is None or not self.stream.guides_step(chunk, float(t)):
+            if null is None or not self.stream.guides_step(chunk, t):
                 return flow
             # The null branch reads the same (captioned) past: guidance sharpens this chunk's caption.
             unguided = self.model.forward_chunk(x, timesteps, null, cache, parents).flow.float()
