@@ -49,6 +49,7 @@ from streamt1.outputs.atomic import check_writable_folder
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import SpritesAutoencoder
 from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
+from streamt1.sprites.own_states import OwnFirstChunks, own_first_chunks
 from streamt1.sprites.training import (ReplayPool, SampleStream, check_max_minutes, ema_decay_at, lr_factor,
                                       run_progress, sample_loader, training_parser, update_ema)
 from streamt1.sprites.text import TextEncoderConfig
@@ -123,6 +124,12 @@ class TrainVideoConfig:
     # Self-Forcing's point that at inference every context is the model's output, here with the model's own
     # errors rather than misdrawn_share's made-up ones.
     rollout_share: float = 0.0
+    # Weight (and share of the first-chunk copies' count) of the model's own first chunks: states its sampler
+    # passed through from the caption alone, aimed at the same drawing with the captioned shapes and
+    # background where it put the sprites (streamt1.sprites.own_states). Drawn once, from the --init model,
+    # before training: ``own_first_scenes`` chunks.
+    own_first_share: float = 0.0
+    own_first_scenes: int = 4096
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -152,19 +159,22 @@ class TrainVideoConfig:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 0")
         if self.context_chunks < 0:
             raise ValueError(f"context_chunks={self.context_chunks} must be >= 0 (0: first chunks only)")
-        for name in ("steps", "batch_size", "log_every", "save_every", "reuse", "pool_items"):
+        for name in ("steps", "batch_size", "log_every", "save_every", "reuse", "pool_items", "own_first_scenes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
         if self.workers < 0:
             raise ValueError(f"workers={self.workers} must be >= 0 (0: render in this process)")
         for name in ("start_share", "event_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout",
                      "paused_share", "misdrawn_share", "misdrawn_first_share", "misdrawn_window_share",
-                     "rollout_share"):
+                     "rollout_share", "own_first_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
         if self.misdrawn_first_share and not self.first_chunk_copies:
             raise ValueError(f"misdrawn_first_share={self.misdrawn_first_share} acts on the first-chunk copies; "
                              "set first_chunk_copies >= 1 (--first-chunk-copies) or the share to 0")
+        if self.own_first_share and (self.init is None or not self.first_chunk_copies):
+            raise ValueError(f"own_first_share={self.own_first_share} trains on the --init model's own first chunks "
+                             "beside the first-chunk copies: pass --init and first_chunk_copies >= 1, or the share 0")
         if self.misdrawn_window_share and not self.context_chunks:
             raise ValueError(f"misdrawn_window_share={self.misdrawn_window_share} acts on the window chunks; "
                              "set context_chunks >= 1 (--context-chunks) or the share to 0")
@@ -453,14 +463,14 @@ def weighted_mse(prediction: Tensor, target: Tensor, weights: Tensor) -> Tensor:
 
 
 def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConfig,
-              generator: torch.Generator) -> Tensor:
+              generator: torch.Generator, own: OwnFirstChunks | None = None) -> Tensor:
     """Teacher-forced flow-matching loss of a batch (:func:`batch_items`, on the model's device): its
     frames ``[B, F, 3, H, W]`` denoised after its clean context, weighted per cell by
     :func:`loss_weights` (with its shape contrast) on the frames whose targets are 1 (paused frames are
     context only); a ``rollout_share`` of the items after the model's own redraw of their context
     (:func:`redrawn_context`); the window chunks its ``misdrawn_window`` changes are noised from that
     (:func:`noisy_copies`); with ``first_chunk_copies``, the mean with the loss of the first chunks denoised again from the caption
-    alone."""
+    alone, which with ``own`` mixes in ``own_first_share`` of :func:`own_first_loss`."""
     s = config.stream
     b, f = batch.frames.shape[:2]
     positions, video_frames = batch.positions, batch.video_frames
@@ -503,6 +513,9 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
         return loss
     first_wrong = model.codec.encode(batch.misdrawn_first).to(x0.dtype) if batch.misdrawn_first.numel() else None
     first = first_chunk_loss(model, x0, weights, states, positions, video_frames, config, generator, first_wrong)
+    if own is not None:
+        count = max(1, round(config.own_first_share * b * config.first_chunk_copies))
+        first = torch.lerp(first, own_first_loss(model, own, count, config, generator), config.own_first_share)
     return (loss + first) / 2
 
 
@@ -535,6 +548,20 @@ def first_chunk_loss(model: SpritesVideoModel, x0: Tensor, weights: Tensor, text
                                          video_frames.repeat(copies))
     flow = model.transformer(x_t, t, text, positions[:, :c].repeat(copies, 1), None)
     return weighted_mse(flow, target, first_weights)
+
+
+def own_first_loss(model: SpritesVideoModel, own: OwnFirstChunks, count: int, config: TrainVideoConfig,
+                   generator: torch.Generator) -> Tensor:
+    """Flow loss of ``count`` of the model's own first-chunk states (:mod:`streamt1.sprites.own_states`),
+    aimed at the flow whose x0 prediction ``x_t - sigma * flow`` is their repaired drawing."""
+    x_t, sigma, x0, video_frames, captions = own.draw(count, generator)
+    c = config.stream.chunk_frames
+    positions = torch.arange(c, device=x_t.device).repeat(count, 1)
+    text = model.transformer.encode_text(model.text_encoder(captions), video_frames)
+    t = (sigma * config.stream.num_train_timesteps)[:, None].expand(count, c)
+    flow = model.transformer(x_t, t, text, positions, None)
+    target = (x_t.float() - x0.float()) / sigma[:, None, None, None, None]
+    return weighted_mse(flow, target, change_weights(x0.float(), positions, config))
 
 
 @torch.no_grad()
@@ -655,6 +682,15 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         model.autoencoder.load_state_dict(autoencoder.state_dict())
     model = model.to(device)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
+    own = None
+    if config.own_first_share:
+        built = time.time()
+        with _autocast(device):
+            own = own_first_chunks(ema, config.own_first_scenes,
+                                   (config.sequence_frames + config.stream.chunk_frames, config.max_video_frames),
+                                   torch.Generator().manual_seed(config.seed + 104_729))
+        logger.info("drew %d own first chunks (%d states each) in %.0f s; the sprites were found in %.1f %% of "
+                    "their frames", len(own.captions), own.states.shape[1], time.time() - built, 100 * own.found)
     if config.compile:  # after the copy: the EMA's blocks (probe loss, saved weights) stay eager
         model.transformer.compile_blocks()
     trained = [p for p in model.parameters() if p.requires_grad]  # not the frozen autoencoder
@@ -674,7 +710,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         for group in opt.param_groups:
             group["lr"] = config.lr * lr_factor(done_share)
         with _autocast(device):
-            loss = flow_loss(model, batch, config, noise_gen)
+            loss = flow_loss(model, batch, config, noise_gen, own)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -756,6 +792,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="share of each batch whose clean context is the model's own redraw of it (from sigma "
                         f"{ROLLOUT_SIGMAS[0]}-{ROLLOUT_SIGMAS[1]}), while the targets keep the caption's render "
                         "(default 0)")
+    p.add_argument("--own-first-share", type=float, default=TrainVideoConfig.own_first_share,
+                   help="weight of the --init model's own first chunks (sampler states aimed at the drawing with "
+                        "the captioned shapes where it put the sprites) among the first-chunk copies (default 0)")
+    p.add_argument("--own-first-scenes", type=int, default=TrainVideoConfig.own_first_scenes,
+                   help="own first chunks drawn before training (with --own-first-share)")
     p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
                    help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
@@ -777,6 +818,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         context_chunks=args.context_chunks, context_noise=args.context_noise, paused_share=args.paused_share,
         misdrawn_share=args.misdrawn_share, misdrawn_first_share=args.misdrawn_first_share,
         misdrawn_window_share=args.misdrawn_window_share, rollout_share=args.rollout_share,
+        own_first_share=args.own_first_share, own_first_scenes=args.own_first_scenes,
         event_share=args.event_share, attention=args.attention, compile=args.compile,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )

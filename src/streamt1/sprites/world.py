@@ -359,10 +359,19 @@ def sprite_placements(scene: SceneSpec, t: Tensor) -> Iterator[tuple[SpriteSpec,
         yield sprite, cx, cy, scale * SIZES[sprite.size], sprite_visibility(window, t)
 
 
-def render_at(scene: SceneSpec, t: Tensor, size: int = FRAME_SIZE) -> Tensor:
-    """Frames at (possibly fractional, unordered) frame times ``t [T]`` -> ``[T, 3, H, W]`` in [0, 1]."""
+def render_at(scene: SceneSpec, t: Tensor, size: int = FRAME_SIZE,
+              centres: Sequence[tuple[Tensor, Tensor] | None] | None = None) -> Tensor:
+    """Frames at (possibly fractional, unordered) frame times ``t [T]`` -> ``[T, 3, H, W]`` in [0, 1].
+
+    ``centres``: per sprite of ``scene.all_sprites``, centres ``(x [T], y [T])`` that replace its
+    trajectory's (None: its own), e.g. where a model drew it."""
     frames = render_backgrounds(scene, t.float(), size)
-    for sprite, cx, cy, radius, opacity in sprite_placements(scene, t):
+    placed = centres or [None] * len(scene.all_sprites)
+    if len(placed) != len(scene.all_sprites):
+        raise ValueError(f"centres must hold one entry per sprite ({len(scene.all_sprites)}), got {len(placed)}")
+    for (sprite, cx, cy, radius, opacity), centre in zip(sprite_placements(scene, t), placed):
+        if centre is not None:
+            cx, cy = centre
         alpha = (sprite_coverage(sprite.shape, cx, cy, radius, size) * opacity[:, None, None])[:, None]  # [T, 1, H, W]
         frames = frames + (color_tensor(sprite.color)[None, :, None, None] - frames) * alpha
     return frames.clamp(0, 1)

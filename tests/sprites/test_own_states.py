@@ -1,0 +1,104 @@
+import dataclasses
+import json
+import math
+
+import pytest
+import torch
+
+from streamt1.metrics.sprites import shape_accuracy, track_sprite
+from streamt1.sprites.model import SPRITES_STREAM, SpritesVideoModel, sprites_wan_config
+from streamt1.sprites.own_states import OWN_SIGMAS, blob_centres, own_first_chunks, repaired
+from streamt1.sprites.text import TextEncoderConfig
+from streamt1.sprites.train import TrainVideoConfig, main, misdrawn
+from streamt1.sprites.world import render_at, sample_scene, sprite_placements
+
+TEXT = TextEncoderConfig(text_dim=16, num_layers=1, num_heads=2)
+WAN = dict(dim=32, ffn_dim=64, num_heads=2, num_layers=1)
+
+
+def disc(cx: float, cy: float, r: float, size: int = 64) -> torch.Tensor:
+    g = (torch.arange(size) + 0.5) / size
+    du = torch.remainder(g[None, :] - cx + 0.5, 1.0) - 0.5
+    dv = torch.remainder(g[:, None] - cy + 0.5, 1.0) - 0.5
+    return ((du * du + dv * dv) < r * r).float()
+
+
+def test_blob_centres_find_the_larger_copy_of_a_sprite_drawn_twice_also_across_the_edge():
+    mask = torch.stack([disc(0.3, 0.6, 0.1) + disc(0.75, 0.2, 0.06),  # a copy and a smaller one
+                        disc(0.99, 0.5, 0.1)])  # wraps round the left and right edges
+    x, y = blob_centres(mask, torch.tensor([0.1, 0.1]))
+    assert abs(x[0] - 0.3) < 0.01 and abs(y[0] - 0.6) < 0.01  # the centroid of both would be near (0.47, 0.45)
+    assert min(abs(x[1] - 0.99), 1 - abs(x[1] - 0.99)) < 0.01 and abs(y[1] - 0.5) < 0.01
+
+
+def test_render_at_puts_sprites_at_given_centres_or_their_own():
+    scene = sample_scene(torch.Generator().manual_seed(3), "train", num_frames=30)
+    t = torch.arange(3)
+    torch.testing.assert_close(render_at(scene, t, centres=[None] * len(scene.all_sprites)), render_at(scene, t))
+    with pytest.raises(ValueError, match="one entry per sprite"):
+        render_at(scene, t, centres=[None] * (len(scene.all_sprites) + 1))
+
+
+def test_repaired_frames_draw_the_captioned_shapes_where_the_drawing_put_the_sprites():
+    checked = 0
+    for seed in range(6):
+        scene = sample_scene(torch.Generator().manual_seed(seed), "train", num_frames=30)
+        t = torch.arange(3)
+        moved = [(torch.remainder(cx + 0.2, 1.0), torch.remainder(cy + 0.1, 1.0))
+                 for _, cx, cy, _, _ in sprite_placements(scene, t)]
+        # the model's drawing: every sprite elsewhere and another shape, some a size smaller
+        drawn = render_at(misdrawn(scene, torch.Generator().manual_seed(seed)), t, centres=moved)
+        fixed = repaired(drawn, scene, t)
+        for sprite, (mx, my), (_, _, _, _, opacity) in zip(scene.all_sprites, moved, sprite_placements(scene, t)):
+            if not bool(opacity.gt(0).all() and track_sprite(drawn, sprite).detected.all()):
+                continue  # a misdrawn sprite too small for the metrics stays at the scene's own place
+            checked += 1
+            found = track_sprite(fixed, sprite)
+            assert shape_accuracy(found, sprite.shape) > 0.6, (seed, sprite)  # overlaps may hide a frame's outline
+            off = torch.remainder(found.cx - mx + 0.5, 1.0) - 0.5
+            assert float(off.abs().max()) < 2.5 / 64, (seed, sprite, off)
+    assert checked >= 6
+
+
+def tiny_model(text: TextEncoderConfig = TEXT, **wan) -> SpritesVideoModel:
+    stream = dataclasses.replace(SPRITES_STREAM, guidance_scale=3.0, guided_chunks=1)
+    model = SpritesVideoModel(sprites_wan_config(text, **(wan or WAN)), text, stream).eval()
+    model.transformer.init_weights(torch.Generator().manual_seed(0))
+    return model
+
+
+def test_own_first_chunks_keep_sampler_states_in_the_band_and_are_seeded():
+    model = tiny_model()
+    own = own_first_chunks(model, 3, (27, 48), torch.Generator().manual_seed(1), states_per_chunk=2, batch_size=2)
+    assert own.states.shape == (3, 2, 48, 3, 16, 16) and own.targets.shape == (3, 48, 3, 16, 16)
+    assert own.sigmas.shape == (3, 2) and len(own.captions) == 3 and own.video_frames.shape == (3,)
+    assert bool(((own.sigmas >= OWN_SIGMAS[0]) & (own.sigmas <= OWN_SIGMAS[1])).all())
+    assert bool((own.sigmas[:, 0] != own.sigmas[:, 1]).all())  # two different steps of each chunk
+    assert bool(((own.video_frames >= 27) & (own.video_frames <= 48)).all())
+    # an untrained model draws no sprite, so every target is the scene's own render
+    again = own_first_chunks(model, 3, (27, 48), torch.Generator().manual_seed(1), states_per_chunk=2, batch_size=3)
+    assert again.captions == own.captions  # the batch size changes nothing
+    torch.testing.assert_close(again.states, own.states)
+    torch.testing.assert_close(again.targets, own.targets)
+    # a state at sigma s is (1 - s) x0 + s noise for some x0 the model predicted: far from the clean target
+    assert float((own.states[:, 0] - own.targets).abs().mean()) > 0.1
+    x_t, sigma, target, frames, captions = own.draw(5, torch.Generator().manual_seed(0))
+    assert x_t.shape == (5, 48, 3, 16, 16) and sigma.shape == (5,) and len(captions) == 5
+    with pytest.raises(ValueError, match="states_per_chunk"):
+        own_first_chunks(model, 1, (27, 48), torch.Generator(), states_per_chunk=99)
+
+
+def test_training_on_own_first_chunks_needs_an_init_model_and_runs_from_the_command_line(tmp_path):
+    with pytest.raises(ValueError, match="own_first_share"):
+        TrainVideoConfig(own_first_share=0.5)
+    with pytest.raises(ValueError, match="own_first_share"):
+        TrainVideoConfig(own_first_share=0.5, init="x", first_chunk_copies=0)
+    with pytest.raises(ValueError, match="own_first_share"):
+        TrainVideoConfig(own_first_share=1.5, init="x")
+    tiny_model(TextEncoderConfig(), dim=64, ffn_dim=256, num_layers=1).save_pretrained(tmp_path / "start")
+    main(["--out", str(tmp_path / "out"), "--steps", "1", "--batch-size", "2", "--workers", "0",
+          "--context-chunks", "1", "--dim", "64", "--layers", "1", "--first-chunk-copies", "1", "--init", str(tmp_path / "start"),
+          "--own-first-share", "0.5", "--own-first-scenes", "2"])
+    used = json.loads((tmp_path / "out" / "sprites_model.json").read_text())["training"]
+    assert used["steps_done"] == 1 and not math.isnan(used["history"][-1]["loss"])
+    assert (used["train_config"]["own_first_share"], used["train_config"]["own_first_scenes"]) == (0.5, 2)
