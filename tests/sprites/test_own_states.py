@@ -7,7 +7,7 @@ import torch
 
 from streamt1.metrics.sprites import shape_accuracy, track_sprite
 from streamt1.sprites.model import SPRITES_STREAM, SpritesVideoModel, sprites_wan_config
-from streamt1.sprites.own_states import OWN_SIGMAS, blob_centres, own_first_chunks, repaired
+from streamt1.sprites.own_states import OWN_SIGMAS, blob_centres, drawn_centres, own_first_chunks, repaired
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.train import TrainVideoConfig, main, misdrawn
 from streamt1.sprites.world import render_at, sample_scene, sprite_placements
@@ -102,3 +102,22 @@ def test_training_on_own_first_chunks_needs_an_init_model_and_runs_from_the_comm
     used = json.loads((tmp_path / "out" / "sprites_model.json").read_text())["training"]
     assert used["steps_done"] == 1 and not math.isnan(used["history"][-1]["loss"])
     assert (used["train_config"]["own_first_share"], used["train_config"]["own_first_scenes"]) == (0.5, 2)
+
+
+def test_the_redrawn_sprites_start_where_a_still_drawing_put_them_and_move_as_the_caption_says():
+    moving = 0
+    for seed in range(8):
+        scene = sample_scene(torch.Generator().manual_seed(seed), "train", num_frames=60)
+        t = torch.tensor([0, 16, 32])  # one second apart
+        still = render_at(scene, torch.zeros(3))  # the model's first chunk: every sprite stands still
+        placed = sprite_placements(scene, t)
+        for centre, (sprite, cx, cy, _, opacity) in zip(drawn_centres(still, scene, t), placed):
+            if not bool(opacity.gt(0).all() and track_sprite(still, sprite).detected.all()):
+                continue
+            for drawn, own in zip(centre, (cx, cy)):
+                start = torch.remainder(drawn[0] - own[0] + 0.5, 1.0) - 0.5  # the still drawing is the scene at 0
+                assert abs(float(start)) < 2.5 / 64, (seed, sprite, start)  # colour tracking, as the metrics
+                step = torch.remainder(drawn - drawn[0] - (own - own[0]) + 0.5, 1.0) - 0.5
+                assert float(step.abs().max()) < 1e-5, (seed, sprite, step)
+            moving += sprite.motion not in ("grow", "shrink")
+    assert moving >= 4

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from streamt1.metrics.sprites import track_sprite
+from streamt1.metrics.sprites import track_sprite, wrapped_delta
 from streamt1.models.generator import NULL_PROMPT
 from streamt1.models.sampler import sample_steps, warp_timesteps
 from streamt1.sprites.captions import caption
@@ -75,20 +75,21 @@ def blob_centres(mask: Tensor, radius: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def drawn_centres(frames: Tensor, scene: SceneSpec, t: Tensor) -> list[tuple[Tensor, Tensor] | None]:
-    """Per sprite of ``scene.all_sprites``, the centres ``(x [T], y [T])`` where ``frames [T, 3, H, W]``
-    (at frame times ``t``) show it (:func:`blob_centres` of its colour's mask) in the frames where the
-    metrics find it, else the nearest such frame's; None (the scene's own place) for a sprite not
-    visible or never found."""
+    """Per sprite of ``scene.all_sprites``, centres ``(x [T], y [T])`` that start where ``frames [T, 3,
+    H, W]`` (at frame times ``t``) first show it (:func:`blob_centres` of its colour's mask, in the first
+    frame where the metrics find it) and move on as the scene's trajectory does; None (the scene's own
+    place) for a sprite not visible or never found. The drawing's own moves are not kept: the model's
+    first chunks barely move, and a target that keeps them teaches the stream to stand still."""
     centres: list[tuple[Tensor, Tensor] | None] = []
-    for sprite, _, _, radius, opacity in sprite_placements(scene, t):
+    for sprite, cx, cy, radius, opacity in sprite_placements(scene, t):
         track = track_sprite(frames, sprite) if bool(opacity.gt(0).any()) else None
         if track is None or not bool(track.detected.any()):
             centres.append(None)
             continue
         x, y = blob_centres(track.mask, radius)
-        seen = track.detected.nonzero()[:, 0]
-        nearest = seen[(torch.arange(len(t))[:, None] - seen[None]).abs().argmin(1)]
-        centres.append((x[nearest], y[nearest]))
+        first = int(track.detected.nonzero()[0, 0])
+        centres.append(tuple(torch.remainder(drawn[first] + wrapped_delta(own - own[first]), 1.0)
+                             for drawn, own in ((x, cx), (y, cy))))
     return centres
 
 
