@@ -7,9 +7,10 @@ import torch
 
 from streamt1.metrics.sprites import shape_accuracy, track_sprite
 from streamt1.sprites.model import SPRITES_STREAM, SpritesVideoModel, sprites_wan_config
-from streamt1.sprites.own_states import OWN_SIGMAS, blob_centres, drawn_centres, own_first_chunks, repaired
+from streamt1.sprites.own_states import (OWN_SIGMAS, blob_centres, drawn_centres, own_first_chunks, own_rollouts,
+                                         repaired)
 from streamt1.sprites.text import TextEncoderConfig
-from streamt1.sprites.train import TrainVideoConfig, main, misdrawn
+from streamt1.sprites.train import TrainVideoConfig, main, misdrawn, predict_flow
 from streamt1.sprites.world import render_at, sample_scene, sprite_placements
 
 TEXT = TextEncoderConfig(text_dim=16, num_layers=1, num_heads=2)
@@ -121,3 +122,49 @@ def test_the_redrawn_sprites_start_where_a_still_drawing_put_them_and_move_as_th
                 assert float(step.abs().max()) < 1e-5, (seed, sprite, step)
             moving += sprite.motion not in ("grow", "shrink")
     assert moving >= 4
+
+
+def test_own_rollouts_stream_each_chunk_after_the_models_own_earlier_ones():
+    model = tiny_model()
+    config = dataclasses.replace(TrainVideoConfig(text=TEXT, wan_overrides=WAN), attention="sdpa")
+    calls = []
+
+    def continue_flow(context, x_t, t, text, positions):
+        calls.append(context.clone())
+        return predict_flow(model, context, x_t, t, text, positions, config)
+
+    own = own_rollouts(model, continue_flow, 3, 9, (27, 48), torch.Generator().manual_seed(1), batch_size=2)
+    assert own.context.shape == own.states.shape == own.targets.shape == (3, 48, 9, 16, 16)
+    assert own.sigmas.shape == (3, 3) and len(own.captions) == 3
+    assert bool(((own.sigmas >= OWN_SIGMAS[0]) & (own.sigmas <= OWN_SIGMAS[1])).all())
+    # every later chunk was sampled after the clean frames the rollout keeps as its context
+    items = [slice(0, 2), slice(2, 3)]
+    later_steps = len(SPRITES_STREAM.denoising_steps)
+    for i, context in enumerate(calls):
+        batch, end = items[i // (2 * later_steps)], context.shape[2]
+        torch.testing.assert_close(context[:, :, :end - 3], own.context[batch, :, :end - 3].float())
+    assert len(calls) == 2 * 2 * later_steps  # two batches, two later chunks, every step of their schedule
+    # the first chunk is drawn as own_first_chunks draws it, from the same noise
+    first = own_first_chunks(model, 3, (27, 48), torch.Generator().manual_seed(1), states_per_chunk=2, batch_size=2)
+    torch.testing.assert_close(own.targets[:, :, :3], first.targets)
+    assert first.captions == own.captions
+    with pytest.raises(ValueError, match="whole chunks"):
+        own_rollouts(model, continue_flow, 1, 4, (27, 48), torch.Generator())
+    every = SpritesVideoModel(sprites_wan_config(TEXT, **WAN), TEXT,
+                              dataclasses.replace(SPRITES_STREAM, guidance_scale=3.0, guided_chunks=0))
+    with pytest.raises(ValueError, match="unguided"):
+        own_rollouts(every, continue_flow, 1, 9, (27, 48), torch.Generator())
+
+
+def test_training_on_own_rollouts_needs_an_init_model_with_context_and_runs_from_the_command_line(tmp_path):
+    with pytest.raises(ValueError, match="own_window_share"):
+        TrainVideoConfig(own_window_share=0.5)
+    with pytest.raises(ValueError, match="own_window_share"):
+        TrainVideoConfig(own_window_share=0.5, init="x", context_chunks=0)
+    tiny_model(TextEncoderConfig(), dim=64, ffn_dim=256, num_layers=1).save_pretrained(tmp_path / "start")
+    main(["--out", str(tmp_path / "out"), "--steps", "1", "--batch-size", "2", "--workers", "0",
+          "--context-chunks", "1", "--dim", "64", "--layers", "1", "--first-chunk-copies", "1",
+          "--init", str(tmp_path / "start"), "--own-window-share", "0.5", "--own-window-scenes", "2"])
+    used = json.loads((tmp_path / "out" / "sprites_model.json").read_text())["training"]
+    assert used["steps_done"] == 1 and not math.isnan(used["history"][-1]["loss"])
+    assert (used["train_config"]["own_window_share"], used["train_config"]["own_window_scenes"]) == (0.5, 2)

@@ -14,13 +14,15 @@ over the captioned background. ``TrainVideoConfig.own_first_share`` trains on th
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from streamt1.metrics.sprites import track_sprite, wrapped_delta
+from streamt1.models.causal_wan import TextKV
+from streamt1.models.config import StreamConfig
 from streamt1.models.generator import NULL_PROMPT
 from streamt1.models.sampler import sample_steps, warp_timesteps
 from streamt1.sprites.captions import caption
@@ -109,6 +111,58 @@ def found_share(frames: Tensor, scene: SceneSpec, t: Tensor) -> tuple[int, int]:
     return found, total
 
 
+class _Draws(NamedTuple):
+    """What a set of own chunks is drawn for: per item, its video's length, scene, caption and generator."""
+
+    lengths: Tensor
+    scenes: list[SceneSpec]
+    captions: list[str]
+    generators: list[torch.Generator]  # each item's noise and kept states: the batch size changes nothing
+
+
+def _draws(count: int, video_frames: tuple[int, int], generator: torch.Generator) -> _Draws:
+    lengths = torch.randint(video_frames[0], video_frames[1] + 1, (count,), generator=generator)
+    scenes = [sample_scene(generator, "train", num_frames=int(length)) for length in lengths]
+    captions = [caption(scene, generator) for scene in scenes]
+    seeds = torch.randint(2**62, (count,), generator=generator)
+    return _Draws(lengths, scenes, captions, [torch.Generator().manual_seed(int(s)) for s in seeds])
+
+
+def _sample_chunk(flow: Callable[[Tensor, Tensor, TextKV], Tensor], text: TextKV, null: TextKV | None,
+                  timesteps: Tensor, stream: StreamConfig, chunk: int, generators: list[torch.Generator],
+                  shape: tuple[int, ...], device: torch.device) -> tuple[Tensor, list[tuple[float, Tensor]]]:
+    """One chunk of every item sampled as the stream samples chunk ``chunk`` (its schedule ``timesteps``, its
+    guidance by the ``null`` condition), from noise of the items' generators: its x0 and the states
+    ``(sigma, x_t)`` of the steps with sigma in OWN_SIGMAS. ``flow(x_t, t [B, chunk_frames], text)``."""
+    n_train, (lo, hi) = stream.num_train_timesteps, OWN_SIGMAS
+    recorded: list[tuple[float, Tensor]] = []
+
+    def predict_flow(x: Tensor, t: Tensor) -> Tensor:
+        sigma = float(t) / n_train
+        if lo <= sigma <= hi:
+            recorded.append((sigma, x))
+        steps = t.to(device).expand(x.shape[0], stream.chunk_frames)
+        flow_text = flow(x, steps, text).float()
+        if null is None or not stream.guides_step(chunk, float(t)):
+            return flow_text
+        return torch.lerp(flow(x, steps, null).float(), flow_text, stream.guidance_scale)
+
+    def draw_noise(_: int = 0) -> Tensor:  # the start, and fresh noise per step when eta > 0
+        return torch.stack([torch.randn(shape, generator=g) for g in generators]).to(device)
+
+    eta = stream.first_chunk_eta if chunk == 0 else 0.0
+    x0, _ = sample_steps(predict_flow, draw_noise(), timesteps.to(device), n_train, draw_noise, stream.sampler, 0,
+                         len(timesteps), eta)
+    return x0, recorded
+
+
+def _conditions(model: SpritesVideoModel, captions: list[str], lengths: Tensor,
+                guided: bool) -> tuple[TextKV, TextKV | None]:
+    encode = model.transformer.encode_text
+    null = encode(model.text_encoder([NULL_PROMPT] * len(captions)), lengths) if guided else None
+    return encode(model.text_encoder(captions), lengths), null
+
+
 @torch.no_grad()
 def own_first_chunks(model: SpritesVideoModel, count: int, video_frames: tuple[int, int], generator: torch.Generator,
                      states_per_chunk: int = 4, batch_size: int = 256) -> OwnFirstChunks:
@@ -118,55 +172,30 @@ def own_first_chunks(model: SpritesVideoModel, count: int, video_frames: tuple[i
     stream, device = model.stream, model.transformer.device
     c, n_train = stream.chunk_frames, stream.num_train_timesteps
     timesteps = warp_timesteps(stream.first_chunk_steps, n_train, stream.shift)
-    lo, hi = OWN_SIGMAS
-    band = {float(t) for t in timesteps if lo <= float(t) / n_train <= hi}
-    if len(band) < states_per_chunk:
-        raise ValueError(f"the first chunk's schedule has {len(band)} steps with sigma in {OWN_SIGMAS}; "
+    in_band = sum(OWN_SIGMAS[0] <= float(t) / n_train <= OWN_SIGMAS[1] for t in timesteps)
+    if in_band < states_per_chunk:
+        raise ValueError(f"the first chunk's schedule has {in_band} steps with sigma in {OWN_SIGMAS}; "
                          f"states_per_chunk={states_per_chunk} needs at least that many")
-    times = torch.arange(c)
-    lengths_all = torch.randint(video_frames[0], video_frames[1] + 1, (count,), generator=generator)
-    scenes_all = [sample_scene(generator, "train", num_frames=int(length)) for length in lengths_all]
-    captions_all = [caption(scene, generator) for scene in scenes_all]
-    # each chunk's noise and kept states from its own generator: the batch size changes nothing
-    item_generators = [torch.Generator().manual_seed(int(s))
-                       for s in torch.randint(2**62, (count,), generator=generator)]
+    draws, times = _draws(count, video_frames, generator), torch.arange(c)
     side = FRAME_SIZE // model.codec.spatial_factor
-    parts: dict[str, list] = {"states": [], "sigmas": [], "targets": [], "video_frames": [], "captions": []}
+    parts: dict[str, list] = {"states": [], "sigmas": [], "targets": [], "video_frames": []}
     found = total = 0
     for first in range(0, count, batch_size):
-        n = min(batch_size, count - first)
-        scenes, captions = scenes_all[first:first + n], captions_all[first:first + n]
-        generators = item_generators[first:first + n]
-        lengths = lengths_all[first:first + n].to(device)
-        text = model.transformer.encode_text(model.text_encoder(captions), lengths)
-        null = model.transformer.encode_text(model.text_encoder([NULL_PROMPT] * n), lengths)
+        items = slice(first, min(first + batch_size, count))
+        scenes, generators, lengths = draws.scenes[items], draws.generators[items], draws.lengths[items].to(device)
+        n = len(scenes)
+        text, null = _conditions(model, draws.captions[items], lengths, stream.guides(0))
         positions = times.to(device).repeat(n, 1)
-        recorded: list[tuple[float, Tensor]] = []
-
-        def predict_flow(x: Tensor, t: Tensor) -> Tensor:
-            if float(t) in band:
-                recorded.append((float(t) / n_train, x.to(model.transformer.dtype)))
-            steps = t.to(device).expand(n, c)
-            flow = model.transformer(x, steps, text, positions, None).float()
-            if not stream.guides_step(0, float(t)):
-                return flow
-            return torch.lerp(model.transformer(x, steps, null, positions, None).float(), flow, stream.guidance_scale)
-
-        item_shape = (model.transformer.config.in_dim, c, side, side)
-
-        def draw_noise(_: int = 0) -> Tensor:  # the start, and fresh noise per step when eta > 0
-            return torch.stack([torch.randn(item_shape, generator=g) for g in generators]).to(device)
-
-        noise = draw_noise()
-        x0, _ = sample_steps(predict_flow, noise, timesteps.to(device), n_train, draw_noise, stream.sampler, 0,
-                             len(timesteps), stream.first_chunk_eta)
+        x0, recorded = _sample_chunk(lambda x, t, cond: model.transformer(x, t, cond, positions, None), text, null,
+                                     timesteps, stream, 0, generators, (model.transformer.config.in_dim, c, side, side),
+                                     device)
         frames = model.codec.decode_chunk(x0, None)[0].float().clamp(0, 1).cpu()
         targets = []
         for video, scene in zip(frames, scenes):
             targets.append(repaired(video, scene, times))
             f, t = found_share(video, scene, times)
             found, total = found + f, total + t
-        states = torch.stack([x for _, x in recorded], 1)  # [n, band, C, c, h, w]
+        states = torch.stack([x.to(model.transformer.dtype) for _, x in recorded], 1)  # [n, band, C, c, h, w]
         sigmas = torch.tensor([s for s, _ in recorded], device=device).expand(n, -1)
         keep = torch.stack([torch.rand(states.shape[1], generator=g).argsort()[:states_per_chunk]
                             for g in generators]).to(device)
@@ -174,6 +203,91 @@ def own_first_chunks(model: SpritesVideoModel, count: int, video_frames: tuple[i
         parts["sigmas"].append(sigmas.gather(1, keep))
         parts["targets"].append(model.codec.encode(torch.stack(targets).to(device)).to(states.dtype))
         parts["video_frames"].append(lengths)
-        parts["captions"].extend(captions)
     return OwnFirstChunks(*(torch.cat(parts[k]) for k in ("states", "sigmas", "targets", "video_frames")),
-                          parts["captions"], found / max(total, 1))
+                          draws.captions, found / max(total, 1))
+
+
+class OwnRollouts(NamedTuple):
+    """The model's own starts of videos, chunk by chunk, on its device: the clean frames each chunk was
+    sampled after, one sampler state per chunk, and every chunk redrawn right."""
+
+    context: Tensor  # [N, C, F, h, w] the model's own clean frames
+    states: Tensor  # [N, C, F, h, w] one sampler state per chunk, after the chunks before it
+    sigmas: Tensor  # [N, chunks] their noise levels
+    targets: Tensor  # [N, C, F, h, w] each chunk redrawn right (:func:`repaired`)
+    video_frames: Tensor  # [N]
+    captions: list[str]
+    found: float  # share of the visible sprites' frames in which the drawing showed the sprite
+
+    def draw(self, count: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, list[str]]:
+        """``count`` random items: ``(context, x_t, sigmas [count, chunks], target, video_frames, captions)``."""
+        items = torch.randint(len(self.captions), (count,), generator=generator, device=self.states.device)
+        return (self.context[items], self.states[items], self.sigmas[items], self.targets[items],
+                self.video_frames[items], [self.captions[i] for i in items.tolist()])
+
+
+# ``continue_flow(context, x_t, t, text, positions)``: the flow of the noisy copies ``x_t`` after the clean
+# ``context`` under teacher forcing's mask (``train.predict_flow``), both ``[B, C, F, h, w]``, ``t [B, F]``.
+ContinueFlow = Callable[[Tensor, Tensor, Tensor, TextKV, Tensor], Tensor]
+
+
+@torch.no_grad()
+def own_rollouts(model: SpritesVideoModel, continue_flow: ContinueFlow, count: int, frames: int,
+                 video_frames: tuple[int, int], generator: torch.Generator, batch_size: int = 128) -> OwnRollouts:
+    """``count`` starts of videos (``frames`` frames, from position 0) of train-split scenes as ``model``
+    streams them from the caption: the first chunk as :func:`own_first_chunks` draws it, each later one
+    with the later chunks' schedule after the model's own earlier chunks. One state per chunk with sigma in
+    OWN_SIGMAS is kept, chosen at random; every chunk is redrawn right on its own (:func:`repaired`)."""
+    stream, device = model.stream, model.transformer.device
+    c, n_train = stream.chunk_frames, stream.num_train_timesteps
+    chunks = frames // c
+    if frames % c or chunks < 2:
+        raise ValueError(f"frames={frames} must be two or more whole chunks of {c}")
+    if any(stream.guides(k) for k in range(1, chunks)):
+        raise ValueError("own rollouts sample the chunks after the first unguided, as the Sprites models do; "
+                         f"this model guides {stream.guided_chunks or 'every'} chunks")
+    schedules = [warp_timesteps(steps, n_train, stream.shift) for steps in (stream.first_chunk_steps,
+                                                                              stream.denoising_steps)]
+    draws, times = _draws(count, video_frames, generator), torch.arange(frames)
+    side = FRAME_SIZE // model.codec.spatial_factor
+    parts: dict[str, list] = {"context": [], "states": [], "sigmas": [], "targets": [], "video_frames": []}
+    found = total = 0
+    for first in range(0, count, batch_size):
+        items = slice(first, min(first + batch_size, count))
+        scenes, generators, lengths = draws.scenes[items], draws.generators[items], draws.lengths[items].to(device)
+        n = len(scenes)
+        text, null = _conditions(model, draws.captions[items], lengths, stream.guides(0))
+        positions = times.to(device).repeat(n, 1)
+        context = torch.zeros(n, model.transformer.config.in_dim, frames, side, side, device=device)
+        states, sigmas = torch.zeros_like(context), torch.zeros(n, chunks, device=device)
+        for k in range(chunks):
+            start, end = k * c, (k + 1) * c
+            if k == 0:
+                flow = lambda x, t, cond: model.transformer(x, t, cond, positions[:, :c], None)  # noqa: E731
+            else:
+                def flow(x: Tensor, t: Tensor, cond: TextKV, start: int = start, end: int = end) -> Tensor:
+                    # the earlier frames' noisy copies only fill the sequence: no chunk attends another's copy
+                    x_t = torch.cat([context[:, :, :start], x], 2)
+                    t = torch.cat([torch.zeros(n, start, device=device), t], 1)
+                    return continue_flow(context[:, :, :end], x_t, t, cond, positions[:, :end])[:, :, -c:]
+            x0, recorded = _sample_chunk(flow, text, null if k == 0 else None, schedules[k > 0], stream, k, generators,
+                                         (context.shape[1], c, side, side), device)
+            context[:, :, start:end] = x0
+            pick = torch.stack([torch.randint(len(recorded), (), generator=g) for g in generators])
+            states[:, :, start:end] = torch.stack([x for _, x in recorded])[pick.to(device), torch.arange(n, device=device)]
+            sigmas[:, k] = torch.tensor([s for s, _ in recorded], device=device)[pick.to(device)]
+        video = model.codec.decode_chunk(context, None)[0].float().clamp(0, 1).cpu()
+        targets = []
+        for drawn, scene in zip(video, scenes):
+            targets.append(torch.cat([repaired(drawn[k * c:(k + 1) * c], scene, times[k * c:(k + 1) * c])
+                                      for k in range(chunks)]))
+            f, t = found_share(drawn, scene, times)
+            found, total = found + f, total + t
+        dtype = model.transformer.dtype
+        parts["context"].append(context.to(dtype))
+        parts["states"].append(states.to(dtype))
+        parts["sigmas"].append(sigmas)
+        parts["targets"].append(model.codec.encode(torch.stack(targets).to(device)).to(dtype))
+        parts["video_frames"].append(lengths)
+    return OwnRollouts(*(torch.cat(parts[k]) for k in ("context", "states", "sigmas", "targets", "video_frames")),
+                       draws.captions, found / max(total, 1))

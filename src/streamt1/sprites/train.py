@@ -49,7 +49,7 @@ from streamt1.outputs.atomic import check_writable_folder
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import SpritesAutoencoder
 from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
-from streamt1.sprites.own_states import OwnFirstChunks, own_first_chunks
+from streamt1.sprites.own_states import OwnFirstChunks, OwnRollouts, own_first_chunks, own_rollouts
 from streamt1.sprites.training import (ReplayPool, SampleStream, check_max_minutes, ema_decay_at, lr_factor,
                                       run_progress, sample_loader, training_parser, update_ema)
 from streamt1.sprites.text import TextEncoderConfig
@@ -130,6 +130,13 @@ class TrainVideoConfig:
     # before training: ``own_first_scenes`` chunks.
     own_first_share: float = 0.0
     own_first_scenes: int = 4096
+    # The same for the chunks after the first: weight (against the teacher-forced loss) of the model's own
+    # starts of videos, streamed chunk by chunk from the caption, each later chunk's sampler state after the
+    # model's own earlier chunks aimed at that chunk redrawn right (own_states.own_rollouts). OF2's first chunks
+    # keep the captioned outline far more often, and its later chunks lose it within ~2 s: they redraw
+    # from their own drawing. Drawn once, from the --init model: ``own_window_scenes`` starts.
+    own_window_share: float = 0.0
+    own_window_scenes: int = 2048
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -159,14 +166,15 @@ class TrainVideoConfig:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 0")
         if self.context_chunks < 0:
             raise ValueError(f"context_chunks={self.context_chunks} must be >= 0 (0: first chunks only)")
-        for name in ("steps", "batch_size", "log_every", "save_every", "reuse", "pool_items", "own_first_scenes"):
+        for name in ("steps", "batch_size", "log_every", "save_every", "reuse", "pool_items", "own_first_scenes",
+                     "own_window_scenes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
         if self.workers < 0:
             raise ValueError(f"workers={self.workers} must be >= 0 (0: render in this process)")
         for name in ("start_share", "event_share", "schedule_share", "ema_decay", "context_noise", "caption_dropout",
                      "paused_share", "misdrawn_share", "misdrawn_first_share", "misdrawn_window_share",
-                     "rollout_share", "own_first_share"):
+                     "rollout_share", "own_first_share", "own_window_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
         if self.misdrawn_first_share and not self.first_chunk_copies:
@@ -175,6 +183,9 @@ class TrainVideoConfig:
         if self.own_first_share and (self.init is None or not self.first_chunk_copies):
             raise ValueError(f"own_first_share={self.own_first_share} trains on the --init model's own first chunks "
                              "beside the first-chunk copies: pass --init and first_chunk_copies >= 1, or the share 0")
+        if self.own_window_share and (self.init is None or not self.context_chunks):
+            raise ValueError(f"own_window_share={self.own_window_share} trains on the --init model's own chunks after "
+                             "its first: pass --init and context_chunks >= 1, or the share 0")
         if self.misdrawn_window_share and not self.context_chunks:
             raise ValueError(f"misdrawn_window_share={self.misdrawn_window_share} acts on the window chunks; "
                              "set context_chunks >= 1 (--context-chunks) or the share to 0")
@@ -463,14 +474,16 @@ def weighted_mse(prediction: Tensor, target: Tensor, weights: Tensor) -> Tensor:
 
 
 def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConfig,
-              generator: torch.Generator, own: OwnFirstChunks | None = None) -> Tensor:
+              generator: torch.Generator, own: OwnFirstChunks | None = None,
+              own_window: OwnRollouts | None = None) -> Tensor:
     """Teacher-forced flow-matching loss of a batch (:func:`batch_items`, on the model's device): its
     frames ``[B, F, 3, H, W]`` denoised after its clean context, weighted per cell by
     :func:`loss_weights` (with its shape contrast) on the frames whose targets are 1 (paused frames are
     context only); a ``rollout_share`` of the items after the model's own redraw of their context
     (:func:`redrawn_context`); the window chunks its ``misdrawn_window`` changes are noised from that
     (:func:`noisy_copies`); with ``first_chunk_copies``, the mean with the loss of the first chunks denoised again from the caption
-    alone, which with ``own`` mixes in ``own_first_share`` of :func:`own_first_loss`."""
+    alone, which with ``own`` mixes in ``own_first_share`` of :func:`own_first_loss`; with ``own_window`` the
+    teacher-forced loss mixes in ``own_window_share`` of :func:`own_window_loss`."""
     s = config.stream
     b, f = batch.frames.shape[:2]
     positions, video_frames = batch.positions, batch.video_frames
@@ -509,6 +522,9 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
     context = clean + strength * torch.randn(x0.shape, generator=generator, device=x0.device)
     flow = predict_flow(model, context, x_t, t, text, positions, config)
     loss = weighted_mse(flow, target, weights)
+    if own_window is not None:
+        own_loss = own_window_loss(model, own_window, max(1, round(config.own_window_share * b)), config, generator)
+        loss = torch.lerp(loss, own_loss, config.own_window_share)
     if config.first_chunk_copies == 0:
         return loss
     first_wrong = model.codec.encode(batch.misdrawn_first).to(x0.dtype) if batch.misdrawn_first.numel() else None
@@ -562,6 +578,23 @@ def own_first_loss(model: SpritesVideoModel, own: OwnFirstChunks, count: int, co
     flow = model.transformer(x_t, t, text, positions, None)
     target = (x_t.float() - x0.float()) / sigma[:, None, None, None, None]
     return weighted_mse(flow, target, change_weights(x0.float(), positions, config))
+
+
+def own_window_loss(model: SpritesVideoModel, own: OwnRollouts, count: int, config: TrainVideoConfig,
+                    generator: torch.Generator) -> Tensor:
+    """Teacher-forced flow loss of ``count`` of the model's own starts of videos (:func:`own_states.own_rollouts`):
+    each chunk after the first from its own sampler state after the model's own earlier chunks, aimed at the
+    flow whose x0 prediction is that chunk redrawn right (the first chunk is :func:`own_first_loss`'s)."""
+    context, x_t, sigmas, x0, video_frames, captions = own.draw(count, generator)
+    c = config.stream.chunk_frames
+    positions = torch.arange(x_t.shape[2], device=x_t.device).repeat(count, 1)
+    text = model.transformer.encode_text(model.text_encoder(captions), video_frames)
+    sigma = sigmas.repeat_interleave(c, dim=1)  # [count, F]
+    flow = predict_flow(model, context, x_t, sigma * config.stream.num_train_timesteps, text, positions, config)
+    target = (x_t.float() - x0.float()) / sigma[:, None, :, None, None]
+    weights = change_weights(x0.float(), positions, config)
+    weights[:, :, :c] = 0
+    return weighted_mse(flow, target, weights)
 
 
 @torch.no_grad()
@@ -691,6 +724,17 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
                                    torch.Generator().manual_seed(config.seed + 104_729))
         logger.info("drew %d own first chunks (%d states each) in %.0f s; the sprites were found in %.1f %% of "
                     "their frames", len(own.captions), own.states.shape[1], time.time() - built, 100 * own.found)
+    own_window = None
+    if config.own_window_share:
+        built = time.time()
+        with _autocast(device):
+            own_window = own_rollouts(
+                ema, lambda *inputs: predict_flow(ema, *inputs, config), config.own_window_scenes,
+                config.sequence_frames, (config.sequence_frames + config.stream.chunk_frames, config.max_video_frames),
+                torch.Generator().manual_seed(config.seed + 130_363))
+        logger.info("drew %d own starts of videos (%d frames) in %.0f s; the sprites were found in %.1f %% of their "
+                    "frames", len(own_window.captions), config.sequence_frames, time.time() - built,
+                    100 * own_window.found)
     if config.compile:  # after the copy: the EMA's blocks (probe loss, saved weights) stay eager
         model.transformer.compile_blocks()
     trained = [p for p in model.parameters() if p.requires_grad]  # not the frozen autoencoder
@@ -710,7 +754,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         for group in opt.param_groups:
             group["lr"] = config.lr * lr_factor(done_share)
         with _autocast(device):
-            loss = flow_loss(model, batch, config, noise_gen, own)
+            loss = flow_loss(model, batch, config, noise_gen, own, own_window)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -797,6 +841,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                         "the captioned shapes where it put the sprites) among the first-chunk copies (default 0)")
     p.add_argument("--own-first-scenes", type=int, default=TrainVideoConfig.own_first_scenes,
                    help="own first chunks drawn before training (with --own-first-share)")
+    p.add_argument("--own-window-share", type=float, default=TrainVideoConfig.own_window_share,
+                   help="weight of the --init model's own starts of videos (each later chunk's sampler state after "
+                        "its own earlier chunks, aimed at the chunk redrawn right) against the teacher-forced loss "
+                        "(default 0)")
+    p.add_argument("--own-window-scenes", type=int, default=TrainVideoConfig.own_window_scenes,
+                   help="own starts of videos drawn before training (with --own-window-share)")
     p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
                    help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
@@ -819,6 +869,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         misdrawn_share=args.misdrawn_share, misdrawn_first_share=args.misdrawn_first_share,
         misdrawn_window_share=args.misdrawn_window_share, rollout_share=args.rollout_share,
         own_first_share=args.own_first_share, own_first_scenes=args.own_first_scenes,
+        own_window_share=args.own_window_share, own_window_scenes=args.own_window_scenes,
         event_share=args.event_share, attention=args.attention, compile=args.compile,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
