@@ -12,11 +12,11 @@
 #   NAME            the candidate's name (runs/NAME, labels, archives)
 #   INIT            weights to start from (default: the committed ones)
 #   FLAGS           training flags beyond RECIPE
-#   RECIPE          the committed weights' training flags (RO2's; see its sprites_model.json lineage)
+#   RECIPE          the committed weights' training flags (OF2's; see its sprites_model.json lineage)
 #   MIN=5.0         training minutes; WORKERS=14 rendering processes
 #   BASE            folder of the baseline's sprites_tuning.py runs, labelled BASE_NAME-32, BASE_NAME-48
-#                   (seed 5) and BASE_NAME-<half>-s<seed> (seeds 6, 7) (default: RO2's, thirty-fourth session)
-#   BASE_NAME=RO2   LIMIT=170 seconds for each evaluation process
+#                   (seed 5) and BASE_NAME-<half>-s<seed> (seeds 6, 7) (default: OF2's, forty-second session)
+#   BASE_NAME=OF2   LIMIT=170 seconds for each evaluation process
 #   DEVICE=cuda     COMPILE=--compile (empty: eager)
 #   OUT             where the results go (the device machine sets it)
 # A CPU check of the script (a few steps at batch 4; the evaluations stop at their limit, which checks the
@@ -27,8 +27,8 @@ export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 [[ ${DEVICE:-cuda} == cpu ]] || nvidia-smi --query-gpu=name --format=csv,noheader
 N=${NAME:?} OUT=${OUT:?set OUT to the folder for the results}
 W=src/streamt1/sprites/weights
-RECIPE=${RECIPE:---event-share 0.25 --misdrawn-first-share 0.25 --rollout-share 0.25 --lr 3e-4 --batch-size 64 --reuse 4 --motion-weight 4 --first-chunk-copies 4 --caption-dropout 0.1}
-BASE=${BASE:-benchmarks/logs/sprites_2026-12-05_thirtyfourth/RO2/tune} BASE_NAME=${BASE_NAME:-RO2}
+RECIPE=${RECIPE:---event-share 0.25 --misdrawn-first-share 0.25 --rollout-share 0.25 --own-first-share 0.5 --own-first-scenes 4096 --lr 3e-4 --batch-size 64 --reuse 4 --motion-weight 4 --first-chunk-copies 4 --caption-dropout 0.1}
+BASE=${BASE:-benchmarks/logs/sprites_2026-12-06_fortysecond/OF2/tune} BASE_NAME=${BASE_NAME:-OF2}
 mkdir -p runs/$N $OUT/tune $OUT/first $OUT/readme
 python3 -m streamt1.sprites.train --out runs/$N --init ${INIT:-$W} $RECIPE ${FLAGS:-} ${COMPILE---compile} \
   --steps 100000 --max-minutes ${MIN:-5.0} --device ${DEVICE:-cuda} --workers ${WORKERS:-14} > runs/$N/train.log 2>&1

@@ -11,4 +11,6 @@
 #   bash benchmarks/logs/sprites_2026-12-06_fortysecond/OF2.sh        (one call, ~560 s on an H100)
 # Judge on the CPU:
 #   python benchmarks/logs/sprites_2026-12-05_twentyninth/paired_w1.py OF2 FOLDER/tune RO2 sprites_2026-12-05_thirtyfourth/RO2/tune
-NAME=OF2 MIN=5.0 LIMIT=190 FLAGS="--own-first-share 0.5 --own-first-scenes 4096" bash benchmarks/sprites_candidate_gpu.sh
+# RECIPE and BASE pinned to the values the script ran with (sprites_candidate_gpu.sh's defaults became OF2's after it)
+RO2_RECIPE="--event-share 0.25 --misdrawn-first-share 0.25 --rollout-share 0.25 --lr 3e-4 --batch-size 64 --reuse 4 --motion-weight 4 --first-chunk-copies 4 --caption-dropout 0.1"
+RECIPE="$RO2_RECIPE" BASE=benchmarks/logs/sprites_2026-12-05_thirtyfourth/RO2/tune BASE_NAME=RO2 NAME=OF2 MIN=5.0 LIMIT=190 FLAGS="--own-first-share 0.5 --own-first-scenes 4096" bash benchmarks/sprites_candidate_gpu.sh
