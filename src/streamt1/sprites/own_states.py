@@ -1,5 +1,5 @@
-"""The model's own first chunks as training data: the states its sampler passes through, each paired
-with the same drawing redrawn right.
+"""The model's own chunks as training data: the states its sampler passes through, each paired with the
+same drawing redrawn right.
 
 From the caption alone the sampler has settled where each sprite goes by sigma ~0.8 and from there
 keeps the outline its state shows (benchmarks/README.md, twenty-sixth session), so the captioned shape
@@ -7,9 +7,11 @@ has to be drawn from states that only the model's own sampling makes. Renders no
 never look like them: the blob is where the model put it, not where the scene has it, and its outline
 is the model's. :func:`own_first_chunks` samples first chunks of train-split scenes as the model draws
 them (its first-chunk schedule, its guidance), keeps a few states per chunk with sigma in OWN_SIGMAS,
-and pairs them with a target: the scene rendered with every sprite at the centre where the model drew
-it (:func:`drawn_centres`, found by colour as the metrics find it), in its captioned shape and size,
-over the captioned background. ``TrainVideoConfig.own_first_share`` trains on them.
+and pairs them with a target (:func:`repaired`): the scene rendered with every sprite starting where the
+drawing first shows it (:func:`drawn_centres`, found by colour as the metrics find it) and moving on as
+the caption's trajectory does, in its captioned shape and size, over the captioned background.
+:func:`own_rollouts` does the same for the chunks after the first, each sampled after the model's own
+earlier chunks. ``TrainVideoConfig.own_first_share`` and ``own_window_share`` train on them.
 """
 
 from __future__ import annotations

@@ -13,7 +13,9 @@ clean earlier chunks (lightly noised, still labelled t = 0, against exposure bia
 extra copies from the caption alone, some of them (``misdrawn_first_share``) noised from a misdrawn
 render and aimed at the caption's, as some window chunks are (``misdrawn_window_share``) after their
 right context; in a ``rollout_share`` of the items the clean context is the model's own redraw of it
-(:func:`redrawn_context`). Each chunk's timestep is drawn from the sampler's own schedule
+(:func:`redrawn_context`); ``own_first_share`` and ``own_window_share`` add the ``--init`` model's own
+sampler states, aimed at its drawings redrawn right (:mod:`streamt1.sprites.own_states`, drawn once
+before training). Each chunk's timestep is drawn from the sampler's own schedule
 (``schedule_share`` of the chunks) or from the uniform distribution shifted as the sampler shifts it.
 With ``reuse`` > 1 batches are drawn from a pool of recent items that the loader refreshes (the GPU
 outruns the CPU renderers). The text encoder is trained jointly. AdamW, warm-up then cosine, an EMA of
