@@ -7,11 +7,12 @@ import torch
 
 from streamt1.metrics.sprites import shape_accuracy, track_sprite
 from streamt1.sprites.model import SPRITES_STREAM, SpritesVideoModel, sprites_wan_config
-from streamt1.sprites.own_states import (OWN_SIGMAS, blob_centres, drawn_centres, own_first_chunks, own_rollouts,
-                                         repaired)
+from streamt1.sprites.own_states import (OWN_SIGMAS, OwnFirstChunks, OwnRollouts, blob_centres, drawn_centres,
+                                         own_first_chunks, own_rollouts, repaired)
 from streamt1.sprites.text import TextEncoderConfig
-from streamt1.sprites.train import TrainVideoConfig, main, misdrawn, predict_flow
-from streamt1.sprites.world import render_at, sample_scene, sprite_placements
+from streamt1.sprites.train import (TrainVideoConfig, main, misdrawn, own_first_loss, own_window_loss,
+                                   predict_flow)
+from streamt1.sprites.world import render_at, render_backgrounds, sample_scene, sprite_placements
 
 TEXT = TextEncoderConfig(text_dim=16, num_layers=1, num_heads=2)
 WAN = dict(dim=32, ffn_dim=64, num_heads=2, num_layers=1)
@@ -76,13 +77,10 @@ def test_own_first_chunks_keep_sampler_states_in_the_band_and_are_seeded():
     assert bool(((own.sigmas >= OWN_SIGMAS[0]) & (own.sigmas <= OWN_SIGMAS[1])).all())
     assert bool((own.sigmas[:, 0] != own.sigmas[:, 1]).all())  # two different steps of each chunk
     assert bool(((own.video_frames >= 27) & (own.video_frames <= 48)).all())
-    # an untrained model draws no sprite, so every target is the scene's own render
     again = own_first_chunks(model, 3, (27, 48), torch.Generator().manual_seed(1), states_per_chunk=2, batch_size=3)
     assert again.captions == own.captions  # the batch size changes nothing
     torch.testing.assert_close(again.states, own.states)
     torch.testing.assert_close(again.targets, own.targets)
-    # a state at sigma s is (1 - s) x0 + s noise for some x0 the model predicted: far from the clean target
-    assert float((own.states[:, 0] - own.targets).abs().mean()) > 0.1
     x_t, sigma, target, frames, captions = own.draw(5, torch.Generator().manual_seed(0))
     assert x_t.shape == (5, 48, 3, 16, 16) and sigma.shape == (5,) and len(captions) == 5
     with pytest.raises(ValueError, match="states_per_chunk"):
@@ -168,3 +166,54 @@ def test_training_on_own_rollouts_needs_an_init_model_with_context_and_runs_from
     used = json.loads((tmp_path / "out" / "sprites_model.json").read_text())["training"]
     assert used["steps_done"] == 1 and not math.isnan(used["history"][-1]["loss"])
     assert (used["train_config"]["own_window_share"], used["train_config"]["own_window_scenes"]) == (0.5, 2)
+
+
+def test_drawn_centres_restart_per_chunk_where_the_chunk_shows_the_sprite_and_go_on_where_it_does_not():
+    t = torch.arange(9)
+    shifts = torch.tensor([0.2] * 3 + [0.5] * 3 + [0.7] * 3)  # the drawing puts the sprite elsewhere per chunk
+    checked = 0
+    for seed in range(10):
+        scene = sample_scene(torch.Generator().manual_seed(seed), "train", num_frames=60)
+        sprite, cx, cy, _, opacity = next(iter(sprite_placements(scene, t)))
+        others = [None] * (len(scene.all_sprites) - 1)
+        drawn = render_at(scene, t, centres=[(torch.remainder(cx + shifts, 1.0), cy)] + others)
+        drawn[3:6] = render_backgrounds(scene, t[3:6])  # chunk 1 shows no sprite
+        found = track_sprite(drawn, sprite).detected
+        if not bool(opacity.gt(0).all() and found[:3].all() and found[6:].all()):
+            continue
+        x, _ = drawn_centres(drawn, scene, t, segment=3)[0]
+        off = torch.remainder(x - cx - shifts + 0.5, 1.0) - 0.5
+        assert float(off[:3].abs().max()) < 2.5 / 64 and float(off[6:].abs().max()) < 2.5 / 64, (seed, off)
+        after = torch.remainder(x[3:6] - cx[3:6] - 0.2 + 0.5, 1.0) - 0.5  # chunk 0's path goes on
+        assert float(after.abs().max()) < 2.5 / 64, (seed, after)
+        whole, _ = drawn_centres(drawn, scene, t)[0]  # one segment: where the clip first shows it, then the path
+        assert float((torch.remainder(whole - cx - 0.2 + 0.5, 1.0) - 0.5).abs().max()) < 2.5 / 64
+        checked += 1
+    assert checked >= 3
+
+
+def test_the_own_losses_vanish_for_the_flow_that_predicts_the_redrawn_chunks(monkeypatch):
+    model = tiny_model()
+    config = dataclasses.replace(TrainVideoConfig(text=TEXT, wan_overrides=WAN, context_chunks=2), attention="sdpa")
+    g = torch.Generator().manual_seed(0)
+    n, c = 4, 3
+    sigmas = 0.55 + 0.4 * torch.rand(n, 2, generator=g)
+    states = torch.randn(n, 2, 48, c, 16, 16, generator=g)
+    zero = torch.zeros(n, 48, c, 16, 16)  # targets 0: the right flow is x_t / sigma
+    first = OwnFirstChunks(states, sigmas, zero, torch.full((n,), 40), ["a red circle"] * n, 1.0)
+
+    def exact(x, t, *args, **kwargs):  # the x0 prediction x - sigma * flow is 0 wherever t > 0
+        sigma = (t / 1000)[:, None, :, None, None]
+        return torch.where(sigma > 0, x / sigma.clamp(min=1e-6), torch.zeros_like(x))
+
+    monkeypatch.setattr(model.transformer, "forward", exact)
+    assert float(own_first_loss(model, first, 5, config, g)) < 1e-10
+    f = 3 * c
+    window = OwnRollouts(torch.randn(n, 48, f, 16, 16, generator=g), torch.randn(n, 48, f, 16, 16, generator=g),
+                         0.55 + 0.4 * torch.rand(n, 3, generator=g), torch.zeros(n, 48, f, 16, 16),
+                         torch.full((n,), 40), ["a red circle"] * n, 1.0)
+    assert float(own_window_loss(model, window, 5, config, g)) < 1e-10
+    # a flow off by one sigma step is not
+    monkeypatch.setattr(model.transformer, "forward", lambda x, t, *a, **k: exact(x, t * 0.9))
+    assert float(own_first_loss(model, first, 5, config, g)) > 1e-3
+    assert float(own_window_loss(model, window, 5, config, g)) > 1e-3

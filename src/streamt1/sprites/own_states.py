@@ -68,9 +68,9 @@ def blob_centres(mask: Tensor, radius: Tensor) -> tuple[Tensor, Tensor]:
     summed = F.avg_pool2d(F.pad(mask[:, None], (k // 2,) * 4, mode="circular"), k, stride=1)[:, 0]
     peak = summed.flatten(1).argmax(1)
     py, px = (peak // w + 0.5) / h, (peak % w + 0.5) / w
-    grid = (torch.arange(w) + 0.5) / w
-    du = torch.remainder(grid[None, None, :] - px[:, None, None] + 0.5, 1.0) - 0.5  # [T, 1, W]
-    dv = torch.remainder(grid[None, :, None] - py[:, None, None] + 0.5, 1.0) - 0.5  # [T, H, 1]
+    gx, gy = (torch.arange(w) + 0.5) / w, (torch.arange(h) + 0.5) / h
+    du = torch.remainder(gx[None, None, :] - px[:, None, None] + 0.5, 1.0) - 0.5  # [T, 1, W]
+    dv = torch.remainder(gy[None, :, None] - py[:, None, None] + 0.5, 1.0) - 0.5  # [T, H, 1]
     near = mask * ((du * du + dv * dv) < (1.5 * radius.float()[:, None, None]) ** 2)
     total = near.flatten(1).sum(1).clamp(min=1e-6)
     x = px + (near * du).flatten(1).sum(1) / total
@@ -78,29 +78,44 @@ def blob_centres(mask: Tensor, radius: Tensor) -> tuple[Tensor, Tensor]:
     return torch.remainder(x, 1.0), torch.remainder(y, 1.0)
 
 
-def drawn_centres(frames: Tensor, scene: SceneSpec, t: Tensor) -> list[tuple[Tensor, Tensor] | None]:
+def drawn_centres(frames: Tensor, scene: SceneSpec, t: Tensor,
+                  segment: int | None = None) -> list[tuple[Tensor, Tensor] | None]:
     """Per sprite of ``scene.all_sprites``, centres ``(x [T], y [T])`` that start where ``frames [T, 3,
     H, W]`` (at frame times ``t``) first show it (:func:`blob_centres` of its colour's mask, in the first
     frame where the metrics find it) and move on as the scene's trajectory does; None (the scene's own
     place) for a sprite not visible or never found. The drawing's own moves are not kept: the model's
-    first chunks barely move, and a target that keeps them teaches the stream to stand still."""
+    first chunks barely move, and a target that keeps them teaches the stream to stand still.
+
+    With ``segment`` (a chunk's frames) every segment starts again where the drawing first shows the
+    sprite in it, as each chunk of a stream is redrawn where that chunk drew it; a segment that does not
+    show it goes on along the path before it (the scene's own, before the sprite was first found)."""
+    segment = segment or len(t)
     centres: list[tuple[Tensor, Tensor] | None] = []
     for sprite, cx, cy, radius, opacity in sprite_placements(scene, t):
         track = track_sprite(frames, sprite) if bool(opacity.gt(0).any()) else None
         if track is None or not bool(track.detected.any()):
             centres.append(None)
             continue
-        x, y = blob_centres(track.mask, radius)
-        first = int(track.detected.nonzero()[0, 0])
-        centres.append(tuple(torch.remainder(drawn[first] + wrapped_delta(own - own[first]), 1.0)
-                             for drawn, own in ((x, cx), (y, cy))))
+        anchor = (0, cx[0], cy[0])  # (frame, x, y) the path goes on from
+        xs, ys = [], []
+        for begin in range(0, len(t), segment):
+            part = slice(begin, begin + segment)
+            seen = track.detected[part].nonzero()
+            if len(seen):
+                k = int(seen[0, 0])
+                x, y = blob_centres(track.mask[part][k:k + 1], radius[part][k:k + 1])
+                anchor = (begin + k, x[0], y[0])
+            k, ax, ay = anchor
+            xs.append(torch.remainder(ax + wrapped_delta(cx[part] - cx[k]), 1.0))
+            ys.append(torch.remainder(ay + wrapped_delta(cy[part] - cy[k]), 1.0))
+        centres.append((torch.cat(xs), torch.cat(ys)))
     return centres
 
 
-def repaired(frames: Tensor, scene: SceneSpec, t: Tensor) -> Tensor:
+def repaired(frames: Tensor, scene: SceneSpec, t: Tensor, segment: int | None = None) -> Tensor:
     """``frames [T, 3, H, W]`` in [0, 1] redrawn right: the scene's render with every sprite where the
-    frames show it (:func:`drawn_centres`)."""
-    return render_at(scene, t, frames.shape[-1], drawn_centres(frames, scene, t))
+    frames show it (:func:`drawn_centres`, per ``segment`` of frames)."""
+    return render_at(scene, t, frames.shape[-1], drawn_centres(frames, scene, t, segment))
 
 
 def found_share(frames: Tensor, scene: SceneSpec, t: Tensor) -> tuple[int, int]:
@@ -153,7 +168,8 @@ def _sample_chunk(flow: Callable[[Tensor, Tensor, TextKV], Tensor], text: TextKV
         return torch.stack([torch.randn(shape, generator=g) for g in generators]).to(device)
 
     eta = stream.first_chunk_eta if chunk == 0 else 0.0
-    x0, _ = sample_steps(predict_flow, draw_noise(), timesteps.to(device), n_train, draw_noise, stream.sampler, 0,
+    # the timesteps stay on the host, as the generator keeps them: no device sync per step
+    x0, _ = sample_steps(predict_flow, draw_noise(), timesteps, n_train, draw_noise, stream.sampler, 0,
                          len(timesteps), eta)
     return x0, recorded
 
@@ -163,6 +179,19 @@ def _conditions(model: SpritesVideoModel, captions: list[str], lengths: Tensor,
     encode = model.transformer.encode_text
     null = encode(model.text_encoder([NULL_PROMPT] * len(captions)), lengths) if guided else None
     return encode(model.text_encoder(captions), lengths), null
+
+
+def _redrawn(model: SpritesVideoModel, latents: Tensor, scenes: list[SceneSpec], times: Tensor,
+             segment: int) -> tuple[Tensor, int, int]:
+    """The latents of every item's drawing ``latents [N, C, T, h, w]`` (frame times ``times``) redrawn right
+    per ``segment`` of frames (:func:`repaired`), and (found, visible) sprite frames of the drawings."""
+    video = model.codec.decode_chunk(latents, None)[0].float().clamp(0, 1).cpu()
+    targets, found, visible = [], 0, 0
+    for drawn, scene in zip(video, scenes):
+        targets.append(repaired(drawn, scene, times, segment))
+        seen, shown = found_share(drawn, scene, times)
+        found, visible = found + seen, visible + shown
+    return model.codec.encode(torch.stack(targets).to(latents.device)), found, visible
 
 
 @torch.no_grad()
@@ -181,9 +210,9 @@ def own_first_chunks(model: SpritesVideoModel, count: int, video_frames: tuple[i
     draws, times = _draws(count, video_frames, generator), torch.arange(c)
     side = FRAME_SIZE // model.codec.spatial_factor
     parts: dict[str, list] = {"states": [], "sigmas": [], "targets": [], "video_frames": []}
-    found = total = 0
-    for first in range(0, count, batch_size):
-        items = slice(first, min(first + batch_size, count))
+    found = visible = 0
+    for begin in range(0, count, batch_size):
+        items = slice(begin, min(begin + batch_size, count))
         scenes, generators, lengths = draws.scenes[items], draws.generators[items], draws.lengths[items].to(device)
         n = len(scenes)
         text, null = _conditions(model, draws.captions[items], lengths, stream.guides(0))
@@ -191,22 +220,18 @@ def own_first_chunks(model: SpritesVideoModel, count: int, video_frames: tuple[i
         x0, recorded = _sample_chunk(lambda x, t, cond: model.transformer(x, t, cond, positions, None), text, null,
                                      timesteps, stream, 0, generators, (model.transformer.config.in_dim, c, side, side),
                                      device)
-        frames = model.codec.decode_chunk(x0, None)[0].float().clamp(0, 1).cpu()
-        targets = []
-        for video, scene in zip(frames, scenes):
-            targets.append(repaired(video, scene, times))
-            f, t = found_share(video, scene, times)
-            found, total = found + f, total + t
+        targets, seen, shown = _redrawn(model, x0, scenes, times, c)
+        found, visible = found + seen, visible + shown
         states = torch.stack([x.to(model.transformer.dtype) for _, x in recorded], 1)  # [n, band, C, c, h, w]
         sigmas = torch.tensor([s for s, _ in recorded], device=device).expand(n, -1)
         keep = torch.stack([torch.rand(states.shape[1], generator=g).argsort()[:states_per_chunk]
                             for g in generators]).to(device)
         parts["states"].append(states[torch.arange(n, device=device)[:, None], keep])
         parts["sigmas"].append(sigmas.gather(1, keep))
-        parts["targets"].append(model.codec.encode(torch.stack(targets).to(device)).to(states.dtype))
+        parts["targets"].append(targets.to(states.dtype))
         parts["video_frames"].append(lengths)
     return OwnFirstChunks(*(torch.cat(parts[k]) for k in ("states", "sigmas", "targets", "video_frames")),
-                          draws.captions, found / max(total, 1))
+                          draws.captions, found / max(visible, 1))
 
 
 class OwnRollouts(NamedTuple):
@@ -239,7 +264,8 @@ def own_rollouts(model: SpritesVideoModel, continue_flow: ContinueFlow, count: i
     """``count`` starts of videos (``frames`` frames, from position 0) of train-split scenes as ``model``
     streams them from the caption: the first chunk as :func:`own_first_chunks` draws it, each later one
     with the later chunks' schedule after the model's own earlier chunks. One state per chunk with sigma in
-    OWN_SIGMAS is kept, chosen at random; every chunk is redrawn right on its own (:func:`repaired`)."""
+    OWN_SIGMAS is kept, chosen at random; every chunk is redrawn right where it drew the sprites
+    (:func:`drawn_centres` per chunk)."""
     stream, device = model.stream, model.transformer.device
     c, n_train = stream.chunk_frames, stream.num_train_timesteps
     chunks = frames // c
@@ -250,12 +276,14 @@ def own_rollouts(model: SpritesVideoModel, continue_flow: ContinueFlow, count: i
                          f"this model guides {stream.guided_chunks or 'every'} chunks")
     schedules = [warp_timesteps(steps, n_train, stream.shift) for steps in (stream.first_chunk_steps,
                                                                               stream.denoising_steps)]
+    if not any(OWN_SIGMAS[0] <= float(t) / n_train <= OWN_SIGMAS[1] for t in schedules[1]):
+        raise ValueError(f"the later chunks' schedule has no step with sigma in {OWN_SIGMAS}")
     draws, times = _draws(count, video_frames, generator), torch.arange(frames)
     side = FRAME_SIZE // model.codec.spatial_factor
     parts: dict[str, list] = {"context": [], "states": [], "sigmas": [], "targets": [], "video_frames": []}
-    found = total = 0
-    for first in range(0, count, batch_size):
-        items = slice(first, min(first + batch_size, count))
+    found = visible = 0
+    for begin in range(0, count, batch_size):
+        items = slice(begin, min(begin + batch_size, count))
         scenes, generators, lengths = draws.scenes[items], draws.generators[items], draws.lengths[items].to(device)
         n = len(scenes)
         text, null = _conditions(model, draws.captions[items], lengths, stream.guides(0))
@@ -275,21 +303,16 @@ def own_rollouts(model: SpritesVideoModel, continue_flow: ContinueFlow, count: i
             x0, recorded = _sample_chunk(flow, text, null if k == 0 else None, schedules[k > 0], stream, k, generators,
                                          (context.shape[1], c, side, side), device)
             context[:, :, start:end] = x0
-            pick = torch.stack([torch.randint(len(recorded), (), generator=g) for g in generators])
-            states[:, :, start:end] = torch.stack([x for _, x in recorded])[pick.to(device), torch.arange(n, device=device)]
-            sigmas[:, k] = torch.tensor([s for s, _ in recorded], device=device)[pick.to(device)]
-        video = model.codec.decode_chunk(context, None)[0].float().clamp(0, 1).cpu()
-        targets = []
-        for drawn, scene in zip(video, scenes):
-            targets.append(torch.cat([repaired(drawn[k * c:(k + 1) * c], scene, times[k * c:(k + 1) * c])
-                                      for k in range(chunks)]))
-            f, t = found_share(drawn, scene, times)
-            found, total = found + f, total + t
+            pick = torch.stack([torch.randint(len(recorded), (), generator=g) for g in generators]).to(device)
+            states[:, :, start:end] = torch.stack([x for _, x in recorded])[pick, torch.arange(n, device=device)]
+            sigmas[:, k] = torch.tensor([s for s, _ in recorded], device=device)[pick]
+        targets, seen, shown = _redrawn(model, context, scenes, times, c)
+        found, visible = found + seen, visible + shown
         dtype = model.transformer.dtype
         parts["context"].append(context.to(dtype))
         parts["states"].append(states.to(dtype))
         parts["sigmas"].append(sigmas)
-        parts["targets"].append(model.codec.encode(torch.stack(targets).to(device)).to(dtype))
+        parts["targets"].append(targets.to(dtype))
         parts["video_frames"].append(lengths)
     return OwnRollouts(*(torch.cat(parts[k]) for k in ("context", "states", "sigmas", "targets", "video_frames")),
-                       draws.captions, found / max(total, 1))
+                       draws.captions, found / max(visible, 1))

@@ -129,7 +129,8 @@ class TrainVideoConfig:
     # Weight (and share of the first-chunk copies' count) of the model's own first chunks: states its sampler
     # passed through from the caption alone, aimed at the same drawing with the captioned shapes and
     # background where it put the sprites (streamt1.sprites.own_states). Drawn once, from the --init model,
-    # before training: ``own_first_scenes`` chunks.
+    # before training: ``own_first_scenes`` chunks. The logged EMA probe loss leaves the own terms out, so it
+    # stays comparable across runs.
     own_first_share: float = 0.0
     own_first_scenes: int = 4096
     # The same for the chunks after the first: weight (against the teacher-forced loss) of the model's own
