@@ -162,10 +162,14 @@ def test_training_on_own_rollouts_needs_an_init_model_with_context_and_runs_from
     tiny_model(TextEncoderConfig(), dim=64, ffn_dim=256, num_layers=1).save_pretrained(tmp_path / "start")
     main(["--out", str(tmp_path / "out"), "--steps", "1", "--batch-size", "2", "--workers", "0",
           "--context-chunks", "1", "--dim", "64", "--layers", "1", "--first-chunk-copies", "1",
-          "--init", str(tmp_path / "start"), "--own-window-share", "0.5", "--own-window-scenes", "2"])
+          "--init", str(tmp_path / "start"), "--own-window-share", "0.5", "--own-window-scenes", "2",
+          "--own-window-frames", "12"])  # longer than the training sequence's 6 frames
     used = json.loads((tmp_path / "out" / "sprites_model.json").read_text())["training"]
     assert used["steps_done"] == 1 and not math.isnan(used["history"][-1]["loss"])
-    assert (used["train_config"]["own_window_share"], used["train_config"]["own_window_scenes"]) == (0.5, 2)
+    config = used["train_config"]
+    assert (config["own_window_share"], config["own_window_scenes"], config["own_window_frames"]) == (0.5, 2, 12)
+    with pytest.raises(ValueError, match="own_window_frames"):
+        TrainVideoConfig(own_window_frames=10)
 
 
 def test_drawn_centres_restart_per_chunk_where_the_chunk_shows_the_sprite_and_go_on_where_it_does_not():

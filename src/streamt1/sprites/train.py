@@ -140,6 +140,7 @@ class TrainVideoConfig:
     # from their own drawing. Drawn once, from the --init model: ``own_window_scenes`` starts.
     own_window_share: float = 0.0
     own_window_scenes: int = 2048
+    own_window_frames: int | None = None  # each start's length (whole chunks); None: sequence_frames
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -189,6 +190,9 @@ class TrainVideoConfig:
         if self.own_window_share and (self.init is None or not self.context_chunks):
             raise ValueError(f"own_window_share={self.own_window_share} trains on the --init model's own chunks after "
                              "its first: pass --init and context_chunks >= 1, or the share 0")
+        frames, chunk = self.own_window_frames, self.stream.chunk_frames
+        if frames is not None and (frames % chunk or frames < 2 * chunk):
+            raise ValueError(f"own_window_frames={frames} must be two or more whole chunks of {chunk} frames")
         if self.misdrawn_window_share and not self.context_chunks:
             raise ValueError(f"misdrawn_window_share={self.misdrawn_window_share} acts on the window chunks; "
                              "set context_chunks >= 1 (--context-chunks) or the share to 0")
@@ -729,14 +733,14 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
                     "their frames", len(own.captions), own.states.shape[1], time.time() - built, 100 * own.found)
     own_window = None
     if config.own_window_share:
-        built = time.time()
+        built, own_frames = time.time(), config.own_window_frames or config.sequence_frames
         with _autocast(device):
             own_window = own_rollouts(
-                ema, lambda *inputs: predict_flow(ema, *inputs, config), config.own_window_scenes,
-                config.sequence_frames, (config.sequence_frames + config.stream.chunk_frames, config.max_video_frames),
+                ema, lambda *inputs: predict_flow(ema, *inputs, config), config.own_window_scenes, own_frames,
+                (own_frames + config.stream.chunk_frames, config.max_video_frames),
                 torch.Generator().manual_seed(config.seed + 130_363))
         logger.info("drew %d own starts of videos (%d frames) in %.0f s; the sprites were found in %.1f %% of their "
-                    "frames", len(own_window.captions), config.sequence_frames, time.time() - built,
+                    "frames", len(own_window.captions), own_frames, time.time() - built,
                     100 * own_window.found)
     if config.compile:  # after the copy: the EMA's blocks (probe loss, saved weights) stay eager
         model.transformer.compile_blocks()
@@ -850,6 +854,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                         "(default 0)")
     p.add_argument("--own-window-scenes", type=int, default=TrainVideoConfig.own_window_scenes,
                    help="own starts of videos drawn before training (with --own-window-share)")
+    p.add_argument("--own-window-frames", type=int, default=None,
+                   help="length of each own start of a video, whole chunks (default: the training sequence's)")
     p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
                    help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
@@ -873,6 +879,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         misdrawn_window_share=args.misdrawn_window_share, rollout_share=args.rollout_share,
         own_first_share=args.own_first_share, own_first_scenes=args.own_first_scenes,
         own_window_share=args.own_window_share, own_window_scenes=args.own_window_scenes,
+        own_window_frames=args.own_window_frames,
         event_share=args.event_share, attention=args.attention, compile=args.compile,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
