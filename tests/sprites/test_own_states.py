@@ -128,7 +128,7 @@ def test_own_rollouts_stream_each_chunk_after_the_models_own_earlier_ones():
     calls = []
 
     def continue_flow(context, x_t, t, text, positions):
-        calls.append(context.clone())
+        calls.append((context.clone(), int(t[0].nonzero()[0, 0])))  # and the chunk being drawn
         return predict_flow(model, context, x_t, t, text, positions, config)
 
     own = own_rollouts(model, continue_flow, 3, 9, (27, 48), torch.Generator().manual_seed(1), batch_size=2)
@@ -138,10 +138,15 @@ def test_own_rollouts_stream_each_chunk_after_the_models_own_earlier_ones():
     # every later chunk was sampled after the clean frames the rollout keeps as its context
     items = [slice(0, 2), slice(2, 3)]
     later_steps = len(SPRITES_STREAM.denoising_steps)
-    for i, context in enumerate(calls):
-        batch, end = items[i // (2 * later_steps)], context.shape[2]
-        torch.testing.assert_close(context[:, :, :end - 3], own.context[batch, :, :end - 3].float())
+    for i, (context, start) in enumerate(calls):
+        assert context.shape[2] == 9 and start == 3 * (1 + i // later_steps % 2)  # one sequence length throughout
+        torch.testing.assert_close(context[:, :, :start], own.context[items[i // (2 * later_steps)], :, :start].float())
+        assert not context[:, :, start:].any()  # the chunk being drawn and the later ones are not there yet
     assert len(calls) == 2 * 2 * later_steps  # two batches, two later chunks, every step of their schedule
+    # the same rollouts whatever the batch size (each item's noise and picks come from its own generator)
+    again = own_rollouts(model, continue_flow, 3, 9, (27, 48), torch.Generator().manual_seed(1), batch_size=3)
+    torch.testing.assert_close(again.context, own.context)
+    torch.testing.assert_close(again.targets, own.targets)
     # the first chunk is drawn as own_first_chunks draws it, from the same noise
     first = own_first_chunks(model, 3, (27, 48), torch.Generator().manual_seed(1), states_per_chunk=2, batch_size=2)
     torch.testing.assert_close(own.targets[:, :, :3], first.targets)

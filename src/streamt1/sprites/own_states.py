@@ -296,10 +296,14 @@ def own_rollouts(model: SpritesVideoModel, continue_flow: ContinueFlow, count: i
                 flow = lambda x, t, cond: model.transformer(x, t, cond, positions[:, :c], None)  # noqa: E731
             else:
                 def flow(x: Tensor, t: Tensor, cond: TextKV, start: int = start, end: int = end) -> Tensor:
-                    # the earlier frames' noisy copies only fill the sequence: no chunk attends another's copy
-                    x_t = torch.cat([context[:, :, :start], x], 2)
-                    t = torch.cat([torch.zeros(n, start, device=device), t], 1)
-                    return continue_flow(context[:, :, :end], x_t, t, cond, positions[:, :end])[:, :, -c:]
+                    # One sequence length for every chunk, so compiled attention keeps one shape: the other
+                    # chunks' noisy copies and the clean frames not drawn yet only fill it (teacher forcing's
+                    # mask lets chunk k read its own copy and the clean chunks before it, nothing else).
+                    x_t = context.clone()
+                    x_t[:, :, start:end] = x
+                    steps = torch.zeros(n, frames, device=device)
+                    steps[:, start:end] = t
+                    return continue_flow(context, x_t, steps, cond, positions)[:, :, start:end]
             x0, recorded = _sample_chunk(flow, text, null if k == 0 else None, schedules[k > 0], stream, k, generators,
                                          (context.shape[1], c, side, side), device)
             context[:, :, start:end] = x0
