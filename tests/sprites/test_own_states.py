@@ -96,7 +96,8 @@ def test_training_on_own_first_chunks_needs_an_init_model_and_runs_from_the_comm
         TrainVideoConfig(own_first_share=1.5, init="x")
     tiny_model(TextEncoderConfig(), dim=64, ffn_dim=256, num_layers=1).save_pretrained(tmp_path / "start")
     main(["--out", str(tmp_path / "out"), "--steps", "1", "--batch-size", "2", "--workers", "0",
-          "--context-chunks", "1", "--dim", "64", "--layers", "1", "--first-chunk-copies", "1", "--init", str(tmp_path / "start"),
+          "--context-chunks", "1", "--dim", "64", "--layers", "1", "--first-chunk-copies", "1",
+          "--init", str(tmp_path / "start"),
           "--own-first-share", "0.5", "--own-first-scenes", "2"])
     used = json.loads((tmp_path / "out" / "sprites_model.json").read_text())["training"]
     assert used["steps_done"] == 1 and not math.isnan(used["history"][-1]["loss"])

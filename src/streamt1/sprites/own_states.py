@@ -16,7 +16,7 @@ earlier chunks. ``TrainVideoConfig.own_first_share`` and ``own_window_share`` tr
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -181,6 +181,21 @@ def _conditions(model: SpritesVideoModel, captions: list[str], lengths: Tensor,
     return encode(model.text_encoder(captions), lengths), null
 
 
+_Batch = tuple[list[SceneSpec], list[torch.Generator], Tensor, TextKV, TextKV | None, Tensor]
+
+
+def _batches(model: SpritesVideoModel, draws: _Draws, batch_size: int, times: Tensor) -> Iterator[_Batch]:
+    """The draws in batches on the model's device: (scenes, generators, video lengths, the captions' condition,
+    guidance's null condition of the first chunk or None, frame positions ``times``)."""
+    device = model.transformer.device
+    for begin in range(0, len(draws.scenes), batch_size):
+        items = slice(begin, begin + batch_size)
+        lengths = draws.lengths[items].to(device)
+        text, null = _conditions(model, draws.captions[items], lengths, model.stream.guides(0))
+        yield (draws.scenes[items], draws.generators[items], lengths, text, null,
+               times.to(device).repeat(len(lengths), 1))
+
+
 def _redrawn(model: SpritesVideoModel, latents: Tensor, scenes: list[SceneSpec], times: Tensor,
              segment: int) -> tuple[Tensor, int, int]:
     """The latents of every item's drawing ``latents [N, C, T, h, w]`` (frame times ``times``) redrawn right
@@ -211,12 +226,8 @@ def own_first_chunks(model: SpritesVideoModel, count: int, video_frames: tuple[i
     side = FRAME_SIZE // model.codec.spatial_factor
     parts: dict[str, list] = {"states": [], "sigmas": [], "targets": [], "video_frames": []}
     found = visible = 0
-    for begin in range(0, count, batch_size):
-        items = slice(begin, min(begin + batch_size, count))
-        scenes, generators, lengths = draws.scenes[items], draws.generators[items], draws.lengths[items].to(device)
+    for scenes, generators, lengths, text, null, positions in _batches(model, draws, batch_size, times):
         n = len(scenes)
-        text, null = _conditions(model, draws.captions[items], lengths, stream.guides(0))
-        positions = times.to(device).repeat(n, 1)
         x0, recorded = _sample_chunk(lambda x, t, cond: model.transformer(x, t, cond, positions, None), text, null,
                                      timesteps, stream, 0, generators, (model.transformer.config.in_dim, c, side, side),
                                      device)
@@ -282,12 +293,8 @@ def own_rollouts(model: SpritesVideoModel, continue_flow: ContinueFlow, count: i
     side = FRAME_SIZE // model.codec.spatial_factor
     parts: dict[str, list] = {"context": [], "states": [], "sigmas": [], "targets": [], "video_frames": []}
     found = visible = 0
-    for begin in range(0, count, batch_size):
-        items = slice(begin, min(begin + batch_size, count))
-        scenes, generators, lengths = draws.scenes[items], draws.generators[items], draws.lengths[items].to(device)
+    for scenes, generators, lengths, text, null, positions in _batches(model, draws, batch_size, times):
         n = len(scenes)
-        text, null = _conditions(model, draws.captions[items], lengths, stream.guides(0))
-        positions = times.to(device).repeat(n, 1)
         context = torch.zeros(n, model.transformer.config.in_dim, frames, side, side, device=device)
         states, sigmas = torch.zeros_like(context), torch.zeros(n, chunks, device=device)
         for k in range(chunks):
