@@ -8,7 +8,7 @@ import torch
 from streamt1.metrics.sprites import shape_accuracy, track_sprite
 from streamt1.sprites.model import SPRITES_STREAM, SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.own_states import (OWN_SIGMAS, OwnFirstChunks, OwnRollouts, blob_centres, drawn_centres,
-                                         own_first_chunks, own_rollouts, repaired)
+                                         own_first_chunks, own_rollouts, repaired, sprite_tracks)
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.train import (TrainVideoConfig, main, misdrawn, own_first_loss, own_window_loss,
                                    predict_flow)
@@ -111,7 +111,8 @@ def test_the_redrawn_sprites_start_where_a_still_drawing_put_them_and_move_as_th
         t = torch.tensor([0, 16, 32])  # one second apart
         still = render_at(scene, torch.zeros(3))  # the model's first chunk: every sprite stands still
         placed = sprite_placements(scene, t)
-        for centre, (sprite, cx, cy, _, opacity) in zip(drawn_centres(still, scene, t), placed):
+        centres = drawn_centres(sprite_tracks(still, scene, t), scene, t)
+        for centre, (sprite, cx, cy, _, opacity) in zip(centres, placed):
             if not bool(opacity.gt(0).all() and track_sprite(still, sprite).detected.all()):
                 continue
             for drawn, own in zip(centre, (cx, cy)):
@@ -191,12 +192,13 @@ def test_drawn_centres_restart_per_chunk_where_the_chunk_shows_the_sprite_and_go
         found = track_sprite(drawn, sprite).detected
         if not bool(opacity.gt(0).all() and found[:3].all() and found[6:].all()):
             continue
-        x, _ = drawn_centres(drawn, scene, t, segment=3)[0]
+        x, _ = drawn_centres(sprite_tracks(drawn, scene, t), scene, t, segment=3)[0]
         off = torch.remainder(x - cx - shifts + 0.5, 1.0) - 0.5
         assert float(off[:3].abs().max()) < 2.5 / 64 and float(off[6:].abs().max()) < 2.5 / 64, (seed, off)
         after = torch.remainder(x[3:6] - cx[3:6] - 0.2 + 0.5, 1.0) - 0.5  # chunk 0's path goes on
         assert float(after.abs().max()) < 2.5 / 64, (seed, after)
-        whole, _ = drawn_centres(drawn, scene, t)[0]  # one segment: where the clip first shows it, then the path
+        # one segment: where the clip first shows it, then the path
+        whole, _ = drawn_centres(sprite_tracks(drawn, scene, t), scene, t)[0]
         assert float((torch.remainder(whole - cx - 0.2 + 0.5, 1.0) - 0.5).abs().max()) < 2.5 / 64
         checked += 1
     assert checked >= 3

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from streamt1.metrics.sprites import track_sprite, wrapped_delta
+from streamt1.metrics.sprites import SpriteTrack, track_sprite, wrapped_delta
 from streamt1.models.causal_wan import TextKV
 from streamt1.models.config import StreamConfig
 from streamt1.models.generator import NULL_PROMPT
@@ -78,21 +78,28 @@ def blob_centres(mask: Tensor, radius: Tensor) -> tuple[Tensor, Tensor]:
     return torch.remainder(x, 1.0), torch.remainder(y, 1.0)
 
 
-def drawn_centres(frames: Tensor, scene: SceneSpec, t: Tensor,
+def sprite_tracks(frames: Tensor, scene: SceneSpec, t: Tensor) -> list[SpriteTrack | None]:
+    """Per sprite of ``scene.all_sprites``, its track in ``frames [T, 3, H, W]`` (at frame times ``t``) as the
+    metrics find it by colour; None for a sprite not visible in them."""
+    return [track_sprite(frames, sprite) if bool(opacity.gt(0).any()) else None
+            for sprite, _, _, _, opacity in sprite_placements(scene, t)]
+
+
+def drawn_centres(tracks: list[SpriteTrack | None], scene: SceneSpec, t: Tensor,
                   segment: int | None = None) -> list[tuple[Tensor, Tensor] | None]:
-    """Per sprite of ``scene.all_sprites``, centres ``(x [T], y [T])`` that start where ``frames [T, 3,
-    H, W]`` (at frame times ``t``) first show it (:func:`blob_centres` of its colour's mask, in the first
-    frame where the metrics find it) and move on as the scene's trajectory does; None (the scene's own
-    place) for a sprite not visible or never found. The drawing's own moves are not kept: the model's
-    first chunks barely move, and a target that keeps them teaches the stream to stand still.
+    """Per sprite of ``scene.all_sprites``, centres ``(x [T], y [T])`` that start where the drawing its
+    ``tracks`` (:func:`sprite_tracks`, at frame times ``t``) come from first shows it (:func:`blob_centres`
+    of its colour's mask, in the first frame where the metrics find it) and move on as the scene's
+    trajectory does; None (the scene's own place) for a sprite not visible or never found. The drawing's
+    own moves are not kept: the model's first chunks barely move, and a target that keeps them teaches
+    the stream to stand still.
 
     With ``segment`` (a chunk's frames) every segment starts again where the drawing first shows the
     sprite in it, as each chunk of a stream is redrawn where that chunk drew it; a segment that does not
     show it goes on along the path before it (the scene's own, before the sprite was first found)."""
     segment = segment or len(t)
     centres: list[tuple[Tensor, Tensor] | None] = []
-    for sprite, cx, cy, radius, opacity in sprite_placements(scene, t):
-        track = track_sprite(frames, sprite) if bool(opacity.gt(0).any()) else None
+    for (_, cx, cy, radius, _), track in zip(sprite_placements(scene, t), tracks):
         if track is None or not bool(track.detected.any()):
             centres.append(None)
             continue
@@ -112,20 +119,23 @@ def drawn_centres(frames: Tensor, scene: SceneSpec, t: Tensor,
     return centres
 
 
-def repaired(frames: Tensor, scene: SceneSpec, t: Tensor, segment: int | None = None) -> Tensor:
+def repaired(frames: Tensor, scene: SceneSpec, t: Tensor, segment: int | None = None,
+             tracks: list[SpriteTrack | None] | None = None) -> Tensor:
     """``frames [T, 3, H, W]`` in [0, 1] redrawn right: the scene's render with every sprite where the
-    frames show it (:func:`drawn_centres`, per ``segment`` of frames)."""
-    return render_at(scene, t, frames.shape[-1], drawn_centres(frames, scene, t, segment))
+    frames show it (:func:`drawn_centres`, per ``segment`` of frames; ``tracks``: their
+    :func:`sprite_tracks` where already made)."""
+    tracks = sprite_tracks(frames, scene, t) if tracks is None else tracks
+    return render_at(scene, t, frames.shape[-1], drawn_centres(tracks, scene, t, segment))
 
 
-def found_share(frames: Tensor, scene: SceneSpec, t: Tensor) -> tuple[int, int]:
-    """(frames in which a visible sprite is found, visible sprites' frames) of ``frames``."""
-    found = total = 0
-    for sprite, _, _, _, opacity in sprite_placements(scene, t):
-        visible = opacity.gt(0)
-        found += int((track_sprite(frames, sprite).detected & visible).sum())
-        total += int(visible.sum())
-    return found, total
+def found_share(tracks: list[SpriteTrack | None], scene: SceneSpec, t: Tensor) -> tuple[int, int]:
+    """(frames in which a visible sprite is found, visible sprites' frames) of a drawing's :func:`sprite_tracks`."""
+    found = visible = 0
+    for (_, _, _, _, opacity), track in zip(sprite_placements(scene, t), tracks):
+        shown = opacity.gt(0)
+        found += 0 if track is None else int((track.detected & shown).sum())
+        visible += int(shown.sum())
+    return found, visible
 
 
 class _Draws(NamedTuple):
@@ -203,8 +213,9 @@ def _redrawn(model: SpritesVideoModel, latents: Tensor, scenes: list[SceneSpec],
     video = model.codec.decode_chunk(latents, None)[0].float().clamp(0, 1).cpu()
     targets, found, visible = [], 0, 0
     for drawn, scene in zip(video, scenes):
-        targets.append(repaired(drawn, scene, times, segment))
-        seen, shown = found_share(drawn, scene, times)
+        tracks = sprite_tracks(drawn, scene, times)  # once, for the target and the count
+        targets.append(repaired(drawn, scene, times, segment, tracks))
+        seen, shown = found_share(tracks, scene, times)
         found, visible = found + seen, visible + shown
     return model.codec.encode(torch.stack(targets).to(latents.device)), found, visible
 
