@@ -19,6 +19,8 @@
 #   BASE_NAME=OF2   LIMIT=170 seconds for each evaluation process
 #   DEVICE=cuda     COMPILE=--compile (empty: eager)
 #   OUT             where the results go (the device machine sets it)
+#   STAGES="train eval"  train: train runs/NAME (and return its weights); eval: evaluate runs/NAME (from this
+#                   call's training, or carried: two calls when both do not fit one call's 600 s)
 # A CPU check of the script (a few steps at batch 4; the evaluations stop at their limit, which checks the
 # wiring, not the numbers): OUT=runs/cpu-check-out DEVICE=cpu COMPILE= MIN=0.3 WORKERS=0 LIMIT=30 \
 #   RECIPE="--batch-size 4" NAME=cpu-check bash benchmarks/sprites_candidate_gpu.sh
@@ -29,11 +31,20 @@ N=${NAME:?} OUT=${OUT:?set OUT to the folder for the results}
 W=src/streamt1/sprites/weights
 RECIPE=${RECIPE:---event-share 0.25 --misdrawn-first-share 0.25 --rollout-share 0.25 --own-first-share 0.5 --own-first-scenes 4096 --lr 3e-4 --batch-size 64 --reuse 4 --motion-weight 4 --first-chunk-copies 4 --caption-dropout 0.1}
 BASE=${BASE:-benchmarks/logs/sprites_2026-12-06_fortysecond/OF2/tune} BASE_NAME=${BASE_NAME:-OF2}
+STAGES=${STAGES:-train eval}
 mkdir -p runs/$N $OUT/tune $OUT/first $OUT/readme
-python3 -m streamt1.sprites.train --out runs/$N --init ${INIT:-$W} $RECIPE ${FLAGS:-} ${COMPILE---compile} \
-  --steps 100000 --max-minutes ${MIN:-5.0} --device ${DEVICE:-cuda} --workers ${WORKERS:-14} > runs/$N/train.log 2>&1
-tail -n 2 runs/$N/train.log | cut -c1-300
-cp $W/image_reward.* $W/video_reward.* runs/$N/
+if [[ $STAGES == *train* ]]; then
+  python3 -m streamt1.sprites.train --out runs/$N --init ${INIT:-$W} $RECIPE ${FLAGS:-} ${COMPILE---compile} \
+    --steps 100000 --max-minutes ${MIN:-5.0} --device ${DEVICE:-cuda} --workers ${WORKERS:-14} > runs/$N/train.log 2>&1
+  grep -h "drew" runs/$N/train.log | cut -c1-300
+  tail -n 2 runs/$N/train.log | cut -c1-300
+  cp $W/image_reward.* $W/video_reward.* runs/$N/
+  cp runs/$N/sprites_model.json runs/$N/train.log $OUT/
+  tar czf $OUT/$N.tgz runs/$N/sprites_model.safetensors runs/$N/sprites_model.json
+fi
+[[ $STAGES == *eval* ]] || { rm -r $OUT/tune $OUT/first $OUT/readme; ls $OUT; exit 0; }
+[[ -f runs/$N/sprites_model.safetensors ]] || { echo "runs/$N has no weights: train it or carry it" >&2; exit 2; }
+cp -n $W/image_reward.* $W/video_reward.* runs/$N/
 export OMP_NUM_THREADS=1
 L=${LIMIT:-170}
 T="python3 benchmarks/sprites_tuning.py --num-prompts 16 --num-frames 96 --weights runs/$N --out $OUT/tune"
@@ -53,7 +64,5 @@ wait
 grep -hv Warning $OUT/tune/*.log | cut -c1-400
 for f in $OUT/first/*.log; do echo "== $f"; grep -v Warning $f; done
 grep -v Warning $OUT/readme/$N.log
-cp runs/$N/sprites_model.json runs/$N/train.log $OUT/
-tar czf $OUT/$N.tgz runs/$N/sprites_model.safetensors runs/$N/sprites_model.json
 tar czf $OUT/evals_$N.tgz -C $OUT tune first readme && rm -r $OUT/tune $OUT/first $OUT/readme
 ls $OUT

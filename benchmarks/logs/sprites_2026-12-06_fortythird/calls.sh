@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Forty-third session's GPU calls, written before each ran (CALL=NAME bash .../calls.sh on the device machine).
-#   CALL=time  times the own rollouts' build on the GPU (128 starts of 48 frames, 256 own first chunks, two
+#   CALL=time  times the own rollouts' build on the GPU (64 starts of 48 frames, 256 own first chunks, two
 #              eager training steps), which OW.sh (forty-second session) had only estimated (~2 min for 512);
 #              the scenes for OW follow from it so that the whole OW call fits its 600 s.
 #   CALL=OW    the forty-second session's OW.sh with SCENES own starts (its rule unchanged; it allows fewer
-#              starts, not less training).
+#              starts, not less training), in two calls when one does not fit: STAGES=train, then
+#              STAGES=eval with carry ["runs/OW"] (the first call's OW.tgz unpacked here).
 #   CALL=ablations  the three ablations with the committed weights on the reported split, 5 s
 #              (prompts 0-31 x seeds 0-3, 81 latent frames), beside each other; merged on the CPU with the
 #              forty-second session's OF2 report (plain, best-of-n, beam, Stream-T1).
@@ -21,10 +22,10 @@ case ${CALL:?} in
   time)
     nvidia-smi --query-gpu=name --format=csv,noheader
     python3 -m streamt1.sprites.train --out runs/timing --init $W $RECIPE --own-first-scenes 256 \
-      --own-window-share 0.25 --own-window-scenes 128 --own-window-frames 48 --steps 2 --max-minutes 0.3 \
+      --own-window-share 0.25 --own-window-scenes 64 --own-window-frames 48 --steps 2 --max-minutes 0.3 \
       --device cuda --workers 14 2>&1 | grep -v Warning | tail -n 8 ;;
   OW)
-    NAME=OW MIN=3.5 LIMIT=180 FLAGS="--own-first-scenes 2048 --own-window-share 0.25 --own-window-scenes ${SCENES:-512} --own-window-frames 48" \
+    STAGES=${STAGES:-train eval} NAME=OW MIN=3.5 LIMIT=180 FLAGS="--own-first-scenes 2048 --own-window-share 0.25 --own-window-scenes ${SCENES:-512} --own-window-frames 48" \
       bash benchmarks/sprites_candidate_gpu.sh ;;
   ablations)
     METHODS="stream-t1-no-noise stream-t1-no-pruning stream-t1-no-sinking" LIMIT=${LIMIT:-480} \
