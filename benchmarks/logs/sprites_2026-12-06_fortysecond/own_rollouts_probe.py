@@ -1,19 +1,17 @@
 """Three of OF2's own starts of videos (15 frames) and their redrawn targets, on the CPU (~35 s): the picture
-own_rollouts_OF2.png (rows in pairs: the model's frames, then the target).
+own_rollouts_OF2.png (rows in pairs: the model's frames, then the target). Its call follows own_rollouts'
+signature of the forty-third session (streamed through the generator's cache; the picture predates it).
 
     python benchmarks/logs/sprites_2026-12-06_fortysecond/own_rollouts_probe.py [OUT.png]
 """
 import sys
 
 import torch, matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-import dataclasses
 from streamt1.sprites.model import SpritesVideoModel
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 from streamt1.sprites.own_states import own_rollouts
-from streamt1.sprites.train import TrainVideoConfig, predict_flow
 m = SpritesVideoModel.from_pretrained(DEFAULT_WEIGHTS_DIR).eval()
-cfg = dataclasses.replace(TrainVideoConfig(), attention="sdpa")
-own = own_rollouts(m, lambda *a: predict_flow(m, *a, cfg), 3, 15, (30, 480), torch.Generator().manual_seed(5), batch_size=3)
+own = own_rollouts(m, 3, 15, (30, 480), torch.Generator().manual_seed(5), batch_size=3)
 drawn = m.codec.decode_chunk(own.context.float(), None)[0]
 fixed = m.codec.decode_chunk(own.targets.float(), None)[0]
 print(own.sigmas, own.found, own.captions)

@@ -3,6 +3,11 @@
 #   CALL=time  times the own rollouts' build on the GPU (64 starts of 48 frames, 256 own first chunks, two
 #              eager training steps), which OW.sh (forty-second session) had only estimated (~2 min for 512);
 #              the scenes for OW follow from it so that the whole OW call fits its 600 s.
+#   (Not run: no machine came for it, four tries. Meanwhile own_rollouts was changed to stream the later
+#   chunks through the generator's cache, as plain generation does, where it ran teacher forcing's full
+#   sequence for every step: 4 starts of 48 frames took 40 s on one CPU thread, 1,071 s before on two
+#   cores. The same build is then ~1 min on a GPU (4,096 own first chunks took 76 s, and on the CPU 4
+#   starts cost 3.7 times 4 first chunks), so OW fits one call without the timing.)
 #   CALL=OW    the forty-second session's OW.sh with SCENES own starts (its rule unchanged; it allows fewer
 #              starts, not less training), in two calls when one does not fit: STAGES=train, then
 #              STAGES=eval with carry ["runs/OW"] (the first call's OW.tgz unpacked here).

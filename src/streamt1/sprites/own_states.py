@@ -22,13 +22,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from streamt1.interfaces import Route, SinkLimits
 from streamt1.metrics.sprites import SpriteTrack, track_sprite, wrapped_delta
 from streamt1.models.causal_wan import TextKV
 from streamt1.models.config import StreamConfig
 from streamt1.models.generator import NULL_PROMPT
 from streamt1.models.sampler import sample_steps, warp_timesteps
 from streamt1.sprites.captions import caption
-from streamt1.sprites.model import SpritesVideoModel
+from streamt1.sprites.model import SpritesVideoModel, build_generator
 from streamt1.sprites.world import FRAME_SIZE, SceneSpec, render_at, sample_scene, sprite_placements
 
 # Noise band of the kept states: above it the state holds little of the drawing yet (the target is then
@@ -275,19 +276,14 @@ class OwnRollouts(NamedTuple):
                 self.video_frames[items], [self.captions[i] for i in items.tolist()])
 
 
-# ``continue_flow(context, x_t, t, text, positions)``: the flow of the noisy copies ``x_t`` after the clean
-# ``context`` under teacher forcing's mask (``train.predict_flow``), both ``[B, C, F, h, w]``, ``t [B, F]``.
-ContinueFlow = Callable[[Tensor, Tensor, Tensor, TextKV, Tensor], Tensor]
-
-
 @torch.no_grad()
-def own_rollouts(model: SpritesVideoModel, continue_flow: ContinueFlow, count: int, frames: int,
-                 video_frames: tuple[int, int], generator: torch.Generator, batch_size: int = 128) -> OwnRollouts:
+def own_rollouts(model: SpritesVideoModel, count: int, frames: int, video_frames: tuple[int, int],
+                 generator: torch.Generator, batch_size: int = 128) -> OwnRollouts:
     """``count`` starts of videos (``frames`` frames, from position 0) of train-split scenes as ``model``
-    streams them from the caption: the first chunk as :func:`own_first_chunks` draws it, each later one
-    with the later chunks' schedule after the model's own earlier chunks. One state per chunk with sigma in
-    OWN_SIGMAS is kept, chosen at random; every chunk is redrawn right where it drew the sprites
-    (:func:`drawn_centres` per chunk)."""
+    streams them from the caption: the first chunk as :func:`own_first_chunks` draws it, each later one as
+    plain generation does, through the streaming generator and its cache (sink and window) after the model's
+    own earlier chunks. One state per chunk with sigma in OWN_SIGMAS is kept, chosen at random; every chunk
+    is redrawn right where it drew the sprites (:func:`drawn_centres` per chunk)."""
     stream, device = model.stream, model.transformer.device
     c, n_train = stream.chunk_frames, stream.num_train_timesteps
     chunks = frames // c
@@ -296,38 +292,43 @@ def own_rollouts(model: SpritesVideoModel, continue_flow: ContinueFlow, count: i
     if any(stream.guides(k) for k in range(1, chunks)):
         raise ValueError("own rollouts sample the chunks after the first unguided, as the Sprites models do; "
                          f"this model guides {stream.guided_chunks or 'every'} chunks")
-    schedules = [warp_timesteps(steps, n_train, stream.shift) for steps in (stream.first_chunk_steps,
-                                                                              stream.denoising_steps)]
-    if not any(OWN_SIGMAS[0] <= float(t) / n_train <= OWN_SIGMAS[1] for t in schedules[1]):
+    streamer = build_generator(model, device=device, dtype=model.transformer.dtype)
+    first_schedule = warp_timesteps(stream.first_chunk_steps, n_train, stream.shift)
+    in_band = [s for s, t in enumerate(streamer.timesteps) if OWN_SIGMAS[0] <= float(t) / n_train <= OWN_SIGMAS[1]]
+    if not in_band:
         raise ValueError(f"the later chunks' schedule has no step with sigma in {OWN_SIGMAS}")
+    limits = SinkLimits(stream.sink_frames, 0.0)  # plain streaming: chunks leaving the window are dropped
     draws, times = _draws(count, video_frames, generator), torch.arange(frames)
     side = FRAME_SIZE // model.codec.spatial_factor
     parts: dict[str, list] = {"context": [], "states": [], "sigmas": [], "targets": [], "video_frames": []}
     found = visible = 0
     for scenes, generators, lengths, text, null, positions in _batches(model, draws, batch_size, times):
         n = len(scenes)
+        rows = torch.arange(n)
         context = torch.zeros(n, model.transformer.config.in_dim, frames, side, side, device=device)
         states, sigmas = torch.zeros_like(context), torch.zeros(n, chunks, device=device)
+        state = streamer.initial_state(text, n)
         for k in range(chunks):
             start, end = k * c, (k + 1) * c
-            if k == 0:
-                flow = lambda x, t, cond: model.transformer(x, t, cond, positions[:, :c], None)  # noqa: E731
+            if k == 0:  # with its sub-steps' states, as own_first_chunks draws it
+                x0, recorded = _sample_chunk(lambda x, t, cond: model.transformer(x, t, cond, positions[:, :c], None),
+                                             text, null, first_schedule, stream, k, generators,
+                                             (context.shape[1], c, side, side), device)
             else:
-                def flow(x: Tensor, t: Tensor, cond: TextKV, start: int = start, end: int = end) -> Tensor:
-                    # One sequence length for every chunk, so compiled attention keeps one shape: the other
-                    # chunks' noisy copies and the clean frames not drawn yet only fill it (teacher forcing's
-                    # mask lets chunk k read its own copy and the clean chunks before it, nothing else).
-                    x_t = context.clone()
-                    x_t[:, :, start:end] = x
-                    steps = torch.zeros(n, frames, device=device)
-                    steps[:, start:end] = t
-                    return continue_flow(context, x_t, steps, cond, positions)[:, :, start:end]
-            x0, recorded = _sample_chunk(flow, text, null if k == 0 else None, schedules[k > 0], stream, k, generators,
-                                         (context.shape[1], c, side, side), device)
+                x0 = torch.stack([torch.randn(context.shape[1:2] + (c, side, side), generator=g)
+                                  for g in generators]).to(device)
+                recorded = []
+                for step in range(len(streamer.timesteps)):
+                    if step in in_band:
+                        recorded.append((float(streamer.timesteps[step]) / n_train, x0))
+                    x0, _ = streamer.denoise_steps(state, rows, x0, generators, step, step + 1)
             context[:, :, start:end] = x0
             pick = torch.stack([torch.randint(len(recorded), (), generator=g) for g in generators]).to(device)
             states[:, :, start:end] = torch.stack([x for _, x in recorded])[pick, torch.arange(n, device=device)]
             sigmas[:, k] = torch.tensor([s for s, _ in recorded], device=device)[pick]
+            if k + 1 < chunks:
+                state, _ = streamer.commit(state, rows, x0, streamer.decode(state, rows, x0), [Route.DISCARD] * n,
+                                           limits)
         targets, seen, shown = _redrawn(model, context, scenes, times, c)
         found, visible = found + seen, visible + shown
         dtype = model.transformer.dtype

@@ -736,7 +736,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         built, own_frames = time.time(), config.own_window_frames or config.sequence_frames
         with _autocast(device):
             own_window = own_rollouts(
-                ema, lambda *inputs: predict_flow(ema, *inputs, config), config.own_window_scenes, own_frames,
+                ema, config.own_window_scenes, own_frames,
                 (own_frames + config.stream.chunk_frames, config.max_video_frames),
                 torch.Generator().manual_seed(config.seed + 130_363))
         logger.info("drew %d own starts of videos (%d frames) in %.0f s; the sprites were found in %.1f %% of their "
