@@ -169,6 +169,12 @@ def test_own_rollouts_stream_each_chunk_after_the_models_own_earlier_ones():
     first = own_first_chunks(model, 3, (27, 48), torch.Generator().manual_seed(1), states_per_chunk=2, batch_size=2)
     torch.testing.assert_close(own.targets[:, :, :3], first.targets)
     assert first.captions == own.captions
+    # another band for the later chunks' kept states (the first chunk keeps OWN_SIGMAS')
+    low = own_rollouts(model, 3, 9, (27, 48), torch.Generator().manual_seed(1), sigmas=(0.2, 0.5))
+    assert bool(((low.sigmas[:, 1:] >= 0.2) & (low.sigmas[:, 1:] <= 0.5)).all())
+    torch.testing.assert_close(low.sigmas[:, 0], own.sigmas[:, 0])
+    with pytest.raises(ValueError, match="no step with sigma"):
+        own_rollouts(model, 1, 9, (27, 48), torch.Generator(), sigmas=(0.96, 0.99))
     with pytest.raises(ValueError, match="whole chunks"):
         own_rollouts(model, 1, 4, (27, 48), torch.Generator())
     every = SpritesVideoModel(sprites_wan_config(TEXT, **WAN), TEXT,
@@ -186,11 +192,14 @@ def test_training_on_own_rollouts_needs_an_init_model_with_context_and_runs_from
     main(["--out", str(tmp_path / "out"), "--steps", "1", "--batch-size", "2", "--workers", "0",
           "--context-chunks", "1", "--dim", "64", "--layers", "1", "--first-chunk-copies", "1",
           "--init", str(tmp_path / "start"), "--own-window-share", "0.5", "--own-window-scenes", "2",
-          "--own-window-frames", "12"])  # longer than the training sequence's 6 frames
+          "--own-window-frames", "12", "--own-window-sigmas", "0.2", "0.95"])  # longer than the sequence's 6 frames
     used = json.loads((tmp_path / "out" / "sprites_model.json").read_text())["training"]
     assert used["steps_done"] == 1 and not math.isnan(used["history"][-1]["loss"])
     config = used["train_config"]
     assert (config["own_window_share"], config["own_window_scenes"], config["own_window_frames"]) == (0.5, 2, 12)
+    assert config["own_window_sigmas"] == [0.2, 0.95]
+    with pytest.raises(ValueError, match="own_window_sigmas"):
+        TrainVideoConfig(own_window_sigmas=(0.6, 0.5))
     with pytest.raises(ValueError, match="own_window_frames"):
         TrainVideoConfig(own_window_frames=10)
 

@@ -14,6 +14,8 @@
 # Rule (OW.sh's, against OF2's tuning runs): OW2 may replace OF2 only if over the 96 tuning videos its shape,
 # text alignment or presence is above OF2's with the 95 % interval excluding 0, and no other ground-truth
 # metric is below OF2's beyond noise by more than 0.5 points (imaging quality read as imaging_vs_render).
+# If more than one of OW2, OW3 and OW4 passes, the one with the highest text alignment on the 96 tuning videos
+# replaces OF2. Order of the runs: OW4, OW2, then OW3 if device time is left.
 # An adopted OW2 is then run on the reported split before the README changes:
 #   (weights copied over the committed ones in the working tree, the tree's 64 MiB limit) \
 #   WEIGHTS=src/streamt1/sprites/weights LIMIT=240 bash benchmarks/logs/sprites_2026-12-05_thirtyfourth/RO2_report.sh

@@ -7,8 +7,8 @@
 # 1.5 / 2.2: -1.1 / -1.9 / -3.5 / -8.7 points, so the update blurs, not the blend; a longer run at OW's share
 # would blur more. OW3 is now the other end of a share sweep with OW2: an own-window share of 0.0625 (OW2
 # 0.125, OW 0.25), 1,024 starts, 5 min.
-# Rule: OW.sh's, against OF2's tuning runs (see OW2.sh). If OW2 and OW3 both pass, the one with the higher
-# text alignment on the 96 tuning videos replaces OF2 (then the reported split, as OW2.sh says).
+# Rule: OW.sh's, against OF2's tuning runs (see OW2.sh). If more than one of OW2, OW3 and OW4 passes, the one
+# with the highest text alignment on the 96 tuning videos replaces OF2 (then the reported split, as OW2.sh says).
 #   bash benchmarks/logs/sprites_2026-12-06_fortythird/OW3.sh        (one call, ~540 s on an H100)
 # Judge on the CPU:
 #   python benchmarks/logs/sprites_2026-12-05_twentyninth/paired_w1.py OW3 FOLDER/tune OF2 sprites_2026-12-06_fortysecond/OF2/tune

@@ -51,7 +51,7 @@ from streamt1.outputs.atomic import check_writable_folder
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import SpritesAutoencoder
 from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
-from streamt1.sprites.own_states import OwnFirstChunks, OwnRollouts, own_first_chunks, own_rollouts
+from streamt1.sprites.own_states import OWN_SIGMAS, OwnFirstChunks, OwnRollouts, own_first_chunks, own_rollouts
 from streamt1.sprites.training import (ReplayPool, SampleStream, check_max_minutes, ema_decay_at, lr_factor,
                                       run_progress, sample_loader, training_parser, update_ema)
 from streamt1.sprites.text import TextEncoderConfig
@@ -141,6 +141,10 @@ class TrainVideoConfig:
     own_window_share: float = 0.0
     own_window_scenes: int = 2048
     own_window_frames: int | None = None  # each start's length (whole chunks); None: sequence_frames
+    # Noise band of the own starts' kept states (own_states.OWN_SIGMAS by default). OW (forty-third session)
+    # blurred the chunks after the first: its x0 predictions at sigma 0.77 are softer, at 0.55 and below as
+    # sharp as before, so its own soft states are never trained to sharpen; a band down to 0.2 trains them.
+    own_window_sigmas: tuple[float, float] = OWN_SIGMAS
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -201,6 +205,9 @@ class TrainVideoConfig:
             if not 0.0 <= lo < hi <= 1.0:
                 raise ValueError(f"first_chunk_sigmas={self.first_chunk_sigmas} must be (low, high) with "
                                  "0 <= low < high <= 1")
+        lo, hi = self.own_window_sigmas
+        if not 0.0 < lo < hi <= 1.0:
+            raise ValueError(f"own_window_sigmas={self.own_window_sigmas} must be (low, high) with 0 < low < high <= 1")
         if self.max_video_frames < self.sequence_frames:
             raise ValueError(f"max_video_frames={self.max_video_frames} must be >= {self.sequence_frames}")
         if self.attention not in TRAINING_ATTENTION:
@@ -738,7 +745,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
             own_window = own_rollouts(
                 ema, config.own_window_scenes, own_frames,
                 (own_frames + config.stream.chunk_frames, config.max_video_frames),
-                torch.Generator().manual_seed(config.seed + 130_363))
+                torch.Generator().manual_seed(config.seed + 130_363), sigmas=config.own_window_sigmas)
         logger.info("drew %d own starts of videos (%d frames) in %.0f s; the sprites were found in %.1f %% of their "
                     "frames", len(own_window.captions), own_frames, time.time() - built,
                     100 * own_window.found)
@@ -856,6 +863,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="own starts of videos drawn before training (with --own-window-share)")
     p.add_argument("--own-window-frames", type=int, default=None,
                    help="length of each own start of a video, whole chunks (default: the training sequence's)")
+    p.add_argument("--own-window-sigmas", type=float, nargs=2, default=TrainVideoConfig.own_window_sigmas,
+                   metavar=("LOW", "HIGH"), help="noise band of the own starts' kept sampler states (default %(default)s)")
     p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
                    help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
@@ -880,6 +889,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         own_first_share=args.own_first_share, own_first_scenes=args.own_first_scenes,
         own_window_share=args.own_window_share, own_window_scenes=args.own_window_scenes,
         own_window_frames=args.own_window_frames,
+        own_window_sigmas=tuple(args.own_window_sigmas),
         event_share=args.event_share, attention=args.attention, compile=args.compile,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
