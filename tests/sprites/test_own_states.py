@@ -170,11 +170,11 @@ def test_own_rollouts_stream_each_chunk_after_the_models_own_earlier_ones():
     torch.testing.assert_close(own.targets[:, :, :3], first.targets)
     assert first.captions == own.captions
     # another band for the later chunks' kept states (the first chunk keeps OWN_SIGMAS')
-    low = own_rollouts(model, 3, 9, (27, 48), torch.Generator().manual_seed(1), sigmas=(0.2, 0.5))
+    low = own_rollouts(model, 3, 9, (27, 48), torch.Generator().manual_seed(1), band=(0.2, 0.5))
     assert bool(((low.sigmas[:, 1:] >= 0.2) & (low.sigmas[:, 1:] <= 0.5)).all())
     torch.testing.assert_close(low.sigmas[:, 0], own.sigmas[:, 0])
     with pytest.raises(ValueError, match="no step with sigma"):
-        own_rollouts(model, 1, 9, (27, 48), torch.Generator(), sigmas=(0.96, 0.99))
+        own_rollouts(model, 1, 9, (27, 48), torch.Generator(), band=(0.96, 0.99))
     with pytest.raises(ValueError, match="whole chunks"):
         own_rollouts(model, 1, 4, (27, 48), torch.Generator())
     every = SpritesVideoModel(sprites_wan_config(TEXT, **WAN), TEXT,

@@ -279,11 +279,11 @@ class OwnRollouts(NamedTuple):
 @torch.no_grad()
 def own_rollouts(model: SpritesVideoModel, count: int, frames: int, video_frames: tuple[int, int],
                  generator: torch.Generator, batch_size: int = 128,
-                 sigmas: tuple[float, float] = OWN_SIGMAS) -> OwnRollouts:
+                 band: tuple[float, float] = OWN_SIGMAS) -> OwnRollouts:
     """``count`` starts of videos (``frames`` frames, from position 0) of train-split scenes as ``model``
     streams them from the caption: the first chunk as :func:`own_first_chunks` draws it, each later one as
     plain generation does, through the streaming generator and its cache (sink and window) after the model's
-    own earlier chunks. One state per later chunk with sigma in ``sigmas`` is kept, chosen at random (the first
+    own earlier chunks. One state per later chunk with sigma in ``band`` is kept, chosen at random (the first
     chunk's in OWN_SIGMAS, as :func:`own_first_chunks` keeps them); every chunk is redrawn right where it drew
     the sprites (:func:`drawn_centres` per chunk)."""
     stream, device = model.stream, model.transformer.device
@@ -296,9 +296,9 @@ def own_rollouts(model: SpritesVideoModel, count: int, frames: int, video_frames
                          f"this model guides {stream.guided_chunks or 'every'} chunks")
     streamer = build_generator(model, device=device, dtype=model.transformer.dtype)
     first_schedule = warp_timesteps(stream.first_chunk_steps, n_train, stream.shift)
-    in_band = [s for s, t in enumerate(streamer.timesteps) if sigmas[0] <= float(t) / n_train <= sigmas[1]]
+    in_band = [s for s, t in enumerate(streamer.timesteps) if band[0] <= float(t) / n_train <= band[1]]
     if not in_band:
-        raise ValueError(f"the later chunks' schedule has no step with sigma in {sigmas}")
+        raise ValueError(f"the later chunks' schedule has no step with sigma in {band}")
     limits = SinkLimits(stream.sink_frames, 0.0)  # plain streaming: chunks leaving the window are dropped
     draws, times = _draws(count, video_frames, generator), torch.arange(frames)
     side = FRAME_SIZE // model.codec.spatial_factor

@@ -143,7 +143,7 @@ class TrainVideoConfig:
     own_window_frames: int | None = None  # each start's length (whole chunks); None: sequence_frames
     # Noise band of the own starts' kept states (own_states.OWN_SIGMAS by default). OW (forty-third session)
     # blurred the chunks after the first: its x0 predictions at sigma 0.77 are softer, at 0.55 and below as
-    # sharp as before, so its own soft states are never trained to sharpen; a band down to 0.2 trains them.
+    # sharp as before: its own soft states are never trained to sharpen, which a band down to 0.2 does.
     own_window_sigmas: tuple[float, float] = OWN_SIGMAS
     ema_decay: float = 0.999
     log_every: int = 100
@@ -745,7 +745,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
             own_window = own_rollouts(
                 ema, config.own_window_scenes, own_frames,
                 (own_frames + config.stream.chunk_frames, config.max_video_frames),
-                torch.Generator().manual_seed(config.seed + 130_363), sigmas=config.own_window_sigmas)
+                torch.Generator().manual_seed(config.seed + 130_363), band=config.own_window_sigmas)
         logger.info("drew %d own starts of videos (%d frames) in %.0f s; the sprites were found in %.1f %% of their "
                     "frames", len(own_window.captions), own_frames, time.time() - built,
                     100 * own_window.found)
