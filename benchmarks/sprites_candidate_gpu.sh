@@ -32,17 +32,22 @@ W=src/streamt1/sprites/weights
 RECIPE=${RECIPE:---event-share 0.25 --misdrawn-first-share 0.25 --rollout-share 0.25 --own-first-share 0.5 --own-first-scenes 4096 --lr 3e-4 --batch-size 64 --reuse 4 --motion-weight 4 --first-chunk-copies 4 --caption-dropout 0.1}
 BASE=${BASE:-benchmarks/logs/sprites_2026-12-06_fortysecond/OF2/tune} BASE_NAME=${BASE_NAME:-OF2}
 STAGES=${STAGES:-train eval}
+for stage in $STAGES; do
+  [[ $stage == train || $stage == eval ]] || { echo "STAGES=\"$STAGES\": each stage is train or eval" >&2; exit 2; }
+done
 mkdir -p runs/$N $OUT/tune $OUT/first $OUT/readme
-if [[ $STAGES == *train* ]]; then
+if [[ " $STAGES " == *" train "* ]]; then
   python3 -m streamt1.sprites.train --out runs/$N --init ${INIT:-$W} $RECIPE ${FLAGS:-} ${COMPILE---compile} \
     --steps 100000 --max-minutes ${MIN:-5.0} --device ${DEVICE:-cuda} --workers ${WORKERS:-14} > runs/$N/train.log 2>&1
+  trained=$?
   grep -h "drew" runs/$N/train.log | cut -c1-300
   tail -n 2 runs/$N/train.log | cut -c1-300
+  (( trained == 0 )) || { echo "training $N failed (exit $trained): runs/$N/train.log" >&2; cp runs/$N/train.log $OUT/; exit $trained; }
   cp $W/image_reward.* $W/video_reward.* runs/$N/
   cp runs/$N/sprites_model.json runs/$N/train.log $OUT/
   tar czf $OUT/$N.tgz runs/$N/sprites_model.safetensors runs/$N/sprites_model.json
 fi
-[[ $STAGES == *eval* ]] || { rm -r $OUT/tune $OUT/first $OUT/readme; ls $OUT; exit 0; }
+[[ " $STAGES " == *" eval "* ]] || { rm -r $OUT/tune $OUT/first $OUT/readme; ls $OUT; exit 0; }
 [[ -f runs/$N/sprites_model.safetensors ]] || { echo "runs/$N has no weights: train it or carry it" >&2; exit 2; }
 cp -n $W/image_reward.* $W/video_reward.* runs/$N/
 export OMP_NUM_THREADS=1

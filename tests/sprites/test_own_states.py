@@ -126,7 +126,7 @@ def test_the_redrawn_sprites_start_where_a_still_drawing_put_them_and_move_as_th
 
 
 def test_own_rollouts_stream_each_chunk_after_the_models_own_earlier_ones():
-    model = tiny_model()
+    model = tiny_model(progress_embedding=True, **WAN)  # told the video's length, as the committed weights are
     g = torch.Generator().manual_seed(2)
     for weight in model.transformer.parameters():  # Wan's zero-initialised outputs would ignore the past
         weight.data.add_(0.2 * torch.randn(weight.shape, generator=g))
@@ -183,7 +183,14 @@ def test_own_rollouts_stream_each_chunk_after_the_models_own_earlier_ones():
         own_rollouts(every, 1, 9, (27, 48), torch.Generator())
 
 
-def test_training_on_own_rollouts_needs_an_init_model_with_context_and_runs_from_the_command_line(tmp_path):
+def test_training_on_own_rollouts_needs_an_init_model_with_context_and_runs_from_the_command_line(tmp_path, monkeypatch):
+    bands = []
+
+    def recording(*args, band, **kwargs):
+        bands.append(band)
+        return own_rollouts(*args, band=band, **kwargs)
+
+    monkeypatch.setattr("streamt1.sprites.train.own_rollouts", recording)
     with pytest.raises(ValueError, match="own_window_share"):
         TrainVideoConfig(own_window_share=0.5)
     with pytest.raises(ValueError, match="own_window_share"):
@@ -198,6 +205,12 @@ def test_training_on_own_rollouts_needs_an_init_model_with_context_and_runs_from
     config = used["train_config"]
     assert (config["own_window_share"], config["own_window_scenes"], config["own_window_frames"]) == (0.5, 2, 12)
     assert config["own_window_sigmas"] == [0.2, 0.95]
+    assert bands == [(0.2, 0.95)]  # the band the rollouts were drawn in
+    with pytest.raises(ValueError, match="no step with sigma"):  # refused before anything is drawn
+        main(["--out", str(tmp_path / "out2"), "--steps", "1", "--batch-size", "2", "--workers", "0",
+              "--context-chunks", "1", "--dim", "64", "--layers", "1", "--first-chunk-copies", "1",
+              "--init", str(tmp_path / "start"), "--own-window-share", "0.5", "--own-window-sigmas", "0.96", "0.99"])
+    assert len(bands) == 1
     with pytest.raises(ValueError, match="own_window_sigmas"):
         TrainVideoConfig(own_window_sigmas=(0.6, 0.5))
     with pytest.raises(ValueError, match="own_window_frames"):

@@ -146,7 +146,8 @@ def build_generator(
     """A streaming generator over a Sprites model (64x64 frames at 16 fps).
 
     ``stream_overrides`` replace fields of the model's own :class:`StreamConfig` (e.g. the memory
-    sinking settings of a search).
+    sinking settings of a search). The model's transformer and text encoder are moved to ``device`` and put
+    in eval mode in place (the generator does not copy them).
     """
     codec = model.codec  # the autoencoder stays float32 and moves to the latents' device
     latent = FRAME_SIZE // codec.spatial_factor

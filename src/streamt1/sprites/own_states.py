@@ -276,6 +276,17 @@ class OwnRollouts(NamedTuple):
                 self.video_frames[items], [self.captions[i] for i in items.tolist()])
 
 
+def later_steps_in_band(stream: StreamConfig, band: tuple[float, float]) -> list[int]:
+    """The steps of the later chunks' schedule whose sigma lies in ``band``; none is an error (checked before
+    a training run draws anything)."""
+    schedule = warp_timesteps(stream.denoising_steps, stream.num_train_timesteps, stream.shift)
+    steps = [s for s, t in enumerate(schedule) if band[0] <= float(t) / stream.num_train_timesteps <= band[1]]
+    if not steps:
+        raise ValueError(f"the later chunks' schedule has no step with sigma in {tuple(band)}: its sigmas are "
+                         + ", ".join(f"{float(t) / stream.num_train_timesteps:.3f}" for t in schedule))
+    return steps
+
+
 @torch.no_grad()
 def own_rollouts(model: SpritesVideoModel, count: int, frames: int, video_frames: tuple[int, int],
                  generator: torch.Generator, batch_size: int = 128,
@@ -294,11 +305,9 @@ def own_rollouts(model: SpritesVideoModel, count: int, frames: int, video_frames
     if any(stream.guides(k) for k in range(1, chunks)):
         raise ValueError("own rollouts sample the chunks after the first unguided, as the Sprites models do; "
                          f"this model guides {stream.guided_chunks or 'every'} chunks")
+    in_band = later_steps_in_band(stream, band)
     streamer = build_generator(model, device=device, dtype=model.transformer.dtype)
     first_schedule = warp_timesteps(stream.first_chunk_steps, n_train, stream.shift)
-    in_band = [s for s, t in enumerate(streamer.timesteps) if band[0] <= float(t) / n_train <= band[1]]
-    if not in_band:
-        raise ValueError(f"the later chunks' schedule has no step with sigma in {band}")
     limits = SinkLimits(stream.sink_frames, 0.0)  # plain streaming: chunks leaving the window are dropped
     draws, times = _draws(count, video_frames, generator), torch.arange(frames)
     side = FRAME_SIZE // model.codec.spatial_factor

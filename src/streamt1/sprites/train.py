@@ -51,7 +51,8 @@ from streamt1.outputs.atomic import check_writable_folder
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import SpritesAutoencoder
 from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
-from streamt1.sprites.own_states import OWN_SIGMAS, OwnFirstChunks, OwnRollouts, own_first_chunks, own_rollouts
+from streamt1.sprites.own_states import (OWN_SIGMAS, OwnFirstChunks, OwnRollouts, later_steps_in_band,
+                                         own_first_chunks, own_rollouts)
 from streamt1.sprites.training import (ReplayPool, SampleStream, check_max_minutes, ema_decay_at, lr_factor,
                                       run_progress, sample_loader, training_parser, update_ema)
 from streamt1.sprites.text import TextEncoderConfig
@@ -729,6 +730,8 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         model.autoencoder.load_state_dict(autoencoder.state_dict())
     model = model.to(device)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
+    if config.own_window_share:  # before anything is drawn: the model's own schedule (a continued model keeps its)
+        later_steps_in_band(model.stream, config.own_window_sigmas)
     own = None
     if config.own_first_share:
         built = time.time()
