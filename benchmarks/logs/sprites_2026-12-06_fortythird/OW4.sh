@@ -6,6 +6,9 @@
 # x0 predictions as sharp as OF2's at sigma 0.222, 0.4 and 0.545 (-0.1 to -0.2 points) and softer at 0.769
 # (-2.3 ± 1.1, pixel error +0.16 ± 0.05): the own-window band (0.55-0.95) taught it to hedge at high noise,
 # and its own sampler then reaches the last steps with soft outlines that nothing trained it to sharpen.
+# own_steps_sharpness.py (OW/own_steps_sharpness.txt, 16 prompts) shows it along OW's own sampling: its x0
+# predictions in the later chunks are -7.6 ± 2.9 points less sharp at sigma 0.933 and still -2.6 ± 1.4 at the
+# last step (0.222), where on renders it is as sharp as OF2.
 # OW4 keeps the own starts' states down to sigma 0.2 (--own-window-sigmas 0.2 0.95: 7 of the 8 later-chunk
 # steps instead of 4), each still aimed at the chunk redrawn right, at OW2's share 0.125, 1,024 starts, 5 min.
 # Rule: OW.sh's, against OF2's tuning runs (see OW2.sh). If more than one of OW2, OW3 and OW4 passes, the one
