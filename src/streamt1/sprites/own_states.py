@@ -207,18 +207,18 @@ def _batches(model: SpritesVideoModel, draws: _Draws, batch_size: int, times: Te
                times.to(device).repeat(len(lengths), 1))
 
 
-def _redrawn(model: SpritesVideoModel, latents: Tensor, scenes: list[SceneSpec], times: Tensor,
+def _redrawn(model: SpritesVideoModel, video: Tensor, scenes: list[SceneSpec], times: Tensor,
              segment: int) -> tuple[Tensor, int, int]:
-    """The latents of every item's drawing ``latents [N, C, T, h, w]`` (frame times ``times``) redrawn right
+    """The latents of every item's drawing ``video [N, T, 3, H, W]`` (frame times ``times``) redrawn right
     per ``segment`` of frames (:func:`repaired`), and (found, visible) sprite frames of the drawings."""
-    video = model.codec.decode_chunk(latents, None)[0].float().clamp(0, 1).cpu()
+    video = video.float().clamp(0, 1).cpu()
     targets, found, visible = [], 0, 0
     for drawn, scene in zip(video, scenes):
         tracks = sprite_tracks(drawn, scene, times)  # once, for the target and the count
         targets.append(repaired(drawn, scene, times, segment, tracks))
         seen, shown = found_share(tracks, scene, times)
         found, visible = found + seen, visible + shown
-    return model.codec.encode(torch.stack(targets).to(latents.device)), found, visible
+    return model.codec.encode(torch.stack(targets).to(model.transformer.device)), found, visible
 
 
 @torch.no_grad()
@@ -243,7 +243,7 @@ def own_first_chunks(model: SpritesVideoModel, count: int, video_frames: tuple[i
         x0, recorded = _sample_chunk(lambda x, t, cond: model.transformer(x, t, cond, positions, None), text, null,
                                      timesteps, stream, 0, generators, (model.transformer.config.in_dim, c, side, side),
                                      device)
-        targets, seen, shown = _redrawn(model, x0, scenes, times, c)
+        targets, seen, shown = _redrawn(model, model.codec.decode_chunk(x0, None)[0], scenes, times, c)
         found, visible = found + seen, visible + shown
         states = torch.stack([x.to(model.transformer.dtype) for _, x in recorded], 1)  # [n, band, C, c, h, w]
         sigmas = torch.tensor([s for s, _ in recorded], device=device).expand(n, -1)
@@ -306,6 +306,8 @@ def own_rollouts(model: SpritesVideoModel, count: int, frames: int, video_frames
         raise ValueError("own rollouts sample the chunks after the first unguided, as the Sprites models do; "
                          f"this model guides {stream.guided_chunks or 'every'} chunks")
     in_band = later_steps_in_band(stream, band)
+    # the sampler pauses only where a state may be kept: at each step in the band, and after the last one
+    pauses = sorted({0, *in_band, in_band[-1] + 1, len(stream.denoising_steps)})
     streamer = build_generator(model, device=device, dtype=model.transformer.dtype)
     first_schedule = warp_timesteps(stream.first_chunk_steps, n_train, stream.shift)
     limits = SinkLimits(stream.sink_frames, 0.0)  # plain streaming: chunks leaving the window are dropped
@@ -318,7 +320,7 @@ def own_rollouts(model: SpritesVideoModel, count: int, frames: int, video_frames
         rows = torch.arange(n)
         context = torch.zeros(n, model.transformer.config.in_dim, frames, side, side, device=device)
         states, sigmas = torch.zeros_like(context), torch.zeros(n, chunks, device=device)
-        state = streamer.initial_state(text, n)
+        state, video = streamer.initial_state(text, n), []
         for k in range(chunks):
             start, end = k * c, (k + 1) * c
             if k == 0:  # with its sub-steps' states, as own_first_chunks draws it
@@ -329,18 +331,19 @@ def own_rollouts(model: SpritesVideoModel, count: int, frames: int, video_frames
                 x0 = torch.stack([torch.randn(context.shape[1:2] + (c, side, side), generator=g)
                                   for g in generators]).to(device)
                 recorded = []
-                for step in range(len(streamer.timesteps)):
-                    if step in in_band:
-                        recorded.append((float(streamer.timesteps[step]) / n_train, x0))
-                    x0, _ = streamer.denoise_steps(state, rows, x0, generators, step, step + 1)
+                for begin, end_step in zip(pauses, pauses[1:]):  # each call copies the pasts once: few calls
+                    if begin in in_band:
+                        recorded.append((float(streamer.timesteps[begin]) / n_train, x0))
+                    x0, _ = streamer.denoise_steps(state, rows, x0, generators, begin, end_step)
             context[:, :, start:end] = x0
             pick = torch.stack([torch.randint(len(recorded), (), generator=g) for g in generators]).to(device)
             states[:, :, start:end] = torch.stack([x for _, x in recorded])[pick, torch.arange(n, device=device)]
             sigmas[:, k] = torch.tensor([s for s, _ in recorded], device=device)[pick]
+            decoded = streamer.decode(state, rows, x0)
+            video.append(decoded.frames)
             if k + 1 < chunks:
-                state, _ = streamer.commit(state, rows, x0, streamer.decode(state, rows, x0), [Route.DISCARD] * n,
-                                           limits)
-        targets, seen, shown = _redrawn(model, context, scenes, times, c)
+                state, _ = streamer.commit(state, rows, x0, decoded, [Route.DISCARD] * n, limits)
+        targets, seen, shown = _redrawn(model, torch.cat(video, 1), scenes, times, c)
         found, visible = found + seen, visible + shown
         dtype = model.transformer.dtype
         parts["context"].append(context.to(dtype))
