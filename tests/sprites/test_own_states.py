@@ -186,9 +186,9 @@ def test_own_rollouts_stream_each_chunk_after_the_models_own_earlier_ones():
 def test_training_on_own_rollouts_needs_an_init_model_with_context_and_runs_from_the_command_line(tmp_path, monkeypatch):
     bands = []
 
-    def recording(*args, band, **kwargs):
-        bands.append(band)
-        return own_rollouts(*args, band=band, **kwargs)
+    def recording(*args, band, anchor, **kwargs):
+        bands.append((band, anchor))
+        return own_rollouts(*args, band=band, anchor=anchor, **kwargs)
 
     monkeypatch.setattr("streamt1.sprites.train.own_rollouts", recording)
     with pytest.raises(ValueError, match="own_window_share"):
@@ -199,13 +199,13 @@ def test_training_on_own_rollouts_needs_an_init_model_with_context_and_runs_from
     main(["--out", str(tmp_path / "out"), "--steps", "1", "--batch-size", "2", "--workers", "0",
           "--context-chunks", "1", "--dim", "64", "--layers", "1", "--first-chunk-copies", "1",
           "--init", str(tmp_path / "start"), "--own-window-share", "0.5", "--own-window-scenes", "2",
-          "--own-window-frames", "12", "--own-window-sigmas", "0.2", "0.95"])  # longer than the sequence's 6 frames
+          "--own-window-frames", "12", "--own-window-sigmas", "0.2", "0.95", "--own-window-anchor", "context"])  # longer than the sequence's 6 frames
     used = json.loads((tmp_path / "out" / "sprites_model.json").read_text())["training"]
     assert used["steps_done"] == 1 and not math.isnan(used["history"][-1]["loss"])
     config = used["train_config"]
     assert (config["own_window_share"], config["own_window_scenes"], config["own_window_frames"]) == (0.5, 2, 12)
-    assert config["own_window_sigmas"] == [0.2, 0.95]
-    assert bands == [(0.2, 0.95)]  # the band the rollouts were drawn in
+    assert config["own_window_sigmas"] == [0.2, 0.95] and config["own_window_anchor"] == "context"
+    assert bands == [((0.2, 0.95), "context")]  # the band and anchor the rollouts were drawn with
     with pytest.raises(ValueError, match="no step with sigma"):  # refused before anything is drawn
         main(["--out", str(tmp_path / "out2"), "--steps", "1", "--batch-size", "2", "--workers", "0",
               "--context-chunks", "1", "--dim", "64", "--layers", "1", "--first-chunk-copies", "1",
@@ -215,6 +215,8 @@ def test_training_on_own_rollouts_needs_an_init_model_with_context_and_runs_from
         TrainVideoConfig(own_window_sigmas=(0.6, 0.5))
     with pytest.raises(ValueError, match="own_window_frames"):
         TrainVideoConfig(own_window_frames=10)
+    with pytest.raises(ValueError, match="own_window_anchor"):
+        TrainVideoConfig(own_window_anchor="frame")
 
 
 def test_drawn_centres_restart_per_chunk_where_the_chunk_shows_the_sprite_and_go_on_where_it_does_not():
@@ -238,8 +240,13 @@ def test_drawn_centres_restart_per_chunk_where_the_chunk_shows_the_sprite_and_go
         # one segment: where the clip first shows it, then the path
         whole, _ = drawn_centres(sprite_tracks(drawn, scene, t), scene, t)[0]
         assert float((torch.remainder(whole - cx - 0.2 + 0.5, 1.0) - 0.5).abs().max()) < 2.5 / 64
+        # anchored at the context: chunk 2 goes on from where chunk 0 last showed it, not from its own drawing
+        context, _ = drawn_centres(sprite_tracks(drawn, scene, t), scene, t, segment=3, anchor="context")[0]
+        assert float((torch.remainder(context - cx - 0.2 + 0.5, 1.0) - 0.5).abs().max()) < 2.5 / 64, (seed, context)
         checked += 1
     assert checked >= 3
+    with pytest.raises(ValueError, match="anchor"):
+        drawn_centres(sprite_tracks(drawn, scene, t), scene, t, segment=3, anchor="frame")
 
 
 def test_the_own_losses_vanish_for_the_flow_that_predicts_the_redrawn_chunks(monkeypatch):

@@ -6,6 +6,7 @@
 #             the ~360 s of device time left, each process stops at LIMIT=280 s (Stream-T1 will not finish: the
 #             parts resume with RESUME=<this folder's R30> in a later call). Read against RO2's rows of the same
 #             prompts and seeds (thirtyfifth/R30all) and as Stream-T1 - plain over the videos both finished.
+#             (Not run: the device refused it, too little of the session's time was left to start a machine.)
 set -uo pipefail
 L=benchmarks/logs/sprites_2026-12-06_fortythird
 case ${CALL:?} in

@@ -36,6 +36,15 @@ from streamt1.sprites.world import FRAME_SIZE, SceneSpec, render_at, sample_scen
 # far from anything the state shows), below it the outline is drawn and the target's correction term
 # (1 - sigma) / sigma * (drawn - target) outweighs the noise (train.MISDRAWN_SIGMAS' reason).
 OWN_SIGMAS = (0.55, 0.95)
+# Where each chunk's redrawn sprite starts (drawn_centres): where the chunk itself shows it, or going on from
+# where its context last showed it.
+ANCHORS = ("chunk", "context")
+
+
+def check_anchor(anchor: str, name: str = "anchor") -> None:
+    """Refuse an anchor not in ANCHORS (before any drawing is made)."""
+    if anchor not in ANCHORS:
+        raise ValueError(f"{name}={anchor!r} must be one of {ANCHORS}")
 
 
 class OwnFirstChunks(NamedTuple):
@@ -87,7 +96,7 @@ def sprite_tracks(frames: Tensor, scene: SceneSpec, t: Tensor) -> list[SpriteTra
 
 
 def drawn_centres(tracks: list[SpriteTrack | None], scene: SceneSpec, t: Tensor,
-                  segment: int | None = None) -> list[tuple[Tensor, Tensor] | None]:
+                  segment: int | None = None, anchor: str = "chunk") -> list[tuple[Tensor, Tensor] | None]:
     """Per sprite of ``scene.all_sprites``, centres ``(x [T], y [T])`` that start where the drawing its
     ``tracks`` (:func:`sprite_tracks`, at frame times ``t``) come from first shows it (:func:`blob_centres`
     of its colour's mask, in the first frame where the metrics find it) and move on as the scene's
@@ -97,23 +106,29 @@ def drawn_centres(tracks: list[SpriteTrack | None], scene: SceneSpec, t: Tensor,
 
     With ``segment`` (a chunk's frames) every segment starts again where the drawing first shows the
     sprite in it, as each chunk of a stream is redrawn where that chunk drew it; a segment that does not
-    show it goes on along the path before it (the scene's own, before the sprite was first found)."""
+    show it goes on along the path before it (the scene's own, before the sprite was first found).
+
+    With ``anchor="context"`` a segment instead goes on from where the frames before it last show the sprite
+    (the first segment, or one after frames that never show it, still starts where it shows it): the
+    target of a chunk is then the continuation of its context, which a sampler state at high noise cannot
+    tell apart from where its own chunk will land."""
+    check_anchor(anchor)
     segment = segment or len(t)
     centres: list[tuple[Tensor, Tensor] | None] = []
     for (_, cx, cy, radius, _), track in zip(sprite_placements(scene, t), tracks):
         if track is None or not bool(track.detected.any()):
             centres.append(None)
             continue
-        anchor = (0, cx[0], cy[0])  # (frame, x, y) the path goes on from
+        start = (0, cx[0], cy[0])  # (frame, x, y) the path goes on from
         xs, ys = [], []
         for begin in range(0, len(t), segment):
             part = slice(begin, begin + segment)
-            seen = track.detected[part].nonzero()
-            if len(seen):
-                k = int(seen[0, 0])
-                x, y = blob_centres(track.mask[part][k:k + 1], radius[part][k:k + 1])
-                anchor = (begin + k, x[0], y[0])
-            k, ax, ay = anchor
+            before, seen = track.detected[:begin].nonzero(), track.detected[part].nonzero()
+            if len(seen) or (anchor == "context" and len(before)):
+                k = int(before[-1, 0]) if anchor == "context" and len(before) else begin + int(seen[0, 0])
+                x, y = blob_centres(track.mask[k:k + 1], radius[k:k + 1])
+                start = (k, x[0], y[0])
+            k, ax, ay = start
             xs.append(torch.remainder(ax + wrapped_delta(cx[part] - cx[k]), 1.0))
             ys.append(torch.remainder(ay + wrapped_delta(cy[part] - cy[k]), 1.0))
         centres.append((torch.cat(xs), torch.cat(ys)))
@@ -121,12 +136,12 @@ def drawn_centres(tracks: list[SpriteTrack | None], scene: SceneSpec, t: Tensor,
 
 
 def repaired(frames: Tensor, scene: SceneSpec, t: Tensor, segment: int | None = None,
-             tracks: list[SpriteTrack | None] | None = None) -> Tensor:
+             tracks: list[SpriteTrack | None] | None = None, anchor: str = "chunk") -> Tensor:
     """``frames [T, 3, H, W]`` in [0, 1] redrawn right: the scene's render with every sprite where the
-    frames show it (:func:`drawn_centres`, per ``segment`` of frames; ``tracks``: their
-    :func:`sprite_tracks` where already made)."""
+    frames show it (:func:`drawn_centres`, per ``segment`` of frames, each started at its ``anchor``;
+    ``tracks``: their :func:`sprite_tracks` where already made)."""
     tracks = sprite_tracks(frames, scene, t) if tracks is None else tracks
-    return render_at(scene, t, frames.shape[-1], drawn_centres(tracks, scene, t, segment))
+    return render_at(scene, t, frames.shape[-1], drawn_centres(tracks, scene, t, segment, anchor))
 
 
 def found_share(tracks: list[SpriteTrack | None], scene: SceneSpec, t: Tensor) -> tuple[int, int]:
@@ -208,14 +223,15 @@ def _batches(model: SpritesVideoModel, draws: _Draws, batch_size: int, times: Te
 
 
 def _redrawn(model: SpritesVideoModel, video: Tensor, scenes: list[SceneSpec], times: Tensor,
-             segment: int) -> tuple[Tensor, int, int]:
+             segment: int, anchor: str = "chunk") -> tuple[Tensor, int, int]:
     """The latents of every item's drawing ``video [N, T, 3, H, W]`` (frame times ``times``) redrawn right
-    per ``segment`` of frames (:func:`repaired`), and (found, visible) sprite frames of the drawings."""
+    per ``segment`` of frames from its ``anchor`` (:func:`repaired`), and (found, visible) sprite frames of
+    the drawings."""
     video = video.float().clamp(0, 1).cpu()
     targets, found, visible = [], 0, 0
     for drawn, scene in zip(video, scenes):
         tracks = sprite_tracks(drawn, scene, times)  # once, for the target and the count
-        targets.append(repaired(drawn, scene, times, segment, tracks))
+        targets.append(repaired(drawn, scene, times, segment, tracks, anchor))
         seen, shown = found_share(tracks, scene, times)
         found, visible = found + seen, visible + shown
     return model.codec.encode(torch.stack(targets).to(model.transformer.device)), found, visible
@@ -290,13 +306,14 @@ def later_steps_in_band(stream: StreamConfig, band: tuple[float, float]) -> list
 @torch.no_grad()
 def own_rollouts(model: SpritesVideoModel, count: int, frames: int, video_frames: tuple[int, int],
                  generator: torch.Generator, batch_size: int = 128,
-                 band: tuple[float, float] = OWN_SIGMAS) -> OwnRollouts:
+                 band: tuple[float, float] = OWN_SIGMAS, anchor: str = "chunk") -> OwnRollouts:
     """``count`` starts of videos (``frames`` frames, from position 0) of train-split scenes as ``model``
     streams them from the caption: the first chunk as :func:`own_first_chunks` draws it, each later one as
     plain generation does, through the streaming generator and its cache (sink and window) after the model's
     own earlier chunks. One state per later chunk with sigma in ``band`` is kept, chosen at random (the first
-    chunk's in OWN_SIGMAS, as :func:`own_first_chunks` keeps them); every chunk is redrawn right where it drew
-    the sprites (:func:`drawn_centres` per chunk)."""
+    chunk's in OWN_SIGMAS, as :func:`own_first_chunks` keeps them); every chunk is redrawn right from its
+    ``anchor``: where it drew the sprites, or going on from where its context drew them (:func:`drawn_centres`
+    per chunk)."""
     stream, device = model.stream, model.transformer.device
     c, n_train = stream.chunk_frames, stream.num_train_timesteps
     chunks = frames // c
@@ -305,6 +322,7 @@ def own_rollouts(model: SpritesVideoModel, count: int, frames: int, video_frames
     if any(stream.guides(k) for k in range(1, chunks)):
         raise ValueError("own rollouts sample the chunks after the first unguided, as the Sprites models do; "
                          f"this model guides {stream.guided_chunks or 'every'} chunks")
+    check_anchor(anchor)
     in_band = later_steps_in_band(stream, band)
     # the sampler pauses only where a state may be kept: at each step in the band, and after the last one
     pauses = sorted({0, *in_band, in_band[-1] + 1, len(stream.denoising_steps)})
@@ -343,7 +361,7 @@ def own_rollouts(model: SpritesVideoModel, count: int, frames: int, video_frames
             video.append(decoded.frames)
             if k + 1 < chunks:
                 state, _ = streamer.commit(state, rows, x0, decoded, [Route.DISCARD] * n, limits)
-        targets, seen, shown = _redrawn(model, torch.cat(video, 1), scenes, times, c)
+        targets, seen, shown = _redrawn(model, torch.cat(video, 1), scenes, times, c, anchor)
         found, visible = found + seen, visible + shown
         dtype = model.transformer.dtype
         parts["context"].append(context.to(dtype))

@@ -51,8 +51,8 @@ from streamt1.outputs.atomic import check_writable_folder
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import SpritesAutoencoder
 from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
-from streamt1.sprites.own_states import (OWN_SIGMAS, OwnFirstChunks, OwnRollouts, later_steps_in_band,
-                                         own_first_chunks, own_rollouts)
+from streamt1.sprites.own_states import (ANCHORS, OWN_SIGMAS, OwnFirstChunks, OwnRollouts, check_anchor,
+                                         later_steps_in_band, own_first_chunks, own_rollouts)
 from streamt1.sprites.training import (ReplayPool, SampleStream, check_max_minutes, ema_decay_at, lr_factor,
                                       run_progress, sample_loader, training_parser, update_ema)
 from streamt1.sprites.text import TextEncoderConfig
@@ -146,6 +146,11 @@ class TrainVideoConfig:
     # blurred the chunks after the first: its x0 predictions at sigma 0.77 are softer, at 0.55 and below as
     # sharp as before: its own soft states are never trained to sharpen, which a band down to 0.2 does.
     own_window_sigmas: tuple[float, float] = OWN_SIGMAS
+    # Where each own chunk's redrawn sprite starts (own_states.ANCHORS): "chunk", where the chunk drew it; or
+    # "context", going on from where the chunks before it drew it. OW2 and OW4 (forty-fourth session) denoise
+    # even renders more softly at every sigma of their band: aimed at where the chunk will land, which a state
+    # at high noise does not show yet, the model learns to spread the sprite over where it might land.
+    own_window_anchor: str = "chunk"
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -206,6 +211,7 @@ class TrainVideoConfig:
             if not 0.0 <= lo < hi <= 1.0:
                 raise ValueError(f"first_chunk_sigmas={self.first_chunk_sigmas} must be (low, high) with "
                                  "0 <= low < high <= 1")
+        check_anchor(self.own_window_anchor, "own_window_anchor")
         lo, hi = self.own_window_sigmas
         if not 0.0 < lo < hi <= 1.0:
             raise ValueError(f"own_window_sigmas={self.own_window_sigmas} must be (low, high) with 0 < low < high <= 1")
@@ -748,7 +754,8 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
             own_window = own_rollouts(
                 ema, config.own_window_scenes, own_frames,
                 (own_frames + config.stream.chunk_frames, config.max_video_frames),
-                torch.Generator().manual_seed(config.seed + 130_363), band=config.own_window_sigmas)
+                torch.Generator().manual_seed(config.seed + 130_363), band=config.own_window_sigmas,
+                anchor=config.own_window_anchor)
         logger.info("drew %d own starts of videos (%d frames) in %.0f s; the sprites were found in %.1f %% of their "
                     "frames", len(own_window.captions), own_frames, time.time() - built,
                     100 * own_window.found)
@@ -868,6 +875,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="length of each own start of a video, whole chunks (default: the training sequence's)")
     p.add_argument("--own-window-sigmas", type=float, nargs=2, default=TrainVideoConfig.own_window_sigmas,
                    metavar=("LOW", "HIGH"), help="noise band of the own starts' kept sampler states (default %(default)s)")
+    p.add_argument("--own-window-anchor", choices=ANCHORS, default=TrainVideoConfig.own_window_anchor,
+                   help="where each own chunk's redrawn sprite starts: where the chunk drew it, or going on from "
+                        "where its context drew it (default %(default)s)")
     p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
                    help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
@@ -892,7 +902,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         own_first_share=args.own_first_share, own_first_scenes=args.own_first_scenes,
         own_window_share=args.own_window_share, own_window_scenes=args.own_window_scenes,
         own_window_frames=args.own_window_frames,
-        own_window_sigmas=tuple(args.own_window_sigmas),
+        own_window_sigmas=tuple(args.own_window_sigmas), own_window_anchor=args.own_window_anchor,
         event_share=args.event_share, attention=args.attention, compile=args.compile,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
