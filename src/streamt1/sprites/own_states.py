@@ -110,8 +110,8 @@ def drawn_centres(tracks: list[SpriteTrack | None], scene: SceneSpec, t: Tensor,
 
     With ``anchor="context"`` a segment instead goes on from where the frames before it last show the sprite
     (the first segment, or one after frames that never show it, still starts where it shows it): the
-    target of a chunk is then the continuation of its context, which a sampler state at high noise cannot
-    tell apart from where its own chunk will land."""
+    target of a chunk is then the continuation of its context, which a sampler state at high noise can
+    predict; where the chunk itself will land, it does not show yet."""
     check_anchor(anchor)
     segment = segment or len(t)
     centres: list[tuple[Tensor, Tensor] | None] = []

@@ -142,9 +142,9 @@ class TrainVideoConfig:
     own_window_share: float = 0.0
     own_window_scenes: int = 2048
     own_window_frames: int | None = None  # each start's length (whole chunks); None: sequence_frames
-    # Noise band of the own starts' kept states (own_states.OWN_SIGMAS by default). OW (forty-third session)
-    # blurred the chunks after the first: its x0 predictions at sigma 0.77 are softer, at 0.55 and below as
-    # sharp as before: its own soft states are never trained to sharpen, which a band down to 0.2 does.
+    # Noise band of the own starts' kept states (own_states.OWN_SIGMAS by default). The own-window candidates
+    # blur the chunks after the first, the more the lower the band reaches (forty-fourth session: 0.2-0.95
+    # -4.8 points of imaging quality, 0.55-0.95 -2.0): they denoise even renders softly at the band's sigmas.
     own_window_sigmas: tuple[float, float] = OWN_SIGMAS
     # Where each own chunk's redrawn sprite starts (own_states.ANCHORS): "chunk", where the chunk drew it; or
     # "context", going on from where the chunks before it drew it. OW2 and OW4 (forty-fourth session) denoise
