@@ -43,13 +43,13 @@ if [[ " $STAGES " == *" train "* ]]; then
   grep -h "drew" runs/$N/train.log | cut -c1-300
   tail -n 2 runs/$N/train.log | cut -c1-300
   (( trained == 0 )) || { echo "training $N failed (exit $trained): runs/$N/train.log" >&2; cp runs/$N/train.log $OUT/; exit $trained; }
-  cp $W/image_reward.* $W/video_reward.* runs/$N/
+  cp $W/*_reward.* runs/$N/  # the committed rewards, for the README prompt's search
   cp runs/$N/sprites_model.json runs/$N/train.log $OUT/
   tar czf $OUT/$N.tgz runs/$N/sprites_model.safetensors runs/$N/sprites_model.json
 fi
 [[ " $STAGES " == *" eval "* ]] || { rm -r $OUT/tune $OUT/first $OUT/readme; ls $OUT; exit 0; }
 [[ -f runs/$N/sprites_model.safetensors ]] || { echo "runs/$N has no weights: train it or carry it" >&2; exit 2; }
-cp -n $W/image_reward.* $W/video_reward.* runs/$N/
+for f in $W/*_reward.*; do [[ -e runs/$N/${f##*/} ]] || cp $f runs/$N/; done  # a carried run keeps its own
 export OMP_NUM_THREADS=1
 L=${LIMIT:-170}
 T="python3 benchmarks/sprites_tuning.py --num-prompts 16 --num-frames 96 --weights runs/$N --out $OUT/tune"
