@@ -7,6 +7,7 @@ import torch
 
 from streamt1.metrics.sprites import shape_accuracy, track_sprite
 from streamt1.models.sampler import sample_steps, warp_timesteps
+from streamt1.sprites import own_states
 from streamt1.sprites.model import SPRITES_STREAM, SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.own_states import (OWN_SIGMAS, OwnFirstChunks, OwnRollouts, blob_centres, drawn_centres,
                                          own_first_chunks, own_rollouts, repaired, sprite_tracks)
@@ -243,10 +244,32 @@ def test_drawn_centres_restart_per_chunk_where_the_chunk_shows_the_sprite_and_go
         # anchored at the context: chunk 2 goes on from where chunk 0 last showed it, not from its own drawing
         context, _ = drawn_centres(sprite_tracks(drawn, scene, t), scene, t, segment=3, anchor="context")[0]
         assert float((torch.remainder(context - cx - 0.2 + 0.5, 1.0) - 0.5).abs().max()) < 2.5 / 64, (seed, context)
+        # every chunk shown: each goes on from the last frame before it (chunk 2 from chunk 1's drawing)
+        shown = render_at(scene, t, centres=[(torch.remainder(cx + shifts, 1.0), cy)] + others)
+        if bool(track_sprite(shown, sprite).detected.all()):
+            x, _ = drawn_centres(sprite_tracks(shown, scene, t), scene, t, segment=3, anchor="context")[0]
+            off = torch.remainder(x - cx - torch.tensor([0.2] * 6 + [0.5] * 3) + 0.5, 1.0) - 0.5
+            assert float(off.abs().max()) < 2.5 / 64, (seed, off)
         checked += 1
     assert checked >= 3
     with pytest.raises(ValueError, match="anchor"):
         drawn_centres(sprite_tracks(drawn, scene, t), scene, t, segment=3, anchor="frame")
+
+
+def test_own_rollouts_redraw_every_item_from_the_anchor_asked_for(monkeypatch):
+    anchors = []
+    real = own_states.drawn_centres
+
+    def recording(tracks, scene, t, segment=None, anchor="chunk"):
+        anchors.append((segment, anchor))
+        return real(tracks, scene, t, segment, anchor)
+
+    monkeypatch.setattr(own_states, "drawn_centres", recording)
+    own_rollouts(tiny_model(), 2, 6, (27, 48), torch.Generator().manual_seed(1), anchor="context")
+    assert anchors == [(3, "context")] * 2  # once per item, per chunk
+    with pytest.raises(ValueError, match="anchor"):  # before anything is drawn
+        own_rollouts(tiny_model(), 1, 6, (27, 48), torch.Generator(), anchor="frame")
+    assert len(anchors) == 2
 
 
 def test_the_own_losses_vanish_for_the_flow_that_predicts_the_redrawn_chunks(monkeypatch):

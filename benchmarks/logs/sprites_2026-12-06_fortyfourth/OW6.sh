@@ -12,7 +12,7 @@
 # unpredictable by about a pixel, and the flow that minimises the loss spreads the outline over where it might
 # land. The blur is not where a chunk changes shape (switch_blur.py) and a lower schedule does not give it back
 # (schedule_screen.py).
-# OW6 = OW2 with --own-window-anchor context: each own chunk's target goes on from where the chunk before it
+# OW6 = OW2 with --own-window-anchor context: each own chunk's target goes on from where the frames before it
 # last showed the sprite, along the caption's path, in the captioned shape: a function of the context and the
 # caption that a high-noise state can predict (and that moves as the caption says, where the model's own
 # chunks lag: 2.2 px behind by a chunk's last frame).
