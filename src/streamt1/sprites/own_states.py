@@ -120,14 +120,19 @@ def drawn_centres(tracks: list[SpriteTrack | None], scene: SceneSpec, t: Tensor,
             centres.append(None)
             continue
         start = (0, cx[0], cy[0])  # (frame, x, y) the path goes on from
+        last = None  # the last frame before the segment that shows the sprite
         xs, ys = [], []
         for begin in range(0, len(t), segment):
             part = slice(begin, begin + segment)
-            before, seen = track.detected[:begin].nonzero(), track.detected[part].nonzero()
-            if len(seen) or (anchor == "context" and len(before)):
-                k = int(before[-1, 0]) if anchor == "context" and len(before) else begin + int(seen[0, 0])
+            seen = track.detected[part].nonzero()
+            k = begin + int(seen[0, 0]) if len(seen) else None
+            if anchor == "context" and last is not None:
+                k = last
+            if k is not None:
                 x, y = blob_centres(track.mask[k:k + 1], radius[k:k + 1])
                 start = (k, x[0], y[0])
+            if len(seen):
+                last = begin + int(seen[-1, 0])
             k, ax, ay = start
             xs.append(torch.remainder(ax + wrapped_delta(cx[part] - cx[k]), 1.0))
             ys.append(torch.remainder(ay + wrapped_delta(cy[part] - cy[k]), 1.0))

@@ -147,9 +147,7 @@ class TrainVideoConfig:
     # -4.8 points of imaging quality, 0.55-0.95 -2.0): they denoise even renders softly at the band's sigmas.
     own_window_sigmas: tuple[float, float] = OWN_SIGMAS
     # Where each own chunk's redrawn sprite starts (own_states.ANCHORS): "chunk", where the chunk drew it; or
-    # "context", going on from where the chunks before it drew it. OW2 and OW4 (forty-fourth session) denoise
-    # even renders more softly at every sigma of their band: aimed at where the chunk will land, which a state
-    # at high noise does not show yet, the model learns to spread the sprite over where it might land.
+    # "context", going on from where the chunks before it drew it, which a state at high noise can predict.
     own_window_anchor: str = "chunk"
     ema_decay: float = 0.999
     log_every: int = 100
