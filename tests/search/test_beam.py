@@ -328,10 +328,14 @@ def test_on_cuda_windows_are_read_where_decoded_and_chunks_no_window_reads_move_
 
     videos = DeviceRecorder()
     config = SearchConfig(**{**build_config("stream-t1").search.__dict__, "long_window_chunks": 2})
-    gpu = StreamSearch(cuda_generator(), config, BrightnessReward(), videos).run(PROMPT, 9, 3, progress=False)
+    chunks = []
+    gpu = StreamSearch(cuda_generator(), config, BrightnessReward(), videos).run(PROMPT, 9, 3, chunks.append,
+                                                                                progress=False)
     cpu = StreamSearch(make_generator(), config, BrightnessReward(), SteadinessReward()).run(PROMPT, 9, 3, progress=False)
-    # every chunk's windows on the GPU; the final pick (the last call) reads the videos on the host
-    assert set(videos.devices[:-1]) == {"cuda"} and videos.devices[-1] == "cpu" and config.picks_final
+    # every chunk's windows on the GPU; the final pick (the last calls: one per window it reads) on the host
+    final = len(final_clips([list(range(len(chunks)))], 0, len(chunks), config.final_score, config.long_window_chunks))
+    assert config.picks_final and len(videos.devices) > final
+    assert set(videos.devices[:-final]) == {"cuda"} and videos.devices[-final:] == ["cpu"] * final
     assert gpu.frames.device.type == "cpu"
     assert (gpu.frames.int() - cpu.frames.int()).abs().max() <= 2
     # the rule itself: after chunk i, the oldest of its last window_chunks chunks has left every window

@@ -22,7 +22,8 @@
 #              the four ablations from the start.
 # Then on the CPU: streamt1 evaluate --merge over R30/runs/rep/none-*, R30b's and R30c's parts; paired tables
 # with benchmarks/sprites_weights_paired.py --common (each method against plain and against Stream-T1).
-# The CUDA tests ride along in R30b (about 46 s; their log comes back as cuda_tests.log).
+# The CUDA tests ride along in R30b (about 46 s; their log comes back as cuda_tests.log). As first run (forty-sixth
+# session) without PYTHONPATH: they did not import streamt1 (R30b/cuda_tests.log); run again after R30c.
 set -uo pipefail
 L=benchmarks/logs/sprites_2026-12-06_fortyfifth
 P=benchmarks/logs/sprites_2026-12-05_thirtyfifth/presets.sh
@@ -31,7 +32,7 @@ case ${CALL:?} in
          || { echo "copy runs/SP50/sprites_model.* over src/streamt1/sprites/weights/ first" >&2; exit 2; }
        METHODS="none stream-t1 best-of-n beam" WEIGHTS=src/streamt1/sprites/weights LIMIT=${LIMIT:-520} \
          bash benchmarks/logs/sprites_2026-12-05_thirtyfourth/RO2_report.sh ;;
-  R30b) (python3 -m pytest -o addopts="" -q -p no:logging -k cuda --continue-on-collection-errors tests \
+  R30b) (PYTHONPATH=$PWD/src python3 -m pytest -o addopts="" -q -p no:logging -k cuda --continue-on-collection-errors tests \
            > ${OUT:-runs/out}/cuda_tests.log 2>&1; tail -n 3 ${OUT:-runs/out}/cuda_tests.log) &
         if [[ -n ${FRESH:-} ]]; then methods="none stream-t1 beam best-of-n" resume=; \
         else methods="stream-t1 beam best-of-n" resume=$L/R30/runs/rep; fi

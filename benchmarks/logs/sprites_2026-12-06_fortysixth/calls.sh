@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Forty-sixth session's GPU calls (CALL=NAME bash .../calls.sh on the device machine), written before each ran.
+# The weights SP50 were committed this session (rule: CALL=SPR in ../sprites_2026-12-06_fortyfifth/calls.sh).
+#   CALL=R30c  ran this session (316 s, one H100): Stream-T1, beam and best-of-n at 30 s resumed from the
+#              fortyfifth CALL=R30b parts (carried in the tree at fortyfifth/R30b/runs/R30b); every part
+#              finished its 16 prompts. Its parts are in ../sprites_2026-12-06_fortyfifth/R30c/.
+# Planned for the next session (not run: this session's device time was spent):
+#   CALL=A5    the four ablations with SP50 on the reported split, 5 s (prompts 0-31 x seeds 0-3, 81 latent
+#              frames), one process per preset and seed; merged on the CPU with fortyfifth/SPR/all (plain,
+#              best-of-n, beam, Stream-T1). The CUDA tests ride along (their log comes back as cuda_tests.log;
+#              this session fixed the one that failed, test_beam.py's device test, whose count of final-pick
+#              calls predated search.final_score windows, and could not rerun it).
+#   CALL=A30   the three ablations at 30 s (prompts 0-15 x seeds 0-3, 480 latent frames) from the start;
+#   CALL=A30r  the same resumed from A30's parts (carry them into the tree at A30/runs/A30).
+# Rule for the ablations (issue 9, the forty-third session's, unchanged): each ablation should be below the
+# full method on the metric its unit targets: reward pruning and noise propagation on subject consistency
+# and text alignment, memory sinking on subject and background consistency. Judged by paired differences
+# against Stream-T1 over the videos both finished, 95 % intervals (benchmarks/sprites_weights_paired.py --common).
+set -uo pipefail
+P=benchmarks/logs/sprites_2026-12-05_thirtyfifth/presets.sh
+F=benchmarks/logs/sprites_2026-12-06_fortyfifth
+tests() {  # the CUDA tests (the image lacks diffusers and PyAV: those modules fail to collect, the rest run)
+  PYTHONPATH=$PWD/src python3 -m pytest -o addopts="" -q -p no:logging -k cuda --continue-on-collection-errors tests \
+    > ${OUT:-runs/out}/cuda_tests.log 2>&1; tail -n 2 ${OUT:-runs/out}/cuda_tests.log
+}
+case ${CALL:?} in
+  R30c) METHODS="stream-t1 beam best-of-n" FRAMES=480 PROMPTS=16 LIMIT=${LIMIT:-480} RESUME=$F/R30b/runs/R30b \
+          REP=runs/R30c bash $P ;;
+  A5) tests &
+      METHODS="stream-t1-early stream-t1-no-noise stream-t1-no-pruning stream-t1-no-sinking" LIMIT=${LIMIT:-520} \
+        REP=runs/A5 bash $P
+      wait ;;
+  A30) METHODS="stream-t1-no-noise stream-t1-no-pruning stream-t1-no-sinking" FRAMES=480 PROMPTS=16 \
+         LIMIT=${LIMIT:-540} REP=runs/A30 bash $P ;;
+  A30r) METHODS="stream-t1-no-noise stream-t1-no-pruning stream-t1-no-sinking" FRAMES=480 PROMPTS=16 \
+          LIMIT=${LIMIT:-540} RESUME=benchmarks/logs/sprites_2026-12-06_fortysixth/A30/runs/A30 REP=runs/A30r bash $P ;;
+  *) echo "CALL=$CALL: R30c, A5, A30 or A30r" >&2; exit 2 ;;
+esac
