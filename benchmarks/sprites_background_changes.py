@@ -1,7 +1,7 @@
 """Whether a Sprites video follows its captioned background changes: plain generation, change by change.
 
     python benchmarks/sprites_background_changes.py [--weights DIR] [--seeds 5,6,7] [--num-frames 96]
-        [--num-prompts 64]
+        [--num-prompts 64] [--guided-chunks N]
 
 Held-out prompts after the 32 that `streamt1 evaluate` reports (32-95 by default) that caption at least one change ("then the background turns ..."). Per change, the
 distance of every frame's background from the old and the new background (the median over pixels of the
@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seeds", default="5,6,7", help="comma-separated (default: the tuning seeds)")
     p.add_argument("--num-frames", type=int, default=96)
     p.add_argument("--num-prompts", type=int, default=64, help="prompts read, from the 33rd on (default 64)")
+    p.add_argument("--guided-chunks", type=int, default=None,
+                   help="chunks sampled with guidance (0: every chunk; default: the model's own setting)")
     args = p.parse_args(argv)
     frames = args.num_frames
     candidates = eval_prompts(REPORTED + args.num_prompts, frames)[REPORTED:]
@@ -105,13 +107,16 @@ def main(argv: list[str] | None = None) -> None:
                 summarise((q, render(parse_caption(q, frames), frames).clamp(0, 1)) for q in prompts))
     device = "cuda" if torch.cuda.is_available() else "cpu"  # ~7 s a 96-frame video on two CPU threads
     config = build_config("none", None, [], num_frames=frames, weights=args.weights, device=device, backend="sprites")
-    generator = build_generator(SpritesVideoModel.from_pretrained(args.weights),
-                                {"global_sink": config.search.global_sink}, device=device)
+    stream = {"global_sink": config.search.global_sink}
+    if args.guided_chunks is not None:
+        stream["guided_chunks"] = args.guided_chunks
+    generator = build_generator(SpritesVideoModel.from_pretrained(args.weights), stream, device=device)
     search = StreamSearch(generator, config.search, None, None, method="none", settings={})
     videos = []
     for seed in (int(s) for s in args.seeds.split(",")):
         videos += [(q, search.run(q, frames, seed, progress=False).frames.cpu().float() / 255) for q in prompts]
-        print_table(f"{args.weights}, plain generation, seeds up to {seed}: {len(videos)} videos", summarise(videos))
+        guided = "" if args.guided_chunks is None else f", guided chunks {args.guided_chunks}"
+        print_table(f"{args.weights}, plain generation{guided}, seeds up to {seed}: {len(videos)} videos", summarise(videos))
 
 
 if __name__ == "__main__":
