@@ -12,6 +12,9 @@ loading is timed apart.
     python benchmarks/sprites_cpu.py --compile both        # eager and torch.compile'd blocks, side by side
     python benchmarks/sprites_cpu.py --dtypes float32,bfloat16   # the generator in each dtype, side by side
     python benchmarks/sprites_cpu.py --set run.denoising_steps=[1000,700,400,150] --set run.first_chunk_substeps=8
+    python benchmarks/sprites_cpu.py --variant "" --variant "run.guided_chunks=0 run.guidance_sigmas=[0.6,0.85]"
+                                                           # generator settings side by side (each variant: its
+                                                           # own generator; "": the defaults)
 
 With ``--compile`` the blocks run through inductor (``run.compile``); the warm-up run then includes
 the compilation, printed apart (a new process compiles again, in seconds where inductor's
@@ -55,15 +58,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="config override for every run, as in `streamt1 generate --set` (plain generation "
                              "keeps the search settings its preset pins)")
+    parser.add_argument("--variant", dest="variants", action="append", default=None, metavar="'KEY=VALUE ...'",
+                        help="a set of overrides (space-separated) loaded into a generator of its own; repeat for "
+                             "several side by side (\"\": the defaults)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     methods = [m.strip() for m in args.methods.split(",")]
 
     dtypes = [d.strip() for d in args.dtypes.split(",")]
+    variants = args.variants or [""]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; overrides {args.overrides}")
     rows = []
-    for dtype in dtypes:
-        overrides = [*args.overrides, f"run.dtype={dtype}"]
+    for dtype, variant in [(d, v) for d in dtypes for v in variants]:
+        overrides = [*args.overrides, *variant.split(), f"run.dtype={dtype}"]
+        if len(variants) > 1:
+            print(f"variant {variant or '(defaults)'}")
         start = time.perf_counter()
         components = api.load_components(build_config("stream-t1", None, overrides, weights=args.weights,
                                                       device="cpu"))
@@ -85,7 +94,8 @@ def main(argv: list[str] | None = None) -> None:
                     t0 = time.perf_counter()
                     search.run(PROMPT, args.num_frames, repeat, progress=False)
                     times.append(time.perf_counter() - t0)
-                label = method + (" (compiled)" if compiled else "") + (f" ({ran_as})" if len(dtypes) > 1 else "")
+                label = (method + (" (compiled)" if compiled else "") + (f" ({ran_as})" if len(dtypes) > 1 else "")
+                         + (f" [{variant or 'defaults'}]" if len(variants) > 1 else ""))
                 rows.append((label, config.search.candidates_per_chunk, median(times), warm))
     print(f"video: {args.num_frames} latent frames = {seconds:.1f} s at {fps:g} fps\n")
 

@@ -20,3 +20,12 @@ def test_dtypes_run_side_by_side_each_in_its_own_generator(load_benchmark, sprit
     assert "run.dtype=float32 (float32)" in out and "run.dtype=bfloat16 (bfloat16)" in out
     rows = [line for line in out.splitlines() if line.startswith("| ") and "wall s" not in line]
     assert [r.split(" | ")[0].lstrip("| ") for r in rows] == ["none (float32)", "none (bfloat16)"]
+
+
+def test_generator_variants_run_side_by_side_each_with_its_own_settings(load_benchmark, sprites_weights, capsys):
+    load_benchmark("sprites_cpu").main(["--methods", "none", "--num-frames", "6", "--threads", "1", "--weights",
+                                        str(sprites_weights), "--variant", "", "--variant", "run.guided_chunks=0"])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "wall s" not in line]
+    assert [r.split(" | ")[0].lstrip("| ") for r in rows] == ["none [defaults]", "none [run.guided_chunks=0]"]
+    assert "variant (defaults)" in out and "variant run.guided_chunks=0" in out
