@@ -1,7 +1,7 @@
 """Whether a Sprites video follows its captioned background changes: plain generation, change by change.
 
     python benchmarks/sprites_background_changes.py [--weights DIR] [--seeds 5,6,7] [--num-frames 96]
-        [--num-prompts 64] [--guided-chunks N]
+        [--num-prompts 64] [--set KEY=VALUE ...]
 
 Held-out prompts after the 32 that `streamt1 evaluate` reports (32-95 by default) that caption at least one change ("then the background turns ..."). Per change, the
 distance of every frame's background from the old and the new background (the median over pixels of the
@@ -9,7 +9,9 @@ mean absolute RGB difference: sprites cover too few pixels to move a median). A 
 the last frames before the next change (or the end), the same share the ground truth's background check
 reads, are nearer the new background than the old; its *delay* is the frame from which every frame of the
 segment stays nearer the new one, minus the captioned frame; its *residual* is the distance from the new
-background over those last frames. The world's own renders (the ceiling) print first. Grouped by the new
+background over those last frames. The world's own renders (the ceiling) print first. The model runs in
+float32 unless ``--set run.dtype=...`` says otherwise; ``--set`` takes any config override (e.g.
+``run.guided_chunks=0``: guidance on every chunk). Grouped by the new
 background's kind (solid, gradient, stripes, checkerboard), since the kinds differ in what a model must draw.
 """
 
@@ -22,12 +24,11 @@ from typing import Iterable, NamedTuple
 import torch
 from torch import Tensor
 
+from streamt1 import api
 from streamt1.config import build_config
 from streamt1.evaluate import eval_prompts
 from streamt1.metrics.sprites import EDGE_FRACTION
-from streamt1.search.beam import StreamSearch
 from streamt1.sprites.captions import parse_caption
-from streamt1.sprites.model import SpritesVideoModel, build_generator
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 from streamt1.sprites.world import render, render_background
 
@@ -96,8 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seeds", default="5,6,7", help="comma-separated (default: the tuning seeds)")
     p.add_argument("--num-frames", type=int, default=96)
     p.add_argument("--num-prompts", type=int, default=64, help="prompts read, from the 33rd on (default 64)")
-    p.add_argument("--guided-chunks", type=int, default=None,
-                   help="chunks sampled with guidance (0: every chunk; default: the model's own setting)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override, repeatable (e.g. run.guided_chunks=0)")
     args = p.parse_args(argv)
     frames = args.num_frames
     candidates = eval_prompts(REPORTED + args.num_prompts, frames)[REPORTED:]
@@ -106,17 +107,15 @@ def main(argv: list[str] | None = None) -> None:
                 f"background change, {frames} frames",
                 summarise((q, render(parse_caption(q, frames), frames).clamp(0, 1)) for q in prompts))
     device = "cuda" if torch.cuda.is_available() else "cpu"  # ~7 s a 96-frame video on two CPU threads
-    config = build_config("none", None, [], num_frames=frames, weights=args.weights, device=device, backend="sprites")
-    stream = {"global_sink": config.search.global_sink}
-    if args.guided_chunks is not None:
-        stream["guided_chunks"] = args.guided_chunks
-    generator = build_generator(SpritesVideoModel.from_pretrained(args.weights), stream, device=device)
-    search = StreamSearch(generator, config.search, None, None, method="none", settings={})
+    config = build_config("none", None, ["run.dtype=float32", *args.overrides], num_frames=frames,
+                          weights=args.weights, device=device, backend="sprites")
+    search = api.make_search(config, api.load_components(config))
     videos = []
     for seed in (int(s) for s in args.seeds.split(",")):
         videos += [(q, search.run(q, frames, seed, progress=False).frames.cpu().float() / 255) for q in prompts]
-        guided = "" if args.guided_chunks is None else f", guided chunks {args.guided_chunks}"
-        print_table(f"{args.weights}, plain generation{guided}, seeds up to {seed}: {len(videos)} videos", summarise(videos))
+        settings = f" ({' '.join(args.overrides)})" if args.overrides else ""
+        print_table(f"{args.weights}, plain generation{settings}, seeds up to {seed}: {len(videos)} videos",
+                    summarise(videos))
 
 
 if __name__ == "__main__":
