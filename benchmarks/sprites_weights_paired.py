@@ -9,7 +9,9 @@ The first set is the baseline: every other set gets, per metric, its mean and th
 against the baseline over the prompts and seeds both have, with 95 % intervals (in %). A set may name
 its own preset (``NAME=FOLDER:METHOD``, default ``--method``), so runs of other methods or settings
 compare too; ``--common`` keeps only the prompts and seeds every set has; ``--also imaging_quality,...``
-adds metrics beyond the columns `streamt1 evaluate` pairs.
+adds metrics beyond the columns `streamt1 evaluate` pairs. ``imaging_vs_render`` (lower is better) is each
+video's distance from the imaging quality of the world's render of its prompt (the folder's `world` row):
+the Sprites renders are flat, so an imaging quality above theirs is no gain.
 """
 
 from __future__ import annotations
@@ -24,12 +26,23 @@ from streamt1.metrics.stats import mean_ci, paired_difference
 COLUMNS = DIFFERENCE_COLUMNS
 
 
+def with_distance_from_render(videos: dict[str, dict[str, float]], world: dict[str, dict[str, float]]) -> None:
+    """Add ``imaging_vs_render`` to each video whose prompt's render (stem ``<prompt>-0``) was scored."""
+    for stem, scores in videos.items():
+        render = world.get(stem.rsplit("-", 1)[0] + "-0")
+        if render is not None and "imaging_quality" in scores:
+            scores["imaging_vs_render"] = abs(scores["imaging_quality"] - render["imaging_quality"])
+
+
 def load_videos(sources: list[str], method: str) -> dict[str, dict[str, float]]:
     videos: dict[str, dict[str, float]] = {}
     for source in sources:
         path = Path(source)
         path = path / RESULTS_FILE if path.is_dir() else path
-        videos.update(json.loads(path.read_text())["videos"].get(method, {}))
+        rows = json.loads(path.read_text())["videos"]
+        part = rows.get(method, {})
+        with_distance_from_render(part, rows.get("world", {}))
+        videos.update(part)
     return videos
 
 

@@ -37,3 +37,16 @@ def test_a_set_without_videos_and_sets_that_share_none_are_named(tmp_path):
     disjoint = subprocess.run([sys.executable, str(SCRIPT), "--common", f"x={a}", f"y={b}"],
                               capture_output=True, text=True)
     assert disjoint.returncode == 2 and "share no video" in disjoint.stderr
+
+
+def test_imaging_vs_render_is_the_distance_from_the_render_of_the_same_prompt(tmp_path):
+    rows = {"world": {"p-0": {"imaging_quality": 0.90}, "q-0": {"imaging_quality": 0.80}},
+            "none": {"p-0": {"imaging_quality": 0.95}, "p-1": {"imaging_quality": 0.85}, "q-1": {"imaging_quality": 0.70}},
+            "stream-t1": {"p-0": {"imaging_quality": 0.90}, "p-1": {"imaging_quality": 0.90}, "q-1": {"imaging_quality": 0.80}}}
+    (tmp_path / "results.json").write_text(json.dumps({"videos": rows}))
+    args = [sys.executable, str(SCRIPT), "--also", "imaging_vs_render", f"plain={tmp_path}:none", f"st1={tmp_path}:stream-t1"]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout.splitlines()
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in out[2:]}
+    assert out[0].split("|")[-2].strip() == "imaging_vs_render"
+    assert rows["plain"][-1].strip().startswith("6.7")  # (5 + 5 + 10) / 3: above and below the render both count
+    assert rows["st1 - plain"][-1].strip().startswith("-6.7")  # st1 sits on the render

@@ -36,6 +36,9 @@ tests() {  # the CUDA tests (the image lacks diffusers and PyAV: those modules f
 }
 case ${CALL:?} in
   GBR) tests &
+       # SP50's plain generation again as the control on the same machine (SPR ran on an H100; this call may
+       # get an H200): the rule's plain comparison reads GBR0 when the GPU kinds differ.
+       METHODS="none" LIMIT=${LIMIT:-420} REP=runs/GBR0 bash $P &
        METHODS="none stream-t1 best-of-n beam" LIMIT=${LIMIT:-420} REP=runs/GBR \
          SET="run.guided_chunks=0 run.guidance_sigmas=[0.6,0.85]" bash $P
        wait ;;
