@@ -18,6 +18,10 @@
 #   CALL=A5    the four ablations with SP50 on the reported split, 5 s (prompts 0-31 x seeds 0-3, 81 latent
 #              frames), one process per preset and seed; merged on the CPU with fortyfifth/SPR/all (plain,
 #              best-of-n, beam, Stream-T1).
+#   Forty-seventh session: GBR's rule passed on the CPU (plain and Stream-T1, while no device could be started),
+#   then GBR ran on an H100 (LIMIT=380, 375 s, every process finished) and the rule failed there: plain
+#   subject consistency -2.6 +- 1.7 (../sprites_2026-12-06_fortyseventh/README.md). The band is not adopted;
+#   A5, A30 and A30r run with SP50's own sampling.
 #   The CUDA tests ride along in GBR (their log comes back as cuda_tests.log; this session fixed the one
 #   that failed, test_beam.py's device test, whose count of final-pick calls predated search.final_score
 #   windows, and could not rerun it).
@@ -36,9 +40,10 @@ tests() {  # the CUDA tests (the image lacks diffusers and PyAV: those modules f
 }
 case ${CALL:?} in
   GBR) tests &
-       # SP50's plain generation again as the control on the same machine (SPR ran on an H100; this call may
-       # get an H200): the rule's plain comparison reads GBR0 when the GPU kinds differ.
-       METHODS="none" LIMIT=${LIMIT:-420} REP=runs/GBR0 bash $P &
+       # SP50's plain generation with its own sampling (first chunk guided only) as a control on the same
+       # machine (SPR ran on an H100; this call may get an H200). Both settings are spelled out: the call ran
+       # (forty-seventh session, LIMIT=380) while the band was briefly the weights' own setting.
+       METHODS="none" LIMIT=${LIMIT:-420} REP=runs/GBR0 SET="run.guided_chunks=1 run.guidance_sigmas=[0,1]" bash $P &
        METHODS="none stream-t1 best-of-n beam" LIMIT=${LIMIT:-420} REP=runs/GBR \
          SET="run.guided_chunks=0 run.guidance_sigmas=[0.6,0.85]" bash $P
        wait ;;
