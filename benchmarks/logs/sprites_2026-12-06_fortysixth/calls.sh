@@ -12,7 +12,7 @@
 #              (stream_config: guided_chunks 0, guidance_sigmas [0.6, 0.85]) only if its plain generation is worse
 #              than SP50's (../sprites_2026-12-06_fortyfifth/SPR/all, same GPU kind and dtype) beyond noise by
 #              more than 0.5 points on no ground-truth metric (imaging read as imaging_vs_render, with
-#              ../sprites_2026-12-06_fortyfifth/SPR/imaging_vs_render.py's reading) and Stream-T1 still beats
+#              sprites_weights_paired.py --also imaging_vs_render) and Stream-T1 still beats
 #              its plain generation beyond noise on subject consistency and text alignment. If adopted, the
 #              ablations below run with it.
 #   CALL=A5    the four ablations with SP50 on the reported split, 5 s (prompts 0-31 x seeds 0-3, 81 latent
