@@ -90,6 +90,8 @@ def test_backend_search_defaults_sit_between_the_preset_and_the_users_settings(t
         ("run.guidance_sigmas=[0.9,0.5]", r"run.guidance_sigmas=\[0.9, 0.5\] is invalid"),
         ("run.denoising_steps=[]", r"run.denoising_steps=\[\] is invalid"),
         ("run.denoising_steps=[1000, high]", r"run.denoising_steps=.* is invalid"),
+        # the order is checked with the run (`streamt1 config` printed this one; generate refused it)
+        ("run.denoising_steps=[1000, 500, 2000]", r"run.denoising_steps=.* is invalid: .*strictly decreasing"),
         ("run.first_chunk_substeps=0", r"run.first_chunk_substeps=0 is invalid"),
         ("run.first_chunk_eta=2", r"run.first_chunk_eta=2(\.0)? is invalid"),
         ("foo=1", r"unknown config key\(s\) foo in the top level: expected one of method, search, run, rewards$"),
@@ -207,9 +209,9 @@ def test_sampling_schedule_settings_reach_the_generators_stream():
     stream = api.load_components(build_config("none", None, overrides, device="cpu")).generator.stream
     assert stream.denoising_steps == (1000.0, 700.0, 400.0, 150.0) and stream.first_chunk_substeps == 8
     assert stream.first_chunk_eta == 0.3
-    # the model's own range and order decide, and the error names the run's setting
+    # the model's own timestep range decides, and the error names the run's setting
     with pytest.raises(ConfigError, match=r"^the run's denoising_steps does not suit this model: denoising_steps="):
-        api.load_components(build_config("none", None, ["run.denoising_steps=[400, 700]"], device="cpu"))
+        api.load_components(build_config("none", None, ["run.denoising_steps=[2000, 700]"], device="cpu"))
 
 
 def test_a_backend_names_every_missing_requirement_in_one_message():
@@ -222,7 +224,11 @@ def test_a_backend_names_every_missing_requirement_in_one_message():
     message = str(info.value)
     assert message.startswith(
         "run.backend='longlive' needs no_such_package_for_this_test: pip install 'stream-t1[wan]'")
+    assert "(in a source checkout: pip install -e '.[wan]')" in message
     assert "; and --weights DIR with the released checkpoints (longlive_base.pt" in message
+    # where to get them, as a missing file's message says (that one only comes once --weights is given)
+    assert ("published in the LongLive release (Efficient-Large-Model/LongLive-1.3B" in message
+            and "and the Wan2.1 release (Wan-AI/Wan2.1-T2V-1.3B" in message)
     with pytest.raises(ConfigError, match=r"needs --weights DIR"):
         dataclasses.replace(needy, requires=()).check(run)
 

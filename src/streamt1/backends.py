@@ -58,9 +58,14 @@ class BackendEntry:
                               f"files, `streamt1 rewards` lists them), not the file {run.weights}: pass its folder, "
                               f"--weights {Path(run.weights).parent}")
         missing = [p for p in self.requires if find_spec(p) is None]
-        problems = [f"{' and '.join(missing)}: pip install 'stream-t1[{self.extra}]'"] if missing else []
+        problems = [f"{' and '.join(missing)}: pip install 'stream-t1[{self.extra}]' (in a source checkout: "
+                    f"pip install -e '.[{self.extra}]')"] if missing else []
         if self.needs_weights and run.weights is None:
-            problems.append(f"--weights DIR with the released checkpoints ({', '.join(self.files)})")
+            from streamt1.models.checkpoints import PUBLISHED_AT
+
+            origins = dict.fromkeys(PUBLISHED_AT[n] for n in (Path(f).name for f in self.files) if n in PUBLISHED_AT)
+            published = f"; published in {' and '.join(origins)}" if origins else ""
+            problems.append(f"--weights DIR with the released checkpoints ({', '.join(self.files)}{published})")
         if problems:  # all at once, so a user does not meet them one run at a time
             raise ConfigError(f"run.backend={self.name!r} needs {'; and '.join(problems)}")
         import_object(self.checker)(self, run)

@@ -620,7 +620,8 @@ SPRITES_SCRIPTS = {  # `streamt1 sprites WHAT` -> the module whose main() it run
 
 
 def _add_sprites(sub: argparse._SubParsersAction) -> None:
-    listing = "\n".join(f"  {what:17s}{text}" for what, (_, text) in SPRITES_SCRIPTS.items())
+    width = max(map(len, SPRITES_SCRIPTS)) + 2
+    listing = "\n".join(f"  {what:{width}s}{text}" for what, (_, text) in SPRITES_SCRIPTS.items())
     p = sub.add_parser("sprites", help="train the Sprites world's video model or rewards (GPU advised)",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog=f"subcommands:\n{listing}\n\n`streamt1 sprites WHAT --help` lists the options of one.")

@@ -54,6 +54,14 @@ def is_noise_band(band: Any) -> bool:
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in band) and 0 <= band[0] < band[1] <= 1
 
 
+def is_timestep_schedule(steps: Any, num_train_timesteps: float = float("inf")) -> bool:
+    """Whether ``steps`` is a non-empty strictly decreasing list in (0, num_train_timesteps]
+    (``StreamConfig.denoising_steps``; a run checks the order, the model its own timestep range)."""
+    return isinstance(steps, (list, tuple)) and len(steps) > 0 and all(
+        isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t <= num_train_timesteps for t in steps
+    ) and all(a > b for a, b in zip(steps, steps[1:]))
+
+
 @dataclass(frozen=True)
 class SearchConfig:
     """The search: ``K`` histories x ``M`` expansions per chunk and the three Stream-T1 units."""
@@ -237,10 +245,10 @@ class RunConfig:
         if band is not None:
             object.__setattr__(self, "guidance_sigmas", tuple(float(v) for v in band))
         steps = self.denoising_steps
-        require(steps is None or (isinstance(steps, (list, tuple)) and len(steps) > 0 and all(
-            isinstance(t, (int, float)) and not isinstance(t, bool) for t in steps)), "run.denoising_steps", steps,
-            "a non-empty list of timesteps from high to low, e.g. [1000, 700, 400, 150], or null for the model's own")
-        if steps is not None:  # the model's StreamConfig checks the order against its own timestep range
+        require(steps is None or is_timestep_schedule(steps), "run.denoising_steps", steps,
+                "a non-empty list of positive timesteps, strictly decreasing, e.g. [1000, 700, 400, 150], "
+                "or null for the model's own")
+        if steps is not None:  # the model's StreamConfig checks them against its own timestep range
             object.__setattr__(self, "denoising_steps", tuple(float(t) for t in steps))
         k = self.first_chunk_substeps
         require(k is None or (isinstance(k, int) and not isinstance(k, bool) and k >= 1), "run.first_chunk_substeps",

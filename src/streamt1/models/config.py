@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from streamt1.config import ConfigError, is_noise_band, require, require_choice
+from streamt1.config import ConfigError, is_noise_band, is_timestep_schedule, require, require_choice
 from streamt1.models.sampler import SAMPLERS
 
 
@@ -199,12 +199,8 @@ class StreamConfig:
         require(self.num_train_timesteps > 0, "num_train_timesteps", self.num_train_timesteps, "> 0")
         steps = tuple(float(s) for s in self.denoising_steps)
         object.__setattr__(self, "denoising_steps", steps)
-        require(
-            len(steps) > 0 and all(0 < s <= self.num_train_timesteps for s in steps)
-            and all(a > b for a, b in zip(steps, steps[1:])),
-            "denoising_steps", steps,
-            f"a non-empty strictly decreasing list in (0, {self.num_train_timesteps}]",
-        )
+        require(is_timestep_schedule(steps, self.num_train_timesteps), "denoising_steps", steps,
+                f"a non-empty strictly decreasing list in (0, {self.num_train_timesteps}]")
         require(self.shift > 0, "shift", self.shift, "> 0")
         require_choice("sampler", self.sampler, SAMPLERS)
         k = self.first_chunk_substeps
