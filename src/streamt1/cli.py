@@ -533,9 +533,10 @@ def _score(args: argparse.Namespace) -> int:
         video_reward=args.video_reward)
     # the cheap checks first: the folder to score, where the scores go, the prompt file, then the device and
     # the weights
-    score.check_folder(args.folder, args.out)
+    videos = score.check_folder(args.folder, args.out)
     check_writable_folder(score.out_folder(args.folder, args.out))
     prompts = score.read_vbench_prompt_file(args.prompt_file)
+    score.check_prompts(Path(args.folder), [v.relative_to(args.folder).as_posix() for v in videos], prompts)
     shard = shard_from_env()
     device = resolve_device(device_for(shard, args.device), "--device")
     backbones = vbench.Backbones(args.weights or vbench.default_weights_dir(), device,

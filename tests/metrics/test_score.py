@@ -253,3 +253,95 @@ def test_a_half_finished_run_scores_only_the_missing_videos(one_process, bench_f
     assert printed.count("] scored ") == 2 and "1 of 3 videos scored earlier, kept" in printed and f"scored {plan.keys[1]}" not in printed
     assert all(record_stamps(out)[p] == stamp for p, stamp in stamps.items())  # rank 1's record kept
     assert (out / score.TABLE_FILE).read_text() == (one_process / score.TABLE_FILE).read_text()
+
+
+def _write(path, seed, frames=6):
+    write_mp4(path, random_video(frames, 32, 32, seed=seed).permute(0, 2, 3, 1).numpy(), 8, min_size=0)
+
+
+def test_each_folder_holding_videos_is_its_own_row(tiny_weights, tmp_path):
+    """Rows are the folders that hold the videos, not the first sub-folder: a copied bench folder (``b2``)
+    and an ``evaluate --workers`` folder (``parts/<method>-seed<s>/<method>``) keep one row per method."""
+    folder = tmp_path / "nest"
+    for name, seed in (("b2/none/a-0.mp4", 1), ("b2/none/b-0.mp4", 2), ("b2/stream-t1/a-0.mp4", 3),
+                       ("parts/none-seed0/none/a-0.mp4", 4), ("parts/stream-t1-seed0/stream-t1/a-0.mp4", 5),
+                       ("per_video/x/a-0.mp4", 6), ("top-0.mp4", 7)):  # per_video: as our records' folder
+        _write(folder / name, seed)
+    argv = ["score", str(folder), "--metrics", "subject_consistency", "--weights", str(tiny_weights.root),
+            "--device", "cpu"]
+    assert main(argv) == 0
+    out = folder / "scores"
+    summary = json.loads((out / "summary.json").read_text())
+    assert {row: summary[row]["videos"] for row in summary} == {
+        "b2/none": 2, "b2/stream-t1": 1, "parts/none-seed0/none": 1, "parts/stream-t1-seed0/stream-t1": 1,
+        "per_video/x": 1, ".": 1}
+    records = json.loads((out / "results.json").read_text())["videos"]
+    none = [records[k]["scores"]["subject_consistency"] for k in ("b2/none/a-0.mp4", "b2/none/b-0.mp4")]
+    assert summary["b2/none"]["subject_consistency"]["vbench"] == pytest.approx(
+        vbench.aggregate([vbench.DimensionScore(**s) for s in none]))
+    table = (out / "table.md").read_text()
+    assert "| b2/none |" in table and "| parts/none-seed0/none |" in table and "| b2 |" not in table
+    official = json.loads((out / "b2" / "none_eval_results.json").read_text())["subject_consistency"][1]
+    assert sorted(v["video_path"] for v in official) == [str(folder / "b2/none/a-0.mp4"), str(folder / "b2/none/b-0.mp4")]
+    assert (out / "videos_eval_results.json").is_file()  # the top-level row keeps its name
+    assert main(argv) == 0  # resumes: per_video/x_eval_results.json is not read as a video's record
+
+
+def test_an_undecodable_video_is_skipped_listed_and_scored_once_replaced(tiny_weights, tmp_path, capsys, caplog):
+    folder = tmp_path / "videos"
+    for name, seed in (("none/a-0.mp4", 1), ("none/b-0.mp4", 2), ("beam/a-0.mp4", 3)):
+        _write(folder / name, seed)
+    whole = (folder / "none" / "a-0.mp4").read_bytes()
+    (folder / "beam" / "cut-0.mp4").write_bytes(whole[: len(whole) // 2])  # a copy that stopped half way
+    (folder / "none" / "junk-0.mp4").write_bytes(b"not a video" * 20)
+    argv = ["score", str(folder), "--metrics", "subject_consistency", "--weights", str(tiny_weights.root),
+            "--device", "cpu"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    bad = [folder / "beam" / "cut-0.mp4", folder / "none" / "junk-0.mp4"]
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert all(any(str(p) in w and "skipped" in w for w in warned) for p in bad)  # each named as it is met
+    err = captured.err.strip().splitlines()
+    assert err[0].startswith("streamt1: error: 2 of 5 videos could not be decoded and were skipped (the other 3")
+    assert [line.split(" cannot be read")[0].strip() for line in err[1:3]] == list(map(str, bad))  # listed last
+    assert "| none |" in captured.out  # the others' table, as on success
+    out = folder / "scores"
+    results = json.loads((out / "results.json").read_text())
+    assert sorted(results["videos"]) == ["beam/a-0.mp4", "none/a-0.mp4", "none/b-0.mp4"]
+    assert sorted(results["skipped"]) == ["beam/cut-0.mp4", "none/junk-0.mp4"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["none"]["videos"] == 2 and summary["beam"]["videos"] == 1
+    assert len(json.loads((out / "none_eval_results.json").read_text())["subject_consistency"][1]) == 2
+
+    (folder / "beam" / "cut-0.mp4").unlink()
+    _write(folder / "none" / "junk-0.mp4", 4)  # replaced by a readable video: scored, the rest kept
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "3 of 4 videos scored earlier, kept" in printed and "scored none/junk-0.mp4" in printed
+    results = json.loads((out / "results.json").read_text())
+    assert len(results["videos"]) == 4 and "skipped" not in results
+
+
+def test_a_video_missing_from_the_prompt_file_fails_before_any_scoring(tmp_path, capsys):
+    folder, prompt_file = tmp_path / "sc4", tmp_path / "pf3.json"
+    _write(folder / "clip-1.mp4", 1)
+    _write(folder / "vid1.mp4", 2)
+    prompt_file.write_text(json.dumps({"clip-1.mp4": "a red circle moves left"}))
+    argv = ["score", str(folder), "--prompt-file", str(prompt_file), "--metrics", "none",
+            "--video-reward", "sprites-video", "--device", "cpu"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"streamt1: error: {folder / 'vid1.mp4'} is not in the prompt file {prompt_file}: add an entry "
+                   "\"vid1.mp4\": \"<its prompt>\" (keyed by the video's path, absolute path or file name), or leave "
+                   "out --prompt-file to read prompts from traces and file names")
+    assert not (folder / "scores" / score.RECORDS_DIR).exists()  # nothing was scored
+    # checked with the folder, before the metrics' weights (here missing) are looked for
+    assert main([*argv, "--metrics", "subject_consistency", "--weights", str(tmp_path / "no-weights")]) == 2
+    assert "vid1.mp4 is not in the prompt file" in capsys.readouterr().err
+    prompt_file.write_text(json.dumps({}))  # an empty file lists no video either
+    assert main(argv) == 2
+    assert f"{folder / 'clip-1.mp4'}, {folder / 'vid1.mp4'} are not in the prompt file" in capsys.readouterr().err
+    prompt_file.write_text(json.dumps({"clip-1.mp4": "a red circle moves left", "vid1.mp4": "a blue square moves up"}))
+    assert main(argv) == 0
+    videos = json.loads((folder / "scores" / "results.json").read_text())["videos"]
+    assert videos["vid1.mp4"]["prompt"] == "a blue square moves up"

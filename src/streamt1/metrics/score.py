@@ -1,11 +1,15 @@
 """``streamt1 score FOLDER``: VBench dimensions (and a video reward's parts) for every video of a folder.
 
-Every ``*.mp4`` under the folder is scored (hidden temp files and the output folder excepted); videos
-in sub-folders form one table row per sub-folder, as a ``bench`` folder keeps one per method. Each
-video's record goes to ``<out>/per_video/<video path>.json`` as soon as it is scored (atomically), so
-an interrupted run resumes where it stopped; a video whose file size changed is scored again. Like
-``streamt1 bench``, the work shards over processes (``torchrun --nproc_per_node N -m streamt1 score``):
-videos are dealt round-robin by their sorted index, and rank 0 merges every record into
+Every ``*.mp4`` under the folder is scored (hidden temp files and the output folder excepted); each
+folder that holds videos directly is one table row, named by its path under the folder (``none`` for a
+``bench`` folder's method, ``b2/none`` one level deeper), so no row mixes two methods. A video that
+cannot be decoded is skipped with a warning; the rest are scored and merged, then the run fails
+(:class:`VideosSkipped`) listing the skipped ones. With a prompt file, a video missing from it fails the
+run before any scoring (:func:`check_prompts`): falling back to its file name would score another
+prompt silently. Each video's record goes to ``<out>/per_video/<video path>.json`` as soon as it is
+scored (atomically), so an interrupted run resumes where it stopped; a video whose file size changed
+is scored again. Like ``streamt1 bench``, the work shards over processes (``torchrun --nproc_per_node N
+-m streamt1 score``): videos are dealt round-robin by their sorted index, and rank 0 merges every record into
 ``<out>/results.json`` once all ranks are done. The settings that shape the numbers are
 fingerprinted: results made with other settings are never mixed in (pass ``overwrite`` or another
 ``out``). The table (``table.md``) shows VBench's aggregate per dimension (see
@@ -24,7 +28,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import torch
 
@@ -44,9 +48,32 @@ logger = logging.getLogger(__name__)
 
 RESULTS_FILE, SUMMARY_FILE, TABLE_FILE = "results.json", "summary.json", "table.md"
 RECORDS_DIR = "per_video"  # one <video path>.json per video: each rank writes its own, rank 0 merges
+SKIPPED_DIR = "skipped"  # one <video path>.json per video that could not be decoded, for rank 0 to list
 PROMPTS_FILE, EVAL_RESULTS_SUFFIX = "prompts.json", "_eval_results.json"  # VBench's formats
 DEFAULT_OUT = "scores"  # inside the scored folder
 TOP_LEVEL = "."  # the row of videos directly in the folder
+
+
+class UnreadableVideo(ValueError):
+    """A video file FFmpeg cannot decode: skipped, unlike a video a metric refuses (which stops the run)."""
+
+
+class VideosSkipped(ValueError):
+    """Some videos could not be decoded; the others were scored and every output written. A ValueError, so
+    the CLI prints the list and exits 2 (bad input). ``summary``: the merged summary of the others;
+    ``skipped``: {video path relative to the folder: why}."""
+
+    def __init__(self, message: str, summary: dict, skipped: dict[str, str]) -> None:
+        super().__init__(message)
+        self.summary, self.skipped = summary, skipped
+
+
+class PromptFile(dict):
+    """A ``--prompt-file``'s {video path: prompt}, knowing its file: a video it lacks is named with it."""
+
+    def __init__(self, entries: dict[str, str], path: Path) -> None:
+        super().__init__(entries)
+        self.path = path
 
 
 @dataclass(frozen=True)
@@ -99,9 +126,10 @@ def prompt_keys(path: Path) -> tuple[str, ...]:
 
 
 def video_prompts(path: Path, prompts: dict[str, str]) -> tuple[str, list[tuple[str, float]] | None]:
-    """The video's prompt from ``prompts`` (VBench's ``--prompt_file`` {path: prompt}), the trace, or
-    VBench's filename rule; and, for a prompt-switch stream, each of its prompts with where it starts
-    (a fraction of the video, from the trace; None for one prompt or a ``--prompt-file`` entry)."""
+    """The video's prompt from ``prompts`` (VBench's ``--prompt_file`` {path: prompt}; a scored folder's
+    videos are all in it, :func:`check_prompts`), else the trace, else VBench's filename rule; and, for a
+    prompt-switch stream, each of its prompts with where it starts (a fraction of the video, from the
+    trace; None for one prompt or a ``--prompt-file`` entry)."""
     for key in prompt_keys(path):
         if key in prompts:
             return prompts[key], None
@@ -122,6 +150,7 @@ def video_prompt(path: Path, prompts: dict[str, str]) -> str:
 
 
 def read_vbench_prompt_file(path: str | Path | None) -> dict[str, str]:
+    """{video path: prompt} of the file at ``path`` (a :class:`PromptFile`), or {} for no file."""
     if path is None:
         return {}
     path = Path(path)
@@ -130,7 +159,23 @@ def read_vbench_prompt_file(path: str | Path | None) -> dict[str, str]:
     data = read_json(path, "give a JSON object {video path: prompt} (VBench's --prompt_file)")
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise ConfigError(f"{path}: expected a JSON object {{video path: prompt}} (VBench's --prompt_file)")
-    return {str(k): v for k, v in data.items()}
+    return PromptFile({str(k): v for k, v in data.items()}, path)
+
+
+def check_prompts(folder: Path, keys: Sequence[str], prompts: dict[str, str] | None) -> None:
+    """With a prompt file, a ConfigError naming the videos it lacks: a lacking video would otherwise go by
+    its trace or file name, silently scored against another caption than the file's."""
+    if not prompts and not isinstance(prompts, PromptFile):  # no prompt file: traces and file names
+        return
+    missing = [folder / k for k in keys if not any(p in prompts for p in prompt_keys(folder / k))]
+    if not missing:
+        return
+    source = f"the prompt file {prompts.path}" if isinstance(prompts, PromptFile) else "the prompts given"
+    listed = ", ".join(map(str, missing[:5])) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    each = "" if len(missing) == 1 else " for each"
+    raise ConfigError(f"{listed} {'is' if len(missing) == 1 else 'are'} not in {source}: add an entry "
+                      f"\"{missing[0].name}\": \"<its prompt>\"{each} (keyed by the video's path, absolute path or "
+                      "file name), or leave out --prompt-file to read prompts from traces and file names")
 
 
 def load_reward(settings: ScoreSettings, device: torch.device) -> Callable | None:
@@ -148,8 +193,11 @@ def score_one(path: Path, prompt: str, settings: ScoreSettings, backbones: vbenc
     """The record of one video: its facts, one score per dimension and the reward parts. A prompt-switch
     stream (``switches``: :func:`video_prompts`) has each part scored under its own prompt, the
     reward being their frame-weighted mean: a caption reward reads one caption, not "A then B"."""
-    fps = mp4_info(path).fps
-    video = torch.from_numpy(read_mp4(path)).permute(0, 3, 1, 2).contiguous()  # uint8 [T, 3, H, W]
+    try:
+        fps = mp4_info(path).fps
+        video = torch.from_numpy(read_mp4(path)).permute(0, 3, 1, 2).contiguous()  # uint8 [T, 3, H, W]
+    except ValueError as err:  # FFmpeg cannot decode it (the message names the file): the caller skips it
+        raise UnreadableVideo(str(err)) from err
     long = vbench.use_long(len(video), fps, settings.long)
     record = {"prompt": prompt, "frames": len(video), "fps": fps, "long": long,
               "size": path.stat().st_size, "scores": {}, "reward": {}}
@@ -187,6 +235,10 @@ def record_path(out: Path, key: str) -> Path:
     return out / RECORDS_DIR / f"{key}.json"
 
 
+def skipped_path(out: Path, key: str) -> Path:
+    return out / SKIPPED_DIR / f"{key}.json"
+
+
 def _earlier_records(out: Path, keys: Sequence[str], settings: dict) -> dict[str, dict]:
     """Earlier records of the videos ``keys`` (the merged file, then the per-video files, which are
     newer), or ConfigError when any was made with other settings (named where the merged file has them)."""
@@ -196,7 +248,7 @@ def _earlier_records(out: Path, keys: Sequence[str], settings: dict) -> dict[str
         data = read_json(merged, f"delete it, or pass --overwrite to score every video in {out} again")
         found.update({k: (data.get("fingerprint"), r) for k, r in data.get("videos", {}).items()})
         earlier = data.get("settings")
-    for path in sorted((out / RECORDS_DIR).rglob("*.json")):
+    for path in sorted((out / RECORDS_DIR).rglob("*.mp4.json")):  # a row's <row>_eval_results.json may sit here
         data = read_json(path, "delete it (that video is scored again), or pass --overwrite")
         found[path.relative_to(out / RECORDS_DIR).as_posix().removesuffix(".json")] = (data.get("fingerprint"),
                                                                                         data["record"])
@@ -242,10 +294,12 @@ def score_items(plan: ScorePlan, settings: ScoreSettings, backbones: vbench.Back
                 prompts: dict[str, str] | None = None, reward: Callable | None = None,
                 progress: Callable[[str], None] = logger.info) -> int:
     """This rank's videos (round-robin by global index); each record is written on its own, atomically,
-    as the resume point. Videos already scored with the same file size are skipped. Returns videos scored."""
+    as the resume point. Videos already scored with the same file size are kept; one that cannot be decoded
+    is skipped with a warning and marked for :func:`merge_results` to list. Returns videos scored."""
     mine = shard.take(plan.keys)
     kept = {key for key in mine if key in plan.done and plan.done[key]["size"] == (plan.folder / key).stat().st_size}
     line = ProgressLine(total=len(mine) - len(kept))  # of the videos still to score
+    skipped = 0
     if kept and shard.is_main:  # a rerun resumes: say so, or it looks as if nothing happened
         progress(f"{len(kept)} of {len(mine)} videos scored earlier, kept")
     for key in mine:
@@ -256,6 +310,15 @@ def score_items(plan: ScorePlan, settings: ScoreSettings, backbones: vbench.Back
         try:
             prompt, switches = video_prompts(path, prompts or {})
             record = score_one(path, prompt, settings, backbones, reward, switches)
+        except UnreadableVideo as err:  # one bad file must not cost the hours of scoring the others
+            logger.warning("%s; skipped, the other videos are scored", err)
+            record_path(plan.out, key).unlink(missing_ok=True)  # an earlier record is of another file
+            atomic_write_json(skipped_path(plan.out, key), {"fingerprint": plan.fingerprint, "error": str(err)})
+            skipped += 1
+            message = line.finish(f"skipped {key} (cannot be decoded)", time.perf_counter() - start)
+            if shard.is_main:
+                progress(message if shard.world_size == 1 else f"rank 0 of {shard.world_size}: {message}")
+            continue
         except ValueError as err:  # a video the metrics cannot take (one frame, ...): name it, once
             if str(path) in str(err):
                 raise
@@ -266,15 +329,30 @@ def score_items(plan: ScorePlan, settings: ScoreSettings, backbones: vbench.Back
                              "without the metric that refuses it") from err
         atomic_write_json(record_path(plan.out, key), {"fingerprint": plan.fingerprint, "rank": shard.rank,
                                                        "world_size": shard.world_size, "record": record})
+        skipped_path(plan.out, key).unlink(missing_ok=True)  # decoded now: no longer listed as skipped
         message = line.finish(f"scored {key}", time.perf_counter() - start)
         if shard.is_main:  # its share is 1/W of the run, so its time left is the run's
             progress(message if shard.world_size == 1 else f"rank 0 of {shard.world_size}: {message}")
-    return line.done
+    return line.done - skipped
+
+
+def _skipped(plan: ScorePlan) -> dict[str, str]:
+    """{key: why} of the videos whose last attempt with these settings could not decode them."""
+    found = {}
+    for key in plan.keys:
+        path = skipped_path(plan.out, key)
+        if path.is_file():
+            data = json.loads(path.read_text())
+            if data.get("fingerprint") == plan.fingerprint:
+                found[key] = data["error"]
+    return found
 
 
 def merge_results(plan: ScorePlan, dimensions: Sequence[str]) -> dict:
     """Once every rank is done: ``results.json`` (every video still in the folder), the summary, the
-    table and VBench's files. Returns the summary."""
+    table and VBench's files. Returns the summary; raises :class:`VideosSkipped` after writing them when
+    some videos could not be decoded."""
+    skipped = _skipped(plan)
     records = {**plan.done}
     for key in plan.keys:
         path = record_path(plan.out, key)
@@ -282,16 +360,22 @@ def merge_results(plan: ScorePlan, dimensions: Sequence[str]) -> dict:
             data = json.loads(path.read_text())
             if data.get("fingerprint") == plan.fingerprint:
                 records[key] = data["record"]
-    missing = [k for k in plan.keys if k not in records]
+    missing = [k for k in plan.keys if k not in records and k not in skipped]
     if missing:
         raise RuntimeError(f"{len(missing)} video(s) have no result after every rank finished, e.g. {missing[0]}")
-    live = {k: records[k] for k in plan.keys}
+    live = {k: records[k] for k in plan.keys if k not in skipped}
+    extra = {"skipped": skipped} if skipped else {}  # the list outlives the terminal's
     atomic_write_json(plan.out / RESULTS_FILE, {"fingerprint": plan.fingerprint, "settings": plan.settings,
-                                                "videos": live})
+                                                "videos": live, **extra})
     summary = summarise(live, dimensions)
     atomic_write_json(plan.out / SUMMARY_FILE, summary)
     atomic_write_text(plan.out / TABLE_FILE, markdown_table(summary, dimensions))
     write_vbench_layout(plan.out, plan.folder, live, dimensions)
+    if skipped:
+        lines = "\n".join(f"  {why}" for why in skipped.values())  # each names its file
+        raise VideosSkipped(f"{len(skipped)} of {len(plan.keys)} videos could not be decoded and were skipped "
+                            f"(the other {len(live)} are scored, see {plan.out / TABLE_FILE}):\n{lines}\nreplace "
+                            "or remove them and rerun the same command: only they are scored again", summary, skipped)
     return summary
 
 
@@ -301,15 +385,23 @@ def score_folder(folder: str | Path, settings: ScoreSettings, backbones: vbench.
                  progress: Callable[[str], None] = logger.info) -> dict | None:
     """Score this rank's videos of ``folder``, then (rank 0, once every rank is done) merge them.
 
-    Returns the summary on rank 0 (also written with the table), None on the other ranks.
+    Returns the summary on rank 0 (also written with the table), None on the other ranks. Raises
+    :class:`VideosSkipped` on rank 0, once everything is written, when some videos could not be decoded.
     """
     shard = shard or Shard()
     with process_group(shard):
         plan = plan_scoring(folder, settings, backbones, out=out, overwrite=overwrite)
+        check_prompts(plan.folder, plan.keys, prompts)  # every rank fails alike, before any work
         made = score_items(plan, settings, backbones, shard, prompts=prompts, reward=reward, progress=progress)
         logger.info("rank %d scored %d videos", shard.rank, made)
         wait_for_all_ranks()
-        return merge_results(plan, settings.dimensions) if shard.is_main else None
+        if not shard.is_main:
+            return None
+        try:
+            return merge_results(plan, settings.dimensions)
+        except VideosSkipped:  # the caller prints the table on success only; the others' scores count too
+            progress((plan.out / TABLE_FILE).read_text())
+            raise
 
 
 def _vbench_units(name: str, value: float) -> float | bool:
@@ -321,7 +413,8 @@ def _vbench_units(name: str, value: float) -> float | bool:
 
 def write_vbench_layout(out: Path, folder: Path, videos: dict[str, dict], dimensions: Sequence[str]) -> None:
     """VBench's files next to ours: ``prompts.json`` ({video path: prompt}, for its ``--prompt_file``)
-    and ``<row>_eval_results.json`` ({dim: [aggregate, [{video_path, video_results}]]}) per row."""
+    and ``<row>_eval_results.json`` ({dim: [aggregate, [{video_path, video_results}]]}) per row (a row
+    ``b2/none`` in a sub-folder ``b2``, as its videos are)."""
     atomic_write_json(out / PROMPTS_FILE, {str(folder / k): r["prompt"] for k, r in sorted(videos.items())})
     if not dimensions:  # the reward alone: VBench has no results to read
         return
@@ -340,12 +433,13 @@ def write_vbench_layout(out: Path, folder: Path, videos: dict[str, dict], dimens
 
 
 def group_of(key: str) -> str:
-    parts = key.split("/")
-    return parts[0] if len(parts) > 1 else TOP_LEVEL
+    """The row of a video: the folder holding it, relative to the scored folder (``.`` directly in it).
+    Not the first sub-folder: an ``evaluate --workers`` folder keeps every method under ``parts/``."""
+    return PurePosixPath(key).parent.as_posix()
 
 
 def summarise(videos: dict[str, dict], dimensions: Sequence[str]) -> dict[str, dict]:
-    """Per row (sub-folder): VBench's aggregate and the per-video mean with its 95 % interval."""
+    """Per row (:func:`group_of`): VBench's aggregate and the per-video mean with its 95 % interval."""
     groups: dict[str, list[dict]] = {}
     for key, record in sorted(videos.items()):
         groups.setdefault(group_of(key), []).append(record)
@@ -364,7 +458,7 @@ def summarise(videos: dict[str, dict], dimensions: Sequence[str]) -> dict[str, d
 
 
 def markdown_table(summary: dict[str, dict], dimensions: Sequence[str]) -> str:
-    """Rows per sub-folder; VBench aggregates in percent, reward parts as mean ± 95 % interval."""
+    """A row per folder of videos; VBench aggregates in percent, reward parts as mean ± 95 % interval."""
     rewards = sorted({k for row in summary.values() for k in row if k.startswith("reward_")})
     header = ["Folder", *[d.replace("_", " ") for d in dimensions], *rewards, "videos"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
