@@ -5,7 +5,9 @@ with traces, search-tree plots, one ``.result.json`` per video (metrics, compute
 fingerprint; written last) and VBench's ``prompt_file.json``. Work items are (prompt, seed) pairs
 dealt round-robin to the ranks; a video's noise depends only on its seed (the seed is its VBench
 index), never on the rank, so any number of processes makes the same videos. After every rank is
-done, rank 0 writes the merged report (``streamt1.outputs.bench_report``).
+done, rank 0 writes the merged report (``streamt1.outputs.bench_report``). Rows pair video for video, so a
+folder holds one suite, video length and size (:func:`check_folder`); videos are keyed by prompt, so a suite
+file that gains prompts resumes and makes only the new ones.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ from streamt1.config import (Config, ConfigError, build_config, chosen_frames, p
 from streamt1.devices import resolve_device
 from streamt1.distributed import Shard, device_for, process_group, wait_for_all_ranks
 from streamt1.outputs import results
+from streamt1.outputs.atomic import atomic_write_json
 from streamt1.outputs.fingerprint import fingerprint
-from streamt1.outputs.bench_report import record_plan, write_report
+from streamt1.outputs.bench_report import method_folders, record_plan, row_settings, shared_settings, write_report
 from streamt1.outputs.naming import prompt_names, video_stem
 from streamt1.outputs.progress import ProgressLine, shorten
+from streamt1.schedule import where_in_file
 from streamt1.suggest import unknown_keys
-from streamt1.suites import PromptItem, Suite, load_suite
+from streamt1.suites import SUITES, PromptItem, Suite, load_suite
 
 logger = logging.getLogger(__name__)
 
@@ -180,11 +184,14 @@ def _count(data: Mapping[str, Any], key: str, where: str, from_flag: bool) -> in
     return value
 
 
+def named_items(suite: Suite) -> list[tuple[PromptItem, str]]:
+    """Every prompt of ``suite`` with the file name its videos get (see ``streamt1.outputs.naming``)."""
+    return list(zip(suite.items, prompt_names([item.eval_prompt for item in suite.items])))
+
+
 def plan_items(suite: Suite, seeds: Sequence[int]) -> list[BenchItem]:
     """Every (prompt, seed) item in global order: prompt by prompt, seeds within a prompt."""
-    names = prompt_names([item.eval_prompt for item in suite.items])
-    return [BenchItem(prompt=item, name=name, seed=seed)
-            for item, name in zip(suite.items, names) for seed in seeds]
+    return [BenchItem(prompt=item, name=name, seed=seed) for item, name in named_items(suite) for seed in seeds]
 
 
 @dataclass
@@ -235,17 +242,74 @@ def prepare(settings: BenchSettings, shard: Shard, overwrite: bool = False) -> P
         search = api.make_search(config, components[name])  # a method that lacks a reward fails here
         search.generator.spec.num_chunks(config.run.num_frames)
     first, num_frames = next(iter(components.values())).generator, next(iter(configs.values())).run.num_frames
-    for item in shard.take(items):  # a closed-vocabulary backend rejects unknown words up front
-        first.encode_prompt(item.prompt.prompt, num_frames)
+    try:
+        for item in shard.take(items):  # a closed-vocabulary backend rejects unknown words up front
+            first.encode_prompt(item.prompt.prompt, num_frames)
+    except ValueError as err:
+        raise ValueError(f"{err}{_where_in_suite(settings.suite, str(err))}") from None
     out = Path(settings.out)
-    results.claim_folder(out, {"suite": suite.name, "suite_digest": suite.digest})
+    run = {name: api.run_settings(config, components[name]) for name, config in configs.items()}
+    shared = check_rows(suite.name, run)
+    check_folder(out, shared, list(configs), overwrite)
     if overwrite:
         discard_methods(out, list(configs), shard)
-    run = {name: api.run_settings(config, components[name]) for name, config in configs.items()}
+    atomic_write_json(out / results.SETTINGS_FILE, {"fingerprint": fingerprint(shared), "settings": shared})
     for name, settings_of_method in run.items():
         results.claim_folder(out / name, settings_of_method)
-    record_plan(out, suite.name, len(suite.items), list(settings.seeds), list(configs))
+    record_plan(out, suite.name, len(suite.items), list(settings.seeds), list(configs),
+                suite_prompts(settings.suite, settings.num_frames))
     return Prepared(suite=suite, configs=configs, components=components, settings=run, items=items)
+
+
+def _where_in_suite(suite: str, message: str) -> str:
+    """`` (FILE: line N)`` for a prompts file's rejected prompt, as `streamt1 generate --prompts-file` says it
+    (its helper, so both locate a line alike); nothing for a built-in suite."""
+    return "" if suite in SUITES or not Path(suite).is_file() else where_in_file(suite, message)
+
+
+def suite_prompts(suite: str, num_frames: int) -> dict[str, str]:
+    """File name -> prompt of the whole suite (before --limit), in order: what the report counts as the suite's
+    current prompts, so a line changed or removed since leaves its videos out instead of blocking the folder."""
+    return {name: item.prompt for item, name in named_items(load_suite(suite, None, num_frames))}
+
+
+def check_rows(suite: str, run: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The settings every row of the folder shares (the suite, and ``bench_report.shared_settings``): one set
+    for all of this run's rows (a row's own ``set`` may not change them), returned."""
+    shared = {name: {"suite": suite, **shared_settings(made)} for name, made in run.items()}
+    (first, theirs), *others = shared.items()
+    for name, own in others:
+        if own != theirs:
+            raise ConfigError(f"rows `{first}` and `{name}` differ in what every row of a bench folder shares "
+                              f"({results.settings_diff(theirs, own)}), so their videos would not pair: set it for "
+                              "every row (--set, or set: at the top of a settings file), or run them into "
+                              "separate --out folders")
+    return theirs
+
+
+def check_folder(out: Path, shared: Mapping[str, Any], methods: Sequence[str], overwrite: bool) -> None:
+    """Stop before any work if ``out`` keeps videos made with other shared settings than ``shared``: rows of one
+    bench folder pair video for video, so one suite, length and size. ``methods``: this run's rows, whose videos
+    do not stay if ``overwrite``. The rows' own settings decide, so folders of older versions are checked too."""
+    suite = _recorded_suite(out)
+    held = [m for m in method_folders(out) if next((out / m).glob(f"*{results.RESULT_SUFFIX}"), None) is not None]
+    kept = [m for m in held if not (overwrite and m in methods)]
+    differing = {m: {"suite": suite, **shared_settings(row_settings(out, m))} for m in kept}
+    differing = {m: made for m, made in differing.items() if made != shared}
+    if differing:
+        made = next(iter(differing.values()))
+        every = ",".join(dict.fromkeys([*held, *methods]))
+        raise ConfigError(f"{out} holds videos of {', '.join(f'`{m}`' for m in differing)} made with other settings "
+                          f"than every row of a bench folder shares ({results.settings_diff(made, shared)}): use "
+                          f"another --out, or --overwrite --methods {every} to make every row again")
+
+
+def _recorded_suite(out: Path) -> str | None:
+    """The suite ``out``'s rows were made from (its ``settings.json``), or None."""
+    path = out / results.SETTINGS_FILE
+    stored = results.read_json(path, f"delete {path} only if every video in {out} is of one suite") \
+        if path.is_file() else {}
+    return stored.get("settings", {}).get("suite") if isinstance(stored, dict) else None
 
 
 def discard_methods(out: Path, methods: Sequence[str], shard: Shard) -> None:
@@ -321,7 +385,7 @@ def run_items(prep: Prepared, out: Path, shard: Shard, progress: Callable[[str],
     """This rank's share of every method; finished items are skipped. Returns videos made."""
     mine = shard.take(prep.items)
     # every method's finished items first, so that the count and the time left are of the work to do
-    finished = {method: {item.stem for item in mine if results.is_done(out / method, item.stem, prep.settings[method])}
+    finished = {method: {item.stem for item in mine if is_done(out / method, item, prep.settings[method])}
                 for method in prep.configs}
     line = ProgressLine(total=sum(len(mine) - len(done) for done in finished.values()))
     for method, done in finished.items():
@@ -336,6 +400,15 @@ def run_items(prep: Prepared, out: Path, shard: Shard, progress: Callable[[str],
             if shard.is_main:  # its share is 1/W of the run, so its time left is the run's
                 progress(message if shard.world_size == 1 else f"rank 0 of {shard.world_size}: {message}")
     return line.done
+
+
+def is_done(folder: Path, item: BenchItem, settings: Mapping[str, Any]) -> bool:
+    """Finished with these settings from this prompt: videos are keyed by prompt, so a suite that gains prompts
+    resumes, and one whose generation text changed under the same name (a .jsonl's "prompt" beside its
+    unchanged "eval_prompt") makes the video again."""
+    if not results.is_done(folder, item.stem, settings):
+        return False
+    return (results.read_result(folder, item.stem) or {}).get("prompt") == item.prompt.prompt
 
 
 def run_bench(settings: BenchSettings, shard: Shard | None = None,

@@ -53,7 +53,7 @@ from streamt1.outputs.atomic import check_writable_folder, ensure_folder
 from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs.progress import ProgressLine, counted, shorten
 from streamt1.rewards import REWARDS
-from streamt1.schedule import PromptSchedule, from_switches, parse_switch_frames, read_schedules
+from streamt1.schedule import PromptSchedule, from_switches, parse_switch_frames, read_schedules, where_in_file
 from streamt1.sprites.world import FPS as SPRITES_FPS
 
 logger = logging.getLogger("streamt1")
@@ -174,7 +174,7 @@ def _generate(args: argparse.Namespace) -> int:
     try:
         api.encode_prompts(components, prompts)
     except ValueError as err:
-        raise ValueError(f"{err}{_where_in_file(args.prompts_file, str(err))}") from None
+        raise ValueError(f"{err}{where_in_file(args.prompts_file, str(err))}") from None
     settings = api.run_settings(config, components)
     ensure_folder(out)
     unique = list({repr(schedule.to_list()): schedule for schedule in schedules}.values())  # in the file's order
@@ -218,17 +218,6 @@ def _generate_one(search, config, schedule: PromptSchedule, stem: str, out: Path
     best = f", video reward {score:.3f}" if score is not None else ""
     print(f"wrote  {paths['video']} ({result.frames.shape[0]} frames{best})")
     print(progress.finish(shorten(stem), seconds))
-
-
-def _where_in_file(path: str | None, message: str) -> str:
-    """`` (PATH: lines ...)``, the lines of a prompts file whose text ``message`` quotes (its rejected
-    prompts), or nothing."""
-    if path is None:
-        return ""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    numbers = [str(n) for n, line in enumerate(lines, 1)
-               if line.strip() and not line.lstrip().startswith("#") and repr(line.strip()) in message]
-    return f" ({path}: line{'s' if len(numbers) > 1 else ''} {', '.join(numbers)})" if numbers else ""
 
 
 def _schedules(args: argparse.Namespace) -> list[PromptSchedule]:

@@ -220,6 +220,17 @@ def read_prompt_lines(path: str | Path) -> list[str]:
     return [prompt for prompt, _ in read_prompt_file(path)]
 
 
+def where_in_file(path: str | Path | None, message: str) -> str:
+    """`` (PATH: lines ...)``, the lines of a prompts file whose text ``message`` quotes (its rejected
+    prompts), or nothing."""
+    if path is None:
+        return ""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    numbers = [str(n) for n, line in enumerate(lines, 1)
+               if line.strip() and not line.lstrip().startswith("#") and repr(line.strip()) in message]
+    return f" ({path}: line{'s' if len(numbers) > 1 else ''} {', '.join(numbers)})" if numbers else ""
+
+
 def _existing(path: str | Path, what: str) -> Path:
     path = Path(path)
     if not path.is_file():

@@ -4,7 +4,9 @@ It reads only what is on disk (every rank's ``.result.json`` records, plus the V
 ``streamt1 score <bench folder>`` wrote to ``scores/results.json``), so ``streamt1 bench --report`` merges the shards of any
 number of processes, and a partial run reports what it has. Metrics are whatever per-video numbers
 exist; each gets a mean with its 95 % interval and, against plain generation (the method whose
-settings say ``method: none``), the paired difference over the (prompt, seed) items both have.
+settings say ``method: none``), the paired difference over the (prompt, seed) items both have. Videos are
+keyed by prompt: those of a prompt the suite no longer holds as the latest run read it (its line changed or
+was removed) are left out, and counted under the tables; their files stay.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import logging
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from streamt1.metrics.stats import Estimate, mean_ci, paired_difference
 from streamt1.outputs import results
@@ -21,7 +23,12 @@ from streamt1.outputs.atomic import atomic_path, atomic_write_json, atomic_write
 
 logger = logging.getLogger(__name__)
 
-PLAN_FILE = "plan.json"  # the methods, seeds and prompt count every run into the folder asked for
+# What the runs into the folder asked for. Cumulative on purpose: "methods" and "seeds" are the union over every
+# run (in first-asked order; "methods" orders the report's rows) and "num_prompts" the most prompts any run asked
+# for, so a rerun of some methods, seeds or prompts loses none of the others. It says nothing about which videos
+# exist: the report's rows say what each covers (prompts x seeds). "prompts" ({name: prompt}) is the whole suite
+# as the latest run read it: what the report counts as the suite's current prompts.
+PLAN_FILE = "plan.json"
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
 COMPUTE_PLOT = "compute.png"
@@ -35,13 +42,34 @@ def read_plan(out: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"methods": [], "seeds": []}
 
 
-def record_plan(out: Path, suite: str, num_prompts: int, seeds: list[int], methods: list[str]) -> None:
-    """Add a run's plan to the folder's: a rerun of some methods or seeds keeps the others and their order."""
+def record_plan(out: Path, suite: str, num_prompts: int, seeds: list[int], methods: list[str],
+                prompts: Mapping[str, str]) -> None:
+    """Add a run's plan to the folder's: a rerun of some methods or seeds keeps the others and their order.
+    ``prompts``: the whole suite (before --limit) as this run read it, file name -> prompt, in suite order."""
     plan = read_plan(out)
     atomic_write_json(out / PLAN_FILE, {
         "suite": suite, "num_prompts": max(num_prompts, plan.get("num_prompts", 0)),
         "seeds": plan["seeds"] + [s for s in seeds if s not in plan["seeds"]],
-        "methods": plan["methods"] + [m for m in methods if m not in plan["methods"]]})
+        "methods": plan["methods"] + [m for m in methods if m not in plan["methods"]],
+        "prompts": dict(prompts)})
+
+
+# The run settings every row of a bench folder shares, so that rows compare video for video (paired by prompt
+# and seed): what decides the videos' length, size and frame rate, and the noise a seed draws. `streamt1 bench`
+# refuses a run whose rows would differ in them (bench.check_rows, bench.check_folder); the report pairs no rows
+# that do (folders of older versions).
+SHARED_RUN_KEYS = ("backend", "model", "height", "width", "num_frames")
+
+
+def shared_settings(method_settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a row's settings (as its ``settings.json`` holds them) that every row of a folder shares."""
+    run = method_settings.get("run", {})
+    return {"run": {key: run.get(key) for key in SHARED_RUN_KEYS}}
+
+
+def row_settings(out: Path, method: str) -> dict[str, Any]:
+    """The settings a method folder's videos were made with (its ``settings.json``)."""
+    return json.loads((out / method / results.SETTINGS_FILE).read_text(encoding="utf-8")).get("settings", {})
 
 
 def method_folders(out: Path) -> list[str]:
@@ -67,22 +95,48 @@ def scored_metrics(out: Path) -> dict[str, dict[str, float]]:
         return {}
 
 
+def current_index(record: Mapping[str, Any], positions: Mapping[tuple[str, str], int] | None) -> int | None:
+    """The record's position in the suite as the latest run read it (``positions``: :func:`suite_positions`), or
+    None where that suite no longer holds its prompt (the line changed or went). Without a recorded suite
+    (folders of older versions) every record counts, at its recorded index."""
+    if positions is None:
+        return record["prompt_index"]
+    name = str(record["stem"]).removesuffix(f"-{record['seed']}")
+    return positions.get((name, record["prompt"]))
+
+
+def suite_positions(out: Path) -> dict[tuple[str, str], int] | None:
+    """(name, prompt) -> position of every prompt of the suite as the latest run read it; None if unrecorded."""
+    prompts = read_plan(out).get("prompts")
+    return None if prompts is None else {item: i for i, item in enumerate(prompts.items())}
+
+
 def load_records(out: Path, method: str, scored: dict[str, dict[str, float]] | None = None) -> dict[str, dict]:
-    """item key ``<prompt index>:<seed>`` -> record, its metrics joined by any ``streamt1 score`` numbers."""
+    """item key ``<prompt index>:<seed>`` -> record, its metrics joined by any ``streamt1 score`` numbers; only
+    the records of the suite's current prompts (:func:`current_index`), at their current index (a line
+    inserted above a prompt moves it), so every method's video of one prompt and seed has one key."""
     scored = scored if scored is not None else scored_metrics(out)
+    positions = suite_positions(out)
     records = {}
     for record in results.finished_results(out / method).values():
+        index = current_index(record, positions)
+        if index is None:
+            continue
+        record["prompt_index"] = index
         record["metrics"] = {**record.get("metrics", {}), **scored.get(f"{method}/{record['video']}", {})}
-        records[f"{record['prompt_index']}:{record['seed']}"] = record
+        records[f"{index}:{record['seed']}"] = record
     return records
 
 
-def _baseline(out: Path, methods: list[str]) -> str | None:
-    for method in methods:
-        settings = json.loads((out / method / results.SETTINGS_FILE).read_text(encoding="utf-8"))
-        if settings.get("settings", {}).get("method") == "none":
-            return method
-    return None
+def _baseline(settings: Mapping[str, Mapping[str, Any]]) -> str | None:
+    return next((method for method, made in settings.items() if made.get("method") == "none"), None)
+
+
+def coverage(records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """What a row's videos cover: how many prompts, which seeds, and how many of their pairs are missing."""
+    prompts = {r["prompt_index"] for r in records.values()}
+    seeds = sorted({r["seed"] for r in records.values()})
+    return {"prompts": len(prompts), "seeds": seeds, "missing": len(prompts) * len(seeds) - len(records)}
 
 
 def _as_dict(est: Estimate) -> dict[str, float | None]:
@@ -101,18 +155,25 @@ def summarise(out: str | Path) -> dict[str, Any]:
     methods = method_folders(out)
     scored = scored_metrics(out)
     records = {m: load_records(out, m, scored) for m in methods}
-    baseline = _baseline(out, methods)
+    settings = {m: row_settings(out, m) for m in methods}
+    baseline = _baseline(settings)
     metric_names = sorted({k for rs in records.values() for r in rs.values() for k in r.get("metrics", {})})
     summary: dict[str, Any] = {"suite": _suite_name(out), "baseline": baseline, "metrics": metric_names,
-                               "methods": {}}
+                               "methods": {}, "stale": _stale(out, methods, records)}
     for method in methods:
-        row: dict[str, Any] = {"videos": len(records[method]), "metrics": {}, "diff": {}, "compute": {}}
+        made = shared_settings(settings[method])
+        row: dict[str, Any] = {"videos": len(records[method]), **coverage(records[method]), "made_with": made["run"],
+                               "metrics": {}, "diff": {}, "compute": {}}
+        unpaired = _unpaired(settings, method, baseline)
+        if unpaired:
+            row["unpaired"] = unpaired
+        paired = baseline is not None and method != baseline and not unpaired
         for name in metric_names:
             values = _column(records[method], "metrics", name)
             if values:
                 row["metrics"][name] = _as_dict(mean_ci(list(values.values())))
-            base = _column(records[baseline], "metrics", name) if baseline else {}
-            if values and base and method != baseline and set(values) & set(base):
+            base = _column(records[baseline], "metrics", name) if paired else {}
+            if values and base and set(values) & set(base):
                 row["diff"][name] = _as_dict(paired_difference(values, base))
         for key in COMPUTE_KEYS:
             values = _column(records[method], "compute", key)
@@ -120,6 +181,21 @@ def summarise(out: str | Path) -> dict[str, Any]:
                 row["compute"][key] = _as_dict(mean_ci(list(values.values())))
         summary["methods"][method] = row
     return summary
+
+
+def _unpaired(settings: Mapping[str, Mapping[str, Any]], method: str, baseline: str | None) -> str | None:
+    """How ``method``'s videos differ from the baseline's in what rows share, or None where they pair: rows of
+    other lengths or sizes are no pairs (folders of older versions; bench refuses to make them)."""
+    if baseline is None or method == baseline:
+        return None
+    base, made = shared_settings(settings[baseline]), shared_settings(settings[method])
+    return None if made == base else results.settings_diff(base, made)
+
+
+def _stale(out: Path, methods: list[str], records: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    """Per method, its finished videos left out as no longer of the suite (see :func:`load_records`)."""
+    counts = {m: len(results.finished_results(out / m)) - len(records[m]) for m in methods}
+    return {m: n for m, n in counts.items() if n}
 
 
 def _suite_name(out: Path) -> str:
@@ -182,15 +258,40 @@ def _header(cols: list[str]) -> list[str]:
     return ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
 
 
+def format_coverage(row: Mapping[str, Any]) -> str:
+    """``2 prompts x seeds 0,1 (1 missing)``: what a row's videos cover, so a partial row shows as one."""
+    seeds = row["seeds"]
+    text = (f"{row['prompts']} prompt{'s' if row['prompts'] != 1 else ''} x "
+            f"seed{'s' if len(seeds) != 1 else ''} {','.join(map(str, seeds)) or '-'}")
+    return text + (f" ({row['missing']} missing)" if row["missing"] else "")
+
+
+def _made_with(run: Mapping[str, Any]) -> str:
+    return ", ".join(f"{key} {json.dumps(value)}" for key, value in run.items())
+
+
+def _settings_lines(summary: dict[str, Any]) -> list[str]:
+    """The settings every row shares (the videos' length and size), or each row's where they differ."""
+    made = {m: r["made_with"] for m, r in summary["methods"].items()}
+    if not made:
+        return []
+    legend = "(num_frames in latent frames; null: the backend's own)"
+    if len({json.dumps(run, sort_keys=True) for run in made.values()}) == 1:
+        return [f"Every row's videos: {_made_with(next(iter(made.values())))} {legend}.", ""]
+    return ([f"The rows' videos differ in settings rows share (a folder of an older version) {legend}:", ""]
+            + [f"* `{m}`: {_made_with(run)}" for m, run in made.items()] + [""])
+
+
 def markdown(summary: dict[str, Any]) -> str:
     """Three tables: metrics (mean ± 95 % CI), paired differences vs baseline, compute per video."""
     metrics, rows = summary["metrics"], summary["methods"]
     lines = [f"# Bench report: suite `{summary['suite']}`", "",
              "Mean ± half-width of the 95 % Student-t interval over videos; `(k of n)`: the column has k of "
              "the method's n videos (e.g. `streamt1 score` ran before more were made: rerun it).", ""]
+    lines += _settings_lines(summary)
     lines += [f"* {text}" for text in column_sources(metrics)] + ([""] if metrics else [])
-    lines += _header(["Method", "videos", *metrics])
-    lines += ["| " + " | ".join([m, str(r["videos"]),
+    lines += _header(["Method", "videos", "prompts x seeds", *metrics])
+    lines += ["| " + " | ".join([m, str(r["videos"]), format_coverage(r),
                                  *(format_metric(k, r["metrics"].get(k), of=r["videos"]) for k in metrics)]) + " |"
               for m, r in rows.items()]
     if summary["baseline"]:
@@ -200,6 +301,12 @@ def markdown(summary: dict[str, Any]) -> str:
         lines += ["| " + " | ".join([m, *(format_metric(k, r["diff"].get(k), signed=True, of=r["videos"])
                                           for k in metrics)]) + " |"
                   for m, r in rows.items() if m != summary["baseline"]]
+        lines += [f"\n`{m}` is not paired: its videos were made with other settings than `{summary['baseline']}`'s "
+                  f"({r['unpaired']})." for m, r in rows.items() if "unpaired" in r]
+    if summary["stale"]:
+        lines += ["", "Left out: videos of prompts the suite no longer holds as the latest run read it (their line "
+                  "changed or was removed; the files stay): "
+                  + ", ".join(f"`{m}` {n}" for m, n in summary["stale"].items()) + "."]
     lines += ["", "Compute per video: generator forwards = denoising steps x candidates + clean K/V "
               "passes; reward calls = frames and clips scored; seconds = generation wall time; peak "
               "memory = accelerator peak of the video on a GPU, the process's peak RSS on a CPU.", ""]
@@ -237,7 +344,8 @@ def plot_metric_vs_compute(summary: dict[str, Any], path: Path, compute_key: str
         ax.set_xlabel(f"{compute_key.replace('_', ' ')} per video")
         ax.set_title(metric, fontsize=9)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    if axes[0][0].get_legend_handles_labels()[1]:  # no metrics yet (a file suite's plain rows): no legend
+        axes[0][0].legend(fontsize=7)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.35, hspace=0.5)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)

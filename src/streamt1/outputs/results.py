@@ -115,7 +115,7 @@ def claim_folder(folder: str | Path, settings: Mapping[str, Any]) -> str:
                 next(folder.rglob(f"*{RESULT_SUFFIX}"), None) is not None:
             raise ConfigError(f"{folder} holds videos made with other settings "
                               f"({settings_diff(stored_settings, settings)}): use another --out, "
-                              "or move that folder away to start over")
+                              "or --overwrite to make its videos again")
     atomic_write_json(path, {"fingerprint": current, "settings": dict(settings)})
     return current
 
