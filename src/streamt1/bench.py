@@ -17,7 +17,7 @@ import re
 import resource
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -227,7 +227,8 @@ def _components_for(configs: Mapping[str, Config], scored_by: Sequence[str] = ()
 def prepare(settings: BenchSettings, shard: Shard, overwrite: bool = False) -> Prepared:
     """Load the suite, build and check every method's config, load models, claim the folders.
     ``overwrite``: the run's method folders are emptied first (:func:`discard_methods`), after every check."""
-    suite = load_suite(settings.suite, settings.limit, settings.num_frames)
+    whole = load_suite(settings.suite, None, settings.num_frames)  # read once: the plan records every prompt
+    suite = replace(whole, items=whole.items[:settings.limit])
     device = device_for(shard, settings.device)
     configs = {m.name: build_config(m.method, None, [*shared_overrides(m.method, settings.overrides), *m.overrides],
                                     num_frames=settings.num_frames, backend=settings.backend,
@@ -257,7 +258,7 @@ def prepare(settings: BenchSettings, shard: Shard, overwrite: bool = False) -> P
     for name, settings_of_method in run.items():
         results.claim_folder(out / name, settings_of_method)
     record_plan(out, suite.name, len(suite.items), list(settings.seeds), list(configs),
-                suite_prompts(settings.suite, settings.num_frames))
+                {name: item.prompt for item, name in named_items(whole)})
     return Prepared(suite=suite, configs=configs, components=components, settings=run, items=items)
 
 
@@ -265,12 +266,6 @@ def _where_in_suite(suite: str, message: str) -> str:
     """`` (FILE: line N)`` for a prompts file's rejected prompt, as `streamt1 generate --prompts-file` says it
     (its helper, so both locate a line alike); nothing for a built-in suite."""
     return "" if suite in SUITES or not Path(suite).is_file() else where_in_file(suite, message)
-
-
-def suite_prompts(suite: str, num_frames: int) -> dict[str, str]:
-    """File name -> prompt of the whole suite (before --limit), in order: what the report counts as the suite's
-    current prompts, so a line changed or removed since leaves its videos out instead of blocking the folder."""
-    return {name: item.prompt for item, name in named_items(load_suite(suite, None, num_frames))}
 
 
 def check_rows(suite: str, run: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -301,7 +296,8 @@ def check_folder(out: Path, shared: Mapping[str, Any], methods: Sequence[str], o
         every = ",".join(dict.fromkeys([*held, *methods]))
         raise ConfigError(f"{out} holds videos of {', '.join(f'`{m}`' for m in differing)} made with other settings "
                           f"than every row of a bench folder shares ({results.settings_diff(made, shared)}): use "
-                          f"another --out, or --overwrite --methods {every} to make every row again")
+                          f"another --out, or --overwrite with every row ({every}: --methods, or the settings file's "
+                          "methods) to make them all again")
 
 
 def _recorded_suite(out: Path) -> str | None:

@@ -232,7 +232,7 @@ def test_report_joins_the_vbench_scores_of_streamt1_score(resumed_run, tmp_path,
     for offset, path in enumerate(sorted(out.glob("*/*.mp4"))):
         videos[path.relative_to(out).as_posix()] = {
             "scores": {"subject_consistency": {"value": 0.9 + offset / 100, "weight": 2, "clips": []}},
-            "reward": {"overall": float(offset), "VQ": 1.0}}
+            "reward": {"overall": float(offset), "VQ": 1.0}, "size": path.stat().st_size}
     (out / "scores").mkdir()
     (out / "scores" / "results.json").write_text(json.dumps({"settings": {}, "videos": videos}))
     assert main(["bench", "--report", "--out", str(out)]) == 0
@@ -247,6 +247,14 @@ def test_report_joins_the_vbench_scores_of_streamt1_score(resumed_run, tmp_path,
     assert [line.split(":")[0] for line in sources] == ["* columns without a prefix", "* `reward_<part>`",
                                                         "* `score_<part>`", "* `vbench_<dimension>`"]
     assert "stored MP4" in (out / "index.html").read_text()
+    # a video made again since it was scored (another size) has no score until `score` runs again
+    remade = dict(videos, **{key: {**record, "size": record["size"] + 1} for key, record in videos.items()
+                             if key.startswith("stream-t1/")})
+    (out / "scores" / "results.json").write_text(json.dumps({"settings": {}, "videos": remade}))
+    assert main(["bench", "--report", "--out", str(out)]) == 0
+    assert "vbench_subject_consistency" not in json.loads((out / "report.json").read_text())["methods"]["stream-t1"]["metrics"]
+    (out / "scores" / "results.json").write_text(json.dumps({"settings": {}, "videos": videos}))
+    assert main(["bench", "--report", "--out", str(out)]) == 0
     # ground truth and VBench in % as `streamt1 evaluate` and VBench show them, rewards as raw scores
     none_row = next(line for line in (out / "report.md").read_text().splitlines() if line.startswith("| none |"))
     none_metrics = report["methods"]["none"]["metrics"]

@@ -43,12 +43,12 @@ def test_a_row_of_another_length_is_refused_even_with_overwrite(copied, sprites_
     # `none` again at 6 frames, --overwrite: `stream-t1` keeps its 3-frame videos, which would pair with them
     assert main(bench(sprites_weights, copied, "--num-frames", "6", "--overwrite")) == 2
     err = capsys.readouterr().err
-    assert "run.num_frames 3 -> 6" in err and "--overwrite --methods none,stream-t1" in err
+    assert "run.num_frames 3 -> 6" in err and "--overwrite with every row (none,stream-t1:" in err
     assert records(copied) == before  # refused before --overwrite deleted anything
     # a new row at another length: refused, naming every row to make again
     assert main(bench(sprites_weights, copied, "--methods", "beam", "--num-frames", "6")) == 2
     err = capsys.readouterr().err
-    assert "run.num_frames 3 -> 6" in err and "--overwrite --methods none,stream-t1,beam" in err
+    assert "run.num_frames 3 -> 6" in err and "--overwrite with every row (none,stream-t1,beam:" in err
     assert records(copied) == before and not (copied / "beam").exists()
     # --overwrite for every row: the folder moves to the new length as a whole
     assert main(bench(sprites_weights, copied, "--methods", "none,stream-t1", "--num-frames", "6",
@@ -80,15 +80,22 @@ def test_a_suite_file_that_gains_a_prompt_resumes(sprites_weights, tmp_path, cap
     assert main(args) == 0, capsys.readouterr().err  # was: "holds videos made with other settings (suite_digest"
     after = records(out)
     assert len(after) == 2 and all(after[k] == t for k, t in first.items())  # only the new prompt was made
-    # a changed line: its new text is made, the old text's video is left out of the report (its files stay)
+    # a changed line: its new text is made, the old text's video moves to the hidden .stale/ with its files, so
+    # the folder holds one video per current prompt (VBench's custom input refuses videos its prompt file lacks)
     suite.write_text(f"{PROMPTS[2]}\n{PROMPTS[1]}\n")
     assert main(args) == 0, capsys.readouterr().err
     report = json.loads((out / "report.json").read_text())
-    assert report["methods"]["none"]["videos"] == 2 and report["stale"] == {"none": 1} and len(records(out)) == 3
-    assert "Left out: videos of prompts the suite no longer holds" in (out / "report.md").read_text()
-    assert set(json.loads((out / "none" / "prompt_file.json").read_text()).values()) == {PROMPTS[2], PROMPTS[1]}
+    assert report["methods"]["none"]["videos"] == 2 and report["retired"] == {"none": 1} and len(records(out)) == 2
+    assert "Moved to `<method>/.stale/`: the videos of prompts the suite no longer holds" in (out / "report.md").read_text()
+    videos = {p.name for p in (out / "none").glob("*.mp4")}
+    assert set(json.loads((out / "none" / "prompt_file.json").read_text())) == videos and len(videos) == 2
+    assert len(list((out / "none" / ".stale").glob("*.mp4"))) == 1
+    assert len(list((out / "none" / ".stale").glob(f"*{RESULT_SUFFIX}"))) == 1
+    assert main(["score", str(out), "--metrics", "none", "--video-reward", "sprites-track-video",
+                 "--device", "cpu"]) == 0, capsys.readouterr().err
+    assert json.loads((out / "scores" / "summary.json").read_text())["none"]["videos"] == 2
     assert main([*args, "--overwrite"]) == 0, capsys.readouterr().err
-    assert json.loads((out / "report.json").read_text())["stale"] == {} and len(records(out)) == 2
+    assert json.loads((out / "report.json").read_text())["retired"] == {} and len(records(out)) == 2
 
 
 def test_a_changed_generation_text_under_the_same_name_is_made_again(sprites_weights, tmp_path, capsys):

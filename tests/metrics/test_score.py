@@ -284,7 +284,9 @@ def test_each_folder_holding_videos_is_its_own_row(tiny_weights, tmp_path):
     official = json.loads((out / "b2" / "none_eval_results.json").read_text())["subject_consistency"][1]
     assert sorted(v["video_path"] for v in official) == [str(folder / "b2/none/a-0.mp4"), str(folder / "b2/none/b-0.mp4")]
     assert (out / "videos_eval_results.json").is_file()  # the top-level row keeps its name
+    (out / "b2_eval_results.json").write_text("{}")  # the pooled row an earlier version wrote
     assert main(argv) == 0  # resumes: per_video/x_eval_results.json is not read as a video's record
+    assert not (out / "b2_eval_results.json").exists() and (out / "b2" / "none_eval_results.json").is_file()
 
 
 def test_an_undecodable_video_is_skipped_listed_and_scored_once_replaced(tiny_weights, tmp_path, capsys, caplog):
@@ -315,6 +317,9 @@ def test_an_undecodable_video_is_skipped_listed_and_scored_once_replaced(tiny_we
 
     (folder / "beam" / "cut-0.mp4").unlink()
     _write(folder / "none" / "junk-0.mp4", 4)  # replaced by a readable video: scored, the rest kept
+    # a marker beside a kept record (a run stopped between them, then the good file came back) lists nothing
+    marker = out / score.SKIPPED_DIR / "none" / "junk-0.mp4.json"
+    (out / score.SKIPPED_DIR / "none" / "a-0.mp4.json").write_text(marker.read_text())
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "3 of 4 videos scored earlier, kept" in printed and "scored none/junk-0.mp4" in printed

@@ -352,7 +352,6 @@ def merge_results(plan: ScorePlan, dimensions: Sequence[str]) -> dict:
     """Once every rank is done: ``results.json`` (every video still in the folder), the summary, the
     table and VBench's files. Returns the summary; raises :class:`VideosSkipped` after writing them when
     some videos could not be decoded."""
-    skipped = _skipped(plan)
     records = {**plan.done}
     for key in plan.keys:
         path = record_path(plan.out, key)
@@ -360,6 +359,8 @@ def merge_results(plan: ScorePlan, dimensions: Sequence[str]) -> dict:
             data = json.loads(path.read_text())
             if data.get("fingerprint") == plan.fingerprint:
                 records[key] = data["record"]
+    # a marker outlives its cause where a run stopped before this merge and the good file came back
+    skipped = {key: why for key, why in _skipped(plan).items() if key not in records}
     missing = [k for k in plan.keys if k not in records and k not in skipped]
     if missing:
         raise RuntimeError(f"{len(missing)} video(s) have no result after every rank finished, e.g. {missing[0]}")
@@ -416,20 +417,23 @@ def write_vbench_layout(out: Path, folder: Path, videos: dict[str, dict], dimens
     and ``<row>_eval_results.json`` ({dim: [aggregate, [{video_path, video_results}]]}) per row (a row
     ``b2/none`` in a sub-folder ``b2``, as its videos are)."""
     atomic_write_json(out / PROMPTS_FILE, {str(folder / k): r["prompt"] for k, r in sorted(videos.items())})
-    if not dimensions:  # the reward alone: VBench has no results to read
-        return
     groups: dict[str, dict[str, dict]] = {}
     for key, record in sorted(videos.items()):
         groups.setdefault(group_of(key), {})[key] = record
-    for group, records in groups.items():
+    written = set()
+    for group, records in groups.items() if dimensions else ():  # the reward alone: VBench has nothing to read
         results = {}
         for name in dimensions:
             scores = {k: vbench.DimensionScore(**r["scores"][name]) for k, r in records.items()}
             per_video = [{"video_path": str(folder / k), "video_results": _vbench_units(name, s.value)}
                          for k, s in scores.items()]
             results[name] = [vbench.aggregate(list(scores.values())), per_video]
-        name = "videos" if group == TOP_LEVEL else group
-        atomic_write_json(out / f"{name}{EVAL_RESULTS_SUFFIX}", results)
+        path = out / f"{'videos' if group == TOP_LEVEL else group}{EVAL_RESULTS_SUFFIX}"
+        atomic_write_json(path, results)
+        written.add(path)
+    for path in out.rglob(f"*{EVAL_RESULTS_SUFFIX}"):  # rows of an earlier run that these videos no longer make
+        if path not in written and not {RECORDS_DIR, SKIPPED_DIR} & set(path.relative_to(out).parts):
+            path.unlink()
 
 
 def group_of(key: str) -> str:

@@ -6,7 +6,7 @@ number of processes, and a partial run reports what it has. Metrics are whatever
 exist; each gets a mean with its 95 % interval and, against plain generation (the method whose
 settings say ``method: none``), the paired difference over the (prompt, seed) items both have. Videos are
 keyed by prompt: those of a prompt the suite no longer holds as the latest run read it (its line changed or
-was removed) are left out, and counted under the tables; their files stay.
+went) move to the hidden ``<method>/.stale/`` (:func:`retire_stale`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
 from streamt1.metrics.stats import Estimate, mean_ci, paired_difference
 from streamt1.outputs import results
-from streamt1.outputs.atomic import atomic_path, atomic_write_json, atomic_write_text
+from streamt1.outputs.atomic import atomic_path, atomic_write_json, atomic_write_text, ensure_folder
+from streamt1.outputs.naming import output_paths
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ logger = logging.getLogger(__name__)
 # exist: the report's rows say what each covers (prompts x seeds). "prompts" ({name: prompt}) is the whole suite
 # as the latest run read it: what the report counts as the suite's current prompts.
 PLAN_FILE = "plan.json"
+STALE_DIR = ".stale"  # hidden: `streamt1 score` and VBench never read it
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
 COMPUTE_PLOT = "compute.png"
@@ -81,7 +84,9 @@ def method_folders(out: Path) -> list[str]:
 
 def scored_metrics(out: Path) -> dict[str, dict[str, float]]:
     """Per-video numbers of ``streamt1 score <bench folder>`` (``scores/results.json``), keyed by the
-    video's path relative to ``out``: VBench dimensions as ``vbench_<dim>``, its reward as ``score_<part>``."""
+    video's path relative to ``out``: VBench dimensions as ``vbench_<dim>``, its reward as ``score_<part>``.
+    Only where the file scored is the one on disk (its size, as ``score`` resumes): a video made again since
+    (``--overwrite``, a changed prompt) shows as not scored, ``(k of n)``, until ``score`` runs again."""
     path = out / SCORES_FILE
     if not path.is_file():
         return {}
@@ -89,10 +94,14 @@ def scored_metrics(out: Path) -> dict[str, dict[str, float]]:
         videos = json.loads(path.read_text(encoding="utf-8"))["videos"]
         return {key: {**{f"vbench_{dim}": float(s["value"]) for dim, s in v.get("scores", {}).items()},
                       **{f"score_{part}": float(x) for part, x in v.get("reward", {}).items()}}
-                for key, v in videos.items()}
+                for key, v in videos.items() if _size(out / key) == v.get("size")}
     except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
         logger.warning("%s is not in the layout of `streamt1 score` (%s); its metrics are left out", path, err)
         return {}
+
+
+def _size(path: Path) -> int | None:
+    return path.stat().st_size if path.is_file() else None
 
 
 def current_index(record: Mapping[str, Any], positions: Mapping[tuple[str, str], int] | None) -> int | None:
@@ -103,6 +112,23 @@ def current_index(record: Mapping[str, Any], positions: Mapping[tuple[str, str],
         return record["prompt_index"]
     name = str(record["stem"]).removesuffix(f"-{record['seed']}")
     return positions.get((name, record["prompt"]))
+
+
+def retire_stale(out: Path) -> dict[str, int]:
+    """Move the videos of prompts the suite no longer holds (:func:`current_index`) with their files into the
+    hidden ``<method>/.stale/``, so a method folder holds the suite's videos only: VBench's custom input refuses
+    videos its prompt file lacks, and ``streamt1 score`` would pool them. Per method, how many moved."""
+    positions = suite_positions(out)
+    moved: dict[str, int] = {}
+    for method in method_folders(out) if positions is not None else ():
+        folder = out / method
+        for stem, record in results.finished_results(folder).items():
+            if current_index(record, positions) is None:
+                paths = [*output_paths(folder, stem).values(), results.result_path(folder, stem)]
+                for path in (p for p in paths if p.is_file()):
+                    os.replace(path, ensure_folder(folder / STALE_DIR) / path.name)
+                moved[method] = moved.get(method, 0) + 1
+    return moved
 
 
 def suite_positions(out: Path) -> dict[tuple[str, str], int] | None:
@@ -159,7 +185,7 @@ def summarise(out: str | Path) -> dict[str, Any]:
     baseline = _baseline(settings)
     metric_names = sorted({k for rs in records.values() for r in rs.values() for k in r.get("metrics", {})})
     summary: dict[str, Any] = {"suite": _suite_name(out), "baseline": baseline, "metrics": metric_names,
-                               "methods": {}, "stale": _stale(out, methods, records)}
+                               "methods": {}, "retired": {}}
     for method in methods:
         made = shared_settings(settings[method])
         row: dict[str, Any] = {"videos": len(records[method]), **coverage(records[method]), "made_with": made["run"],
@@ -190,12 +216,6 @@ def _unpaired(settings: Mapping[str, Mapping[str, Any]], method: str, baseline: 
         return None
     base, made = shared_settings(settings[baseline]), shared_settings(settings[method])
     return None if made == base else results.settings_diff(base, made)
-
-
-def _stale(out: Path, methods: list[str], records: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
-    """Per method, its finished videos left out as no longer of the suite (see :func:`load_records`)."""
-    counts = {m: len(results.finished_results(out / m)) - len(records[m]) for m in methods}
-    return {m: n for m, n in counts.items() if n}
 
 
 def _suite_name(out: Path) -> str:
@@ -303,10 +323,9 @@ def markdown(summary: dict[str, Any]) -> str:
                   for m, r in rows.items() if m != summary["baseline"]]
         lines += [f"\n`{m}` is not paired: its videos were made with other settings than `{summary['baseline']}`'s "
                   f"({r['unpaired']})." for m, r in rows.items() if "unpaired" in r]
-    if summary["stale"]:
-        lines += ["", "Left out: videos of prompts the suite no longer holds as the latest run read it (their line "
-                  "changed or was removed; the files stay): "
-                  + ", ".join(f"`{m}` {n}" for m, n in summary["stale"].items()) + "."]
+    if summary["retired"]:
+        lines += ["", f"Moved to `<method>/{STALE_DIR}/`: the videos of prompts the suite no longer holds (their line "
+                  "changed or went): " + ", ".join(f"`{m}` {n}" for m, n in summary["retired"].items()) + "."]
     lines += ["", "Compute per video: generator forwards = denoising steps x candidates + clean K/V "
               "passes; reward calls = frames and clips scored; seconds = generation wall time; peak "
               "memory = accelerator peak of the video on a GPU, the process's peak RSS on a CPU.", ""]
@@ -358,7 +377,8 @@ def write_report(out: str | Path) -> Path:
     from streamt1.outputs.bench_html import write_html
 
     out = Path(out)
-    summary = summarise(out)
+    retired = retire_stale(out)
+    summary = {**summarise(out), "retired": retired}
     scored = scored_metrics(out)
     records = {m: load_records(out, m, scored) for m in summary["methods"]}
     for method, items in records.items():  # VBench's prompt file, complete once every shard is in

@@ -9,7 +9,6 @@ comments skipped) or JSON Lines (``.jsonl``: a JSON string per line, or an objec
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -38,7 +37,6 @@ class PromptItem:
 class Suite:
     name: str
     items: tuple[PromptItem, ...]
-    digest: str  # SHA-256 of the whole list before --limit: a folder holds one suite
 
     @property
     def prompts(self) -> list[str]:
@@ -164,6 +162,4 @@ def load_suite(name: str, limit: int | None = None, num_frames: int = 48) -> Sui
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit={limit} is invalid: expected an integer >= 1 (or leave it out for all prompts)")
     pairs = _suite_pairs(name, num_frames)
-    digest = hashlib.sha256(json.dumps(pairs, ensure_ascii=False).encode()).hexdigest()
-    items = tuple(PromptItem(i, p, e) for i, (p, e) in enumerate(pairs[:limit]))
-    return Suite(name=name, items=items, digest=digest)
+    return Suite(name=name, items=tuple(PromptItem(i, p, e) for i, (p, e) in enumerate(pairs[:limit])))
