@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import torch
 
@@ -336,15 +337,15 @@ def score_items(plan: ScorePlan, settings: ScoreSettings, backbones: vbench.Back
     return line.done - skipped
 
 
-def _skipped(plan: ScorePlan) -> dict[str, str]:
-    """{key: why} of the videos whose last attempt with these settings could not decode them."""
+def _this_run(plan: ScorePlan, path_of: Callable[[Path, str], Path], field: str) -> dict[str, Any]:
+    """{key: file[field]} of the videos' per-video files (records or skip markers) made with these settings."""
     found = {}
     for key in plan.keys:
-        path = skipped_path(plan.out, key)
+        path = path_of(plan.out, key)
         if path.is_file():
             data = json.loads(path.read_text())
             if data.get("fingerprint") == plan.fingerprint:
-                found[key] = data["error"]
+                found[key] = data[field]
     return found
 
 
@@ -352,15 +353,9 @@ def merge_results(plan: ScorePlan, dimensions: Sequence[str]) -> dict:
     """Once every rank is done: ``results.json`` (every video still in the folder), the summary, the
     table and VBench's files. Returns the summary; raises :class:`VideosSkipped` after writing them when
     some videos could not be decoded."""
-    records = {**plan.done}
-    for key in plan.keys:
-        path = record_path(plan.out, key)
-        if path.is_file():
-            data = json.loads(path.read_text())
-            if data.get("fingerprint") == plan.fingerprint:
-                records[key] = data["record"]
+    records = {**plan.done, **_this_run(plan, record_path, "record")}
     # a marker outlives its cause where a run stopped before this merge and the good file came back
-    skipped = {key: why for key, why in _skipped(plan).items() if key not in records}
+    skipped = {key: why for key, why in _this_run(plan, skipped_path, "error").items() if key not in records}
     missing = [k for k in plan.keys if k not in records and k not in skipped]
     if missing:
         raise RuntimeError(f"{len(missing)} video(s) have no result after every rank finished, e.g. {missing[0]}")
