@@ -6,6 +6,9 @@
 #              device time (it stops at LIMIT; every finished video is kept).
 #   CALL=E30r  the same resumed from E30's parts (carry them into the tree at E30/runs/E30), next session;
 #              repeat with RESUME at the newest parts until every process finishes its 16 prompts.
+#   E30 did not run this session: the try answered "no device machine could be started right now" (about 180 s of
+#   the budget spent on it) and the kind offered next was an H200, while R30all's Stream-T1 ran on an H100; run
+#   E30 (then E30r) on an H100 (kind nvidia-h100-x1) next session.
 # Reading (not a rule: early pruning is an efficiency variant, not an ablation of a unit): its paired difference
 # against Stream-T1 over the videos both have (../sprites_2026-12-06_fortyfifth/R30all), as at 5 s
 # (A5/paired_ablations_vs_stream_t1.txt: text alignment +2.5 +- 1.7, shape +3.7 +- 1.8).
