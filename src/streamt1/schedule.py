@@ -222,13 +222,25 @@ def read_prompt_lines(path: str | Path) -> list[str]:
 
 def where_in_file(path: str | Path | None, message: str) -> str:
     """`` (PATH: lines ...)``, the lines of a prompts file whose text ``message`` quotes (its rejected
-    prompts), or nothing."""
+    prompts; on a JSONL line, any of its strings), or nothing."""
     if path is None:
         return ""
     lines = Path(path).read_text(encoding="utf-8").splitlines()
-    numbers = [str(n) for n, line in enumerate(lines, 1)
-               if line.strip() and not line.lstrip().startswith("#") and repr(line.strip()) in message]
+    numbers = [str(n) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")
+               and any(repr(text) in message for text in _line_texts(line.strip()))]
     return f" ({path}: line{'s' if len(numbers) > 1 else ''} {', '.join(numbers)})" if numbers else ""
+
+
+def _line_texts(line: str) -> list[str]:
+    """The line itself, and the strings of a JSON line (LongLive's {"prompts": [...]}, a bench suite's
+    {"prompt": ..., "eval_prompt": ...})."""
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        return [line]
+    values = value.values() if isinstance(value, dict) else [value]
+    flat = [v for item in values for v in (item if isinstance(item, list) else [item])]
+    return [line, *(v for v in flat if isinstance(v, str))]
 
 
 def _existing(path: str | Path, what: str) -> Path:

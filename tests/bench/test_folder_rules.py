@@ -118,6 +118,10 @@ def test_a_bad_line_of_a_suite_file_is_located(sprites_weights, tmp_path, capsys
     assert main(bench(sprites_weights, tmp_path / "out", "--suite", str(suite))) == 2
     err = capsys.readouterr().err.strip()
     assert "cannot express" in err and err.endswith(f"({suite}: line 2)")
+    jsonl = tmp_path / "mixed.jsonl"  # a JSONL line is found by its strings
+    jsonl.write_text(json.dumps({"prompt": PROMPTS[0]}) + "\n" + json.dumps({"prompt": "a purple elephant dances"}) + "\n")
+    assert main(bench(sprites_weights, tmp_path / "out", "--suite", str(jsonl))) == 2
+    assert capsys.readouterr().err.strip().endswith(f"({jsonl}: line 2)")
 
 
 def test_each_row_says_how_many_prompts_and_seeds_it_covers(copied, sprites_weights, capsys):
