@@ -1,5 +1,6 @@
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +91,14 @@ def test_a_file_where_a_folder_belongs_is_named(tmp_path, inside):
             write()
     assert _leftovers(tmp_path) == ["out"]
     assert ensure_folder(tmp_path / "new" / "sub") == tmp_path / "new" / "sub" and (tmp_path / "new" / "sub").is_dir()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="no /proc on this system")
+def test_a_folder_a_file_system_refuses_is_named_with_the_way_out():
+    # /proc takes no new folders (ENOENT for root; a user may get EACCES, which the CLI words itself)
+    with pytest.raises(OSError) as info:
+        ensure_folder(Path("/proc/streamt1-test/sub"))
+    if isinstance(info.value, PermissionError):
+        pytest.skip("this user may not write /proc at all")
+    assert str(info.value) == ("cannot create the folder /proc/streamt1-test/sub (No such file or directory): pass a "
+                               "folder on a file system that takes new files, e.g. another --out")

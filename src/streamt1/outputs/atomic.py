@@ -60,6 +60,9 @@ def ensure_folder(folder: str | os.PathLike[str]) -> Path:
         blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
         where = "" if blocker == folder else f"cannot write into {folder}: "
         raise NotADirectoryError(f"{where}{blocker} is a file, not a folder") from None
+    except FileNotFoundError as err:  # its parent exists: a file system that takes no new folders (/proc, /sys)
+        raise FileNotFoundError(f"cannot create the folder {folder} ({err.strerror}): pass a folder on a "
+                                "file system that takes new files, e.g. another --out") from None
     return folder
 
 
