@@ -32,7 +32,8 @@ from streamt1.distributed import Shard, device_for, process_group, wait_for_all_
 from streamt1.outputs import results
 from streamt1.outputs.atomic import atomic_write_json
 from streamt1.outputs.fingerprint import fingerprint
-from streamt1.outputs.bench_report import method_folders, record_plan, row_settings, shared_settings, write_report
+from streamt1.outputs.bench_report import (method_folders, record_plan, recorded_suite, row_settings, shared_settings,
+                                          write_report)
 from streamt1.outputs.naming import prompt_names, video_stem
 from streamt1.outputs.progress import ProgressLine, shorten
 from streamt1.schedule import where_in_file
@@ -286,7 +287,7 @@ def check_folder(out: Path, shared: Mapping[str, Any], methods: Sequence[str], o
     """Stop before any work if ``out`` keeps videos made with other shared settings than ``shared``: rows of one
     bench folder pair video for video, so one suite, length and size. ``methods``: this run's rows, whose videos
     do not stay if ``overwrite``. The rows' own settings decide, so folders of older versions are checked too."""
-    suite = _recorded_suite(out)
+    suite = recorded_suite(out)
     held = [m for m in method_folders(out) if next((out / m).glob(f"*{results.RESULT_SUFFIX}"), None) is not None]
     kept = [m for m in held if not (overwrite and m in methods)]
     differing = {m: {"suite": suite, **shared_settings(row_settings(out, m))} for m in kept}
@@ -298,14 +299,6 @@ def check_folder(out: Path, shared: Mapping[str, Any], methods: Sequence[str], o
                           f"than every row of a bench folder shares ({results.settings_diff(made, shared)}): use "
                           f"another --out, or --overwrite with every row ({every}: --methods, or the settings file's "
                           "methods) to make them all again")
-
-
-def _recorded_suite(out: Path) -> str | None:
-    """The suite ``out``'s rows were made from (its ``settings.json``), or None."""
-    path = out / results.SETTINGS_FILE
-    stored = results.read_json(path, f"delete {path} only if every video in {out} is of one suite") \
-        if path.is_file() else {}
-    return stored.get("settings", {}).get("suite") if isinstance(stored, dict) else None
 
 
 def discard_methods(out: Path, methods: Sequence[str], shard: Shard) -> None:
@@ -381,7 +374,8 @@ def run_items(prep: Prepared, out: Path, shard: Shard, progress: Callable[[str],
     """This rank's share of every method; finished items are skipped. Returns videos made."""
     mine = shard.take(prep.items)
     # every method's finished items first, so that the count and the time left are of the work to do
-    finished = {method: {item.stem for item in mine if is_done(out / method, item, prep.settings[method])}
+    finished = {method: {item.stem for item in mine  # keyed by prompt: a suite that gains prompts resumes
+                         if results.is_done(out / method, item.stem, prep.settings[method], item.prompt.prompt)}
                 for method in prep.configs}
     line = ProgressLine(total=sum(len(mine) - len(done) for done in finished.values()))
     for method, done in finished.items():
@@ -396,15 +390,6 @@ def run_items(prep: Prepared, out: Path, shard: Shard, progress: Callable[[str],
             if shard.is_main:  # its share is 1/W of the run, so its time left is the run's
                 progress(message if shard.world_size == 1 else f"rank 0 of {shard.world_size}: {message}")
     return line.done
-
-
-def is_done(folder: Path, item: BenchItem, settings: Mapping[str, Any]) -> bool:
-    """Finished with these settings from this prompt: videos are keyed by prompt, so a suite that gains prompts
-    resumes, and one whose generation text changed under the same name (a .jsonl's "prompt" beside its
-    unchanged "eval_prompt") makes the video again."""
-    if not results.is_done(folder, item.stem, settings):
-        return False
-    return (results.read_result(folder, item.stem) or {}).get("prompt") == item.prompt.prompt
 
 
 def run_bench(settings: BenchSettings, shard: Shard | None = None,

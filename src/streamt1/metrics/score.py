@@ -61,12 +61,7 @@ class UnreadableVideo(ValueError):
 
 class VideosSkipped(ValueError):
     """Some videos could not be decoded; the others were scored and every output written. A ValueError, so
-    the CLI prints the list and exits 2 (bad input). ``summary``: the merged summary of the others;
-    ``skipped``: {video path relative to the folder: why}."""
-
-    def __init__(self, message: str, summary: dict, skipped: dict[str, str]) -> None:
-        super().__init__(message)
-        self.summary, self.skipped = summary, skipped
+    the CLI prints the list and exits 2 (bad input)."""
 
 
 class PromptFile(dict):
@@ -371,7 +366,7 @@ def merge_results(plan: ScorePlan, dimensions: Sequence[str]) -> dict:
         lines = "\n".join(f"  {why}" for why in skipped.values())  # each names its file
         raise VideosSkipped(f"{len(skipped)} of {len(plan.keys)} videos could not be decoded and were skipped "
                             f"(the other {len(live)} are scored, see {plan.out / TABLE_FILE}):\n{lines}\nreplace "
-                            "or remove them and rerun the same command: only they are scored again", summary, skipped)
+                            "or remove them and rerun the same command: only they are scored again")
     return summary
 
 

@@ -175,16 +175,18 @@ def _column(records: dict[str, dict], section: str, key: str) -> dict[str, float
             if r.get(section, {}).get(key) is not None}
 
 
-def summarise(out: str | Path) -> dict[str, Any]:
-    """Per method: videos, metric means, paired differences vs the baseline and mean compute."""
+def summarise(out: str | Path, records: Mapping[str, dict[str, dict]] | None = None) -> dict[str, Any]:
+    """Per method: videos, metric means, paired differences vs the baseline and mean compute (``records``: each
+    method's :func:`load_records`, read here if not given)."""
     out = Path(out)
     methods = method_folders(out)
-    scored = scored_metrics(out)
-    records = {m: load_records(out, m, scored) for m in methods}
+    if records is None:
+        scored = scored_metrics(out)
+        records = {m: load_records(out, m, scored) for m in methods}
     settings = {m: row_settings(out, m) for m in methods}
     baseline = _baseline(settings)
     metric_names = sorted({k for rs in records.values() for r in rs.values() for k in r.get("metrics", {})})
-    summary: dict[str, Any] = {"suite": _suite_name(out), "baseline": baseline, "metrics": metric_names,
+    summary: dict[str, Any] = {"suite": recorded_suite(out) or "?", "baseline": baseline, "metrics": metric_names,
                                "methods": {}, "retired": {}}
     for method in methods:
         made = shared_settings(settings[method])
@@ -218,11 +220,12 @@ def _unpaired(settings: Mapping[str, Mapping[str, Any]], method: str, baseline: 
     return None if made == base else results.settings_diff(base, made)
 
 
-def _suite_name(out: Path) -> str:
+def recorded_suite(out: Path) -> str | None:
+    """The suite ``out``'s rows were made from (its ``settings.json``), or None."""
     path = out / results.SETTINGS_FILE
-    if not path.is_file():
-        return "?"
-    return str(json.loads(path.read_text(encoding="utf-8")).get("settings", {}).get("suite", "?"))
+    stored = results.read_json(path, f"delete {path} only if every video in {out} is of one suite") \
+        if path.is_file() else {}
+    return stored.get("settings", {}).get("suite") if isinstance(stored, dict) else None
 
 
 def format_estimate(est: dict | None, digits: int = 3, signed: bool = False, of: int | None = None,
@@ -378,9 +381,9 @@ def write_report(out: str | Path) -> Path:
 
     out = Path(out)
     retired = retire_stale(out)
-    summary = {**summarise(out), "retired": retired}
     scored = scored_metrics(out)
-    records = {m: load_records(out, m, scored) for m in summary["methods"]}
+    records = {m: load_records(out, m, scored) for m in method_folders(out)}
+    summary = {**summarise(out, records), "retired": retired}
     for method, items in records.items():  # VBench's prompt file, complete once every shard is in
         results.write_prompt_file(out / method, {r["stem"]: r for r in items.values()})
     atomic_write_json(out / REPORT_JSON, summary)

@@ -150,14 +150,18 @@ def read_result(folder: str | Path, stem: str) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def is_done(folder: str | Path, stem: str, settings: Mapping[str, Any]) -> bool:
-    """True if the video was finished with these ``settings`` (compared by fingerprint).
+def is_done(folder: str | Path, stem: str, settings: Mapping[str, Any], prompt: str | None = None) -> bool:
+    """True if the video was finished with these ``settings`` (compared by fingerprint) and, where ``prompt`` is
+    given, from that prompt (a bench suite names a video by its evaluation text, which may outlive a change of
+    the text it was generated from: then it is made again).
 
     Raises ConfigError for a video finished with other settings, so it is neither skipped nor lost.
     """
     record = read_result(folder, stem)
     video = None if record is None else _video_of(folder, stem, record)
     if video is None or not video.is_file() or video.stat().st_size == 0:  # emptied by a full disk or by hand
+        return False
+    if prompt is not None and record.get("prompt") != prompt:
         return False
     if not made_alike(record.get("fingerprint"), record.get("settings", {}), settings):
         raise ConfigError(f"{Path(folder) / record.get('video', stem)} was made with other settings "
