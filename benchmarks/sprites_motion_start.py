@@ -2,6 +2,7 @@
 still one, and in plain generation?
 
     python benchmarks/sprites_motion_start.py [--weights DIR] [--num-scenes 24] [--chunks 6] [--seed 0]
+        [--plain-frames N]
 
 For ``num-scenes`` held-out scenes of one sprite moving in a straight line (left, right, up, down,
 diagonal; scene seeds 2000, 2001, ... of the eval split, no events) prints the mean motion match
@@ -11,7 +12,10 @@ diagonal; scene seeds 2000, 2001, ... of the eval split, no events) prints the m
 * ``moving context``: ``chunks`` chunks generated after the 9 clean rendered frames (sink + window);
 * ``still context``: the same after 9 copies of rendered frame 8 (the world paused): what the
   model's own first chunks give it, since they barely move (0.5 px per frame at speed 1);
-* ``plain``: plain generation of the whole video from the caption (the model's own sampling).
+* ``plain``: plain generation of the whole video from the caption (the model's own sampling); with
+  ``--plain-frames`` longer than the rows above, over that length, and its speed profile: the sprite's
+  speed along its captioned direction as a share of its own speed, second by second (mean over the
+  scenes, and the share of scenes where it goes at more than half its speed).
 
 The chunks after a context are sampled with the model's own Euler schedule, every chunk attending to
 the clean sink and window as in a stream (one forward over the sequence with the block-causal mask).
@@ -25,13 +29,13 @@ import torch
 
 from streamt1 import api
 from streamt1.config import build_config
-from streamt1.metrics.sprites import motion_match, track_sprite
+from streamt1.metrics.sprites import motion_match, track_sprite, wrapped_delta
 from streamt1.models.causal_wan import block_causal_mask
 from streamt1.models.sampler import sample_few_step, warp_timesteps
 from streamt1.sprites.captions import caption
 from streamt1.sprites.model import SpritesVideoModel
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
-from streamt1.sprites.world import DIRECTIONS, FPS, render_at, sample_scene
+from streamt1.sprites.world import DIRECTIONS, FPS, LINEAR_SPEED, render_at, sample_scene
 
 CONTEXT_FRAMES = 9  # the sink and the window of the Sprites stream
 
@@ -57,6 +61,20 @@ def motion_scores(videos: torch.Tensor, scenes: list) -> tuple[float, float]:
         motion.append(motion_match(track, sprite.motion, FPS))
         detected.append(float(track.detected.float().mean()))
     return sum(motion) / len(motion), sum(detected) / len(detected)
+
+
+def speed_profile(videos: torch.Tensor, scenes: list) -> torch.Tensor:
+    """Each video's sprite speed along its captioned direction, as a share of its own speed, second by second
+    ``[N, seconds]`` (frame-to-frame centroid steps averaged over each second)."""
+    rows = []
+    for video, scene in zip(videos, scenes):
+        sprite = scene.sprites[0]
+        track = track_sprite(video.float().clamp(0, 1).cpu(), sprite)
+        ex, ey = DIRECTIONS[sprite.motion]
+        along = wrapped_delta(track.cx.diff()) * ex + wrapped_delta(track.cy.diff()) * ey
+        steps = along[: len(along) // FPS * FPS].view(-1, FPS).mean(1)
+        rows.append(steps / (LINEAR_SPEED * sprite.speed / FPS))
+    return torch.stack(rows)
 
 
 @torch.no_grad()
@@ -90,17 +108,20 @@ def main() -> None:
     p.add_argument("--num-scenes", type=int, default=24)
     p.add_argument("--chunks", type=int, default=6, help="chunks generated after the 9 context frames")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plain-frames", type=int, default=None,
+                   help="length of the plain videos (default: the 9 context frames plus the chunks)")
     args = p.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = SpritesVideoModel.from_pretrained(args.weights).eval().to(device)
     total = CONTEXT_FRAMES + model.stream.chunk_frames * args.chunks
-    scenes = straight_scenes(args.num_scenes, total)
+    plain_frames = max(total, args.plain_frames or total)
+    scenes = straight_scenes(args.num_scenes, plain_frames)
     captions = [caption(scene) for scene in scenes]
     frames = torch.stack([render_at(scene, torch.arange(total)) for scene in scenes]).to(device)
     still = frames[:, CONTEXT_FRAMES - 1: CONTEXT_FRAMES].expand(-1, CONTEXT_FRAMES, -1, -1, -1)
-    config = build_config("none", None, [], weights=args.weights, device=str(device), num_frames=total)
+    config = build_config("none", None, [], weights=args.weights, device=str(device), num_frames=plain_frames)
     search = api.make_search(config, api.load_components(config))
-    plain = torch.stack([search.run(c, total, args.seed, progress=False).frames for c in captions]).float() / 255
+    plain = torch.stack([search.run(c, plain_frames, args.seed, progress=False).frames for c in captions]).float() / 255
     rows = {
         "render": motion_scores(frames[:, CONTEXT_FRAMES:], scenes),
         "moving context": motion_scores(continue_stream(model, frames[:, :CONTEXT_FRAMES], captions, args.chunks,
@@ -113,6 +134,12 @@ def main() -> None:
           f"{args.chunks} chunks after {CONTEXT_FRAMES} frames): motion match / detected, %")
     for name, (motion, detected) in rows.items():
         print(f"  {name:16s} {100 * motion:5.1f} {100 * detected:5.1f}")
+    if plain_frames >= 2 * FPS:
+        profile = speed_profile(plain, scenes)
+        print(f"plain generation ({plain_frames} frames), speed along the caption as a share of the sprite's own, "
+              "second by second:")
+        print("  mean     " + " ".join(f"{v:5.2f}" for v in profile.mean(0).tolist()))
+        print("  > half   " + " ".join(f"{v:5.2f}" for v in (profile > 0.5).float().mean(0).tolist()))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,18 @@ def test_scenes_move_one_sprite_straight_and_renders_score_full_motion(probe):
     assert probe.motion_scores(still, scenes) == (0.0, 1.0)
 
 
+def test_speed_profile_reads_a_render_at_its_own_speed_and_a_still_or_backward_video_below_it(probe):
+    scenes = probe.straight_scenes(3, 48)
+    renders = torch.stack([render_at(s, torch.arange(48)) for s in scenes])
+    profile = probe.speed_profile(renders, scenes)
+    assert profile.shape == (3, 2)  # 47 steps: two whole seconds of 16
+    assert torch.allclose(profile, torch.ones_like(profile), atol=0.1)
+    still = renders[:, :1].expand(-1, 48, -1, -1, -1)
+    assert probe.speed_profile(still, scenes).abs().max() < 1e-4
+    backwards = torch.stack([render_at(s, 47 - 0.5 * torch.arange(48)) for s in scenes])  # half speed, reversed
+    assert torch.allclose(probe.speed_profile(backwards, scenes), torch.full((3, 2), -0.5), atol=0.1)
+
+
 def test_continuing_a_context_gives_the_asked_chunks_deterministically(probe, sprites_weights):
     model = SpritesVideoModel.from_pretrained(sprites_weights).eval()
     scenes = probe.straight_scenes(2, 15)

@@ -10,6 +10,7 @@ from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.world import SIZES, sample_scene
 from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.sprites.train import (
+    paused_times,
     TrainVideoConfig,
     batch_items,
     change_weights,
@@ -94,6 +95,34 @@ def test_paused_items_hold_the_world_still_until_a_chunk_and_train_only_after_it
     assert none == 0  # no target at all: nothing to learn, not a division by zero
     with pytest.raises(ValueError, match="paused_share"):
         dataclasses.replace(TINY, paused_share=1.5)
+
+
+def test_paused_contexts_move_at_a_drawn_speed_into_the_moment_the_world_resumes():
+    config = dataclasses.replace(TINY, paused_share=1.0, start_share=1.0, paused_speeds=(-0.5, 0.5))
+    g = torch.Generator().manual_seed(6)
+    positions = torch.arange(15)  # the sink and TINY's four window chunks, right after it
+    speeds = set()
+    for _ in range(16):
+        times, targets = paused_times(g, positions, config)
+        resume = int(targets.argmax())
+        assert times[resume:].tolist() == positions[resume:].float().tolist()  # the targets keep their times
+        if resume > 1:  # a context of two or more frames: its speed is the slope of its times
+            slopes = times[:resume].diff()
+            slope = float(slopes[0])
+            assert torch.allclose(slopes, torch.full_like(slopes, slope), atol=1e-5) and -0.5 <= slope <= 0.5
+            assert float(times[resume - 1]) == pytest.approx(resume - slope)  # it ends where the world resumes
+            speeds.add(round(slope, 3))
+    assert min(speeds) < 0 < max(speeds)  # slower, and backwards
+    still = paused_times(torch.Generator().manual_seed(6), positions, dataclasses.replace(config, paused_speeds=(0.0, 0.0)))
+    resume = int(still[1].argmax())
+    assert still[0][:resume].eq(resume).all()  # (0, 0): the world stands still, as paused items always did
+    backwards = dataclasses.replace(config, paused_speeds=(-0.5, -0.5))
+    item = sample_item(torch.Generator().manual_seed(6), backwards)
+    resume = int(item.targets.argmax())
+    assert not torch.equal(item.frames[0], item.frames[resume])  # the context's world moves
+    for bad in ((0.5, -0.5), (-1.5, 0.0), (0.0, 2.0)):
+        with pytest.raises(ValueError, match="paused_speeds"):
+            dataclasses.replace(TINY, paused_speeds=bad)
 
 
 def test_misdrawn_items_draw_the_sprites_wrong_in_the_context_only():

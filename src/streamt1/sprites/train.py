@@ -111,6 +111,13 @@ class TrainVideoConfig:
     # from a still context it kept sprites still although it continues clean moving renders well
     # (benchmarks/README.md, eighteenth session): these items teach it to start the captioned motion.
     paused_share: float = 0.0
+    # The world's speed over a paused item's context, as a multiple of its own, drawn uniformly from this band
+    # (low, high): (0, 0) stands it still; below 0 it runs backwards into the moment it resumes. The model's own
+    # contexts do not stand still: their sprites jitter and creep, and plain generation's straight moves went
+    # at ~0.1 of their speed (forty-ninth session), as if the model continued whatever velocity its context
+    # shows. Items whose context moves slower, still or the wrong way, followed by the captioned motion, teach
+    # the caption to overrule it.
+    paused_speeds: tuple[float, float] = (0.0, 0.0)
     # Share of items whose clean context draws the sprites wrong (:func:`misdrawn`: other shapes, some a
     # size smaller) while the targets keep the caption's: teacher forcing's context is always right, so the
     # model learnt to copy it. Not used by M2 (benchmarks/README.md, twenty-fifth session).
@@ -205,6 +212,10 @@ class TrainVideoConfig:
         if self.misdrawn_window_share and not self.context_chunks:
             raise ValueError(f"misdrawn_window_share={self.misdrawn_window_share} acts on the window chunks; "
                              "set context_chunks >= 1 (--context-chunks) or the share to 0")
+        lo, hi = self.paused_speeds
+        if not -1.0 <= lo <= hi <= 1.0:
+            raise ValueError(f"paused_speeds={self.paused_speeds} must be (low, high) with -1 <= low <= high <= 1 "
+                             "(multiples of the world's speed over a paused context; 0: still)")
         if self.first_chunk_sigmas is not None:
             lo, hi = self.first_chunk_sigmas
             if not 0.0 <= lo < hi <= 1.0:
@@ -328,10 +339,11 @@ def event_window_start(g: torch.Generator, scene: SceneSpec, length: int, config
 
 
 def paused_times(g: torch.Generator, positions: Tensor, config: TrainVideoConfig) -> tuple[Tensor, Tensor]:
-    """(render times ``[F]``, loss targets ``[F]``). In a ``paused_share`` of the items the world stands
-    still until the start of a random chunk after the sink: the frames of the contiguous run before it
-    show that chunk's first moment and are context only (target 0); the rest keep their own times."""
-    times, targets = positions.clone(), torch.ones(len(positions))
+    """(render times ``[F]``, loss targets ``[F]``). In a ``paused_share`` of the items the world is held
+    back until the start of a random chunk after the sink: the frames of the contiguous run before it are
+    context only (target 0) and show the world moving at a multiple of its speed (``paused_speeds``; 0:
+    that chunk's first moment) up to that chunk's start; the rest keep their own times."""
+    times, targets = positions.float(), torch.ones(len(positions))
     chunk, sink = config.stream.chunk_frames, config.stream.sink_frames
     # draws nothing when the share is 0, so older configs render the items they did
     if config.paused_share == 0 or config.context_chunks == 0:
@@ -340,7 +352,9 @@ def paused_times(g: torch.Generator, positions: Tensor, config: TrainVideoConfig
         return times, targets
     resume = sink + chunk * int(torch.randint(config.context_chunks, (1,), generator=g))
     run_start = 0 if int(positions[sink]) == sink else sink  # a window right after the sink continues it
-    times[run_start:resume] = positions[resume]
+    lo, hi = config.paused_speeds
+    speed = lo if lo == hi else lo + (hi - lo) * float(torch.rand((), generator=g))  # draws nothing at one speed
+    times[run_start:resume] = positions[resume] + speed * (positions[run_start:resume] - positions[resume])
     targets[run_start:resume] = 0
     return times, targets
 
@@ -841,6 +855,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="share of items trained on the empty caption (the null condition of run.guidance_scale)")
     p.add_argument("--paused-share", type=float, default=TrainVideoConfig.paused_share,
                    help="share of items whose world stands still until a random chunk (those frames: context only)")
+    p.add_argument("--paused-speeds", type=float, nargs=2, default=TrainVideoConfig.paused_speeds,
+                   metavar=("LOW", "HIGH"), help="the world's speed over a paused item's context, a multiple of its "
+                   "own drawn from this band (default %(default)s: still; below 0: backwards)")
     p.add_argument("--event-share", type=float, default=TrainVideoConfig.event_share,
                    help="share of items whose window holds one of the caption's events (default 0)")
     p.add_argument("--attention", default=TrainVideoConfig.attention, choices=TRAINING_ATTENTION,
@@ -896,6 +913,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         shape_weight=args.shape_weight,
         first_chunk_sigmas=None if args.first_chunk_sigmas is None else tuple(args.first_chunk_sigmas),
         context_chunks=args.context_chunks, context_noise=args.context_noise, paused_share=args.paused_share,
+        paused_speeds=tuple(args.paused_speeds),
         misdrawn_share=args.misdrawn_share, misdrawn_first_share=args.misdrawn_first_share,
         misdrawn_window_share=args.misdrawn_window_share, rollout_share=args.rollout_share,
         own_first_share=args.own_first_share, own_first_scenes=args.own_first_scenes,
