@@ -18,6 +18,10 @@
 #             gains beyond noise on the tuning split and no ground-truth metric is worse beyond noise by more than
 #             0.5 points (imaging quality read as imaging_vs_render), judged with
 #               python benchmarks/logs/sprites_2026-12-05_twentyninth/paired_w1.py PS FOLDER/tune SP50 sprites_2026-12-06_fortyfifth/SP50/tune
+#   CALL=PStrain  PS's training alone (the weights come back as $OUT/PS.tgz); its tuning runs then on the 2-core CPU
+#             (`LOGS=benchmarks/logs/sprites_2026-12-07_fortyninth bash benchmarks/logs/sprites_2026-12-06_fortyfifth/cpu_tune.sh
+#             PS runs/PS`), paired with SP50's CPU runs on the same VM, same rule. Written after two failed starts
+#             (450 s of the budget) left too little device time for CALL=PS and CALL=PSR both.
 #   CALL=PSR  (only if PS passes) PS copied over the committed weights; plain, Stream-T1, best-of-n and beam on the
 #             reported split (held-out prompts 0-31 x seeds 0-3, 81 latent frames, bf16), as the forty-fifth
 #             session's SPR ran SP50. Commit PS only if its plain generation is worse than SP50's
@@ -40,8 +44,11 @@ case ${CALL:?} in
     STAGES=eval bash benchmarks/sprites_candidate_gpu.sh
     wait
     grep -hv Warning $OUT/motion/*.log ;;
+  PStrain)
+    NAME=PS MIN=5.0 FLAGS="--own-first-scenes 2048 --paused-share 0.5 --paused-speeds -0.5 0.5" STAGES=train \
+      bash benchmarks/sprites_candidate_gpu.sh ;;
   PSR)
     cp runs/PS/sprites_model.* src/streamt1/sprites/weights/ && METHODS="none stream-t1 best-of-n beam" FRAMES=81 \
       PROMPTS=32 LIMIT=${LIMIT:-400} REP=runs/PSR bash benchmarks/logs/sprites_2026-12-05_thirtyfifth/presets.sh ;;
-  *) echo "CALL=$CALL: PS or PSR" >&2; exit 2 ;;
+  *) echo "CALL=$CALL: PS, PStrain or PSR" >&2; exit 2 ;;
 esac
