@@ -2,7 +2,7 @@
 still one, and in plain generation?
 
     python benchmarks/sprites_motion_start.py [--weights DIR] [--num-scenes 24] [--chunks 6] [--seed 0]
-        [--plain-frames N]
+        [--plain-frames N] [--set KEY=VALUE ...]
 
 For ``num-scenes`` held-out scenes of one sprite moving in a straight line (left, right, up, down,
 diagonal; scene seeds 2000, 2001, ... of the eval split, no events) prints the mean motion match
@@ -15,7 +15,8 @@ diagonal; scene seeds 2000, 2001, ... of the eval split, no events) prints the m
 * ``plain``: plain generation of the whole video from the caption (the model's own sampling); with
   ``--plain-frames`` longer than the rows above, over that length, and its speed profile: the sprite's
   speed along its captioned direction as a share of its own speed, second by second (mean over the
-  scenes, and the share of scenes where it goes at more than half its speed).
+  scenes, and the share of scenes where it goes at more than half its speed). ``--set``: config overrides
+  for plain generation only, e.g. ``run.guided_chunks=4``.
 
 The chunks after a context are sampled with the model's own Euler schedule, every chunk attending to
 the clean sink and window as in a stream (one forward over the sequence with the block-causal mask).
@@ -110,6 +111,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plain-frames", type=int, default=None,
                    help="length of the plain videos (default: the 9 context frames plus the chunks)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a config override for plain generation (repeatable)")
     args = p.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = SpritesVideoModel.from_pretrained(args.weights).eval().to(device)
@@ -119,7 +122,7 @@ def main() -> None:
     captions = [caption(scene) for scene in scenes]
     frames = torch.stack([render_at(scene, torch.arange(total)) for scene in scenes]).to(device)
     still = frames[:, CONTEXT_FRAMES - 1: CONTEXT_FRAMES].expand(-1, CONTEXT_FRAMES, -1, -1, -1)
-    config = build_config("none", None, [], weights=args.weights, device=str(device), num_frames=plain_frames)
+    config = build_config("none", None, args.set, weights=args.weights, device=str(device), num_frames=plain_frames)
     search = api.make_search(config, api.load_components(config))
     plain = torch.stack([search.run(c, plain_frames, args.seed, progress=False).frames for c in captions]).float() / 255
     rows = {
