@@ -9,6 +9,9 @@
 #   E30 did not run this session: the try answered "no device machine could be started right now" (about 180 s of
 #   the budget spent on it) and the kind offered next was an H200, while R30all's Stream-T1 ran on an H100; run
 #   E30 (then E30r) on an H100 (kind nvidia-h100-x1) next session.
+#   Forty-ninth session: E30 ran with the session's last 240 s (`LIMIT=240 CALL=E30`, one H100): 7 videos (prompts
+#   0-1 of seeds 0, 2, 3, prompt 0 of seed 1); the parts are in E30/runs/E30, from which E30r resumes. At ~2 videos
+#   per process in 240 s, the 64 videos need about three more calls at LIMIT=540.
 # Reading (not a rule: early pruning is an efficiency variant, not an ablation of a unit): its paired difference
 # against Stream-T1 over the videos both have (../sprites_2026-12-06_fortyfifth/R30all), as at 5 s
 # (A5/paired_ablations_vs_stream_t1.txt: text alignment +2.5 +- 1.7, shape +3.7 +- 1.8).
