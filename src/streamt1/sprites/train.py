@@ -854,7 +854,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--caption-dropout", type=float, default=TrainVideoConfig.caption_dropout,
                    help="share of items trained on the empty caption (the null condition of run.guidance_scale)")
     p.add_argument("--paused-share", type=float, default=TrainVideoConfig.paused_share,
-                   help="share of items whose world stands still until a random chunk (those frames: context only)")
+                   help="share of items whose world is held back (still, or at --paused-speeds) until a random chunk "
+                        "(those frames: context only)")
     p.add_argument("--paused-speeds", type=float, nargs=2, default=TrainVideoConfig.paused_speeds,
                    metavar=("LOW", "HIGH"), help="the world's speed over a paused item's context, a multiple of its "
                    "own drawn from this band (default %(default)s: still; below 0: backwards)")
