@@ -6,12 +6,17 @@ still one, and in plain generation?
 
 For ``num-scenes`` held-out scenes of one sprite moving in a straight line (left, right, up, down,
 diagonal; scene seeds 2000, 2001, ... of the eval split, no events) prints the mean motion match
-(`streamt1.metrics.sprites.motion_match`) and detected share of the frames after the first 9, for:
+(`streamt1.metrics.sprites.motion_match`), detected share and the sprite's mean displacement along its
+captioned direction (pixels; a jitter in place can match a direction, it does not travel) over the frames
+after the first 9, for:
 
 * ``render``: the world's own frames (the metric's ceiling);
 * ``moving context``: ``chunks`` chunks generated after the 9 clean rendered frames (sink + window);
 * ``still context``: the same after 9 copies of rendered frame 8 (the world paused): what the
   model's own first chunks give it, since they barely move (0.5 px per frame at speed 1);
+* ``still, reversed``: the still context again, the caption naming the opposite direction (scenes moving
+  left, right, up or down): a model that reads the caption's direction travels backwards here, one that only
+  continues its context's velocity stands still in both still rows;
 * ``plain``: plain generation of the whole video from the caption (the model's own sampling); with
   ``--plain-frames`` longer than the rows above, over that length, and its speed profile: the sprite's
   speed along its captioned direction as a share of its own speed, second by second (mean over the
@@ -25,6 +30,7 @@ the clean sink and window as in a stream (one forward over the sequence with the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import torch
 
@@ -36,7 +42,7 @@ from streamt1.models.sampler import sample_few_step, warp_timesteps
 from streamt1.sprites.captions import caption
 from streamt1.sprites.model import SpritesVideoModel
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
-from streamt1.sprites.world import DIRECTIONS, FPS, LINEAR_SPEED, render_at, sample_scene
+from streamt1.sprites.world import DIRECTIONS, FPS, FRAME_SIZE, LINEAR_SPEED, render_at, sample_scene
 
 CONTEXT_FRAMES = 9  # the sink and the window of the Sprites stream
 
@@ -62,6 +68,28 @@ def motion_scores(videos: torch.Tensor, scenes: list) -> tuple[float, float]:
         motion.append(motion_match(track, sprite.motion, FPS))
         detected.append(float(track.detected.float().mean()))
     return sum(motion) / len(motion), sum(detected) / len(detected)
+
+
+REVERSED = {"left": "right", "right": "left", "up": "down", "down": "up"}  # "diagonal" has no opposite word
+
+
+def reversed_scene(scene):
+    """``scene`` with its sprite moving the opposite way (its motion in :data:`REVERSED`)."""
+    sprite = scene.sprites[0]
+    return dataclasses.replace(scene, sprites=(dataclasses.replace(sprite, motion=REVERSED[sprite.motion]),))
+
+
+def displacement(videos: torch.Tensor, scenes: list) -> torch.Tensor:
+    """Each video's sprite displacement along its scene's direction, in pixels ``[N]`` (frame-to-frame
+    centroid steps summed over the video)."""
+    out = []
+    for video, scene in zip(videos, scenes):
+        sprite = scene.sprites[0]
+        track = track_sprite(video.float().clamp(0, 1).cpu(), sprite)
+        ex, ey = DIRECTIONS[sprite.motion]
+        along = wrapped_delta(track.cx.diff()) * ex + wrapped_delta(track.cy.diff()) * ey
+        out.append(float(along.sum()) * FRAME_SIZE)
+    return torch.tensor(out)
 
 
 def speed_profile(videos: torch.Tensor, scenes: list) -> torch.Tensor:
@@ -125,18 +153,29 @@ def main() -> None:
     config = build_config("none", None, args.set, weights=args.weights, device=str(device), num_frames=plain_frames)
     search = api.make_search(config, api.load_components(config))
     plain = torch.stack([search.run(c, plain_frames, args.seed, progress=False).frames for c in captions]).float() / 255
-    rows = {
-        "render": motion_scores(frames[:, CONTEXT_FRAMES:], scenes),
-        "moving context": motion_scores(continue_stream(model, frames[:, :CONTEXT_FRAMES], captions, args.chunks,
-                                                        args.seed), scenes),
-        "still context": motion_scores(continue_stream(model, still.contiguous(), captions, args.chunks, args.seed),
-                                       scenes),
-        "plain": motion_scores(plain[:, CONTEXT_FRAMES:], scenes),
+    turnable = [i for i, scene in enumerate(scenes) if scene.sprites[0].motion in REVERSED]
+    turned = [caption(reversed_scene(scenes[i])) for i in turnable]
+    videos = {
+        "render": (frames[:, CONTEXT_FRAMES:], range(len(scenes))),
+        "moving context": (continue_stream(model, frames[:, :CONTEXT_FRAMES], captions, args.chunks, args.seed),
+                           range(len(scenes))),
+        "still context": (continue_stream(model, still.contiguous(), captions, args.chunks, args.seed),
+                          range(len(scenes))),
+        "still, reversed": (continue_stream(model, still[turnable].contiguous(), turned, args.chunks, args.seed),
+                            turnable),
+        "plain": (plain[:, CONTEXT_FRAMES:], range(len(scenes))),
     }
     print(f"{args.weights} ({len(scenes)} held-out scenes of one sprite moving in a straight line, "
-          f"{args.chunks} chunks after {CONTEXT_FRAMES} frames): motion match / detected, %")
-    for name, (motion, detected) in rows.items():
-        print(f"  {name:16s} {100 * motion:5.1f} {100 * detected:5.1f}")
+          f"{args.chunks} chunks after {CONTEXT_FRAMES} frames): motion match / detected, %; px along the "
+          "scene's direction (mean, share > 0)")
+    for name, (video, rows) in videos.items():
+        own = [scenes[i] for i in rows]
+        # the reversed row's match would be against the caption it was given: its displacement says it all
+        scores = "    -     -" if name == "still, reversed" else "{:5.1f} {:5.1f}".format(
+            *(100 * v for v in motion_scores(video, own)))
+        px = displacement(video, own)
+        print(f"  {name:16s} {scores} {float(px.mean()):+6.2f} {float((px > 0).float().mean()):4.2f}  "
+              f"({len(own)} scenes, {video.shape[1]} frames)")
     if plain_frames >= 2 * FPS:
         profile = speed_profile(plain, scenes)
         print(f"plain generation ({plain_frames} frames), speed along the caption as a share of the sprite's own, "

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from streamt1.sprites.model import SpritesVideoModel
-from streamt1.sprites.world import DIRECTIONS, render_at
+from streamt1.sprites.world import DIRECTIONS, FRAME_SIZE, LINEAR_SPEED, render_at
 
 
 @pytest.fixture(scope="module")
@@ -43,3 +43,17 @@ def test_continuing_a_context_gives_the_asked_chunks_deterministically(probe, sp
     assert a.shape == (2, 6, 3, 64, 64)
     assert torch.equal(a, probe.continue_stream(model, context, captions, 2, seed=0))
     assert not torch.equal(a, probe.continue_stream(model, context, captions, 2, seed=1))
+
+
+def test_displacement_reads_pixels_travelled_along_the_scene_and_a_reversed_scene_goes_back(probe):
+    scenes = [s for s in probe.straight_scenes(8, 33) if s.sprites[0].motion in probe.REVERSED][:3]
+    renders = torch.stack([render_at(s, torch.arange(33)) for s in scenes])
+    speeds = torch.tensor([s.sprites[0].speed for s in scenes])
+    expected = LINEAR_SPEED * speeds * 2 * FRAME_SIZE  # 32 steps: two seconds at each sprite's speed
+    assert torch.allclose(probe.displacement(renders, scenes), expected, rtol=0.1)
+    assert probe.displacement(renders[:, :1].expand(-1, 33, -1, -1, -1), scenes).abs().max() < 1e-3
+    turned = [probe.reversed_scene(s) for s in scenes]
+    assert [DIRECTIONS[t.sprites[0].motion] for t in turned] == [tuple(-v for v in DIRECTIONS[s.sprites[0].motion])
+                                                                  for s in scenes]
+    back = torch.stack([render_at(t, torch.arange(33)) for t in turned])
+    assert torch.allclose(probe.displacement(back, scenes), -expected, rtol=0.1)  # measured along the own way

@@ -125,6 +125,26 @@ def test_paused_contexts_move_at_a_drawn_speed_into_the_moment_the_world_resumes
             dataclasses.replace(TINY, paused_speeds=bad)
 
 
+def test_the_chunk_after_a_pause_weighs_resume_weight_in_the_loss():
+    config = dataclasses.replace(TINY, paused_share=1.0, start_share=1.0, resume_weight=4.0)
+    g = torch.Generator().manual_seed(6)
+    for _ in range(8):
+        item = sample_item(g, config)
+        resume = int(item.targets.gt(0).long().argmax())
+        assert item.targets[:resume].eq(0).all() and item.targets[resume:resume + 3].eq(4).all()
+        assert item.targets[resume + 3:].eq(1).all()  # later chunks continue a moving context: weight 1
+    # the same item, its draws unchanged: only the loss's weighting of the resume chunk differs
+    plain = sample_item(torch.Generator().manual_seed(7), dataclasses.replace(config, resume_weight=1.0))
+    heavy = sample_item(torch.Generator().manual_seed(7), config)
+    assert torch.equal(plain.frames, heavy.frames) and not torch.equal(plain.targets, heavy.targets)
+    model = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
+    torch.nn.init.normal_(model.transformer.head.head.weight, std=0.02)
+    losses = [flow_loss(model, batch_items([it]), config, torch.Generator().manual_seed(0)) for it in (plain, heavy)]
+    assert losses[0].isfinite() and losses[1].isfinite() and losses[0] != losses[1]
+    with pytest.raises(ValueError, match="resume_weight"):
+        dataclasses.replace(TINY, resume_weight=-1.0)
+
+
 def test_misdrawn_items_draw_the_sprites_wrong_in_the_context_only():
     config = dataclasses.replace(TINY, misdrawn_share=1.0)
     g = torch.Generator().manual_seed(9)

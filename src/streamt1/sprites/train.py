@@ -118,6 +118,11 @@ class TrainVideoConfig:
     # shows. Items whose context moves slower, still or the wrong way, followed by the captioned motion, teach
     # the caption to overrule it.
     paused_speeds: tuple[float, float] = (0.0, 0.0)
+    # Loss weight of a paused item's first chunk after the world resumes, against 1 for every other target chunk:
+    # the one chunk that must start the captioned motion from a context that shows none. It moves the sprite
+    # 0-1 px (of a 4 px latent cell), and from a still context the committed weights moved it -0.5 px along the
+    # caption whichever direction the caption named (fiftieth session): the plain loss weighs that start little.
+    resume_weight: float = 1.0
     # Share of items whose clean context draws the sprites wrong (:func:`misdrawn`: other shapes, some a
     # size smaller) while the targets keep the caption's: teacher forcing's context is always right, so the
     # model learnt to copy it. Not used by M2 (benchmarks/README.md, twenty-fifth session).
@@ -181,7 +186,7 @@ class TrainVideoConfig:
 
     def __post_init__(self) -> None:
         check_max_minutes(self.max_minutes)
-        for name in ("motion_weight", "motion_threshold", "first_chunk_copies", "shape_weight"):
+        for name in ("motion_weight", "motion_threshold", "first_chunk_copies", "shape_weight", "resume_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 0")
         if self.context_chunks < 0:
@@ -254,7 +259,7 @@ class TrainItem(NamedTuple):
     # frames; empty when that share is 0
     misdrawn_window: Tensor
     positions: Tensor  # [F] frame positions in the video
-    targets: Tensor  # [F] 1, or 0 for frames that are context only (paused)
+    targets: Tensor  # [F] loss weights: 1, 0 for frames that are context only (paused), resume_weight after them
     video_frames: Tensor  # the video's length in frames, a scalar: its caption's events are timed by it
     caption: str
 
@@ -342,7 +347,8 @@ def paused_times(g: torch.Generator, positions: Tensor, config: TrainVideoConfig
     """(render times ``[F]``, loss targets ``[F]``). In a ``paused_share`` of the items the world is held
     back until the start of a random chunk after the sink: the frames of the contiguous run before it are
     context only (target 0) and show the world moving at a multiple of its speed (``paused_speeds``; 0:
-    that chunk's first moment) up to that chunk's start; the rest keep their own times."""
+    that chunk's first moment) up to that chunk's start; that chunk's target weight is ``resume_weight``; the
+    rest keep their own times and weight 1."""
     times, targets = positions.float(), torch.ones(len(positions))
     chunk, sink = config.stream.chunk_frames, config.stream.sink_frames
     # draws nothing when the share is 0, so older configs render the items they did
@@ -356,6 +362,7 @@ def paused_times(g: torch.Generator, positions: Tensor, config: TrainVideoConfig
     speed = lo if lo == hi else lo + (hi - lo) * float(torch.rand((), generator=g))  # draws nothing at one speed
     times[run_start:resume] = positions[resume] + speed * (positions[run_start:resume] - positions[resume])
     targets[run_start:resume] = 0
+    targets[resume:resume + chunk] = config.resume_weight
     return times, targets
 
 
@@ -512,8 +519,8 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
               own_window: OwnRollouts | None = None) -> Tensor:
     """Teacher-forced flow-matching loss of a batch (:func:`batch_items`, on the model's device): its
     frames ``[B, F, 3, H, W]`` denoised after its clean context, weighted per cell by
-    :func:`loss_weights` (with its shape contrast) on the frames whose targets are 1 (paused frames are
-    context only); a ``rollout_share`` of the items after the model's own redraw of their context
+    :func:`loss_weights` (with its shape contrast) times the frames' target weights (paused frames are
+    context only, the chunk after them weighs ``resume_weight``); a ``rollout_share`` of the items after the model's own redraw of their context
     (:func:`redrawn_context`); the window chunks its ``misdrawn_window`` changes are noised from that
     (:func:`noisy_copies`); with ``first_chunk_copies``, the mean with the loss of the first chunks denoised again from the caption
     alone, which with ``own`` mixes in ``own_first_share`` of :func:`own_first_loss`; with ``own_window`` the
@@ -859,6 +866,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--paused-speeds", type=float, nargs=2, default=TrainVideoConfig.paused_speeds,
                    metavar=("LOW", "HIGH"), help="the world's speed over a paused item's context, a multiple of its "
                    "own drawn from this band (default %(default)s: still; below 0: backwards)")
+    p.add_argument("--resume-weight", type=float, default=TrainVideoConfig.resume_weight,
+                   help="loss weight of a paused item's first chunk after the world resumes (the chunk that must start "
+                        "the captioned motion; default %(default)s: as every target chunk)")
     p.add_argument("--event-share", type=float, default=TrainVideoConfig.event_share,
                    help="share of items whose window holds one of the caption's events (default 0)")
     p.add_argument("--attention", default=TrainVideoConfig.attention, choices=TRAINING_ATTENTION,
@@ -914,7 +924,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         shape_weight=args.shape_weight,
         first_chunk_sigmas=None if args.first_chunk_sigmas is None else tuple(args.first_chunk_sigmas),
         context_chunks=args.context_chunks, context_noise=args.context_noise, paused_share=args.paused_share,
-        paused_speeds=tuple(args.paused_speeds),
+        paused_speeds=tuple(args.paused_speeds), resume_weight=args.resume_weight,
         misdrawn_share=args.misdrawn_share, misdrawn_first_share=args.misdrawn_first_share,
         misdrawn_window_share=args.misdrawn_window_share, rollout_share=args.rollout_share,
         own_first_share=args.own_first_share, own_first_scenes=args.own_first_scenes,
