@@ -19,6 +19,11 @@
 #             gains beyond noise on the tuning split and no ground-truth metric is worse beyond noise by more than
 #             0.5 points (imaging quality read as imaging_vs_render), judged with
 #               python benchmarks/logs/sprites_2026-12-05_twentyninth/paired_w1.py RW FOLDER/tune SP50 sprites_2026-12-06_fortyfifth/SP50/tune
+#   CALL=RWtrain  RW's training and the motion probes alone (the weights come back as $OUT/RW.tgz); its tuning runs
+#             then on the 2-core CPU (`LOGS=benchmarks/logs/sprites_2026-12-07_fiftieth bash
+#             benchmarks/logs/sprites_2026-12-06_fortyfifth/cpu_tune.sh RW runs/RW`), paired with SP50's CPU runs on
+#             the same VM, same rule. Written after four failed starts (about 840 s of the budget) left too little
+#             device time for CALL=RW with a margin.
 #   CALL=RWR  (only if RW passes) RW copied over the committed weights; plain, Stream-T1, best-of-n and beam on the
 #             reported split (held-out prompts 0-31 x seeds 0-3, 81 latent frames, bf16), as the forty-fifth
 #             session's SPR ran SP50. Commit RW only if its plain generation is worse than SP50's
@@ -27,7 +32,7 @@
 #             beats RW's plain generation beyond noise on subject consistency and text alignment.
 set -uo pipefail
 case ${CALL:?} in
-  RW)
+  RW|RWtrain)
     export NAME=RW MIN=5.0 LIMIT=${LIMIT:-150} BASE=benchmarks/logs/sprites_2026-12-06_fortyfifth/SP50/tune BASE_NAME=SP50 \
       FLAGS="--own-first-scenes 2048 --paused-share 0.5 --paused-speeds -0.5 0.5 --resume-weight 8"
     STAGES=train bash benchmarks/sprites_candidate_gpu.sh || exit $?
@@ -37,11 +42,11 @@ case ${CALL:?} in
       PYTHONPATH=$PWD/src timeout $LIMIT python3 benchmarks/sprites_motion_start.py --weights $w \
         > $OUT/motion/$n.log 2>&1 &
     done
-    STAGES=eval bash benchmarks/sprites_candidate_gpu.sh
+    [[ $CALL == RWtrain ]] || STAGES=eval bash benchmarks/sprites_candidate_gpu.sh
     wait
     grep -hv Warning $OUT/motion/*.log ;;
   RWR)
     cp runs/RW/sprites_model.* src/streamt1/sprites/weights/ && METHODS="none stream-t1 best-of-n beam" FRAMES=81 \
       PROMPTS=32 LIMIT=${LIMIT:-400} REP=runs/RWR bash benchmarks/logs/sprites_2026-12-05_thirtyfifth/presets.sh ;;
-  *) echo "CALL=$CALL: RW or RWR" >&2; exit 2 ;;
+  *) echo "CALL=$CALL: RW, RWtrain or RWR" >&2; exit 2 ;;
 esac
