@@ -23,7 +23,8 @@
 #             then on the 2-core CPU (`LOGS=benchmarks/logs/sprites_2026-12-07_fiftieth bash
 #             benchmarks/logs/sprites_2026-12-06_fortyfifth/cpu_tune.sh RW runs/RW`), paired with SP50's CPU runs on
 #             the same VM, same rule. Written after four failed starts (about 840 s of the budget) left too little
-#             device time for CALL=RW with a margin.
+#             device time for CALL=RW with a margin. After six (1,410 s), with 389 s left: `MIN=3.0 LIMIT=60 CALL=RWtrain`
+#             (3 min of training, about 530 steps: the EMA then still holds ~59 % of SP50, against PS's ~45 %).
 #   CALL=RWR  (only if RW passes) RW copied over the committed weights; plain, Stream-T1, best-of-n and beam on the
 #             reported split (held-out prompts 0-31 x seeds 0-3, 81 latent frames, bf16), as the forty-fifth
 #             session's SPR ran SP50. Commit RW only if its plain generation is worse than SP50's
@@ -33,7 +34,7 @@
 set -uo pipefail
 case ${CALL:?} in
   RW|RWtrain)
-    export NAME=RW MIN=5.0 LIMIT=${LIMIT:-150} BASE=benchmarks/logs/sprites_2026-12-06_fortyfifth/SP50/tune BASE_NAME=SP50 \
+    export NAME=RW MIN=${MIN:-5.0} LIMIT=${LIMIT:-150} BASE=benchmarks/logs/sprites_2026-12-06_fortyfifth/SP50/tune BASE_NAME=SP50 \
       FLAGS="--own-first-scenes 2048 --paused-share 0.5 --paused-speeds -0.5 0.5 --resume-weight 8"
     STAGES=train bash benchmarks/sprites_candidate_gpu.sh || exit $?
     mkdir -p $OUT/motion
