@@ -22,8 +22,8 @@
 #   CALL=RWtrain  RW's training and the motion probes alone (the weights come back as $OUT/RW.tgz); its tuning runs
 #             then on the 2-core CPU (`LOGS=benchmarks/logs/sprites_2026-12-07_fiftieth bash
 #             benchmarks/logs/sprites_2026-12-06_fortyfifth/cpu_tune.sh RW runs/RW`), paired with SP50's CPU runs on
-#             the same VM, same rule. Written after four failed starts (about 840 s of the budget) left too little
-#             device time for CALL=RW with a margin. After six (1,410 s), with 389 s left: `MIN=3.0 LIMIT=60 CALL=RWtrain`
+#             the same VM, same rule. Written after six failed tries (841 s of the budget) left too little
+#             device time for CALL=RW with a margin. After ten (1,411 s), with 389 s left: `MIN=3.0 LIMIT=60 CALL=RWtrain`
 #             (3 min of training, about 530 steps: the EMA then still holds ~59 % of SP50, against PS's ~45 %).
 #   CALL=RWR  (only if RW passes) RW copied over the committed weights; plain, Stream-T1, best-of-n and beam on the
 #             reported split (held-out prompts 0-31 x seeds 0-3, 81 latent frames, bf16), as the forty-fifth
@@ -51,3 +51,5 @@ case ${CALL:?} in
       PROMPTS=32 LIMIT=${LIMIT:-400} REP=runs/RWR bash benchmarks/logs/sprites_2026-12-05_thirtyfifth/presets.sh ;;
   *) echo "CALL=$CALL: RW, RWtrain or RWR" >&2; exit 2 ;;
 esac
+# Outcome: no call ran. Eleven starts found no machine (H100 and H200) and four calls were refused during back-offs,
+# 1,531 s of the 1,800 s; the 269 s left hold no training run. CALL=RW is the next session's first call.
