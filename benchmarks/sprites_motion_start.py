@@ -79,17 +79,17 @@ def reversed_scene(scene):
     return dataclasses.replace(scene, sprites=(dataclasses.replace(sprite, motion=REVERSED[sprite.motion]),))
 
 
+def steps_along(video: torch.Tensor, scene) -> torch.Tensor:
+    """The sprite's frame-to-frame centroid steps along its scene's direction ``[T-1]``, in frame widths."""
+    sprite = scene.sprites[0]
+    track = track_sprite(video.float().clamp(0, 1).cpu(), sprite)
+    ex, ey = DIRECTIONS[sprite.motion]
+    return wrapped_delta(track.cx.diff()) * ex + wrapped_delta(track.cy.diff()) * ey
+
+
 def displacement(videos: torch.Tensor, scenes: list) -> torch.Tensor:
-    """Each video's sprite displacement along its scene's direction, in pixels ``[N]`` (frame-to-frame
-    centroid steps summed over the video)."""
-    out = []
-    for video, scene in zip(videos, scenes):
-        sprite = scene.sprites[0]
-        track = track_sprite(video.float().clamp(0, 1).cpu(), sprite)
-        ex, ey = DIRECTIONS[sprite.motion]
-        along = wrapped_delta(track.cx.diff()) * ex + wrapped_delta(track.cy.diff()) * ey
-        out.append(float(along.sum()) * FRAME_SIZE)
-    return torch.tensor(out)
+    """Each video's sprite displacement along its scene's direction, in pixels ``[N]``."""
+    return torch.tensor([float(steps_along(video, scene).sum()) * FRAME_SIZE for video, scene in zip(videos, scenes)])
 
 
 def speed_profile(videos: torch.Tensor, scenes: list) -> torch.Tensor:
@@ -97,12 +97,9 @@ def speed_profile(videos: torch.Tensor, scenes: list) -> torch.Tensor:
     ``[N, seconds]`` (frame-to-frame centroid steps averaged over each second)."""
     rows = []
     for video, scene in zip(videos, scenes):
-        sprite = scene.sprites[0]
-        track = track_sprite(video.float().clamp(0, 1).cpu(), sprite)
-        ex, ey = DIRECTIONS[sprite.motion]
-        along = wrapped_delta(track.cx.diff()) * ex + wrapped_delta(track.cy.diff()) * ey
+        along = steps_along(video, scene)
         steps = along[: len(along) // FPS * FPS].view(-1, FPS).mean(1)
-        rows.append(steps / (LINEAR_SPEED * sprite.speed / FPS))
+        rows.append(steps / (LINEAR_SPEED * scene.sprites[0].speed / FPS))
     return torch.stack(rows)
 
 
