@@ -120,8 +120,9 @@ class TrainVideoConfig:
     paused_speeds: tuple[float, float] = (0.0, 0.0)
     # Loss weight of a paused item's first chunk after the world resumes, against 1 for every other target chunk:
     # the one chunk that must start the captioned motion from a context that shows none. It moves the sprite
-    # 0-1 px (of a 4 px latent cell), and from a still context the committed weights moved it -0.5 px along the
-    # caption whichever direction the caption named (fiftieth session): the plain loss weighs that start little.
+    # 0-1 px (of a 4 px latent cell), and from a still context the committed weights travel +0.8 px along the
+    # caption over 18 frames, -1.5 px with it reversed, the render 9.2 (fiftieth session): the plain loss weighs
+    # that start little.
     resume_weight: float = 1.0
     # Share of items whose clean context draws the sprites wrong (:func:`misdrawn`: other shapes, some a
     # size smaller) while the targets keep the caption's: teacher forcing's context is always right, so the
@@ -520,8 +521,8 @@ def flow_loss(model: SpritesVideoModel, batch: TrainItem, config: TrainVideoConf
     """Teacher-forced flow-matching loss of a batch (:func:`batch_items`, on the model's device): its
     frames ``[B, F, 3, H, W]`` denoised after its clean context, weighted per cell by
     :func:`loss_weights` (with its shape contrast) times the frames' target weights (paused frames are
-    context only, the chunk after them weighs ``resume_weight``); a ``rollout_share`` of the items after the model's own redraw of their context
-    (:func:`redrawn_context`); the window chunks its ``misdrawn_window`` changes are noised from that
+    context only, the chunk after them weighs ``resume_weight``); a ``rollout_share`` of the items after the
+    model's own redraw of their context (:func:`redrawn_context`); the window chunks its ``misdrawn_window`` changes are noised from that
     (:func:`noisy_copies`); with ``first_chunk_copies``, the mean with the loss of the first chunks denoised again from the caption
     alone, which with ``own`` mixes in ``own_first_share`` of :func:`own_first_loss`; with ``own_window`` the
     teacher-forced loss mixes in ``own_window_share`` of :func:`own_window_loss`."""
