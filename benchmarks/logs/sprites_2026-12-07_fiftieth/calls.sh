@@ -53,3 +53,5 @@ case ${CALL:?} in
 esac
 # Outcome: no call ran. Eleven starts found no machine (H100 and H200) and four calls were refused during back-offs,
 # 1,531 s of the 1,800 s; the 269 s left hold no training run. CALL=RW is the next session's first call.
+# Fifty-first session: CALL=RW ran (one H100, 480 s). RW fails the rule (tuning split, RW - SP50: motion -0.8 +- 5.9,
+# text alignment +0.1 +- 1.8), so RWR did not run (../sprites_2026-12-07_fiftyfirst/README.md).

@@ -12,6 +12,9 @@
 #   Forty-ninth session: E30 ran with the session's last 240 s (`LIMIT=240 CALL=E30`, one H100): 7 videos (prompts
 #   0-1 of seeds 0, 2, 3, prompt 0 of seed 1); the parts are in E30/runs/E30, from which E30r resumes. At ~2 videos
 #   per process in 240 s, the 64 videos need about three more calls at LIMIT=540.
+#   Fifty-first session (one H100): CALL=E30r (541 s), then, with its parts carried at E30r/runs/E30r,
+#   `LIMIT=330 RESUME=$L/E30r/runs/E30r CALL=E30r` (324 s): all 64 videos. Logs in E30r/ and E30r2/; the
+#   videos' scores merged in E30all/ (the parts' results.json are left out).
 # Reading (not a rule: early pruning is an efficiency variant, not an ablation of a unit): its paired difference
 # against Stream-T1 over the videos both have (../sprites_2026-12-06_fortyfifth/R30all), as at 5 s
 # (A5/paired_ablations_vs_stream_t1.txt: text alignment +2.5 +- 1.7, shape +3.7 +- 1.8).

@@ -122,7 +122,8 @@ class TrainVideoConfig:
     # the one chunk that must start the captioned motion from a context that shows none. It moves the sprite
     # 0-1 px (of a 4 px latent cell), and from a still context the committed weights travel +0.8 px along the
     # caption over 18 frames, -1.5 px with it reversed, the render 9.2 (fiftieth session): the plain loss weighs
-    # that start little.
+    # that start little. Weight 8 on top of SP50 (RW, fifty-first session) moved the sprite about 1 px more either
+    # way and gained no motion on the tuning split; not used by the committed weights.
     resume_weight: float = 1.0
     # Share of items whose clean context draws the sprites wrong (:func:`misdrawn`: other shapes, some a
     # size smaller) while the targets keep the caption's: teacher forcing's context is always right, so the
