@@ -1,5 +1,6 @@
 import dataclasses
 import json
+import math
 
 import pytest
 import torch
@@ -7,7 +8,7 @@ import torch
 from streamt1.models.sampler import warp_timesteps
 from streamt1.sprites.model import SPRITES_STREAM, SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.text import TextEncoderConfig
-from streamt1.sprites.world import SIZES, sample_scene
+from streamt1.sprites.world import DIRECTIONS, SIZES, sample_scene, sprite_track
 from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.sprites.train import (
     paused_times,
@@ -25,6 +26,7 @@ from streamt1.sprites.train import (
     redrawn_context,
     train,
     misdrawn,
+    faster_straight_moves,
 )
 
 TEXT = TextEncoderConfig(text_dim=16, num_layers=1, num_heads=2)
@@ -143,6 +145,51 @@ def test_the_chunk_after_a_pause_weighs_resume_weight_in_the_loss():
     assert losses[0].isfinite() and losses[1].isfinite() and losses[0] != losses[1]
     with pytest.raises(ValueError, match="resume_weight"):
         dataclasses.replace(TINY, resume_weight=-1.0)
+
+
+def test_straight_speeds_speed_up_the_straight_moves_of_a_training_item_only():
+    seconds = torch.tensor([0.0, 0.5])
+    sped_up = kept = 0
+    for seed in range(20):
+        scene = sample_scene(torch.Generator().manual_seed(seed), "train", num_frames=90)
+        fast = faster_straight_moves(scene, torch.Generator().manual_seed(seed), (1.5, 2.5))  # speeds 0.75-1.5
+        factors = set()
+        for mine, theirs in zip(scene.all_sprites, fast.all_sprites):
+            assert dataclasses.replace(theirs, speed=mine.speed) == mine  # only the speed changes
+            if mine.motion in DIRECTIONS:
+                factors.add(round(theirs.speed / mine.speed, 6))
+                # the sprite travels that multiple of its distance
+                distance = [math.hypot(*[(float(c.diff()) + 0.5) % 1.0 - 0.5 for c in sprite_track(s, seconds)[:2]])
+                            for s in (mine, theirs)]  # the world wraps around its edges
+                assert distance[1] == pytest.approx(distance[0] * theirs.speed / mine.speed)
+                sped_up += 1
+            else:
+                assert theirs.speed == mine.speed
+                kept += 1
+        assert len(factors) <= 1 and all(1.5 <= f <= 2.5 for f in factors)  # one draw per item
+        assert fast.background == scene.background and [e.frame for e in fast.events] == [e.frame for e in scene.events]
+    assert sped_up > 5 and kept > 5
+    straight = dataclasses.replace(scene.all_sprites[0], motion="left")
+    fastest = faster_straight_moves(dataclasses.replace(scene, sprites=(dataclasses.replace(straight, speed=1.5),),
+                                                        events=()), torch.Generator(), (3.0, 3.0))
+    assert fastest.sprites[0].speed == 4.0  # up to the world's fastest, not past it
+    # the default is the world's own speed and draws nothing, so older configs render the items they did
+    g = torch.Generator().manual_seed(3)
+    state = g.get_state()
+    assert faster_straight_moves(scene, g, (1.0, 1.0)) is scene and torch.equal(g.get_state(), state)
+    assert torch.equal(sample_item(torch.Generator().manual_seed(4), TINY).frames,
+                       sample_item(torch.Generator().manual_seed(4), dataclasses.replace(TINY, straight_speeds=(1.0, 1.0))).frames)
+    # one speed draws nothing either: the same item but for its straight moves, which start where they did
+    own, differ = dataclasses.replace(TINY, start_share=1.0), 0
+    for seed in range(4):
+        slow = sample_item(torch.Generator().manual_seed(seed), own)
+        fast = sample_item(torch.Generator().manual_seed(seed), dataclasses.replace(own, straight_speeds=(3.0, 3.0)))
+        assert fast.caption == slow.caption and torch.equal(fast.frames[0], slow.frames[0])
+        differ += not torch.equal(fast.frames, slow.frames)
+    assert differ >= 2
+    for bad in [(0.01, 2.0), (3.0, 2.0), (1.0, 5.0)]:
+        with pytest.raises(ValueError, match="straight_speeds"):
+            dataclasses.replace(TINY, straight_speeds=bad)
 
 
 def test_misdrawn_items_draw_the_sprites_wrong_in_the_context_only():

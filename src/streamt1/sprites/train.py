@@ -56,7 +56,8 @@ from streamt1.sprites.own_states import (ANCHORS, OWN_SIGMAS, OwnFirstChunks, Ow
 from streamt1.sprites.training import (ReplayPool, SampleStream, check_max_minutes, ema_decay_at, lr_factor,
                                       run_progress, sample_loader, training_parser, update_ema)
 from streamt1.sprites.text import TextEncoderConfig
-from streamt1.sprites.world import FPS, SHAPES, SIZES, SceneSpec, SpriteSpec, render_at, sample_scene, shape_contrast
+from streamt1.sprites.world import (DIRECTIONS, FPS, SHAPES, SIZES, SPEED_RANGE, SceneSpec, SpriteSpec, render_at,
+                                   sample_scene, shape_contrast)
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +126,12 @@ class TrainVideoConfig:
     # that start little. Weight 8 on top of SP50 (RW, fifty-first session) moved the sprite about 1 px more either
     # way and gained no motion on the tuning split; not used by the committed weights.
     resume_weight: float = 1.0
+    # Multiple of the world's speed at which the sprites that move in a straight line travel in a training item,
+    # one draw per item, uniform in (low, high); (1, 1): the world's own. At speed 1 such a sprite covers ~1.5 px
+    # per 3-frame chunk, under half a 4-px latent cell, so one chunk's flow target barely tells it from a still
+    # one, and plain generation never starts the move (fiftieth and fifty-first sessions). The motion metric
+    # reads direction, not speed.
+    straight_speeds: tuple[float, float] = (1.0, 1.0)
     # Share of items whose clean context draws the sprites wrong (:func:`misdrawn`: other shapes, some a
     # size smaller) while the targets keep the caption's: teacher forcing's context is always right, so the
     # model learnt to copy it. Not used by M2 (benchmarks/README.md, twenty-fifth session).
@@ -219,6 +226,10 @@ class TrainVideoConfig:
         if self.misdrawn_window_share and not self.context_chunks:
             raise ValueError(f"misdrawn_window_share={self.misdrawn_window_share} acts on the window chunks; "
                              "set context_chunks >= 1 (--context-chunks) or the share to 0")
+        lo, hi = self.straight_speeds
+        if not SPEED_RANGE[0] <= lo <= hi <= SPEED_RANGE[1]:
+            raise ValueError(f"straight_speeds={self.straight_speeds} must be (low, high) with {SPEED_RANGE[0]} <= "
+                             f"low <= high <= {SPEED_RANGE[1]} (multiples of the world's speed; 1: its own)")
         lo, hi = self.paused_speeds
         if not -1.0 <= lo <= hi <= 1.0:
             raise ValueError(f"paused_speeds={self.paused_speeds} must be (low, high) with -1 <= low <= high <= 1 "
@@ -282,7 +293,7 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> TrainItem:
     window = config.context_chunks * chunk
     lo = config.sequence_frames + chunk  # shortest video: the sequence plus one chunk
     length = lo + int(torch.randint(config.max_video_frames - lo + 1, (1,), generator=g))
-    scene = sample_scene(g, "train", num_frames=length)
+    scene = faster_straight_moves(sample_scene(g, "train", num_frames=length), g, config.straight_speeds)
     # draws nothing when the share is 0, so older configs render the items they did
     start = event_window_start(g, scene, length, config) if config.event_share else None
     if start is None:
@@ -311,6 +322,22 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> TrainItem:
                 window_wrong[drawn] = render_at(wrong_scene, times[sink:][drawn])
     return TrainItem(frames, context, contrast, first, window_wrong, positions, targets, torch.tensor(length),
                      caption(scene, g))
+
+
+def faster_straight_moves(scene: SceneSpec, g: torch.Generator, speeds: tuple[float, float]) -> SceneSpec:
+    """``scene`` with the sprites that move in a straight line (entering ones too) at one multiple of their speed
+    drawn uniformly from ``speeds`` (a band of one speed draws nothing), up to the world's fastest; the scene
+    itself at (1, 1)."""
+    lo, hi = speeds
+    if lo == hi == 1.0:
+        return scene
+    factor = lo if lo == hi else lo + (hi - lo) * float(torch.rand((), generator=g))
+
+    def sped(sprite: SpriteSpec) -> SpriteSpec:
+        straight = sprite.motion in DIRECTIONS
+        return dataclasses.replace(sprite, speed=min(sprite.speed * factor, SPEED_RANGE[1])) if straight else sprite
+    events = tuple(dataclasses.replace(e, sprite=sped(e.sprite)) if e.sprite is not None else e for e in scene.events)
+    return dataclasses.replace(scene, sprites=tuple(sped(s) for s in scene.sprites), events=events)
 
 
 def misdrawn(scene: SceneSpec, g: torch.Generator) -> SceneSpec:
@@ -871,6 +898,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--resume-weight", type=float, default=TrainVideoConfig.resume_weight,
                    help="loss weight of a paused item's first chunk after the world resumes (the chunk that must start "
                         "the captioned motion; default %(default)s: as every target chunk)")
+    p.add_argument("--straight-speeds", type=float, nargs=2, default=TrainVideoConfig.straight_speeds,
+                   metavar=("LOW", "HIGH"), help="multiple of the world's speed at which sprites that move in a straight "
+                   "line travel in a training item, drawn from this band (default %(default)s: the world's own)")
     p.add_argument("--event-share", type=float, default=TrainVideoConfig.event_share,
                    help="share of items whose window holds one of the caption's events (default 0)")
     p.add_argument("--attention", default=TrainVideoConfig.attention, choices=TRAINING_ATTENTION,
@@ -927,6 +957,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         first_chunk_sigmas=None if args.first_chunk_sigmas is None else tuple(args.first_chunk_sigmas),
         context_chunks=args.context_chunks, context_noise=args.context_noise, paused_share=args.paused_share,
         paused_speeds=tuple(args.paused_speeds), resume_weight=args.resume_weight,
+        straight_speeds=tuple(args.straight_speeds),
         misdrawn_share=args.misdrawn_share, misdrawn_first_share=args.misdrawn_first_share,
         misdrawn_window_share=args.misdrawn_window_share, rollout_share=args.rollout_share,
         own_first_share=args.own_first_share, own_first_scenes=args.own_first_scenes,

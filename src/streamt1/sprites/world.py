@@ -59,6 +59,7 @@ HELD_OUT_PAIRS: frozenset[tuple[str, str]] = frozenset(
 )
 
 LINEAR_SPEED = 0.12  # frame widths per second at speed 1 (about 0.5 px per frame)
+SPEED_RANGE = (0.05, 4.0)  # a sprite's speed, a multiple of its motion's base speed
 BOUNCE_SPEED = 0.15
 ORBIT_RADIUS = 0.18
 ORBIT_SPEED = 0.12  # turns per second
@@ -128,7 +129,7 @@ class SpriteSpec:
         _check_choice("motion", self.motion, MOTIONS)
         _check_range("x", self.x, 0.0, 1.0)
         _check_range("y", self.y, 0.0, 1.0)
-        _check_range("speed", self.speed, 0.05, 4.0)
+        _check_range("speed", self.speed, *SPEED_RANGE)
         _check_range("phase", self.phase, 0.0, 1.0)
 
     @property
