@@ -3,8 +3,10 @@
 # committed weights plus FLAGS, then, beside each other on its device, plain generation on the
 # tuning split (prompts 32-63 x seeds 5, 6, 7, 96 frames) paired with a baseline's stored runs of the same
 # kind, the shape over the video (sprites_shape_over_time.py, the candidate's and INIT's), the first-chunk
-# diagnosis (sprites_first_chunk.py, eval split) and the README prompt. The return takes few files: the weights and
-# the evaluations come back as two archives.
+# diagnosis (sprites_first_chunk.py, eval split), the README prompt and the straight moves' start
+# (sprites_motion_start.py, the candidate's and INIT's). The return takes few files: the weights and the
+# evaluations come back as two archives. A candidate that passes its tuning rule goes on to the reported split
+# (STAGES=report, its own call).
 #
 #   NAME=W1 FLAGS="--misdrawn-window-share 0.25" bash benchmarks/sprites_candidate_gpu.sh
 #
@@ -20,7 +22,10 @@
 #   DEVICE=cuda     COMPILE=--compile (empty: eager)
 #   OUT             where the results go (the device machine sets it)
 #   STAGES="train eval"  train: train runs/NAME (and return its weights); eval: evaluate runs/NAME (from this
-#                   call's training, or carried: two calls when both do not fit one call's 600 s)
+#                   call's training, or carried: two calls when both do not fit one call's 600 s); report: copy
+#                   runs/NAME over the committed weights and run plain, Stream-T1, best-of-n and beam on the
+#                   reported split (held-out prompts 0-31 x seeds 0-3, 81 latent frames, bf16; presets.sh of the
+#                   thirty-fifth session, its parts in runs/NAME-report; LIMIT default 400 there)
 # A CPU check of the script (a few steps at batch 4; the evaluations stop at their limit, which checks the
 # wiring, not the numbers): OUT=runs/cpu-check-out DEVICE=cpu COMPILE= MIN=0.3 WORKERS=0 LIMIT=30 \
 #   RECIPE="--batch-size 4" NAME=cpu-check bash benchmarks/sprites_candidate_gpu.sh
@@ -33,7 +38,8 @@ RECIPE=${RECIPE:---event-share 0.25 --misdrawn-first-share 0.25 --rollout-share 
 BASE=${BASE:-benchmarks/logs/sprites_2026-12-06_fortysecond/OF2/tune} BASE_NAME=${BASE_NAME:-OF2}
 STAGES=${STAGES:-train eval}
 for stage in $STAGES; do
-  [[ $stage == train || $stage == eval ]] || { echo "STAGES=\"$STAGES\": each stage is train or eval" >&2; exit 2; }
+  [[ $stage == train || $stage == eval || $stage == report ]] ||
+    { echo "STAGES=\"$STAGES\": each stage is train, eval or report" >&2; exit 2; }
 done
 mkdir -p runs/$N $OUT/tune $OUT/first $OUT/readme
 if [[ " $STAGES " == *" train "* ]]; then
@@ -47,27 +53,37 @@ if [[ " $STAGES " == *" train "* ]]; then
   cp runs/$N/sprites_model.json runs/$N/train.log $OUT/
   tar czf $OUT/$N.tgz runs/$N/sprites_model.safetensors runs/$N/sprites_model.json
 fi
-[[ " $STAGES " == *" eval "* ]] || { rm -r $OUT/tune $OUT/first $OUT/readme; ls $OUT; exit 0; }
-[[ -f runs/$N/sprites_model.safetensors ]] || { echo "runs/$N has no weights: train it or carry it" >&2; exit 2; }
-for f in $W/*_reward.*; do [[ -e runs/$N/${f##*/} ]] || cp $f runs/$N/; done  # a carried run keeps its own
-export OMP_NUM_THREADS=1
-L=${LIMIT:-170}
-T="python3 benchmarks/sprites_tuning.py --num-prompts 16 --num-frames 96 --weights runs/$N --out $OUT/tune"
-for seed in 5 6 7; do
-  for half in 32 48; do
-    suffix=$half$([[ $seed == 5 ]] || echo -s$seed)
-    timeout $L $T --offset $half --seed $seed --label $N-$suffix --baseline $BASE/$BASE_NAME-$suffix.json \
-      > $OUT/tune/$N-$suffix.log 2>&1 &
+if [[ " $STAGES " == *" eval "* || " $STAGES " == *" report "* ]]; then
+  [[ -f runs/$N/sprites_model.safetensors ]] || { echo "runs/$N has no weights: train it or carry it" >&2; exit 2; }
+fi
+if [[ " $STAGES " == *" eval "* ]]; then
+  for f in $W/*_reward.*; do [[ -e runs/$N/${f##*/} ]] || cp $f runs/$N/; done  # a carried run keeps its own
+  export OMP_NUM_THREADS=1
+  L=${LIMIT:-170}
+  T="python3 benchmarks/sprites_tuning.py --num-prompts 16 --num-frames 96 --weights runs/$N --out $OUT/tune"
+  for seed in 5 6 7; do
+    for half in 32 48; do
+      suffix=$half$([[ $seed == 5 ]] || echo -s$seed)
+      timeout $L $T --offset $half --seed $seed --label $N-$suffix --baseline $BASE/$BASE_NAME-$suffix.json \
+        > $OUT/tune/$N-$suffix.log 2>&1 &
+    done
   done
-done
-timeout $L python3 benchmarks/sprites_shape_over_time.py --weights runs/$N > $OUT/first/$N-over-time.log 2>&1 &
-# the starting weights on the same device: GPU and CPU videos differ in detail
-timeout $L python3 benchmarks/sprites_shape_over_time.py --weights ${INIT:-$W} > $OUT/first/init-over-time.log 2>&1 &
-timeout $L python3 benchmarks/sprites_first_chunk.py --weights runs/$N --split eval > $OUT/first/$N.log 2>&1 &
-timeout $L python3 benchmarks/sprites_readme_prompt.py --weights runs/$N --out $OUT/readme > $OUT/readme/$N.log 2>&1 &
-wait
-grep -hv Warning $OUT/tune/*.log | cut -c1-400
-for f in $OUT/first/*.log; do echo "== $f"; grep -v Warning $f; done
-grep -v Warning $OUT/readme/$N.log
-tar czf $OUT/evals_$N.tgz -C $OUT tune first readme && rm -r $OUT/tune $OUT/first $OUT/readme
+  timeout $L python3 benchmarks/sprites_shape_over_time.py --weights runs/$N > $OUT/first/$N-over-time.log 2>&1 &
+  # the starting weights on the same device: GPU and CPU videos differ in detail
+  timeout $L python3 benchmarks/sprites_shape_over_time.py --weights ${INIT:-$W} > $OUT/first/init-over-time.log 2>&1 &
+  timeout $L python3 benchmarks/sprites_first_chunk.py --weights runs/$N --split eval > $OUT/first/$N.log 2>&1 &
+  timeout $L python3 benchmarks/sprites_readme_prompt.py --weights runs/$N --out $OUT/readme > $OUT/readme/$N.log 2>&1 &
+  timeout $L python3 benchmarks/sprites_motion_start.py --weights runs/$N > $OUT/first/$N-motion.log 2>&1 &
+  timeout $L python3 benchmarks/sprites_motion_start.py --weights ${INIT:-$W} > $OUT/first/init-motion.log 2>&1 &
+  wait
+  grep -hv Warning $OUT/tune/*.log | cut -c1-400
+  for f in $OUT/first/*.log; do echo "== $f"; grep -v Warning $f; done
+  grep -v Warning $OUT/readme/$N.log
+  tar czf $OUT/evals_$N.tgz -C $OUT tune first readme
+fi
+rm -r $OUT/tune $OUT/first $OUT/readme
+if [[ " $STAGES " == *" report "* ]]; then
+  cp runs/$N/sprites_model.* $W/ && OMP_NUM_THREADS=1 METHODS="none stream-t1 best-of-n beam" FRAMES=81 PROMPTS=32 \
+    LIMIT=${LIMIT:-400} REP=runs/$N-report bash benchmarks/logs/sprites_2026-12-05_thirtyfifth/presets.sh
+fi
 ls $OUT

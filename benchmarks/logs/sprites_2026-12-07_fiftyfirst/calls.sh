@@ -12,35 +12,24 @@
 #             --own-first-scenes 2048 (for time) --straight-speeds $BAND (default "1.5 2.5"); then, beside each other,
 #             the tuning split (prompts 32-63 x seeds 5, 6, 7, 96 frames, plain, float32) paired with SP50's stored
 #             CPU runs, the shape over the video, the first chunk, the README prompt, and sprites_motion_start.py for
-#             FS and SP50 on the same GPU. About 480 s.
+#             FS and SP50 on the same GPU (sprites_candidate_gpu.sh's train and eval stages). About 480 s.
 #             Rule (written before the call): FS goes on to the reported split only if motion or text alignment gains
 #             beyond noise on the tuning split and no ground-truth metric is worse beyond noise by more than 0.5
 #             points (imaging quality read as imaging_vs_render), judged with
 #               python benchmarks/logs/sprites_2026-12-05_twentyninth/paired_w1.py FS FOLDER/tune SP50 sprites_2026-12-06_fortyfifth/SP50/tune
 #             (that script prints its verdict on shape or text; read motion off its table by the same rule).
-#   CALL=FSR  (only if FS passes; carry runs/FS, unpacked from FS's $OUT/FS.tgz) FS copied over the committed weights; plain, Stream-T1, best-of-n and beam on the
-#             reported split (held-out prompts 0-31 x seeds 0-3, 81 latent frames, bf16), as the forty-fifth
+#   CALL=FSR  (only if FS passes; carry runs/FS, unpacked from FS's $OUT/FS.tgz) sprites_candidate_gpu.sh's report
+#             stage: FS copied over the committed weights; plain, Stream-T1, best-of-n and beam on the reported
+#             split (held-out prompts 0-31 x seeds 0-3, 81 latent frames, bf16), as the forty-fifth
 #             session's SPR ran SP50. Commit FS only if its plain generation is worse than SP50's
 #             (../sprites_2026-12-06_fortyfifth/SPR/all, same GPU kind and dtype) beyond noise by more than 0.5
 #             points on no ground-truth metric (imaging quality read as imaging_vs_render) and Stream-T1 still
 #             beats FS's plain generation beyond noise on subject consistency and text alignment.
 set -uo pipefail
+export NAME=FS BASE=benchmarks/logs/sprites_2026-12-06_fortyfifth/SP50/tune BASE_NAME=SP50
 case ${CALL:?} in
-  FS)
-    export NAME=FS MIN=${MIN:-5.0} LIMIT=${LIMIT:-150} BASE=benchmarks/logs/sprites_2026-12-06_fortyfifth/SP50/tune BASE_NAME=SP50 \
-      FLAGS="--own-first-scenes 2048 --straight-speeds ${BAND:-1.5 2.5}"
-    STAGES=train bash benchmarks/sprites_candidate_gpu.sh || exit $?
-    mkdir -p $OUT/motion
-    for w in runs/FS src/streamt1/sprites/weights; do
-      n=$([[ $w == runs/FS ]] && echo FS || echo SP50)
-      PYTHONPATH=$PWD/src timeout $LIMIT python3 benchmarks/sprites_motion_start.py --weights $w \
-        > $OUT/motion/$n.log 2>&1 &
-    done
-    STAGES=eval bash benchmarks/sprites_candidate_gpu.sh
-    wait
-    grep -hv Warning $OUT/motion/*.log ;;
-  FSR)
-    cp runs/FS/sprites_model.* src/streamt1/sprites/weights/ && METHODS="none stream-t1 best-of-n beam" FRAMES=81 \
-      PROMPTS=32 LIMIT=${LIMIT:-400} REP=runs/FSR bash benchmarks/logs/sprites_2026-12-05_thirtyfifth/presets.sh ;;
+  FS) MIN=${MIN:-5.0} LIMIT=${LIMIT:-150} FLAGS="--own-first-scenes 2048 --straight-speeds ${BAND:-1.5 2.5}" \
+        bash benchmarks/sprites_candidate_gpu.sh ;;
+  FSR) STAGES=report bash benchmarks/sprites_candidate_gpu.sh ;;
   *) echo "CALL=$CALL: FS or FSR" >&2; exit 2 ;;
 esac
