@@ -4,10 +4,12 @@ import math
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from streamt1.models.sampler import warp_timesteps
 from streamt1.sprites.model import SPRITES_STREAM, SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.text import TextEncoderConfig
+from streamt1.sprites.training import check_loss
 from streamt1.sprites.world import DIRECTIONS, SIZES, sample_scene, sprite_track
 from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.sprites.train import (
@@ -124,7 +126,11 @@ def test_paused_contexts_move_at_a_drawn_speed_into_the_moment_the_world_resumes
     assert not torch.equal(item.frames[0], item.frames[resume])  # the context's world moves
     for bad in ((0.5, -0.5), (-1.5, 0.0), (0.0, 2.0)):
         with pytest.raises(ValueError, match="paused_speeds"):
-            dataclasses.replace(TINY, paused_speeds=bad)
+            dataclasses.replace(TINY, paused_share=1.0, paused_speeds=bad)
+    # without paused items the band and the restart's weight would do nothing: refused, not ignored
+    for unpaused in (dict(paused_speeds=(-0.5, 0.5)), dict(resume_weight=8.0)):
+        with pytest.raises(ValueError, match="act on paused items"):
+            dataclasses.replace(TINY, **unpaused)
 
 
 def test_the_chunk_after_a_pause_weighs_resume_weight_in_the_loss():
@@ -177,8 +183,9 @@ def test_straight_speeds_speed_up_the_straight_moves_of_a_training_item_only():
     g = torch.Generator().manual_seed(3)
     state = g.get_state()
     assert faster_straight_moves(scene, g, (1.0, 1.0)) is scene and torch.equal(g.get_state(), state)
+    world_speed = dataclasses.replace(TINY, straight_speeds=(1.0, 1.0))
     assert torch.equal(sample_item(torch.Generator().manual_seed(4), TINY).frames,
-                       sample_item(torch.Generator().manual_seed(4), dataclasses.replace(TINY, straight_speeds=(1.0, 1.0))).frames)
+                       sample_item(torch.Generator().manual_seed(4), world_speed).frames)
     # one speed draws nothing either: the same item but for its straight moves, which start where they did
     own, differ = dataclasses.replace(TINY, start_share=1.0), 0
     for seed in range(4):
@@ -603,6 +610,27 @@ def test_train_saves_a_loadable_model_with_a_card(tmp_path):
     model = SpritesVideoModel.from_pretrained(tmp_path)
     assert model.transformer.config.dim == 32
     assert model.stream == SPRITES_STREAM  # the sampling schedule travels with the weights
+
+
+def test_settings_that_are_not_finite_are_refused():
+    # NaN passes every `< 0` and range check written as a negation; each trainer's config shares this one
+    for bad in (dict(paused_share=1.0, resume_weight=float("nan")), dict(motion_weight=float("inf")),
+                dict(straight_speeds=(float("nan"), 2.0)), dict(lr=float("nan"))):
+        with pytest.raises(ValueError, match="must be a finite number"):
+            dataclasses.replace(TINY, **bad)
+
+
+def test_a_diverged_run_stops_with_a_clear_error_and_saves_no_nan_weights(tmp_path):
+    train(TINY, tmp_path, "cpu")
+    before = load_file(str(tmp_path / "sprites_model.safetensors"))
+    exploding = dataclasses.replace(TINY, lr=1e30, steps=4, save_every=1)
+    with pytest.raises(ValueError, match=r"training diverged: the (loss|EMA's probe loss) is (nan|inf) at step \d"):
+        train(exploding, tmp_path, "cpu")
+    # the folder keeps finite weights: the earlier run's, or those of the steps before the divergence
+    after = load_file(str(tmp_path / "sprites_model.safetensors"))
+    assert after.keys() == before.keys() and all(t.isfinite().all() for t in after.values())
+    assert json.loads((tmp_path / "sprites_model.json").read_text())["training"]["history"]
+    assert check_loss(0.25, 1, "x") == 0.25
 
 
 def test_training_can_continue_from_saved_weights(tmp_path):

@@ -55,7 +55,7 @@ from streamt1.sprites.rewards import (
 from streamt1.sprites.captions import parse_caption
 from streamt1.sprites.siblings import IMAGE_TRUTH_PARTS, TUNING_EVERY, SiblingGroup, load_groups
 from streamt1.sprites.train_rewards import TrainRewardsConfig, evaluate, image_loss, sample_pair, video_loss
-from streamt1.sprites.training import (SampleStream, add_device_option, check_max_minutes, lr_factor, run_progress,
+from streamt1.sprites.training import (SampleStream, add_device_option, check_settings, lr_factor, run_progress,
                                        sample_loader)
 from streamt1.sprites.world import roll_steps
 
@@ -97,7 +97,7 @@ class RankRewardsConfig:
     roll: bool = True
 
     def __post_init__(self) -> None:
-        check_max_minutes(self.max_minutes)
+        check_settings(self)
         for name in ("steps", "groups_per_batch", "synthetic_batch", "log_every", "eval_every", "eval_batches"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")

@@ -46,7 +46,7 @@ from streamt1.search.pool import CandidatePool, ChunkContext, Scores
 from streamt1.search.pruning import mix_alpha
 from streamt1.search.steps import reward_windows
 from streamt1.sprites.captions import caption
-from streamt1.sprites.training import add_device_option, check_max_minutes
+from streamt1.sprites.training import add_device_option, check_settings
 from streamt1.sprites.world import FPS, is_eval_scene, sample_scene
 
 logger = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ class RecordConfig:
     max_minutes: float | None = None  # start no new scene after this much time (rerun to continue)
 
     def __post_init__(self) -> None:
-        check_max_minutes(self.max_minutes)
+        check_settings(self)
 
 
 def reward_specs(folder: str | None) -> dict[str, str] | None:

@@ -53,7 +53,7 @@ from streamt1.sprites.codec import SpritesAutoencoder
 from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.own_states import (ANCHORS, OWN_SIGMAS, OwnFirstChunks, OwnRollouts, check_anchor,
                                          later_steps_in_band, own_first_chunks, own_rollouts)
-from streamt1.sprites.training import (ReplayPool, SampleStream, check_max_minutes, ema_decay_at, lr_factor,
+from streamt1.sprites.training import (ReplayPool, SampleStream, check_loss, check_settings, ema_decay_at, lr_factor,
                                       run_progress, sample_loader, training_parser, update_ema)
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.world import (DIRECTIONS, FPS, SHAPES, SIZES, SPEED_RANGE, SceneSpec, SpriteSpec, render_at,
@@ -194,7 +194,7 @@ class TrainVideoConfig:
     stream: StreamConfig = SPRITES_STREAM
 
     def __post_init__(self) -> None:
-        check_max_minutes(self.max_minutes)
+        check_settings(self)
         for name in ("motion_weight", "motion_threshold", "first_chunk_copies", "shape_weight", "resume_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 0")
@@ -230,6 +230,9 @@ class TrainVideoConfig:
         if not SPEED_RANGE[0] <= lo <= hi <= SPEED_RANGE[1]:
             raise ValueError(f"straight_speeds={self.straight_speeds} must be (low, high) with {SPEED_RANGE[0]} <= "
                              f"low <= high <= {SPEED_RANGE[1]} (multiples of the world's speed; 1: its own)")
+        if not self.paused_share and (self.paused_speeds != (0.0, 0.0) or self.resume_weight != 1.0):
+            raise ValueError(f"paused_speeds={self.paused_speeds} and resume_weight={self.resume_weight} act on paused "
+                             "items: set paused_share > 0 (--paused-share) or leave them at their defaults")
         lo, hi = self.paused_speeds
         if not -1.0 <= lo <= hi <= 1.0:
             raise ValueError(f"paused_speeds={self.paused_speeds} must be (low, high) with -1 <= low <= high <= 1 "
@@ -833,12 +836,14 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
         opt.step()
         update_ema(ema, model, ema_decay_at(step, config.ema_decay))
-        losses.append(loss.item())
+        losses.append(check_loss(loss.item(), step + 1, str(out)))
         done = step + 1
         if done % config.log_every == 0 or done == config.steps:
             row = {"step": done, "seconds": round(time.time() - t0, 1),
                    "loss": round(sum(losses) / len(losses), 5),
-                   "ema_probe_loss": round(eval_loss(ema, probe, config, device), 5), "lr": opt.param_groups[0]["lr"]}
+                   "ema_probe_loss": round(check_loss(eval_loss(ema, probe, config, device), done, str(out),
+                                                      "EMA's probe loss"), 5),
+                   "lr": opt.param_groups[0]["lr"]}
             history.append(row)
             losses.clear()
             logger.info("step %d/%d %s", done, config.steps, row)
@@ -894,13 +899,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                         "(those frames: context only)")
     p.add_argument("--paused-speeds", type=float, nargs=2, default=TrainVideoConfig.paused_speeds,
                    metavar=("LOW", "HIGH"), help="the world's speed over a paused item's context, a multiple of its "
-                   "own drawn from this band (default %(default)s: still; below 0: backwards)")
+                   "own drawn from this band, -1 to 1 (default %(default)s: still; below 0: backwards; needs "
+                   "--paused-share)")
     p.add_argument("--resume-weight", type=float, default=TrainVideoConfig.resume_weight,
                    help="loss weight of a paused item's first chunk after the world resumes (the chunk that must start "
-                        "the captioned motion; default %(default)s: as every target chunk)")
+                        "the captioned motion; default %(default)s: as every target chunk; needs --paused-share)")
     p.add_argument("--straight-speeds", type=float, nargs=2, default=TrainVideoConfig.straight_speeds,
-                   metavar=("LOW", "HIGH"), help="multiple of the world's speed at which sprites that move in a straight "
-                   "line travel in a training item, drawn from this band (default %(default)s: the world's own)")
+                   metavar=("LOW", "HIGH"), help="multiple of the world's speed at which sprites that move in a "
+                   f"straight line travel in a training item, drawn from this band, {SPEED_RANGE[0]} to "
+                   f"{SPEED_RANGE[1]} (default %(default)s: the world's own)")
     p.add_argument("--event-share", type=float, default=TrainVideoConfig.event_share,
                    help="share of items whose window holds one of the caption's events (default 0)")
     p.add_argument("--attention", default=TrainVideoConfig.attention, choices=TRAINING_ATTENTION,

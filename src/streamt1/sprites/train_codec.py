@@ -34,7 +34,7 @@ from streamt1.outputs.atomic import atomic_path, atomic_write_json, check_writab
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import AutoencoderCodec, AutoencoderConfig, SpritesAutoencoder, reconstruction_loss
 from streamt1.sprites.files import readable_weights, weights_and_card
-from streamt1.sprites.training import (SampleStream, check_max_minutes, ema_decay_at, lr_factor, run_progress,
+from streamt1.sprites.training import (SampleStream, check_loss, check_settings, ema_decay_at, lr_factor, run_progress,
                                       sample_loader, training_parser, update_ema)
 from streamt1.sprites.world import FPS, render, render_at, sample_scene
 
@@ -63,7 +63,7 @@ class TrainCodecConfig:
     model: AutoencoderConfig = field(default_factory=AutoencoderConfig)
 
     def __post_init__(self) -> None:
-        check_max_minutes(self.max_minutes)
+        check_settings(self)
         for name in ("steps", "batch_size", "frames_per_item", "log_every", "eval_clips"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
@@ -155,7 +155,7 @@ def train(config: TrainCodecConfig, out: str | Path, device: str | torch.device 
         torch.nn.utils.clip_grad_norm_(ae.parameters(), 1.0)
         opt.step()
         update_ema(ema, ae, ema_decay_at(step, config.ema_decay))
-        losses.append(loss.item())
+        losses.append(check_loss(loss.item(), step + 1, str(out)))
         done = step + 1
         if done % config.log_every == 0:
             history.append({"step": done, "seconds": round(time.time() - t0, 1),

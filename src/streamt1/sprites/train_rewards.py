@@ -41,7 +41,7 @@ from streamt1.devices import resolve_device
 from streamt1.outputs.atomic import atomic_write_json, check_writable_folder
 from streamt1.sprites.captions import caption
 from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward, resample_index
-from streamt1.sprites.training import (SampleStream, check_max_minutes, lr_factor, run_progress, sample_loader,
+from streamt1.sprites.training import (SampleStream, check_settings, lr_factor, run_progress, sample_loader,
                                        training_parser)
 from streamt1.sprites.world import (
     COLORS,
@@ -100,7 +100,7 @@ class TrainRewardsConfig:
     net: RewardNetConfig = RewardNetConfig()
 
     def __post_init__(self) -> None:
-        check_max_minutes(self.max_minutes)
+        check_settings(self)
         for name in ("steps", "batch_size", "log_every", "eval_batches"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")

@@ -5,6 +5,7 @@ common command-line options of those that render their data."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 from typing import Any, Callable, Iterator
 
@@ -95,10 +96,26 @@ def ema_decay_at(step: int, decay: float) -> float:
     return min(decay, (1 + step) / (10 + step))
 
 
-def check_max_minutes(max_minutes: float | None) -> None:
-    """A run's time limit: None (none) or a positive number of minutes (0 or less would end it at once)."""
-    if max_minutes is not None and not max_minutes > 0:
-        raise ValueError(f"max_minutes={max_minutes} must be > 0 (--max-minutes; leave it out for no time limit)")
+def check_settings(config: Any) -> None:
+    """The checks every trainer's config shares: each number finite (NaN passes every ``< 0`` check and trains a
+    model of NaNs) and the run's time limit None (none) or a positive number of minutes (0 or less would end it
+    at once)."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        numbers = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, float) and not math.isfinite(v) for v in numbers):
+            raise ValueError(f"{f.name}={value} must be a finite number")
+    if config.max_minutes is not None and not config.max_minutes > 0:
+        raise ValueError(f"max_minutes={config.max_minutes} must be > 0 "
+                         "(--max-minutes; leave it out for no time limit)")
+
+
+def check_loss(loss: float, step: int, saved: str, name: str = "loss") -> float:
+    """``loss``, or a clear stop when training has diverged: the NaN weights are not saved over ``saved``."""
+    if not math.isfinite(loss):
+        raise ValueError(f"training diverged: the {name} is {loss} at step {step}; nothing more is saved ({saved} "
+                         "keeps what was saved before). Lower --lr, or check the weights and shares you changed")
+    return loss
 
 
 def run_progress(step: int, steps: int, seconds: float, max_minutes: float | None) -> float:
