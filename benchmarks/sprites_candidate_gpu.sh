@@ -17,8 +17,9 @@
 #   RECIPE          the committed weights' training flags (OF2's; see its sprites_model.json lineage)
 #   MIN=5.0         training minutes; WORKERS=14 rendering processes
 #   BASE            folder of the baseline's sprites_tuning.py runs, labelled BASE_NAME-32, BASE_NAME-48
-#                   (seed 5) and BASE_NAME-<half>-s<seed> (seeds 6, 7) (default: OF2's, forty-second session)
-#   BASE_NAME=OF2   LIMIT=170 seconds for each evaluation process
+#                   (seed 5) and BASE_NAME-<half>-s<seed> (seeds 6, 7) (default: those of SP50, the committed
+#                   weights, forty-fifth session, CPU float32)
+#   BASE_NAME=SP50  LIMIT=170 seconds for each evaluation process
 #   DEVICE=cuda     COMPILE=--compile (empty: eager)
 #   OUT             where the results go (the device machine sets it)
 #   STAGES="train eval"  train: train runs/NAME (and return its weights); eval: evaluate runs/NAME (from this
@@ -35,7 +36,7 @@ export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 N=${NAME:?} OUT=${OUT:?set OUT to the folder for the results}
 W=src/streamt1/sprites/weights
 RECIPE=${RECIPE:---event-share 0.25 --misdrawn-first-share 0.25 --rollout-share 0.25 --own-first-share 0.5 --own-first-scenes 4096 --lr 3e-4 --batch-size 64 --reuse 4 --motion-weight 4 --first-chunk-copies 4 --caption-dropout 0.1}
-BASE=${BASE:-benchmarks/logs/sprites_2026-12-06_fortysecond/OF2/tune} BASE_NAME=${BASE_NAME:-OF2}
+BASE=${BASE:-benchmarks/logs/sprites_2026-12-06_fortyfifth/SP50/tune} BASE_NAME=${BASE_NAME:-SP50}
 STAGES=${STAGES:-train eval}
 for stage in $STAGES; do
   [[ $stage == train || $stage == eval || $stage == report ]] ||
