@@ -67,8 +67,9 @@ EXIT_TERMINATED = 143  # 128 + SIGTERM
 # A full disk, or a path the checks before the work could not see as forbidden (root on /sys, quotas)
 FULL_OR_FORBIDDEN = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
 # What an interrupted command keeps, where it is not finished videos
-INTERRUPTED = {"sprites": "only what it saved before (in --out, if anything) is kept; a training run does not "
-                          "resume, continue it from saved weights with --init",
+INTERRUPTED = {"sprites": "`sprites train` saves the steps done at the stop, the other trainers only what they saved "
+                          "before (in --out, if anything); a training run does not resume, continue it from saved "
+                          "weights with --init",
                "score": "every video scored before the stop is kept - rerun the same command to resume"}
 DEFAULT_EVAL_METHODS = "none,best-of-n,beam,stream-t1"
 # Libraries that log at INFO / WARNING on every model load; shown only with --verbose.

@@ -1,6 +1,7 @@
 import dataclasses
 import json
 import math
+import os
 
 import pytest
 import torch
@@ -821,3 +822,28 @@ def test_an_init_that_is_some_other_file_is_named_as_such(tmp_path):
     other.write_text("not weights")
     with pytest.raises(FileNotFoundError, match="notes.txt is neither a folder nor a .safetensors file"):
         main(["--out", str(tmp_path / "out"), "--steps", "1", "--init", str(other)])
+
+
+def test_a_stop_sent_to_the_process_group_saves_the_steps_done_without_a_traceback(tmp_path):
+    # timeout, Slurm and a terminal's Ctrl-C signal the whole group, the loader's workers too
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "streamt1", "sprites", "train", "--out", str(out), "--steps", "40",  # logs every 2
+         "--batch-size", "2", "--workers", "2", "--device", "cpu"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    seen = ""
+    while "step 2/40" not in seen:  # two steps done: the workers render
+        line = run.stderr.readline()
+        assert line, seen  # the run ended by itself
+        seen += line
+    os.killpg(run.pid, signal.SIGTERM)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 143, stderr
+    assert "Traceback" not in stderr and "streamt1: terminated; `sprites train` saves the steps done" in stderr
+    card = json.loads((out / "sprites_model.json").read_text())
+    assert card["training"]["steps_done"] >= 2
+    SpritesVideoModel.from_pretrained(out)

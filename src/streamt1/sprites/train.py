@@ -823,32 +823,41 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     losses: list[float] = []
     t0, done = time.time(), 0
     logger.info("training %.2fM parameters on %s", sum(p.numel() for p in trained) / 1e6, device)
-    for step, batch in enumerate(_batches(loader, config, device)):
-        done_share = run_progress(step, config.steps, time.time() - t0, config.max_minutes)
-        if done_share >= 1:
-            break
-        for group in opt.param_groups:
-            group["lr"] = config.lr * lr_factor(done_share)
-        with _autocast(device):
-            loss = flow_loss(model, batch, config, noise_gen, own, own_window)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trained, 1.0)
-        opt.step()
-        update_ema(ema, model, ema_decay_at(step, config.ema_decay))
-        losses.append(check_loss(loss.item(), step + 1, str(out)))
-        done = step + 1
-        if done % config.log_every == 0 or done == config.steps:
-            row = {"step": done, "seconds": round(time.time() - t0, 1),
-                   "loss": round(sum(losses) / len(losses), 5),
-                   "ema_probe_loss": round(check_loss(eval_loss(ema, probe, config, device), done, str(out),
-                                                      "EMA's probe loss"), 5),
-                   "lr": opt.param_groups[0]["lr"]}
-            history.append(row)
-            losses.clear()
-            logger.info("step %d/%d %s", done, config.steps, row)
-        if done % config.save_every == 0:
+    try:
+        for step, batch in enumerate(_batches(loader, config, device)):
+            done_share = run_progress(step, config.steps, time.time() - t0, config.max_minutes)
+            if done_share >= 1:
+                break
+            for group in opt.param_groups:
+                group["lr"] = config.lr * lr_factor(done_share)
+            with _autocast(device):
+                loss = flow_loss(model, batch, config, noise_gen, own, own_window)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
+            opt.step()
+            update_ema(ema, model, ema_decay_at(step, config.ema_decay))
+            losses.append(check_loss(loss.item(), step + 1, str(out)))
+            done = step + 1
+            if done % config.log_every == 0 or done == config.steps:
+                row = {"step": done, "seconds": round(time.time() - t0, 1),
+                       "loss": round(sum(losses) / len(losses), 5),
+                       "ema_probe_loss": round(check_loss(eval_loss(ema, probe, config, device), done, str(out),
+                                                          "EMA's probe loss"), 5),
+                       "lr": opt.param_groups[0]["lr"]}
+                history.append(row)
+                losses.clear()
+                logger.info("step %d/%d %s", done, config.steps, row)
+            if done % config.save_every == 0:
+                _save(ema, out, config, history, time.time() - t0, done)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM (a timeout, a scheduler's preemption)
+        # the steps done are kept, as at --max-minutes; a stop inside the EMA's update leaves part of one step's
+        # update (0.1 % of a weight) in it
+        if done:
             _save(ema, out, config, history, time.time() - t0, done)
+            logger.info("stopped after step %d; saved the Sprites model to %s (continue with --init %s)", done, out,
+                        out)
+        raise
     _save(ema, out, config, history, time.time() - t0, done)
     logger.info("saved the Sprites model to %s after %.0f s", out, time.time() - t0)
     return {"history": history, "seconds": time.time() - t0}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import signal
 from typing import Any, Callable, Iterator
 
 import torch
@@ -35,6 +36,10 @@ class SampleStream(IterableDataset):
 
 def _worker_init(_: int) -> None:
     torch.set_num_threads(1)  # rendering is many small ops; threads only contend across workers
+    # A stop sent to the whole process group (Ctrl-C, timeout, Slurm) is the main process's to handle: a worker
+    # killed by it first would make the loader raise over the clean stop. The workers end with the main process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def sample_loader(stream: SampleStream, batch_size: int, workers: int, device: torch.device) -> DataLoader:
