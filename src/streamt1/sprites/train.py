@@ -20,7 +20,8 @@ before training). Each chunk's timestep is drawn from the sampler's own schedule
 With ``reuse`` > 1 batches are drawn from a pool of recent items that the loader refreshes (the GPU
 outruns the CPU renderers). The text encoder is trained jointly. AdamW, warm-up then cosine, an EMA of
 the weights (saved), bf16 autocast on CUDA.
-Weights are saved atomically every ``save_every`` steps and at the end (or at ``--max-minutes``).
+Weights are saved atomically every ``save_every`` steps and at the end (at ``--max-minutes``, or at a stop by
+Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
