@@ -130,7 +130,7 @@ def test_paused_contexts_move_at_a_drawn_speed_into_the_moment_the_world_resumes
             dataclasses.replace(TINY, paused_share=1.0, paused_speeds=bad)
     # without paused items the band and the restart's weight would do nothing: refused, not ignored
     for unpaused in (dict(paused_speeds=(-0.5, 0.5)), dict(resume_weight=8.0)):
-        with pytest.raises(ValueError, match="act on paused items"):
+        with pytest.raises(ValueError, match="nothing to act on"):
             dataclasses.replace(TINY, **unpaused)
 
 
@@ -847,3 +847,13 @@ def test_a_stop_sent_to_the_process_group_saves_the_steps_done_without_a_traceba
     card = json.loads((out / "sprites_model.json").read_text())
     assert card["training"]["steps_done"] >= 2
     SpritesVideoModel.from_pretrained(out)
+
+
+def test_a_bad_setting_is_named_by_the_flag_that_set_it(tmp_path, capsys):
+    from streamt1.cli import main as cli
+
+    assert cli(["sprites", "train", "--out", str(tmp_path), "--straight-speeds", "3", "2"]) == 2
+    assert "streamt1: error: --straight-speeds (3.0, 2.0) must be (low, high)" in capsys.readouterr().err
+    assert cli(["sprites", "train", "--out", str(tmp_path), "--lr", "nan"]) == 2
+    assert "streamt1: error: --lr nan must be a finite number" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # refused before anything is written

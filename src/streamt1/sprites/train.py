@@ -26,6 +26,7 @@ Ctrl-C or SIGTERM).
 
 from __future__ import annotations
 
+import argparse
 import copy
 import dataclasses
 import functools
@@ -54,8 +55,9 @@ from streamt1.sprites.codec import SpritesAutoencoder
 from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.own_states import (ANCHORS, OWN_SIGMAS, OwnFirstChunks, OwnRollouts, check_anchor,
                                          later_steps_in_band, own_first_chunks, own_rollouts)
-from streamt1.sprites.training import (ReplayPool, SampleStream, check_loss, check_settings, ema_decay_at, lr_factor,
-                                      run_progress, sample_loader, training_parser, update_ema)
+from streamt1.sprites.training import (ReplayPool, SampleStream, check_loss, check_settings, ema_decay_at,
+                                      in_flag_terms, lr_factor, run_progress, sample_loader, training_parser,
+                                      update_ema)
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.world import (DIRECTIONS, FPS, SHAPES, SIZES, SPEED_RANGE, SceneSpec, SpriteSpec, render_at,
                                    sample_scene, shape_contrast)
@@ -232,8 +234,9 @@ class TrainVideoConfig:
             raise ValueError(f"straight_speeds={self.straight_speeds} must be (low, high) with {SPEED_RANGE[0]} <= "
                              f"low <= high <= {SPEED_RANGE[1]} (multiples of the world's speed; 1: its own)")
         if not self.paused_share and (self.paused_speeds != (0.0, 0.0) or self.resume_weight != 1.0):
-            raise ValueError(f"paused_speeds={self.paused_speeds} and resume_weight={self.resume_weight} act on paused "
-                             "items: set paused_share > 0 (--paused-share) or leave them at their defaults")
+            raise ValueError(f"paused_share={self.paused_share} leaves paused_speeds={self.paused_speeds} and "
+                             f"resume_weight={self.resume_weight} nothing to act on: set paused_share > 0 "
+                             "(--paused-share) or leave them at their defaults")
         lo, hi = self.paused_speeds
         if not -1.0 <= lo <= hi <= 1.0:
             raise ValueError(f"paused_speeds={self.paused_speeds} must be (low, high) with -1 <= low <= high <= 1 "
@@ -965,7 +968,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     if "dim" in overrides:
         overrides["ffn_dim"] = 4 * overrides["dim"]
         _check_width(overrides)
-    config = TrainVideoConfig(
+    try:
+        config = _config_from(args, overrides)
+    except ValueError as err:
+        raise in_flag_terms(err, p) from None
+    train(config, args.out, resolve_device(args.device, "--device"))
+
+
+def _config_from(args: argparse.Namespace, overrides: dict) -> TrainVideoConfig:
+    return TrainVideoConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
         max_minutes=args.max_minutes, wan_overrides=overrides,
         init=args.init, codec=args.codec, reuse=args.reuse, motion_weight=args.motion_weight,
@@ -984,7 +995,6 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         event_share=args.event_share, attention=args.attention, compile=args.compile,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
-    train(config, args.out, resolve_device(args.device, "--device"))
 
 
 if __name__ == "__main__":

@@ -115,6 +115,15 @@ def check_settings(config: Any) -> None:
                          "(--max-minutes; leave it out for no time limit)")
 
 
+def in_flag_terms(err: ValueError, parser: argparse.ArgumentParser) -> ValueError:
+    """A config's ``name=value must ...`` error named by the command-line flag that set it (``--name value must
+    ...``), so the message points at what the user typed; other errors unchanged."""
+    name, eq, rest = str(err).partition("=")
+    flag = "--" + name.replace("_", "-")
+    known = {option for action in parser._actions for option in action.option_strings}
+    return ValueError(f"{flag} {rest}") if eq and name.isidentifier() and flag in known else err
+
+
 def check_loss(loss: float, step: int, saved: str, name: str = "loss") -> float:
     """``loss``, or a clear stop when training has diverged: the NaN weights are not saved over ``saved``."""
     if not math.isfinite(loss):
