@@ -44,7 +44,7 @@ for stage in $STAGES; do
 done
 mkdir -p runs/$N $OUT/tune $OUT/first $OUT/readme
 if [[ " $STAGES " == *" train "* ]]; then
-  python3 -m streamt1.sprites.train --out runs/$N --init ${INIT:-$W} $RECIPE ${FLAGS:-} ${COMPILE---compile} \
+  python3 -m streamt1 sprites train --out runs/$N --init ${INIT:-$W} $RECIPE ${FLAGS:-} ${COMPILE---compile} \
     --steps 100000 --max-minutes ${MIN:-5.0} --device ${DEVICE:-cuda} --workers ${WORKERS:-14} > runs/$N/train.log 2>&1
   trained=$?
   grep -h "drew" runs/$N/train.log | cut -c1-300
@@ -80,11 +80,12 @@ if [[ " $STAGES " == *" eval "* ]]; then
   grep -hv Warning $OUT/tune/*.log | cut -c1-400
   for f in $OUT/first/*.log; do echo "== $f"; grep -v Warning $f; done
   grep -v Warning $OUT/readme/$N.log
-  tar czf $OUT/evals_$N.tgz -C $OUT tune first readme
+  tar czf $OUT/evals_$N.tgz -C $OUT tune first readme || exit $?  # the evaluations stay in $OUT if it fails
 fi
 rm -r $OUT/tune $OUT/first $OUT/readme
 if [[ " $STAGES " == *" report "* ]]; then
-  cp runs/$N/sprites_model.* $W/ && OMP_NUM_THREADS=1 METHODS="none stream-t1 best-of-n beam" FRAMES=81 PROMPTS=32 \
-    LIMIT=${LIMIT:-400} REP=runs/$N-report bash benchmarks/logs/sprites_2026-12-05_thirtyfifth/presets.sh
+  cp runs/$N/sprites_model.* $W/ || exit $?
+  OMP_NUM_THREADS=1 METHODS="none stream-t1 best-of-n beam" FRAMES=81 PROMPTS=32 LIMIT=${LIMIT:-400} \
+    REP=runs/$N-report bash benchmarks/logs/sprites_2026-12-05_thirtyfifth/presets.sh
 fi
 ls $OUT

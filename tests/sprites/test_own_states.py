@@ -14,7 +14,7 @@ from streamt1.sprites.own_states import (OWN_SIGMAS, OwnFirstChunks, OwnRollouts
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.train import (TrainVideoConfig, main, misdrawn, own_first_loss, own_window_loss,
                                    predict_flow)
-from streamt1.sprites.world import render_at, render_backgrounds, sample_scene, sprite_placements
+from streamt1.sprites.world import DIRECTIONS, render_at, render_backgrounds, sample_scene, sprite_placements
 
 TEXT = TextEncoderConfig(text_dim=16, num_layers=1, num_heads=2)
 WAN = dict(dim=32, ffn_dim=64, num_heads=2, num_layers=1)
@@ -297,3 +297,13 @@ def test_the_own_losses_vanish_for_the_flow_that_predicts_the_redrawn_chunks(mon
     monkeypatch.setattr(model.transformer, "forward", lambda x, t, *a, **k: exact(x, t * 0.9))
     assert float(own_first_loss(model, first, 5, config, g)) > 1e-3
     assert float(own_window_loss(model, window, 5, config, g)) > 1e-3
+
+
+def test_own_chunks_draw_their_scenes_straight_moves_at_straight_speeds():
+    own = own_states._draws(12, (12, 30), torch.Generator().manual_seed(5), (1.0, 1.0))
+    fast = own_states._draws(12, (12, 30), torch.Generator().manual_seed(5), (2.0, 2.0))
+    assert fast.captions == own.captions and torch.equal(fast.lengths, own.lengths)  # one speed draws nothing
+    pairs = [(a, b) for x, y in zip(own.scenes, fast.scenes) for a, b in zip(x.all_sprites, y.all_sprites)]
+    straight = [(a, b) for a, b in pairs if a.motion in DIRECTIONS]
+    assert straight and all(b.speed == pytest.approx(2 * a.speed) for a, b in straight)
+    assert all(a == b for a, b in pairs if a.motion not in DIRECTIONS)

@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 from streamt1.models.sampler import warp_timesteps
 from streamt1.sprites.model import SPRITES_STREAM, SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.text import TextEncoderConfig
-from streamt1.sprites.training import check_loss
+from streamt1.sprites.training import check_loss, faster_straight_moves
 from streamt1.sprites.world import DIRECTIONS, SIZES, sample_scene, sprite_track
 from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.sprites.train import (
@@ -29,7 +29,6 @@ from streamt1.sprites.train import (
     redrawn_context,
     train,
     misdrawn,
-    faster_straight_moves,
 )
 
 TEXT = TextEncoderConfig(text_dim=16, num_layers=1, num_heads=2)
@@ -624,14 +623,18 @@ def test_settings_that_are_not_finite_are_refused():
 def test_a_diverged_run_stops_with_a_clear_error_and_saves_no_nan_weights(tmp_path):
     train(TINY, tmp_path, "cpu")
     before = load_file(str(tmp_path / "sprites_model.safetensors"))
-    exploding = dataclasses.replace(TINY, lr=1e30, steps=4, save_every=1)
-    with pytest.raises(ValueError, match=r"training diverged: the (loss|EMA's probe loss) is (nan|inf) at step \d"):
+    # saved every step, logged (the EMA's probe loss checked) at none: the saves must check the weights themselves
+    exploding = dataclasses.replace(TINY, lr=1e30, steps=4, save_every=1, log_every=100)
+    with pytest.raises(ValueError, match=r"training diverged: (the loss is (nan|inf)|\d+ weight tensors hold NaN or "
+                                         r"inf \(e\.g\. [\w.]+\)) at step \d"):
         train(exploding, tmp_path, "cpu")
     # the folder keeps finite weights: the earlier run's, or those of the steps before the divergence
     after = load_file(str(tmp_path / "sprites_model.safetensors"))
     assert after.keys() == before.keys() and all(t.isfinite().all() for t in after.values())
     assert json.loads((tmp_path / "sprites_model.json").read_text())["training"]["history"]
     assert check_loss(0.25, 1, "x") == 0.25
+    with pytest.raises(ValueError, match="training diverged: the EMA's probe loss is nan at step 3"):
+        check_loss(float("nan"), 3, "x", "EMA's probe loss")
 
 
 def test_training_can_continue_from_saved_weights(tmp_path):

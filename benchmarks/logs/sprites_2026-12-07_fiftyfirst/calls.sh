@@ -26,7 +26,7 @@
 #             points on no ground-truth metric (imaging quality read as imaging_vs_render) and Stream-T1 still
 #             beats FS's plain generation beyond noise on subject consistency and text alignment.
 set -uo pipefail
-export NAME=FS  # sprites_candidate_gpu.sh's baseline: SP50's tuning runs
+export NAME=FS  # the candidate; sprites_candidate_gpu.sh's default baseline is SP50's tuning runs
 case ${CALL:?} in
   FS) MIN=${MIN:-5.0} LIMIT=${LIMIT:-150} FLAGS="--own-first-scenes 2048 --straight-speeds ${BAND:-1.5 2.5}" \
         bash benchmarks/sprites_candidate_gpu.sh ;;

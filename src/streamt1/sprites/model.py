@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
-from torch import nn
+from torch import Tensor, nn
 
 from streamt1.models.causal_wan import CausalWan
 from streamt1.models.checkpoints import load_checked
@@ -100,16 +100,18 @@ class SpritesVideoModel(nn.Module):
         """What turns this model's latents into frames (and frames into latents for training)."""
         return self._codec
 
+    def stored_tensors(self) -> dict[str, Tensor]:
+        """The tensors as :meth:`save_pretrained` writes them. float16 keeps the committed file well under 16 MiB;
+        loading casts back to float32. The autoencoder (2 MB) stays float32: its decoder draws the edges."""
+        return {k: (v if k.startswith("autoencoder.") else v.half()).detach().cpu().contiguous()
+                for k, v in self.state_dict().items()}
+
     def save_pretrained(self, folder: str | Path, metadata: dict | None = None) -> Path:
         """Write ``sprites_model.safetensors`` and ``sprites_model.json`` atomically."""
         folder = Path(folder)
         weights = folder / f"{MODEL_STEM}.safetensors"
-        # float16 keeps the committed file well under 16 MiB; loading casts back to float32. The
-        # autoencoder (2 MB) stays float32: its decoder draws the edges.
-        tensors = {k: (v if k.startswith("autoencoder.") else v.half()).detach().cpu().contiguous()
-                   for k, v in self.state_dict().items()}
         with atomic_path(weights) as tmp:
-            save_file(tensors, str(tmp))
+            save_file(self.stored_tensors(), str(tmp))
         card = {
             "wan_config": dataclasses.asdict(self.transformer.config),
             "text_config": dataclasses.asdict(self.text_encoder.config),

@@ -21,7 +21,7 @@ With ``reuse`` > 1 batches are drawn from a pool of recent items that the loader
 outruns the CPU renderers). The text encoder is trained jointly. AdamW, warm-up then cosine, an EMA of
 the weights (saved), bf16 autocast on CUDA.
 Weights are saved atomically every ``save_every`` steps and at the end (at ``--max-minutes``, or at a stop by
-Ctrl-C or SIGTERM).
+Ctrl-C, or by SIGTERM through ``streamt1 sprites train``).
 """
 
 from __future__ import annotations
@@ -55,12 +55,12 @@ from streamt1.sprites.codec import SpritesAutoencoder
 from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.own_states import (ANCHORS, OWN_SIGMAS, OwnFirstChunks, OwnRollouts, check_anchor,
                                          later_steps_in_band, own_first_chunks, own_rollouts)
-from streamt1.sprites.training import (ReplayPool, SampleStream, check_loss, check_settings, ema_decay_at,
-                                      in_flag_terms, lr_factor, run_progress, sample_loader, training_parser,
-                                      update_ema)
+from streamt1.sprites.training import (ReplayPool, SampleStream, check_loss, check_settings, check_weights,
+                                      ema_decay_at, faster_straight_moves, in_flag_terms, lr_factor, run_progress,
+                                      sample_loader, training_parser, update_ema)
 from streamt1.sprites.text import TextEncoderConfig
-from streamt1.sprites.world import (DIRECTIONS, FPS, SHAPES, SIZES, SPEED_RANGE, SceneSpec, SpriteSpec, render_at,
-                                   sample_scene, shape_contrast)
+from streamt1.sprites.world import (FPS, SHAPES, SIZES, SPEED_RANGE, SceneSpec, SpriteSpec, render_at, sample_scene,
+                                   shape_contrast)
 
 logger = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ class TrainVideoConfig:
         if not SPEED_RANGE[0] <= lo <= hi <= SPEED_RANGE[1]:
             raise ValueError(f"straight_speeds={self.straight_speeds} must be (low, high) with {SPEED_RANGE[0]} <= "
                              f"low <= high <= {SPEED_RANGE[1]} (multiples of the world's speed; 1: its own)")
-        if not self.paused_share and (self.paused_speeds != (0.0, 0.0) or self.resume_weight != 1.0):
+        if not self.paused_share and (tuple(self.paused_speeds) != (0.0, 0.0) or self.resume_weight != 1.0):
             raise ValueError(f"paused_share={self.paused_share} leaves paused_speeds={self.paused_speeds} and "
                              f"resume_weight={self.resume_weight} nothing to act on: set paused_share > 0 "
                              "(--paused-share) or leave them at their defaults")
@@ -329,22 +329,6 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> TrainItem:
                 window_wrong[drawn] = render_at(wrong_scene, times[sink:][drawn])
     return TrainItem(frames, context, contrast, first, window_wrong, positions, targets, torch.tensor(length),
                      caption(scene, g))
-
-
-def faster_straight_moves(scene: SceneSpec, g: torch.Generator, speeds: tuple[float, float]) -> SceneSpec:
-    """``scene`` with the sprites that move in a straight line (entering ones too) at one multiple of their speed
-    drawn uniformly from ``speeds`` (a band of one speed draws nothing), up to the world's fastest; the scene
-    itself at (1, 1)."""
-    lo, hi = speeds
-    if lo == hi == 1.0:
-        return scene
-    factor = lo if lo == hi else lo + (hi - lo) * float(torch.rand((), generator=g))
-
-    def sped(sprite: SpriteSpec) -> SpriteSpec:
-        straight = sprite.motion in DIRECTIONS
-        return dataclasses.replace(sprite, speed=min(sprite.speed * factor, SPEED_RANGE[1])) if straight else sprite
-    events = tuple(dataclasses.replace(e, sprite=sped(e.sprite)) if e.sprite is not None else e for e in scene.events)
-    return dataclasses.replace(scene, sprites=tuple(sped(s) for s in scene.sprites), events=events)
 
 
 def misdrawn(scene: SceneSpec, g: torch.Generator) -> SceneSpec:
@@ -688,6 +672,7 @@ def _autocast(device: torch.device):
 
 def _save(ema: SpritesVideoModel, out: Path, config: TrainVideoConfig, history: list[dict], seconds: float,
           step: int) -> None:
+    check_weights(ema.stored_tensors(), step, str(out))
     training = {"train_config": asdict(config), "steps_done": step, "seconds": round(seconds, 1),
                 "history": history, "final": history[-1] if history else {}, "weights": "ema"}
     ema.save_pretrained(out, {"training": training})
@@ -800,7 +785,8 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         with _autocast(device):
             own = own_first_chunks(ema, config.own_first_scenes,
                                    (config.sequence_frames + config.stream.chunk_frames, config.max_video_frames),
-                                   torch.Generator().manual_seed(config.seed + 104_729))
+                                   torch.Generator().manual_seed(config.seed + 104_729),
+                                   straight_speeds=config.straight_speeds)
         logger.info("drew %d own first chunks (%d states each) in %.0f s; the sprites were found in %.1f %% of "
                     "their frames", len(own.captions), own.states.shape[1], time.time() - built, 100 * own.found)
     own_window = None
@@ -811,7 +797,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
                 ema, config.own_window_scenes, own_frames,
                 (own_frames + config.stream.chunk_frames, config.max_video_frames),
                 torch.Generator().manual_seed(config.seed + 130_363), band=config.own_window_sigmas,
-                anchor=config.own_window_anchor)
+                anchor=config.own_window_anchor, straight_speeds=config.straight_speeds)
         logger.info("drew %d own starts of videos (%d frames) in %.0f s; the sprites were found in %.1f %% of their "
                     "frames", len(own_window.captions), own_frames, time.time() - built,
                     100 * own_window.found)

@@ -34,8 +34,8 @@ from streamt1.outputs.atomic import atomic_path, atomic_write_json, check_writab
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import AutoencoderCodec, AutoencoderConfig, SpritesAutoencoder, reconstruction_loss
 from streamt1.sprites.files import readable_weights, weights_and_card
-from streamt1.sprites.training import (SampleStream, check_loss, check_settings, ema_decay_at, lr_factor, run_progress,
-                                      sample_loader, training_parser, update_ema)
+from streamt1.sprites.training import (SampleStream, check_loss, check_settings, check_weights, ema_decay_at,
+                                      lr_factor, run_progress, sample_loader, training_parser, update_ema)
 from streamt1.sprites.world import FPS, render, render_at, sample_scene
 
 logger = logging.getLogger(__name__)
@@ -163,6 +163,7 @@ def train(config: TrainCodecConfig, out: str | Path, device: str | torch.device 
             losses.clear()
             logger.info("step %d %s", done, history[-1])
     seconds = time.time() - t0
+    check_weights(ema.state_dict(), done, str(out))
     with torch.no_grad():
         stats = torch.cat([ema.encode_raw(next(batches).to(device).flatten(0, 1)) for _ in range(8)])
     ema.set_statistics(stats)

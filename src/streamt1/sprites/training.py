@@ -8,10 +8,12 @@ import argparse
 import dataclasses
 import math
 import signal
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from streamt1.sprites.world import DIRECTIONS, SPEED_RANGE, SceneSpec, SpriteSpec
 
 WARM_UP = 0.05  # share of the run spent warming up
 FINAL_FACTOR = 0.1  # the cosine decays to this share of the peak rate
@@ -101,13 +103,30 @@ def ema_decay_at(step: int, decay: float) -> float:
     return min(decay, (1 + step) / (10 + step))
 
 
+def faster_straight_moves(scene: SceneSpec, g: torch.Generator, speeds: tuple[float, float]) -> SceneSpec:
+    """``scene`` with the sprites that move in a straight line (entering ones too) at one multiple of their speed
+    drawn uniformly from ``speeds`` (a band of one speed draws nothing), within the world's speeds; the
+    scene itself at (1, 1)."""
+    lo, hi = speeds
+    if lo == hi == 1.0:
+        return scene
+    factor = lo if lo == hi else lo + (hi - lo) * float(torch.rand((), generator=g))
+
+    def sped(sprite: SpriteSpec) -> SpriteSpec:
+        straight = sprite.motion in DIRECTIONS
+        speed = min(max(sprite.speed * factor, SPEED_RANGE[0]), SPEED_RANGE[1])
+        return dataclasses.replace(sprite, speed=speed) if straight else sprite
+    events = tuple(dataclasses.replace(e, sprite=sped(e.sprite)) if e.sprite is not None else e for e in scene.events)
+    return dataclasses.replace(scene, sprites=tuple(sped(s) for s in scene.sprites), events=events)
+
+
 def check_settings(config: Any) -> None:
     """The checks every trainer's config shares: each number finite (NaN passes every ``< 0`` check and trains a
     model of NaNs) and the run's time limit None (none) or a positive number of minutes (0 or less would end it
     at once)."""
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
-        numbers = value if isinstance(value, tuple) else (value,)
+        numbers = value if isinstance(value, (tuple, list)) else (value,)
         if any(isinstance(v, float) and not math.isfinite(v) for v in numbers):
             raise ValueError(f"{f.name}={value} must be a finite number")
     if config.max_minutes is not None and not config.max_minutes > 0:
@@ -124,12 +143,24 @@ def in_flag_terms(err: ValueError, parser: argparse.ArgumentParser) -> ValueErro
     return ValueError(f"{flag} {rest}") if eq and name.isidentifier() and flag in known else err
 
 
+def _diverged(what: str, step: int, saved: str) -> ValueError:
+    return ValueError(f"training diverged: {what} at step {step}; nothing more is saved ({saved} keeps what was "
+                      "saved before). Lower --lr, or check the weights and shares you changed")
+
+
 def check_loss(loss: float, step: int, saved: str, name: str = "loss") -> float:
     """``loss``, or a clear stop when training has diverged: the NaN weights are not saved over ``saved``."""
     if not math.isfinite(loss):
-        raise ValueError(f"training diverged: the {name} is {loss} at step {step}; nothing more is saved ({saved} "
-                         "keeps what was saved before). Lower --lr, or check the weights and shares you changed")
+        raise _diverged(f"the {name} is {loss}", step, saved)
     return loss
+
+
+def check_weights(tensors: Mapping[str, torch.Tensor], step: int, saved: str) -> None:
+    """A clear stop instead of saving ``tensors`` (as they are stored) that hold NaN or inf over ``saved``: a step
+    whose loss was finite can still take them there (a NaN gradient, or weights beyond float16's range)."""
+    bad = [name for name, t in tensors.items() if t.is_floating_point() and not bool(t.isfinite().all())]
+    if bad:
+        raise _diverged(f"{len(bad)} weight tensors hold NaN or inf (e.g. {bad[0]})", step, saved)
 
 
 def run_progress(step: int, steps: int, seconds: float, max_minutes: float | None) -> float:
