@@ -77,13 +77,15 @@ THIRD_PARTY_LOGGERS = ("transformers", "diffusers", "huggingface_hub", "urllib3"
                        "matplotlib", "torch", "py.warnings")
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows ``(default: X)`` unless the help already names it or there is no value to show (None, off,
-    an empty repeatable flag)."""
+    an empty repeatable flag). Every command's parser uses it, the Sprites trainers' too."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if action.default in (None, False, [], argparse.SUPPRESS) or "default" in text:
+        # by identity: a default of 0 is a value to show, not "off" (0 == False)
+        off = any(action.default is v for v in (None, False, argparse.SUPPRESS)) or action.default == []
+        if off or "default" in text:
             return text
         return super()._get_help_string(action)
 
@@ -94,7 +96,7 @@ def _sprites_seconds(latent_frames: int) -> str:
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("generate", help="generate videos with a search method", formatter_class=_HelpFormatter)
+    p = sub.add_parser("generate", help="generate videos with a search method", formatter_class=HelpFormatter)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--prompt", action="append",
                         help="text of the video; repeat it, with --switch-at, to switch prompts mid-video")
@@ -231,7 +233,7 @@ def _schedules(args: argparse.Namespace) -> list[PromptSchedule]:
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="run methods on the Sprites eval prompts and tabulate metrics",
-                       formatter_class=_HelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("--methods", default=None,
                    help=f"comma-separated presets (see `streamt1 methods`; default {DEFAULT_EVAL_METHODS}, with "
                         "--merge every method in the folders); `none` is the baseline of the paired differences")
@@ -542,7 +544,7 @@ def _score(args: argparse.Namespace) -> int:
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "bench", formatter_class=_HelpFormatter,
+        "bench", formatter_class=HelpFormatter,
         help="methods x prompts x seeds on a prompt suite, resumable, shardable with torchrun",
         description="Run every method on every prompt and seed of a suite into <out>/<method>/ "
                     "(VBench names and prompt_file.json), then write report.md / index.html. "
@@ -636,7 +638,7 @@ def _sprites(args: argparse.Namespace) -> int:
 
 def _add_config(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("config", help="print every setting of a method as YAML (edit it, pass it back with --config)",
-                       formatter_class=_HelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("--method", default=None, help="the preset (`streamt1 methods`; default stream-t1)")
     p.add_argument("--config", default=None, help="a YAML file of settings to start from")
     p.add_argument("--backend", default=None, choices=backend_names(),

@@ -860,3 +860,14 @@ def test_a_bad_setting_is_named_by_the_flag_that_set_it(tmp_path, capsys):
     assert cli(["sprites", "train", "--out", str(tmp_path), "--lr", "nan"]) == 2
     assert "streamt1: error: --lr nan must be a finite number" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())  # refused before anything is written
+
+
+def test_the_help_shows_each_settings_default_zero_included(capsys):
+    from streamt1.cli import main as cli
+
+    with pytest.raises(SystemExit):
+        cli(["sprites", "train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "until a random chunk (those frames: context only) (default: 0.0)" in text  # --paused-share
+    assert "train on a pool of recent items) (default: 1)" in text  # --reuse
+    assert "(default: None)" not in text and "(default: False)" not in text  # unset and off flags say nothing

@@ -466,7 +466,9 @@ SETTING_HELP = {
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
-    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    from streamt1.cli import HelpFormatter  # here: the command line imports this module
+
+    p = argparse.ArgumentParser(prog=prog, formatter_class=HelpFormatter, description=__doc__.split("\n")[0])
     p.add_argument("--record", required=True, nargs="+",
                    help="folder(s) of scene-*.pt from streamt1.sprites.siblings")
     p.add_argument("--init", default=None, help="folder with the rewards to start from (default: built in)")

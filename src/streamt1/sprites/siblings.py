@@ -288,7 +288,9 @@ def record(config: RecordConfig, out: str | Path, device: str = "cpu") -> dict:
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
-    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    from streamt1.cli import HelpFormatter  # here: the command line imports this module
+
+    p = argparse.ArgumentParser(prog=prog, formatter_class=HelpFormatter, description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="folder for scene-*.pt and record.json")
     p.add_argument("--method", default=RecordConfig.method,
                    help="the search whose sibling candidates are recorded (`streamt1 methods`; default: %(default)s)")

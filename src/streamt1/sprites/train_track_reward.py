@@ -339,7 +339,9 @@ def train(config: TrainTrackConfig, out: str | Path, records: Sequence[str | Pat
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
-    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    from streamt1.cli import HelpFormatter  # here: the command line imports this module
+
+    p = argparse.ArgumentParser(prog=prog, formatter_class=HelpFormatter, description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="folder for track_reward.safetensors and track_reward.json")
     p.add_argument("--record", action="append", default=[], metavar="DIR",
                    help="sibling recordings (`streamt1 sprites record-siblings`), repeatable")

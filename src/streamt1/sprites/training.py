@@ -188,7 +188,9 @@ def training_parser(description: str, out_help: str, defaults: Any,
                     prog: str | None = None) -> argparse.ArgumentParser:
     """The options of the scripts that render their data; ``defaults`` is the script's config class
     (steps, batch_size, lr, ...); ``prog``: the command shown in usage lines (default: the script's)."""
-    p = argparse.ArgumentParser(prog=prog, description=description)
+    from streamt1.cli import HelpFormatter  # here: the command line imports this module
+
+    p = argparse.ArgumentParser(prog=prog, formatter_class=HelpFormatter, description=description)
     p.add_argument("--out", required=True, help=out_help)
     p.add_argument("--steps", type=int, default=defaults.steps, help="optimiser steps (default: %(default)s)")
     add_device_option(p)
