@@ -859,6 +859,9 @@ def test_a_bad_setting_is_named_by_the_flag_that_set_it(tmp_path, capsys):
     assert "streamt1: error: --straight-speeds (3.0, 2.0) must be (low, high)" in capsys.readouterr().err
     assert cli(["sprites", "train", "--out", str(tmp_path), "--lr", "nan"]) == 2
     assert "streamt1: error: --lr nan must be a finite number" in capsys.readouterr().err
+    # every Sprites trainer's command line names its settings so
+    assert cli(["sprites", "train-rewards", "--out", str(tmp_path), "--steps", "0"]) == 2
+    assert "streamt1: error: --steps 0 must be >= 1" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())  # refused before anything is written
 
 

@@ -55,8 +55,8 @@ from streamt1.sprites.rewards import (
 from streamt1.sprites.captions import parse_caption
 from streamt1.sprites.siblings import IMAGE_TRUTH_PARTS, TUNING_EVERY, SiblingGroup, load_groups
 from streamt1.sprites.train_rewards import TrainRewardsConfig, evaluate, image_loss, sample_pair, video_loss
-from streamt1.sprites.training import (SampleStream, add_device_option, check_settings, lr_factor, run_progress,
-                                       sample_loader)
+from streamt1.sprites.training import (SampleStream, add_device_option, check_settings, config_from_flags,
+                                       lr_factor, run_progress, sample_loader)
 from streamt1.sprites.world import roll_steps
 
 logger = logging.getLogger(__name__)
@@ -487,7 +487,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     args = p.parse_args(argv)
     check_writable_folder(args.out)  # before the work, not at its save
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    config = RankRewardsConfig(**{k: getattr(args, k) for k in asdict(defaults)})
+    config = config_from_flags(p, lambda: RankRewardsConfig(**{k: getattr(args, k) for k in asdict(defaults)}))
     summary = finetune(config, args.record, args.init, args.out, resolve_device(args.device, "--device"))
     keys = ("fused", "fused_same_parent", "fused_cross_parent", "video_vs_truth", "image_vs_image_truth", "pairs")
     print(json.dumps({"kept_step": summary["kept_step"], "sibling_agreement_tuning": {

@@ -56,7 +56,7 @@ from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoMode
 from streamt1.sprites.own_states import (ANCHORS, OWN_SIGMAS, OwnFirstChunks, OwnRollouts, check_anchor,
                                          later_steps_in_band, own_first_chunks, own_rollouts)
 from streamt1.sprites.training import (ReplayPool, SampleStream, check_loss, check_settings, check_weights,
-                                      ema_decay_at, faster_straight_moves, in_flag_terms, lr_factor, run_progress,
+                                      config_from_flags, ema_decay_at, faster_straight_moves, lr_factor, run_progress,
                                       sample_loader, training_parser, update_ema)
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.world import (FPS, SHAPES, SIZES, SPEED_RANGE, SceneSpec, SpriteSpec, render_at, sample_scene,
@@ -954,10 +954,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     if "dim" in overrides:
         overrides["ffn_dim"] = 4 * overrides["dim"]
         _check_width(overrides)
-    try:
-        config = _config_from(args, overrides)
-    except ValueError as err:
-        raise in_flag_terms(err, p) from None
+    config = config_from_flags(p, lambda: _config_from(args, overrides))
     train(config, args.out, resolve_device(args.device, "--device"))
 
 

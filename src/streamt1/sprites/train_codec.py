@@ -34,8 +34,9 @@ from streamt1.outputs.atomic import atomic_path, atomic_write_json, check_writab
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import AutoencoderCodec, AutoencoderConfig, SpritesAutoencoder, reconstruction_loss
 from streamt1.sprites.files import readable_weights, weights_and_card
-from streamt1.sprites.training import (SampleStream, check_loss, check_settings, check_weights, ema_decay_at,
-                                      lr_factor, run_progress, sample_loader, training_parser, update_ema)
+from streamt1.sprites.training import (SampleStream, check_loss, check_settings, check_weights, config_from_flags,
+                                      ema_decay_at, lr_factor, run_progress, sample_loader, training_parser,
+                                      update_ema)
 from streamt1.sprites.world import FPS, render, render_at, sample_scene
 
 logger = logging.getLogger(__name__)
@@ -184,10 +185,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     args = p.parse_args(argv)
     check_writable_folder(args.out)  # before the work, not at its save
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    config = TrainCodecConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers,
-                              seed=args.seed, max_minutes=args.max_minutes,
-                              log_every=max(1, min(TrainCodecConfig.log_every, args.steps // 20)),
-                              model=AutoencoderConfig(latent_channels=args.latent_channels))
+    config = config_from_flags(p, lambda: TrainCodecConfig(
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
+        max_minutes=args.max_minutes, log_every=max(1, min(TrainCodecConfig.log_every, args.steps // 20)),
+        model=AutoencoderConfig(latent_channels=args.latent_channels)))
     train(config, args.out, resolve_device(args.device, "--device"))
 
 

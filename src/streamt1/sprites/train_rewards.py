@@ -41,8 +41,8 @@ from streamt1.devices import resolve_device
 from streamt1.outputs.atomic import atomic_write_json, check_writable_folder
 from streamt1.sprites.captions import caption
 from streamt1.sprites.rewards import RewardNetConfig, SpritesImageReward, SpritesVideoReward, resample_index
-from streamt1.sprites.training import (SampleStream, check_settings, lr_factor, run_progress, sample_loader,
-                                       training_parser)
+from streamt1.sprites.training import (SampleStream, check_settings, config_from_flags, lr_factor, run_progress,
+                                       sample_loader, training_parser)
 from streamt1.sprites.world import (
     COLORS,
     DIRECTIONS,
@@ -465,11 +465,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     net = (init_config(args.init, args.recent_frames) if args.init is not None
            else RewardNetConfig(channels=RewardNetConfig.channels if args.channels is None else args.channels,
                                 recent_frames=args.recent_frames))
-    config = TrainRewardsConfig(
+    config = config_from_flags(p, lambda: TrainRewardsConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, workers=args.workers, seed=args.seed,
         log_every=max(1, min(TrainRewardsConfig.log_every, args.steps // 10)),
         net=replace(net, kind="image"), max_minutes=args.max_minutes,
-    )
+    ))
     train(config, args.out, resolve_device(args.device, "--device"), args.init)
 
 

@@ -61,7 +61,7 @@ from streamt1.sprites.track_reward import (
     video_overall,
 )
 from streamt1.sprites.captions import caption
-from streamt1.sprites.training import add_device_option
+from streamt1.sprites.training import add_device_option, config_from_flags
 from streamt1.sprites.world import (
     BACKGROUNDS,
     COLORS,
@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     add_device_option(p)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    config = TrainTrackConfig(**{k: getattr(args, k) for k in asdict(defaults)})
+    config = config_from_flags(p, lambda: TrainTrackConfig(**{k: getattr(args, k) for k in asdict(defaults)}))
     given = argv if argv is not None else sys.argv[1:]
     command = " ".join([prog or "python -m streamt1.sprites.train_track_reward", *given])
     report = train(config, args.out, args.record, args.device, command)

@@ -8,13 +8,14 @@ import argparse
 import dataclasses
 import math
 import signal
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from streamt1.sprites.world import DIRECTIONS, SPEED_RANGE, SceneSpec, SpriteSpec
 
+T = TypeVar("T")
 WARM_UP = 0.05  # share of the run spent warming up
 FINAL_FACTOR = 0.1  # the cosine decays to this share of the peak rate
 
@@ -134,13 +135,18 @@ def check_settings(config: Any) -> None:
                          "(--max-minutes; leave it out for no time limit)")
 
 
-def in_flag_terms(err: ValueError, parser: argparse.ArgumentParser) -> ValueError:
-    """A config's ``name=value must ...`` error named by the command-line flag that set it (``--name value must
-    ...``), so the message points at what the user typed; other errors unchanged."""
-    name, eq, rest = str(err).partition("=")
-    flag = "--" + name.replace("_", "-")
-    known = {option for action in parser._actions for option in action.option_strings}
-    return ValueError(f"{flag} {rest}") if eq and name.isidentifier() and flag in known else err
+def config_from_flags(parser: argparse.ArgumentParser, make: Callable[[], T]) -> T:
+    """``make()``, a trainer's config from its command line; a ``name=value must ...`` error from the config is
+    named by the flag that set it (``--name value must ...``), so the message points at what the user typed."""
+    try:
+        return make()
+    except ValueError as err:
+        name, eq, rest = str(err).partition("=")
+        flag = "--" + name.replace("_", "-")
+        known = {option for action in parser._actions for option in action.option_strings}
+        if eq and name.isidentifier() and flag in known:
+            raise ValueError(f"{flag} {rest}") from None
+        raise
 
 
 def _diverged(what: str, step: int, saved: str) -> ValueError:
