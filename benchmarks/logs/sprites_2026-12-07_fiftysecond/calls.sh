@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Fifty-second session's GPU calls (CALL=NAME bash .../calls.sh on the device machine). BASE and FS ran as the
+# fifty-first session's calls.sh wrote them; FS failed its rule (README.md here). FS23 was written after FS's verdict
+# and before it ran, as that calls.sh said: the same continuation with straight moves 2-3 times the scene's speed.
+#
+#   CALL=FS23  FS23 = SP50 + 5 min of the committed recipe with --own-first-scenes 2048 --straight-speeds 2 3;
+#              then sprites_candidate_gpu.sh's eval stage (as FS). About 480 s.
+#              Rule (written before the call): FS23 goes on to the reported split only if motion or text
+#              alignment gains beyond noise on the tuning split against SP50gpu (this session's GPU runs of the
+#              committed weights) and no ground-truth metric is worse beyond noise by more than 0.5 points
+#              (imaging quality read as imaging_vs_render):
+#                python benchmarks/logs/sprites_2026-12-05_twentyninth/paired_w1.py FS23 FOLDER/tune \
+#                  SP50gpu sprites_2026-12-07_fiftysecond/SP50gpu/tune
+#   CALL=FS23R (only if FS23 passes; carry runs/FS23) the report stage, judged as the fifty-first session's calls.sh
+#              judges FSR.
+set -uo pipefail
+export NAME=FS23
+case ${CALL:?} in
+  FS23) MIN=${MIN:-5.0} LIMIT=${LIMIT:-150} FLAGS="--own-first-scenes 2048 --straight-speeds 2 3" \
+          bash benchmarks/sprites_candidate_gpu.sh ;;
+  FS23R) STAGES=report bash benchmarks/sprites_candidate_gpu.sh ;;
+  *) echo "CALL=$CALL: FS23 or FS23R" >&2; exit 2 ;;
+esac
