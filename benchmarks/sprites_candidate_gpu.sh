@@ -26,7 +26,8 @@
 #                   call's training, or carried: two calls when both do not fit one call's 600 s); report: copy
 #                   runs/NAME over the committed weights and run plain, Stream-T1, best-of-n and beam on the
 #                   reported split (held-out prompts 0-31 x seeds 0-3, 81 latent frames, bf16; presets.sh of the
-#                   thirty-fifth session, its parts in runs/NAME-report; LIMIT default 400 there)
+#                   thirty-fifth session, its parts in runs/NAME-report; LIMIT default 400 there); the committed
+#                   weights are put back when the script ends
 # A CPU check of the script (a few steps at batch 4; the evaluations stop at their limit, which checks the
 # wiring, not the numbers): OUT=runs/cpu-check-out DEVICE=cpu COMPILE= MIN=0.3 WORKERS=0 LIMIT=30 \
 #   RECIPE="--batch-size 4" NAME=cpu-check bash benchmarks/sprites_candidate_gpu.sh
@@ -83,9 +84,16 @@ if [[ " $STAGES " == *" eval "* ]]; then
   tar czf $OUT/evals_$N.tgz -C $OUT tune first readme || exit $?  # the evaluations stay in $OUT if it fails
 fi
 rm -r $OUT/tune $OUT/first $OUT/readme
+reported=0
 if [[ " $STAGES " == *" report "* ]]; then
+  # the presets run the built-in weights: the candidate stands in for them, and they are put back at the end
+  # (a local run must not leave the tracked files changed)
+  mkdir -p runs/$N-committed && cp $W/sprites_model.* runs/$N-committed/ || exit $?
+  trap 'cp runs/$N-committed/sprites_model.* $W/' EXIT
   cp runs/$N/sprites_model.* $W/ || exit $?
   OMP_NUM_THREADS=1 METHODS="none stream-t1 best-of-n beam" FRAMES=81 PROMPTS=32 LIMIT=${LIMIT:-400} \
     REP=runs/$N-report bash benchmarks/logs/sprites_2026-12-05_thirtyfifth/presets.sh
+  reported=$?
 fi
 ls $OUT
+exit $reported

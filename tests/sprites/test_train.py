@@ -2,6 +2,7 @@ import dataclasses
 import json
 import math
 import os
+import time
 
 import pytest
 import torch
@@ -10,7 +11,7 @@ from safetensors.torch import load_file
 from streamt1.models.sampler import warp_timesteps
 from streamt1.sprites.model import SPRITES_STREAM, SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.text import TextEncoderConfig
-from streamt1.sprites.training import check_loss, faster_straight_moves
+from streamt1.sprites.training import check_loss, scale_straight_moves
 from streamt1.sprites.world import DIRECTIONS, SIZES, sample_scene, sprite_track
 from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.sprites.train import (
@@ -153,12 +154,34 @@ def test_the_chunk_after_a_pause_weighs_resume_weight_in_the_loss():
         dataclasses.replace(TINY, resume_weight=-1.0)
 
 
+def test_a_paused_window_apart_from_the_sink_holds_back_at_least_its_first_chunk():
+    # a window that starts later in the video than right after the sink: resuming at the window's start would
+    # weigh a chunk that follows no pause
+    config = dataclasses.replace(TINY, paused_share=1.0, resume_weight=4.0)
+    sink, chunk = config.stream.sink_frames, config.stream.chunk_frames
+    positions = torch.cat([torch.arange(sink), torch.arange(30, 30 + config.context_chunks * chunk)])
+    g, resumes = torch.Generator().manual_seed(3), set()
+    for _ in range(32):
+        times, targets = paused_times(g, positions, config)
+        resume = int(targets.argmax())
+        assert resume >= sink + chunk and targets[sink:resume].eq(0).all()  # at least one window chunk held back
+        assert times[sink:resume].eq(positions[resume]).all()  # still until the world resumes
+        assert targets[:sink].eq(1).all()  # the sink is not part of the run
+        resumes.add(resume)
+    assert resumes == {sink + chunk * i for i in range(1, config.context_chunks)}
+    one_chunk = dataclasses.replace(config, context_chunks=1)
+    times, targets = paused_times(torch.Generator().manual_seed(3), positions[:sink + chunk], one_chunk)
+    assert targets.eq(1).all()  # nothing to hold back: an unpaused item, no chunk weighted
+    with pytest.raises(ValueError, match="context_chunks"):  # no window: paused items would do nothing
+        dataclasses.replace(TINY, paused_share=0.5, context_chunks=0)
+
+
 def test_straight_speeds_speed_up_the_straight_moves_of_a_training_item_only():
     seconds = torch.tensor([0.0, 0.5])
     sped_up = kept = 0
     for seed in range(20):
         scene = sample_scene(torch.Generator().manual_seed(seed), "train", num_frames=90)
-        fast = faster_straight_moves(scene, torch.Generator().manual_seed(seed), (1.5, 2.5))  # speeds 0.75-1.5
+        fast = scale_straight_moves(scene, torch.Generator().manual_seed(seed), (1.5, 2.5))  # speeds 0.75-1.5
         factors = set()
         for mine, theirs in zip(scene.all_sprites, fast.all_sprites):
             assert dataclasses.replace(theirs, speed=mine.speed) == mine  # only the speed changes
@@ -176,16 +199,13 @@ def test_straight_speeds_speed_up_the_straight_moves_of_a_training_item_only():
         assert fast.background == scene.background and [e.frame for e in fast.events] == [e.frame for e in scene.events]
     assert sped_up > 5 and kept > 5
     straight = dataclasses.replace(scene.all_sprites[0], motion="left")
-    fastest = faster_straight_moves(dataclasses.replace(scene, sprites=(dataclasses.replace(straight, speed=1.5),),
+    fastest = scale_straight_moves(dataclasses.replace(scene, sprites=(dataclasses.replace(straight, speed=1.5),),
                                                         events=()), torch.Generator(), (3.0, 3.0))
     assert fastest.sprites[0].speed == 4.0  # up to the world's fastest, not past it
     # the default is the world's own speed and draws nothing, so older configs render the items they did
     g = torch.Generator().manual_seed(3)
     state = g.get_state()
-    assert faster_straight_moves(scene, g, (1.0, 1.0)) is scene and torch.equal(g.get_state(), state)
-    world_speed = dataclasses.replace(TINY, straight_speeds=(1.0, 1.0))
-    assert torch.equal(sample_item(torch.Generator().manual_seed(4), TINY).frames,
-                       sample_item(torch.Generator().manual_seed(4), world_speed).frames)
+    assert scale_straight_moves(scene, g, (1.0, 1.0)) is scene and torch.equal(g.get_state(), state)
     # one speed draws nothing either: the same item but for its straight moves, which start where they did
     own, differ = dataclasses.replace(TINY, start_share=1.0), 0
     for seed in range(4):
@@ -852,6 +872,23 @@ def test_a_stop_sent_to_the_process_group_saves_the_steps_done_without_a_traceba
     SpritesVideoModel.from_pretrained(out)
 
 
+def test_the_save_after_a_stop_is_not_cut_short_by_the_next_stop():
+    # `timeout` sends SIGTERM to the process, then to its group: the second lands while the first one's save runs
+    import signal
+
+    from streamt1.sprites.training import stops_held
+
+    handlers = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    with stops_held():
+        os.kill(os.getpid(), signal.SIGTERM)  # would end the test process under the default handler
+        os.kill(os.getpid(), signal.SIGINT)  # would raise KeyboardInterrupt here
+        saved = True
+    assert saved and (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+    with pytest.raises(KeyboardInterrupt):  # a stop after the save is a stop again
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
+
+
 def test_a_bad_setting_is_named_by_the_flag_that_set_it(tmp_path, capsys):
     from streamt1.cli import main as cli
 
@@ -859,6 +896,8 @@ def test_a_bad_setting_is_named_by_the_flag_that_set_it(tmp_path, capsys):
     assert "streamt1: error: --straight-speeds (3.0, 2.0) must be (low, high)" in capsys.readouterr().err
     assert cli(["sprites", "train", "--out", str(tmp_path), "--lr", "nan"]) == 2
     assert "streamt1: error: --lr nan must be a finite number" in capsys.readouterr().err
+    assert cli(["sprites", "train", "--out", str(tmp_path), "--resume-weight", "8"]) == 2  # the flag typed, not its partner
+    assert "streamt1: error: --resume-weight 8.0 has nothing to act on without paused items" in capsys.readouterr().err
     # every Sprites trainer's command line names its settings so
     assert cli(["sprites", "train-rewards", "--out", str(tmp_path), "--steps", "0"]) == 2
     assert "streamt1: error: --steps 0 must be >= 1" in capsys.readouterr().err

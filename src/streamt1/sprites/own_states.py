@@ -30,7 +30,7 @@ from streamt1.models.generator import NULL_PROMPT
 from streamt1.models.sampler import sample_steps, warp_timesteps
 from streamt1.sprites.captions import caption
 from streamt1.sprites.model import SpritesVideoModel, build_generator
-from streamt1.sprites.training import faster_straight_moves
+from streamt1.sprites.training import scale_straight_moves
 from streamt1.sprites.world import FRAME_SIZE, SceneSpec, render_at, sample_scene, sprite_placements
 
 # Noise band of the kept states: above it the state holds little of the drawing yet (the target is then
@@ -172,8 +172,8 @@ class _Draws(NamedTuple):
 def _draws(count: int, video_frames: tuple[int, int], generator: torch.Generator,
            straight_speeds: tuple[float, float]) -> _Draws:
     lengths = torch.randint(video_frames[0], video_frames[1] + 1, (count,), generator=generator)
-    scenes = [faster_straight_moves(sample_scene(generator, "train", num_frames=int(length)), generator,
-                                    straight_speeds) for length in lengths]
+    scenes = [scale_straight_moves(sample_scene(generator, "train", num_frames=int(length)), generator,
+                                   straight_speeds) for length in lengths]
     captions = [caption(scene, generator) for scene in scenes]
     seeds = torch.randint(2**62, (count,), generator=generator)
     return _Draws(lengths, scenes, captions, [torch.Generator().manual_seed(int(s)) for s in seeds])
@@ -251,7 +251,7 @@ def own_first_chunks(model: SpritesVideoModel, count: int, video_frames: tuple[i
                      straight_speeds: tuple[float, float] = (1.0, 1.0)) -> OwnFirstChunks:
     """``count`` first chunks of train-split scenes (videos of ``video_frames`` = (fewest, most) frames,
     varied captions, all drawn from the CPU ``generator``; straight moves at ``straight_speeds``, as
-    :func:`~streamt1.sprites.training.faster_straight_moves` draws them) as ``model`` samples them from the caption
+    :func:`~streamt1.sprites.training.scale_straight_moves` draws them) as ``model`` samples them from the caption
     alone, with ``states_per_chunk`` of the sampler's states in OWN_SIGMAS each, chosen at random."""
     stream, device = model.stream, model.transformer.device
     c, n_train = stream.chunk_frames, stream.num_train_timesteps

@@ -466,7 +466,7 @@ SETTING_HELP = {
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
-    from streamt1.cli import HelpFormatter  # here: the command line imports this module
+    from streamt1.cli import HelpFormatter  # here, not above: the command line imports the whole API
 
     p = argparse.ArgumentParser(prog=prog, formatter_class=HelpFormatter, description=__doc__.split("\n")[0])
     p.add_argument("--record", required=True, nargs="+",

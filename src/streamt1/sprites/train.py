@@ -56,8 +56,9 @@ from streamt1.sprites.model import SPRITES_STREAM, SPRITES_WAN, SpritesVideoMode
 from streamt1.sprites.own_states import (ANCHORS, OWN_SIGMAS, OwnFirstChunks, OwnRollouts, check_anchor,
                                          later_steps_in_band, own_first_chunks, own_rollouts)
 from streamt1.sprites.training import (ReplayPool, SampleStream, check_loss, check_settings, check_weights,
-                                      config_from_flags, ema_decay_at, faster_straight_moves, lr_factor, run_progress,
-                                      sample_loader, training_parser, update_ema)
+                                      config_from_flags, draw_in_band, ema_decay_at, lr_factor, run_progress,
+                                      sample_loader, scale_straight_moves, stops_held, training_parser,
+                                      update_ema)
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.world import (FPS, SHAPES, SIZES, SPEED_RANGE, SceneSpec, SpriteSpec, render_at, sample_scene,
                                    shape_contrast)
@@ -130,7 +131,8 @@ class TrainVideoConfig:
     # way and gained no motion on the tuning split; not used by the committed weights.
     resume_weight: float = 1.0
     # Multiple of the world's speed at which the sprites that move in a straight line travel in a training item,
-    # one draw per item, uniform in (low, high); (1, 1): the world's own. At speed 1 such a sprite covers ~1.5 px
+    # one draw per item, uniform in (low, high), each sprite's result clamped to the world's speeds (SPEED_RANGE:
+    # a band of 2-3 takes the scenes' 0.75-1.5 to 1.5-4); (1, 1): the world's own. At speed 1 such a sprite covers ~1.5 px
     # per 3-frame chunk, under half a 4-px latent cell, so one chunk's flow target barely tells it from a still
     # one, and plain generation never starts the move (fiftieth and fifty-first sessions). The motion metric
     # reads direction, not speed.
@@ -232,11 +234,15 @@ class TrainVideoConfig:
         lo, hi = self.straight_speeds
         if not SPEED_RANGE[0] <= lo <= hi <= SPEED_RANGE[1]:
             raise ValueError(f"straight_speeds={self.straight_speeds} must be (low, high) with {SPEED_RANGE[0]} <= "
-                             f"low <= high <= {SPEED_RANGE[1]} (multiples of the world's speed; 1: its own)")
-        if not self.paused_share and (tuple(self.paused_speeds) != (0.0, 0.0) or self.resume_weight != 1.0):
-            raise ValueError(f"paused_share={self.paused_share} leaves paused_speeds={self.paused_speeds} and "
-                             f"resume_weight={self.resume_weight} nothing to act on: set paused_share > 0 "
-                             "(--paused-share) or leave them at their defaults")
+                             f"low <= high <= {SPEED_RANGE[1]} (multiples of a sprite's speed; 1: its own)")
+        if self.paused_share and not self.context_chunks:
+            raise ValueError(f"paused_share={self.paused_share} holds back the window's chunks; set context_chunks "
+                             ">= 1 (--context-chunks) or the share to 0")
+        for name, default in (("paused_speeds", (0.0, 0.0)), ("resume_weight", 1.0)):
+            value = getattr(self, name)
+            if not self.paused_share and (tuple(value) if isinstance(value, (tuple, list)) else value) != default:
+                raise ValueError(f"{name}={value} has nothing to act on without paused items: set paused_share > 0 "
+                                 f"(--paused-share) or leave it at {default}")
         lo, hi = self.paused_speeds
         if not -1.0 <= lo <= hi <= 1.0:
             raise ValueError(f"paused_speeds={self.paused_speeds} must be (low, high) with -1 <= low <= high <= 1 "
@@ -300,7 +306,7 @@ def sample_item(g: torch.Generator, config: TrainVideoConfig) -> TrainItem:
     window = config.context_chunks * chunk
     lo = config.sequence_frames + chunk  # shortest video: the sequence plus one chunk
     length = lo + int(torch.randint(config.max_video_frames - lo + 1, (1,), generator=g))
-    scene = faster_straight_moves(sample_scene(g, "train", num_frames=length), g, config.straight_speeds)
+    scene = scale_straight_moves(sample_scene(g, "train", num_frames=length), g, config.straight_speeds)
     # draws nothing when the share is 0, so older configs render the items they did
     start = event_window_start(g, scene, length, config) if config.event_share else None
     if start is None:
@@ -343,8 +349,7 @@ def misdrawn(scene: SceneSpec, g: torch.Generator) -> SceneSpec:
         smaller = float(torch.rand((), generator=g)) < 0.5 and sprite.size != sizes[0]
         size = sizes[sizes.index(sprite.size) - 1] if smaller else sprite.size
         return dataclasses.replace(sprite, shape=shape, size=size)
-    events = tuple(dataclasses.replace(e, sprite=other(e.sprite)) if e.sprite is not None else e for e in scene.events)
-    return dataclasses.replace(scene, sprites=tuple(other(s) for s in scene.sprites), events=events)
+    return scene.map_sprites(other)
 
 
 def event_window_start(g: torch.Generator, scene: SceneSpec, length: int, config: TrainVideoConfig) -> int | None:
@@ -365,21 +370,23 @@ def event_window_start(g: torch.Generator, scene: SceneSpec, length: int, config
 
 def paused_times(g: torch.Generator, positions: Tensor, config: TrainVideoConfig) -> tuple[Tensor, Tensor]:
     """(render times ``[F]``, loss targets ``[F]``). In a ``paused_share`` of the items the world is held
-    back until the start of a random chunk after the sink: the frames of the contiguous run before it are
+    back until the start of a random window chunk (after the window's first where the window does not continue
+    the sink, so that something is held back): the frames of the contiguous run before it are
     context only (target 0) and show the world moving at a multiple of its speed (``paused_speeds``; 0:
     that chunk's first moment) up to that chunk's start; that chunk's target weight is ``resume_weight``; the
     rest keep their own times and weight 1."""
     times, targets = positions.float(), torch.ones(len(positions))
     chunk, sink = config.stream.chunk_frames, config.stream.sink_frames
     # draws nothing when the share is 0, so older configs render the items they did
-    if config.paused_share == 0 or config.context_chunks == 0:
+    if config.paused_share == 0 or float(torch.rand((), generator=g)) >= config.paused_share:
         return times, targets
-    if float(torch.rand((), generator=g)) >= config.paused_share:
-        return times, targets
-    resume = sink + chunk * int(torch.randint(config.context_chunks, (1,), generator=g))
     run_start = 0 if int(positions[sink]) == sink else sink  # a window right after the sink continues it
-    lo, hi = config.paused_speeds
-    speed = lo if lo == hi else lo + (hi - lo) * float(torch.rand((), generator=g))  # draws nothing at one speed
+    # a window apart from the sink holds at least its first chunk back: resuming at its start would pause nothing
+    first = 0 if run_start == 0 else 1
+    if first == config.context_chunks:
+        return times, targets
+    resume = sink + chunk * int(torch.randint(first, config.context_chunks, (1,), generator=g))
+    speed = draw_in_band(config.paused_speeds, g)
     times[run_start:resume] = positions[resume] + speed * (positions[run_start:resume] - positions[resume])
     targets[run_start:resume] = 0
     targets[resume:resume + chunk] = config.resume_weight
@@ -841,10 +848,11 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
             if done % config.save_every == 0:
                 _save(ema, out, config, history, time.time() - t0, done)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM (a timeout, a scheduler's preemption)
-        # the steps done are kept, as at --max-minutes; a stop inside the EMA's update leaves part of one step's
-        # update (0.1 % of a weight) in it
+        # the steps done are kept, as at --max-minutes; a stop inside the EMA's update leaves part of that step's
+        # update in it
         if done:
-            _save(ema, out, config, history, time.time() - t0, done)
+            with stops_held():
+                _save(ema, out, config, history, time.time() - t0, done)
             logger.info("stopped after step %d; saved the Sprites model to %s (continue with --init %s)", done, out,
                         out)
         raise
@@ -886,7 +894,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--first-chunk-copies", type=int, default=TrainVideoConfig.first_chunk_copies,
                    help="extra noisy copies of each item's first chunk, denoised from the caption alone")
     p.add_argument("--shape-weight", type=float, default=TrainVideoConfig.shape_weight,
-                   help="extra loss weight of the first chunk's sprite cells (world.shape_contrast; default 0)")
+                   help="extra loss weight of the first chunk's sprite cells (world.shape_contrast)")
     p.add_argument("--first-chunk-sigmas", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
                    help="draw the first-chunk copies' noise uniformly from this sigma band (default: as every chunk)")
     p.add_argument("--context-chunks", type=int, default=TrainVideoConfig.context_chunks,
@@ -904,36 +912,35 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
                    help="loss weight of a paused item's first chunk after the world resumes (the chunk that must start "
                         "the captioned motion; default %(default)s: as every target chunk; needs --paused-share)")
     p.add_argument("--straight-speeds", type=float, nargs=2, default=TrainVideoConfig.straight_speeds,
-                   metavar=("LOW", "HIGH"), help="multiple of the world's speed at which sprites that move in a "
-                   f"straight line travel in a training item, drawn from this band, {SPEED_RANGE[0]} to "
-                   f"{SPEED_RANGE[1]} (default %(default)s: the world's own)")
+                   metavar=("LOW", "HIGH"), help="multiple of their speed at which sprites that move in a straight "
+                   f"line travel in a training item, one draw per item from this band, {SPEED_RANGE[0]} to "
+                   f"{SPEED_RANGE[1]}; each speed is clamped to the world's, {SPEED_RANGE[0]} to {SPEED_RANGE[1]} "
+                   "(default %(default)s: the world's own)")
     p.add_argument("--event-share", type=float, default=TrainVideoConfig.event_share,
-                   help="share of items whose window holds one of the caption's events (default 0)")
+                   help="share of items whose window holds one of the caption's events")
     p.add_argument("--attention", default=TrainVideoConfig.attention, choices=TRAINING_ATTENTION,
                    help="teacher forcing's attention: flex skips the masked blocks (auto: flex on CUDA)")
     p.add_argument("--compile", action="store_true", help="torch.compile the blocks' work around attention")
     p.add_argument("--misdrawn-share", type=float, default=TrainVideoConfig.misdrawn_share,
                    help="share of items whose clean context draws every sprite as another shape, some a size "
-                        "smaller, while the targets keep the caption's (default 0)")
+                        "smaller, while the targets keep the caption's")
     p.add_argument("--misdrawn-first-share", type=float, default=TrainVideoConfig.misdrawn_first_share,
                    help="share of the first-chunk copies noised from a render with other shapes, some a size "
-                        "smaller, while their target is the caption's render (default 0)")
+                        "smaller, while their target is the caption's render")
     p.add_argument("--misdrawn-window-share", type=float, default=TrainVideoConfig.misdrawn_window_share,
                    help="share of the window chunks noised from a render with other shapes after their right "
-                        "context, while their target is the caption's render (default 0)")
+                        "context, while their target is the caption's render")
     p.add_argument("--rollout-share", type=float, default=TrainVideoConfig.rollout_share,
                    help="share of each batch whose clean context is the model's own redraw of it (from sigma "
-                        f"{ROLLOUT_SIGMAS[0]}-{ROLLOUT_SIGMAS[1]}), while the targets keep the caption's render "
-                        "(default 0)")
+                        f"{ROLLOUT_SIGMAS[0]}-{ROLLOUT_SIGMAS[1]}), while the targets keep the caption's render")
     p.add_argument("--own-first-share", type=float, default=TrainVideoConfig.own_first_share,
                    help="weight of the --init model's own first chunks (sampler states aimed at the drawing with "
-                        "the captioned shapes where it put the sprites) among the first-chunk copies (default 0)")
+                        "the captioned shapes where it put the sprites) among the first-chunk copies")
     p.add_argument("--own-first-scenes", type=int, default=TrainVideoConfig.own_first_scenes,
                    help="own first chunks drawn before training (with --own-first-share)")
     p.add_argument("--own-window-share", type=float, default=TrainVideoConfig.own_window_share,
                    help="weight of the --init model's own starts of videos (each later chunk's sampler state after "
-                        "its own earlier chunks, aimed at the chunk redrawn right) against the teacher-forced loss "
-                        "(default 0)")
+                        "its own earlier chunks, aimed at the chunk redrawn right) against the teacher-forced loss")
     p.add_argument("--own-window-scenes", type=int, default=TrainVideoConfig.own_window_scenes,
                    help="own starts of videos drawn before training (with --own-window-share)")
     p.add_argument("--own-window-frames", type=int, default=None,

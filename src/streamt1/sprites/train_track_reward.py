@@ -339,7 +339,7 @@ def train(config: TrainTrackConfig, out: str | Path, records: Sequence[str | Pat
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
-    from streamt1.cli import HelpFormatter  # here: the command line imports this module
+    from streamt1.cli import HelpFormatter  # here, not above: the command line imports the whole API
 
     p = argparse.ArgumentParser(prog=prog, formatter_class=HelpFormatter, description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="folder for track_reward.safetensors and track_reward.json")

@@ -5,15 +5,17 @@ common command-line options of those that render their data."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import math
 import signal
+import threading
 from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from streamt1.sprites.world import DIRECTIONS, SPEED_RANGE, SceneSpec, SpriteSpec
+from streamt1.sprites.world import SceneSpec, with_straight_speed
 
 T = TypeVar("T")
 WARM_UP = 0.05  # share of the run spent warming up
@@ -43,6 +45,22 @@ def _worker_init(_: int) -> None:
     # killed by it first would make the loader raise over the clean stop. The workers end with the main process.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def stops_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM ignored while the block runs (in the main thread, where Python handles them): the save
+    after a stop must not be cut short by the next one, such as ``timeout``'s second SIGTERM, sent to the
+    process and then to its group, or a second Ctrl-C between the weights' file and their card."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    earlier = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in earlier.items():
+            signal.signal(sig, handler)
 
 
 def sample_loader(stream: SampleStream, batch_size: int, workers: int, device: torch.device) -> DataLoader:
@@ -104,21 +122,17 @@ def ema_decay_at(step: int, decay: float) -> float:
     return min(decay, (1 + step) / (10 + step))
 
 
-def faster_straight_moves(scene: SceneSpec, g: torch.Generator, speeds: tuple[float, float]) -> SceneSpec:
-    """``scene`` with the sprites that move in a straight line (entering ones too) at one multiple of their speed
-    drawn uniformly from ``speeds`` (a band of one speed draws nothing), within the world's speeds; the
-    scene itself at (1, 1)."""
-    lo, hi = speeds
-    if lo == hi == 1.0:
-        return scene
-    factor = lo if lo == hi else lo + (hi - lo) * float(torch.rand((), generator=g))
+def draw_in_band(band: tuple[float, float], g: torch.Generator) -> float:
+    """A number drawn uniformly from ``band`` = (low, high); a band of one value draws nothing from ``g``."""
+    lo, hi = band
+    return lo if lo == hi else lo + (hi - lo) * float(torch.rand((), generator=g))
 
-    def sped(sprite: SpriteSpec) -> SpriteSpec:
-        straight = sprite.motion in DIRECTIONS
-        speed = min(max(sprite.speed * factor, SPEED_RANGE[0]), SPEED_RANGE[1])
-        return dataclasses.replace(sprite, speed=speed) if straight else sprite
-    events = tuple(dataclasses.replace(e, sprite=sped(e.sprite)) if e.sprite is not None else e for e in scene.events)
-    return dataclasses.replace(scene, sprites=tuple(sped(s) for s in scene.sprites), events=events)
+
+def scale_straight_moves(scene: SceneSpec, g: torch.Generator, band: tuple[float, float]) -> SceneSpec:
+    """``scene`` with its straight moves at one multiple of their speed drawn from ``band``
+    (:func:`~streamt1.sprites.world.with_straight_speed`); ``scene`` itself at (1, 1), drawing nothing, so
+    older configs render the items they did."""
+    return scene if tuple(band) == (1.0, 1.0) else with_straight_speed(scene, draw_in_band(band, g))
 
 
 def check_settings(config: Any) -> None:
@@ -131,8 +145,7 @@ def check_settings(config: Any) -> None:
         if any(isinstance(v, float) and not math.isfinite(v) for v in numbers):
             raise ValueError(f"{f.name}={value} must be a finite number")
     if config.max_minutes is not None and not config.max_minutes > 0:
-        raise ValueError(f"max_minutes={config.max_minutes} must be > 0 "
-                         "(--max-minutes; leave it out for no time limit)")
+        raise ValueError(f"max_minutes={config.max_minutes} must be > 0, or left out (None) for no time limit")
 
 
 def config_from_flags(parser: argparse.ArgumentParser, make: Callable[[], T]) -> T:
@@ -194,7 +207,7 @@ def training_parser(description: str, out_help: str, defaults: Any,
                     prog: str | None = None) -> argparse.ArgumentParser:
     """The options of the scripts that render their data; ``defaults`` is the script's config class
     (steps, batch_size, lr, ...); ``prog``: the command shown in usage lines (default: the script's)."""
-    from streamt1.cli import HelpFormatter  # here: the command line imports this module
+    from streamt1.cli import HelpFormatter  # here, not above: the command line imports the whole API
 
     p = argparse.ArgumentParser(prog=prog, formatter_class=HelpFormatter, description=description)
     p.add_argument("--out", required=True, help=out_help)

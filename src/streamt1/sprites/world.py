@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
-from typing import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Callable, Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -203,11 +203,26 @@ class SceneSpec:
                 )
         return windows
 
+    def map_sprites(self, change: Callable[[SpriteSpec], SpriteSpec]) -> SceneSpec:
+        """This scene with ``change`` applied to every sprite, those that enter with an event too."""
+        events = tuple(replace(e, sprite=change(e.sprite)) if e.sprite is not None else e for e in self.events)
+        return replace(self, sprites=tuple(change(s) for s in self.sprites), events=events)
+
     def background_changes(self) -> list[tuple[int, BackgroundSpec]]:
         """(frame, background) from the first frame on, one entry per change."""
         changes = [(0, self.background)]
         changes += [(e.frame, e.background) for e in self.events if e.kind is EventKind.BACKGROUND]
         return changes  # type: ignore[return-value]
+
+
+def with_straight_speed(scene: SceneSpec, factor: float) -> SceneSpec:
+    """``scene`` with the sprites that move in a straight line (entering ones too) at ``factor`` times their
+    speed, clamped to the world's speeds (:data:`SPEED_RANGE`)."""
+    def sped(sprite: SpriteSpec) -> SpriteSpec:
+        if sprite.motion not in DIRECTIONS:
+            return sprite
+        return replace(sprite, speed=min(max(sprite.speed * factor, SPEED_RANGE[0]), SPEED_RANGE[1]))
+    return scene.map_sprites(sped)
 
 
 # --------------------------------------------------------------------------- rendering
