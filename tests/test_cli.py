@@ -209,14 +209,40 @@ def test_a_corrupt_weights_file_is_named_with_the_command_that_remakes_it(sprite
     assert not (tmp_path / "out").exists()
 
 
+def _damage_in_place(weights, random_bytes: bool) -> None:
+    """Same size, header and keys; the data near the end overwritten with random bytes (NaN and inf among the
+    numbers), or with its lowest bits flipped (finite numbers, a little off: loads as if nothing happened)."""
+    data = bytearray(weights.read_bytes())
+    if random_bytes:
+        noise = torch.randint(0, 256, (4096,), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+        data[-4096 - 64:-64] = bytes(noise.tolist())
+    else:
+        for i in range(len(data) - 4096, len(data) - 64, 2):  # the low byte of float16 and float32 numbers
+            data[i] ^= 1
+    weights.write_bytes(bytes(data))
+
+
 @pytest.mark.parametrize("name", ["sprites_model.safetensors", "track_reward.safetensors"])
-def test_weights_damaged_in_place_are_refused_not_drawn_black(sprites_weights, tmp_path, capsys, name):
-    # same size, same header and keys: only the data is overwritten with random bytes
+def test_weights_damaged_in_place_fail_their_cards_checksum(sprites_weights, tmp_path, capsys, name):
     broken = _copy_weights(sprites_weights, tmp_path / "broken")
-    data = bytearray((broken / name).read_bytes())
-    noise = torch.randint(0, 256, (4096,), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
-    data[-4096 - 64:-64] = bytes(noise.tolist())
-    (broken / name).write_bytes(bytes(data))
+    _damage_in_place(broken / name, random_bytes=False)
+    assert main(["generate", "--prompt", PROMPT, "--weights", str(broken), "--num-frames", "3",
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert name in err and "does not match the checksum" in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["sprites_model.safetensors", "track_reward.safetensors"])
+def test_damaged_weights_whose_card_has_no_checksum_are_refused_not_drawn_black(sprites_weights, tmp_path, capsys,
+                                                                                 name):
+    # cards written before the checksum: NaN and inf in the data still stop the run
+    broken = _copy_weights(sprites_weights, tmp_path / "broken")
+    card = broken / name.replace(".safetensors", ".json")
+    fields = json.loads(card.read_text())
+    del fields["weights_sha256"]
+    card.write_text(json.dumps(fields))
+    _damage_in_place(broken / name, random_bytes=True)
     assert main(["generate", "--prompt", PROMPT, "--weights", str(broken), "--num-frames", "3",
                  "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
@@ -227,6 +253,8 @@ def test_weights_damaged_in_place_are_refused_not_drawn_black(sprites_weights, t
 def test_weights_of_another_network_list_the_keys_in_one_line(sprites_weights, tmp_path, capsys):
     broken = _copy_weights(sprites_weights, tmp_path / "broken")
     (broken / "sprites_model.safetensors").write_bytes((broken / "image_reward.safetensors").read_bytes())
+    card = broken / "sprites_model.json"  # a card without the checksum, which would stop the run first
+    card.write_text(json.dumps({k: v for k, v in json.loads(card.read_text()).items() if k != "weights_sha256"}))
     assert main(["generate", "--prompt", PROMPT, "--weights", str(broken), "--num-frames", "3",
                  "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()

@@ -17,7 +17,6 @@ instead of mixing old and new videos.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import time
@@ -37,6 +36,7 @@ from streamt1.outputs.fingerprint import canonical, fingerprint
 from streamt1.outputs.progress import ProgressLine, counted, shorten
 from streamt1.outputs.results import read_json, with_later_run_keys
 from streamt1.sprites.captions import caption
+from streamt1.sprites.files import file_digest
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 from streamt1.sprites.world import FPS, eval_scenes, render
 
@@ -91,14 +91,10 @@ def score_video(frames: torch.Tensor, prompt: str, components: api.Components, f
     return {**evaluate_video(video, prompt, fps=fps), **api.video_reward_columns(video, prompt, components, fps)}
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def weight_digests(folder: str | Path | None) -> dict[str, str]:
     """SHA-256 of every ``.safetensors`` file in ``folder`` (None: the built-in Sprites weights)."""
     root = Path(folder) if folder is not None else DEFAULT_WEIGHTS_DIR
-    return {p.name: _sha256(p) for p in sorted(root.glob("*.safetensors"))}
+    return {p.name: file_digest(p) for p in sorted(root.glob("*.safetensors"))}
 
 
 def run_weight_digests(folder: str | Path | None) -> dict[str, str]:
@@ -107,7 +103,7 @@ def run_weight_digests(folder: str | Path | None) -> dict[str, str]:
     videos' settings. A folder with every file gives the same digests as :func:`weight_digests`."""
     own = weight_digests(folder)
     lacking = [p for p in sorted(DEFAULT_WEIGHTS_DIR.glob("*_reward.safetensors")) if p.name not in own]
-    return {**{p.name: _sha256(p) for p in lacking}, **own}
+    return {**{p.name: file_digest(p) for p in lacking}, **own}
 
 
 def method_settings(config: Config, weights: dict[str, str]) -> dict[str, Any]:

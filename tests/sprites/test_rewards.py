@@ -158,6 +158,15 @@ def test_save_and_load_round_trip(models, tmp_path):
     assert torch.equal(loaded_image(frames, [PROMPT] * 2), image(frames, [PROMPT] * 2))
     assert torch.equal(loaded_video(clips, [PROMPT], 16.0).overall, video(clips, [PROMPT], 16.0).overall)
     assert (tmp_path / "image_reward.safetensors").stat().st_size < 2 * 2**20
+    # a copy damaged inside (size and header intact, finite numbers a little off) would load and score: its card's
+    # checksum stops it
+    for stem, cls in (("image_reward", SpritesImageReward), ("video_reward", SpritesVideoReward)):
+        weights = tmp_path / f"{stem}.safetensors"
+        data = bytearray(weights.read_bytes())
+        data[-8] ^= 1
+        weights.write_bytes(bytes(data))
+        with pytest.raises(ValueError, match=f"{stem}.safetensors does not match the checksum in its card"):
+            cls.from_pretrained(tmp_path)
 
 
 def test_clear_errors(models, tmp_path):

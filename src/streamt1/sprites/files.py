@@ -1,13 +1,23 @@
-"""Where a Sprites network's files are: ``<stem>.safetensors`` with its ``<stem>.json`` card."""
+"""A Sprites network's files: ``<stem>.safetensors`` with its ``<stem>.json`` card, where they are, how they are
+written and read back."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import Tensor
+
+from streamt1.outputs.atomic import atomic_path, atomic_write_json
+
+# The card's record of its weights file: a copy damaged inside (its size and header intact) loads without an
+# error and draws noise, so the file is checked against it before its tensors are read.
+DIGEST_KEY = "weights_sha256"
 
 
 def weights_and_card(path: str | Path, stem: str, what: str, train_command: str) -> tuple[Path, Path]:
@@ -42,3 +52,31 @@ def readable_weights(weights: Path, card: Path, train_command: str) -> Iterator[
     except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise ValueError(f"{card} is corrupt or incomplete ({type(err).__name__}: {err}); re-copy it or retrain "
                          f"with `{train_command} --out {weights.parent}`") from None
+
+
+def file_digest(path: Path) -> str:
+    """The sha256 of the file at ``path``, in hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_weights(tensors: dict[str, Tensor], weights: Path, card: dict) -> Path:
+    """Write ``weights`` and then its card (``card`` and the weights' digest) beside it, each atomically."""
+    with atomic_path(weights) as tmp:
+        save_file(tensors, str(tmp))
+    atomic_write_json(weights.with_suffix(".json"), {**card, DIGEST_KEY: file_digest(weights)})
+    return weights
+
+
+def load_weights(weights: Path, card: dict, train_command: str) -> dict[str, Tensor]:
+    """The tensors of ``weights``, after checking the file against the digest its ``card`` records (cards written
+    before the digest have none and are not checked)."""
+    recorded = card.get(DIGEST_KEY)
+    if recorded is not None and file_digest(weights) != recorded:
+        raise ValueError(f"{weights} does not match the checksum in its card {weights.with_suffix('.json')}: the file "
+                         f"is corrupt or was changed after it was saved; re-copy it or retrain with "
+                         f"`{train_command} --out {weights.parent}`")
+    return load_file(str(weights))

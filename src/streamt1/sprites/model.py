@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from streamt1.models.causal_wan import CausalWan
@@ -32,9 +31,8 @@ from streamt1.models.checkpoints import load_checked
 from streamt1.models.codec import LatentCodec, PixelUnshuffleCodec
 from streamt1.models.config import StreamConfig, WanConfig, stream_with
 from streamt1.models.generator import CausalWanGenerator
-from streamt1.outputs.atomic import atomic_path, atomic_write_json
 from streamt1.sprites.codec import LATENT_FACTOR, AutoencoderCodec, AutoencoderConfig, SpritesAutoencoder
-from streamt1.sprites.files import readable_weights, weights_and_card
+from streamt1.sprites.files import load_weights, readable_weights, save_weights, weights_and_card
 from streamt1.sprites.text import TextEncoderConfig, TinySpritesTextEncoder
 from streamt1.sprites.world import FPS, FRAME_SIZE
 
@@ -108,10 +106,6 @@ class SpritesVideoModel(nn.Module):
 
     def save_pretrained(self, folder: str | Path, metadata: dict | None = None) -> Path:
         """Write ``sprites_model.safetensors`` and ``sprites_model.json`` atomically."""
-        folder = Path(folder)
-        weights = folder / f"{MODEL_STEM}.safetensors"
-        with atomic_path(weights) as tmp:
-            save_file(self.stored_tensors(), str(tmp))
         card = {
             "wan_config": dataclasses.asdict(self.transformer.config),
             "text_config": dataclasses.asdict(self.text_encoder.config),
@@ -119,8 +113,7 @@ class SpritesVideoModel(nn.Module):
             **({} if self.autoencoder is None else {"codec_config": self.autoencoder.config.to_dict()}),
             **(metadata or {}),
         }
-        atomic_write_json(folder / f"{MODEL_STEM}.json", card)
-        return weights
+        return save_weights(self.stored_tensors(), Path(folder) / f"{MODEL_STEM}.safetensors", card)
 
     @classmethod
     def from_pretrained(cls, path: str | Path) -> SpritesVideoModel:
@@ -134,7 +127,7 @@ class SpritesVideoModel(nn.Module):
             codec = card.get("codec_config")  # absent: a PixelUnshuffle model
             model = cls(WanConfig(**card["wan_config"]), text, StreamConfig(**stream),
                         None if codec is None else AutoencoderConfig.from_dict(codec))
-            load_checked(model, load_file(str(weights)), weights)
+            load_checked(model, load_weights(weights, card, TRAIN_COMMAND), weights)
         logger.info("loaded the Sprites model from %s", weights)
         return model.eval()
 

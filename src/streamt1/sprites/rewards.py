@@ -40,14 +40,12 @@ from typing import Sequence
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from streamt1.interfaces import VideoScore, unit_float
 from streamt1.models.checkpoints import load_checked
-from streamt1.outputs.atomic import atomic_path, atomic_write_json
 from streamt1.sprites.captions import parse_caption
-from streamt1.sprites.files import readable_weights, weights_and_card
+from streamt1.sprites.files import load_weights, readable_weights, save_weights, weights_and_card
 from streamt1.sprites.world import BACKGROUNDS, COLORS, FRAME_SIZE, MOTIONS, SHAPES, SIZES
 
 logger = logging.getLogger(__name__)
@@ -321,12 +319,9 @@ class _RewardBase(nn.Module):
 
     def save_pretrained(self, folder: str | Path, metadata: dict | None = None) -> Path:
         """Write ``<stem>.safetensors`` and ``<stem>.json`` (config + ``metadata``) atomically."""
-        folder = Path(folder)
-        weights = folder / f"{self.file_stem}.safetensors"
-        with atomic_path(weights) as tmp:
-            save_file({k: v.detach().float().cpu().contiguous() for k, v in self.state_dict().items()}, str(tmp))
-        atomic_write_json(folder / f"{self.file_stem}.json", {"config": self.config.to_json(), **(metadata or {})})
-        return weights
+        return save_weights({k: v.detach().float().cpu().contiguous() for k, v in self.state_dict().items()},
+                            Path(folder) / f"{self.file_stem}.safetensors",
+                            {"config": self.config.to_json(), **(metadata or {})})
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, device: str | torch.device = "cpu") -> _RewardBase:
@@ -334,8 +329,9 @@ class _RewardBase(nn.Module):
         path = path if path is not None else DEFAULT_WEIGHTS_DIR
         weights, card = weights_and_card(path, cls.file_stem, "Sprites rewards", TRAIN_COMMAND)
         with readable_weights(weights, card, TRAIN_COMMAND):
-            model = cls(RewardNetConfig(**json.loads(card.read_text())["config"]))
-            load_checked(model, load_file(str(weights)), weights)
+            fields = json.loads(card.read_text())
+            model = cls(RewardNetConfig(**fields["config"]))
+            load_checked(model, load_weights(weights, fields, TRAIN_COMMAND), weights)
         logger.info("loaded %s from %s", cls.__name__, weights)
         return model.to(device).eval()
 

@@ -34,7 +34,6 @@ from typing import Sequence
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from streamt1.agreement import fused_truth
@@ -51,9 +50,8 @@ from streamt1.metrics.sprites import (
     track_from_mask,
 )
 from streamt1.models.checkpoints import load_checked
-from streamt1.outputs.atomic import atomic_path, atomic_write_json
 from streamt1.sprites.captions import parse_caption
-from streamt1.sprites.files import readable_weights, weights_and_card
+from streamt1.sprites.files import load_weights, readable_weights, save_weights, weights_and_card
 from streamt1.sprites.rewards import world_sized
 from streamt1.sprites.world import (BACKGROUNDS, COLORS, FPS, FRAME_SIZE, MOTIONS, SHAPES, SIZES, BackgroundSpec,
                                    SceneSpec)
@@ -337,13 +335,10 @@ class SpritesTrackImageReward(_TrackRewardBase):
 
 def save_perception(perception: TrackPerception, folder: str | Path, metadata: dict | None = None) -> Path:
     """Write ``track_reward.safetensors`` (float16) and ``track_reward.json`` (config + ``metadata``) atomically."""
-    folder = Path(folder)
-    weights = folder / f"{FILE_STEM}.safetensors"
-    with atomic_path(weights) as tmp:
-        # float16 on disk (half the size; a mask moves by < 0.01, the sibling orders not at all), float32 in memory
-        save_file({k: v.detach().half().cpu().contiguous() for k, v in perception.state_dict().items()}, str(tmp))
-    atomic_write_json(folder / f"{FILE_STEM}.json", {"config": asdict(perception.config), **(metadata or {})})
-    return weights
+    # float16 on disk (half the size; a mask moves by < 0.01, the sibling orders not at all), float32 in memory
+    return save_weights({k: v.detach().half().cpu().contiguous() for k, v in perception.state_dict().items()},
+                        Path(folder) / f"{FILE_STEM}.safetensors",
+                        {"config": asdict(perception.config), **(metadata or {})})
 
 
 def load_perception(path: str | Path | None = None, device: str | torch.device = "cpu") -> TrackPerception:
@@ -351,14 +346,15 @@ def load_perception(path: str | Path | None = None, device: str | torch.device =
     weights, card = weights_and_card(path if path is not None else DEFAULT_WEIGHTS_DIR, FILE_STEM,
                                      "the Sprites track reward", TRAIN_COMMAND)
     with readable_weights(weights, card, TRAIN_COMMAND):
+        fields = json.loads(card.read_text())
         try:
-            config = TrackRewardConfig(**json.loads(card.read_text())["config"])
+            config = TrackRewardConfig(**fields["config"])
         except ValueError as err:
             if isinstance(err, json.JSONDecodeError):
                 raise
             raise ValueError(f"{card}: {err}; re-copy it or retrain with `{TRAIN_COMMAND} --out {weights.parent}`"
                              ) from None
         perception = TrackPerception(config)
-        load_checked(perception, load_file(str(weights)), weights)
+        load_checked(perception, load_weights(weights, fields, TRAIN_COMMAND), weights)
     logger.info("loaded the track reward's perception from %s", weights)
     return perception.to(device).eval()

@@ -25,15 +25,14 @@ from functools import partial
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from streamt1.devices import resolve_device
 from streamt1.models.checkpoints import load_checked
-from streamt1.outputs.atomic import atomic_path, atomic_write_json, check_writable_folder
+from streamt1.outputs.atomic import check_writable_folder
 from streamt1.sprites.captions import caption
 from streamt1.sprites.codec import AutoencoderCodec, AutoencoderConfig, SpritesAutoencoder, reconstruction_loss
-from streamt1.sprites.files import readable_weights, weights_and_card
+from streamt1.sprites.files import load_weights, readable_weights, save_weights, weights_and_card
 from streamt1.sprites.training import (SampleStream, check_loss, check_settings, check_weights, config_from_flags,
                                       ema_decay_at, lr_factor, run_progress, sample_loader, training_parser,
                                       update_ema)
@@ -91,20 +90,17 @@ def codec_loss(ae: SpritesAutoencoder, images: Tensor, config: TrainCodecConfig,
 
 def save_codec(ae: SpritesAutoencoder, out: str | Path, card: dict) -> Path:
     """Write ``sprites_codec.safetensors`` (float32: it is small) and ``sprites_codec.json`` atomically."""
-    out = Path(out)
-    weights = out / f"{CODEC_STEM}.safetensors"
-    with atomic_path(weights) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in ae.state_dict().items()}, str(tmp))
-    atomic_write_json(out / f"{CODEC_STEM}.json", {"codec_config": ae.config.to_dict(), **card})
-    return weights
+    return save_weights({k: v.detach().cpu().contiguous() for k, v in ae.state_dict().items()},
+                        Path(out) / f"{CODEC_STEM}.safetensors", {"codec_config": ae.config.to_dict(), **card})
 
 
 def load_codec(path: str | Path) -> SpritesAutoencoder:
     """A trained autoencoder from a folder with ``sprites_codec.*`` or the ``.safetensors`` file."""
     weights, card_path = weights_and_card(path, CODEC_STEM, "the Sprites autoencoder", TRAIN_COMMAND)
     with readable_weights(weights, card_path, TRAIN_COMMAND):
-        ae = SpritesAutoencoder(AutoencoderConfig.from_dict(json.loads(card_path.read_text())["codec_config"]))
-        load_checked(ae, load_file(str(weights)), weights)
+        card = json.loads(card_path.read_text())
+        ae = SpritesAutoencoder(AutoencoderConfig.from_dict(card["codec_config"]))
+        load_checked(ae, load_weights(weights, card, TRAIN_COMMAND), weights)
     return ae.eval()
 
 
