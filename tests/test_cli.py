@@ -750,7 +750,7 @@ def test_config_errors_and_a_backend_that_conflicts_with_the_file(tmp_path, caps
     assert "--backend longlive conflicts with run.backend: sprites in" in capsys.readouterr().err
 
 
-def test_an_overwrite_stopped_while_writing_leaves_the_video_unfinished(sprites_weights, tmp_path, capsys, monkeypatch):
+def test_an_overwrite_stopped_while_writing_leaves_no_video(sprites_weights, tmp_path, capsys, monkeypatch):
     assert generate(sprites_weights, tmp_path, "--prompt", PROMPT, "--method", "none") == 0
     record = tmp_path / f"{PROMPT}-0.result.json"
     assert record.is_file()
@@ -763,7 +763,9 @@ def test_an_overwrite_stopped_while_writing_leaves_the_video_unfinished(sprites_
                     "--overwrite") == 130
     # the same command again would discard what it kept: the way on is without the flag
     assert "rerun the same command without --overwrite to resume" in capsys.readouterr().err
-    assert mp4_info(tmp_path / f"{PROMPT}-0.mp4").num_frames == 6 and not record.exists()
+    # neither the old video (its record withdrawn) nor the new one's files without a record, which `streamt1
+    # score` would read as a finished video
+    assert not record.exists() and not list(tmp_path.glob(f"{PROMPT}-0.*"))
     monkeypatch.undo()
     capsys.readouterr()
     assert generate(sprites_weights, tmp_path, "--prompt", PROMPT, "--method", "none") == 0  # remade, not skipped
@@ -785,7 +787,7 @@ def test_sigterm_stops_like_ctrl_c_and_keeps_no_half_written_video(sprites_weigh
     finally:
         signal.signal(signal.SIGTERM, earlier)
     assert "streamt1: terminated; every video finished before the stop is kept" in capsys.readouterr().err
-    assert not (tmp_path / f"{PROMPT}-0.result.json").exists()  # unfinished: redone by a rerun
+    assert not list(tmp_path.glob(f"{PROMPT}-0.*"))  # unfinished: no record, no stray files; redone by a rerun
     assert not (tmp_path / "prompt_file.json").exists()  # no empty map for a folder with nothing finished
 
 

@@ -356,17 +356,18 @@ def make_video(prep: Prepared, method: str, item: BenchItem, out: Path, shard: S
     result = search.run(item.prompt.prompt, config.run.num_frames, item.seed, progress=False)
     seconds = time.perf_counter() - start
     folder = out / method
-    video = api.save_result(result, folder, item.stem)["video"]
-    record = {
-        "stem": item.stem, "video": video.name, "method": method, "suite": prep.suite.name,
-        "prompt": item.prompt.prompt, "eval_prompt": item.prompt.eval_prompt,
-        "prompt_index": item.prompt.index, "seed": item.seed,
-        "metrics": score_video(prep.suite.name, result.frames, item.prompt.eval_prompt, components, result.fps),
-        "compute": compute_of(result.trace, seconds, _peak_memory_mb(device)),
-        "rank": shard.rank, "world_size": shard.world_size,
-        "fingerprint": fingerprint(prep.settings[method]), "settings": prep.settings[method],
-    }
-    results.write_result(folder, item.stem, record)
+    with results.whole_or_none(folder, item.stem):
+        video = api.save_result(result, folder, item.stem)["video"]
+        record = {
+            "stem": item.stem, "video": video.name, "method": method, "suite": prep.suite.name,
+            "prompt": item.prompt.prompt, "eval_prompt": item.prompt.eval_prompt,
+            "prompt_index": item.prompt.index, "seed": item.seed,
+            "metrics": score_video(prep.suite.name, result.frames, item.prompt.eval_prompt, components, result.fps),
+            "compute": compute_of(result.trace, seconds, _peak_memory_mb(device)),
+            "rank": shard.rank, "world_size": shard.world_size,
+            "fingerprint": fingerprint(prep.settings[method]), "settings": prep.settings[method],
+        }
+        results.write_result(folder, item.stem, record)
     return record
 
 

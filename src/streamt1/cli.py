@@ -208,16 +208,17 @@ def _generate_one(search, config, schedule: PromptSchedule, stem: str, out: Path
     start = time.perf_counter()
     result = search.run(schedule, config.run.num_frames, config.run.seed, progress=config.run.progress)
     seconds = time.perf_counter() - start
-    paths = api.save_result(result, out, stem)
     final = result.trace.final
     score = final.scores[result.chosen]
-    results.write_result(out, stem, {
-        "stem": stem, "video": paths["video"].name, "prompt": schedule.text(), "eval_prompt": schedule.text(),
-        "segments": schedule.to_list(), "seed": config.run.seed, "seconds": seconds,
-        # the chosen video's final score and its parts, as the trace's "final" holds them (null: no reward)
-        "video_reward": score,
-        "video_reward_parts": {name: values[result.chosen] for name, values in final.parts.items()},
-        "fingerprint": fingerprint(settings), "settings": settings})
+    with results.whole_or_none(out, stem):
+        paths = api.save_result(result, out, stem)
+        results.write_result(out, stem, {
+            "stem": stem, "video": paths["video"].name, "prompt": schedule.text(), "eval_prompt": schedule.text(),
+            "segments": schedule.to_list(), "seed": config.run.seed, "seconds": seconds,
+            # the chosen video's final score and its parts, as the trace's "final" holds them (null: no reward)
+            "video_reward": score,
+            "video_reward_parts": {name: values[result.chosen] for name, values in final.parts.items()},
+            "fingerprint": fingerprint(settings), "settings": settings})
     best = f", video reward {score:.3f}" if score is not None else ""
     print(f"wrote  {paths['video']} ({result.frames.shape[0]} frames{best})")
     print(progress.finish(shorten(stem), seconds))

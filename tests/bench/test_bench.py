@@ -304,3 +304,17 @@ def test_methods_whose_sink_limits_differ_share_one_generator(sprites_weights):
                                               device="cpu")}
     loaded = _components_for(other)
     assert loaded["local"].generator is not loaded["none"].generator
+
+
+def test_a_stop_while_an_item_is_scored_leaves_none_of_its_files(sprites_weights, tmp_path, monkeypatch,
+                                                                  single_threaded):
+    # the item's video and plots are written before its metrics: without its record they would read as finished
+    import streamt1.bench as bench
+
+    def stopped(*_, **__):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(bench, "score_video", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        run_bench(tiny_settings(sprites_weights, tmp_path), progress=print)
+    assert not videos(tmp_path) and not results_on_disk(tmp_path)
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith((".png", ".trace.json"))]

@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import streamt1
 from streamt1.config import Config, ConfigError, RunConfig
@@ -174,6 +175,19 @@ def withdraw_result(folder: str | Path, stem: str) -> None:
     """Remove the record before its files are replaced: a run stopped half-way through writing them then
     leaves an unfinished video, never a new file vouched for by the old record."""
     result_path(folder, stem).unlink(missing_ok=True)
+
+
+@contextmanager
+def whole_or_none(folder: str | Path, stem: str) -> Iterator[None]:
+    """Writing one video's files and then its record: a stop (Ctrl-C, SIGTERM) or an error before the record is
+    written removes the files written so far, so no video without a record is left for ``streamt1 score``
+    (which reads every .mp4) to take for a finished one."""
+    try:
+        yield
+    except BaseException:
+        for path in output_paths(folder, stem).values():
+            path.unlink(missing_ok=True)
+        raise
 
 
 def write_result(folder: str | Path, stem: str, record: Mapping[str, Any]) -> Path:
