@@ -30,7 +30,7 @@ from streamt1 import api
 from streamt1.config import Config, ConfigError
 from streamt1.devices import resolve_device
 from streamt1.metrics.sprites import METRIC_NAMES, evaluate_video
-from streamt1.metrics.stats import mean_ci, paired_difference
+from streamt1.metrics.stats import SMALL_SAMPLE, mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.fingerprint import canonical, fingerprint
 from streamt1.outputs.progress import ProgressLine, counted, shorten
@@ -49,7 +49,6 @@ RESULTS_FORMAT = 2  # 1: method -> videos, no settings (before fingerprints)
 UNSAVED = "unsaved"
 REFERENCE = "world"  # the row of the rendered ground truth
 REFERENCE_SAVE_EVERY = 64  # world videos scored between saves of results.json
-SMALL_SAMPLE = 16  # fewer paired videos than this get a note under the table
 MEANS_LEGEND = (
     "`world`: the world's own renders of the same prompts (the metrics' ceiling). Ground-truth metrics in %: "
     "subject and background consistency, motion smoothness and imaging quality as VBench defines them; text "

@@ -149,6 +149,8 @@ def test_report_has_paired_differences_and_compute(resumed_run):
     assert forwards["stream-t1"] > 3 * forwards["none"]
     assert row["compute"]["reward_calls"]["mean"] > 0 == report["methods"]["none"]["compute"]["reward_calls"]["mean"]
     assert (resumed_run["out"] / "compute.png").stat().st_size > 1000
+    # two paired videos: the table says its intervals are rough
+    assert "Only 2 paired videos in some columns" in (resumed_run["out"] / "report.md").read_text()
 
 
 def _bench(*args: str) -> list[str]:

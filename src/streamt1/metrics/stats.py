@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from statistics import NormalDist, fmean, stdev
 from typing import Mapping, Sequence
 
+# Fewer paired videos than this get a note under a table: the t interval assumes roughly normal differences.
+SMALL_SAMPLE = 16
+
 # Two-sided 95 % Student-t critical values for 1..30 degrees of freedom (standard tables); beyond 30
 # the Cornish-Fisher expansion around the normal quantile is accurate to 1e-4.
 _T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,

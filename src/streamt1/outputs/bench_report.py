@@ -18,10 +18,11 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from streamt1.metrics.stats import Estimate, mean_ci, paired_difference
+from streamt1.metrics.stats import SMALL_SAMPLE, Estimate, mean_ci, paired_difference
 from streamt1.outputs import results
 from streamt1.outputs.atomic import atomic_path, atomic_write_json, atomic_write_text, ensure_folder
 from streamt1.outputs.naming import output_paths
+from streamt1.outputs.progress import counted
 
 logger = logging.getLogger(__name__)
 
@@ -326,6 +327,11 @@ def markdown(summary: dict[str, Any]) -> str:
                   for m, r in rows.items() if m != summary["baseline"]]
         lines += [f"\n`{m}` is not paired: its videos were made with other settings than `{summary['baseline']}`'s "
                   f"({r['unpaired']})." for m, r in rows.items() if "unpaired" in r]
+        pairs = [d["n"] for r in rows.values() for d in r["diff"].values()]
+        if pairs and min(pairs) < SMALL_SAMPLE:
+            lines += ["", f"Only {counted(min(pairs), 'paired video')} in some columns: the intervals assume roughly "
+                          "normal differences and are rough this small; more prompts (`--limit`) or seeds "
+                          "(`--seeds`) narrow them."]
     if summary["retired"]:
         lines += ["", f"Moved to `<method>/{STALE_DIR}/`: the videos of prompts the suite no longer holds (their line "
                   "changed or went): " + ", ".join(f"`{m}` {n}" for m, n in summary["retired"].items()) + "."]
