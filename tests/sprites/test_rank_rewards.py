@@ -85,7 +85,7 @@ def test_finetune_saves_rewards_with_their_cards(recorded, tiny_weights, tmp_pat
             assert loaded.config.recent_frames == 2 and loaded.frame_plan(9, 16.0).tolist() == [0, 6, 7, 8]
         assert set(card["sibling_agreement"]) == {"before", "after"}
         init_card = json.loads((tiny_weights / f"{reward.file_stem}.json").read_text())
-        assert card["pretraining"] == {k: v for k, v in init_card.items() if k != "config"}
+        assert card["pretraining"] == {k: v for k, v in init_card.items() if k not in ("config", "weights_sha256")}
         assert set(card["rendered_accuracy_eval"]["after"]) == {"image", "video"}
     after = summary["sibling_agreement"]["after"]
     assert 0 <= after["fused"] <= 1 and after["pairs"] > 0 and "zscore tau=0.4" in after["fusion"]

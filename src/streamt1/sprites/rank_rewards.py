@@ -53,6 +53,7 @@ from streamt1.sprites.rewards import (
     SpritesVideoReward,
 )
 from streamt1.sprites.captions import parse_caption
+from streamt1.sprites.files import DIGEST_KEY
 from streamt1.sprites.siblings import IMAGE_TRUTH_PARTS, TUNING_EVERY, SiblingGroup, load_groups
 from streamt1.sprites.train_rewards import TrainRewardsConfig, evaluate, image_loss, sample_pair, video_loss
 from streamt1.sprites.training import (SampleStream, add_device_option, check_settings, config_from_flags,
@@ -318,7 +319,8 @@ def _load_init(init: str | Path | None, device: torch.device,
     if recent_frames is not None:
         video.with_recent_frames(recent_frames)
     card = json.loads((folder / "video_reward.json").read_text())
-    card.pop("config", None)
+    for own in ("config", DIGEST_KEY):  # the file's, not its training's
+        card.pop(own, None)
     return image, video, card
 
 
