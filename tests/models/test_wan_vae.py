@@ -166,6 +166,10 @@ def test_missing_and_mismatched_files(tmp_path, wan_file):
     torch.save(state, broken)
     with pytest.raises(CheckpointError, match=r"1 missing \(decoder.conv_out.bias\)"):
         WanVAECodec.from_wan_checkpoint(broken, config=TINY)
+    other = tmp_path / "generator.pth"  # another release's file put where the VAE belongs
+    torch.save({"blocks.0.self_attn.q.weight": torch.zeros(2, 2)}, other)
+    with pytest.raises(CheckpointError, match="generator.pth is not a Wan2.1 VAE checkpoint: it lacks encoder.conv_in"):
+        WanVAECodec.from_wan_checkpoint(other, config=TINY)
 
 
 def test_diffusers_folder(vae, codec, tmp_path):

@@ -196,11 +196,22 @@ def _release(name, tmp_path, request):
                                             if "*" not in pattern])
 def test_every_loader_names_a_missing_required_file_in_one_line(name, relative, tmp_path, request):
     folder = _release(name, tmp_path, request)
-    (folder / relative).unlink()
+    alternatives = relative.split(" | ")  # "a | b": either will do, so both are taken away
+    for each in alternatives:
+        (folder / each).unlink(missing_ok=len(alternatives) > 1)
     module = importlib.import_module(f"streamt1.rewards.{name}")
     with pytest.raises(FileNotFoundError) as info:
         module.load(folder)  # the files are checked before the loader reads any
-    assert_missing_file_message(info.value, relative, REWARDS[name], folder)
+    assert_missing_file_message(info.value, " or ".join(alternatives), REWARDS[name], folder)
+
+
+def test_every_missing_required_file_is_named_at_once(tmp_path):
+    folder = clip_fixtures.write_pickscore(tmp_path)
+    for relative in ("config.json", "processor/preprocessor_config.json"):  # the weights and tokenizer stay
+        (folder / relative).unlink()
+    with pytest.raises(FileNotFoundError, match=r"^config.json, processor/preprocessor_config.json: not found; "
+                                                r".*place it at " + str(folder) + ", laid out as"):
+        importlib.import_module("streamt1.rewards.pickscore").load(folder)
 
 
 @pytest.mark.parametrize("name", ["pickscore"])  # hpsv2 / imagereward take their (tiny) sizes as arguments

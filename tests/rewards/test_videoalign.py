@@ -189,7 +189,8 @@ def test_no_checkpoint_folder_is_named(videoalign_release, tmp_path):
     folder = _copy(videoalign_release, tmp_path)
     for step_dir in folder.glob("checkpoint-*"):
         shutil.rmtree(step_dir)
-    with pytest.raises(FileNotFoundError, match=r"checkpoint-\*/model.pth: not found"):
+    with pytest.raises(FileNotFoundError, match=r"checkpoint-\*/model.pth, checkpoint-\*/tokenizer/tokenizer.json, "
+                                                r"checkpoint-\*/tokenizer/tokenizer_config.json: not found"):
         videoalign.load(folder)
 
 

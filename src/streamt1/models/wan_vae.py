@@ -26,7 +26,7 @@ from diffusers import AutoencoderKLWan
 from diffusers.loaders.single_file_utils import convert_wan_vae_to_diffusers
 from torch import Tensor
 
-from streamt1.models.checkpoints import load_checked, read_checkpoint, require_file
+from streamt1.models.checkpoints import CheckpointError, load_checked, read_checkpoint, require_file
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,11 @@ class WanVAECodec:
         """
         path = require_file(path, "Wan2.1_VAE.pth")
         state_dict = convert_wan_vae_to_diffusers(read_checkpoint(path))
+        shaping = [k for k in ("encoder.conv_in.weight", "post_quant_conv.weight") if k not in state_dict]
+        if shaping:  # another file in its place (a generator, the text encoder): say so, not KeyError
+            raise CheckpointError(f"{path} is not a Wan2.1 VAE checkpoint: it lacks {', '.join(shaping)} (it holds "
+                                  f"{len(state_dict)} tensors, e.g. {next(iter(state_dict), 'none')}); put "
+                                  "Wan2.1_VAE.pth from Wan-AI/Wan2.1-T2V-1.3B there")
         kwargs = dict(config or {})
         kwargs.setdefault("base_dim", state_dict["encoder.conv_in.weight"].shape[0])
         kwargs.setdefault("z_dim", state_dict["post_quant_conv.weight"].shape[0])

@@ -45,7 +45,8 @@ class RewardEntry:
     kind: str  # "image" (frames -> [N]) or "video" (clips -> VideoScore)
     loader: str  # "module:function", called as load(folder, device=, dtype=, max_batch=)
     folder: str | None  # default folder under --weights ("." = --weights itself)
-    required: tuple[str, ...]  # files (glob patterns) under the folder, checked before loading
+    # files (glob patterns) under the folder, checked before loading; "a | b": either will do
+    required: tuple[str, ...]
     tree: str  # the expected layout of the folder, "<folder>/" standing for it
     published: tuple[str, ...]
     license: str
@@ -54,13 +55,16 @@ class RewardEntry:
     builtin: Path | None = None  # folder used when neither a path nor --weights is given
 
     def missing(self, folder: Path) -> list[str]:
-        """Required files absent from ``folder``, as paths relative to it."""
-        return [pattern for pattern in self.required if not any(folder.glob(pattern))]
+        """Required files absent from ``folder``, as paths relative to it (alternatives as ``a or b``)."""
+        return [required.replace(" | ", " or ") for required in self.required
+                if not any(any(folder.glob(pattern)) for pattern in required.split(" | "))]
 
-    def missing_message(self, folder: Path, relative: str) -> str:
-        """One line: ``folder / relative`` is missing, where the release is published, the layout."""
+    def missing_message(self, folder: Path, *relatives: str) -> str:
+        """One line: ``relatives`` (paths under ``folder``) are missing, where the release is published, the
+        layout."""
+        where = folder / relatives[0] if len(relatives) == 1 else folder
         return missing_file_message(
-            folder / relative, relative, f"the {self.name} reward's release, {' and '.join(self.published)}",
+            where, ", ".join(relatives), f"the {self.name} reward's release, {' and '.join(self.published)}",
             layout=one_line(self.tree).replace("<folder>", str(folder)),
         )
 
@@ -163,7 +167,8 @@ for _entry in (
     ),
     RewardEntry(
         "pickscore", "image", "streamt1.rewards.pickscore:load", "PickScore",
-        ("config.json", "processor/preprocessor_config.json"),
+        ("config.json", "model.safetensors | pytorch_model.bin", "processor/preprocessor_config.json",
+         "processor/tokenizer.json | processor/vocab.json"),
         "<folder>/{config.json, model.safetensors | pytorch_model.bin, processor/{preprocessor_config.json, "
         "tokenizer.json | vocab.json + merges.txt}}",
         ("Hugging Face yuvalkirstain/PickScore_v1 (config.json, model.safetensors) and "
@@ -244,7 +249,9 @@ def check_files(entry: RewardEntry, folder: str | Path) -> Path:
                                 f"laid out as {one_line(entry.tree)}; give that folder")
     missing = entry.missing(folder)
     if missing:
-        raise FileNotFoundError(entry.missing_message(folder, missing[0]))
+        # none there: the first and the layout say it; some there: name every one still to fetch
+        named = missing[:1] if len(missing) == len(entry.required) else missing
+        raise FileNotFoundError(entry.missing_message(folder, *named))
     return folder
 
 
