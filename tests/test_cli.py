@@ -333,6 +333,11 @@ def test_evaluate_tabulates_every_method_and_resumes(sprites_weights, tmp_path, 
     assert "`none` videos made with other settings" in err and "config.run.guidance_scale" in err
     assert "pass another --out, or --overwrite to make them again" in err
     assert (tmp_path / "results.json").read_text() == before
+    # another scoring reward: plain generation's and the world's reward columns would mix two rewards
+    assert main(args[:2] + ["none"] + args[3:] + ["--video-reward", f"sprites-video={sprites_weights}"]) == 2
+    err = capsys.readouterr().err
+    assert "`none` videos made with other settings" in err and "scored_with" in err
+    assert (tmp_path / "results.json").read_text() == before
     # a shared search width changes the searches, not the plain baseline it defines
     assert main(args + ["--set", "search.histories=4"]) == 2
     err = capsys.readouterr().err

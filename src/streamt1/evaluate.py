@@ -83,6 +83,9 @@ def eval_prompts(count: int, num_latent_frames: int) -> list[str]:
     return [caption(scene) for scene in eval_scenes(count, num_frames=num_latent_frames)]
 
 
+SCORED_WITH = "scored_with"  # a row's settings key: the video reward of its columns
+
+
 @torch.no_grad()
 def score_video(frames: torch.Tensor, prompt: str, components: api.Components, fps: float) -> dict[str, float]:
     """Ground-truth metrics plus the video reward's parts for one uint8 video ``[T, 3, H, W]``."""
@@ -106,13 +109,21 @@ def run_weight_digests(folder: str | Path | None) -> dict[str, str]:
 
 
 def method_settings(config: Config, weights: dict[str, str]) -> dict[str, Any]:
-    """Everything that makes a method's videos: its config (minus per-video fields) and the weights."""
+    """Everything that makes a method's videos and their scores: its config (minus per-video fields), the
+    weights and the video reward that scores every row (:func:`scored_with`)."""
     settings = canonical(config)
     for name in _UNSCORED_RUN_FIELDS:
         settings["run"].pop(name, None)
     settings["run"]["device"] = resolve_device(config.run.device).type
     settings["rewards"].update(api.called_rewards(config))
-    return {"config": settings, "weights": weights}
+    return {"config": settings, "weights": weights, **scored_with(config)}
+
+
+def scored_with(config: Config) -> dict[str, str | None]:
+    """The video reward whose columns every row gets, plain generation's and the world's too, although their
+    configs call none: part of each row's settings, so a rerun with another --video-reward never mixes two
+    rewards' scores in one column."""
+    return {SCORED_WITH: api.reward_spec(config, "video")}
 
 
 def _differing(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -150,6 +161,8 @@ def _settings_conflict(results: dict[str, Any], method: str, settings: dict[str,
     if method not in results["settings"]:
         return None
     held, asked = _comparable(results["settings"][method]), _comparable(settings)
+    if SCORED_WITH not in held or SCORED_WITH not in asked:  # a folder from before it was recorded: unknown
+        held, asked = ({k: v for k, v in d.items() if k != SCORED_WITH} for d in (held, asked))
     old, fp = fingerprint(held), fingerprint(asked)
     if old == fp:
         return None
@@ -243,7 +256,7 @@ def run_evaluation(
     prompts = [caption(scene) for scene in scenes]
     spec = components.generator.spec
     length = spec.decoded_frames(spec.num_chunks(settings.num_frames))  # as long as the generated videos
-    world = {"frames": length, "weights": digests, **extra}
+    world = {"frames": length, "weights": digests, **scored_with(next(iter(configs.values()))), **extra}
     if overwrite:
         forget_changed_world(results, world, out)
     claim_method(results, REFERENCE, world, out)
