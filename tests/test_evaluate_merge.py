@@ -81,6 +81,21 @@ def test_merge_refuses_a_method_made_with_other_settings(runs, sprites_weights, 
     assert not (tmp_path / "all" / "results.json").exists()
 
 
+def test_a_refused_merge_leaves_out_as_it_was_and_names_its_earlier_merge(runs, sprites_weights, tmp_path, capsys):
+    out = tmp_path / "all"
+    # refused after the union (no video of these seeds): nothing written, so no later merge inherits it
+    assert main(["evaluate", "--seeds", "5", "--merge", str(runs / "stream"), "--out", str(out)]) == 2
+    assert not (out / "results.json").exists()
+    assert _merge(runs / "stream", out) == 0
+    other = tmp_path / "other"
+    _evaluate(sprites_weights, other, "none", "--set", "run.guidance_scale=2.5")
+    before = (out / "results.json").read_text()
+    capsys.readouterr()
+    assert _merge(other, out) == 2  # out's own results.json joins the merge: the error says which folder it is
+    assert f"{out} (its earlier merge, which this one extends)" in capsys.readouterr().err
+    assert (out / "results.json").read_text() == before
+
+
 def test_the_device_is_recorded_as_its_kind_so_auto_and_cpu_resume_alike(runs, sprites_weights, tmp_path, capsys):
     out = tmp_path / "cpu"
     _evaluate(sprites_weights, out, "none", "--device", "cpu")

@@ -463,7 +463,7 @@ def _tabulate_merged(folders: list[Path], out: Path, methods: tuple[str, ...] | 
     ``num_prompts`` and ``seeds`` left None are the folders': the prompts their world row holds, the seeds
     their videos of ``methods`` were made with."""
     from streamt1.evaluate import (REFERENCE, TABLE_FILE, EvalSettings, merge_results, merged_methods,
-                                   recorded_num_frames, recorded_seeds, write_table)
+                                   recorded_num_frames, recorded_seeds, write_results, write_table)
 
     merged = merge_results(folders, out)
     if REFERENCE not in merged["settings"]:
@@ -480,6 +480,7 @@ def _tabulate_merged(folders: list[Path], out: Path, methods: tuple[str, ...] | 
                           f"{', '.join(methods)} were run with {num_frames}; leave it out to use theirs")
     settings = EvalSettings(methods=methods, num_prompts=num_prompts, num_frames=num_frames, seeds=seeds,
                             save_videos=False)
+    write_results(out, merged)  # only a merge that passed every check: a refused one leaves out as it was
     write_table(merged["videos"], settings, merged["settings"][REFERENCE]["frames"], out)
     print(f"merged {len(folders)} folders into {out / 'results.json'}")
     print((out / TABLE_FILE).read_text())

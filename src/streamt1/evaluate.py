@@ -337,40 +337,45 @@ def write_table(videos: dict[str, dict], settings: EvalSettings, length: int, ou
 
 
 def merge_results(folders: Sequence[str | Path], out: str | Path) -> dict[str, Any]:
-    """Union of the ``results.json`` of evaluation folders run in separate processes, written to ``out``.
+    """Union of the ``results.json`` of evaluation folders run in separate processes, for ``out`` (the caller
+    writes it, with :func:`write_results`, once it has checked the union).
 
     A method (or the world row) found in several folders must have been made with the same settings,
-    and a video found twice must have the same scores (beyond :data:`SCORE_TOLERANCE`); otherwise
-    nothing is written. ``out``'s own ``results.json``, if any, counts as one more folder, so a merge
-    can be redone as more runs finish without losing what it merged before.
+    and a video found twice must have the same scores (beyond :data:`SCORE_TOLERANCE`). ``out``'s own
+    ``results.json``, if any, counts as one more folder, so a merge can be redone as more runs finish
+    without losing what it merged before; the errors name it as ``out``'s earlier merge.
     """
     out = Path(out)
-    sources = [Path(f) for f in folders]
+    sources = {Path(f): str(f) for f in folders}  # folder -> its name in the errors
     if (out / RESULTS_FILE).is_file() and out.resolve() not in {f.resolve() for f in sources}:
-        sources.append(out)
-    missing = [str(f) for f in sources if not (f / RESULTS_FILE).is_file()]
+        sources[out] = f"{out} (its earlier merge, which this one extends)"  # not listed by the user: say so
+    missing = [name for f, name in sources.items() if not (f / RESULTS_FILE).is_file()]
     if missing:
         raise ConfigError(f"cannot merge: no {RESULTS_FILE} in {', '.join(missing)} (folders written by "
                           "`streamt1 evaluate --out DIR`)")
     merged = _empty_results()
-    made_in: dict[str, Path] = {}  # method -> the first folder that holds it
-    for folder in sources:
+    made_in: dict[str, str] = {}  # method -> the name of the first folder that holds it
+    for folder, name in sources.items():
         data = load_results(folder)
         for method, settings in data["settings"].items():
             conflict = _settings_conflict(merged, method, settings)
             if conflict is not None:
-                raise ConfigError(f"cannot merge `{method}`: {made_in[method]} and {folder} made it with different "
+                raise ConfigError(f"cannot merge `{method}`: {made_in[method]} and {name} made it with different "
                                   f"settings ({conflict}); merge only folders of the same settings")
-            made_in.setdefault(method, folder)
+            made_in.setdefault(method, name)
             merged["fingerprints"][method] = fingerprint(settings)
             merged["settings"][method] = settings
         for method, videos in data["videos"].items():
-            _merge_videos(merged["videos"].setdefault(method, {}), videos, method, made_in[method], folder)
+            _merge_videos(merged["videos"].setdefault(method, {}), videos, method, made_in[method], name)
         for method, stems in data.get(UNSAVED, {}).items():
             for stem in stems:
                 note_saved(merged[UNSAVED], method, stem, saved=False)
-    atomic_write_json(out / RESULTS_FILE, merged)
     return merged
+
+
+def write_results(out: str | Path, results: dict[str, Any]) -> None:
+    """``out/results.json``, atomically."""
+    atomic_write_json(Path(out) / RESULTS_FILE, results)
 
 
 # Scores of one video are equal when its folders made the same video; the tolerance only absorbs
@@ -378,7 +383,7 @@ def merge_results(folders: Sequence[str | Path], out: str | Path) -> dict[str, A
 SCORE_TOLERANCE = 1e-6
 
 
-def _merge_videos(into: dict[str, dict], videos: dict[str, dict], method: str, first: Path, folder: Path) -> None:
+def _merge_videos(into: dict[str, dict], videos: dict[str, dict], method: str, first: str, folder: str) -> None:
     for stem, scores in videos.items():
         old = into.setdefault(stem, scores)
         differ = [k for k in sorted(set(old) | set(scores))
