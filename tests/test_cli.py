@@ -413,6 +413,17 @@ def test_evaluate_refuses_results_without_fingerprints(sprites_weights, tmp_path
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"streamt1: error: {tmp_path / 'results.json'} is not valid JSON (")
     assert "pass another --out" in err and len(err.splitlines()) == 1
+    # valid JSON of another shape: one line naming what is wrong, not a traceback
+    for damaged, says in (([], "a JSON list, not an object"), ({"format": 2}, "no 'settings' object"),
+                          ({"format": 2, "settings": {}, "fingerprints": {}, "videos": {"none": {}}},
+                           "videos of 'none' without its settings"),
+                          ({"format": 2, "settings": {"none": {}}, "fingerprints": {},
+                            "videos": {"none": {"a-0": {"text_alignment": "high"}}}},
+                           "the scores of 'none' are not numbers by video")):
+        (tmp_path / "results.json").write_text(json.dumps(damaged))
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert f"is not a results file of this `streamt1 evaluate` ({says})" in err and len(err.splitlines()) == 1
 
 
 @pytest.mark.parametrize("methods", [",", " , ", ""])
@@ -827,6 +838,8 @@ def test_a_negative_seed_and_a_set_the_command_would_ignore_stop_before_any_work
     out = ["--out", str(tmp_path / "out")]
     assert main([command, *suite, "--seeds", "0,-1", *out]) == 2
     assert "--seeds '0,-1' is invalid: every seed must be an integer >= 0" in capsys.readouterr().err
+    assert main([command, *suite, "--seeds", "0,,1", *out]) == 2  # a seed left out, not the list 0,1
+    assert "--seeds '0,,1' has an empty item between its commas" in capsys.readouterr().err
     assert main([command, *suite, "--seeds", "0", "--set", "run.seed=3", *out]) == 2
     assert f"--set run.seed has no effect on `streamt1 {command}`" in capsys.readouterr().err
     assert main([command, *suite, "--seeds", "0", "--set", "run.out=elsewhere", *out]) == 2

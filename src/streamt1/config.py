@@ -466,8 +466,11 @@ def parse_seeds(value: Any, name: str = "--seeds", place: str = "") -> tuple[int
     value as ``<name> <value><place>`` (``seeds: [1, 1] in bench.yaml``)."""
     given = f"{name} {value!r}{place}"
     if isinstance(value, (str, int)) and not isinstance(value, bool):
+        items = [s.strip() for s in str(value).split(",")]
+        if any(items) and not all(items):  # "0,,1" or "0,1,": a seed left out or a typo, not a list of two
+            raise ConfigError(f"{given} has an empty item between its commas: give comma-separated integers, e.g. 0,1,2")
         try:
-            seeds = tuple(int(s) for s in str(value).split(",") if s.strip())
+            seeds = tuple(int(s) for s in items if s)
         except ValueError:
             raise ConfigError(f"{given} must be comma-separated integers, e.g. 0,1,2") from None
     elif isinstance(value, (list, tuple)) and all(isinstance(s, int) and not isinstance(s, bool) for s in value):

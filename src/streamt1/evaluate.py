@@ -144,12 +144,36 @@ def load_results(out: Path) -> dict[str, Any]:
     if not path.is_file():
         return _empty_results()
     data = read_json(path, f"its videos' scores are lost: pass another --out, or delete {path} to make them again")
-    if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT:
+    if isinstance(data, dict) and "format" not in data and data:  # format 1: method -> videos
         raise ConfigError(
             f"{path} was written by an older `streamt1 evaluate` without settings fingerprints, so its "
             f"videos cannot be matched to settings; pass another --out or delete {out}"
         )
+    damage = _results_damage(data)
+    if damage:
+        raise ConfigError(f"{path} is not a results file of this `streamt1 evaluate` ({damage}): it was damaged or "
+                          f"written by another tool or version; pass another --out, or delete it to make its "
+                          "videos' scores again")
     return data
+
+
+def _results_damage(data: Any) -> str | None:
+    """What keeps ``data`` from being a results file (None: nothing); the structure the code reads."""
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not an object"
+    if data.get("format") != RESULTS_FORMAT:
+        return f"format {data.get('format')!r}, expected {RESULTS_FORMAT}"
+    for key in ("settings", "fingerprints", "videos"):
+        if not isinstance(data.get(key), dict):
+            return f"no {key!r} object"
+    for method, videos in data["videos"].items():
+        if method not in data["settings"]:
+            return f"videos of {method!r} without its settings"
+        if not isinstance(videos, dict) or not all(
+                isinstance(scores, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                 for v in scores.values()) for scores in videos.values()):
+            return f"the scores of {method!r} are not numbers by video"
+    return None
 
 
 def _empty_results() -> dict[str, Any]:
