@@ -331,3 +331,21 @@ def test_what_a_shared_setting_leaves_out_of_plain_generation_is_said_once(sprit
     with caplog.at_level("WARNING", logger="streamt1"):
         _evaluate(sprites_weights, tmp_path / "e", "none,beam", "--set", "search.tau=0.2")
     assert caplog.text.count("`none` keeps its own search.tau") == 1
+
+
+def test_a_stop_while_a_video_is_scored_leaves_none_of_its_files(sprites_weights, tmp_path, monkeypatch, capsys):
+    from streamt1 import evaluate
+
+    scored, calls = evaluate.score_video, []
+
+    def score_world_then_stop(*args, **kwargs):  # the world's render scores; Ctrl-C while the first video scores,
+        calls.append(args[1])                    # after its files are written, before its scores are recorded
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return scored(*args, **kwargs)
+    monkeypatch.setattr(evaluate, "score_video", score_world_then_stop)
+    out = tmp_path / "ev"
+    assert main(["evaluate", "--methods", "none", "--num-prompts", "1", "--seeds", "0", "--num-frames", "9",
+                 "--weights", str(sprites_weights), "--out", str(out)]) == 130
+    assert not list((out / "none").glob("*")), "files of a video without its scores"
+    assert json.loads((out / "results.json").read_text())["videos"].get("none", {}) == {}

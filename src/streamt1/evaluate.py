@@ -34,7 +34,7 @@ from streamt1.metrics.stats import SMALL_SAMPLE, mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.fingerprint import canonical, fingerprint
 from streamt1.outputs.progress import ProgressLine, counted, shorten
-from streamt1.outputs.results import read_json, with_later_run_keys
+from streamt1.outputs.results import read_json, whole_or_none, with_later_run_keys
 from streamt1.sprites.captions import caption
 from streamt1.sprites.files import file_digest
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
@@ -320,10 +320,11 @@ def run_evaluation(
                 continue
             start = time.perf_counter()
             result = search.run(prompt, settings.num_frames, seed, progress=False)
-            api.save_run_outputs(result, out / method, stem, settings.save_videos, settings.save_traces)
-            done[stem] = score_video(result.frames, prompt, components, result.fps)
-            note_saved(unsaved, method, stem, settings.save_videos)
-            atomic_write_json(out / RESULTS_FILE, results)  # resume point
+            with whole_or_none(out / method, stem):  # a stop before the record leaves none of its files
+                api.save_run_outputs(result, out / method, stem, settings.save_videos, settings.save_traces)
+                done[stem] = score_video(result.frames, prompt, components, result.fps)
+                note_saved(unsaved, method, stem, settings.save_videos)
+                atomic_write_json(out / RESULTS_FILE, results)  # resume point
             progress(line.finish(f"{method:22s} {shorten(stem)}", time.perf_counter() - start))
     return write_table(results["videos"], settings, length, out)
 
