@@ -299,3 +299,13 @@ def test_shared_search_settings_leave_the_plain_baseline_plain(caplog):
     assert not {"tau", "noise_fusion_sigma", "transition_threshold"} & build_config("stream-t1").search.inert_settings()
     with pytest.raises(ConfigError, match="tua"):
         build_config("none", None, kept)
+
+
+def test_a_home_folder_written_with_a_tilde_is_expanded(tmp_path, monkeypatch):
+    # a YAML file's "weights: ~/wts", or --weights=~/wts, reaches no shell that would expand it
+    from streamt1.rewards import parse_spec
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = build_config("none", None, ["run.weights=~/wts", "run.out=~/videos"])
+    assert (config.run.weights, config.run.out) == (str(tmp_path / "wts"), str(tmp_path / "videos"))
+    assert parse_spec("pickscore=~/PickScore", "image")[1] == tmp_path / "PickScore"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
 import types
 import typing
@@ -227,6 +228,10 @@ class RunConfig:
 
         names = backend_names()
         require_choice("run.backend", self.backend, names)
+        for name in ("weights", "out"):  # "~/wts" in a YAML file or --weights=~/wts: no shell expands those
+            value = getattr(self, name)
+            if isinstance(value, str) and value.startswith("~"):
+                object.__setattr__(self, name, os.path.expanduser(value))
         for name in ("height", "width"):
             value = getattr(self, name)
             require(value is None or value >= 1, f"run.{name}", value, "an integer >= 1")

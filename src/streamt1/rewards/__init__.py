@@ -238,7 +238,7 @@ def parse_spec(spec: str, kind: str) -> tuple[RewardEntry, Path | None]:
     name, sep, path = spec.partition("=")
     if not name.strip() or (sep and not path.strip()):
         raise ConfigError(f"rewards.{kind}={spec!r} is invalid: expected NAME or NAME=PATH")
-    return get_reward(name.strip(), kind), Path(path.strip()) if sep else None
+    return get_reward(name.strip(), kind), Path(path.strip()).expanduser() if sep else None
 
 
 def check_files(entry: RewardEntry, folder: str | Path) -> Path:
