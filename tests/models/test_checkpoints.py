@@ -210,6 +210,15 @@ def test_mismatched_checkpoint_lists_keys(tmp_path):
     assert "1 mis-shaped (head.head.weight: file (5, 32) vs model (48, 32))" in message
 
 
+def test_a_wrong_base_under_a_lora_is_named_not_the_lora(tmp_path):
+    original = random_model(0)
+    torch.save({"generator": {"decoder.conv_in.weight": torch.zeros(4, 4)}}, tmp_path / "longlive_base.pt")  # a VAE's
+    torch.save({"generator_lora": peft_lora(original, 2, seed=0)}, tmp_path / "lora.pt")
+    with pytest.raises(CheckpointError) as err:
+        load_generator_weights(fresh(), tmp_path, variant="longlive", lora_path=tmp_path / "lora.pt")
+    assert str(err.value).startswith(str(tmp_path / "longlive_base.pt")) and "lora.pt" not in str(err.value)
+
+
 def test_bad_lora_files(tmp_path):
     original = random_model(0)
     torch.save({"generator": prefixed(original)}, tmp_path / "longlive_base.pt")

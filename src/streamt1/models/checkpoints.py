@@ -324,6 +324,7 @@ def load_generator_weights(
     expected = model.state_dict().keys()
     state_dict = strip_leading_prefix(strip_wrapper_segments(state_dict), expected)
     if lora_file is not None:
+        check_state_dict(model, state_dict, path)  # a wrong base is named as such, not blamed on the LoRA
         lora = read_lora(lora_file, allow_pickle=allow_pickle)
         state_dict = merge_lora(state_dict, lora, alpha=lora_alpha, source=lora_file)
     load_checked(model, state_dict, path, assign=assign)
