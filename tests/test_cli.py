@@ -915,3 +915,21 @@ def test_the_sprites_default_runs_without_the_wan_extras(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(list(tmp_path.glob("*.mp4"))) == 1
 
+
+
+def test_out_of_gpu_memory_says_what_is_kept_and_what_fits(monkeypatch, capsys, tmp_path):
+    # the generator or a reward, loading or running: the advice names both sides' settings
+    import argparse
+
+    from streamt1.cli import _out_of_memory_advice
+
+    def full(*_, **__):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+    monkeypatch.setattr(api, "load_components", full)
+    assert main(["generate", "--prompt", PROMPT, "--out", str(tmp_path)]) == 3  # EXIT_OUT_OF_MEMORY
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("streamt1: error: out of GPU memory; finished videos are kept") and len(err.splitlines()) == 1
+    assert "search.max_batch" in err and "rewards.max_batch=N" in err and "--offload-rewards" in err
+    # score has no --set: its advice is what it can change
+    assert "--device" in _out_of_memory_advice(argparse.Namespace(command="score")) and \
+        "--set" not in _out_of_memory_advice(argparse.Namespace(command="score"))

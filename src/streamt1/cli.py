@@ -720,6 +720,23 @@ def _what_is_kept(args: argparse.Namespace) -> str:
     return f"every video finished before the stop is kept - rerun the same command{again} to resume"
 
 
+def _out_of_memory_advice(args: argparse.Namespace) -> str:
+    """What a command that ran out of GPU memory keeps, and the settings that make it fit, whichever of the
+    generator and the rewards (loading or running) filled the GPU."""
+    if args.command == "score":
+        return ("every video scored before it is kept; free the GPU or pick another with --device, then rerun the "
+                "same command to resume")
+    if args.command == "sprites":
+        return "lower --batch-size (what the run saved before is in --out; continue from it with --init)"
+    if args.command not in ("generate", "evaluate", "bench"):
+        return "free the GPU or pick another with --device"
+    # those settings are fingerprinted: the smaller run cannot resume into this folder
+    return ("finished videos are kept. To fit, lower --set search.max_batch (candidates per forward) or "
+            "search.histories / search.expansions for the generator; for the rewards, --set rewards.max_batch=N "
+            "(frames or clips per forward), --offload-rewards (on the CPU between calls) or --reward-device "
+            "cuda:1 (another GPU). Rerun into another --out: a folder resumes only with the settings that made it.")
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, stopped as Ctrl-C is: the video in progress is dropped, finished ones are kept and said so."""
 
@@ -755,10 +772,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"streamt1: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except torch.cuda.OutOfMemoryError:
-        # Those settings are fingerprinted, so the smaller run cannot resume into this folder
-        print("streamt1: error: out of GPU memory; finished videos are kept. Lower --set search.max_batch "
-              "(candidates per forward) or search.histories / search.expansions and rerun into another --out "
-              "(a folder resumes only with the settings that made it).", file=sys.stderr)
+        print(f"streamt1: error: out of GPU memory; {_out_of_memory_advice(args)}", file=sys.stderr)
         return EXIT_OUT_OF_MEMORY
     except KeyboardInterrupt as stop:
         terminated = isinstance(stop, Terminated)
