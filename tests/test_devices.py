@@ -27,3 +27,17 @@ def test_a_torch_without_the_probes_runs_float32_on_the_cpu(monkeypatch):
 def test_a_device_torch_does_not_know_is_named_in_the_error():
     with pytest.raises(ConfigError, match="run.device='gpu0' is not a device torch knows"):
         resolve_device("gpu0")
+
+
+@pytest.mark.parametrize("requested, expected", [(None, "cuda:2"), ("auto", "cuda:2"), ("cuda", "cuda:2"),
+                                                 ("cuda:0", "cuda:0"), ("cpu", "cpu")])
+def test_each_torchrun_process_takes_its_own_gpu_unless_one_is_numbered(monkeypatch, requested, expected):
+    # `--device cuda` under torchrun would put every rank on the first GPU
+    from streamt1.distributed import Shard, device_for
+
+    chosen = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    monkeypatch.setattr(torch.cuda, "set_device", chosen.append)
+    assert device_for(Shard(rank=2, world_size=4, local_rank=2), requested) == expected
+    assert chosen == ([2] if expected == "cuda:2" else [])

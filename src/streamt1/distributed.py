@@ -58,8 +58,9 @@ def shard_from_env() -> Shard:
 
 
 def device_for(shard: Shard, requested: str | None) -> str | None:
-    """``cuda:<LOCAL_RANK>`` for a multi-process run on GPUs when the device is left to us."""
-    if requested not in (None, "auto") or shard.world_size == 1 or not torch.cuda.is_available():
+    """``cuda:<LOCAL_RANK>`` for a multi-process run on GPUs when the device is left to us or named as ``cuda``
+    (which would put every process on the first GPU); a numbered device (``cuda:1``) is taken as asked."""
+    if requested not in (None, "auto", "cuda") or shard.world_size == 1 or not torch.cuda.is_available():
         return requested
     if shard.local_rank >= torch.cuda.device_count():
         raise ConfigError(f"LOCAL_RANK={shard.local_rank} but only {torch.cuda.device_count()} GPUs "
