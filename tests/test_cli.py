@@ -933,3 +933,10 @@ def test_out_of_gpu_memory_says_what_is_kept_and_what_fits(monkeypatch, capsys, 
     # score has no --set: its advice is what it can change
     assert "--device" in _out_of_memory_advice(argparse.Namespace(command="score")) and \
         "--set" not in _out_of_memory_advice(argparse.Namespace(command="score"))
+
+
+def test_evaluate_under_torchrun_is_pointed_to_workers(tmp_path, capsys, monkeypatch):
+    # every process would make every video, and both would rewrite one results.json
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["evaluate", "--out", str(tmp_path / "ev")]) == 2
+    assert "use --workers N" in capsys.readouterr().err and not (tmp_path / "ev").exists()

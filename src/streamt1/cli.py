@@ -51,6 +51,7 @@ from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
 from streamt1.outputs.atomic import check_writable_folder, ensure_folder
 from streamt1.outputs.fingerprint import fingerprint
+from streamt1.outputs.lock import folder_lock
 from streamt1.outputs.progress import ProgressLine, counted, shorten
 from streamt1.rewards import REWARDS
 from streamt1.schedule import PromptSchedule, from_switches, parse_switch_frames, read_schedules, where_in_file
@@ -275,10 +276,6 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from streamt1.evaluate import TABLE_FILE as EVAL_TABLE_FILE
-    from streamt1.evaluate import EvalSettings, run_evaluation
-    from streamt1.evaluate_switch import TABLE_FILE, SwitchSettings, run_switch_evaluation
-
     asked_frames = (check_length("--num-frames", args.num_frames) if args.num_frames is not None
                     else LENGTHS.get(args.length))
     methods = _method_list(args.methods) if args.methods is not None else None
@@ -295,7 +292,21 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ConfigError("--overwrite makes videos again, --merge makes none: leave --overwrite out (a merge "
                           "replaces --out's table with the folders' results)")
     _check_devices(args)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # torchrun would run every video in every process
+        raise ConfigError("`streamt1 evaluate` runs as one process: for several, use --workers N (one process per "
+                          "method and seed, merged at the end), not torchrun")
     check_writable_folder(args.out)  # every branch below writes there
+    with folder_lock(args.out, "`streamt1 evaluate`", "run into another --out and combine the folders with --merge"):
+        return _evaluate_into_out(args, methods, seeds, asked_frames)
+
+
+def _evaluate_into_out(args: argparse.Namespace, methods: tuple[str, ...] | None, seeds: tuple[int, ...] | None,
+                       asked_frames: int | None) -> int:
+    """``streamt1 evaluate``'s work, its flags checked and ``--out`` held (one writer per results.json)."""
+    from streamt1.evaluate import TABLE_FILE as EVAL_TABLE_FILE
+    from streamt1.evaluate import EvalSettings, run_evaluation
+    from streamt1.evaluate_switch import TABLE_FILE, SwitchSettings, run_switch_evaluation
+
     if args.merge is not None:
         return _merge_evaluations(args, methods, seeds, asked_frames)
     args.num_prompts = EvalSettings.num_prompts if args.num_prompts is None else args.num_prompts
