@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Iterator
 
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, save
 from torch import Tensor
 
-from streamt1.outputs.atomic import atomic_path, atomic_write_json
+from streamt1.outputs.atomic import atomic_write_bytes, atomic_write_json
 
 # The card's record of its weights file: a copy damaged inside (its size and header intact) loads without an
 # error and draws noise, so the file is checked against it before its tensors are read.
@@ -65,18 +65,19 @@ def file_digest(path: Path) -> str:
 
 def save_weights(tensors: dict[str, Tensor], weights: Path, card: dict) -> Path:
     """Write ``weights`` and then its card (``card`` and the weights' digest) beside it, each atomically."""
-    with atomic_path(weights) as tmp:
-        save_file(tensors, str(tmp))
-    atomic_write_json(weights.with_suffix(".json"), {**card, DIGEST_KEY: file_digest(weights)})
+    data = save(tensors)
+    atomic_write_bytes(weights, data)
+    atomic_write_json(weights.with_suffix(".json"), {**card, DIGEST_KEY: hashlib.sha256(data).hexdigest()})
     return weights
 
 
 def load_weights(weights: Path, card: dict, train_command: str) -> dict[str, Tensor]:
-    """The tensors of ``weights``, after checking the file against the digest its ``card`` records (cards written
+    """The tensors of ``weights``, read once and checked against the digest its ``card`` records (cards written
     before the digest have none and are not checked)."""
+    data = weights.read_bytes()
     recorded = card.get(DIGEST_KEY)
-    if recorded is not None and file_digest(weights) != recorded:
+    if recorded is not None and hashlib.sha256(data).hexdigest() != recorded:
         raise ValueError(f"{weights} does not match the checksum in its card {weights.with_suffix('.json')}: the file "
                          f"is corrupt or was changed after it was saved; re-copy it or retrain with "
                          f"`{train_command} --out {weights.parent}`")
-    return load_file(str(weights))
+    return load(data)
