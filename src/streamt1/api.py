@@ -20,7 +20,7 @@ import streamt1
 from streamt1.backends import get_backend
 from streamt1.config import Config, ConfigError, build_config
 from streamt1.devices import resolve_device, resolve_dtype
-from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward
+from streamt1.interfaces import ImageReward, StreamingGenerator, VideoReward, chunk_count
 from streamt1.outputs.atomic import atomic_write_json
 from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs import results
@@ -160,17 +160,20 @@ def _reward_folder(entry: RewardEntry, path: Path | None, weights: str | None) -
                       f"or --weights W with them in W/{entry.folder}/")
 
 
-def load_components(config: Config, reward_kinds: Sequence[str] | None = None) -> Components:
+def load_components(config: Config, reward_kinds: Sequence[str] | None = None,
+                    schedules: Sequence[PromptSchedule] = ()) -> Components:
     """Build the backend named by ``config.run.backend`` and the rewards the run needs.
 
     Every file is checked before any weight is read: the generator's by its backend's checker,
-    then the rewards' (:func:`plan_rewards`, which ``reward_kinds`` is passed to).
+    then the rewards' (:func:`plan_rewards`, which ``reward_kinds`` is passed to). So are the run's
+    length and the switches of ``schedules``, where the backend knows its chunk before loading.
     """
     run = config.run
     backend = get_backend(run.backend)
     missing = []  # the generator's and the rewards' missing files, met in one run rather than one run each
+    chunk_frames = None
     try:
-        backend.check(run)
+        chunk_frames = backend.check(run)
     except FileNotFoundError as err:
         missing.append(str(err))
     try:
@@ -179,6 +182,10 @@ def load_components(config: Config, reward_kinds: Sequence[str] | None = None) -
         missing.append(str(err))
     if missing:
         raise _missing_files(missing)
+    if chunk_frames is not None:  # minutes of loading a real model spared for a length it cannot make
+        chunk_count(run.num_frames, chunk_frames)
+        for schedule in schedules:
+            schedule.validate(run.num_frames, chunk_frames)
     device = resolve_device(run.device)
     # The one stream setting the search owns (memory sinking's limits reach the cache at each commit)
     # and the sampling settings the run sets

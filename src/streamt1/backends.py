@@ -7,9 +7,10 @@ registry itself stays free of heavy imports. Its signature::
 
     factory(entry: BackendEntry, run: RunConfig, *, device, dtype, stream_overrides) -> StreamingGenerator
 
-and its ``checker(entry, run)`` raises ConfigError / FileNotFoundError for settings it cannot take
-and for missing files, reading no weights, so every file of a run (generator and rewards) is
-checked before any weight loads.
+and its ``checker(entry, run) -> int | None`` raises ConfigError / FileNotFoundError for settings it
+cannot take and for missing files, reading no weights, so every file of a run (generator and rewards)
+is checked before any weight loads. It returns the latent frames of the model's chunk where it knows them
+without loading (None: known once built), so that a length or a switch off the chunks is refused first too.
 """
 
 from __future__ import annotations
@@ -48,9 +49,9 @@ class BackendEntry:
     # preset's values, and the user's config file, overrides and flags replace them (config.build_config).
     search_defaults: Mapping[str, Any] = field(default_factory=dict)
 
-    def check(self, run: Any) -> None:
+    def check(self, run: Any) -> int | None:
         """Errors a run (a RunConfig) would hit, found without reading weights: missing packages,
-        no --weights, missing files."""
+        no --weights, missing files. Returns the chunk's latent frames where known before loading."""
         from streamt1.config import ConfigError
 
         if run.weights is not None and Path(run.weights).is_file():  # else every message names paths inside a file
@@ -68,7 +69,7 @@ class BackendEntry:
             problems.append(f"--weights DIR with the released checkpoints ({', '.join(self.files)}{published})")
         if problems:  # all at once, so a user does not meet them one run at a time
             raise ConfigError(f"run.backend={self.name!r} needs {'; and '.join(problems)}")
-        import_object(self.checker)(self, run)
+        return import_object(self.checker)(self, run)
 
     def build(self, run: Any, **kwargs: Any) -> Any:
         """The generator, from ``run`` (a RunConfig); ``kwargs``: device, dtype, stream_overrides."""

@@ -166,10 +166,11 @@ def _generate(args: argparse.Namespace) -> int:
                           attention=args.attention)
     schedules = _schedules(args)
     out = check_writable_folder(config.run.out)  # before any model loads: else the video is lost at its save
-    components = api.load_components(config)
+    components = api.load_components(config, schedules=schedules)  # the length and every switch checked first
     search = api.make_search(config, components)
-    # Validate everything before any work: the length, every switch, and every prompt (a closed-
-    # vocabulary backend such as Sprites rejects words it cannot express, listing the ones it knows).
+    # Validate everything before any work: every prompt (a closed-vocabulary backend such as Sprites rejects
+    # words it cannot express, listing the ones it knows), and the length and switches where the backend
+    # knew its chunk only once loaded.
     spec = search.generator.spec
     spec.num_chunks(config.run.num_frames)
     for schedule in schedules:

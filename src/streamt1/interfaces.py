@@ -65,14 +65,7 @@ class ChunkSpec:
 
     def num_chunks(self, num_latent_frames: int) -> int:
         """Chunks needed for ``num_latent_frames``; must divide evenly (validated by the config)."""
-        if num_latent_frames <= 0 or num_latent_frames % self.latent_frames:
-            below = max(num_latent_frames, 0) // self.latent_frames * self.latent_frames
-            fits = f"{below} or {below + self.latent_frames}" if below else f"{self.latent_frames}"
-            raise ValueError(
-                f"num_frames={num_latent_frames} must be a positive multiple of the chunk's "
-                f"{self.latent_frames} latent frames: use {fits}"
-            )
-        return num_latent_frames // self.latent_frames
+        return chunk_count(num_latent_frames, self.latent_frames)
 
     def decoded_frames(self, num_chunks: int) -> int:
         return self.first_chunk_frames + (num_chunks - 1) * self.frames_per_chunk
@@ -278,3 +271,14 @@ def to_uint8(frames: Tensor) -> Tensor:
     # for every candidate chunk the engine converts
     scaled = frames.detach().float().clamp(0, 1)
     return scaled.mul_(255).round_().to(torch.uint8)
+
+
+def chunk_count(num_latent_frames: int, chunk_frames: int) -> int:
+    """Chunks of ``chunk_frames`` in ``num_latent_frames``; a length that does not divide evenly raises a
+    ValueError naming the nearest lengths that do."""
+    if num_latent_frames <= 0 or num_latent_frames % chunk_frames:
+        below = max(num_latent_frames, 0) // chunk_frames * chunk_frames
+        fits = f"{below} or {below + chunk_frames}" if below else f"{chunk_frames}"
+        raise ValueError(f"num_frames={num_latent_frames} must be a positive multiple of the chunk's "
+                         f"{chunk_frames} latent frames: use {fits}")
+    return num_latent_frames // chunk_frames

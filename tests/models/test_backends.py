@@ -116,3 +116,40 @@ def test_backend_stream_presets():
     longlive = get_backend("longlive").stream
     warped = warp_timesteps(longlive.denoising_steps, longlive.num_train_timesteps, longlive.shift)
     torch.testing.assert_close(warped[:2], torch.tensor([1000.0, 937.5], dtype=torch.float64))
+
+
+def _release_of_empty_files(root):
+    """Every file a LongLive run names, each empty: the checks pass, and any load would fail."""
+    for name in ("longlive_base.pt", "lora.pt", "Wan2.1-T2V-1.3B/Wan2.1_VAE.pth",
+                 "Wan2.1-T2V-1.3B/models_t5_umt5-xxl-enc-bf16.pth"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"")
+    (root / "Wan2.1-T2V-1.3B/google/umt5-xxl").mkdir(parents=True)
+    return root
+
+
+def test_a_length_or_size_the_model_cannot_make_is_refused_before_any_weight_loads(tmp_path):
+    from streamt1 import api
+    from streamt1.config import ConfigError, build_config
+    from streamt1.schedule import PromptSchedule, Segment
+
+    root = _release_of_empty_files(tmp_path)
+
+    def load(overrides=(), schedules=(), **run):
+        config = build_config("none", None, ["run.model=tiny-test", *overrides], backend="longlive",
+                              weights=str(root), device="cpu", **run)
+        return api.load_components(config, reward_kinds=(), schedules=schedules)
+
+    # the empty files get as far as loading, so each refusal below came before it
+    with pytest.raises(Exception, match="longlive_base.pt") as loading:
+        load(num_frames=6)
+    assert "num_frames" not in str(loading.value)
+    with pytest.raises(ValueError, match=r"^num_frames=7 must be a positive multiple of the chunk's 3 latent "
+                                         r"frames: use 6 or 9$"):
+        load(num_frames=7)
+    switch = PromptSchedule((Segment("a cat", 0), Segment("a dog", 4)))
+    with pytest.raises(ConfigError, match=r"^switch at latent frame 4 is not on a chunk boundary"):
+        load(num_frames=6, schedules=[switch])
+    with pytest.raises(ConfigError, match=r"^run.height x run.width = 500x832: longlive takes multiples of 16 x 16 "
+                                          r"\(the VAE's 8x downsampling times the 2x2 patch\), e.g. 496x832$"):
+        load(["run.height=500"], num_frames=6)

@@ -44,6 +44,7 @@ from streamt1.models.wan_vae import WanVAECodec
 logger = logging.getLogger(__name__)
 
 DEFAULT_HEIGHT, DEFAULT_WIDTH, DEFAULT_FPS = 480, 832, 16.0  # the paper's 832x480 at 16 fps
+WAN_VAE_SPATIAL_FACTOR = 8  # Wan2.1's VAE (AutoencoderKLWan's scale_factor_spatial), for checks before it loads
 
 
 @dataclass(frozen=True)
@@ -173,10 +174,19 @@ def build_wan_generator(
     )
 
 
-def check_run(entry: registry.BackendEntry, run: Any) -> None:
-    """The checker of the causal-Wan entries: the model preset, then every missing release file in one error."""
-    _model_config(entry, run)
+def check_run(entry: registry.BackendEntry, run: Any) -> int:
+    """The checker of the causal-Wan entries: the model preset, the frame size, then every missing release
+    file in one error. Returns the chunk's latent frames."""
+    config = _model_config(entry, run)
+    _, ph, pw = config.patch_size
+    height, width = run.height or DEFAULT_HEIGHT, run.width or DEFAULT_WIDTH
+    step_h, step_w = WAN_VAE_SPATIAL_FACTOR * ph, WAN_VAE_SPATIAL_FACTOR * pw
+    if height % step_h or width % step_w:  # else met only after minutes of loading, at the first forward
+        raise ConfigError(f"run.height x run.width = {height}x{width}: {entry.name} takes multiples of {step_h} x "
+                          f"{step_w} (the VAE's {WAN_VAE_SPATIAL_FACTOR}x downsampling times the {ph}x{pw} patch), "
+                          f"e.g. {height // step_h * step_h or step_h}x{width // step_w * step_w or step_w}")
     locate_files(entry.name, run.weights)
+    return get_backend(entry.name).stream.chunk_frames
 
 
 def _model_config(entry: registry.BackendEntry, run: Any) -> WanConfig:

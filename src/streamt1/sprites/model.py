@@ -159,9 +159,9 @@ def _weights_folder(run: Any) -> Path:
     return Path(run.weights) if run.weights is not None else DEFAULT_WEIGHTS_DIR
 
 
-def check_run(entry: Any, run: Any) -> None:
+def check_run(entry: Any, run: Any) -> int:
     """The checker of the ``sprites`` entry in :data:`streamt1.backends.BACKENDS`: settings it cannot
-    take and missing files, found without reading weights."""
+    take and missing files, found without reading weights. Returns the chunk's latent frames (from the card)."""
     from streamt1.config import ConfigError
 
     fixed = [f"run.{k}" for k in ("model", "height", "width") if getattr(run, k) is not None]
@@ -169,7 +169,7 @@ def check_run(entry: Any, run: Any) -> None:
         raise ConfigError(f"{', '.join(fixed)} cannot be set for run.backend={entry.name!r}: "
                           f"its model and {FRAME_SIZE}x{FRAME_SIZE} frames are fixed")
     try:
-        weights_and_card(_weights_folder(run), MODEL_STEM, "the Sprites model", TRAIN_COMMAND)
+        weights, card = weights_and_card(_weights_folder(run), MODEL_STEM, "the Sprites model", TRAIN_COMMAND)
     except FileNotFoundError as err:
         if run.weights is None:
             raise
@@ -178,6 +178,8 @@ def check_run(entry: Any, run: Any) -> None:
         hint = ("; it holds rewards only: give them with " + " ".join(
             f"--{kind}-reward sprites-{kind}={folder}" for kind in rewards_only)) if rewards_only else ""
         raise FileNotFoundError(f"{err}, or leave --weights out to use the built-in weights{hint}") from None
+    with readable_weights(weights, card, TRAIN_COMMAND):
+        return int(json.loads(card.read_text())["stream_config"]["chunk_frames"])
 
 
 def load_backend(entry: Any, run: Any, *, device: torch.device, dtype: torch.dtype,
