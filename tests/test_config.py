@@ -296,6 +296,12 @@ def test_shared_search_settings_leave_the_plain_baseline_plain(caplog):
                "search.noise_fusion_sigma=0.5", "search.final_score=whole", "search.max_sink_frames=9"]
     assert shared_overrides("none", scoring) == ["search.max_sink_frames=9"]
     assert {"tau", "fusion", "noise_fusion_sigma"} <= build_config("best-of-n").search.inert_settings()
+    # best-of-n scores no chunk, but its final pick reads the video window by window: the window length acts
+    windows = build_config("best-of-n", None, ["search.final_score=windows"]).search
+    assert "long_window_chunks" not in windows.inert_settings()
+    whole = build_config("best-of-n", None, ["search.final_score=whole"]).search
+    assert "long_window_chunks" in whole.inert_settings() and "long_window_chunks" in build_config(
+        "none").search.inert_settings()
     assert not {"tau", "noise_fusion_sigma", "transition_threshold"} & build_config("stream-t1").search.inert_settings()
     with pytest.raises(ConfigError, match="tua"):
         build_config("none", None, kept)

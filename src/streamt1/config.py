@@ -173,8 +173,9 @@ class SearchConfig:
         """Search settings that cannot change this search's videos: those of the units it has off."""
         inert = set()
         if not self.scores_chunks:
-            inert |= {"pruning", "fusion", "tau", "long_window_chunks", "scoring", "short_frame_stride",
-                      "early_pruning_step", "early_keep"}
+            inert |= {"pruning", "fusion", "tau", "scoring", "short_frame_stride", "early_pruning_step", "early_keep"}
+            if not (self.picks_final and self.final_score == "windows"):  # else the final pick reads these windows
+                inert.add("long_window_chunks")
         if not self.noise_propagation:
             inert.add("noise_fusion_sigma")
         if not self.memory_sinking:

@@ -201,6 +201,29 @@ def test_a_prompt_switch_stream_is_scored_part_by_part_under_each_prompt(tmp_pat
     parts = [float(reward(frames[None, a:b], [text], 8.0).overall[0]) for text, a, b in ((first, 0, 9), (second, 9, 12))]
     assert record["reward"]["overall"] == pytest.approx((9 * parts[0] + 3 * parts[1]) / 12, abs=1e-5)
     assert record["prompt"] == f"{first} then {second}"
+    # where a causal VAE decodes fewer frames for the first chunk, the trace's decoded start decides, not the
+    # latent fraction (9 of 12 latent frames would put the switch at frame 9)
+    (folder / "stream-0.trace.json").write_text(json.dumps({
+        "prompt": f"{first} then {second}", "config": {"run": {"num_frames": 12}},
+        "segments": [{"prompt": first, "from_frame": 0, "from_decoded_frame": 0},
+                     {"prompt": second, "from_frame": 9, "from_decoded_frame": 7}]}))
+    assert main(["score", str(folder), "--metrics", "none", "--video-reward", "sprites-video", "--device", "cpu",
+                 "--overwrite"]) == 0
+    record = json.loads((folder / "scores" / "results.json").read_text())["videos"]["stream-0.mp4"]
+    parts = [float(reward(frames[None, a:b], [text], 8.0).overall[0]) for text, a, b in ((first, 0, 7), (second, 7, 12))]
+    assert record["reward"]["overall"] == pytest.approx((7 * parts[0] + 5 * parts[1]) / 12, abs=1e-5)
+
+
+@pytest.mark.parametrize("trace", ["", "[1, 2]", '{"prompt": "a", "config": {"run": []}, "segments": [{}, {}]}',
+                                   '{"prompt": "a", "config": {"run": {"num_frames": 6}}, '
+                                   '"segments": [{"prompt": "a"}, {"prompt": "b"}]}'])
+def test_a_trace_that_cannot_be_read_is_named(tmp_path, capsys, trace):
+    folder = tmp_path / "streams"
+    write_mp4(folder / "clip-0.mp4", random_video(6, 32, 32, seed=1).permute(0, 2, 3, 1).numpy(), 8, min_size=0)
+    (folder / "clip-0.trace.json").write_text(trace)
+    assert main(["score", str(folder), "--metrics", "none", "--video-reward", "sprites-video", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert f"{folder / 'clip-0.trace.json'} is not a readable trace" in err and "--prompt-file" in err
 
 
 @pytest.fixture(scope="module")
@@ -350,3 +373,37 @@ def test_a_video_missing_from_the_prompt_file_fails_before_any_scoring(tmp_path,
     assert main(argv) == 0
     videos = json.loads((folder / "scores" / "results.json").read_text())["videos"]
     assert videos["vid1.mp4"]["prompt"] == "a blue square moves up"
+
+
+def test_vbench_files_keep_a_long_videos_dynamic_degree_as_the_share_of_its_clips_that_move(tmp_path):
+    from streamt1.metrics.score import EVAL_RESULTS_SUFFIX, write_vbench_layout
+
+    def record(value, clips):
+        return {"prompt": "p", "scores": {"dynamic_degree": {"value": value, "weight": 1.0, "clips": clips}}}
+
+    videos = {"long.mp4": record(0.25, [1.0, 0.0, 0.0, 0.0]), "short.mp4": record(1.0, [])}
+    write_vbench_layout(tmp_path, tmp_path / "videos", videos, ["dynamic_degree"])
+    aggregate, per_video = json.loads((tmp_path / f"videos{EVAL_RESULTS_SUFFIX}").read_text())["dynamic_degree"]
+    results = {Path(v["video_path"]).name: v["video_results"] for v in per_video}
+    assert results == {"long.mp4": 0.25, "short.mp4": True}  # a bool for one clip, as VBench writes it
+    assert aggregate == pytest.approx((0.25 + 1.0) / 2)  # the per-video values average to the aggregate
+
+
+def test_damaged_resume_files_are_named_with_the_fix(tmp_path, capsys):
+    folder = tmp_path / "streams"
+    write_mp4(folder / "clip-0.mp4", random_video(6, 32, 32, seed=2).permute(0, 2, 3, 1).numpy(), 8, min_size=0)
+    (folder / "clip-0.trace.json").write_text(json.dumps({"prompt": "a red circle moves left"}))
+    args = ["score", str(folder), "--metrics", "none", "--video-reward", "sprites-video", "--device", "cpu"]
+    assert main(args) == 0
+    record, merged = folder / "scores" / "per_video" / "clip-0.mp4.json", folder / "scores" / "results.json"
+    kept = record.read_text()
+    record.write_text("{}")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{record} is not a video's scores" in err and "--overwrite" in err
+    record.write_text(kept)
+    merged.write_text("[]")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{merged} is not a scores file" in err and "--overwrite" in err
+    assert main([*args, "--overwrite"]) == 0  # the fix the message gives works

@@ -89,6 +89,17 @@ def test_a_sprite_colour_that_fills_the_frame_is_scored_not_an_error():
     scores = evaluate_video(video, CAPTION)
     assert all(0.0 <= scores[name] <= 1.0 for name in METRIC_NAMES)
     assert scores["subject_consistency"] < evaluate_video(render(SCENE, 48), CAPTION)["subject_consistency"]
+    # no background left to see is a miss at the end, not a match (an empty mask used to score 1)
+    assert scores["alignment_background"] == pytest.approx(0.5)  # the first frames right, the last ones not
+
+
+def test_uint8_frames_score_as_the_same_video_in_floats():
+    video = render(SCENE, 24)
+    as_bytes = (video * 255).round().to(torch.uint8)
+    floats, ints = evaluate_video(as_bytes.float() / 255, CAPTION), evaluate_video(as_bytes, CAPTION)
+    assert ints == floats and ints["text_alignment"] > 0.9
+    with pytest.raises(ValueError, match="floats in \\[0, 1\\] or uint8, got torch.int64"):
+        evaluate_video(as_bytes.long(), CAPTION)
 
 
 def test_wrap_pad_is_circular_padding_and_goes_on_past_one_frame():

@@ -30,3 +30,13 @@ def test_paired_difference_uses_only_shared_items_and_cancels_item_effects():
     assert est.excludes_zero  # the large item-to-item spread cancels in the pairing
     with pytest.raises(ValueError, match="share no item"):
         paired_difference({"x": 1.0}, base)
+
+
+def test_a_value_that_is_not_finite_makes_the_estimate_nan_not_an_error():
+    import math
+
+    for values in ([1.0, float("nan"), 2.0], [float("inf"), 1.0]):
+        estimate = mean_ci(values)
+        assert math.isnan(estimate.mean) and math.isnan(estimate.half_width) and estimate.n == len(values)
+        assert not estimate.excludes_zero and estimate.format() == "nan"
+    assert math.isnan(paired_difference({"a": float("nan"), "b": 1.0}, {"a": 0.0, "b": 0.0}).mean)

@@ -62,3 +62,15 @@ def test_random_selection_is_distinct_and_seeded():
     b = select_random(8, 3, torch.Generator().manual_seed(0))
     assert torch.equal(a, b)
     assert len(set(a.tolist())) == 3
+
+
+def test_a_score_the_reward_could_not_read_ranks_last():
+    nan = float("nan")
+    assert select_top_k(torch.tensor([0.9, nan, 0.5, 0.1]), 2).tolist() == [0, 2]
+    assert select_top_k(torch.tensor([nan, nan, -3.0]), 3).tolist() == [2, 0, 1]
+    # one NaN must not zero the rest of the pool's z-scores (a NaN std used to map all of them to 0)
+    z = standardise(torch.tensor([1.0, 2.0, nan, 4.0]))
+    assert torch.isnan(z[2]) and torch.allclose(z[[0, 1, 3]], standardise(torch.tensor([1.0, 2.0, 4.0])))
+    fused = fuse(torch.tensor([1.0, 2.0, nan, 4.0]), torch.tensor([0.0, 0.0, 0.0, 1.0]), 0.5, "zscore")
+    assert select_top_k(fused, 4).tolist() == [3, 1, 0, 2]
+    assert torch.isnan(standardise(torch.tensor([nan, nan]))).all()

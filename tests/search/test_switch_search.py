@@ -60,7 +60,8 @@ def test_one_segment_schedule_is_the_single_prompt_path(generator):
     assert torch.equal(plain.frames, scheduled.frames)
     assert plain.trace.to_dict()["chunks"] == scheduled.trace.to_dict()["chunks"]
     assert plain.trace.final == scheduled.trace.final
-    assert scheduled.trace.to_dict()["segments"] == [{"prompt": A, "from_frame": 0, "from_chunk": 0}]
+    assert scheduled.trace.to_dict()["segments"] == [{"prompt": A, "from_frame": 0, "from_chunk": 0,
+                                                       "from_decoded_frame": 0}]
     assert search(generator, "none").run(PromptSchedule.single(A), 6, 1, progress=False).frames.equal(
         search(generator, "none").run(A, 6, 1, progress=False).frames)
 
@@ -94,8 +95,9 @@ def test_every_history_switches_in_one_pass_and_rewards_use_the_active_prompt(ge
     final = video.calls[4:]
     assert [(shape[1], prompts) for shape, prompts in final] == [
         (f0, [A, A]), (f0 + f, [A, A]), (f, [B, B]), (2 * f, [B, B])]
-    assert result.trace.to_dict()["segments"] == [
-        {"prompt": A, "from_frame": 0, "from_chunk": 0}, {"prompt": B, "from_frame": 6, "from_chunk": 2}]
+    assert result.trace.to_dict()["segments"] == [  # B's frames start after the first two chunks' decoded ones
+        {"prompt": A, "from_frame": 0, "from_chunk": 0, "from_decoded_frame": 0},
+        {"prompt": B, "from_frame": 6, "from_chunk": 2, "from_decoded_frame": f0 + f}]
     assert result.trace.switch_chunks() == [2]
 
 

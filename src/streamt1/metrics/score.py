@@ -121,23 +121,33 @@ def prompt_keys(path: Path) -> tuple[str, ...]:
     return str(path), str(path.resolve()), path.name
 
 
-def video_prompts(path: Path, prompts: dict[str, str]) -> tuple[str, list[tuple[str, float]] | None]:
+def video_prompts(path: Path, prompts: dict[str, str]) -> tuple[str, list[tuple[str, int | float]] | None]:
     """The video's prompt from ``prompts`` (VBench's ``--prompt_file`` {path: prompt}; a scored folder's
     videos are all in it, :func:`check_prompts`), else the trace, else VBench's filename rule; and, for a
-    prompt-switch stream, each of its prompts with where it starts (a fraction of the video, from the
-    trace; None for one prompt or a ``--prompt-file`` entry)."""
+    prompt-switch stream, each of its prompts with where it starts, from the trace: its first decoded frame
+    (int), or in traces older than that record a fraction of the video (float); None for one prompt or a
+    ``--prompt-file`` entry. A trace that cannot be read raises a ConfigError naming it."""
     for key in prompt_keys(path):
         if key in prompts:
             return prompts[key], None
     trace = output_paths(path.parent, path.stem)["trace"]
-    data = json.loads(trace.read_text()) if trace.is_file() else {}
-    prompt = data.get("prompt")
-    if not isinstance(prompt, str):
-        return re.sub(r"-\d+$", "", path.stem), None  # VBench's get_prompt_from_filename
-    segments, latent_frames = data.get("segments") or [], data.get("config", {}).get("run", {}).get("num_frames")
-    if len(segments) < 2 or not latent_frames:
-        return prompt, None
-    return prompt, [(str(s["prompt"]), int(s["from_frame"]) / latent_frames) for s in segments]
+    filename_rule = re.sub(r"-\d+$", "", path.stem)  # VBench's get_prompt_from_filename
+    if not trace.is_file():
+        return filename_rule, None
+    try:
+        data = json.loads(trace.read_text())
+        prompt = data.get("prompt")
+        if not isinstance(prompt, str):
+            return filename_rule, None
+        segments, latent_frames = data.get("segments") or [], (data.get("config") or {}).get("run", {}).get("num_frames")
+        if len(segments) < 2 or not latent_frames:
+            return prompt, None
+        return prompt, [(str(s["prompt"]), int(s["from_decoded_frame"]) if "from_decoded_frame" in s
+                         else int(s["from_frame"]) / latent_frames) for s in segments]
+    except (ValueError, AttributeError, KeyError, TypeError) as err:  # json's errors are ValueErrors
+        raise ConfigError(f"{trace} is not a readable trace ({type(err).__name__}: {err}); {path.name}'s prompt is "
+                          "read from it: delete or repair it, or give the prompt with --prompt-file "
+                          "{video path: prompt}") from None
 
 
 def video_prompt(path: Path, prompts: dict[str, str]) -> str:
@@ -185,7 +195,7 @@ def load_reward(settings: ScoreSettings, device: torch.device) -> Callable | Non
 
 
 def score_one(path: Path, prompt: str, settings: ScoreSettings, backbones: vbench.Backbones,
-              reward: Callable | None, switches: list[tuple[str, float]] | None = None) -> dict:
+              reward: Callable | None, switches: list[tuple[str, int | float]] | None = None) -> dict:
     """The record of one video: its facts, one score per dimension and the reward parts. A prompt-switch
     stream (``switches``: :func:`video_prompts`) has each part scored under its own prompt, the
     reward being their frame-weighted mean: a caption reward reads one caption, not "A then B"."""
@@ -200,8 +210,8 @@ def score_one(path: Path, prompt: str, settings: ScoreSettings, backbones: vbenc
     for name in settings.dimensions:
         record["scores"][name] = asdict(vbench.score_dimension(video, fps, name, backbones, long))
     if reward is not None:
-        pieces = switches or [(prompt, 0.0)]
-        bounds = [round(start * len(video)) for _, start in pieces] + [len(video)]
+        pieces = switches or [(prompt, 0)]
+        bounds = [start if isinstance(start, int) else round(start * len(video)) for _, start in pieces] + [len(video)]
         for (text, _), first, end in zip(pieces, bounds, bounds[1:]):
             if end <= first:
                 continue
@@ -241,11 +251,19 @@ def _earlier_records(out: Path, keys: Sequence[str], settings: dict) -> dict[str
     fp, found, earlier = fingerprint(settings), {}, None
     merged = out / RESULTS_FILE
     if merged.is_file():
-        data = read_json(merged, f"delete it, or pass --overwrite to score every video in {out} again")
-        found.update({k: (data.get("fingerprint"), r) for k, r in data.get("videos", {}).items()})
+        fix = f"delete it, or pass --overwrite to score every video in {out} again"
+        data = read_json(merged, fix)
+        videos = data.get("videos", {}) if isinstance(data, dict) else None
+        if not isinstance(videos, dict) or not all(_is_record(r) for r in videos.values()):
+            raise ConfigError(f"{merged} is not a scores file (an object whose \"videos\" map each video to its "
+                              f"record); {fix}")
+        found.update({k: (data.get("fingerprint"), r) for k, r in videos.items()})
         earlier = data.get("settings")
     for path in sorted((out / RECORDS_DIR).rglob("*.mp4.json")):  # a row's <row>_eval_results.json may sit here
-        data = read_json(path, "delete it (that video is scored again), or pass --overwrite")
+        fix = "delete it (that video is scored again), or pass --overwrite"
+        data = read_json(path, fix)
+        if not isinstance(data, dict) or not _is_record(data.get("record")):
+            raise ConfigError(f"{path} is not a video's scores (an object with its \"record\"); {fix}")
         found[path.relative_to(out / RECORDS_DIR).as_posix().removesuffix(".json")] = (data.get("fingerprint"),
                                                                                         data["record"])
     found = {key: found[key] for key in keys if key in found}  # a removed video's record is inert
@@ -254,6 +272,12 @@ def _earlier_records(out: Path, keys: Sequence[str], settings: dict) -> dict[str
         raise ConfigError(f"{out} holds results made with other settings{changed}; pass --overwrite to "
                           "replace them or --out for another folder")
     return {key: record for key, (_, record) in found.items()}
+
+
+def _is_record(record: Any) -> bool:
+    """Whether ``record`` has the shape :func:`score_one` writes (what a resume reads of it)."""
+    return (isinstance(record, dict) and isinstance(record.get("size"), int)
+            and all(isinstance(record.get(k), dict) for k in ("scores", "reward")))
 
 
 def out_folder(folder: str | Path, out: str | Path | None = None) -> Path:
@@ -303,8 +327,8 @@ def score_items(plan: ScorePlan, settings: ScoreSettings, backbones: vbench.Back
         if key in kept:
             continue
         start = time.perf_counter()
+        prompt, switches = video_prompts(path, prompts or {})
         try:
-            prompt, switches = video_prompts(path, prompts or {})
             record = score_one(path, prompt, settings, backbones, reward, switches)
         except UnreadableVideo as err:  # one bad file must not cost the hours of scoring the others
             logger.warning("%s; skipped, the other videos are scored", err)
@@ -319,7 +343,7 @@ def score_items(plan: ScorePlan, settings: ScoreSettings, backbones: vbench.Back
             if str(path) in str(err):
                 raise
             source = "" if any(k in (prompts or {}) for k in prompt_keys(path)) else (
-                f" (its prompt {shorten(video_prompt(path, {}), 60)!r} was read from its trace or file name; "
+                f" (its prompt {shorten(prompt, 60)!r} was read from its trace or file name; "
                 "if that is not its caption, give it with --prompt-file {video path: prompt})")
             raise ValueError(f"{path} cannot be scored: {err}{source}; remove it from the folder or score it "
                              "without the metric that refuses it") from err
@@ -395,11 +419,12 @@ def score_folder(folder: str | Path, settings: ScoreSettings, backbones: vbench.
             raise
 
 
-def _vbench_units(name: str, value: float) -> float | bool:
-    """A per-video value as VBench writes it: imaging on 0..100, dynamic degree as a bool."""
+def _vbench_units(name: str, score: vbench.DimensionScore) -> float | bool:
+    """A per-video value as VBench writes it: imaging on 0..100, dynamic degree as a bool for one clip (in
+    VBench-Long mode the share of its clips that move, which the folder's aggregate averages)."""
     if name == "imaging_quality":
-        return value * vbench.IMAGING_SCALE
-    return bool(value) if name == "dynamic_degree" else value
+        return score.value * vbench.IMAGING_SCALE
+    return bool(score.value) if name == "dynamic_degree" and not score.clips else score.value
 
 
 def write_vbench_layout(out: Path, folder: Path, videos: dict[str, dict], dimensions: Sequence[str]) -> None:
@@ -415,7 +440,7 @@ def write_vbench_layout(out: Path, folder: Path, videos: dict[str, dict], dimens
         results = {}
         for name in dimensions:
             scores = {k: vbench.DimensionScore(**r["scores"][name]) for k, r in records.items()}
-            per_video = [{"video_path": str(folder / k), "video_results": _vbench_units(name, s.value)}
+            per_video = [{"video_path": str(folder / k), "video_results": _vbench_units(name, s)}
                          for k, s in scores.items()]
             results[name] = [vbench.aggregate(list(scores.values())), per_video]
         path = out / f"{'videos' if group == TOP_LEVEL else group}{EVAL_RESULTS_SUFFIX}"

@@ -184,10 +184,12 @@ def sprite_free(tracks: list[SpriteTrack], like: Tensor) -> Tensor:
 
 
 def _masked_similarity(a: Tensor, b: Tensor, valid: Tensor) -> Tensor:
-    """``1 - mean |a - b|`` over valid pixels; ``a, b [T, 3, H, W]``, ``valid [T, H, W]`` -> ``[T]``."""
+    """``1 - mean |a - b|`` over valid pixels; ``a, b [T, 3, H, W]``, ``valid [T, H, W]`` -> ``[T]``. A frame
+    with no valid pixel shows no background at all (sprite colour everywhere): 0, a full miss, not a match."""
     diff = (a - b).abs().mean(1)
-    n = valid.flatten(1).sum(1).clamp(min=1)
-    return 1 - (diff * valid).flatten(1).sum(1) / n
+    n = valid.flatten(1).sum(1)
+    similarity = 1 - (diff * valid).flatten(1).sum(1) / n.clamp(min=1)
+    return torch.where(n > 0, similarity, torch.zeros_like(similarity))
 
 
 def background_consistency(frames: Tensor, tracks: list[SpriteTrack]) -> float:
@@ -341,7 +343,8 @@ def text_alignment(frames: Tensor, scene: SceneSpec, tracks: list[SpriteTrack], 
 
 
 def evaluate_video(frames: Tensor, caption: str | SceneSpec, fps: float = FPS) -> dict[str, float]:
-    """All Sprites metrics of one video ``[T, 3, H, W]`` in [0, 1] against a caption or scene.
+    """All Sprites metrics of one video ``[T, 3, H, W]`` (floats in [0, 1], or uint8 as
+    :class:`~streamt1.search.beam.SearchResult` holds them) against a caption or scene.
 
     Returns :data:`METRIC_NAMES` (0..1, higher is better) plus the ``alignment_*`` parts.
     """
@@ -349,6 +352,10 @@ def evaluate_video(frames: Tensor, caption: str | SceneSpec, fps: float = FPS) -
         raise ValueError(f"frames must be [T, 3, H, H], got {list(frames.shape)}")
     if frames.shape[0] < 3:
         raise ValueError(f"need at least 3 frames to score motion, got {frames.shape[0]}")
+    if frames.dtype == torch.uint8:  # else 0..255 clamped to [0, 1] scores a perfect video near 0
+        frames = frames.float() / 255
+    elif not frames.is_floating_point():
+        raise ValueError(f"frames must be floats in [0, 1] or uint8, got {frames.dtype}")
     frames = frames.detach().float().cpu().clamp(0, 1)
     scene = parse_caption(caption, num_frames=frames.shape[0]) if isinstance(caption, str) else caption
     tracks = [track_sprite(frames, s) for s in scene.all_sprites]

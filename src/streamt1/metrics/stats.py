@@ -52,10 +52,13 @@ class Estimate:
 
 
 def mean_ci(values: Sequence[float]) -> Estimate:
-    """Mean of ``values`` with a two-sided 95 % Student-t interval."""
+    """Mean of ``values`` with a two-sided 95 % Student-t interval; NaN for both where a value is not finite
+    (a table shows "nan" in that cell instead of failing after hours of scoring)."""
     values = [float(v) for v in values]
     if not values:
         raise ValueError("mean_ci needs at least one value")
+    if not all(math.isfinite(v) for v in values):
+        return Estimate(math.nan, math.nan, len(values))
     if len(values) < 2:
         return Estimate(values[0], math.nan, 1)
     half = t_critical_95(len(values) - 1) * stdev(values) / math.sqrt(len(values))

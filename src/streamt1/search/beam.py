@@ -162,7 +162,8 @@ class StreamSearch:
         first_chunks = [s.from_frame // spec.latent_frames for s in schedule.segments]
         trace = Trace.start(method=self.method, prompt=schedule.text(), seed=seed, fps=spec.fps,
                             num_chunks=num_chunks, config={**self.settings, "search": asdict(cfg)},
-                            segments=[{**s, "from_chunk": c} for s, c in zip(schedule.to_list(), first_chunks)])
+                            segments=[{**s, "from_chunk": c, "from_decoded_frame": spec.decoded_frames(c) if c else 0}
+                                      for s, c in zip(schedule.to_list(), first_chunks)])
         started = time.perf_counter()
         lap = _Laps(trace)
         conditions = [gen.encode_prompt(p, num_frames) for p in schedule.prompts]

@@ -25,10 +25,15 @@ def mix_alpha(start_frame: int, num_frames: int, chunk_frames: int, tau: float) 
 
 
 def standardise(scores: Tensor) -> Tensor:
-    """Z-scores within the candidate pool ``[N]``; a constant pool maps to zeros."""
-    std = scores.std(unbiased=False)
-    centred = scores - scores.mean()
-    return centred / std if std > 0 else torch.zeros_like(scores)
+    """Z-scores within the candidate pool ``[N]``, over its finite scores (a NaN stays NaN and ranks last,
+    rather than zeroing the whole pool); a constant pool maps to zeros."""
+    finite = torch.isfinite(scores)
+    read = scores[finite]
+    if read.numel() == 0:
+        return scores.clone()
+    std = read.std(unbiased=False)
+    centred = scores - read.mean()
+    return centred / std if std > 0 else torch.where(finite, torch.zeros_like(scores), scores)
 
 
 def fuse(short: Tensor, long: Tensor, alpha: float, fusion: str = "raw") -> Tensor:
@@ -41,8 +46,10 @@ def fuse(short: Tensor, long: Tensor, alpha: float, fusion: str = "raw") -> Tens
 
 
 def select_top_k(scores: Tensor, k: int) -> Tensor:
-    """Indices of the ``k`` best scores, best first; ties keep the lower (earlier) candidate."""
-    order = torch.sort(scores, descending=True, stable=True).indices
+    """Indices of the ``k`` best scores, best first; ties keep the lower (earlier) candidate. A NaN score (a
+    reward that could not read the candidate; the trace stores it as null) ranks last, not first as in a sort."""
+    readable = torch.where(torch.isnan(scores), torch.full_like(scores, -torch.inf), scores)
+    order = torch.sort(readable, descending=True, stable=True).indices
     return order[:k]
 
 

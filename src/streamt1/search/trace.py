@@ -14,7 +14,9 @@ Schema version 1 (one JSON object; ``null`` where a value does not apply)::
       "segments": [{                 # the prompt schedule (optional; absent: one segment, "prompt")
         "prompt": str,               # the prompt of this segment
         "from_frame": int,           # its first latent frame
-        "from_chunk": int            # its first chunk (a prompt switch happens before this chunk)
+        "from_chunk": int,           # its first chunk (a prompt switch happens before this chunk)
+        "from_decoded_frame": int    # its first frame of the decoded video (absent in older traces): a
+                                     # causal VAE decodes fewer frames for the first chunk than for the others
       }],
       "chunks": [{                   # one per generated chunk, in order
         "index": int,                # == position in the list
@@ -397,8 +399,12 @@ def _get(data: Mapping[str, Any], key: str, kind: str, *, nullable: bool = False
 
 def _segment(data: Any, index: int) -> dict[str, Any]:
     where = f"segments[{index}]"
-    return {"prompt": _get(data, "prompt", "str", where=where), "from_frame": _get(data, "from_frame", "int", where=where),
-            "from_chunk": _get(data, "from_chunk", "int", where=where)}
+    segment = {"prompt": _get(data, "prompt", "str", where=where),
+               "from_frame": _get(data, "from_frame", "int", where=where),
+               "from_chunk": _get(data, "from_chunk", "int", where=where)}
+    if "from_decoded_frame" in data:  # older traces lack it
+        segment["from_decoded_frame"] = _get(data, "from_decoded_frame", "int", where=where)
+    return segment
 
 
 def _candidate_from_dict(data: Any, where: str) -> CandidateRecord:
