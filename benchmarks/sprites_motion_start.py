@@ -23,6 +23,9 @@ after the first 9, for:
   scenes, and the share of scenes where it goes at more than half its speed). ``--set``: config overrides
   for plain generation only, e.g. ``run.guided_chunks=4``.
 
+Then each row's displacement chunk by chunk: whether a continuation keeps its context's speed or loses a
+share of it with every chunk.
+
 The chunks after a context are sampled with the model's own Euler schedule, every chunk attending to
 the clean sink and window as in a stream (one forward over the sequence with the block-causal mask).
 """
@@ -90,6 +93,17 @@ def steps_along(video: torch.Tensor, scene) -> torch.Tensor:
 def displacement(videos: torch.Tensor, scenes: list) -> torch.Tensor:
     """Each video's sprite displacement along its scene's direction, in pixels ``[N]``."""
     return torch.tensor([float(steps_along(video, scene).sum()) * FRAME_SIZE for video, scene in zip(videos, scenes)])
+
+
+def chunk_profile(videos: torch.Tensor, scenes: list, chunk_frames: int) -> torch.Tensor:
+    """Mean sprite displacement along the scene's direction, chunk by chunk after the first, in pixels
+    ``[chunks - 1]``: from the last frame of one chunk to the last of the next (the first chunk's own
+    start is the context's, which these rows do not share)."""
+    rows = []
+    for video, scene in zip(videos, scenes):
+        place = torch.cat([torch.zeros(1), steps_along(video, scene).cumsum(0)]) * FRAME_SIZE
+        rows.append(place[chunk_frames - 1:: chunk_frames].diff())
+    return torch.stack(rows).mean(0)
 
 
 def speed_profile(videos: torch.Tensor, scenes: list) -> torch.Tensor:
@@ -173,6 +187,12 @@ def main() -> None:
         px = displacement(video, own)
         print(f"  {name:16s} {scores} {float(px.mean()):+6.2f} {float((px > 0).float().mean()):4.2f}  "
               f"({len(own)} scenes, {video.shape[1]} frames)")
+    chunk = model.stream.chunk_frames
+    print(f"px along the scene's direction chunk by chunk ({chunk} frames each, from the second chunk on; a model "
+          "that undershoots its context's speed slows down from chunk to chunk):")
+    for name, (video, rows) in videos.items():
+        profile = chunk_profile(video[:, : args.chunks * chunk], [scenes[i] for i in rows], chunk)
+        print(f"  {name:16s} " + " ".join(f"{v:+5.2f}" for v in profile.tolist()))
     if plain_frames >= 2 * FPS:
         profile = speed_profile(plain, scenes)
         print(f"plain generation ({plain_frames} frames), speed along the caption as a share of the sprite's own, "

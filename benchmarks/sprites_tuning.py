@@ -34,6 +34,7 @@ from PIL import Image
 
 from streamt1 import api
 from streamt1.config import build_config
+from streamt1.devices import resolve_device
 from streamt1.evaluate import eval_prompts
 from streamt1.metrics.sprites import evaluate_video, imaging_quality
 from streamt1.metrics.stats import paired_difference
@@ -71,8 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--method", default="none", help="the preset to run (`streamt1 methods`)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="config override, repeatable (e.g. search.transition_threshold=1)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (the GPU where there is one)")
     args = p.parse_args(argv)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = str(resolve_device(args.device, "--device"))
     sampler = {} if args.steps is None else {
         "denoising_steps": tuple(int(round(1000 - i * 1000 / args.steps)) for i in range(args.steps))}
     if args.timesteps is not None:

@@ -96,6 +96,7 @@ def test_a_refused_merge_leaves_out_as_it_was_and_names_its_earlier_merge(runs, 
     assert (out / "results.json").read_text() == before
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="auto is the GPU on a machine with one")
 def test_the_device_is_recorded_as_its_kind_so_auto_and_cpu_resume_alike(runs, sprites_weights, tmp_path, capsys):
     out = tmp_path / "cpu"
     _evaluate(sprites_weights, out, "none", "--device", "cpu")

@@ -18,7 +18,7 @@ def tuning(load_benchmark):
 
 def _scores(tuning, weights: Path, folder: Path, label: str, *flags: str) -> dict[str, float]:
     tuning.main(["--weights", str(weights), "--num-prompts", "1", "--offset", "0", "--seed", "0",
-                 "--num-frames", FRAMES, "--out", str(folder), "--label", label, *flags])
+                 "--num-frames", FRAMES, "--out", str(folder), "--label", label, "--device", "cpu", *flags])
     return {k: v[0] for k, v in json.loads((folder / f"{label}.json").read_text())["scores"].items()}
 
 
