@@ -28,8 +28,9 @@ under another's caption:
 * with ``scene_anchors`` (and memory sinking on) that first chunk is APPENDed to the sink when it
   leaves the window, whatever its quality gate says: it anchors the new scene, as chunk 0 anchors
   the first (once the sink is full the cache turns APPEND into EMA, as for any chunk);
-* the final pick scores each segment's frames under its own prompt and averages the segments
-  (``search.final_score`` "windows": each segment's windows, cut at the switch as above).
+* the final pick scores each segment's frames under its own prompt: with ``search.final_score`` "whole" each
+  segment once, the segments averaged alike; with "windows" each segment's windows (cut at the switch as
+  above), every window counted once, so a segment weighs by its chunks.
 """
 
 from __future__ import annotations
@@ -359,7 +360,8 @@ class StreamSearch:
     def _finish(self, schedule: PromptSchedule, first_chunks: list[int], histories: list[ChunkNode],
                 trace: Trace, fps: float) -> SearchResult:
         """Final pick: the video reward scores each finished video (each segment under its own prompt, whole
-        or window by window as ``final_score`` says; averaged over segments and windows); the best one is kept."""
+        or window by window as ``final_score`` says; the mean over all of them, so under "windows" a segment weighs
+        by its chunks); the best one is kept."""
         lineages = [h.lineage() for h in histories]
         chosen = 0
         if self.picks_final:  # each video read from its chunks: only the chosen one is ever joined
