@@ -350,3 +350,16 @@ def test_a_stop_while_a_video_is_scored_leaves_none_of_its_files(sprites_weights
                  "--weights", str(sprites_weights), "--out", str(out)]) == 130
     assert not list((out / "none").glob("*")), "files of a video without its scores"
     assert json.loads((out / "results.json").read_text())["videos"].get("none", {}) == {}
+
+
+def test_a_rerun_with_smaller_batches_resumes_and_another_search_setting_does_not(runs, sprites_weights, tmp_path,
+                                                                                   capsys):
+    out = tmp_path / "again"
+    shutil.copytree(runs / "stream", out)
+    capsys.readouterr()
+    # what the out-of-memory advice says to lower: memory bounds, not what is computed
+    _evaluate(sprites_weights, out, "none,stream-t1", "--set", "search.max_batch=2", "--set", "rewards.max_batch=1")
+    assert "stream-t1              1 of 1 videos done earlier, kept" in capsys.readouterr().out
+    assert main(["evaluate", "--methods", "stream-t1", "--num-prompts", "1", "--seeds", "0", "--num-frames", "9",
+                 "--no-videos", "--weights", str(sprites_weights), "--out", str(out), "--set", "search.tau=0.3"]) == 2
+    assert "holds `stream-t1` videos made with other settings" in capsys.readouterr().err

@@ -30,6 +30,7 @@ from streamt1.config import (Config, ConfigError, build_config, chosen_frames, p
 from streamt1.devices import resolve_device
 from streamt1.distributed import Shard, device_for, process_group, wait_for_all_ranks
 from streamt1.outputs import results
+from streamt1.outputs.lock import claim_owner
 from streamt1.outputs.atomic import atomic_write_json
 from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs.bench_report import (method_folders, record_plan, recorded_suite, row_settings, shared_settings,
@@ -255,6 +256,7 @@ def prepare(settings: BenchSettings, shard: Shard, overwrite: bool = False) -> P
     check_folder(out, shared, list(configs), overwrite)
     if overwrite:
         discard_methods(out, list(configs), shard)
+    claim_owner(out, "bench")
     atomic_write_json(out / results.SETTINGS_FILE, {"fingerprint": fingerprint(shared), "settings": shared})
     for name, settings_of_method in run.items():
         results.claim_folder(out / name, settings_of_method)

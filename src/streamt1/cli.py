@@ -49,9 +49,9 @@ from streamt1.config import (ATTENTION_CHOICES, ConfigError, RunConfig, availabl
 from streamt1.devices import resolve_device
 from streamt1.evaluate import LENGTHS
 from streamt1.outputs import results
-from streamt1.outputs.atomic import check_writable_folder, ensure_folder
+from streamt1.outputs.atomic import check_writable_folder
 from streamt1.outputs.fingerprint import fingerprint
-from streamt1.outputs.lock import folder_lock
+from streamt1.outputs.lock import check_owner, claim_owner, folder_lock
 from streamt1.outputs.progress import ProgressLine, counted, shorten
 from streamt1.rewards import REWARDS
 from streamt1.schedule import PromptSchedule, from_switches, parse_switch_frames, read_schedules, where_in_file
@@ -166,6 +166,7 @@ def _generate(args: argparse.Namespace) -> int:
                           attention=args.attention)
     schedules = _schedules(args)
     out = check_writable_folder(config.run.out)  # before any model loads: else the video is lost at its save
+    check_owner(out, "generate")
     components = api.load_components(config, schedules=schedules)  # the length and every switch checked first
     search = api.make_search(config, components)
     # Validate everything before any work: every prompt (a closed-vocabulary backend such as Sprites rejects
@@ -181,7 +182,7 @@ def _generate(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise ValueError(f"{err}{where_in_file(args.prompts_file, str(err))}") from None
     settings = api.run_settings(config, components)
-    ensure_folder(out)
+    claim_owner(out, "generate")
     unique = list({repr(schedule.to_list()): schedule for schedule in schedules}.values())  # in the file's order
     if len(unique) < len(schedules):  # same prompt, seed and settings: the same video, so it is made once
         logger.warning("%s an earlier one and made once (one --seed makes the same video again); for other "
@@ -297,7 +298,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ConfigError("`streamt1 evaluate` runs as one process: for several, use --workers N (one process per "
                           "method and seed, merged at the end), not torchrun")
     check_writable_folder(args.out)  # every branch below writes there
+    check_owner(args.out, "evaluate")
     with folder_lock(args.out, "`streamt1 evaluate`", "run into another --out and combine the folders with --merge"):
+        claim_owner(args.out, "evaluate")
         return _evaluate_into_out(args, methods, seeds, asked_frames)
 
 
@@ -608,6 +611,7 @@ def _bench(args: argparse.Namespace) -> int:
                               set=args.overrides)
     _check_devices(args)
     check_writable_folder(settings.out)  # before any model loads
+    check_owner(settings.out, "bench")
     shard = shard_from_env()
     report = run_bench(settings, shard, progress=print, overwrite=args.overwrite)
     if report is not None:
@@ -742,11 +746,11 @@ def _out_of_memory_advice(args: argparse.Namespace) -> str:
         return "lower --batch-size (what the run saved before is in --out; continue from it with --init)"
     if args.command not in ("generate", "evaluate", "bench"):
         return "free the GPU or pick another with --device"
-    # those settings are fingerprinted: the smaller run cannot resume into this folder
-    return ("finished videos are kept. To fit, lower --set search.max_batch (candidates per forward) or "
-            "search.histories / search.expansions for the generator; for the rewards, --set rewards.max_batch=N "
-            "(frames or clips per forward), --offload-rewards (on the CPU between calls) or --reward-device "
-            "cuda:1 (another GPU). Rerun into another --out: a folder resumes only with the settings that made it.")
+    return ("finished videos are kept. To fit, lower --set search.max_batch (candidates per forward) for the "
+            "generator; for the rewards, --set rewards.max_batch=N (frames or clips per forward), --offload-rewards "
+            "(on the CPU between calls) or --reward-device cuda:1 (another GPU). These only bound memory: rerun the "
+            "same command with them to resume. A smaller search (search.histories / search.expansions) makes other "
+            "videos: run it into another --out.")
 
 
 class Terminated(KeyboardInterrupt):

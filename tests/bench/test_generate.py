@@ -47,11 +47,16 @@ def test_rerun_skips_only_videos_made_with_the_same_settings(generated, sprites_
     before = {p.name: p.stat().st_mtime_ns for p in out.glob(f"*{RESULT_SUFFIX}")}
     assert _generate(prompts, out, sprites_weights) == 0
     assert capsys.readouterr().out.count("skip") == 2
-    for change in (["--num-frames", "6"], ["--set", "search.max_batch=2"]):
+    for change in (["--num-frames", "6"], ["--set", "run.guidance_scale=2"]):
         code = main(["generate", "--prompts-file", str(prompts), "--out", str(out), "--weights", str(sprites_weights),
                      "--method", "none", "--num-frames", "3", "--device", "cpu", *change])
         err = capsys.readouterr().err.strip()
         assert code == 2 and "made with other settings" in err and len(err.splitlines()) == 1
+    # the batch sizes bound memory, not the videos: a rerun with them resumes
+    for change in (["--set", "search.max_batch=2"], ["--set", "rewards.max_batch=3"]):
+        assert main(["generate", "--prompts-file", str(prompts), "--out", str(out), "--weights", str(sprites_weights),
+                     "--method", "none", "--num-frames", "3", "--device", "cpu", *change]) == 0
+        assert capsys.readouterr().out.count("skip") == 2
     assert {p.name: p.stat().st_mtime_ns for p in out.glob(f"*{RESULT_SUFFIX}")} == before
 
 
@@ -112,15 +117,12 @@ def test_out_of_memory_keeps_finished_videos_and_its_advice_works(sprites_weight
     monkeypatch.setattr(StreamSearch, "run", run_until_the_second_video)
     assert _generate(prompts, out, sprites_weights) == 3
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "search.max_batch" in err and "another --out" in err
+    assert len(err.splitlines()) == 1 and "search.max_batch" in err and "rerun the same command with them" in err
     assert len(list(out.glob(f"*{RESULT_SUFFIX}"))) == 1
     monkeypatch.setattr(StreamSearch, "run", run)
-    # the advice: a lower max_batch is another setting, so it goes into another folder
-    assert _generate(prompts, out, sprites_weights, "--set", "search.max_batch=1") == 2
-    assert _generate(prompts, tmp_path / "smaller", sprites_weights, "--set", "search.max_batch=1") == 0
-    # and the same command into the same folder resumes
+    # the advice: a lower max_batch resumes into the same folder, keeping the finished video
     capsys.readouterr()
-    assert _generate(prompts, out, sprites_weights) == 0
+    assert _generate(prompts, out, sprites_weights, "--set", "search.max_batch=1") == 0
     assert capsys.readouterr().out.count("skip") == 1
 
 
@@ -174,3 +176,29 @@ def test_ctrl_c_exits_130_with_one_line_and_keeps_finished_videos(sprites_weight
     assert 1 <= len(finished) < 4 and not list(out.glob(".*tmp*"))
     assert set(json.loads((out / PROMPT_FILE).read_text())) == {p.name.replace(RESULT_SUFFIX, ".mp4")
                                                                  for p in finished}
+
+
+def test_generate_bench_and_evaluate_never_write_into_each_others_folders(sprites_weights, tmp_path, capsys):
+    from streamt1.cli import main as cli_main
+
+    evaluated = tmp_path / "e"
+    assert cli_main(["evaluate", "--methods", "none", "--num-prompts", "1", "--seeds", "0", "--num-frames", "6",
+                     "--no-videos", "--device", "cpu", "--weights", str(sprites_weights), "--out", str(evaluated)]) == 0
+    capsys.readouterr()
+    bench = ["bench", "--suite", "sprites", "--limit", "1", "--num-frames", "3", "--methods", "none", "--device", "cpu",
+             "--weights", str(sprites_weights)]
+    # bench names its videos as evaluate does: into evaluate's folder it would replace them unnoticed
+    assert cli_main([*bench, "--out", str(evaluated)]) == 2
+    err = capsys.readouterr().err
+    assert f"{evaluated} holds the videos of `streamt1 evaluate`; `streamt1 bench` names its files alike" in err
+    # nor into one of its method folders, and evaluate refuses a folder that holds another command's videos
+    assert cli_main(["generate", "--prompt", "a small red circle moves left over a blue background", "--num-frames",
+                     "3", "--method", "none", "--device", "cpu", "--weights", str(sprites_weights),
+                     "--out", str(evaluated / "none")]) == 2
+    assert "holds the videos of `streamt1 evaluate`" in capsys.readouterr().err
+    assert cli_main([*bench, "--out", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    assert cli_main(["evaluate", "--methods", "none", "--num-prompts", "1", "--seeds", "0", "--num-frames", "6",
+                     "--no-videos", "--device", "cpu", "--weights", str(sprites_weights), "--out", str(tmp_path / "b")]) == 2
+    assert f"{tmp_path / 'b'} holds the videos of `streamt1 bench`" in capsys.readouterr().err
+    assert cli_main([*bench, "--out", str(tmp_path / "b")]) == 0  # its own command resumes as before

@@ -1,5 +1,10 @@
-"""One writer per results folder: two processes that read, extend and rewrite the same ``results.json``
-would each drop the other's videos, without an error."""
+"""Who may write an output folder.
+
+* One process at a time (:func:`folder_lock`): two processes that read, extend and rewrite the same
+  ``results.json`` would each drop the other's videos, without an error.
+* One command (:func:`claim_owner`): ``generate``, ``bench`` and ``evaluate`` name their files alike but each
+  resumes from its own records, so one would replace videos that the other's records still vouch for.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,10 @@ from pathlib import Path
 from typing import Iterator
 
 from streamt1.config import ConfigError
+from streamt1.outputs.atomic import atomic_write_text
 
 LOCK_FILE = ".streamt1.lock"
+OWNER_FILE = ".streamt1-command"  # the command whose videos a folder holds (check_owner)
 
 
 def _alive(pid: int) -> bool:
@@ -51,5 +58,26 @@ def folder_lock(folder: str | os.PathLike[str], what: str, instead: str) -> Iter
         yield
     finally:
         path.unlink(missing_ok=True)
-        if made and not any(folder.iterdir()):
+        if made and {p.name for p in folder.iterdir()} <= {OWNER_FILE}:  # refused before it wrote anything
+            (folder / OWNER_FILE).unlink(missing_ok=True)
             folder.rmdir()
+
+
+def check_owner(folder: str | Path, command: str) -> None:
+    """A ConfigError if ``folder``, the folder it sits in, or a folder inside it holds the videos of another
+    command (``generate``, ``bench`` or ``evaluate``, as :func:`claim_owner` marked it). Reads only; folders
+    from before the marks are not recognised."""
+    folder = Path(folder)
+    for mark in (folder / OWNER_FILE, folder.parent / OWNER_FILE, *folder.glob(f"*/{OWNER_FILE}")):
+        owner = mark.read_text(encoding="utf-8", errors="replace").strip() if mark.is_file() else command
+        if owner != command:
+            raise ConfigError(f"{mark.parent} holds the videos of `streamt1 {owner}`; `streamt1 {command}` names "
+                              "its files alike and would replace them: pass another --out")
+
+
+def claim_owner(folder: str | Path, command: str) -> None:
+    """Mark ``folder`` as holding ``command``'s videos, after :func:`check_owner`."""
+    check_owner(folder, command)
+    mark = Path(folder) / OWNER_FILE
+    if not mark.is_file():
+        atomic_write_text(mark, f"{command}\n")

@@ -31,6 +31,10 @@ RESULT_SUFFIX = ".result.json"
 _NOT_SETTINGS = ("seed", "out", "progress", "device")
 # Reward settings that only place the weights, never change a score.
 _REWARD_PLACEMENT = ("device", "offload")
+# Settings that bound memory, not what is computed (candidates per forward, frames per reward forward): the advice
+# after running out of GPU memory is to lower them, and the finished videos must still resume. They stay in the
+# fingerprint, which older folders were written with; made_alike lets them differ.
+MEMORY_BOUNDS = ("search.max_batch", "rewards.max_batch")
 
 
 def run_settings(config: Config, dtype: str, rewards: Mapping[str, str | None]) -> dict[str, Any]:
@@ -73,7 +77,7 @@ def made_alike(recorded_fingerprint: str | None, recorded: Mapping[str, Any], se
     differing = {k for k in set(a) | set(b) if a.get(k, "<unset>") != b.get(k, "<unset>")}
     uncalled = {key.format(kind=kind) for kind in ("image", "video") if b.get(f"rewards.loaded.{kind}", "") is None
                 for key in _UNCALLED_REWARD_KEYS}
-    return bool(differing) and differing <= uncalled
+    return bool(differing) and differing <= uncalled | set(MEMORY_BOUNDS)
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
