@@ -315,3 +315,22 @@ def test_a_home_folder_written_with_a_tilde_is_expanded(tmp_path, monkeypatch):
     config = build_config("none", None, ["run.weights=~/wts", "run.out=~/videos"])
     assert (config.run.weights, config.run.out) == (str(tmp_path / "wts"), str(tmp_path / "videos"))
     assert parse_spec("pickscore=~/PickScore", "image")[1] == tmp_path / "PickScore"
+
+
+def test_a_config_dump_whose_method_line_was_edited_says_it_keeps_the_old_presets_search(tmp_path, caplog, capsys):
+    from streamt1.cli import main
+
+    dump = tmp_path / "beam.yaml"
+    assert main(["config", "--method", "beam"]) == 0
+    dump.write_text(capsys.readouterr().out)
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(dump.read_text().replace("method: beam", "method: stream-t1"))
+    with caplog.at_level("WARNING", logger="streamt1.config"):
+        config = build_config(None, str(edited))
+    assert config.method == "stream-t1" and not config.search.noise_propagation  # the file's values win, as before
+    assert "sets search.noise_propagation=False, search.memory_sinking=False, which the stream-t1 preset sets " \
+           "otherwise (they are the beam preset's)" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="streamt1.config"):  # an unedited dump (backend defaults included)
+        build_config(None, str(dump))
+    assert caplog.text == ""

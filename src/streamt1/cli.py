@@ -298,9 +298,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ConfigError("`streamt1 evaluate` runs as one process: for several, use --workers N (one process per "
                           "method and seed, merged at the end), not torchrun")
     check_writable_folder(args.out)  # every branch below writes there
-    check_owner(args.out, "evaluate")
-    with folder_lock(args.out, "`streamt1 evaluate`", "run into another --out and combine the folders with --merge"):
-        claim_owner(args.out, "evaluate")
+    with folder_lock(args.out, "`streamt1 evaluate`", "run into another --out and combine the folders with --merge",
+                     owner="evaluate"):
         return _evaluate_into_out(args, methods, seeds, asked_frames)
 
 

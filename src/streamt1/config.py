@@ -402,6 +402,25 @@ def _preset(method: str) -> dict[str, Any]:
     return data
 
 
+def _warn_if_the_file_unsets_its_preset(search: Mapping[str, Any], method: str, backend: Mapping[str, Any],
+                                        config_file: str | Path) -> None:
+    """A file's ``search`` settings replace the preset's (and the backend's search defaults, ``backend``), so a
+    `streamt1 config` dump whose ``method:`` line was edited runs the old preset's search under the new name:
+    say so, naming the preset the file matches."""
+    def pins(name: str) -> dict[str, Any]:
+        return {**_preset(name).get("search", {}), **backend}
+
+    unset = {k: v for k, v in pins(method).items() if k in search and search[k] != v}
+    if not unset:
+        return
+    matches = [m for m in available_methods() if m != method
+               and all(search.get(k, v) == v for k, v in pins(m).items())]
+    like = f" (they are the {' / '.join(matches)} preset's)" if matches else ""
+    logger.warning("%s sets %s, which the %s preset sets otherwise%s: the run is labelled %s but searches as the "
+                   "file says; remove those lines to take the %s preset's", config_file,
+                   ", ".join(f"search.{k}={search[k]}" for k in unset), method, like, method, method)
+
+
 def load_yaml_file(path: str | Path, what: str) -> Any:
     """The YAML data of ``path``; a missing, unreadable or malformed file is one ConfigError line that
     names ``what`` and the file (and the line and column of a syntax error)."""
@@ -663,6 +682,7 @@ def build_config(
         if in_file is not None and flag is not None and in_file != flag:
             # the file's search settings may be its backend's defaults (`streamt1 config` writes them all)
             raise ConfigError(f"--backend {flag} conflicts with run.backend: {in_file} in {config_file}")
+    file_search = dict(data.get("search") or {}) if isinstance(data.get("search"), Mapping) else {}
     named = {"method": f"method:{' ' + str(data['method']) if data['method'] else ''} in {config_file}"} \
         if "method" in data else {}
     if overrides:
@@ -681,6 +701,9 @@ def build_config(
             raise ConfigError(f"{named.get('method', 'method')} names no method: give a preset from `streamt1 methods`")
     elif method is None:
         method = "stream-t1"
-    data = merge(_preset(str(method)), merge(_backend_defaults(data, run_settings), data))
+    backend_defaults = _backend_defaults(data, run_settings)
+    if file_search:
+        _warn_if_the_file_unsets_its_preset(file_search, str(method), backend_defaults.get("search", {}), config_file)
+    data = merge(_preset(str(method)), merge(backend_defaults, data))
     data["method"] = method
     return _build(Config, merge(data, {section: values for section, values in flags.items() if values}), "")

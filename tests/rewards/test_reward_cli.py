@@ -108,11 +108,13 @@ def test_stream_t1_with_the_default_rewards_found_under_weights(release, tiny_ya
     (["--image-reward", "hps"], "unknown image reward 'hps': expected one of hpsv3, pickscore"),
     (["--video-reward", "hpsv3"], "'hpsv3' is an image reward, not a video reward"),
     (["--image-reward", "hpsv3="], "rewards.image='hpsv3=' is invalid: expected NAME or NAME=PATH"),
-    (["--method", "beam"], "HPSv3.safetensors: not found; it comes from the hpsv3 reward's release, "
-                           "https://huggingface.co/MizzenAI/HPSv3"),
-    (["--method", "beam"], "place it at {weights}/HPSv3/HPSv3.safetensors, laid out as {weights}/HPSv3/{{"),
+    # every file still to fetch in one message, not the first of them
+    (["--method", "beam"], "HPSv3.safetensors, Qwen2-VL-7B-Instruct/config.json, "),
+    (["--method", "beam"], ": not found; it comes from the hpsv3 reward's release, https://huggingface.co/MizzenAI/HPSv3"),
+    (["--method", "beam"], "place it at {weights}/HPSv3, laid out as {weights}/HPSv3/{{"),
     (["--video-reward", "videoalign=/nowhere/VideoReward", *SPRITES_REWARDS[:2]],
-     "place it at /nowhere/VideoReward/model_config.json,"),
+     "model_config.json, "),
+    (["--video-reward", "videoalign=/nowhere/VideoReward", *SPRITES_REWARDS[:2]], "place it at /nowhere/VideoReward,"),
 ])
 def test_reward_errors_exit_2_a_line_each_and_write_nothing(release, tiny_yaml, tmp_path, capsys, args, message):
     out = tmp_path / "out"
@@ -128,8 +130,8 @@ def test_missing_reward_files_name_the_tree_and_source(release, tiny_yaml, tmp_p
     assert longlive(release, tiny_yaml, tmp_path / "out", "--method", "stream-t1", SPRITES_REWARDS[0],
                     SPRITES_REWARDS[1]) == 2
     err = capsys.readouterr().err
-    for part in ("videoalign reward", "model_config.json: not found", "VideoReward/model_config.json,",
-                 "checkpoint-11352/{model.pth",
+    for part in ("videoalign reward", "model_config.json, checkpoint-*/model.pth", ": not found",
+                 "/VideoReward, laid out as", "checkpoint-11352/{model.pth",
                  "Qwen2-VL-2B-Instruct/{config.json", "huggingface.co/KlingTeam/VideoReward"):
         assert part in err
 
@@ -191,7 +193,7 @@ def test_an_empty_weights_folder_names_every_missing_file_at_once(tmp_path, caps
     assert err.count("\n") == 1 + 5 + 2 and err.count("\nalso ") == 2
     for part in ("longlive_base.pt", "Wan2.1_VAE.pth",  # the generator's
                  "HPSv3.safetensors", "hpsv3 reward",  # the image reward's
-                 "VideoReward/model_config.json", "videoalign reward"):  # the video reward's
+                 "model_config.json", "videoalign reward"):  # the video reward's
         assert part in err
     assert not (tmp_path / "out").exists()
 

@@ -100,8 +100,8 @@ def test_missing_files_are_one_line_naming_file_reward_tree_and_source(tmp_path)
         check_files(REWARDS["videoalign"], tmp_path / "VideoReward")
     message = str(info.value)
     assert "\n" not in message
-    for part in ("videoalign reward", "model_config.json: not found", "VideoReward/model_config.json,",
-                 "checkpoint-11352/{model.pth",
+    for part in ("videoalign reward", "model_config.json, checkpoint-*/model.pth", ": not found",
+                 f"place it at {tmp_path / 'VideoReward'},", "checkpoint-11352/{model.pth",
                  "Qwen2-VL-2B-Instruct/{config.json", "KlingTeam/VideoReward"):
         assert part in message
     folder = tmp_path / "VideoReward"
@@ -120,7 +120,7 @@ def test_files_are_checked_before_the_loader_is_even_imported(tmp_path, monkeypa
     imported = []
     real_import = importlib.import_module
     monkeypatch.setattr(importlib, "import_module", lambda name, *a: imported.append(name) or real_import(name, *a))
-    with pytest.raises(FileNotFoundError, match="HPSv3.safetensors: not found.*MizzenAI/HPSv3"):
+    with pytest.raises(FileNotFoundError, match="HPSv3.safetensors, Qwen2-VL-7B-Instruct/config.json, .*: not found.*MizzenAI/HPSv3"):
         load_image_reward("hpsv3", tmp_path)
     with pytest.raises(ConfigError, match="not an image reward"):
         load_image_reward("sprites-video", DEFAULT_WEIGHTS_DIR)

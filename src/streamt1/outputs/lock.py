@@ -31,11 +31,15 @@ def _alive(pid: int) -> bool:
 
 
 @contextmanager
-def folder_lock(folder: str | os.PathLike[str], what: str, instead: str) -> Iterator[None]:
+def folder_lock(folder: str | os.PathLike[str], what: str, instead: str, owner: str | None = None) -> Iterator[None]:
     """Hold ``folder``'s lock while the block runs; a live holder stops this run with a ConfigError naming its
-    process, ``what`` it is and ``instead`` (what to do). A lock left by a process that died is taken over."""
+    process, ``what`` it is and ``instead`` (what to do). A lock left by a process that died is taken over.
+    ``owner``: the command that writes the folder (:func:`claim_owner`, once the lock is held)."""
     folder = Path(folder)
+    if owner is not None:
+        check_owner(folder, owner)
     made = not folder.exists()  # a run refused before it wrote anything leaves no empty folder behind
+    marked = (folder / OWNER_FILE).is_file()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_FILE
     while True:
@@ -55,12 +59,15 @@ def folder_lock(folder: str | os.PathLike[str], what: str, instead: str) -> Iter
             f.write(str(os.getpid()))
         break
     try:
+        if owner is not None:
+            claim_owner(folder, owner)
         yield
     finally:
         path.unlink(missing_ok=True)
-        if made and {p.name for p in folder.iterdir()} <= {OWNER_FILE}:  # refused before it wrote anything
+        if not marked and {p.name for p in folder.iterdir()} <= {OWNER_FILE}:  # refused before it wrote anything
             (folder / OWNER_FILE).unlink(missing_ok=True)
-            folder.rmdir()
+            if made:
+                folder.rmdir()
 
 
 def check_owner(folder: str | Path, command: str) -> None:

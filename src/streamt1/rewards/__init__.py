@@ -248,10 +248,8 @@ def check_files(entry: RewardEntry, folder: str | Path) -> Path:
         raise FileNotFoundError(f"{folder} is a file, not a folder: the {entry.name} reward is read from a folder "
                                 f"laid out as {one_line(entry.tree)}; give that folder")
     missing = entry.missing(folder)
-    if missing:
-        # none there: the first and the layout say it; some there: name every one still to fetch
-        named = missing[:1] if len(missing) == len(entry.required) else missing
-        raise FileNotFoundError(entry.missing_message(folder, *named))
+    if missing:  # every one still to fetch, so a user does not fetch them in rounds
+        raise FileNotFoundError(entry.missing_message(folder, *missing))
     return folder
 
 
