@@ -523,11 +523,13 @@ def _missing_videos(summary: dict[str, dict[str, Any]], settings: EvalSettings) 
 
 def _describe_prompts(num_prompts: int) -> str:
     """What ``num_prompts`` evaluation prompts are: held out, or partly the tuning split."""
-    reported = EvalSettings.num_prompts  # the prompts after these are the tuning split of the Sprites defaults
+    reported = EvalSettings.num_prompts  # the next as many are the tuning split of the Sprites defaults
     if num_prompts <= reported:
         return counted(num_prompts, "held-out prompt")
-    return (f"{num_prompts} prompts (the first {reported} held out; the other {num_prompts - reported} from the "
-            f"tuning split, on which the Sprites defaults were chosen: report the first {reported} as held out)")
+    tuning = min(num_prompts, 2 * reported)
+    beyond = f"; {2 * reported}-{num_prompts - 1} in neither split" if num_prompts > 2 * reported else ""
+    return (f"{num_prompts} prompts (0-{reported - 1} held out; {reported}-{tuning - 1} the tuning split, on which the "
+            f"Sprites defaults were chosen{beyond}: report 0-{reported - 1} as held out)")
 
 
 def markdown_table(summary: dict[str, dict[str, Any]], settings: EvalSettings, seconds: float) -> str:

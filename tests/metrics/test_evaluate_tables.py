@@ -36,7 +36,11 @@ def test_a_table_beyond_the_reported_prompts_says_they_include_the_tuning_split(
     assert markdown_table(summary, EvalSettings(methods=("none", "beam"), num_prompts=1), 5.0).startswith(
         "1 held-out prompt x seeds")
     assert markdown_table(summary, EvalSettings(methods=("none", "beam"), num_prompts=33), 5.0).startswith(
-        "33 prompts (the first 32 held out; the other 1 from the tuning split")
+        "33 prompts (0-31 held out; 32-32 the tuning split, on which the Sprites defaults were chosen: report 0-31")
+    # the tuning split is prompts 32-63 (README, "Splits"): the prompts after it are in neither split
+    assert markdown_table(summary, EvalSettings(methods=("none", "beam"), num_prompts=1000), 5.0).startswith(
+        "1000 prompts (0-31 held out; 32-63 the tuning split, on which the Sprites defaults were chosen; 64-999 in "
+        "neither split: report 0-31 as held out)")
 
 
 def test_summary_keeps_only_the_asked_prompts_and_seeds():

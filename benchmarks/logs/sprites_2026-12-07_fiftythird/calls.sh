@@ -22,9 +22,9 @@ case ${CALL:?} in
            # reported split (plain, 128 videos; Stream-T1, 32 videos of seed 0)
            export PYTHONPATH=$PWD/src OMP_NUM_THREADS=2
            D=benchmarks/logs/sprites_2026-12-07_fiftythird
-           timeout 360 python3 benchmarks/sprites_motion_start.py --chunks 12 > $OUT/motion_chunks.log 2>&1 &
-           timeout 360 python3 $D/empty_background.py > $OUT/empty_background_none.log 2>&1 &
-           timeout 360 python3 $D/empty_background.py --method stream-t1 --seeds 0 > $OUT/empty_background_st1.log 2>&1 &
+           timeout ${PART_LIMIT:-360} python3 benchmarks/sprites_motion_start.py --chunks 12 > $OUT/motion_chunks.log 2>&1 &
+           timeout ${PART_LIMIT:-360} python3 $D/empty_background.py > $OUT/empty_background_none.log 2>&1 &
+           timeout ${PART_LIMIT:-360} python3 $D/empty_background.py --method stream-t1 --seeds 0 > $OUT/empty_background_st1.log 2>&1 &
            CALL=TESTS bash $D/calls.sh
            wait; tail -n 30 $OUT/motion_chunks.log $OUT/empty_background_*.log ;;
   *) echo "CALL=$CALL: TESTS or MEASURE" >&2; exit 2 ;;
