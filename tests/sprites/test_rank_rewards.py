@@ -202,3 +202,14 @@ def test_every_setting_has_its_help():
     from streamt1.sprites.rank_rewards import SETTING_HELP
 
     assert set(SETTING_HELP) == {f.name for f in dataclasses.fields(RankRewardsConfig)}
+
+
+def test_a_recording_without_a_tuning_scene_says_how_many_scenes_it_needs(recorded, tiny_weights, tmp_path):
+    only_training = tmp_path / "round"
+    only_training.mkdir()
+    index, groups = load_scene(scene_path(recorded, 0))
+    save_scene(only_training, index, groups[0].prompt, 0, groups)
+    config = RankRewardsConfig(steps=1, groups_per_batch=2, synthetic_batch=2, workers=0, eval_batches=1)
+    with pytest.raises(ValueError, match=r"0 tuning groups; both are needed: record at least 8 scenes \(scenes 7, "
+                                         r"15, \.\.\. are the tuning scenes; --num-scenes 8 or more\)"):
+        finetune(config, only_training, tiny_weights, tmp_path / "out", "cpu")

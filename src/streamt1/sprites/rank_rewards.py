@@ -368,7 +368,8 @@ def finetune(config: RankRewardsConfig, records: str | Path | Sequence[str | Pat
     tuning_groups = [g for groups in tuning_by_record.values() for g in groups]
     if not train_groups or not tuning_groups:
         raise ValueError(f"{', '.join(records)}: {len(train_groups)} training and {len(tuning_groups)} tuning groups; "
-                         f"both are needed: record more scenes (every {TUNING_EVERY}th scene is a tuning scene)")
+                         f"both are needed: record at least {TUNING_EVERY} scenes (scenes {TUNING_EVERY - 1}, "
+                         f"{2 * TUNING_EVERY - 1}, ... are the tuning scenes; --num-scenes {TUNING_EVERY} or more)")
     synthetic = _synthetic_config(video, config)
 
     def reports() -> tuple[dict, dict[str, dict]]:
