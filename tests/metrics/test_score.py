@@ -167,8 +167,7 @@ def test_video_reward_parts_are_scored_and_its_path_is_not_fingerprinted(bench_f
     assert main([*base, "--video-reward", f"sprites-video={DEFAULT_WEIGHTS_DIR}"]) == 0  # same name: resumes
     assert "] scored" not in capsys.readouterr().out
     assert main([*base, "--video-reward", f"sprites-video={tmp_path / 'nowhere'}"]) == 2
-    assert "video_reward.safetensors: not found" in capsys.readouterr().err
-
+    assert "video_reward.safetensors, video_reward.json: not found" in capsys.readouterr().err
 
 
 
