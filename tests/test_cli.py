@@ -373,7 +373,7 @@ def test_evaluate_no_videos_keeps_search_traces_on_request(sprites_weights, tmp_
     assert not list((tmp_path / "scores").rglob("*.trace.json"))  # --no-videos alone: scores only
     assert main(args + ["--traces", "--out", str(tmp_path / "traced")]) == 0
     results = json.loads((tmp_path / "traced" / "results.json").read_text())
-    traces = {p.name.removesuffix(".trace.json"): Trace.load(p) for p in (tmp_path / "traced" / "stream-t1").iterdir()}
+    traces = {p.name.removesuffix(".trace.json"): Trace.load(p) for p in (tmp_path / "traced" / "stream-t1").glob("*.trace.json")}
     assert set(traces) == set(results["videos"]["stream-t1"]) and not list((tmp_path / "traced").rglob("*.mp4"))
     for trace in traces.values():  # the search that made the scored video: 3 chunks of 3 frames, 4 candidates each
         assert trace.method == "stream-t1" and len(trace.chunks) == 3

@@ -259,6 +259,7 @@ def prepare(settings: BenchSettings, shard: Shard, overwrite: bool = False) -> P
     claim_owner(out, "bench")
     atomic_write_json(out / results.SETTINGS_FILE, {"fingerprint": fingerprint(shared), "settings": shared})
     for name, settings_of_method in run.items():
+        claim_owner(out / name, "bench")
         results.claim_folder(out / name, settings_of_method)
     record_plan(out, suite.name, len(suite.items), list(settings.seeds), list(configs),
                 {name: item.prompt for item, name in named_items(whole)})

@@ -34,6 +34,7 @@ from streamt1.metrics.stats import SMALL_SAMPLE, mean_ci, paired_difference
 from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.fingerprint import canonical, fingerprint
 from streamt1.outputs.progress import ProgressLine, counted, shorten
+from streamt1.outputs.lock import claim_owner
 from streamt1.outputs.results import MEMORY_BOUNDS, read_json, whole_or_none, with_later_run_keys
 from streamt1.sprites.captions import caption
 from streamt1.sprites.files import file_digest
@@ -218,12 +219,15 @@ def _comparable(settings: dict[str, Any]) -> dict[str, Any]:
     return {**settings, "config": config}
 
 
-def claim_method(results: dict[str, Any], method: str, settings: dict[str, Any], out: Path) -> None:
-    """Record ``method``'s settings, or stop if the folder holds its videos made with other settings."""
+def claim_method(results: dict[str, Any], method: str, settings: dict[str, Any], out: Path, writes: bool) -> None:
+    """Record ``method``'s settings, or stop if the folder holds its videos made with other settings; ``writes``:
+    the run writes files into ``out / method``, which must then be no other command's (:func:`claim_owner`)."""
     conflict = _settings_conflict(results, method, settings)
     if conflict is not None:
         raise ConfigError(f"{out} holds `{method}` videos made with other settings ({conflict}); pass another "
                           f"--out, or --overwrite to make {'the world row' if method == REFERENCE else 'them'} again")
+    if writes:
+        claim_owner(out / method, "evaluate")
     results["fingerprints"][method] = fingerprint(settings)
     results["settings"][method] = settings
 
@@ -277,7 +281,8 @@ def run_evaluation(
     if overwrite:  # the world row stays unless its own settings changed (below): it covers the other rows too
         forget_methods(results, results["videos"], settings.methods, out / RESULTS_FILE, out / TABLE_FILE, world=False)
     for method, config in configs.items():  # all checked before any work
-        claim_method(results, method, {**method_settings(config, digests), **extra}, out)
+        claim_method(results, method, {**method_settings(config, digests), **extra}, out,
+                     settings.save_videos or settings.save_traces)
     if settings.num_prompts > EvalSettings.num_prompts:  # said before the work, not only in the table
         progress(f"evaluating {_describe_prompts(settings.num_prompts)}")
     scenes = eval_scenes(settings.num_prompts, num_frames=settings.num_frames)
@@ -287,7 +292,7 @@ def run_evaluation(
     world = {"frames": length, "weights": digests, **scored_with(next(iter(configs.values()))), **extra}
     if overwrite:
         forget_changed_world(results, world, out)
-    claim_method(results, REFERENCE, world, out)
+    claim_method(results, REFERENCE, world, out, writes=False)
     reference = results["videos"].setdefault(REFERENCE, {})
     missing = [(scene, prompt) for scene, prompt in zip(scenes, prompts) if api.output_stem(prompt, 0) not in reference]
     if missing:  # seconds for the default 32 prompts, but a long silence for thousands: say what runs

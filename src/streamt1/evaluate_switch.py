@@ -182,8 +182,9 @@ def run_switch_evaluation(
     if overwrite:
         forget_methods(results, results, settings.methods, results_path, out / TABLE_FILE)
     for method, config in configs.items():  # other settings into the same folder stop before any work
-        claim_method(results, method, method_settings(config, digests), out)
-    claim_method(results, REFERENCE, {"frames": length, "switch_frame": switch_frame}, out)
+        claim_method(results, method, method_settings(config, digests), out,
+                     settings.save_videos or settings.save_traces)
+    claim_method(results, REFERENCE, {"frames": length, "switch_frame": switch_frame}, out, writes=False)
     reference = results.setdefault(REFERENCE, {})
     for item, schedule in zip(items, schedules):
         stem = api.output_stem(schedule.text(), 0)

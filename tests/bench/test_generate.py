@@ -181,9 +181,9 @@ def test_ctrl_c_exits_130_with_one_line_and_keeps_finished_videos(sprites_weight
 def test_generate_bench_and_evaluate_never_write_into_each_others_folders(sprites_weights, tmp_path, capsys):
     from streamt1.cli import main as cli_main
 
-    evaluated = tmp_path / "e"
+    evaluated = tmp_path / "runs" / "e"
     assert cli_main(["evaluate", "--methods", "none", "--num-prompts", "1", "--seeds", "0", "--num-frames", "6",
-                     "--no-videos", "--device", "cpu", "--weights", str(sprites_weights), "--out", str(evaluated)]) == 0
+                     "--device", "cpu", "--weights", str(sprites_weights), "--out", str(evaluated)]) == 0
     capsys.readouterr()
     bench = ["bench", "--suite", "sprites", "--limit", "1", "--num-frames", "3", "--methods", "none", "--device", "cpu",
              "--weights", str(sprites_weights)]
@@ -191,11 +191,18 @@ def test_generate_bench_and_evaluate_never_write_into_each_others_folders(sprite
     assert cli_main([*bench, "--out", str(evaluated)]) == 2
     err = capsys.readouterr().err
     assert f"{evaluated} holds the videos of `streamt1 evaluate`; `streamt1 bench` names its files alike" in err
-    # nor into one of its method folders, and evaluate refuses a folder that holds another command's videos
-    assert cli_main(["generate", "--prompt", "a small red circle moves left over a blue background", "--num-frames",
-                     "3", "--method", "none", "--device", "cpu", "--weights", str(sprites_weights),
-                     "--out", str(evaluated / "none")]) == 2
-    assert "holds the videos of `streamt1 evaluate`" in capsys.readouterr().err
+    generate = ["generate", "--prompt", "a small red circle moves left over a blue background", "--num-frames", "3",
+                "--method", "none", "--device", "cpu", "--weights", str(sprites_weights)]
+    # nor into one of its method folders, also through a link to it
+    assert cli_main([*generate, "--out", str(evaluated / "none")]) == 2
+    assert f"{evaluated / 'none'} holds the videos of `streamt1 evaluate`" in capsys.readouterr().err
+    (tmp_path / "link").symlink_to(evaluated / "none")
+    assert cli_main([*generate, "--out", str(tmp_path / "link")]) == 2
+    capsys.readouterr()
+    # a folder beside or around another command's folders collides with none of their files
+    assert cli_main([*generate, "--out", str(tmp_path / "runs")]) == 0
+    assert cli_main([*generate, "--out", str(evaluated / "mine")]) == 0
+    # and evaluate refuses a folder that holds another command's videos
     assert cli_main([*bench, "--out", str(tmp_path / "b")]) == 0
     capsys.readouterr()
     assert cli_main(["evaluate", "--methods", "none", "--num-prompts", "1", "--seeds", "0", "--num-frames", "6",

@@ -35,15 +35,6 @@ def test_names_never_collide_and_fit_file_systems():
     assert names[0] == "a cat runs" and names[6] == "a 3-4 view of a car"  # safe prompts stay verbatim
 
 
-def test_a_case_twins_name_does_not_depend_on_where_it_stands():
-    twins = ["a small red circle", "A small red circle"]
-    names = prompt_names(twins)
-    assert names[0] == "a small red circle" and names[1].startswith("A-small-red-circle-")
-    # a prompt added before them moves their positions, not their names; an exact repeat still takes its index
-    assert prompt_names(["a blue square", *twins])[1:] == names
-    assert prompt_names([*twins, "A small red circle"])[2].startswith("00002-A-small-red-circle-")
-
-
 def test_names_are_stable_under_limit():
     """A name depends only on the prompts before it, so --limit never renames a video."""
     full = prompt_names(COLLIDING)

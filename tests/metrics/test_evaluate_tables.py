@@ -52,16 +52,19 @@ def test_summary_keeps_only_the_asked_prompts_and_seeds():
 
 def test_a_method_keeps_its_settings(tmp_path):
     results = load_results(tmp_path)
-    claim_method(results, "beam", {"config": {"search": {"tau": 0.4}}, "weights": {"m": "1"}}, tmp_path)
-    claim_method(results, "beam", {"config": {"search": {"tau": 0.4}}, "weights": {"m": "1"}}, tmp_path)
+    claim_method(results, "beam", {"config": {"search": {"tau": 0.4}}, "weights": {"m": "1"}}, tmp_path, writes=False)
+    claim_method(results, "beam", {"config": {"search": {"tau": 0.4}}, "weights": {"m": "1"}}, tmp_path, writes=False)
     with pytest.raises(ConfigError, match=r"changed: config\.search\.tau, weights\.m"):
-        claim_method(results, "beam", {"config": {"search": {"tau": 0.5}}, "weights": {"m": "2"}}, tmp_path)
+        claim_method(results, "beam", {"config": {"search": {"tau": 0.5}}, "weights": {"m": "2"}}, tmp_path,
+                     writes=False)
     # a run setting added since, absent from the old run: null (the model's own) makes what its absence made,
     # a value does not and is named
     older = load_results(tmp_path / "older")
-    claim_method(older, "beam", {"config": {"run": {"seed": 0}}}, tmp_path / "older")
-    claim_method(older, "beam", {"config": {"run": {"seed": 0, "first_chunk_eta": None}}}, tmp_path / "older")
+    claim_method(older, "beam", {"config": {"run": {"seed": 0}}}, tmp_path / "older", writes=False)
+    claim_method(older, "beam", {"config": {"run": {"seed": 0, "first_chunk_eta": None}}}, tmp_path / "older",
+                 writes=False)
     older = load_results(tmp_path / "oldest")
-    claim_method(older, "beam", {"config": {"run": {"seed": 0}}}, tmp_path / "oldest")
+    claim_method(older, "beam", {"config": {"run": {"seed": 0}}}, tmp_path / "oldest", writes=False)
     with pytest.raises(ConfigError, match=r"changed: config\.run\.first_chunk_eta\)"):
-        claim_method(older, "beam", {"config": {"run": {"seed": 0, "first_chunk_eta": 0.3}}}, tmp_path / "oldest")
+        claim_method(older, "beam", {"config": {"run": {"seed": 0, "first_chunk_eta": 0.3}}}, tmp_path / "oldest",
+                     writes=False)

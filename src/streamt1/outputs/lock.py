@@ -71,20 +71,19 @@ def folder_lock(folder: str | os.PathLike[str], what: str, instead: str, owner: 
 
 
 def check_owner(folder: str | Path, command: str) -> None:
-    """A ConfigError if ``folder``, the folder it sits in, or a folder inside it holds the videos of another
-    command (``generate``, ``bench`` or ``evaluate``, as :func:`claim_owner` marked it). Reads only; folders
-    from before the marks are not recognised."""
-    folder = Path(folder)
-    for mark in (folder / OWNER_FILE, folder.parent / OWNER_FILE, *folder.glob(f"*/{OWNER_FILE}")):
-        owner = mark.read_text(encoding="utf-8", errors="replace").strip() if mark.is_file() else command
-        if owner != command:
-            raise ConfigError(f"{mark.parent} holds the videos of `streamt1 {owner}`; `streamt1 {command}` names "
-                              "its files alike and would replace them: pass another --out")
+    """A ConfigError if ``folder`` holds the videos of another command (``generate``, ``bench`` or ``evaluate``,
+    as :func:`claim_owner` marked it; bench and evaluate mark each method folder too). Reads only; folders from
+    before the marks are not recognised."""
+    mark = Path(folder).resolve() / OWNER_FILE  # a link to another command's folder is that folder
+    owner = mark.read_text(encoding="utf-8", errors="replace").strip() if mark.is_file() else command
+    if owner != command:
+        raise ConfigError(f"{mark.parent} holds the videos of `streamt1 {owner}`; `streamt1 {command}` names its "
+                          "files alike and would replace them: pass another --out")
 
 
 def claim_owner(folder: str | Path, command: str) -> None:
     """Mark ``folder`` as holding ``command``'s videos, after :func:`check_owner`."""
     check_owner(folder, command)
-    mark = Path(folder) / OWNER_FILE
+    mark = Path(folder).resolve() / OWNER_FILE
     if not mark.is_file():
         atomic_write_text(mark, f"{command}\n")

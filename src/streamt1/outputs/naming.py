@@ -65,25 +65,20 @@ def prompt_name(prompt: str) -> str:
 def prompt_names(prompts: Sequence[str]) -> list[str]:
     """One distinct name per prompt of a list; a name depends only on the prompts before it.
 
-    A repeat of an earlier prompt gets ``<index>-<slug>-<hash>``, the index being its position in the
-    list, so repeats stay distinct and stable under ``--limit``. A prompt whose name equals an earlier
-    one's up to case (one file on a case-insensitive file system) gets ``<slug>-<hash>`` of its own text,
-    so a prompt added to the list elsewhere does not rename it.
+    A repeat of an earlier prompt (or one equal up to case) gets ``<index>-<slug>-<hash>``, the
+    index being its position in the list, so repeats stay distinct and stable under ``--limit``.
     """
     names: list[str] = []
     taken: set[str] = set()
-    seen: set[str] = set()
     for index, prompt in enumerate(prompts):
-        position = index if prompt in seen else None
-        name = prompt_name(prompt) if position is None else hashed_name(prompt, position)
+        name = prompt_name(prompt)
         if name.casefold() in taken:
-            name = hashed_name(prompt, position)
+            name = hashed_name(prompt, index)
         length = 8
         while name.casefold() in taken:  # a 32-bit hash collision: lengthen the hash
             length += 4
-            name = hashed_name(prompt, position, length)
+            name = hashed_name(prompt, index, length)
         taken.add(name.casefold())
-        seen.add(prompt)
         names.append(name)
     return names
 
