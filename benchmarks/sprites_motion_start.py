@@ -2,7 +2,7 @@
 still one, and in plain generation?
 
     python benchmarks/sprites_motion_start.py [--weights DIR] [--num-scenes 24] [--chunks 6] [--seed 0]
-        [--plain-frames N] [--set KEY=VALUE ...]
+        [--plain-frames N] [--set KEY=VALUE ...] [--speed FACTOR]
 
 For ``num-scenes`` held-out scenes of one sprite moving in a straight line (left, right, up, down,
 diagonal; scene seeds 2000, 2001, ... of the eval split, no events) prints the mean motion match
@@ -45,7 +45,8 @@ from streamt1.models.sampler import sample_few_step, warp_timesteps
 from streamt1.sprites.captions import caption
 from streamt1.sprites.model import SpritesVideoModel
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
-from streamt1.sprites.world import DIRECTIONS, FPS, FRAME_SIZE, LINEAR_SPEED, render_at, sample_scene
+from streamt1.sprites.world import (DIRECTIONS, FPS, FRAME_SIZE, LINEAR_SPEED, render_at, sample_scene,
+                                    with_straight_speed)
 
 CONTEXT_FRAMES = 9  # the sink and the window of the Sprites stream
 
@@ -152,12 +153,15 @@ def main() -> None:
                    help="length of the plain videos (default: the 9 context frames plus the chunks)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a config override for plain generation (repeatable)")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="the scenes' sprites at this multiple of their speed (the captions name no speed): whether a "
+                        "continuation keeps a larger share of a faster context's speed")
     args = p.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = SpritesVideoModel.from_pretrained(args.weights).eval().to(device)
     total = CONTEXT_FRAMES + model.stream.chunk_frames * args.chunks
     plain_frames = max(total, args.plain_frames or total)
-    scenes = straight_scenes(args.num_scenes, plain_frames)
+    scenes = [with_straight_speed(scene, args.speed) for scene in straight_scenes(args.num_scenes, plain_frames)]
     captions = [caption(scene) for scene in scenes]
     frames = torch.stack([render_at(scene, torch.arange(total)) for scene in scenes]).to(device)
     still = frames[:, CONTEXT_FRAMES - 1: CONTEXT_FRAMES].expand(-1, CONTEXT_FRAMES, -1, -1, -1)
@@ -176,7 +180,8 @@ def main() -> None:
                             turnable),
         "plain": (plain[:, CONTEXT_FRAMES:], range(len(scenes))),
     }
-    print(f"{args.weights} ({len(scenes)} held-out scenes of one sprite moving in a straight line, "
+    print(f"{args.weights} ({len(scenes)} held-out scenes of one sprite moving in a straight line"
+          f"{'' if args.speed == 1 else f' at {args.speed:g} times its speed'}, "
           f"{args.chunks} chunks after {CONTEXT_FRAMES} frames): motion match / detected, %; px along the "
           "scene's direction (mean, share > 0)")
     for name, (video, rows) in videos.items():

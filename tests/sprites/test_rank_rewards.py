@@ -213,3 +213,11 @@ def test_a_recording_without_a_tuning_scene_says_how_many_scenes_it_needs(record
     with pytest.raises(ValueError, match=r"0 tuning groups; both are needed: record at least 8 scenes \(scenes 7, "
                                          r"15, \.\.\. are the tuning scenes; --num-scenes 8 or more\)"):
         finetune(config, only_training, tiny_weights, tmp_path / "out", "cpu")
+
+
+def test_an_empty_recording_is_named_before_any_reward_loads(tmp_path):
+    config = RankRewardsConfig(steps=1, groups_per_batch=2, synthetic_batch=2, workers=0, eval_batches=1)
+    (tmp_path / "empty").mkdir()
+    # the starting rewards do not exist either: the recording's error comes first, so nothing was loaded
+    with pytest.raises(FileNotFoundError, match=r"no scene-\*\.pt files in .*empty; record them with"):
+        finetune(config, tmp_path / "empty", tmp_path / "no-rewards", tmp_path / "out", "cpu")

@@ -54,7 +54,7 @@ from streamt1.sprites.rewards import (
 )
 from streamt1.sprites.captions import parse_caption
 from streamt1.sprites.files import DIGEST_KEY
-from streamt1.sprites.siblings import IMAGE_TRUTH_PARTS, TUNING_EVERY, SiblingGroup, load_groups
+from streamt1.sprites.siblings import IMAGE_TRUTH_PARTS, TUNING_EVERY, SiblingGroup, load_groups, scene_files
 from streamt1.sprites.train_rewards import TrainRewardsConfig, evaluate, image_loss, sample_pair, video_loss
 from streamt1.sprites.training import (SampleStream, add_device_option, check_settings, config_from_flags,
                                        lr_factor, run_progress, sample_loader)
@@ -359,6 +359,8 @@ def finetune(config: RankRewardsConfig, records: str | Path | Sequence[str | Pat
     if len(set(resolved)) != len(resolved):
         raise ValueError(f"--record names a folder twice ({', '.join(records)}): its groups would count twice")
     torch.manual_seed(config.seed)
+    for record in records:  # before the rewards load
+        scene_files(record)
     image, video, pretraining = _load_init(init, device, config.recent_frames)
     train_groups, tuning_by_record = [], {}
     for record in records:

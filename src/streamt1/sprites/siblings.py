@@ -190,15 +190,20 @@ def load_scene(path: Path) -> tuple[int, list[SiblingGroup]]:
     return data["scene"], [SiblingGroup.from_dict(g) for g in data["groups"]]
 
 
-def load_groups(folder: str | Path, convert: Callable[[SiblingGroup], Any] = lambda g: g) -> tuple[list, list]:
-    """(training groups, tuning groups) of every scene file in ``folder``, each passed through
-    ``convert`` as its file is read (so a caller can keep less than whole groups in memory)."""
+def scene_files(folder: str | Path) -> list[Path]:
+    """The recorded scene files in ``folder``, in scene order; none raises FileNotFoundError saying how to record."""
     paths = sorted(Path(folder).glob("scene-*.pt"))
     if not paths:
         raise FileNotFoundError(f"no scene-*.pt files in {folder}; record them with "
                                 f"`streamt1 sprites record-siblings --out {folder}`")
+    return paths
+
+
+def load_groups(folder: str | Path, convert: Callable[[SiblingGroup], Any] = lambda g: g) -> tuple[list, list]:
+    """(training groups, tuning groups) of every scene file in ``folder``, each passed through
+    ``convert`` as its file is read (so a caller can keep less than whole groups in memory)."""
     train, tuning = [], []
-    for path in paths:
+    for path in scene_files(folder):
         index, groups = load_scene(path)
         (tuning if is_tuning(index) else train).extend(convert(g) for g in groups)
     return train, tuning
