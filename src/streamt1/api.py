@@ -166,7 +166,7 @@ def load_components(config: Config, reward_kinds: Sequence[str] | None = None,
 
     Every file is checked before any weight is read: the generator's by its backend's checker,
     then the rewards' (:func:`plan_rewards`, which ``reward_kinds`` is passed to). So are the run's
-    length and the switches of ``schedules``, where the backend knows its chunk before loading.
+    length and the switches of ``schedules`` (before loading where the backend knows its chunk, else once built).
     """
     run = config.run
     backend = get_backend(run.backend)
@@ -183,9 +183,7 @@ def load_components(config: Config, reward_kinds: Sequence[str] | None = None,
     if missing:
         raise _missing_files(missing)
     if chunk_frames is not None:  # minutes of loading a real model spared for a length it cannot make
-        chunk_count(run.num_frames, chunk_frames)
-        for schedule in schedules:
-            schedule.validate(run.num_frames, chunk_frames)
+        _check_length(run.num_frames, chunk_frames, schedules)
     device = resolve_device(run.device)
     # The one stream setting the search owns (memory sinking's limits reach the cache at each commit)
     # and the sampling settings the run sets
@@ -202,8 +200,17 @@ def load_components(config: Config, reward_kinds: Sequence[str] | None = None,
         if compile_generator is None:
             raise ConfigError(f"run.compile: backend {run.backend!r} has no compiled path; unset run.compile")
         compile_generator()
+    if chunk_frames is None:  # a backend that knows its chunk only once built
+        _check_length(run.num_frames, generator.spec.latent_frames, schedules)
     rewards = {kind: plan.load() for kind, plan in plans.items()}
     return Components(generator=generator, image_reward=rewards.get("image"), video_reward=rewards.get("video"))
+
+
+def _check_length(num_frames: int, chunk_frames: int, schedules: Sequence[PromptSchedule]) -> None:
+    """The run's length and every switch of ``schedules`` on the chunks (a ValueError / ConfigError otherwise)."""
+    chunk_count(num_frames, chunk_frames)
+    for schedule in schedules:
+        schedule.validate(num_frames, chunk_frames)
 
 
 def encode_prompts(components: Components, prompts: Sequence[str]) -> None:

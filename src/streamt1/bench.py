@@ -242,8 +242,7 @@ def prepare(settings: BenchSettings, shard: Shard, overwrite: bool = False) -> P
     components = _components_for(configs, scored_by=("video",) if sprites else ())
     items = plan_items(suite, settings.seeds)
     for name, config in configs.items():
-        search = api.make_search(config, components[name])  # a method that lacks a reward fails here
-        search.generator.spec.num_chunks(config.run.num_frames)
+        api.make_search(config, components[name])  # a method that lacks a reward fails here
     first, num_frames = next(iter(components.values())).generator, next(iter(configs.values())).run.num_frames
     try:
         for item in shard.take(items):  # a closed-vocabulary backend rejects unknown words up front

@@ -169,13 +169,8 @@ def _generate(args: argparse.Namespace) -> int:
     check_owner(out, "generate")
     components = api.load_components(config, schedules=schedules)  # the length and every switch checked first
     search = api.make_search(config, components)
-    # Validate everything before any work: every prompt (a closed-vocabulary backend such as Sprites rejects
-    # words it cannot express, listing the ones it knows), and the length and switches where the backend
-    # knew its chunk only once loaded.
-    spec = search.generator.spec
-    spec.num_chunks(config.run.num_frames)
-    for schedule in schedules:
-        schedule.validate(config.run.num_frames, spec.latent_frames)
+    # Validate every prompt before any work (a closed-vocabulary backend such as Sprites rejects words it
+    # cannot express, listing the ones it knows).
     prompts = list(dict.fromkeys(p for schedule in schedules for p in schedule.prompts))  # in the file's order
     try:
         api.encode_prompts(components, prompts)
@@ -330,8 +325,7 @@ def _evaluate_into_out(args: argparse.Namespace, methods: tuple[str, ...] | None
         return _evaluate_in_workers(args, methods, seeds, num_frames, on_cpu)
     # what the methods call, and the video reward for the table
     kinds = sorted({"video", *(kind for config in configs for kind in config.search.rewards_needed())})
-    components = api.load_components(configs[0], reward_kinds=kinds)
-    components.generator.spec.num_chunks(num_frames)
+    components = api.load_components(configs[0], reward_kinds=kinds)  # checks the length too
     if args.switches:
         switches = SwitchSettings(methods=methods, num_prompts=args.num_prompts, num_frames=num_frames,
                                   seeds=seeds, save_videos=not args.no_videos, save_traces=args.traces)

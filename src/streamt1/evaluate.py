@@ -35,7 +35,7 @@ from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.fingerprint import canonical, fingerprint
 from streamt1.outputs.progress import ProgressLine, counted, shorten
 from streamt1.outputs.lock import claim_owner
-from streamt1.outputs.results import MEMORY_BOUNDS, read_json, whole_or_none, with_later_run_keys
+from streamt1.outputs.results import read_json, whole_or_none, with_later_run_keys, without_memory_bounds
 from streamt1.sprites.captions import caption
 from streamt1.sprites.files import file_digest
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
@@ -212,11 +212,8 @@ def _comparable(settings: dict[str, Any]) -> dict[str, Any]:
         rewards = {}
     if isinstance(config.get("rewards"), dict):
         config["rewards"] = {**config["rewards"], **rewards}
-    for key in MEMORY_BOUNDS:  # they bound memory, not what is computed: a run that ran out of it resumes lower
-        section, _, name = key.partition(".")
-        if isinstance(config.get(section), dict):
-            config[section] = {k: v for k, v in config[section].items() if k != name}
-    return {**settings, "config": config}
+    # the batch sizes bound memory, not what is computed: a run that ran out of it resumes lower
+    return {**settings, "config": without_memory_bounds(config)}
 
 
 def claim_method(results: dict[str, Any], method: str, settings: dict[str, Any], out: Path, writes: bool) -> None:

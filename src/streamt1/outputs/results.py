@@ -37,6 +37,16 @@ _REWARD_PLACEMENT = ("device", "offload")
 MEMORY_BOUNDS = ("search.max_batch", "rewards.max_batch")
 
 
+def without_memory_bounds(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` (a Config as a dict) without the :data:`MEMORY_BOUNDS`, for settings compared by fingerprint."""
+    kept = dict(config)
+    for key in MEMORY_BOUNDS:
+        section, _, name = key.partition(".")
+        if isinstance(kept.get(section), Mapping):
+            kept[section] = {k: v for k, v in kept[section].items() if k != name}
+    return kept
+
+
 def run_settings(config: Config, dtype: str, rewards: Mapping[str, str | None]) -> dict[str, Any]:
     """What decides the videos: method and search config, backend, weights, frames, resolved dtype,
     the rewards the method calls (name and folder as asked, the class loaded; ``rewards`` holds None for
