@@ -21,6 +21,7 @@
 #                   weights, forty-fifth session, CPU float32)
 #   BASE_NAME=SP50  LIMIT=170 seconds for each evaluation process
 #   DEVICE=cuda     COMPILE=--compile (empty: eager)
+#   MOTION_FLAGS    sprites_motion_start.py's flags for both models (e.g. "--context-frames 15" for a wider window)
 #   OUT             where the results go (the device machine sets it)
 #   STAGES="train eval"  train: train runs/NAME (and return its weights); eval: evaluate runs/NAME (from this
 #                   call's training, or carried: two calls when both do not fit one call's 600 s); report: copy
@@ -75,8 +76,8 @@ if [[ " $STAGES " == *" eval "* ]]; then
   timeout $L python3 benchmarks/sprites_shape_over_time.py --weights ${INIT:-$W} > $OUT/first/init-over-time.log 2>&1 &
   timeout $L python3 benchmarks/sprites_first_chunk.py --weights runs/$N --split eval > $OUT/first/$N.log 2>&1 &
   timeout $L python3 benchmarks/sprites_readme_prompt.py --weights runs/$N --out $OUT/readme > $OUT/readme/$N.log 2>&1 &
-  timeout $L python3 benchmarks/sprites_motion_start.py --weights runs/$N > $OUT/first/$N-motion.log 2>&1 &
-  timeout $L python3 benchmarks/sprites_motion_start.py --weights ${INIT:-$W} > $OUT/first/init-motion.log 2>&1 &
+  timeout $L python3 benchmarks/sprites_motion_start.py --weights runs/$N ${MOTION_FLAGS:-} > $OUT/first/$N-motion.log 2>&1 &
+  timeout $L python3 benchmarks/sprites_motion_start.py --weights ${INIT:-$W} ${MOTION_FLAGS:-} > $OUT/first/init-motion.log 2>&1 &
   wait
   grep -hv Warning $OUT/tune/*.log | cut -c1-400
   for f in $OUT/first/*.log; do echo "== $f"; grep -v Warning $f; done

@@ -2,7 +2,7 @@
 still one, and in plain generation?
 
     python benchmarks/sprites_motion_start.py [--weights DIR] [--num-scenes 24] [--chunks 6] [--seed 0]
-        [--plain-frames N] [--set KEY=VALUE ...] [--speed FACTOR]
+        [--plain-frames N] [--set KEY=VALUE ...] [--speed FACTOR] [--context-frames 9]
 
 For ``num-scenes`` held-out scenes of one sprite moving in a straight line (left, right, up, down,
 diagonal; scene seeds 2000, 2001, ... of the eval split, no events) prints the mean motion match
@@ -11,8 +11,10 @@ captioned direction (pixels; a jitter in place can match a direction, it does no
 after the first 9, for:
 
 * ``render``: the world's own frames (the metric's ceiling);
-* ``moving context``: ``chunks`` chunks generated after the 9 clean rendered frames (sink + window);
-* ``still context``: the same after 9 copies of rendered frame 8 (the world paused): what the
+* ``moving context``: ``chunks`` chunks generated after ``context-frames`` clean rendered frames (9: the sink
+  and the window of the committed weights; a model with a wider window reads more of a longer context, one
+  with a narrower window attends its sink and the last frames of it);
+* ``still context``: the same after copies of the context's last rendered frame (the world paused): what the
   model's own first chunks give it, since they barely move (0.5 px per frame at speed 1);
 * ``still, reversed``: the still context again, the caption naming the opposite direction (scenes moving
   left, right, up or down): a model that reads the caption's direction travels backwards here, one that only
@@ -48,7 +50,6 @@ from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 from streamt1.sprites.world import (DIRECTIONS, FPS, FRAME_SIZE, LINEAR_SPEED, render_at, sample_scene,
                                     with_straight_speed)
 
-CONTEXT_FRAMES = 9  # the sink and the window of the Sprites stream
 
 
 def straight_scenes(count: int, num_frames: int) -> list:
@@ -147,10 +148,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--weights", default=str(DEFAULT_WEIGHTS_DIR))
     p.add_argument("--num-scenes", type=int, default=24)
-    p.add_argument("--chunks", type=int, default=6, help="chunks generated after the 9 context frames")
+    p.add_argument("--chunks", type=int, default=6, help="chunks generated after the context frames")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plain-frames", type=int, default=None,
-                   help="length of the plain videos (default: the 9 context frames plus the chunks)")
+                   help="length of the plain videos (default: the context frames plus the chunks)")
+    p.add_argument("--context-frames", type=int, default=9,
+                   help="clean rendered frames before the generated chunks: whole chunks, the sink and at least one "
+                        "more (9: the committed weights' sink and window)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a config override for plain generation (repeatable)")
     p.add_argument("--speed", type=float, default=1.0,
@@ -159,30 +163,33 @@ def main() -> None:
     args = p.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = SpritesVideoModel.from_pretrained(args.weights).eval().to(device)
-    total = CONTEXT_FRAMES + model.stream.chunk_frames * args.chunks
+    context, chunk = args.context_frames, model.stream.chunk_frames
+    if context % chunk or context < model.stream.sink_frames + chunk:
+        p.error(f"--context-frames {context} must be whole chunks of {chunk} frames: the sink and at least one more")
+    total = context + chunk * args.chunks
     plain_frames = max(total, args.plain_frames or total)
     scenes = [with_straight_speed(scene, args.speed) for scene in straight_scenes(args.num_scenes, plain_frames)]
     captions = [caption(scene) for scene in scenes]
     frames = torch.stack([render_at(scene, torch.arange(total)) for scene in scenes]).to(device)
-    still = frames[:, CONTEXT_FRAMES - 1: CONTEXT_FRAMES].expand(-1, CONTEXT_FRAMES, -1, -1, -1)
+    still = frames[:, context - 1: context].expand(-1, context, -1, -1, -1)
     config = build_config("none", None, args.set, weights=args.weights, device=str(device), num_frames=plain_frames)
     search = api.make_search(config, api.load_components(config))
     plain = torch.stack([search.run(c, plain_frames, args.seed, progress=False).frames for c in captions]).float() / 255
     turnable = [i for i, scene in enumerate(scenes) if scene.sprites[0].motion in REVERSED]
     turned = [caption(reversed_scene(scenes[i])) for i in turnable]
     videos = {
-        "render": (frames[:, CONTEXT_FRAMES:], range(len(scenes))),
-        "moving context": (continue_stream(model, frames[:, :CONTEXT_FRAMES], captions, args.chunks, args.seed),
+        "render": (frames[:, context:], range(len(scenes))),
+        "moving context": (continue_stream(model, frames[:, :context], captions, args.chunks, args.seed),
                            range(len(scenes))),
         "still context": (continue_stream(model, still.contiguous(), captions, args.chunks, args.seed),
                           range(len(scenes))),
         "still, reversed": (continue_stream(model, still[turnable].contiguous(), turned, args.chunks, args.seed),
                             turnable),
-        "plain": (plain[:, CONTEXT_FRAMES:], range(len(scenes))),
+        "plain": (plain[:, context:], range(len(scenes))),
     }
     print(f"{args.weights} ({len(scenes)} held-out scenes of one sprite moving in a straight line"
           f"{'' if args.speed == 1 else f' at {args.speed:g} times its speed'}, "
-          f"{args.chunks} chunks after {CONTEXT_FRAMES} frames): motion match / detected, %; px along the "
+          f"{args.chunks} chunks after {context} frames, window {model.stream.window_frames}): motion match / detected, %; px along the "
           "scene's direction (mean, share > 0)")
     for name, (video, rows) in videos.items():
         own = [scenes[i] for i in rows]

@@ -37,12 +37,28 @@ def test_speed_profile_reads_a_render_at_its_own_speed_and_a_still_or_backward_v
 def test_continuing_a_context_gives_the_asked_chunks_deterministically(probe, sprites_weights):
     model = SpritesVideoModel.from_pretrained(sprites_weights).eval()
     scenes = probe.straight_scenes(2, 15)
-    context = torch.stack([render_at(s, torch.arange(probe.CONTEXT_FRAMES)) for s in scenes])
+    context = torch.stack([render_at(s, torch.arange(9)) for s in scenes])
     captions = ["a red circle moves left over a blue background"] * 2
     a = probe.continue_stream(model, context, captions, 2, seed=0)
     assert a.shape == (2, 6, 3, 64, 64)
     assert torch.equal(a, probe.continue_stream(model, context, captions, 2, seed=0))
     assert not torch.equal(a, probe.continue_stream(model, context, captions, 2, seed=1))
+
+
+def test_a_continuation_attends_as_far_back_as_the_models_window(probe, sprites_weights):
+    import dataclasses
+
+    narrow = SpritesVideoModel.from_pretrained(sprites_weights).eval()
+    wide = SpritesVideoModel.from_pretrained(sprites_weights).eval()
+    wide.stream = dataclasses.replace(narrow.stream, window_frames=narrow.stream.window_frames + 6)
+    scenes = probe.straight_scenes(1, 15)
+    captions = ["a red circle moves left over a blue background"]
+    short = torch.stack([render_at(s, torch.arange(9)) for s in scenes])  # sink + window: both see all of it
+    assert torch.equal(probe.continue_stream(narrow, short, captions, 1, seed=0),
+                       probe.continue_stream(wide, short, captions, 1, seed=0))
+    long = torch.stack([render_at(s, torch.arange(15)) for s in scenes])  # only the wide window sees frames 3-8
+    assert not torch.equal(probe.continue_stream(narrow, long, captions, 1, seed=0),
+                           probe.continue_stream(wide, long, captions, 1, seed=0))
 
 
 def test_displacement_reads_pixels_travelled_along_the_scene_and_a_reversed_scene_goes_back(probe):

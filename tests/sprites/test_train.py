@@ -681,6 +681,21 @@ def test_a_continued_model_keeps_its_starts_sampling_settings(tmp_path):
     assert SpritesVideoModel.from_pretrained(tmp_path / "new").stream == SPRITES_STREAM
 
 
+def test_a_wider_window_is_trained_and_saved_with_the_starts_sampling(tmp_path, monkeypatch):
+    import streamt1.sprites.train as trainer
+
+    guided = dataclasses.replace(SPRITES_STREAM, guidance_scale=3.0, guided_chunks=1)
+    SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT, guided).save_pretrained(tmp_path / "a")
+    windows = []
+    original = trainer.teacher_forcing_mask
+    monkeypatch.setattr(trainer, "teacher_forcing_mask", lambda *a, **k: windows.append(a[3]) or original(*a, **k))
+    wide = dataclasses.replace(TINY, steps=1, init=str(tmp_path / "a"), context_chunks=6,
+                               stream=dataclasses.replace(SPRITES_STREAM, window_frames=15))
+    train(wide, tmp_path / "b", "cpu")
+    assert set(windows) == {15}  # the training mask is the wider window's
+    assert SpritesVideoModel.from_pretrained(tmp_path / "b").stream == dataclasses.replace(guided, window_frames=15)
+
+
 def test_a_deeper_model_grows_from_an_init_model_and_starts_as_it_was(tmp_path):
     first = SpritesVideoModel(sprites_wan_config(TEXT, **TINY.wan_overrides), TEXT)
     first.transformer.init_weights(torch.Generator().manual_seed(0))

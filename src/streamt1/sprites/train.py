@@ -775,7 +775,9 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         sprites_wan_config(config.text, None if autoencoder is None else autoencoder.config.latent_channels,
                            **overrides),
         # a continued model keeps the sampling its card was tuned for (e.g. guidance); a new one gets the default
-        config.text, SPRITES_STREAM if start is None else start.stream,
+        # and the attention window it is trained on (--window-frames)
+        config.text, dataclasses.replace(SPRITES_STREAM if start is None else start.stream,
+                                         window_frames=config.stream.window_frames),
         None if autoencoder is None else autoencoder.config)
     model.transformer.init_weights(torch.Generator().manual_seed(config.seed))  # on the CPU: same weights anywhere
     if start is not None:
@@ -950,6 +952,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--own-window-anchor", choices=ANCHORS, default=TrainVideoConfig.own_window_anchor,
                    help="where each own chunk's redrawn sprite starts: where the chunk drew it, or going on from "
                         "where its context drew it (default %(default)s)")
+    p.add_argument("--window-frames", type=int, default=SPRITES_STREAM.window_frames,
+                   help="frames a chunk attends besides the sink, its own included (a multiple of the chunk; "
+                        "saved with the weights, so generation uses it too). Use --context-chunks above "
+                        "window / chunk, or the window never fills in training")
     p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
                    help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
@@ -983,6 +989,7 @@ def _config_from(args: argparse.Namespace, overrides: dict) -> TrainVideoConfig:
         own_window_frames=args.own_window_frames,
         own_window_sigmas=tuple(args.own_window_sigmas), own_window_anchor=args.own_window_anchor,
         event_share=args.event_share, attention=args.attention, compile=args.compile,
+        stream=dataclasses.replace(SPRITES_STREAM, window_frames=args.window_frames),
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
 
