@@ -18,6 +18,9 @@
 #   CALL=WINR  (only if WIN passes; carry runs/WIN) the report stage, judged as the fifty-first session's calls.sh
 #              judges FSR; and WIN is committed only if plain generation of 10 s still takes at most 15 s on the
 #              2-core CPU (benchmarks/sprites_cpu.py), since a wider window attends more frames.
+#   CALL=PROBE (written after WIN failed its rule; carry .whl as ../sprites_2026-12-07_fiftythird/calls.sh says) the
+#              test suite on the GPU (that session's CALL=TESTS) and beside it continuation_settings.py here on 24
+#              scenes: 8, 24 and 48 denoising steps; windows 9, 15 and 21 at sampling only after a 21-frame context.
 set -uo pipefail
 export NAME=WIN
 case ${CALL:?} in
@@ -25,5 +28,12 @@ case ${CALL:?} in
          MOTION_FLAGS="--context-frames 15" BASE=benchmarks/logs/sprites_2026-12-07_fiftysecond/SP50gpu/tune \
          BASE_NAME=SP50gpu bash benchmarks/sprites_candidate_gpu.sh ;;
   WINR) STAGES=report bash benchmarks/sprites_candidate_gpu.sh ;;
-  *) echo "CALL=$CALL: WIN or WINR" >&2; exit 2 ;;
+  PROBE) D=benchmarks/logs/sprites_2026-12-07_fiftyfourth
+         PYTHONPATH=$PWD/src timeout 300 python3 $D/continuation_settings.py --num-scenes 24 --steps 8,24,48 \
+           > $OUT/steps.log 2>&1 &
+         PYTHONPATH=$PWD/src timeout 300 python3 $D/continuation_settings.py --num-scenes 24 --context-frames 21 \
+           --chunks 8 --windows 9,15,21 > $OUT/windows.log 2>&1 &
+         CALL=TESTS LIMIT=360 bash benchmarks/logs/sprites_2026-12-07_fiftythird/calls.sh
+         wait; grep -v Warn $OUT/steps.log $OUT/windows.log ;;
+  *) echo "CALL=$CALL: WIN, WINR or PROBE" >&2; exit 2 ;;
 esac
