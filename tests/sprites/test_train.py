@@ -512,6 +512,21 @@ def test_flex_attention_trains_on_cuda_only(tmp_path):
     assert card["history"]
 
 
+def test_auto_attention_leaves_flex_out_where_the_heads_are_too_narrow_for_it():
+    from streamt1.sprites.train import training_attention
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")  # device objects only: nothing runs on them
+    auto, flex = TINY, dataclasses.replace(TINY, attention="flex")
+    assert training_attention(auto, cuda, 32) == "flex"
+    assert training_attention(auto, cuda, 8) == "sdpa"  # FlexAttention's kernels refuse heads under 16 channels
+    assert training_attention(auto, cpu, 32) == "sdpa"
+    assert training_attention(dataclasses.replace(TINY, attention="sdpa"), cuda, 32) == "sdpa"
+    with pytest.raises(ValueError, match="at least 16 channels and this model's have 8"):
+        training_attention(flex, cuda, 8)
+    with pytest.raises(ValueError, match="CUDA only"):
+        training_attention(flex, cpu, 32)
+
+
 def test_compiled_blocks_train_as_the_eager_ones():
     """``train --compile`` runs the blocks' work around attention through torch.compile: the same loss
     and gradients (aot_eager here: inductor would take the suite minutes on the CPU)."""

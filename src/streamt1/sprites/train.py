@@ -186,8 +186,8 @@ class TrainVideoConfig:
     codec: str | None = None
     reuse: int = 1  # steps per fresh loader batch; > 1 trains on a ReplayPool of recent items
     # Teacher forcing's attention: "sdpa" (dense, the mask applied to every pair) or "flex" (FlexAttention,
-    # compiled, skips the blocks the mask rules out; CUDA only: it has no backward on the CPU); "auto":
-    # flex on CUDA, sdpa elsewhere. The saved card records the one that ran.
+    # compiled, skips the blocks the mask rules out; CUDA only: it has no backward on the CPU, and heads of at
+    # least 16 channels); "auto": flex where it runs, sdpa elsewhere. The saved card records the one that ran.
     attention: str = "auto"
     compile: bool = False  # torch.compile the blocks' work around attention (CausalWan.compile_blocks)
     pool_items: int = 8192  # items the ReplayPool keeps (with reuse > 1)
@@ -435,15 +435,28 @@ def training_mask(frames: int, tokens_per_frame: int, stream: StreamConfig, flex
     return frame_block_mask(mask, tokens_per_frame) if flex else mask
 
 
-def uses_flex(config: TrainVideoConfig, device: torch.device) -> bool:
-    return config.attention == "flex" or (config.attention == "auto" and device.type == "cuda")
+FLEX_MIN_HEAD_DIM = 16  # FlexAttention's kernels refuse narrower heads (NotImplementedError deep in inductor)
+
+
+def training_attention(config: TrainVideoConfig, device: torch.device, head_dim: int) -> str:
+    """The attention that trains: "flex" or "sdpa". ``auto`` takes flex on CUDA where the heads are wide enough
+    for it; an explicit flex that cannot run is refused with the fix."""
+    if config.attention == "flex" and device.type != "cuda":
+        raise ValueError(f"attention='flex' trains on CUDA only (FlexAttention has no backward on {device.type}); "
+                         "pass --attention sdpa or auto")
+    if config.attention == "flex" and head_dim < FLEX_MIN_HEAD_DIM:
+        raise ValueError(f"attention='flex' needs heads of at least {FLEX_MIN_HEAD_DIM} channels and this model's "
+                         f"have {head_dim} (dim / num_heads): pass --attention sdpa or auto, or a wider --dim")
+    auto_flex = config.attention == "auto" and device.type == "cuda" and head_dim >= FLEX_MIN_HEAD_DIM
+    return "flex" if config.attention == "flex" or auto_flex else "sdpa"
 
 
 def predict_flow(model: SpritesVideoModel, context: Tensor, x_t: Tensor, t: Tensor, text: TextKV,
                  positions: Tensor, config: TrainVideoConfig) -> Tensor:
-    """Flow predictions ``[B, C, F, h, w]`` of the noisy copies ``x_t`` (timesteps ``t [B, F]``) after ``context``."""
+    """Flow predictions ``[B, C, F, h, w]`` of the noisy copies ``x_t`` (timesteps ``t [B, F]``) after ``context``;
+    FlexAttention where ``config.attention`` is "flex" (:func:`training_attention` settles "auto" before training)."""
     f, (rows, cols) = context.shape[2], model.transformer.config.token_grid(*context.shape[-2:])
-    mask = training_mask(f, rows * cols, config.stream, uses_flex(config, context.device), context.device)
+    mask = training_mask(f, rows * cols, config.stream, config.attention == "flex", context.device)
     return model.transformer(
         torch.cat([context, x_t], dim=2), torch.cat([torch.zeros_like(t), t], dim=1), text,
         torch.cat([positions, positions], dim=1), mask,
@@ -756,10 +769,6 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' but CUDA is not available; pass --device cpu")
-    if config.attention == "flex" and device.type != "cuda":
-        raise ValueError(f"attention='flex' trains on CUDA only (FlexAttention has no backward on {device.type}); "
-                         "pass --attention sdpa or auto")
-    config = dataclasses.replace(config, attention="flex" if uses_flex(config, device) else "sdpa")
     out = Path(out)
     torch.manual_seed(config.seed)
     start = None if config.init is None else SpritesVideoModel.from_pretrained(config.init)
@@ -779,6 +788,8 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         config.text, dataclasses.replace(SPRITES_STREAM if start is None else start.stream,
                                          window_frames=config.stream.window_frames),
         None if autoencoder is None else autoencoder.config)
+    wan = model.transformer.config
+    config = dataclasses.replace(config, attention=training_attention(config, device, wan.dim // wan.num_heads))
     model.transformer.init_weights(torch.Generator().manual_seed(config.seed))  # on the CPU: same weights anywhere
     if start is not None:
         load_init(model, start, config.init)
