@@ -8,7 +8,7 @@ For ``num-scenes`` held-out scenes of one sprite moving in a straight line (left
 diagonal; scene seeds 2000, 2001, ... of the eval split, no events) prints the mean motion match
 (`streamt1.metrics.sprites.motion_match`), detected share and the sprite's mean displacement along its
 captioned direction (pixels; a jitter in place can match a direction, it does not travel) over the frames
-after the first 9, for:
+after the context frames, for:
 
 * ``render``: the world's own frames (the metric's ceiling);
 * ``moving context``: ``chunks`` chunks generated after ``context-frames`` clean rendered frames (9: the sink

@@ -53,6 +53,7 @@ from streamt1.outputs.atomic import check_writable_folder
 from streamt1.outputs.fingerprint import fingerprint
 from streamt1.outputs.lock import check_owner, claim_owner, folder_lock
 from streamt1.outputs.progress import ProgressLine, counted, shorten
+from streamt1.outputs.video import PyAVMissing, require_pyav
 from streamt1.rewards import REWARDS
 from streamt1.schedule import PromptSchedule, from_switches, parse_switch_frames, read_schedules, where_in_file
 from streamt1.sprites.world import FPS as SPRITES_FPS
@@ -167,6 +168,7 @@ def _generate(args: argparse.Namespace) -> int:
     schedules = _schedules(args)
     out = check_writable_folder(config.run.out)  # before any model loads: else the video is lost at its save
     check_owner(out, "generate")
+    require_pyav()
     components = api.load_components(config, schedules=schedules)  # the length and every switch checked first
     search = api.make_search(config, components)
     # Validate every prompt before any work (a closed-vocabulary backend such as Sprites rejects words it
@@ -293,6 +295,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ConfigError("`streamt1 evaluate` runs as one process: for several, use --workers N (one process per "
                           "method and seed, merged at the end), not torchrun")
     check_writable_folder(args.out)  # every branch below writes there
+    if not args.no_videos and args.merge is None:
+        require_pyav(" (or pass --no-videos to keep the scores only)")
     with folder_lock(args.out, "`streamt1 evaluate`", "run into another --out and combine the folders with --merge",
                      owner="evaluate"):
         return _evaluate_into_out(args, methods, seeds, asked_frames)
@@ -537,6 +541,7 @@ def _score(args: argparse.Namespace) -> int:
     # the weights
     videos = score.check_folder(args.folder, args.out)
     check_writable_folder(score.out_folder(args.folder, args.out))
+    require_pyav()  # to decode the videos
     prompts = score.read_vbench_prompt_file(args.prompt_file)
     score.check_prompts(Path(args.folder), [v.relative_to(args.folder).as_posix() for v in videos], prompts)
     shard = shard_from_env()
@@ -605,6 +610,7 @@ def _bench(args: argparse.Namespace) -> int:
     _check_devices(args)
     check_writable_folder(settings.out)  # before any model loads
     check_owner(settings.out, "bench")
+    require_pyav()
     shard = shard_from_env()
     report = run_bench(settings, shard, progress=print, overwrite=args.overwrite)
     if report is not None:
@@ -777,7 +783,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = COMMANDS[args.command](args)
         sys.stdout.flush()  # inside the try: a reader that left shows here, not as an error at exit
         return code
-    except (ConfigError, ValueError, FileNotFoundError, NotADirectoryError) as err:
+    except (ConfigError, ValueError, FileNotFoundError, NotADirectoryError, PyAVMissing) as err:
         print(f"streamt1: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except torch.cuda.OutOfMemoryError:

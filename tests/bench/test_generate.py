@@ -209,3 +209,18 @@ def test_generate_bench_and_evaluate_never_write_into_each_others_folders(sprite
                      "--no-videos", "--device", "cpu", "--weights", str(sprites_weights), "--out", str(tmp_path / "b")]) == 2
     assert f"{tmp_path / 'b'} holds the videos of `streamt1 bench`" in capsys.readouterr().err
     assert cli_main([*bench, "--out", str(tmp_path / "b")]) == 0  # its own command resumes as before
+
+
+def test_a_missing_pyav_is_named_before_any_video_is_made(sprites_weights, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "av", None)  # import av fails, as where PyAV is not installed
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("a small red circle moves left over a blue background\n")
+    assert _generate(prompts, tmp_path / "out", sprites_weights) == 2
+    err = capsys.readouterr().err
+    assert "needs PyAV: `pip install av`" in err and "Traceback" not in err
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]  # nothing made, nothing claimed
+    evaluate = ["evaluate", "--methods", "none", "--num-prompts", "1", "--num-frames", "3", "--seeds", "0",
+                "--weights", str(sprites_weights), "--device", "cpu"]
+    assert main(evaluate + ["--out", str(tmp_path / "eval")]) == 2
+    assert "or pass --no-videos" in capsys.readouterr().err
+    assert main(evaluate + ["--out", str(tmp_path / "scores"), "--no-videos"]) == 0  # scores only: no PyAV needed

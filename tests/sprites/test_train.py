@@ -704,11 +704,16 @@ def test_a_wider_window_is_trained_and_saved_with_the_starts_sampling(tmp_path, 
     windows = []
     original = trainer.teacher_forcing_mask
     monkeypatch.setattr(trainer, "teacher_forcing_mask", lambda *a, **k: windows.append(a[3]) or original(*a, **k))
-    wide = dataclasses.replace(TINY, steps=1, init=str(tmp_path / "a"), context_chunks=6,
-                               stream=dataclasses.replace(SPRITES_STREAM, window_frames=15))
+    wide = dataclasses.replace(TINY, steps=1, init=str(tmp_path / "a"), context_chunks=6, window_frames=15)
     train(wide, tmp_path / "b", "cpu")
     assert set(windows) == {15}  # the training mask is the wider window's
     assert SpritesVideoModel.from_pretrained(tmp_path / "b").stream == dataclasses.replace(guided, window_frames=15)
+    # continued without a window: it trains and keeps its own
+    train(dataclasses.replace(wide, init=str(tmp_path / "b"), window_frames=None), tmp_path / "c", "cpu")
+    card = json.loads((tmp_path / "c" / "sprites_model.json").read_text())
+    assert card["stream_config"]["window_frames"] == card["training"]["train_config"]["stream"]["window_frames"] == 15
+    with pytest.raises(ValueError, match="window_frames=10 is invalid"):
+        dataclasses.replace(TINY, window_frames=10)
 
 
 def test_a_deeper_model_grows_from_an_init_model_and_starts_as_it_was(tmp_path):

@@ -34,13 +34,23 @@ logger = logging.getLogger(__name__)
 
 Frames = np.ndarray | torch.Tensor
 
-def _pyav():
+class PyAVMissing(ImportError):
+    """PyAV is not installed where an MP4 is read or written."""
+
+
+def _pyav(alternative: str = ""):
     """PyAV, imported when a video is read or written: scoring runs with ``--no-videos`` work without it."""
     try:
         import av
     except ImportError as err:
-        raise ImportError("reading or writing MP4 needs PyAV: `pip install av` (or pass --no-videos)") from err
+        raise PyAVMissing(f"reading or writing MP4 needs PyAV: `pip install av`{alternative}") from err
     return av
+
+
+def require_pyav(alternative: str = "") -> None:
+    """Check for PyAV before work that ends in an MP4, so that a missing one is named first, not after the work
+    (``alternative``: the command's way around it, added to the message)."""
+    _pyav(alternative)
 
 
 _MAX_CRF = 51  # libx264's 8-bit quality scale is 0 (lossless) .. 51 (worst)

@@ -176,6 +176,10 @@ class TrainVideoConfig:
     # "context", going on from where the chunks before it drew it, which a state at high noise can predict
     # (yet it blurred more: OW6, forty-fifth session, imaging quality -3.1 points against "chunk"'s -2.0).
     own_window_anchor: str = "chunk"
+    # Frames a chunk attends besides the sink, its own included (StreamConfig.window_frames), in training and in the
+    # saved model's sampling; None: the --init model's (else SPRITES_STREAM's). Needs context_chunks above
+    # window / chunk to fill in training.
+    window_frames: int | None = None
     ema_decay: float = 0.999
     log_every: int = 100
     save_every: int = 1000
@@ -253,6 +257,8 @@ class TrainVideoConfig:
                 raise ValueError(f"first_chunk_sigmas={self.first_chunk_sigmas} must be (low, high) with "
                                  "0 <= low < high <= 1")
         check_anchor(self.own_window_anchor, "own_window_anchor")
+        if self.window_frames is not None:  # StreamConfig's own rule, named by this field
+            dataclasses.replace(self.stream, window_frames=self.window_frames)
         lo, hi = self.own_window_sigmas
         if not 0.0 < lo < hi <= 1.0:
             raise ValueError(f"own_window_sigmas={self.own_window_sigmas} must be (low, high) with 0 < low < high <= 1")
@@ -453,10 +459,12 @@ def training_attention(config: TrainVideoConfig, device: torch.device, head_dim:
 
 def predict_flow(model: SpritesVideoModel, context: Tensor, x_t: Tensor, t: Tensor, text: TextKV,
                  positions: Tensor, config: TrainVideoConfig) -> Tensor:
-    """Flow predictions ``[B, C, F, h, w]`` of the noisy copies ``x_t`` (timesteps ``t [B, F]``) after ``context``;
-    FlexAttention where ``config.attention`` is "flex" (:func:`training_attention` settles "auto" before training)."""
-    f, (rows, cols) = context.shape[2], model.transformer.config.token_grid(*context.shape[-2:])
-    mask = training_mask(f, rows * cols, config.stream, config.attention == "flex", context.device)
+    """Flow predictions ``[B, C, F, h, w]`` of the noisy copies ``x_t`` (timesteps ``t [B, F]``) after ``context``."""
+    wan = model.transformer.config
+    f, (rows, cols) = context.shape[2], wan.token_grid(*context.shape[-2:])
+    # an explicit flex also runs forward-only on the CPU; "auto" is settled as training settles it
+    flex = config.attention == "flex" or training_attention(config, context.device, wan.dim // wan.num_heads) == "flex"
+    mask = training_mask(f, rows * cols, config.stream, flex, context.device)
     return model.transformer(
         torch.cat([context, x_t], dim=2), torch.cat([torch.zeros_like(t), t], dim=1), text,
         torch.cat([positions, positions], dim=1), mask,
@@ -772,6 +780,10 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     out = Path(out)
     torch.manual_seed(config.seed)
     start = None if config.init is None else SpritesVideoModel.from_pretrained(config.init)
+    # a continued model keeps the sampling its card was tuned for (e.g. guidance); a new one gets the default
+    drawn_stream = SPRITES_STREAM if start is None else start.stream
+    window = config.window_frames or drawn_stream.window_frames
+    config = dataclasses.replace(config, stream=dataclasses.replace(config.stream, window_frames=window))
     autoencoder = _training_codec(config, start)
     overrides = dict(config.wan_overrides)
     if start is not None:  # a continued model keeps the optional paths it has (a flag only adds them)
@@ -783,11 +795,7 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
     model = SpritesVideoModel(
         sprites_wan_config(config.text, None if autoencoder is None else autoencoder.config.latent_channels,
                            **overrides),
-        # a continued model keeps the sampling its card was tuned for (e.g. guidance); a new one gets the default
-        # and the attention window it is trained on (--window-frames)
-        config.text, dataclasses.replace(SPRITES_STREAM if start is None else start.stream,
-                                         window_frames=config.stream.window_frames),
-        None if autoencoder is None else autoencoder.config)
+        config.text, drawn_stream, None if autoencoder is None else autoencoder.config)
     wan = model.transformer.config
     config = dataclasses.replace(config, attention=training_attention(config, device, wan.dim // wan.num_heads))
     model.transformer.init_weights(torch.Generator().manual_seed(config.seed))  # on the CPU: same weights anywhere
@@ -821,6 +829,8 @@ def train(config: TrainVideoConfig, out: str | Path, device: str | torch.device 
         logger.info("drew %d own starts of videos (%d frames) in %.0f s; the sprites were found in %.1f %% of their "
                     "frames", len(own_window.captions), own_frames, time.time() - built,
                     100 * own_window.found)
+    # the window trained from here on (and saved); the own states above were drawn as the --init model streams
+    model.stream = ema.stream = dataclasses.replace(drawn_stream, window_frames=window)
     if config.compile:  # after the copy: the EMA's blocks (probe loss, saved weights) stay eager
         model.transformer.compile_blocks()
     trained = [p for p in model.parameters() if p.requires_grad]  # not the frozen autoencoder
@@ -932,7 +942,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--event-share", type=float, default=TrainVideoConfig.event_share,
                    help="share of items whose window holds one of the caption's events")
     p.add_argument("--attention", default=TrainVideoConfig.attention, choices=TRAINING_ATTENTION,
-                   help="teacher forcing's attention: flex skips the masked blocks (auto: flex on CUDA)")
+                   help="teacher forcing's attention: flex skips the masked blocks (auto: flex on CUDA where the "
+                        "heads have 16 channels or more)")
     p.add_argument("--compile", action="store_true", help="torch.compile the blocks' work around attention")
     p.add_argument("--misdrawn-share", type=float, default=TrainVideoConfig.misdrawn_share,
                    help="share of items whose clean context draws every sprite as another shape, some a size "
@@ -963,10 +974,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     p.add_argument("--own-window-anchor", choices=ANCHORS, default=TrainVideoConfig.own_window_anchor,
                    help="where each own chunk's redrawn sprite starts: where the chunk drew it, or going on from "
                         "where its context drew it (default %(default)s)")
-    p.add_argument("--window-frames", type=int, default=SPRITES_STREAM.window_frames,
+    p.add_argument("--window-frames", type=int, default=None,
                    help="frames a chunk attends besides the sink, its own included (a multiple of the chunk; "
-                        "saved with the weights, so generation uses it too). Use --context-chunks above "
-                        "window / chunk, or the window never fills in training")
+                        "saved with the weights, so generation uses it too; default: --init's, else "
+                        f"{SPRITES_STREAM.window_frames}). Use --context-chunks above window / chunk, or the window "
+                        "never fills in training")
     p.add_argument("--context-noise", type=float, default=TrainVideoConfig.context_noise,
                    help="largest std of the noise added to each item's clean context (against copying errors forward)")
     args = p.parse_args(argv)
@@ -1000,7 +1012,7 @@ def _config_from(args: argparse.Namespace, overrides: dict) -> TrainVideoConfig:
         own_window_frames=args.own_window_frames,
         own_window_sigmas=tuple(args.own_window_sigmas), own_window_anchor=args.own_window_anchor,
         event_share=args.event_share, attention=args.attention, compile=args.compile,
-        stream=dataclasses.replace(SPRITES_STREAM, window_frames=args.window_frames),
+        window_frames=args.window_frames,
         log_every=max(1, min(TrainVideoConfig.log_every, args.steps // 20)),
     )
 
