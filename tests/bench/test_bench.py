@@ -320,3 +320,10 @@ def test_a_stop_while_an_item_is_scored_leaves_none_of_its_files(sprites_weights
         run_bench(tiny_settings(sprites_weights, tmp_path), progress=print)
     assert not videos(tmp_path) and not results_on_disk(tmp_path)
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith((".png", ".trace.json"))]
+
+
+def test_a_missing_pyav_is_named_before_any_video_is_made(sprites_weights, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "av", None)  # import av fails, as where PyAV is not installed
+    assert main(_bench("--weights", str(sprites_weights), "--out", str(tmp_path / "b"))) == 2
+    assert "needs PyAV: `pip install av`" in capsys.readouterr().err
+    assert not list((tmp_path / "b").rglob("*.mp4"))

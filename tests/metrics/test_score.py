@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import sys
 from pathlib import Path
 
 import pytest
@@ -406,3 +407,11 @@ def test_damaged_resume_files_are_named_with_the_fix(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{merged} is not a scores file" in err and "--overwrite" in err
     assert main([*args, "--overwrite"]) == 0  # the fix the message gives works
+
+
+def test_a_missing_pyav_is_named_before_any_scoring(bench_folder, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "av", None)  # the videos cannot be decoded without it
+    assert main(["score", str(bench_folder), "--metrics", "background_consistency", "--out",
+                 str(tmp_path / "scores")]) == 2
+    assert "needs PyAV: `pip install av`" in capsys.readouterr().err
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
