@@ -3,8 +3,9 @@
 # committed weights plus FLAGS, then, beside each other on its device, plain generation on the
 # tuning split (prompts 32-63 x seeds 5, 6, 7, 96 frames) paired with a baseline's stored runs of the same
 # kind, the shape over the video (sprites_shape_over_time.py, the candidate's and INIT's), the first-chunk
-# diagnosis (sprites_first_chunk.py, eval split), the README prompt and the straight moves' start
-# (sprites_motion_start.py, the candidate's and INIT's). The return takes few files: the weights and the
+# diagnosis (sprites_first_chunk.py, eval split), the README prompt, the straight moves' start
+# (sprites_motion_start.py) and the captioned background changes (sprites_background_changes.py, seeds 5 and 6),
+# the last two the candidate's and INIT's. The return takes few files: the weights and the
 # evaluations come back as two archives. A candidate that passes its tuning rule goes on to the reported split
 # (STAGES=report, its own call).
 #
@@ -78,6 +79,11 @@ if [[ " $STAGES " == *" eval "* ]]; then
   timeout $L python3 benchmarks/sprites_readme_prompt.py --weights runs/$N --out $OUT/readme > $OUT/readme/$N.log 2>&1 &
   timeout $L python3 benchmarks/sprites_motion_start.py --weights runs/$N ${MOTION_FLAGS:-} > $OUT/first/$N-motion.log 2>&1 &
   timeout $L python3 benchmarks/sprites_motion_start.py --weights ${INIT:-$W} ${MOTION_FLAGS:-} > $OUT/first/init-motion.log 2>&1 &
+  for model in $N init; do
+    weights=$([[ $model == $N ]] && echo runs/$N || echo ${INIT:-$W})
+    timeout $L python3 benchmarks/sprites_background_changes.py --weights $weights --seeds 5,6 \
+      > $OUT/first/$model-changes.log 2>&1 &
+  done
   wait
   grep -hv Warning $OUT/tune/*.log | cut -c1-400
   for f in $OUT/first/*.log; do echo "== $f"; grep -v Warning $f; done

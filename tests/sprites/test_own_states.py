@@ -14,7 +14,7 @@ from streamt1.sprites.own_states import (OWN_SIGMAS, OwnFirstChunks, OwnRollouts
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.train import (TrainVideoConfig, main, misdrawn, own_first_loss, own_window_loss,
                                    predict_flow)
-from streamt1.sprites.world import DIRECTIONS, render_at, render_backgrounds, sample_scene, sprite_placements
+from streamt1.sprites.world import DIRECTIONS, EVENT_BAND, render_at, render_backgrounds, sample_scene, sprite_placements
 
 TEXT = TextEncoderConfig(text_dim=16, num_layers=1, num_heads=2)
 WAN = dict(dim=32, ffn_dim=64, num_heads=2, num_layers=1)
@@ -299,11 +299,16 @@ def test_the_own_losses_vanish_for_the_flow_that_predicts_the_redrawn_chunks(mon
     assert float(own_window_loss(model, window, 5, config, g)) > 1e-3
 
 
-def test_own_chunks_draw_their_scenes_straight_moves_at_straight_speeds():
-    own = own_states._draws(12, (12, 30), torch.Generator().manual_seed(5), (1.0, 1.0))
-    fast = own_states._draws(12, (12, 30), torch.Generator().manual_seed(5), (2.0, 2.0))
+def test_own_chunks_draw_their_scenes_straight_moves_at_straight_speeds_and_events_in_the_event_band():
+    own = own_states._draws(12, (12, 30), torch.Generator().manual_seed(5), (1.0, 1.0), EVENT_BAND)
+    fast = own_states._draws(12, (12, 30), torch.Generator().manual_seed(5), (2.0, 2.0), EVENT_BAND)
     assert fast.captions == own.captions and torch.equal(fast.lengths, own.lengths)  # one speed draws nothing
     pairs = [(a, b) for x, y in zip(own.scenes, fast.scenes) for a, b in zip(x.all_sprites, y.all_sprites)]
     straight = [(a, b) for a, b in pairs if a.motion in DIRECTIONS]
     assert straight and all(b.speed == pytest.approx(2 * a.speed) for a, b in straight)
     assert all(a == b for a, b in pairs if a.motion not in DIRECTIONS)
+    timed = own_states._draws(12, (12, 30), torch.Generator().manual_seed(5), (1.0, 1.0), (0.5, 0.5))
+    assert timed.captions == own.captions
+    events = [(len(s.events), i, e.frame, int(length)) for s, length in zip(timed.scenes, timed.lengths)
+              for i, e in enumerate(s.events)]
+    assert events and all(frame == int(0.2 * n + 0.7 * n / count * (i + 0.5)) for count, i, frame, n in events)

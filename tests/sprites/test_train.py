@@ -12,7 +12,7 @@ from streamt1.models.sampler import warp_timesteps
 from streamt1.sprites.model import SPRITES_STREAM, SpritesVideoModel, sprites_wan_config
 from streamt1.sprites.text import TextEncoderConfig
 from streamt1.sprites.training import check_loss, scale_straight_moves
-from streamt1.sprites.world import DIRECTIONS, SIZES, sample_scene, sprite_track
+from streamt1.sprites.world import DIRECTIONS, EVENT_BAND, SIZES, sample_scene, sprite_track
 from streamt1.models.codec import PixelUnshuffleCodec
 from streamt1.sprites.train import (
     paused_times,
@@ -808,6 +808,19 @@ def test_event_items_put_a_captioned_event_in_a_window_chunk_after_the_first():
     assert torch.equal(a.frames, b.frames) and torch.equal(a.positions, b.positions)
     with pytest.raises(ValueError, match="event_share"):
         dataclasses.replace(TINY, event_share=2.0)
+    # the event band times the items' events: the world's own band renders the items older configs rendered,
+    # a narrow one moves events (the same draws otherwise)
+    moved = 0
+    for seed in range(12):
+        own = sample_item(torch.Generator().manual_seed(seed), dataclasses.replace(TINY, event_band=EVENT_BAND))
+        plain = sample_item(torch.Generator().manual_seed(seed), TINY)
+        timed = sample_item(torch.Generator().manual_seed(seed), dataclasses.replace(TINY, event_band=(0.5, 0.5)))
+        assert torch.equal(own.frames, plain.frames)
+        assert timed.caption == plain.caption and torch.equal(timed.positions, plain.positions)
+        moved += not torch.equal(timed.frames, plain.frames)
+    assert moved >= 1
+    with pytest.raises(ValueError, match="event_band"):
+        dataclasses.replace(TINY, event_band=(0.6, 0.4))
 
 
 def test_training_timesteps_are_the_samplers_own():
@@ -929,6 +942,8 @@ def test_a_bad_setting_is_named_by_the_flag_that_set_it(tmp_path, capsys):
 
     assert cli(["sprites", "train", "--out", str(tmp_path), "--straight-speeds", "3", "2"]) == 2
     assert "streamt1: error: --straight-speeds (3.0, 2.0) must be (low, high)" in capsys.readouterr().err
+    assert cli(["sprites", "train", "--out", str(tmp_path), "--event-band", "0.6", "0.4"]) == 2
+    assert "streamt1: error: --event-band (0.6, 0.4) must be (low, high)" in capsys.readouterr().err
     assert cli(["sprites", "train", "--out", str(tmp_path), "--lr", "nan"]) == 2
     assert "streamt1: error: --lr nan must be a finite number" in capsys.readouterr().err
     assert cli(["sprites", "train", "--out", str(tmp_path), "--resume-weight", "8"]) == 2  # the flag typed, not its partner

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -87,6 +89,28 @@ def test_events_change_background_and_sprites():
     assert torch.allclose(corner[-1], render_background(BackgroundSpec("solid", "white"))[:, 0, 0])
     assert _color_fraction(video[:55], "green").max() == 0 and _color_fraction(video[80:], "green").min() > 0
     assert _color_fraction(video[:85], "red").min() > 0 and _color_fraction(video[100:], "red").max() == 0
+
+
+def test_event_band_places_events_in_their_slot_and_draws_the_same_scene_otherwise():
+    """A band of (0.5, 0.5) puts every event at its slot's middle (one slot per event in the clip's 20-90 %);
+    the scene's other draws (sprites, backgrounds, event kinds) are the ones the world's own band gives."""
+    frames, centred = 200, 0
+    for seed in range(40):
+        spread, timed = sample_scene(seed, num_frames=frames), sample_scene(seed, num_frames=frames, event_band=(0.5, 0.5))
+        assert len(spread.events) == len(timed.events)
+        untimed = [dataclasses.replace(s, events=tuple(dataclasses.replace(e, frame=0) for e in s.events))
+                   for s in (spread, timed)]
+        assert untimed[0] == untimed[1]
+        slot = 0.7 * frames / max(len(timed.events), 1)
+        for i, event in enumerate(timed.events):
+            assert event.frame == int(0.2 * frames + slot * (i + 0.5))
+            centred += 1
+        for i, event in enumerate(spread.events):  # the world's own band: within the slot's middle 80 %
+            assert 0.2 * frames + slot * (i + 0.1) - 1 <= event.frame <= 0.2 * frames + slot * (i + 0.9)
+    assert centred >= 20
+    for band in ((0.6, 0.4), (-0.1, 0.5), (0.5, 1.2)):
+        with pytest.raises(ValueError, match="event_band"):
+            sample_scene(0, event_band=band)
 
 
 def test_split_holds_out_colour_shape_pairs():

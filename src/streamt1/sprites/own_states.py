@@ -31,7 +31,7 @@ from streamt1.models.sampler import sample_steps, warp_timesteps
 from streamt1.sprites.captions import caption
 from streamt1.sprites.model import SpritesVideoModel, build_generator
 from streamt1.sprites.training import scale_straight_moves
-from streamt1.sprites.world import FRAME_SIZE, SceneSpec, render_at, sample_scene, sprite_placements
+from streamt1.sprites.world import EVENT_BAND, FRAME_SIZE, SceneSpec, render_at, sample_scene, sprite_placements
 
 # Noise band of the kept states: above it the state holds little of the drawing yet (the target is then
 # far from anything the state shows), below it the outline is drawn and the target's correction term
@@ -170,10 +170,10 @@ class _Draws(NamedTuple):
 
 
 def _draws(count: int, video_frames: tuple[int, int], generator: torch.Generator,
-           straight_speeds: tuple[float, float]) -> _Draws:
+           straight_speeds: tuple[float, float], event_band: tuple[float, float]) -> _Draws:
     lengths = torch.randint(video_frames[0], video_frames[1] + 1, (count,), generator=generator)
-    scenes = [scale_straight_moves(sample_scene(generator, "train", num_frames=int(length)), generator,
-                                   straight_speeds) for length in lengths]
+    scenes = [scale_straight_moves(sample_scene(generator, "train", num_frames=int(length), event_band=event_band),
+                                   generator, straight_speeds) for length in lengths]
     captions = [caption(scene, generator) for scene in scenes]
     seeds = torch.randint(2**62, (count,), generator=generator)
     return _Draws(lengths, scenes, captions, [torch.Generator().manual_seed(int(s)) for s in seeds])
@@ -248,10 +248,12 @@ def _redrawn(model: SpritesVideoModel, video: Tensor, scenes: list[SceneSpec], t
 @torch.no_grad()
 def own_first_chunks(model: SpritesVideoModel, count: int, video_frames: tuple[int, int], generator: torch.Generator,
                      states_per_chunk: int = 4, batch_size: int = 256,
-                     straight_speeds: tuple[float, float] = (1.0, 1.0)) -> OwnFirstChunks:
+                     straight_speeds: tuple[float, float] = (1.0, 1.0),
+                     event_band: tuple[float, float] = EVENT_BAND) -> OwnFirstChunks:
     """``count`` first chunks of train-split scenes (videos of ``video_frames`` = (fewest, most) frames,
     varied captions, all drawn from the CPU ``generator``; straight moves at ``straight_speeds``, as
-    :func:`~streamt1.sprites.training.scale_straight_moves` draws them) as ``model`` samples them from the caption
+    :func:`~streamt1.sprites.training.scale_straight_moves` draws them; events in ``event_band`` of their slots,
+    as :func:`~streamt1.sprites.world.sample_scene` places them) as ``model`` samples them from the caption
     alone, with ``states_per_chunk`` of the sampler's states in OWN_SIGMAS each, chosen at random."""
     stream, device = model.stream, model.transformer.device
     c, n_train = stream.chunk_frames, stream.num_train_timesteps
@@ -260,7 +262,7 @@ def own_first_chunks(model: SpritesVideoModel, count: int, video_frames: tuple[i
     if in_band < states_per_chunk:
         raise ValueError(f"the first chunk's schedule has {in_band} steps with sigma in {OWN_SIGMAS}; "
                          f"states_per_chunk={states_per_chunk} needs at least that many")
-    draws, times = _draws(count, video_frames, generator, straight_speeds), torch.arange(c)
+    draws, times = _draws(count, video_frames, generator, straight_speeds, event_band), torch.arange(c)
     side = FRAME_SIZE // model.codec.spatial_factor
     parts: dict[str, list] = {"states": [], "sigmas": [], "targets": [], "video_frames": []}
     found = visible = 0
@@ -317,14 +319,15 @@ def later_steps_in_band(stream: StreamConfig, band: tuple[float, float]) -> list
 def own_rollouts(model: SpritesVideoModel, count: int, frames: int, video_frames: tuple[int, int],
                  generator: torch.Generator, batch_size: int = 128,
                  band: tuple[float, float] = OWN_SIGMAS, anchor: str = "chunk",
-                 straight_speeds: tuple[float, float] = (1.0, 1.0)) -> OwnRollouts:
+                 straight_speeds: tuple[float, float] = (1.0, 1.0),
+                 event_band: tuple[float, float] = EVENT_BAND) -> OwnRollouts:
     """``count`` starts of videos (``frames`` frames, from position 0) of train-split scenes as ``model``
     streams them from the caption: the first chunk as :func:`own_first_chunks` draws it, each later one as
     plain generation does, through the streaming generator and its cache (sink and window) after the model's
     own earlier chunks. One state per later chunk with sigma in ``band`` is kept, chosen at random (the first
     chunk's in OWN_SIGMAS, as :func:`own_first_chunks` keeps them); every chunk is redrawn right from its
     ``anchor``: where it drew the sprites, or going on from where its context drew them (:func:`drawn_centres`
-    per chunk). ``straight_speeds``: as in :func:`own_first_chunks`."""
+    per chunk). ``straight_speeds``, ``event_band``: as in :func:`own_first_chunks`."""
     stream, device = model.stream, model.transformer.device
     c, n_train = stream.chunk_frames, stream.num_train_timesteps
     chunks = frames // c
@@ -340,7 +343,7 @@ def own_rollouts(model: SpritesVideoModel, count: int, frames: int, video_frames
     streamer = build_generator(model, device=device, dtype=model.transformer.dtype)
     first_schedule = warp_timesteps(stream.first_chunk_steps, n_train, stream.shift)
     limits = SinkLimits(stream.sink_frames, 0.0)  # plain streaming: chunks leaving the window are dropped
-    draws, times = _draws(count, video_frames, generator, straight_speeds), torch.arange(frames)
+    draws, times = _draws(count, video_frames, generator, straight_speeds, event_band), torch.arange(frames)
     side = FRAME_SIZE // model.codec.spatial_factor
     parts: dict[str, list] = {"context": [], "states": [], "sigmas": [], "targets": [], "video_frames": []}
     found = visible = 0

@@ -25,6 +25,9 @@ from torch import Tensor
 FPS = 16
 FRAME_SIZE = 64
 FADE_FRAMES = 8  # enter / leave / background changes cross-fade over half a second
+# Where an event falls in its slot (the clip's 20-90 % span split in equal slots, one per event), as shares of
+# the slot: uniformly in its middle 80 %. Captions do not time their events.
+EVENT_BAND = (0.1, 0.9)
 
 # Saturated sprite colours; backgrounds use a muted version (see ``muted``) so sprites stand out.
 COLORS: dict[str, tuple[float, float, float]] = {
@@ -462,11 +465,18 @@ def _sample_background(g: torch.Generator, colors: list[str]) -> BackgroundSpec:
     return BackgroundSpec(kind, colors[perm[0]], None if kind == "solid" else colors[perm[1]])
 
 
-def _event_frames(g: torch.Generator, count: int, num_frames: int) -> list[int]:
-    """One frame in each of ``count`` equal slots of the clip's 20%..90% span."""
+def check_event_band(band: tuple[float, float]) -> None:
+    if len(band) != 2 or not 0.0 <= band[0] <= band[1] <= 1.0:
+        raise ValueError(f"event_band={tuple(band)} must be (low, high) with 0 <= low <= high <= 1: shares of an "
+                         f"event's slot (default {EVENT_BAND})")
+
+
+def _event_frames(g: torch.Generator, count: int, num_frames: int, band: tuple[float, float]) -> list[int]:
+    """One frame in each of ``count`` equal slots of the clip's 20%..90% span, uniformly in the slot's ``band``
+    (shares of the slot, EVENT_BAND by default)."""
     lo, hi = 0.2 * num_frames, 0.9 * num_frames
     slot = (hi - lo) / max(count, 1)
-    return [int(lo + slot * (i + _uniform(g, 0.1, 0.9))) for i in range(count)]
+    return [int(lo + slot * (i + _uniform(g, *band))) for i in range(count)]
 
 
 def sample_scene(
@@ -476,10 +486,13 @@ def sample_scene(
     num_frames: int = 10 * FPS,
     max_sprites: int = MAX_VISIBLE_SPRITES,
     max_events: int = 2,
+    event_band: tuple[float, float] = EVENT_BAND,
 ) -> SceneSpec:
-    """Draw a scene. ``"eval"`` scenes always contain a held-out colour x shape pair, ``"train"`` ones never."""
+    """Draw a scene. ``"eval"`` scenes always contain a held-out colour x shape pair, ``"train"`` ones never.
+    ``event_band``: where in its slot each event falls (:data:`EVENT_BAND`)."""
     _check_choice("split", split, SPLITS)
     _check_range("max_sprites", max_sprites, 1, MAX_VISIBLE_SPRITES)
+    check_event_band(event_band)
     if max_events < 0 or num_frames < 1:
         raise ValueError(f"max_events={max_events} must be >= 0 and num_frames={num_frames} >= 1")
     g = _generator(seed)
@@ -497,7 +510,7 @@ def sample_scene(
     spare = colors[num_sprites:]  # colours never used by a sprite, for backgrounds and entering sprites
     background = _sample_background(g, spare)
     count = _randint(g, max_events + 1)
-    events = _sample_events(g, sprites, spare, background, split, count, num_frames, max_sprites)
+    events = _sample_events(g, sprites, spare, background, split, count, num_frames, max_sprites, event_band)
     return SceneSpec(background, tuple(sprites), tuple(events))
 
 
@@ -510,12 +523,13 @@ def _sample_events(
     count: int,
     num_frames: int,
     max_sprites: int,
+    event_band: tuple[float, float],
 ) -> list[Event]:
     events: list[Event] = []
     visible = list(range(len(sprites)))
     total = len(sprites)
     shown = set(background.colors)  # background colours so far: entering sprites avoid them all
-    for frame in _event_frames(g, count, num_frames):
+    for frame in _event_frames(g, count, num_frames, event_band):
         kinds = [EventKind.BACKGROUND]
         entering_colors = [c for c in spare if c not in shown]
         if len(visible) < max_sprites and entering_colors:
