@@ -121,13 +121,15 @@ def speed_profile(videos: torch.Tensor, scenes: list) -> torch.Tensor:
 
 @torch.no_grad()
 def continue_stream(model: SpritesVideoModel, context: torch.Tensor, captions: list[str], chunks: int,
-                    seed: int) -> torch.Tensor:
-    """``chunks`` chunks (frames ``[N, 3 * chunks, 3, H, W]``) generated after the clean frames ``context``."""
+                    seed: int, video_frames: int | None = None) -> torch.Tensor:
+    """``chunks`` chunks (frames ``[N, 3 * chunks, 3, H, W]``) generated after the clean frames ``context``, in a
+    video of ``video_frames`` (the progress a model with a progress embedding reads; default: the context and the
+    chunks)."""
     stream, device = model.stream, context.device
     n, c = context.shape[0], stream.chunk_frames
     timesteps = warp_timesteps(stream.denoising_steps, stream.num_train_timesteps, stream.shift).to(device)
     latents = model.codec.encode(context)
-    text = model.transformer.encode_text(model.text_encoder(captions), latents.shape[2] + chunks * c)
+    text = model.transformer.encode_text(model.text_encoder(captions), video_frames or latents.shape[2] + chunks * c)
     g = torch.Generator(device=device).manual_seed(seed)
     for _ in range(chunks):
         length = latents.shape[2] + c

@@ -43,6 +43,19 @@ def test_continuing_a_context_gives_the_asked_chunks_deterministically(probe, sp
     assert a.shape == (2, 6, 3, 64, 64)
     assert torch.equal(a, probe.continue_stream(model, context, captions, 2, seed=0))
     assert not torch.equal(a, probe.continue_stream(model, context, captions, 2, seed=1))
+    assert torch.equal(a, probe.continue_stream(model, context, captions, 2, seed=0, video_frames=15))
+
+
+def test_a_continuation_tells_the_model_its_videos_length(probe):
+    from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
+
+    model = SpritesVideoModel.from_pretrained(DEFAULT_WEIGHTS_DIR).eval()  # conditioned on its progress
+    assert model.transformer.config.progress_embedding
+    scenes = probe.straight_scenes(1, 12)
+    context = torch.stack([render_at(s, torch.arange(9)) for s in scenes])
+    captions = ["a red circle moves left over a blue background"]
+    assert not torch.equal(probe.continue_stream(model, context, captions, 1, seed=0),
+                           probe.continue_stream(model, context, captions, 1, seed=0, video_frames=96))
 
 
 def test_a_continuation_attends_as_far_back_as_the_models_window(probe, sprites_weights):

@@ -28,9 +28,10 @@
 # Written after EVB failed its rule (tuning split, EVB - SP50gpu: background -1.7 +- 2.1; the changes it followed on
 # seed 5: 45.8 % against SP50's 41.7 %, median delay 5 frames against 31: it times the changes it draws, and still
 # keeps the old background in half of them):
-#   CALL=EVB2  (carry runs/EVB) EVB2 = EVB + 5 min of the same recipe with --event-share 0.75 (half of all items
-#              show a captioned event after a chunk of context, against ~1/6 with 0.25): whether more change items
-#              teach the drawing once the timing is set. Same eval stage and rule as EVB (against SP50gpu).
+#   CALL=EVB2  EVB2 = SP50 + 5 min of EVB's recipe with --event-share 0.75 (half of all items show a captioned event
+#              after a chunk of context, against ~1/6 with 0.25): whether more change items teach the drawing. (First
+#              planned from EVB; runs/EVB does not fit the call's upload beside the repository.) Same eval stage and
+#              rule as EVB (against SP50gpu).
 set -uo pipefail
 export NAME=${NAME:-EVB}
 case ${CALL:?} in
@@ -38,7 +39,7 @@ case ${CALL:?} in
          BASE=benchmarks/logs/sprites_2026-12-07_fiftysecond/SP50gpu/tune BASE_NAME=SP50gpu \
          bash benchmarks/sprites_candidate_gpu.sh ;;
   EVBR) STAGES=report bash benchmarks/sprites_candidate_gpu.sh ;;
-  EVB2) NAME=EVB2 INIT=runs/EVB MIN=${MIN:-5.0} LIMIT=${LIMIT:-150} \
+  EVB2) NAME=EVB2 MIN=${MIN:-5.0} LIMIT=${LIMIT:-150} \
           FLAGS="--own-first-scenes 2048 --event-band 0.45 0.55 --event-share 0.75" \
           BASE=benchmarks/logs/sprites_2026-12-07_fiftysecond/SP50gpu/tune BASE_NAME=SP50gpu \
           bash benchmarks/sprites_candidate_gpu.sh ;;
