@@ -32,6 +32,12 @@
 #              after a chunk of context, against ~1/6 with 0.25): whether more change items teach the drawing. (First
 #              planned from EVB; runs/EVB does not fit the call's upload beside the repository.) Same eval stage and
 #              rule as EVB (against SP50gpu).
+#
+# Written after EVB2 failed its rule too, with 569 s of device time left:
+#   CALL=CTRL  a control, not a candidate: SP50 + 3.5 min of the committed recipe alone (--own-first-scenes 2048, as
+#              the candidates), then the eval stage with 110 s per process, against SP50gpu. WIN, EVB and EVB2 all lost
+#              a point or two on several metrics; CTRL tells how much of that a fine-tune of the soup SP50 loses by
+#              itself. Its result decides nothing about the weights.
 set -uo pipefail
 export NAME=${NAME:-EVB}
 case ${CALL:?} in
@@ -43,5 +49,8 @@ case ${CALL:?} in
           FLAGS="--own-first-scenes 2048 --event-band 0.45 0.55 --event-share 0.75" \
           BASE=benchmarks/logs/sprites_2026-12-07_fiftysecond/SP50gpu/tune BASE_NAME=SP50gpu \
           bash benchmarks/sprites_candidate_gpu.sh ;;
-  *) echo "CALL=$CALL: EVB, EVBR or EVB2" >&2; exit 2 ;;
+  CTRL) NAME=CTRL MIN=${MIN:-3.5} LIMIT=${LIMIT:-110} FLAGS="--own-first-scenes 2048" \
+          BASE=benchmarks/logs/sprites_2026-12-07_fiftysecond/SP50gpu/tune BASE_NAME=SP50gpu \
+          bash benchmarks/sprites_candidate_gpu.sh ;;
+  *) echo "CALL=$CALL: EVB, EVBR, EVB2 or CTRL" >&2; exit 2 ;;
 esac
