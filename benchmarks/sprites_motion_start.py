@@ -121,10 +121,12 @@ def speed_profile(videos: torch.Tensor, scenes: list) -> torch.Tensor:
 
 @torch.no_grad()
 def continue_stream(model: SpritesVideoModel, context: torch.Tensor, captions: list[str], chunks: int,
-                    seed: int, video_frames: int | None = None) -> torch.Tensor:
+                    seed: int, video_frames: int | None = None, still_guidance: float = 0.0) -> torch.Tensor:
     """``chunks`` chunks (frames ``[N, 3 * chunks, 3, H, W]``) generated after the clean frames ``context``, in a
     video of ``video_frames`` (the progress a model with a progress embedding reads; default: the context and the
-    chunks)."""
+    chunks). ``still_guidance`` w: each step's flow is ``flow + w * (flow - still)``, ``still`` the flow after the
+    same past with every frame after the sink replaced by its last one (a guidance away from standing still, at
+    twice the forwards: a continuation that keeps a share of its context's change per chunk keeps more)."""
     stream, device = model.stream, context.device
     n, c = context.shape[0], stream.chunk_frames
     timesteps = warp_timesteps(stream.denoising_steps, stream.num_train_timesteps, stream.shift).to(device)
@@ -138,7 +140,13 @@ def continue_stream(model: SpritesVideoModel, context: torch.Tensor, captions: l
 
         def flow(x: torch.Tensor, t: torch.Tensor, past: torch.Tensor = latents) -> torch.Tensor:
             times = torch.cat([torch.zeros(n, past.shape[2], device=device), t.expand(n, c)], 1)
-            return model.transformer(torch.cat([past, x], 2), times, text, positions, mask)[:, :, -c:]
+            moving = model.transformer(torch.cat([past, x], 2), times, text, positions, mask)[:, :, -c:]
+            if not still_guidance:
+                return moving
+            still = past.clone()
+            still[:, :, stream.sink_frames:] = past[:, :, -1:]
+            standing = model.transformer(torch.cat([still, x], 2), times, text, positions, mask)[:, :, -c:]
+            return moving + still_guidance * (moving - standing)
 
         noise = torch.randn(latents[:, :, :c].shape, generator=g, device=device)
         latents = torch.cat([latents, sample_few_step(flow, noise, timesteps, stream.num_train_timesteps, None,

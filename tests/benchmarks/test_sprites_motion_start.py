@@ -44,6 +44,13 @@ def test_continuing_a_context_gives_the_asked_chunks_deterministically(probe, sp
     assert torch.equal(a, probe.continue_stream(model, context, captions, 2, seed=0))
     assert not torch.equal(a, probe.continue_stream(model, context, captions, 2, seed=1))
     assert torch.equal(a, probe.continue_stream(model, context, captions, 2, seed=0, video_frames=15))
+    # guidance away from a still past: nothing to guide after a context that stands still (its first chunk), a change
+    # after one that moves
+    still = context[:, -1:].expand(-1, 9, -1, -1, -1).contiguous()
+    assert torch.allclose(probe.continue_stream(model, still, captions, 1, seed=0),
+                          probe.continue_stream(model, still, captions, 1, seed=0, still_guidance=2.0), atol=1e-5)
+    assert not torch.allclose(a, probe.continue_stream(model, context, captions, 2, seed=0, still_guidance=2.0),
+                              atol=1e-3)
 
 
 def test_a_continuation_tells_the_model_its_videos_length(probe):
