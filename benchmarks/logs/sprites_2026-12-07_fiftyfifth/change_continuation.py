@@ -1,7 +1,7 @@
 """Does a Sprites model draw a captioned background change when its context ends right where the change is due?
 
     python benchmarks/logs/sprites_2026-12-07_fiftyfifth/change_continuation.py [--weights DIR ...] \
-        [--num-scenes 24] [--event-band 0.45 0.55] [--num-frames 96] [--chunks 6] [--lead 0]
+        [--num-scenes 24] [--event-band 0.45 0.55] [--num-frames 96] [--chunks 6] [--lead 0] [--still-guidance W]
 
 Held-out scenes (eval split, scene seeds 3000, 3001, ...) whose only event is one background change, the change
 placed in ``--event-band`` of its slot (as ``sample_scene`` places it; 0.45-0.55 is where EVB was trained to
@@ -10,7 +10,8 @@ expect it). Each model continues the clean rendered frames up to the chunk bound
 the script prints, chunk by chunk, the share of scenes whose chunk's last frame is nearer the new background than
 the old (``sprites_background_changes.background_distance``), and the share at the last generated frame
 (*followed*). The world's own frames first (the ceiling). Teacher forcing separates drawing a change from timing
-it: the context is the world's, so only the change itself is the model's.
+it: the context is the world's, so only the change itself is the model's. ``--still-guidance``: the continuation's
+``still_guidance`` (``sprites_motion_start.continue_stream``).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def main() -> None:
     p.add_argument("--chunks", type=int, default=6)
     p.add_argument("--lead", type=int, default=0, help="chunks between the context's end and the change's chunk")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--still-guidance", type=float, default=0.0)
     p.add_argument("--device", default="auto")
     args = p.parse_args()
     device = resolve_device(args.device)
@@ -70,7 +72,8 @@ def main() -> None:
             start = max(2 * c, (scene.events[0].frame // c - args.lead) * c)
             context = render_at(scene, torch.arange(start))[None].to(device)
             video = probe.continue_stream(model, context, [caption(scene)], args.chunks, args.seed,
-                                          video_frames=args.num_frames)[0].float().clamp(0, 1).cpu()
+                                          video_frames=args.num_frames,
+                                          still_guidance=args.still_guidance)[0].float().clamp(0, 1).cpu()
             world = render_at(scene, torch.arange(start, start + c * args.chunks))
             rows.setdefault("render", []).append(nearer_new(world, scene)[c - 1::c])
             rows.setdefault(w, []).append(nearer_new(video, scene)[c - 1::c])
