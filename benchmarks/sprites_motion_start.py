@@ -138,13 +138,17 @@ def continue_stream(model: SpritesVideoModel, context: torch.Tensor, captions: l
         mask = block_causal_mask(length, c, stream.sink_frames, stream.window_frames, device=device)
         positions = torch.arange(length, device=device).repeat(n, 1)
 
-        def flow(x: torch.Tensor, t: torch.Tensor, past: torch.Tensor = latents) -> torch.Tensor:
+        still = None
+        if still_guidance:  # the same past frozen on its last frame after the sink, once per chunk
+            still = latents.clone()
+            still[:, :, stream.sink_frames:] = latents[:, :, -1:]
+
+        def flow(x: torch.Tensor, t: torch.Tensor, past: torch.Tensor = latents,
+                 still: torch.Tensor | None = still) -> torch.Tensor:
             times = torch.cat([torch.zeros(n, past.shape[2], device=device), t.expand(n, c)], 1)
             moving = model.transformer(torch.cat([past, x], 2), times, text, positions, mask)[:, :, -c:]
-            if not still_guidance:
+            if still is None:
                 return moving
-            still = past.clone()
-            still[:, :, stream.sink_frames:] = past[:, :, -1:]
             standing = model.transformer(torch.cat([still, x], 2), times, text, positions, mask)[:, :, -c:]
             return moving + still_guidance * (moving - standing)
 
