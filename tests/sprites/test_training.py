@@ -52,3 +52,21 @@ def test_replay_pool_keeps_the_newest_items_together():
     assert positions[:, 0].tolist() == [10 * i for i in ids] and prompts == [f"p{i}" for i in ids]
     with pytest.raises(ValueError, match="empty"):
         ReplayPool(2).sample(1, torch.Generator())
+
+
+
+def test_a_loader_workers_lost_connection_to_the_ended_main_process_prints_nothing_and_other_errors_print(capsys):
+    # a stop of the whole group: the main process saves and exits while a worker's resource sharer may be handing
+    # it a batch; the sharer reports the reset connection through sys.excepthook, which must not print a traceback
+    # over the clean stop
+    from streamt1.sprites.training import _quiet_when_main_is_gone
+
+    for error in (ConnectionResetError(104, "Connection reset by peer"), BrokenPipeError(), EOFError(),
+                  ValueError("a bug")):
+        try:
+            raise error
+        except BaseException as caught:
+            _quiet_when_main_is_gone(type(caught), caught, caught.__traceback__)
+    err = capsys.readouterr().err
+    assert "ValueError: a bug" in err and "Traceback" in err
+    assert "Connection" not in err and "BrokenPipe" not in err and "EOFError" not in err

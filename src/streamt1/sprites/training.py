@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import math
 import signal
+import sys
 import threading
 from typing import Any, Callable, Iterator, Mapping, TypeVar
 
@@ -39,12 +40,22 @@ class SampleStream(IterableDataset):
             yield self.sample(g)
 
 
+def _quiet_when_main_is_gone(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+    """A loader worker's ``sys.excepthook``, which multiprocessing's resource sharer (the thread that hands a batch's
+    tensors over) calls for a failed handover: a lost connection is the main process ending mid-handover, after it
+    saved at a stop; while the main process lives it sees the failure on its own side and reports it. Anything else
+    prints as usual."""
+    if not issubclass(exc_type, (ConnectionError, EOFError)):
+        sys.__excepthook__(exc_type, exc, tb)
+
+
 def _worker_init(_: int) -> None:
     torch.set_num_threads(1)  # rendering is many small ops; threads only contend across workers
     # A stop sent to the whole process group (Ctrl-C, timeout, Slurm) is the main process's to handle: a worker
     # killed by it first would make the loader raise over the clean stop. The workers end with the main process.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.excepthook = _quiet_when_main_is_gone
 
 
 @contextlib.contextmanager
