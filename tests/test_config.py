@@ -88,6 +88,8 @@ def test_backend_search_defaults_sit_between_the_preset_and_the_users_settings(t
         ("run.guidance_scale=-1", r"run.guidance_scale=-1.0 is invalid"),
         ("run.guided_chunks=-2", r"run.guided_chunks=-2 is invalid"),
         ("run.guidance_sigmas=[0.9,0.5]", r"run.guidance_sigmas=\[0.9, 0.5\] is invalid"),
+        ("run.still_guidance=-1", r"run.still_guidance=-1.0 is invalid"),
+        ("run.still_guidance_sigmas=[0.5]", r"run.still_guidance_sigmas=\[0.5\] is invalid"),
         ("run.denoising_steps=[]", r"run.denoising_steps=\[\] is invalid"),
         ("run.denoising_steps=[1000, high]", r"run.denoising_steps=.* is invalid"),
         # the order is checked with the run (`streamt1 config` printed this one; generate refused it)
@@ -191,9 +193,11 @@ def test_guidance_settings_reach_the_generators_stream():
     from streamt1 import api
 
     config = build_config("none", None, ["run.guidance_scale=2.5", "run.guided_chunks=1",
-                                         "run.guidance_sigmas=[0.6,0.85]"], device="cpu")
+                                         "run.guidance_sigmas=[0.6,0.85]", "run.still_guidance=1",
+                                         "run.still_guidance_sigmas=[0.5,1]"], device="cpu")
     stream = api.load_components(config).generator.stream
     assert (stream.guidance_scale, stream.guided_chunks, stream.guidance_sigmas) == (2.5, 1, (0.6, 0.85))
+    assert (stream.still_guidance, stream.still_guidance_sigmas) == (1.0, (0.5, 1.0))
     from streamt1.sprites.model import SpritesVideoModel
     from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
 

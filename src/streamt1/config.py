@@ -217,6 +217,8 @@ class RunConfig:
     guidance_scale: float | None = None
     guided_chunks: int | None = None
     guidance_sigmas: tuple[float, float] | None = None  # StreamConfig.guidance_sigmas: [low, high] noise levels
+    still_guidance: float | None = None  # StreamConfig.still_guidance (0: off); None: the model's own
+    still_guidance_sigmas: tuple[float, float] | None = None  # StreamConfig.still_guidance_sigmas
     # The sampling schedule (StreamConfig.denoising_steps / first_chunk_substeps); None: the model's own.
     # E.g. [1000, 700, 400, 150] with 8 first-chunk substeps halves the Sprites model's later-chunk
     # steps (benchmarks/README.md, "Fourteenth session").
@@ -245,11 +247,18 @@ class RunConfig:
                 "a number >= 0 (1: no guidance) or null for the model's own")
         require(self.guided_chunks is None or (isinstance(self.guided_chunks, int) and self.guided_chunks >= 0),
                 "run.guided_chunks", self.guided_chunks, "an integer >= 0 (0: every chunk) or null for the model's own")
-        band = self.guidance_sigmas
-        require(band is None or is_noise_band(band), "run.guidance_sigmas", band,
-                "[low, high] noise levels with 0 <= low < high <= 1, e.g. [0.6, 0.85], or null for the model's own")
-        if band is not None:
-            object.__setattr__(self, "guidance_sigmas", tuple(float(v) for v in band))
+        for name in ("guidance_sigmas", "still_guidance_sigmas"):
+            band = getattr(self, name)
+            require(band is None or is_noise_band(band), f"run.{name}", band,
+                    "[low, high] noise levels with 0 <= low < high <= 1, e.g. [0.6, 0.85], or null for the model's own")
+            if band is not None:
+                object.__setattr__(self, name, tuple(float(v) for v in band))
+        w = self.still_guidance
+        require(w is None or (isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0), "run.still_guidance",
+                w, "a number >= 0 (0: off, e.g. 1: the flow moves as far again from a past standing still) or null for "
+                "the model's own")
+        if w is not None:  # 1 and 1.0 are one setting (and one fingerprint)
+            object.__setattr__(self, "still_guidance", float(w))
         steps = self.denoising_steps
         require(steps is None or is_timestep_schedule(steps), "run.denoising_steps", steps,
                 "a non-empty list of positive timesteps, strictly decreasing, e.g. [1000, 700, 400, 150], "
@@ -268,8 +277,8 @@ class RunConfig:
     @property
     def stream_overrides(self) -> dict[str, Any]:
         """The sampling settings this run sets over the model's own :class:`StreamConfig`."""
-        names = ("guidance_scale", "guided_chunks", "guidance_sigmas", "denoising_steps", "first_chunk_substeps",
-                 "first_chunk_eta")
+        names = ("guidance_scale", "guided_chunks", "guidance_sigmas", "still_guidance", "still_guidance_sigmas",
+                 "denoising_steps", "first_chunk_substeps", "first_chunk_eta")
         return {k: getattr(self, k) for k in names if getattr(self, k) is not None}
 
 

@@ -313,6 +313,74 @@ def test_guidance_keeps_the_null_prompt_when_the_text_encoder_is_released():
     assert out.isfinite().all()
 
 
+def _stream_of_chunks(gen, latents, chunks=2):
+    """A one-history state after committing ``latents[i]`` ([1, *SHAPE]) for chunks 0 .. ``chunks - 1``."""
+    parents = torch.zeros(1, dtype=torch.long)
+    state = gen.initial_state(gen.encode_prompt("a red ball"), 1)
+    for lat in latents[:chunks]:
+        state, _ = gen.commit(state, parents, lat, gen.decode(state, parents, lat), [], LIMITS)
+    return state
+
+
+def test_still_guidance_extrapolates_away_from_the_past_standing_still_from_the_third_chunk_on():
+    one_step = dict(denoising_steps=(1000.0,))  # x0 = x - v: linear in the flow, so linear in the weight
+    parents = torch.zeros(1, dtype=torch.long)
+    plain, guided = make_generator(**one_step), make_generator(**one_step, still_guidance=0.75)
+    made, state, still_state = [], plain.initial_state(plain.encode_prompt("a red ball"), 1), None
+    for chunk in range(2):  # chunks 0 and 1: nothing after the sink stands still, so both generators agree
+        still_state = _stream_of_chunks(guided, made, chunk)
+        x = guided.denoise(still_state, parents, noise(1, 10 + chunk), gens(chunk))
+        made.append(plain.denoise(state, parents, noise(1, 10 + chunk), gens(chunk)))
+        torch.testing.assert_close(x, made[-1], rtol=0, atol=0)
+        state, _ = plain.commit(state, parents, made[-1], plain.decode(state, parents, made[-1]), [], LIMITS)
+    caption = plain.denoise(state, parents, noise(1, 12), gens(2))
+    # the past standing still: chunk 1 committed as three copies of its last frame, after the same sink
+    frozen = made[1][:, :, -1:].expand_as(made[1]).contiguous()
+    standing = plain.denoise(_stream_of_chunks(plain, [made[0], frozen]), parents, noise(1, 12), gens(2))
+    assert not torch.allclose(caption, standing)
+    got = guided.denoise(_stream_of_chunks(guided, made), parents, noise(1, 12), gens(2))
+    # the sampler runs in float32 (the network here in float64)
+    torch.testing.assert_close(got, caption + 0.75 * (caption - standing), rtol=0, atol=1e-5)
+    assert guided.model_passes(1, 0, 1) == 1 and guided.model_passes(2, 0, 1) == 2
+
+
+def test_still_guidance_in_a_noise_band_paused_between_steps_equals_one_call():
+    steps = dict(denoising_steps=(1000.0, 750.0, 500.0, 250.0), shift=1.0)  # t / 1000 = 1, 0.75, 0.5, 0.25
+    parents = torch.tensor([0, 0, 1])
+    gen = make_generator(**steps, still_guidance=1.0, still_guidance_sigmas=(0.4, 0.8))
+    plain = make_generator(**steps)
+    prompt = gen.initial_state(gen.encode_prompt("a red ball"), 2)
+    chunks = [torch.stack([noise(1, 20 + i)[0], noise(1, 30 + i)[0]]) for i in range(2)]  # two histories
+
+    def two_chunks(g):
+        state = g.initial_state(g.encode_prompt("a red ball"), 2)
+        for lat in chunks:
+            rows = torch.tensor([0, 1])
+            state, _ = g.commit(state, rows, lat, g.decode(state, rows, lat), [], LIMITS)
+        return state
+
+    state = two_chunks(gen)
+    whole = gen.denoise(state, parents, noise(3, 40), gens(1, 2, 3))
+    x, generators = noise(3, 40), gens(1, 2, 3)
+    for step in range(4):  # paused after every step, as a search scoring its x0 would
+        x = gen.denoise_steps(state, parents, x, generators, step, step + 1)[0]
+    torch.testing.assert_close(x, whole, rtol=0, atol=1e-12)
+    unguided = plain.denoise(two_chunks(plain), parents, noise(3, 40), gens(1, 2, 3))
+    assert not torch.allclose(whole, unguided)
+    assert gen.model_passes(2, 0, 4) == 6 and gen.model_passes(1, 0, 4) == 4 and prompt.num_chunks == 0
+    # the step above the band is the plain one
+    first = gen.denoise_steps(state, parents, noise(3, 40), gens(1, 2, 3), 0, 1)[0]
+    torch.testing.assert_close(first, plain.denoise_steps(two_chunks(plain), parents, noise(3, 40), gens(1, 2, 3),
+                                                          0, 1)[0], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("field,value", [("still_guidance", -0.5), ("still_guidance", True),
+                                         ("still_guidance_sigmas", (0.8, 0.2)), ("still_guidance_sigmas", (0.5,))])
+def test_still_guidance_settings_are_checked(field, value):
+    with pytest.raises(ConfigError, match=field):
+        StreamConfig(**{field: value})
+
+
 @pytest.mark.parametrize("field,value", [("guidance_scale", -1.0), ("guided_chunks", -1), ("guided_chunks", 1.5)])
 def test_guidance_settings_are_checked(field, value):
     with pytest.raises(ConfigError, match=field):

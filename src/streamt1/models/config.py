@@ -186,6 +186,15 @@ class StreamConfig:
     # Sprites model decides a sprite's outline in the middle of the range (benchmarks/README.md,
     # "Fifteenth session"); guidance at the highest noise levels only fixes the layout.
     guidance_sigmas: tuple[float, float] = (0.0, 1.0)
+    # Still guidance: each step's flow is flow + w * (flow - still), ``still`` the flow after the same past
+    # standing still (every window frame replaced by the newest one, the sink as it is). An imperfect
+    # streaming model keeps only a share of its past's change each chunk, so a motion fades chunk by chunk;
+    # the guidance extrapolates away from a past that stopped (benchmarks/README.md, "Fifty-sixth session").
+    # Chunks whose window holds committed frames only (from the third on), at steps whose noise level lies
+    # in still_guidance_sigmas; each guided step costs a second forward, each chunk a re-run of the window.
+    # 0: off.
+    still_guidance: float = 0.0
+    still_guidance_sigmas: tuple[float, float] = (0.0, 1.0)
 
     def __post_init__(self) -> None:
         c = self.chunk_frames
@@ -216,6 +225,13 @@ class StreamConfig:
         require(is_noise_band(self.guidance_sigmas), "guidance_sigmas", self.guidance_sigmas,
                 "[low, high] with 0 <= low < high <= 1 (noise levels; [0, 1]: every step)")
         object.__setattr__(self, "guidance_sigmas", tuple(float(v) for v in self.guidance_sigmas))
+        w = self.still_guidance
+        require(isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0, "still_guidance", w,
+                "a number >= 0 (0: off)")
+        object.__setattr__(self, "still_guidance", float(w))
+        require(is_noise_band(self.still_guidance_sigmas), "still_guidance_sigmas", self.still_guidance_sigmas,
+                "[low, high] with 0 <= low < high <= 1 (noise levels; [0, 1]: every step)")
+        object.__setattr__(self, "still_guidance_sigmas", tuple(float(v) for v in self.still_guidance_sigmas))
 
     def guides(self, chunk: int) -> bool:
         """Whether chunk ``chunk`` (0 = the first) is sampled with classifier-free guidance."""
@@ -225,6 +241,12 @@ class StreamConfig:
         """Whether the step at timestep ``t`` (after warping) of chunk ``chunk`` is guided."""
         low, high = self.guidance_sigmas
         return self.guides(chunk) and low <= t / self.num_train_timesteps <= high
+
+    def still_guides_step(self, chunk: int, t: float) -> bool:
+        """Whether the step at timestep ``t`` (after warping) of chunk ``chunk`` takes still guidance: the first
+        chunk is the sink, so a window holds committed frames from chunk 2 on."""
+        low, high = self.still_guidance_sigmas
+        return self.still_guidance != 0 and chunk >= 2 and low <= t / self.num_train_timesteps <= high
 
     @property
     def first_chunk_steps(self) -> tuple[float, ...]:

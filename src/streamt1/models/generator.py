@@ -80,6 +80,7 @@ class CausalWanGenerator:
         self.text_encoder: TextEncoder | None = text_encoder
         self._kept_prompts: dict[str, Tensor] = {}  # prompt -> encoder states [1, L, D] on the CPU
         self._null: tuple[int | None, TextKV] | None = None  # (video frames, the guidance's null condition)
+        self._still: tuple[KVCache, KVCache] | None = None  # (a state's cache, its past standing still)
         self.codec = codec
         self.latent_size = (h, w)
         self.fps = float(fps)
@@ -172,14 +173,23 @@ class CausalWanGenerator:
         and their K/V replace the old ones. With ``global_sink`` the sink keeps the first prompt's
         K/V (LongLive's default) and the window attends it as it is; without it the sink segments are
         re-run too, each from the clean chunk that made it (EMA blends into a segment are dropped:
-        they were K/V of the old prompt). One chunk per pass, as the stream made them: block-causal
-        attention needs no mask beyond sink padding, and the mask stays one chunk's size.
+        they were K/V of the old prompt).
         """
         cache = state.cache
-        c, frames = self.stream.chunk_frames, cache.positions.shape[1]
         start = cache.sink_capacity if self.stream.global_sink else 0
-        if start == frames:  # nothing committed, or only the kept sink: the new prompt is all there is
+        if start == cache.positions.shape[1]:  # nothing committed, or only the kept sink: the new prompt is all there is
             return dataclasses.replace(state, text=condition)
+        cache = self._rerun(cache, condition, start, cache.latents[:, start:])
+        logger.debug("re-cached frame slots %d.. of %d histories under the new prompt", start, cache.num_histories)
+        return dataclasses.replace(state, cache=cache, text=condition)
+
+    def _rerun(self, cache: KVCache, condition: TextKV, start: int, latents: Tensor) -> KVCache:
+        """``cache`` with the K/V of frame slots ``start ..`` made again from the clean ``latents``
+        ``[B, F - start, C, H, W]`` under ``condition``: a clean (t = 0) pass per chunk at the slots' own
+        frames, block-causal (each chunk attends the slots before ``start``, the chunks re-run before it and
+        itself). One chunk per pass, as the stream made them: block-causal attention needs no mask beyond
+        sink padding, and the mask stays one chunk's size. A new cache; ``cache`` is left as it was."""
+        c, frames = self.stream.chunk_frames, cache.positions.shape[1]
         b, cut = cache.num_histories, start * cache.tokens_per_frame
         layers = [cache.layer(i) for i in range(cache.num_layers)]
         keys, values = [k[:, :cut] for k, _ in layers], [v[:, :cut] for _, v in layers]
@@ -187,14 +197,22 @@ class CausalWanGenerator:
         for first in range(start, frames, c):  # sink slots precede the window, in frame order
             stop = first + c
             mask = cache.valid[:, None, :stop].expand(b, c, stop) if cache.has_padding else None
-            latents = cache.latents[:, first:stop].transpose(1, 2).to(self.device)  # [B, C, c, H, W]
+            chunk = latents[:, first - start:stop - start].transpose(1, 2).to(self.device)  # [B, C, c, H, W]
             past = list(zip(keys, values)) if first else None
-            out = self.model.forward_frames(latents, t0, condition, cache.positions[:, first:stop], mask, past)
+            out = self.model.forward_frames(chunk, t0, condition, cache.positions[:, first:stop], mask, past)
             keys = [torch.cat([k, new], 1) for k, new in zip(keys, out.keys)]
             values = [torch.cat([v, new], 1) for v, new in zip(values, out.values)]
-        logger.debug("re-cached frame slots %d..%d of %d histories under the new prompt", start, frames, b)
-        cache = cache.replace_frames(start, [k[:, cut:] for k in keys], [v[:, cut:] for v in values])
-        return dataclasses.replace(state, cache=cache, text=condition)
+        return cache.replace_frames(start, [k[:, cut:] for k in keys], [v[:, cut:] for v in values])
+
+    def _still_past(self, state: WanHistoryState) -> KVCache:
+        """The histories' past standing still (``StreamConfig.still_guidance``): every window slot holds the
+        newest committed frame at its own position, the sink as it is. Made once per chunk: the chunk's
+        denoising calls (paused to score their x0) read the same one, a commit drops it."""
+        if self._still is None or self._still[0] is not state.cache:
+            cache, start = state.cache, state.cache.sink_capacity
+            newest = cache.latents[:, -1:].expand_as(cache.latents[:, start:])
+            self._still = (cache, self._rerun(cache, state.text, start, newest))
+        return self._still[1]
 
     @property
     def num_denoising_steps(self) -> int:
@@ -202,9 +220,12 @@ class CausalWanGenerator:
 
     def model_passes(self, chunk: int, start: int, stop: int) -> int:
         """Transformer passes per candidate of engine steps ``start .. stop - 1`` of chunk ``chunk`` (0 = the
-        first): the first chunk's steps are split in ``first_chunk_substeps``, and a guided step runs twice."""
+        first): the first chunk's steps are split in ``first_chunk_substeps``, and a step runs once more for
+        classifier-free and once more for still guidance (the still past's re-run of the window, once per
+        history and chunk, is not counted)."""
         timesteps, k = (self.first_timesteps, self.stream.first_chunk_substeps) if chunk == 0 else (self.timesteps, 1)
-        return sum(2 if self.stream.guides_step(chunk, float(t)) else 1 for t in timesteps[start * k:stop * k])
+        return sum(1 + self.stream.guides_step(chunk, float(t)) + self.stream.still_guides_step(chunk, float(t))
+                   for t in timesteps[start * k:stop * k])
 
     @torch.no_grad()
     def denoise(
@@ -233,22 +254,27 @@ class CausalWanGenerator:
                 f"got {len(generators)} and parents {tuple(parents.shape)}"
             )
         parents = parents.cpu()  # read on the host by forward_chunk: no device sync per step
-        frames = self.stream.chunk_frames
+        frames, chunk, stream = self.stream.chunk_frames, state.num_chunks, self.stream
+        still = None  # the candidates' pasts standing still, and their parents there
+        if any(stream.still_guides_step(chunk, float(t)) for t in self.timesteps[start:stop]):
+            still = self.model.cache_for_candidates(self._still_past(state), parents)
         # The candidates' pasts copied once for all steps, where each step would join copies of them.
         cache, parents = self.model.cache_for_candidates(state.cache, parents)
-
-        chunk = state.num_chunks
-        null = self._null_condition(state.text) if self.stream.guides(chunk) else None
+        null = self._null_condition(state.text) if stream.guides(chunk) else None
 
         def predict_flow(x: Tensor, t: Tensor) -> Tensor:
             t = float(t)  # the host's timesteps: no device sync
             timesteps = torch.full((n, frames), t, device=self.device)
-            flow = self.model.forward_chunk(x, timesteps, state.text, cache, parents).flow.float()
-            if null is None or not self.stream.guides_step(chunk, t):
-                return flow
-            # The null branch reads the same (captioned) past: guidance sharpens this chunk's caption.
-            unguided = self.model.forward_chunk(x, timesteps, null, cache, parents).flow.float()
-            return torch.lerp(unguided, flow, self.stream.guidance_scale)
+            caption = self.model.forward_chunk(x, timesteps, state.text, cache, parents).flow.float()
+            flow = caption
+            if null is not None and stream.guides_step(chunk, t):
+                # The null branch reads the same (captioned) past: guidance sharpens this chunk's caption.
+                unguided = self.model.forward_chunk(x, timesteps, null, cache, parents).flow.float()
+                flow = torch.lerp(unguided, caption, stream.guidance_scale)
+            if still is not None and stream.still_guides_step(chunk, t):
+                standing = self.model.forward_chunk(x, timesteps, state.text, *still).flow.float()
+                flow = flow + stream.still_guidance * (caption - standing)
+            return flow
 
         def draw_noise(step: int) -> Tensor:
             # Each candidate's fresh noise comes from its own generator, on that generator's device.
@@ -291,6 +317,7 @@ class CausalWanGenerator:
         # The clean pass (t = 0) writes K/V; it runs for the survivors only, reading their parents' rows.
         t0 = torch.zeros(k, self.stream.chunk_frames, device=self.device)
         parents = parents.cpu()
+        self._still = None  # the still past of the state this commit consumes
         clean = self.model.chunk_kv(latents, t0, state.text, state.cache, parents)
         positions = torch.arange(self.stream.chunk_frames, device=self.device) + state.cache.next_frame
         # In place, one layer at a time: select the survivors, route the evicted chunk, append the new one.

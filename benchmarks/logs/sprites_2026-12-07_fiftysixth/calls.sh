@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Fifty-sixth session's GPU calls (CALL=NAME bash .../calls.sh on the device machine), written before any ran.
+#
+# Why: a continuation of a moving context keeps only a share of its speed each chunk (the fifty-fifth session's CPU
+# probe: +1.33 px in the first chunk after the context, +0.49 by the sixth; the render +1.6 every chunk). Still
+# guidance (new: StreamConfig.still_guidance, run.still_guidance) adds w * (flow - still) to each step's flow, `still`
+# the flow after the same past standing still (the window's frames replaced by the newest, the sink as it is), from
+# the third chunk on. In that probe w = 1 kept ~1.9 px per chunk (w = 2 overshot, then collapsed).
+#
+#   CALL=SG   plain generation of the committed weights (SP50) on the tuning split (prompts 32-63 x seeds 5, 6, 7,
+#             96 frames, float32) with run.still_guidance 0 (SG0: the same settings as SP50gpu, a check that the
+#             H100 runs of the fifty-second session reproduce), 0.5 (SG05) and 1 (SG1), beside each other; the
+#             background-change probe (seed 5) and the straight moves' probe with plain videos of 96 frames, each at
+#             w = 0 and w = 1.
+#             Rule (written before the call): a weight w goes on (to the reported split, and there to Stream-T1)
+#             only if, paired against SG0 (same call, same card), motion or text alignment gains beyond noise and no
+#             other ground-truth metric is worse beyond noise by more than 0.5 points (imaging quality read as
+#             imaging_vs_render), background consistency excepted up to 1.0 point (a moving sprite lowers it, as
+#             it lowers the renders'):
+#               python benchmarks/logs/sprites_2026-12-05_twentyninth/paired_w1.py SG1 FOLDER/tune \
+#                 SG0 sprites_2026-12-07_fiftysixth/SG/tune
+set -uo pipefail
+export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
+OUT=${OUT:?set OUT to the folder for the results}
+W=src/streamt1/sprites/weights
+L=${LIMIT:-450}
+case ${CALL:?} in
+  SG)
+    nvidia-smi --query-gpu=name --format=csv,noheader
+    mkdir -p $OUT/tune $OUT/probe
+    T="python3 benchmarks/sprites_tuning.py --num-prompts 16 --num-frames 96 --weights $W --out $OUT/tune"
+    for w in 0 0.5 1; do
+      name=SG${w/./}
+      for seed in 5 6 7; do
+        for half in 32 48; do
+          suffix=$half$([[ $seed == 5 ]] || echo -s$seed)
+          timeout $L $T --offset $half --seed $seed --label $name-$suffix --set run.still_guidance=$w \
+            --baseline benchmarks/logs/sprites_2026-12-07_fiftysecond/SP50gpu/tune/SP50gpu-$suffix.json \
+            > $OUT/tune/$name-$suffix.log 2>&1 &
+        done
+      done
+    done
+    for w in 0 1; do
+      timeout $L python3 benchmarks/sprites_background_changes.py --seeds 5 --set run.still_guidance=$w \
+        > $OUT/probe/changes-w$w.log 2>&1 &
+      timeout $L python3 benchmarks/sprites_motion_start.py --plain-frames 96 --set run.still_guidance=$w \
+        > $OUT/probe/motion-w$w.log 2>&1 &
+    done
+    wait
+    for f in $OUT/tune/*.log; do tail -n 2 $f | cut -c1-400; done
+    rm -f $OUT/tune/*.png
+    tail -n 12 $OUT/probe/*.log ;;
+  *) echo "CALL=$CALL: SG" >&2; exit 2 ;;
+esac
