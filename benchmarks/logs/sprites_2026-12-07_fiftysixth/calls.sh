@@ -26,6 +26,27 @@
 #             it lowers the renders'):
 #               python benchmarks/logs/sprites_2026-12-05_twentyninth/paired_w1.py SG1b FOLDER/tune \
 #                 SG0 sprites_2026-12-07_fiftysixth/SG/tune
+#
+# Written while SG waited for a machine (none was lent for 40 minutes), after a CPU screen on the tuning split (the
+# committed weights, float32, 2 threads, against SP50's CPU runs of the forty-fifth session):
+#   prompts 32-47, seed 5:  A (w = 1 in [0.75, 1]) motion +2.4 +- 15.6, subject consistency -3.2 +- 5.6;
+#                           B (w = 0.5 in [0.75, 1]) motion +6.2 +- 12.7, subject +0.6 +- 4.8;
+#                           C (w = 2 in [0.85, 1]) motion +15.3 +- 16.3, subject **-13.6 +- 4.5** (dropped);
+#   B on all 96 videos: motion **+6.1 +- 5.8**, subject consistency **-2.1 +- 2.0**, background consistency -1.4 +- 1.6,
+#                           text alignment +0.8 +- 1.7, background -1.5 +- 1.8, shape -1.6 +- 2.0, presence +0.1 +- 1.7:
+#                           it passes the tuning rule as paired_w1.py reads it (a gain beyond noise; nothing worse
+#                           beyond noise by more than 0.5 points at the interval's near end).
+#
+#   CALL=SGR  the reported split (held-out prompts 0-31 x seeds 0-3, 81 latent frames, bf16; presets.sh of the
+#             thirty-fifth session), plain generation and Stream-T1, with the committed settings (REP runs/sgr-base)
+#             and with B (REP runs/sgr-B: SET="run.still_guidance=0.5 run.still_guidance_sigmas=[0.75,1]"), beside
+#             each other on one card (16 processes, 450 s each).
+#             Rule (written before the call): B becomes the Sprites weights' own sampling only if, paired against
+#             the committed settings on the same card, plain generation gains motion beyond noise, no ground-truth
+#             metric of plain generation is worse beyond noise by more than 0.5 points at the interval's near end
+#             (background consistency up to 1.0), and Stream-T1 with B still beats plain generation with B beyond
+#             noise on subject consistency and text alignment. Merge and compare on the CPU:
+#               streamt1 evaluate --merge FOLDER/runs/sgr-B/*/results.json --out ...   (then the paired tables)
 set -uo pipefail
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
 OUT=${OUT:?set OUT to the folder for the results}
@@ -59,5 +80,15 @@ case ${CALL:?} in
     for f in $OUT/tune/*.log; do tail -n 2 $f | cut -c1-400; done
     rm -f $OUT/tune/*.png
     tail -n 12 $OUT/probe/*.log ;;
-  *) echo "CALL=$CALL: SG" >&2; exit 2 ;;
+  SGR)
+    for rep in base B; do
+      set -f  # the band's brackets are no glob
+      sets=$([[ $rep == B ]] && echo "run.still_guidance=0.5 run.still_guidance_sigmas=[0.75,1]")
+      set +f
+      SET="$sets" METHODS="none stream-t1" FRAMES=81 PROMPTS=32 LIMIT=${LIMIT:-450} REP=runs/sgr-$rep \
+        bash benchmarks/logs/sprites_2026-12-05_thirtyfifth/presets.sh > $OUT/sgr-$rep.txt 2>&1 &
+    done
+    wait
+    cat $OUT/sgr-*.txt ;;
+  *) echo "CALL=$CALL: SG or SGR" >&2; exit 2 ;;
 esac
