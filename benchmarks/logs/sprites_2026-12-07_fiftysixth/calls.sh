@@ -79,6 +79,8 @@ case ${CALL:?} in
     wait
     for f in $OUT/tune/*.log; do tail -n 2 $f | cut -c1-400; done
     rm -f $OUT/tune/*.png
+    # (added after the call: the return took 8 of its 52 files, so a rerun brings the runs back as one archive)
+    tar czf $OUT/sg_tune.tgz -C $OUT tune && rm -r $OUT/tune
     tail -n 12 $OUT/probe/*.log ;;
   SGR)
     for rep in base B; do
