@@ -191,8 +191,8 @@ class StreamConfig:
     # streaming model keeps only a share of its past's change each chunk, so a motion fades chunk by chunk;
     # the guidance extrapolates away from a past that stopped (benchmarks/README.md, "Fifty-sixth session").
     # Chunks whose window holds committed frames only (from the third on), at steps whose noise level lies
-    # in still_guidance_sigmas; each guided step costs a second forward, each chunk a re-run of the window.
-    # 0: off.
+    # in still_guidance_sigmas; each guided step costs a second forward, each chunk a re-run of the window
+    # and a second copy of the histories' K/V while the chunk is denoised. 0: off.
     still_guidance: float = 0.0
     still_guidance_sigmas: tuple[float, float] = (0.0, 1.0)
 
