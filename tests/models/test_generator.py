@@ -374,6 +374,22 @@ def test_still_guidance_in_a_noise_band_paused_between_steps_equals_one_call():
                                                           0, 1)[0], rtol=0, atol=1e-12)
 
 
+def test_still_guidance_over_histories_with_padded_sinks_equals_each_history_alone():
+    gen = make_generator(still_guidance=1.0)
+    state = gen.initial_state(gen.encode_prompt("a sprite"), 1)
+    parents = torch.zeros(2, dtype=torch.long)
+    for j in range(3):  # as the beam loop above: history 0 appends its evicted chunk to the sink, history 1 blends
+        lat = gen.denoise(state, parents, noise(2, 50 + j), gens(2 * j, 2 * j + 1))
+        state, _ = gen.commit(state, parents, lat, gen.decode(state, parents, lat), [Route.APPEND, Route.EMA], LIMITS)
+        parents = torch.tensor([0, 1])
+    assert state.sink_frames() == [6, 3] and state.cache.has_padding
+    together = gen.denoise(state, parents, noise(2, 60), gens(7, 8))
+    for i in range(2):
+        alone = dataclasses.replace(state, cache=state.cache.select(torch.tensor([i])))
+        got = gen.denoise(alone, torch.zeros(1, dtype=torch.long), noise(2, 60)[i:i + 1], gens(7 + i))
+        torch.testing.assert_close(together[i:i + 1], got, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("field,value", [("still_guidance", -0.5), ("still_guidance", True),
                                          ("still_guidance_sigmas", (0.8, 0.2)), ("still_guidance_sigmas", (0.5,))])
 def test_still_guidance_settings_are_checked(field, value):
