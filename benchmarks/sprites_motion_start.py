@@ -43,6 +43,7 @@ from streamt1 import api
 from streamt1.config import build_config
 from streamt1.metrics.sprites import motion_match, track_sprite, wrapped_delta
 from streamt1.models.causal_wan import block_causal_mask
+from streamt1.models.generator import NULL_PROMPT
 from streamt1.models.sampler import sample_few_step, warp_timesteps
 from streamt1.sprites.captions import caption
 from streamt1.sprites.model import SpritesVideoModel
@@ -121,17 +122,22 @@ def speed_profile(videos: torch.Tensor, scenes: list) -> torch.Tensor:
 
 @torch.no_grad()
 def continue_stream(model: SpritesVideoModel, context: torch.Tensor, captions: list[str], chunks: int,
-                    seed: int, video_frames: int | None = None, still_guidance: float = 0.0) -> torch.Tensor:
+                    seed: int, video_frames: int | None = None, still_guidance: float = 0.0,
+                    guidance: float = 1.0) -> torch.Tensor:
     """``chunks`` chunks (frames ``[N, 3 * chunks, 3, H, W]``) generated after the clean frames ``context``, in a
     video of ``video_frames`` (the progress a model with a progress embedding reads; default: the context and the
     chunks). ``still_guidance`` w: each step's flow is ``flow + w * (flow - still)``, ``still`` the flow after the
     same past with every frame after the sink replaced by its last one (a guidance away from standing still, at
-    twice the forwards: a continuation that keeps a share of its context's change per chunk keeps more)."""
+    twice the forwards: a continuation that keeps a share of its context's change per chunk keeps more).
+    ``guidance`` s: classifier-free guidance of every step against the empty caption, ``null + s * (flow - null)``
+    (1: none), applied before the still guidance."""
     stream, device = model.stream, context.device
     n, c = context.shape[0], stream.chunk_frames
     timesteps = warp_timesteps(stream.denoising_steps, stream.num_train_timesteps, stream.shift).to(device)
     latents = model.codec.encode(context)
-    text = model.transformer.encode_text(model.text_encoder(captions), video_frames or latents.shape[2] + chunks * c)
+    frames = video_frames or latents.shape[2] + chunks * c
+    text = model.transformer.encode_text(model.text_encoder(captions), frames)
+    null = model.transformer.encode_text(model.text_encoder([NULL_PROMPT] * n), frames) if guidance != 1 else None
     g = torch.Generator(device=device).manual_seed(seed)
     for _ in range(chunks):
         length = latents.shape[2] + c
@@ -147,6 +153,9 @@ def continue_stream(model: SpritesVideoModel, context: torch.Tensor, captions: l
                  still: torch.Tensor | None = still) -> torch.Tensor:
             times = torch.cat([torch.zeros(n, past.shape[2], device=device), t.expand(n, c)], 1)
             moving = model.transformer(torch.cat([past, x], 2), times, text, positions, mask)[:, :, -c:]
+            if null is not None:
+                unguided = model.transformer(torch.cat([past, x], 2), times, null, positions, mask)[:, :, -c:]
+                moving = torch.lerp(unguided, moving, guidance)
             if still is None:
                 return moving
             standing = model.transformer(torch.cat([still, x], 2), times, text, positions, mask)[:, :, -c:]

@@ -7,11 +7,21 @@ of its detected frames whose mask best matches the captioned shape (streamt1.met
 on that stretch alone), for frames 0-2 (the first chunk, from the caption alone), 3-23, 24-47 and 48-95,
 and how many sprites are still detected in each stretch. A model that draws the shape and keeps it scores
 alike in every stretch; one that loses it while streaming falls after the first.
+
+    python benchmarks/sprites_shape_over_time.py --after-context 9 [--chunks 4] [--guidance 3]
+
+With ``--after-context N``: how a continuation keeps what it is shown. Held-out scenes of one sprite and no
+events, the world's first N frames given clean (the model's sink and window), then ``--chunks`` chunks
+generated after them (``sprites_motion_start.continue_stream``, optionally with classifier-free guidance on
+every step); the shape match chunk by chunk, by sprite size. The fifty-seventh session found the shape lost
+after clean renders too, a share per chunk, large sprites as well as small.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+from pathlib import Path
 from typing import Iterable
 
 import torch
@@ -21,9 +31,10 @@ from streamt1.config import build_config
 from streamt1.evaluate import eval_prompts
 from streamt1.metrics.sprites import shape_accuracy, track_sprite
 from streamt1.search.beam import StreamSearch
-from streamt1.sprites.captions import parse_caption
+from streamt1.sprites.captions import caption, parse_caption
 from streamt1.sprites.model import SpritesVideoModel, build_generator
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
+from streamt1.sprites.world import SIZES, render_at, sample_scene
 
 STRETCHES = ((0, 3), (3, 24), (24, 48), (48, 96))
 TUNING = slice(32, 64)  # held-out prompts that `streamt1 evaluate` never reports
@@ -47,11 +58,74 @@ def shape_by_stretch(videos: Iterable[tuple[str, Tensor]]) -> tuple[int, dict[tu
     return total, {s: (seen[s], sum(match[s]) / max(1, len(match[s]))) for s in STRETCHES}
 
 
+def one_sprite_scenes(count: int, num_frames: int, seed: int = 7) -> list:
+    """Held-out scenes of one sprite, there from the start, and no events."""
+    g = torch.Generator().manual_seed(seed)
+    scenes: list = []
+    while len(scenes) < count:
+        scene = sample_scene(g, "eval", num_frames=num_frames, max_sprites=1, max_events=0)
+        if scene.sprites:
+            scenes.append(scene)
+    return scenes
+
+
+def shape_by_chunk(videos: Tensor, scenes: list, chunk_frames: int) -> dict[str, list[float]]:
+    """``{size: share of the detected sprites' frames with the captioned shape, chunk by chunk}`` (and ``"all"``)
+    over one-sprite ``videos [N, T, 3, H, W]`` in [0, 1]."""
+    chunks = videos.shape[1] // chunk_frames
+    rows: dict[str, list[list[float]]] = {size: [[] for _ in range(chunks)] for size in (*SIZES, "all")}
+    for video, scene in zip(videos, scenes):
+        sprite = scene.sprites[0]
+        for k in range(chunks):
+            track = track_sprite(video[k * chunk_frames:(k + 1) * chunk_frames].float().clamp(0, 1), sprite)
+            if bool(track.detected.any()):
+                share = shape_accuracy(track, sprite.shape)
+                rows[sprite.size][k].append(share)
+                rows["all"][k].append(share)
+    return {size: [sum(c) / max(1, len(c)) for c in cells] for size, cells in rows.items() if cells[0]}
+
+
+def _motion_start():
+    """``benchmarks/sprites_motion_start.py`` (its stream continuation), loaded beside this script."""
+    spec = importlib.util.spec_from_file_location("sprites_motion_start", Path(__file__).with_name("sprites_motion_start.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def after_context(args: argparse.Namespace) -> None:
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = SpritesVideoModel.from_pretrained(args.weights).eval().to(device)
+    chunk = model.stream.chunk_frames
+    total = args.after_context + args.chunks * chunk
+    scenes = one_sprite_scenes(args.num_scenes, total)
+    frames = torch.stack([render_at(scene, torch.arange(total)) for scene in scenes]).to(device)
+    videos = _motion_start().continue_stream(model, frames[:, :args.after_context].contiguous(),
+                                             [caption(scene) for scene in scenes], args.chunks, args.seed,
+                                             guidance=args.guidance)
+    print(f"{args.weights}: {len(scenes)} one-sprite scenes, {args.chunks} chunks after {args.after_context} clean "
+          f"frames, guidance {args.guidance:g}, seed {args.seed}; shape match by chunk, %")
+    rendered = shape_by_chunk(frames[:, args.after_context:].cpu(), scenes, chunk)["all"]
+    print(f"  render  ({len(scenes):2d})", " ".join(f"{100 * v:5.1f}" for v in rendered))
+    for size, shares in shape_by_chunk(videos.cpu(), scenes, chunk).items():
+        count = len(scenes) if size == "all" else sum(s.sprites[0].size == size for s in scenes)
+        print(f"  {size:6s} ({count:2d})", " ".join(f"{100 * v:5.1f}" for v in shares), flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--weights", default=str(DEFAULT_WEIGHTS_DIR))
     p.add_argument("--seed", type=int, default=5)
+    p.add_argument("--after-context", type=int, default=None, metavar="FRAMES",
+                   help="continue FRAMES clean rendered frames (whole chunks: the sink and more) instead of plain "
+                        "generation, and report by chunk and sprite size")
+    p.add_argument("--chunks", type=int, default=4, help="chunks generated after the context (with --after-context)")
+    p.add_argument("--num-scenes", type=int, default=48, help="one-sprite scenes (with --after-context)")
+    p.add_argument("--guidance", type=float, default=1.0,
+                   help="classifier-free guidance on every step of the continuation (with --after-context; 1: none)")
     args = p.parse_args(argv)
+    if args.after_context is not None:
+        return after_context(args)
     frames_n = STRETCHES[-1][1]
     device = "cuda" if torch.cuda.is_available() else "cpu"  # 32 videos: ~6 min on one CPU thread
     config = build_config("none", None, [], num_frames=frames_n, weights=args.weights, device=device, backend="sprites")

@@ -51,6 +51,17 @@ def test_continuing_a_context_gives_the_asked_chunks_deterministically(probe, sp
                           probe.continue_stream(model, still, captions, 1, seed=0, still_guidance=2.0), atol=1e-5)
     assert not torch.allclose(a, probe.continue_stream(model, context, captions, 2, seed=0, still_guidance=2.0),
                               atol=1e-3)
+    assert torch.equal(a, probe.continue_stream(model, context, captions, 2, seed=0, guidance=1.0))  # no guidance
+
+
+def test_guidance_on_a_continuation_moves_it_away_from_the_empty_captions(probe):
+    from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
+
+    model = SpritesVideoModel.from_pretrained(DEFAULT_WEIGHTS_DIR).eval()  # trained with dropped captions
+    context = torch.stack([render_at(s, torch.arange(9)) for s in probe.straight_scenes(1, 12)])
+    own, null = (probe.continue_stream(model, context, [c], 1, seed=0) for c in ("a red circle moves left", ""))
+    guided = probe.continue_stream(model, context, ["a red circle moves left"], 1, seed=0, guidance=3.0)
+    assert (guided - null).abs().mean() > (own - null).abs().mean() + 1e-3
 
 
 def test_a_continuation_tells_the_model_its_videos_length(probe):

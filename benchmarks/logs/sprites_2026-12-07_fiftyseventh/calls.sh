@@ -26,6 +26,9 @@
 #              generation is worse than SP50's (the forty-fifth session's SPR, same GPU kind and dtype) beyond noise
 #              by more than 0.5 points on no ground-truth metric and Stream-T1 still beats its plain generation beyond
 #              noise on subject consistency and text alignment.
+#
+# Neither call ran this session: four tries found no machine, then the lease said none would be lent for the rest of
+# the session. Both stay planned, unchanged, for the next session's first calls.
 set -uo pipefail
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 W=src/streamt1/sprites/weights
