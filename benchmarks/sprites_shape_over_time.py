@@ -20,13 +20,12 @@ after clean renders too, a share per chunk, large sprites as well as small.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-from pathlib import Path
 from typing import Iterable
 
 import torch
 from torch import Tensor
 
+from sprites_motion_start import continue_stream
 from streamt1.config import build_config
 from streamt1.evaluate import eval_prompts
 from streamt1.metrics.sprites import shape_accuracy, track_sprite
@@ -85,14 +84,6 @@ def shape_by_chunk(videos: Tensor, scenes: list, chunk_frames: int) -> dict[str,
     return {size: [sum(c) / max(1, len(c)) for c in cells] for size, cells in rows.items() if cells[0]}
 
 
-def _motion_start():
-    """``benchmarks/sprites_motion_start.py`` (its stream continuation), loaded beside this script."""
-    spec = importlib.util.spec_from_file_location("sprites_motion_start", Path(__file__).with_name("sprites_motion_start.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def after_context(args: argparse.Namespace) -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = SpritesVideoModel.from_pretrained(args.weights).eval().to(device)
@@ -100,9 +91,8 @@ def after_context(args: argparse.Namespace) -> None:
     total = args.after_context + args.chunks * chunk
     scenes = one_sprite_scenes(args.num_scenes, total)
     frames = torch.stack([render_at(scene, torch.arange(total)) for scene in scenes]).to(device)
-    videos = _motion_start().continue_stream(model, frames[:, :args.after_context].contiguous(),
-                                             [caption(scene) for scene in scenes], args.chunks, args.seed,
-                                             guidance=args.guidance)
+    videos = continue_stream(model, frames[:, :args.after_context].contiguous(), [caption(scene) for scene in scenes],
+                             args.chunks, args.seed, guidance=args.guidance)
     print(f"{args.weights}: {len(scenes)} one-sprite scenes, {args.chunks} chunks after {args.after_context} clean "
           f"frames, guidance {args.guidance:g}, seed {args.seed}; shape match by chunk, %")
     rendered = shape_by_chunk(frames[:, args.after_context:].cpu(), scenes, chunk)["all"]
