@@ -54,7 +54,7 @@ def tuning(folder: str, name: str) -> dict:
 name, folder = sys.argv[1:3] if len(sys.argv) > 2 else ("W1", str(logs / "sprites_2026-12-05_twentyninth/W1/tune"))
 base, base_folder = sys.argv[3:5] if len(sys.argv) > 4 else ("M2", "sprites_2026-12-04_twentysixth/Z2/tune")
 w1 = tuning(str(Path(folder).resolve()), name)
-m2 = tuning(str(Path(logs / base_folder).resolve()), base)
+m2 = tuning(str((Path(base_folder) if Path(base_folder).is_dir() else logs / base_folder).resolve()), base)  # a path, or one under benchmarks/logs
 keys = [k for k in w1 if k in m2 and not k.startswith("reward") and k != "motion_smoothness"]
 verdicts = []
 print(f"{name} - {base}, plain generation, tuning split ({len(w1['text_alignment'])} videos; points, 95 %):")
