@@ -19,6 +19,10 @@
 #               OWR3S is committed only if its plain generation is worse than OWRS's (fiftyeighth/OWRSR/all, same
 #               GPU kind and dtype) beyond noise by more than 0.5 points on no ground-truth metric and Stream-T1
 #               still beats its plain generation beyond noise on subject consistency and text alignment.
+#
+# A CPU check of the wiring (a few steps on few own states; the evaluations stop at their limit):
+#   OUT=$PWD/runs/cpu-check-out DEVICE=cpu COMPILE= MIN=0.2 WORKERS=0 LIMIT=40 RECIPE="--batch-size 4" \
+#     OWN_FLAGS="--own-first-scenes 4 --own-window-share 0.125 --own-window-scenes 4 --own-window-frames 48" CALL=OWR3 bash .../calls.sh
 set -uo pipefail
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 W=src/streamt1/sprites/weights
@@ -26,7 +30,7 @@ RULE="python3 benchmarks/logs/sprites_2026-12-05_twentyninth/paired_w1.py OWR3S 
 case ${CALL:?} in
   OWR3)
     NAME=OWR3 MIN=${MIN:-4.5} STAGES=train \
-      FLAGS="--own-first-scenes 2048 --own-window-share 0.125 --own-window-scenes 1024 --own-window-frames 48 --own-window-sigmas 0.75 0.95" \
+      FLAGS=${OWN_FLAGS:-"--own-first-scenes 2048 --own-window-share 0.125 --own-window-scenes 1024 --own-window-frames 48 --own-window-sigmas 0.75 0.95"} \
       bash benchmarks/sprites_candidate_gpu.sh || exit $?
     python3 benchmarks/sprites_weight_soup.py --base $W --other runs/OWR3 --share 0.5 --out runs/OWR3S || exit $?
     NAME=OWR3S STAGES=eval LIMIT=${LIMIT:-150} BASE=benchmarks/logs/sprites_2026-12-07_fiftyeighth/OWRS/tune \
