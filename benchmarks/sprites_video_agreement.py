@@ -14,11 +14,10 @@ and its parts.
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 from streamt1.agreement import fused_truth, pairwise_agreement
 from streamt1.evaluate import REFERENCE
+from streamt1.outputs.results import read_json
 
 TRUTHS = {
     "fused": fused_truth,
@@ -36,7 +35,7 @@ def main() -> None:
     p.add_argument("results")
     p.add_argument("--min-gap", type=float, default=0.02)
     args = p.parse_args()
-    videos = json.loads(Path(args.results).read_text())["videos"]
+    videos = read_json(args.results, "give the results.json of a `streamt1 evaluate` folder")["videos"]
     methods = sorted(m for m in videos if m != REFERENCE)
     # Each prompt and seed with the methods that made its video (unfinished runs lack some): 2 at least.
     stems = sorted({s for m in methods for s in videos[m]})

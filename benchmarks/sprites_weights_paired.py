@@ -17,11 +17,11 @@ the Sprites renders are flat, so an imaging quality above theirs is no gain.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from streamt1.evaluate import DIFFERENCE_COLUMNS, RESULTS_FILE
 from streamt1.metrics.stats import mean_ci, paired_difference
+from streamt1.outputs.results import read_json
 
 COLUMNS = DIFFERENCE_COLUMNS
 
@@ -39,7 +39,7 @@ def load_videos(sources: list[str], method: str) -> dict[str, dict[str, float]]:
     for source in sources:
         path = Path(source)
         path = path / RESULTS_FILE if path.is_dir() else path
-        rows = json.loads(path.read_text())["videos"]
+        rows = read_json(path, "give a folder written by `streamt1 evaluate --out` or its results.json")["videos"]
         part = rows.get(method, {})
         with_distance_from_render(part, rows.get("world", {}))
         videos.update(part)

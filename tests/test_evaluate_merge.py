@@ -4,6 +4,7 @@ The folders are real CPU evaluations with the tiny Sprites weights (``sprites_we
 1 seed, 9 latent frames.
 """
 
+import gzip
 import json
 import shutil
 
@@ -206,6 +207,30 @@ def test_merge_refuses_a_folder_without_results(runs, tmp_path, capsys):
     empty.mkdir()
     assert _merge(runs / "stream", empty, tmp_path / "all") == 2
     assert f"no results.json in {empty}" in capsys.readouterr().err
+    assert not (tmp_path / "all").exists()
+
+
+def _compressed_copy(folder, to):
+    """``folder``'s results.json stored as results.json.gz alone, as the committed benchmark logs keep old runs."""
+    to.mkdir()
+    (to / "results.json.gz").write_bytes(gzip.compress((folder / "results.json").read_bytes()))
+    return to
+
+
+def test_folders_whose_results_are_gzip_compressed_merge_like_plain_ones(runs, tmp_path):
+    stream, best = _compressed_copy(runs / "stream", tmp_path / "stream"), _compressed_copy(runs / "best", tmp_path / "best")
+    out = tmp_path / "all"
+    assert _merge(stream, best, out) == 0
+    assert (out / "table.md").read_text() == (runs / "both" / "table.md").read_text()
+    assert json.loads((out / "results.json").read_text())["videos"] == \
+        json.loads((runs / "both" / "results.json").read_text())["videos"]
+
+
+def test_a_corrupt_compressed_results_file_is_named(runs, tmp_path, capsys):
+    broken = _compressed_copy(runs / "stream", tmp_path / "broken")
+    (broken / "results.json.gz").write_bytes((broken / "results.json.gz").read_bytes()[:40])
+    assert _merge(runs / "best", broken, tmp_path / "all") == 2
+    assert f"{broken / 'results.json.gz'} is not valid JSON" in capsys.readouterr().err
     assert not (tmp_path / "all").exists()
 
 

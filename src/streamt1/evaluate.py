@@ -35,7 +35,7 @@ from streamt1.outputs.atomic import atomic_write_json, atomic_write_text
 from streamt1.outputs.fingerprint import canonical, fingerprint
 from streamt1.outputs.progress import ProgressLine, counted, shorten
 from streamt1.outputs.lock import claim_owner
-from streamt1.outputs.results import read_json, whole_or_none, with_later_run_keys, without_memory_bounds
+from streamt1.outputs.results import read_json, stored_json, whole_or_none, with_later_run_keys, without_memory_bounds
 from streamt1.sprites.captions import caption
 from streamt1.sprites.files import file_digest
 from streamt1.sprites.rewards import DEFAULT_WEIGHTS_DIR
@@ -142,7 +142,7 @@ def _differing(old: dict, new: dict, prefix: str = "") -> list[str]:
 def load_results(out: Path) -> dict[str, Any]:
     """``results.json`` of a run folder (empty if none); refuses files of the old format."""
     path = out / RESULTS_FILE
-    if not path.is_file():
+    if stored_json(path) is None:
         return _empty_results()
     data = read_json(path, f"its videos' scores are lost: pass another --out, or delete {path} to make them again")
     if isinstance(data, dict) and "format" not in data and data:  # format 1: method -> videos
@@ -378,9 +378,9 @@ def merge_results(folders: Sequence[str | Path], out: str | Path) -> dict[str, A
     """
     out = Path(out)
     sources = {Path(f): str(f) for f in folders}  # folder -> its name in the errors
-    if (out / RESULTS_FILE).is_file() and out.resolve() not in {f.resolve() for f in sources}:
+    if stored_json(out / RESULTS_FILE) and out.resolve() not in {f.resolve() for f in sources}:
         sources[out] = f"{out} (its earlier merge, which this one extends)"  # not listed by the user: say so
-    missing = [name for f, name in sources.items() if not (f / RESULTS_FILE).is_file()]
+    missing = [name for f, name in sources.items() if stored_json(f / RESULTS_FILE) is None]
     if missing:
         raise ConfigError(f"cannot merge: no {RESULTS_FILE} in {', '.join(missing)} (folders written by "
                           "`streamt1 evaluate --out DIR`)")

@@ -1,5 +1,6 @@
 """``benchmarks/sprites_weights_paired.py``: sets of evaluate folders, each with its own preset, paired."""
 
+import gzip
 import json
 import subprocess
 import sys
@@ -50,3 +51,13 @@ def test_imaging_vs_render_is_the_distance_from_the_render_of_the_same_prompt(tm
     assert out[0].split("|")[-2].strip() == "imaging_vs_render"
     assert rows["plain"][-1].strip().startswith("6.7")  # (5 + 5 + 10) / 3: above and below the render both count
     assert rows["st1 - plain"][-1].strip().startswith("-6.7")  # st1 sits on the render
+
+
+def test_a_folder_whose_results_are_gzip_compressed_is_read(tmp_path):
+    plain = write(tmp_path / "plain", {"none": {"p-0": 0.2, "p-1": 0.4}})
+    packed = Path(write(tmp_path / "packed", {"none": {"p-0": 0.5, "p-1": 0.6}}))
+    (packed / "results.json.gz").write_bytes(gzip.compress((packed / "results.json").read_bytes()))
+    (packed / "results.json").unlink()
+    out = subprocess.run([sys.executable, str(SCRIPT), f"a={plain}", f"b={packed}"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "+25.0" in out  # (0.5 - 0.2, 0.6 - 0.4): +30 and +20

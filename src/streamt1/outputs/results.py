@@ -10,6 +10,7 @@ with other settings is never taken for done. A folder may also be claimed as a w
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 import logging
 from contextlib import contextmanager
@@ -135,11 +136,27 @@ def claim_folder(folder: str | Path, settings: Mapping[str, Any]) -> str:
     return current
 
 
+def stored_json(path: str | Path) -> Path | None:
+    """``path`` if it is a file, else its gzip-compressed copy ``<path>.gz`` if there is one, else None.
+
+    The committed benchmark logs keep older ``results.json`` files compressed, so the repository stays small
+    enough to travel to a GPU machine; every reader of results goes through here and :func:`read_json`.
+    """
+    path = Path(path)
+    for candidate in (path, path.with_name(path.name + ".gz")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def read_json(path: str | Path, fix: str) -> Any:
-    """A JSON file, or a :class:`ConfigError` naming it, what is wrong and ``fix`` (how to go on)."""
+    """A JSON file (or its ``<path>.gz``, see :func:`stored_json`), or a :class:`ConfigError` naming it, what is
+    wrong and ``fix`` (how to go on)."""
+    path = stored_json(path) or Path(path)
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raw = path.read_bytes()
+        return json.loads((gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, gzip.BadGzipFile, EOFError) as err:
         raise ConfigError(f"{path} is not valid JSON ({err}); {fix}") from None
 
 
