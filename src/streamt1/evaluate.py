@@ -378,7 +378,7 @@ def merge_results(folders: Sequence[str | Path], out: str | Path) -> dict[str, A
     """
     out = Path(out)
     sources = {Path(f): str(f) for f in folders}  # folder -> its name in the errors
-    if stored_json(out / RESULTS_FILE) and out.resolve() not in {f.resolve() for f in sources}:
+    if stored_json(out / RESULTS_FILE) is not None and out.resolve() not in {f.resolve() for f in sources}:
         sources[out] = f"{out} (its earlier merge, which this one extends)"  # not listed by the user: say so
     missing = [name for f, name in sources.items() if stored_json(f / RESULTS_FILE) is None]
     if missing:

@@ -140,7 +140,7 @@ def stored_json(path: str | Path) -> Path | None:
     """``path`` if it is a file, else its gzip-compressed copy ``<path>.gz`` if there is one, else None.
 
     The committed benchmark logs keep older ``results.json`` files compressed, so the repository stays small
-    enough to travel to a GPU machine; every reader of results goes through here and :func:`read_json`.
+    enough to travel to a GPU machine; the package reads results through here and :func:`read_json`.
     """
     path = Path(path)
     for candidate in (path, path.with_name(path.name + ".gz")):
